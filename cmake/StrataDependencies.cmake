@@ -1,0 +1,44 @@
+# Finds every third-party dependency. Nothing is vendored: scripts/setup installs
+# the Debian packages named in the hints below.
+
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(Boost 1.74 REQUIRED)            # headers only for now; Boost.DLL loads plugins
+find_package(tomlplusplus 3 REQUIRED)        # experiment files
+find_package(PkgConfig REQUIRED)
+
+# BLAS: OpenBLAS built for OpenMP, so that sgemm and strata's own kernels share one
+# thread pool. The pthread build spins its own workers next to OpenMP's, which on a
+# 2-core machine oversubscribes and slows training 1.5-4x (REFERENCE.md 7.4). A BLAS
+# call made inside an OpenMP parallel region then runs single-threaded on its own.
+set(_strata_multiarch "${CMAKE_LIBRARY_ARCHITECTURE}")
+find_library(STRATA_OPENBLAS_OPENMP_LIB NAMES openblas
+  PATHS /usr/lib/${_strata_multiarch}/openblas-openmp NO_DEFAULT_PATH)
+find_path(STRATA_OPENBLAS_OPENMP_INCLUDE cblas.h
+  PATHS /usr/include/${_strata_multiarch}/openblas-openmp NO_DEFAULT_PATH)
+
+add_library(strata_blas INTERFACE)
+if(STRATA_OPENBLAS_OPENMP_LIB AND STRATA_OPENBLAS_OPENMP_INCLUDE)
+  target_link_libraries(strata_blas INTERFACE ${STRATA_OPENBLAS_OPENMP_LIB})
+  target_include_directories(strata_blas SYSTEM INTERFACE ${STRATA_OPENBLAS_OPENMP_INCLUDE})
+  target_compile_definitions(strata_blas INTERFACE STRATA_BLAS_OPENMP=1)
+  set(STRATA_BLAS_DESCRIPTION "OpenBLAS (OpenMP) ${STRATA_OPENBLAS_OPENMP_LIB}")
+else()
+  pkg_check_modules(OPENBLAS openblas)
+  if(NOT OPENBLAS_FOUND)
+    message(FATAL_ERROR "OpenBLAS not found. Install it with:\n"
+                        "  sudo apt-get install libopenblas-openmp-dev\n"
+                        "or run scripts/setup, which installs every dependency.")
+  endif()
+  message(WARNING "Using the default OpenBLAS (${OPENBLAS_LINK_LIBRARIES}); if it is the pthread "
+                  "build, BLAS and OpenMP threads compete for cores. Install libopenblas-openmp-dev.")
+  target_link_libraries(strata_blas INTERFACE ${OPENBLAS_LINK_LIBRARIES})
+  target_include_directories(strata_blas SYSTEM INTERFACE ${OPENBLAS_INCLUDE_DIRS})
+  set(STRATA_BLAS_DESCRIPTION "OpenBLAS ${OPENBLAS_LINK_LIBRARIES}")
+endif()
+
+if(STRATA_BUILD_TESTS)
+  find_package(Catch2 REQUIRED)
+endif()
+if(STRATA_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

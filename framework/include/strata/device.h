@@ -1,0 +1,31 @@
+#pragma once
+// Where a tensor's memory lives. The CPU is always present; CUDA devices exist when
+// strata was built with STRATA_CUDA and a GPU is visible at run time. Ops dispatch on
+// the device of their inputs (see kernel_dispatch.h).
+#include <cstdint>
+#include <string>
+
+namespace strata {
+
+enum class DeviceType : std::uint8_t { cpu, cuda };
+
+struct Device {
+  DeviceType type = DeviceType::cpu;
+  int index = 0;
+
+  static constexpr Device cpu() { return {DeviceType::cpu, 0}; }
+  static constexpr Device cuda(int index = 0) { return {DeviceType::cuda, index}; }
+
+  constexpr bool is_cpu() const { return type == DeviceType::cpu; }
+  constexpr bool is_cuda() const { return type == DeviceType::cuda; }
+  constexpr bool operator==(const Device&) const = default;
+
+  std::string to_string() const;  // "cpu", "cuda:0"
+};
+
+// True when this build contains the CUDA side (STRATA_CUDA resolved to ON).
+bool built_with_cuda();
+// Number of usable CUDA devices; 0 without CUDA support, driver or GPU.
+int cuda_device_count();
+
+}  // namespace strata

@@ -1,0 +1,174 @@
+#include "strata/allocator.h"
+
+#include <bit>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+#include "strata/error.h"
+
+#ifdef STRATA_WITH_CUDA
+#include "kernels/cuda/memory.h"
+#endif
+
+namespace strata {
+
+Allocator::~Allocator() = default;
+
+std::size_t allocation_size_class(std::size_t bytes) {
+  constexpr std::size_t kAlign = 64;
+  if (bytes <= 4096) return (bytes + kAlign - 1) / kAlign * kAlign;
+  // 8 classes per power of two: round up to a multiple of 1/8 of the leading power
+  const std::size_t top = std::bit_floor(bytes);
+  const std::size_t step = top / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+namespace {
+
+constexpr std::size_t kDefaultCacheLimit = std::size_t(4) << 30;  // 4 GiB
+
+// Keeps freed blocks in exact size-class buckets; the raw backend (malloc or cudaMalloc)
+// is only called on a cache miss or when the cache is over its limit.
+class CachingAllocator : public Allocator {
+ public:
+  void* allocate(std::size_t bytes) override {
+    if (bytes == 0) return nullptr;
+    const std::size_t size = allocation_size_class(bytes);
+    std::lock_guard lock(mutex_);
+    ++stats_.allocations;
+    void* ptr = nullptr;
+    if (auto it = free_.find(size); it != free_.end() && !it->second.empty()) {
+      ptr = it->second.back();
+      it->second.pop_back();
+      stats_.cached_bytes -= size;
+      ++stats_.cache_hits;
+    } else {
+      ptr = raw_allocate(size);
+      if (!ptr) {  // give the cache back and try once more before failing
+        release_cached_locked();
+        ptr = raw_allocate(size);
+      }
+      if (!ptr) throw_out_of_memory(size);
+    }
+    stats_.allocated_bytes += size;
+    stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+    return ptr;
+  }
+
+  void deallocate(void* ptr, std::size_t bytes) override {
+    if (!ptr) return;
+    const std::size_t size = allocation_size_class(bytes);
+    std::lock_guard lock(mutex_);
+    stats_.allocated_bytes -= size;
+    if (stats_.cached_bytes + size > cache_limit_) {
+      raw_free(ptr);
+      return;
+    }
+    free_[size].push_back(ptr);
+    stats_.cached_bytes += size;
+  }
+
+  AllocatorStats stats() const override {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+  void reset_peak() override {
+    std::lock_guard lock(mutex_);
+    stats_.peak_allocated_bytes = stats_.allocated_bytes;
+  }
+
+  void empty_cache() override {
+    std::lock_guard lock(mutex_);
+    release_cached_locked();
+  }
+
+  void set_cache_limit(std::size_t bytes) override {
+    std::lock_guard lock(mutex_);
+    cache_limit_ = bytes;
+  }
+
+ protected:
+  virtual void* raw_allocate(std::size_t bytes) = 0;  // nullptr when out of memory
+  virtual void raw_free(void* ptr) = 0;
+  [[noreturn]] virtual void throw_out_of_memory(std::size_t bytes) = 0;
+
+ private:
+  void release_cached_locked() {
+    for (auto& [size, blocks] : free_)
+      for (void* p : blocks) raw_free(p);
+    free_.clear();
+    stats_.cached_bytes = 0;
+  }
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  AllocatorStats stats_;
+  std::size_t cache_limit_ = kDefaultCacheLimit;
+};
+
+class CpuAllocator final : public CachingAllocator {
+ protected:
+  void* raw_allocate(std::size_t bytes) override {
+    // 64-byte alignment: a cache line, and enough for any vector load
+    return std::aligned_alloc(64, bytes);
+  }
+  void raw_free(void* ptr) override { std::free(ptr); }
+  [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
+    throw Error("out of CPU memory allocating " + std::to_string(bytes) + " bytes",
+                "reduce the batch size or sequence length");
+  }
+};
+
+#ifdef STRATA_WITH_CUDA
+class CudaAllocator final : public CachingAllocator {
+ public:
+  explicit CudaAllocator(int device) : device_(device) {}
+
+ protected:
+  void* raw_allocate(std::size_t bytes) override {
+    void* ptr = nullptr;
+    return kernels::cuda::malloc_on(device_, bytes, &ptr).empty() ? ptr : nullptr;
+  }
+  void raw_free(void* ptr) override { kernels::cuda::free_on(device_, ptr); }
+  [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
+    throw DeviceError("out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) +
+                          " bytes",
+                      "reduce the batch size or sequence length");
+  }
+
+ private:
+  int device_;
+};
+#endif
+
+}  // namespace
+
+Allocator& allocator_for(Device device) {
+  // Allocators live for the whole process and are never destroyed: storages freed during
+  // static destruction (in any translation unit or plugin) must still find them.
+  if (device.is_cpu()) {
+    static CpuAllocator* cpu = new CpuAllocator();
+    return *cpu;
+  }
+#ifdef STRATA_WITH_CUDA
+  if (device.index < 0 || device.index >= cuda_device_count())
+    throw DeviceError("device " + device.to_string() + " does not exist: this machine has " +
+                          std::to_string(cuda_device_count()) + " CUDA device(s)",
+                      "use Device::cpu() or a cuda index below the device count");
+  static std::vector<CudaAllocator*> cuda = [] {
+    std::vector<CudaAllocator*> v;
+    for (int i = 0; i < cuda_device_count(); ++i) v.push_back(new CudaAllocator(i));
+    return v;
+  }();
+  return *cuda[std::size_t(device.index)];
+#else
+  throw DeviceError("device " + device.to_string() + " is not available: strata was built without CUDA",
+                    "reconfigure with -DSTRATA_CUDA=ON on a machine with the CUDA toolkit");
+#endif
+}
+
+}  // namespace strata

@@ -1,0 +1,13 @@
+#pragma once
+// Range checks for index tensors: a bad index names the op, the argument, the position
+// and the value, instead of reading or writing out of bounds.
+#include <string_view>
+
+#include "strata/tensor.h"
+
+namespace strata::detail {
+
+// Every element of `index` (contiguous i64) must lie in [0, limit).
+void check_indices(std::string_view op, std::string_view arg, const Tensor& index, std::int64_t limit);
+
+}  // namespace strata::detail

@@ -1,0 +1,210 @@
+// Batched matrix products and linear layers through BLAS.
+#include "strata/ops/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+#include "strata/autograd.h"
+#include "strata/ops/elementwise.h"
+#include "strata/ops/reduce.h"
+#include "strata/ops/shape_ops.h"
+#include "tensor_internal.h"
+
+namespace strata {
+
+namespace cpu = kernels::cpu;
+using autograd::BackwardArgs;
+using autograd::SavedTensor;
+
+namespace {
+
+// How BLAS reads the last two dims of a tensor: as stored (row-major, row stride ld), or
+// as the transpose of a row-major matrix (a transposed view), flipping `trans`. Only a
+// layout that is neither gets copied.
+struct BlasMatrix {
+  Tensor t;
+  bool trans = false;
+  std::int64_t ld = 1;
+};
+
+BlasMatrix as_blas_matrix(const Tensor& x, bool trans) {
+  const std::int64_t rows = x.size(-2), cols = x.size(-1);
+  const std::int64_t rs = x.strides()[x.rank() - 2], cs = x.strides()[x.rank() - 1];
+  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= std::max<std::int64_t>(cols, 1)))
+    return {x, trans, rows == 1 ? std::max<std::int64_t>(cols, 1) : rs};
+  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= std::max<std::int64_t>(rows, 1)))
+    return {x, !trans, cols == 1 ? std::max<std::int64_t>(rows, 1) : cs};
+  const Tensor c = x.contiguous();
+  return {c, trans, std::max<std::int64_t>(cols, 1)};
+}
+
+// Element offsets of each batch entry of x (batch dims = all but the last two) when its
+// batch dims broadcast to `batch`.
+std::vector<std::int64_t> batch_offsets(const Tensor& x, const Shape& batch) {
+  const std::int64_t count = batch.numel();
+  std::vector<std::int64_t> off(std::size_t(count), 0);
+  const int xb = x.rank() - 2, lead = batch.rank() - xb;
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t rest = i, o = 0;
+    for (int d = batch.rank() - 1; d >= 0; --d) {
+      const std::int64_t idx = rest % batch[d];
+      rest /= batch[d];
+      const int xd = d - lead;
+      if (xd >= 0 && x.shape()[xd] != 1) o += idx * x.strides()[xd];
+    }
+    off[std::size_t(i)] = o;
+  }
+  return off;
+}
+
+Shape batch_shape_of(const Tensor& x) {
+  Shape s;
+  for (int i = 0; i < x.rank() - 2; ++i) s.push_back(x.shape()[i]);
+  return s;
+}
+
+void check_matmul_operand(const char* op, const char* arg, const Tensor& t) {
+  detail::check_floating(op, arg, t);
+  if (t.rank() < 2)
+    throw ShapeError(std::string(op) + ": '" + arg + "' must have rank >= 2, got " + t.shape().to_string(),
+                     "reshape a vector to [1, n] or [n, 1]");
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  check_matmul_operand("matmul", "a", a);
+  check_matmul_operand("matmul", "b", b);
+  const DType dtype = detail::common_dtype("matmul", {&a, &b});
+  detail::require_cpu_kernel("matmul", detail::common_device("matmul", {&a, &b}));
+  const std::int64_t M = trans_a ? a.size(-1) : a.size(-2), K = trans_a ? a.size(-2) : a.size(-1);
+  const std::int64_t Kb = trans_b ? b.size(-1) : b.size(-2), N = trans_b ? b.size(-2) : b.size(-1);
+  if (K != Kb)
+    throw ShapeError("matmul: inner dimensions differ: a is " + a.shape().to_string() + (trans_a ? " (transposed)" : "") +
+                         ", b is " + b.shape().to_string() + (trans_b ? " (transposed)" : "") + ", so " +
+                         std::to_string(K) + " != " + std::to_string(Kb),
+                     "a: [..., M, K] and b: [..., K, N]");
+  const Shape batch = broadcast_shapes(batch_shape_of(a), batch_shape_of(b), "matmul (batch dims)");
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = Tensor::empty(out_shape, dtype);
+
+  const BlasMatrix ma = as_blas_matrix(a.detach(), trans_a), mb = as_blas_matrix(b.detach(), trans_b);
+  const std::int64_t count = batch.numel();
+  std::vector<std::int64_t> a_off = batch_offsets(ma.t, batch), b_off = batch_offsets(mb.t, batch);
+  std::vector<std::int64_t> c_off(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) c_off[std::size_t(i)] = i * M * N;
+
+  dispatch_floating(dtype, "matmul", [&](auto type) {
+    using T = decltype(type);
+    cpu::GemmArgs<T> g;
+    g.trans_a = ma.trans;
+    g.trans_b = mb.trans;
+    g.m = M;
+    g.n = N;
+    g.k = K;
+    g.a = ma.t.data<T>();
+    g.lda = ma.ld;
+    g.b = mb.t.data<T>();
+    g.ldb = mb.ld;
+    g.c = out.data<T>();
+    g.ldc = std::max<std::int64_t>(N, 1);
+    // One tall product when b is shared by the whole batch and a's batch rows follow
+    // each other at the row stride (e.g. x [B, T, D] times a weight): BLAS then sees
+    // M * batch rows instead of many short products.
+    bool fold = count > 1 && !ma.trans;
+    for (std::int64_t i = 0; fold && i < count; ++i)
+      fold = b_off[std::size_t(i)] == b_off[0] && a_off[std::size_t(i)] == a_off[0] + i * M * ma.ld;
+    if (fold || count == 1) {
+      g.m = fold ? M * count : M;
+      g.a += a_off.empty() ? 0 : a_off[0];
+      g.b += b_off.empty() ? 0 : b_off[0];
+      cpu::gemm_cpu(g);
+    } else {
+      cpu::gemm_batched_cpu(g, count, a_off.data(), b_off.data(), c_off.data());
+    }
+  });
+
+  autograd::record(
+      "matmul", {a, b}, {out},
+      [as = SavedTensor(a), bs = SavedTensor(b), trans_a, trans_b](const BackwardArgs& args) {
+        const Tensor& g = args.grad();
+        const Tensor& sa = as.get();
+        const Tensor& sb = bs.get();
+        Tensor da, db;
+        if (args.needs(0)) {
+          // a stored as S_a, A = trans_a ? S_a^T : S_a; dA = G B^T
+          da = trans_a ? matmul(sb, g, trans_b, true) : matmul(g, sb, false, !trans_b);
+          da = sum_to(da, sa.shape());
+        }
+        if (args.needs(1)) {
+          // dB = A^T G; when b is shared across a's batch, fold the batch into one product
+          if (sb.rank() == 2 && sa.rank() > 2 && !trans_a) {
+            const Tensor a2 = reshape(sa, {-1, sa.size(-1)}), g2 = reshape(g, {-1, g.size(-1)});
+            db = trans_b ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
+          } else {
+            db = trans_b ? matmul(g, sa, true, trans_a) : matmul(sa, g, !trans_a, false);
+            db = sum_to(db, sb.shape());
+          }
+        }
+        return std::vector<Tensor>{da, db};
+      });
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  detail::check_floating("linear", "x", x);
+  detail::check_floating("linear", "weight", weight);
+  if (weight.rank() != 2)
+    throw ShapeError("linear: weight must be [out, in], got " + weight.shape().to_string());
+  if (x.rank() < 1 || x.size(-1) != weight.size(1))
+    throw ShapeError("linear: x " + x.shape().to_string() + " does not match weight " + weight.shape().to_string() +
+                         ": the last dim of x must equal weight's in-features " + std::to_string(weight.size(1)),
+                     "weight is [out_features, in_features], as in PyTorch");
+  if (bias.defined() && (bias.rank() != 1 || bias.size(0) != weight.size(0)))
+    throw ShapeError("linear: bias " + bias.shape().to_string() + " does not match weight " +
+                     weight.shape().to_string() + " (expected [" + std::to_string(weight.size(0)) + "])");
+  const DType dtype = detail::common_dtype("linear", {&x, &weight, &bias});
+  detail::require_cpu_kernel("linear", detail::common_device("linear", {&x, &weight, &bias}));
+  const std::int64_t in = weight.size(1), out_features = weight.size(0);
+  const Tensor x2 = x.detach().contiguous();
+  const std::int64_t rows = x.numel() / std::max<std::int64_t>(in, 1);
+  Shape out_shape = x.shape().with(-1, out_features);
+  Tensor out = Tensor::empty(out_shape, dtype);
+  const BlasMatrix w = as_blas_matrix(weight.detach(), true);
+  dispatch_floating(dtype, "linear", [&](auto type) {
+    using T = decltype(type);
+    cpu::GemmArgs<T> g;
+    g.trans_a = false;
+    g.trans_b = w.trans;
+    g.m = rows;
+    g.n = out_features;
+    g.k = in;
+    g.a = x2.data<T>();
+    g.lda = std::max<std::int64_t>(in, 1);
+    g.b = w.t.data<T>();
+    g.ldb = w.ld;
+    g.c = out.data<T>();
+    g.ldc = std::max<std::int64_t>(out_features, 1);
+    if (bias.defined()) {  // C starts as the broadcast bias, and the product adds to it
+      Tensor view = out.detach();
+      detail::strided_copy(bias, view);
+      g.beta = T(1);
+    }
+    cpu::gemm_cpu(g);
+  });
+  autograd::record("linear", {x, weight, bias}, {out},
+                   [xs = SavedTensor(x2), ws = SavedTensor(weight), x_shape = x.shape()](const BackwardArgs& a) {
+                     const Tensor g2 = reshape(a.grad(), {-1, a.grad().size(-1)});
+                     Tensor dx, dw, db;
+                     if (a.needs(0)) dx = reshape(matmul(g2, ws.get()), x_shape);
+                     if (a.needs(1)) dw = matmul(g2, reshape(xs.get(), {-1, xs.get().size(-1)}), true, false);
+                     if (a.needs(2)) db = sum(g2, {0});
+                     return std::vector<Tensor>{dx, dw, db};
+                   });
+  return out;
+}
+
+}  // namespace strata

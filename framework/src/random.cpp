@@ -1,0 +1,12 @@
+#include "strata/random.h"
+
+#include "kernels/cpu/philox.h"
+
+namespace strata {
+
+std::uint64_t Generator::next_u64() {
+  const auto w = kernels::cpu::philox_at(seed_, reserve(1));
+  return (std::uint64_t(w[0]) << 32) | w[1];
+}
+
+}  // namespace strata

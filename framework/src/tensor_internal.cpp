@@ -1,0 +1,95 @@
+#include "tensor_internal.h"
+
+#include <string>
+
+#include "kernels/cpu/copy.h"
+
+namespace strata::detail {
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+Device common_device(std::string_view op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first) {
+      first = t;
+    } else if (t->device() != first->device()) {
+      throw DeviceError(std::string(op) + ": inputs are on different devices (" + first->device().to_string() +
+                            " and " + t->device().to_string() + ")",
+                        "move them to one device with .to(device)");
+    }
+  }
+  return first ? first->device() : Device::cpu();
+}
+
+DType common_dtype(std::string_view op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first) {
+      first = t;
+    } else if (t->dtype() != first->dtype()) {
+      throw DTypeError(std::string(op) + ": inputs have different dtypes (" + std::string(dtype_name(first->dtype())) +
+                           " and " + std::string(dtype_name(t->dtype())) + ")",
+                       "convert one with .to(dtype)");
+    }
+  }
+  return first ? first->dtype() : DType::f32;
+}
+
+void strided_copy(const Tensor& src, Tensor& dst) {
+  const Tensor s = src.detach().expand(dst.shape());
+  dispatch_any(s.dtype(), [&](auto src_type) {
+    using S = decltype(src_type);
+    dispatch_any(dst.dtype(), [&](auto dst_type) {
+      using D = decltype(dst_type);
+      kernels::cpu::CopyArgs<S, D> args;
+      args.src = s.data<S>();
+      args.dst = dst.data<D>();
+      args.rank = dst.rank();
+      for (int d = 0; d < dst.rank(); ++d) {
+        args.sizes[d] = dst.shape()[d];
+        args.src_strides[d] = s.strides()[d];
+        args.dst_strides[d] = dst.strides()[d];
+      }
+      kernels::cpu::copy_cpu(args);
+    });
+  });
+}
+
+void require_cpu_kernel(std::string_view op, Device device) {
+  if (device.is_cpu()) return;
+  throw NotImplementedError(std::string(op) + " has no kernel for " + device.to_string() + " yet",
+                            "move the tensors to the CPU with .to(Device::cpu())");
+}
+
+void check_defined(std::string_view op, std::string_view arg, const Tensor& t) {
+  if (!t.defined())
+    throw ValueError(std::string(op) + ": argument '" + std::string(arg) + "' is an undefined tensor");
+}
+
+void check_floating(std::string_view op, std::string_view arg, const Tensor& t) {
+  check_defined(op, arg, t);
+  if (!is_floating(t.dtype()))
+    throw DTypeError(std::string(op) + ": argument '" + std::string(arg) + "' must be f32 or f64, got " +
+                     std::string(dtype_name(t.dtype())));
+}
+
+void check_index_tensor(std::string_view op, std::string_view arg, const Tensor& t) {
+  check_defined(op, arg, t);
+  if (t.dtype() != DType::i64)
+    throw DTypeError(std::string(op) + ": argument '" + std::string(arg) + "' must be an i64 index tensor, got " +
+                         std::string(dtype_name(t.dtype())),
+                     "convert with .to(DType::i64)");
+}
+
+}  // namespace strata::detail

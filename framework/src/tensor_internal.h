@@ -1,0 +1,46 @@
+#pragma once
+// Framework-internal helpers for building tensors and views.
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+#include "strata/detail/tensor_impl.h"
+#include "strata/error.h"
+#include "strata/tensor.h"
+
+namespace strata::detail {
+
+// A new view of `base`'s storage (no autograd history).
+Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::int64_t offset);
+
+// Calls fn(T{}) with the C++ type of any dtype.
+template <class Fn>
+decltype(auto) dispatch_any(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return fn(double{});
+    case DType::i64: return fn(std::int64_t{});
+  }
+  throw DTypeError("unknown dtype");
+}
+
+// The device shared by all defined tensors; DeviceError naming `op` when they differ.
+Device common_device(std::string_view op, std::initializer_list<const Tensor*> tensors);
+// The dtype shared by all defined tensors; DTypeError naming `op` when they differ.
+DType common_dtype(std::string_view op, std::initializer_list<const Tensor*> tensors);
+
+// The dispatch point of every op: today only the CPU has kernels, so a CUDA device
+// raises NotImplementedError naming the op. A CUDA kernel slots in by handling its
+// device before calling this.
+void require_cpu_kernel(std::string_view op, Device device);
+
+// dst = src broadcast to dst's shape, converting dtypes; dst may be any strided view.
+// No autograd, no version bump (callers decide). CPU only.
+void strided_copy(const Tensor& src, Tensor& dst);
+
+// Throws ShapeError/DTypeError unless t is defined, floating, and (when rank >= 0) of that rank.
+void check_defined(std::string_view op, std::string_view arg, const Tensor& t);
+void check_floating(std::string_view op, std::string_view arg, const Tensor& t);
+void check_index_tensor(std::string_view op, std::string_view arg, const Tensor& t);
+
+}  // namespace strata::detail

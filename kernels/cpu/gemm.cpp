@@ -1,0 +1,101 @@
+#include "kernels/cpu/gemm.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/cpu/parallel.h"
+
+// OpenBLAS extensions (declared in OpenBLAS's cblas.h; restated so other CBLAS
+// headers work too).
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+int openblas_get_parallel(void);
+char* openblas_get_config(void);
+}
+
+namespace strata::kernels::cpu {
+
+namespace {
+
+// Products below this many FLOPs gain more from batch-level threads than from BLAS's.
+constexpr double kSmallGemmFlops = 2.0 * 96 * 96 * 96;
+
+void blas_gemm(const GemmArgs<float>& g) {
+  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
+              int(g.n), int(g.k), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c, int(g.ldc));
+}
+void blas_gemm(const GemmArgs<double>& g) {
+  cblas_dgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
+              int(g.n), int(g.k), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c, int(g.ldc));
+}
+
+}  // namespace
+
+template <class T>
+void gemm_cpu(const GemmArgs<T>& args) {
+  if (args.m == 0 || args.n == 0) return;
+  if (args.k == 0) {  // an empty sum: C = beta C (BLAS implementations differ here)
+    for (std::int64_t i = 0; i < args.m; ++i)
+      for (std::int64_t j = 0; j < args.n; ++j) {
+        T& c = args.c[i * args.ldc + j];
+        c = args.beta == T(0) ? T(0) : args.beta * c;
+      }
+    return;
+  }
+  blas_gemm(args);
+}
+
+template <class T>
+void gemm_batched_cpu(const GemmArgs<T>& args, std::int64_t count, const std::int64_t* a_offsets,
+                      const std::int64_t* b_offsets, const std::int64_t* c_offsets) {
+  auto one = [&](std::int64_t i) {
+    GemmArgs<T> g = args;
+    g.a = args.a + a_offsets[i];
+    g.b = args.b + b_offsets[i];
+    g.c = args.c + c_offsets[i];
+    gemm_cpu(g);
+  };
+  const double flops = 2.0 * double(args.m) * double(args.n) * double(args.k);
+#ifdef STRATA_BLAS_OPENMP
+  if (flops < kSmallGemmFlops && count > 1) {
+    // OpenMP BLAS sees omp_in_parallel() and stays single-threaded inside each task.
+    parallel_for(count, std::max<std::int64_t>(1, std::int64_t(kSmallGemmFlops / std::max(flops, 1.0))),
+                 [&](std::int64_t i0, std::int64_t i1) {
+                   for (std::int64_t i = i0; i < i1; ++i) one(i);
+                 });
+    return;
+  }
+#else
+  (void)flops;
+#endif
+  for (std::int64_t i = 0; i < count; ++i) one(i);
+}
+
+void set_cpu_threads(int threads) {
+  threads = std::max(threads, 1);
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+}
+
+int cpu_threads() { return omp_get_max_threads(); }
+
+std::string blas_description() {
+  const char* model = "unknown threading";
+  switch (openblas_get_parallel()) {
+    case 0: model = "sequential"; break;
+    case 1: model = "pthreads"; break;
+    case 2: model = "OpenMP"; break;
+  }
+  return std::string(openblas_get_config()) + " (" + model + ")";
+}
+
+template void gemm_cpu<float>(const GemmArgs<float>&);
+template void gemm_cpu<double>(const GemmArgs<double>&);
+template void gemm_batched_cpu<float>(const GemmArgs<float>&, std::int64_t, const std::int64_t*, const std::int64_t*,
+                                      const std::int64_t*);
+template void gemm_batched_cpu<double>(const GemmArgs<double>&, std::int64_t, const std::int64_t*,
+                                       const std::int64_t*, const std::int64_t*);
+
+}  // namespace strata::kernels::cpu

@@ -1,0 +1,40 @@
+#pragma once
+// Matrix products through CBLAS (OpenBLAS sgemm/dgemm), row-major.
+#include <cstdint>
+#include <string>
+
+namespace strata::kernels::cpu {
+
+// C[m, n] = alpha * op(A) op(B) + beta * C, op(X) = X or X^T; A is [m, k] (or [k, m]
+// when trans_a), B is [k, n] (or [n, k] when trans_b); ld* are row strides in elements.
+template <class T>
+struct GemmArgs {
+  bool trans_a = false, trans_b = false;
+  std::int64_t m = 0, n = 0, k = 0;
+  T alpha = 1;
+  const T* a = nullptr;
+  std::int64_t lda = 0;
+  const T* b = nullptr;
+  std::int64_t ldb = 0;
+  T beta = 0;
+  T* c = nullptr;
+  std::int64_t ldc = 0;
+};
+
+template <class T>
+void gemm_cpu(const GemmArgs<T>& args);
+
+// `count` products of the shape in `args`, the i-th with a + a_offsets[i], b +
+// b_offsets[i], c + c_offsets[i]. Small products run in parallel over the batch (BLAS
+// single-threaded inside); large ones run one after another, each BLAS-threaded.
+template <class T>
+void gemm_batched_cpu(const GemmArgs<T>& args, std::int64_t count, const std::int64_t* a_offsets,
+                      const std::int64_t* b_offsets, const std::int64_t* c_offsets);
+
+// Sets the thread count of strata's OpenMP kernels and of BLAS together.
+void set_cpu_threads(int threads);
+int cpu_threads();
+// BLAS library, version and threading model, for logs and benchmark headers.
+std::string blas_description();
+
+}  // namespace strata::kernels::cpu

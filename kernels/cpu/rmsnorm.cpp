@@ -1,0 +1,69 @@
+#include "kernels/cpu/rmsnorm.h"
+
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/column_sums.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/row_reductions.h"
+
+namespace strata::kernels::cpu {
+
+template <class T>
+void rmsnorm_fwd_cpu(const RmsNormArgs<T>& a) {
+  const std::int64_t D = a.cols;
+  parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 for (std::int64_t r = r0; r < r1; ++r) {
+                   const T* __restrict x = a.x + r * D;
+                   T* __restrict y = a.y + r * D;
+                   const T rstd = T(1) / std::sqrt(row_dot(x, x, D) / T(D) + a.eps);
+                   a.rstd[r] = rstd;
+                   if (a.weight) {
+                     const T* __restrict w = a.weight;
+                     for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd * w[i];
+                   } else {
+                     for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd;
+                   }
+                 }
+               });
+}
+
+template <class T>
+void rmsnorm_bwd_cpu(const RmsNormArgs<T>& a) {
+  const std::int64_t D = a.cols;
+  auto row = [&](std::int64_t r, const std::array<T*, 1>& acc) {
+    const T* __restrict x = a.x + r * D;
+    const T* __restrict g = a.g + r * D;
+    T* __restrict dx = a.dx + r * D;
+    const T rstd = a.rstd[r];
+    // gw = g * w, staged in dx (overwritten below)
+    if (a.weight) {
+      for (std::int64_t i = 0; i < D; ++i) dx[i] = g[i] * a.weight[i];
+    } else {
+      for (std::int64_t i = 0; i < D; ++i) dx[i] = g[i];
+    }
+    const T c = row_dot(static_cast<const T*>(dx), x, D) * rstd * rstd / T(D);
+    if (acc[0]) {
+      T* __restrict dw = acc[0];
+      for (std::int64_t i = 0; i < D; ++i) dw[i] += g[i] * x[i] * rstd;
+    }
+    for (std::int64_t i = 0; i < D; ++i) dx[i] = rstd * (dx[i] - x[i] * c);
+  };
+  if (a.dweight) {
+    rows_with_column_sums<T, 1>(a.rows, D, row, {a.dweight});
+  } else {
+    parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) row(r, {nullptr});
+                 });
+  }
+}
+
+template void rmsnorm_fwd_cpu<float>(const RmsNormArgs<float>&);
+template void rmsnorm_fwd_cpu<double>(const RmsNormArgs<double>&);
+template void rmsnorm_bwd_cpu<float>(const RmsNormArgs<float>&);
+template void rmsnorm_bwd_cpu<double>(const RmsNormArgs<double>&);
+
+}  // namespace strata::kernels::cpu

@@ -1,0 +1,38 @@
+#include "kernels/cuda/memory.h"
+
+#include <cuda_runtime.h>
+
+namespace strata::kernels::cuda {
+
+namespace {
+std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
+}  // namespace
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return n;
+}
+
+std::string malloc_on(int device, std::size_t bytes, void** ptr) {
+  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
+  return describe(cudaMalloc(ptr, bytes));
+}
+
+std::string free_on(int device, void* ptr) {
+  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
+  return describe(cudaFree(ptr));
+}
+
+std::string copy(void* dst, const void* src, std::size_t bytes, CopyKind kind, int device) {
+  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
+  const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
+                           : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
+                                                              : cudaMemcpyDeviceToDevice;
+  return describe(cudaMemcpy(dst, src, bytes, k));
+}
+
+}  // namespace strata::kernels::cuda

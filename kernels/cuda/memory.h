@@ -1,0 +1,20 @@
+#pragma once
+// CUDA device memory and copies (runtime API), for the CUDA side of the caching
+// allocator and Tensor::to(Device). Every function reports failure through its return
+// value (an error string, empty on success) so the framework can raise its own errors.
+#include <cstddef>
+#include <string>
+
+namespace strata::kernels::cuda {
+
+// Usable devices; 0 when there is no driver or GPU.
+int device_count();
+
+std::string malloc_on(int device, std::size_t bytes, void** ptr);
+std::string free_on(int device, void* ptr);
+
+enum class CopyKind { host_to_device, device_to_host, device_to_device };
+// Synchronous copy of `bytes` bytes; `device` is the device of the CUDA side.
+std::string copy(void* dst, const void* src, std::size_t bytes, CopyKind kind, int device);
+
+}  // namespace strata::kernels::cuda
