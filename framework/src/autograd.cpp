@@ -60,6 +60,25 @@ Node::Node(std::string name, std::vector<Edge> inputs, std::vector<TensorMeta> i
       output_meta_(std::move(output_meta)),
       fn_(std::move(fn)) {}
 
+Node::~Node() {
+  // The outermost destructor on this thread drains a list of predecessors; nested ones
+  // (triggered by that drain) only append to it, so the depth stays constant.
+  static thread_local std::vector<std::shared_ptr<Node>>* draining = nullptr;
+  std::vector<std::shared_ptr<Node>> local;
+  const bool outermost = draining == nullptr;
+  if (outermost) draining = &local;
+  for (Edge& e : inputs_)
+    if (e.node) draining->push_back(std::move(e.node));
+  if (outermost) {
+    while (!local.empty()) {
+      std::shared_ptr<Node> next = std::move(local.back());
+      local.pop_back();
+      next.reset();
+    }
+    draining = nullptr;
+  }
+}
+
 std::vector<Tensor> Node::apply(const std::vector<Tensor>& grads) {
   if (!fn_)
     throw AutogradError("backward through '" + name_ + "' a second time, but its saved values were freed by the "

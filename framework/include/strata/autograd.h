@@ -112,6 +112,11 @@ class Node {
  public:
   Node(std::string name, std::vector<Edge> inputs, std::vector<TensorMeta> input_meta,
        std::vector<TensorMeta> output_meta, BackwardFn fn);
+  // Releases long chains of predecessors iteratively: a recursive release of a graph with
+  // 100k ops in a row would overflow the stack.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   const std::string& name() const { return name_; }
   const std::vector<Edge>& inputs() const { return inputs_; }

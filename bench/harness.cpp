@@ -1,0 +1,169 @@
+#include "harness.h"
+
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "strata/runtime.h"
+
+namespace strata::bench {
+
+namespace {
+
+struct Case {
+  std::string group, variant, name;
+  bool reference;
+};
+std::vector<Case>& cases() {
+  static std::vector<Case> c;
+  return c;
+}
+
+// Collects per-repetition times while the console reporter prints as usual.
+class CollectingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
+      times[r.run_name.function_name][r.repetition_index < 0 ? 0 : r.repetition_index] = r.GetAdjustedRealTime();
+    }
+  }
+  std::map<std::string, std::map<std::int64_t, double>> times;  // name -> repetition -> time per iteration
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// FMA throughput with 12 independent accumulator chains per thread (enough to cover the
+// 4-cycle latency on 2 pipes), for `threads` threads; GFLOP/s.
+double fma_peak_gflops(int threads) {
+#if defined(__AVX2__) && defined(__FMA__)
+  constexpr long kIters = 20'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      __m256 acc[12];
+      for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i));
+      const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+      for (long it = 0; it < kIters; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+      float sink[8];
+      __m256 s = acc[0];
+      for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+      _mm256_storeu_ps(sink, s);
+      keep(sink);
+    }
+    const double flops = double(threads) * kIters * 12 * 8 * 2;
+    best = std::max(best, flops / seconds_since(t0) / 1e9);
+  }
+  return best;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
+// STREAM triad a = b + s c over 3 x 128 MiB arrays; GB/s of compulsory traffic.
+double triad_gbps(int threads) {
+  const std::size_t n = std::size_t(32) << 20;
+  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+  double best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + 3.0f * c[i];
+    best = std::max(best, 3.0 * double(n) * sizeof(float) / seconds_since(t0) / 1e9);
+  }
+  keep(a.data());
+  return best;
+}
+
+void print_summary(const CollectingReporter& rep) {
+  std::map<std::string, std::vector<const Case*>> by_case;  // "group/case" -> variants
+  for (const Case& c : cases()) by_case[c.group + " " + c.name].push_back(&c);
+  std::printf("\nSide-by-side (throughput relative to the reference; median [min, max] over repetitions):\n");
+  for (const auto& [key, variants] : by_case) {
+    const Case* ref = nullptr;
+    for (const Case* v : variants)
+      if (v->reference) ref = v;
+    if (!ref) continue;
+    const auto ref_it = rep.times.find(ref->group + "/" + ref->variant + "/" + ref->name);
+    if (ref_it == rep.times.end()) continue;
+    for (const Case* v : variants) {
+      if (v == ref) continue;
+      const auto it = rep.times.find(v->group + "/" + v->variant + "/" + v->name);
+      if (it == rep.times.end()) continue;
+      std::vector<double> ratios;
+      for (const auto& [rep_index, t] : it->second)
+        if (auto r = ref_it->second.find(rep_index); r != ref_it->second.end()) ratios.push_back(r->second / t);
+      if (ratios.empty()) continue;
+      std::sort(ratios.begin(), ratios.end());
+      std::printf("  %-44s %-26s vs %-18s %6.3fx [%.3f, %.3f]\n", key.c_str(), v->variant.c_str(),
+                  ref->variant.c_str(), ratios[ratios.size() / 2], ratios.front(), ratios.back());
+    }
+  }
+}
+
+}  // namespace
+
+void keep(const void* p) { benchmark::DoNotOptimize(p); }
+
+void add(const std::string& group, const std::string& variant, const std::string& case_name, Work work,
+         std::function<void()> body, bool reference) {
+  cases().push_back({group, variant, case_name, reference});
+  auto* b = benchmark::RegisterBenchmark((group + "/" + variant + "/" + case_name).c_str(),
+                                         [body, work](benchmark::State& state) {
+                                           for (auto _ : state) body();
+                                           if (work.flops > 0)
+                                             state.counters["FLOP/s"] = benchmark::Counter(
+                                                 work.flops, benchmark::Counter::kIsIterationInvariantRate);
+                                           if (work.bytes > 0)
+                                             state.counters["bytes/s"] = benchmark::Counter(
+                                                 work.bytes, benchmark::Counter::kIsIterationInvariantRate);
+                                         });
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+int run(int argc, char** argv, const std::string& title) {
+  std::vector<char*> args(argv, argv + argc);
+  std::vector<std::string> defaults = {"--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true",
+                                       "--benchmark_min_time=0.2"};
+  std::vector<std::string> owned;
+  for (const std::string& d : defaults) {
+    const std::string flag = d.substr(0, d.find('='));
+    bool given = false;
+    for (int i = 1; i < argc; ++i) given = given || std::strncmp(argv[i], flag.c_str(), flag.size()) == 0;
+    if (!given) owned.push_back(d);
+  }
+  for (std::string& s : owned) args.push_back(s.data());
+  int n = int(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+
+  const int threads = num_threads();
+  std::printf("%s\n%s\n", title.c_str(), build_info().c_str());
+  std::printf("hardware threads %u; measured FMA peak %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads); "
+              "triad %.1f GB/s (%d threads)\n\n",
+              std::thread::hardware_concurrency(), fma_peak_gflops(1), fma_peak_gflops(threads), threads,
+              triad_gbps(threads), threads);
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  print_summary(reporter);
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace strata::bench
