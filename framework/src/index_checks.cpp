@@ -3,8 +3,17 @@
 #include <string>
 
 #include "strata/error.h"
+#include "tensor_internal.h"
 
 namespace strata::detail {
+
+void check_accumulate_args(std::string_view op, const Tensor& base, const Tensor& index, const Tensor& src) {
+  check_floating(op, "base", base);
+  check_floating(op, "src", src);
+  check_index_tensor(op, "index", index);
+  common_dtype(op, {&base, &src});
+  require_cpu_kernel(op, common_device(op, {&base, &index, &src}));
+}
 
 void check_indices(std::string_view op, std::string_view arg, const Tensor& index, std::int64_t limit) {
   const std::int64_t* p = index.data<std::int64_t>();

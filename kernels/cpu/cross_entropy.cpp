@@ -8,28 +8,22 @@
 
 namespace strata::kernels::cpu {
 
-namespace {
-std::int64_t row_grain(std::int64_t cols) { return std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(cols, 1)); }
-}  // namespace
-
 template <class T>
 void cross_entropy_fwd_cpu(const CrossEntropyArgs<T>& a) {
   const T eps = a.label_smoothing;
-  parallel_for(a.rows, row_grain(a.classes), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const T* x = a.logits + r * a.classes;
-      const T m = row_max(x, a.classes);
-      const T lse = m + std::log(row_sum_exp(x, m, static_cast<T*>(nullptr), a.classes));
-      a.lse[r] = lse;
-      const std::int64_t t = a.targets[r];
-      if (t == a.ignore_index) {
-        a.loss[r] = 0;
-        continue;
-      }
-      T loss = lse - x[t];
-      if (eps != T(0)) loss = (T(1) - eps) * loss + eps * (lse - row_sum(x, a.classes) / T(a.classes));
-      a.loss[r] = loss;
+  parallel_rows(a.rows, a.classes, [&](std::int64_t r) {
+    const T* x = a.logits + r * a.classes;
+    const T m = row_max(x, a.classes);
+    const T lse = m + std::log(row_sum_exp(x, m, static_cast<T*>(nullptr), a.classes));
+    a.lse[r] = lse;
+    const std::int64_t t = a.targets[r];
+    if (t == a.ignore_index) {
+      a.loss[r] = 0;
+      return;
     }
+    T loss = lse - x[t];
+    if (eps != T(0)) loss = (T(1) - eps) * loss + eps * (lse - row_sum(x, a.classes) / T(a.classes));
+    a.loss[r] = loss;
   });
 }
 
@@ -37,19 +31,17 @@ template <class T>
 void cross_entropy_bwd_cpu(const CrossEntropyArgs<T>& a) {
   const T eps = a.label_smoothing;
   const T uniform = eps / T(a.classes);
-  parallel_for(a.rows, row_grain(a.classes), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      T* dx = a.dlogits + r * a.classes;
-      const std::int64_t t = a.targets[r];
-      if (t == a.ignore_index) {
-        std::fill(dx, dx + a.classes, T(0));
-        continue;
-      }
-      const T g = a.grad[r * a.grad_stride];
-      row_sum_exp(a.logits + r * a.classes, a.lse[r], dx, a.classes);  // dx = softmax
-      for (std::int64_t i = 0; i < a.classes; ++i) dx[i] = (dx[i] - uniform) * g;
-      dx[t] -= (T(1) - eps) * g;
+  parallel_rows(a.rows, a.classes, [&](std::int64_t r) {
+    T* dx = a.dlogits + r * a.classes;
+    const std::int64_t t = a.targets[r];
+    if (t == a.ignore_index) {
+      std::fill(dx, dx + a.classes, T(0));
+      return;
     }
+    const T g = a.grad[r * a.grad_stride];
+    row_sum_exp(a.logits + r * a.classes, a.lse[r], dx, a.classes);  // dx = softmax
+    for (std::int64_t i = 0; i < a.classes; ++i) dx[i] = (dx[i] - uniform) * g;
+    dx[t] -= (T(1) - eps) * g;
   });
 }
 

@@ -45,17 +45,13 @@ SplitSpace split_space(int rank, int dim, const std::int64_t* sizes, const std::
 template <class T>
 void gather_cpu(const GatherArgs<T>& a) {
   const SplitSpace x = split_space(a.rank, a.dim, a.sizes, a.x_strides);
-  const std::int64_t rows = x.P * x.m, Q = x.Q;
-  parallel_for(rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(Q, 1)),
-               [&](std::int64_t r0, std::int64_t r1) {
-                 for (std::int64_t r = r0; r < r1; ++r) {
-                   const std::int64_t p = r / x.m;
-                   const std::int64_t* idx = a.index + r * Q;
-                   T* out = a.out + r * Q;
-                   const T* base = a.x + x.pre[std::size_t(p)];
-                   for (std::int64_t q = 0; q < Q; ++q) out[q] = base[idx[q] * x.dim_stride + x.post[std::size_t(q)]];
-                 }
-               });
+  const std::int64_t Q = x.Q;
+  parallel_rows(x.P * x.m, Q, [&](std::int64_t r) {
+    const std::int64_t* idx = a.index + r * Q;
+    T* out = a.out + r * Q;
+    const T* base = a.x + x.pre[std::size_t(r / x.m)];
+    for (std::int64_t q = 0; q < Q; ++q) out[q] = base[idx[q] * x.dim_stride + x.post[std::size_t(q)]];
+  });
 }
 
 template <class T>
@@ -63,21 +59,13 @@ void scatter_add_cpu(const GatherArgs<T>& a) {
   const SplitSpace dst = split_space(a.rank, a.dim, a.sizes, a.dst_strides);
   const SplitSpace src = split_space(a.rank, a.dim, a.sizes, a.src_strides);
   // Distinct (p, q) never collide in dst; each work item walks its j in order.
-  constexpr std::int64_t kColumnBlock = 64;
-  const std::int64_t q_blocks = fixed_blocks(dst.Q, kColumnBlock);
-  const std::int64_t items = dst.P * q_blocks;
-  const std::int64_t work = std::max<std::int64_t>(1, dst.m * std::min(dst.Q, kColumnBlock));
-  parallel_for(items, std::max<std::int64_t>(1, (1 << 14) / work), [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t item = i0; item < i1; ++item) {
-      const std::int64_t p = item / q_blocks, q0 = (item % q_blocks) * kColumnBlock;
-      const std::int64_t q1 = std::min(dst.Q, q0 + kColumnBlock);
-      for (std::int64_t j = 0; j < dst.m; ++j) {
-        const std::int64_t* idx = a.index + (p * dst.m + j) * dst.Q;
-        const T* s = a.src + src.pre[std::size_t(p)] + j * src.dim_stride;
-        T* d = a.dst + dst.pre[std::size_t(p)];
-        for (std::int64_t q = q0; q < q1; ++q)
-          d[idx[q] * dst.dim_stride + dst.post[std::size_t(q)]] += s[src.post[std::size_t(q)]];
-      }
+  parallel_column_blocks(dst.P, dst.Q, dst.m, [&](std::int64_t p, std::int64_t q0, std::int64_t q1) {
+    for (std::int64_t j = 0; j < dst.m; ++j) {
+      const std::int64_t* idx = a.index + (p * dst.m + j) * dst.Q;
+      const T* s = a.src + src.pre[std::size_t(p)] + j * src.dim_stride;
+      T* d = a.dst + dst.pre[std::size_t(p)];
+      for (std::int64_t q = q0; q < q1; ++q)
+        d[idx[q] * dst.dim_stride + dst.post[std::size_t(q)]] += s[src.post[std::size_t(q)]];
     }
   });
 }

@@ -5,34 +5,30 @@
 
 #include "kernels/cpu/column_sums.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/row_reductions.h"
 
 namespace strata::kernels::cpu {
 
 template <class T>
 void layernorm_fwd_cpu(const LayerNormArgs<T>& a) {
   const std::int64_t D = a.cols;
-  parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
-               [&](std::int64_t r0, std::int64_t r1) {
-                 for (std::int64_t r = r0; r < r1; ++r) {
-                   const T* __restrict x = a.x + r * D;
-                   T* __restrict y = a.y + r * D;
-                   // statistics in f64 and two passes: with |mean| >> std, f32 sums or
-                   // E[x^2] - E[x]^2 would lose the variance
-                   double sum = 0;
-                   for (std::int64_t i = 0; i < D; ++i) sum += double(x[i]);
-                   const double mean = sum / double(D);
-                   double var = 0;
-                   for (std::int64_t i = 0; i < D; ++i) var += (double(x[i]) - mean) * (double(x[i]) - mean);
-                   const double rstd = 1.0 / std::sqrt(var / double(D) + double(a.eps));
-                   a.mean[r] = T(mean);
-                   a.rstd[r] = T(rstd);
-                   for (std::int64_t i = 0; i < D; ++i) {
-                     const T xhat = T((double(x[i]) - mean) * rstd);
-                     y[i] = (a.weight ? xhat * a.weight[i] : xhat) + (a.bias ? a.bias[i] : T(0));
-                   }
-                 }
-               });
+  parallel_rows(a.rows, D, [&](std::int64_t r) {
+    const T* __restrict x = a.x + r * D;
+    T* __restrict y = a.y + r * D;
+    // statistics in f64 and two passes: with |mean| >> std, f32 sums or
+    // E[x^2] - E[x]^2 would lose the variance
+    double sum = 0;
+    for (std::int64_t i = 0; i < D; ++i) sum += double(x[i]);
+    const double mean = sum / double(D);
+    double var = 0;
+    for (std::int64_t i = 0; i < D; ++i) var += (double(x[i]) - mean) * (double(x[i]) - mean);
+    const double rstd = 1.0 / std::sqrt(var / double(D) + double(a.eps));
+    a.mean[r] = T(mean);
+    a.rstd[r] = T(rstd);
+    for (std::int64_t i = 0; i < D; ++i) {
+      const T xhat = T((double(x[i]) - mean) * rstd);
+      y[i] = (a.weight ? xhat * a.weight[i] : xhat) + (a.bias ? a.bias[i] : T(0));
+    }
+  });
 }
 
 template <class T>
@@ -67,10 +63,7 @@ void layernorm_bwd_cpu(const LayerNormArgs<T>& a) {
         },
         {a.dweight, a.dbias});
   } else {
-    parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
-                 [&](std::int64_t r0, std::int64_t r1) {
-                   for (std::int64_t r = r0; r < r1; ++r) row(r, {nullptr, nullptr});
-                 });
+    parallel_rows(a.rows, D, [&](std::int64_t r) { row(r, {nullptr, nullptr}); });
   }
 }
 

@@ -29,6 +29,39 @@ void parallel_for(std::int64_t n, std::int64_t grain, Fn&& fn) {
   }
 }
 
+// Elements of work a thread should get before threading pays off.
+inline constexpr std::int64_t kParallelGrain = 1 << 14;
+
+// Grain (in rows) that gives each thread about kParallelGrain elements of a [rows, cols] problem.
+inline std::int64_t row_grain(std::int64_t cols) {
+  return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(cols, 1));
+}
+
+// Calls fn(row) for every row of a [rows, cols] problem, threaded over rows.
+template <class Fn>
+void parallel_rows(std::int64_t rows, std::int64_t cols, Fn&& fn) {
+  parallel_for(rows, row_grain(cols), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) fn(r);
+  });
+}
+
+// Accumulations into [outer, ..., cols] where several sources may hit the same row: the
+// work is split into (o, column block) items that never touch the same element, so no
+// two threads collide and each element sees its updates in a fixed order. Calls
+// fn(o, c0, c1) per item; work_per_column is the number of updates each column receives.
+template <class Fn>
+void parallel_column_blocks(std::int64_t outer, std::int64_t cols, std::int64_t work_per_column, Fn&& fn) {
+  constexpr std::int64_t kColumnBlock = 64;
+  const std::int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+  const std::int64_t work = std::max<std::int64_t>(1, work_per_column * std::min(cols, kColumnBlock));
+  parallel_for(outer * blocks, std::max<std::int64_t>(1, kParallelGrain / work), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t item = i0; item < i1; ++item) {
+      const std::int64_t o = item / blocks, c0 = (item % blocks) * kColumnBlock;
+      fn(o, c0, std::min(cols, c0 + kColumnBlock));
+    }
+  });
+}
+
 // Number of fixed-size blocks of `block` items covering n items. Reductions compute
 // one partial per block (in parallel) and combine the partials in block order, so the
 // result is bitwise the same for any number of threads.

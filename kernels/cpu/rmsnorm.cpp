@@ -13,21 +13,18 @@ namespace strata::kernels::cpu {
 template <class T>
 void rmsnorm_fwd_cpu(const RmsNormArgs<T>& a) {
   const std::int64_t D = a.cols;
-  parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
-               [&](std::int64_t r0, std::int64_t r1) {
-                 for (std::int64_t r = r0; r < r1; ++r) {
-                   const T* __restrict x = a.x + r * D;
-                   T* __restrict y = a.y + r * D;
-                   const T rstd = T(1) / std::sqrt(row_dot(x, x, D) / T(D) + a.eps);
-                   a.rstd[r] = rstd;
-                   if (a.weight) {
-                     const T* __restrict w = a.weight;
-                     for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd * w[i];
-                   } else {
-                     for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd;
-                   }
-                 }
-               });
+  parallel_rows(a.rows, D, [&](std::int64_t r) {
+    const T* __restrict x = a.x + r * D;
+    T* __restrict y = a.y + r * D;
+    const T rstd = T(1) / std::sqrt(row_dot(x, x, D) / T(D) + a.eps);
+    a.rstd[r] = rstd;
+    if (a.weight) {
+      const T* __restrict w = a.weight;
+      for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd * w[i];
+    } else {
+      for (std::int64_t i = 0; i < D; ++i) y[i] = x[i] * rstd;
+    }
+  });
 }
 
 template <class T>
@@ -54,10 +51,7 @@ void rmsnorm_bwd_cpu(const RmsNormArgs<T>& a) {
   if (a.dweight) {
     rows_with_column_sums<T, 1>(a.rows, D, row, {a.dweight});
   } else {
-    parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(D, 1)),
-                 [&](std::int64_t r0, std::int64_t r1) {
-                   for (std::int64_t r = r0; r < r1; ++r) row(r, {nullptr});
-                 });
+    parallel_rows(a.rows, D, [&](std::int64_t r) { row(r, {nullptr}); });
   }
 }
 

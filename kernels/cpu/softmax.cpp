@@ -8,46 +8,35 @@
 
 namespace strata::kernels::cpu {
 
-namespace {
-// rows per thread task: about 16K elements of work
-std::int64_t row_grain(std::int64_t cols) { return std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(cols, 1)); }
-}  // namespace
-
 template <class T>
 void softmax_fwd_cpu(const SoftmaxArgs<T>& a) {
-  parallel_for(a.rows, row_grain(a.cols), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const T* x = a.x + r * a.cols;
-      T* y = a.out + r * a.cols;
-      const T m = row_max(x, a.cols);
-      const T inv = T(1) / row_sum_exp(x, m, y, a.cols);
-      for (std::int64_t i = 0; i < a.cols; ++i) y[i] *= inv;
-    }
+  parallel_rows(a.rows, a.cols, [&](std::int64_t r) {
+    const T* x = a.x + r * a.cols;
+    T* y = a.out + r * a.cols;
+    const T m = row_max(x, a.cols);
+    const T inv = T(1) / row_sum_exp(x, m, y, a.cols);
+    for (std::int64_t i = 0; i < a.cols; ++i) y[i] *= inv;
   });
 }
 
 template <class T>
 void log_softmax_fwd_cpu(const SoftmaxArgs<T>& a) {
-  parallel_for(a.rows, row_grain(a.cols), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const T* x = a.x + r * a.cols;
-      const T m = row_max(x, a.cols);
-      const T lse = m + std::log(row_sum_exp(x, m, static_cast<T*>(nullptr), a.cols));
-      row_affine(x, T(1), -lse, a.out + r * a.cols, a.cols);
-    }
+  parallel_rows(a.rows, a.cols, [&](std::int64_t r) {
+    const T* x = a.x + r * a.cols;
+    const T m = row_max(x, a.cols);
+    const T lse = m + std::log(row_sum_exp(x, m, static_cast<T*>(nullptr), a.cols));
+    row_affine(x, T(1), -lse, a.out + r * a.cols, a.cols);
   });
 }
 
 template <class T>
 void softmax_bwd_cpu(const SoftmaxArgs<T>& a) {
-  parallel_for(a.rows, row_grain(a.cols), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const T* y = a.x + r * a.cols;
-      const T* g = a.g + r * a.cols;
-      T* dx = a.out + r * a.cols;
-      const T dot = row_dot(g, y, a.cols);
-      for (std::int64_t i = 0; i < a.cols; ++i) dx[i] = y[i] * (g[i] - dot);
-    }
+  parallel_rows(a.rows, a.cols, [&](std::int64_t r) {
+    const T* y = a.x + r * a.cols;
+    const T* g = a.g + r * a.cols;
+    T* dx = a.out + r * a.cols;
+    const T dot = row_dot(g, y, a.cols);
+    for (std::int64_t i = 0; i < a.cols; ++i) dx[i] = y[i] * (g[i] - dot);
   });
 }
 

@@ -53,48 +53,42 @@ inline void swiglu_bwd_row(const float* gate, const float* up, const float* g, f
 template <class T>
 void swiglu_fwd_cpu(const SwigluArgs<T>& a) {
   const std::int64_t H = a.cols;
-  parallel_for(a.rows, std::max<std::int64_t>(1, kPointwiseGrain / std::max<std::int64_t>(H, 1)),
-               [&](std::int64_t r0, std::int64_t r1) {
-                 for (std::int64_t r = r0; r < r1; ++r) {
-                   const T* gate = a.gate + r * a.in_stride;
-                   const T* up = a.up + r * a.in_stride;
-                   T* out = a.out + r * H;
+  parallel_rows(a.rows, H, [&](std::int64_t r) {
+    const T* gate = a.gate + r * a.in_stride;
+    const T* up = a.up + r * a.in_stride;
+    T* out = a.out + r * H;
 #if defined(__AVX2__) && defined(__FMA__)
-                   if constexpr (std::is_same_v<T, float>) {
-                     swiglu_fwd_row(gate, up, out, H);
-                     continue;
-                   }
+    if constexpr (std::is_same_v<T, float>) {
+      swiglu_fwd_row(gate, up, out, H);
+      return;
+    }
 #endif
-                   for (std::int64_t i = 0; i < H; ++i) out[i] = gate[i] * sigmoid_ref(gate[i]) * up[i];
-                 }
-               });
+    for (std::int64_t i = 0; i < H; ++i) out[i] = gate[i] * sigmoid_ref(gate[i]) * up[i];
+  });
 }
 
 template <class T>
 void swiglu_bwd_cpu(const SwigluArgs<T>& a) {
   const std::int64_t H = a.cols;
-  parallel_for(a.rows, std::max<std::int64_t>(1, kPointwiseGrain / std::max<std::int64_t>(H, 1)),
-               [&](std::int64_t r0, std::int64_t r1) {
-                 for (std::int64_t r = r0; r < r1; ++r) {
-                   const T* gate = a.gate + r * a.in_stride;
-                   const T* up = a.up + r * a.in_stride;
-                   const T* g = a.g + r * H;
-                   T* dgate = a.dgate + r * a.in_stride;
-                   T* dup = a.dup + r * a.in_stride;
+  parallel_rows(a.rows, H, [&](std::int64_t r) {
+    const T* gate = a.gate + r * a.in_stride;
+    const T* up = a.up + r * a.in_stride;
+    const T* g = a.g + r * H;
+    T* dgate = a.dgate + r * a.in_stride;
+    T* dup = a.dup + r * a.in_stride;
 #if defined(__AVX2__) && defined(__FMA__)
-                   if constexpr (std::is_same_v<T, float>) {
-                     swiglu_bwd_row(gate, up, g, dgate, dup, H);
-                     continue;
-                   }
+    if constexpr (std::is_same_v<T, float>) {
+      swiglu_bwd_row(gate, up, g, dgate, dup, H);
+      return;
+    }
 #endif
-                   for (std::int64_t i = 0; i < H; ++i) {
-                     const T s = sigmoid_ref(gate[i]);
-                     const T dg = g[i] * up[i] * s * (T(1) + gate[i] * (T(1) - s));
-                     dup[i] = g[i] * gate[i] * s;
-                     dgate[i] = dg;
-                   }
-                 }
-               });
+    for (std::int64_t i = 0; i < H; ++i) {
+      const T s = sigmoid_ref(gate[i]);
+      const T dg = g[i] * up[i] * s * (T(1) + gate[i] * (T(1) - s));
+      dup[i] = g[i] * gate[i] * s;
+      dgate[i] = dg;
+    }
+  });
 }
 
 template void swiglu_fwd_cpu<float>(const SwigluArgs<float>&);

@@ -11,7 +11,7 @@ namespace strata::kernels::cpu {
 
 template <class T>
 void topk_cpu(const TopKArgs<T>& a) {
-  parallel_for(a.rows, std::max<std::int64_t>(1, (1 << 12) / std::max<std::int64_t>(a.cols, 1)),
+  parallel_for(a.rows, row_grain(a.cols),
                [&](std::int64_t r0, std::int64_t r1) {
                  std::vector<std::int64_t> order(std::size_t(a.cols));
                  for (std::int64_t r = r0; r < r1; ++r) {

@@ -2,6 +2,8 @@
 #include "strata/ops/elementwise.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/binary.h"
@@ -44,14 +46,23 @@ Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor&
   return out;
 }
 
-Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::UnaryParams& params = {}) {
+// Checks x, makes it contiguous and runs kernel(const T* x, T* out, n) into a new tensor.
+template <class Kernel>
+std::pair<Tensor, Tensor> pointwise(const char* name, const Tensor& x, Kernel kernel) {
   detail::check_floating(name, "x", x);
   detail::require_cpu_kernel(name, x.device());
-  const Tensor xc = x.contiguous();
+  Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), name, [&](auto type) {
     using T = decltype(type);
-    cpu::unary_fwd_cpu<T>(op, xc.data<T>(), out.data<T>(), x.numel(), params);
+    kernel(xc.data<T>(), out.data<T>(), x.numel());
+  });
+  return {xc, out};
+}
+
+Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::UnaryParams& params = {}) {
+  auto [xc, out] = pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) {
+    cpu::unary_fwd_cpu(op, in, y, n, params);
   });
   // the derivative reads either the input or the output, never both: save only that one
   const SavedTensor saved(cpu::unary_bwd_uses_output(op) ? out : xc);
@@ -73,13 +84,9 @@ Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::Unar
 
 // out = alpha * x + beta
 Tensor affine(const char* name, const Tensor& x, double alpha, double beta) {
-  detail::check_floating(name, "x", x);
-  detail::require_cpu_kernel(name, x.device());
-  const Tensor xc = x.contiguous();
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), name, [&](auto type) {
-    using T = decltype(type);
-    cpu::affine_cpu<T>(xc.data<T>(), out.data<T>(), x.numel(), T(alpha), T(beta));
+  auto [xc, out] = pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) {
+    using T = std::remove_cvref_t<decltype(*y)>;
+    cpu::affine_cpu<T>(in, y, n, T(alpha), T(beta));
   });
   autograd::record(name, {xc}, {out}, [alpha](const BackwardArgs& a) {
     return std::vector<Tensor>{alpha == 1.0 ? a.grad() : scale(a.grad(), alpha)};

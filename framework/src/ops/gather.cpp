@@ -73,11 +73,7 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index) {
 
 Tensor scatter_add(const Tensor& base, int dim, const Tensor& index, const Tensor& src) {
   const char* op = "scatter_add";
-  detail::check_floating(op, "base", base);
-  detail::check_floating(op, "src", src);
-  detail::check_index_tensor(op, "index", index);
-  detail::common_dtype(op, {&base, &src});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&base, &index, &src}));
+  detail::check_accumulate_args(op, base, index, src);
   dim = normalize_dim(dim, base.rank(), op);
   check_index_fits(op, "base", index, base, dim, false);
   check_index_fits(op, "src", index, src, dim, true);

@@ -30,11 +30,7 @@ AxisSplit split_at(const Shape& shape, int dim) {
 Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor& index);
 
 Tensor index_add_impl(const char* op, const Tensor& base, int dim, const Tensor& index, const Tensor& src) {
-  detail::check_floating(op, "base", base);
-  detail::check_floating(op, "src", src);
-  detail::check_index_tensor(op, "index", index);
-  detail::common_dtype(op, {&base, &src});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&base, &index, &src}));
+  detail::check_accumulate_args(op, base, index, src);
   dim = normalize_dim(dim, base.rank(), op);
   if (index.rank() != 1)
     throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
