@@ -22,10 +22,13 @@ int main(int argc, char** argv) {
   Generator gen(6);
   const Tensor base = Tensor::randn({16}, gen);
   // times are per chain of 1000 ops: divide by 1000 for the per-op cost
-  bench::add("tiny-op chain x1000", "no grad", "16 floats", {}, [base] {
-    autograd::NoGradGuard no_grad;
-    bench::keep(chain(base).raw_data());
-  }, /*reference=*/true);
+  bench::add(
+      "tiny-op chain x1000", "no grad", "16 floats", {},
+      [base] {
+        autograd::NoGradGuard no_grad;
+        bench::keep(chain(base).raw_data());
+      },
+      /*reference=*/true);
   auto x = std::make_shared<Tensor>(base.clone().requires_grad_());
   bench::add("tiny-op chain x1000", "recorded", "16 floats", {}, [x] { bench::keep(chain(*x).raw_data()); });
   bench::add("tiny-op chain x1000", "recorded + backward", "16 floats", {}, [x] {

@@ -22,11 +22,14 @@ void register_gemm(std::int64_t M, std::int64_t K, std::int64_t N) {
   auto c = std::make_shared<Tensor>(Tensor::empty({M, N}));
   const bench::Work work{2.0 * double(M) * double(N) * double(K), 0};
   const std::string name = dims(M, K, N);
-  bench::add("matmul", "cblas_sgemm", name, work, [a, b, c, M, N, K] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, a.data<float>(), int(K),
-                b.data<float>(), int(N), 0.0f, c->data<float>(), int(N));
-    bench::keep(c->data<float>());
-  }, /*reference=*/true);
+  bench::add(
+      "matmul", "cblas_sgemm", name, work,
+      [a, b, c, M, N, K] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, a.data<float>(), int(K),
+                    b.data<float>(), int(N), 0.0f, c->data<float>(), int(N));
+        bench::keep(c->data<float>());
+      },
+      /*reference=*/true);
   bench::add("matmul", "strata matmul", name, work, [a, b] {
     autograd::NoGradGuard no_grad;
     const Tensor out = matmul(a, b);
@@ -48,12 +51,16 @@ void register_batched(std::int64_t batch, std::int64_t n) {
   auto c = std::make_shared<Tensor>(Tensor::empty({batch, n, n}));
   const bench::Work work{2.0 * double(batch) * double(n) * double(n) * double(n), 0};
   const std::string name = std::to_string(batch) + "x[" + dims(n, n, n) + "]";
-  bench::add("batched matmul", "cblas_sgemm loop", name, work, [a, b, c, batch, n] {
-    for (std::int64_t i = 0; i < batch; ++i)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f, a.data<float>() + i * n * n,
-                  int(n), b.data<float>() + i * n * n, int(n), 0.0f, c->data<float>() + i * n * n, int(n));
-    bench::keep(c->data<float>());
-  }, /*reference=*/true);
+  bench::add(
+      "batched matmul", "cblas_sgemm loop", name, work,
+      [a, b, c, batch, n] {
+        for (std::int64_t i = 0; i < batch; ++i)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f,
+                      a.data<float>() + i * n * n, int(n), b.data<float>() + i * n * n, int(n), 0.0f,
+                      c->data<float>() + i * n * n, int(n));
+        bench::keep(c->data<float>());
+      },
+      /*reference=*/true);
   bench::add("batched matmul", "strata matmul", name, work, [a, b] {
     autograd::NoGradGuard no_grad;
     const Tensor out = matmul(a, b);

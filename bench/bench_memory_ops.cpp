@@ -23,19 +23,23 @@ void register_memcpy(const std::string& group, double traffic) {
   const std::int64_t bytes = std::int64_t(traffic / 2);
   auto src = std::make_shared<std::vector<char>>(std::size_t(bytes), 1);
   auto dst = std::make_shared<std::vector<char>>(std::size_t(bytes));
-  bench::add(group, "memcpy", kShape, {0, traffic}, [src, dst, bytes] {
+  bench::add(
+      group, "memcpy", kShape, {0, traffic},
+      [src, dst, bytes] {
 #pragma omp parallel
-    {
-      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const std::int64_t begin = bytes * t / nt, end = bytes * (t + 1) / nt;
-      std::memcpy(dst->data() + begin, src->data() + begin, std::size_t(end - begin));
-    }
-    bench::keep(dst->data());
-  }, /*reference=*/true);
+        {
+          const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+          const std::int64_t begin = bytes * t / nt, end = bytes * (t + 1) / nt;
+          std::memcpy(dst->data() + begin, src->data() + begin, std::size_t(end - begin));
+        }
+        bench::keep(dst->data());
+      },
+      /*reference=*/true);
 }
 
 // fwd only: y = f(x) with `reads` input tensors of the full size.
-void register_forward(const std::string& group, int tensors_moved, std::function<Tensor(const Tensor&, const Tensor&)> f) {
+void register_forward(const std::string& group, int tensors_moved,
+                      std::function<Tensor(const Tensor&, const Tensor&)> f) {
   Generator gen(3);
   const Tensor x = Tensor::randn({kRows, kCols}, gen), y = Tensor::randn({kRows, kCols}, gen);
   const double traffic = double(tensors_moved) * kRows * kCols * 4;

@@ -21,24 +21,31 @@ namespace {
 
 struct Case {
   std::string group, variant, name;
+  Work work;
   bool reference;
+  std::string full_name() const { return group + "/" + variant + "/" + name; }
 };
 std::vector<Case>& cases() {
   static std::vector<Case> c;
   return c;
 }
 
-// Collects per-repetition times while the console reporter prints as usual.
+// Collects per-repetition times (seconds per iteration); the console shows only the
+// median of each benchmark (all of them with --benchmark_repetitions=1).
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
+    std::vector<Run> shown;
     for (const Run& r : runs) {
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") shown.push_back(r);
       if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
-      times[r.run_name.function_name][r.repetition_index < 0 ? 0 : r.repetition_index] = r.GetAdjustedRealTime();
+      if (r.repetitions <= 1) shown.push_back(r);
+      const double seconds = r.real_accumulated_time / double(std::max<std::int64_t>(r.iterations, 1));
+      times[r.run_name.function_name][r.repetition_index < 0 ? 0 : r.repetition_index] = seconds;
     }
+    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
   }
-  std::map<std::string, std::map<std::int64_t, double>> times;  // name -> repetition -> time per iteration
+  std::map<std::string, std::map<std::int64_t, double>> times;  // name -> repetition -> seconds per iteration
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -91,28 +98,56 @@ double triad_gbps(int threads) {
   return best;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string describe(const Case& c, double seconds) {
+  char buf[96];
+  const int n = std::snprintf(buf, sizeof buf, "%10.1f us", seconds * 1e6);
+  std::string out(buf, std::size_t(n));
+  if (c.work.flops > 0) {
+    std::snprintf(buf, sizeof buf, "  %7.1f GFLOP/s", c.work.flops / seconds / 1e9);
+    out += buf;
+  }
+  if (c.work.bytes > 0) {
+    std::snprintf(buf, sizeof buf, "  %7.1f GB/s", c.work.bytes / seconds / 1e9);
+    out += buf;
+  }
+  return out;
+}
+
 void print_summary(const CollectingReporter& rep) {
-  std::map<std::string, std::vector<const Case*>> by_case;  // "group/case" -> variants
-  for (const Case& c : cases()) by_case[c.group + " " + c.name].push_back(&c);
-  std::printf("\nSide-by-side (throughput relative to the reference; median [min, max] over repetitions):\n");
+  std::map<std::string, std::vector<const Case*>> by_case;  // "group case" -> variants, in registration order
+  for (const Case& c : cases()) by_case[c.group + ", " + c.name].push_back(&c);
+  std::printf(
+      "\nSide by side: median time and throughput; ratio = throughput / reference's, median [min, max]\n"
+      "over repetitions paired by index.\n");
   for (const auto& [key, variants] : by_case) {
     const Case* ref = nullptr;
     for (const Case* v : variants)
       if (v->reference) ref = v;
-    if (!ref) continue;
-    const auto ref_it = rep.times.find(ref->group + "/" + ref->variant + "/" + ref->name);
-    if (ref_it == rep.times.end()) continue;
+    const auto ref_it = ref ? rep.times.find(ref->full_name()) : rep.times.end();
+    std::printf("%s\n", key.c_str());
     for (const Case* v : variants) {
-      if (v == ref) continue;
-      const auto it = rep.times.find(v->group + "/" + v->variant + "/" + v->name);
+      const auto it = rep.times.find(v->full_name());
       if (it == rep.times.end()) continue;
-      std::vector<double> ratios;
-      for (const auto& [rep_index, t] : it->second)
-        if (auto r = ref_it->second.find(rep_index); r != ref_it->second.end()) ratios.push_back(r->second / t);
-      if (ratios.empty()) continue;
-      std::sort(ratios.begin(), ratios.end());
-      std::printf("  %-44s %-26s vs %-18s %6.3fx [%.3f, %.3f]\n", key.c_str(), v->variant.c_str(),
-                  ref->variant.c_str(), ratios[ratios.size() / 2], ratios.front(), ratios.back());
+      std::vector<double> seconds, ratios;
+      for (const auto& [rep_index, t] : it->second) {
+        seconds.push_back(t);
+        if (ref_it != rep.times.end())
+          if (auto r = ref_it->second.find(rep_index); r != ref_it->second.end()) ratios.push_back(r->second / t);
+      }
+      std::printf("  %-24s %s", v->variant.c_str(), describe(*v, median(seconds)).c_str());
+      if (v == ref) {
+        std::printf("  (reference)\n");
+      } else if (!ratios.empty()) {
+        std::sort(ratios.begin(), ratios.end());
+        std::printf("  %6.3fx [%.3f, %.3f]\n", median(ratios), ratios.front(), ratios.back());
+      } else {
+        std::printf("\n");
+      }
     }
   }
 }
@@ -123,17 +158,15 @@ void keep(const void* p) { benchmark::DoNotOptimize(p); }
 
 void add(const std::string& group, const std::string& variant, const std::string& case_name, Work work,
          std::function<void()> body, bool reference) {
-  cases().push_back({group, variant, case_name, reference});
-  auto* b = benchmark::RegisterBenchmark((group + "/" + variant + "/" + case_name).c_str(),
-                                         [body, work](benchmark::State& state) {
-                                           for (auto _ : state) body();
-                                           if (work.flops > 0)
-                                             state.counters["FLOP/s"] = benchmark::Counter(
-                                                 work.flops, benchmark::Counter::kIsIterationInvariantRate);
-                                           if (work.bytes > 0)
-                                             state.counters["bytes/s"] = benchmark::Counter(
-                                                 work.bytes, benchmark::Counter::kIsIterationInvariantRate);
-                                         });
+  cases().push_back({group, variant, case_name, work, reference});
+  auto* b = benchmark::RegisterBenchmark(
+      (group + "/" + variant + "/" + case_name).c_str(), [body, work](benchmark::State& state) {
+        for (auto _ : state) body();
+        if (work.flops > 0)
+          state.counters["FLOP/s"] = benchmark::Counter(work.flops, benchmark::Counter::kIsIterationInvariantRate);
+        if (work.bytes > 0)
+          state.counters["bytes/s"] = benchmark::Counter(work.bytes, benchmark::Counter::kIsIterationInvariantRate);
+      });
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
@@ -155,10 +188,11 @@ int run(int argc, char** argv, const std::string& title) {
 
   const int threads = num_threads();
   std::printf("%s\n%s\n", title.c_str(), build_info().c_str());
-  std::printf("hardware threads %u; measured FMA peak %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads); "
-              "triad %.1f GB/s (%d threads)\n\n",
-              std::thread::hardware_concurrency(), fma_peak_gflops(1), fma_peak_gflops(threads), threads,
-              triad_gbps(threads), threads);
+  std::printf(
+      "hardware threads %u; measured FMA peak %.0f GFLOP/s (1 thread), %.0f GFLOP/s (%d threads); "
+      "triad %.1f GB/s (%d threads)\n\n",
+      std::thread::hardware_concurrency(), fma_peak_gflops(1), fma_peak_gflops(threads), threads, triad_gbps(threads),
+      threads);
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   print_summary(reporter);

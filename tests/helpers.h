@@ -35,18 +35,18 @@ inline std::string mismatch(const Tensor& a, const Tensor& b, double atol, doubl
   return {};
 }
 
-#define STRATA_REQUIRE_CLOSE(a, b, atol, rtol)                        \
-  do {                                                                \
+#define STRATA_REQUIRE_CLOSE(a, b, atol, rtol)                                             \
+  do {                                                                                     \
     const std::string strata_mismatch_ = strata::test::mismatch((a), (b), (atol), (rtol)); \
-    INFO(strata_mismatch_);                                           \
-    REQUIRE(strata_mismatch_.empty());                                \
+    INFO(strata_mismatch_);                                                                \
+    REQUIRE(strata_mismatch_.empty());                                                     \
   } while (0)
 
-#define STRATA_REQUIRE_GRADCHECK(...)                  \
-  do {                                                 \
+#define STRATA_REQUIRE_GRADCHECK(...)                                \
+  do {                                                               \
     const auto strata_gc_ = strata::testing::gradcheck(__VA_ARGS__); \
-    INFO(strata_gc_.report());                         \
-    REQUIRE(strata_gc_.passed);                        \
+    INFO(strata_gc_.report());                                       \
+    REQUIRE(strata_gc_.passed);                                      \
   } while (0)
 
 // A tensor from nested values, f64.

@@ -135,9 +135,9 @@ class CudaAllocator final : public CachingAllocator {
   }
   void raw_free(void* ptr) override { kernels::cuda::free_on(device_, ptr); }
   [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
-    throw DeviceError("out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) +
-                          " bytes",
-                      "reduce the batch size or sequence length");
+    throw DeviceError(
+        "out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) + " bytes",
+        "reduce the batch size or sequence length");
   }
 
  private:

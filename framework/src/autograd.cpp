@@ -81,8 +81,9 @@ Node::~Node() {
 
 std::vector<Tensor> Node::apply(const std::vector<Tensor>& grads) {
   if (!fn_)
-    throw AutogradError("backward through '" + name_ + "' a second time, but its saved values were freed by the "
-                        "first backward",
+    throw AutogradError("backward through '" + name_ +
+                            "' a second time, but its saved values were freed by the "
+                            "first backward",
                         "pass retain_graph = true to the first backward() if you need to backpropagate twice");
   std::vector<bool> needs(inputs_.size());
   for (std::size_t i = 0; i < inputs_.size(); ++i) needs[i] = inputs_[i].connected();

@@ -13,8 +13,8 @@ std::string build_info() {
   s += "compiler: " __VERSION__ "\n";
   s += "blas: " + kernels::cpu::blas_description() + "\n";
   s += "threads: " + std::to_string(num_threads()) + "\n";
-  s += std::string("cuda: ") + (built_with_cuda() ? "built, " + std::to_string(cuda_device_count()) + " device(s)"
-                                                  : "not built");
+  s += std::string("cuda: ") +
+       (built_with_cuda() ? "built, " + std::to_string(cuda_device_count()) + " device(s)" : "not built");
   return s;
 }
 

@@ -93,8 +93,8 @@ int normalize_dim(int dim, int rank, std::string_view op) {
   if (d < 0 || d >= rank)
     throw ShapeError(std::string(op) + ": dim " + std::to_string(dim) + " is out of range for a tensor of rank " +
                          std::to_string(rank),
-                     rank == 0 ? "a rank-0 tensor has no dims" : "valid dims are -" + std::to_string(rank) + ".." +
-                                                                      std::to_string(rank - 1));
+                     rank == 0 ? "a rank-0 tensor has no dims"
+                               : "valid dims are -" + std::to_string(rank) + ".." + std::to_string(rank - 1));
   return d;
 }
 
@@ -106,8 +106,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
     const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
     if (da != db && da != 1 && db != 1)
       throw ShapeError(std::string(op) + ": shapes " + a.to_string() + " and " + b.to_string() +
-                           " do not broadcast (dim " + std::to_string(i - rank) + ": " + std::to_string(da) +
-                           " vs " + std::to_string(db) + ")",
+                           " do not broadcast (dim " + std::to_string(i - rank) + ": " + std::to_string(da) + " vs " +
+                           std::to_string(db) + ")",
                        "sizes must match or be 1, aligned from the last dim");
     out.push_back(da == 1 ? db : da);
   }

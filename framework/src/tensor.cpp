@@ -194,7 +194,8 @@ void* Tensor::raw_data() { return const_cast<void*>(std::as_const(*this).raw_dat
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   checked(impl_, "to_vector");
-  const Tensor host = (device().is_cpu() ? detach() : to(Device::cpu())).contiguous().to(dtype_of<T>);
+  // detached first, so reading values never records on the tape
+  const Tensor host = detach().to(Device::cpu()).contiguous().to(dtype_of<T>);
   const T* p = host.data<T>();
   return std::vector<T>(p, p + host.numel());
 }
@@ -265,8 +266,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   checked(other.impl_ptr(), "add_ (other)");
   detail::common_dtype("Tensor::add_", {this, &other});
   detail::require_cpu_kernel("Tensor::add_", detail::common_device("Tensor::add_", {this, &other}));
-  if (!is_contiguous())
-    throw ValueError("Tensor::add_: the destination must be contiguous", "call contiguous() first");
+  if (!is_contiguous()) throw ValueError("Tensor::add_: the destination must be contiguous", "call contiguous() first");
   Tensor src = other.detach().expand(shape()).contiguous();
   dispatch_floating(dtype(), "Tensor::add_", [&](auto type) {
     using T = decltype(type);
@@ -279,8 +279,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 Tensor& Tensor::mul_(double factor) {
   check_inplace(*this, "mul_");
   detail::require_cpu_kernel("Tensor::mul_", device());
-  if (!is_contiguous())
-    throw ValueError("Tensor::mul_: the destination must be contiguous", "call contiguous() first");
+  if (!is_contiguous()) throw ValueError("Tensor::mul_: the destination must be contiguous", "call contiguous() first");
   dispatch_floating(dtype(), "Tensor::mul_", [&](auto type) {
     using T = decltype(type);
     cpu::affine_cpu<T>(data<T>(), data<T>(), numel(), T(factor), T(0));
@@ -313,8 +312,8 @@ void Tensor::set_grad(const Tensor& grad) {
   checked(impl_, "set_grad");
   if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
     throw ShapeError("Tensor::set_grad: gradient " + grad.shape().to_string() + " " +
-                     std::string(dtype_name(grad.dtype())) + " does not match the tensor " + shape().to_string() +
-                     " " + std::string(dtype_name(dtype())));
+                     std::string(dtype_name(grad.dtype())) + " does not match the tensor " + shape().to_string() + " " +
+                     std::string(dtype_name(dtype())));
   impl_->grad = grad;
 }
 
@@ -329,7 +328,7 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
 
 std::string Tensor::to_string(int max_per_dim) const {
   if (!defined()) return "tensor(undefined)";
-  const Tensor host = device().is_cpu() ? detach() : to(Device::cpu());
+  const Tensor host = detach().to(Device::cpu());
   std::string out = "tensor(";
   detail::dispatch_any(dtype(), [&](auto type) {
     using T = decltype(type);

@@ -73,8 +73,7 @@ void require_cpu_kernel(std::string_view op, Device device) {
 }
 
 void check_defined(std::string_view op, std::string_view arg, const Tensor& t) {
-  if (!t.defined())
-    throw ValueError(std::string(op) + ": argument '" + std::string(arg) + "' is an undefined tensor");
+  if (!t.defined()) throw ValueError(std::string(op) + ": argument '" + std::string(arg) + "' is an undefined tensor");
 }
 
 void check_floating(std::string_view op, std::string_view arg, const Tensor& t) {

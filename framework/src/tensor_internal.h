@@ -17,9 +17,12 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
 template <class Fn>
 decltype(auto) dispatch_any(DType t, Fn&& fn) {
   switch (t) {
-    case DType::f32: return fn(float{});
-    case DType::f64: return fn(double{});
-    case DType::i64: return fn(std::int64_t{});
+    case DType::f32:
+      return fn(float{});
+    case DType::f64:
+      return fn(double{});
+    case DType::i64:
+      return fn(std::int64_t{});
   }
   throw DTypeError("unknown dtype");
 }

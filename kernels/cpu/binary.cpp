@@ -82,10 +82,14 @@ void binary_loop(const BinaryArgs<T>& args) {
 template <class T>
 void binary_cpu(BinaryOp op, const BinaryArgs<T>& args) {
   switch (op) {
-    case BinaryOp::add: return binary_loop<Add<T>>(args);
-    case BinaryOp::sub: return binary_loop<Sub<T>>(args);
-    case BinaryOp::mul: return binary_loop<Mul<T>>(args);
-    case BinaryOp::div: return binary_loop<Div<T>>(args);
+    case BinaryOp::add:
+      return binary_loop<Add<T>>(args);
+    case BinaryOp::sub:
+      return binary_loop<Sub<T>>(args);
+    case BinaryOp::mul:
+      return binary_loop<Mul<T>>(args);
+    case BinaryOp::div:
+      return binary_loop<Div<T>>(args);
   }
 }
 

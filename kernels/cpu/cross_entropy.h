@@ -12,7 +12,7 @@ struct CrossEntropyArgs {
   const T* logits = nullptr;              // [rows, classes]
   const std::int64_t* targets = nullptr;  // [rows], in [0, classes) or ignore_index (validated by the caller)
   std::int64_t ignore_index = -100;
-  T label_smoothing = 0;                  // eps: target distribution (1 - eps) onehot + eps / classes
+  T label_smoothing = 0;  // eps: target distribution (1 - eps) onehot + eps / classes
   // forward outputs
   T* loss = nullptr;  // [rows] per-row loss, 0 where ignored
   T* lse = nullptr;   // [rows] log-sum-exp of each row (saved for backward)

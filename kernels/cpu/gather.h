@@ -12,7 +12,7 @@ template <class T>
 struct GatherArgs {
   int rank = 0;
   int dim = 0;
-  std::int64_t sizes[kMaxDims] = {};  // index shape (the iteration space)
+  std::int64_t sizes[kMaxDims] = {};    // index shape (the iteration space)
   const std::int64_t* index = nullptr;  // contiguous, shape `sizes`
 
   // gather: out[i] = x[i with coordinate dim replaced by index[i]]

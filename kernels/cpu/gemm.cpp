@@ -84,9 +84,15 @@ int cpu_threads() { return omp_get_max_threads(); }
 std::string blas_description() {
   const char* model = "unknown threading";
   switch (openblas_get_parallel()) {
-    case 0: model = "sequential"; break;
-    case 1: model = "pthreads"; break;
-    case 2: model = "OpenMP"; break;
+    case 0:
+      model = "sequential";
+      break;
+    case 1:
+      model = "pthreads";
+      break;
+    case 2:
+      model = "OpenMP";
+      break;
   }
   return std::string(openblas_get_config()) + " (" + model + ")";
 }
@@ -95,7 +101,7 @@ template void gemm_cpu<float>(const GemmArgs<float>&);
 template void gemm_cpu<double>(const GemmArgs<double>&);
 template void gemm_batched_cpu<float>(const GemmArgs<float>&, std::int64_t, const std::int64_t*, const std::int64_t*,
                                       const std::int64_t*);
-template void gemm_batched_cpu<double>(const GemmArgs<double>&, std::int64_t, const std::int64_t*,
-                                       const std::int64_t*, const std::int64_t*);
+template void gemm_batched_cpu<double>(const GemmArgs<double>&, std::int64_t, const std::int64_t*, const std::int64_t*,
+                                       const std::int64_t*);
 
 }  // namespace strata::kernels::cpu

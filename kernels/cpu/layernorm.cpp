@@ -56,12 +56,11 @@ void layernorm_bwd_cpu(const LayerNormArgs<T>& a) {
     }
   };
   if (a.dweight || a.dbias) {
-    rows_with_column_sums<T, 2>(
-        a.rows, D,
-        [&](std::int64_t r, const std::array<T*, 2>& acc) {
-          row(r, {a.dweight ? acc[0] : nullptr, a.dbias ? acc[1] : nullptr});
-        },
-        {a.dweight, a.dbias});
+    rows_with_column_sums<T, 2>(a.rows, D,
+                                [&](std::int64_t r, const std::array<T*, 2>& acc) {
+                                  row(r, {a.dweight ? acc[0] : nullptr, a.dbias ? acc[1] : nullptr});
+                                },
+                                {a.dweight, a.dbias});
   } else {
     parallel_rows(a.rows, D, [&](std::int64_t r) { row(r, {nullptr, nullptr}); });
   }

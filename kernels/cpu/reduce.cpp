@@ -34,14 +34,13 @@ T sum_row(const T* x, std::int64_t n) {
 // out[c] = sum_r x[r, c] for one [R, C] slab.
 template <class T>
 void sum_columns(const T* x, T* out, std::int64_t rows, std::int64_t cols) {
-  rows_with_column_sums<T, 1>(
-      rows, cols,
-      [&](std::int64_t r, const std::array<T*, 1>& acc) {
-        const T* __restrict row = x + r * cols;
-        T* __restrict p = acc[0];
-        for (std::int64_t c = 0; c < cols; ++c) p[c] += row[c];
-      },
-      {out});
+  rows_with_column_sums<T, 1>(rows, cols,
+                              [&](std::int64_t r, const std::array<T*, 1>& acc) {
+                                const T* __restrict row = x + r * cols;
+                                T* __restrict p = acc[0];
+                                for (std::int64_t c = 0; c < cols; ++c) p[c] += row[c];
+                              },
+                              {out});
 }
 
 }  // namespace

@@ -7,8 +7,8 @@ namespace strata::kernels::cpu {
 
 template <class T>
 struct SumArgs {
-  const T* x = nullptr;  // [A, R, C] contiguous
-  T* out = nullptr;      // [A, C]
+  const T* x = nullptr;                            // [A, R, C] contiguous
+  T* out = nullptr;                                // [A, C]
   std::int64_t outer = 1, reduced = 1, inner = 1;  // A, R, C
 };
 

@@ -13,9 +13,9 @@ struct RmsNormArgs {
   T* y = nullptr;             // [rows, cols] forward output
   T* rstd = nullptr;          // [rows] forward output, saved for backward
   // backward
-  const T* g = nullptr;   // [rows, cols] upstream gradient
-  T* dx = nullptr;        // [rows, cols]
-  T* dweight = nullptr;   // [cols] (overwritten) or nullptr
+  const T* g = nullptr;  // [rows, cols] upstream gradient
+  T* dx = nullptr;       // [rows, cols]
+  T* dweight = nullptr;  // [cols] (overwritten) or nullptr
 };
 
 template <class T>

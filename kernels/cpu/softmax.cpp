@@ -55,10 +55,10 @@ void log_softmax_bwd_cpu(const SoftmaxArgs<T>& a) {
   });
 }
 
-#define STRATA_SOFTMAX_INSTANTIATE(T)                                  \
-  template void softmax_fwd_cpu<T>(const SoftmaxArgs<T>&);             \
-  template void log_softmax_fwd_cpu<T>(const SoftmaxArgs<T>&);         \
-  template void softmax_bwd_cpu<T>(const SoftmaxArgs<T>&);             \
+#define STRATA_SOFTMAX_INSTANTIATE(T)                          \
+  template void softmax_fwd_cpu<T>(const SoftmaxArgs<T>&);     \
+  template void log_softmax_fwd_cpu<T>(const SoftmaxArgs<T>&); \
+  template void softmax_bwd_cpu<T>(const SoftmaxArgs<T>&);     \
   template void log_softmax_bwd_cpu<T>(const SoftmaxArgs<T>&);
 STRATA_SOFTMAX_INSTANTIATE(float)
 STRATA_SOFTMAX_INSTANTIATE(double)

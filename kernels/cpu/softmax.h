@@ -13,11 +13,11 @@ struct SoftmaxArgs {
 };
 
 template <class T>
-void softmax_fwd_cpu(const SoftmaxArgs<T>& args);      // out = exp(x - max) / sum
+void softmax_fwd_cpu(const SoftmaxArgs<T>& args);  // out = exp(x - max) / sum
 template <class T>
 void log_softmax_fwd_cpu(const SoftmaxArgs<T>& args);  // out = x - max - log(sum exp(x - max))
 template <class T>
-void softmax_bwd_cpu(const SoftmaxArgs<T>& args);      // x = y: out = y * (g - <g, y>)
+void softmax_bwd_cpu(const SoftmaxArgs<T>& args);  // x = y: out = y * (g - <g, y>)
 template <class T>
 void log_softmax_bwd_cpu(const SoftmaxArgs<T>& args);  // x = y: out = g - exp(y) * sum(g)
 

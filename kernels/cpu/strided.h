@@ -24,8 +24,7 @@ inline StridedSpace coalesce(StridedSpace s, int operands) {
     if (out.rank > 0) {
       const int last = out.rank - 1;
       bool mergeable = true;
-      for (int o = 0; o < operands; ++o)
-        mergeable = mergeable && out.strides[o][last] == s.strides[o][d] * s.sizes[d];
+      for (int o = 0; o < operands; ++o) mergeable = mergeable && out.strides[o][last] == s.strides[o][d] * s.sizes[d];
       if (mergeable) {
         out.sizes[last] *= s.sizes[d];
         for (int o = 0; o < operands; ++o) out.strides[o][last] = s.strides[o][d];

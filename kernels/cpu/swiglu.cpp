@@ -18,8 +18,8 @@ T sigmoid_ref(T x) {
 
 #if defined(__AVX2__) && defined(__FMA__)
 inline void swiglu_fwd_row(const float* gate, const float* up, float* out, std::int64_t n) {
-  map_f32(out, n, [](__m256 gv, __m256 uv) { return _mm256_mul_ps(_mm256_mul_ps(gv, vec::sigmoid(gv)), uv); }, gate,
-          up);
+  map_f32(
+      out, n, [](__m256 gv, __m256 uv) { return _mm256_mul_ps(_mm256_mul_ps(gv, vec::sigmoid(gv)), uv); }, gate, up);
 }
 // One pass computing both gradients, so sigmoid(gate) is evaluated once per element.
 inline void swiglu_bwd_lanes(const float* gate, const float* up, const float* g, float* dgate, float* dup) {
@@ -27,8 +27,8 @@ inline void swiglu_bwd_lanes(const float* gate, const float* up, const float* g,
   const __m256 gv = _mm256_loadu_ps(gate), uv = _mm256_loadu_ps(up), gr = _mm256_loadu_ps(g);
   const __m256 s = vec::sigmoid(gv);
   _mm256_storeu_ps(dup, _mm256_mul_ps(gr, _mm256_mul_ps(gv, s)));
-  _mm256_storeu_ps(dgate,
-                   _mm256_mul_ps(_mm256_mul_ps(gr, uv), _mm256_mul_ps(s, _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one))));
+  _mm256_storeu_ps(
+      dgate, _mm256_mul_ps(_mm256_mul_ps(gr, uv), _mm256_mul_ps(s, _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one))));
 }
 
 inline void swiglu_bwd_row(const float* gate, const float* up, const float* g, float* dgate, float* dup,

@@ -8,9 +8,9 @@ namespace strata::kernels::cpu {
 template <class T>
 struct TopKArgs {
   std::int64_t rows = 0, cols = 0, k = 0;
-  const T* x = nullptr;               // [rows, cols]
-  T* values = nullptr;                // [rows, k]
-  std::int64_t* indices = nullptr;    // [rows, k]
+  const T* x = nullptr;             // [rows, cols]
+  T* values = nullptr;              // [rows, k]
+  std::int64_t* indices = nullptr;  // [rows, k]
 };
 
 template <class T>

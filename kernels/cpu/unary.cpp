@@ -12,9 +12,9 @@ namespace strata::kernels::cpu {
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;   // sqrt(2 / pi)
-constexpr double kInvSqrt2Pi = 0.3989422804014327;    // 1 / sqrt(2 pi)
-constexpr double kGeluCubic = 0.044715;               // GPT-2's tanh approximation
+constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
+constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1 / sqrt(2 pi)
+constexpr double kGeluCubic = 0.044715;              // GPT-2's tanh approximation
 
 // ---- scalar formulas (f64 reference; f32 without AVX2) --------------------------------
 template <class T>
@@ -29,16 +29,33 @@ template <class T>
 void unary_fwd_scalar(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryParams& p) {
   const T beta = T(p.beta), threshold = T(p.threshold);
   switch (op) {
-    case UnaryOp::exp: return map_scalar(y, n, [](T v) { return std::exp(v); }, x);
-    case UnaryOp::log: return map_scalar(y, n, [](T v) { return std::log(v); }, x);
-    case UnaryOp::sqrt: return map_scalar(y, n, [](T v) { return std::sqrt(v); }, x);
-    case UnaryOp::square: return map_scalar(y, n, [](T v) { return v * v; }, x);
-    case UnaryOp::tanh: return map_scalar(y, n, [](T v) { return std::tanh(v); }, x);
-    case UnaryOp::sigmoid: return map_scalar(y, n, [](T v) { return sigmoid_scalar(v); }, x);
-    case UnaryOp::relu: return map_scalar(y, n, [](T v) { return v > 0 || std::isnan(v) ? v : T(0); }, x);
-    case UnaryOp::silu: return map_scalar(y, n, [](T v) { return v * sigmoid_scalar(v); }, x);
+    case UnaryOp::exp:
+      return map_scalar(
+          y, n, [](T v) { return std::exp(v); }, x);
+    case UnaryOp::log:
+      return map_scalar(
+          y, n, [](T v) { return std::log(v); }, x);
+    case UnaryOp::sqrt:
+      return map_scalar(
+          y, n, [](T v) { return std::sqrt(v); }, x);
+    case UnaryOp::square:
+      return map_scalar(
+          y, n, [](T v) { return v * v; }, x);
+    case UnaryOp::tanh:
+      return map_scalar(
+          y, n, [](T v) { return std::tanh(v); }, x);
+    case UnaryOp::sigmoid:
+      return map_scalar(
+          y, n, [](T v) { return sigmoid_scalar(v); }, x);
+    case UnaryOp::relu:
+      return map_scalar(
+          y, n, [](T v) { return v > 0 || std::isnan(v) ? v : T(0); }, x);
+    case UnaryOp::silu:
+      return map_scalar(
+          y, n, [](T v) { return v * sigmoid_scalar(v); }, x);
     case UnaryOp::gelu_erf:
-      return map_scalar(y, n, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2))); }, x);
+      return map_scalar(
+          y, n, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2))); }, x);
     case UnaryOp::gelu_tanh:
       return map_scalar(
           y, n, [](T v) { return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v))); },
@@ -58,13 +75,27 @@ template <class T>
 void unary_bwd_scalar(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std::int64_t n, const UnaryParams& p) {
   const T beta = T(p.beta), threshold = T(p.threshold);
   switch (op) {
-    case UnaryOp::exp: return map_scalar(dx, n, [](T gv, T yv) { return gv * yv; }, g, y);
-    case UnaryOp::log: return map_scalar(dx, n, [](T gv, T xv) { return gv / xv; }, g, x);
-    case UnaryOp::sqrt: return map_scalar(dx, n, [](T gv, T yv) { return gv * T(0.5) / yv; }, g, y);
-    case UnaryOp::square: return map_scalar(dx, n, [](T gv, T xv) { return T(2) * gv * xv; }, g, x);
-    case UnaryOp::tanh: return map_scalar(dx, n, [](T gv, T yv) { return gv * (T(1) - yv * yv); }, g, y);
-    case UnaryOp::sigmoid: return map_scalar(dx, n, [](T gv, T yv) { return gv * yv * (T(1) - yv); }, g, y);
-    case UnaryOp::relu: return map_scalar(dx, n, [](T gv, T xv) { return xv > 0 ? gv : T(0); }, g, x);
+    case UnaryOp::exp:
+      return map_scalar(
+          dx, n, [](T gv, T yv) { return gv * yv; }, g, y);
+    case UnaryOp::log:
+      return map_scalar(
+          dx, n, [](T gv, T xv) { return gv / xv; }, g, x);
+    case UnaryOp::sqrt:
+      return map_scalar(
+          dx, n, [](T gv, T yv) { return gv * T(0.5) / yv; }, g, y);
+    case UnaryOp::square:
+      return map_scalar(
+          dx, n, [](T gv, T xv) { return T(2) * gv * xv; }, g, x);
+    case UnaryOp::tanh:
+      return map_scalar(
+          dx, n, [](T gv, T yv) { return gv * (T(1) - yv * yv); }, g, y);
+    case UnaryOp::sigmoid:
+      return map_scalar(
+          dx, n, [](T gv, T yv) { return gv * yv * (T(1) - yv); }, g, y);
+    case UnaryOp::relu:
+      return map_scalar(
+          dx, n, [](T gv, T xv) { return xv > 0 ? gv : T(0); }, g, x);
     case UnaryOp::silu:
       return map_scalar(
           dx, n,
@@ -113,15 +144,31 @@ inline __m256 gelu_tanh_inner(__m256 x) {  // sqrt(2/pi) * (x + c x^3)
 void unary_fwd_f32(UnaryOp op, const float* x, float* y, std::int64_t n, const UnaryParams& p) {
   const __m256 half = set1(0.5), one = set1(1.0), zero = _mm256_setzero_ps();
   switch (op) {
-    case UnaryOp::exp: return map_f32(y, n, [](__m256 v) { return vec::exp(v); }, x);
-    case UnaryOp::log: return map_f32(y, n, [](__m256 v) { return vec::log(v); }, x);
-    case UnaryOp::sqrt: return map_f32(y, n, [](__m256 v) { return _mm256_sqrt_ps(v); }, x);
-    case UnaryOp::square: return map_f32(y, n, [](__m256 v) { return _mm256_mul_ps(v, v); }, x);
-    case UnaryOp::tanh: return map_f32(y, n, [](__m256 v) { return vec::tanh(v); }, x);
-    case UnaryOp::sigmoid: return map_f32(y, n, [](__m256 v) { return vec::sigmoid(v); }, x);
+    case UnaryOp::exp:
+      return map_f32(
+          y, n, [](__m256 v) { return vec::exp(v); }, x);
+    case UnaryOp::log:
+      return map_f32(
+          y, n, [](__m256 v) { return vec::log(v); }, x);
+    case UnaryOp::sqrt:
+      return map_f32(
+          y, n, [](__m256 v) { return _mm256_sqrt_ps(v); }, x);
+    case UnaryOp::square:
+      return map_f32(
+          y, n, [](__m256 v) { return _mm256_mul_ps(v, v); }, x);
+    case UnaryOp::tanh:
+      return map_f32(
+          y, n, [](__m256 v) { return vec::tanh(v); }, x);
+    case UnaryOp::sigmoid:
+      return map_f32(
+          y, n, [](__m256 v) { return vec::sigmoid(v); }, x);
     // max(0, NaN) returns its second operand, so NaN propagates as in the scalar path
-    case UnaryOp::relu: return map_f32(y, n, [=](__m256 v) { return _mm256_max_ps(zero, v); }, x);
-    case UnaryOp::silu: return map_f32(y, n, [](__m256 v) { return _mm256_mul_ps(v, vec::sigmoid(v)); }, x);
+    case UnaryOp::relu:
+      return map_f32(
+          y, n, [=](__m256 v) { return _mm256_max_ps(zero, v); }, x);
+    case UnaryOp::silu:
+      return map_f32(
+          y, n, [](__m256 v) { return _mm256_mul_ps(v, vec::sigmoid(v)); }, x);
     case UnaryOp::gelu_erf:
       return map_f32(
           y, n,
@@ -158,8 +205,12 @@ void unary_bwd_f32(UnaryOp op, const float* x, const float* y, const float* g, f
                    const UnaryParams& p) {
   const __m256 half = set1(0.5), one = set1(1.0), zero = _mm256_setzero_ps();
   switch (op) {
-    case UnaryOp::exp: return map_f32(dx, n, [](__m256 gv, __m256 yv) { return _mm256_mul_ps(gv, yv); }, g, y);
-    case UnaryOp::log: return map_f32(dx, n, [](__m256 gv, __m256 xv) { return _mm256_div_ps(gv, xv); }, g, x);
+    case UnaryOp::exp:
+      return map_f32(
+          dx, n, [](__m256 gv, __m256 yv) { return _mm256_mul_ps(gv, yv); }, g, y);
+    case UnaryOp::log:
+      return map_f32(
+          dx, n, [](__m256 gv, __m256 xv) { return _mm256_div_ps(gv, xv); }, g, x);
     case UnaryOp::sqrt:
       return map_f32(
           dx, n, [=](__m256 gv, __m256 yv) { return _mm256_div_ps(_mm256_mul_ps(gv, half), yv); }, g, y);
@@ -171,13 +222,11 @@ void unary_bwd_f32(UnaryOp op, const float* x, const float* y, const float* g, f
           dx, n, [=](__m256 gv, __m256 yv) { return _mm256_mul_ps(gv, _mm256_fnmadd_ps(yv, yv, one)); }, g, y);
     case UnaryOp::sigmoid:
       return map_f32(
-          dx, n,
-          [=](__m256 gv, __m256 yv) { return _mm256_mul_ps(_mm256_mul_ps(gv, yv), _mm256_sub_ps(one, yv)); }, g,
+          dx, n, [=](__m256 gv, __m256 yv) { return _mm256_mul_ps(_mm256_mul_ps(gv, yv), _mm256_sub_ps(one, yv)); }, g,
           y);
     case UnaryOp::relu:
       return map_f32(
-          dx, n, [=](__m256 gv, __m256 xv) { return _mm256_and_ps(gv, _mm256_cmp_ps(xv, zero, _CMP_GT_OQ)); }, g,
-          x);
+          dx, n, [=](__m256 gv, __m256 xv) { return _mm256_and_ps(gv, _mm256_cmp_ps(xv, zero, _CMP_GT_OQ)); }, g, x);
     case UnaryOp::silu:
       return map_f32(
           dx, n,

@@ -89,8 +89,8 @@ inline __m256 log(__m256 x) {
   // Offsetting the bits by those of sqrt(1/2) before splitting puts m in
   // [sqrt(1/2), sqrt(2)) without a compare-and-adjust step.
   const __m256i ix = _mm256_add_epi32(_mm256_castps_si256(xs), _mm256_set1_epi32(0x3f800000 - 0x3f3504f3));
-  const __m256 e = _mm256_sub_ps(
-      _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srai_epi32(ix, 23), _mm256_set1_epi32(127))), e_bias);
+  const __m256 e =
+      _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srai_epi32(ix, 23), _mm256_set1_epi32(127))), e_bias);
   const __m256 m = _mm256_castsi256_ps(
       _mm256_add_epi32(_mm256_and_si256(ix, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f3504f3)));
   const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
@@ -149,8 +149,8 @@ inline __m256 tanh(__m256 x) {
   const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
 
   const __m256 e = exp(_mm256_add_ps(ax, ax));
-  const __m256 large = _mm256_sub_ps(
-      _mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+  const __m256 large =
+      _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
 
   // NaN fails the compare and propagates through the exp branch.
   const __m256 small_range = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
@@ -186,7 +186,7 @@ inline __m256 erf(__m256 x) {
   const __m256 small = _mm256_mul_ps(p, ax);
 
   const __m256 a = _mm256_min_ps(_mm256_set1_ps(4.0f), ax);  // keeps NaN
-  const __m256 s = _mm256_sub_ps(a, _mm256_set1_ps(2.0f));    // exact on [1, 4]
+  const __m256 s = _mm256_sub_ps(a, _mm256_set1_ps(2.0f));   // exact on [1, 4]
   __m256 g = _mm256_set1_ps(-3.888837527e-04f);
   g = _mm256_fmadd_ps(g, s, _mm256_set1_ps(5.607483326e-04f));
   g = _mm256_fmadd_ps(g, s, _mm256_set1_ps(-1.602922450e-03f));
@@ -228,8 +228,8 @@ inline void map(const float* x, float* y, int64_t n, F f) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
   if (i < n) {
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)),
-                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     _mm256_maskstore_ps(y + i, mask, f(_mm256_maskload_ps(x + i, mask)));
   }
 }
@@ -241,21 +241,45 @@ inline float one(float x, F f) {
 
 }  // namespace detail
 
-inline void exp(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return exp(v); }); }
-inline void log(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return log(v); }); }
-inline void log1p(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return log1p(v); }); }
-inline void tanh(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return tanh(v); }); }
-inline void sigmoid(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return sigmoid(v); }); }
-inline void erf(const float* x, float* y, int64_t n) { detail::map(x, y, n, [](__m256 v) { return erf(v); }); }
+inline void exp(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return exp(v); });
+}
+inline void log(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return log(v); });
+}
+inline void log1p(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return log1p(v); });
+}
+inline void tanh(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return tanh(v); });
+}
+inline void sigmoid(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return sigmoid(v); });
+}
+inline void erf(const float* x, float* y, int64_t n) {
+  detail::map(x, y, n, [](__m256 v) { return erf(v); });
+}
 
-inline float exp_scalar(float x) { return detail::one(x, [](__m256 v) { return exp(v); }); }
-inline float log_scalar(float x) { return detail::one(x, [](__m256 v) { return log(v); }); }
-inline float log1p_scalar(float x) { return detail::one(x, [](__m256 v) { return log1p(v); }); }
-inline float tanh_scalar(float x) { return detail::one(x, [](__m256 v) { return tanh(v); }); }
-inline float sigmoid_scalar(float x) { return detail::one(x, [](__m256 v) { return sigmoid(v); }); }
-inline float erf_scalar(float x) { return detail::one(x, [](__m256 v) { return erf(v); }); }
+inline float exp_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return exp(v); });
+}
+inline float log_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return log(v); });
+}
+inline float log1p_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return log1p(v); });
+}
+inline float tanh_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return tanh(v); });
+}
+inline float sigmoid_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return sigmoid(v); });
+}
+inline float erf_scalar(float x) {
+  return detail::one(x, [](__m256 v) { return erf(v); });
+}
 
-}  // inline namespace avx2
+}  // namespace avx2
 
 #else  // no AVX2/FMA: <cmath>, same signatures
 
@@ -289,7 +313,7 @@ inline void tanh(const float* x, float* y, int64_t n) { detail::map(x, y, n, tan
 inline void sigmoid(const float* x, float* y, int64_t n) { detail::map(x, y, n, sigmoid_scalar); }
 inline void erf(const float* x, float* y, int64_t n) { detail::map(x, y, n, erf_scalar); }
 
-}  // inline namespace generic
+}  // namespace generic
 
 #endif
 

@@ -86,17 +86,15 @@ TEST_CASE("modifying a saved tensor before backward is detected", "[autograd][er
 TEST_CASE("a custom op with a wrong gradient shape is named in the error", "[autograd][errors]") {
   Tensor x = values({1, 2, 3}, {3}).requires_grad_();
   Tensor y = scale(x.detach(), 2.0);
-  autograd::record("bad_op", {x}, {y}, [](const autograd::BackwardArgs&) {
-    return std::vector<Tensor>{Tensor::zeros({2}, DType::f64)};
-  });
+  autograd::record("bad_op", {x}, {y},
+                   [](const autograd::BackwardArgs&) { return std::vector<Tensor>{Tensor::zeros({2}, DType::f64)}; });
   REQUIRE_THROWS_WITH(sum(y).backward(), Catch::Contains("backward of 'bad_op' returned a gradient of shape [2]"));
 }
 
 TEST_CASE("record refuses outputs that already have history", "[autograd][errors]") {
   Tensor x = values({1}, {1}).requires_grad_();
-  REQUIRE_THROWS_AS(autograd::record("identity", {x}, {x}, [](const autograd::BackwardArgs& a) {
-                      return std::vector<Tensor>{a.grad()};
-                    }),
+  REQUIRE_THROWS_AS(autograd::record("identity", {x}, {x},
+                                     [](const autograd::BackwardArgs& a) { return std::vector<Tensor>{a.grad()}; }),
                     AutogradError);
 }
 
@@ -110,11 +108,11 @@ TEST_CASE("unused outputs of a multi-output op get zero gradient", "[autograd]")
 TEST_CASE("a branch that does not reach the loss does not block other gradients", "[autograd]") {
   Tensor x = values({1, 2}, {2}).requires_grad_();
   const Tensor h = exp(x);
-  const auto parts = split(h, {1, 1}, 0);  // parts[0] is never used
+  const auto parts = split(h, {1, 1}, 0);     // parts[0] is never used
   const Tensor loss = sum(mul(parts[1], h));  // h1 h0 + h1 h1
   loss.backward();
   const auto g = x.grad().to_vector<double>();
-  CHECK(g[0] == Approx(std::exp(3.0)));                     // h1 h0
+  CHECK(g[0] == Approx(std::exp(3.0)));                      // h1 h0
   CHECK(g[1] == Approx(std::exp(3.0) + 2 * std::exp(4.0)));  // h0 h1 + 2 h1^2
 }
 
@@ -130,9 +128,8 @@ TEST_CASE("backward frees what the graph saved", "[autograd]") {
   auto sentinel = std::make_shared<int>(0);
   Tensor x = values({1}, {1}).requires_grad_();
   Tensor y = scale(x.detach(), 1.0);
-  autograd::record("holder", {x}, {y}, [sentinel](const autograd::BackwardArgs& a) {
-    return std::vector<Tensor>{a.grad()};
-  });
+  autograd::record("holder", {x}, {y},
+                   [sentinel](const autograd::BackwardArgs& a) { return std::vector<Tensor>{a.grad()}; });
   CHECK(sentinel.use_count() == 2);
   sum(y).backward();
   CHECK(sentinel.use_count() == 1);

@@ -9,11 +9,10 @@ namespace {
 // x^3 with a backward that is right or off by a factor
 Tensor cube(const Tensor& x, double backward_factor) {
   Tensor y = mul(mul(x.detach(), x.detach()), x.detach());
-  autograd::record("cube", {x}, {y},
-                   [xs = autograd::SavedTensor(x), backward_factor](const autograd::BackwardArgs& a) {
-                     const Tensor& v = xs.get();
-                     return std::vector<Tensor>{mul(a.grad(), scale(mul(v, v), 3.0 * backward_factor))};
-                   });
+  autograd::record("cube", {x}, {y}, [xs = autograd::SavedTensor(x), backward_factor](const autograd::BackwardArgs& a) {
+    const Tensor& v = xs.get();
+    return std::vector<Tensor>{mul(a.grad(), scale(mul(v, v), 3.0 * backward_factor))};
+  });
   return y;
 }
 }  // namespace

@@ -40,7 +40,8 @@ TEST_CASE("normal draws have the requested moments", "[random]") {
     CHECK(std::abs(mean_of(v) - 2.0) < 0.01);
     CHECK(std::abs(std_of(v) - 3.0) < 0.01);
     // tails exist (Box-Muller on 32-bit uniforms reaches 6.66 sigma), but not absurd ones
-    const double biggest = *std::max_element(v.begin(), v.end(), [](double a, double b) { return std::abs(a) < std::abs(b); });
+    const double biggest =
+        *std::max_element(v.begin(), v.end(), [](double a, double b) { return std::abs(a) < std::abs(b); });
     CHECK(std::abs(biggest - 2.0) > 4.0 * 3.0);
     CHECK(std::abs(biggest - 2.0) < 7.0 * 3.0);
   }

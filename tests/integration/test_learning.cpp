@@ -113,6 +113,6 @@ TEST_CASE("a character MLP learns text well below the unigram entropy", "[integr
     held_out = loss_of(ctx, tgt).item();
   }
   WARN("vocab " << V << ", first loss " << first << ", unigram entropy " << unigram << ", held-out loss " << held_out);
-  CHECK(first > unigram);               // starts no better than chance-ish
-  CHECK(held_out < unigram - 0.6);      // context was learned, and it generalises
+  CHECK(first > unigram);           // starts no better than chance-ish
+  CHECK(held_out < unigram - 0.6);  // context was learned, and it generalises
 }

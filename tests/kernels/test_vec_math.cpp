@@ -102,13 +102,15 @@ double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 TEST_CASE("vec::exp accuracy", "[vec_math]") {
   // Measured: 0.99 / 1.01 ulp on [-87.3, 88.7]; denormal results 0.74 / 0.75 spacing.
   const auto xs = inputs(-87.3f, 88.7f, 2'000'000, 1'000'000, [](float x) { return x >= -87.3f && x <= 88.7f; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
+  const Errors e = measure(
+      xs, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
   INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
   REQUIRE(e.max_ulp <= 3.0);
 
   // Denormal results: within one denormal spacing.
   const auto tiny = inputs(-103.9f, -87.4f, 200'000, 0, [](float) { return true; });
-  const Errors t = measure(tiny, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
+  const Errors t = measure(
+      tiny, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
   INFO("denormal range max abs " << t.max_abs << " at x = " << t.worst_abs_x);
   REQUIRE(t.max_abs <= std::ldexp(1.0, -149));
 }
@@ -116,7 +118,8 @@ TEST_CASE("vec::exp accuracy", "[vec_math]") {
 TEST_CASE("vec::log accuracy", "[vec_math]") {
   // Measured: 0.81 / 0.83 ulp over positive normal and denormal inputs.
   const auto xs = inputs(0.5f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > 0.0f; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(log), [](double x) { return std::log(x); }, normal_result);
+  const Errors e = measure(
+      xs, STRATA_ARRAY_FN(log), [](double x) { return std::log(x); }, normal_result);
   INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
   REQUIRE(e.max_ulp <= 3.0);
 }
@@ -124,7 +127,8 @@ TEST_CASE("vec::log accuracy", "[vec_math]") {
 TEST_CASE("vec::log1p accuracy", "[vec_math]") {
   // Measured: 2.24 / 2.47 ulp for x > -1.
   const auto xs = inputs(-0.999f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > -1.0f; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(log1p), [](double x) { return std::log1p(x); }, always);
+  const Errors e = measure(
+      xs, STRATA_ARRAY_FN(log1p), [](double x) { return std::log1p(x); }, always);
   INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
   REQUIRE(e.max_ulp <= 3.0);
 }
@@ -132,9 +136,10 @@ TEST_CASE("vec::log1p accuracy", "[vec_math]") {
 TEST_CASE("vec::tanh accuracy", "[vec_math]") {
   // Measured: 1.28 / 1.33 ulp, 7.6e-8 / 7.9e-8 absolute.
   const auto xs = inputs(-10.0f, 10.0f, 2'000'000, 1'000'000, [](float) { return true; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(tanh), [](double x) { return std::tanh(x); }, always);
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x << "; max abs " << e.max_abs << " at x = "
-                  << e.worst_abs_x);
+  const Errors e = measure(
+      xs, STRATA_ARRAY_FN(tanh), [](double x) { return std::tanh(x); }, always);
+  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x << "; max abs " << e.max_abs
+                  << " at x = " << e.worst_abs_x);
   REQUIRE(e.max_ulp <= 4.0);
   REQUIRE(e.max_abs <= 2e-7);
 }
@@ -154,9 +159,10 @@ TEST_CASE("vec::sigmoid accuracy", "[vec_math]") {
 TEST_CASE("vec::erf accuracy", "[vec_math]") {
   // Measured: 1.07e-7 / 1.13e-7 absolute (relative: 2.27 / 2.34 ulp).
   const auto xs = inputs(-5.0f, 5.0f, 2'000'000, 1'000'000, [](float) { return true; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(erf), [](double x) { return std::erf(x); }, always);
-  INFO("max abs " << e.max_abs << " at x = " << e.worst_abs_x << "; max ulp " << e.max_ulp << " at x = "
-                  << e.worst_ulp_x);
+  const Errors e = measure(
+      xs, STRATA_ARRAY_FN(erf), [](double x) { return std::erf(x); }, always);
+  INFO("max abs " << e.max_abs << " at x = " << e.worst_abs_x << "; max ulp " << e.max_ulp
+                  << " at x = " << e.worst_ulp_x);
   REQUIRE(e.max_abs <= 3e-7);
 }
 
@@ -254,22 +260,26 @@ TEST_CASE("vec_math special values", "[vec_math]") {
 
 namespace {
 
-bool same_bits_or_both_nan(float a, float b) {
-  return to_bits(a) == to_bits(b) || (std::isnan(a) && std::isnan(b));
-}
+bool same_bits_or_both_nan(float a, float b) { return to_bits(a) == to_bits(b) || (std::isnan(a) && std::isnan(b)); }
 
 // A mix of special values, boundary values and random floats of all magnitudes.
 std::vector<float> mixed_inputs(size_t n) {
-  const float specials[] = {0.0f,   -0.0f,   kInf,    -kInf,  kNaN,   FLT_MAX, -FLT_MAX, FLT_MIN,  -FLT_MIN,
-                            kDenormMin, -kDenormMin, 1.0f, -1.0f, 0.625f, -0.625f, 88.72f, -103.97f, -87.3f};
+  const float specials[] = {0.0f,       -0.0f,       kInf, -kInf, kNaN,   FLT_MAX, -FLT_MAX, FLT_MIN,  -FLT_MIN,
+                            kDenormMin, -kDenormMin, 1.0f, -1.0f, 0.625f, -0.625f, 88.72f,   -103.97f, -87.3f};
   std::vector<float> xs(n);
   std::mt19937 rng(777);
   std::uniform_real_distribution<float> moderate(-12.0f, 12.0f);
   for (size_t i = 0; i < n; ++i) {
     switch (i % 4) {
-      case 0: xs[i] = specials[(i / 4) % std::size(specials)]; break;
-      case 1: xs[i] = from_bits(static_cast<uint32_t>(rng())); break;
-      default: xs[i] = moderate(rng); break;
+      case 0:
+        xs[i] = specials[(i / 4) % std::size(specials)];
+        break;
+      case 1:
+        xs[i] = from_bits(static_cast<uint32_t>(rng()));
+        break;
+      default:
+        xs[i] = moderate(rng);
+        break;
     }
   }
   return xs;

@@ -31,6 +31,7 @@ TEST_CASE("swiglu gradchecks", "[ops][activation][gradcheck]") {
 }
 
 TEST_CASE("swiglu errors", "[ops][activation][errors]") {
-  REQUIRE_THROWS_WITH(swiglu(Tensor::zeros({2, 3}), Tensor::zeros({2, 4})), Catch::Contains("must have the same shape"));
+  REQUIRE_THROWS_WITH(swiglu(Tensor::zeros({2, 3}), Tensor::zeros({2, 4})),
+                      Catch::Contains("must have the same shape"));
   REQUIRE_THROWS_WITH(swiglu(Tensor::zeros({2, 3})), Catch::Contains("needs an even last dim"));
 }

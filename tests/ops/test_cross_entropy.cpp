@@ -78,8 +78,8 @@ TEST_CASE("cross-entropy gradchecks for every reduction, smoothing and ignore", 
       CrossEntropyOptions opts;
       opts.reduction = red;
       opts.label_smoothing = smoothing;
-      STRATA_REQUIRE_GRADCHECK(
-          [&](const std::vector<Tensor>& in) { return cross_entropy(in[0], targets, opts); }, {logits});
+      STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], targets, opts); },
+                               {logits});
     }
 }
 

@@ -40,15 +40,14 @@ TEST_CASE("binary ops gradcheck with broadcasting and strided inputs", "[ops][el
   const Tensor a = leaf({2, 1, 4}, gen), b = leaf({3, 1}, gen);
   const Tensor pos = add(mul(exp(leaf({3, 1}, gen)), 1.0), 0.5).detach().requires_grad_();
   using Fn = std::function<Tensor(const Tensor&, const Tensor&)>;
-  for (const auto& [name, fn] : {std::pair<const char*, Fn>{"add", [](auto& x, auto& y) { return add(x, y); }},
-                                 {"sub", [](auto& x, auto& y) { return sub(x, y); }},
-                                 {"mul", [](auto& x, auto& y) { return mul(x, y); }},
-                                 {"div", [](auto& x, auto& y) { return div(x, y); }}}) {
+  for (const auto& [name, fn] : {std::pair<const char*, Fn>{"add", [](auto&x, auto&y) { return add(x, y); }},
+                                 {"sub", [](auto&x, auto&y) { return sub(x, y); }},
+                                 {"mul", [](auto&x, auto&y) { return mul(x, y); }},
+                                 {"div", [](auto&x, auto&y) { return div(x, y); }}}) {
     INFO(name);
     const Tensor& rhs = std::string(name) == "div" ? pos : b;
     STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return fn(in[0], in[1]); }, {a, rhs});
-    STRATA_REQUIRE_GRADCHECK(
-        [&](const std::vector<Tensor>& in) { return fn(in[0].transpose(0, 2), in[1]); }, {a, rhs});
+    STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return fn(in[0].transpose(0, 2), in[1]); }, {a, rhs});
   }
   STRATA_REQUIRE_GRADCHECK([](const std::vector<Tensor>& in) { return mul(in[0], in[0]); }, {b});
   STRATA_REQUIRE_GRADCHECK([](const std::vector<Tensor>& in) { return add(scale(in[0], -2.5), 3.0); }, {a});

@@ -33,9 +33,11 @@ TEST_CASE("index_select and index_add along any dim", "[ops][indexing]") {
   CHECK(sel.to_vector<double>()[1] == 0);
   const Tensor rows = index_select(x, 1, ids({2}, {1}));
   CHECK(rows.to_vector<double>() == std::vector<double>{8, 9, 10, 11, 20, 21, 22, 23});
-  const Tensor added = index_add(Tensor::zeros({4, 2}, DType::f64), 0, ids({1, 3, 1}, {3}), values({1, 2, 3, 4, 5, 6}, {3, 2}));
+  const Tensor added =
+      index_add(Tensor::zeros({4, 2}, DType::f64), 0, ids({1, 3, 1}, {3}), values({1, 2, 3, 4, 5, 6}, {3, 2}));
   CHECK(added.to_vector<double>() == std::vector<double>{0, 0, 6, 8, 0, 0, 3, 4});
-  CHECK(index_select(Tensor::arange(5), 0, ids({4, 1}, {2})).to_vector<std::int64_t>() == std::vector<std::int64_t>{4, 1});
+  CHECK(index_select(Tensor::arange(5), 0, ids({4, 1}, {2})).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{4, 1});
 }
 
 TEST_CASE("gather and scatter_add follow torch semantics", "[ops][indexing]") {
@@ -44,7 +46,8 @@ TEST_CASE("gather and scatter_add follow torch semantics", "[ops][indexing]") {
   CHECK(g.to_vector<double>() == std::vector<double>{3, 1, 5, 5});
   const Tensor g0 = gather(x, 0, ids({1, 0, 1}, {1, 3}));
   CHECK(g0.to_vector<double>() == std::vector<double>{4, 2, 6});
-  const Tensor s = scatter_add(Tensor::zeros({2, 3}, DType::f64), 1, ids({2, 2, 0, 1}, {2, 2}), values({1, 2, 3, 4}, {2, 2}));
+  const Tensor s =
+      scatter_add(Tensor::zeros({2, 3}, DType::f64), 1, ids({2, 2, 0, 1}, {2, 2}), values({1, 2, 3, 4}, {2, 2}));
   CHECK(s.to_vector<double>() == std::vector<double>{0, 0, 3, 3, 4, 0});
   // src larger than index: only the index's extent is read
   const Tensor s2 = scatter_add(Tensor::zeros({3}, DType::f64), 0, ids({2}, {1}), values({7, 8}, {2}));
@@ -57,18 +60,27 @@ TEST_CASE("indexing ops gradcheck", "[ops][indexing][gradcheck]") {
   const Tensor tok = ids({4, 0, 4, 1, 2, 4}, {2, 3});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return square(embedding(in[0], tok)); }, {w});
   const Tensor x = leaf({2, 4, 3}, gen);
-  STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return square(index_select(in[0], 1, ids({3, 3, 0}, {3}))); },
-                           {x});
+  STRATA_REQUIRE_GRADCHECK(
+      [&](const std::vector<Tensor>& in) {
+        return square(index_select(in[0], 1, ids({3, 3, 0}, {3})));
+      },
+      {x});
   const Tensor base = leaf({2, 4, 3}, gen), src = leaf({2, 3, 3}, gen);
   STRATA_REQUIRE_GRADCHECK(
-      [&](const std::vector<Tensor>& in) { return square(index_add(in[0], 1, ids({1, 1, 2}, {3}), in[1])); }, {base, src});
+      [&](const std::vector<Tensor>& in) {
+        return square(index_add(in[0], 1, ids({1, 1, 2}, {3}), in[1]));
+      },
+      {base, src});
   const Tensor gidx = ids({0, 3, 3, 1, 2, 0, 0, 0, 1, 2, 3, 3}, {2, 2, 3});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return square(gather(in[0], 1, gidx)); }, {x});
-  STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return square(gather(in[0].transpose(0, 2), 1, ids({0, 1, 3}, {1, 3, 1}))); },
-                           {x});
-  const Tensor big_src = leaf({2, 3, 3}, gen);
   STRATA_REQUIRE_GRADCHECK(
-      [&](const std::vector<Tensor>& in) { return square(scatter_add(in[0], 1, gidx, in[1])); }, {base, big_src});
+      [&](const std::vector<Tensor>& in) {
+        return square(gather(in[0].transpose(0, 2), 1, ids({0, 1, 3}, {1, 3, 1})));
+      },
+      {x});
+  const Tensor big_src = leaf({2, 3, 3}, gen);
+  STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return square(scatter_add(in[0], 1, gidx, in[1])); },
+                           {base, big_src});
 }
 
 TEST_CASE("topk picks the largest values, lower index first on ties", "[ops][indexing]") {

@@ -15,7 +15,8 @@ Tensor reference_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   std::vector<double> c(std::size_t(M * N), 0.0);
   for (std::int64_t i = 0; i < M; ++i)
     for (std::int64_t k = 0; k < K; ++k)
-      for (std::int64_t j = 0; j < N; ++j) c[std::size_t(i * N + j)] += va[std::size_t(i * K + k)] * vb[std::size_t(k * N + j)];
+      for (std::int64_t j = 0; j < N; ++j)
+        c[std::size_t(i * N + j)] += va[std::size_t(i * K + k)] * vb[std::size_t(k * N + j)];
   return Tensor::from_vector(c, {M, N});
 }
 }  // namespace
@@ -45,8 +46,8 @@ TEST_CASE("batched matmul broadcasts batch dims", "[ops][matmul]") {
     for (int j = 0; j < 3; ++j) {
       const Tensor ai = a.slice(0, i, i + 1).slice(1, j, j + 1).reshape({4, 5});
       const Tensor bj = b.slice(0, j, j + 1).reshape({5, 6});
-      STRATA_REQUIRE_CLOSE(c.slice(0, i, i + 1).slice(1, j, j + 1).reshape({4, 6}), reference_matmul(ai, bj, false, false),
-                           1e-12, 1e-12);
+      STRATA_REQUIRE_CLOSE(c.slice(0, i, i + 1).slice(1, j, j + 1).reshape({4, 6}),
+                           reference_matmul(ai, bj, false, false), 1e-12, 1e-12);
     }
   // a shared 2-D weight folds the batch into one product
   const Tensor w = Tensor::randn({5, 2}, gen, DType::f64);
@@ -57,9 +58,10 @@ TEST_CASE("batched matmul broadcasts batch dims", "[ops][matmul]") {
   const Tensor p = Tensor::randn({64, 8, 8}, gen, DType::f64), q = Tensor::randn({64, 8, 8}, gen, DType::f64);
   const Tensor pq = matmul(p, q, false, true);
   for (int i : {0, 17, 63})
-    STRATA_REQUIRE_CLOSE(pq.slice(0, i, i + 1).reshape({8, 8}),
-                         reference_matmul(p.slice(0, i, i + 1).reshape({8, 8}), q.slice(0, i, i + 1).reshape({8, 8}), false, true),
-                         1e-12, 1e-12);
+    STRATA_REQUIRE_CLOSE(
+        pq.slice(0, i, i + 1).reshape({8, 8}),
+        reference_matmul(p.slice(0, i, i + 1).reshape({8, 8}), q.slice(0, i, i + 1).reshape({8, 8}), false, true),
+        1e-12, 1e-12);
 }
 
 TEST_CASE("matmul gradcheck: transposes, batches, broadcasting, views", "[ops][matmul][gradcheck]") {

@@ -51,7 +51,8 @@ TEST_CASE("norms gradcheck with and without affine parameters", "[ops][norm][gra
   // many rows, so the weight gradient is summed over several fixed blocks
   const Tensor tall = leaf({300, 4}, gen), w4 = leaf({4}, gen), b4 = leaf({4}, gen);
   STRATA_REQUIRE_GRADCHECK([](const std::vector<Tensor>& in) { return rmsnorm(in[0], in[1]); }, {tall, w4});
-  STRATA_REQUIRE_GRADCHECK([](const std::vector<Tensor>& in) { return layernorm(in[0], in[1], in[2]); }, {tall, w4, b4});
+  STRATA_REQUIRE_GRADCHECK([](const std::vector<Tensor>& in) { return layernorm(in[0], in[1], in[2]); },
+                           {tall, w4, b4});
 }
 
 TEST_CASE("norm errors", "[ops][norm][errors]") {

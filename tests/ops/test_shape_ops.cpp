@@ -31,8 +31,11 @@ TEST_CASE("view and shape ops gradcheck", "[ops][shape][gradcheck]") {
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(transpose(in[0], 0, 2)); }, {x});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(in[0].permute({1, 2, 0})); }, {x});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(slice(in[0], 2, 1, 4, 2)); }, {x});
-  STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(in[0].slice(1, 1, 2).expand({5, 2, 3, 4})); },
-                           {x});
+  STRATA_REQUIRE_GRADCHECK(
+      [&](const std::vector<Tensor>& in) {
+        return weighted(in[0].slice(1, 1, 2).expand({5, 2, 3, 4}));
+      },
+      {x});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(in[0].unsqueeze(1).squeeze(1)); }, {x});
   STRATA_REQUIRE_GRADCHECK([&](const std::vector<Tensor>& in) { return weighted(concat({in[0], in[1]}, 1)); }, {x, y});
   STRATA_REQUIRE_GRADCHECK(
@@ -59,7 +62,8 @@ TEST_CASE("dtype conversion passes the gradient back in the input's dtype", "[op
 
 TEST_CASE("shape op errors", "[ops][shape][errors]") {
   const Tensor x = Tensor::zeros({2, 3});
-  REQUIRE_THROWS_WITH(concat({x, Tensor::zeros({3, 3})}, 1), Catch::Contains("does not match tensors[0] [2, 3] outside dim 1"));
+  REQUIRE_THROWS_WITH(concat({x, Tensor::zeros({3, 3})}, 1),
+                      Catch::Contains("does not match tensors[0] [2, 3] outside dim 1"));
   REQUIRE_THROWS_AS(concat({x, Tensor::zeros({2, 3}, DType::f64)}, 0), DTypeError);
   REQUIRE_THROWS_AS(concat(std::span<const Tensor>(), 0), ValueError);
   REQUIRE_THROWS_WITH(split(x, {1, 1}, 1), Catch::Contains("sizes sum to 2 but dim 1 of [2, 3] has size 3"));

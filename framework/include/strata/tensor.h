@@ -52,8 +52,7 @@ class Tensor {
   // Normal(mean, std), uniform [low, high) and integer [low, high) draws from `gen`.
   static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32, double mean = 0.0,
                       double std = 1.0);
-  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, double low = 0.0,
-                     double high = 1.0);
+  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, double low = 0.0, double high = 1.0);
   static Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen);
 
   // ---- metadata -----------------------------------------------------------------
@@ -112,7 +111,7 @@ class Tensor {
   // for backward and modified afterwards is detected at backward time.
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
-  Tensor& copy_(const Tensor& src);  // src broadcasts to self's shape; dtypes may differ
+  Tensor& copy_(const Tensor& src);                       // src broadcasts to self's shape; dtypes may differ
   Tensor& add_(const Tensor& other, double alpha = 1.0);  // self += alpha * other
   Tensor& mul_(double factor);
 

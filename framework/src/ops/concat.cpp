@@ -11,7 +11,8 @@ namespace strata {
 Tensor concat(std::span<const Tensor> tensors, int dim) {
   if (tensors.empty()) throw ValueError("concat: no tensors given");
   const Tensor& first = tensors[0];
-  for (std::size_t i = 0; i < tensors.size(); ++i) detail::check_defined("concat", "tensors[" + std::to_string(i) + "]", tensors[i]);
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    detail::check_defined("concat", "tensors[" + std::to_string(i) + "]", tensors[i]);
   dim = normalize_dim(dim, first.rank(), "concat");
   std::int64_t total = 0;
   std::vector<std::int64_t> sizes;
@@ -38,9 +39,8 @@ Tensor concat(std::span<const Tensor> tensors, int dim) {
     start += t.shape()[dim];
   }
   if (is_floating(first.dtype())) {
-    autograd::record("concat", tensors, std::span<Tensor>(&out, 1), [sizes, dim](const autograd::BackwardArgs& a) {
-      return split(a.grad(), sizes, dim);
-    });
+    autograd::record("concat", tensors, std::span<Tensor>(&out, 1),
+                     [sizes, dim](const autograd::BackwardArgs& a) { return split(a.grad(), sizes, dim); });
   }
   return out;
 }
@@ -82,8 +82,8 @@ std::vector<Tensor> chunk(const Tensor& x, int chunks, int dim) {
   detail::check_defined("chunk", "x", x);
   dim = normalize_dim(dim, x.rank(), "chunk");
   if (chunks < 1 || x.shape()[dim] % chunks != 0)
-    throw ShapeError("chunk: dim " + std::to_string(dim) + " of " + x.shape().to_string() +
-                     " does not divide into " + std::to_string(chunks) + " equal chunks");
+    throw ShapeError("chunk: dim " + std::to_string(dim) + " of " + x.shape().to_string() + " does not divide into " +
+                     std::to_string(chunks) + " equal chunks");
   std::vector<std::int64_t> sizes(std::size_t(chunks), x.shape()[dim] / chunks);
   return split(x, sizes, dim);
 }

@@ -33,9 +33,9 @@ Tensor copy_across_devices(const Tensor& x, Device device) {
   if (!src.is_contiguous()) detail::require_cpu_kernel("to(Device) of a strided view", src.device());
   Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
   using kernels::cuda::CopyKind;
-  const CopyKind kind = src.device().is_cpu()   ? CopyKind::host_to_device
-                        : device.is_cpu()       ? CopyKind::device_to_host
-                                                : CopyKind::device_to_device;
+  const CopyKind kind = src.device().is_cpu() ? CopyKind::host_to_device
+                        : device.is_cpu()     ? CopyKind::device_to_host
+                                              : CopyKind::device_to_device;
   const int cuda_index = src.device().is_cuda() ? src.device().index : device.index;
   const std::string err = kernels::cuda::copy(out.raw_data(), src.raw_data(), src.nbytes(), kind, cuda_index);
   if (!err.empty())

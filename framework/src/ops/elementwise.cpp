@@ -61,9 +61,8 @@ std::pair<Tensor, Tensor> pointwise(const char* name, const Tensor& x, Kernel ke
 }
 
 Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::UnaryParams& params = {}) {
-  auto [xc, out] = pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) {
-    cpu::unary_fwd_cpu(op, in, y, n, params);
-  });
+  auto [xc, out] =
+      pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) { cpu::unary_fwd_cpu(op, in, y, n, params); });
   // the derivative reads either the input or the output, never both: save only that one
   const SavedTensor saved(cpu::unary_bwd_uses_output(op) ? out : xc);
   autograd::record(name, {xc}, {out}, [op, params, saved](const BackwardArgs& a) {
@@ -99,7 +98,8 @@ Tensor affine(const char* name, const Tensor& x, double alpha, double beta) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary(cpu::BinaryOp::add, "add", a, b);
   autograd::record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](const BackwardArgs& g) {
-    return std::vector<Tensor>{g.needs(0) ? sum_to(g.grad(), sa) : Tensor(), g.needs(1) ? sum_to(g.grad(), sb) : Tensor()};
+    return std::vector<Tensor>{g.needs(0) ? sum_to(g.grad(), sa) : Tensor(),
+                               g.needs(1) ? sum_to(g.grad(), sb) : Tensor()};
   });
   return out;
 }
@@ -115,25 +115,22 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary(cpu::BinaryOp::mul, "mul", a, b);
-  autograd::record("mul", {a, b}, {out},
-                   [as = SavedTensor(a), bs = SavedTensor(b)](const BackwardArgs& g) {
-                     return std::vector<Tensor>{
-                         g.needs(0) ? sum_to(mul(g.grad(), bs.get()), as.get().shape()) : Tensor(),
-                         g.needs(1) ? sum_to(mul(g.grad(), as.get()), bs.get().shape()) : Tensor()};
-                   });
+  autograd::record("mul", {a, b}, {out}, [as = SavedTensor(a), bs = SavedTensor(b)](const BackwardArgs& g) {
+    return std::vector<Tensor>{g.needs(0) ? sum_to(mul(g.grad(), bs.get()), as.get().shape()) : Tensor(),
+                               g.needs(1) ? sum_to(mul(g.grad(), as.get()), bs.get().shape()) : Tensor()};
+  });
   return out;
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary(cpu::BinaryOp::div, "div", a, b);
   // d(a/b)/db = -out / b
-  autograd::record("div", {a, b}, {out},
-                   [sa = a.shape(), bs = SavedTensor(b), outs = SavedTensor(out)](const BackwardArgs& g) {
-                     const Tensor ga = div(g.grad(), bs.get());
-                     return std::vector<Tensor>{
-                         g.needs(0) ? sum_to(ga, sa) : Tensor(),
-                         g.needs(1) ? sum_to(neg(mul(ga, outs.get())), bs.get().shape()) : Tensor()};
-                   });
+  autograd::record(
+      "div", {a, b}, {out}, [sa = a.shape(), bs = SavedTensor(b), outs = SavedTensor(out)](const BackwardArgs& g) {
+        const Tensor ga = div(g.grad(), bs.get());
+        return std::vector<Tensor>{g.needs(0) ? sum_to(ga, sa) : Tensor(),
+                                   g.needs(1) ? sum_to(neg(mul(ga, outs.get())), bs.get().shape()) : Tensor()};
+      });
   return out;
 }
 

@@ -1,12 +1,12 @@
 // gather and scatter_add along one axis (torch semantics), and top-k.
 #include <vector>
 
+#include "index_checks.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/topk.h"
 #include "strata/autograd.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/shape_ops.h"
-#include "index_checks.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -65,8 +65,8 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index) {
     args.out = out.data<T>();
     cpu::gather_cpu(args);
   });
-  autograd::record(op, {x}, {out}, [ic, dim, from = x.shape()](const BackwardArgs& a) {
-    return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), dim, ic, a.grad())};
+  autograd::record(op, {x}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
+    return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), dim, is.get(), a.grad())};
   });
   return out;
 }
@@ -92,21 +92,22 @@ Tensor scatter_add(const Tensor& base, int dim, const Tensor& index, const Tenso
     }
     cpu::scatter_add_cpu(args);
   });
-  autograd::record(op, {base, src}, {out}, [ic, dim, src_shape = src.shape()](const BackwardArgs& a) {
-    Tensor dsrc;
-    if (a.needs(1)) {
-      // src elements outside the index's extent were never read: their gradient is 0
-      const Tensor picked = gather(a.grad(), dim, ic);
-      if (picked.shape() == src_shape) {
-        dsrc = picked;
-      } else {
-        dsrc = Tensor::zeros(src_shape, picked.dtype());
-        Tensor window = corner(dsrc, picked.shape());
-        detail::strided_copy(picked, window);
-      }
-    }
-    return std::vector<Tensor>{a.needs(0) ? a.grad() : Tensor(), dsrc};
-  });
+  autograd::record(op, {base, src}, {out},
+                   [is = autograd::SavedTensor(ic), dim, src_shape = src.shape()](const BackwardArgs& a) {
+                     Tensor dsrc;
+                     if (a.needs(1)) {
+                       // src elements outside the index's extent were never read: their gradient is 0
+                       const Tensor picked = gather(a.grad(), dim, is.get());
+                       if (picked.shape() == src_shape) {
+                         dsrc = picked;
+                       } else {
+                         dsrc = Tensor::zeros(src_shape, picked.dtype());
+                         Tensor window = corner(dsrc, picked.shape());
+                         detail::strided_copy(picked, window);
+                       }
+                     }
+                     return std::vector<Tensor>{a.needs(0) ? a.grad() : Tensor(), dsrc};
+                   });
   return out;
 }
 
@@ -124,12 +125,13 @@ TopK topk(const Tensor& x, std::int64_t k) {
   TopK result{Tensor::empty(out_shape, x.dtype()), Tensor::empty(out_shape, DType::i64)};
   dispatch_floating(x.dtype(), op, [&](auto type) {
     using T = decltype(type);
-    cpu::topk_cpu<T>({n ? x.numel() / n : 0, n, k, xc.data<T>(), result.values.data<T>(),
-                      result.indices.data<std::int64_t>()});
+    cpu::topk_cpu<T>(
+        {n ? x.numel() / n : 0, n, k, xc.data<T>(), result.values.data<T>(), result.indices.data<std::int64_t>()});
   });
-  autograd::record(op, {xc}, {result.values}, [idx = result.indices, from = x.shape()](const BackwardArgs& a) {
-    return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), -1, idx, a.grad())};
-  });
+  autograd::record(
+      op, {xc}, {result.values}, [is = autograd::SavedTensor(result.indices), from = x.shape()](const BackwardArgs& a) {
+        return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), -1, is.get(), a.grad())};
+      });
   return result;
 }
 

@@ -1,11 +1,11 @@
 // Row selection and accumulation along one axis: embedding, index_select, index_add.
 #include <vector>
 
+#include "index_checks.h"
 #include "kernels/cpu/index_select.h"
 #include "strata/autograd.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/shape_ops.h"
-#include "index_checks.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -32,8 +32,7 @@ Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor&
 Tensor index_add_impl(const char* op, const Tensor& base, int dim, const Tensor& index, const Tensor& src) {
   detail::check_accumulate_args(op, base, index, src);
   dim = normalize_dim(dim, base.rank(), op);
-  if (index.rank() != 1)
-    throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
+  if (index.rank() != 1) throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
   if (src.shape() != base.shape().with(dim, index.numel()))
     throw ShapeError(std::string(op) + ": src " + src.shape().to_string() + " must be base " +
                      base.shape().to_string() + " with dim " + std::to_string(dim) + " replaced by the index length " +
@@ -46,9 +45,10 @@ Tensor index_add_impl(const char* op, const Tensor& base, int dim, const Tensor&
     using T = decltype(type);
     cpu::index_add_cpu<T>({s.outer, s.n, s.inner, ic.data<std::int64_t>(), ic.numel(), sc.data<T>(), out.data<T>()});
   });
-  autograd::record(op, {base, sc}, {out}, [ic, dim](const BackwardArgs& a) {
-    return std::vector<Tensor>{a.needs(0) ? a.grad() : Tensor(),
-                               a.needs(1) ? index_select_impl("index_add backward", a.grad(), dim, ic) : Tensor()};
+  autograd::record(op, {base, sc}, {out}, [is = autograd::SavedTensor(ic), dim](const BackwardArgs& a) {
+    return std::vector<Tensor>{
+        a.needs(0) ? a.grad() : Tensor(),
+        a.needs(1) ? index_select_impl("index_add backward", a.grad(), dim, is.get()) : Tensor()};
   });
   return out;
 }
@@ -58,8 +58,7 @@ Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor&
   detail::check_index_tensor(op, "index", index);
   detail::require_cpu_kernel(op, detail::common_device(op, {&x, &index}));
   dim = normalize_dim(dim, x.rank(), op);
-  if (index.rank() != 1)
-    throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
+  if (index.rank() != 1) throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
   const Tensor xc = x.contiguous(), ic = index.contiguous();
   detail::check_indices(op, "index", ic, x.shape()[dim]);
   const AxisSplit s = split_at(x.shape(), dim);
@@ -69,9 +68,9 @@ Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor&
     cpu::index_select_cpu<T>({s.outer, s.n, s.inner, ic.data<std::int64_t>(), ic.numel(), xc.data<T>(), out.data<T>()});
   });
   if (is_floating(x.dtype())) {
-    autograd::record(op, {xc}, {out}, [ic, dim, from = x.shape()](const BackwardArgs& a) {
+    autograd::record(op, {xc}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
       const Tensor zeros = Tensor::zeros(from, a.grad().dtype());
-      return std::vector<Tensor>{index_add_impl("index_select backward", zeros, dim, ic, a.grad())};
+      return std::vector<Tensor>{index_add_impl("index_select backward", zeros, dim, is.get(), a.grad())};
     });
   }
   return out;

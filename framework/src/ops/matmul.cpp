@@ -81,9 +81,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const std::int64_t M = trans_a ? a.size(-1) : a.size(-2), K = trans_a ? a.size(-2) : a.size(-1);
   const std::int64_t Kb = trans_b ? b.size(-1) : b.size(-2), N = trans_b ? b.size(-2) : b.size(-1);
   if (K != Kb)
-    throw ShapeError("matmul: inner dimensions differ: a is " + a.shape().to_string() + (trans_a ? " (transposed)" : "") +
-                         ", b is " + b.shape().to_string() + (trans_b ? " (transposed)" : "") + ", so " +
-                         std::to_string(K) + " != " + std::to_string(Kb),
+    throw ShapeError("matmul: inner dimensions differ: a is " + a.shape().to_string() +
+                         (trans_a ? " (transposed)" : "") + ", b is " + b.shape().to_string() +
+                         (trans_b ? " (transposed)" : "") + ", so " + std::to_string(K) + " != " + std::to_string(Kb),
                      "a: [..., M, K] and b: [..., K, N]");
   const Shape batch = broadcast_shapes(batch_shape_of(a), batch_shape_of(b), "matmul (batch dims)");
   Shape out_shape = batch;
@@ -127,38 +127,36 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
     }
   });
 
-  autograd::record(
-      "matmul", {a, b}, {out},
-      [as = SavedTensor(a), bs = SavedTensor(b), trans_a, trans_b](const BackwardArgs& args) {
-        const Tensor& g = args.grad();
-        const Tensor& sa = as.get();
-        const Tensor& sb = bs.get();
-        Tensor da, db;
-        if (args.needs(0)) {
-          // a stored as S_a, A = trans_a ? S_a^T : S_a; dA = G B^T
-          da = trans_a ? matmul(sb, g, trans_b, true) : matmul(g, sb, false, !trans_b);
-          da = sum_to(da, sa.shape());
-        }
-        if (args.needs(1)) {
-          // dB = A^T G; when b is shared across a's batch, fold the batch into one product
-          if (sb.rank() == 2 && sa.rank() > 2 && !trans_a) {
-            const Tensor a2 = reshape(sa, {-1, sa.size(-1)}), g2 = reshape(g, {-1, g.size(-1)});
-            db = trans_b ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
-          } else {
-            db = trans_b ? matmul(g, sa, true, trans_a) : matmul(sa, g, !trans_a, false);
-            db = sum_to(db, sb.shape());
-          }
-        }
-        return std::vector<Tensor>{da, db};
-      });
+  autograd::record("matmul", {a, b}, {out},
+                   [as = SavedTensor(a), bs = SavedTensor(b), trans_a, trans_b](const BackwardArgs& args) {
+                     const Tensor& g = args.grad();
+                     const Tensor& sa = as.get();
+                     const Tensor& sb = bs.get();
+                     Tensor da, db;
+                     if (args.needs(0)) {
+                       // a stored as S_a, A = trans_a ? S_a^T : S_a; dA = G B^T
+                       da = trans_a ? matmul(sb, g, trans_b, true) : matmul(g, sb, false, !trans_b);
+                       da = sum_to(da, sa.shape());
+                     }
+                     if (args.needs(1)) {
+                       // dB = A^T G; when b is shared across a's batch, fold the batch into one product
+                       if (sb.rank() == 2 && sa.rank() > 2 && !trans_a) {
+                         const Tensor a2 = reshape(sa, {-1, sa.size(-1)}), g2 = reshape(g, {-1, g.size(-1)});
+                         db = trans_b ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
+                       } else {
+                         db = trans_b ? matmul(g, sa, true, trans_a) : matmul(sa, g, !trans_a, false);
+                         db = sum_to(db, sb.shape());
+                       }
+                     }
+                     return std::vector<Tensor>{da, db};
+                   });
   return out;
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   detail::check_floating("linear", "x", x);
   detail::check_floating("linear", "weight", weight);
-  if (weight.rank() != 2)
-    throw ShapeError("linear: weight must be [out, in], got " + weight.shape().to_string());
+  if (weight.rank() != 2) throw ShapeError("linear: weight must be [out, in], got " + weight.shape().to_string());
   if (x.rank() < 1 || x.size(-1) != weight.size(1))
     throw ShapeError("linear: x " + x.shape().to_string() + " does not match weight " + weight.shape().to_string() +
                          ": the last dim of x must equal weight's in-features " + std::to_string(weight.size(1)),

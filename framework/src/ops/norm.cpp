@@ -50,29 +50,29 @@ Tensor rmsnorm(const Tensor& x, const Tensor& weight, double eps) {
     args.rstd = rstd.data<T>();
     cpu::rmsnorm_fwd_cpu(args);
   });
-  autograd::record("rmsnorm", {xc, wc}, {y},
-                   [xs = SavedTensor(xc), ws = SavedTensor(wc), rs = SavedTensor(rstd), rows, D,
-                    eps](const BackwardArgs& a) {
-                     const Tensor g = a.grad().contiguous();
-                     Tensor dx = Tensor::empty(g.shape(), g.dtype());
-                     Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype()) : Tensor();
-                     dispatch_floating(g.dtype(), "rmsnorm backward", [&](auto type) {
-                       using T = decltype(type);
-                       Tensor r = rs.get();
-                       cpu::RmsNormArgs<T> args;
-                       args.rows = rows;
-                       args.cols = D;
-                       args.eps = T(eps);
-                       args.x = xs.get().data<T>();
-                       args.weight = ws.defined() ? ws.get().data<T>() : nullptr;
-                       args.rstd = r.data<T>();
-                       args.g = g.data<T>();
-                       args.dx = dx.data<T>();
-                       args.dweight = dw.defined() ? dw.data<T>() : nullptr;
-                       cpu::rmsnorm_bwd_cpu(args);
-                     });
-                     return std::vector<Tensor>{dx, dw};
-                   });
+  autograd::record(
+      "rmsnorm", {xc, wc}, {y},
+      [xs = SavedTensor(xc), ws = SavedTensor(wc), rs = SavedTensor(rstd), rows, D, eps](const BackwardArgs& a) {
+        const Tensor g = a.grad().contiguous();
+        Tensor dx = Tensor::empty(g.shape(), g.dtype());
+        Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype()) : Tensor();
+        dispatch_floating(g.dtype(), "rmsnorm backward", [&](auto type) {
+          using T = decltype(type);
+          Tensor r = rs.get();
+          cpu::RmsNormArgs<T> args;
+          args.rows = rows;
+          args.cols = D;
+          args.eps = T(eps);
+          args.x = xs.get().data<T>();
+          args.weight = ws.defined() ? ws.get().data<T>() : nullptr;
+          args.rstd = r.data<T>();
+          args.g = g.data<T>();
+          args.dx = dx.data<T>();
+          args.dweight = dw.defined() ? dw.data<T>() : nullptr;
+          cpu::rmsnorm_bwd_cpu(args);
+        });
+        return std::vector<Tensor>{dx, dw};
+      });
   return y;
 }
 
@@ -99,8 +99,8 @@ Tensor layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, doub
     cpu::layernorm_fwd_cpu(args);
   });
   autograd::record("layernorm", {xc, wc, bc}, {y},
-                   [xs = SavedTensor(xc), ws = SavedTensor(wc), ms = SavedTensor(mean), rs = SavedTensor(rstd), rows,
-                    D, eps](const BackwardArgs& a) {
+                   [xs = SavedTensor(xc), ws = SavedTensor(wc), ms = SavedTensor(mean), rs = SavedTensor(rstd), rows, D,
+                    eps](const BackwardArgs& a) {
                      const Tensor g = a.grad().contiguous();
                      Tensor dx = Tensor::empty(g.shape(), g.dtype());
                      Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype()) : Tensor();

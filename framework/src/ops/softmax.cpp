@@ -54,8 +54,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   detail::check_floating(op, "logits", logits);
   detail::check_index_tensor(op, "targets", targets);
   detail::require_cpu_kernel(op, detail::common_device(op, {&logits, &targets}));
-  if (logits.rank() < 1 || logits.rank() != targets.rank() + 1 ||
-      targets.shape() != logits.shape().drop(-1))
+  if (logits.rank() < 1 || logits.rank() != targets.rank() + 1 || targets.shape() != logits.shape().drop(-1))
     throw ShapeError("cross_entropy: logits " + logits.shape().to_string() + " and targets " +
                          targets.shape().to_string() + " do not match",
                      "logits are [..., V] and targets [...] with the same leading dims");

@@ -30,8 +30,8 @@ Shape infer_shape(const Shape& requested, std::int64_t numel, const Shape& from)
   }
   if (infer >= 0) {
     if (known == 0 || numel % known != 0)
-      throw ShapeError("reshape: cannot reshape " + from.to_string() + " (" + std::to_string(numel) +
-                       " elements) to " + requested.to_string());
+      throw ShapeError("reshape: cannot reshape " + from.to_string() + " (" + std::to_string(numel) + " elements) to " +
+                       requested.to_string());
     shape[infer] = numel / known;
   }
   if (shape.numel() != numel)

@@ -48,9 +48,9 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
       continue;
     }
     if (x.dtype() != DType::f64)
-      throw ValueError("gradcheck: input " + std::to_string(i) + " requires grad but is " +
-                           std::string(dtype_name(x.dtype())),
-                       "gradient checks need f64 inputs: central differences in f32 are too coarse");
+      throw ValueError(
+          "gradcheck: input " + std::to_string(i) + " requires grad but is " + std::string(dtype_name(x.dtype())),
+          "gradient checks need f64 inputs: central differences in f32 are too coarse");
     leaves.push_back(x.detach().clone().requires_grad_());
   }
 

@@ -18,8 +18,8 @@ struct TensorImpl {
   DType dtype = DType::f32;
 
   // autograd
-  bool requires_grad = false;  // leaves: set by the user; results: any input requires grad
-  Tensor grad;                 // leaves only
+  bool requires_grad = false;               // leaves: set by the user; results: any input requires grad
+  Tensor grad;                              // leaves only
   std::shared_ptr<autograd::Node> grad_fn;  // results of recorded ops
   int output_nr = 0;                        // which output of grad_fn this is
 };

@@ -13,7 +13,7 @@ Tensor log_softmax(const Tensor& x);
 enum class Reduction { mean, sum, none };
 
 struct CrossEntropyOptions {
-  std::int64_t ignore_index = -100;  // targets equal to this contribute no loss or gradient
+  std::int64_t ignore_index = -100;       // targets equal to this contribute no loss or gradient
   Reduction reduction = Reduction::mean;  // mean over the targets that are not ignored
   double label_smoothing = 0.0;           // in [0, 1): target mass spread uniformly over V
 };

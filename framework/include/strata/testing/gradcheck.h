@@ -20,10 +20,10 @@
 namespace strata::testing {
 
 struct GradcheckOptions {
-  double step = 1e-6;          // h
-  double atol = 1e-7;          // pass when |analytic - numeric| <= atol + rtol * |numeric|
+  double step = 1e-6;  // h
+  double atol = 1e-7;  // pass when |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-5;
-  std::uint64_t seed = 1701;   // for the output weights w_k
+  std::uint64_t seed = 1701;         // for the output weights w_k
   std::int64_t max_elements = 4096;  // per input; larger inputs are checked on a fixed sample
 };
 
