@@ -256,7 +256,9 @@ Tensor& Tensor::copy_(const Tensor& src) {
     throw ShapeError("Tensor::copy_: source of shape " + src.shape().to_string() +
                      " does not broadcast to the destination shape " + shape().to_string());
   detail::require_cpu_kernel("Tensor::copy_", detail::common_device("Tensor::copy_", {this, &src}));
-  detail::strided_copy(src.detach(), *this);
+  // a source overlapping the destination (x.copy_(x.transpose(0, 1))) is read from a copy
+  const Tensor from = src.shares_storage(*this) ? src.detach().clone() : src.detach();
+  detail::strided_copy(from, *this);
   impl_->storage->bump_version();
   return *this;
 }
@@ -268,6 +270,9 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   detail::require_cpu_kernel("Tensor::add_", detail::common_device("Tensor::add_", {this, &other}));
   if (!is_contiguous()) throw ValueError("Tensor::add_: the destination must be contiguous", "call contiguous() first");
   Tensor src = other.detach().expand(shape()).contiguous();
+  // elementwise aliasing (x.add_(x)) is safe; any other overlap is read from a copy
+  const bool same_view = src.offset() == offset() && src.strides() == strides();
+  if (src.shares_storage(*this) && !same_view) src = src.clone();
   dispatch_floating(dtype(), "Tensor::add_", [&](auto type) {
     using T = decltype(type);
     cpu::axpy_cpu<T>(src.data<T>(), data<T>(), numel(), T(alpha));

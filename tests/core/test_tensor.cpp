@@ -101,6 +101,21 @@ TEST_CASE("in-place updates work on views and refuse tensors that require grad",
   CHECK(w.to_vector<float>() == std::vector<float>{2.0f, 2.0f});
 }
 
+TEST_CASE("in-place updates read overlapping sources correctly", "[tensor][inplace]") {
+  Tensor x = Tensor::arange(9, DType::f32).reshape({3, 3});
+  x.copy_(x.transpose(0, 1));
+  CHECK(x.to_vector<float>() == std::vector<float>{0, 3, 6, 1, 4, 7, 2, 5, 8});
+  Tensor y = Tensor::arange(6, DType::f64);
+  y.slice(0, 1, 6).copy_(y.slice(0, 0, 5));  // shift right by one
+  CHECK(y.to_vector<double>() == std::vector<double>{0, 0, 1, 2, 3, 4});
+  Tensor z = Tensor::arange(4, DType::f64);
+  z.add_(z);
+  CHECK(z.to_vector<double>() == std::vector<double>{0, 2, 4, 6});
+  Tensor w = Tensor::arange(4, DType::f64).reshape({2, 2});
+  w.add_(w.transpose(0, 1));
+  CHECK(w.to_vector<double>() == std::vector<double>{0, 3, 3, 6});
+}
+
 TEST_CASE("detach shares storage and drops history", "[tensor]") {
   Generator gen(3);
   Tensor x = strata::test::leaf({3}, gen);
