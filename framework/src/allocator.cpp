@@ -1,6 +1,7 @@
 #include "strata/allocator.h"
 
 #include <bit>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -36,6 +37,7 @@ class CachingAllocator : public Allocator {
  public:
   void* allocate(std::size_t bytes) override {
     if (bytes == 0) return nullptr;
+    if (bytes > std::size_t(PTRDIFF_MAX)) throw_out_of_memory(bytes);
     const std::size_t size = allocation_size_class(bytes);
     std::lock_guard lock(mutex_);
     ++stats_.allocations;

@@ -26,7 +26,9 @@ Shape::Shape(std::span<const std::int64_t> dims) {
 
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[std::size_t(i)];
+  for (int i = 0; i < rank_; ++i)
+    if (__builtin_mul_overflow(n, dims_[std::size_t(i)], &n))
+      throw ShapeError("shape " + to_string() + " has more elements than fit in 64 bits");
   return n;
 }
 

@@ -40,6 +40,12 @@ void check_inplace(const Tensor& t, const char* op) {
   if (t.requires_grad() && autograd::grad_enabled())
     throw AutogradError(std::string("Tensor::") + op + ": in-place update of a tensor that requires grad",
                         "wrap the update in autograd::NoGradGuard (as optimizers do), or use the out-of-place op");
+  // an expanded view maps many elements to one memory location: the writes would race
+  for (int d = 0; d < t.rank() && t.numel() > 0; ++d)
+    if (t.strides()[d] == 0 && t.shape()[d] > 1)
+      throw ValueError(std::string("Tensor::") + op + ": the destination " + t.shape().to_string() +
+                           " is an expanded view (dim " + std::to_string(d) + " repeats one element)",
+                       "write into a contiguous tensor, e.g. clone() the expanded view first");
 }
 
 template <class T>
@@ -62,8 +68,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
     if (d < 0)
       throw ShapeError("Tensor::empty: negative size in shape " + shape.to_string(),
                        "every size must be >= 0 (-1 is only meaningful in reshape)");
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(shape.numel(), std::int64_t(dtype_size(dtype)), &bytes))
+    throw ShapeError("Tensor::empty: shape " + shape.to_string() + " of " + std::string(dtype_name(dtype)) +
+                     " needs more bytes than fit in 64 bits");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(std::size_t(shape.numel()) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(std::size_t(bytes), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -270,12 +280,15 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   detail::require_cpu_kernel("Tensor::add_", detail::common_device("Tensor::add_", {this, &other}));
   if (!is_contiguous()) throw ValueError("Tensor::add_: the destination must be contiguous", "call contiguous() first");
   Tensor src = other.detach().expand(shape()).contiguous();
-  // elementwise aliasing (x.add_(x)) is safe; any other overlap is read from a copy
-  const bool same_view = src.offset() == offset() && src.strides() == strides();
+  // x.add_(x) is a scaling; any other overlap is read from a copy (axpy's arrays must not overlap)
+  const bool same_view = src.shares_storage(*this) && src.offset() == offset() && src.strides() == strides();
   if (src.shares_storage(*this) && !same_view) src = src.clone();
   dispatch_floating(dtype(), "Tensor::add_", [&](auto type) {
     using T = decltype(type);
-    cpu::axpy_cpu<T>(src.data<T>(), data<T>(), numel(), T(alpha));
+    if (same_view)
+      cpu::affine_cpu<T>(data<T>(), data<T>(), numel(), T(1 + alpha), T(0));
+    else
+      cpu::axpy_cpu<T>(src.data<T>(), data<T>(), numel(), T(alpha));
   });
   impl_->storage->bump_version();
   return *this;
@@ -315,11 +328,13 @@ Tensor Tensor::grad() const { return checked(impl_, "grad").grad; }
 
 void Tensor::set_grad(const Tensor& grad) {
   checked(impl_, "set_grad");
-  if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
+  if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype() || grad.device() != device()))
     throw ShapeError("Tensor::set_grad: gradient " + grad.shape().to_string() + " " +
-                     std::string(dtype_name(grad.dtype())) + " does not match the tensor " + shape().to_string() + " " +
-                     std::string(dtype_name(dtype())));
-  impl_->grad = grad;
+                     std::string(dtype_name(grad.dtype())) + " on " + grad.device().to_string() +
+                     " does not match the tensor " + shape().to_string() + " " + std::string(dtype_name(dtype())) +
+                     " on " + device().to_string());
+  // stored detached (no cycle through its history) and contiguous (backward accumulates into it in place)
+  impl_->grad = grad.defined() ? grad.detach().contiguous() : Tensor();
 }
 
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_, "grad_fn").grad_fn; }
@@ -346,9 +361,11 @@ std::string Tensor::to_string(int max_per_dim) const {
       out += "[";
       const std::int64_t n = shape()[dim];
       for (std::int64_t i = 0; i < n; ++i) {
-        if (n > max_per_dim && i == max_per_dim / 2) {
+        // show the first ceil(max/2) and the last floor(max/2) elements (at least one each)
+        const std::int64_t head = std::max(1, (max_per_dim + 1) / 2), tail = std::max(1, max_per_dim / 2);
+        if (n > head + tail && i == head) {
           out += "..., ";
-          i = n - max_per_dim / 2;
+          i = n - tail;
         }
         self(self, dim + 1, offset + i * host.strides()[dim]);
         if (i + 1 < n) out += ", ";

@@ -27,7 +27,7 @@ void binary_cpu(BinaryOp op, const BinaryArgs<T>& args);
 template <class T>
 void affine_cpu(const T* x, T* out, std::int64_t n, T alpha, T beta);
 
-// y[i] += alpha * x[i]; the in-place accumulation used for gradients.
+// y[i] += alpha * x[i]; the in-place accumulation used for gradients. x and y must not overlap.
 template <class T>
 void axpy_cpu(const T* x, T* y, std::int64_t n, T alpha);
 

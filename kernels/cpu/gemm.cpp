@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <limits>
+#include <stdexcept>
 
 #include "kernels/cpu/parallel.h"
 
@@ -44,6 +46,10 @@ void gemm_cpu(const GemmArgs<T>& args) {
       }
     return;
   }
+  // CBLAS takes int sizes: refuse what would be silently truncated
+  constexpr std::int64_t kMax = std::numeric_limits<int>::max();
+  if (args.m > kMax || args.n > kMax || args.k > kMax || args.lda > kMax || args.ldb > kMax || args.ldc > kMax)
+    throw std::length_error("gemm: a size or row stride exceeds the 32-bit range of CBLAS");
   blas_gemm(args);
 }
 

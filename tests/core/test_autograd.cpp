@@ -149,3 +149,12 @@ TEST_CASE("backward skips inputs that need no gradient", "[autograd]") {
   CHECK(!x.grad().defined());
   CHECK(w.grad().defined());
 }
+
+TEST_CASE("set_grad stores a contiguous detached copy that backward can accumulate into", "[autograd]") {
+  Tensor w = values({1, 2, 3, 4, 5, 6}, {2, 3}).requires_grad_();
+  w.set_grad(Tensor::zeros({3, 2}, DType::f64).transpose(0, 1));
+  CHECK(w.grad().is_contiguous());
+  sum(w).backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>(6, 1.0));
+  REQUIRE_THROWS_AS(w.set_grad(Tensor::zeros({2, 3})), ShapeError);  // f32 for an f64 tensor
+}

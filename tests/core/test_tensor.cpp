@@ -136,3 +136,46 @@ TEST_CASE("printing shows values, shape and dtype, eliding long dims", "[tensor]
   CHECK(long_one.find("...") != std::string::npos);
   CHECK(long_one.find("99") != std::string::npos);
 }
+
+TEST_CASE("sizes that overflow 64 bits are errors, not corrupted memory", "[tensor][errors]") {
+  REQUIRE_THROWS_AS(Tensor::zeros({std::int64_t(1) << 32, std::int64_t(1) << 32}), ShapeError);
+  REQUIRE_THROWS_WITH(Tensor::zeros({(std::int64_t(1) << 62) - 2}), Catch::Contains("more bytes than fit in 64 bits"));
+}
+
+TEST_CASE("unsqueeze and squeeze are views even of strided tensors", "[tensor][views]") {
+  Tensor x = Tensor::zeros({2, 3});
+  Tensor v = x.transpose(0, 1).unsqueeze(0);
+  CHECK(v.shape() == Shape{1, 3, 2});
+  CHECK(v.shares_storage(x));
+  v.fill_(1.0);
+  CHECK(x.to_vector<float>() == std::vector<float>(6, 1.0f));
+  Tensor s = x.slice(1, 0, 3, 2).unsqueeze(2).squeeze(2);
+  CHECK(s.shares_storage(x));
+  CHECK(s.shape() == Shape{2, 2});
+}
+
+TEST_CASE("writes into an expanded view are refused", "[tensor][inplace][errors]") {
+  Tensor d = Tensor::zeros({1});
+  Tensor e = d.expand({1000});
+  REQUIRE_THROWS_WITH(e.fill_(1.0), Catch::Contains("expanded view"));
+  REQUIRE_THROWS_AS(e.copy_(Tensor::arange(1000, DType::f32)), ValueError);
+}
+
+TEST_CASE("expand keeps -1 dims and rejects other negative sizes", "[tensor][views]") {
+  const Tensor x = Tensor::ones({3, 1});
+  CHECK(x.expand({2, -1, 4}).shape() == Shape{2, 3, 4});
+  REQUIRE_THROWS_WITH(x.expand({-2, 3, 1}), Catch::Contains("negative size"));
+}
+
+TEST_CASE("slice with a huge step keeps one element", "[tensor][views]") {
+  const Tensor x = Tensor::arange(5);
+  CHECK(x.slice(0, 0, 5, INT64_MAX).to_vector<std::int64_t>() == std::vector<std::int64_t>{0});
+  CHECK(x.slice(0, 1, 5, 3).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 4});
+}
+
+TEST_CASE("printing with a tiny element budget shows only real elements", "[tensor]") {
+  const Tensor x = Tensor::from_vector({10, 11, 12, 13}, {4});
+  CHECK(x.to_string(1) == "tensor([10, ..., 13], shape=[4], dtype=f32)");
+  CHECK(x.to_string(2) == "tensor([10, ..., 13], shape=[4], dtype=f32)");
+  CHECK(x.to_string(3) == "tensor([10, 11, ..., 13], shape=[4], dtype=f32)");
+}

@@ -105,3 +105,19 @@ TEST_CASE("matmul and linear shape errors name both shapes", "[ops][matmul][erro
   REQUIRE_THROWS_WITH(linear(Tensor::zeros({2, 4}), Tensor::zeros({5, 4}), Tensor::zeros({4})),
                       Catch::Contains("bias [4] does not match weight [5, 4]"));
 }
+
+TEST_CASE("products with an empty inner or outer dim", "[ops][matmul]") {
+  // leave a dirty block of the output's size in the cache: an empty inner dim must still write zeros
+  { Tensor dirty = Tensor::full({3, 4}, 7.0); }
+  CHECK(linear(Tensor::zeros({3, 0}), Tensor::zeros({4, 0})).to_vector<float>() == std::vector<float>(12, 0.0f));
+  CHECK(linear(Tensor::zeros({3, 0}), Tensor::zeros({4, 0}), Tensor::ones({4})).to_vector<float>() ==
+        std::vector<float>(12, 1.0f));
+  Generator gen(34);
+  Tensor a = leaf({2, 3, 0}, gen), b = leaf({0, 4}, gen);
+  sum(matmul(a, b)).backward();
+  CHECK(a.grad().shape() == Shape{2, 3, 0});
+  CHECK(b.grad().shape() == Shape{0, 4});
+  Tensor x = leaf({2, 5}, gen), w = leaf({0, 5}, gen);
+  sum(linear(x, w)).backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>(10, 0.0));
+}

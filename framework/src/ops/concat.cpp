@@ -18,10 +18,12 @@ Tensor concat(std::span<const Tensor> tensors, int dim) {
   std::vector<std::int64_t> sizes;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
-    if (t.dtype() != first.dtype() || t.device() != first.device())
-      throw DTypeError("concat: tensors[" + std::to_string(i) + "] is " + std::string(dtype_name(t.dtype())) + " on " +
-                       t.device().to_string() + ", tensors[0] is " + std::string(dtype_name(first.dtype())) + " on " +
-                       first.device().to_string());
+    if (t.device() != first.device())
+      throw DeviceError("concat: tensors[" + std::to_string(i) + "] is on " + t.device().to_string() +
+                        ", tensors[0] on " + first.device().to_string());
+    if (t.dtype() != first.dtype())
+      throw DTypeError("concat: tensors[" + std::to_string(i) + "] is " + std::string(dtype_name(t.dtype())) +
+                       ", tensors[0] is " + std::string(dtype_name(first.dtype())));
     if (t.rank() != first.rank() || t.shape().with(dim, 0) != first.shape().with(dim, 0))
       throw ShapeError("concat: tensors[" + std::to_string(i) + "] " + t.shape().to_string() +
                            " does not match tensors[0] " + first.shape().to_string() + " outside dim " +

@@ -2,6 +2,7 @@
 #include "strata/ops/matmul.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
@@ -64,6 +65,21 @@ Shape batch_shape_of(const Tensor& x) {
   return s;
 }
 
+// x: [..., n] -> [rows, n] (rank 1 becomes one row); explicit sizes, since -1 cannot be
+// inferred when n is 0
+Tensor as_rows(const Tensor& x) { return reshape(x, {x.shape().drop(-1).numel(), x.size(-1)}); }
+
+// CBLAS takes int sizes and strides; larger products are refused rather than truncated.
+template <class T>
+void check_blas_range(const char* op, const cpu::GemmArgs<T>& g) {
+  constexpr std::int64_t kMax = std::numeric_limits<int>::max();
+  for (std::int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc})
+    if (v > kMax)
+      throw ValueError(std::string(op) + ": a matrix size or row stride (" + std::to_string(v) +
+                           ") exceeds the 32-bit range of BLAS",
+                       "split the product into smaller ones");
+}
+
 void check_matmul_operand(const char* op, const char* arg, const Tensor& t) {
   detail::check_floating(op, arg, t);
   if (t.rank() < 2)
@@ -121,8 +137,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
       g.m = fold ? M * count : M;
       g.a += a_off.empty() ? 0 : a_off[0];
       g.b += b_off.empty() ? 0 : b_off[0];
+      check_blas_range("matmul", g);
       cpu::gemm_cpu(g);
     } else {
+      check_blas_range("matmul", g);
       cpu::gemm_batched_cpu(g, count, a_off.data(), b_off.data(), c_off.data());
     }
   });
@@ -141,7 +159,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                      if (args.needs(1)) {
                        // dB = A^T G; when b is shared across a's batch, fold the batch into one product
                        if (sb.rank() == 2 && sa.rank() > 2 && !trans_a) {
-                         const Tensor a2 = reshape(sa, {-1, sa.size(-1)}), g2 = reshape(g, {-1, g.size(-1)});
+                         const Tensor a2 = as_rows(sa), g2 = as_rows(g);
                          db = trans_b ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
                        } else {
                          db = trans_b ? matmul(g, sa, true, trans_a) : matmul(sa, g, !trans_a, false);
@@ -168,7 +186,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   detail::require_cpu_kernel("linear", detail::common_device("linear", {&x, &weight, &bias}));
   const std::int64_t in = weight.size(1), out_features = weight.size(0);
   const Tensor x2 = x.detach().contiguous();
-  const std::int64_t rows = x.numel() / std::max<std::int64_t>(in, 1);
+  const std::int64_t rows = x.shape().drop(-1).numel();
   Shape out_shape = x.shape().with(-1, out_features);
   Tensor out = Tensor::empty(out_shape, dtype);
   const BlasMatrix w = as_blas_matrix(weight.detach(), true);
@@ -191,14 +209,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       detail::strided_copy(bias, view);
       g.beta = T(1);
     }
+    check_blas_range("linear", g);
     cpu::gemm_cpu(g);
   });
   autograd::record("linear", {x, weight, bias}, {out},
                    [xs = SavedTensor(x2), ws = SavedTensor(weight), x_shape = x.shape()](const BackwardArgs& a) {
-                     const Tensor g2 = reshape(a.grad(), {-1, a.grad().size(-1)});
+                     const Tensor g2 = as_rows(a.grad());
                      Tensor dx, dw, db;
                      if (a.needs(0)) dx = reshape(matmul(g2, ws.get()), x_shape);
-                     if (a.needs(1)) dw = matmul(g2, reshape(xs.get(), {-1, xs.get().size(-1)}), true, false);
+                     if (a.needs(1)) dw = matmul(g2, as_rows(xs.get()), true, false);
                      if (a.needs(2)) db = sum(g2, {0});
                      return std::vector<Tensor>{dx, dw, db};
                    });

@@ -103,10 +103,12 @@ Tensor slice(const Tensor& x, int dim, std::int64_t start, std::int64_t end, std
   auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
   start = clamp(start);
   end = std::max(clamp(end), start);
-  const std::int64_t count = (end - start + step - 1) / step;
+  const std::int64_t count = end > start ? (end - start - 1) / step + 1 : 0;
   Shape shape = x.shape().with(dim, count);
   Strides strides = x.strides();
-  strides[dim] *= step;
+  // with one element the step never applies (and may be huge)
+  if (count > 1 && __builtin_mul_overflow(strides[dim], step, &strides[dim]))
+    throw ValueError("slice: step " + std::to_string(step) + " overflows the stride");
   Tensor out = detail::make_view(x, shape, strides, x.offset() + start * x.strides()[dim]);
   autograd::record("slice", {x}, {out}, [from = x.shape(), dim, start, end, step](const autograd::BackwardArgs& a) {
     Tensor dx = Tensor::zeros(from, a.grad().dtype(), a.grad().device());
@@ -122,25 +124,31 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   if (shape.rank() < x.rank())
     throw ShapeError("expand: cannot expand " + x.shape().to_string() + " to the lower-rank shape " +
                      shape.to_string());
-  if (shape == x.shape()) return x;
   const int lead = shape.rank() - x.rank();
-  Strides strides = shape;
+  Shape target = shape;
   for (int i = 0; i < shape.rank(); ++i) {
+    if (shape[i] == -1 && i >= lead) target[i] = x.shape()[i - lead];  // -1 keeps the size, as PyTorch
+    if (target[i] < 0)
+      throw ShapeError("expand: negative size in " + shape.to_string(), "sizes must be >= 0, or -1 to keep a dim");
+  }
+  if (target == x.shape()) return x;
+  Strides strides = target;
+  for (int i = 0; i < target.rank(); ++i) {
     const int xi = i - lead;
     if (xi < 0) {
       strides[i] = 0;
-    } else if (x.shape()[xi] == shape[i]) {
+    } else if (x.shape()[xi] == target[i]) {
       strides[i] = x.strides()[xi];
     } else if (x.shape()[xi] == 1) {
       strides[i] = 0;
     } else {
       throw ShapeError("expand: cannot expand " + x.shape().to_string() + " to " + shape.to_string() + " (dim " +
                            std::to_string(i) + ": " + std::to_string(x.shape()[xi]) + " vs " +
-                           std::to_string(shape[i]) + ")",
+                           std::to_string(target[i]) + ")",
                        "only size-1 dims can be expanded");
     }
   }
-  Tensor out = detail::make_view(x, shape, strides, x.offset());
+  Tensor out = detail::make_view(x, target, strides, x.offset());
   autograd::record("expand", {x}, {out}, [from = x.shape()](const autograd::BackwardArgs& a) {
     return std::vector<Tensor>{sum_to(a.grad(), from)};
   });
@@ -150,7 +158,12 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 Tensor unsqueeze(const Tensor& x, int dim) {
   detail::check_defined("unsqueeze", "x", x);
   dim = normalize_dim(dim, x.rank() + 1, "unsqueeze");
-  return reshape(x, x.shape().insert(dim, 1));
+  // any stride is valid for a size-1 dim; use the one a contiguous layout would have
+  const std::int64_t stride = dim < x.rank() ? x.strides()[dim] * x.shape()[dim] : 1;
+  Tensor out = detail::make_view(x, x.shape().insert(dim, 1), x.strides().insert(dim, stride), x.offset());
+  autograd::record("unsqueeze", {x}, {out},
+                   [dim](const autograd::BackwardArgs& a) { return std::vector<Tensor>{squeeze(a.grad(), dim)}; });
+  return out;
 }
 
 Tensor squeeze(const Tensor& x, int dim) {
@@ -159,7 +172,10 @@ Tensor squeeze(const Tensor& x, int dim) {
   if (x.shape()[dim] != 1)
     throw ShapeError("squeeze: dim " + std::to_string(dim) + " of " + x.shape().to_string() + " has size " +
                      std::to_string(x.shape()[dim]) + ", not 1");
-  return reshape(x, x.shape().drop(dim));
+  Tensor out = detail::make_view(x, x.shape().drop(dim), x.strides().drop(dim), x.offset());
+  autograd::record("squeeze", {x}, {out},
+                   [dim](const autograd::BackwardArgs& a) { return std::vector<Tensor>{unsqueeze(a.grad(), dim)}; });
+  return out;
 }
 
 // ---- Tensor member shorthands ------------------------------------------------------
