@@ -129,6 +129,9 @@ void print_summary(const CollectingReporter& rep) {
     for (const Case* v : variants)
       if (v->reference) ref = v;
     const auto ref_it = ref ? rep.times.find(ref->full_name()) : rep.times.end();
+    bool ran = false;  // cases filtered out by --benchmark_filter print nothing
+    for (const Case* v : variants) ran = ran || rep.times.count(v->full_name()) > 0;
+    if (!ran) continue;
     std::printf("%s\n", key.c_str());
     for (const Case* v : variants) {
       const auto it = rep.times.find(v->full_name());
