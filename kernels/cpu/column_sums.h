@@ -13,10 +13,18 @@
 
 namespace strata::kernels::cpu {
 
-// fn(row, acc) handles one row; acc[j] points at `cols` accumulators of output j.
-// Afterwards out[j][c] = sum over rows of what fn added to acc[j][c] (out[j] may be null).
+// fn(row, acc) handles one row; acc[j] points at `cols` accumulators of output j, or is
+// null when out[j] is null (that sum is not wanted). Afterwards out[j][c] = sum over rows
+// of what fn added to acc[j][c]. With every output null this is a plain row loop.
 template <class T, int Outputs, class RowFn>
 void rows_with_column_sums(std::int64_t rows, std::int64_t cols, RowFn fn, std::array<T*, Outputs> out) {
+  bool any = false;
+  for (T* o : out) any = any || o != nullptr;
+  if (!any) {
+    const std::array<T*, Outputs> none{};
+    parallel_rows(rows, cols, [&](std::int64_t r) { fn(r, none); });
+    return;
+  }
   constexpr std::int64_t kMaxBlocks = 256;
   const std::int64_t block = std::max<std::int64_t>(64, (rows + kMaxBlocks - 1) / kMaxBlocks);
   const std::int64_t blocks = fixed_blocks(rows, block);
@@ -25,7 +33,7 @@ void rows_with_column_sums(std::int64_t rows, std::int64_t cols, RowFn fn, std::
   parallel_for(blocks, grain, [&](std::int64_t b0, std::int64_t b1) {
     for (std::int64_t b = b0; b < b1; ++b) {
       std::array<T*, Outputs> acc;
-      for (int j = 0; j < Outputs; ++j) acc[j] = partial.data() + (b * Outputs + j) * cols;
+      for (int j = 0; j < Outputs; ++j) acc[j] = out[j] ? partial.data() + (b * Outputs + j) * cols : nullptr;
       const std::int64_t r_end = std::min(rows, (b + 1) * block);
       for (std::int64_t r = b * block; r < r_end; ++r) fn(r, acc);
     }

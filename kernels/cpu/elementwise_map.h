@@ -13,8 +13,6 @@
 
 namespace strata::kernels::cpu {
 
-inline constexpr std::int64_t kPointwiseGrain = 1 << 14;
-
 #if defined(__AVX2__) && defined(__FMA__)
 namespace detail {
 template <class F, std::size_t... I>
@@ -28,7 +26,7 @@ template <class F, class... In>
 void map_f32(float* out, std::int64_t n, F f, const In*... in) {
   constexpr std::size_t K = sizeof...(In);
   const float* inputs[K] = {in...};
-  parallel_for(n, kPointwiseGrain, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
     std::int64_t i = begin;
     for (; i + 8 <= end; i += 8)
       _mm256_storeu_ps(out + i, detail::call_on_lanes(f, inputs, i, std::make_index_sequence<K>{}));
@@ -51,7 +49,7 @@ void map_f32(float* out, std::int64_t n, F f, const In*... in) {
 // Scalar driver for f64 (and f32 without AVX2): out[i] = f(in_0[i], ..., in_k[i]).
 template <class T, class F, class... In>
 void map_scalar(T* out, std::int64_t n, F f, const In*... in) {
-  parallel_for(n, kPointwiseGrain, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) out[i] = f(in[i]...);
   });
 }

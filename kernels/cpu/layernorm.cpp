@@ -55,15 +55,7 @@ void layernorm_bwd_cpu(const LayerNormArgs<T>& a) {
       dx[i] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
     }
   };
-  if (a.dweight || a.dbias) {
-    rows_with_column_sums<T, 2>(a.rows, D,
-                                [&](std::int64_t r, const std::array<T*, 2>& acc) {
-                                  row(r, {a.dweight ? acc[0] : nullptr, a.dbias ? acc[1] : nullptr});
-                                },
-                                {a.dweight, a.dbias});
-  } else {
-    parallel_rows(a.rows, D, [&](std::int64_t r) { row(r, {nullptr, nullptr}); });
-  }
+  rows_with_column_sums<T, 2>(a.rows, D, row, {a.dweight, a.dbias});
 }
 
 template void layernorm_fwd_cpu<float>(const LayerNormArgs<float>&);

@@ -48,11 +48,7 @@ void rmsnorm_bwd_cpu(const RmsNormArgs<T>& a) {
     }
     for (std::int64_t i = 0; i < D; ++i) dx[i] = rstd * (dx[i] - x[i] * c);
   };
-  if (a.dweight) {
-    rows_with_column_sums<T, 1>(a.rows, D, row, {a.dweight});
-  } else {
-    parallel_rows(a.rows, D, [&](std::int64_t r) { row(r, {nullptr}); });
-  }
+  rows_with_column_sums<T, 1>(a.rows, D, row, {a.dweight});
 }
 
 template void rmsnorm_fwd_cpu<float>(const RmsNormArgs<float>&);

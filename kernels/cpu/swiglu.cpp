@@ -5,16 +5,12 @@
 #include <type_traits>
 
 #include "kernels/cpu/elementwise_map.h"
+#include "kernels/cpu/scalar_math.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace strata::kernels::cpu {
 
 namespace {
-
-template <class T>
-T sigmoid_ref(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
 
 #if defined(__AVX2__) && defined(__FMA__)
 inline void swiglu_fwd_row(const float* gate, const float* up, float* out, std::int64_t n) {
@@ -63,7 +59,7 @@ void swiglu_fwd_cpu(const SwigluArgs<T>& a) {
       return;
     }
 #endif
-    for (std::int64_t i = 0; i < H; ++i) out[i] = gate[i] * sigmoid_ref(gate[i]) * up[i];
+    for (std::int64_t i = 0; i < H; ++i) out[i] = gate[i] * sigmoid_stable(gate[i]) * up[i];
   });
 }
 
@@ -83,7 +79,7 @@ void swiglu_bwd_cpu(const SwigluArgs<T>& a) {
     }
 #endif
     for (std::int64_t i = 0; i < H; ++i) {
-      const T s = sigmoid_ref(gate[i]);
+      const T s = sigmoid_stable(gate[i]);
       const T dg = g[i] * up[i] * s * (T(1) + gate[i] * (T(1) - s));
       dup[i] = g[i] * gate[i] * s;
       dgate[i] = dg;

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels/cpu/elementwise_map.h"
+#include "kernels/cpu/scalar_math.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace strata::kernels::cpu {
@@ -17,13 +18,6 @@ constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1 / sqrt(2 pi)
 constexpr double kGeluCubic = 0.044715;              // GPT-2's tanh approximation
 
 // ---- scalar formulas (f64 reference; f32 without AVX2) --------------------------------
-template <class T>
-T sigmoid_scalar(T x) {
-  // exp of a non-positive argument only, so neither branch overflows
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
 
 template <class T>
 void unary_fwd_scalar(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryParams& p) {
@@ -46,13 +40,13 @@ void unary_fwd_scalar(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryP
           y, n, [](T v) { return std::tanh(v); }, x);
     case UnaryOp::sigmoid:
       return map_scalar(
-          y, n, [](T v) { return sigmoid_scalar(v); }, x);
+          y, n, [](T v) { return sigmoid_stable(v); }, x);
     case UnaryOp::relu:
       return map_scalar(
           y, n, [](T v) { return v > 0 || std::isnan(v) ? v : T(0); }, x);
     case UnaryOp::silu:
       return map_scalar(
-          y, n, [](T v) { return v * sigmoid_scalar(v); }, x);
+          y, n, [](T v) { return v * sigmoid_stable(v); }, x);
     case UnaryOp::gelu_erf:
       return map_scalar(
           y, n, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2))); }, x);
@@ -100,7 +94,7 @@ void unary_bwd_scalar(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std
       return map_scalar(
           dx, n,
           [](T gv, T xv) {
-            const T s = sigmoid_scalar(xv);
+            const T s = sigmoid_stable(xv);
             return gv * s * (T(1) + xv * (T(1) - s));
           },
           g, x);
@@ -126,7 +120,7 @@ void unary_bwd_scalar(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std
           dx, n,
           [=](T gv, T xv) {
             const T z = beta * xv;
-            return z > threshold ? gv : gv * sigmoid_scalar(z);
+            return z > threshold ? gv : gv * sigmoid_stable(z);
           },
           g, x);
   }
