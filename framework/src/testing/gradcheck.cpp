@@ -51,7 +51,13 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
       throw ValueError(
           "gradcheck: input " + std::to_string(i) + " requires grad but is " + std::string(dtype_name(x.dtype())),
           "gradient checks need f64 inputs: central differences in f32 are too coarse");
-    leaves.push_back(x.detach().clone().requires_grad_());
+    if (options.perturb_in_place) {
+      Tensor same = x;
+      same.set_grad(Tensor());
+      leaves.push_back(same);
+    } else {
+      leaves.push_back(x.detach().clone().requires_grad_());
+    }
   }
 
   Generator weight_gen(options.seed);

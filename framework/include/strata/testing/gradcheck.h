@@ -25,6 +25,10 @@ struct GradcheckOptions {
   double rtol = 1e-5;
   std::uint64_t seed = 1701;         // for the output weights w_k
   std::int64_t max_elements = 4096;  // per input; larger inputs are checked on a fixed sample
+  // Perturb the given input tensors themselves rather than private copies. For tensors
+  // that `fn` reads implicitly, such as a module's parameters: pass them as inputs and
+  // ignore them in fn. Their .grad is reset first and holds the analytic gradient after.
+  bool perturb_in_place = false;
 };
 
 struct GradcheckResult {

@@ -1,0 +1,30 @@
+# `cmake --install build --prefix P` installs the SDK:
+#   P/bin/strata                      the command line
+#   P/lib/libstrata.so*               the framework
+#   P/lib/strata/plugins/*.so         the plugins built here
+#   P/include/strata/...              public headers (with the generated build fingerprint)
+#   P/lib/cmake/strata/               strataConfig.cmake: find_package(strata) gives
+#                                     strata::strata and strata_add_plugin()
+include(CMakePackageConfigHelpers)
+
+set(STRATA_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/strata)
+
+set_target_properties(strata PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+set_target_properties(strata_cli PROPERTIES
+  INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}" INSTALL_RPATH_USE_LINK_PATH TRUE)
+
+install(TARGETS strata EXPORT strataTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS strata_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/include/strata DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${STRATA_FINGERPRINT_HEADER} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/strata)
+install(EXPORT strataTargets NAMESPACE strata:: DESTINATION ${STRATA_CMAKE_INSTALL_DIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/strataConfig.cmake.in
+  ${CMAKE_BINARY_DIR}/strataConfig.cmake INSTALL_DESTINATION ${STRATA_CMAKE_INSTALL_DIR}
+  PATH_VARS STRATA_PLUGIN_INSTALL_DIR)
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/strataConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/strataConfig.cmake ${CMAKE_BINARY_DIR}/strataConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/StrataPlugin.cmake DESTINATION ${STRATA_CMAKE_INSTALL_DIR})

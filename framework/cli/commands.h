@@ -1,0 +1,61 @@
+#pragma once
+// The strata command line: one function per subcommand, each returning an exit code.
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "strata/experiment.h"
+#include "strata/plugin_loader.h"
+#include "strata/registry.h"
+
+namespace strata::cli {
+
+// Exit codes (documented in `strata --help` and docs/cli.md).
+enum ExitCode : int {
+  kOk = 0,
+  kInternalError = 1,  // a bug or a failed run (e.g. training diverged)
+  kBadInput = 2,       // command line, experiment file, plugin file or data file
+  kChecksFailed = 3,   // `strata check` found a failing check
+};
+
+// Options shared by the commands that read an experiment or load plugins.
+struct CommonOptions {
+  std::vector<std::string> overrides;           // --set
+  std::vector<std::string> plugin_paths;        // --plugin-path
+  bool no_default_plugins = false;              // --no-default-plugins
+  void add_plugin_flags(CLI::App& app);
+  void add_set_flag(CLI::App& app);
+  ExperimentOptions experiment_options() const;
+  PluginSearch plugin_search() const;
+};
+
+struct RunOptions {
+  std::string file;
+  std::string out;
+  bool quiet = false;
+  CommonOptions common;
+};
+int run_command(const RunOptions& options);
+
+struct InspectOptions {
+  std::string file;
+  CommonOptions common;
+};
+int inspect_command(const InspectOptions& options);
+
+struct PluginsOptions {
+  CommonOptions common;
+};
+int plugins_command(const PluginsOptions& options);
+
+struct CheckOptions {
+  std::string type;
+  std::string kind = "mixer";
+  std::int64_t d_model = 8;
+  std::int64_t seq_len = 7;
+  CommonOptions common;
+};
+int check_command(const CheckOptions& options);
+
+}  // namespace strata::cli

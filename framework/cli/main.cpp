@@ -1,0 +1,107 @@
+// strata: train, inspect and check models composed from plugins in TOML experiment files.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "strata/config.h"
+#include "strata/error.h"
+#include "strata/plugin_loader.h"
+#include "strata/runtime.h"
+
+namespace strata::cli {
+
+void CommonOptions::add_plugin_flags(CLI::App& app) {
+  app.add_option("--plugin-path", plugin_paths,
+                 "plugin folder or file, searched after the defaults and STRATA_PLUGIN_PATH (repeatable)");
+  app.add_flag("--no-default-plugins", no_default_plugins,
+               "do not search the default plugin folders or STRATA_PLUGIN_PATH");
+}
+
+void CommonOptions::add_set_flag(CLI::App& app) {
+  app.add_option("--set", overrides, "override a config value: --set train.lr=0.001 (repeatable)");
+}
+
+ExperimentOptions CommonOptions::experiment_options() const {
+  ExperimentOptions o;
+  o.overrides = overrides;
+  for (const auto& p : plugin_paths) o.plugin_paths.emplace_back(p);
+  o.default_plugin_folders = !no_default_plugins;
+  return o;
+}
+
+PluginSearch CommonOptions::plugin_search() const {
+  PluginSearch s;
+  s.use_defaults = !no_default_plugins;
+  s.use_environment = !no_default_plugins;
+  for (const auto& p : plugin_paths) s.extra.emplace_back(p);
+  return s;
+}
+
+}  // namespace strata::cli
+
+int main(int argc, char** argv) {
+  using namespace strata;
+  using namespace strata::cli;
+  CLI::App app{
+      "strata: compose sequence models from plugins in TOML experiment files, train, inspect and check them.\n"
+      "Exit codes: 0 success, 1 internal error or failed run, 2 bad input (command line, experiment, plugin or "
+      "data file), 3 failing checks (strata check)."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return build_info(); });
+
+  RunOptions run;
+  CLI::App* run_app = app.add_subcommand("run", "train the model an experiment file describes");
+  run_app->add_option("file", run.file, "experiment file (TOML)")->required();
+  run_app->add_option("--out", run.out, "run folder (default: runs/<name>-<timestamp>)");
+  run_app->add_flag("--quiet", run.quiet, "print only the final metrics");
+  run.common.add_set_flag(*run_app);
+  run.common.add_plugin_flags(*run_app);
+
+  InspectOptions inspect;
+  CLI::App* inspect_app =
+      app.add_subcommand("inspect", "print the per-layer plan and parameter counts of an experiment's model");
+  inspect_app->add_option("file", inspect.file, "experiment file (TOML)")->required();
+  inspect.common.add_set_flag(*inspect_app);
+  inspect.common.add_plugin_flags(*inspect_app);
+
+  PluginsOptions plugins;
+  CLI::App* plugins_app =
+      app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
+  plugins.common.add_plugin_flags(*plugins_app);
+
+  CheckOptions check;
+  CLI::App* check_app = app.add_subcommand(
+      "check", "conformance checks of one component: f64 gradients, causality, decoding equals forward");
+  check_app->add_option("type", check.type, "component name, e.g. shortconv")->required();
+  check_app->add_option("--kind", check.kind, "mixer or ffn")->check(CLI::IsMember({"mixer", "ffn"}));
+  check_app->add_option("--d-model", check.d_model, "model width for the checks")->check(CLI::Range(1, 4096));
+  check_app->add_option("--seq-len", check.seq_len, "sequence length for the checks")->check(CLI::Range(1, 4096));
+  check_app->add_option("--set", check.common.overrides, "a key of the component: --set kernel_size=3 (repeatable)");
+  check.common.add_plugin_flags(*check_app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kOk : kBadInput;
+  }
+
+  try {
+    if (*run_app) return run_command(run);
+    if (*inspect_app) return inspect_command(inspect);
+    if (*plugins_app) return plugins_command(plugins);
+    if (*check_app) return check_command(check);
+  } catch (const ConfigError& e) {
+    std::cerr << "strata: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const PluginError& e) {
+    std::cerr << "strata: plugin error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const Error& e) {
+    std::cerr << "strata: error: " << e.what() << "\n";
+    return kInternalError;
+  } catch (const std::exception& e) {
+    std::cerr << "strata: internal error: " << e.what() << "\n";
+    return kInternalError;
+  }
+  return kOk;
+}

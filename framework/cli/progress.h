@@ -1,0 +1,35 @@
+#pragma once
+// Training progress on the terminal: a redrawn status line (step, loss, tokens/s, ETA)
+// when stderr is a terminal, and plain periodic lines otherwise (logs, CI, pipes).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "strata/trainer.h"
+
+namespace strata::cli {
+
+class Progress {
+ public:
+  Progress(std::int64_t total_steps, bool quiet);
+  ~Progress();
+  void on_step(std::int64_t step, double loss, double tokens_per_s);
+  void on_record(const MetricsRecord& record);
+  void finish();
+
+ private:
+  void clear_bar();
+  std::int64_t total_;
+  bool quiet_;
+  bool tty_;
+  bool bar_shown_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+// "1:02:03" / "2:03"
+std::string format_duration(double seconds);
+// One plain log line for a record: "step 100/500  loss 1.2345  lr 3.00e-03 ...".
+std::string format_record(const MetricsRecord& record, std::int64_t total_steps);
+
+}  // namespace strata::cli

@@ -1,0 +1,190 @@
+#pragma once
+// The interfaces of model and experiment components. A factory (registry.h) builds one
+// from a validated Config and a BuildContext; plugins implement these interfaces.
+//
+// Shapes: B batch, T time (sequence), D d_model, N tokens (= B*T), E experts, k top_k,
+// V vocabulary.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/config.h"
+#include "strata/module.h"
+#include "strata/random.h"
+#include "strata/tensor.h"
+
+namespace strata {
+
+class ComponentRegistry;
+
+// The model's dimensions, as a factory sees them.
+struct ModelDims {
+  std::int64_t d_model = 0;
+  std::int64_t vocab_size = 0;
+  std::int64_t n_layers = 0;
+  std::int64_t max_seq_len = 0;  // the longest sequence the task produces
+};
+
+// Everything a factory gets besides its own config.
+struct BuildContext {
+  ModelDims dims;
+  int layer = -1;             // index of the layer being built; -1 outside layers
+  DType dtype = DType::f32;   // parameters' dtype (f64 in gradient checks)
+  Generator* gen = nullptr;   // for parameter initialisation; never null in a factory call
+  const ComponentRegistry* registry = nullptr;  // to build nested components (e.g. a router)
+  // For routers and balance terms built by an MoE ffn.
+  std::int64_t n_experts = 0;
+  std::int64_t top_k = 0;
+};
+
+// Per-step side channel between the model and the trainer: auxiliary loss terms (summed
+// into the training loss) and telemetry (logged), each under a scoped name such as
+// "layers.3.ffn.balance". Nothing here is global: the trainer owns one per step.
+class StepContext {
+ public:
+  StepContext() = default;
+  explicit StepContext(bool training, Generator* gen = nullptr) : training_(training), gen_(gen) {}
+
+  bool training() const { return training_; }
+  // For stochastic components (router noise, dropout); null in deterministic evaluation.
+  Generator* generator() const { return gen_; }
+  // ids: [B, T] i64, the tokens of this forward (hash routers need them); may be undefined.
+  const Tensor& token_ids() const { return token_ids_; }
+  void set_token_ids(Tensor ids) { token_ids_ = std::move(ids); }
+
+  // The scope prefixed to names added below; the model sets it per layer.
+  void set_scope(std::string scope) { scope_ = std::move(scope); }
+  const std::string& scope() const { return scope_; }
+
+  // loss: rank-0, differentiable, already multiplied by its coefficient.
+  void add_aux_loss(const std::string& name, const Tensor& loss);
+  // A number to log (averaged over the steps between two log lines).
+  void add_metric(const std::string& name, double value);
+
+  struct AuxLoss {
+    std::string name;
+    Tensor value;
+  };
+  const std::vector<AuxLoss>& aux_losses() const { return aux_losses_; }
+  const std::map<std::string, double>& metrics() const { return metrics_; }
+  // Sum of all auxiliary losses (an undefined Tensor when there are none).
+  Tensor total_aux_loss() const;
+  void clear();
+
+ private:
+  std::string scoped(const std::string& name) const;
+  bool training_ = false;
+  Generator* gen_ = nullptr;
+  Tensor token_ids_;
+  std::string scope_;
+  std::vector<AuxLoss> aux_losses_;
+  std::map<std::string, double> metrics_;
+};
+
+// ---- mixer -------------------------------------------------------------------------
+
+// A mixer's recurrent inference state for a batch of sequences (KV cache, conv + SSM
+// state, ...). Created by the mixer; holds whatever it needs to continue the sequences.
+class MixerState : public Component {
+ public:
+  virtual std::size_t size_bytes() const = 0;
+  // Number of tokens consumed so far.
+  virtual std::int64_t position() const = 0;
+};
+
+class Mixer : public Module {
+ public:
+  // x: [B, T, D] -> [B, T, D]; output t may depend only on inputs <= t when causal().
+  virtual Tensor forward(const Tensor& x, StepContext& ctx) = 0;
+  virtual bool causal() const { return true; }
+
+  // Token-by-token (or chunk-by-chunk) decoding. A mixer that supports it returns a fresh
+  // state for `batch` sequences from make_state; the default returns null (unsupported).
+  virtual std::unique_ptr<MixerState> make_state(std::int64_t batch) const;
+  // x: [B, T', D], the next T' tokens of the sequences in `state` -> [B, T', D]; updates
+  // the state. Must equal the matching rows of forward() over the whole sequence.
+  virtual Tensor forward_step(const Tensor& x, MixerState& state, StepContext& ctx);
+};
+
+// ---- ffn ---------------------------------------------------------------------------
+
+class Ffn : public Module {
+ public:
+  // x: [B, T, D] -> [B, T, D] (may add aux losses and telemetry to ctx)
+  virtual Tensor forward(const Tensor& x, StepContext& ctx) = 0;
+};
+
+// ---- router and balance terms (used by MoE ffns) ------------------------------------
+
+struct Routing {
+  std::int64_t n_experts = 0;
+  std::int64_t top_k = 0;
+  Tensor expert_ids;  // [N, k] i64, the experts each token is sent to (-1: dropped slot)
+  Tensor gates;       // [N, k], combine weights (differentiable)
+  Tensor probs;       // [N, E], router probabilities (differentiable; for balance losses)
+  Tensor logits;      // [N, E], router logits before the softmax/sigmoid (z-loss)
+  Tensor counts;      // [E] i64, tokens assigned to each expert
+};
+
+class Router : public Module {
+ public:
+  // x: [N, D] -> routing of N tokens to n_experts
+  virtual Routing route(const Tensor& x, StepContext& ctx) = 0;
+  // False for routers whose choice for token t depends on later tokens (expert choice).
+  virtual bool causal() const { return true; }
+};
+
+class Balance : public Module {
+ public:
+  // An auxiliary loss (rank-0, coefficient applied) for this routing, or undefined.
+  virtual Tensor loss(const Routing& routing, StepContext& ctx) = 0;
+  // Controllers (e.g. expert-bias updates) override Module::after_step, which the trainer
+  // calls after each optimizer step.
+};
+
+// ---- stack -------------------------------------------------------------------------
+
+// One layer of the plan: the names of its mixer and ffn entries (as in [model.mixer.NAME]
+// and [model.ffn.NAME]); an empty ffn means the block has no ffn (pure Mamba stacks).
+struct LayerSpec {
+  std::string mixer;
+  std::string ffn;
+};
+
+struct StackInputs {
+  std::int64_t n_layers = 0;
+  std::vector<std::string> mixers;  // entry names declared under [model.mixer]
+  std::vector<std::string> ffns;    // entry names declared under [model.ffn]
+};
+
+class Stack : public Component {
+ public:
+  // One LayerSpec per layer; throws ConfigError for a plan the inputs cannot satisfy.
+  virtual std::vector<LayerSpec> plan(const StackInputs& inputs) const = 0;
+};
+
+// ---- task --------------------------------------------------------------------------
+
+struct Batch {
+  Tensor inputs;   // [B, T] i64
+  Tensor targets;  // [B, T] i64; -100 where no prediction is scored
+};
+
+class Task : public Component {
+ public:
+  virtual std::int64_t vocab_size() const = 0;
+  // Length T of the sequences in every batch.
+  virtual std::int64_t seq_len() const = 0;
+  // A fresh training batch drawn from `gen` (the trainer's data generator).
+  virtual Batch train_batch(std::int64_t batch_size, Generator& gen) = 0;
+  // Batch `index` of the fixed evaluation set: the same for every call and every run.
+  virtual Batch eval_batch(std::int64_t index, std::int64_t batch_size) = 0;
+  // Whether perplexity (exp of the loss) is a meaningful metric (text).
+  virtual bool reports_perplexity() const { return false; }
+  // Chance-level accuracy at the scored positions, for reports (0 when unknown).
+  virtual double chance_accuracy() const { return 0.0; }
+};
+
+}  // namespace strata

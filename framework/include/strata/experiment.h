@@ -1,0 +1,62 @@
+#pragma once
+// An experiment file: [model], [task], [train], [plugins] and [run], validated against
+// the schemas of the framework and of every component the file names.
+//
+//   ComponentRegistry registry;
+//   register_builtin_components(registry);
+//   Experiment e = Experiment::load("experiments/quickstart.toml", {}, registry);  // loads plugins
+//   auto task = registry.create<Task>(e.task, ctx);
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "strata/config.h"
+#include "strata/model.h"
+#include "strata/registry.h"
+
+namespace strata {
+
+struct ExperimentOptions {
+  // "key.path=value" overrides (--set), applied in order before validation.
+  std::vector<std::string> overrides;
+  // Plugin folders or files added after the file's [plugins] paths (--plugin-path).
+  std::vector<std::filesystem::path> plugin_paths;
+  // Search the default folders and STRATA_PLUGIN_PATH (plugin_loader.h).
+  bool default_plugin_folders = true;
+};
+
+struct Experiment {
+  std::filesystem::path file;
+  Config model;    // [model]
+  Config task;     // [task], a task component
+  Config train;    // [train]
+  Config plugins;  // [plugins]
+  Config run;      // [run]
+
+  // Parses `file`, applies the overrides, loads the plugins it needs into `registry`,
+  // then validates every section. Throws ConfigError (file:line:col) or PluginError.
+  static Experiment load(const std::filesystem::path& file, const ExperimentOptions& options,
+                         ComponentRegistry& registry);
+  // Same, from TOML text (`name` stands for the file in error locations).
+  static Experiment from_string(const std::string& text, const std::string& name, const ExperimentOptions& options,
+                                ComponentRegistry& registry);
+
+  // The whole resolved experiment (defaults filled in) as TOML.
+  std::string resolved_toml() const;
+};
+
+// The task and the model an experiment describes, initialised from train.seed.
+struct ExperimentObjects {
+  std::shared_ptr<Task> task;
+  std::shared_ptr<Model> model;
+};
+ExperimentObjects build_experiment(const Experiment& experiment, const ComponentRegistry& registry,
+                                   DType dtype = DType::f32);
+
+// The framework's schemas for the plain sections.
+const ConfigSchema& model_schema();
+const ConfigSchema& train_schema();
+const ConfigSchema& plugins_schema();
+const ConfigSchema& run_schema();
+
+}  // namespace strata

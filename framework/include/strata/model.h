@@ -1,0 +1,72 @@
+#pragma once
+// The language model an experiment's [model] section describes:
+//   token embedding -> n_layers x block -> final norm -> LM head (tied or untied),
+// where a block is pre-norm residual:  x = x + mixer(norm(x));  x = x + ffn(norm(x))
+// (the ffn half is absent when the layer has no ffn). Which mixer and ffn each layer
+// uses comes from the [model.stack] component; each layer builds its own instances.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/components.h"
+#include "strata/config.h"
+#include "strata/module.h"
+#include "strata/nn.h"
+#include "strata/registry.h"
+
+namespace strata {
+
+// The resolved plan of one layer.
+struct LayerPlan {
+  int index = 0;
+  std::string mixer_entry;  // [model.mixer.<entry>]
+  std::string mixer_type;   // its `type`
+  std::string ffn_entry;    // "" when the layer has no ffn
+  std::string ffn_type;
+  std::int64_t mixer_params = 0;
+  std::int64_t ffn_params = 0;
+};
+
+// Recurrent state of every layer for decoding a batch of sequences.
+struct DecodeState {
+  std::vector<std::shared_ptr<MixerState>> layers;
+  std::int64_t position = 0;  // tokens consumed
+  std::size_t size_bytes() const;
+};
+
+class Model : public Module {
+ public:
+  // Builds from a validated [model] config. dims.vocab_size and dims.max_seq_len come from
+  // the task; d_model and n_layers are filled in from the config.
+  static std::shared_ptr<Model> build(const Config& model_config, const ComponentRegistry& registry, ModelDims dims,
+                                      Generator& gen, DType dtype = DType::f32);
+
+  // ids: [B, T] i64 -> logits [B, T, V]
+  Tensor forward(const Tensor& ids, StepContext& ctx);
+
+  // Decoding: a fresh state for `batch` sequences (NotImplementedError naming the layer
+  // whose mixer cannot decode), then ids: [B, T'] -> logits [B, T', V] continuing them.
+  DecodeState make_decode_state(std::int64_t batch) const;
+  Tensor forward_step(const Tensor& ids, DecodeState& state, StepContext& ctx);
+
+  const ModelDims& dims() const { return dims_; }
+  const std::vector<LayerPlan>& plan() const { return plan_; }
+  // The per-layer plan and parameter counts per component, as `strata inspect` prints it.
+  std::string describe() const;
+
+ private:
+  struct Block;
+  Model() = default;
+  Tensor logits(const Tensor& h) const;  // h: [B, T, D] -> [B, T, V]
+
+  ModelDims dims_;
+  bool tied_ = true;
+  std::shared_ptr<nn::Embedding> embedding_;
+  std::vector<std::shared_ptr<Block>> blocks_;
+  std::shared_ptr<nn::Norm> final_norm_;
+  Tensor head_;  // [V, D], untied only
+  std::vector<LayerPlan> plan_;
+};
+
+}  // namespace strata

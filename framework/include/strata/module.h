@@ -1,0 +1,97 @@
+#pragma once
+// Module: an object that owns named parameters and child modules. Every trainable
+// component (mixer, ffn, router, balance) and the model itself is a Module, so the
+// optimizer, checkpoints and `strata inspect` see one parameter tree.
+//
+//   class MyMixer : public Mixer {
+//    public:
+//     MyMixer(std::int64_t d, Generator& gen) {
+//       proj_ = register_module("proj", std::make_shared<nn::Linear>(d, d, true, gen));
+//       gate_ = register_parameter("gate", Tensor::zeros({d}), ParamFlags::no_weight_decay);
+//     }
+//   };
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/tensor.h"
+
+namespace strata {
+
+// Base of every component object. Its virtual destructor lives in libstrata; a plugin's
+// objects are destroyed through a deleter created on the host side (registry.h).
+class Component {
+ public:
+  virtual ~Component();
+};
+
+enum class ParamFlags : unsigned {
+  none = 0,
+  no_weight_decay = 1,  // norms, biases, A_log, D, expert biases: AdamW skips their decay
+};
+
+struct NamedParameter {
+  std::string name;  // dotted path: "layers.3.mixer.conv_weight"
+  Tensor tensor;     // a leaf that requires grad
+  bool weight_decay = true;
+};
+
+class Module : public Component {
+ public:
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // Every parameter of this module and its children, depth first, in registration order.
+  std::vector<NamedParameter> named_parameters(const std::string& prefix = "") const;
+  std::vector<Tensor> parameters() const;
+  std::int64_t num_parameters() const;
+  // Sets every parameter's grad to undefined.
+  void zero_grad() const;
+
+  // Called by the trainer after each optimizer step, on the whole tree (children first
+  // in registration order): controllers such as expert-bias balancing update here.
+  virtual void after_step();
+
+  // Training mode (dropout, router noise) vs evaluation; applies to children.
+  void train(bool on = true);
+  bool training() const { return training_; }
+
+ protected:
+  // Registers `value` (made a leaf that requires grad) and returns the stored tensor.
+  // Names must be unique within the module; use [A-Za-z0-9_].
+  Tensor& register_parameter(const std::string& name, Tensor value, ParamFlags flags = ParamFlags::none);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
+    add_child(name, child);
+    return child;
+  }
+
+  void add_child(const std::string& name, std::shared_ptr<Module> child);
+
+ private:
+  void check_new_name(const std::string& name) const;
+  void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
+
+  struct Param {
+    std::string name;
+    Tensor tensor;
+    ParamFlags flags;
+  };
+  std::vector<Param> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// A list of child modules named "0", "1", ... (the model's layers).
+class ModuleList : public Module {
+ public:
+  void append(std::shared_ptr<Module> child) { add_child(std::to_string(size_++), std::move(child)); }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::size_t size_ = 0;
+};
+
+}  // namespace strata

@@ -1,0 +1,111 @@
+#pragma once
+// Writing a plugin: a shared library, built with hidden visibility (strata_add_plugin in
+// CMake does that), that ends with
+//
+//   static void register_components(strata::PluginRegistrar& r) {
+//     r.add<MyMixer>("my_mixer", "one-line doc", my_schema(), &make_my_mixer);
+//   }
+//   STRATA_PLUGIN("my_plugin", "0.1.0", register_components)
+//
+// STRATA_PLUGIN exports two Boost.DLL aliases: a descriptor (plain data: magic, ABI
+// version, build fingerprint, name, version) that the host reads and checks before it
+// runs any of the plugin's code, and the registration entry point, which catches every
+// exception and reports failure through a status code and a message buffer. See
+// docs/writing-a-plugin.md.
+#include <boost/dll/alias.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/build_fingerprint.h"
+#include "strata/registry.h"
+
+namespace strata {
+
+inline constexpr std::uint32_t kPluginMagic = 0x53545241u;  // "STRA"
+// Major: a change that breaks plugins (interfaces, descriptor layout). Minor: additions.
+inline constexpr std::uint32_t kPluginAbiMajor = 1;
+inline constexpr std::uint32_t kPluginAbiMinor = 0;
+
+// The exported descriptor. Plain data with a fixed layout: only append fields, and bump
+// the ABI major for any other change.
+struct PluginDescriptor {
+  std::uint32_t magic;
+  std::uint32_t abi_major;
+  std::uint32_t abi_minor;
+  std::uint32_t reserved;
+  const char* fingerprint;  // STRATA_BUILD_FINGERPRINT of the headers the plugin was built with
+  const char* name;
+  const char* version;
+};
+
+// Collects a plugin's components. The host commits them only after the entry point
+// reports success, so a failing plugin adds nothing.
+class PluginRegistrar {
+ public:
+  template <class C, class Factory>
+  void add(std::string name, std::string doc, ConfigSchema schema, Factory factory) {
+    ComponentSpec spec{component_kind_of<C>(), std::move(name), std::move(doc), std::move(schema)};
+    add_spec(std::move(spec), ComponentFactory([factory](const Config& config, const BuildContext& ctx) {
+               return std::unique_ptr<Component>(factory(config, ctx));
+             }));
+  }
+
+  struct Pending {
+    ComponentSpec spec;
+    ComponentFactory factory;
+  };
+  std::vector<Pending>& pending() { return pending_; }
+
+ private:
+  void add_spec(ComponentSpec spec, ComponentFactory factory);
+  std::vector<Pending> pending_;
+};
+
+// Signature of the exported entry point: 0 on success; otherwise a message in `error`.
+using PluginRegisterFn = int(PluginRegistrar* registrar, char* error, std::size_t error_size);
+
+namespace detail {
+inline void copy_message(const char* message, char* error, std::size_t error_size) {
+  if (error == nullptr || error_size == 0) return;
+  std::strncpy(error, message, error_size - 1);
+  error[error_size - 1] = '\0';
+}
+// Runs a plugin's registration function; no exception leaves the plugin.
+template <class Fn>
+int run_registration(Fn&& fn, PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept {
+  try {
+    fn(*registrar);
+    return 0;
+  } catch (const std::exception& e) {
+    copy_message(e.what(), error, error_size);
+  } catch (...) {
+    copy_message("unknown exception (not derived from std::exception)", error, error_size);
+  }
+  return 1;
+}
+}  // namespace detail
+
+}  // namespace strata
+
+// Exports an explicit descriptor object and entry function (the fixtures of the loader
+// tests use this to build deliberately broken plugins; plugins use STRATA_PLUGIN).
+#define STRATA_PLUGIN_EXPORT(descriptor_object, register_function)            \
+  BOOST_DLL_ALIAS(descriptor_object, strata_plugin_descriptor)                \
+  BOOST_DLL_ALIAS(register_function, strata_plugin_register)
+
+#define STRATA_PLUGIN(plugin_name, plugin_version, registration_function)                                     \
+  namespace strata_plugin_export {                                                                             \
+  const ::strata::PluginDescriptor descriptor{::strata::kPluginMagic,       ::strata::kPluginAbiMajor,         \
+                                              ::strata::kPluginAbiMinor,    0u,                                \
+                                              STRATA_BUILD_FINGERPRINT,     plugin_name,                       \
+                                              plugin_version};                                                 \
+  int register_entry(::strata::PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept {    \
+    return ::strata::detail::run_registration(registration_function, registrar, error, error_size);            \
+  }                                                                                                            \
+  }                                                                                                            \
+  STRATA_PLUGIN_EXPORT(strata_plugin_export::descriptor, strata_plugin_export::register_entry)

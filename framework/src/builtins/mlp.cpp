@@ -1,0 +1,67 @@
+// The dense `mlp` ffn: SwiGLU (one fused [gate | up] projection) or GELU.
+#include <cmath>
+
+#include "builtins/builtins.h"
+#include "strata/nn.h"
+#include "strata/ops.h"
+
+namespace strata::builtins {
+namespace {
+
+enum class MlpActivation { swiglu, gelu, gelu_tanh };
+
+class Mlp : public Ffn {
+ public:
+  Mlp(MlpActivation activation, std::int64_t d_model, std::int64_t d_ff, bool bias, Generator& gen, DType dtype)
+      : activation_(activation) {
+    const std::int64_t up_width = activation == MlpActivation::swiglu ? 2 * d_ff : d_ff;
+    up_ = register_module("up", std::make_shared<nn::Linear>(d_model, up_width, bias, gen, dtype));
+    down_ = register_module("down", std::make_shared<nn::Linear>(d_ff, d_model, bias, gen, dtype));
+  }
+
+  // x: [B, T, D] -> [B, T, D]
+  Tensor forward(const Tensor& x, StepContext&) override {
+    Tensor h = up_->forward(x);  // [B, T, 2H] (swiglu: [gate | up]) or [B, T, H]
+    switch (activation_) {
+      case MlpActivation::swiglu: h = swiglu(h); break;
+      case MlpActivation::gelu: h = gelu(h, GeluApprox::none); break;
+      case MlpActivation::gelu_tanh: h = gelu(h, GeluApprox::tanh); break;
+    }
+    return down_->forward(h);
+  }
+
+ private:
+  MlpActivation activation_;
+  std::shared_ptr<nn::Linear> up_;
+  std::shared_ptr<nn::Linear> down_;
+};
+
+}  // namespace
+
+// The hidden width when d_ff = 0: 4 D for GELU; for SwiGLU 8/3 D rounded up to a
+// multiple of 8 (the same parameter count as a 4 D GELU MLP, as in LLaMA).
+std::int64_t default_mlp_hidden(const std::string& activation, std::int64_t d_model) {
+  if (activation != "swiglu") return 4 * d_model;
+  const auto h = static_cast<std::int64_t>(std::ceil(8.0 * double(d_model) / 3.0));
+  return (h + 7) / 8 * 8;
+}
+
+void register_mlp(ComponentRegistry& registry) {
+  ComponentSpec spec{ComponentKind::ffn, "mlp", "dense feed-forward block: SwiGLU or GELU", {}};
+  spec.schema.string("activation", "swiglu", "swiglu: down(silu(gate) * up); gelu / gelu_tanh: down(gelu(up))")
+      .one_of({"swiglu", "gelu", "gelu_tanh"});
+  spec.schema.integer("d_ff", 0, "hidden width; 0: 4*d_model (gelu) or 8/3*d_model rounded up to 8 (swiglu)")
+      .at_least(0);
+  spec.schema.boolean("bias", false, "biases on both projections");
+  registry.add(std::move(spec), [](const Config& config, const BuildContext& ctx) -> std::unique_ptr<Component> {
+    const std::string& name = config.string("activation");
+    const MlpActivation activation = name == "swiglu" ? MlpActivation::swiglu
+                                     : name == "gelu" ? MlpActivation::gelu
+                                                      : MlpActivation::gelu_tanh;
+    const std::int64_t d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff")
+                                                          : default_mlp_hidden(name, ctx.dims.d_model);
+    return std::make_unique<Mlp>(activation, ctx.dims.d_model, d_ff, config.boolean("bias"), *ctx.gen, ctx.dtype);
+  });
+}
+
+}  // namespace strata::builtins

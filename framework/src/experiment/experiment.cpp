@@ -1,0 +1,171 @@
+#include "strata/experiment.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "config/toml_config.h"
+#include "strata/plugin_loader.h"
+
+namespace strata {
+
+namespace fs = std::filesystem;
+
+const ConfigSchema& model_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    s.integer("d_model", 128, "width of the residual stream").range(1, 1 << 16);
+    s.integer("n_layers", 2, "number of blocks").range(1, 4096);
+    s.integer("vocab_size", 0, "0: the task's vocabulary; larger values pad the embedding").at_least(0);
+    s.string("norm", "rmsnorm", "normalisation before each mixer/ffn and at the end").one_of({"rmsnorm", "layernorm"});
+    s.number("norm_eps", 1e-5, "epsilon of the norms").greater_than(0);
+    s.boolean("tie_embeddings", true, "LM head shares the embedding matrix");
+    s.number("init_std", 0.02, "std of the embedding (and untied head) initialisation").greater_than(0);
+    s.component("stack", ComponentKind::stack, "pattern", "which mixer and ffn each layer uses");
+    s.component_map("mixer", ComponentKind::mixer, "named mixer entries: [model.mixer.NAME] type = ...");
+    s.component_map("ffn", ComponentKind::ffn, "named ffn entries: [model.ffn.NAME] type = ...");
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema& train_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    s.integer("steps", 200, "optimizer steps").range(1, std::int64_t(1) << 40);
+    s.integer("batch_size", 16, "sequences per micro-batch").range(1, 1 << 20);
+    s.integer("grad_accum", 1, "micro-batches per optimizer step (gradients are averaged)").range(1, 1 << 16);
+    s.number("lr", 3e-3, "peak learning rate").greater_than(0).at_most(10);
+    s.string("schedule", "cosine", "decay after warmup").one_of({"cosine", "linear", "constant"});
+    s.integer("warmup_steps", 0, "linear warmup from 0 to lr").at_least(0);
+    s.number("min_lr_ratio", 0.1, "final lr as a fraction of lr (cosine, linear)").range(0, 1);
+    s.number("weight_decay", 0.01, "AdamW decoupled decay (not applied to norms, biases, marked params)")
+        .range(0, 10);
+    s.number("beta1", 0.9, "AdamW first-moment decay").range(0, 0.999999);
+    s.number("beta2", 0.999, "AdamW second-moment decay").range(0, 0.99999999);
+    s.number("eps", 1e-8, "AdamW epsilon").greater_than(0);
+    s.number("grad_clip", 1.0, "clip the global gradient norm to this; 0 disables").at_least(0);
+    s.integer("eval_every", 100, "evaluate every N steps (and at the end); 0: only at the end").at_least(0);
+    s.integer("eval_batches", 4, "batches of the fixed evaluation set").range(1, 1 << 20);
+    s.integer("eval_batch_size", 0, "0: batch_size").at_least(0);
+    s.integer("log_every", 10, "log a metrics line every N steps").range(1, 1 << 30);
+    s.integer("seed", 0, "seeds initialisation and training data").at_least(0);
+    s.integer("threads", 0, "CPU threads; 0: OMP_NUM_THREADS or all cores").range(0, 1024);
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema& plugins_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    s.string_list("paths", {}, "plugin folders or files (relative: to this file), searched after the defaults");
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema& run_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    s.string("name", "", "run folder name; \"\": the experiment file's name and a timestamp");
+    s.string("out_dir", "runs", "parent folder of run folders (relative: to the current folder)");
+    return s;
+  }();
+  return schema;
+}
+
+namespace {
+
+const std::vector<std::string> kSections = {"model", "task", "train", "plugins", "run"};
+
+Config validate_section(const toml::table& root, const std::string& name, const ConfigSchema& schema,
+                        const fs::path& file, const ComponentRegistry& registry) {
+  const toml::node* node = root.get(name);
+  if (node != nullptr && !node->is_table()) {
+    throw ConfigError(detail::location_of(node->source()), name, "must be a table: write [" + name + "]");
+  }
+  return detail::validate_table(node ? node->as_table() : nullptr, schema, name, SourceLocation{file.string()},
+                                registry);
+}
+
+Experiment validate(toml::table root, const fs::path& file, const ExperimentOptions& options,
+                    ComponentRegistry& registry) {
+  for (const std::string& o : options.overrides) detail::apply_override(root, o);
+  for (auto&& [k, v] : root) {
+    const std::string name(k.str());
+    if (std::find(kSections.begin(), kSections.end(), name) != kSections.end()) continue;
+    const std::string near = nearest_name(name, kSections);
+    throw ConfigError(detail::location_of(k.source()), name, "unknown section",
+                      (near.empty() ? std::string() : "did you mean [" + near + "]? ") +
+                          "an experiment has the sections " + join_names(kSections));
+  }
+  Experiment e;
+  e.file = file;
+  e.plugins = validate_section(root, "plugins", plugins_schema(), file, registry);
+
+  // Plugins first: they define the component names the other sections use.
+  PluginSearch search;
+  search.use_defaults = options.default_plugin_folders;
+  search.use_environment = options.default_plugin_folders;
+  for (const std::string& p : e.plugins.strings("paths")) {
+    fs::path path(p);
+    if (path.is_relative()) path = file.parent_path() / path;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      throw e.plugins.error("paths", "plugin path not found: " + path.string(),
+                            "relative paths start from the experiment file's folder");
+    }
+    search.extra.push_back(path);
+  }
+  for (const fs::path& p : options.plugin_paths) search.extra.push_back(p);
+  load_plugins(registry, search);
+
+  e.model = validate_section(root, "model", model_schema(), file, registry);
+  e.train = validate_section(root, "train", train_schema(), file, registry);
+  e.run = validate_section(root, "run", run_schema(), file, registry);
+  const toml::node* task = root.get("task");
+  e.task = detail::validate_component(task, ComponentKind::task, "", "task",
+                                      SourceLocation{file.string(), 0, 0}, registry);
+
+  if (e.train.integer("warmup_steps") > e.train.integer("steps")) {
+    throw e.train.error("warmup_steps",
+                        "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
+                        "warmup must end before training does");
+  }
+  return e;
+}
+
+}  // namespace
+
+Experiment Experiment::load(const fs::path& file, const ExperimentOptions& options, ComponentRegistry& registry) {
+  return validate(detail::parse_toml_file(file), file, options, registry);
+}
+
+Experiment Experiment::from_string(const std::string& text, const std::string& name, const ExperimentOptions& options,
+                                   ComponentRegistry& registry) {
+  return validate(detail::parse_toml_text(text, name), fs::path(name), options, registry);
+}
+
+ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry& registry, DType dtype) {
+  Generator gen(static_cast<std::uint64_t>(e.train.integer("seed")));
+  BuildContext ctx;
+  ctx.dtype = dtype;
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+  ExperimentObjects out;
+  out.task = registry.create<Task>(e.task, ctx);
+  ModelDims dims;
+  dims.vocab_size = out.task->vocab_size();
+  dims.max_seq_len = out.task->seq_len();
+  out.model = Model::build(e.model, registry, dims, gen, dtype);
+  return out;
+}
+
+std::string Experiment::resolved_toml() const {
+  std::ostringstream os;
+  os << "# resolved from " << file.string() << " (every default filled in)\n";
+  for (const Config* c : {&model, &task, &train, &plugins, &run}) c->write_toml(os);
+  return os.str();
+}
+
+}  // namespace strata

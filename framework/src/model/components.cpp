@@ -1,0 +1,37 @@
+#include "strata/components.h"
+
+#include "strata/error.h"
+#include "strata/ops.h"
+
+namespace strata {
+
+std::string StepContext::scoped(const std::string& name) const { return scope_.empty() ? name : scope_ + "." + name; }
+
+void StepContext::add_aux_loss(const std::string& name, const Tensor& loss) {
+  if (!loss.defined() || loss.rank() != 0) {
+    throw ShapeError("auxiliary loss '" + scoped(name) + "' must be a rank-0 tensor");
+  }
+  aux_losses_.push_back({scoped(name), loss});
+}
+
+void StepContext::add_metric(const std::string& name, double value) { metrics_[scoped(name)] += value; }
+
+Tensor StepContext::total_aux_loss() const {
+  Tensor total;
+  for (const AuxLoss& a : aux_losses_) total = total.defined() ? add(total, a.value) : a.value;
+  return total;
+}
+
+void StepContext::clear() {
+  aux_losses_.clear();
+  metrics_.clear();
+}
+
+std::unique_ptr<MixerState> Mixer::make_state(std::int64_t) const { return nullptr; }
+
+Tensor Mixer::forward_step(const Tensor&, MixerState&, StepContext&) {
+  throw NotImplementedError("this mixer does not support recurrent decoding (forward_step)",
+                            "implement make_state and forward_step to decode token by token");
+}
+
+}  // namespace strata

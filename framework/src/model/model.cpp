@@ -1,0 +1,208 @@
+#include "strata/model.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include "strata/error.h"
+#include "strata/ops.h"
+
+namespace strata {
+
+std::size_t DecodeState::size_bytes() const {
+  std::size_t total = 0;
+  for (const auto& s : layers) total += s ? s->size_bytes() : 0;
+  return total;
+}
+
+struct Model::Block : public Module {
+  Block(std::shared_ptr<nn::Norm> mixer_norm_in, std::shared_ptr<Mixer> mixer_in, std::shared_ptr<nn::Norm> ffn_norm_in,
+        std::shared_ptr<Ffn> ffn_in)
+      : mixer_norm(std::move(mixer_norm_in)), mixer(std::move(mixer_in)), ffn_norm(std::move(ffn_norm_in)),
+        ffn(std::move(ffn_in)) {
+    register_module("mixer_norm", mixer_norm);
+    register_module("mixer", mixer);
+    if (ffn) {
+      register_module("ffn_norm", ffn_norm);
+      register_module("ffn", ffn);
+    }
+  }
+  std::shared_ptr<nn::Norm> mixer_norm;
+  std::shared_ptr<Mixer> mixer;
+  std::shared_ptr<nn::Norm> ffn_norm;  // null without ffn
+  std::shared_ptr<Ffn> ffn;
+};
+
+namespace {
+const Config& entry_config(const Config& model, const std::string& key, const std::string& entry) {
+  const auto& names = model.component_names(key);
+  const auto& configs = model.components(key);
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == entry) return configs[i];
+  throw model.error(key, "the stack names entry '" + entry + "', which is not declared under [model." + key + "]",
+                    "declared: " + join_names(names));
+}
+}  // namespace
+
+std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistry& registry, ModelDims dims,
+                                    Generator& gen, DType dtype) {
+  std::shared_ptr<Model> model(new Model());
+  const std::int64_t task_vocab = dims.vocab_size;
+  if (config.integer("vocab_size") > 0) {
+    if (config.integer("vocab_size") < task_vocab) {
+      throw config.error("vocab_size", "is smaller than the task's vocabulary (" + std::to_string(task_vocab) + ")",
+                         "use 0 to take the task's vocabulary");
+    }
+    dims.vocab_size = config.integer("vocab_size");
+  }
+  dims.d_model = config.integer("d_model");
+  dims.n_layers = config.integer("n_layers");
+  model->dims_ = dims;
+  model->tied_ = config.boolean("tie_embeddings");
+  const nn::NormKind norm = nn::parse_norm_kind(config.string("norm"));
+  const double eps = config.number("norm_eps");
+
+  BuildContext ctx;
+  ctx.dims = dims;
+  ctx.dtype = dtype;
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+
+  const auto stack = registry.create<Stack>(config.component("stack"), ctx);
+  StackInputs inputs{dims.n_layers, config.component_names("mixer"), config.component_names("ffn")};
+  const std::vector<LayerSpec> layers = stack->plan(inputs);
+  if (std::int64_t(layers.size()) != dims.n_layers) {
+    throw config.error("stack", "the stack planned " + std::to_string(layers.size()) + " layers for n_layers = " +
+                                    std::to_string(dims.n_layers));
+  }
+
+  model->embedding_ = model->register_module(
+      "embedding", std::make_shared<nn::Embedding>(dims.vocab_size, dims.d_model, config.number("init_std"), gen, dtype));
+  auto layer_list = model->register_module("layers", std::make_shared<ModuleList>());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    ctx.layer = static_cast<int>(i);
+    LayerPlan plan;
+    plan.index = static_cast<int>(i);
+    plan.mixer_entry = layers[i].mixer;
+    const Config& mixer_config = entry_config(config, "mixer", layers[i].mixer);
+    plan.mixer_type = mixer_config.type();
+    auto mixer = registry.create<Mixer>(mixer_config, ctx);
+    if (!mixer->causal()) {
+      throw mixer_config.error("type", "mixer \"" + plan.mixer_type + "\" is not causal; a language model needs "
+                                                                       "outputs that depend only on earlier tokens");
+    }
+    plan.mixer_params = mixer->num_parameters();
+    std::shared_ptr<Ffn> ffn;
+    if (!layers[i].ffn.empty()) {
+      plan.ffn_entry = layers[i].ffn;
+      const Config& ffn_config = entry_config(config, "ffn", layers[i].ffn);
+      plan.ffn_type = ffn_config.type();
+      ffn = registry.create<Ffn>(ffn_config, ctx);
+      plan.ffn_params = ffn->num_parameters();
+    }
+    auto block = std::make_shared<Block>(std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype), std::move(mixer),
+                                         ffn ? std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype) : nullptr,
+                                         std::move(ffn));
+    layer_list->append(block);  // parameters read layers.3.mixer.*
+    model->blocks_.push_back(block);
+    model->plan_.push_back(plan);
+  }
+  model->final_norm_ = model->register_module("final_norm", std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype));
+  if (!model->tied_) {
+    model->head_ = model->register_parameter(
+        "head", nn::normal_init({dims.vocab_size, dims.d_model}, config.number("init_std"), gen, dtype));
+  }
+  return model;
+}
+
+Tensor Model::logits(const Tensor& h) const {
+  return linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
+}
+
+Tensor Model::forward(const Tensor& ids, StepContext& ctx) {
+  if (ids.rank() != 2 || ids.dtype() != DType::i64) {
+    throw ShapeError("Model::forward expects token ids [B, T] of dtype i64, got " + ids.shape().to_string() + " " +
+                     std::string(dtype_name(ids.dtype())));
+  }
+  ctx.set_token_ids(ids);
+  Tensor h = embedding_->forward(ids);  // [B, T, D]
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    Block& b = *blocks_[i];
+    const std::string scope = "layers." + std::to_string(i);
+    ctx.set_scope(scope + ".mixer");
+    h = add(h, b.mixer->forward(b.mixer_norm->forward(h), ctx));
+    if (b.ffn) {
+      ctx.set_scope(scope + ".ffn");
+      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
+    }
+  }
+  ctx.set_scope("");
+  return logits(h);
+}
+
+DecodeState Model::make_decode_state(std::int64_t batch) const {
+  DecodeState state;
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    std::shared_ptr<Mixer> mixer = blocks_[i]->mixer;
+    std::unique_ptr<MixerState> raw = mixer->make_state(batch);
+    if (!raw) {
+      throw NotImplementedError("layer " + std::to_string(i) + ": mixer \"" + plan_[i].mixer_type +
+                                "\" does not support recurrent decoding");
+    }
+    // Host-side deleter: the state keeps its mixer (and so the mixer's plugin) alive.
+    state.layers.emplace_back(raw.release(), [mixer](MixerState* s) { delete s; });
+  }
+  return state;
+}
+
+Tensor Model::forward_step(const Tensor& ids, DecodeState& state, StepContext& ctx) {
+  if (state.layers.size() != blocks_.size()) {
+    throw ValueError("decode state has " + std::to_string(state.layers.size()) + " layers, the model " +
+                     std::to_string(blocks_.size()));
+  }
+  ctx.set_token_ids(ids);
+  Tensor h = embedding_->forward(ids);
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    Block& b = *blocks_[i];
+    const std::string scope = "layers." + std::to_string(i);
+    ctx.set_scope(scope + ".mixer");
+    h = add(h, b.mixer->forward_step(b.mixer_norm->forward(h), *state.layers[i], ctx));
+    if (b.ffn) {
+      ctx.set_scope(scope + ".ffn");
+      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
+    }
+  }
+  ctx.set_scope("");
+  state.position += ids.size(1);
+  return logits(h);
+}
+
+std::string Model::describe() const {
+  std::ostringstream os;
+  const std::int64_t embed = dims_.vocab_size * dims_.d_model;
+  std::int64_t norms = 0;
+  for (const auto& p : named_parameters())
+    if (p.name.find("norm") != std::string::npos) norms += p.tensor.numel();
+  os << "model: d_model " << dims_.d_model << ", " << dims_.n_layers << " layers, vocab " << dims_.vocab_size
+     << ", LM head " << (tied_ ? "tied to the embedding" : "untied") << "\n";
+  os << std::left << std::setw(7) << "layer" << std::setw(26) << "mixer" << std::right << std::setw(12) << "params"
+     << "   " << std::left << std::setw(26) << "ffn" << std::right << std::setw(12) << "params" << "\n";
+  std::int64_t mixers = 0, ffns = 0;
+  for (const LayerPlan& p : plan_) {
+    os << std::left << std::setw(7) << p.index << std::setw(26) << (p.mixer_entry + " (" + p.mixer_type + ")")
+       << std::right << std::setw(12) << p.mixer_params << "   " << std::left << std::setw(26)
+       << (p.ffn_entry.empty() ? std::string("-") : p.ffn_entry + " (" + p.ffn_type + ")") << std::right
+       << std::setw(12) << p.ffn_params << "\n";
+    mixers += p.mixer_params;
+    ffns += p.ffn_params;
+  }
+  os << "parameters:\n";
+  os << "  embedding        " << std::setw(12) << embed << "\n";
+  os << "  mixers           " << std::setw(12) << mixers << "\n";
+  os << "  ffns             " << std::setw(12) << ffns << "\n";
+  os << "  norms            " << std::setw(12) << norms << "\n";
+  if (!tied_) os << "  LM head          " << std::setw(12) << dims_.vocab_size * dims_.d_model << "\n";
+  os << "  total            " << std::setw(12) << num_parameters() << "\n";
+  return os.str();
+}
+
+}  // namespace strata

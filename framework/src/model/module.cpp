@@ -1,0 +1,83 @@
+#include "strata/module.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "strata/error.h"
+
+namespace strata {
+
+// Anchors the vtable (and type_info) of every component base in libstrata.
+Component::~Component() = default;
+
+Tensor& Module::register_parameter(const std::string& name, Tensor value, ParamFlags flags) {
+  check_new_name(name);
+  if (!value.defined() || !is_floating(value.dtype())) {
+    throw ValueError("parameter '" + name + "' must be a defined floating tensor");
+  }
+  Tensor leaf = value.detach();
+  leaf.requires_grad_(true);
+  params_.push_back({name, std::move(leaf), flags});
+  return params_.back().tensor;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
+  check_new_name(name);
+  if (!child) throw ValueError("child module '" + name + "' is null");
+  children_.emplace_back(name, std::move(child));
+}
+
+void Module::check_new_name(const std::string& name) const {
+  const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+  if (!valid) throw ValueError("module member name '" + name + "' must be non-empty [A-Za-z0-9_]");
+  for (const auto& p : params_)
+    if (p.name == name) throw ValueError("module already has a parameter named '" + name + "'");
+  for (const auto& c : children_)
+    if (c.first == name) throw ValueError("module already has a child named '" + name + "'");
+}
+
+void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out) const {
+  for (const auto& p : params_) {
+    out.push_back({prefix + p.name, p.tensor, (static_cast<unsigned>(p.flags) &
+                                               static_cast<unsigned>(ParamFlags::no_weight_decay)) == 0});
+  }
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+}
+
+std::vector<NamedParameter> Module::named_parameters(const std::string& prefix) const {
+  std::vector<NamedParameter> out;
+  collect(prefix.empty() ? "" : prefix + ".", out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& p : named_parameters()) out.push_back(p.tensor);
+  return out;
+}
+
+std::int64_t Module::num_parameters() const {
+  std::int64_t n = 0;
+  for (const auto& p : named_parameters()) n += p.tensor.numel();
+  return n;
+}
+
+void Module::zero_grad() const {
+  for (const auto& p : named_parameters()) {
+    Tensor t = p.tensor;
+    t.set_grad(Tensor());
+  }
+}
+
+void Module::after_step() {
+  for (auto& [name, child] : children_) child->after_step();
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+}  // namespace strata

@@ -1,0 +1,234 @@
+#include "strata/testing/component_check.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "config/toml_config.h"
+#include "strata/autograd.h"
+#include "strata/ops.h"
+#include "strata/testing/gradcheck.h"
+
+namespace strata::testing {
+
+bool CheckReport::passed() const {
+  for (const CheckItem& i : items)
+    if (!i.passed) return false;
+  return true;
+}
+
+std::string CheckReport::to_string() const {
+  std::ostringstream os;
+  for (const CheckItem& i : items) {
+    os << (i.skipped ? "SKIP " : i.passed ? "PASS " : "FAIL ") << i.name;
+    if (!i.detail.empty()) os << ": " << i.detail;
+    os << "\n";
+  }
+  os << (passed() ? "all checks passed" : "some checks FAILED") << " for " << component << "\n";
+  return os.str();
+}
+
+Config component_config(const ComponentRegistry& registry, ComponentKind kind, const std::string& type,
+                        const std::vector<std::string>& assignments) {
+  toml::table root;
+  root.insert("type", type);
+  for (const std::string& a : assignments) detail::apply_override(root, a);
+  return detail::validate_component(&root, kind, "", std::string(to_string(kind)), SourceLocation{"(command line)"},
+                                    registry);
+}
+
+namespace {
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double worst = 0;
+  for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
+  return worst;
+}
+
+bool all_finite(const Tensor& t) {
+  for (double v : t.to_vector<double>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os.precision(3);
+  os << v;
+  return os.str();
+}
+
+template <class Fn>
+CheckItem run_check(const std::string& name, Fn&& fn) {
+  CheckItem item;
+  item.name = name;
+  try {
+    fn(item);
+  } catch (const std::exception& e) {
+    item.passed = false;
+    item.detail = std::string("threw: ") + e.what();
+  }
+  return item;
+}
+
+struct Built {
+  std::shared_ptr<Module> module;
+  std::function<Tensor(const Tensor&, StepContext&)> forward;
+  std::shared_ptr<Mixer> mixer;  // set for mixers
+};
+
+Built build(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
+            const ComponentCheckOptions& o, DType dtype, Generator& gen) {
+  BuildContext ctx;
+  ctx.dims = ModelDims{o.d_model, 16, 1, o.seq_len};
+  ctx.layer = 0;
+  ctx.dtype = dtype;
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+  Built b;
+  if (kind == ComponentKind::mixer) {
+    b.mixer = registry.create<Mixer>(config, ctx);
+    b.module = b.mixer;
+    b.forward = [m = b.mixer](const Tensor& x, StepContext& c) { return m->forward(x, c); };
+  } else if (kind == ComponentKind::ffn) {
+    auto ffn = registry.create<Ffn>(config, ctx);
+    b.module = ffn;
+    b.forward = [ffn](const Tensor& x, StepContext& c) { return ffn->forward(x, c); };
+  } else {
+    throw ValueError("strata check covers mixers and ffns; a " + std::string(to_string(kind)) +
+                     " is checked through the component that uses it");
+  }
+  // Evaluation mode: stochastic parts (noise, dropout) off, so differences are exact.
+  b.module->train(false);
+  return b;
+}
+
+}  // namespace
+
+CheckReport check_component(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
+                            const ComponentCheckOptions& o) {
+  CheckReport report;
+  report.component = std::string(to_string(kind)) + " " + config.type();
+  const std::int64_t B = o.batch, T = o.seq_len, D = o.d_model;
+
+  Generator gen64(o.seed), gen32(o.seed), data_gen(o.seed + 100);
+  Built f64, f32;
+  report.items.push_back(run_check("build (f32 and f64)", [&](CheckItem& item) {
+    f64 = build(registry, kind, config, o, DType::f64, gen64);
+    f32 = build(registry, kind, config, o, DType::f32, gen32);
+    item.detail = std::to_string(f64.module->num_parameters()) + " parameters at d_model " + std::to_string(D);
+  }));
+  if (!f64.module) return report;
+
+  const Tensor x = Tensor::randn({B, T, D}, data_gen, DType::f64);
+  Tensor y_full;
+  report.items.push_back(run_check("forward shape and finiteness", [&](CheckItem& item) {
+    StepContext ctx(false, nullptr);
+    y_full = f64.forward(x, ctx);
+    const Tensor y32 = f32.forward(x.to(DType::f32), ctx);
+    if (y_full.shape() != x.shape() || y32.shape() != x.shape()) {
+      item.passed = false;
+      item.detail = "output " + y_full.shape().to_string() + " for input " + x.shape().to_string();
+    } else if (!all_finite(y_full) || !all_finite(y32)) {
+      item.passed = false;
+      item.detail = "non-finite outputs";
+    } else {
+      item.detail = "[B, T, D] = " + x.shape().to_string();
+    }
+  }));
+
+  report.items.push_back(run_check("gradient (f64, input and every parameter)", [&](CheckItem& item) {
+    std::vector<Tensor> inputs{x.clone().requires_grad_()};
+    const auto params = f64.module->named_parameters();
+    for (const auto& p : params) inputs.push_back(p.tensor);
+    GradcheckOptions go;
+    go.step = o.gradcheck_step;
+    go.atol = o.gradcheck_atol;
+    go.rtol = o.gradcheck_rtol;
+    go.perturb_in_place = true;
+    const GradcheckResult r = gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          StepContext ctx(false, nullptr);
+          return f64.forward(in[0], ctx);
+        },
+        inputs, go);
+    item.passed = r.passed;
+    if (!r.passed) {
+      std::string detail = r.report();
+      // Name the parameter: gradcheck counts inputs, 0 being x.
+      const std::string marker = "input ";
+      if (auto pos = detail.find(marker); pos != std::string::npos) {
+        const int index = std::atoi(detail.c_str() + pos + marker.size());
+        detail += index == 0 ? " [the input x]" : " [parameter " + params[std::size_t(index - 1)].name + "]";
+      }
+      item.detail = detail;
+    } else {
+      item.detail = std::to_string(params.size()) + " parameter tensors, max |error| " + fmt(r.max_abs_error);
+    }
+  }));
+
+  report.items.push_back(run_check(kind == ComponentKind::mixer ? "causality" : "per-token independence",
+                                   [&](CheckItem& item) {
+    autograd::NoGradGuard no_grad;
+    for (std::int64_t t = 0; t < T; ++t) {
+      std::vector<double> delta(std::size_t(B * T * D), 0.0);
+      for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t d = 0; d < D; ++d) delta[std::size_t((b * T + t) * D + d)] = 0.5;
+      const Tensor xp = add(x, Tensor::from_vector(delta, {B, T, D}));
+      StepContext ctx(false, nullptr);
+      const Tensor yp = f64.forward(xp, ctx);
+      for (std::int64_t s = 0; s < T; ++s) {
+        const bool may_change = kind == ComponentKind::mixer ? s >= t : s == t;
+        if (may_change) continue;
+        const double d = max_abs_diff(yp.slice(1, s, s + 1), y_full.slice(1, s, s + 1));
+        if (d > 1e-12) {
+          item.passed = false;
+          item.detail = "perturbing token " + std::to_string(t) + " changed output " + std::to_string(s) + " by " +
+                        fmt(d);
+          return;
+        }
+      }
+    }
+  }));
+
+  if (kind == ComponentKind::mixer) {
+    report.items.push_back(run_check("decoding equals forward", [&](CheckItem& item) {
+      autograd::NoGradGuard no_grad;
+      if (!f64.mixer->make_state(B)) {
+        item.skipped = true;
+        item.detail = "the mixer has no recurrent state (make_state returns null)";
+        return;
+      }
+      // Token by token, then two uneven chunks.
+      for (const std::int64_t first_chunk : {std::int64_t(1), T / 2 + 1}) {
+        auto state = f64.mixer->make_state(B);
+        std::vector<Tensor> pieces;
+        std::int64_t t = 0;
+        while (t < T) {
+          const std::int64_t len = first_chunk == 1 ? 1 : (t == 0 ? first_chunk : T - t);
+          StepContext ctx(false, nullptr);
+          pieces.push_back(f64.mixer->forward_step(x.slice(1, t, t + len), *state, ctx));
+          t += len;
+        }
+        const Tensor y_steps = concat(pieces, 1);
+        const double d = max_abs_diff(y_steps, y_full);
+        if (d > 1e-10) {
+          item.passed = false;
+          item.detail = (first_chunk == 1 ? "token-by-token" : "chunked") + std::string(" decoding differs by ") +
+                        fmt(d);
+          return;
+        }
+        if (state->position() != T) {
+          item.passed = false;
+          item.detail = "state position() is " + std::to_string(state->position()) + " after " + std::to_string(T) +
+                        " tokens";
+          return;
+        }
+        item.detail = "state " + std::to_string(state->size_bytes()) + " bytes for batch " + std::to_string(B);
+      }
+    }));
+  }
+  return report;
+}
+
+}  // namespace strata::testing

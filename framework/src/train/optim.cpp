@@ -1,0 +1,83 @@
+#include "strata/optim.h"
+
+#include <cmath>
+
+#include "kernels/cpu/adamw.h"
+#include "strata/autograd.h"
+#include "strata/error.h"
+#include "strata/ops.h"
+#include "strata/detail/tensor_impl.h"
+#include "tensor_internal.h"
+
+namespace strata {
+
+AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options)
+    : params_(std::move(params)), options_(options) {
+  for (const NamedParameter& p : params_) {
+    if (!p.tensor.is_contiguous()) throw ValueError("AdamW: parameter '" + p.name + "' is not contiguous");
+    m_.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
+    v_.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
+  }
+}
+
+void AdamW::step(double lr) {
+  autograd::NoGradGuard no_grad;
+  ++step_;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Tensor param = params_[i].tensor;
+    const Tensor grad = param.grad();
+    if (!grad.defined()) continue;
+    detail::require_cpu_kernel("adamw", param.device());
+    const Tensor g = grad.contiguous();
+    kernels::cpu::AdamWArgs args;
+    args.n = param.numel();
+    args.lr = lr;
+    args.beta1 = options_.beta1;
+    args.beta2 = options_.beta2;
+    args.eps = options_.eps;
+    args.weight_decay = params_[i].weight_decay ? options_.weight_decay : 0.0;
+    args.step = step_;
+    dispatch_floating(param.dtype(), "adamw", [&](auto zero) {
+      using T = decltype(zero);
+      kernels::cpu::adamw_step(args, param.data<T>(), g.data<T>(), m_[i].data<T>(), v_[i].data<T>());
+    });
+    param.impl()->storage->bump_version();  // tensors saved for backward are now stale
+  }
+}
+
+LrDecay parse_lr_decay(const std::string& name) {
+  if (name == "cosine") return LrDecay::cosine;
+  if (name == "linear") return LrDecay::linear;
+  if (name == "constant") return LrDecay::constant;
+  throw ValueError("unknown learning-rate schedule '" + name + "'", "use cosine, linear or constant");
+}
+
+double LrSchedule::at(std::int64_t step) const {
+  if (step < warmup_steps) return peak * double(step + 1) / double(warmup_steps);
+  if (decay == LrDecay::constant) return peak;
+  const std::int64_t span = std::max<std::int64_t>(1, total_steps - warmup_steps);
+  const double progress = std::min(1.0, double(step - warmup_steps) / double(span));
+  const double floor = peak * min_ratio;
+  if (decay == LrDecay::linear) return peak - (peak - floor) * progress;
+  return floor + 0.5 * (peak - floor) * (1.0 + std::cos(M_PI * progress));
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  autograd::NoGradGuard no_grad;
+  double total = 0;
+  for (const Tensor& p : params) {
+    const Tensor g = p.grad();
+    if (g.defined()) total += sum(square(g.to(DType::f64))).item();
+  }
+  const double norm = std::sqrt(total);
+  if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {
+    const double factor = max_norm / (norm + 1e-6);
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (g.defined()) g.mul_(factor);
+    }
+  }
+  return norm;
+}
+
+}  // namespace strata
