@@ -21,9 +21,9 @@ enum ExitCode : int {
 
 // Options shared by the commands that read an experiment or load plugins.
 struct CommonOptions {
-  std::vector<std::string> overrides;           // --set
-  std::vector<std::string> plugin_paths;        // --plugin-path
-  bool no_default_plugins = false;              // --no-default-plugins
+  std::vector<std::string> overrides;     // --set
+  std::vector<std::string> plugin_paths;  // --plugin-path
+  bool no_default_plugins = false;        // --no-default-plugins
   void add_plugin_flags(CLI::App& app);
   void add_set_flag(CLI::App& app);
   ExperimentOptions experiment_options() const;

@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
   inspect.common.add_plugin_flags(*inspect_app);
 
   PluginsOptions plugins;
-  CLI::App* plugins_app =
-      app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
+  CLI::App* plugins_app = app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
   plugins.common.add_plugin_flags(*plugins_app);
 
   CheckOptions check;

@@ -14,8 +14,8 @@ int plugins_command(const PluginsOptions& options) {
   std::cout << "plugins:\n";
   if (registry.plugins().empty()) std::cout << "  (none found; folders searched: defaults, STRATA_PLUGIN_PATH)\n";
   for (const PluginInfo& p : registry.plugins()) {
-    std::cout << "  " << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor << ")  "
-              << p.path << "\n";
+    std::cout << "  " << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor << ")  " << p.path
+              << "\n";
   }
   std::cout << "search folders (default):";
   for (const auto& f : default_plugin_folders()) std::cout << " " << f.lexically_normal().string();

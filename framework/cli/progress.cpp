@@ -12,8 +12,10 @@ std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const auto s = static_cast<long long>(seconds + 0.5);
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
   return buf;
 }
 
@@ -21,17 +23,23 @@ std::string format_record(const MetricsRecord& r, std::int64_t total_steps) {
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(total_steps);
   char buf[96];
   for (const auto& [name, value] : r.values) {
-    if (name == "lr") std::snprintf(buf, sizeof buf, "  lr %.2e", value);
-    else if (name == "tokens_per_s") std::snprintf(buf, sizeof buf, "  tok/s %.0f", value);
-    else std::snprintf(buf, sizeof buf, "  %s %.4g", name.c_str(), value);
+    if (name == "lr")
+      std::snprintf(buf, sizeof buf, "  lr %.2e", value);
+    else if (name == "tokens_per_s")
+      std::snprintf(buf, sizeof buf, "  tok/s %.0f", value);
+    else
+      std::snprintf(buf, sizeof buf, "  %s %.4g", name.c_str(), value);
     line += buf;
   }
   return line;
 }
 
 Progress::Progress(std::int64_t total_steps, bool quiet)
-    : total_(total_steps), quiet_(quiet), tty_(isatty(STDERR_FILENO) != 0),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : total_(total_steps),
+      quiet_(quiet),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Progress::~Progress() { clear_bar(); }
 

@@ -40,8 +40,10 @@ nlohmann::json to_json(const MetricsRecord& r) {
   nlohmann::json j;
   j["step"] = r.step;
   for (const auto& [name, value] : r.values) {
-    if (std::isfinite(value)) j[name] = value;
-    else j[name] = nullptr;  // JSON has no NaN/inf
+    if (std::isfinite(value))
+      j[name] = value;
+    else
+      j[name] = nullptr;  // JSON has no NaN/inf
   }
   return j;
 }

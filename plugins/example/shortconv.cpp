@@ -31,16 +31,16 @@ class ShortConvState : public MixerState {
 
 class ShortConv : public Mixer {
  public:
-  ShortConv(std::int64_t d_model, std::int64_t expand, std::int64_t kernel_size, bool gate, bool bias,
-            Generator& gen, DType dtype)
+  ShortConv(std::int64_t d_model, std::int64_t expand, std::int64_t kernel_size, bool gate, bool bias, Generator& gen,
+            DType dtype)
       : inner_(expand * d_model), kernel_size_(kernel_size), gate_(gate), dtype_(dtype) {
-    in_proj_ = register_module("in_proj",
-                               std::make_shared<nn::Linear>(d_model, gate ? 2 * inner_ : inner_, bias, gen, dtype));
+    in_proj_ =
+        register_module("in_proj", std::make_shared<nn::Linear>(d_model, gate ? 2 * inner_ : inner_, bias, gen, dtype));
     // PyTorch's Conv1d default for a depthwise kernel: fan_in = K.
     const double bound = 1.0 / std::sqrt(double(kernel_size));
     conv_weight_ = register_parameter("conv_weight", nn::uniform_init({inner_, kernel_size}, bound, gen, dtype));
-    conv_bias_ = register_parameter("conv_bias", nn::uniform_init({inner_}, bound, gen, dtype),
-                                    ParamFlags::no_weight_decay);
+    conv_bias_ =
+        register_parameter("conv_bias", nn::uniform_init({inner_}, bound, gen, dtype), ParamFlags::no_weight_decay);
     out_proj_ = register_module("out_proj", std::make_shared<nn::Linear>(inner_, d_model, bias, gen, dtype));
   }
 
@@ -78,7 +78,7 @@ class ShortConv : public Mixer {
     Tensor c = conv_bias_;  // [E], broadcasts
     for (std::int64_t j = 0; j < K; ++j) {
       const Tensor tap = reshape(slice(conv_weight_, 1, j, j + 1), {inner_});  // [E]
-      c = add(c, mul(slice(padded, 1, j, j + T), tap));                       // [B, T, E]
+      c = add(c, mul(slice(padded, 1, j, j + T), tap));                        // [B, T, E]
     }
     if (gate_) c = mul(c, silu(gate));
     Tensor new_history = slice(padded, 1, T, T + K - 1).contiguous();  // the last K-1 rows

@@ -15,9 +15,9 @@ enum class ComponentKind {
   task,     // a data source with evaluation metrics
 };
 
-inline constexpr std::array<ComponentKind, 6> kAllComponentKinds = {
-    ComponentKind::mixer, ComponentKind::ffn,   ComponentKind::router,
-    ComponentKind::balance, ComponentKind::stack, ComponentKind::task};
+inline constexpr std::array<ComponentKind, 6> kAllComponentKinds = {ComponentKind::mixer,  ComponentKind::ffn,
+                                                                    ComponentKind::router, ComponentKind::balance,
+                                                                    ComponentKind::stack,  ComponentKind::task};
 
 std::string_view to_string(ComponentKind kind);
 std::optional<ComponentKind> parse_component_kind(std::string_view name);

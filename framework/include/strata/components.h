@@ -30,9 +30,9 @@ struct ModelDims {
 // Everything a factory gets besides its own config.
 struct BuildContext {
   ModelDims dims;
-  int layer = -1;             // index of the layer being built; -1 outside layers
-  DType dtype = DType::f32;   // parameters' dtype (f64 in gradient checks)
-  Generator* gen = nullptr;   // for parameter initialisation; never null in a factory call
+  int layer = -1;                               // index of the layer being built; -1 outside layers
+  DType dtype = DType::f32;                     // parameters' dtype (f64 in gradient checks)
+  Generator* gen = nullptr;                     // for parameter initialisation; never null in a factory call
   const ComponentRegistry* registry = nullptr;  // to build nested components (e.g. a router)
   // For routers and balance terms built by an MoE ffn.
   std::int64_t n_experts = 0;

@@ -53,9 +53,9 @@ class ConfigError : public Error {
 enum class ConfigType {
   boolean,
   integer,
-  number,          // a float; an integer literal is accepted
+  number,  // a float; an integer literal is accepted
   string,
-  symbols,         // a string (one symbol per character) or a list of strings
+  symbols,  // a string (one symbol per character) or a list of strings
   integer_list,
   number_list,
   string_list,
@@ -84,7 +84,7 @@ struct ConfigKey {
   std::optional<double> min;  // inclusive bounds for integers and numbers (each element of lists)
   std::optional<double> max;
   bool min_exclusive = false;
-  std::vector<std::string> choices;         // allowed strings (string and string_list)
+  std::vector<std::string> choices;                     // allowed strings (string and string_list)
   ComponentKind component_kind = ComponentKind::mixer;  // for component types
 
   ConfigKey& range(double lo, double hi);
@@ -155,8 +155,7 @@ class Config {
   // Where the key's value was written; the table's location when it was defaulted.
   SourceLocation where(std::string_view key) const;
   // The error a factory throws for an impossible value or combination, located at `key`.
-  [[nodiscard]] ConfigError error(std::string_view key, const std::string& message,
-                                  const std::string& hint = {}) const;
+  [[nodiscard]] ConfigError error(std::string_view key, const std::string& message, const std::string& hint = {}) const;
 
   // The resolved table (defaults filled in) as TOML text, nested tables included.
   void write_toml(std::ostream& os) const;

@@ -43,7 +43,8 @@ class Module : public Component {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  // Every parameter of this module and its children, depth first, in registration order.
+  // Every parameter of this module and its children, depth first, in registration order
+  // (a child's parameters where the child was registered).
   std::vector<NamedParameter> named_parameters(const std::string& prefix = "") const;
   std::vector<Tensor> parameters() const;
   std::int64_t num_parameters() const;
@@ -81,6 +82,9 @@ class Module : public Component {
   };
   std::vector<Param> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  // Registration order over both lists (true: the next parameter, false: the next child),
+  // so that named_parameters() follows the order in which the module declared them.
+  std::vector<bool> order_;
   bool training_ = true;
 };
 

@@ -94,18 +94,21 @@ int run_registration(Fn&& fn, PluginRegistrar* registrar, char* error, std::size
 
 // Exports an explicit descriptor object and entry function (the fixtures of the loader
 // tests use this to build deliberately broken plugins; plugins use STRATA_PLUGIN).
-#define STRATA_PLUGIN_EXPORT(descriptor_object, register_function)            \
-  BOOST_DLL_ALIAS(descriptor_object, strata_plugin_descriptor)                \
+#define STRATA_PLUGIN_EXPORT(descriptor_object, register_function) \
+  BOOST_DLL_ALIAS(descriptor_object, strata_plugin_descriptor)     \
   BOOST_DLL_ALIAS(register_function, strata_plugin_register)
 
-#define STRATA_PLUGIN(plugin_name, plugin_version, registration_function)                                     \
-  namespace strata_plugin_export {                                                                             \
-  const ::strata::PluginDescriptor descriptor{::strata::kPluginMagic,       ::strata::kPluginAbiMajor,         \
-                                              ::strata::kPluginAbiMinor,    0u,                                \
-                                              STRATA_BUILD_FINGERPRINT,     plugin_name,                       \
-                                              plugin_version};                                                 \
-  int register_entry(::strata::PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept {    \
-    return ::strata::detail::run_registration(registration_function, registrar, error, error_size);            \
-  }                                                                                                            \
-  }                                                                                                            \
+#define STRATA_PLUGIN(plugin_name, plugin_version, registration_function)                                  \
+  namespace strata_plugin_export {                                                                         \
+  const ::strata::PluginDescriptor descriptor{::strata::kPluginMagic,                                      \
+                                              ::strata::kPluginAbiMajor,                                   \
+                                              ::strata::kPluginAbiMinor,                                   \
+                                              0u,                                                          \
+                                              STRATA_BUILD_FINGERPRINT,                                    \
+                                              plugin_name,                                                 \
+                                              plugin_version};                                             \
+  int register_entry(::strata::PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept { \
+    return ::strata::detail::run_registration(registration_function, registrar, error, error_size);        \
+  }                                                                                                        \
+  }                                                                                                        \
   STRATA_PLUGIN_EXPORT(strata_plugin_export::descriptor, strata_plugin_export::register_entry)

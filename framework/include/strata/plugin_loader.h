@@ -31,7 +31,8 @@ class PluginError : public Error {
 // The host's own fingerprint (what a plugin built against these headers embeds).
 const char* host_build_fingerprint();
 
-// Loads one plugin file into `registry` (steps above). Returns its info.
+// Loads one plugin file into `registry` (steps above). Returns its info. A file this
+// registry already loaded is not loaded again.
 PluginInfo load_plugin(ComponentRegistry& registry, const std::filesystem::path& file);
 
 // Plugin files in a folder: regular files named "strata_plugin_*.so", sorted by name.

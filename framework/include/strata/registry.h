@@ -25,11 +25,16 @@ using ComponentFactory = std::function<std::unique_ptr<Component>(const Config&,
 
 template <class C>
 constexpr ComponentKind component_kind_of() {
-  if constexpr (std::is_base_of_v<Mixer, C>) return ComponentKind::mixer;
-  else if constexpr (std::is_base_of_v<Ffn, C>) return ComponentKind::ffn;
-  else if constexpr (std::is_base_of_v<Router, C>) return ComponentKind::router;
-  else if constexpr (std::is_base_of_v<Balance, C>) return ComponentKind::balance;
-  else if constexpr (std::is_base_of_v<Stack, C>) return ComponentKind::stack;
+  if constexpr (std::is_base_of_v<Mixer, C>)
+    return ComponentKind::mixer;
+  else if constexpr (std::is_base_of_v<Ffn, C>)
+    return ComponentKind::ffn;
+  else if constexpr (std::is_base_of_v<Router, C>)
+    return ComponentKind::router;
+  else if constexpr (std::is_base_of_v<Balance, C>)
+    return ComponentKind::balance;
+  else if constexpr (std::is_base_of_v<Stack, C>)
+    return ComponentKind::stack;
   else {
     static_assert(std::is_base_of_v<Task, C>, "a component is a Mixer, Ffn, Router, Balance, Stack or Task");
     return ComponentKind::task;
@@ -39,8 +44,8 @@ constexpr ComponentKind component_kind_of() {
 // What a component declares about itself.
 struct ComponentSpec {
   ComponentKind kind = ComponentKind::mixer;
-  std::string name;    // the `type = "..."` that selects it
-  std::string doc;     // one line
+  std::string name;  // the `type = "..."` that selects it
+  std::string doc;   // one line
   ConfigSchema schema;
 };
 

@@ -24,8 +24,8 @@ struct MetricsRecord {
 };
 
 struct EvalResult {
-  double loss = 0;      // mean cross-entropy over the scored positions
-  double accuracy = 0;  // argmax == target over the scored positions
+  double loss = 0;        // mean cross-entropy over the scored positions
+  double accuracy = 0;    // argmax == target over the scored positions
   double perplexity = 0;  // exp(loss), for tasks that report it (0 otherwise)
   std::int64_t scored = 0;
 };

@@ -23,9 +23,15 @@ class Mlp : public Ffn {
   Tensor forward(const Tensor& x, StepContext&) override {
     Tensor h = up_->forward(x);  // [B, T, 2H] (swiglu: [gate | up]) or [B, T, H]
     switch (activation_) {
-      case MlpActivation::swiglu: h = swiglu(h); break;
-      case MlpActivation::gelu: h = gelu(h, GeluApprox::none); break;
-      case MlpActivation::gelu_tanh: h = gelu(h, GeluApprox::tanh); break;
+      case MlpActivation::swiglu:
+        h = swiglu(h);
+        break;
+      case MlpActivation::gelu:
+        h = gelu(h, GeluApprox::none);
+        break;
+      case MlpActivation::gelu_tanh:
+        h = gelu(h, GeluApprox::tanh);
+        break;
     }
     return down_->forward(h);
   }
@@ -58,8 +64,8 @@ void register_mlp(ComponentRegistry& registry) {
     const MlpActivation activation = name == "swiglu" ? MlpActivation::swiglu
                                      : name == "gelu" ? MlpActivation::gelu
                                                       : MlpActivation::gelu_tanh;
-    const std::int64_t d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff")
-                                                          : default_mlp_hidden(name, ctx.dims.d_model);
+    const std::int64_t d_ff =
+        config.integer("d_ff") > 0 ? config.integer("d_ff") : default_mlp_hidden(name, ctx.dims.d_model);
     return std::make_unique<Mlp>(activation, ctx.dims.d_model, d_ff, config.boolean("bias"), *ctx.gen, ctx.dtype);
   });
 }

@@ -31,29 +31,33 @@ class PatternStack : public Stack {
       if (declared.size() == 1) return std::vector<std::string>(std::size_t(n_layers), declared.front());
       if (declared.empty() && may_be_empty) return {};
       if (declared.empty()) {
-        throw config_.error(key, "no " + kind + " is declared", "add a [model." + kind + ".NAME] table with type = ...");
+        throw config_.error(key, "no " + kind + " is declared",
+                            "add a [model." + kind + ".NAME] table with type = ...");
       }
-      throw config_.error(key, std::to_string(declared.size()) + " " + kind + " entries are declared (" +
-                                   join_names(declared) + "), so the stack must say which layer uses which",
-                          "set " + key + " = \"...\" with one entry name per layer (a string of one-character names, "
-                          "or a list of names)");
+      throw config_.error(key,
+                          std::to_string(declared.size()) + " " + kind + " entries are declared (" +
+                              join_names(declared) + "), so the stack must say which layer uses which",
+                          "set " + key +
+                              " = \"...\" with one entry name per layer (a string of one-character names, "
+                              "or a list of names)");
     }
     const std::vector<std::string>& pattern = config_.strings(key);
     if (pattern.empty()) throw config_.error(key, "is empty", "give one entry name per layer");
     for (const std::string& symbol : pattern) {
       if (std::find(declared.begin(), declared.end(), symbol) == declared.end()) {
         const std::string near = nearest_name(symbol, declared);
-        throw config_.error(key, "names " + kind + " \"" + symbol + "\", which is not declared (declared: " +
-                                     join_names(declared) + ")",
-                            (near.empty() ? std::string() : "did you mean \"" + near + "\"? ") + "add [model." +
-                                kind + "." + symbol + "] or fix the pattern");
+        throw config_.error(
+            key,
+            "names " + kind + " \"" + symbol + "\", which is not declared (declared: " + join_names(declared) + ")",
+            (near.empty() ? std::string() : "did you mean \"" + near + "\"? ") + "add [model." + kind + "." + symbol +
+                "] or fix the pattern");
       }
     }
     const auto len = static_cast<std::int64_t>(pattern.size());
     if (n_layers % len != 0) {
-      throw config_.error(key, "has " + std::to_string(len) + " entries, which does not divide n_layers = " +
-                                   std::to_string(n_layers),
-                          "give one entry per layer, or a pattern whose length divides n_layers (it repeats)");
+      throw config_.error(
+          key, "has " + std::to_string(len) + " entries, which does not divide n_layers = " + std::to_string(n_layers),
+          "give one entry per layer, or a pattern whose length divides n_layers (it repeats)");
     }
     std::vector<std::string> out;
     for (std::int64_t i = 0; i < n_layers; ++i) out.push_back(pattern[std::size_t(i % len)]);

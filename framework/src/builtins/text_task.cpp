@@ -36,7 +36,8 @@ class TextTask : public Task {
     const std::int64_t valid_len = std::int64_t(bytes_.size()) - split_;
     const std::int64_t n_windows = (valid_len - 1) / seq_len_;
     std::vector<std::int64_t> offsets(static_cast<std::size_t>(batch_size));
-    for (std::int64_t r = 0; r < batch_size; ++r) offsets[std::size_t(r)] = split_ + ((index * batch_size + r) % n_windows) * seq_len_;
+    for (std::int64_t r = 0; r < batch_size; ++r)
+      offsets[std::size_t(r)] = split_ + ((index * batch_size + r) % n_windows) * seq_len_;
     return windows(offsets);
   }
 
@@ -85,8 +86,9 @@ void register_text_task(ComponentRegistry& registry) {
     const auto n = static_cast<std::int64_t>(bytes.size());
     const auto valid = static_cast<std::int64_t>(double(n) * c.number("valid_fraction"));
     if (n - valid <= T + 1 || valid <= T + 1) {
-      throw c.error("path", path.string() + " has " + std::to_string(n) + " bytes: too short for seq_len = " +
-                                std::to_string(T) + " in both the training and the validation part",
+      throw c.error("path",
+                    path.string() + " has " + std::to_string(n) + " bytes: too short for seq_len = " +
+                        std::to_string(T) + " in both the training and the validation part",
                     "use a longer file, a smaller seq_len or a larger valid_fraction");
     }
     return std::make_unique<TextTask>(std::move(bytes), T, c.number("valid_fraction"));

@@ -35,17 +35,28 @@ ConfigError::~ConfigError() = default;
 
 std::string_view to_string(ConfigType type) {
   switch (type) {
-    case ConfigType::boolean: return "boolean";
-    case ConfigType::integer: return "integer";
-    case ConfigType::number: return "number";
-    case ConfigType::string: return "string";
-    case ConfigType::symbols: return "string or list of strings";
-    case ConfigType::integer_list: return "list of integers";
-    case ConfigType::number_list: return "list of numbers";
-    case ConfigType::string_list: return "list of strings";
-    case ConfigType::component: return "component table";
-    case ConfigType::component_list: return "list of component tables";
-    case ConfigType::component_map: return "table of named component tables";
+    case ConfigType::boolean:
+      return "boolean";
+    case ConfigType::integer:
+      return "integer";
+    case ConfigType::number:
+      return "number";
+    case ConfigType::string:
+      return "string";
+    case ConfigType::symbols:
+      return "string or list of strings";
+    case ConfigType::integer_list:
+      return "list of integers";
+    case ConfigType::number_list:
+      return "list of numbers";
+    case ConfigType::string_list:
+      return "list of strings";
+    case ConfigType::component:
+      return "component table";
+    case ConfigType::component_list:
+      return "list of component tables";
+    case ConfigType::component_map:
+      return "table of named component tables";
   }
   return "?";
 }
@@ -79,14 +90,20 @@ std::string to_string(const ConfigValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
         using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, bool>) return v ? "true" : "false";
-        else if constexpr (std::is_same_v<V, std::int64_t>) return std::to_string(v);
-        else if constexpr (std::is_same_v<V, double>) return format_number(v);
-        else if constexpr (std::is_same_v<V, std::string>) return quoted(v);
-        else if constexpr (std::is_same_v<V, std::vector<std::string>>) return list_string(v, quoted);
+        if constexpr (std::is_same_v<V, bool>)
+          return v ? "true" : "false";
+        else if constexpr (std::is_same_v<V, std::int64_t>)
+          return std::to_string(v);
+        else if constexpr (std::is_same_v<V, double>)
+          return format_number(v);
+        else if constexpr (std::is_same_v<V, std::string>)
+          return quoted(v);
+        else if constexpr (std::is_same_v<V, std::vector<std::string>>)
+          return list_string(v, quoted);
         else if constexpr (std::is_same_v<V, std::vector<std::int64_t>>)
           return list_string(v, [](std::int64_t x) { return std::to_string(x); });
-        else return list_string(v, format_number);
+        else
+          return list_string(v, format_number);
       },
       value);
 }
@@ -238,9 +255,7 @@ bool Config::has(std::string_view key) const { return entry_of(*impl_, key).give
 bool Config::boolean(std::string_view key) const { return value_as<bool>(*impl_, key, "boolean()"); }
 std::int64_t Config::integer(std::string_view key) const { return value_as<std::int64_t>(*impl_, key, "integer()"); }
 double Config::number(std::string_view key) const { return value_as<double>(*impl_, key, "number()"); }
-const std::string& Config::string(std::string_view key) const {
-  return value_as<std::string>(*impl_, key, "string()");
-}
+const std::string& Config::string(std::string_view key) const { return value_as<std::string>(*impl_, key, "string()"); }
 const std::vector<std::string>& Config::strings(std::string_view key) const {
   return value_as<std::vector<std::string>>(*impl_, key, "strings()");
 }
@@ -256,9 +271,7 @@ const Config& Config::component(std::string_view key) const {
   const Impl::Entry& e = entry_of(*impl_, key);
   return e.components.empty() ? empty : e.components.front();
 }
-const std::vector<Config>& Config::components(std::string_view key) const {
-  return entry_of(*impl_, key).components;
-}
+const std::vector<Config>& Config::components(std::string_view key) const { return entry_of(*impl_, key).components; }
 const std::vector<std::string>& Config::component_names(std::string_view key) const {
   return entry_of(*impl_, key).names;
 }
@@ -286,8 +299,8 @@ void write_table(std::ostream& os, const Config& config, const std::string& head
   if (!header.empty()) os << (array_item ? "\n[[" + header + "]]\n" : "\n[" + header + "]\n");
   if (!impl.type.empty()) os << "type = " << quoted(impl.type) << "\n";
   for (const auto& e : impl.entries) {
-    const bool is_component = e.type == ConfigType::component || e.type == ConfigType::component_list ||
-                              e.type == ConfigType::component_map;
+    const bool is_component =
+        e.type == ConfigType::component || e.type == ConfigType::component_list || e.type == ConfigType::component_map;
     if (is_component) continue;
     if (!e.present) continue;
     os << key_text(e.name) << " = " << to_string(e.value) << "\n";

@@ -13,7 +13,7 @@ struct Config::Impl {
   struct Entry {
     std::string name;
     ConfigType type = ConfigType::integer;
-    ConfigValue value;  // unused for component types
+    ConfigValue value;     // unused for component types
     bool present = false;  // given or defaulted (false: an optional key left out)
     bool given = false;    // written in the file or by --set
     SourceLocation where;

@@ -26,16 +26,26 @@ std::string join_path(const std::string& path, const std::string& key) { return 
 
 const char* kind_noun(toml::node_type type) {
   switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "a list";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "a list";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -55,17 +65,28 @@ std::string describe(const toml::node& node) {
 
 std::string expected_noun(ConfigType type) {
   switch (type) {
-    case ConfigType::boolean: return "a boolean (true or false)";
-    case ConfigType::integer: return "an integer";
-    case ConfigType::number: return "a number";
-    case ConfigType::string: return "a string";
-    case ConfigType::symbols: return "a string or a list of strings";
-    case ConfigType::integer_list: return "a list of integers";
-    case ConfigType::number_list: return "a list of numbers";
-    case ConfigType::string_list: return "a list of strings";
-    case ConfigType::component: return "a table with type = \"...\"";
-    case ConfigType::component_list: return "a list of tables, each with type = \"...\"";
-    case ConfigType::component_map: return "a table of named tables, each with type = \"...\"";
+    case ConfigType::boolean:
+      return "a boolean (true or false)";
+    case ConfigType::integer:
+      return "an integer";
+    case ConfigType::number:
+      return "a number";
+    case ConfigType::string:
+      return "a string";
+    case ConfigType::symbols:
+      return "a string or a list of strings";
+    case ConfigType::integer_list:
+      return "a list of integers";
+    case ConfigType::number_list:
+      return "a list of numbers";
+    case ConfigType::string_list:
+      return "a list of strings";
+    case ConfigType::component:
+      return "a table with type = \"...\"";
+    case ConfigType::component_list:
+      return "a list of tables, each with type = \"...\"";
+    case ConfigType::component_map:
+      return "a table of named tables, each with type = \"...\"";
   }
   return "?";
 }
@@ -78,7 +99,8 @@ std::string expected_noun(ConfigType type) {
 
 void check_range(const ConfigKey& key, double v, const toml::node& node, const std::string& path) {
   if (key.type == ConfigType::number || key.type == ConfigType::number_list) {
-    if (!std::isfinite(v)) throw ConfigError(location_of(node.source()), path, "must be a finite number, got " + describe(node));
+    if (!std::isfinite(v))
+      throw ConfigError(location_of(node.source()), path, "must be a finite number, got " + describe(node));
   }
   const bool below = key.min && (key.min_exclusive ? v <= *key.min : v < *key.min);
   const bool above = key.max && v > *key.max;
@@ -99,8 +121,8 @@ void check_choice(const ConfigKey& key, const std::string& v, const toml::node& 
 
 std::int64_t as_integer(const ConfigKey& key, const toml::node& node, const std::string& path) {
   if (!node.is_integer()) {
-    const bool integral_float = node.is_floating_point() && std::floor(node.as_floating_point()->get()) ==
-                                                                node.as_floating_point()->get();
+    const bool integral_float =
+        node.is_floating_point() && std::floor(node.as_floating_point()->get()) == node.as_floating_point()->get();
     type_error(node, path, ConfigType::integer, integral_float ? "write it without a decimal point" : "");
   }
   const std::int64_t v = node.as_integer()->get();
@@ -110,9 +132,12 @@ std::int64_t as_integer(const ConfigKey& key, const toml::node& node, const std:
 
 double as_number(const ConfigKey& key, const toml::node& node, const std::string& path) {
   double v = 0;
-  if (node.is_floating_point()) v = node.as_floating_point()->get();
-  else if (node.is_integer()) v = double(node.as_integer()->get());
-  else type_error(node, path, ConfigType::number);
+  if (node.is_floating_point())
+    v = node.as_floating_point()->get();
+  else if (node.is_integer())
+    v = double(node.as_integer()->get());
+  else
+    type_error(node, path, ConfigType::number);
   check_range(key, v, node, path);
   return v;
 }
@@ -145,36 +170,39 @@ Entry convert_value(const ConfigKey& key, const toml::node& node, const std::str
       if (!node.is_boolean()) type_error(node, path, key.type);
       e.value = node.as_boolean()->get();
       break;
-    case ConfigType::integer: e.value = as_integer(key, node, path); break;
-    case ConfigType::number: e.value = as_number(key, node, path); break;
-    case ConfigType::string: e.value = as_string(key, node, path); break;
+    case ConfigType::integer:
+      e.value = as_integer(key, node, path);
+      break;
+    case ConfigType::number:
+      e.value = as_number(key, node, path);
+      break;
+    case ConfigType::string:
+      e.value = as_string(key, node, path);
+      break;
     case ConfigType::symbols:
       if (node.is_string()) {
         std::vector<std::string> symbols;
         for (char c : node.as_string()->get()) symbols.emplace_back(1, c);
         e.value = std::move(symbols);
       } else {
-        e.value = as_list<std::string>(key, node, path, [&](const toml::node& n, const std::string& p) {
-          return as_string(key, n, p);
-        });
+        e.value = as_list<std::string>(key, node, path,
+                                       [&](const toml::node& n, const std::string& p) { return as_string(key, n, p); });
       }
       break;
     case ConfigType::integer_list:
-      e.value = as_list<std::int64_t>(key, node, path, [&](const toml::node& n, const std::string& p) {
-        return as_integer(key, n, p);
-      });
+      e.value = as_list<std::int64_t>(key, node, path,
+                                      [&](const toml::node& n, const std::string& p) { return as_integer(key, n, p); });
       break;
     case ConfigType::number_list:
-      e.value = as_list<double>(key, node, path, [&](const toml::node& n, const std::string& p) {
-        return as_number(key, n, p);
-      });
+      e.value = as_list<double>(key, node, path,
+                                [&](const toml::node& n, const std::string& p) { return as_number(key, n, p); });
       break;
     case ConfigType::string_list:
-      e.value = as_list<std::string>(key, node, path, [&](const toml::node& n, const std::string& p) {
-        return as_string(key, n, p);
-      });
+      e.value = as_list<std::string>(key, node, path,
+                                     [&](const toml::node& n, const std::string& p) { return as_string(key, n, p); });
       break;
-    default: break;
+    default:
+      break;
   }
   return e;
 }
@@ -191,8 +219,9 @@ Entry convert_components(const ConfigKey& key, const toml::node* node, const std
   e.present = true;
   e.given = node != nullptr;
   e.where = node ? location_of(node->source()) : table_location;
-  const std::string default_type =
-      key.default_value && std::holds_alternative<std::string>(*key.default_value) ? std::get<std::string>(*key.default_value) : "";
+  const std::string default_type = key.default_value && std::holds_alternative<std::string>(*key.default_value)
+                                       ? std::get<std::string>(*key.default_value)
+                                       : "";
   if (key.type == ConfigType::component) {
     if (node == nullptr && default_type.empty() && key.may_be_absent) return e;
     e.components.push_back(validate_component(node, key.component_kind, default_type, path, table_location, registry));
@@ -306,14 +335,14 @@ Config validate_component(const toml::node* node, ComponentKind kind, const std:
   const ComponentSpec* spec = registry.find(kind, type);
   if (spec == nullptr) {
     const std::string near = nearest_name(type, known);
-    throw ConfigError(type_location, join_path(path, "type"),
-                      "unknown " + kind_name + " \"" + type + "\" (known " + kind_name + "s: " + join_names(known) + ")",
-                      (near.empty() ? std::string() : "did you mean \"" + near + "\"? ") +
-                          "components come from plugins: `strata plugins` lists what is loaded; add a folder with "
-                          "[plugins] paths, --plugin-path or STRATA_PLUGIN_PATH");
+    throw ConfigError(
+        type_location, join_path(path, "type"),
+        "unknown " + kind_name + " \"" + type + "\" (known " + kind_name + "s: " + join_names(known) + ")",
+        (near.empty() ? std::string() : "did you mean \"" + near + "\"? ") +
+            "components come from plugins: `strata plugins` lists what is loaded; add a folder with "
+            "[plugins] paths, --plugin-path or STRATA_PLUGIN_PATH");
   }
-  return validate_entries(table, spec->schema, path, type, location, registry,
-                          kind_name + " \"" + type + "\"");
+  return validate_entries(table, spec->schema, path, type, location, registry, kind_name + " \"" + type + "\"");
 }
 
 // ---- files and overrides ---------------------------------------------------------------
@@ -395,8 +424,9 @@ void apply_override(toml::table& root, const std::string& assignment) {
     }
     table = next->as_table();
   }
-  table->insert_or_assign(toml::key(parts.back(), toml::source_region{{}, {}, std::make_shared<const std::string>(source)}),
-                          std::move(*parsed.get("value")));
+  table->insert_or_assign(
+      toml::key(parts.back(), toml::source_region{{}, {}, std::make_shared<const std::string>(source)}),
+      std::move(*parsed.get("value")));
 }
 
 }  // namespace strata::detail

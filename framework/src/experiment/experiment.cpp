@@ -38,8 +38,7 @@ const ConfigSchema& train_schema() {
     s.string("schedule", "cosine", "decay after warmup").one_of({"cosine", "linear", "constant"});
     s.integer("warmup_steps", 0, "linear warmup from 0 to lr").at_least(0);
     s.number("min_lr_ratio", 0.1, "final lr as a fraction of lr (cosine, linear)").range(0, 1);
-    s.number("weight_decay", 0.01, "AdamW decoupled decay (not applied to norms, biases, marked params)")
-        .range(0, 10);
+    s.number("weight_decay", 0.01, "AdamW decoupled decay (not applied to norms, biases, marked params)").range(0, 10);
     s.number("beta1", 0.9, "AdamW first-moment decay").range(0, 0.999999);
     s.number("beta2", 0.999, "AdamW second-moment decay").range(0, 0.99999999);
     s.number("eps", 1e-8, "AdamW epsilon").greater_than(0);
@@ -124,12 +123,11 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
   e.train = validate_section(root, "train", train_schema(), file, registry);
   e.run = validate_section(root, "run", run_schema(), file, registry);
   const toml::node* task = root.get("task");
-  e.task = detail::validate_component(task, ComponentKind::task, "", "task",
-                                      SourceLocation{file.string(), 0, 0}, registry);
+  e.task =
+      detail::validate_component(task, ComponentKind::task, "", "task", SourceLocation{file.string(), 0, 0}, registry);
 
   if (e.train.integer("warmup_steps") > e.train.integer("steps")) {
-    throw e.train.error("warmup_steps",
-                        "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
+    throw e.train.error("warmup_steps", "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
                         "warmup must end before training does");
   }
   return e;

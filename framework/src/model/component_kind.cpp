@@ -4,12 +4,18 @@ namespace strata {
 
 std::string_view to_string(ComponentKind kind) {
   switch (kind) {
-    case ComponentKind::mixer: return "mixer";
-    case ComponentKind::ffn: return "ffn";
-    case ComponentKind::router: return "router";
-    case ComponentKind::balance: return "balance";
-    case ComponentKind::stack: return "stack";
-    case ComponentKind::task: return "task";
+    case ComponentKind::mixer:
+      return "mixer";
+    case ComponentKind::ffn:
+      return "ffn";
+    case ComponentKind::router:
+      return "router";
+    case ComponentKind::balance:
+      return "balance";
+    case ComponentKind::stack:
+      return "stack";
+    case ComponentKind::task:
+      return "task";
   }
   return "?";
 }

@@ -17,7 +17,9 @@ std::size_t DecodeState::size_bytes() const {
 struct Model::Block : public Module {
   Block(std::shared_ptr<nn::Norm> mixer_norm_in, std::shared_ptr<Mixer> mixer_in, std::shared_ptr<nn::Norm> ffn_norm_in,
         std::shared_ptr<Ffn> ffn_in)
-      : mixer_norm(std::move(mixer_norm_in)), mixer(std::move(mixer_in)), ffn_norm(std::move(ffn_norm_in)),
+      : mixer_norm(std::move(mixer_norm_in)),
+        mixer(std::move(mixer_in)),
+        ffn_norm(std::move(ffn_norm_in)),
         ffn(std::move(ffn_in)) {
     register_module("mixer_norm", mixer_norm);
     register_module("mixer", mixer);
@@ -71,12 +73,13 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   StackInputs inputs{dims.n_layers, config.component_names("mixer"), config.component_names("ffn")};
   const std::vector<LayerSpec> layers = stack->plan(inputs);
   if (std::int64_t(layers.size()) != dims.n_layers) {
-    throw config.error("stack", "the stack planned " + std::to_string(layers.size()) + " layers for n_layers = " +
-                                    std::to_string(dims.n_layers));
+    throw config.error("stack", "the stack planned " + std::to_string(layers.size()) +
+                                    " layers for n_layers = " + std::to_string(dims.n_layers));
   }
 
   model->embedding_ = model->register_module(
-      "embedding", std::make_shared<nn::Embedding>(dims.vocab_size, dims.d_model, config.number("init_std"), gen, dtype));
+      "embedding",
+      std::make_shared<nn::Embedding>(dims.vocab_size, dims.d_model, config.number("init_std"), gen, dtype));
   auto layer_list = model->register_module("layers", std::make_shared<ModuleList>());
   for (std::size_t i = 0; i < layers.size(); ++i) {
     ctx.layer = static_cast<int>(i);
@@ -87,8 +90,9 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
     plan.mixer_type = mixer_config.type();
     auto mixer = registry.create<Mixer>(mixer_config, ctx);
     if (!mixer->causal()) {
-      throw mixer_config.error("type", "mixer \"" + plan.mixer_type + "\" is not causal; a language model needs "
-                                                                       "outputs that depend only on earlier tokens");
+      throw mixer_config.error("type", "mixer \"" + plan.mixer_type +
+                                           "\" is not causal; a language model needs "
+                                           "outputs that depend only on earlier tokens");
     }
     plan.mixer_params = mixer->num_parameters();
     std::shared_ptr<Ffn> ffn;
@@ -185,7 +189,8 @@ std::string Model::describe() const {
   os << "model: d_model " << dims_.d_model << ", " << dims_.n_layers << " layers, vocab " << dims_.vocab_size
      << ", LM head " << (tied_ ? "tied to the embedding" : "untied") << "\n";
   os << std::left << std::setw(7) << "layer" << std::setw(26) << "mixer" << std::right << std::setw(12) << "params"
-     << "   " << std::left << std::setw(26) << "ffn" << std::right << std::setw(12) << "params" << "\n";
+     << "   " << std::left << std::setw(26) << "ffn" << std::right << std::setw(12) << "params"
+     << "\n";
   std::int64_t mixers = 0, ffns = 0;
   for (const LayerPlan& p : plan_) {
     os << std::left << std::setw(7) << p.index << std::setw(26) << (p.mixer_entry + " (" + p.mixer_type + ")")

@@ -18,6 +18,7 @@ Tensor& Module::register_parameter(const std::string& name, Tensor value, ParamF
   Tensor leaf = value.detach();
   leaf.requires_grad_(true);
   params_.push_back({name, std::move(leaf), flags});
+  order_.push_back(true);
   return params_.back().tensor;
 }
 
@@ -25,6 +26,7 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   check_new_name(name);
   if (!child) throw ValueError("child module '" + name + "' is null");
   children_.emplace_back(name, std::move(child));
+  order_.push_back(false);
 }
 
 void Module::check_new_name(const std::string& name) const {
@@ -39,11 +41,17 @@ void Module::check_new_name(const std::string& name) const {
 }
 
 void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out) const {
-  for (const auto& p : params_) {
-    out.push_back({prefix + p.name, p.tensor, (static_cast<unsigned>(p.flags) &
-                                               static_cast<unsigned>(ParamFlags::no_weight_decay)) == 0});
+  std::size_t next_param = 0, next_child = 0;
+  for (const bool is_param : order_) {
+    if (is_param) {
+      const Param& p = params_[next_param++];
+      const bool decay = (static_cast<unsigned>(p.flags) & static_cast<unsigned>(ParamFlags::no_weight_decay)) == 0;
+      out.push_back({prefix + p.name, p.tensor, decay});
+    } else {
+      const auto& [name, child] = children_[next_child++];
+      child->collect(prefix + name + ".", out);
+    }
   }
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
 }
 
 std::vector<NamedParameter> Module::named_parameters(const std::string& prefix) const {

@@ -22,7 +22,8 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, G
   }
   const double bound = 1.0 / std::sqrt(double(in_features));
   weight_ = register_parameter("weight", uniform_init({out_features, in_features}, bound, gen, dtype));
-  if (bias) bias_ = register_parameter("bias", uniform_init({out_features}, bound, gen, dtype), ParamFlags::no_weight_decay);
+  if (bias)
+    bias_ = register_parameter("bias", uniform_init({out_features}, bound, gen, dtype), ParamFlags::no_weight_decay);
 }
 
 Tensor Linear::forward(const Tensor& x) const { return linear(x, weight_, bias_); }

@@ -42,10 +42,10 @@ void check_symbols(const fs::path& file) {
     boost::dll::library_info info(file);
     symbols = info.symbols("boostdll");
   } catch (const std::exception& e) {
-    throw PluginError("not a strata plugin: " + file.string() + " is not a shared library this platform can load (" +
-                          e.what() + ")",
-                      "plugin files are shared libraries built with strata_add_plugin (see docs/writing-a-plugin.md); "
-                      "remove other files named strata_plugin_*.so from the plugin folders");
+    throw PluginError(
+        "not a strata plugin: " + file.string() + " is not a shared library this platform can load (" + e.what() + ")",
+        "plugin files are shared libraries built with strata_add_plugin (see docs/writing-a-plugin.md); "
+        "remove other files named strata_plugin_*.so from the plugin folders");
   }
   const auto has = [&](const char* name) { return std::find(symbols.begin(), symbols.end(), name) != symbols.end(); };
   if (!has(kDescriptorSymbol)) {
@@ -55,9 +55,9 @@ void check_symbols(const fs::path& file) {
                       "docs/writing-a-plugin.md");
   }
   if (!has(kRegisterSymbol)) {
-    throw PluginError("missing entry point: " + file.string() + " has a strata descriptor but no '" + kRegisterSymbol +
-                          "' symbol",
-                      "export the registration function with STRATA_PLUGIN (or STRATA_PLUGIN_EXPORT)");
+    throw PluginError(
+        "missing entry point: " + file.string() + " has a strata descriptor but no '" + kRegisterSymbol + "' symbol",
+        "export the registration function with STRATA_PLUGIN (or STRATA_PLUGIN_EXPORT)");
   }
 }
 
@@ -67,10 +67,10 @@ void check_descriptor(const fs::path& file, const PluginDescriptor& d) {
     char got[16], want[16];
     std::snprintf(got, sizeof got, "0x%08x", d.magic);
     std::snprintf(want, sizeof want, "0x%08x", kPluginMagic);
-    throw PluginError("wrong magic in " + file.string() + ": descriptor magic is " + got + ", strata plugins have " +
-                          want,
-                      "the file's strata_plugin_descriptor is not a strata PluginDescriptor; build the plugin with "
-                      "STRATA_PLUGIN from <strata/plugin.h>");
+    throw PluginError(
+        "wrong magic in " + file.string() + ": descriptor magic is " + got + ", strata plugins have " + want,
+        "the file's strata_plugin_descriptor is not a strata PluginDescriptor; build the plugin with "
+        "STRATA_PLUGIN from <strata/plugin.h>");
   }
   if (d.abi_major != kPluginAbiMajor) {
     throw PluginError("incompatible plugin ABI in " + file.string() + ": plugin ABI " +
@@ -101,6 +101,10 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
     throw PluginError("plugin file not found: " + file_in.string(), "check the path and that the plugin was built");
   }
   const fs::path file = fs::canonical(file_in, ec);
+  // Loading a file twice into one registry is a no-op (an experiment may name a plugin
+  // the defaults already loaded).
+  for (const PluginInfo& p : registry.plugins())
+    if (p.path == file.string()) return p;
   check_symbols(file);
 
   // Step 2: load. RTLD_NODELETE: a library stays mapped until exit even once unreferenced
@@ -128,8 +132,8 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   char message[2048] = {0};
   auto& entry = library->get_alias<PluginRegisterFn>(kRegisterSymbol);
   if (entry(&registrar, message, sizeof message) != 0) {
-    throw PluginError("registration failed in plugin '" + info.name + "' (" + file.string() + "): " +
-                          (message[0] ? std::string(message) : std::string("no message")),
+    throw PluginError("registration failed in plugin '" + info.name + "' (" + file.string() +
+                          "): " + (message[0] ? std::string(message) : std::string("no message")),
                       "the plugin's registration function threw; fix the plugin (nothing from it was registered)");
   }
 

@@ -61,7 +61,8 @@ std::vector<std::string> ComponentRegistry::names(ComponentKind kind) const {
 
 const PluginInfo& ComponentRegistry::origin_of(ComponentKind kind, std::string_view name) const {
   auto it = entries_.find(std::make_pair(kind, std::string(name)));
-  if (it == entries_.end()) throw ValueError("no " + std::string(to_string(kind)) + " named '" + std::string(name) + "'");
+  if (it == entries_.end())
+    throw ValueError("no " + std::string(to_string(kind)) + " named '" + std::string(name) + "'");
   return it->second->plugin;
 }
 

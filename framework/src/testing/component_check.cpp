@@ -77,8 +77,8 @@ struct Built {
   std::shared_ptr<Mixer> mixer;  // set for mixers
 };
 
-Built build(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
-            const ComponentCheckOptions& o, DType dtype, Generator& gen) {
+Built build(const ComponentRegistry& registry, ComponentKind kind, const Config& config, const ComponentCheckOptions& o,
+            DType dtype, Generator& gen) {
   BuildContext ctx;
   ctx.dims = ModelDims{o.d_model, 16, 1, o.seq_len};
   ctx.layer = 0;
@@ -167,29 +167,29 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
     }
   }));
 
-  report.items.push_back(run_check(kind == ComponentKind::mixer ? "causality" : "per-token independence",
-                                   [&](CheckItem& item) {
-    autograd::NoGradGuard no_grad;
-    for (std::int64_t t = 0; t < T; ++t) {
-      std::vector<double> delta(std::size_t(B * T * D), 0.0);
-      for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t d = 0; d < D; ++d) delta[std::size_t((b * T + t) * D + d)] = 0.5;
-      const Tensor xp = add(x, Tensor::from_vector(delta, {B, T, D}));
-      StepContext ctx(false, nullptr);
-      const Tensor yp = f64.forward(xp, ctx);
-      for (std::int64_t s = 0; s < T; ++s) {
-        const bool may_change = kind == ComponentKind::mixer ? s >= t : s == t;
-        if (may_change) continue;
-        const double d = max_abs_diff(yp.slice(1, s, s + 1), y_full.slice(1, s, s + 1));
-        if (d > 1e-12) {
-          item.passed = false;
-          item.detail = "perturbing token " + std::to_string(t) + " changed output " + std::to_string(s) + " by " +
-                        fmt(d);
-          return;
+  report.items.push_back(
+      run_check(kind == ComponentKind::mixer ? "causality" : "per-token independence", [&](CheckItem& item) {
+        autograd::NoGradGuard no_grad;
+        for (std::int64_t t = 0; t < T; ++t) {
+          std::vector<double> delta(std::size_t(B * T * D), 0.0);
+          for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t d = 0; d < D; ++d) delta[std::size_t((b * T + t) * D + d)] = 0.5;
+          const Tensor xp = add(x, Tensor::from_vector(delta, {B, T, D}));
+          StepContext ctx(false, nullptr);
+          const Tensor yp = f64.forward(xp, ctx);
+          for (std::int64_t s = 0; s < T; ++s) {
+            const bool may_change = kind == ComponentKind::mixer ? s >= t : s == t;
+            if (may_change) continue;
+            const double d = max_abs_diff(yp.slice(1, s, s + 1), y_full.slice(1, s, s + 1));
+            if (d > 1e-12) {
+              item.passed = false;
+              item.detail =
+                  "perturbing token " + std::to_string(t) + " changed output " + std::to_string(s) + " by " + fmt(d);
+              return;
+            }
+          }
         }
-      }
-    }
-  }));
+      }));
 
   if (kind == ComponentKind::mixer) {
     report.items.push_back(run_check("decoding equals forward", [&](CheckItem& item) {
@@ -214,14 +214,14 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
         const double d = max_abs_diff(y_steps, y_full);
         if (d > 1e-10) {
           item.passed = false;
-          item.detail = (first_chunk == 1 ? "token-by-token" : "chunked") + std::string(" decoding differs by ") +
-                        fmt(d);
+          item.detail =
+              (first_chunk == 1 ? "token-by-token" : "chunked") + std::string(" decoding differs by ") + fmt(d);
           return;
         }
         if (state->position() != T) {
           item.passed = false;
-          item.detail = "state position() is " + std::to_string(state->position()) + " after " + std::to_string(T) +
-                        " tokens";
+          item.detail =
+              "state position() is " + std::to_string(state->position()) + " after " + std::to_string(T) + " tokens";
           return;
         }
         item.detail = "state " + std::to_string(state->size_bytes()) + " bytes for batch " + std::to_string(B);

@@ -4,15 +4,14 @@
 
 #include "kernels/cpu/adamw.h"
 #include "strata/autograd.h"
+#include "strata/detail/tensor_impl.h"
 #include "strata/error.h"
 #include "strata/ops.h"
-#include "strata/detail/tensor_impl.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options)
-    : params_(std::move(params)), options_(options) {
+AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options) : params_(std::move(params)), options_(options) {
   for (const NamedParameter& p : params_) {
     if (!p.tensor.is_contiguous()) throw ValueError("AdamW: parameter '" + p.name + "' is not contiguous");
     m_.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
