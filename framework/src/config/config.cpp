@@ -154,51 +154,62 @@ std::string ConfigKey::default_string() const {
   return may_be_absent ? "(none)" : "";
 }
 
+namespace {
+ConfigKey make_key(std::string name, ConfigType type, std::string doc, std::optional<ConfigValue> default_value = {}) {
+  ConfigKey key;
+  key.name = std::move(name);
+  key.type = type;
+  key.doc = std::move(doc);
+  key.default_value = std::move(default_value);
+  return key;
+}
+}  // namespace
+
 ConfigKey& ConfigSchema::add(ConfigKey key) {
   if (find(key.name) != nullptr) throw ValueError("config schema declares key '" + key.name + "' twice");
   keys_.push_back(std::move(key));
   return keys_.back();
 }
 ConfigKey& ConfigSchema::boolean(std::string name, bool default_value, std::string doc) {
-  return add({std::move(name), ConfigType::boolean, std::move(doc), default_value});
+  return add(make_key(std::move(name), ConfigType::boolean, std::move(doc), default_value));
 }
 ConfigKey& ConfigSchema::integer(std::string name, std::int64_t default_value, std::string doc) {
-  return add({std::move(name), ConfigType::integer, std::move(doc), default_value});
+  return add(make_key(std::move(name), ConfigType::integer, std::move(doc), default_value));
 }
 ConfigKey& ConfigSchema::number(std::string name, double default_value, std::string doc) {
-  return add({std::move(name), ConfigType::number, std::move(doc), default_value});
+  return add(make_key(std::move(name), ConfigType::number, std::move(doc), default_value));
 }
 ConfigKey& ConfigSchema::string(std::string name, std::string default_value, std::string doc) {
-  return add({std::move(name), ConfigType::string, std::move(doc), std::move(default_value)});
+  return add(make_key(std::move(name), ConfigType::string, std::move(doc), std::move(default_value)));
 }
 ConfigKey& ConfigSchema::string_list(std::string name, std::vector<std::string> default_value, std::string doc) {
-  return add({std::move(name), ConfigType::string_list, std::move(doc), std::move(default_value)});
+  return add(make_key(std::move(name), ConfigType::string_list, std::move(doc), std::move(default_value)));
 }
 ConfigKey& ConfigSchema::integer_list(std::string name, std::vector<std::int64_t> default_value, std::string doc) {
-  return add({std::move(name), ConfigType::integer_list, std::move(doc), std::move(default_value)});
+  return add(make_key(std::move(name), ConfigType::integer_list, std::move(doc), std::move(default_value)));
 }
 ConfigKey& ConfigSchema::required(std::string name, ConfigType type, std::string doc) {
-  return add({std::move(name), type, std::move(doc)});
+  return add(make_key(std::move(name), type, std::move(doc)));
 }
 ConfigKey& ConfigSchema::optional(std::string name, ConfigType type, std::string doc) {
-  ConfigKey& k = add({std::move(name), type, std::move(doc)});
+  ConfigKey& k = add(make_key(std::move(name), type, std::move(doc)));
   k.may_be_absent = true;
   return k;
 }
 ConfigKey& ConfigSchema::component(std::string name, ComponentKind kind, std::string default_type, std::string doc) {
-  ConfigKey key{std::move(name), ConfigType::component, std::move(doc)};
+  ConfigKey key = make_key(std::move(name), ConfigType::component, std::move(doc));
   if (!default_type.empty()) key.default_value = std::move(default_type);
   key.component_kind = kind;
   return add(std::move(key));
 }
 ConfigKey& ConfigSchema::component_list(std::string name, ComponentKind kind, std::string doc) {
-  ConfigKey key{std::move(name), ConfigType::component_list, std::move(doc)};
+  ConfigKey key = make_key(std::move(name), ConfigType::component_list, std::move(doc));
   key.may_be_absent = true;
   key.component_kind = kind;
   return add(std::move(key));
 }
 ConfigKey& ConfigSchema::component_map(std::string name, ComponentKind kind, std::string doc) {
-  ConfigKey key{std::move(name), ConfigType::component_map, std::move(doc)};
+  ConfigKey key = make_key(std::move(name), ConfigType::component_map, std::move(doc));
   key.may_be_absent = true;
   key.component_kind = kind;
   return add(std::move(key));
