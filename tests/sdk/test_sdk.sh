@@ -4,11 +4,13 @@
 #   2. copy plugins/example, rename plugin and component, build it out of tree with
 #      find_package(strata) against that prefix, and run its own conformance test;
 #   3. the installed `strata` lists it and trains a model with it.
-# Usage: test_sdk.sh BUILD_DIR SOURCE_ROOT WORK_DIR
+# Usage: test_sdk.sh BUILD_DIR SOURCE_ROOT WORK_DIR [extra cmake arguments for the plugin build]
 set -euo pipefail
 build=$1
 src=$2
 work=$3
+shift 3
+extra_cmake_args=("$@")
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rm -rf "$work"
@@ -33,6 +35,7 @@ sed -i -e 's/strata_add_plugin(example /strata_add_plugin(mine /' \
 sed -i -e 's/STRATA_PLUGIN("example"/STRATA_PLUGIN("mine"/' -e 's/"shortconv"/"myconv"/g' \
        "$plugin/shortconv.cpp" "$plugin/check_shortconv.cpp"
 cmake -S "$plugin" -B "$plugin/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  "${extra_cmake_args[@]}" \
   >"$work/configure.log" 2>&1 || { cat "$work/configure.log"; fail "configuring the out-of-tree plugin"; }
 cmake --build "$plugin/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "building the out-of-tree plugin"; }
 [ -f "$plugin/build/strata_plugin_mine.so" ] || fail "strata_plugin_mine.so was not built"
