@@ -1,0 +1,138 @@
+// The built-in tasks: batch layout, scored positions, fixed evaluation sets, errors.
+#include <filesystem>
+#include <fstream>
+
+#include <cmath>
+#include "catch.h"
+#include "helpers.h"
+
+#include "strata/experiment.h"
+#include "strata/plugin_loader.h"
+#include "strata/testing/component_check.h"
+#include "strata/trainer.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+std::shared_ptr<Task> make_task(const std::string& type, const std::vector<std::string>& keys) {
+  static ComponentRegistry registry;
+  static bool ready = false;
+  if (!ready) {
+    register_builtin_components(registry);
+    ready = true;
+  }
+  Generator gen(0);
+  BuildContext ctx;
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+  return registry.create<Task>(testing::component_config(registry, ComponentKind::task, type, keys), ctx);
+}
+
+// A temporary text file with `bytes` bytes of a repeating sentence.
+fs::path text_file(std::size_t bytes) {
+  const fs::path p = fs::temp_directory_path() / ("strata_text_task_" + std::to_string(bytes) + ".txt");
+  std::ofstream out(p, std::ios::binary);
+  const std::string sentence = "the quick brown fox jumps over the lazy dog. ";
+  for (std::size_t i = 0; i < bytes; ++i) out << sentence[i % sentence.size()];
+  return p;
+}
+}  // namespace
+
+TEST_CASE("copy task: data, blanks, markers, and targets only at the markers", "[tasks]") {
+  auto task = make_task("copy", {"n_symbols=5", "copy_len=3", "n_blanks=2"});
+  CHECK(task->vocab_size() == 7);
+  CHECK(task->seq_len() == 8);
+  CHECK(task->chance_accuracy() == Approx(0.2));
+  Generator gen(1);
+  const Batch b = task->train_batch(4, gen);
+  REQUIRE(b.inputs.shape() == Shape{4, 8});
+  const auto in = b.inputs.to_vector<std::int64_t>(), tg = b.targets.to_vector<std::int64_t>();
+  for (int s = 0; s < 4; ++s) {
+    for (int t = 0; t < 8; ++t) {
+      const std::int64_t x = in[std::size_t(s * 8 + t)], y = tg[std::size_t(s * 8 + t)];
+      if (t < 3) {
+        CHECK((x >= 1 && x <= 5));
+        CHECK(y == -100);
+      } else if (t < 5) {
+        CHECK(x == 0);
+        CHECK(y == -100);
+      } else {
+        CHECK(x == 6);                               // marker
+        CHECK(y == in[std::size_t(s * 8 + t - 5)]);  // the data token M + n_blanks back
+      }
+    }
+  }
+}
+
+TEST_CASE("copy task: the evaluation set is fixed, training batches are fresh", "[tasks]") {
+  auto task = make_task("copy", {});
+  const Batch e1 = task->eval_batch(2, 8), e2 = task->eval_batch(2, 8), e3 = task->eval_batch(3, 8);
+  CHECK(e1.inputs.to_vector<std::int64_t>() == e2.inputs.to_vector<std::int64_t>());
+  CHECK(e1.inputs.to_vector<std::int64_t>() != e3.inputs.to_vector<std::int64_t>());
+  Generator gen(5);
+  const Batch t1 = task->train_batch(8, gen), t2 = task->train_batch(8, gen);
+  CHECK(t1.inputs.to_vector<std::int64_t>() != t2.inputs.to_vector<std::int64_t>());
+}
+
+TEST_CASE("text task: next-byte targets, split, perplexity", "[tasks]") {
+  const fs::path file = text_file(5000);
+  auto task = make_task("text", {"path=\"" + file.string() + "\"", "seq_len=16", "valid_fraction=0.2"});
+  CHECK(task->vocab_size() == 256);
+  CHECK(task->reports_perplexity());
+  Generator gen(2);
+  const Batch b = task->train_batch(3, gen);
+  const auto in = b.inputs.to_vector<std::int64_t>(), tg = b.targets.to_vector<std::int64_t>();
+  for (int s = 0; s < 3; ++s)
+    for (int t = 0; t + 1 < 16; ++t) CHECK(tg[std::size_t(s * 16 + t)] == in[std::size_t(s * 16 + t + 1)]);
+  // Evaluation windows come from the last 20% (bytes 4000..4999): the same every time.
+  const Batch e = task->eval_batch(0, 2);
+  CHECK(e.inputs.to_vector<std::int64_t>() == task->eval_batch(0, 2).inputs.to_vector<std::int64_t>());
+  fs::remove(file);
+}
+
+TEST_CASE("text task: a missing or too short file is a located config error", "[tasks]") {
+  CHECK_THROWS_WITH(make_task("text", {"path=\"/nonexistent/corpus.txt\""}),
+                    Catch::Contains("cannot read text file /nonexistent/corpus.txt"));
+  const fs::path file = text_file(100);
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "seq_len=64"}),
+                    Catch::Contains("too short for seq_len = 64"));
+  fs::remove(file);
+}
+
+TEST_CASE("text task: a small byte-level model lowers validation perplexity", "[tasks][training]") {
+  fs::path file = fs::path(STRATA_SHARED_DATA_DIR) / "tinyshakespeare.txt";
+  if (!fs::exists(file)) file = text_file(200000);  // without ../shared (a user's clone): generated text
+  ComponentRegistry registry;
+  register_builtin_components(registry);
+  load_plugin(registry, STRATA_EXAMPLE_PLUGIN);
+  const std::string text = R"(
+[task]
+type = "text"
+path = ")" + file.string() +
+                           R"("
+seq_len = 32
+[model]
+d_model = 32
+n_layers = 2
+[model.mixer.C]
+type = "shortconv"
+[model.ffn.F]
+type = "mlp"
+[train]
+steps = 80
+batch_size = 16
+lr = 0.01
+eval_every = 0
+eval_batches = 2
+)";
+  ExperimentOptions o;
+  o.default_plugin_folders = false;
+  const Experiment e = Experiment::from_string(text, "text.toml", o, registry);
+  const auto objects = build_experiment(e, registry);
+  const TrainSummary s = train(*objects.model, *objects.task, e.train);
+  INFO("perplexity " << s.initial_eval.perplexity << " -> " << s.final_eval.perplexity);
+  CHECK(s.initial_eval.perplexity > 200);  // about uniform over 256 bytes at initialisation
+  CHECK(s.final_eval.perplexity < 0.2 * s.initial_eval.perplexity);
+  CHECK(s.final_eval.perplexity == Approx(std::exp(s.final_eval.loss)));
+}
