@@ -4,24 +4,13 @@
 #include <sstream>
 
 #include "catch.h"
+#include "registry_helpers.h"
 #include "strata/experiment.h"
-#include "strata/plugin_loader.h"
 #include "strata/testing/component_check.h"
 
 using namespace strata;
 
 namespace {
-ComponentRegistry& registry_with_example() {
-  static ComponentRegistry registry;
-  static bool ready = false;
-  if (!ready) {
-    register_builtin_components(registry);
-    load_plugin(registry, STRATA_EXAMPLE_PLUGIN);
-    ready = true;
-  }
-  return registry;
-}
-
 const char* kBase = R"(
 [task]
 type = "copy"
@@ -63,7 +52,7 @@ TEST_CASE("config: schema constraints and defaults render for documentation", "[
 }
 
 TEST_CASE("config: validated values, defaults, has() and where()", "[config]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   const Experiment e = Experiment::from_string(kBase, "base.toml", {}, registry);
   CHECK(e.model.integer("d_model") == 16);
   CHECK(e.model.has("d_model"));
@@ -88,7 +77,7 @@ TEST_CASE("config: validated values, defaults, has() and where()", "[config]") {
 }
 
 TEST_CASE("config: component maps keep the file's order", "[config]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   const std::string text = std::string(kBase) + R"(
 [model.mixer.Z]
 type = "shortconv"
@@ -105,7 +94,7 @@ mixers = "ZCA"
 }
 
 TEST_CASE("config: --set values are read as TOML, bare words as strings", "[config]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   ExperimentOptions o;
   o.overrides = {"train.lr=0.01", "model.norm=layernorm", "model.mixer.C.gate=false", "train.schedule=\"linear\"",
                  "model.stack.mixers=[\"C\", \"C\"]"};
@@ -119,7 +108,7 @@ TEST_CASE("config: --set values are read as TOML, bare words as strings", "[conf
 }
 
 TEST_CASE("config: the resolved TOML holds every default and reads back the same", "[config]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   const Experiment e = Experiment::from_string(kBase, "base.toml", {}, registry);
   const std::string resolved = e.resolved_toml();
   CHECK(resolved.find("weight_decay = 0.01") != std::string::npos);
@@ -131,7 +120,7 @@ TEST_CASE("config: the resolved TOML holds every default and reads back the same
 }
 
 TEST_CASE("config: component_config validates a component's own keys", "[config]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   const Config c = testing::component_config(registry, ComponentKind::mixer, "shortconv", {"kernel_size=2"});
   CHECK(c.integer("kernel_size") == 2);
   CHECK_THROWS_WITH(testing::component_config(registry, ComponentKind::mixer, "shortconv", {"kernel_size=0"}),

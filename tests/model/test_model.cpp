@@ -1,24 +1,13 @@
 // The model builder: plans, parameter trees, tied heads, decoding, built-in components.
 #include "catch.h"
 #include "helpers.h"
+#include "registry_helpers.h"
 #include "strata/experiment.h"
-#include "strata/plugin_loader.h"
 #include "strata/testing/component_check.h"
 
 using namespace strata;
 
 namespace {
-ComponentRegistry& registry_with_example() {
-  static ComponentRegistry registry;
-  static bool ready = false;
-  if (!ready) {
-    register_builtin_components(registry);
-    load_plugin(registry, STRATA_EXAMPLE_PLUGIN);
-    ready = true;
-  }
-  return registry;
-}
-
 const char* kTwoMixers = R"(
 [task]
 type = "copy"
@@ -50,8 +39,8 @@ ExperimentObjects build(const std::string& text, std::vector<std::string> overri
   ExperimentOptions o;
   o.overrides = std::move(overrides);
   o.default_plugin_folders = false;
-  return build_experiment(Experiment::from_string(text, "model.toml", o, registry_with_example()),
-                          registry_with_example());
+  return build_experiment(Experiment::from_string(text, "model.toml", o, test::example_registry()),
+                          test::example_registry());
 }
 }  // namespace
 
@@ -152,7 +141,7 @@ type = "shortconv"
 }
 
 TEST_CASE("builtin mlp: conformance checks for every activation", "[model]") {
-  auto& registry = registry_with_example();
+  auto& registry = test::example_registry();
   for (const char* activation : {"swiglu", "gelu", "gelu_tanh"}) {
     const Config c = testing::component_config(registry, ComponentKind::ffn, "mlp",
                                                {std::string("activation=") + activation, "bias=true", "d_ff=6"});

@@ -5,9 +5,9 @@
 #include <cmath>
 #include "catch.h"
 #include "helpers.h"
+#include "registry_helpers.h"
 
 #include "strata/experiment.h"
-#include "strata/plugin_loader.h"
 #include "strata/testing/component_check.h"
 #include "strata/trainer.h"
 
@@ -103,9 +103,7 @@ TEST_CASE("text task: a missing or too short file is a located config error", "[
 TEST_CASE("text task: a small byte-level model lowers validation perplexity", "[tasks][training]") {
   fs::path file = fs::path(STRATA_SHARED_DATA_DIR) / "tinyshakespeare.txt";
   if (!fs::exists(file)) file = text_file(200000);  // without ../shared (a user's clone): generated text
-  ComponentRegistry registry;
-  register_builtin_components(registry);
-  load_plugin(registry, STRATA_EXAMPLE_PLUGIN);
+  ComponentRegistry& registry = test::example_registry();
   const std::string text = R"(
 [task]
 type = "text"

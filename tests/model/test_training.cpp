@@ -4,8 +4,8 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "registry_helpers.h"
 #include "strata/experiment.h"
-#include "strata/plugin_loader.h"
 #include "strata/trainer.h"
 
 using namespace strata;
@@ -39,8 +39,7 @@ ComponentRegistry& registry() {
   static ComponentRegistry r;
   static bool ready = false;
   if (!ready) {
-    register_builtin_components(r);
-    load_plugin(r, STRATA_EXAMPLE_PLUGIN);
+    test::add_builtins_and_example(r);
     ComponentSpec spec{ComponentKind::ffn, "l2_test", "test ffn with an aux loss", {}};
     spec.schema.number("coefficient", 0.5, "aux loss weight");
     spec.schema.integer("poison_at", 0, "training forward at which the output becomes infinite (0: never)");

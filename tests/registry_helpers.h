@@ -1,0 +1,22 @@
+#pragma once
+// A component registry with the built-ins and the example plugin (shortconv), loaded from
+// the file the build produced (STRATA_EXAMPLE_PLUGIN), for tests that build models.
+#include "strata/plugin_loader.h"
+#include "strata/registry.h"
+
+namespace strata::test {
+
+inline void add_builtins_and_example(ComponentRegistry& registry) {
+  register_builtin_components(registry);
+  load_plugin(registry, STRATA_EXAMPLE_PLUGIN);
+}
+
+// One shared registry per test executable (loading is idempotent per registry).
+inline ComponentRegistry& example_registry() {
+  static ComponentRegistry registry;
+  static const bool ready = (add_builtins_and_example(registry), true);
+  (void)ready;
+  return registry;
+}
+
+}  // namespace strata::test
