@@ -11,13 +11,15 @@ namespace strata::cli {
 
 void CommonOptions::add_plugin_flags(CLI::App& app) {
   app.add_option("--plugin-path", plugin_paths,
-                 "plugin folder or file, searched after the defaults and STRATA_PLUGIN_PATH (repeatable)");
+                 "plugin folder or file, searched after the defaults and STRATA_PLUGIN_PATH (repeatable)")
+      ->allow_extra_args(false);  // one value per flag: `--plugin-path D file.toml` keeps the file
   app.add_flag("--no-default-plugins", no_default_plugins,
                "do not search the default plugin folders or STRATA_PLUGIN_PATH");
 }
 
 void CommonOptions::add_set_flag(CLI::App& app) {
-  app.add_option("--set", overrides, "override a config value: --set train.lr=0.001 (repeatable)");
+  app.add_option("--set", overrides, "override a config value: --set train.lr=0.001 (repeatable)")
+      ->allow_extra_args(false);
 }
 
 ExperimentOptions CommonOptions::experiment_options() const {
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
   check_app->add_option("--kind", check.kind, "mixer or ffn")->check(CLI::IsMember({"mixer", "ffn"}));
   check_app->add_option("--d-model", check.d_model, "model width for the checks")->check(CLI::Range(1, 4096));
   check_app->add_option("--seq-len", check.seq_len, "sequence length for the checks")->check(CLI::Range(1, 4096));
-  check_app->add_option("--set", check.common.overrides, "a key of the component: --set kernel_size=3 (repeatable)");
+  check_app->add_option("--set", check.common.overrides, "a key of the component: --set kernel_size=3 (repeatable)")
+      ->allow_extra_args(false);
   check.common.add_plugin_flags(*check_app);
 
   try {

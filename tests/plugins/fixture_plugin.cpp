@@ -1,6 +1,8 @@
 // Fixture plugins for the loader tests: one source, one library per variant, each
 // selected by a FIXTURE_<VARIANT> definition (tests/CMakeLists.txt). Every variant but
-// `ok` is broken in exactly one way the loader must reject with its own message.
+// `ok` is broken in exactly one way the loader must reject with its own message. The
+// descriptor variants also have a static initializer that would abort the process: the
+// loader must refuse them from the file alone, before loading (and so running) them.
 #include <strata/ops.h>
 #include <strata/plugin.h>
 
@@ -57,16 +59,19 @@ class FixtureMixer : public Mixer {
   return detail::run_registration(register_mixer, r, error, size);
 }
 
-// A descriptor that is right except for the field a variant changes.
-constexpr PluginDescriptor descriptor_with(std::uint32_t magic, std::uint32_t major, std::uint32_t minor,
-                                           const char* fingerprint) {
-  return PluginDescriptor{magic, major, minor, 0u, fingerprint, "fixture", "0.0.1"};
-}
-
 }  // namespace
 
 // Lets the test count live FixtureMixer objects (default visibility, found with dlsym).
 extern "C" __attribute__((visibility("default"))) int strata_fixture_live_mixers() { return live_mixers.load(); }
+
+#if defined(FIXTURE_BAD_MAGIC) || defined(FIXTURE_ABI_MAJOR) || defined(FIXTURE_ABI_MINOR_NEWER) || \
+    defined(FIXTURE_FINGERPRINT)
+#include <cstdlib>
+namespace {
+// Runs if the library is ever loaded: proves the loader refuses these from the file alone.
+[[maybe_unused]] const int abort_if_loaded = (std::abort(), 0);
+}  // namespace
+#endif
 
 #if defined(FIXTURE_OK)
 STRATA_PLUGIN("fixture_ok", "1.2.3", register_mixer)
@@ -75,38 +80,39 @@ STRATA_PLUGIN("fixture_ok", "1.2.3", register_mixer)
 // A shared library with no strata symbols at all.
 
 #elif defined(FIXTURE_NO_ENTRY)
-namespace {
-const PluginDescriptor descriptor =
-    descriptor_with(kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT);
-}
+STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT,
+                         "fixture", "0.0.1");
 BOOST_DLL_ALIAS(descriptor, strata_plugin_descriptor)
 
 #elif defined(FIXTURE_BAD_MAGIC)
-namespace {
-const PluginDescriptor descriptor =
-    descriptor_with(0x12345678u, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT);
-}
+STRATA_PLUGIN_DESCRIPTOR(descriptor, 0x12345678u, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT, "fixture",
+                         "0.0.1");
 STRATA_PLUGIN_EXPORT(descriptor, entry_ok)
 
 #elif defined(FIXTURE_ABI_MAJOR)
-namespace {
-const PluginDescriptor descriptor = descriptor_with(kPluginMagic, kPluginAbiMajor + 1, 0, STRATA_BUILD_FINGERPRINT);
-}
+STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor + 1, 0, STRATA_BUILD_FINGERPRINT, "fixture",
+                         "0.0.1");
 STRATA_PLUGIN_EXPORT(descriptor, entry_ok)
 
 #elif defined(FIXTURE_ABI_MINOR_NEWER)
-namespace {
-const PluginDescriptor descriptor =
-    descriptor_with(kPluginMagic, kPluginAbiMajor, kPluginAbiMinor + 1, STRATA_BUILD_FINGERPRINT);
-}
+STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor, kPluginAbiMinor + 1, STRATA_BUILD_FINGERPRINT,
+                         "fixture", "0.0.1");
 STRATA_PLUGIN_EXPORT(descriptor, entry_ok)
 
 #elif defined(FIXTURE_FINGERPRINT)
-namespace {
-const PluginDescriptor descriptor = descriptor_with(kPluginMagic, kPluginAbiMajor, kPluginAbiMinor,
-                                                    "strata-0.0.1;gcc-9;libstdc++-9;c++201703L;nocuda;headers-0");
-}
+STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor, kPluginAbiMinor,
+                         "strata-0.0.1;gcc-9;libstdc++-9;c++201703L;nocuda;headers-0", "fixture", "0.0.1");
 STRATA_PLUGIN_EXPORT(descriptor, entry_ok)
+
+#elif defined(FIXTURE_MISMATCHED_EXPORT)
+// The section says one thing, the exported alias points at another descriptor.
+STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT,
+                         "fixture_mismatch", "0.0.1");
+namespace {
+const PluginDescriptor other{kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, sizeof(PluginDescriptor),
+                             STRATA_BUILD_FINGERPRINT, "someone_else", "0.0.1"};
+}
+STRATA_PLUGIN_EXPORT(other, entry_ok)
 
 #elif defined(FIXTURE_REGISTRATION_FAILS)
 STRATA_PLUGIN("fixture_fails", "1.0.0", register_then_fail)

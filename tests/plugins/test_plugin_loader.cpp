@@ -145,6 +145,8 @@ TEST_CASE("plugin loader: a descriptor without an entry point is rejected", "[pl
   CHECK(contains(m, "strata_plugin_register"));
 }
 
+// The magic, ABI and fingerprint fixtures abort in a static initializer if they are ever
+// loaded: these tests pass only if the loader refuses them from the file alone.
 TEST_CASE("plugin loader: wrong magic is rejected with both values", "[plugins]") {
   const std::string m = rejection("bad_magic");
   CHECK(contains(m, "wrong magic"));
@@ -170,6 +172,12 @@ TEST_CASE("plugin loader: a fingerprint mismatch shows both fingerprints", "[plu
   CHECK(contains(m, "plugin: strata-0.0.1;gcc-9"));
   CHECK(contains(m, std::string("host:   ") + host_build_fingerprint()));
   CHECK(contains(m, "rebuild"));
+}
+
+TEST_CASE("plugin loader: an exported descriptor that differs from the file's section is rejected", "[plugins]") {
+  const std::string m = rejection("mismatched_export");
+  CHECK(contains(m, "inconsistent plugin"));
+  CHECK(contains(m, ".strata_plugin section"));
 }
 
 TEST_CASE("plugin loader: a failing registration registers nothing and reports the plugin's message", "[plugins]") {

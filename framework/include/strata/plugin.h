@@ -8,10 +8,10 @@
 //   STRATA_PLUGIN("my_plugin", "0.1.0", register_components)
 //
 // STRATA_PLUGIN exports two Boost.DLL aliases: a descriptor (plain data: magic, ABI
-// version, build fingerprint, name, version) that the host reads and checks before it
-// runs any of the plugin's code, and the registration entry point, which catches every
-// exception and reports failure through a status code and a message buffer. See
-// docs/writing-a-plugin.md.
+// version, build fingerprint, name, version), which the host reads from the file and
+// checks before it loads the library, so a mismatched plugin never runs any code, and
+// the registration entry point, which catches every exception and reports failure
+// through a status code and a message buffer. See docs/writing-a-plugin.md.
 #include <boost/dll/alias.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -31,17 +31,20 @@ inline constexpr std::uint32_t kPluginMagic = 0x53545241u;  // "STRA"
 inline constexpr std::uint32_t kPluginAbiMajor = 1;
 inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
-// The exported descriptor. Plain data with a fixed layout: only append fields, and bump
-// the ABI major for any other change.
+// The descriptor. Plain data without pointers, so the host can read it from the file
+// before loading it: STRATA_PLUGIN places it in the ELF section ".strata_plugin" (read
+// without running anything) and also exports its address as the Boost.DLL alias
+// strata_plugin_descriptor. Fixed layout: bump the ABI major for any change.
 struct PluginDescriptor {
-  std::uint32_t magic;
+  std::uint32_t magic;  // kPluginMagic
   std::uint32_t abi_major;
   std::uint32_t abi_minor;
-  std::uint32_t reserved;
-  const char* fingerprint;  // STRATA_BUILD_FINGERPRINT of the headers the plugin was built with
-  const char* name;
-  const char* version;
+  std::uint32_t descriptor_size;  // sizeof(PluginDescriptor) in the plugin's build
+  char fingerprint[256];          // STRATA_BUILD_FINGERPRINT of the headers it was built with
+  char name[64];
+  char version[32];
 };
+inline constexpr const char* kPluginDescriptorSection = ".strata_plugin";
 
 // Collects a plugin's components. The host commits them only after the entry point
 // reports success, so a failing plugin adds nothing.
@@ -92,23 +95,26 @@ int run_registration(Fn&& fn, PluginRegistrar* registrar, char* error, std::size
 
 }  // namespace strata
 
-// Exports an explicit descriptor object and entry function (the fixtures of the loader
-// tests use this to build deliberately broken plugins; plugins use STRATA_PLUGIN).
+// Defines `variable`, a PluginDescriptor in the ".strata_plugin" section. The loader
+// tests use it to build deliberately broken descriptors; plugins use STRATA_PLUGIN.
+#define STRATA_PLUGIN_DESCRIPTOR(variable, magic, abi_major, abi_minor, fingerprint, plugin_name, plugin_version) \
+  __attribute__((section(".strata_plugin"), used)) const ::strata::PluginDescriptor variable {                    \
+    magic, abi_major, abi_minor, sizeof(::strata::PluginDescriptor), fingerprint, plugin_name, plugin_version     \
+  }
+
+// Exports a descriptor object and an entry function through the two Boost.DLL aliases.
 #define STRATA_PLUGIN_EXPORT(descriptor_object, register_function) \
   BOOST_DLL_ALIAS(descriptor_object, strata_plugin_descriptor)     \
   BOOST_DLL_ALIAS(register_function, strata_plugin_register)
 
-#define STRATA_PLUGIN(plugin_name, plugin_version, registration_function)                                  \
-  namespace strata_plugin_export {                                                                         \
-  const ::strata::PluginDescriptor descriptor{::strata::kPluginMagic,                                      \
-                                              ::strata::kPluginAbiMajor,                                   \
-                                              ::strata::kPluginAbiMinor,                                   \
-                                              0u,                                                          \
-                                              STRATA_BUILD_FINGERPRINT,                                    \
-                                              plugin_name,                                                 \
-                                              plugin_version};                                             \
-  int register_entry(::strata::PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept { \
-    return ::strata::detail::run_registration(registration_function, registrar, error, error_size);        \
-  }                                                                                                        \
-  }                                                                                                        \
+// The end of every plugin: name and version (string literals, at most 63 and 31
+// characters) and the registration function, void(strata::PluginRegistrar&).
+#define STRATA_PLUGIN(plugin_name, plugin_version, registration_function)                                            \
+  namespace strata_plugin_export {                                                                                   \
+  STRATA_PLUGIN_DESCRIPTOR(descriptor, ::strata::kPluginMagic, ::strata::kPluginAbiMajor, ::strata::kPluginAbiMinor, \
+                           STRATA_BUILD_FINGERPRINT, plugin_name, plugin_version);                                   \
+  int register_entry(::strata::PluginRegistrar* registrar, char* error, std::size_t error_size) noexcept {           \
+    return ::strata::detail::run_registration(registration_function, registrar, error, error_size);                  \
+  }                                                                                                                  \
+  }                                                                                                                  \
   STRATA_PLUGIN_EXPORT(strata_plugin_export::descriptor, strata_plugin_export::register_entry)

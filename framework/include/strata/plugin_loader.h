@@ -5,10 +5,13 @@
 //   1. read its symbol table without loading it (not an ELF shared library, or no
 //      strata_plugin_descriptor alias: "not a strata plugin"; no strata_plugin_register:
 //      "missing entry point");
-//   2. dlopen with RTLD_NOW | RTLD_LOCAL (unresolved symbols fail here, no plugin can
-//      interpose on another) | RTLD_NODELETE (never unmapped during the run);
-//   3. read the descriptor, plain data, and compare magic, ABI major, ABI minor (the
-//      plugin's may not be newer than the host's) and build fingerprint with the host's;
+//   2. read the descriptor from the file's ".strata_plugin" section, still without
+//      loading, and compare magic, ABI major, ABI minor (the plugin's may not be newer
+//      than the host's) and build fingerprint with the host's; refuse a plugin name that
+//      is already loaded. Nothing of the plugin has run so far;
+//   3. dlopen with RTLD_NOW (unresolved symbols fail here) | RTLD_LOCAL (no plugin can
+//      interpose on another) | RTLD_NODELETE (never unmapped during the run), and check
+//      that the exported descriptor is the one in the section;
 //   4. call the entry point, which stages components in a PluginRegistrar;
 //   5. commit the staged components, refusing a name the registry already has. Nothing is
 //      committed unless every step succeeds.

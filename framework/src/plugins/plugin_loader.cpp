@@ -6,10 +6,12 @@
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <set>
 
+#include "plugins/elf_section.h"
 #include "strata/plugin.h"
 
 namespace strata {
@@ -29,10 +31,34 @@ std::string version_string(std::uint32_t major, std::uint32_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
-// A C string from plugin data, bounded (a corrupt pointer must not run away).
-std::string bounded_string(const char* s) {
-  if (s == nullptr) return "(null)";
-  return std::string(s, strnlen(s, 4096));
+// A string from a fixed-size field of plugin data (not necessarily NUL-terminated).
+template <std::size_t N>
+std::string field_string(const char (&field)[N]) {
+  return std::string(field, strnlen(field, N));
+}
+
+// Step 2: the descriptor, read from the file's ".strata_plugin" section without loading it.
+PluginDescriptor read_descriptor(const fs::path& file) {
+  std::optional<detail::ElfSection> section;
+  try {
+    section = detail::read_elf_section(file, kPluginDescriptorSection);
+  } catch (const std::exception& e) {
+    throw PluginError("not a strata plugin: cannot read " + file.string() + " (" + e.what() + ")",
+                      "plugin files are shared libraries built with strata_add_plugin");
+  }
+  if (!section) {
+    throw PluginError("not a strata plugin: " + file.string() + " has no " + kPluginDescriptorSection +
+                          " section (the descriptor STRATA_PLUGIN writes)",
+                      "end the plugin with STRATA_PLUGIN(name, version, register_function) from <strata/plugin.h>");
+  }
+  PluginDescriptor d{};
+  const std::size_t header = offsetof(PluginDescriptor, fingerprint);  // magic, ABI, size
+  if (section->bytes.size() < header) {
+    throw PluginError("wrong magic in " + file.string() + ": the descriptor section is only " +
+                      std::to_string(section->bytes.size()) + " bytes");
+  }
+  std::memcpy(&d, section->bytes.data(), std::min(section->bytes.size(), sizeof d));
+  return d;
 }
 
 // Step 1: without loading the file, check that it is a shared library exporting both aliases.
@@ -84,7 +110,12 @@ void check_descriptor(const fs::path& file, const PluginDescriptor& d) {
                           version_string(kPluginAbiMajor, kPluginAbiMinor),
                       "update strata, or rebuild the plugin against this strata's SDK");
   }
-  const std::string fingerprint = bounded_string(d.fingerprint);
+  if (d.descriptor_size != sizeof(PluginDescriptor)) {
+    throw PluginError("corrupt descriptor in " + file.string() + ": " + std::to_string(d.descriptor_size) +
+                          " bytes, this host's has " + std::to_string(sizeof(PluginDescriptor)),
+                      "rebuild the plugin against this strata's SDK");
+  }
+  const std::string fingerprint = field_string(d.fingerprint);
   if (fingerprint != host_build_fingerprint()) {
     throw PluginError("build fingerprint mismatch in " + file.string() + ":\n  plugin: " + fingerprint +
                           "\n  host:   " + host_build_fingerprint(),
@@ -105,9 +136,19 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   // the defaults already loaded).
   for (const PluginInfo& p : registry.plugins())
     if (p.path == file.string()) return p;
-  check_symbols(file);
 
-  // Step 2: load. RTLD_NODELETE: a library stays mapped until exit even once unreferenced
+  // Steps 1-3, on the file alone: nothing of the plugin runs until they pass.
+  check_symbols(file);
+  const PluginDescriptor descriptor = read_descriptor(file);
+  check_descriptor(file, descriptor);
+  PluginInfo info{field_string(descriptor.name), field_string(descriptor.version), file.string(), descriptor.abi_major,
+                  descriptor.abi_minor};
+  if (const PluginInfo* other = registry.find_plugin(info.name)) {
+    throw PluginError("plugin '" + info.name + "' is found twice: " + other->path + " and " + file.string(),
+                      "remove one copy from the plugin search path, or give the copy another name in STRATA_PLUGIN");
+  }
+
+  // Step 4: load. RTLD_NODELETE: a library stays mapped until exit even once unreferenced
   // (objects made from it may still run its code: autograd closures, exceptions).
   auto library = std::make_shared<boost::dll::shared_library>();
   try {
@@ -117,17 +158,15 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
     throw PluginError("cannot load plugin " + file.string() + ": " + (detail ? detail : e.what()),
                       "an undefined symbol usually means the plugin was built against another libstrata; rebuild it");
   }
-  const auto& descriptor = library->get_alias<const PluginDescriptor>(kDescriptorSymbol);
-  check_descriptor(file, descriptor);
-
-  PluginInfo info{bounded_string(descriptor.name), bounded_string(descriptor.version), file.string(),
-                  descriptor.abi_major, descriptor.abi_minor};
-  if (const PluginInfo* other = registry.find_plugin(info.name)) {
-    throw PluginError("plugin '" + info.name + "' is found twice: " + other->path + " and " + file.string(),
-                      "remove one copy from the plugin search path, or give the copy another name in STRATA_PLUGIN");
+  const auto& exported = library->get_alias<const PluginDescriptor>(kDescriptorSymbol);
+  if (std::memcmp(&exported, &descriptor, sizeof descriptor) != 0) {
+    throw PluginError("inconsistent plugin " + file.string() +
+                          ": the exported strata_plugin_descriptor differs from "
+                          "the .strata_plugin section",
+                      "export the descriptor with STRATA_PLUGIN (it places and exports the same object)");
   }
 
-  // Step 4: registration, staged.
+  // Step 5: registration, staged.
   PluginRegistrar registrar;
   char message[2048] = {0};
   auto& entry = library->get_alias<PluginRegisterFn>(kRegisterSymbol);
@@ -137,7 +176,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
                       "the plugin's registration function threw; fix the plugin (nothing from it was registered)");
   }
 
-  // Step 5: commit, all or nothing.
+  // Step 6: commit, all or nothing.
   for (const PluginRegistrar::Pending& p : registrar.pending()) {
     if (registry.find(p.spec.kind, p.spec.name) != nullptr) {
       const PluginInfo& owner = registry.origin_of(p.spec.kind, p.spec.name);
