@@ -80,6 +80,17 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   check.common.add_plugin_flags(*check_app);
 
+  // CLI11 would only say "A subcommand is required" for a misspelt command.
+  const auto is_command = [&](const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      if (sub->get_name() == name) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, plugins, check)\n"
+              << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
+    return kBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -33,6 +33,8 @@ TEST_CASE("config: edit distance and nearest names", "[config]") {
   CHECK(edit_distance("kernel_sise", "kernel_size") == 1);
   CHECK(edit_distance("", "abc") == 3);
   CHECK(edit_distance("Steps", "steps") == 0);  // case-insensitive
+  CHECK(edit_distance("stpes", "steps") == 1);  // a swap of neighbours is one edit
+  CHECK(nearest_name("trian", {"model", "train", "task"}) == "train");
   CHECK(nearest_name("kernal_size", {"expand", "kernel_size", "gate"}) == "kernel_size");
   CHECK(nearest_name("zzzzzz", {"expand", "kernel_size", "gate"}).empty());  // not a plausible typo
   CHECK(join_names({}) == "(none)");

@@ -37,7 +37,7 @@ class PatternStack : public Stack {
       throw config_.error(key,
                           std::to_string(declared.size()) + " " + kind + " entries are declared (" +
                               join_names(declared) + "), so the stack must say which layer uses which",
-                          "set " + key +
+                          "in [" + config_.path() + "], set " + key +
                               " = \"...\" with one entry name per layer (a string of one-character names, "
                               "or a list of names)");
     }

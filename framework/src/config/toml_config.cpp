@@ -13,8 +13,9 @@ using Entry = Config::Impl::Entry;
 SourceLocation location_of(const toml::source_region& region) {
   SourceLocation where;
   if (region.path) where.file = *region.path;
-  // A --set argument is its own "file"; positions inside "value = ..." would mislead.
-  if (where.file.rfind("--set ", 0) == 0) return where;
+  // A --set argument or the command line is its own "file"; positions inside the
+  // "value = ..." text parsed for it would mislead.
+  if (where.file.rfind("--set ", 0) == 0 || where.file.rfind("(command line)", 0) == 0) return where;
   where.line = static_cast<int>(region.begin.line);
   where.column = static_cast<int>(region.begin.column);
   return where;
@@ -51,6 +52,11 @@ const char* kind_noun(toml::node_type type) {
 
 std::string value_text(const toml::node& node) {
   std::ostringstream os;
+  if (node.is_floating_point()) {
+    os.precision(10);  // 0.003, not 0.0030000000000000001
+    os << node.as_floating_point()->get();
+    return os.str();
+  }
   node.visit([&](const auto& v) { os << v; });
   std::string text = os.str();
   if (text.size() > 40) text = text.substr(0, 37) + "...";
@@ -406,7 +412,13 @@ void apply_override(toml::table& root, const std::string& assignment) {
       throw ConfigError(SourceLocation{source}, key_path, "the value is not valid TOML: " + value_text,
                         "quote strings: --set 'key=\"text\"'; lists look like [1, 2]");
     }
-    parsed = toml::table{{"value", value_text}};  // a bare word: a string
+    // A bare word: a string. Parsed again, quoted, so that it keeps the --set location.
+    std::string quoted = "\"";
+    for (char c : value_text) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    parsed = toml::parse("value = " + quoted + "\"", source);
   }
   toml::table* table = &root;
   std::string walked;

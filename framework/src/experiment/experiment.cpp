@@ -93,6 +93,18 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
   for (auto&& [k, v] : root) {
     const std::string name(k.str());
     if (std::find(kSections.begin(), kSections.end(), name) != kSections.end()) continue;
+    if (!v.is_table()) {
+      std::string owner;
+      for (const auto& [section_name, schema] : {std::pair{"model", &model_schema()},
+                                                 {"train", &train_schema()},
+                                                 {"run", &run_schema()},
+                                                 {"plugins", &plugins_schema()}}) {
+        if (schema->find(name) != nullptr) owner = section_name;
+      }
+      throw ConfigError(
+          detail::location_of(k.source()), name, "a key outside any section",
+          owner.empty() ? "keys belong to a section: " + join_names(kSections) : "put it under [" + owner + "]");
+    }
     const std::string near = nearest_name(name, kSections);
     throw ConfigError(detail::location_of(k.source()), name, "unknown section",
                       (near.empty() ? std::string() : "did you mean [" + near + "]? ") +

@@ -29,8 +29,12 @@ std::string CheckReport::to_string() const {
 
 Config component_config(const ComponentRegistry& registry, ComponentKind kind, const std::string& type,
                         const std::vector<std::string>& assignments) {
-  toml::table root;
-  root.insert("type", type);
+  std::string quoted = "\"";
+  for (char c : type) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  toml::table root = detail::parse_toml_text("type = " + quoted + "\"", "(command line)");
   for (const std::string& a : assignments) detail::apply_override(root, a);
   return detail::validate_component(&root, kind, "", std::string(to_string(kind)), SourceLocation{"(command line)"},
                                     registry);

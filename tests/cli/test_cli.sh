@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# The strata command line as a user runs it: help and exit codes, located config errors,
+# the plugin listing, inspect, check, and a tiny training run with its run folder.
+#
+#   tests/cli/test_cli.sh STRATA_BIN SOURCE_ROOT WORK_DIR
+#
+# WORK_DIR is recreated. Stops at the first failure, printing what was expected and
+# what the command printed. Exit codes (framework/cli/main.cpp): 0 ok, 1 internal
+# error, 2 bad input, 3 failing checks.
+set -euo pipefail
+
+if [[ $# -ne 3 ]]; then
+  echo "usage: $0 STRATA_BIN SOURCE_ROOT WORK_DIR" >&2
+  exit 2
+fi
+STRATA=$(realpath "$1")
+SRC=$(realpath "$2")
+rm -rf "$3"
+mkdir -p "$3"
+WORK=$(realpath "$3")
+unset STRATA_PLUGIN_PATH  # only this build's plugin folder
+cd "$SRC"                 # experiments/quickstart.toml is relative to the source root
+
+LAST=""  # the name of the last command, for failure reports
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -n "$LAST" ]]; then
+    echo "--- command: $(cat "$WORK/$LAST.cmd")" >&2
+    echo "--- stdout:" >&2
+    cat "$WORK/$LAST.stdout" >&2
+    echo "--- stderr:" >&2
+    cat "$WORK/$LAST.stderr" >&2
+  fi
+  exit 1
+}
+
+# strata_expect RC NAME ARGS...: runs strata ARGS, keeps stdout/stderr in WORK/NAME.*,
+# and fails unless it exits with RC.
+strata_expect() {
+  local want=$1 name=$2
+  shift 2
+  LAST=$name
+  echo "strata $*" >"$WORK/$name.cmd"
+  local rc=0
+  "$STRATA" "$@" >"$WORK/$name.stdout" 2>"$WORK/$name.stderr" </dev/null || rc=$?
+  [[ $rc -eq $want ]] || fail "$name: 'strata $*' exited $rc, expected $want"
+  echo "ok: $name (exit $rc)"
+}
+
+# has STREAM TEXT: the last command's stdout or stderr contains TEXT (fixed string).
+has() {
+  grep -qF -- "$2" "$WORK/$LAST.$1" || fail "$LAST: $1 does not contain: $2"
+}
+# has_re STREAM REGEX
+has_re() {
+  grep -qE -- "$2" "$WORK/$LAST.$1" || fail "$LAST: $1 has no line matching: $2"
+}
+
+# ---- help and command-line errors -----------------------------------------------------
+strata_expect 0 help --help
+has stdout "Subcommands:"
+for sub in run inspect plugins check; do
+  strata_expect 0 "help_$sub" "$sub" --help
+  has stdout "Usage:"
+done
+strata_expect 2 no_subcommand
+strata_expect 2 unknown_subcommand nosuch
+strata_expect 2 run_without_file run
+has stderr "file is required"
+strata_expect 2 check_without_type check
+strata_expect 2 check_bad_kind check shortconv --kind router
+strata_expect 2 unknown_option run experiments/quickstart.toml --no-such-flag
+has stderr "--no-such-flag"
+
+# ---- experiment files that cannot be used ----------------------------------------------
+strata_expect 2 run_missing_file run "$WORK/missing.toml" --out "$WORK/never"
+has stderr "$WORK/missing.toml"
+has stderr "not found"
+[[ ! -e "$WORK/never" ]] || fail "a run that could not start created its run folder"
+
+cat >"$WORK/bad.toml" <<'EOF'
+[task]
+type = "copy"
+
+[model]
+d_model = 16
+n_layers = 2
+
+[model.mixer.C]
+type = "shortconv"
+kernel_sise = 5
+EOF
+strata_expect 2 run_bad_key run "$WORK/bad.toml" --out "$WORK/never"
+has stderr "$WORK/bad.toml:10:1: model.mixer.C.kernel_sise: unknown key"
+has stderr "did you mean 'kernel_size'?"
+[[ ! -e "$WORK/never" ]] || fail "a run with a bad config created its run folder"
+strata_expect 2 inspect_bad_key inspect "$WORK/bad.toml"
+has stderr "$WORK/bad.toml:10:1"
+strata_expect 2 run_bad_set run experiments/quickstart.toml --set train.stepz=5 --out "$WORK/never"
+has stderr "--set train.stepz=5: train.stepz: unknown key"
+has stderr "did you mean 'steps'?"
+
+# ---- plugins --------------------------------------------------------------------------------
+strata_expect 0 plugins plugins
+has stdout "example 0.1.0"
+has_re stdout '^  shortconv  -- '
+has stdout "kernel_size (integer, default 4, in [1, 256])"
+for key in expand gate bias; do has_re stdout "^      $key \\("; done
+for builtin in mlp pattern copy text; do has_re stdout "^  $builtin  -- "; done
+has stdout "path (string, required)"
+strata_expect 2 plugins_bad_path plugins --plugin-path /nonexistent
+has stderr "/nonexistent"
+
+# ---- inspect ---------------------------------------------------------------------------------
+strata_expect 0 inspect inspect experiments/quickstart.toml
+layers=$(grep -cE '^[0-9]+ +C \(shortconv\) +[0-9]+ +F \(mlp\) +[0-9]+$' "$WORK/inspect.stdout" || true)
+[[ $layers -eq 4 ]] || fail "inspect: expected 4 layer lines 'N  C (shortconv) P  F (mlp) P', found $layers"
+has_re stdout '^0 +C \(shortconv\)'
+has_re stdout '^3 +C \(shortconv\)'
+has_re stdout '^ +total +[0-9]+$'
+# the total is the sum of its parts
+awk '$1 == "embedding" || $1 == "mixers" || $1 == "ffns" || $1 == "norms" { sum += $2 }
+     $1 == "total" { total = $2 }
+     END { if (total == 0 || sum != total) { print "parts sum to " sum ", total " total; exit 1 } }' \
+  "$WORK/inspect.stdout" >"$WORK/inspect.sum" || fail "inspect: $(cat "$WORK/inspect.sum")"
+
+# ---- check -----------------------------------------------------------------------------------
+strata_expect 0 check check shortconv
+passes=$(grep -c '^PASS' "$WORK/check.stdout" || true)
+[[ $passes -ge 3 ]] || fail "check: expected at least 3 PASS lines, found $passes"
+! grep -q '^FAIL' "$WORK/check.stdout" || fail "check: a FAIL line in a passing check"
+has stdout "all checks passed"
+strata_expect 2 check_unknown check nosuch
+has stderr '"nosuch"'
+has stderr "known mixers: shortconv"
+
+# ---- a tiny run --------------------------------------------------------------------------------
+# Copy 4 symbols (alphabet 4: chance 0.25) over a gap of 4 positions; one layer's
+# kernel of 5 reaches back that far. Learns to ~1.0 in 60 steps (well under a second).
+cat >"$WORK/tiny.toml" <<'EOF'
+[task]
+type = "copy"
+n_symbols = 4
+copy_len = 4
+n_blanks = 0
+
+[model]
+d_model = 16
+n_layers = 2
+
+[model.mixer.C]
+type = "shortconv"
+kernel_size = 5
+
+[model.ffn.F]
+type = "mlp"
+
+[train]
+steps = 60
+batch_size = 16
+lr = 1e-2
+warmup_steps = 5
+eval_every = 30
+log_every = 10
+EOF
+RUN1=$WORK/run1
+strata_expect 0 run1 run "$WORK/tiny.toml" --out "$RUN1"
+for f in config.toml plan.txt metrics.jsonl final.json; do
+  [[ -s "$RUN1/$f" ]] || fail "run1: the run folder has no (or an empty) $f"
+done
+has stdout "final: "
+has stdout "run folder: $RUN1"
+
+# Output that is not a terminal: plain "step N/M" lines, no progress bar.
+for s in 10 20 30 40 50 60; do has_re stderr "^step $s/60 "; done
+if grep -q $'\r' "$WORK/run1.stderr" "$WORK/run1.stdout"; then fail "run1: carriage returns in non-terminal output"; fi
+if grep -q $'\033' "$WORK/run1.stderr" "$WORK/run1.stdout"; then fail "run1: escape codes in non-terminal output"; fi
+
+grep -q '^weight_decay = ' "$RUN1/config.toml" || fail "run1: config.toml lacks the default weight_decay"
+grep -q '^expand = 1$' "$RUN1/config.toml" || fail "run1: config.toml lacks the plugin default expand = 1"
+grep -qE '^0 +C \(shortconv\)' "$RUN1/plan.txt" || fail "run1: plan.txt has no layer 0 line"
+
+python3 - "$RUN1" <<'EOF' || fail "run1: the run folder's files are not as expected (above)"
+import json, pathlib, sys, tomllib
+
+run = pathlib.Path(sys.argv[1])
+config = tomllib.loads((run / "config.toml").read_text())
+assert config["train"]["steps"] == 60 and config["train"]["weight_decay"] == 0.01, config["train"]
+assert config["model"]["mixer"]["C"]["kernel_size"] == 5, config["model"]
+
+lines = (run / "metrics.jsonl").read_text().splitlines()
+records = [json.loads(line) for line in lines]
+assert [r["step"] for r in records] == [10, 20, 30, 40, 50, 60], [r.get("step") for r in records]
+for r in records:
+    assert isinstance(r, dict), r
+    missing = {"step", "loss", "lr", "tokens_per_s"} - r.keys()
+    assert not missing, f"step {r['step']} lacks {missing}"
+assert "eval_loss" in records[2] and "eval_accuracy" in records[2], "no eval at step 30 (eval_every 30)"
+last = records[-1]
+assert "eval_loss" in last and "eval_accuracy" in last, f"the last line has no eval: {last}"
+
+final = json.loads((run / "final.json").read_text())
+assert final["steps"] == 60, final
+assert final["chance_accuracy"] == 0.25, final
+accuracy = final["eval"]["accuracy"]
+assert accuracy > 0.9, f"eval accuracy {accuracy}: the tiny copy task did not learn (chance 0.25)"
+assert final["eval"]["loss"] < final["initial_eval"]["loss"] / 4, final
+assert abs(last["eval_accuracy"] - accuracy) < 1e-12, (last, final["eval"])
+EOF
+echo "ok: run1 folder (config.toml, plan.txt, metrics.jsonl, final.json; accuracy above chance)"
+
+# The resolved config is itself a valid experiment.
+strata_expect 0 inspect_resolved inspect "$RUN1/config.toml"
+has_re stdout '^1 +C \(shortconv\)'
+
+# The control: a kernel of 1 sees no earlier token, so the same run stays near chance.
+# (This is what makes "above chance" above mean something.)
+strata_expect 0 run_control run "$WORK/tiny.toml" --out "$WORK/control" --quiet --set model.mixer.C.kernel_size=1
+python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["eval"]["accuracy"]
+assert a < 0.4, f"kernel_size 1 reached accuracy {a}: the copy task can be solved without looking back?"
+' "$WORK/control/final.json" || fail "run_control: accuracy not near chance"
+
+# --set overrides the file; the resolved config records the override.
+strata_expect 0 run_set run "$WORK/tiny.toml" --out "$WORK/run2" --set train.steps=5
+has_re stderr '^step 5/5 '
+grep -q '^steps = 5$' "$WORK/run2/config.toml" || fail "run_set: config.toml does not have steps = 5"
+python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["steps"] == 5
+records = [json.loads(l) for l in open(sys.argv[2])]
+assert records[-1]["step"] == 5, records
+' "$WORK/run2/final.json" "$WORK/run2/metrics.jsonl" || fail "run_set: --set train.steps=5 did not take effect"
+
+# --quiet prints only the final line(s).
+strata_expect 0 run_quiet run "$WORK/tiny.toml" --out "$WORK/run3" --quiet --set train.steps=5
+if grep -q '^step ' "$WORK/run_quiet.stderr"; then fail "run_quiet: step lines with --quiet"; fi
+has stdout "final: "
+
+echo "all CLI checks passed"
