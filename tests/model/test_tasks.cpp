@@ -93,7 +93,9 @@ TEST_CASE("text task: next-byte targets, split, perplexity", "[tasks]") {
 
 TEST_CASE("text task: a missing or too short file is a located config error", "[tasks]") {
   CHECK_THROWS_WITH(make_task("text", {"path=\"/nonexistent/corpus.txt\""}),
-                    Catch::Contains("cannot read text file /nonexistent/corpus.txt"));
+                    Catch::Contains("/nonexistent/corpus.txt is not a readable file"));
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + fs::temp_directory_path().string() + "\""}),
+                    Catch::Contains("is not a readable file (a folder)"));
   const fs::path file = text_file(100);
   CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "seq_len=64"}),
                     Catch::Contains("too short for seq_len = 64"));

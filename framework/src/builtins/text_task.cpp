@@ -79,6 +79,12 @@ void register_text_task(ComponentRegistry& registry) {
       .range(0.001, 0.5);
   registry.add(std::move(spec), [](const Config& c, const BuildContext&) -> std::unique_ptr<Component> {
     const fs::path path = resolve(c);
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+      throw c.error("path",
+                    path.string() + " is not a readable file" + (fs::is_directory(path, ec) ? " (a folder)" : ""),
+                    "give the path of a text file");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw c.error("path", "cannot read text file " + path.string(), "check the path");
     std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
