@@ -121,7 +121,7 @@ class CpuAllocator final : public CachingAllocator {
   void raw_free(void* ptr) override { std::free(ptr); }
   [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
     throw Error("out of CPU memory allocating " + std::to_string(bytes) + " bytes",
-                "reduce the batch size or sequence length");
+                "reduce the model size (d_model, n_layers), the batch size or the sequence length");
   }
 };
 
@@ -139,7 +139,7 @@ class CudaAllocator final : public CachingAllocator {
   [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
     throw DeviceError(
         "out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) + " bytes",
-        "reduce the batch size or sequence length");
+        "reduce the model size (d_model, n_layers), the batch size or the sequence length");
   }
 
  private:
