@@ -1,4 +1,5 @@
 // strata plugins: every loaded plugin, then every component with its keys.
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -12,14 +13,17 @@ int plugins_command(const PluginsOptions& options) {
   load_plugins(registry, options.common.plugin_search());
 
   std::cout << "plugins:\n";
-  if (registry.plugins().empty()) std::cout << "  (none found; folders searched: defaults, STRATA_PLUGIN_PATH)\n";
+  if (registry.plugins().empty()) std::cout << "  (none found)\n";
   for (const PluginInfo& p : registry.plugins()) {
     std::cout << "  " << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor << ")  " << p.path
               << "\n";
   }
-  std::cout << "search folders (default):";
-  for (const auto& f : default_plugin_folders()) std::cout << " " << f.lexically_normal().string();
-  std::cout << "\n";
+  if (!options.common.no_default_plugins) {
+    std::cout << "default folders:";
+    for (const auto& f : default_plugin_folders()) std::cout << " " << f.lexically_normal().string();
+    const char* env = std::getenv("STRATA_PLUGIN_PATH");
+    std::cout << "\nSTRATA_PLUGIN_PATH: " << (env ? env : "(unset)") << "\n";
+  }
   for (ComponentKind kind : kAllComponentKinds) {
     const auto names = registry.names(kind);
     if (names.empty()) continue;

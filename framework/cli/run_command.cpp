@@ -20,6 +20,10 @@ namespace {
 fs::path choose_run_folder(const RunOptions& options, const Experiment& e) {
   if (!options.out.empty()) return options.out;
   std::string name = e.run.string("name");
+  if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    throw e.run.error("name", "must be a plain folder name (no '/', not . or ..)",
+                      "choose the parent folder with out_dir or --out");
+  }
   if (name.empty()) name = e.file.stem().string();
   const std::time_t now = std::time(nullptr);
   char stamp[32];
@@ -66,7 +70,11 @@ int run_command(const RunOptions& options) {
   const fs::path folder = choose_run_folder(options, e);
   std::error_code ec;
   fs::create_directories(folder, ec);
-  if (ec) throw Error("cannot create run folder " + folder.string() + ": " + ec.message());
+  if (ec) {
+    throw ConfigError(SourceLocation{options.out.empty() ? "[run] out_dir" : "--out"}, "",
+                      "cannot create run folder " + folder.string() + ": " + ec.message(),
+                      "choose a folder that can be created (not an existing file)");
+  }
   write_text(folder / "config.toml", e.resolved_toml());
   write_text(folder / "plan.txt", objects.model->describe());
 

@@ -128,3 +128,26 @@ TEST_CASE("config: component_config validates a component's own keys", "[config]
   CHECK_THROWS_WITH(testing::component_config(registry, ComponentKind::mixer, "shortconv", {"kernel_size=0"}),
                     Catch::Contains("out of range: must be in [1, 256]"));
 }
+
+TEST_CASE("config: multi-byte pattern symbols, escaped strings, one value per --set", "[config]") {
+  auto& registry = test::example_registry();
+  const std::string text = std::string(kBase) + R"(
+[model.mixer."Ä"]
+type = "shortconv"
+[model.stack]
+mixers = "ÄC"
+[run]
+name = "tab\there"
+)";
+  const Experiment e = Experiment::from_string(text, "utf8.toml", {}, registry);
+  CHECK(e.model.component("stack").strings("mixers") == std::vector<std::string>{"Ä", "C"});
+  // The resolved TOML escapes control characters and reads back the same value.
+  const Experiment again = Experiment::from_string(e.resolved_toml(), "again.toml", {}, registry);
+  CHECK(again.run.string("name") == "tab\there");
+  ExperimentOptions o;
+  o.overrides = {"train.lr=1\ntrain.steps=2"};
+  CHECK_THROWS_WITH(Experiment::from_string(kBase, "base.toml", o, registry),
+                    Catch::Contains("--set train.lr=1") && Catch::Contains("must be a single TOML value"));
+  CHECK_THROWS_WITH(testing::component_config(registry, ComponentKind::mixer, "shortconv", {"type=mlp"}),
+                    Catch::Contains("the component is named by the command's argument"));
+}

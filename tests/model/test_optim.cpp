@@ -54,12 +54,12 @@ TEST_CASE("AdamW: a step makes tensors saved for backward stale", "[optim]") {
 }
 
 TEST_CASE("LR schedules: warmup, cosine, linear, constant", "[optim]") {
-  LrSchedule s{1.0, 10, 110, 0.1, LrDecay::cosine};
+  LrSchedule s{1.0, 10, 111, 0.1, LrDecay::cosine};  // steps 0..110, decay over 10..110
   CHECK(s.at(0) == Approx(0.1));
   CHECK(s.at(9) == Approx(1.0));
   CHECK(s.at(10) == Approx(1.0));
   CHECK(s.at(60) == Approx(0.55));  // halfway: (1 + 0.1) / 2
-  CHECK(s.at(110) == Approx(0.1));
+  CHECK(s.at(110) == Approx(0.1));  // the last step reaches the floor
   s.decay = LrDecay::linear;
   CHECK(s.at(60) == Approx(0.55));
   CHECK(s.at(35) == Approx(1.0 - 0.9 * 0.25));

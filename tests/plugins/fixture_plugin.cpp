@@ -109,8 +109,9 @@ STRATA_PLUGIN_EXPORT(descriptor, entry_ok)
 STRATA_PLUGIN_DESCRIPTOR(descriptor, kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, STRATA_BUILD_FINGERPRINT,
                          "fixture_mismatch", "0.0.1");
 namespace {
-const PluginDescriptor other{kPluginMagic, kPluginAbiMajor, kPluginAbiMinor, sizeof(PluginDescriptor),
-                             STRATA_BUILD_FINGERPRINT, "someone_else", "0.0.1"};
+const PluginDescriptor other{
+    kPluginMagic,   kPluginAbiMajor, kPluginAbiMinor, sizeof(PluginDescriptor), STRATA_BUILD_FINGERPRINT,
+    "someone_else", "0.0.1"};
 }
 STRATA_PLUGIN_EXPORT(other, entry_ok)
 

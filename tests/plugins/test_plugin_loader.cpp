@@ -1,8 +1,11 @@
 // The plugin loader against real shared libraries: a good plugin, one fixture per
 // rejection (tests/plugins/fixture_plugin.cpp), lifetimes, and the search path.
 #include <dlfcn.h>
+#include <elf.h>
 #include <stdlib.h>
 
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -129,6 +132,29 @@ TEST_CASE("plugin loader: a file that is not a shared library is rejected before
     CHECK(contains(m, file.string()));
     CHECK(contains(m, "hint:"));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("plugin loader: a malformed ELF file is an error, not a crash", "[plugins]") {
+  // A copy of a good plugin whose section names all point far outside the name table.
+  const fs::path dir = scratch_folder("malformed");
+  const fs::path file = dir / "strata_plugin_malformed.so";
+  std::ifstream in(fixture("ok"), std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Elf64_Ehdr header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  for (std::uint64_t i = 0; i < header.e_shnum; ++i) {
+    const std::uint32_t bad_name = 0xFFFFFFF0u;
+    std::memcpy(bytes.data() + header.e_shoff + i * sizeof(Elf64_Shdr) + offsetof(Elf64_Shdr, sh_name), &bad_name,
+                sizeof bad_name);
+  }
+  std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  ComponentRegistry registry;
+  CHECK_THROWS_WITH(load_plugin(registry, file),
+                    Catch::Contains("not a strata plugin") && Catch::Contains("malformed ELF file"));
+  // Truncated to its first kilobyte.
+  std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), 1024);
+  CHECK_THROWS_WITH(load_plugin(registry, file), Catch::Contains("not a strata plugin"));
   fs::remove_all(dir);
 }
 

@@ -39,7 +39,7 @@ enum class LrDecay { cosine, linear, constant };
 LrDecay parse_lr_decay(const std::string& name);  // "cosine" | "linear" | "constant"
 
 // Linear warmup from 0 to `peak` over warmup_steps, then decay to peak * min_ratio at
-// total_steps (cosine or linear), or constant.
+// the last step, total_steps - 1 (cosine or linear), or constant.
 struct LrSchedule {
   double peak = 1e-3;
   std::int64_t warmup_steps = 0;

@@ -54,7 +54,9 @@ class PluginRegistrar {
   void add(std::string name, std::string doc, ConfigSchema schema, Factory factory) {
     ComponentSpec spec{component_kind_of<C>(), std::move(name), std::move(doc), std::move(schema)};
     add_spec(std::move(spec), ComponentFactory([factory](const Config& config, const BuildContext& ctx) {
-               return std::unique_ptr<Component>(factory(config, ctx));
+               // Converting through unique_ptr<C> makes a factory of another kind a compile error.
+               std::unique_ptr<C> typed(factory(config, ctx));
+               return std::unique_ptr<Component>(std::move(typed));
              }));
   }
 

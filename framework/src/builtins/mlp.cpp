@@ -57,7 +57,7 @@ void register_mlp(ComponentRegistry& registry) {
   spec.schema.string("activation", "swiglu", "swiglu: down(silu(gate) * up); gelu / gelu_tanh: down(gelu(up))")
       .one_of({"swiglu", "gelu", "gelu_tanh"});
   spec.schema.integer("d_ff", 0, "hidden width; 0: 4*d_model (gelu) or 8/3*d_model rounded up to 8 (swiglu)")
-      .at_least(0);
+      .range(0, 1 << 24);
   spec.schema.boolean("bias", false, "biases on both projections");
   registry.add(std::move(spec), [](const Config& config, const BuildContext& ctx) -> std::unique_ptr<Component> {
     const std::string& name = config.string("activation");

@@ -188,7 +188,14 @@ Entry convert_value(const ConfigKey& key, const toml::node& node, const std::str
     case ConfigType::symbols:
       if (node.is_string()) {
         std::vector<std::string> symbols;
-        for (char c : node.as_string()->get()) symbols.emplace_back(1, c);
+        // One symbol per character: a UTF-8 lead byte with its continuation bytes.
+        for (char c : node.as_string()->get()) {
+          const bool continuation = (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+          if (continuation && !symbols.empty())
+            symbols.back() += c;
+          else
+            symbols.emplace_back(1, c);
+        }
         e.value = std::move(symbols);
       } else {
         e.value = as_list<std::string>(key, node, path,
@@ -418,7 +425,16 @@ void apply_override(toml::table& root, const std::string& assignment) {
       if (c == '"' || c == '\\') quoted += '\\';
       quoted += c;
     }
-    parsed = toml::parse("value = " + quoted + "\"", source);
+    try {
+      parsed = toml::parse("value = " + quoted + "\"", source);
+    } catch (const toml::parse_error& e) {
+      throw ConfigError(SourceLocation{source}, key_path, "the value is not valid: " + std::string(e.description()),
+                        "control characters cannot appear in values");
+    }
+  }
+  if (parsed.size() != 1 || parsed.get("value") == nullptr) {
+    throw ConfigError(SourceLocation{source}, key_path, "the value must be a single TOML value",
+                      "one --set per key; a newline in the value starts another assignment");
   }
   toml::table* table = &root;
   std::string walked;

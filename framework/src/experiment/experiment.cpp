@@ -15,7 +15,7 @@ const ConfigSchema& model_schema() {
     ConfigSchema s;
     s.integer("d_model", 128, "width of the residual stream").range(1, 1 << 16);
     s.integer("n_layers", 2, "number of blocks").range(1, 4096);
-    s.integer("vocab_size", 0, "0: the task's vocabulary; larger values pad the embedding").at_least(0);
+    s.integer("vocab_size", 0, "0: the task's vocabulary; larger values pad the embedding").range(0, 1 << 24);
     s.string("norm", "rmsnorm", "normalisation before each mixer/ffn and at the end").one_of({"rmsnorm", "layernorm"});
     s.number("norm_eps", 1e-5, "epsilon of the norms").greater_than(0);
     s.boolean("tie_embeddings", true, "LM head shares the embedding matrix");

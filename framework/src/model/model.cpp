@@ -183,9 +183,9 @@ Tensor Model::forward_step(const Tensor& ids, DecodeState& state, StepContext& c
 std::string Model::describe() const {
   std::ostringstream os;
   const std::int64_t embed = dims_.vocab_size * dims_.d_model;
-  std::int64_t norms = 0;
-  for (const auto& p : named_parameters())
-    if (p.name.find("norm") != std::string::npos) norms += p.tensor.numel();
+  std::int64_t norms = final_norm_->num_parameters();
+  for (const auto& b : blocks_)
+    norms += b->mixer_norm->num_parameters() + (b->ffn_norm ? b->ffn_norm->num_parameters() : 0);
   os << "model: d_model " << dims_.d_model << ", " << dims_.n_layers << " layers, vocab " << dims_.vocab_size
      << ", LM head " << (tied_ ? "tied to the embedding" : "untied") << "\n";
   os << std::left << std::setw(7) << "layer" << std::setw(26) << "mixer" << std::right << std::setw(12) << "params"

@@ -1,6 +1,8 @@
 #pragma once
-// Reading one section of an ELF file from disk, without loading it: how the plugin loader
-// checks a plugin's descriptor before any of the plugin's code can run.
+// Reading a 64-bit little-endian ELF file from disk, without loading it, with every
+// offset bounds-checked: how the plugin loader inspects a plugin (its exported aliases and
+// its descriptor) before any of the plugin's code can run. A malformed file gives an
+// exception, never a crash.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,13 +11,28 @@
 
 namespace strata::detail {
 
-struct ElfSection {
-  std::vector<char> bytes;  // the section's contents as stored in the file
-};
+class ElfFile {
+ public:
+  // Reads and checks the header and section table. Throws std::runtime_error saying why
+  // the file is not a readable 64-bit little-endian ELF file.
+  explicit ElfFile(const std::filesystem::path& file);
 
-// The contents of section `name` of a 64-bit little-endian ELF file; std::nullopt when
-// the file has no such section. Throws std::runtime_error, saying why, when the file is
-// not such an ELF file or is truncated.
-std::optional<ElfSection> read_elf_section(const std::filesystem::path& file, std::string_view name);
+  // The contents of section `name`; std::nullopt when there is no such section.
+  std::optional<std::vector<char>> section(std::string_view name) const;
+  // Names of the symbols (from .symtab and .dynsym) defined in section `name`.
+  std::vector<std::string> symbols_in(std::string_view name) const;
+
+ private:
+  struct Section {
+    std::string name;
+    std::uint32_t type = 0;
+    std::uint64_t offset = 0, size = 0, entry_size = 0;
+    std::uint32_t link = 0;
+  };
+  // The section's bytes within the file (throws when they are out of bounds).
+  std::string_view bytes_of(const Section& s) const;
+  std::vector<char> data_;
+  std::vector<Section> sections_;
+};
 
 }  // namespace strata::detail

@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <boost/dll/library_info.hpp>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstddef>
@@ -37,36 +36,15 @@ std::string field_string(const char (&field)[N]) {
   return std::string(field, strnlen(field, N));
 }
 
-// Step 2: the descriptor, read from the file's ".strata_plugin" section without loading it.
-PluginDescriptor read_descriptor(const fs::path& file) {
-  std::optional<detail::ElfSection> section;
-  try {
-    section = detail::read_elf_section(file, kPluginDescriptorSection);
-  } catch (const std::exception& e) {
-    throw PluginError("not a strata plugin: cannot read " + file.string() + " (" + e.what() + ")",
-                      "plugin files are shared libraries built with strata_add_plugin");
-  }
-  if (!section) {
-    throw PluginError("not a strata plugin: " + file.string() + " has no " + kPluginDescriptorSection +
-                          " section (the descriptor STRATA_PLUGIN writes)",
-                      "end the plugin with STRATA_PLUGIN(name, version, register_function) from <strata/plugin.h>");
-  }
-  PluginDescriptor d{};
-  const std::size_t header = offsetof(PluginDescriptor, fingerprint);  // magic, ABI, size
-  if (section->bytes.size() < header) {
-    throw PluginError("wrong magic in " + file.string() + ": the descriptor section is only " +
-                      std::to_string(section->bytes.size()) + " bytes");
-  }
-  std::memcpy(&d, section->bytes.data(), std::min(section->bytes.size(), sizeof d));
-  return d;
-}
-
-// Step 1: without loading the file, check that it is a shared library exporting both aliases.
-void check_symbols(const fs::path& file) {
+// Steps 1 and 2, on the file alone (a bounds-checked reader: a malformed file is an
+// error, never a crash): both aliases exported, and the descriptor from its section.
+PluginDescriptor inspect_file(const fs::path& file) {
   std::vector<std::string> symbols;
+  std::optional<std::vector<char>> section;
   try {
-    boost::dll::library_info info(file);
-    symbols = info.symbols("boostdll");
+    const detail::ElfFile elf(file);
+    symbols = elf.symbols_in("boostdll");
+    section = elf.section(kPluginDescriptorSection);
   } catch (const std::exception& e) {
     throw PluginError(
         "not a strata plugin: " + file.string() + " is not a shared library this platform can load (" + e.what() + ")",
@@ -85,9 +63,25 @@ void check_symbols(const fs::path& file) {
         "missing entry point: " + file.string() + " has a strata descriptor but no '" + kRegisterSymbol + "' symbol",
         "export the registration function with STRATA_PLUGIN (or STRATA_PLUGIN_EXPORT)");
   }
+  if (!section) {
+    throw PluginError("not a strata plugin: " + file.string() + " has no " + kPluginDescriptorSection +
+                          " section (the descriptor STRATA_PLUGIN writes)",
+                      "end the plugin with STRATA_PLUGIN(name, version, register_function) from <strata/plugin.h>");
+  }
+  PluginDescriptor d{};
+  constexpr std::size_t kHeader = offsetof(PluginDescriptor, fingerprint);  // magic, ABI, size
+  std::memcpy(&d, section->data(), std::min(section->size(), sizeof d));
+  if (section->size() < kHeader ||
+      (d.magic == kPluginMagic && d.abi_major == kPluginAbiMajor && section->size() != sizeof(PluginDescriptor))) {
+    throw PluginError("corrupt descriptor in " + file.string() + ": the " + kPluginDescriptorSection + " section is " +
+                          std::to_string(section->size()) + " bytes, expected " +
+                          std::to_string(sizeof(PluginDescriptor)),
+                      "rebuild the plugin against this strata's SDK");
+  }
+  return d;
 }
 
-// Step 3: the descriptor against the host's constants.
+// Step 2 (cont.): the descriptor against the host's constants.
 void check_descriptor(const fs::path& file, const PluginDescriptor& d) {
   if (d.magic != kPluginMagic) {
     char got[16], want[16];
@@ -137,9 +131,8 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   for (const PluginInfo& p : registry.plugins())
     if (p.path == file.string()) return p;
 
-  // Steps 1-3, on the file alone: nothing of the plugin runs until they pass.
-  check_symbols(file);
-  const PluginDescriptor descriptor = read_descriptor(file);
+  // Steps 1-2, on the file alone: nothing of the plugin runs until they pass.
+  const PluginDescriptor descriptor = inspect_file(file);
   check_descriptor(file, descriptor);
   PluginInfo info{field_string(descriptor.name), field_string(descriptor.version), file.string(), descriptor.abi_major,
                   descriptor.abi_minor};
@@ -148,7 +141,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
                       "remove one copy from the plugin search path, or give the copy another name in STRATA_PLUGIN");
   }
 
-  // Step 4: load. RTLD_NODELETE: a library stays mapped until exit even once unreferenced
+  // Step 3: load. RTLD_NODELETE: a library stays mapped until exit even once unreferenced
   // (objects made from it may still run its code: autograd closures, exceptions).
   auto library = std::make_shared<boost::dll::shared_library>();
   try {
@@ -166,7 +159,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
                       "export the descriptor with STRATA_PLUGIN (it places and exports the same object)");
   }
 
-  // Step 5: registration, staged.
+  // Step 4: registration, staged.
   PluginRegistrar registrar;
   char message[2048] = {0};
   auto& entry = library->get_alias<PluginRegisterFn>(kRegisterSymbol);
@@ -176,7 +169,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
                       "the plugin's registration function threw; fix the plugin (nothing from it was registered)");
   }
 
-  // Step 6: commit, all or nothing.
+  // Step 5: commit, all or nothing.
   for (const PluginRegistrar::Pending& p : registrar.pending()) {
     if (registry.find(p.spec.kind, p.spec.name) != nullptr) {
       const PluginInfo& owner = registry.origin_of(p.spec.kind, p.spec.name);
@@ -225,9 +218,13 @@ std::vector<fs::path> default_plugin_folders() {
 }
 
 std::vector<PluginInfo> load_plugins(ComponentRegistry& registry, const PluginSearch& search) {
-  std::vector<std::pair<fs::path, bool>> places;  // (path, explicit)
+  struct Place {
+    fs::path path;
+    const char* source;  // nullptr: a default folder (skipped when missing)
+  };
+  std::vector<Place> places;
   if (search.use_defaults) {
-    for (const fs::path& p : default_plugin_folders()) places.emplace_back(p, false);
+    for (const fs::path& p : default_plugin_folders()) places.push_back({p, nullptr});
   }
   if (search.use_environment) {
     if (const char* env = std::getenv("STRATA_PLUGIN_PATH")) {
@@ -236,25 +233,25 @@ std::vector<PluginInfo> load_plugins(ComponentRegistry& registry, const PluginSe
       while (start <= all.size()) {
         const std::size_t colon = all.find(':', start);
         const std::string part = all.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-        if (!part.empty()) places.emplace_back(part, true);
+        if (!part.empty()) places.push_back({part, "STRATA_PLUGIN_PATH"});
         if (colon == std::string::npos) break;
         start = colon + 1;
       }
     }
   }
-  for (const fs::path& p : search.extra) places.emplace_back(p, true);
+  for (const fs::path& p : search.extra) places.push_back({p, "[plugins] paths or --plugin-path"});
 
   std::vector<PluginInfo> loaded;
   std::set<fs::path> seen_files;
   std::error_code ec;
-  for (const auto& [place, is_explicit] : places) {
+  for (const auto& [place, source] : places) {
     std::vector<fs::path> files;
     if (fs::is_directory(place, ec)) {
       files = plugin_files_in(place);
     } else if (fs::is_regular_file(place, ec)) {
       files.push_back(place);
-    } else if (is_explicit) {
-      throw PluginError("plugin path not found: " + place.string(),
+    } else if (source != nullptr) {
+      throw PluginError("plugin path not found: " + place.string() + " (from " + source + ")",
                         "paths in STRATA_PLUGIN_PATH, [plugins] paths and --plugin-path must be existing folders or "
                         "plugin files");
     } else {

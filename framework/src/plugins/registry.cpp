@@ -1,6 +1,7 @@
 #include "strata/registry.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "strata/error.h"
 #include "strata/plugin.h"
@@ -34,8 +35,11 @@ void ComponentRegistry::add(ComponentSpec spec, ComponentFactory factory, std::s
   auto key = std::make_pair(spec.kind, spec.name);
   if (auto it = entries_.find(key); it != entries_.end()) {
     const PluginInfo& existing = it->second->plugin;
-    throw ValueError(kind + " '" + spec.name + "' is already registered by " + existing.name + " (" + existing.path +
-                         ")" + (plugin ? "; " + plugin->name + " (" + plugin->path + ") registers it again" : ""),
+    const auto describe = [](const PluginInfo& p) {
+      return p.path == "(built in)" ? p.name + " (built in)" : p.name + " (" + p.path + ")";
+    };
+    throw ValueError(kind + " '" + spec.name + "' is already registered by " + describe(existing) +
+                         (plugin ? "; " + describe(*plugin) + " registers it again" : ""),
                      "component names are global per kind: rename one of them, or load only one of the two plugins");
   }
   auto entry = std::make_unique<Entry>();
@@ -97,6 +101,13 @@ const PluginInfo* ComponentRegistry::find_plugin(std::string_view name) const {
 }
 
 void PluginRegistrar::add_spec(ComponentSpec spec, ComponentFactory factory) {
+  const bool valid_name = !spec.name.empty() && std::all_of(spec.name.begin(), spec.name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+  if (!valid_name) {
+    throw ValueError("component name '" + spec.name + "' is not a valid name (use letters, digits, _ - .)");
+  }
+  if (!factory) throw ValueError(std::string(to_string(spec.kind)) + " '" + spec.name + "' has no factory");
   for (const Pending& p : pending_) {
     if (p.spec.kind == spec.kind && p.spec.name == spec.name) {
       throw ValueError(std::string(to_string(spec.kind)) + " '" + spec.name + "' is registered twice by this plugin");

@@ -35,6 +35,12 @@ Config component_config(const ComponentRegistry& registry, ComponentKind kind, c
     quoted += c;
   }
   toml::table root = detail::parse_toml_text("type = " + quoted + "\"", "(command line)");
+  for (const std::string& a : assignments) {
+    if (a.rfind("type=", 0) == 0) {
+      throw ConfigError(SourceLocation{"--set " + a}, "type", "the component is named by the command's argument",
+                        "write strata check NAME, not --set type=NAME");
+    }
+  }
   for (const std::string& a : assignments) detail::apply_override(root, a);
   return detail::validate_component(&root, kind, "", std::string(to_string(kind)), SourceLocation{"(command line)"},
                                     registry);
@@ -68,6 +74,8 @@ CheckItem run_check(const std::string& name, Fn&& fn) {
   item.name = name;
   try {
     fn(item);
+  } catch (const ConfigError&) {
+    throw;  // bad input (the component refused its config), not a failed check
   } catch (const std::exception& e) {
     item.passed = false;
     item.detail = std::string("threw: ") + e.what();

@@ -105,11 +105,17 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
     double* value = x.data<double>();
     for (std::int64_t e : checked_elements(x.numel(), options.max_elements, sample_gen)) {
       const double saved = value[e];
+      // Restores the element however evaluate() ends (with perturb_in_place these are the
+      // caller's tensors, e.g. a module's parameters).
+      struct Restore {
+        double* slot;
+        double v;
+        ~Restore() { *slot = v; }
+      } restore{value + e, saved};
       value[e] = saved + options.step;
       const double plus = evaluate();
       value[e] = saved - options.step;
       const double minus = evaluate();
-      value[e] = saved;
       const double numeric = (plus - minus) / (2 * options.step);
       const double err = std::abs(analytic[e] - numeric);
       const double allowed = options.atol + options.rtol * std::abs(numeric);

@@ -54,7 +54,8 @@ LrDecay parse_lr_decay(const std::string& name) {
 double LrSchedule::at(std::int64_t step) const {
   if (step < warmup_steps) return peak * double(step + 1) / double(warmup_steps);
   if (decay == LrDecay::constant) return peak;
-  const std::int64_t span = std::max<std::int64_t>(1, total_steps - warmup_steps);
+  // The last step (total_steps - 1) runs at exactly peak * min_ratio.
+  const std::int64_t span = std::max<std::int64_t>(1, total_steps - 1 - warmup_steps);
   const double progress = std::min(1.0, double(step - warmup_steps) / double(span));
   const double floor = peak * min_ratio;
   if (decay == LrDecay::linear) return peak - (peak - floor) * progress;
