@@ -1,5 +1,7 @@
 #include "strata/allocator.h"
 
+#include <unistd.h>
+
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -48,6 +50,12 @@ class CachingAllocator : public Allocator {
       stats_.cached_bytes -= size;
       ++stats_.cache_hits;
     } else {
+      // Live blocks beyond the device's memory would only end in the kernel's OOM killer
+      // (Linux overcommits): refuse them here, with a message, while the process can still
+      // report it.
+      const std::size_t limit = capacity();
+      if (limit > 0 && stats_.allocated_bytes + stats_.cached_bytes + size > limit) release_cached_locked();
+      if (limit > 0 && stats_.allocated_bytes + size > limit) throw_out_of_memory(size);
       ptr = raw_allocate(size);
       if (!ptr) {  // give the cache back and try once more before failing
         release_cached_locked();
@@ -95,6 +103,8 @@ class CachingAllocator : public Allocator {
 
  protected:
   virtual void* raw_allocate(std::size_t bytes) = 0;  // nullptr when out of memory
+  // Bytes of memory the device has (0: unknown); live blocks never exceed it.
+  virtual std::size_t capacity() const { return 0; }
   virtual void raw_free(void* ptr) = 0;
   [[noreturn]] virtual void throw_out_of_memory(std::size_t bytes) = 0;
 
@@ -119,8 +129,16 @@ class CpuAllocator final : public CachingAllocator {
     return std::aligned_alloc(64, bytes);
   }
   void raw_free(void* ptr) override { std::free(ptr); }
+  std::size_t capacity() const override {
+    static const std::size_t physical = [] {
+      const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+      return pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : std::size_t(0);
+    }();
+    return physical;
+  }
   [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
-    throw Error("out of CPU memory allocating " + std::to_string(bytes) + " bytes",
+    throw Error("out of CPU memory allocating " + std::to_string(bytes) + " bytes (this machine has " +
+                    std::to_string(capacity() >> 20) + " MiB)",
                 "reduce the model size (d_model, n_layers), the batch size or the sequence length");
   }
 };
