@@ -271,7 +271,15 @@ Config validate_entries(const toml::table* table, const ConfigSchema& schema, co
                         const std::string& type_name, const SourceLocation& location, const ComponentRegistry& registry,
                         const std::string& what) {
   if (table != nullptr) {
-    for (auto&& [k, v] : *table) {
+    // In file order (TOML++ keeps keys sorted), so the first bad key is the one reported.
+    std::vector<const toml::key*> keys;
+    for (auto&& [k, v] : *table) keys.push_back(&k);
+    std::stable_sort(keys.begin(), keys.end(), [](const toml::key* a, const toml::key* b) {
+      return std::pair(a->source().begin.line, a->source().begin.column) <
+             std::pair(b->source().begin.line, b->source().begin.column);
+    });
+    for (const toml::key* key : keys) {
+      const toml::key& k = *key;
       const std::string name(k.str());
       if (!type_name.empty() && name == "type") continue;
       if (schema.find(name) != nullptr) continue;
@@ -339,6 +347,10 @@ Config validate_component(const toml::node* node, ComponentKind kind, const std:
       if (!t->is_string()) type_error(*t, join_path(path, "type"), ConfigType::string);
       type = t->as_string()->get();
       type_location = location_of(t->source());
+      if (type.empty()) {
+        throw ConfigError(type_location, join_path(path, "type"), "is empty: name a " + kind_name,
+                          "known " + kind_name + "s: " + join_names(known));
+      }
     }
   }
   if (type.empty()) {

@@ -142,6 +142,12 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
     throw e.train.error("warmup_steps", "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
                         "warmup must end before training does");
   }
+  if (e.train.number("lr") * e.train.number("weight_decay") >= 1.0) {
+    throw e.train.error("weight_decay",
+                        "lr * weight_decay >= 1 would flip the sign of the weights at every step (AdamW multiplies "
+                        "them by 1 - lr * weight_decay)",
+                        "lower weight_decay or lr");
+  }
   return e;
 }
 
