@@ -29,9 +29,7 @@ lib=$(ldd "$prefix/bin/strata" | awk '/libstrata.so/ {print $3}')
 # 2. Copy and rename, as the guide says.
 plugin=$work/myplugin
 cp -r "$src/plugins/example" "$plugin"
-sed -i -e 's/strata_add_plugin(example /strata_add_plugin(mine /' \
-       -e 's/strata_plugin_example/strata_plugin_mine/g' \
-       -e 's/project(strata_plugin_example /project(strata_plugin_mine /' "$plugin/CMakeLists.txt"
+sed -i -e 's/^set(PLUGIN_NAME example)/set(PLUGIN_NAME mine)/' "$plugin/CMakeLists.txt"
 sed -i -e 's/STRATA_PLUGIN("example"/STRATA_PLUGIN("mine"/' -e 's/"shortconv"/"myconv"/g' \
        "$plugin/shortconv.cpp" "$plugin/check_shortconv.cpp"
 cmake -S "$plugin" -B "$plugin/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
