@@ -1,6 +1,11 @@
 #pragma once
 // A component registry with the built-ins and the example plugin (shortconv), loaded from
-// the file the build produced (STRATA_EXAMPLE_PLUGIN), for tests that build models.
+// the file the build produced (STRATA_EXAMPLE_PLUGIN), and hermetic experiment options,
+// for tests that build models.
+#include <string>
+#include <vector>
+
+#include "strata/experiment.h"
 #include "strata/plugin_loader.h"
 #include "strata/registry.h"
 
@@ -17,6 +22,15 @@ inline ComponentRegistry& example_registry() {
   static const bool ready = (add_builtins_and_example(registry), true);
   (void)ready;
   return registry;
+}
+
+// Options for an experiment in a test: the given --set overrides, and no plugin search
+// beyond what the test's registry already holds (no default folders, no environment).
+inline ExperimentOptions hermetic_options(std::vector<std::string> overrides = {}) {
+  ExperimentOptions o;
+  o.overrides = std::move(overrides);
+  o.default_plugin_folders = false;
+  return o;
 }
 
 }  // namespace strata::test

@@ -520,13 +520,6 @@ std::vector<BadConfig> bad_configs() {
   };
 }
 
-ExperimentOptions hermetic(std::vector<std::string> overrides = {}) {
-  ExperimentOptions o;
-  o.overrides = std::move(overrides);
-  o.default_plugin_folders = false;  // only the example plugin of this build (the registry has it)
-  return o;
-}
-
 // The ConfigError a case throws at its stage, or a description of what happened instead.
 struct Outcome {
   std::optional<ConfigError> error;
@@ -536,7 +529,7 @@ struct Outcome {
 Outcome run_case(const BadConfig& c, ComponentRegistry& registry) {
   Outcome out;
   try {
-    const Experiment e = Experiment::from_string(c.toml, "bad.toml", hermetic(c.overrides), registry);
+    const Experiment e = Experiment::from_string(c.toml, "bad.toml", test::hermetic_options(c.overrides), registry);
     if (c.stage == Stage::validate) {
       out.instead = "validation passed";
       return out;
@@ -557,7 +550,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 TEST_CASE("config errors: the base of the matrix is valid and builds", "[config][errors]") {
   auto& registry = test::example_registry();
-  const Experiment e = Experiment::from_string(kBase, "bad.toml", hermetic(), registry);
+  const Experiment e = Experiment::from_string(kBase, "bad.toml", test::hermetic_options(), registry);
   const ExperimentObjects objects = build_experiment(e, registry);
   CHECK(objects.task->seq_len() == 8);
   CHECK(objects.task->vocab_size() == 10);
@@ -599,7 +592,7 @@ TEST_CASE("config errors: each bad experiment is refused at the right place with
 TEST_CASE("config errors: the exact text of one error, as a user reads it", "[config][errors]") {
   auto& registry = test::example_registry();
   try {
-    Experiment::from_string(with_line(13, "kernel_sise = 3"), "exp.toml", hermetic(), registry);
+    Experiment::from_string(with_line(13, "kernel_sise = 3"), "exp.toml", test::hermetic_options(), registry);
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) ==
@@ -633,7 +626,7 @@ TEST_CASE("config errors: list elements of the wrong type or range point at the 
   for (const ListCase& c : cases) {
     DYNAMIC_SECTION(c.line6) {
       try {
-        Experiment::from_string(head + c.line6 + "\n", "list.toml", hermetic(), registry);
+        Experiment::from_string(head + c.line6 + "\n", "list.toml", test::hermetic_options(), registry);
         FAIL("no error");
       } catch (const ConfigError& e) {
         INFO(e.what());
@@ -657,7 +650,7 @@ TEST_CASE("config errors: a file's errors are located in that file", "[config][e
     out << with_line(23, "schedule = \"cosin\"");
   }
   try {
-    Experiment::load(file, hermetic(), registry);
+    Experiment::load(file, test::hermetic_options(), registry);
     FAIL("no error");
   } catch (const ConfigError& e) {
     INFO(e.what());
@@ -669,7 +662,7 @@ TEST_CASE("config errors: a file's errors are located in that file", "[config][e
   // A file that is not there is named, without a line.
   const auto missing = dir / "missing.toml";
   try {
-    Experiment::load(missing, hermetic(), registry);
+    Experiment::load(missing, test::hermetic_options(), registry);
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(e.where().to_string() == missing.string());
@@ -681,7 +674,8 @@ TEST_CASE("config errors: a file's errors are located in that file", "[config][e
 TEST_CASE("config errors: --set overrides that are valid take effect", "[config][errors]") {
   auto& registry = test::example_registry();
   SECTION("a number replaces the file's value and is located at the --set argument") {
-    const Experiment e = Experiment::from_string(kBase, "base.toml", hermetic({"train.lr=0.01"}), registry);
+    const Experiment e =
+        Experiment::from_string(kBase, "base.toml", test::hermetic_options({"train.lr=0.01"}), registry);
     CHECK(e.train.number("lr") == Approx(0.01));
     CHECK(e.train.where("lr").to_string() == "--set train.lr=0.01");
     CHECK(e.train.where("steps").to_string() == "base.toml:19:9");  // the others stay the file's
@@ -691,16 +685,17 @@ TEST_CASE("config errors: --set overrides that are valid take effect", "[config]
     const std::string text_task = with_line(2, "type = \"text\"");
     const std::string without_copy_keys =
         text_task.substr(0, text_task.find("n_symbols")) + text_task.substr(text_task.find("\n[model]") + 1);
-    CHECK_THROWS_AS(Experiment::from_string(without_copy_keys, "base.toml", hermetic(), registry), ConfigError);
+    CHECK_THROWS_AS(Experiment::from_string(without_copy_keys, "base.toml", test::hermetic_options(), registry),
+                    ConfigError);
     const Experiment e =
-        Experiment::from_string(without_copy_keys, "base.toml", hermetic({"task.type=copy"}), registry);
+        Experiment::from_string(without_copy_keys, "base.toml", test::hermetic_options({"task.type=copy"}), registry);
     CHECK(e.task.type() == "copy");
     CHECK(e.task.integer("copy_len") == 8);  // the copy task's default
   }
   SECTION("the later of two --set wins; a new key and a new table can be added") {
     const Experiment e = Experiment::from_string(
-        kBase, "base.toml", hermetic({"train.steps=5", "train.steps=7", "train.seed=3", "model.stack.mixers=C"}),
-        registry);
+        kBase, "base.toml",
+        test::hermetic_options({"train.steps=5", "train.steps=7", "train.seed=3", "model.stack.mixers=C"}), registry);
     CHECK(e.train.integer("steps") == 7);
     CHECK(e.train.integer("seed") == 3);
     CHECK(e.model.component("stack").strings("mixers") == std::vector<std::string>{"C"});

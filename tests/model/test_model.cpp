@@ -36,10 +36,8 @@ mixers = "SL"
 )";
 
 ExperimentObjects build(const std::string& text, std::vector<std::string> overrides = {}) {
-  ExperimentOptions o;
-  o.overrides = std::move(overrides);
-  o.default_plugin_folders = false;
-  return build_experiment(Experiment::from_string(text, "model.toml", o, test::example_registry()),
+  return build_experiment(Experiment::from_string(text, "model.toml", test::hermetic_options(std::move(overrides)),
+                                                  test::example_registry()),
                           test::example_registry());
 }
 }  // namespace

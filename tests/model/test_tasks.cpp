@@ -126,9 +126,7 @@ lr = 0.01
 eval_every = 0
 eval_batches = 2
 )";
-  ExperimentOptions o;
-  o.default_plugin_folders = false;
-  const Experiment e = Experiment::from_string(text, "text.toml", o, registry);
+  const Experiment e = Experiment::from_string(text, "text.toml", test::hermetic_options(), registry);
   const auto objects = build_experiment(e, registry);
   const TrainSummary s = train(*objects.model, *objects.task, e.train);
   INFO("perplexity " << s.initial_eval.perplexity << " -> " << s.final_eval.perplexity);

@@ -79,16 +79,19 @@ log_every = 25
 seed = 7
 )";
 
+// The tiny model with its second layer's ffn replaced by the l2_test ffn (`keys` are its own).
+std::string with_l2_ffn(const std::string& keys) {
+  return std::string(kTiny) + "\n[model.ffn.A]\ntype = \"l2_test\"\n" + keys + "\n[model.stack]\nffns = \"FA\"\n";
+}
+
 struct Run {
   TrainSummary summary;
   std::vector<MetricsRecord> records;
 };
 
 Run train_text(const std::string& text, std::vector<std::string> overrides = {}) {
-  ExperimentOptions o;
-  o.overrides = std::move(overrides);
-  o.default_plugin_folders = false;
-  const Experiment e = Experiment::from_string(text, "tiny.toml", o, registry());
+  const Experiment e =
+      Experiment::from_string(text, "tiny.toml", test::hermetic_options(std::move(overrides)), registry());
   const auto objects = build_experiment(e, registry());
   Run run;
   TrainCallbacks callbacks;
@@ -135,13 +138,7 @@ TEST_CASE("training: gradient accumulation averages micro-batches", "[training]"
 }
 
 TEST_CASE("training: auxiliary losses reach the gradient and the log", "[training]") {
-  const std::string text = std::string(kTiny) + R"(
-[model.ffn.A]
-type = "l2_test"
-coefficient = 0.5
-[model.stack]
-ffns = "FA"
-)";
+  const std::string text = with_l2_ffn("coefficient = 0.5");
   const Run run =
       train_text(text, {"train.steps=40", "train.log_every=20", "train.weight_decay=0", "train.eval_every=0"});
   const MetricsRecord& first = run.records.front();
@@ -153,13 +150,7 @@ ffns = "FA"
 }
 
 TEST_CASE("training: a non-finite loss stops the run with an error naming the step", "[training]") {
-  const std::string text = std::string(kTiny) + R"(
-[model.ffn.A]
-type = "l2_test"
-poison_at = 3
-[model.stack]
-ffns = "FA"
-)";
+  const std::string text = with_l2_ffn("poison_at = 3");
   CHECK_THROWS_WITH(train_text(text, {"train.eval_every=0"}),
                     Catch::Contains("training loss is not finite") && Catch::Contains("at step 3"));
 }

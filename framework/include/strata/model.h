@@ -59,6 +59,8 @@ class Model : public Module {
   struct Block;
   Model() = default;
   Tensor logits(const Tensor& h) const;  // h: [B, T, D] -> [B, T, V]
+  // ids: [B, T] -> logits; the full-sequence forward, or decoding when `state` is set.
+  Tensor run(const Tensor& ids, DecodeState* state, StepContext& ctx);
 
   ModelDims dims_;
   bool tied_ = true;

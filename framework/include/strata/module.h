@@ -11,6 +11,7 @@
 //     }
 //   };
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,8 @@ class Module : public Component {
 
  private:
   void check_new_name(const std::string& name) const;
+  // Every parameter tensor of the tree, in no particular order.
+  void for_each_parameter(const std::function<void(const Tensor&)>& fn) const;
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
 
   struct Param {

@@ -10,6 +10,29 @@
 
 namespace strata {
 
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string detail::toml_quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 // ---- locations and errors -------------------------------------------------------------
 
 std::string SourceLocation::to_string() const {
@@ -71,28 +94,6 @@ std::string format_number(double v) {
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // keep it a TOML float
   return s;
 }
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 template <class T, class F>
 std::string list_string(const std::vector<T>& v, F&& item) {
   std::string s = "[";
@@ -112,9 +113,9 @@ std::string to_string(const ConfigValue& value) {
         else if constexpr (std::is_same_v<V, double>)
           return format_number(v);
         else if constexpr (std::is_same_v<V, std::string>)
-          return quoted(v);
+          return detail::toml_quoted(v);
         else if constexpr (std::is_same_v<V, std::vector<std::string>>)
-          return list_string(v, quoted);
+          return list_string(v, detail::toml_quoted);
         else if constexpr (std::is_same_v<V, std::vector<std::int64_t>>)
           return list_string(v, [](std::int64_t x) { return std::to_string(x); });
         else
@@ -318,12 +319,12 @@ bool is_bare_key(const std::string& k) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
 }
-std::string key_text(const std::string& k) { return is_bare_key(k) ? k : quoted(k); }
+std::string key_text(const std::string& k) { return is_bare_key(k) ? k : detail::toml_quoted(k); }
 
 void write_table(std::ostream& os, const Config& config, const std::string& header, bool array_item) {
   const Config::Impl& impl = config.impl();
   if (!header.empty()) os << (array_item ? "\n[[" + header + "]]\n" : "\n[" + header + "]\n");
-  if (!impl.type.empty()) os << "type = " << quoted(impl.type) << "\n";
+  if (!impl.type.empty()) os << "type = " << detail::toml_quoted(impl.type) << "\n";
   for (const auto& e : impl.entries) {
     const bool is_component =
         e.type == ConfigType::component || e.type == ConfigType::component_list || e.type == ConfigType::component_map;

@@ -9,6 +9,11 @@
 
 namespace strata {
 
+namespace detail {
+// `s` as a TOML basic string: "...", with quotes, backslashes and control characters escaped.
+std::string toml_quoted(const std::string& s);
+}  // namespace detail
+
 struct Config::Impl {
   struct Entry {
     std::string name;

@@ -10,12 +10,17 @@ namespace strata::detail {
 
 using Entry = Config::Impl::Entry;
 
+std::string set_argument_source(const std::string& assignment) { return "--set " + assignment; }
+
+bool is_command_line_source(std::string_view name) {
+  return name.rfind("--set ", 0) == 0 || name == kCommandLineSource;
+}
+
 SourceLocation location_of(const toml::source_region& region) {
   SourceLocation where;
   if (region.path) where.file = *region.path;
-  // A --set argument or the command line is its own "file"; positions inside the
-  // "value = ..." text parsed for it would mislead.
-  if (where.file.rfind("--set ", 0) == 0 || where.file.rfind("(command line)", 0) == 0) return where;
+  // Positions inside the text parsed for a command-line source would mislead.
+  if (is_command_line_source(where.file)) return where;
   where.line = static_cast<int>(region.begin.line);
   where.column = static_cast<int>(region.begin.column);
   return where;
@@ -403,7 +408,7 @@ toml::table parse_toml_text(const std::string& text, const std::string& name) {
 }
 
 void apply_override(toml::table& root, const std::string& assignment) {
-  const std::string source = "--set " + assignment;
+  const std::string source = set_argument_source(assignment);
   const std::size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw ConfigError(SourceLocation{source}, "", "expected KEY.PATH=VALUE",
@@ -431,18 +436,16 @@ void apply_override(toml::table& root, const std::string& assignment) {
       throw ConfigError(SourceLocation{source}, key_path, "the value is not valid TOML: " + value_text,
                         "quote strings: --set 'key=\"text\"'; lists look like [1, 2]");
     }
-    // A bare word: a string. Parsed again, quoted, so that it keeps the --set location.
-    std::string quoted = "\"";
-    for (char c : value_text) {
-      if (c == '"' || c == '\\') quoted += '\\';
-      quoted += c;
-    }
-    try {
-      parsed = toml::parse("value = " + quoted + "\"", source);
-    } catch (const toml::parse_error& e) {
-      throw ConfigError(SourceLocation{source}, key_path, "the value is not valid: " + std::string(e.description()),
+    const bool has_control = std::any_of(value_text.begin(), value_text.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u < 0x20 || u == 0x7f;
+    });
+    if (has_control) {
+      throw ConfigError(SourceLocation{source}, key_path, "the value is not valid: it contains a control character",
                         "control characters cannot appear in values");
     }
+    // A bare word: a string. Parsed again, quoted, so that it keeps the --set location.
+    parsed = toml::parse("value = " + toml_quoted(value_text), source);
   }
   if (parsed.size() != 1 || parsed.get("value") == nullptr) {
     throw ConfigError(SourceLocation{source}, key_path, "the value must be a single TOML value",

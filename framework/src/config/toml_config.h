@@ -11,6 +11,13 @@
 
 namespace strata::detail {
 
+// Names of TOML sources that stand for the command line rather than a file: one per
+// `--set ARG` ("--set ARG"), and kCommandLineSource for other arguments. Their locations
+// carry no line:col (the text parsed for them is not what the user typed).
+inline constexpr const char* kCommandLineSource = "(command line)";
+std::string set_argument_source(const std::string& assignment);
+bool is_command_line_source(std::string_view name);
+
 SourceLocation location_of(const toml::source_region& region);
 
 // Parses a TOML file; a missing file or a syntax error is a ConfigError at file:line:col.

@@ -15,9 +15,11 @@ std::size_t DecodeState::size_bytes() const {
 }
 
 struct Model::Block : public Module {
-  Block(std::shared_ptr<nn::Norm> mixer_norm_in, std::shared_ptr<Mixer> mixer_in, std::shared_ptr<nn::Norm> ffn_norm_in,
-        std::shared_ptr<Ffn> ffn_in)
-      : mixer_norm(std::move(mixer_norm_in)),
+  Block(std::size_t index, std::shared_ptr<nn::Norm> mixer_norm_in, std::shared_ptr<Mixer> mixer_in,
+        std::shared_ptr<nn::Norm> ffn_norm_in, std::shared_ptr<Ffn> ffn_in)
+      : mixer_scope("layers." + std::to_string(index) + ".mixer"),
+        ffn_scope("layers." + std::to_string(index) + ".ffn"),
+        mixer_norm(std::move(mixer_norm_in)),
         mixer(std::move(mixer_in)),
         ffn_norm(std::move(ffn_norm_in)),
         ffn(std::move(ffn_in)) {
@@ -28,6 +30,8 @@ struct Model::Block : public Module {
       register_module("ffn", ffn);
     }
   }
+  std::string mixer_scope;  // StepContext scopes: "layers.3.mixer", "layers.3.ffn"
+  std::string ffn_scope;
   std::shared_ptr<nn::Norm> mixer_norm;
   std::shared_ptr<Mixer> mixer;
   std::shared_ptr<nn::Norm> ffn_norm;  // null without ffn
@@ -103,9 +107,9 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
       ffn = registry.create<Ffn>(ffn_config, ctx);
       plan.ffn_params = ffn->num_parameters();
     }
-    auto block = std::make_shared<Block>(std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype), std::move(mixer),
-                                         ffn ? std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype) : nullptr,
-                                         std::move(ffn));
+    auto block = std::make_shared<Block>(
+        i, std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype), std::move(mixer),
+        ffn ? std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype) : nullptr, std::move(ffn));
     layer_list->append(block);  // parameters read layers.3.mixer.*
     model->blocks_.push_back(block);
     model->plan_.push_back(plan);
@@ -122,7 +126,7 @@ Tensor Model::logits(const Tensor& h) const {
   return linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
 }
 
-Tensor Model::forward(const Tensor& ids, StepContext& ctx) {
+Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx) {
   if (ids.rank() != 2 || ids.dtype() != DType::i64) {
     throw ShapeError("Model::forward expects token ids [B, T] of dtype i64, got " + ids.shape().to_string() + " " +
                      std::string(dtype_name(ids.dtype())));
@@ -131,17 +135,19 @@ Tensor Model::forward(const Tensor& ids, StepContext& ctx) {
   Tensor h = embedding_->forward(ids);  // [B, T, D]
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     Block& b = *blocks_[i];
-    const std::string scope = "layers." + std::to_string(i);
-    ctx.set_scope(scope + ".mixer");
-    h = add(h, b.mixer->forward(b.mixer_norm->forward(h), ctx));
+    ctx.set_scope(b.mixer_scope);
+    const Tensor mixer_in = b.mixer_norm->forward(h);
+    h = add(h, state ? b.mixer->forward_step(mixer_in, *state->layers[i], ctx) : b.mixer->forward(mixer_in, ctx));
     if (b.ffn) {
-      ctx.set_scope(scope + ".ffn");
+      ctx.set_scope(b.ffn_scope);
       h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
     }
   }
   ctx.set_scope("");
   return logits(h);
 }
+
+Tensor Model::forward(const Tensor& ids, StepContext& ctx) { return run(ids, nullptr, ctx); }
 
 DecodeState Model::make_decode_state(std::int64_t batch) const {
   DecodeState state;
@@ -163,21 +169,9 @@ Tensor Model::forward_step(const Tensor& ids, DecodeState& state, StepContext& c
     throw ValueError("decode state has " + std::to_string(state.layers.size()) + " layers, the model " +
                      std::to_string(blocks_.size()));
   }
-  ctx.set_token_ids(ids);
-  Tensor h = embedding_->forward(ids);
-  for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    Block& b = *blocks_[i];
-    const std::string scope = "layers." + std::to_string(i);
-    ctx.set_scope(scope + ".mixer");
-    h = add(h, b.mixer->forward_step(b.mixer_norm->forward(h), *state.layers[i], ctx));
-    if (b.ffn) {
-      ctx.set_scope(scope + ".ffn");
-      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
-    }
-  }
-  ctx.set_scope("");
+  Tensor out = run(ids, &state, ctx);
   state.position += ids.size(1);
-  return logits(h);
+  return out;
 }
 
 std::string Model::describe() const {

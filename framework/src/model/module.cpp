@@ -60,6 +60,11 @@ std::vector<NamedParameter> Module::named_parameters(const std::string& prefix) 
   return out;
 }
 
+void Module::for_each_parameter(const std::function<void(const Tensor&)>& fn) const {
+  for (const Param& p : params_) fn(p.tensor);
+  for (const auto& [name, child] : children_) child->for_each_parameter(fn);
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& p : named_parameters()) out.push_back(p.tensor);
@@ -68,15 +73,13 @@ std::vector<Tensor> Module::parameters() const {
 
 std::int64_t Module::num_parameters() const {
   std::int64_t n = 0;
-  for (const auto& p : named_parameters()) n += p.tensor.numel();
+  for_each_parameter([&](const Tensor& t) { n += t.numel(); });
   return n;
 }
 
 void Module::zero_grad() const {
-  for (const auto& p : named_parameters()) {
-    Tensor t = p.tensor;
-    t.set_grad(Tensor());
-  }
+  // Every step: no parameter names built here.
+  for_each_parameter([](const Tensor& t) { Tensor(t).set_grad(Tensor()); });
 }
 
 void Module::after_step() {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "config/config_impl.h"
 #include "config/toml_config.h"
 #include "strata/autograd.h"
 #include "strata/ops.h"
@@ -29,21 +30,17 @@ std::string CheckReport::to_string() const {
 
 Config component_config(const ComponentRegistry& registry, ComponentKind kind, const std::string& type,
                         const std::vector<std::string>& assignments) {
-  std::string quoted = "\"";
-  for (char c : type) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  toml::table root = detail::parse_toml_text("type = " + quoted + "\"", "(command line)");
+  toml::table root = detail::parse_toml_text("type = " + detail::toml_quoted(type), detail::kCommandLineSource);
   for (const std::string& a : assignments) {
     if (a.rfind("type=", 0) == 0) {
-      throw ConfigError(SourceLocation{"--set " + a}, "type", "the component is named by the command's argument",
+      throw ConfigError(SourceLocation{detail::set_argument_source(a)}, "type",
+                        "the component is named by the command's argument",
                         "write strata check NAME, not --set type=NAME");
     }
   }
   for (const std::string& a : assignments) detail::apply_override(root, a);
-  return detail::validate_component(&root, kind, "", std::string(to_string(kind)), SourceLocation{"(command line)"},
-                                    registry);
+  return detail::validate_component(&root, kind, "", std::string(to_string(kind)),
+                                    SourceLocation{detail::kCommandLineSource}, registry);
 }
 
 namespace {

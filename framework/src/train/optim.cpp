@@ -67,7 +67,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   double total = 0;
   for (const Tensor& p : params) {
     const Tensor g = p.grad();
-    if (g.defined()) total += sum(square(g.to(DType::f64))).item();
+    if (g.defined()) total += sum(square(g)).item();  // sum() combines its blocks in f64
   }
   const double norm = std::sqrt(total);
   if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {

@@ -130,6 +130,7 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
       for (const auto& a : ctx.aux_losses()) window_extra["aux." + a.name] += a.value.item() / double(accum);
       for (const auto& [name, value] : ctx.metrics()) window_extra["metric." + name] += value / double(accum);
       window_tokens += batch.inputs.numel();
+      tokens_total += batch.inputs.numel();
     }
     if (!std::isfinite(step_loss)) {
       throw Error("training loss is not finite (" + std::to_string(step_loss) + ") at step " + std::to_string(step),
@@ -148,7 +149,6 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
     window_seconds += step_seconds;
     window_loss += step_loss;
     ++window_steps;
-    tokens_total += batch_size * accum * task.seq_len();
     if (callbacks.on_step) callbacks.on_step(step, step_loss, double(tokens_total) / std::max(train_seconds, 1e-9));
 
     const bool eval_now = step == steps || (eval_every > 0 && step % eval_every == 0);
