@@ -1,0 +1,171 @@
+// Scaled dot-product attention: the tiled flash kernel (kernels/cpu/attention) with its
+// own backward, and the naive path composed of differentiable ops.
+#include "strata/ops/attention.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "strata/autograd.h"
+#include "strata/ops/elementwise.h"
+#include "strata/ops/matmul.h"
+#include "strata/ops/shape_ops.h"
+#include "strata/ops/softmax.h"
+#include "tensor_internal.h"
+
+namespace strata {
+
+namespace cpu = kernels::cpu;
+using autograd::BackwardArgs;
+using autograd::SavedTensor;
+
+namespace {
+
+struct Dims {
+  std::int64_t B, T, S, Hq, Hkv, d;
+};
+
+// Checks shapes and options; returns the dims and the options with defaults resolved.
+Dims check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, AttentionOptions& o) {
+  const char* op = "attention";
+  detail::check_floating(op, "q", q);
+  detail::check_floating(op, "k", k);
+  detail::check_floating(op, "v", v);
+  detail::common_dtype(op, {&q, &k, &v});
+  detail::require_cpu_kernel(op, detail::common_device(op, {&q, &k, &v}));
+  const std::string shapes =
+      "q " + q.shape().to_string() + ", k " + k.shape().to_string() + ", v " + v.shape().to_string();
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
+    throw ShapeError("attention: q, k and v must be [B, T, heads, head_dim], got " + shapes);
+  if (k.shape() != v.shape() || q.size(0) != k.size(0) || q.size(3) != k.size(3))
+    throw ShapeError("attention: " + shapes + " do not match",
+                     "k and v are [B, S, Hkv, d] and q is [B, T, Hq, d] with the same B and d");
+  const Dims dims{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
+  if (dims.Hkv < 1 || dims.Hq % dims.Hkv != 0)
+    throw ShapeError("attention: " + std::to_string(dims.Hq) + " query heads are not a multiple of " +
+                         std::to_string(dims.Hkv) + " key/value heads (" + shapes + ")",
+                     "each key/value head serves the same number of query heads");
+  if (o.window < 0) throw ValueError("attention: window = " + std::to_string(o.window) + " must be >= 0 (0: none)");
+  if (o.window > 0 && !o.causal)
+    throw ValueError("attention: a sliding window needs causal attention", "set causal = true or window = 0");
+  if (o.scale == 0) o.scale = dims.d > 0 ? 1.0 / std::sqrt(double(dims.d)) : 1.0;
+  if (!std::isfinite(o.scale))
+    throw ValueError("attention: scale = " + std::to_string(o.scale) + " is not finite");
+  if (o.query_offset == -1) o.query_offset = dims.S - dims.T;
+  if (o.causal && (o.query_offset < 0 || o.query_offset > dims.S - dims.T))
+    throw ValueError("attention: query_offset = " + std::to_string(o.query_offset) + " must be in [0, S - T = " +
+                         std::to_string(dims.S - dims.T) + "] (" + shapes + ")",
+                     "with causal masking every query's own position must be among the keys");
+  return dims;
+}
+
+// Views the flash kernel reads in place: heads adjacent and each head contiguous.
+Tensor kernel_view(const Tensor& x) {
+  const bool ok = x.strides()[3] == 1 && (x.size(2) == 1 || x.strides()[2] == x.size(3)) && x.strides()[0] >= 0 &&
+                  x.strides()[1] >= 0;
+  return ok ? x : x.contiguous();
+}
+
+template <class T>
+cpu::AttentionArgs<T> kernel_args(const Dims& dims, const AttentionOptions& o, const Tensor& q, const Tensor& k,
+                                  const Tensor& v) {
+  cpu::AttentionArgs<T> a;
+  a.batch = dims.B;
+  a.q_len = dims.T;
+  a.kv_len = dims.S;
+  a.n_heads = dims.Hq;
+  a.n_kv_heads = dims.Hkv;
+  a.head_dim = dims.d;
+  a.query_offset = o.causal ? o.query_offset : 0;
+  a.causal = o.causal;
+  a.window = o.window;
+  a.scale = T(o.scale);
+  a.q = q.data<T>();
+  a.q_stride_b = q.strides()[0];
+  a.q_stride_t = q.strides()[1];
+  a.k = k.data<T>();
+  a.k_stride_b = k.strides()[0];
+  a.k_stride_t = k.strides()[1];
+  a.v = v.data<T>();
+  a.v_stride_b = v.strides()[0];
+  a.v_stride_t = v.strides()[1];
+  return a;
+}
+
+Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Dims& dims,
+                       const AttentionOptions& o) {
+  const Tensor q = kernel_view(q_in), k = kernel_view(k_in), v = kernel_view(v_in);
+  Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, q.dtype());
+  Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, q.dtype());
+  dispatch_floating(q.dtype(), "attention", [&](auto type) {
+    using T = decltype(type);
+    cpu::AttentionArgs<T> a = kernel_args<T>(dims, o, q, k, v);
+    a.out = out.data<T>();
+    a.lse = lse.data<T>();
+    cpu::attention_fwd_cpu(a);
+  });
+  autograd::record("attention", {q, k, v}, {out},
+                   [qs = SavedTensor(q), ks = SavedTensor(k), vs = SavedTensor(v), outs = SavedTensor(out),
+                    lses = SavedTensor(lse), dims, o](const BackwardArgs& a) {
+                     const Tensor dout = a.grad().contiguous();
+                     Tensor dq = Tensor::empty(qs.get().shape(), dout.dtype());
+                     Tensor dk = Tensor::empty(ks.get().shape(), dout.dtype());
+                     Tensor dv = Tensor::empty(vs.get().shape(), dout.dtype());
+                     dispatch_floating(dout.dtype(), "attention backward", [&](auto type) {
+                       using T = decltype(type);
+                       cpu::AttentionGradArgs<T> g;
+                       g.fwd = kernel_args<T>(dims, o, qs.get(), ks.get(), vs.get());
+                       // The kernel reads these two; the saved tensors are not modified.
+                       g.fwd.out = const_cast<T*>(outs.get().data<T>());
+                       g.fwd.lse = const_cast<T*>(lses.get().data<T>());
+                       g.dout = dout.data<T>();
+                       g.dq = dq.data<T>();
+                       g.dk = dk.data<T>();
+                       g.dv = dv.data<T>();
+                       const std::int64_t workspace_size = cpu::attention_bwd_workspace_size(g.fwd);
+                       Tensor workspace = Tensor::empty({workspace_size}, dout.dtype());
+                       g.workspace = workspace_size ? workspace.data<T>() : nullptr;
+                       cpu::attention_bwd_cpu(g);
+                     });
+                     return std::vector<Tensor>{dq, dk, dv};
+                   });
+  return out;
+}
+
+// softmax(scale * Q K^T + mask) V with every [T, S] score matrix stored, from
+// differentiable ops (the backward comes from the tape).
+Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Dims& dims,
+                       const AttentionOptions& o) {
+  const std::int64_t G = dims.Hq / dims.Hkv;
+  // q: [B, T, Hkv, G, d] -> [B, Hkv, G, T, d];  k, v: [B, S, Hkv, d] -> [B, Hkv, 1, S, d]
+  const Tensor qh = permute(reshape(q, {dims.B, dims.T, dims.Hkv, G, dims.d}), std::vector<int>{0, 2, 3, 1, 4});
+  const Tensor kh = unsqueeze(permute(k, std::vector<int>{0, 2, 1, 3}), 2);
+  const Tensor vh = unsqueeze(permute(v, std::vector<int>{0, 2, 1, 3}), 2);
+  Tensor scores = scale(matmul(qh, kh, false, true), o.scale);  // [B, Hkv, G, T, S]
+  if (o.causal || o.window > 0) {
+    std::vector<double> mask(std::size_t(dims.T * dims.S), -std::numeric_limits<double>::infinity());
+    for (std::int64_t i = 0; i < dims.T; ++i) {
+      const cpu::VisibleKeys keys = cpu::attention_visible_keys(i, o.query_offset, dims.S, o.causal, o.window);
+      for (std::int64_t j = keys.begin; j < keys.end; ++j) mask[std::size_t(i * dims.S + j)] = 0.0;
+    }
+    scores = add(scores, Tensor::from_vector(mask, {dims.T, dims.S}).to(q.dtype()));
+  }
+  const Tensor out = matmul(softmax(scores), vh);  // [B, Hkv, G, T, d]
+  return reshape(permute(out, std::vector<int>{0, 3, 1, 2, 4}), {dims.B, dims.T, dims.Hq, dims.d});
+}
+
+}  // namespace
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
+  AttentionOptions o = options;
+  const Dims dims = check_attention_args(q, k, v, o);
+  if (dims.B * dims.T * dims.Hq * dims.d == 0 || dims.S == 0) {
+    // Nothing asked, or no key to attend to (non-causal with S = 0): zeros.
+    return Tensor::zeros({dims.B, dims.T, dims.Hq, dims.d}, q.dtype());
+  }
+  return o.impl == AttentionImpl::flash ? flash_attention(q, k, v, dims, o) : naive_attention(q, k, v, dims, o);
+}
+
+}  // namespace strata

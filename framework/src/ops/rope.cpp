@@ -1,0 +1,74 @@
+// Rotary position embedding.
+#include "strata/ops/rope.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/rope.h"
+#include "strata/autograd.h"
+#include "tensor_internal.h"
+
+namespace strata {
+
+namespace cpu = kernels::cpu;
+using autograd::BackwardArgs;
+
+namespace {
+
+// Rotates x (whose last two dims must be contiguous) into a new contiguous tensor.
+Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "rope", [&](auto type) {
+    using T = decltype(type);
+    cpu::RopeArgs<T> args;
+    args.batch = x.size(0);
+    args.seq_len = x.size(1);
+    args.n_heads = x.size(2);
+    args.head_dim = x.size(3);
+    args.rotary_dim = o.rotary_dim;
+    args.position_offset = o.position_offset;
+    args.theta = o.theta;
+    args.interleaved = o.interleaved;
+    args.inverse = inverse;
+    args.x = x.data<T>();
+    args.x_stride_b = x.strides()[0];
+    args.x_stride_t = x.strides()[1];
+    args.out = out.data<T>();
+    cpu::rope_cpu(args);
+  });
+  return out;
+}
+
+bool heads_contiguous(const Tensor& x) {
+  return x.strides()[3] == 1 && (x.size(2) == 1 || x.strides()[2] == x.size(3));
+}
+
+}  // namespace
+
+Tensor rope(const Tensor& x, const RopeOptions& options) {
+  const char* op = "rope";
+  detail::check_floating(op, "x", x);
+  detail::require_cpu_kernel(op, x.device());
+  if (x.rank() != 4)
+    throw ShapeError("rope: x must be [B, T, H, head_dim], got " + x.shape().to_string(),
+                     "reshape the projection to [batch, time, heads, head_dim] first");
+  RopeOptions o = options;
+  const std::int64_t head_dim = x.size(3);
+  if (o.rotary_dim == 0) o.rotary_dim = head_dim;
+  if (o.rotary_dim < 2 || o.rotary_dim > head_dim || o.rotary_dim % 2 != 0)
+    throw ValueError("rope: rotary_dim = " + std::to_string(o.rotary_dim) + " must be even and in [2, head_dim = " +
+                     std::to_string(head_dim) + "]");
+  if (!(o.theta > 1.0) || !std::isfinite(o.theta))
+    throw ValueError("rope: theta = " + std::to_string(o.theta) + " must be a finite number > 1");
+  if (o.position_offset < 0)
+    throw ValueError("rope: position_offset = " + std::to_string(o.position_offset) + " must be >= 0");
+  const Tensor xc = heads_contiguous(x) ? x : x.contiguous();
+  Tensor y = rotate(xc, o, /*inverse=*/false);
+  autograd::record(op, {xc}, {y}, [o](const BackwardArgs& a) {
+    return std::vector<Tensor>{rotate(a.grad().contiguous(), o, /*inverse=*/true)};
+  });
+  return y;
+}
+
+}  // namespace strata

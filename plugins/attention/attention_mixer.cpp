@@ -1,0 +1,81 @@
+#include "attention_mixer.h"
+
+#include <strata/ops.h>
+
+#include <strata/error.h>
+
+#include "kv_cache.h"
+
+namespace strata::attention_plugin {
+
+AttentionMixer::AttentionMixer(const AttentionConfig& config, Generator& gen, DType dtype)
+    : config_(config), dtype_(dtype) {
+  const std::int64_t D = config.d_model, d = config.head_dim;
+  const std::int64_t q_width = config.n_heads * d, kv_width = config.n_kv_heads * d;
+  if (config.fused_qkv) {
+    qkv_proj_ = register_module("qkv_proj",
+                                std::make_shared<nn::Linear>(D, q_width + 2 * kv_width, config.qkv_bias, gen, dtype));
+  } else {
+    q_proj_ = register_module("q_proj", std::make_shared<nn::Linear>(D, q_width, config.qkv_bias, gen, dtype));
+    k_proj_ = register_module("k_proj", std::make_shared<nn::Linear>(D, kv_width, config.qkv_bias, gen, dtype));
+    v_proj_ = register_module("v_proj", std::make_shared<nn::Linear>(D, kv_width, config.qkv_bias, gen, dtype));
+  }
+  o_proj_ = register_module("o_proj", std::make_shared<nn::Linear>(q_width, D, config.out_bias, gen, dtype));
+}
+
+AttentionOptions AttentionMixer::attention_options() const {
+  AttentionOptions o;
+  o.causal = config_.causal;
+  o.window = config_.window;
+  o.scale = config_.softmax_scale;
+  o.impl = config_.impl;
+  return o;
+}
+
+AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t position) const {
+  const std::int64_t B = x.size(0), T = x.size(1), d = config_.head_dim;
+  const std::int64_t Hq = config_.n_heads, Hkv = config_.n_kv_heads;
+  Qkv p;
+  if (qkv_proj_) {
+    // [B, T, Hq + 2 Hkv, d], then views of its head ranges (read in place by attention).
+    const Tensor heads = reshape(qkv_proj_->forward(x), {B, T, Hq + 2 * Hkv, d});
+    const std::vector<Tensor> parts = split(heads, {Hq, Hkv, Hkv}, 2);
+    p = {parts[0], parts[1], parts[2]};
+  } else {
+    p.q = reshape(q_proj_->forward(x), {B, T, Hq, d});
+    p.k = reshape(k_proj_->forward(x), {B, T, Hkv, d});
+    p.v = reshape(v_proj_->forward(x), {B, T, Hkv, d});
+  }
+  if (config_.rope) {
+    RopeOptions r = *config_.rope;
+    r.position_offset = position;
+    p.q = rope(p.q, r);
+    p.k = rope(p.k, r);
+  }
+  return p;
+}
+
+Tensor AttentionMixer::output(const Tensor& y) const {
+  return o_proj_->forward(reshape(y, {y.size(0), y.size(1), config_.n_heads * config_.head_dim}));
+}
+
+Tensor AttentionMixer::forward(const Tensor& x, StepContext&) {
+  const Qkv p = project(x, 0);
+  return output(strata::attention(p.q, p.k, p.v, attention_options()));
+}
+
+std::unique_ptr<MixerState> AttentionMixer::make_state(std::int64_t batch) const {
+  if (!config_.causal) return nullptr;
+  return std::make_unique<KvCache>(batch, config_.n_kv_heads, config_.head_dim, config_.window, dtype_);
+}
+
+Tensor AttentionMixer::forward_step(const Tensor& x, MixerState& state, StepContext&) {
+  auto* cache = dynamic_cast<KvCache*>(&state);
+  if (!cache) throw ValueError("attention: forward_step needs the state made by this mixer's make_state");
+  const Qkv p = project(x, cache->position());
+  cache->append(p.k, p.v);
+  // The new queries are the last T' of the cached positions (the default query_offset).
+  return output(strata::attention(p.q, cache->keys(), cache->values(), attention_options()));
+}
+
+}  // namespace strata::attention_plugin

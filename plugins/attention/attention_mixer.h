@@ -1,0 +1,69 @@
+#pragma once
+// Causal multi-head attention as a mixer: MHA, grouped-query (GQA) and multi-query (MQA)
+// attention, RoPE or no positional encoding, optional sliding window, and the projection
+// options of published models (biases, fused qkv, softmax scale).
+//
+//   q = x Wq^T [+ bq]: [B, T, Hq, d];  k, v = x Wk^T, x Wv^T [+ b]: [B, T, Hkv, d]
+//   q, k = rope(q), rope(k)               (positions = "rope")
+//   y = attention(q, k, v) o_proj          [B, T, Hq * d] -> [B, T, D]
+//
+// Parameter names follow Hugging Face Llama (q_proj, k_proj, v_proj, o_proj), or qkv_proj
+// with rows [q; k; v] when fused. Decoding keeps a KV cache (kv_cache.h).
+#include <strata/components.h>
+#include <strata/nn.h>
+#include <strata/ops/attention.h>
+#include <strata/ops/rope.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace strata::attention_plugin {
+
+struct AttentionConfig {
+  std::int64_t d_model = 0;
+  std::int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  bool causal = true;
+  std::int64_t window = 0;                // 0: none
+  std::optional<RopeOptions> rope;        // unset: no positional encoding
+  bool qkv_bias = false, out_bias = false;
+  bool fused_qkv = false;
+  double softmax_scale = 0;               // 0: 1 / sqrt(head_dim)
+  AttentionImpl impl = AttentionImpl::flash;
+};
+
+class AttentionMixer : public Mixer {
+ public:
+  AttentionMixer(const AttentionConfig& config, Generator& gen, DType dtype);
+
+  // x: [B, T, D] -> [B, T, D]
+  Tensor forward(const Tensor& x, StepContext& ctx) override;
+  bool causal() const override { return config_.causal; }
+
+  // A KV cache (null for non-causal attention, which cannot decode token by token).
+  std::unique_ptr<MixerState> make_state(std::int64_t batch) const override;
+  // x: [B, T', D], the next T' tokens -> [B, T', D]
+  Tensor forward_step(const Tensor& x, MixerState& state, StepContext& ctx) override;
+
+  const AttentionConfig& config() const { return config_; }
+
+ private:
+  struct Qkv {
+    Tensor q;  // [B, T, Hq, d]
+    Tensor k;  // [B, T, Hkv, d]
+    Tensor v;  // [B, T, Hkv, d]
+  };
+  // x: [B, T, D] -> q, k, v with RoPE applied at positions position .. position + T - 1
+  Qkv project(const Tensor& x, std::int64_t position) const;
+  // y: [B, T, Hq, d] -> [B, T, D]
+  Tensor output(const Tensor& y) const;
+  AttentionOptions attention_options() const;
+
+  AttentionConfig config_;
+  DType dtype_;
+  std::shared_ptr<nn::Linear> qkv_proj_;  // fused: [(Hq + 2 Hkv) d, D]
+  std::shared_ptr<nn::Linear> q_proj_, k_proj_, v_proj_;
+  std::shared_ptr<nn::Linear> o_proj_;  // [D, Hq d]
+};
+
+}  // namespace strata::attention_plugin

@@ -1,0 +1,103 @@
+// The attention plugin: registers the `attention` mixer, its config keys and the
+// checks that tie them together (each a located config error).
+#include <strata/plugin.h>
+
+#include <cmath>
+#include <string>
+
+#include "attention_mixer.h"
+
+namespace {
+
+using namespace strata;
+using attention_plugin::AttentionConfig;
+using attention_plugin::AttentionMixer;
+
+ConfigSchema attention_schema() {
+  ConfigSchema s;
+  s.integer("n_heads", 4, "query heads Hq").at_least(1);
+  s.optional("n_kv_heads", ConfigType::integer,
+             "key/value heads Hkv, a divisor of n_heads: n_heads = MHA (the default), 1 = MQA, else GQA")
+      .at_least(1);
+  s.optional("head_dim", ConfigType::integer, "channels per head d (default d_model / n_heads)").at_least(1);
+  s.boolean("causal", true, "query t sees keys <= t (false: bidirectional; not usable in a language model)");
+  s.optional("window", ConfigType::integer,
+             "sliding window: each query sees the `window` most recent positions, itself included (default: all)")
+      .at_least(1);
+  s.string("positions", "rope", "positional encoding: rope, or none (as Jamba's attention layers)")
+      .one_of({"rope", "none"});
+  s.number("rope_theta", 10000.0, "RoPE base theta (Llama 2: 1e4, Mixtral: 1e6)").greater_than(1.0);
+  s.number("rope_fraction", 1.0, "fraction of head_dim rotated by RoPE, from the first channel (partial rotary)")
+      .greater_than(0.0)
+      .at_most(1.0);
+  s.boolean("rope_interleaved", false,
+            "rotate channel pairs (2c, 2c+1) as original RoPE; default (c, c + rot/2) as Hugging Face Llama");
+  s.boolean("qkv_bias", false, "biases on the q, k and v projections");
+  s.boolean("out_bias", false, "bias on the output projection");
+  s.boolean("fused_qkv", false, "one qkv_proj with rows [q; k; v] instead of q_proj, k_proj, v_proj");
+  s.optional("softmax_scale", ConfigType::number, "scores = scale * q.k (default 1 / sqrt(head_dim))")
+      .greater_than(0.0);
+  s.string("impl", "flash", "flash: tiled online softmax, O(T) memory; naive: materialises softmax(QK^T)")
+      .one_of({"flash", "naive"});
+  return s;
+}
+
+std::unique_ptr<AttentionMixer> make_attention(const Config& config, const BuildContext& ctx) {
+  AttentionConfig c;
+  c.d_model = ctx.dims.d_model;
+  c.n_heads = config.integer("n_heads");
+  c.n_kv_heads = config.has("n_kv_heads") ? config.integer("n_kv_heads") : c.n_heads;
+  if (c.n_heads % c.n_kv_heads != 0)
+    throw config.error("n_kv_heads",
+                       "= " + std::to_string(c.n_kv_heads) + " does not divide n_heads = " + std::to_string(c.n_heads),
+                       "each key/value head serves the same number of query heads: use a divisor of n_heads");
+  if (config.has("head_dim")) {
+    c.head_dim = config.integer("head_dim");
+  } else {
+    if (c.d_model % c.n_heads != 0)
+      throw config.error("n_heads",
+                         "= " + std::to_string(c.n_heads) + " does not divide d_model = " + std::to_string(c.d_model),
+                         "choose n_heads dividing d_model, or set head_dim explicitly");
+    c.head_dim = c.d_model / c.n_heads;
+  }
+  c.causal = config.boolean("causal");
+  if (config.has("window")) {
+    if (!c.causal)
+      throw config.error("window", "needs causal = true", "remove window, or set causal = true");
+    c.window = config.integer("window");
+  }
+  if (config.string("positions") == "rope") {
+    RopeOptions r;
+    r.theta = config.number("rope_theta");
+    // As Hugging Face's partial_rotary_factor: the first int(head_dim * fraction) channels.
+    r.rotary_dim = std::int64_t(double(c.head_dim) * config.number("rope_fraction"));
+    r.interleaved = config.boolean("rope_interleaved");
+    if (r.rotary_dim < 2 || r.rotary_dim % 2 != 0)
+      throw config.error(config.has("rope_fraction") ? "rope_fraction" : "positions",
+                         "rotates " + std::to_string(r.rotary_dim) + " of head_dim = " + std::to_string(c.head_dim) +
+                             " channels; RoPE rotates channel pairs, so it needs an even number >= 2",
+                         "choose rope_fraction and head_dim so that head_dim * rope_fraction is even, or use "
+                         "positions = \"none\"");
+    c.rope = r;
+  } else {
+    for (const char* key : {"rope_theta", "rope_fraction", "rope_interleaved"})
+      if (config.has(key))
+        throw config.error(key, "has no effect with positions = \"none\"",
+                           "remove it, or set positions = \"rope\"");
+  }
+  c.qkv_bias = config.boolean("qkv_bias");
+  c.out_bias = config.boolean("out_bias");
+  c.fused_qkv = config.boolean("fused_qkv");
+  if (config.has("softmax_scale")) c.softmax_scale = config.number("softmax_scale");
+  c.impl = config.string("impl") == "naive" ? AttentionImpl::naive : AttentionImpl::flash;
+  return std::make_unique<AttentionMixer>(c, *ctx.gen, ctx.dtype);
+}
+
+void register_components(PluginRegistrar& registrar) {
+  registrar.add<AttentionMixer>("attention", "multi-head / grouped-query attention with RoPE and a KV cache",
+                                attention_schema(), &make_attention);
+}
+
+}  // namespace
+
+STRATA_PLUGIN("attention", "0.1.0", register_components)

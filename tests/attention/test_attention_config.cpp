@@ -1,0 +1,93 @@
+// Bad attention configs: each is a located config error (file:line:col of the offending
+// key) with a message and a hint, raised either by the validator or by the factory.
+#include <string>
+#include <vector>
+
+#include "attention_registry.h"
+#include "catch.h"
+#include "strata/experiment.h"
+
+using namespace strata;
+
+namespace {
+
+// Lines 1-16; the attention keys under test start on line 14.
+std::string experiment(const std::string& attention_keys) {
+  return "[task]\n"                   // 1
+         "type = \"copy\"\n"          // 2
+         "n_symbols = 8\n"            // 3
+         "copy_len = 4\n"             // 4
+         "\n"                         // 5
+         "[model]\n"                  // 6
+         "d_model = 24\n"             // 7
+         "n_layers = 2\n"             // 8
+         "\n"                         // 9
+         "[model.ffn.F]\n"            // 10
+         "type = \"mlp\"\n"           // 11
+         "[model.mixer.A]\n"          // 12
+         "type = \"attention\"\n" +   // 13
+         attention_keys +             // 14...
+         "\n[train]\nsteps = 2\n";
+}
+
+struct Bad {
+  std::string name;
+  std::string keys;
+  std::string where;
+  std::string key_path;
+  std::string message;
+  std::string hint;
+};
+
+ExperimentOptions hermetic() {
+  ExperimentOptions o;
+  o.default_plugin_folders = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("attention: bad configs name file, line, column and key", "[attention][config][errors]") {
+  const std::vector<Bad> cases = {
+      {"d_model not divisible by n_heads", "n_heads = 5", "bad.toml:14:11", "model.mixer.A.n_heads",
+       "does not divide d_model = 24", "set head_dim explicitly"},
+      {"n_heads not divisible by n_kv_heads", "n_heads = 6\nn_kv_heads = 4", "bad.toml:15:14",
+       "model.mixer.A.n_kv_heads", "does not divide n_heads = 6", "use a divisor of n_heads"},
+      {"window = 0", "window = 0", "bad.toml:14:10", "model.mixer.A.window", "out of range", ""},
+      {"negative window", "window = -8", "bad.toml:14:10", "model.mixer.A.window", "out of range", ""},
+      {"window without causal", "causal = false\nwindow = 4", "bad.toml:15:10", "model.mixer.A.window",
+       "needs causal = true", "set causal = true"},
+      {"rope_fraction 0", "rope_fraction = 0.0", "bad.toml:14:17", "model.mixer.A.rope_fraction", "out of range", ""},
+      {"rope_fraction above 1", "rope_fraction = 1.5", "bad.toml:14:17", "model.mixer.A.rope_fraction",
+       "out of range", ""},
+      {"rope_fraction rotating no pair", "rope_fraction = 0.1", "bad.toml:14:17", "model.mixer.A.rope_fraction",
+       "rotates 0 of head_dim = 6", "head_dim * rope_fraction is even"},
+      {"rope over an odd head_dim", "head_dim = 5", "bad.toml:12:1", "model.mixer.A.positions",
+       "rotates 5 of head_dim = 5 channels", "or use positions = \"none\""},
+      {"rope key without rope", "positions = \"none\"\nrope_theta = 1e6", "bad.toml:15:14",
+       "model.mixer.A.rope_theta", "has no effect with positions = \"none\"", "set positions = \"rope\""},
+      {"unknown impl", "impl = \"fast\"", "bad.toml:14:8", "model.mixer.A.impl", "flash", ""},
+      {"misspelt key", "n_kv_head = 2", "bad.toml:14:1", "model.mixer.A.n_kv_head", "unknown key", "n_kv_heads"},
+  };
+  for (const Bad& c : cases) {
+    INFO(c.name);
+    try {
+      const Experiment e = Experiment::from_string(experiment(c.keys), "bad.toml", hermetic(), test::attention_registry());
+      build_experiment(e, test::attention_registry());
+      FAIL("no error");
+    } catch (const ConfigError& error) {
+      INFO(error.what());
+      CHECK(error.where().to_string() == c.where);
+      CHECK(error.key_path() == c.key_path);
+      CHECK(error.message().find(c.message) != std::string::npos);
+      CHECK(error.hint().find(c.hint) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("attention: a good config builds, and explicit head_dim lifts the divisibility rule", "[attention][config]") {
+  const Experiment e = Experiment::from_string(experiment("n_heads = 5\nhead_dim = 8\nn_kv_heads = 5"), "good.toml",
+                                               hermetic(), test::attention_registry());
+  const auto objects = build_experiment(e, test::attention_registry());
+  CHECK(objects.model->num_parameters() > 0);
+}
