@@ -136,11 +136,15 @@ void print_summary(const CollectingReporter& rep) {
     for (const Case* v : variants) {
       const auto it = rep.times.find(v->full_name());
       if (it == rep.times.end()) continue;
+      // Throughput ratio: a time ratio when both do the same work, else FLOP/s over FLOP/s.
+      const double work_ratio =
+          ref && v->work.flops > 0 && ref->work.flops > 0 ? v->work.flops / ref->work.flops : 1.0;
       std::vector<double> seconds, ratios;
       for (const auto& [rep_index, t] : it->second) {
         seconds.push_back(t);
         if (ref_it != rep.times.end())
-          if (auto r = ref_it->second.find(rep_index); r != ref_it->second.end()) ratios.push_back(r->second / t);
+          if (auto r = ref_it->second.find(rep_index); r != ref_it->second.end())
+            ratios.push_back(work_ratio * r->second / t);
       }
       std::printf("  %-24s %s", v->variant.c_str(), describe(*v, median(seconds)).c_str());
       if (v == ref) {

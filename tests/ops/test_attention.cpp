@@ -184,3 +184,26 @@ TEST_CASE("attention: flash memory grows linearly in T, naive quadratically", "[
   CHECK(naive_ratio > 3.5);
   CHECK(peak_extra(2048, AttentionImpl::naive) > 20 * peak_extra(2048, AttentionImpl::flash));
 }
+
+TEST_CASE("attention: causality and window locality across tiles", "[ops][attention]") {
+  // Perturbing token t (in q, k and v) changes no output before t; with a window W, no
+  // output from t + W on either.
+  Generator gen(76);
+  const std::int64_t T = 300, t = 130, W = 40;
+  const Tensor q = Tensor::randn({1, T, 2, 8}, gen), k = Tensor::randn({1, T, 1, 8}, gen),
+               v = Tensor::randn({1, T, 1, 8}, gen);
+  auto perturbed = [&](const Tensor& x) {
+    Tensor y = x.clone();
+    slice(y, 1, t, t + 1).add_(Tensor::full({1, 1, x.size(2), 8}, 0.5));
+    return y;
+  };
+  for (std::int64_t window : {std::int64_t(0), W}) {
+    INFO("window " << window);
+    AttentionOptions o;
+    o.window = window;
+    const Tensor base = attention(q, k, v, o), changed = attention(perturbed(q), perturbed(k), perturbed(v), o);
+    STRATA_REQUIRE_CLOSE(slice(changed, 1, 0, t), slice(base, 1, 0, t), 0.0, 0.0);
+    CHECK(!test::mismatch(slice(changed, 1, t, t + 1), slice(base, 1, t, t + 1), 1e-6).empty());
+    if (window > 0) STRATA_REQUIRE_CLOSE(slice(changed, 1, t + W, T), slice(base, 1, t + W, T), 0.0, 0.0);
+  }
+}
