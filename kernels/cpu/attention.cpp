@@ -28,27 +28,38 @@ constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 
 // ---- row helpers (8-lane AVX2 for f32; plain loops for the f64 reference) -----------
 
-double row_max(const double* x, std::int64_t n) {
-  double m = kNegInf<double>;
+template <class T>
+T exp_of(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return vec::exp_scalar(x);
+  else
+    return std::exp(x);
+}
+
+template <class T>
+T plain_row_max(const T* x, std::int64_t n) {
+  T m = kNegInf<T>;
   for (std::int64_t c = 0; c < n; ++c) m = std::max(m, x[c]);
   return m;
 }
 
 // x[c] = exp(x[c] - shift); returns the sum of the new values.
-double exp_shifted_sum(double* x, std::int64_t n, double shift) {
-  double sum = 0;
-  for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - shift));
+template <class T>
+T plain_exp_shifted_sum(T* x, std::int64_t n, T shift) {
+  T sum = 0;
+  for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = exp_of(x[c] - shift));
   return sum;
 }
+
+double row_max(const double* x, std::int64_t n) { return plain_row_max(x, n); }
+double exp_shifted_sum(double* x, std::int64_t n, double shift) { return plain_exp_shifted_sum(x, n, shift); }
 
 #if defined(__AVX2__) && defined(__FMA__)
 float row_max(const float* x, std::int64_t n) {
   __m256 m8 = _mm256_set1_ps(kNegInf<float>);
   std::int64_t c = 0;
   for (; c + 8 <= n; c += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + c));
-  float m = vec::hmax(m8);
-  for (; c < n; ++c) m = std::max(m, x[c]);
-  return m;
+  return std::max(vec::hmax(m8), plain_row_max(x + c, n - c));
 }
 
 float exp_shifted_sum(float* x, std::int64_t n, float shift) {
@@ -60,31 +71,12 @@ float exp_shifted_sum(float* x, std::int64_t n, float shift) {
     _mm256_storeu_ps(x + c, e);
     sum8 = _mm256_add_ps(sum8, e);
   }
-  float sum = vec::hsum(sum8);
-  for (; c < n; ++c) sum += (x[c] = vec::exp_scalar(x[c] - shift));
-  return sum;
+  return vec::hsum(sum8) + plain_exp_shifted_sum(x + c, n - c, shift);
 }
 #else
-float row_max(const float* x, std::int64_t n) {
-  float m = kNegInf<float>;
-  for (std::int64_t c = 0; c < n; ++c) m = std::max(m, x[c]);
-  return m;
-}
-
-float exp_shifted_sum(float* x, std::int64_t n, float shift) {
-  float sum = 0;
-  for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = vec::exp_scalar(x[c] - shift));
-  return sum;
-}
+float row_max(const float* x, std::int64_t n) { return plain_row_max(x, n); }
+float exp_shifted_sum(float* x, std::int64_t n, float shift) { return plain_exp_shifted_sum(x, n, shift); }
 #endif
-
-template <class T>
-T exp_of(T x) {
-  if constexpr (std::is_same_v<T, float>)
-    return vec::exp_scalar(x);
-  else
-    return std::exp(x);
-}
 
 // ---- geometry ----------------------------------------------------------------------
 
