@@ -176,3 +176,25 @@ TEST_CASE("attention mixer: parameter names and counts follow Hugging Face Llama
   CHECK_FALSE(bidirectional->causal());
   CHECK(bidirectional->make_state(1) == nullptr);
 }
+
+TEST_CASE("attention mixer: decoding in uneven chunks, larger and smaller than the window", "[attention][mixer][decode]") {
+  Generator gen(95);
+  const Tensor x = Tensor::randn({2, 170, 16}, gen, DType::f64);
+  const std::vector<std::int64_t> steps = {3, 1, 40, 7, 1, 100, 18};  // sums to 170
+  for (const char* window : {"window=5", "window=64", "window=500"}) {
+    INFO(window);
+    auto mixer = test::make_attention({window, "n_kv_heads=2"}, 16);
+    StepContext ctx;
+    const Tensor full = mixer->forward(x, ctx);
+    autograd::NoGradGuard no_grad;
+    auto state = mixer->make_state(2);
+    std::vector<Tensor> outputs;
+    std::int64_t t = 0;
+    for (std::int64_t step : steps) {
+      outputs.push_back(mixer->forward_step(slice(x, 1, t, t + step), *state, ctx));
+      t += step;
+    }
+    REQUIRE(t == 170);
+    STRATA_REQUIRE_CLOSE(concat(outputs, 1), full, 1e-12, 1e-12);
+  }
+}
