@@ -2,6 +2,7 @@
 // Every differentiable op of the core, by family.
 #include "strata/ops/activation.h"
 #include "strata/ops/attention.h"
+#include "strata/ops/conv.h"
 #include "strata/ops/elementwise.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/matmul.h"

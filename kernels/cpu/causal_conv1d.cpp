@@ -1,0 +1,99 @@
+#include "kernels/cpu/causal_conv1d.h"
+
+#include <algorithm>
+
+#include "kernels/cpu/parallel.h"
+
+namespace strata::kernels::cpu {
+
+namespace {
+
+constexpr std::int64_t kTimeBlock = 64;
+
+// Row s of xp = [initial; x] for sequence b (s in [0, K-1+T)); null for a zero row.
+template <class T>
+const T* padded_row(const CausalConv1dArgs<T>& a, std::int64_t b, std::int64_t s) {
+  const std::int64_t K1 = a.kernel_size - 1, D = a.channels;
+  if (s >= K1) return a.x + (b * a.seq_len + (s - K1)) * D;
+  return a.initial ? a.initial + (b * K1 + s) * D : nullptr;
+}
+
+// Calls fn(b, t0, t1) over (batch, time block) items of a [B, rows] problem.
+template <class Fn>
+void for_time_blocks(std::int64_t batch, std::int64_t rows, std::int64_t channels, std::int64_t taps, Fn&& fn) {
+  const std::int64_t blocks = (rows + kTimeBlock - 1) / kTimeBlock;
+  const std::int64_t work = std::max<std::int64_t>(1, kTimeBlock * channels * taps);
+  parallel_for(batch * blocks, std::max<std::int64_t>(1, kParallelGrain / work), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t item = i0; item < i1; ++item) {
+      const std::int64_t b = item / blocks, t0 = (item % blocks) * kTimeBlock;
+      fn(b, t0, std::min(rows, t0 + kTimeBlock));
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void causal_conv1d_fwd_cpu(const CausalConv1dArgs<T>& a) {
+  const std::int64_t D = a.channels, K = a.kernel_size;
+  for_time_blocks(a.batch, a.seq_len, D, K, [&](std::int64_t b, std::int64_t t0, std::int64_t t1) {
+    for (std::int64_t t = t0; t < t1; ++t) {
+      T* y = a.y + (b * a.seq_len + t) * D;
+      if (a.bias)
+        std::copy_n(a.bias, D, y);
+      else
+        std::fill_n(y, D, T(0));
+      for (std::int64_t j = 0; j < K; ++j) {
+        const T* x = padded_row(a, b, t + j);
+        if (!x) continue;
+        const T* w = a.weight + j;  // w[d * K + j]
+        for (std::int64_t d = 0; d < D; ++d) y[d] += w[d * K] * x[d];
+      }
+    }
+  });
+}
+
+template <class T>
+void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
+  const std::int64_t D = a.channels, K = a.kernel_size, K1 = K - 1, T_ = a.seq_len;
+  // d xp[s] = sum_j w[:, j] * dy[s - j] over 0 <= s - j < T; rows s < K-1 go to dinitial.
+  for_time_blocks(a.batch, K1 + T_, D, K, [&](std::int64_t b, std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t s = s0; s < s1; ++s) {
+      T* out = s >= K1 ? a.dx + (b * T_ + (s - K1)) * D : (a.dinitial ? a.dinitial + (b * K1 + s) * D : nullptr);
+      if (!out) continue;
+      std::fill_n(out, D, T(0));
+      for (std::int64_t j = std::max<std::int64_t>(0, s - T_ + 1); j <= std::min(s, K1); ++j) {
+        const T* dy = a.dy + (b * T_ + (s - j)) * D;
+        const T* w = a.weight + j;
+        for (std::int64_t d = 0; d < D; ++d) out[d] += w[d * K] * dy[d];
+      }
+    }
+  });
+  if (!a.dweight && !a.dbias) return;
+  // dw[d, j] = sum_{b, t} dy[b, t, d] xp[b, t + j, d];  dbias[d] = sum_{b, t} dy[b, t, d]
+  parallel_column_blocks(1, D, a.batch * T_ * (K + 1), [&](std::int64_t, std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t d = c0; d < c1; ++d) {
+      if (a.dbias) a.dbias[d] = 0;
+      if (a.dweight) std::fill_n(a.dweight + d * K, K, T(0));
+    }
+    for (std::int64_t b = 0; b < a.batch; ++b)
+      for (std::int64_t t = 0; t < T_; ++t) {
+        const T* dy = a.dy + (b * T_ + t) * D;
+        if (a.dbias)
+          for (std::int64_t d = c0; d < c1; ++d) a.dbias[d] += dy[d];
+        if (!a.dweight) continue;
+        for (std::int64_t j = 0; j < K; ++j) {
+          const T* x = padded_row(a, b, t + j);
+          if (!x) continue;
+          for (std::int64_t d = c0; d < c1; ++d) a.dweight[d * K + j] += dy[d] * x[d];
+        }
+      }
+  });
+}
+
+template void causal_conv1d_fwd_cpu<float>(const CausalConv1dArgs<float>&);
+template void causal_conv1d_fwd_cpu<double>(const CausalConv1dArgs<double>&);
+template void causal_conv1d_bwd_cpu<float>(const CausalConv1dArgs<float>&);
+template void causal_conv1d_bwd_cpu<double>(const CausalConv1dArgs<double>&);
+
+}  // namespace strata::kernels::cpu
