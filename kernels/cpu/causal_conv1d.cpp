@@ -1,6 +1,7 @@
 #include "kernels/cpu/causal_conv1d.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 
@@ -72,22 +73,28 @@ void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
   if (!a.dweight && !a.dbias) return;
   // dw[d, j] = sum_{b, t} dy[b, t, d] xp[b, t + j, d];  dbias[d] = sum_{b, t} dy[b, t, d]
   parallel_column_blocks(1, D, a.batch * T_ * (K + 1), [&](std::int64_t, std::int64_t c0, std::int64_t c1) {
-    for (std::int64_t d = c0; d < c1; ++d) {
-      if (a.dbias) a.dbias[d] = 0;
-      if (a.dweight) std::fill_n(a.dweight + d * K, K, T(0));
-    }
+    const std::int64_t width = c1 - c0;
+    // [K + 1, width] accumulators, tap-major so the inner loop runs over contiguous channels
+    // (row K is the bias gradient); written to [D, K] at the end.
+    std::vector<T> acc(std::size_t((K + 1) * width), T(0));
     for (std::int64_t b = 0; b < a.batch; ++b)
       for (std::int64_t t = 0; t < T_; ++t) {
-        const T* dy = a.dy + (b * T_ + t) * D;
-        if (a.dbias)
-          for (std::int64_t d = c0; d < c1; ++d) a.dbias[d] += dy[d];
-        if (!a.dweight) continue;
+        const T* dy = a.dy + (b * T_ + t) * D + c0;
+        T* db = acc.data() + K * width;
+        for (std::int64_t d = 0; d < width; ++d) db[d] += dy[d];
         for (std::int64_t j = 0; j < K; ++j) {
           const T* x = padded_row(a, b, t + j);
           if (!x) continue;
-          for (std::int64_t d = c0; d < c1; ++d) a.dweight[d * K + j] += dy[d] * x[d];
+          x += c0;
+          T* dw = acc.data() + j * width;
+          for (std::int64_t d = 0; d < width; ++d) dw[d] += dy[d] * x[d];
         }
       }
+    for (std::int64_t d = 0; d < width; ++d) {
+      if (a.dbias) a.dbias[c0 + d] = acc[std::size_t(K * width + d)];
+      if (a.dweight)
+        for (std::int64_t j = 0; j < K; ++j) a.dweight[(c0 + d) * K + j] = acc[std::size_t(j * width + d)];
+    }
   });
 }
 
