@@ -41,6 +41,11 @@ void require_cpu_kernel(std::string_view op, Device device);
 // No autograd, no version bump (callers decide). CPU only.
 void strided_copy(const Tensor& src, Tensor& dst);
 
+// x: [B, T, H, d] viewed so that kernels can read it in place: each head's d channels
+// contiguous and the H heads adjacent (batch and time strides arbitrary, non-negative),
+// as head ranges of a fused projection or the used rows of a cache are; else a copy.
+Tensor heads_packed(const Tensor& x);
+
 // Throws ShapeError/DTypeError unless t is defined, floating, and (when rank >= 0) of that rank.
 void check_defined(std::string_view op, std::string_view arg, const Tensor& t);
 void check_floating(std::string_view op, std::string_view arg, const Tensor& t);

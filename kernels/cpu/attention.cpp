@@ -1,16 +1,14 @@
 #include "kernels/cpu/attention.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace strata::kernels::cpu {
@@ -92,6 +90,13 @@ struct Layout {
   std::int64_t key_end(std::int64_t i) const {
     return attention_visible_keys(i, a.query_offset, a.kv_len, a.causal, a.window).end;
   }
+  // The query rows [begin, end) that see some key of [j0, j1): the inverse of the above.
+  VisibleKeys queries_seeing(std::int64_t j0, std::int64_t j1) const {
+    const std::int64_t begin = a.causal ? std::max<std::int64_t>(0, j0 - a.query_offset) : 0;
+    const std::int64_t end =
+        a.window > 0 ? std::min<std::int64_t>(a.q_len, j1 + a.window - 1 - a.query_offset) : a.q_len;
+    return {begin, end};
+  }
   // Whether some row of [i0, i1) cannot see some key of [j0, j1).
   bool needs_mask(std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) const {
     return j0 < key_begin(i1 - 1) || j1 > key_end(i0);
@@ -125,39 +130,11 @@ struct Layout {
   }
 };
 
-// C = alpha op(A) op(B) + beta C with row strides; a thin named wrapper over gemm_cpu.
+// C = alpha op(A) op(B) + beta C with row strides.
 template <class T>
 void tile_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
                std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  GemmArgs<T> g;
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.alpha = alpha;
-  g.a = a;
-  g.lda = lda;
-  g.b = b;
-  g.ldb = ldb;
-  g.beta = beta;
-  g.c = c;
-  g.ldc = ldc;
-  gemm_cpu(g);
-}
-
-// Runs body(item, scratch) for items [0, n) over OpenMP threads, dynamically scheduled
-// (causal tiles differ in cost); each thread makes its own scratch with make().
-template <class Make, class Body>
-void for_each_item(std::int64_t n, Make make, Body body) {
-  if (n <= 0) return;
-  const int threads = omp_in_parallel() ? 1 : int(std::min<std::int64_t>(omp_get_max_threads(), n));
-#pragma omp parallel num_threads(threads)
-  {
-    auto scratch = make();
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t item = 0; item < n; ++item) body(item, scratch);
-  }
+  gemm_cpu(GemmArgs<T>{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc});
 }
 
 template <class T>
@@ -199,7 +176,7 @@ void attention_fwd_cpu(const AttentionArgs<T>& a) {
     s.acc.resize(kQueryTile * d);
     return s;
   };
-  for_each_item(a.batch * H * q_tiles, make, [&](std::int64_t item, ForwardScratch<T>& s) {
+  parallel_items_with_scratch(a.batch * H * q_tiles, make, [&](std::int64_t item, ForwardScratch<T>& s) {
     const std::int64_t b = item / (H * q_tiles), h = item / q_tiles % H;
     // Last tiles first: under causal masking they see the most keys.
     const std::int64_t i0 = (q_tiles - 1 - item % q_tiles) * kQueryTile;
@@ -259,7 +236,7 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
     s.delta.resize(std::size_t(a.q_len));
     return s;
   };
-  for_each_item(a.batch * H, make, [&](std::int64_t item, BackwardScratch<T>& s) {
+  parallel_items_with_scratch(a.batch * H, make, [&](std::int64_t item, BackwardScratch<T>& s) {
     const std::int64_t b = item / H, h = item % H;
     for (std::int64_t i = 0; i < a.q_len; ++i) {
       const T* o = a.out + L.row_offset(b, h, i);
@@ -277,10 +254,7 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
 
     for (std::int64_t j0 = 0; j0 < S; j0 += kKeyTile) {
       const std::int64_t j1 = std::min(S, j0 + kKeyTile), cols = j1 - j0;
-      // The query rows that see a key of this tile.
-      const std::int64_t i_begin = a.causal ? std::max<std::int64_t>(0, j0 - a.query_offset) : 0;
-      const std::int64_t i_end =
-          a.window > 0 ? std::min<std::int64_t>(a.q_len, j1 + a.window - 1 - a.query_offset) : a.q_len;
+      const auto [i_begin, i_end] = L.queries_seeing(j0, j1);
       std::fill(s.dk.begin(), s.dk.end(), T(0));
       std::fill(s.dv.begin(), s.dv.end(), T(0));
       for (std::int64_t i0 = i_begin; i0 < i_end; i0 += kQueryTile) {
@@ -324,27 +298,25 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
     }
   });
   if (!grouped) return;
-  // dK[b, j, g] = sum over the group's query heads, in head order.
+  // dK[b, j, g] = sum over the group's query heads, in head order; threaded over (b, j).
   const std::int64_t Hkv = a.n_kv_heads;
-  for_each_item(
-      a.batch * Hkv, [] { return 0; },
-      [&](std::int64_t item, int) {
-        const std::int64_t b = item / Hkv, kv_h = item % Hkv;
-        for (std::int64_t j = 0; j < S; ++j) {
-          T* dk = g.dk + ((b * S + j) * Hkv + kv_h) * d;
-          T* dv = g.dv + ((b * S + j) * Hkv + kv_h) * d;
-          std::fill_n(dk, d, T(0));
-          std::fill_n(dv, d, T(0));
-          for (std::int64_t h = kv_h * L.group; h < (kv_h + 1) * L.group; ++h) {
-            const T* pk = dk_heads + ((b * H + h) * S + j) * d;
-            const T* pv = dv_heads + ((b * H + h) * S + j) * d;
-            for (std::int64_t c = 0; c < d; ++c) {
-              dk[c] += pk[c];
-              dv[c] += pv[c];
-            }
-          }
+  parallel_rows(a.batch * S, Hkv * L.group * d, [&](std::int64_t row) {
+    const std::int64_t b = row / S, j = row % S;
+    for (std::int64_t kv_h = 0; kv_h < Hkv; ++kv_h) {
+      T* dk = g.dk + (row * Hkv + kv_h) * d;
+      T* dv = g.dv + (row * Hkv + kv_h) * d;
+      std::fill_n(dk, d, T(0));
+      std::fill_n(dv, d, T(0));
+      for (std::int64_t h = kv_h * L.group; h < (kv_h + 1) * L.group; ++h) {
+        const T* pk = dk_heads + ((b * H + h) * S + j) * d;
+        const T* pv = dv_heads + ((b * H + h) * S + j) * d;
+        for (std::int64_t c = 0; c < d; ++c) {
+          dk[c] += pk[c];
+          dv[c] += pv[c];
         }
-      });
+      }
+    }
+  });
 }
 
 template void attention_fwd_cpu<float>(const AttentionArgs<float>&);

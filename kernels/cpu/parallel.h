@@ -67,4 +67,19 @@ void parallel_column_blocks(std::int64_t outer, std::int64_t cols, std::int64_t 
 // result is bitwise the same for any number of threads.
 inline std::int64_t fixed_blocks(std::int64_t n, std::int64_t block) { return (n + block - 1) / block; }
 
+// Calls body(item, scratch) for every item of [0, n), dynamically scheduled (for items of
+// uneven cost, such as causal attention tiles), with one scratch per thread made by
+// make(). Each item's result must not depend on which thread runs it.
+template <class Make, class Body>
+void parallel_items_with_scratch(std::int64_t n, Make&& make, Body&& body) {
+  if (n <= 0) return;
+  const int threads = omp_in_parallel() ? 1 : int(std::min<std::int64_t>(omp_get_max_threads(), n));
+#pragma omp parallel num_threads(threads)
+  {
+    auto scratch = make();
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t item = 0; item < n; ++item) body(item, scratch);
+  }
+}
+
 }  // namespace strata::kernels::cpu

@@ -30,16 +30,14 @@ std::string describe(const std::vector<std::string>& keys) {
   return s;
 }
 
-Tensor set_parameter(Module& m, const std::string& name, const Tensor& value) {
+void set_parameter(Module& m, const std::string& name, const Tensor& value) {
   for (auto& p : m.named_parameters())
     if (p.name == name) {
       autograd::NoGradGuard no_grad;
-      Tensor t = p.tensor;
-      t.copy_(value);
-      return t;
+      p.tensor.copy_(value);
+      return;
     }
   FAIL("no parameter " << name);
-  return {};
 }
 
 Tensor parameter(const Module& m, const std::string& name) {

@@ -61,13 +61,6 @@ Dims check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, Att
   return dims;
 }
 
-// Views the flash kernel reads in place: heads adjacent and each head contiguous.
-Tensor kernel_view(const Tensor& x) {
-  const bool ok = x.strides()[3] == 1 && (x.size(2) == 1 || x.strides()[2] == x.size(3)) && x.strides()[0] >= 0 &&
-                  x.strides()[1] >= 0;
-  return ok ? x : x.contiguous();
-}
-
 template <class T>
 cpu::AttentionArgs<T> kernel_args(const Dims& dims, const AttentionOptions& o, const Tensor& q, const Tensor& k,
                                   const Tensor& v) {
@@ -96,7 +89,7 @@ cpu::AttentionArgs<T> kernel_args(const Dims& dims, const AttentionOptions& o, c
 
 Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Dims& dims,
                        const AttentionOptions& o) {
-  const Tensor q = kernel_view(q_in), k = kernel_view(k_in), v = kernel_view(v_in);
+  const Tensor q = detail::heads_packed(q_in), k = detail::heads_packed(k_in), v = detail::heads_packed(v_in);
   Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, q.dtype());
   Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, q.dtype());
   dispatch_floating(q.dtype(), "attention", [&](auto type) {

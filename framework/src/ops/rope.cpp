@@ -16,7 +16,7 @@ using autograd::BackwardArgs;
 
 namespace {
 
-// Rotates x (whose last two dims must be contiguous) into a new contiguous tensor.
+// Rotates x (heads packed: detail::heads_packed) into a new contiguous tensor.
 Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "rope", [&](auto type) {
@@ -40,10 +40,6 @@ Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
   return out;
 }
 
-bool heads_contiguous(const Tensor& x) {
-  return x.strides()[3] == 1 && (x.size(2) == 1 || x.strides()[2] == x.size(3));
-}
-
 }  // namespace
 
 Tensor rope(const Tensor& x, const RopeOptions& options) {
@@ -63,7 +59,7 @@ Tensor rope(const Tensor& x, const RopeOptions& options) {
     throw ValueError("rope: theta = " + std::to_string(o.theta) + " must be a finite number > 1");
   if (o.position_offset < 0)
     throw ValueError("rope: position_offset = " + std::to_string(o.position_offset) + " must be >= 0");
-  const Tensor xc = heads_contiguous(x) ? x : x.contiguous();
+  const Tensor xc = detail::heads_packed(x);
   Tensor y = rotate(xc, o, /*inverse=*/false);
   autograd::record(op, {xc}, {y}, [o](const BackwardArgs& a) {
     return std::vector<Tensor>{rotate(a.grad().contiguous(), o, /*inverse=*/true)};
