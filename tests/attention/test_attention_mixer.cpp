@@ -196,3 +196,14 @@ TEST_CASE("attention mixer: decoding in uneven chunks, larger and smaller than t
     STRATA_REQUIRE_CLOSE(concat(outputs, 1), full, 1e-12, 1e-12);
   }
 }
+
+TEST_CASE("attention mixer: bidirectional attention skips the causality and decoding checks", "[attention][mixer]") {
+  const Config config =
+      testing::component_config(test::attention_registry(), ComponentKind::mixer, "attention", {"causal=false"});
+  const testing::CheckReport report = testing::check_component(test::attention_registry(), ComponentKind::mixer, config);
+  INFO(report.to_string());
+  CHECK(report.passed());
+  int skipped = 0;
+  for (const auto& item : report.items) skipped += item.skipped ? 1 : 0;
+  CHECK(skipped == 2);
+}

@@ -178,6 +178,11 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
 
   report.items.push_back(
       run_check(kind == ComponentKind::mixer ? "causality" : "per-token independence", [&](CheckItem& item) {
+        if (kind == ComponentKind::mixer && !f64.mixer->causal()) {
+          item.skipped = true;
+          item.detail = "the mixer declares itself non-causal (causal() is false)";
+          return;
+        }
         autograd::NoGradGuard no_grad;
         for (std::int64_t t = 0; t < T; ++t) {
           std::vector<double> delta(std::size_t(B * T * D), 0.0);

@@ -3,7 +3,8 @@
 // framework's own tests. For a mixer:
 //   - forward: [B, T, D] -> [B, T, D], finite, in f32 and f64;
 //   - gradient: f64 central differences for the input and every parameter;
-//   - causality: perturbing token t changes no output before t;
+//   - causality: perturbing token t changes no output before t (skipped for a mixer
+//     whose causal() is false);
 //   - decoding (when the mixer makes a state): token-by-token and chunked forward_step
 //     equal the full-sequence forward.
 // For an ffn: forward shape, gradient, and per-token independence (perturbing token t
