@@ -115,6 +115,10 @@ std::string describe(const Case& c, double seconds) {
     std::snprintf(buf, sizeof buf, "  %7.1f GB/s", c.work.bytes / seconds / 1e9);
     out += buf;
   }
+  if (c.work.updates > 0) {
+    std::snprintf(buf, sizeof buf, "  %7.3f G updates/s", c.work.updates / seconds / 1e9);
+    out += buf;
+  }
   return out;
 }
 
@@ -136,9 +140,13 @@ void print_summary(const CollectingReporter& rep) {
     for (const Case* v : variants) {
       const auto it = rep.times.find(v->full_name());
       if (it == rep.times.end()) continue;
-      // Throughput ratio: a time ratio when both do the same work, else FLOP/s over FLOP/s.
-      const double work_ratio =
-          ref && v->work.flops > 0 && ref->work.flops > 0 ? v->work.flops / ref->work.flops : 1.0;
+      // Throughput ratio: a time ratio when both do the same work, else FLOP/s (or state
+      // updates/s) over the reference's.
+      double work_ratio = 1.0;
+      if (ref && v->work.flops > 0 && ref->work.flops > 0)
+        work_ratio = v->work.flops / ref->work.flops;
+      else if (ref && v->work.updates > 0 && ref->work.updates > 0)
+        work_ratio = v->work.updates / ref->work.updates;
       std::vector<double> seconds, ratios;
       for (const auto& [rep_index, t] : it->second) {
         seconds.push_back(t);
@@ -173,6 +181,8 @@ void add(const std::string& group, const std::string& variant, const std::string
           state.counters["FLOP/s"] = benchmark::Counter(work.flops, benchmark::Counter::kIsIterationInvariantRate);
         if (work.bytes > 0)
           state.counters["bytes/s"] = benchmark::Counter(work.bytes, benchmark::Counter::kIsIterationInvariantRate);
+        if (work.updates > 0)
+          state.counters["updates/s"] = benchmark::Counter(work.updates, benchmark::Counter::kIsIterationInvariantRate);
       });
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

@@ -13,6 +13,7 @@ namespace strata::bench {
 struct Work {
   double flops = 0;  // floating-point operations per iteration (0: not reported)
   double bytes = 0;  // compulsory memory traffic per iteration (0: not reported)
+  double updates = 0;  // recurrence state updates per iteration, B T D N for scans (0: not reported)
 };
 
 // Registers `body` (one iteration) as "<group>/<variant>/<case_name>". The variant named

@@ -69,11 +69,13 @@ inline std::int64_t fixed_blocks(std::int64_t n, std::int64_t block) { return (n
 
 // Calls body(item, scratch) for every item of [0, n), dynamically scheduled (for items of
 // uneven cost, such as causal attention tiles), with one scratch per thread made by
-// make(). Each item's result must not depend on which thread runs it.
+// make(). Each item's result must not depend on which thread runs it. work_per_item
+// (elements) keeps small problems on the calling thread, as parallel_for's grain does.
 template <class Make, class Body>
-void parallel_items_with_scratch(std::int64_t n, Make&& make, Body&& body) {
+void parallel_items_with_scratch(std::int64_t n, Make&& make, Body&& body, std::int64_t work_per_item = kParallelGrain) {
   if (n <= 0) return;
-  const int threads = omp_in_parallel() ? 1 : int(std::min<std::int64_t>(omp_get_max_threads(), n));
+  const std::int64_t worth = std::max<std::int64_t>(1, n * work_per_item / kParallelGrain);
+  const int threads = omp_in_parallel() ? 1 : int(std::min<std::int64_t>({omp_get_max_threads(), n, worth}));
 #pragma omp parallel num_threads(threads)
   {
     auto scratch = make();

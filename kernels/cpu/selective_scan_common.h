@@ -1,0 +1,99 @@
+#pragma once
+// Pieces shared by the selective scan's forward and backward (kernels/cpu/selective_scan_*.cpp):
+// how channels split into lane groups, how states split into register groups, and the
+// per-step quantities computed once per (t, channel) before the state loop.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/scan_lanes.h"
+#include "kernels/cpu/selective_scan.h"
+
+namespace strata::kernels::cpu::scan {
+
+inline std::int64_t chunk_count(std::int64_t seq_len) {
+  return (seq_len + kSelectiveScanChunk - 1) / kSelectiveScanChunk;
+}
+
+// Calls fn(std::integral_constant<int, S>{}, n0) for register groups of S states that
+// cover [0, N): groups of 8, then at most one each of 4, 2, 1.
+template <class Fn>
+void for_state_groups(std::int64_t d_state, Fn&& fn) {
+  std::int64_t n0 = 0;
+  for (; n0 + 8 <= d_state; n0 += 8) fn(std::integral_constant<int, 8>{}, n0);
+  if (n0 + 4 <= d_state) fn(std::integral_constant<int, 4>{}, n0), n0 += 4;
+  if (n0 + 2 <= d_state) fn(std::integral_constant<int, 2>{}, n0), n0 += 2;
+  if (n0 < d_state) fn(std::integral_constant<int, 1>{}, n0);
+}
+
+// Channels [d0, d1) as groups of V::W lanes; a remainder narrower than W goes through the
+// one-lane policy channel by channel. Calls fn(lanes_tag, d0) with lanes_tag a V or a
+// ScalarLanes<T> value.
+template <class V, class T, class Fn>
+void for_lane_groups(std::int64_t d0, std::int64_t d1, Fn&& fn) {
+  std::int64_t d = d0;
+  for (; d + V::W <= d1; d += V::W) fn(V{}, d);
+  for (; d < d1; ++d) fn(ScalarLanes<T>{}, d);
+}
+
+// The fast lane policy for T: 8 f32 lanes with AVX2, else one lane.
+#if defined(__AVX2__) && defined(__FMA__)
+template <class T>
+using FastLanes = std::conditional_t<std::is_same_v<T, float>, Avx2Lanes, ScalarLanes<T>>;
+#else
+template <class T>
+using FastLanes = ScalarLanes<T>;
+#endif
+
+// Per-channel-group constants: A and A * log2(e), lane-major [N][W].
+template <class V>
+struct GroupConstants {
+  using T = typename V::Value;
+  std::vector<T> A, A2;
+
+  GroupConstants(const SelectiveScanArgs<T>& a, std::int64_t d0) : A(a.d_state * V::W), A2(a.d_state * V::W) {
+    for (std::int64_t n = 0; n < a.d_state; ++n)
+      for (int l = 0; l < V::W; ++l) {
+        A[n * V::W + l] = a.A[(d0 + l) * a.d_state + n];
+        A2[n * V::W + l] = T(double(A[n * V::W + l]) * kLog2e);
+      }
+  }
+};
+
+// Copies the [B, D, N] state of sequence b, channels d0 .. d0+W, into lane-major [N][W]
+// `lanes` (zeros when `state` is null), and back.
+template <class V, class T>
+void gather_state(const T* state, const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t d0, T* lanes) {
+  for (std::int64_t n = 0; n < a.d_state; ++n)
+    for (int l = 0; l < V::W; ++l)
+      lanes[n * V::W + l] = state ? state[(b * a.channels + d0 + l) * a.d_state + n] : T(0);
+}
+template <class V, class T>
+void scatter_state(const T* lanes, const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t d0, T* state) {
+  for (std::int64_t n = 0; n < a.d_state; ++n)
+    for (int l = 0; l < V::W; ++l) state[(b * a.channels + d0 + l) * a.d_state + n] = lanes[n * V::W + l];
+}
+
+// Checkpoint slot of (b, chunk c, state n, channel d0): [B, chunks, N, D].
+template <class T>
+std::int64_t checkpoint_offset(const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t c, std::int64_t n,
+                               std::int64_t d0) {
+  return ((b * chunk_count(a.seq_len) + c) * a.d_state + n) * a.channels + d0;
+}
+
+// Raw step size delta + bias at (row, d0) and the step dt = softplus?(raw).
+template <class V>
+struct Step {
+  typename V::Reg raw, dt;
+};
+template <class V>
+Step<V> step_size(const SelectiveScanArgs<typename V::Value>& a, std::int64_t row, std::int64_t d0) {
+  Step<V> s;
+  s.raw = V::load(a.delta + row);
+  if (a.delta_bias) s.raw = V::add(s.raw, V::load(a.delta_bias + d0));
+  s.dt = a.delta_softplus ? V::softplus(s.raw) : s.raw;
+  return s;
+}
+
+}  // namespace strata::kernels::cpu::scan

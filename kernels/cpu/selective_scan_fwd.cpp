@@ -1,0 +1,118 @@
+// Selective scan forward: per (batch, channel group), chunks of kSelectiveScanChunk steps;
+// per chunk the step sizes are computed once into L1 buffers, then each register group
+// of states runs the whole chunk with its states in registers.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/selective_scan_common.h"
+
+namespace strata::kernels::cpu {
+
+namespace {
+
+using namespace scan;
+
+// Runs `steps` steps of the recurrence for states n0 .. n0+S of one channel group:
+//   h = exp2(dt * A2) * h + dtu * B[t, n];  y[t] += sum_s C[t, n] * h
+// h, A2: lane-major [N][W] at state n0; dt, dtu, y: [steps][W]; Bt, Ct: row t0 of
+// B/C [T, N] at column n0 (row stride N).
+template <class V, int S>
+void advance_states(typename V::Value* h, const typename V::Value* A2, std::int64_t steps,
+                    const typename V::Value* dt, const typename V::Value* dtu, typename V::Value* y,
+                    const typename V::Value* Bt, const typename V::Value* Ct, std::int64_t N) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::W;
+  Reg hs[S], a2[S];
+  for (int s = 0; s < S; ++s) hs[s] = V::load(h + s * W), a2[s] = V::load(A2 + s * W);
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const Reg dtv = V::load(dt + t * W), dtuv = V::load(dtu + t * W);
+    // Two partial sums halve the dependency chain through y.
+    Reg y0 = V::load(y + t * W), y1 = V::zero();
+    for (int s = 0; s < S; ++s) {
+      const Reg decay = V::exp2(V::mul(dtv, a2[s]));
+      hs[s] = V::fma(decay, hs[s], V::mul(dtuv, V::set1(Bt[t * N + s])));
+      if (s % 2 == 0)
+        y0 = V::fma(hs[s], V::set1(Ct[t * N + s]), y0);
+      else
+        y1 = V::fma(hs[s], V::set1(Ct[t * N + s]), y1);
+    }
+    V::store(y + t * W, V::add(y0, y1));
+  }
+  for (int s = 0; s < S; ++s) V::store(h + s * W, hs[s]);
+}
+
+// Scratch of one thread: lane buffers for a chunk and the running state.
+template <class T>
+struct ForwardScratch {
+  std::vector<T> dt, dtu, y, h;
+  explicit ForwardScratch(std::int64_t d_state, int lanes)
+      : dt(kSelectiveScanChunk * lanes), dtu(kSelectiveScanChunk * lanes), y(kSelectiveScanChunk * lanes),
+        h(d_state * lanes) {}
+};
+
+template <class V>
+void forward_group(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0,
+                   ForwardScratch<typename V::Value>& scratch) {
+  using T = typename V::Value;
+  using Reg = typename V::Reg;
+  constexpr int W = V::W;
+  const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
+  const GroupConstants<V> k(a, d0);
+  T* h = scratch.h.data();
+  gather_state<V>(a.initial_state, a, b, d0, h);
+  for (std::int64_t c = 0, t0 = 0; t0 < T_; ++c, t0 += kSelectiveScanChunk) {
+    const std::int64_t steps = std::min(kSelectiveScanChunk, T_ - t0);
+    if (a.checkpoints)
+      for (std::int64_t n = 0; n < N; ++n) V::store(a.checkpoints + checkpoint_offset(a, b, c, n, d0), V::load(h + n * W));
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+      const Step<V> st = step_size<V>(a, row, d0);
+      const Reg u = V::load(a.u + row);
+      V::store(scratch.dt.data() + t * W, st.dt);
+      V::store(scratch.dtu.data() + t * W, V::mul(st.dt, u));
+      V::store(scratch.y.data() + t * W, a.D ? V::mul(V::load(a.D + d0), u) : V::zero());
+    }
+    const T* Bt = a.B + (b * T_ + t0) * N;
+    const T* Ct = a.C + (b * T_ + t0) * N;
+    for_state_groups(N, [&](auto group, std::int64_t n0) {
+      advance_states<V, decltype(group)::value>(h + n0 * W, k.A2.data() + n0 * W, steps, scratch.dt.data(),
+                                                scratch.dtu.data(), scratch.y.data(), Bt + n0, Ct + n0, N);
+    });
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+      Reg y = V::load(scratch.y.data() + t * W);
+      if (a.z) {
+        const Reg z = V::load(a.z + row);
+        y = V::mul(y, V::mul(z, V::sigmoid(z)));
+      }
+      V::store(a.y + row, y);
+    }
+  }
+  if (a.final_state) scatter_state<V>(h, a, b, d0, a.final_state);
+}
+
+}  // namespace
+
+template <class T>
+void selective_scan_fwd_cpu(const SelectiveScanArgs<T>& a) {
+  using V = FastLanes<T>;
+  // Items: (batch, lane group); the trailing channels that do not fill a group are one item each.
+  const std::int64_t full_groups = a.channels / V::W, tail = a.channels % V::W;
+  const std::int64_t per_batch = full_groups + tail;
+  parallel_items_with_scratch(
+      a.batch * per_batch, [&] { return ForwardScratch<T>(a.d_state, V::W); },
+      [&](std::int64_t item, ForwardScratch<T>& scratch) {
+        const std::int64_t b = item / per_batch, g = item % per_batch;
+        if (g < full_groups)
+          forward_group<V>(a, b, g * V::W, scratch);
+        else
+          forward_group<ScalarLanes<T>>(a, b, full_groups * V::W + (g - full_groups), scratch);
+      },
+      /*work_per_item=*/a.seq_len * V::W * a.d_state);
+}
+
+template void selective_scan_fwd_cpu<float>(const SelectiveScanArgs<float>&);
+template void selective_scan_fwd_cpu<double>(const SelectiveScanArgs<double>&);
+
+}  // namespace strata::kernels::cpu
