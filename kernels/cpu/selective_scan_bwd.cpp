@@ -8,7 +8,9 @@
 // to first; inside a chunk each register group of states recomputes h and a from the
 // chunk's checkpoint into L1 buffers, then runs the adjoint backwards in time.
 //
-// Work items are (batch, block of kChannelBlock channels). dB/dC (shared by all channels)
+// Work items are (batch, block of kChannelBlock channels); an item walks the chunks and,
+// per chunk, all its channel groups, so one chunk's rows of the inputs, of the outputs and
+// of the item's dB/dC partial sums stay in cache for all of them. dB/dC (shared by all channels)
 // are summed per item into a workspace slice and reduced over blocks in order; dA, dD and
 // d(delta_bias) per batch likewise over batches: no atomics, and results do not depend on
 // the number of threads.
@@ -28,21 +30,24 @@ constexpr std::int64_t kChannelBlock = 128;
 
 std::int64_t channel_blocks(std::int64_t channels) { return (channels + kChannelBlock - 1) / kChannelBlock; }
 
-// Buffers of one thread for one channel group and chunk. Per step t of the chunk
-// (lane-major [chunk][W]): dt, dt*u, the raw step, dy (ungated), the recomputed
-// ungated y, and the sums over states gB = sum_n g B and gAah = sum_n g A a h_{t-1}.
-// Per state group: h_t for t = -1 .. chunk-1 and a_t ([chunk + 1][8][W], [chunk][8][W]).
-// Per channel group: the carried adjoint a_{t+1} g_{t+1} and dA ([N][W]).
+// Scratch of one thread. Per step t of a chunk (lane-major [chunk][W]): dt, dt*u, the raw
+// step, dy (ungated), the recomputed ungated y, and the sums over states
+// gB = sum_n g B and gAah = sum_n g A a h_{t-1}. Per state group: h_t for t = -1 ..
+// chunk-1 and a_t ([chunk + 1][8][W], [chunk][8][W]). Per channel group of the item, kept
+// across chunks: A, A * log2(e), the carried adjoint a_{t+1} g_{t+1} and dA ([N][W]
+// each), and the dD and d(delta_bias) sums ([2][W]).
 template <class T>
 struct BackwardScratch {
-  std::vector<T> dt, dtu, raw, dy, y, gB, gAah, h, decay, carry, dA;
-  BackwardScratch(std::int64_t d_state, int lanes) {
+  enum Slot { kA, kA2, kCarry, kDA, kSums };
+  std::vector<T> dt, dtu, raw, dy, y, gB, gAah, h, decay;
+  GroupSlots<T> groups;
+  BackwardScratch(std::int64_t d_state, int lanes)
+      : groups(kChannelBlock / lanes + lanes,
+               {d_state * lanes, d_state * lanes, d_state * lanes, d_state * lanes, 2 * lanes}) {
     const std::int64_t step = kSelectiveScanChunk * lanes;
     for (auto* v : {&dt, &dtu, &raw, &dy, &y, &gB, &gAah}) v->resize(step);
     h.resize((kSelectiveScanChunk + 1) * 8 * lanes);
     decay.resize(kSelectiveScanChunk * 8 * lanes);
-    carry.resize(d_state * lanes);
-    dA.resize(d_state * lanes);
   }
 };
 
@@ -122,75 +127,111 @@ struct Partials {
   }
 };
 
+// Chunk c of one channel group (channels d0 .. d0+W of sequence b): dB/dC rows of the
+// item's partial sums, du, ddelta, dz rows, and the group's carried slots.
 template <class V>
-void backward_group(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0,
+void backward_chunk(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0, std::int64_t c,
+                    typename V::Value* dBpart, typename V::Value* dCpart, BackwardScratch<typename V::Value>& s,
+                    std::int64_t group) {
+  using T = typename V::Value;
+  using Reg = typename V::Reg;
+  using Scratch = BackwardScratch<T>;
+  constexpr int W = V::W;
+  const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
+  const std::int64_t t0 = c * kSelectiveScanChunk, steps = std::min(kSelectiveScanChunk, T_ - t0);
+  T* sums = s.groups.slot(group, Scratch::kSums);  // [dD; d(delta_bias)]
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+    const Step<V> st = step_size<V>(a, row, d0);
+    const Reg u = V::load(a.u + row);
+    V::store(s.raw.data() + t * W, st.raw);
+    V::store(s.dt.data() + t * W, st.dt);
+    V::store(s.dtu.data() + t * W, V::mul(st.dt, u));
+    Reg dy = V::load(a.dy + row);
+    if (a.z) {
+      const Reg z = V::load(a.z + row);
+      dy = V::mul(dy, V::mul(z, V::sigmoid(z)));
+      V::store(s.y.data() + t * W, a.D ? V::mul(V::load(a.D + d0), u) : V::zero());
+    }
+    V::store(s.dy.data() + t * W, dy);
+    V::store(s.gB.data() + t * W, V::zero());
+    V::store(s.gAah.data() + t * W, V::zero());
+  }
+  const T* Bt = a.B + (b * T_ + t0) * N;
+  const T* Ct = a.C + (b * T_ + t0) * N;
+  const T* A = s.groups.slot(group, Scratch::kA);
+  const T* A2 = s.groups.slot(group, Scratch::kA2);
+  T* carry = s.groups.slot(group, Scratch::kCarry);
+  T* dA = s.groups.slot(group, Scratch::kDA);
+  for_state_groups(N, [&](auto state_group, std::int64_t n0) {
+    constexpr int S = decltype(state_group)::value;
+    T h_in[S * W];
+    for (int i = 0; i < S; ++i)
+      for (int l = 0; l < W; ++l) h_in[i * W + l] = a.checkpoints[checkpoint_offset(a, b, c, n0 + i, d0) + l];
+    recompute_states<V, S>(h_in, A2 + n0 * W, steps, s, Bt + n0, Ct + n0, N, a.z != nullptr);
+    adjoint_states<V, S>(A + n0 * W, steps, s, carry + n0 * W, dA + n0 * W, Bt + n0, Ct + n0, dBpart + t0 * N + n0,
+                         dCpart + t0 * N + n0, N);
+  });
+  Reg dD = V::load(sums), dbias = V::load(sums + W);
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+    const Reg u = V::load(a.u + row), dy = V::load(s.dy.data() + t * W), dt = V::load(s.dt.data() + t * W);
+    const Reg gB = V::load(s.gB.data() + t * W);
+    Reg du = V::mul(dt, gB);
+    if (a.D) {
+      du = V::fma(V::load(a.D + d0), dy, du);
+      dD = V::fma(dy, u, dD);
+    }
+    V::store(a.du + row, du);
+    Reg ddt = V::fma(gB, u, V::load(s.gAah.data() + t * W));
+    if (a.delta_softplus) ddt = V::mul(ddt, V::sigmoid(V::load(s.raw.data() + t * W)));
+    dbias = V::add(dbias, ddt);
+    V::store(a.ddelta + row, ddt);
+    if (a.z && a.dz) {
+      // out = y silu(z): dz = dout y sigmoid(z) (1 + z (1 - sigmoid(z)))
+      const Reg z = V::load(a.z + row), sig = V::sigmoid(z);
+      const Reg one = V::set1(T(1));
+      const Reg dsilu = V::mul(sig, V::fma(z, V::add(one, V::mul(V::set1(T(-1)), sig)), one));
+      V::store(a.dz + row, V::mul(V::mul(V::load(a.dy + row), V::load(s.y.data() + t * W)), dsilu));
+    }
+  }
+  V::store(sums, dD);
+  V::store(sums + W, dbias);
+}
+
+// Channels d0 .. d1 of sequence b: chunks last to first, each for every channel group.
+template <class V>
+void backward_block(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0, std::int64_t d1,
                     typename V::Value* dBpart, typename V::Value* dCpart, const Partials<typename V::Value>& p,
                     BackwardScratch<typename V::Value>& s) {
   using T = typename V::Value;
-  using Reg = typename V::Reg;
-  constexpr int W = V::W;
-  const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const GroupConstants<V> k(a, d0);
-  gather_state<V>(a.dfinal_state, a, b, d0, s.carry.data());
-  std::fill(s.dA.begin(), s.dA.end(), T(0));
-  Reg dD = V::zero(), dbias = V::zero();
-  for (std::int64_t c = chunk_count(T_) - 1; c >= 0; --c) {
-    const std::int64_t t0 = c * kSelectiveScanChunk, steps = std::min(kSelectiveScanChunk, T_ - t0);
-    for (std::int64_t t = 0; t < steps; ++t) {
-      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
-      const Step<V> st = step_size<V>(a, row, d0);
-      const Reg u = V::load(a.u + row);
-      V::store(s.raw.data() + t * W, st.raw);
-      V::store(s.dt.data() + t * W, st.dt);
-      V::store(s.dtu.data() + t * W, V::mul(st.dt, u));
-      Reg dy = V::load(a.dy + row);
-      if (a.z) {
-        const Reg z = V::load(a.z + row);
-        dy = V::mul(dy, V::mul(z, V::sigmoid(z)));
-        V::store(s.y.data() + t * W, a.D ? V::mul(V::load(a.D + d0), u) : V::zero());
-      }
-      V::store(s.dy.data() + t * W, dy);
-      V::store(s.gB.data() + t * W, V::zero());
-      V::store(s.gAah.data() + t * W, V::zero());
-    }
-    const T* Bt = a.B + (b * T_ + t0) * N;
-    const T* Ct = a.C + (b * T_ + t0) * N;
-    for_state_groups(N, [&](auto group, std::int64_t n0) {
-      constexpr int S = decltype(group)::value;
-      T h_in[S * W];
-      for (int i = 0; i < S; ++i)
-        for (int l = 0; l < W; ++l) h_in[i * W + l] = a.checkpoints[checkpoint_offset(a, b, c, n0 + i, d0) + l];
-      recompute_states<V, S>(h_in, k.A2.data() + n0 * W, steps, s, Bt + n0, Ct + n0, N, a.z != nullptr);
-      adjoint_states<V, S>(k.A.data() + n0 * W, steps, s, s.carry.data() + n0 * W, s.dA.data() + n0 * W, Bt + n0,
-                           Ct + n0, dBpart + t0 * N + n0, dCpart + t0 * N + n0, N);
+  using Scratch = BackwardScratch<T>;
+  GroupSlots<T>& g = s.groups;
+  std::int64_t i = 0;
+  for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+    using L = decltype(lanes);
+    load_decay_rates<L>(a, d, g.slot(i, Scratch::kA), g.slot(i, Scratch::kA2));
+    gather_state<L>(a.dfinal_state, a, b, d, g.slot(i, Scratch::kCarry));
+    std::fill_n(g.slot(i, Scratch::kDA), a.d_state * L::W, T(0));
+    std::fill_n(g.slot(i, Scratch::kSums), 2 * L::W, T(0));
+    ++i;
+  });
+  for (std::int64_t c = chunk_count(a.seq_len) - 1; c >= 0; --c) {
+    i = 0;
+    for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+      backward_chunk<decltype(lanes)>(a, b, d, c, dBpart, dCpart, s, i++);
     });
-    for (std::int64_t t = 0; t < steps; ++t) {
-      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
-      const Reg u = V::load(a.u + row), dy = V::load(s.dy.data() + t * W), dt = V::load(s.dt.data() + t * W);
-      const Reg gB = V::load(s.gB.data() + t * W);
-      Reg du = V::mul(dt, gB);
-      if (a.D) {
-        du = V::fma(V::load(a.D + d0), dy, du);
-        dD = V::fma(dy, u, dD);
-      }
-      V::store(a.du + row, du);
-      Reg ddt = V::fma(gB, u, V::load(s.gAah.data() + t * W));
-      if (a.delta_softplus) ddt = V::mul(ddt, V::sigmoid(V::load(s.raw.data() + t * W)));
-      dbias = V::add(dbias, ddt);
-      V::store(a.ddelta + row, ddt);
-      if (a.z && a.dz) {
-        // out = y silu(z): dz = dout y sigmoid(z) (1 + z (1 - sigmoid(z)))
-        const Reg z = V::load(a.z + row), sig = V::sigmoid(z);
-        const Reg one = V::set1(T(1));
-        const Reg dsilu = V::mul(sig, V::fma(z, V::add(one, V::mul(V::set1(T(-1)), sig)), one));
-        V::store(a.dz + row, V::mul(V::mul(V::load(a.dy + row), V::load(s.y.data() + t * W)), dsilu));
-      }
-    }
   }
-  if (a.dinitial_state) scatter_state<V>(s.carry.data(), a, b, d0, a.dinitial_state);
-  scatter_state<V>(s.dA.data(), a, b, d0, p.dA);  // [B, D, N] at batch b
-  V::store(p.dD + b * D + d0, dD);
-  V::store(p.dbias + b * D + d0, dbias);
+  i = 0;
+  for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+    using L = decltype(lanes);
+    if (a.dinitial_state) scatter_state<L>(g.slot(i, Scratch::kCarry), a, b, d, a.dinitial_state);
+    scatter_state<L>(g.slot(i, Scratch::kDA), a, b, d, p.dA);  // [B, D, N] at sequence b
+    const T* sums = g.slot(i, Scratch::kSums);
+    std::copy_n(sums, L::W, p.dD + b * a.channels + d);
+    std::copy_n(sums + L::W, L::W, p.dbias + b * a.channels + d);
+    ++i;
+  });
 }
 
 }  // namespace
@@ -213,10 +254,8 @@ void selective_scan_bwd_cpu(const SelectiveScanArgs<T>& a) {
         T* dCpart = p.dC + (b * blocks + block) * T_ * N;
         std::fill_n(dBpart, T_ * N, T(0));
         std::fill_n(dCpart, T_ * N, T(0));
-        const std::int64_t d0 = block * kChannelBlock, d1 = std::min(D, d0 + kChannelBlock);
-        for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
-          backward_group<decltype(lanes)>(a, b, d, dBpart, dCpart, p, s);
-        });
+        const std::int64_t d0 = block * kChannelBlock;
+        backward_block<V>(a, b, d0, std::min(D, d0 + kChannelBlock), dBpart, dCpart, p, s);
       },
       /*work_per_item=*/T_ * std::min(D, kChannelBlock) * N);
   // Fixed-order reductions of the partial sums.

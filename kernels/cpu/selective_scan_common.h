@@ -46,20 +46,41 @@ template <class T>
 using FastLanes = ScalarLanes<T>;
 #endif
 
-// Per-channel-group constants: A and A * log2(e), lane-major [N][W].
+// Number of lane groups for_lane_groups makes of [d0, d1).
 template <class V>
-struct GroupConstants {
-  using T = typename V::Value;
-  std::vector<T> A, A2;
+std::int64_t lane_group_count(std::int64_t d0, std::int64_t d1) {
+  return (d1 - d0) / V::W + (d1 - d0) % V::W;
+}
 
-  GroupConstants(const SelectiveScanArgs<T>& a, std::int64_t d0) : A(a.d_state * V::W), A2(a.d_state * V::W) {
-    for (std::int64_t n = 0; n < a.d_state; ++n)
-      for (int l = 0; l < V::W; ++l) {
-        A[n * V::W + l] = a.A[(d0 + l) * a.d_state + n];
-        A2[n * V::W + l] = T(double(A[n * V::W + l]) * kLog2e);
-      }
+// Per-channel-group arrays that live across chunks (states, constants, accumulators),
+// carved from one thread's scratch: array k of group g is slot(g, k), sizes[k] elements.
+// A work item walks its channel groups chunk by chunk, so that one chunk's rows of the
+// [B, T, D] inputs are read from memory once for all groups of the item.
+template <class T>
+class GroupSlots {
+ public:
+  GroupSlots(std::int64_t groups, std::vector<std::int64_t> sizes) : sizes_(std::move(sizes)) {
+    for (std::int64_t size : sizes_) offsets_.push_back(per_group_), per_group_ += size;
+    storage_.resize(groups * per_group_);
   }
+  T* slot(std::int64_t group, std::size_t array) { return storage_.data() + group * per_group_ + offsets_[array]; }
+
+ private:
+  std::vector<std::int64_t> sizes_, offsets_;
+  std::int64_t per_group_ = 0;
+  std::vector<T> storage_;
 };
+
+// A and A * log2(e) of channels d0 .. d0+W, lane-major [N][W] (either may be null).
+template <class V, class T>
+void load_decay_rates(const SelectiveScanArgs<T>& a, std::int64_t d0, T* A, T* A2) {
+  for (std::int64_t n = 0; n < a.d_state; ++n)
+    for (int l = 0; l < V::W; ++l) {
+      const T value = a.A[(d0 + l) * a.d_state + n];
+      if (A) A[n * V::W + l] = value;
+      if (A2) A2[n * V::W + l] = T(double(value) * kLog2e);
+    }
+}
 
 // Copies the [B, D, N] state of sequence b, channels d0 .. d0+W, into lane-major [N][W]
 // `lanes` (zeros when `state` is null), and back.

@@ -1,6 +1,7 @@
-// Selective scan forward: per (batch, channel group), chunks of kSelectiveScanChunk steps;
-// per chunk the step sizes are computed once into L1 buffers, then each register group
-// of states runs the whole chunk with its states in registers.
+// Selective scan forward: work items are (sequence, block of kForwardBlock channels), walked
+// chunk by chunk (kSelectiveScanChunk steps); per chunk and channel group the step sizes
+// are computed once into L1 buffers, then each register group of states runs the whole
+// chunk with its states in registers.
 #include <algorithm>
 #include <vector>
 
@@ -42,54 +43,82 @@ void advance_states(typename V::Value* h, const typename V::Value* A2, std::int6
   for (int s = 0; s < S; ++s) V::store(h + s * W, hs[s]);
 }
 
-// Scratch of one thread: lane buffers for a chunk and the running state.
+// Channels per work item: one chunk's rows of u, delta, z and y for the item are 256
+// contiguous bytes (f32), read once for all of the item's channel groups.
+constexpr std::int64_t kForwardBlock = 64;
+
+// Scratch of one thread: lane buffers for a chunk, and per channel group of the item its
+// running state h and A * log2(e) (slots 0 and 1, lane-major [N][W]).
 template <class T>
 struct ForwardScratch {
-  std::vector<T> dt, dtu, y, h;
-  explicit ForwardScratch(std::int64_t d_state, int lanes)
+  std::vector<T> dt, dtu, y;
+  GroupSlots<T> groups;
+  ForwardScratch(std::int64_t d_state, int lanes)
       : dt(kSelectiveScanChunk * lanes), dtu(kSelectiveScanChunk * lanes), y(kSelectiveScanChunk * lanes),
-        h(d_state * lanes) {}
+        groups(kForwardBlock / lanes + lanes, {d_state * lanes, d_state * lanes}) {}
 };
 
+// Steps t0 .. t0+steps of one channel group (channels d0 .. d0+W of sequence b).
 template <class V>
-void forward_group(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0,
-                   ForwardScratch<typename V::Value>& scratch) {
+void forward_chunk(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0, std::int64_t c,
+                   typename V::Value* h, const typename V::Value* A2, ForwardScratch<typename V::Value>& scratch) {
   using T = typename V::Value;
   using Reg = typename V::Reg;
   constexpr int W = V::W;
   const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const GroupConstants<V> k(a, d0);
-  T* h = scratch.h.data();
-  gather_state<V>(a.initial_state, a, b, d0, h);
-  for (std::int64_t c = 0, t0 = 0; t0 < T_; ++c, t0 += kSelectiveScanChunk) {
-    const std::int64_t steps = std::min(kSelectiveScanChunk, T_ - t0);
-    if (a.checkpoints)
-      for (std::int64_t n = 0; n < N; ++n) V::store(a.checkpoints + checkpoint_offset(a, b, c, n, d0), V::load(h + n * W));
-    for (std::int64_t t = 0; t < steps; ++t) {
-      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
-      const Step<V> st = step_size<V>(a, row, d0);
-      const Reg u = V::load(a.u + row);
-      V::store(scratch.dt.data() + t * W, st.dt);
-      V::store(scratch.dtu.data() + t * W, V::mul(st.dt, u));
-      V::store(scratch.y.data() + t * W, a.D ? V::mul(V::load(a.D + d0), u) : V::zero());
-    }
-    const T* Bt = a.B + (b * T_ + t0) * N;
-    const T* Ct = a.C + (b * T_ + t0) * N;
-    for_state_groups(N, [&](auto group, std::int64_t n0) {
-      advance_states<V, decltype(group)::value>(h + n0 * W, k.A2.data() + n0 * W, steps, scratch.dt.data(),
-                                                scratch.dtu.data(), scratch.y.data(), Bt + n0, Ct + n0, N);
-    });
-    for (std::int64_t t = 0; t < steps; ++t) {
-      const std::int64_t row = (b * T_ + t0 + t) * D + d0;
-      Reg y = V::load(scratch.y.data() + t * W);
-      if (a.z) {
-        const Reg z = V::load(a.z + row);
-        y = V::mul(y, V::mul(z, V::sigmoid(z)));
-      }
-      V::store(a.y + row, y);
-    }
+  const std::int64_t t0 = c * kSelectiveScanChunk, steps = std::min(kSelectiveScanChunk, T_ - t0);
+  if (a.checkpoints)
+    for (std::int64_t n = 0; n < N; ++n) V::store(a.checkpoints + checkpoint_offset(a, b, c, n, d0), V::load(h + n * W));
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+    const Step<V> st = step_size<V>(a, row, d0);
+    const Reg u = V::load(a.u + row);
+    V::store(scratch.dt.data() + t * W, st.dt);
+    V::store(scratch.dtu.data() + t * W, V::mul(st.dt, u));
+    V::store(scratch.y.data() + t * W, a.D ? V::mul(V::load(a.D + d0), u) : V::zero());
   }
-  if (a.final_state) scatter_state<V>(h, a, b, d0, a.final_state);
+  const T* Bt = a.B + (b * T_ + t0) * N;
+  const T* Ct = a.C + (b * T_ + t0) * N;
+  for_state_groups(N, [&](auto group, std::int64_t n0) {
+    advance_states<V, decltype(group)::value>(h + n0 * W, A2 + n0 * W, steps, scratch.dt.data(), scratch.dtu.data(),
+                                              scratch.y.data(), Bt + n0, Ct + n0, N);
+  });
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const std::int64_t row = (b * T_ + t0 + t) * D + d0;
+    Reg y = V::load(scratch.y.data() + t * W);
+    if (a.z) {
+      const Reg z = V::load(a.z + row);
+      y = V::mul(y, V::mul(z, V::sigmoid(z)));
+    }
+    V::store(a.y + row, y);
+  }
+}
+
+// Channels d0 .. d1 of sequence b, chunk by chunk, each chunk for every channel group.
+template <class V>
+void forward_block(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b, std::int64_t d0, std::int64_t d1,
+                   ForwardScratch<typename V::Value>& scratch) {
+  using T = typename V::Value;
+  GroupSlots<T>& g = scratch.groups;
+  std::int64_t i = 0;
+  for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+    using L = decltype(lanes);
+    gather_state<L>(a.initial_state, a, b, d, g.slot(i, 0));
+    load_decay_rates<L>(a, d, static_cast<T*>(nullptr), g.slot(i, 1));
+    ++i;
+  });
+  for (std::int64_t c = 0; c < chunk_count(a.seq_len); ++c) {
+    i = 0;
+    for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+      forward_chunk<decltype(lanes)>(a, b, d, c, g.slot(i, 0), g.slot(i, 1), scratch);
+      ++i;
+    });
+  }
+  if (!a.final_state) return;
+  i = 0;
+  for_lane_groups<V, T>(d0, d1, [&](auto lanes, std::int64_t d) {
+    scatter_state<decltype(lanes)>(g.slot(i++, 0), a, b, d, a.final_state);
+  });
 }
 
 }  // namespace
@@ -97,19 +126,14 @@ void forward_group(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b
 template <class T>
 void selective_scan_fwd_cpu(const SelectiveScanArgs<T>& a) {
   using V = FastLanes<T>;
-  // Items: (batch, lane group); the trailing channels that do not fill a group are one item each.
-  const std::int64_t full_groups = a.channels / V::W, tail = a.channels % V::W;
-  const std::int64_t per_batch = full_groups + tail;
+  const std::int64_t blocks = (a.channels + kForwardBlock - 1) / kForwardBlock;
   parallel_items_with_scratch(
-      a.batch * per_batch, [&] { return ForwardScratch<T>(a.d_state, V::W); },
+      a.batch * blocks, [&] { return ForwardScratch<T>(a.d_state, V::W); },
       [&](std::int64_t item, ForwardScratch<T>& scratch) {
-        const std::int64_t b = item / per_batch, g = item % per_batch;
-        if (g < full_groups)
-          forward_group<V>(a, b, g * V::W, scratch);
-        else
-          forward_group<ScalarLanes<T>>(a, b, full_groups * V::W + (g - full_groups), scratch);
+        const std::int64_t b = item / blocks, d0 = (item % blocks) * kForwardBlock;
+        forward_block<V>(a, b, d0, std::min(a.channels, d0 + kForwardBlock), scratch);
       },
-      /*work_per_item=*/a.seq_len * V::W * a.d_state);
+      /*work_per_item=*/a.seq_len * std::min(a.channels, kForwardBlock) * a.d_state);
 }
 
 template void selective_scan_fwd_cpu<float>(const SelectiveScanArgs<float>&);
