@@ -68,10 +68,21 @@ struct Avx2Lanes {
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), exponent));
   }
   static Reg sigmoid(Reg x) { return vec::sigmoid(x); }
+  // max(x, 0) + log1p(e), e = exp(-|x|) in (0, 1], with log1p(e) = e q(e) and q a degree-8
+  // polynomial fitted for relative error on [0, 1] (6.4e-8): no division, unlike a
+  // general log1p.
   static Reg softplus(Reg x) {
-    const Reg abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-    return _mm256_add_ps(_mm256_max_ps(x, _mm256_setzero_ps()),
-                         vec::log1p(vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), abs))));
+    const Reg e = vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)));
+    Reg q = _mm256_set1_ps(5.232642602e-03f);
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(-2.950503707e-02f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(7.822563347e-02f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(-1.366321982e-01f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(1.910599518e-01f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(-2.484297948e-01f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(3.331909651e-01f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(-4.999949313e-01f));
+    q = _mm256_fmadd_ps(q, e, _mm256_set1_ps(9.999999699e-01f));
+    return _mm256_fmadd_ps(e, q, _mm256_max_ps(x, _mm256_setzero_ps()));
   }
 
   template <int S>

@@ -87,7 +87,8 @@ TEST_CASE("selective_scan gradient checks in f64 (all nine inputs)", "[ops][sele
   Generator gen(71);
   for (const ScanCase& c : std::vector<ScanCase>{{2, 3, 3, 3, true, true, true, true, true},
                                                  {1, 70, 2, 2, true, true, true, true, true},
-                                                 {2, 66, 3, 1, false, false, false, true, false}}) {
+                                                 {2, 66, 3, 1, false, false, false, true, false},
+                                                 {2, 5, 3, 4, false, true, true, false, true}}) {
     INFO("T " << c.T << " D " << c.D << " N " << c.N);
     SelectiveScanInputs in = make_inputs(c, gen, DType::f64);
     std::vector<Tensor> leaves;
@@ -135,7 +136,8 @@ TEST_CASE("selective_scan: the f32 (vectorised) backward agrees with the f64 bac
   Generator gen(72);
   for (const ScanCase& c : {ScanCase{2, 150, 19, 16, true, true, true, true, true},
                             ScanCase{1, 64, 136, 12, true, true, true, true, true},
-                            ScanCase{2, 70, 8, 5, false, false, false, false, false}}) {
+                            ScanCase{2, 70, 8, 5, false, false, false, false, false},
+                            ScanCase{1, 90, 16, 8, false, true, false, true, true}}) {
     INFO("T " << c.T << " D " << c.D << " N " << c.N);
     const SelectiveScanInputs in = make_inputs(c, gen, DType::f64);
     const Tensor wy = Tensor::randn({c.B, c.T, c.D}, gen, DType::f64);
