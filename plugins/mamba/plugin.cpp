@@ -1,0 +1,84 @@
+// The mamba plugin: registers the `mamba` mixer, its config keys and the checks that tie
+// them together (each a located config error).
+#include <strata/plugin.h>
+
+#include <cmath>
+#include <string>
+
+#include "mamba_mixer.h"
+
+namespace {
+
+using namespace strata;
+using mamba_plugin::MambaConfig;
+using mamba_plugin::MambaMixer;
+
+ConfigSchema mamba_schema() {
+  ConfigSchema s;
+  s.integer("d_state", 16, "SSM state size N per channel").range(1, 256);
+  s.integer("d_conv", 4, "width of the causal depthwise convolution").range(1, 256);
+  s.integer("expand", 2, "inner width d_inner = expand * d_model").range(1, 64);
+  s.optional("d_inner", ConfigType::integer, "inner width E, instead of expand * d_model").at_least(1);
+  s.optional("dt_rank", ConfigType::integer, "rank R of the step-size projection (default ceil(d_model / 16))")
+      .at_least(1);
+  s.number("dt_min", 0.001, "smallest initial step size (softplus(dt_proj.bias) is log-uniform in [dt_min, dt_max])")
+      .greater_than(0.0);
+  s.number("dt_max", 0.1, "largest initial step size").greater_than(0.0);
+  s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
+  s.string("dt_init", "random", "dt_proj.weight: random = U(-s, s), constant = s, s = dt_scale / sqrt(dt_rank)")
+      .one_of({"random", "constant"});
+  s.number("dt_scale", 1.0, "scale s of dt_proj.weight's initialisation (times dt_rank^-0.5)").greater_than(0.0);
+  s.boolean("conv_bias", true, "bias on the convolution");
+  s.boolean("proj_bias", false, "biases on in_proj and out_proj");
+  s.boolean("inner_norms", false, "RMSNorms on dt, B and C after x_proj, as Jamba's Mamba layers");
+  s.optional("norm_eps", ConfigType::number, "epsilon of the inner RMSNorms (default 1e-6, Jamba's rms_norm_eps)")
+      .greater_than(0.0);
+  return s;
+}
+
+std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext& ctx) {
+  MambaConfig c;
+  c.d_model = ctx.dims.d_model;
+  c.d_state = config.integer("d_state");
+  c.d_conv = config.integer("d_conv");
+  if (config.has("d_inner")) {
+    if (config.has("expand"))
+      throw config.error("d_inner", "and expand both set the inner width", "give one of them");
+    c.d_inner = config.integer("d_inner");
+  } else {
+    c.d_inner = config.integer("expand") * c.d_model;
+  }
+  c.dt_rank = config.has("dt_rank") ? config.integer("dt_rank") : (c.d_model + 15) / 16;
+  c.dt_min = config.number("dt_min");
+  c.dt_max = config.number("dt_max");
+  if (c.dt_min >= c.dt_max)
+    throw config.error(config.has("dt_max") ? "dt_max" : "dt_min",
+                       "leaves an empty range: dt_min = " + std::to_string(c.dt_min) +
+                           " must be below dt_max = " + std::to_string(c.dt_max),
+                       "initial step sizes are drawn log-uniformly from [dt_min, dt_max] (defaults 0.001, 0.1)");
+  c.dt_init_floor = config.number("dt_init_floor");
+  if (c.dt_init_floor >= c.dt_max)
+    throw config.error("dt_init_floor",
+                       "= " + std::to_string(c.dt_init_floor) + " is not below dt_max = " + std::to_string(c.dt_max),
+                       "the floor only raises the smallest initial steps; keep it below dt_max (default 1e-4)");
+  c.dt_init_random = config.string("dt_init") == "random";
+  c.dt_scale = config.number("dt_scale");
+  c.conv_bias = config.boolean("conv_bias");
+  c.proj_bias = config.boolean("proj_bias");
+  c.inner_norms = config.boolean("inner_norms");
+  if (config.has("norm_eps")) {
+    if (!c.inner_norms)
+      throw config.error("norm_eps", "has no effect without inner_norms = true", "remove it, or set inner_norms = true");
+    c.norm_eps = config.number("norm_eps");
+  }
+  return std::make_unique<MambaMixer>(c, *ctx.gen, ctx.dtype);
+}
+
+void register_components(PluginRegistrar& registrar) {
+  registrar.add<MambaMixer>("mamba", "Mamba-1 selective state-space block (fused CPU scan, O(1) decoding state)",
+                            mamba_schema(), &make_mamba);
+}
+
+}  // namespace
+
+STRATA_PLUGIN("mamba", "0.1.0", register_components)
