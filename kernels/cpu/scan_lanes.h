@@ -55,7 +55,8 @@ struct Avx2Lanes {
   // to [-126, 127] so the result stays a normal float (the scan's decays are <= 1, and a
   // decay below 2^-126 is zero for every purpose here).
   static Reg exp2(Reg x) {
-    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(127.0f)), _mm256_set1_ps(-126.0f));
+    // Operand order keeps NaN (min/max return their second operand when one is NaN).
+    x = _mm256_max_ps(_mm256_set1_ps(-126.0f), _mm256_min_ps(_mm256_set1_ps(127.0f), x));
     const Reg n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const Reg f = _mm256_sub_ps(x, n);
     Reg p = _mm256_set1_ps(1.326472848e-03f);

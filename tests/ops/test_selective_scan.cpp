@@ -224,6 +224,20 @@ TEST_CASE("selective_scan: extreme step sizes stay finite", "[ops][selective_sca
   for (const Tensor& t : g) REQUIRE(std::isfinite(sum(t).item()));
 }
 
+TEST_CASE("selective_scan: a NaN in any input reaches the output", "[ops][selective_scan]") {
+  Generator gen(77);
+  for (int input = 0; input < 9; ++input) {
+    INFO("input " << input);
+    SelectiveScanInputs in = make_inputs({1, 70, 16, 16, true, true, true, true, true}, gen, DType::f32);
+    Tensor* t = fields(in)[input];
+    std::vector<float> v = t->to_vector<float>();
+    v[v.size() / 2] = NAN;
+    *t = Tensor::from_vector(v, t->shape());
+    const SelectiveScanOutputs o = selective_scan(in);
+    CHECK_FALSE(std::isfinite(sum(o.y).item()));
+  }
+}
+
 TEST_CASE("selective_scan: bad shapes and dtypes are clear errors", "[ops][selective_scan][errors]") {
   Generator gen(76);
   const SelectiveScanInputs good = make_inputs({2, 5, 3, 4, true, true, true, true, true}, gen, DType::f32);
