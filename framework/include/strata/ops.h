@@ -6,6 +6,7 @@
 #include "strata/ops/elementwise.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/matmul.h"
+#include "strata/ops/moe.h"
 #include "strata/ops/norm.h"
 #include "strata/ops/reduce.h"
 #include "strata/ops/rope.h"

@@ -1,0 +1,110 @@
+// Mixture-of-Experts ops: the slot sort (integer bookkeeping) and the grouped product
+// (kernels/cpu/grouped_gemm).
+#include "strata/ops/moe.h"
+
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/grouped_gemm.h"
+#include "strata/autograd.h"
+#include "tensor_internal.h"
+
+namespace strata {
+
+namespace cpu = kernels::cpu;
+using autograd::BackwardArgs;
+using autograd::SavedTensor;
+
+ExpertSlots sort_slots_by_expert(const Tensor& expert_ids, std::int64_t n_experts) {
+  detail::check_index_tensor("sort_slots_by_expert", "expert_ids", expert_ids);
+  if (expert_ids.rank() != 2)
+    throw ShapeError("sort_slots_by_expert: expert_ids must be [N, k], got " + expert_ids.shape().to_string());
+  if (n_experts < 1) throw ValueError("sort_slots_by_expert: n_experts = " + std::to_string(n_experts) + " must be >= 1");
+  const std::vector<std::int64_t> ids = expert_ids.to_vector<std::int64_t>();
+  const std::int64_t k = expert_ids.size(1);
+  std::vector<std::int64_t> counts(std::size_t(n_experts), 0);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int64_t e = ids[i];
+    if (e < -1 || e >= n_experts)
+      throw ValueError("sort_slots_by_expert: expert_ids[" + std::to_string(std::int64_t(i) / k) + ", " +
+                           std::to_string(std::int64_t(i) % k) + "] = " + std::to_string(e) + " is outside [-1, " +
+                           std::to_string(n_experts) + ")",
+                       "-1 marks a dropped slot; experts are 0 .. n_experts - 1");
+    if (e >= 0) ++counts[std::size_t(e)];
+  }
+  std::vector<std::int64_t> next(std::size_t(n_experts), 0);
+  for (std::int64_t e = 1; e < n_experts; ++e) next[std::size_t(e)] = next[std::size_t(e - 1)] + counts[std::size_t(e - 1)];
+  const std::int64_t S = n_experts > 0 ? next.back() + counts.back() : 0;
+  std::vector<std::int64_t> slot(static_cast<std::size_t>(S)), token(static_cast<std::size_t>(S));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0) continue;
+    const std::int64_t at = next[std::size_t(ids[i])]++;
+    slot[std::size_t(at)] = std::int64_t(i);
+    token[std::size_t(at)] = std::int64_t(i) / k;
+  }
+  return {Tensor::from_vector(slot, {S}), Tensor::from_vector(token, {S}), Tensor::from_vector(counts, {n_experts})};
+}
+
+Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group_sizes) {
+  const char* op = "grouped_matmul";
+  detail::check_floating(op, "x", x);
+  detail::check_floating(op, "weight", weight);
+  detail::check_index_tensor(op, "group_sizes", group_sizes);
+  detail::common_dtype(op, {&x, &weight});
+  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &weight}));
+  if (x.rank() != 2 || weight.rank() != 3 || weight.size(2) != x.size(1))
+    throw ShapeError(std::string(op) + ": x " + x.shape().to_string() + " and weight " + weight.shape().to_string() +
+                         " do not match",
+                     "x is [S, K] and weight [E, N, K]");
+  const std::int64_t E = weight.size(0), S = x.size(0), K = x.size(1), N = weight.size(1);
+  if (group_sizes.rank() != 1 || group_sizes.size(0) != E)
+    throw ShapeError(std::string(op) + ": group_sizes " + group_sizes.shape().to_string() + " must be [" +
+                     std::to_string(E) + "], one count per expert");
+  std::vector<std::int64_t> offsets(std::size_t(E + 1), 0);
+  const std::vector<std::int64_t> sizes = group_sizes.to_vector<std::int64_t>();
+  for (std::int64_t e = 0; e < E; ++e) {
+    if (sizes[std::size_t(e)] < 0)
+      throw ValueError(std::string(op) + ": group_sizes[" + std::to_string(e) + "] = " +
+                       std::to_string(sizes[std::size_t(e)]) + " is negative");
+    offsets[std::size_t(e + 1)] = offsets[std::size_t(e)] + sizes[std::size_t(e)];
+  }
+  if (offsets.back() != S)
+    throw ShapeError(std::string(op) + ": group_sizes sum to " + std::to_string(offsets.back()) + ", x has " +
+                         std::to_string(S) + " rows",
+                     "every row of x belongs to exactly one group");
+  const Tensor xc = x.contiguous(), wc = weight.contiguous();
+  Tensor y = Tensor::empty({S, N}, x.dtype());
+  auto args_for = [E, S, K, N](auto type, const std::vector<std::int64_t>& off, const Tensor& xt, const Tensor& wt) {
+    using Type = decltype(type);
+    cpu::GroupedGemmArgs<Type> a;
+    a.groups = E, a.rows = S, a.in = K, a.out = N;
+    a.offsets = off.data();
+    a.x = xt.data<Type>();
+    a.w = wt.data<Type>();
+    return a;
+  };
+  dispatch_floating(x.dtype(), op, [&](auto type) {
+    using Type = decltype(type);
+    cpu::GroupedGemmArgs<Type> a = args_for(type, offsets, xc, wc);
+    a.y = y.data<Type>();
+    cpu::grouped_gemm_fwd_cpu(a);
+  });
+  autograd::record(op, {xc, wc}, {y},
+                   [args_for, offsets, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
+                     const Tensor dy = g.grad().contiguous();
+                     Tensor dx = g.needs(0) ? Tensor::empty({S, K}, dy.dtype()) : Tensor();
+                     Tensor dw = g.needs(1) ? Tensor::empty({E, N, K}, dy.dtype()) : Tensor();
+                     dispatch_floating(dy.dtype(), "grouped_matmul backward", [&](auto type) {
+                       using Type = decltype(type);
+                       cpu::GroupedGemmArgs<Type> a = args_for(type, offsets, xs.get(), ws.get());
+                       a.dy = dy.data<Type>();
+                       a.dx = dx.defined() ? dx.data<Type>() : nullptr;
+                       a.dw = dw.defined() ? dw.data<Type>() : nullptr;
+                       cpu::grouped_gemm_bwd_cpu(a);
+                     });
+                     return std::vector<Tensor>{dx, dw};
+                   });
+  return y;
+}
+
+}  // namespace strata
