@@ -126,6 +126,9 @@ struct Routing {
   Tensor probs;       // [N, E], router probabilities (differentiable; for balance losses)
   Tensor logits;      // [N, E], router logits before the softmax/sigmoid (z-loss)
   Tensor counts;      // [E] i64, tokens assigned to each expert
+  // Tokens per sequence (the N tokens are N / seq_len sequences in order); 0 when the
+  // tokens are not whole sequences. Set by the ffn, read by per-sequence balance terms.
+  std::int64_t seq_len = 0;
 };
 
 class Router : public Module {

@@ -1,0 +1,118 @@
+#include "balance_terms.h"
+
+#include <strata/error.h>
+#include <strata/ops.h>
+
+#include <string>
+#include <vector>
+
+namespace strata::moe_plugin {
+
+namespace {
+
+enum class Normalization { switch_top1, topk, hf };
+enum class Scope { batch, sequence, global };
+
+class SwitchAux : public Balance {
+ public:
+  SwitchAux(double alpha, Normalization normalization, Scope scope)
+      : alpha_(alpha), normalization_(normalization), scope_(scope) {}
+
+  Tensor loss(const Routing& r, StepContext&) override {
+    const std::int64_t N = r.probs.size(0), E = r.n_experts, k = r.expert_ids.size(1);
+    // Counted slots of each token: the first (top-1) for "switch", all k otherwise.
+    const std::vector<std::int64_t> ids = r.expert_ids.to_vector<std::int64_t>();
+    const std::int64_t counted = normalization_ == Normalization::switch_top1 ? 1 : k;
+    // Slots per slot-normalised token: f_i = counts_i / (N * per_token).
+    const double per_token = normalization_ == Normalization::hf ? 1.0 : double(counted);
+    const std::int64_t groups = scope_ == Scope::sequence ? sequences(r) : 1;
+    const std::int64_t group_len = N / groups;
+    std::vector<double> f(std::size_t(groups * E), 0.0);
+    for (std::int64_t t = 0; t < N; ++t)
+      for (std::int64_t j = 0; j < counted; ++j) {
+        const std::int64_t e = ids[std::size_t(t * k + j)];
+        if (e >= 0) f[std::size_t(t / group_len * E + e)] += 1.0;
+      }
+    if (scope_ == Scope::global) {
+      if (step_counts_.empty()) step_counts_.assign(std::size_t(E), 0.0);
+      for (std::int64_t e = 0; e < E; ++e) step_counts_[std::size_t(e)] += f[std::size_t(e)];
+      step_tokens_ += double(N);
+      for (std::int64_t e = 0; e < E; ++e) f[std::size_t(e)] = step_counts_[std::size_t(e)] / (step_tokens_ * per_token);
+    } else {
+      for (double& v : f) v /= double(group_len) * per_token;
+    }
+    const Tensor fraction = Tensor::from_vector(f, {groups, E}).to(r.probs.dtype());
+    const Tensor P = mean(reshape(r.probs, {groups, group_len, E}), {1});  // [groups, E]
+    // alpha E sum_i f_i P_i, averaged over the groups (sequences).
+    return mul(sum(mul(fraction, P)), alpha_ * double(E) / double(groups));
+  }
+
+  // The global scope's counts cover one optimizer step.
+  void after_step() override {
+    step_counts_.clear();
+    step_tokens_ = 0;
+  }
+
+ private:
+  std::int64_t sequences(const Routing& r) const {
+    const std::int64_t N = r.probs.size(0);
+    if (r.seq_len <= 0 || N % r.seq_len != 0)
+      throw ValueError("switch_aux: scope = \"sequence\" needs whole sequences, but the routing has " +
+                           std::to_string(N) + " tokens and seq_len " + std::to_string(r.seq_len),
+                       "use scope = \"batch\" with an ffn that does not route whole sequences");
+    return N / r.seq_len;
+  }
+
+  double alpha_;
+  Normalization normalization_;
+  Scope scope_;
+  std::vector<double> step_counts_;
+  double step_tokens_ = 0;
+};
+
+class ZLoss : public Balance {
+ public:
+  explicit ZLoss(double coef) : coef_(coef) {}
+  Tensor loss(const Routing& r, StepContext&) override {
+    // logsumexp(l) = l_0 - log_softmax(l)_0, from ops that carry a gradient.
+    const Tensor lse = sub(slice(r.logits, 1, 0, 1), slice(log_softmax(r.logits), 1, 0, 1));  // [N, 1]
+    return mul(mean(square(lse)), coef_);
+  }
+
+ private:
+  double coef_;
+};
+
+class NoBalance : public Balance {
+ public:
+  Tensor loss(const Routing&, StepContext&) override { return {}; }
+};
+
+}  // namespace
+
+void register_balance_terms(PluginRegistrar& registrar) {
+  ConfigSchema aux;
+  aux.number("alpha", 0.01, "coefficient (Switch, Megatron: 1e-2; DeepSeek-V3 sequence-wise: 1e-4)").at_least(0.0);
+  aux.string("normalization", "topk",
+             "switch: top-1 counts; topk: counts / (k N), as Megatron; hf: counts / N, as Hugging Face (k x stronger)")
+      .one_of({"switch", "topk", "hf"});
+  aux.string("scope", "batch", "batch, sequence (per sequence, averaged), or global (counts over the step's micro-batches)")
+      .one_of({"batch", "sequence", "global"});
+  registrar.add<Balance>("switch_aux", "Switch-style load-balancing loss alpha E sum_i f_i P_i", aux,
+                         [](const Config& c, const BuildContext&) {
+                           const std::string& n = c.string("normalization");
+                           const std::string& s = c.string("scope");
+                           return std::make_unique<SwitchAux>(
+                               c.number("alpha"),
+                               n == "switch" ? Normalization::switch_top1 : n == "hf" ? Normalization::hf : Normalization::topk,
+                               s == "sequence" ? Scope::sequence : s == "global" ? Scope::global : Scope::batch);
+                         });
+  ConfigSchema z;
+  z.number("coef", 1e-3, "coefficient (ST-MoE, Megatron, megablocks: 1e-3)").at_least(0.0);
+  registrar.add<Balance>("z_loss", "router z-loss coef * mean_t logsumexp(logits_t)^2 (ST-MoE)", z,
+                         [](const Config& c, const BuildContext&) { return std::make_unique<ZLoss>(c.number("coef")); });
+  registrar.add<Balance>("none", "no balancing term", ConfigSchema{},
+                         [](const Config&, const BuildContext&) { return std::make_unique<NoBalance>(); });
+}
+
+}  // namespace strata::moe_plugin

@@ -1,0 +1,51 @@
+#include "moe_ffn.h"
+
+#include <strata/ops.h>
+
+#include "telemetry.h"
+
+namespace strata::moe_plugin {
+
+MoeFfn::MoeFfn(const MoeConfig& c, std::shared_ptr<Router> router, std::vector<std::shared_ptr<Balance>> balance,
+               std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype)
+    : config_(c), router_(std::move(router)), balance_(std::move(balance)), balance_names_(std::move(balance_names)) {
+  register_module("router", std::shared_ptr<Module>(router_));
+  for (std::size_t i = 0; i < balance_.size(); ++i)
+    register_module("balance_" + std::to_string(i), std::shared_ptr<Module>(balance_[i]));
+  experts_ = register_module("experts", std::make_shared<ExpertFfns>(c.n_experts, d_model, c.d_ff, c.activation, gen, dtype));
+  if (c.n_shared_experts > 0)
+    shared_ = register_module("shared_experts",
+                              std::make_shared<ExpertFfns>(c.n_shared_experts, d_model, c.d_ff, c.activation, gen, dtype));
+}
+
+Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
+  const std::int64_t B = x.size(0), T = x.size(1), D = x.size(2), N = B * T;
+  const Tensor xf = reshape(x, {N, D});
+  Routing routing = router_->route(xf, ctx);
+  routing.seq_len = T;
+  for (std::size_t i = 0; i < balance_.size(); ++i)
+    if (const Tensor loss = balance_[i]->loss(routing, ctx); loss.defined()) ctx.add_aux_loss(balance_names_[i], loss);
+
+  Tensor ids = routing.expert_ids;
+  std::int64_t dropped = 0;
+  if (config_.capacity_factor > 0) {
+    const CapacityResult cap = apply_capacity(ids, routing.probs, config_.capacity_factor, config_.drop_policy);
+    ids = cap.expert_ids;
+    dropped = cap.dropped;
+  }
+  const ExpertSlots slots = sort_slots_by_expert(ids, config_.n_experts);
+  const Tensor out = experts_->forward(index_select(xf, 0, slots.token), slots.counts);             // [S, D]
+  const Tensor gates = index_select(reshape(routing.gates, {routing.gates.numel()}), 0, slots.slot);  // [S]
+  Tensor y = index_add(Tensor::zeros({N, D}, x.dtype()), 0, slots.token, mul(out, unsqueeze(gates, 1)));
+  if (shared_) {
+    // Every token through every shared expert: G copies of the tokens, one slice each.
+    const std::int64_t G = config_.n_shared_experts;
+    const Tensor all = G == 1 ? xf : concat(std::vector<Tensor>(std::size_t(G), xf), 0);
+    const Tensor shared_out = shared_->forward(all, Tensor::full({G}, double(N), DType::i64));
+    y = add(y, G == 1 ? shared_out : sum(reshape(shared_out, {G, N, D}), {0}));
+  }
+  if (ctx.training()) report_routing(routing, slots.counts, dropped, ctx);
+  return reshape(y, {B, T, D});
+}
+
+}  // namespace strata::moe_plugin

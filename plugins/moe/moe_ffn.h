@@ -1,0 +1,50 @@
+#pragma once
+// The Mixture-of-Experts ffn:
+//
+//   routing = router(x)                        x: [N, D] -> expert ids [N, k], gates [N, k], probs [N, E]
+//   balance terms add their losses to the step (each under its own name)
+//   ids = capacity(routing.expert_ids)         capacity_factor > 0: overflow dropped (-1)
+//   slots = sort_slots_by_expert(ids)          counting sort: each expert's slots contiguous
+//   out = experts(x[slots.token], counts)      one product per expert slice (grouped_matmul)
+//   y[t] = sum over t's kept slots of gate * out   (index_add)
+//        + sum over shared experts of shared(x[t])    (always active, DeepSeekMoE)
+//
+// Expert weights are stacked [E, ...] (experts.h). Expert-usage telemetry goes to the
+// step's metrics (telemetry.h).
+#include <strata/components.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "capacity.h"
+#include "experts.h"
+
+namespace strata::moe_plugin {
+
+struct MoeConfig {
+  std::int64_t n_experts = 8, top_k = 2, d_ff = 0, n_shared_experts = 0;
+  ExpertActivation activation = ExpertActivation::swiglu;
+  double capacity_factor = 0;  // 0: dropless
+  DropPolicy drop_policy = DropPolicy::probability;
+};
+
+class MoeFfn : public Ffn {
+ public:
+  MoeFfn(const MoeConfig& config, std::shared_ptr<Router> router, std::vector<std::shared_ptr<Balance>> balance,
+         std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype);
+
+  // x: [B, T, D] -> [B, T, D]
+  Tensor forward(const Tensor& x, StepContext& ctx) override;
+
+  const MoeConfig& config() const { return config_; }
+
+ private:
+  MoeConfig config_;
+  std::shared_ptr<Router> router_;
+  std::vector<std::shared_ptr<Balance>> balance_;
+  std::vector<std::string> balance_names_;
+  std::shared_ptr<ExpertFfns> experts_, shared_;
+};
+
+}  // namespace strata::moe_plugin

@@ -1,0 +1,90 @@
+// The moe plugin: registers the `moe` ffn, the routers and the balance terms. Routers and
+// balance terms are components of their own, so any router combines with any list of
+// balance terms in the experiment file:
+//
+//   [model.ffn.E]
+//   type = "moe"
+//   n_experts = 8
+//   top_k = 2
+//   router = { type = "softmax_topk", renormalize = false }
+//   balance = [{ type = "switch_aux", alpha = 0.01 }, { type = "z_loss", coef = 1e-3 }]
+#include <strata/plugin.h>
+#include <strata/registry.h>
+
+#include <cmath>
+#include <string>
+
+#include "balance_terms.h"
+#include "moe_ffn.h"
+#include "softmax_routers.h"
+
+namespace {
+
+using namespace strata;
+using namespace strata::moe_plugin;
+
+ConfigSchema moe_schema() {
+  ConfigSchema s;
+  s.integer("n_experts", 8, "routed experts E").range(1, 4096);
+  s.integer("top_k", 2, "experts per token k (1 <= k <= n_experts)").at_least(1);
+  s.integer("d_ff", 0, "hidden width of each expert; 0: 8/3 d_model rounded up to 8 (swiglu) or 4 d_model (gelu)")
+      .range(0, 1 << 24);
+  s.string("activation", "swiglu", "expert FFN: swiglu (Mixtral, DeepSeek) or gelu").one_of({"swiglu", "gelu"});
+  s.integer("n_shared_experts", 0, "always-active experts of width d_ff added to every token (DeepSeekMoE)")
+      .range(0, 64);
+  s.number("capacity_factor", 0.0,
+           "0: dropless; > 0: at most ceil(capacity_factor * top_k * tokens / n_experts) slots per expert")
+      .at_least(0.0);
+  s.string("drop_policy", "probability",
+           "with capacity: keep the slots of highest router probability, or the earliest positions")
+      .one_of({"probability", "position"});
+  s.component("router", ComponentKind::router, "softmax_topk", "how tokens choose experts");
+  s.component_list("balance", ComponentKind::balance, "load-balancing terms, each with its coefficient");
+  return s;
+}
+
+std::int64_t default_expert_hidden(ExpertActivation activation, std::int64_t d_model) {
+  if (activation == ExpertActivation::gelu) return 4 * d_model;
+  return (std::int64_t(std::ceil(8.0 * double(d_model) / 3.0)) + 7) / 8 * 8;
+}
+
+std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) {
+  MoeConfig c;
+  c.n_experts = config.integer("n_experts");
+  c.top_k = config.integer("top_k");
+  if (c.top_k > c.n_experts)
+    throw config.error("top_k", "= " + std::to_string(c.top_k) + " exceeds n_experts = " + std::to_string(c.n_experts),
+                       "each token picks top_k distinct experts: use top_k <= n_experts");
+  c.activation = config.string("activation") == "gelu" ? ExpertActivation::gelu : ExpertActivation::swiglu;
+  c.d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff") : default_expert_hidden(c.activation, ctx.dims.d_model);
+  c.n_shared_experts = config.integer("n_shared_experts");
+  c.capacity_factor = config.number("capacity_factor");
+  if (config.has("drop_policy") && c.capacity_factor == 0)
+    throw config.error("drop_policy", "has no effect without a capacity (capacity_factor = 0 is dropless)",
+                       "remove it, or set capacity_factor > 0");
+  c.drop_policy = config.string("drop_policy") == "position" ? DropPolicy::position : DropPolicy::probability;
+
+  BuildContext nested = ctx;
+  nested.n_experts = c.n_experts;
+  nested.top_k = c.top_k;
+  auto router = ctx.registry->create<Router>(config.component("router"), nested);
+  std::vector<std::shared_ptr<Balance>> balance;
+  std::vector<std::string> names;
+  for (const Config& b : config.components("balance")) {
+    balance.push_back(ctx.registry->create<Balance>(b, nested));
+    names.push_back("balance." + std::to_string(names.size()) + "." + b.type());
+  }
+  return std::make_unique<MoeFfn>(c, std::move(router), std::move(balance), std::move(names), ctx.dims.d_model,
+                                  *ctx.gen, ctx.dtype);
+}
+
+void register_components(PluginRegistrar& registrar) {
+  registrar.add<MoeFfn>("moe", "Mixture-of-Experts ffn: dropless or capacity-limited, grouped expert products",
+                        moe_schema(), &make_moe);
+  register_softmax_routers(registrar);
+  register_balance_terms(registrar);
+}
+
+}  // namespace
+
+STRATA_PLUGIN("moe", "0.1.0", register_components)

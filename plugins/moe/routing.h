@@ -1,0 +1,30 @@
+#pragma once
+// Helpers shared by the routers: expert counts of a selection, and the router's linear
+// score layer.
+#include <strata/components.h>
+#include <strata/nn.h>
+
+#include <cstdint>
+
+namespace strata::moe_plugin {
+
+// expert_ids: [N, k] i64 in [-1, E) -> [E] i64, slots per expert (-1 not counted).
+Tensor count_experts(const Tensor& expert_ids, std::int64_t n_experts);
+
+// A router with a linear score layer weight [E, D] (no bias), initialised as nn.Linear,
+// and multiplicative input jitter x * U(1 - eps, 1 + eps) in training (Switch Transformer).
+class LinearRouter : public Router {
+ public:
+  LinearRouter(std::int64_t d_model, std::int64_t n_experts, std::int64_t top_k, double jitter, Generator& gen,
+               DType dtype);
+
+ protected:
+  // x: [N, D] -> logits [N, E], with jitter applied to x when training.
+  Tensor scores(const Tensor& x, StepContext& ctx) const;
+
+  std::int64_t n_experts_, top_k_;
+  double jitter_;
+  Tensor weight_;  // [E, D]
+};
+
+}  // namespace strata::moe_plugin

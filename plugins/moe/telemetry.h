@@ -1,0 +1,26 @@
+#pragma once
+// Expert-usage metrics of one MoE layer for one forward (REFERENCE.md §5.3), added to
+// the step's metrics under the layer's scope:
+//   load.<e>          share of the kept slots that expert e processed
+//   load_cv           coefficient of variation (std / mean) of the per-expert counts
+//   max_violation     max load / mean load - 1
+//   dead_experts      experts that processed no slot
+//   dropped_fraction  share of the N k slots dropped at capacity
+//   router_entropy    mean over tokens of -sum_e p log p
+#include <strata/components.h>
+
+#include <cstdint>
+
+namespace strata::moe_plugin {
+
+struct LoadStats {
+  double cv = 0, max_violation = 0;
+  std::int64_t dead = 0;
+};
+
+// counts: [E] i64
+LoadStats load_stats(const Tensor& counts);
+
+void report_routing(const Routing& routing, const Tensor& kept_counts, std::int64_t dropped, StepContext& ctx);
+
+}  // namespace strata::moe_plugin
