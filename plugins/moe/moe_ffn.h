@@ -36,6 +36,8 @@ class MoeFfn : public Ffn {
 
   // x: [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x, StepContext& ctx) override;
+  // With a capacity, tokens compete for expert slots: one token's routing can drop another's.
+  bool token_independent() const override { return config_.capacity_factor == 0; }
 
   const MoeConfig& config() const { return config_; }
 

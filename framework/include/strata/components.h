@@ -114,6 +114,9 @@ class Ffn : public Module {
  public:
   // x: [B, T, D] -> [B, T, D] (may add aux losses and telemetry to ctx)
   virtual Tensor forward(const Tensor& x, StepContext& ctx) = 0;
+  // Whether output t depends on input t alone. False for MoE with expert capacity or
+  // expert-choice routing, where tokens compete for expert slots.
+  virtual bool token_independent() const { return true; }
 };
 
 // ---- router and balance terms (used by MoE ffns) ------------------------------------

@@ -84,6 +84,7 @@ struct Built {
   std::shared_ptr<Module> module;
   std::function<Tensor(const Tensor&, StepContext&)> forward;
   std::shared_ptr<Mixer> mixer;  // set for mixers
+  std::shared_ptr<Ffn> ffn;      // set for ffns
 };
 
 Built build(const ComponentRegistry& registry, ComponentKind kind, const Config& config, const ComponentCheckOptions& o,
@@ -100,9 +101,9 @@ Built build(const ComponentRegistry& registry, ComponentKind kind, const Config&
     b.module = b.mixer;
     b.forward = [m = b.mixer](const Tensor& x, StepContext& c) { return m->forward(x, c); };
   } else if (kind == ComponentKind::ffn) {
-    auto ffn = registry.create<Ffn>(config, ctx);
-    b.module = ffn;
-    b.forward = [ffn](const Tensor& x, StepContext& c) { return ffn->forward(x, c); };
+    b.ffn = registry.create<Ffn>(config, ctx);
+    b.module = b.ffn;
+    b.forward = [ffn = b.ffn](const Tensor& x, StepContext& c) { return ffn->forward(x, c); };
   } else {
     throw ValueError("strata check covers mixers and ffns; a " + std::string(to_string(kind)) +
                      " is checked through the component that uses it");
@@ -181,6 +182,11 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
         if (kind == ComponentKind::mixer && !f64.mixer->causal()) {
           item.skipped = true;
           item.detail = "the mixer declares itself non-causal (causal() is false)";
+          return;
+        }
+        if (kind == ComponentKind::ffn && !f64.ffn->token_independent()) {
+          item.skipped = true;
+          item.detail = "the ffn declares that tokens affect each other (token_independent() is false)";
           return;
         }
         autograd::NoGradGuard no_grad;
