@@ -14,8 +14,10 @@
 #include <cmath>
 #include <string>
 
+#include "aux_free_bias.h"
 #include "balance_terms.h"
 #include "moe_ffn.h"
+#include "sigmoid_router.h"
 #include "softmax_routers.h"
 
 namespace {
@@ -73,6 +75,13 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
   for (const Config& b : config.components("balance")) {
     balance.push_back(ctx.registry->create<Balance>(b, nested));
     names.push_back("balance." + std::to_string(names.size()) + "." + b.type());
+    if (const Tensor bias = balance.back()->selection_bias(); bias.defined()) {
+      if (!router->accepts_selection_bias())
+        throw b.error("type", "needs a router that chooses experts by biased scores, but router " +
+                                  config.component("router").type() + " does not",
+                      "use router softmax_topk or sigmoid_bias");
+      router->set_selection_bias(bias);
+    }
   }
   return std::make_unique<MoeFfn>(c, std::move(router), std::move(balance), std::move(names), ctx.dims.d_model,
                                   *ctx.gen, ctx.dtype);
@@ -82,7 +91,9 @@ void register_components(PluginRegistrar& registrar) {
   registrar.add<MoeFfn>("moe", "Mixture-of-Experts ffn: dropless or capacity-limited, grouped expert products",
                         moe_schema(), &make_moe);
   register_softmax_routers(registrar);
+  register_sigmoid_router(registrar);
   register_balance_terms(registrar);
+  register_aux_free_bias(registrar);
 }
 
 }  // namespace

@@ -27,4 +27,12 @@ Tensor LinearRouter::scores(const Tensor& x, StepContext& ctx) const {
   return linear(input, weight_);
 }
 
+TopK LinearRouter::choose(const Tensor& scores, const Tensor& values) const {
+  const Tensor ranked = selection_bias_.defined() ? add(scores.detach(), selection_bias_.to(scores.dtype())) : scores.detach();
+  TopK t;
+  t.indices = topk(ranked, top_k_).indices;
+  t.values = gather(values, 1, t.indices);
+  return t;
+}
+
 }  // namespace strata::moe_plugin

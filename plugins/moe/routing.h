@@ -3,6 +3,7 @@
 // score layer.
 #include <strata/components.h>
 #include <strata/nn.h>
+#include <strata/ops/indexing.h>
 
 #include <cstdint>
 
@@ -21,6 +22,11 @@ class LinearRouter : public Router {
  protected:
   // x: [N, D] -> logits [N, E], with jitter applied to x when training.
   Tensor scores(const Tensor& x, StepContext& ctx) const;
+  // The top_k experts by `scores` [N, E] plus the selection bias when one is set (the
+  // bias only chooses; it carries no gradient), and `values` [N, E] at them: [N, k].
+  TopK choose(const Tensor& scores, const Tensor& values) const;
+
+  Tensor selection_bias_;  // [E] or undefined
 
   std::int64_t n_experts_, top_k_;
   double jitter_;

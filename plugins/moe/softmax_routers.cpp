@@ -21,12 +21,15 @@ class SoftmaxTopK : public LinearRouter {
     r.top_k = top_k_;
     r.logits = scores(x, ctx);      // [N, E]
     r.probs = softmax(r.logits);    // [N, E]
-    const TopK top = topk(r.probs, top_k_);
+    const TopK top = choose(r.probs, r.probs);
     r.expert_ids = top.indices;     // [N, k]
     r.gates = renormalize_ ? div(top.values, sum(top.values, {-1}, true)) : top.values;
     r.counts = count_experts(r.expert_ids, n_experts_);
     return r;
   }
+
+  bool accepts_selection_bias() const override { return true; }
+  void set_selection_bias(const Tensor& bias) override { selection_bias_ = bias; }
 
  private:
   bool renormalize_;

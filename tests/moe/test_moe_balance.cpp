@@ -118,7 +118,7 @@ TEST_CASE("z_loss is coef * mean logsumexp(logits)^2; none adds nothing", "[moe]
   Routing r = tiny_routing();
   r.logits = Tensor::from_vector(std::vector<double>{1, 2, 3, 0, 0, 0, -1, 5, 2, 4, 4, 4}, {4, 3});
   double expected = 0;
-  for (const std::vector<double> row : {std::vector<double>{1, 2, 3}, {0, 0, 0}, {-1, 5, 2}, {4, 4, 4}}) {
+  for (const std::vector<double>& row : {std::vector<double>{1, 2, 3}, {0, 0, 0}, {-1, 5, 2}, {4, 4, 4}}) {
     double s = 0;
     for (double v : row) s += std::exp(v);
     expected += std::log(s) * std::log(s);

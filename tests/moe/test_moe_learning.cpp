@@ -1,7 +1,8 @@
 // Training with the moe ffn: a small attention + MoE model learns the copy task, and on a
 // setting prone to collapse (top-1 Switch routing, 8 experts) the expert load is far less
-// balanced without a balance term than with switch_aux (measured: load CV 0.7-1.6 without,
-// ~0.16 with alpha = 0.01, seeds 0 and 1).
+// balanced without a balance term than with switch_aux or aux_free_bias (measured: load CV
+// 0.7-1.6 without, ~0.16 with switch_aux alpha = 0.01, 0.15-0.21 with aux_free_bias rate
+// 1e-3, seeds 0 and 1).
 #include <string>
 
 #include "catch.h"
@@ -70,13 +71,19 @@ seed = 0
 
 }  // namespace
 
-TEST_CASE("an attention + MoE model learns copy; switch_aux keeps the experts balanced", "[moe][training]") {
+TEST_CASE("an attention + MoE model learns copy; switch_aux and aux_free_bias keep the experts balanced",
+          "[moe][training]") {
   const Outcome none = train_copy("[]");
   const Outcome aux = train_copy(R"([{ type = "switch_aux", alpha = 0.01 }])");
+  const Outcome bias = train_copy(R"([{ type = "aux_free_bias", rate = 1e-3 }])");
   INFO("no balance: accuracy " << none.accuracy << ", load CV " << none.load_cv);
   INFO("switch_aux: accuracy " << aux.accuracy << ", load CV " << aux.load_cv);
+  INFO("aux_free_bias: accuracy " << bias.accuracy << ", load CV " << bias.load_cv);
   CHECK(none.accuracy > 0.9);  // chance: 1/16
   CHECK(aux.accuracy > 0.9);
+  CHECK(bias.accuracy > 0.9);
   CHECK(aux.load_cv < 0.35);
+  CHECK(bias.load_cv < 0.35);
   CHECK(none.load_cv > 2 * aux.load_cv);
+  CHECK(none.load_cv > 2 * bias.load_cv);
 }

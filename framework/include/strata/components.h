@@ -140,12 +140,19 @@ class Router : public Module {
   virtual Routing route(const Tensor& x, StepContext& ctx) = 0;
   // False for routers whose choice for token t depends on later tokens (expert choice).
   virtual bool causal() const { return true; }
+  // Routers that support it add bias[e] ([E]) to the scores they choose experts by, but not
+  // to the gate values (DeepSeek-V3's auxiliary-loss-free balancing). The tensor is shared:
+  // the controller that owns it updates it in place.
+  virtual bool accepts_selection_bias() const { return false; }
+  virtual void set_selection_bias(const Tensor& bias);
 };
 
 class Balance : public Module {
  public:
   // An auxiliary loss (rank-0, coefficient applied) for this routing, or undefined.
   virtual Tensor loss(const Routing& routing, StepContext& ctx) = 0;
+  // A controller's expert selection bias ([E]) for the router, or undefined.
+  virtual Tensor selection_bias() const { return {}; }
   // Controllers (e.g. expert-bias updates) override Module::after_step, which the trainer
   // calls after each optimizer step.
 };

@@ -34,4 +34,9 @@ Tensor Mixer::forward_step(const Tensor&, MixerState&, StepContext&) {
                             "implement make_state and forward_step to decode token by token");
 }
 
+void Router::set_selection_bias(const Tensor&) {
+  throw NotImplementedError("this router does not choose experts by biased scores",
+                            "use a router that supports a selection bias (softmax_topk, sigmoid_bias)");
+}
+
 }  // namespace strata

@@ -1,0 +1,60 @@
+#include "aux_free_bias.h"
+
+#include <strata/autograd.h>
+
+#include <string>
+#include <vector>
+
+namespace strata::moe_plugin {
+
+namespace {
+
+class AuxFreeBias : public Balance {
+ public:
+  AuxFreeBias(std::int64_t n_experts, double rate)
+      : rate_(rate), bias_(Tensor::zeros({n_experts}, DType::f64)), load_(std::size_t(n_experts), 0.0) {}
+
+  Tensor loss(const Routing& r, StepContext& ctx) override {
+    const std::vector<std::int64_t> counts = r.counts.to_vector<std::int64_t>();
+    for (std::size_t e = 0; e < counts.size(); ++e) load_[e] += double(counts[e]);
+    if (ctx.training()) {
+      const std::vector<double> b = bias_.to_vector<double>();
+      for (std::size_t e = 0; e < b.size(); ++e) ctx.add_metric("bias." + std::to_string(e), b[e]);
+    }
+    return {};
+  }
+
+  Tensor selection_bias() const override { return bias_; }
+
+  void after_step() override {
+    double mean = 0;
+    for (double l : load_) mean += l / double(load_.size());
+    std::vector<double> b = bias_.to_vector<double>();
+    for (std::size_t e = 0; e < b.size(); ++e) {
+      const double gap = mean - load_[e];
+      b[e] += rate_ * double((gap > 0) - (gap < 0));
+      load_[e] = 0;
+    }
+    autograd::NoGradGuard no_grad;
+    bias_.copy_(Tensor::from_vector(b, {std::int64_t(b.size())}));  // in place: the router shares it
+  }
+
+ private:
+  double rate_;
+  Tensor bias_;                // [E], f64
+  std::vector<double> load_;   // slots per expert since the last optimizer step
+};
+
+}  // namespace
+
+void register_aux_free_bias(PluginRegistrar& registrar) {
+  ConfigSchema s;
+  s.number("rate", 1e-3, "bias update per optimizer step (DeepSeek-V3, Megatron default: 1e-3)").greater_than(0.0);
+  registrar.add<Balance>("aux_free_bias",
+                         "auxiliary-loss-free balancing: a selection bias updated after each step (DeepSeek-V3)", s,
+                         [](const Config& c, const BuildContext& ctx) {
+                           return std::make_unique<AuxFreeBias>(ctx.n_experts, c.number("rate"));
+                         });
+}
+
+}  // namespace strata::moe_plugin
