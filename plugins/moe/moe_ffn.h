@@ -36,8 +36,9 @@ class MoeFfn : public Ffn {
 
   // x: [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x, StepContext& ctx) override;
-  // With a capacity, tokens compete for expert slots: one token's routing can drop another's.
-  bool token_independent() const override { return config_.capacity_factor == 0; }
+  // With a capacity, or a router that looks at other tokens (expert choice), tokens
+  // compete for expert slots: one token's routing can change another's.
+  bool token_independent() const override { return config_.capacity_factor == 0 && router_->causal(); }
 
   const MoeConfig& config() const { return config_; }
 

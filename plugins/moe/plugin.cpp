@@ -16,6 +16,9 @@
 
 #include "aux_free_bias.h"
 #include "balance_terms.h"
+#include "baseline_routers.h"
+#include "expert_choice_router.h"
+#include "importance_load.h"
 #include "moe_ffn.h"
 #include "sigmoid_router.h"
 #include "softmax_routers.h"
@@ -42,6 +45,9 @@ ConfigSchema moe_schema() {
       .one_of({"probability", "position"});
   s.component("router", ComponentKind::router, "softmax_topk", "how tokens choose experts");
   s.component_list("balance", ComponentKind::balance, "load-balancing terms, each with its coefficient");
+  s.boolean("allow_non_causal", false,
+            "accept a router whose choice for a token depends on later tokens (expert_choice); such a model "
+            "sees the future in training and cannot decode");
   return s;
 }
 
@@ -70,6 +76,16 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
   nested.n_experts = c.n_experts;
   nested.top_k = c.top_k;
   auto router = ctx.registry->create<Router>(config.component("router"), nested);
+  if (!router->causal()) {
+    if (!config.boolean("allow_non_causal"))
+      throw config.component("router").error(
+          "type", "chooses experts by looking at later tokens too (non-causal): a causal language model would see the future",
+          "set allow_non_causal = true in the moe ffn to accept that (e.g. for encoders or routing studies)");
+    if (c.capacity_factor > 0)
+      throw config.error("capacity_factor", "does not apply: the router " + config.component("router").type() +
+                                                " sets each expert's capacity itself",
+                         "remove capacity_factor (use the router's experts_per_token)");
+  }
   std::vector<std::shared_ptr<Balance>> balance;
   std::vector<std::string> names;
   for (const Config& b : config.components("balance")) {
@@ -92,8 +108,11 @@ void register_components(PluginRegistrar& registrar) {
                         moe_schema(), &make_moe);
   register_softmax_routers(registrar);
   register_sigmoid_router(registrar);
+  register_expert_choice_router(registrar);
+  register_baseline_routers(registrar);
   register_balance_terms(registrar);
   register_aux_free_bias(registrar);
+  register_importance_load(registrar);
 }
 
 }  // namespace

@@ -52,8 +52,9 @@ class NoisyTopK : public LinearRouter {
     r.logits = scores(x, ctx);  // clean logits [N, E]
     Tensor h = r.logits;
     if (training() && ctx.training() && ctx.generator()) {
-      const Tensor eps = Tensor::randn(h.shape(), *ctx.generator(), h.dtype());
-      h = add(h, mul(eps, softplus(linear(x, noise_weight_))));
+      r.noise_std = softplus(linear(x, noise_weight_));  // [N, E]
+      h = add(h, mul(Tensor::randn(h.shape(), *ctx.generator(), h.dtype()), r.noise_std));
+      r.noisy_logits = h;
     }
     r.probs = softmax(h);
     const TopK top = topk(h, top_k_);

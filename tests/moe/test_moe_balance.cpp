@@ -8,6 +8,7 @@
 #include "catch.h"
 #include "helpers.h"
 #include "moe_registry.h"
+#include "strata/ops.h"
 
 using namespace strata;
 
@@ -131,4 +132,62 @@ TEST_CASE("switch_aux with scope = sequence refuses tokens that are not whole se
   Routing r = tiny_routing();
   r.seq_len = 3;
   CHECK_THROWS_WITH(balance_loss({"scope=\"sequence\""}, r), Catch::Contains("needs whole sequences"));
+}
+
+namespace {
+
+double phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+double cv2(const std::vector<double>& v) {
+  double m = 0, var = 0;
+  for (double x : v) m += x / double(v.size());
+  for (double x : v) var += (x - m) * (x - m) / double(v.size());
+  return var / (m * m);
+}
+
+}  // namespace
+
+TEST_CASE("importance_load matches the formulas of Shazeer et al. computed by hand", "[moe][balance]") {
+  // 2 tokens, E = 3, k = 1.
+  Routing r;
+  r.n_experts = 3;
+  r.top_k = 1;
+  r.logits = Tensor::from_vector(std::vector<double>{0.8, 0.6, -0.5, 0.1, 0.2, 0.3}, {2, 3}).requires_grad_();
+  r.noisy_logits = Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0, -0.2, 0.4, 0.1}, {2, 3});
+  r.noise_std = Tensor::from_vector(std::vector<double>{1.0, 2.0, 0.5, 1.0, 1.0, 0.5}, {2, 3}).requires_grad_();
+  r.expert_ids = Tensor::from_vector(std::vector<std::int64_t>{0, 1}, {2, 1});
+  r.gates = Tensor::from_vector(std::vector<double>{0.7, 0.4}, {2, 1});
+  r.probs = softmax(r.logits);
+  // importance = (0.7, 0.4, 0); load: token 0's top-1 is expert 0 (H = 1): its threshold is
+  // the 2nd largest H (0.5), the others' the largest (1.0); token 1: top-1 expert 1 (0.4).
+  const std::vector<double> importance = {0.7, 0.4, 0.0};
+  const std::vector<double> load = {phi((0.8 - 0.5) / 1.0) + phi((0.1 - 0.4) / 1.0),
+                                    phi((0.6 - 1.0) / 2.0) + phi((0.2 - 0.1) / 1.0),
+                                    phi((-0.5 - 1.0) / 0.5) + phi((0.3 - 0.4) / 0.5)};
+  Generator gen(1);
+  const BuildContext ctx = test::moe_context(gen, 4, DType::f64, 3, 1);
+  auto b = test::make_moe_component<Balance>(ComponentKind::balance, "importance_load",
+                                             {"w_importance=0.5", "w_load=0.25"}, ctx);
+  StepContext step(true);
+  CHECK(b->loss(r, step).item() == Approx(0.5 * cv2(importance) + 0.25 * cv2(load)).epsilon(1e-8));
+
+  // The load term is differentiable in the clean logits and the noise scale.
+  auto only_load = test::make_moe_component<Balance>(ComponentKind::balance, "importance_load",
+                                                     {"w_importance=0", "w_load=1"}, ctx);
+  STRATA_REQUIRE_GRADCHECK(
+      [&](const std::vector<Tensor>& in) {
+        Routing q = r;
+        q.logits = in[0];
+        q.noise_std = in[1];
+        StepContext s(true);
+        return only_load->loss(q, s);
+      },
+      {r.logits, r.noise_std});
+
+  // Without the noisy router's noise the load term is an error in training, left out in evaluation.
+  Routing plain = r;
+  plain.noise_std = Tensor();
+  CHECK_THROWS_WITH(b->loss(plain, step), Catch::Contains("needs the noise of the noisy_topk router"));
+  StepContext eval(false);
+  CHECK(b->loss(plain, eval).item() == Approx(0.5 * cv2(importance)));
 }

@@ -3,6 +3,7 @@
 // rule and its effect on the choice; errors for combinations that cannot work.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -148,4 +149,112 @@ TEST_CASE("router configs that cannot work are located errors", "[moe][router][e
   CHECK_THROWS_WITH(build("router = { type = \"noisy_topk\" }\nbalance = [{ type = \"aux_free_bias\" }]"),
                     Catch::Contains("bad.toml:10:") && Catch::Contains("router noisy_topk does not"));
   CHECK_NOTHROW(build("top_k = 1\nrouter = { type = \"switch\" }\nbalance = [{ type = \"aux_free_bias\" }]"));
+}
+
+TEST_CASE("baseline routers: uniform is balanced, random draws distinct experts, hash follows the token id",
+          "[moe][router]") {
+  Generator gen(102);
+  const BuildContext ctx = test::moe_context(gen, 4, DType::f64, 5, 2);
+  const Tensor x = Tensor::randn({10, 4}, gen, DType::f64);
+  StepContext eval(false);
+
+  auto uniform = test::make_moe_component<Router>(ComponentKind::router, "uniform", {}, ctx);
+  const Routing u = uniform->route(x, eval);
+  CHECK(u.counts.to_vector<std::int64_t>() == std::vector<std::int64_t>{4, 4, 4, 4, 4});
+  for (double g : u.gates.to_vector<double>()) CHECK(g == 0.5);
+
+  auto random = test::make_moe_component<Router>(ComponentKind::router, "random", {"seed=3"}, ctx);
+  const std::vector<std::int64_t> r1 = random->route(x, eval).expert_ids.to_vector<std::int64_t>();
+  CHECK(random->route(x, eval).expert_ids.to_vector<std::int64_t>() == r1);  // evaluation repeats
+  for (std::size_t t = 0; t < 10; ++t) CHECK(r1[2 * t] != r1[2 * t + 1]);
+  Generator step_gen(4);
+  StepContext train(true, &step_gen);
+  CHECK(random->route(x, train).expert_ids.to_vector<std::int64_t>() != r1);  // training draws anew
+
+  auto hash = test::make_moe_component<Router>(ComponentKind::router, "hash", {}, ctx);
+  CHECK_THROWS_WITH(hash->route(x, eval), Catch::Contains("needs the token ids"));
+  StepContext with_ids(false);
+  with_ids.set_token_ids(Tensor::from_vector(std::vector<std::int64_t>{3, 1, 3, 3, 0, 1, 2, 3, 0, 1}, {2, 5}));
+  const std::vector<std::int64_t> h = hash->route(x, with_ids).expert_ids.to_vector<std::int64_t>();
+  for (std::size_t t : {2, 3, 7}) CHECK((h[2 * t] == h[0] && h[2 * t + 1] == h[1]));  // the same id, the same experts
+  for (std::size_t t = 0; t < 10; ++t) CHECK(h[2 * t] != h[2 * t + 1]);
+}
+
+TEST_CASE("expert_choice: each expert takes its ceil(c N / E) best tokens; the moe equals a per-expert loop",
+          "[moe][router]") {
+  const std::int64_t D = 4, E = 4, N = 10;
+  Generator gen(103);
+  const BuildContext ctx = test::moe_context(gen, D, DType::f64, E, 2);
+  auto router = test::make_moe_component<Router>(ComponentKind::router, "expert_choice", {"experts_per_token=1.5"}, ctx);
+  CHECK_FALSE(router->causal());
+  const Tensor x = Tensor::randn({N, D}, gen, DType::f64);
+  StepContext eval(false);
+  const Routing r = router->route(x, eval);
+  const std::int64_t take = 4;  // ceil(1.5 * 10 / 4)
+  CHECK(r.counts.to_vector<std::int64_t>() == std::vector<std::int64_t>(E, take));
+  const std::vector<double> p = r.probs.to_vector<double>();
+  const std::vector<std::int64_t> ids = r.expert_ids.to_vector<std::int64_t>();
+  for (std::int64_t e = 0; e < E; ++e) {
+    // The chosen tokens are exactly those with the `take` largest S[:, e].
+    std::vector<double> column;
+    for (std::int64_t t = 0; t < N; ++t) column.push_back(p[std::size_t(t * E + e)]);
+    std::vector<double> sorted = column;
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (std::int64_t t = 0; t < N; ++t) {
+      INFO("expert " << e << " token " << t);
+      CHECK((ids[std::size_t(t * E + e)] == e) == (column[std::size_t(t)] >= sorted[std::size_t(take - 1)]));
+    }
+  }
+
+  // The moe ffn with expert choice: y_t = sum over the experts that took t of S[t, e] expert_e(x_t).
+  auto moe = test::make_moe_component<Ffn>(
+      ComponentKind::ffn, "moe",
+      {"n_experts=4", "d_ff=3", "router.type=\"expert_choice\"", "allow_non_causal=true", "activation=\"gelu\""}, ctx);
+  CHECK_FALSE(moe->token_independent());
+  std::map<std::string, Tensor> p_moe;
+  for (const NamedParameter& q : moe->named_parameters()) p_moe[q.name] = q.tensor;
+  const Tensor y = moe->forward(reshape(x, {1, N, D}), eval);
+  const Routing routed = [&] {
+    std::shared_ptr<Router> copy = test::make_moe_component<Router>(ComponentKind::router, "expert_choice", {}, ctx);
+    set_router_weight(*copy, p_moe["router.weight"]);
+    return copy->route(x, eval);
+  }();
+  Tensor expected = Tensor::zeros({N, D}, DType::f64);
+  const std::vector<std::int64_t> chosen = routed.expert_ids.to_vector<std::int64_t>();
+  for (std::int64_t t = 0; t < N; ++t)
+    for (std::int64_t e = 0; e < E; ++e) {
+      if (chosen[std::size_t(t * E + e)] < 0) continue;
+      const Tensor xt = slice(x, 0, t, t + 1);
+      const Tensor up = reshape(slice(p_moe["experts.up_proj"], 0, e, e + 1), {3, D});
+      const Tensor down = reshape(slice(p_moe["experts.down_proj"], 0, e, e + 1), {D, 3});
+      const Tensor out = matmul(gelu(matmul(xt, up, false, true)), down, false, true);
+      const Tensor s = slice(slice(routed.probs, 0, t, t + 1), 1, e, e + 1);
+      expected = index_add(expected, 0, Tensor::from_vector(std::vector<std::int64_t>{t}, {1}), mul(out, s));
+    }
+  STRATA_REQUIRE_CLOSE(reshape(y, {N, D}), expected, 1e-12, 1e-10);
+
+  const Config config = testing::component_config(test::moe_registry(), ComponentKind::ffn, "moe",
+                                                  {"router.type=\"expert_choice\"", "allow_non_causal=true"});
+  testing::ComponentCheckOptions options;
+  options.d_model = 6;
+  const testing::CheckReport report = testing::check_component(test::moe_registry(), ComponentKind::ffn, config, options);
+  INFO(report.to_string());
+  CHECK(report.passed());
+}
+
+TEST_CASE("expert_choice is refused in a causal model unless allowed, and takes no capacity_factor",
+          "[moe][router][errors]") {
+  auto build = [](const std::string& moe_keys) {
+    const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\n[model.mixer.A]\ntype = \"attention\"\n"
+                             "[model.ffn.E]\ntype = \"moe\"\n" + moe_keys + "\n";
+    ExperimentOptions options;
+    options.default_plugin_folders = false;
+    const Experiment e = Experiment::from_string(text, "bad.toml", options, test::moe_registry());
+    build_experiment(e, test::moe_registry());
+  };
+  CHECK_THROWS_WITH(build("router = { type = \"expert_choice\" }"),
+                    Catch::Contains("bad.toml:9:") && Catch::Contains("non-causal") && Catch::Contains("allow_non_causal = true"));
+  CHECK_THROWS_WITH(build("router = { type = \"expert_choice\" }\nallow_non_causal = true\ncapacity_factor = 1.0"),
+                    Catch::Contains("bad.toml:11:") && Catch::Contains("sets each expert's capacity itself"));
+  CHECK_NOTHROW(build("router = { type = \"expert_choice\" }\nallow_non_causal = true"));
 }

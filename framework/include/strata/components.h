@@ -132,6 +132,10 @@ struct Routing {
   // Tokens per sequence (the N tokens are N / seq_len sequences in order); 0 when the
   // tokens are not whole sequences. Set by the ffn, read by per-sequence balance terms.
   std::int64_t seq_len = 0;
+  // Noisy top-k routing only (Shazeer et al. 2017), for the smooth load estimator: the
+  // noisy logits H [N, E] the experts were chosen by, and the noise scale [N, E].
+  Tensor noisy_logits;
+  Tensor noise_std;
 };
 
 class Router : public Module {
