@@ -19,10 +19,19 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+// Per-index series ("...load.3", "...coactivation.2.5") go to metrics.jsonl only; the
+// printed line keeps their summaries (load_cv, ...).
+static bool is_indexed_series(const std::string& name) {
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return false;
+  return name.find_first_not_of("0123456789", dot + 1) == std::string::npos;
+}
+
 std::string format_record(const MetricsRecord& r, std::int64_t total_steps) {
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(total_steps);
-  char buf[96];
+  char buf[160];
   for (const auto& [name, value] : r.values) {
+    if (is_indexed_series(name)) continue;
     if (name == "lr")
       std::snprintf(buf, sizeof buf, "  lr %.2e", value);
     else if (name == "tokens_per_s")

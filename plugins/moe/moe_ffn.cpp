@@ -44,7 +44,10 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
     const Tensor shared_out = shared_->forward(all, Tensor::full({G}, double(N), DType::i64));
     y = add(y, G == 1 ? shared_out : sum(reshape(shared_out, {G, N, D}), {0}));
   }
-  if (ctx.training()) report_routing(routing, slots.counts, dropped, ctx);
+  if (ctx.training()) {
+    report_routing(routing, slots.counts, dropped, ctx);
+    if (config_.detailed_telemetry) report_routing_detail(ids, config_.n_experts, ctx);
+  }
   return reshape(y, {B, T, D});
 }
 

@@ -27,6 +27,7 @@ struct MoeConfig {
   ExpertActivation activation = ExpertActivation::swiglu;
   double capacity_factor = 0;  // 0: dropless
   DropPolicy drop_policy = DropPolicy::probability;
+  bool detailed_telemetry = false;  // co-activation matrix and token-id x expert histogram
 };
 
 class MoeFfn : public Ffn {

@@ -45,6 +45,8 @@ ConfigSchema moe_schema() {
       .one_of({"probability", "position"});
   s.component("router", ComponentKind::router, "softmax_topk", "how tokens choose experts");
   s.component_list("balance", ComponentKind::balance, "load-balancing terms, each with its coefficient");
+  s.boolean("detailed_telemetry", false,
+            "also log the expert co-activation matrix and the token-id x expert histogram (metrics.jsonl)");
   s.boolean("allow_non_causal", false,
             "accept a router whose choice for a token depends on later tokens (expert_choice); such a model "
             "sees the future in training and cannot decode");
@@ -71,6 +73,7 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
     throw config.error("drop_policy", "has no effect without a capacity (capacity_factor = 0 is dropless)",
                        "remove it, or set capacity_factor > 0");
   c.drop_policy = config.string("drop_policy") == "position" ? DropPolicy::position : DropPolicy::probability;
+  c.detailed_telemetry = config.boolean("detailed_telemetry");
 
   BuildContext nested = ctx;
   nested.n_experts = c.n_experts;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,34 @@ void report_routing(const Routing& routing, const Tensor& kept_counts, std::int6
     if (v > 0) entropy -= v * std::log(v);
   const std::int64_t tokens = routing.probs.size(0);
   ctx.add_metric("router_entropy", tokens > 0 ? entropy / double(tokens) : 0.0);
+}
+
+void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepContext& ctx) {
+  const std::int64_t N = kept_ids.size(0), k = kept_ids.size(1), E = n_experts;
+  const std::vector<std::int64_t> ids = kept_ids.to_vector<std::int64_t>();
+  std::vector<double> co(static_cast<std::size_t>(E * E), 0.0);
+  for (std::int64_t t = 0; t < N; ++t) {
+    const std::int64_t* mine = ids.data() + t * k;
+    std::int64_t kept = 0;
+    for (std::int64_t a = 0; a < k; ++a) kept += mine[a] >= 0;
+    for (std::int64_t a = 0; a < k; ++a) {
+      if (mine[a] < 0) continue;
+      if (kept == 1) co[std::size_t(mine[a] * E + mine[a])] += 1;
+      for (std::int64_t b = a + 1; b < k; ++b)
+        if (mine[b] >= 0) co[std::size_t(std::min(mine[a], mine[b]) * E + std::max(mine[a], mine[b]))] += 1;
+    }
+  }
+  for (std::int64_t i = 0; i < E; ++i)
+    for (std::int64_t j = i; j < E; ++j)
+      ctx.add_metric("coactivation." + std::to_string(i) + "." + std::to_string(j), co[std::size_t(i * E + j)]);
+  if (!ctx.token_ids().defined() || ctx.token_ids().numel() != N) return;
+  const std::vector<std::int64_t> tokens = ctx.token_ids().to_vector<std::int64_t>();
+  std::map<std::pair<std::int64_t, std::int64_t>, double> histogram;  // (token id, expert) -> slots
+  for (std::int64_t t = 0; t < N; ++t)
+    for (std::int64_t a = 0; a < k; ++a)
+      if (ids[std::size_t(t * k + a)] >= 0) histogram[{tokens[std::size_t(t)], ids[std::size_t(t * k + a)]}] += 1;
+  for (const auto& [key, count] : histogram)
+    ctx.add_metric("token_expert." + std::to_string(key.first) + "." + std::to_string(key.second), count);
 }
 
 }  // namespace strata::moe_plugin

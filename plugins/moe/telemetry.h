@@ -7,6 +7,10 @@
 //   dead_experts      experts that processed no slot
 //   dropped_fraction  share of the N k slots dropped at capacity
 //   router_entropy    mean over tokens of -sum_e p log p
+// and, on demand (the moe's detailed_telemetry), for the expert-activation-patterns lab:
+//   coactivation.<i>.<j>    tokens sent to both experts i and j (i < j), and to i alone (i = j)
+//   token_expert.<id>.<e>   kept slots of tokens with this id that expert e processed
+// Per-index series are written to metrics.jsonl; the progress line shows the summaries.
 #include <strata/components.h>
 
 #include <cstdint>
@@ -22,5 +26,8 @@ struct LoadStats {
 LoadStats load_stats(const Tensor& counts);
 
 void report_routing(const Routing& routing, const Tensor& kept_counts, std::int64_t dropped, StepContext& ctx);
+
+// kept_ids: [N, k] i64 after capacity (-1 dropped); token ids from ctx when set.
+void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepContext& ctx);
 
 }  // namespace strata::moe_plugin

@@ -202,3 +202,25 @@ TEST_CASE("moe telemetry: load shares, CV, dead experts, entropy", "[moe][ffn]")
   moe->forward(x, eval);
   CHECK(eval.metrics().empty());
 }
+
+TEST_CASE("moe detailed telemetry: co-activation matrix and token-id x expert histogram", "[moe][ffn]") {
+  Generator gen(93);
+  const BuildContext ctx = test::moe_context(gen, 4, DType::f64);
+  // The uniform router sends slot s = 2t + j to expert s mod 4: tokens alternate (0, 1) and (2, 3).
+  auto moe = test::make_moe_component<Ffn>(
+      ComponentKind::ffn, "moe", {"n_experts=4", "top_k=2", "d_ff=4", "router.type=\"uniform\"", "detailed_telemetry=true"},
+      ctx);
+  StepContext step(true);
+  step.set_token_ids(Tensor::from_vector(std::vector<std::int64_t>{7, 7, 3, 7, 3}, {1, 5}));
+  moe->forward(Tensor::randn({1, 5, 4}, gen, DType::f64), step);
+  const auto& m = step.metrics();
+  CHECK(m.at("coactivation.0.1") == 3.0);  // tokens 0, 2, 4
+  CHECK(m.at("coactivation.2.3") == 2.0);  // tokens 1, 3
+  CHECK(m.at("coactivation.0.2") == 0.0);
+  CHECK(m.at("coactivation.1.1") == 0.0);  // no token went to expert 1 alone
+  // Token id 7 at positions 0, 1, 3 -> experts (0, 1), (2, 3), (2, 3); id 3 at 2, 4 -> (0, 1) twice.
+  CHECK(m.at("token_expert.7.0") == 1.0);
+  CHECK(m.at("token_expert.7.2") == 2.0);
+  CHECK(m.at("token_expert.3.1") == 2.0);
+  CHECK(m.count("token_expert.3.2") == 0);
+}
