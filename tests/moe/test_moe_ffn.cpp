@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "moe_registry.h"
 #include "strata/autograd.h"
+#include "strata/experiment.h"
 
 using namespace strata;
 
@@ -161,6 +162,8 @@ TEST_CASE("moe ffn passes the conformance checks with every router", "[moe][ffn]
       {"router.type=\"noisy_topk\"", "n_experts=6", "top_k=2"},
       {"activation=\"gelu\"", "n_shared_experts=1", "d_ff=6"},
       {"capacity_factor=1.0", "drop_policy=\"position\""},
+      {"router.type=\"uniform\""},
+      {"router.type=\"random\"", "top_k=3"},
   };
   for (const auto& keys : option_sets) {
     std::string name = "moe";
@@ -223,4 +226,45 @@ TEST_CASE("moe detailed telemetry: co-activation matrix and token-id x expert hi
   CHECK(m.at("token_expert.7.2") == 2.0);
   CHECK(m.at("token_expert.3.1") == 2.0);
   CHECK(m.count("token_expert.3.2") == 0);
+}
+
+TEST_CASE("the hash router routes by token id inside a model", "[moe][ffn][router]") {
+  const char* text = R"(
+[task]
+type = "copy"
+n_symbols = 8
+copy_len = 4
+[model]
+d_model = 16
+n_layers = 1
+[model.mixer.A]
+type = "attention"
+[model.ffn.E]
+type = "moe"
+n_experts = 4
+top_k = 1
+router = { type = "hash" }
+detailed_telemetry = true
+)";
+  ExperimentOptions options;
+  options.default_plugin_folders = false;
+  const Experiment e = Experiment::from_string(text, "hash.toml", options, test::moe_registry());
+  const auto objects = build_experiment(e, test::moe_registry());
+  Generator gen(5);
+  const Batch batch = objects.task->train_batch(4, gen);
+  StepContext step(true, &gen);
+  objects.model->forward(batch.inputs, step);
+  // Every token id goes to exactly one expert, whatever its position.
+  std::map<std::string, int> experts_of_id;
+  for (const auto& [name, value] : step.metrics()) {
+    const std::string prefix = "layers.0.ffn.token_expert.";
+    if (name.rfind(prefix, 0) != 0 || value == 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    ++experts_of_id[rest.substr(0, rest.find('.'))];
+  }
+  REQUIRE(experts_of_id.size() > 3);
+  for (const auto& [id, count] : experts_of_id) {
+    INFO("token id " << id);
+    CHECK(count == 1);
+  }
 }
