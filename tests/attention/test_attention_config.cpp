@@ -5,6 +5,7 @@
 
 #include "attention_registry.h"
 #include "catch.h"
+#include "config_error_cases.h"
 #include "strata/experiment.h"
 
 using namespace strata;
@@ -30,15 +31,6 @@ std::string experiment(const std::string& attention_keys) {
          "\n[train]\nsteps = 2\n";
 }
 
-struct Bad {
-  std::string name;
-  std::string keys;
-  std::string where;
-  std::string key_path;
-  std::string message;
-  std::string hint;
-};
-
 ExperimentOptions hermetic() {
   ExperimentOptions o;
   o.default_plugin_folders = false;
@@ -48,7 +40,7 @@ ExperimentOptions hermetic() {
 }  // namespace
 
 TEST_CASE("attention: bad configs name file, line, column and key", "[attention][config][errors]") {
-  const std::vector<Bad> cases = {
+  const std::vector<test::BadConfig> cases = {
       {"d_model not divisible by n_heads", "n_heads = 5", "bad.toml:14:11", "model.mixer.A.n_heads",
        "does not divide d_model = 24", "set head_dim explicitly"},
       {"n_heads not divisible by n_kv_heads", "n_heads = 6\nn_kv_heads = 4", "bad.toml:15:14",
@@ -69,20 +61,7 @@ TEST_CASE("attention: bad configs name file, line, column and key", "[attention]
       {"unknown impl", "impl = \"fast\"", "bad.toml:14:8", "model.mixer.A.impl", "flash", ""},
       {"misspelt key", "n_kv_head = 2", "bad.toml:14:1", "model.mixer.A.n_kv_head", "unknown key", "n_kv_heads"},
   };
-  for (const Bad& c : cases) {
-    INFO(c.name);
-    try {
-      const Experiment e = Experiment::from_string(experiment(c.keys), "bad.toml", hermetic(), test::attention_registry());
-      build_experiment(e, test::attention_registry());
-      FAIL("no error");
-    } catch (const ConfigError& error) {
-      INFO(error.what());
-      CHECK(error.where().to_string() == c.where);
-      CHECK(error.key_path() == c.key_path);
-      CHECK(error.message().find(c.message) != std::string::npos);
-      CHECK(error.hint().find(c.hint) != std::string::npos);
-    }
-  }
+  test::check_config_errors(cases, experiment, test::attention_registry());
 }
 
 TEST_CASE("attention: a good config builds, and explicit head_dim lifts the divisibility rule", "[attention][config]") {

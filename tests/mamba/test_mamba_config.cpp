@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "catch.h"
+#include "config_error_cases.h"
 #include "mamba_registry.h"
 #include "strata/experiment.h"
 
@@ -26,15 +27,6 @@ std::string experiment(const std::string& mamba_keys) {
          "\n[train]\nsteps = 2\n";
 }
 
-struct Bad {
-  std::string name;
-  std::string keys;
-  std::string where;
-  std::string key_path;
-  std::string message;
-  std::string hint;
-};
-
 ExperimentOptions hermetic() {
   ExperimentOptions o;
   o.default_plugin_folders = false;
@@ -44,7 +36,7 @@ ExperimentOptions hermetic() {
 }  // namespace
 
 TEST_CASE("mamba: bad configs name file, line, column and key", "[mamba][config][errors]") {
-  const std::vector<Bad> cases = {
+  const std::vector<test::BadConfig> cases = {
       {"d_state 0", "d_state = 0", "bad.toml:10:11", "model.mixer.M.d_state", "out of range", ""},
       {"d_conv 0", "d_conv = 0", "bad.toml:10:10", "model.mixer.M.d_conv", "out of range", ""},
       {"negative expand", "expand = -1", "bad.toml:10:10", "model.mixer.M.expand", "out of range", ""},
@@ -65,20 +57,7 @@ TEST_CASE("mamba: bad configs name file, line, column and key", "[mamba][config]
       {"misspelt key", "dstate = 8", "bad.toml:10:1", "model.mixer.M.dstate", "unknown key", "d_state"},
       {"dt_rank 0", "dt_rank = 0", "bad.toml:10:11", "model.mixer.M.dt_rank", "out of range", ""},
   };
-  for (const Bad& c : cases) {
-    INFO(c.name);
-    try {
-      const Experiment e = Experiment::from_string(experiment(c.keys), "bad.toml", hermetic(), test::mamba_registry());
-      build_experiment(e, test::mamba_registry());
-      FAIL("no error");
-    } catch (const ConfigError& error) {
-      INFO(error.what());
-      CHECK(error.where().to_string() == c.where);
-      CHECK(error.key_path() == c.key_path);
-      CHECK(error.message().find(c.message) != std::string::npos);
-      CHECK(error.hint().find(c.hint) != std::string::npos);
-    }
-  }
+  test::check_config_errors(cases, experiment, test::mamba_registry());
 }
 
 TEST_CASE("mamba: a good config with every key builds", "[mamba][config]") {

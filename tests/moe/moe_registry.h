@@ -40,4 +40,12 @@ std::shared_ptr<C> make_moe_component(ComponentKind kind, const std::string& typ
   return moe_registry().create<C>(config, ctx);
 }
 
+// The conformance checks of a moe ffn with the given keys, at d_model 6.
+inline testing::CheckReport check_moe(const std::vector<std::string>& keys) {
+  const Config config = testing::component_config(moe_registry(), ComponentKind::ffn, "moe", keys);
+  testing::ComponentCheckOptions options;
+  options.d_model = 6;
+  return testing::check_component(moe_registry(), ComponentKind::ffn, config, options);
+}
+
 }  // namespace strata::test

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "catch.h"
+#include "config_error_cases.h"
 #include "moe_registry.h"
 #include "strata/experiment.h"
 
@@ -27,14 +28,10 @@ std::string experiment(const std::string& moe_keys) {
          "\n[train]\nsteps = 2\n";
 }
 
-struct Bad {
-  std::string name, keys, where, key_path, message, hint;
-};
-
 }  // namespace
 
 TEST_CASE("moe: bad configs name file, line, column and key", "[moe][config][errors]") {
-  const std::vector<Bad> cases = {
+  const std::vector<test::BadConfig> cases = {
       {"top_k above n_experts", "n_experts = 4\ntop_k = 5", "bad.toml:13:9", "model.ffn.E.top_k",
        "exceeds n_experts = 4", "top_k <= n_experts"},
       {"top_k 0", "top_k = 0", "bad.toml:12:9", "model.ffn.E.top_k", "out of range", ""},
@@ -53,20 +50,5 @@ TEST_CASE("moe: bad configs name file, line, column and key", "[moe][config][err
       {"misspelt router key", "router = { type = \"softmax_topk\", renormalise = false }", "bad.toml:12:35",
        "model.ffn.E.router.renormalise", "unknown key", "renormalize"},
   };
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
-  for (const Bad& c : cases) {
-    INFO(c.name);
-    try {
-      const Experiment e = Experiment::from_string(experiment(c.keys), "bad.toml", options, test::moe_registry());
-      build_experiment(e, test::moe_registry());
-      FAIL("no error");
-    } catch (const ConfigError& error) {
-      INFO(error.what());
-      CHECK(error.where().to_string() == c.where);
-      CHECK(error.key_path() == c.key_path);
-      CHECK(error.message().find(c.message) != std::string::npos);
-      CHECK(error.hint().find(c.hint) != std::string::npos);
-    }
-  }
+  test::check_config_errors(cases, experiment, test::moe_registry());
 }

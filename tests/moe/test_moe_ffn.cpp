@@ -169,10 +169,7 @@ TEST_CASE("moe ffn passes the conformance checks with every router", "[moe][ffn]
     std::string name = "moe";
     for (const auto& k : keys) name += " " + k;
     INFO(name);
-    const Config config = testing::component_config(test::moe_registry(), ComponentKind::ffn, "moe", keys);
-    testing::ComponentCheckOptions options;
-    options.d_model = 6;
-    const testing::CheckReport report = testing::check_component(test::moe_registry(), ComponentKind::ffn, config, options);
+    const testing::CheckReport report = test::check_moe(keys);
     INFO(report.to_string());
     CHECK(report.passed());
   }

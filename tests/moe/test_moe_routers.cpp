@@ -53,6 +53,16 @@ void reference_sigmoid_route(const std::vector<double>& logits, const std::vecto
   for (std::int64_t e : ids) gates.push_back(s[std::size_t(e)] / total * scaling);
 }
 
+// Builds a one-layer model whose ffn has the given moe keys, from lines 9 on of "bad.toml".
+void build_moe_model(const std::string& moe_keys) {
+  const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\n[model.mixer.A]\ntype = \"attention\"\n"
+                           "[model.ffn.E]\ntype = \"moe\"\n" + moe_keys + "\n";
+  ExperimentOptions options;
+  options.default_plugin_folders = false;
+  const Experiment e = Experiment::from_string(text, "bad.toml", options, test::moe_registry());
+  build_experiment(e, test::moe_registry());
+}
+
 }  // namespace
 
 TEST_CASE("sigmoid_bias equals DeepSeek-V3's selection written out", "[moe][router]") {
@@ -122,33 +132,22 @@ TEST_CASE("moe with sigmoid_bias and aux_free_bias passes the conformance checks
   for (const auto& keys : std::vector<std::vector<std::string>>{
            {"router.type=\"sigmoid_bias\"", "n_experts=8", "top_k=2", "router.n_groups=4", "router.topk_groups=2"},
            {"router.type=\"sigmoid_bias\"", "router.normalize=false", "router.scaling=2.5"}}) {
-    const Config config = testing::component_config(test::moe_registry(), ComponentKind::ffn, "moe", keys);
-    testing::ComponentCheckOptions options;
-    options.d_model = 6;
-    const testing::CheckReport report = testing::check_component(test::moe_registry(), ComponentKind::ffn, config, options);
+    const testing::CheckReport report = test::check_moe(keys);
     INFO(report.to_string());
     CHECK(report.passed());
   }
 }
 
 TEST_CASE("router configs that cannot work are located errors", "[moe][router][errors]") {
-  auto build = [](const std::string& moe_keys) {
-    const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\n[model.mixer.A]\ntype = \"attention\"\n"
-                             "[model.ffn.E]\ntype = \"moe\"\n" + moe_keys + "\n";
-    ExperimentOptions options;
-    options.default_plugin_folders = false;
-    const Experiment e = Experiment::from_string(text, "bad.toml", options, test::moe_registry());
-    build_experiment(e, test::moe_registry());
-  };
-  CHECK_THROWS_WITH(build("n_experts = 6\nrouter = { type = \"sigmoid_bias\", n_groups = 4 }"),
+  CHECK_THROWS_WITH(build_moe_model("n_experts = 6\nrouter = { type = \"sigmoid_bias\", n_groups = 4 }"),
                     Catch::Contains("bad.toml:10:") && Catch::Contains("does not divide n_experts = 6"));
-  CHECK_THROWS_WITH(build("router = { type = \"sigmoid_bias\", n_groups = 2, topk_groups = 3 }"),
+  CHECK_THROWS_WITH(build_moe_model("router = { type = \"sigmoid_bias\", n_groups = 2, topk_groups = 3 }"),
                     Catch::Contains("exceeds n_groups = 2"));
-  CHECK_THROWS_WITH(build("n_experts = 8\ntop_k = 4\nrouter = { type = \"sigmoid_bias\", n_groups = 4, topk_groups = 1 }"),
+  CHECK_THROWS_WITH(build_moe_model("n_experts = 8\ntop_k = 4\nrouter = { type = \"sigmoid_bias\", n_groups = 4, topk_groups = 1 }"),
                     Catch::Contains("fewer than top_k = 4"));
-  CHECK_THROWS_WITH(build("router = { type = \"noisy_topk\" }\nbalance = [{ type = \"aux_free_bias\" }]"),
+  CHECK_THROWS_WITH(build_moe_model("router = { type = \"noisy_topk\" }\nbalance = [{ type = \"aux_free_bias\" }]"),
                     Catch::Contains("bad.toml:10:") && Catch::Contains("router noisy_topk does not"));
-  CHECK_NOTHROW(build("top_k = 1\nrouter = { type = \"switch\" }\nbalance = [{ type = \"aux_free_bias\" }]"));
+  CHECK_NOTHROW(build_moe_model("top_k = 1\nrouter = { type = \"switch\" }\nbalance = [{ type = \"aux_free_bias\" }]"));
 }
 
 TEST_CASE("baseline routers: uniform is balanced, random draws distinct experts, hash follows the token id",
@@ -233,28 +232,16 @@ TEST_CASE("expert_choice: each expert takes its ceil(c N / E) best tokens; the m
     }
   STRATA_REQUIRE_CLOSE(reshape(y, {N, D}), expected, 1e-12, 1e-10);
 
-  const Config config = testing::component_config(test::moe_registry(), ComponentKind::ffn, "moe",
-                                                  {"router.type=\"expert_choice\"", "allow_non_causal=true"});
-  testing::ComponentCheckOptions options;
-  options.d_model = 6;
-  const testing::CheckReport report = testing::check_component(test::moe_registry(), ComponentKind::ffn, config, options);
+  const testing::CheckReport report = test::check_moe({"router.type=\"expert_choice\"", "allow_non_causal=true"});
   INFO(report.to_string());
   CHECK(report.passed());
 }
 
 TEST_CASE("expert_choice is refused in a causal model unless allowed, and takes no capacity_factor",
           "[moe][router][errors]") {
-  auto build = [](const std::string& moe_keys) {
-    const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\n[model.mixer.A]\ntype = \"attention\"\n"
-                             "[model.ffn.E]\ntype = \"moe\"\n" + moe_keys + "\n";
-    ExperimentOptions options;
-    options.default_plugin_folders = false;
-    const Experiment e = Experiment::from_string(text, "bad.toml", options, test::moe_registry());
-    build_experiment(e, test::moe_registry());
-  };
-  CHECK_THROWS_WITH(build("router = { type = \"expert_choice\" }"),
+  CHECK_THROWS_WITH(build_moe_model("router = { type = \"expert_choice\" }"),
                     Catch::Contains("bad.toml:9:") && Catch::Contains("non-causal") && Catch::Contains("allow_non_causal = true"));
-  CHECK_THROWS_WITH(build("router = { type = \"expert_choice\" }\nallow_non_causal = true\ncapacity_factor = 1.0"),
+  CHECK_THROWS_WITH(build_moe_model("router = { type = \"expert_choice\" }\nallow_non_causal = true\ncapacity_factor = 1.0"),
                     Catch::Contains("bad.toml:11:") && Catch::Contains("sets each expert's capacity itself"));
-  CHECK_NOTHROW(build("router = { type = \"expert_choice\" }\nallow_non_causal = true"));
+  CHECK_NOTHROW(build_moe_model("router = { type = \"expert_choice\" }\nallow_non_causal = true"));
 }
