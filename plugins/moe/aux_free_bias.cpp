@@ -11,8 +11,10 @@ namespace {
 
 class AuxFreeBias : public Balance {
  public:
-  AuxFreeBias(std::int64_t n_experts, double rate)
-      : rate_(rate), bias_(Tensor::zeros({n_experts}, DType::f64)), load_(std::size_t(n_experts), 0.0) {}
+  AuxFreeBias(std::int64_t n_experts, double rate) : rate_(rate), load_(std::size_t(n_experts), 0.0) {
+    // A buffer: part of the model's state (and its checkpoints), never trained.
+    bias_ = register_buffer("expert_bias", Tensor::zeros({n_experts}, DType::f64));
+  }
 
   Tensor loss(const Routing& r, StepContext& ctx) override {
     const std::vector<std::int64_t> counts = r.counts.to_vector<std::int64_t>();
@@ -41,7 +43,7 @@ class AuxFreeBias : public Balance {
 
  private:
   double rate_;
-  Tensor bias_;                // [E], f64
+  Tensor bias_;                // [E], f64, the buffer "expert_bias"
   std::vector<double> load_;   // slots per expert since the last optimizer step
 };
 

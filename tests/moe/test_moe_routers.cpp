@@ -245,3 +245,31 @@ TEST_CASE("expert_choice is refused in a causal model unless allowed, and takes 
                     Catch::Contains("bad.toml:11:") && Catch::Contains("sets each expert's capacity itself"));
   CHECK_NOTHROW(build_moe_model("router = { type = \"expert_choice\" }\nallow_non_causal = true"));
 }
+
+TEST_CASE("aux_free_bias keeps its bias as a buffer of the model, not a parameter", "[moe][balance]") {
+  Generator gen(104);
+  const BuildContext ctx = test::moe_context(gen, 6, DType::f32);
+  auto moe = test::make_moe_component<Ffn>(ComponentKind::ffn, "moe", {"n_experts=4", "top_k=1"}, ctx);
+  CHECK(moe->named_buffers().empty());
+  const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\nn_layers = 2\n[model.mixer.A]\n"
+                           "type = \"attention\"\n[model.ffn.E]\ntype = \"moe\"\nn_experts = 4\n"
+                           "balance = [{ type = \"z_loss\" }, { type = \"aux_free_bias\", rate = 0.5 }]\n";
+  ExperimentOptions options;
+  options.default_plugin_folders = false;
+  const Experiment e = Experiment::from_string(text, "bias.toml", options, test::moe_registry());
+  const auto objects = build_experiment(e, test::moe_registry());
+  const std::vector<NamedBuffer> buffers = objects.model->named_buffers();
+  REQUIRE(buffers.size() == 2);
+  CHECK(buffers[0].name == "layers.0.ffn.balance_1.expert_bias");
+  CHECK(buffers[1].name == "layers.1.ffn.balance_1.expert_bias");
+  for (const NamedParameter& p : objects.model->named_parameters()) CHECK(p.name.find("expert_bias") == std::string::npos);
+  // The buffer is the live bias: an optimizer step's update shows in it.
+  Generator data(1);
+  const Batch batch = objects.task->train_batch(2, data);
+  StepContext step(true, &data);
+  objects.model->forward(batch.inputs, step);
+  objects.model->after_step();
+  double moved = 0;
+  for (double b : buffers[0].tensor.to_vector<double>()) moved += std::abs(b);
+  CHECK(moved > 0);
+}

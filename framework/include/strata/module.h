@@ -32,6 +32,13 @@ enum class ParamFlags : unsigned {
   no_weight_decay = 1,  // norms, biases, A_log, D, expert biases: AdamW skips their decay
 };
 
+// State that is not trained (no gradient; the optimizer never sees it) but belongs to the
+// model and its checkpoints: running statistics, expert selection biases, ...
+struct NamedBuffer {
+  std::string name;  // dotted path, as for parameters
+  Tensor tensor;
+};
+
 struct NamedParameter {
   std::string name;  // dotted path: "layers.3.mixer.conv_weight"
   Tensor tensor;     // a leaf that requires grad
@@ -48,6 +55,9 @@ class Module : public Component {
   // (a child's parameters where the child was registered).
   std::vector<NamedParameter> named_parameters(const std::string& prefix = "") const;
   std::vector<Tensor> parameters() const;
+  // Every buffer of this module and its children: its own in registration order, then
+  // each child's (depth first).
+  std::vector<NamedBuffer> named_buffers(const std::string& prefix = "") const;
   std::int64_t num_parameters() const;
   // Sets every parameter's grad to undefined.
   void zero_grad() const;
@@ -64,6 +74,9 @@ class Module : public Component {
   // Registers `value` (made a leaf that requires grad) and returns the stored tensor.
   // Names must be unique within the module; use [A-Za-z0-9_].
   Tensor& register_parameter(const std::string& name, Tensor value, ParamFlags flags = ParamFlags::none);
+  // Registers `value` as a buffer (detached; updated in place by its owner, e.g. in
+  // after_step) and returns the stored tensor.
+  Tensor& register_buffer(const std::string& name, Tensor value);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
     add_child(name, child);
@@ -77,6 +90,7 @@ class Module : public Component {
   // Every parameter tensor of the tree, in no particular order.
   void for_each_parameter(const std::function<void(const Tensor&)>& fn) const;
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
+  void collect_buffers(const std::string& prefix, std::vector<NamedBuffer>& out) const;
 
   struct Param {
     std::string name;
@@ -85,6 +99,7 @@ class Module : public Component {
   };
   std::vector<Param> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<NamedBuffer> buffers_;
   // Registration order over both lists (true: the next parameter, false: the next child),
   // so that named_parameters() follows the order in which the module declared them.
   std::vector<bool> order_;

@@ -22,6 +22,13 @@ Tensor& Module::register_parameter(const std::string& name, Tensor value, ParamF
   return params_.back().tensor;
 }
 
+Tensor& Module::register_buffer(const std::string& name, Tensor value) {
+  check_new_name(name);
+  if (!value.defined()) throw ValueError("buffer '" + name + "' must be a defined tensor");
+  buffers_.push_back({name, value.detach()});
+  return buffers_.back().tensor;
+}
+
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   check_new_name(name);
   if (!child) throw ValueError("child module '" + name + "' is null");
@@ -38,6 +45,8 @@ void Module::check_new_name(const std::string& name) const {
     if (p.name == name) throw ValueError("module already has a parameter named '" + name + "'");
   for (const auto& c : children_)
     if (c.first == name) throw ValueError("module already has a child named '" + name + "'");
+  for (const auto& b : buffers_)
+    if (b.name == name) throw ValueError("module already has a buffer named '" + name + "'");
 }
 
 void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out) const {
@@ -57,6 +66,17 @@ void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out
 std::vector<NamedParameter> Module::named_parameters(const std::string& prefix) const {
   std::vector<NamedParameter> out;
   collect(prefix.empty() ? "" : prefix + ".", out);
+  return out;
+}
+
+void Module::collect_buffers(const std::string& prefix, std::vector<NamedBuffer>& out) const {
+  for (const NamedBuffer& b : buffers_) out.push_back({prefix + b.name, b.tensor});
+  for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", out);
+}
+
+std::vector<NamedBuffer> Module::named_buffers(const std::string& prefix) const {
+  std::vector<NamedBuffer> out;
+  collect_buffers(prefix.empty() ? "" : prefix + ".", out);
   return out;
 }
 
