@@ -1,0 +1,121 @@
+// The jamba stack: Jamba-v0.1's 32-layer table from the period/offset rules, other
+// layouts, located errors for bad layouts, and hybrid decoding (attention KV cache, Mamba
+// conv + SSM state, MoE) equal to the full forward.
+#include <string>
+#include <vector>
+
+#include "catch.h"
+#include "config_error_cases.h"
+#include "helpers.h"
+#include "strata/autograd.h"
+#include "strata/experiment.h"
+#include "strata/model.h"
+#include "strata/plugin_loader.h"
+
+using namespace strata;
+
+namespace {
+
+ComponentRegistry& jamba_registry() {
+  static ComponentRegistry registry;
+  static const bool ready = (register_builtin_components(registry), load_plugin(registry, STRATA_ATTENTION_PLUGIN),
+                             load_plugin(registry, STRATA_MAMBA_PLUGIN), load_plugin(registry, STRATA_MOE_PLUGIN),
+                             load_plugin(registry, STRATA_JAMBA_PLUGIN), true);
+  (void)ready;
+  return registry;
+}
+
+// Lines 1-20 of a Jamba experiment; extra stack keys go on line 9.
+std::string jamba_text(std::int64_t n_layers, const std::string& stack_keys = "") {
+  return "[task]\n"                                                           // 1
+         "type = \"copy\"\n"                                                  // 2
+         "n_symbols = 6\n"                                                    // 3
+         "copy_len = 4\n"                                                     // 4
+         "[model]\n"                                                          // 5
+         "d_model = 16\n"                                                     // 6
+         "n_layers = " + std::to_string(n_layers) + "\n"                      // 7
+         "[model.stack]\ntype = \"jamba\"\n" +                                // 8, 9
+         stack_keys + "\n"
+         "[model.mixer.attention]\ntype = \"attention\"\npositions = \"none\"\n"
+         "[model.mixer.mamba]\ntype = \"mamba\"\ninner_norms = true\nd_state = 4\n"
+         "[model.ffn.mlp]\ntype = \"mlp\"\nd_ff = 24\n"
+         "[model.ffn.moe]\ntype = \"moe\"\nn_experts = 4\ntop_k = 2\nd_ff = 12\n"
+         "router = { type = \"softmax_topk\", renormalize = false }\n";
+}
+
+ExperimentOptions hermetic() {
+  ExperimentOptions o;
+  o.default_plugin_folders = false;
+  return o;
+}
+
+std::vector<std::string> layer_types(const std::string& text) {
+  const Experiment e = Experiment::from_string(text, "jamba.toml", hermetic(), jamba_registry());
+  const auto objects = build_experiment(e, jamba_registry());
+  std::vector<std::string> types;
+  for (const LayerPlan& l : objects.model->plan()) types.push_back(l.mixer_entry + "+" + l.ffn_entry);
+  return types;
+}
+
+}  // namespace
+
+TEST_CASE("jamba: the 32-layer Jamba-v0.1 table follows the period/offset rules", "[jamba]") {
+  const std::vector<std::string> types = layer_types(jamba_text(32));
+  REQUIRE(types.size() == 32);
+  for (std::size_t i = 0; i < 32; ++i) {
+    INFO("layer " << i);
+    // Attention at 4, 12, 20, 28, each with a dense MLP; MoE on every odd layer.
+    const std::string mixer = i % 8 == 4 ? "attention" : "mamba";
+    const std::string ffn = i % 2 == 1 ? "moe" : "mlp";
+    CHECK(types[i] == mixer + "+" + ffn);
+  }
+}
+
+TEST_CASE("jamba: other periods and offsets, and entries only needed when used", "[jamba]") {
+  const std::vector<std::string> types =
+      layer_types(jamba_text(6, "attn_layer_period = 3\nattn_layer_offset = 0\nexpert_layer_period = 3\nexpert_layer_offset = 2"));
+  CHECK(types == std::vector<std::string>{"attention+mlp", "mamba+mlp", "mamba+moe", "attention+mlp", "mamba+mlp",
+                                          "mamba+moe"});
+  // 4 layers with the default offset 4 have no attention layer: no attention entry needed.
+  const std::string no_attention = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\nn_layers = 4\n[model.stack]\n"
+                                   "type = \"jamba\"\n[model.mixer.mamba]\ntype = \"mamba\"\n[model.ffn.mlp]\ntype = \"mlp\"\n"
+                                   "[model.ffn.moe]\ntype = \"moe\"\n";
+  CHECK(layer_types(no_attention).front() == "mamba+mlp");
+}
+
+TEST_CASE("jamba: bad layouts are located errors", "[jamba][errors]") {
+  test::check_config_errors(
+      {
+          {"attention offset = period", "attn_layer_offset = 8", "bad.toml:10:21", "model.stack.attn_layer_offset",
+           "must be below attn_layer_period = 8", "one of 0 .. period - 1"},
+          {"expert offset above period", "expert_layer_period = 2\nexpert_layer_offset = 3", "bad.toml:11:23",
+           "model.stack.expert_layer_offset", "must be below expert_layer_period = 2", ""},
+          {"period 0", "attn_layer_period = 0", "bad.toml:10:21", "model.stack.attn_layer_period", "out of range", ""},
+          {"undeclared entry", "moe = \"experts\"", "bad.toml:10:7", "model.stack.moe",
+           "names ffn entry \"experts\", which is not declared", "add [model.ffn.experts]"},
+          {"misspelt key", "attn_period = 4", "bad.toml:10:1", "model.stack.attn_period", "unknown key",
+           "attn_layer_period"},
+      },
+      [](const std::string& keys) { return jamba_text(8, keys); }, jamba_registry());
+}
+
+TEST_CASE("jamba: hybrid decoding (KV cache, conv + SSM state, MoE) equals the full forward", "[jamba][decode]") {
+  const Experiment e = Experiment::from_string(jamba_text(8, "attn_layer_period = 4\nattn_layer_offset = 1"),
+                                               "jamba.toml", hermetic(), jamba_registry());
+  const auto objects = build_experiment(e, jamba_registry());
+  ModelDims dims = objects.model->dims();
+  Generator gen(3);
+  const auto model = Model::build(e.model, jamba_registry(), dims, gen, DType::f64);
+  autograd::NoGradGuard no_grad;
+  const Tensor ids = Tensor::randint({2, 13}, 0, dims.vocab_size, gen);
+  StepContext ctx;
+  const Tensor full = model->forward(ids, ctx);
+  DecodeState state = model->make_decode_state(2);
+  std::vector<Tensor> pieces;
+  pieces.push_back(model->forward_step(ids.slice(1, 0, 5), state, ctx));  // prompt
+  for (std::int64_t t = 5; t < 11; ++t) pieces.push_back(model->forward_step(ids.slice(1, t, t + 1), state, ctx));
+  pieces.push_back(model->forward_step(ids.slice(1, 11, 13), state, ctx));
+  CHECK(state.position == 13);
+  STRATA_REQUIRE_CLOSE(concat(pieces, 1), full, 1e-11, 1e-10);
+  CHECK(state.size_bytes() > 0);
+}
