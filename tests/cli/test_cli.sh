@@ -113,6 +113,12 @@ strata_expect 2 plugins_bad_path plugins --plugin-path /nonexistent
 has stderr "/nonexistent"
 
 # ---- inspect ---------------------------------------------------------------------------------
+# The main job's experiment (scripts/run): Jamba-v0.1's layout over 8 layers.
+strata_expect 0 inspect_jamba inspect experiments/jamba_tiny.toml
+has_re stdout '^4 +attention \(attention\) +[0-9]+ +mlp \(mlp\)'
+has_re stdout '^3 +mamba \(mamba\) +[0-9]+ +moe \(moe\)'
+has_re stdout '^0 +mamba \(mamba\) +[0-9]+ +mlp \(mlp\)'
+
 strata_expect 0 inspect inspect experiments/quickstart.toml
 layers=$(grep -cE '^[0-9]+ +C \(shortconv\) +[0-9]+ +F \(mlp\) +[0-9]+$' "$WORK/inspect.stdout" || true)
 [[ $layers -eq 4 ]] || fail "inspect: expected 4 layer lines 'N  C (shortconv) P  F (mlp) P', found $layers"
