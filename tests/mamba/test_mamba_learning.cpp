@@ -1,6 +1,11 @@
 // A small Mamba model (no ffn, no attention) learns the built-in copy task within
 // seconds: each answer sits 16 tokens after its source, beyond what the short
 // convolution sees, so the selective state must carry the data tokens.
+//
+// One thread: ctest -j runs this beside other tests, and with two multi-threaded
+// processes on two cores the many small OpenMP regions of a step wait on descheduled
+// threads (measured: 3.6 s alone on 2 threads, 90-240 s beside another test, near the
+// 300 s timeout; 5-6 s on 1 thread).
 #include "catch.h"
 #include "mamba_registry.h"
 #include "strata/experiment.h"
@@ -33,6 +38,7 @@ eval_every = 1000
 eval_batches = 8
 log_every = 1000
 seed = 3
+threads = 1
 )";
   ExperimentOptions options;
   options.default_plugin_folders = false;

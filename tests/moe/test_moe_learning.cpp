@@ -2,7 +2,8 @@
 // setting prone to collapse (top-1 Switch routing, 8 experts) the expert load is far less
 // balanced without a balance term than with switch_aux or aux_free_bias (measured: load CV
 // 0.7-1.6 without, ~0.16 with switch_aux alpha = 0.01, 0.15-0.21 with aux_free_bias rate
-// 1e-3, seeds 0 and 1).
+// 1e-3, seeds 0 and 1). One thread: ctest runs tests side by side on the 2 cores, where
+// multi-threaded training processes wait on each other's descheduled threads.
 #include <string>
 
 #include "catch.h"
@@ -53,6 +54,7 @@ eval_every = 400
 eval_batches = 4
 log_every = 50
 seed = 0
+threads = 1
 )";
   ExperimentOptions options;
   options.default_plugin_folders = false;
