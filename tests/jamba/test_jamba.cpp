@@ -119,3 +119,49 @@ TEST_CASE("jamba: hybrid decoding (KV cache, conv + SSM state, MoE) equals the f
   STRATA_REQUIRE_CLOSE(concat(pieces, 1), full, 1e-11, 1e-10);
   CHECK(state.size_bytes() > 0);
 }
+
+namespace {
+
+// The same entries under the built-in pattern stack with the given stack keys (line 9 on).
+std::string pattern_text(std::int64_t n_layers, const std::string& stack_keys) {
+  std::string text = jamba_text(n_layers, stack_keys);
+  const std::string jamba = "type = \"jamba\"\n";
+  return text.replace(text.find(jamba), jamba.size(), "type = \"pattern\"\n");
+}
+
+}  // namespace
+
+TEST_CASE("pattern stack: a Megatron-style layout and an attention ratio give Jamba's table", "[jamba][stack]") {
+  const std::vector<std::string> jamba = layer_types(jamba_text(32));
+  // Jamba's 8-layer block in Megatron's notation (REFERENCE §3.6), repeated 4 times.
+  CHECK(layer_types(pattern_text(32, "layout = \"M-MEM-ME*-MEM-ME\"")) == jamba);
+  // One attention layer in 8 lands in the middle of the block, as Jamba's offset 4.
+  std::vector<std::string> mixers;
+  for (const std::string& t : layer_types(pattern_text(8, "attention_ratio = 0.125\nffns = [\"mlp\"]")))
+    mixers.push_back(t.substr(0, t.find('+')));
+  CHECK(mixers == std::vector<std::string>{"mamba", "mamba", "mamba", "mamba", "attention", "mamba", "mamba", "mamba"});
+  mixers.clear();
+  for (const std::string& t : layer_types(pattern_text(8, "attention_ratio = 0.25\nffns = [\"mlp\"]")))
+    mixers.push_back(t.substr(0, t.find('+')));
+  CHECK(mixers == std::vector<std::string>{"mamba", "mamba", "attention", "mamba", "mamba", "mamba", "attention", "mamba"});
+  // A layout layer without an ffn symbol has no ffn.
+  CHECK(layer_types(pattern_text(2, "layout = \"M*E\"")) == std::vector<std::string>{"mamba+", "attention+moe"});
+}
+
+TEST_CASE("pattern stack: bad layouts are located errors", "[jamba][stack][errors]") {
+  test::check_config_errors(
+      {
+          {"unknown symbol", "layout = \"M-X\"", "bad.toml:10:10", "model.stack.layout", "symbol 3 'X' is not a layer symbol",
+           "M (Mamba), * (attention)"},
+          {"ffn first", "layout = \"-M\"", "bad.toml:10:10", "model.stack.layout", "symbol 1 '-' is an ffn with no mixer",
+           ""},
+          {"two ffns in a row", "layout = \"M-E\"", "bad.toml:10:10", "model.stack.layout",
+           "symbol 3 'E' is an ffn with no mixer", ""},
+          {"wrong length", "layout = \"M-M-M-\"", "bad.toml:10:10", "model.stack.layout",
+           "has 3 layers, which does not divide n_layers = 8", ""},
+          {"layout and mixers", "layout = \"M-\"\nmixers = \"mamba\"", "bad.toml:11:10", "model.stack.mixers",
+           "cannot be combined with layout", ""},
+          {"ratio above 1", "attention_ratio = 1.5", "bad.toml:10:19", "model.stack.attention_ratio", "out of range", ""},
+      },
+      [](const std::string& keys) { return pattern_text(8, keys); }, jamba_registry());
+}

@@ -1,6 +1,10 @@
 // The built-in `pattern` stack: per-layer symbols naming [model.mixer.*] / [model.ffn.*]
-// entries, e.g. mixers = "MMMAMMMM" (one character per layer) or ["mamba", "attn", ...].
+// entries, e.g. mixers = "MMMAMMMM" (one character per layer) or ["mamba", "attn", ...];
+// or a Megatron-style layout ("M-MEM-ME*-MEM-ME": M Mamba, * attention, - dense MLP, E
+// MoE, one symbol per residual sub-layer); or an attention ratio spacing attention layers
+// evenly among Mamba layers.
 #include <algorithm>
+#include <cmath>
 
 #include "builtins/builtins.h"
 
@@ -12,7 +16,9 @@ class PatternStack : public Stack {
   explicit PatternStack(Config config) : config_(std::move(config)) {}
 
   std::vector<LayerSpec> plan(const StackInputs& in) const override {
-    const std::vector<std::string> mixers = resolve("mixers", "mixer", in.mixers, in.n_layers, false);
+    if (config_.has("layout")) return layout_plan(in);
+    const std::vector<std::string> mixers = config_.has("attention_ratio") ? ratio_mixers(in)
+                                                                           : resolve("mixers", "mixer", in.mixers, in.n_layers, false);
     const std::vector<std::string> ffns = resolve("ffns", "ffn", in.ffns, in.n_layers, true);
     std::vector<LayerSpec> layers(static_cast<std::size_t>(in.n_layers));
     for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -64,6 +70,60 @@ class PatternStack : public Stack {
     return out;
   }
 
+  // Megatron's hybrid layout: a mixer symbol (M, *) starts a layer, an ffn symbol (-, E)
+  // right after it gives that layer its ffn. The layout repeats when its layers divide n_layers.
+  std::vector<LayerSpec> layout_plan(const StackInputs& in) const {
+    for (const char* other : {"mixers", "ffns", "attention_ratio"})
+      if (config_.has(other))
+        throw config_.error(other, "cannot be combined with layout", "describe the layers one way: remove one of them");
+    const std::vector<std::string>& symbols = config_.strings("layout");
+    std::vector<LayerSpec> block;
+    for (std::size_t i = 0; i < symbols.size(); ++i) {
+      const std::string& c = symbols[i];
+      const std::string where = "symbol " + std::to_string(i + 1) + " '" + c + "'";
+      if (c == "M" || c == "*") {
+        block.push_back({entry(c == "M" ? "mamba" : "attention", in.mixers, "mixer"), ""});
+      } else if (c == "-" || c == "E") {
+        if (block.empty() || !block.back().ffn.empty())
+          throw config_.error("layout", where + " is an ffn with no mixer before it",
+                              "each layer is a mixer symbol (M, *) optionally followed by one ffn symbol (-, E)");
+        block.back().ffn = entry(c == "-" ? "mlp" : "moe", in.ffns, "ffn");
+      } else {
+        throw config_.error("layout", where + " is not a layer symbol",
+                            "use M (Mamba), * (attention), - (dense MLP), E (MoE), as Megatron's hybrid pattern");
+      }
+    }
+    if (block.empty()) throw config_.error("layout", "has no layer", "give at least one mixer symbol (M or *)");
+    const auto len = static_cast<std::int64_t>(block.size());
+    if (in.n_layers % len != 0)
+      throw config_.error("layout", "has " + std::to_string(len) + " layers, which does not divide n_layers = " +
+                                        std::to_string(in.n_layers),
+                          "give one mixer symbol per layer, or a block whose layer count divides n_layers");
+    std::vector<LayerSpec> layers;
+    for (std::int64_t i = 0; i < in.n_layers; ++i) layers.push_back(block[std::size_t(i % len)]);
+    return layers;
+  }
+
+  // round(ratio n) attention layers at floor((i + 1/2) n / count), Mamba elsewhere.
+  std::vector<std::string> ratio_mixers(const StackInputs& in) const {
+    if (config_.has("mixers"))
+      throw config_.error("attention_ratio", "cannot be combined with mixers", "remove one of them");
+    const auto count = static_cast<std::int64_t>(std::llround(config_.number("attention_ratio") * double(in.n_layers)));
+    std::vector<std::string> mixers(std::size_t(in.n_layers), count < in.n_layers ? entry("mamba", in.mixers, "mixer") : "");
+    for (std::int64_t i = 0; i < count; ++i)
+      mixers[std::size_t((2 * i + 1) * in.n_layers / (2 * count))] = entry("attention", in.mixers, "mixer");
+    return mixers;
+  }
+
+  // The entry named by key (mamba, attention, mlp, moe), which must be declared.
+  std::string entry(const std::string& key, const std::vector<std::string>& declared, const std::string& kind) const {
+    const std::string& name = config_.string(key);
+    if (std::find(declared.begin(), declared.end(), name) == declared.end())
+      throw config_.error(key, "names " + kind + " entry \"" + name + "\", which is not declared under [model." + kind + "]",
+                          "add [model." + kind + "." + name + "], or set " + key + " to a declared entry");
+    return name;
+  }
+
   Config config_;
 };
 
@@ -76,6 +136,16 @@ void register_pattern_stack(ComponentRegistry& registry) {
                        "pattern shorter than n_layers repeats; optional with a single [model.mixer] entry");
   spec.schema.optional("ffns", ConfigType::symbols,
                        "ffn entry per layer, as mixers; optional with zero (no ffn) or one [model.ffn] entry");
+  spec.schema.optional("layout", ConfigType::symbols,
+                       "Megatron-style hybrid layout instead of mixers/ffns: M Mamba, * attention, - dense MLP, E MoE, "
+                       "one symbol per sub-layer (Jamba's block: \"M-MEM-ME*-MEM-ME\"); repeats to n_layers");
+  spec.schema.optional("attention_ratio", ConfigType::number,
+                       "instead of mixers: round(ratio * n_layers) attention layers spaced evenly, Mamba elsewhere")
+      .range(0.0, 1.0);
+  spec.schema.string("mamba", "mamba", "with layout or attention_ratio: the [model.mixer.*] entry of M layers");
+  spec.schema.string("attention", "attention", "with layout or attention_ratio: the [model.mixer.*] entry of * layers");
+  spec.schema.string("mlp", "mlp", "with layout: the [model.ffn.*] entry of - sub-layers");
+  spec.schema.string("moe", "moe", "with layout: the [model.ffn.*] entry of E sub-layers");
   registry.add(std::move(spec), [](const Config& config, const BuildContext&) -> std::unique_ptr<Component> {
     return std::make_unique<PatternStack>(config);
   });
