@@ -7,8 +7,7 @@
 #include <vector>
 
 #include "catch.h"
-#include "strata/experiment.h"
-#include "strata/registry.h"
+#include "plugin_registry.h"
 
 namespace strata::test {
 
@@ -26,8 +25,7 @@ struct BadConfig {
 inline void check_config_errors(const std::vector<BadConfig>& cases,
                                 const std::function<std::string(const std::string&)>& experiment,
                                 ComponentRegistry& registry) {
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = hermetic_options();
   for (const BadConfig& c : cases) {
     INFO(c.name);
     try {

@@ -46,12 +46,6 @@ template <class T>
 using FastLanes = ScalarLanes<T>;
 #endif
 
-// Number of lane groups for_lane_groups makes of [d0, d1).
-template <class V>
-std::int64_t lane_group_count(std::int64_t d0, std::int64_t d1) {
-  return (d1 - d0) / V::W + (d1 - d0) % V::W;
-}
-
 // Per-channel-group arrays that live across chunks (states, constants, accumulators),
 // carved from one thread's scratch: array k of group g is slot(g, k), sizes[k] elements.
 // A work item walks its channel groups chunk by chunk, so that one chunk's rows of the

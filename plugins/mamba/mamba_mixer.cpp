@@ -52,10 +52,9 @@ Tensor a_log_init(const MambaConfig& c, DType dtype) {
 MambaMixer::MambaMixer(const MambaConfig& c, Generator& gen, DType dtype) : config_(c), dtype_(dtype) {
   const std::int64_t E = c.d_inner, N = c.d_state, R = c.dt_rank;
   in_proj_ = register_module("in_proj", std::make_shared<nn::Linear>(c.d_model, 2 * E, c.proj_bias, gen, dtype));
-  auto conv = std::make_shared<DepthwiseConv>(E, c.d_conv, c.conv_bias, gen, dtype);
+  const auto conv = register_module("conv1d", std::make_shared<DepthwiseConv>(E, c.d_conv, c.conv_bias, gen, dtype));
   conv_weight_ = conv->weight;
   conv_bias_ = conv->bias;
-  conv1d_ = register_module("conv1d", std::shared_ptr<Module>(conv));
   x_proj_ = register_module("x_proj", std::make_shared<nn::Linear>(E, R + 2 * N, false, gen, dtype));
   dt_proj_ = register_module("dt_proj", std::make_shared<nn::Linear>(R, E, true, gen, dtype));
   {

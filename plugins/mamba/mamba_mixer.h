@@ -61,8 +61,7 @@ class MambaMixer : public Mixer {
   MambaConfig config_;
   DType dtype_;
   std::shared_ptr<nn::Linear> in_proj_;   // [2E, d_model], rows [x; z]
-  std::shared_ptr<Module> conv1d_;        // weight [E, d_conv], bias [E]
-  Tensor conv_weight_, conv_bias_;
+  Tensor conv_weight_, conv_bias_;        // the child conv1d's weight [E, d_conv] and bias [E]
   std::shared_ptr<nn::Linear> x_proj_;    // [R + 2N, E], rows [dt; B; C]
   std::shared_ptr<nn::Linear> dt_proj_;   // [E, R] and bias [E]
   Tensor A_log_;                          // [E, N]

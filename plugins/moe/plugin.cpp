@@ -8,10 +8,10 @@
 //   top_k = 2
 //   router = { type = "softmax_topk", renormalize = false }
 //   balance = [{ type = "switch_aux", alpha = 0.01 }, { type = "z_loss", coef = 1e-3 }]
+#include <strata/nn.h>
 #include <strata/plugin.h>
 #include <strata/registry.h>
 
-#include <cmath>
 #include <string>
 
 #include "aux_free_bias.h"
@@ -53,11 +53,6 @@ ConfigSchema moe_schema() {
   return s;
 }
 
-std::int64_t default_expert_hidden(ExpertActivation activation, std::int64_t d_model) {
-  if (activation == ExpertActivation::gelu) return 4 * d_model;
-  return (std::int64_t(std::ceil(8.0 * double(d_model) / 3.0)) + 7) / 8 * 8;
-}
-
 std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) {
   MoeConfig c;
   c.n_experts = config.integer("n_experts");
@@ -66,7 +61,7 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
     throw config.error("top_k", "= " + std::to_string(c.top_k) + " exceeds n_experts = " + std::to_string(c.n_experts),
                        "each token picks top_k distinct experts: use top_k <= n_experts");
   c.activation = config.string("activation") == "gelu" ? ExpertActivation::gelu : ExpertActivation::swiglu;
-  c.d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff") : default_expert_hidden(c.activation, ctx.dims.d_model);
+  c.d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff") : nn::default_ffn_hidden(c.activation == ExpertActivation::swiglu, ctx.dims.d_model);
   c.n_shared_experts = config.integer("n_shared_experts");
   c.capacity_factor = config.number("capacity_factor");
   if (config.has("drop_policy") && c.capacity_factor == 0)

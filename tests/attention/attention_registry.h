@@ -4,16 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "strata/components.h"
-#include "strata/plugin_loader.h"
-#include "strata/registry.h"
-#include "strata/testing/component_check.h"
+#include "plugin_registry.h"
 
 namespace strata::test {
 
 inline ComponentRegistry& attention_registry() {
   static ComponentRegistry registry;
-  static const bool ready = (register_builtin_components(registry), load_plugin(registry, STRATA_ATTENTION_PLUGIN), true);
+  static const bool ready = (add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN}), true);
   (void)ready;
   return registry;
 }
@@ -21,16 +18,9 @@ inline ComponentRegistry& attention_registry() {
 // An attention mixer with the given keys ("n_heads=4", ...), built like a layer would be.
 inline std::shared_ptr<Mixer> make_attention(const std::vector<std::string>& keys, std::int64_t d_model,
                                              DType dtype = DType::f64, std::uint64_t seed = 1) {
-  const ComponentRegistry& registry = attention_registry();
-  const Config config = testing::component_config(registry, ComponentKind::mixer, "attention", keys);
   Generator gen(seed);
-  BuildContext ctx;
-  ctx.dims.d_model = d_model;
-  ctx.layer = 0;
-  ctx.dtype = dtype;
-  ctx.gen = &gen;
-  ctx.registry = &registry;
-  return registry.create<Mixer>(config, ctx);
+  return make_component<Mixer>(attention_registry(), ComponentKind::mixer, "attention", keys,
+                               layer_context(attention_registry(), gen, d_model, dtype));
 }
 
 }  // namespace strata::test

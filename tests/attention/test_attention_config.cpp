@@ -31,12 +31,6 @@ std::string experiment(const std::string& attention_keys) {
          "\n[train]\nsteps = 2\n";
 }
 
-ExperimentOptions hermetic() {
-  ExperimentOptions o;
-  o.default_plugin_folders = false;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("attention: bad configs name file, line, column and key", "[attention][config][errors]") {
@@ -66,7 +60,7 @@ TEST_CASE("attention: bad configs name file, line, column and key", "[attention]
 
 TEST_CASE("attention: a good config builds, and explicit head_dim lifts the divisibility rule", "[attention][config]") {
   const Experiment e = Experiment::from_string(experiment("n_heads = 5\nhead_dim = 8\nn_kv_heads = 5"), "good.toml",
-                                               hermetic(), test::attention_registry());
+                                               test::hermetic_options(), test::attention_registry());
   const auto objects = build_experiment(e, test::attention_registry());
   CHECK(objects.model->num_parameters() > 0);
 }

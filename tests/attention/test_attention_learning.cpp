@@ -36,8 +36,7 @@ eval_batches = 4
 log_every = 250
 seed = 3
 )";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "attention_copy.toml", options, test::attention_registry());
   const auto objects = build_experiment(e, test::attention_registry());
   const TrainSummary summary = train(*objects.model, *objects.task, e.train, {});

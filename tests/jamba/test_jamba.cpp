@@ -10,7 +10,7 @@
 #include "strata/autograd.h"
 #include "strata/experiment.h"
 #include "strata/model.h"
-#include "strata/plugin_loader.h"
+#include "plugin_registry.h"
 
 using namespace strata;
 
@@ -18,9 +18,9 @@ namespace {
 
 ComponentRegistry& jamba_registry() {
   static ComponentRegistry registry;
-  static const bool ready = (register_builtin_components(registry), load_plugin(registry, STRATA_ATTENTION_PLUGIN),
-                             load_plugin(registry, STRATA_MAMBA_PLUGIN), load_plugin(registry, STRATA_MOE_PLUGIN),
-                             load_plugin(registry, STRATA_JAMBA_PLUGIN), true);
+  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
+                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
+                             true);
   (void)ready;
   return registry;
 }
@@ -43,14 +43,8 @@ std::string jamba_text(std::int64_t n_layers, const std::string& stack_keys = ""
          "router = { type = \"softmax_topk\", renormalize = false }\n";
 }
 
-ExperimentOptions hermetic() {
-  ExperimentOptions o;
-  o.default_plugin_folders = false;
-  return o;
-}
-
 std::vector<std::string> layer_types(const std::string& text) {
-  const Experiment e = Experiment::from_string(text, "jamba.toml", hermetic(), jamba_registry());
+  const Experiment e = Experiment::from_string(text, "jamba.toml", test::hermetic_options(), jamba_registry());
   const auto objects = build_experiment(e, jamba_registry());
   std::vector<std::string> types;
   for (const LayerPlan& l : objects.model->plan()) types.push_back(l.mixer_entry + "+" + l.ffn_entry);
@@ -101,7 +95,7 @@ TEST_CASE("jamba: bad layouts are located errors", "[jamba][errors]") {
 
 TEST_CASE("jamba: hybrid decoding (KV cache, conv + SSM state, MoE) equals the full forward", "[jamba][decode]") {
   const Experiment e = Experiment::from_string(jamba_text(8, "attn_layer_period = 4\nattn_layer_offset = 1"),
-                                               "jamba.toml", hermetic(), jamba_registry());
+                                               "jamba.toml", test::hermetic_options(), jamba_registry());
   const auto objects = build_experiment(e, jamba_registry());
   ModelDims dims = objects.model->dims();
   Generator gen(3);

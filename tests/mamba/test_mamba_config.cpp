@@ -27,12 +27,6 @@ std::string experiment(const std::string& mamba_keys) {
          "\n[train]\nsteps = 2\n";
 }
 
-ExperimentOptions hermetic() {
-  ExperimentOptions o;
-  o.default_plugin_folders = false;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("mamba: bad configs name file, line, column and key", "[mamba][config][errors]") {
@@ -69,7 +63,7 @@ TEST_CASE("mamba: a good config with every key builds", "[mamba][config]") {
       experiment("d_state = 8\nd_conv = 3\nd_inner = 40\ndt_rank = 3\ndt_min = 0.01\ndt_max = 0.2\n"
                  "dt_init_floor = 1e-3\ndt_init = \"constant\"\ndt_scale = 0.5\nconv_bias = false\n"
                  "proj_bias = true\ninner_norms = true\nnorm_eps = 1e-5"),
-      "good.toml", hermetic(), test::mamba_registry());
+      "good.toml", test::hermetic_options(), test::mamba_registry());
   const auto objects = build_experiment(e, test::mamba_registry());
   CHECK(objects.model->num_parameters() > 0);
 }

@@ -40,8 +40,7 @@ log_every = 1000
 seed = 3
 threads = 1
 )";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "mamba_copy.toml", options, test::mamba_registry());
   const auto objects = build_experiment(e, test::mamba_registry());
   const TrainSummary summary = train(*objects.model, *objects.task, e.train, {});

@@ -4,40 +4,28 @@
 #include <string>
 #include <vector>
 
-#include "strata/components.h"
-#include "strata/plugin_loader.h"
-#include "strata/registry.h"
-#include "strata/testing/component_check.h"
+#include "plugin_registry.h"
 
 namespace strata::test {
 
 inline ComponentRegistry& moe_registry() {
   static ComponentRegistry registry;
-  static const bool ready = (register_builtin_components(registry), load_plugin(registry, STRATA_MOE_PLUGIN),
-                             load_plugin(registry, STRATA_ATTENTION_PLUGIN), true);
+  static const bool ready =
+      (add_builtins_and_plugins(registry, {STRATA_MOE_PLUGIN, STRATA_ATTENTION_PLUGIN}), true);
   (void)ready;
   return registry;
 }
 
 inline BuildContext moe_context(Generator& gen, std::int64_t d_model, DType dtype, std::int64_t n_experts = 0,
                                 std::int64_t top_k = 0) {
-  BuildContext ctx;
-  ctx.dims.d_model = d_model;
-  ctx.layer = 0;
-  ctx.dtype = dtype;
-  ctx.gen = &gen;
-  ctx.registry = &moe_registry();
-  ctx.n_experts = n_experts;
-  ctx.top_k = top_k;
-  return ctx;
+  return layer_context(moe_registry(), gen, d_model, dtype, n_experts, top_k);
 }
 
 // A component of `kind` named `type` with the given keys ("top_k=1", "router.type=\"switch\"", ...).
 template <class C>
 std::shared_ptr<C> make_moe_component(ComponentKind kind, const std::string& type, const std::vector<std::string>& keys,
                                       const BuildContext& ctx) {
-  const Config config = testing::component_config(moe_registry(), kind, type, keys);
-  return moe_registry().create<C>(config, ctx);
+  return make_component<C>(moe_registry(), kind, type, keys, ctx);
 }
 
 // The conformance checks of a moe ffn with the given keys, at d_model 6.

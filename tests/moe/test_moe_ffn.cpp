@@ -243,8 +243,7 @@ top_k = 1
 router = { type = "hash" }
 detailed_telemetry = true
 )";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "hash.toml", options, test::moe_registry());
   const auto objects = build_experiment(e, test::moe_registry());
   Generator gen(5);

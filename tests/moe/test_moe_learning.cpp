@@ -56,8 +56,7 @@ log_every = 50
 seed = 0
 threads = 1
 )";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "moe_copy.toml", options, test::moe_registry());
   const auto objects = build_experiment(e, test::moe_registry());
   Outcome out;

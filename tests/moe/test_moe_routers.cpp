@@ -57,8 +57,7 @@ void reference_sigmoid_route(const std::vector<double>& logits, const std::vecto
 void build_moe_model(const std::string& moe_keys) {
   const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\n[model.mixer.A]\ntype = \"attention\"\n"
                            "[model.ffn.E]\ntype = \"moe\"\n" + moe_keys + "\n";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "bad.toml", options, test::moe_registry());
   build_experiment(e, test::moe_registry());
 }
@@ -254,8 +253,7 @@ TEST_CASE("aux_free_bias keeps its bias as a buffer of the model, not a paramete
   const std::string text = "[task]\ntype = \"copy\"\n[model]\nd_model = 16\nn_layers = 2\n[model.mixer.A]\n"
                            "type = \"attention\"\n[model.ffn.E]\ntype = \"moe\"\nn_experts = 4\n"
                            "balance = [{ type = \"z_loss\" }, { type = \"aux_free_bias\", rate = 0.5 }]\n";
-  ExperimentOptions options;
-  options.default_plugin_folders = false;
+  const ExperimentOptions options = test::hermetic_options();
   const Experiment e = Experiment::from_string(text, "bias.toml", options, test::moe_registry());
   const auto objects = build_experiment(e, test::moe_registry());
   const std::vector<NamedBuffer> buffers = objects.model->named_buffers();

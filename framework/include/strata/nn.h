@@ -15,6 +15,11 @@ namespace strata::nn {
 Tensor uniform_init(const Shape& shape, double bound, Generator& gen, DType dtype);
 Tensor normal_init(const Shape& shape, double std, Generator& gen, DType dtype);
 
+// Hidden width of a feed-forward block when none is given: 4 d_model without a gate (GELU);
+// 8/3 d_model rounded up to a multiple of 8 with one (SwiGLU), the same parameter count
+// as LLaMA's.
+std::int64_t default_ffn_hidden(bool gated, std::int64_t d_model);
+
 // y = x W^T + b.  weight: [out, in] ~ U(+-1/sqrt(in)), bias: [out] (same bound; no weight decay).
 class Linear : public Module {
  public:

@@ -1,5 +1,4 @@
 // The dense `mlp` ffn: SwiGLU (one fused [gate | up] projection) or GELU.
-#include <cmath>
 
 #include "builtins/builtins.h"
 #include "strata/nn.h"
@@ -44,14 +43,6 @@ class Mlp : public Ffn {
 
 }  // namespace
 
-// The hidden width when d_ff = 0: 4 D for GELU; for SwiGLU 8/3 D rounded up to a
-// multiple of 8 (the same parameter count as a 4 D GELU MLP, as in LLaMA).
-std::int64_t default_mlp_hidden(const std::string& activation, std::int64_t d_model) {
-  if (activation != "swiglu") return 4 * d_model;
-  const auto h = static_cast<std::int64_t>(std::ceil(8.0 * double(d_model) / 3.0));
-  return (h + 7) / 8 * 8;
-}
-
 void register_mlp(ComponentRegistry& registry) {
   ComponentSpec spec{ComponentKind::ffn, "mlp", "dense feed-forward block: SwiGLU or GELU", {}};
   spec.schema.string("activation", "swiglu", "swiglu: down(silu(gate) * up); gelu / gelu_tanh: down(gelu(up))")
@@ -65,7 +56,7 @@ void register_mlp(ComponentRegistry& registry) {
                                      : name == "gelu" ? MlpActivation::gelu
                                                       : MlpActivation::gelu_tanh;
     const std::int64_t d_ff =
-        config.integer("d_ff") > 0 ? config.integer("d_ff") : default_mlp_hidden(name, ctx.dims.d_model);
+        config.integer("d_ff") > 0 ? config.integer("d_ff") : nn::default_ffn_hidden(name == "swiglu", ctx.dims.d_model);
     return std::make_unique<Mlp>(activation, ctx.dims.d_model, d_ff, config.boolean("bias"), *ctx.gen, ctx.dtype);
   });
 }

@@ -7,6 +7,12 @@
 
 namespace strata::nn {
 
+std::int64_t default_ffn_hidden(bool gated, std::int64_t d_model) {
+  if (!gated) return 4 * d_model;
+  const auto h = static_cast<std::int64_t>(std::ceil(8.0 * double(d_model) / 3.0));
+  return (h + 7) / 8 * 8;
+}
+
 Tensor uniform_init(const Shape& shape, double bound, Generator& gen, DType dtype) {
   return Tensor::rand(shape, gen, dtype, -bound, bound);
 }

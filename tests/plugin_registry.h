@@ -1,0 +1,54 @@
+#pragma once
+// Shared by the plugin tests: a registry with the built-ins and plugin files the build
+// produced, a BuildContext as a model layer gets, one component built from "key=value"
+// assignments, and hermetic experiment options.
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/components.h"
+#include "strata/experiment.h"
+#include "strata/plugin_loader.h"
+#include "strata/registry.h"
+#include "strata/testing/component_check.h"
+
+namespace strata::test {
+
+inline void add_builtins_and_plugins(ComponentRegistry& registry, std::initializer_list<const char*> plugin_files) {
+  register_builtin_components(registry);
+  for (const char* file : plugin_files) load_plugin(registry, file);
+}
+
+// The context of layer 0 of a model of width d_model (n_experts and top_k: for
+// components built by an MoE ffn).
+inline BuildContext layer_context(const ComponentRegistry& registry, Generator& gen, std::int64_t d_model,
+                                  DType dtype, std::int64_t n_experts = 0, std::int64_t top_k = 0) {
+  BuildContext ctx;
+  ctx.dims.d_model = d_model;
+  ctx.layer = 0;
+  ctx.dtype = dtype;
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+  ctx.n_experts = n_experts;
+  ctx.top_k = top_k;
+  return ctx;
+}
+
+// A component of `kind` named `type` with the given keys ("d_state=4", "router.type=\"switch\"", ...).
+template <class C>
+std::shared_ptr<C> make_component(const ComponentRegistry& registry, ComponentKind kind, const std::string& type,
+                                  const std::vector<std::string>& keys, const BuildContext& ctx) {
+  return registry.create<C>(testing::component_config(registry, kind, type, keys), ctx);
+}
+
+// Options for an experiment in a test: the given --set overrides, and no plugin search
+// beyond what the test's registry already holds (no default folders, no environment).
+inline ExperimentOptions hermetic_options(std::vector<std::string> overrides = {}) {
+  ExperimentOptions o;
+  o.overrides = std::move(overrides);
+  o.default_plugin_folders = false;
+  return o;
+}
+
+}  // namespace strata::test
