@@ -12,6 +12,7 @@
 #include "strata/plugin_loader.h"
 #include "strata/registry.h"
 #include "strata/testing/component_check.h"
+#include "strata/trainer.h"
 
 namespace strata::test {
 
@@ -49,6 +50,14 @@ inline ExperimentOptions hermetic_options(std::vector<std::string> overrides = {
   o.overrides = std::move(overrides);
   o.default_plugin_folders = false;
   return o;
+}
+
+// Builds the experiment `text` (named `name` in messages) hermetically and trains it.
+inline TrainSummary train_experiment(const std::string& text, const std::string& name, ComponentRegistry& registry,
+                                     const TrainCallbacks& callbacks = {}) {
+  const Experiment e = Experiment::from_string(text, name, hermetic_options(), registry);
+  const ExperimentObjects objects = build_experiment(e, registry);
+  return train(*objects.model, *objects.task, e.train, callbacks);
 }
 
 }  // namespace strata::test

@@ -36,10 +36,7 @@ eval_batches = 4
 log_every = 250
 seed = 3
 )";
-  const ExperimentOptions options = test::hermetic_options();
-  const Experiment e = Experiment::from_string(text, "attention_copy.toml", options, test::attention_registry());
-  const auto objects = build_experiment(e, test::attention_registry());
-  const TrainSummary summary = train(*objects.model, *objects.task, e.train, {});
+  const TrainSummary summary = test::train_experiment(text, "attention_copy.toml", test::attention_registry());
   INFO("eval loss " << summary.initial_eval.loss << " -> " << summary.final_eval.loss << ", accuracy "
                     << summary.final_eval.accuracy);
   CHECK(summary.final_eval.loss < 0.3 * summary.initial_eval.loss);

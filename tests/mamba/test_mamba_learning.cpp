@@ -40,10 +40,7 @@ log_every = 1000
 seed = 3
 threads = 1
 )";
-  const ExperimentOptions options = test::hermetic_options();
-  const Experiment e = Experiment::from_string(text, "mamba_copy.toml", options, test::mamba_registry());
-  const auto objects = build_experiment(e, test::mamba_registry());
-  const TrainSummary summary = train(*objects.model, *objects.task, e.train, {});
+  const TrainSummary summary = test::train_experiment(text, "mamba_copy.toml", test::mamba_registry());
   INFO("eval loss " << summary.initial_eval.loss << " -> " << summary.final_eval.loss << ", accuracy "
                     << summary.final_eval.accuracy);
   CHECK(summary.final_eval.loss < 0.1 * summary.initial_eval.loss);

@@ -56,16 +56,13 @@ log_every = 50
 seed = 0
 threads = 1
 )";
-  const ExperimentOptions options = test::hermetic_options();
-  const Experiment e = Experiment::from_string(text, "moe_copy.toml", options, test::moe_registry());
-  const auto objects = build_experiment(e, test::moe_registry());
   Outcome out;
   TrainCallbacks callbacks;
   callbacks.on_record = [&](const MetricsRecord& r) {
     if (r.has("metric.layers.0.ffn.load_cv"))
       out.load_cv = (r.get("metric.layers.0.ffn.load_cv") + r.get("metric.layers.1.ffn.load_cv")) / 2;
   };
-  const TrainSummary summary = train(*objects.model, *objects.task, e.train, callbacks);
+  const TrainSummary summary = test::train_experiment(text, "moe_copy.toml", test::moe_registry(), callbacks);
   out.accuracy = summary.final_eval.accuracy;
   return out;
 }
