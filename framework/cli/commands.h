@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "strata/experiment.h"
+#include "strata/generate.h"
 #include "strata/plugin_loader.h"
 #include "strata/registry.h"
 
@@ -39,10 +40,32 @@ struct RunOptions {
 int run_command(const RunOptions& options);
 
 struct InspectOptions {
-  std::string file;
+  std::string file;  // an experiment file, or a checkpoint folder
+  std::int64_t context = 0;
+  std::string dtype = "f32";
+  bool json = false;
   CommonOptions common;
 };
 int inspect_command(const InspectOptions& options);
+
+struct GenerateCommandOptions {
+  std::string checkpoint;
+  std::string prompt;  // token ids or a file of them (token_input.h)
+  std::string text;    // byte-level models: the prompt as text
+  strata::GenerateOptions generate;
+  std::uint64_t seed = 0;
+  bool json = false;
+  CommonOptions common;
+};
+int generate_command(const GenerateCommandOptions& options);
+
+struct LogitsOptions {
+  std::string checkpoint;
+  std::string tokens;
+  std::string out;
+  CommonOptions common;
+};
+int logits_command(const LogitsOptions& options);
 
 struct PluginsOptions {
   CommonOptions common;

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/token_input.h"
 #include "strata/config.h"
 #include "strata/error.h"
 #include "strata/plugin_loader.h"
@@ -61,9 +62,46 @@ int main(int argc, char** argv) {
   InspectOptions inspect;
   CLI::App* inspect_app =
       app.add_subcommand("inspect", "print the per-layer plan and parameter counts of an experiment's model");
-  inspect_app->add_option("file", inspect.file, "experiment file (TOML)")->required();
+  inspect_app->add_option("file", inspect.file, "experiment file (TOML) or checkpoint folder")->required();
+  inspect_app->add_option("--context", inspect.context,
+                          "tokens of history: adds the decode-cache size and the attention FLOPs at that length")
+      ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 40));
+  inspect_app->add_option("--dtype", inspect.dtype, "element type of the decode cache: f32, bf16, f16, f64")
+      ->check(CLI::IsMember({"f32", "bf16", "f16", "f64"}));
+  inspect_app->add_flag("--json", inspect.json, "print the plan as JSON (params_total, params_active, cache_bytes, ...)");
   inspect.common.add_set_flag(*inspect_app);
   inspect.common.add_plugin_flags(*inspect_app);
+
+  GenerateCommandOptions gen;
+  CLI::App* generate_app = app.add_subcommand(
+      "generate", "continue a prompt from a checkpoint, decoding token by token through the layers' caches");
+  generate_app->add_option("checkpoint", gen.checkpoint, "checkpoint folder (e.g. runs/NAME/checkpoint)")->required();
+  CLI::Option* prompt_option = generate_app->add_option("--prompt", gen.prompt,
+                           "token ids (\"5 3 9\", sequences separated by ';') or a file of ids (.npy, .safetensors, "
+                           "text)");
+  generate_app->add_option("--text", gen.text, "the prompt as text (byte-level models, task \"text\")")
+      ->excludes(prompt_option);
+  generate_app->add_option("--max-new-tokens", gen.generate.max_new_tokens, "tokens to generate (default 32)")
+      ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 30));
+  generate_app->add_option("--temperature", gen.generate.sampling.temperature, "0: greedy (default); else sample")
+      ->check(CLI::Range(0.0, 1e6));
+  generate_app->add_option("--top-k", gen.generate.sampling.top_k, "sample among the k most likely tokens (0: all)")
+      ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 40));
+  generate_app->add_option("--top-p", gen.generate.sampling.top_p, "nucleus sampling: keep probability mass p (1: all)")
+      ->check(CLI::Range(1e-9, 1.0));
+  generate_app->add_option("--stop-token", gen.generate.stop_token, "stop a sequence after this token (-1: never)");
+  generate_app->add_option("--seed", gen.seed, "sampling seed (default 0)");
+  generate_app->add_flag("--json", gen.json, "print tokens, cache bytes per layer type and timings as JSON");
+  gen.common.add_plugin_flags(*generate_app);
+
+  LogitsOptions logits;
+  CLI::App* logits_app = app.add_subcommand(
+      "logits", "write the logits of every position of token sequences (f32 safetensors) to compare frameworks");
+  logits_app->add_option("checkpoint", logits.checkpoint, "checkpoint folder")->required();
+  logits_app->add_option("--tokens", logits.tokens, "token ids: \"5 3 9\", or a .npy/.safetensors/text file of [B, T] ids")
+      ->required();
+  logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
+  logits.common.add_plugin_flags(*logits_app);
 
   PluginsOptions plugins;
   CLI::App* plugins_app = app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
@@ -87,7 +125,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, generate, logits, plugins, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -102,12 +140,20 @@ int main(int argc, char** argv) {
     if (*run_app) return run_command(run);
     if (*inspect_app) return inspect_command(inspect);
     if (*plugins_app) return plugins_command(plugins);
+    if (*generate_app) return generate_command(gen);
+    if (*logits_app) return logits_command(logits);
     if (*check_app) return check_command(check);
   } catch (const ConfigError& e) {
     std::cerr << "strata: error: " << e.what() << "\n";
     return kBadInput;
   } catch (const PluginError& e) {
     std::cerr << "strata: plugin error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const FileFormatError& e) {
+    std::cerr << "strata: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const UsageError& e) {
+    std::cerr << "strata: error: " << e.what() << "\n";
     return kBadInput;
   } catch (const Error& e) {
     std::cerr << "strata: error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "strata/checkpoint.h"
 #include "strata/runtime.h"
 #include "strata/trainer.h"
 
@@ -64,6 +65,11 @@ int run_command(const RunOptions& options) {
   ComponentRegistry registry;
   register_builtin_components(registry);
   const Experiment e = Experiment::load(options.file, options.common.experiment_options(), registry);
+  if (!e.has_task()) {
+    throw ConfigError(SourceLocation{e.file.string()}, "task", "the experiment has no [task] to train on",
+                      "add a [task] section (e.g. type = \"copy\"); model-only files are for inspect, generate and "
+                      "export");
+  }
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
   const ExperimentObjects objects = build_experiment(e, registry);
 
@@ -97,6 +103,8 @@ int run_command(const RunOptions& options) {
   const TrainSummary summary = train(*objects.model, *objects.task, e.train, callbacks);
   progress.finish();
 
+  save_checkpoint(folder / "checkpoint", e, *objects.model);
+
   const bool ppl = objects.task->reports_perplexity();
   nlohmann::json final_json{{"steps", summary.steps},
                             {"seconds", summary.seconds},
@@ -116,7 +124,8 @@ int run_command(const RunOptions& options) {
                 summary.final_eval.accuracy, objects.task->chance_accuracy(),
                 ppl ? (" | perplexity " + std::to_string(summary.final_eval.perplexity)).c_str() : "",
                 summary.tokens_per_s, format_duration(summary.seconds).c_str());
-  std::cout << line << "\nrun folder: " << folder.string() << "\n";
+  std::cout << line << "\nrun folder: " << folder.string() << " (checkpoint: " << (folder / "checkpoint").string()
+            << ")\n";
   return kOk;
 }
 

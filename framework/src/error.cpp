@@ -20,5 +20,6 @@ DeviceError::~DeviceError() = default;
 ValueError::~ValueError() = default;
 AutogradError::~AutogradError() = default;
 NotImplementedError::~NotImplementedError() = default;
+FileFormatError::~FileFormatError() = default;
 
 }  // namespace strata

@@ -42,7 +42,7 @@ ConfigSchema attention_schema() {
   return s;
 }
 
-std::unique_ptr<AttentionMixer> make_attention(const Config& config, const BuildContext& ctx) {
+AttentionConfig attention_config(const Config& config, const BuildContext& ctx) {
   AttentionConfig c;
   c.d_model = ctx.dims.d_model;
   c.n_heads = config.integer("n_heads");
@@ -90,12 +90,32 @@ std::unique_ptr<AttentionMixer> make_attention(const Config& config, const Build
   c.fused_qkv = config.boolean("fused_qkv");
   if (config.has("softmax_scale")) c.softmax_scale = config.number("softmax_scale");
   c.impl = config.string("impl") == "naive" ? AttentionImpl::naive : AttentionImpl::flash;
-  return std::make_unique<AttentionMixer>(c, *ctx.gen, ctx.dtype);
+  return c;
+}
+
+std::unique_ptr<AttentionMixer> make_attention(const Config& config, const BuildContext& ctx) {
+  return std::make_unique<AttentionMixer>(attention_config(config, ctx), *ctx.gen, ctx.dtype);
+}
+
+// Per token at `context` tokens of history: the projections, and q.k plus p.v over the
+// keys it sees (its own included, at most the window).
+ComponentCost attention_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
+  const AttentionConfig c = attention_config(config, ctx);
+  const std::int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
+  const std::int64_t projection_macs = c.d_model * (q_width + 2 * kv_width) + q_width * c.d_model;
+  const std::int64_t cached = c.window > 0 ? std::min(query.context, c.window) : query.context;
+  const std::int64_t keys = c.window > 0 ? std::min(query.context + 1, c.window) : query.context + 1;
+  ComponentCost cost;
+  cost.params = projection_macs + (c.qkv_bias ? q_width + 2 * kv_width : 0) + (c.out_bias ? c.d_model : 0);
+  cost.active_params = cost.params;
+  cost.flops_per_token = 2.0 * double(projection_macs) + 4.0 * double(q_width) * double(keys);
+  cost.state_elements = 2 * kv_width * cached;
+  return cost;
 }
 
 void register_components(PluginRegistrar& registrar) {
   registrar.add<AttentionMixer>("attention", "multi-head / grouped-query attention with RoPE and a KV cache",
-                                attention_schema(), &make_attention);
+                                attention_schema(), &make_attention, &attention_cost);
 }
 
 }  // namespace

@@ -118,9 +118,23 @@ std::unique_ptr<ShortConv> make_shortconv(const Config& config, const BuildConte
                                      config.boolean("gate"), config.boolean("bias"), *ctx.gen, ctx.dtype);
 }
 
+// The analytic cost (optional): lets `strata inspect` plan a model without building it.
+// A test compares it with the built mixer (tests/plugins).
+ComponentCost shortconv_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+  const std::int64_t D = ctx.dims.d_model, E = config.integer("expand") * D, K = config.integer("kernel_size");
+  const std::int64_t in_width = config.boolean("gate") ? 2 * E : E;
+  const std::int64_t macs = D * in_width + E * K + E * D;
+  ComponentCost cost;
+  cost.params = macs + E + (config.boolean("bias") ? in_width + D : 0);
+  cost.active_params = cost.params;
+  cost.flops_per_token = 2.0 * double(macs);
+  cost.state_elements = (K - 1) * E;
+  return cost;
+}
+
 void register_components(PluginRegistrar& registrar) {
   registrar.add<ShortConv>("shortconv", "gated causal short convolution (example plugin)", shortconv_schema(),
-                           &make_shortconv);
+                           &make_shortconv, &shortconv_cost);
 }
 
 }  // namespace

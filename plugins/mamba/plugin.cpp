@@ -36,7 +36,7 @@ ConfigSchema mamba_schema() {
   return s;
 }
 
-std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext& ctx) {
+MambaConfig mamba_config(const Config& config, const BuildContext& ctx) {
   MambaConfig c;
   c.d_model = ctx.dims.d_model;
   c.d_state = config.integer("d_state");
@@ -71,12 +71,31 @@ std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext&
       throw config.error("norm_eps", "has no effect without inner_norms = true", "remove it, or set inner_norms = true");
     c.norm_eps = config.number("norm_eps");
   }
-  return std::make_unique<MambaMixer>(c, *ctx.gen, ctx.dtype);
+  return c;
+}
+
+std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext& ctx) {
+  return std::make_unique<MambaMixer>(mamba_config(config, ctx), *ctx.gen, ctx.dtype);
+}
+
+// Per token: the four projections, the depthwise conv, and the scan's ~9 E N operations
+// (exp(dt A), dt B u, the state update, C h; as mamba_ssm's flop count).
+ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+  const MambaConfig c = mamba_config(config, ctx);
+  const std::int64_t D = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank;
+  const std::int64_t projection_macs = D * 2 * E + E * (R + 2 * N) + R * E + E * D;
+  ComponentCost cost;
+  cost.params = projection_macs + E * K + E /* dt bias */ + E * N /* A_log */ + E /* D */ +
+                (c.conv_bias ? E : 0) + (c.proj_bias ? 2 * E + D : 0) + (c.inner_norms ? R + 2 * N : 0);
+  cost.active_params = cost.params;
+  cost.flops_per_token = 2.0 * double(projection_macs + E * K) + 9.0 * double(E * N);
+  cost.state_elements = (K - 1) * E + E * N;
+  return cost;
 }
 
 void register_components(PluginRegistrar& registrar) {
   registrar.add<MambaMixer>("mamba", "Mamba-1 selective state-space block (fused CPU scan, O(1) decoding state)",
-                            mamba_schema(), &make_mamba);
+                            mamba_schema(), &make_mamba, &mamba_cost);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ ConfigSchema moe_schema() {
   return s;
 }
 
-std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) {
+MoeConfig moe_config(const Config& config, const BuildContext& ctx) {
   MoeConfig c;
   c.n_experts = config.integer("n_experts");
   c.top_k = config.integer("top_k");
@@ -69,7 +69,11 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
                        "remove it, or set capacity_factor > 0");
   c.drop_policy = config.string("drop_policy") == "position" ? DropPolicy::position : DropPolicy::probability;
   c.detailed_telemetry = config.boolean("detailed_telemetry");
+  return c;
+}
 
+std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) {
+  const MoeConfig c = moe_config(config, ctx);
   BuildContext nested = ctx;
   nested.n_experts = c.n_experts;
   nested.top_k = c.top_k;
@@ -101,9 +105,26 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
                                   *ctx.gen, ctx.dtype);
 }
 
+// All experts count towards params; a token uses the router, its top_k routed experts and
+// the shared experts. The router is built to count it (it is small: E x D).
+ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+  const MoeConfig c = moe_config(config, ctx);
+  BuildContext nested = ctx;
+  nested.n_experts = c.n_experts;
+  nested.top_k = c.top_k;
+  const std::int64_t router = ctx.registry->create<Router>(config.component("router"), nested)->num_parameters();
+  const std::int64_t D = ctx.dims.d_model;
+  const std::int64_t expert = D * (c.activation == ExpertActivation::swiglu ? 3 : 2) * c.d_ff;
+  ComponentCost cost;
+  cost.params = router + (c.n_experts + c.n_shared_experts) * expert;
+  cost.active_params = router + (c.top_k + c.n_shared_experts) * expert;
+  cost.flops_per_token = 2.0 * double(c.n_experts * D + (c.top_k + c.n_shared_experts) * expert);
+  return cost;
+}
+
 void register_components(PluginRegistrar& registrar) {
   registrar.add<MoeFfn>("moe", "Mixture-of-Experts ffn: dropless or capacity-limited, grouped expert products",
-                        moe_schema(), &make_moe);
+                        moe_schema(), &make_moe, &moe_cost);
   register_softmax_routers(registrar);
   register_sigmoid_router(registrar);
   register_expert_choice_router(registrar);

@@ -120,16 +120,30 @@ has_re stdout '^3 +mamba \(mamba\) +[0-9]+ +moe \(moe\)'
 has_re stdout '^0 +mamba \(mamba\) +[0-9]+ +mlp \(mlp\)'
 
 strata_expect 0 inspect inspect experiments/quickstart.toml
-layers=$(grep -cE '^[0-9]+ +C \(shortconv\) +[0-9]+ +F \(mlp\) +[0-9]+$' "$WORK/inspect.stdout" || true)
-[[ $layers -eq 4 ]] || fail "inspect: expected 4 layer lines 'N  C (shortconv) P  F (mlp) P', found $layers"
+layers=$(grep -cE '^[0-9]+ +C \(shortconv\) +[0-9]+ +F \(mlp\) +[0-9]+ +[0-9]+$' "$WORK/inspect.stdout" || true)
+[[ $layers -eq 4 ]] || fail "inspect: expected 4 layer lines 'N  C (shortconv) P  F (mlp) P A', found $layers"
 has_re stdout '^0 +C \(shortconv\)'
 has_re stdout '^3 +C \(shortconv\)'
-has_re stdout '^ +total +[0-9]+$'
+has_re stdout '^ +total +[0-9]+ '
 # the total is the sum of its parts
-awk '$1 == "embedding" || $1 == "mixers" || $1 == "ffns" || $1 == "norms" { sum += $2 }
+awk '$1 == "embedding" || $1 == "norms" { sum += $2 }
+     $1 == "mixer" || $1 == "ffn" { sum += $5 }
      $1 == "total" { total = $2 }
      END { if (total == 0 || sum != total) { print "parts sum to " sum ", total " total; exit 1 } }' \
   "$WORK/inspect.stdout" >"$WORK/inspect.sum" || fail "inspect: $(cat "$WORK/inspect.sum")"
+
+# --json with --context: the plan's keys, and a cache that grows with the context.
+strata_expect 0 inspect_json inspect experiments/jamba_tiny.toml --json --context 1024
+python3 - "$WORK/inspect_json.stdout" <<'EOF' || fail "inspect --json"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+for key in ("params_total", "params_active", "cache_bytes", "flops_per_token", "layers"):
+    assert key in plan, key
+assert plan["params_active"] < plan["params_total"], plan
+# K and V of 2 KV heads x 16 channels, 1024 positions, 4 bytes
+assert plan["mixers"]["attention"]["cache_bytes"] == 2 * 32 * 1024 * 4, plan["mixers"]
+EOF
+strata_expect 2 inspect_bad_dtype inspect experiments/jamba_tiny.toml --context 8 --dtype f8
 
 # ---- check -----------------------------------------------------------------------------------
 strata_expect 0 check check shortconv
@@ -183,8 +197,8 @@ for s in 10 20 30 40 50 60; do has_re stderr "^step $s/60 "; done
 if grep -q $'\r' "$WORK/run1.stderr" "$WORK/run1.stdout"; then fail "run1: carriage returns in non-terminal output"; fi
 if grep -q $'\033' "$WORK/run1.stderr" "$WORK/run1.stdout"; then fail "run1: escape codes in non-terminal output"; fi
 
-grep -q '^weight_decay = ' "$RUN1/config.toml" || fail "run1: config.toml lacks the default weight_decay"
-grep -q '^expand = 1$' "$RUN1/config.toml" || fail "run1: config.toml lacks the plugin default expand = 1"
+grep -q '^# weight_decay = 0.01  # default' "$RUN1/config.toml" || fail "run1: config.toml lacks the default weight_decay (as a comment)"
+grep -q '^# expand = 1  # default$' "$RUN1/config.toml" || fail "run1: config.toml lacks the plugin default expand = 1 (as a comment)"
 grep -qE '^0 +C \(shortconv\)' "$RUN1/plan.txt" || fail "run1: plan.txt has no layer 0 line"
 
 python3 - "$RUN1" <<'EOF' || fail "run1: the run folder's files are not as expected (above)"
@@ -192,7 +206,7 @@ import json, pathlib, sys, tomllib
 
 run = pathlib.Path(sys.argv[1])
 config = tomllib.loads((run / "config.toml").read_text())
-assert config["train"]["steps"] == 60 and config["train"]["weight_decay"] == 0.01, config["train"]
+assert config["train"]["steps"] == 60 and "weight_decay" not in config["train"], config["train"]  # defaults are comments
 assert config["model"]["mixer"]["C"]["kernel_size"] == 5, config["model"]
 
 lines = (run / "metrics.jsonl").read_text().splitlines()
@@ -219,6 +233,44 @@ echo "ok: run1 folder (config.toml, plan.txt, metrics.jsonl, final.json; accurac
 # The resolved config is itself a valid experiment.
 strata_expect 0 inspect_resolved inspect "$RUN1/config.toml"
 has_re stdout '^1 +C \(shortconv\)'
+
+# ---- checkpoint, generate, logits ------------------------------------------------------------
+[[ -f "$RUN1/checkpoint/model.safetensors" && -f "$RUN1/checkpoint/experiment.toml" ]] ||
+  fail "run1: no checkpoint folder"
+strata_expect 0 generate generate "$RUN1/checkpoint" --prompt "1 2 3; 4 5 0" --max-new-tokens 5
+[[ $(grep -cE '^[0-9]+( [0-9]+){4}$' "$WORK/generate.stdout") -eq 2 ]] || fail "generate: expected 2 lines of 5 ids"
+has stderr "cache after"
+strata_expect 0 generate_json generate "$RUN1/checkpoint" --prompt "1 2 3" --max-new-tokens 4 --temperature 0.8 \
+  --top-k 5 --top-p 0.9 --seed 3 --json
+python3 - "$WORK/generate_json.stdout" <<'EOF' || fail "generate --json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["tokens"]) == 1 and len(r["tokens"][0]) == 4, r
+assert r["cache_bytes"] == sum(r["cache_bytes_by_mixer"].values()) > 0, r
+EOF
+strata_expect 0 logits logits "$RUN1/checkpoint" --tokens "1 2 3; 4 5 0" --out "$WORK/logits.safetensors"
+python3 - "$WORK/logits.safetensors" <<'EOF' || fail "logits file"
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+assert header["logits"]["dtype"] == "F32" and header["logits"]["shape"][:2] == [2, 3], header
+assert header["input_ids"]["dtype"] == "I64" and header["input_ids"]["shape"] == [2, 3], header
+EOF
+strata_expect 2 generate_no_prompt generate "$RUN1/checkpoint"
+has stderr "needs a prompt"
+strata_expect 2 generate_out_of_vocab generate "$RUN1/checkpoint" --prompt "1 999"
+has stderr "token id 999 (sequence 1, position 1) is outside the vocabulary"
+strata_expect 2 generate_not_checkpoint generate "$WORK" --prompt "1"
+has stderr "not a checkpoint"
+strata_expect 2 logits_ragged logits "$RUN1/checkpoint" --tokens "1 2; 3" --out "$WORK/x.safetensors"
+has stderr "sequence 2 has 1 ids, sequence 1 has 2"
+strata_expect 2 logits_missing_file logits "$RUN1/checkpoint" --tokens ids.npy --out "$WORK/x.safetensors"
+has stderr "no such file: ids.npy"
+printf '[model]\nd_model = 8\nvocab_size = 10\n[model.mixer.m]\ntype = "shortconv"\n' >"$WORK/model_only.toml"
+strata_expect 2 run_model_only run "$WORK/model_only.toml" --out "$WORK/model_only"
+has stderr "no [task] to train on"
+strata_expect 0 inspect_model_only inspect "$WORK/model_only.toml"
 
 # The control: a kernel of 1 sees no earlier token, so the same run stays near chance.
 # (This is what makes "above chance" above mean something.)

@@ -311,14 +311,14 @@ std::vector<BadConfig> bad_configs() {
        {"missing required key (string)"},
        {"add `path = ...` to [task]"},
        {}},
-      {"no [task] at all names the file",
+      {"no [task] (a model-only file) without a vocab_size names [model]",
        "[model]\nd_model = 16\n",
        {},
-       validate,
-       "bad.toml",
-       "task.type",
-       {"missing required key: which task to use"},
-       {"add type = \"NAME\"; known tasks: copy, text"},
+       build,
+       "bad.toml:1:1",
+       "model.vocab_size",
+       {"but the experiment has no [task]"},
+       {"set [model] vocab_size, or add a [task]"},
        {}},
 
       // ---- unknown component names -------------------------------------------------------
@@ -605,7 +605,7 @@ TEST_CASE("config errors: list elements of the wrong type or range point at the 
   // No built-in key is a list of integers or numbers, so a probe ffn declares some.
   ComponentRegistry registry;
   test::add_builtins_and_example(registry);
-  ComponentSpec spec{ComponentKind::ffn, "probe", "declares list keys for this test", {}};
+  ComponentSpec spec{ComponentKind::ffn, "probe", "declares list keys for this test", {}, {}};
   spec.schema.integer_list("widths", {8}, "per-layer widths").range(1, 64);
   registry.add(std::move(spec), [](const Config&, const BuildContext&) -> std::unique_ptr<Component> {
     return nullptr;  // never built: these experiments fail validation

@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "registry_helpers.h"
 #include "strata/experiment.h"
+#include "strata/model_plan.h"
 #include "strata/testing/component_check.h"
 
 using namespace strata;
@@ -162,7 +163,7 @@ TEST_CASE("component checks catch a broken component", "[model]") {
     }
   };
   ComponentRegistry registry;
-  registry.add({ComponentKind::mixer, "peeking", "looks ahead", {}},
+  registry.add({ComponentKind::mixer, "peeking", "looks ahead", {}, {}},
                [](const Config&, const BuildContext& ctx) -> std::unique_ptr<Component> {
                  return std::make_unique<Peeking>(ctx.dtype);
                });
@@ -170,4 +171,23 @@ TEST_CASE("component checks catch a broken component", "[model]") {
                                                testing::component_config(registry, ComponentKind::mixer, "peeking"));
   CHECK_FALSE(report.passed());
   CHECK(report.to_string().find("FAIL causality: perturbing token 1 changed output 0") != std::string::npos);
+}
+
+TEST_CASE("model plan: the example plugin's analytic cost equals the built shortconv model", "[model][plan]") {
+  for (const char* keys : {"", "gate = false\nbias = true", "expand = 3\nkernel_size = 7"}) {
+    INFO(keys);
+    const std::string text = "[task]\ntype = \"copy\"\ncopy_len = 4\nn_symbols = 6\n[model]\nd_model = 12\n"
+                             "n_layers = 2\n[model.ffn.F]\ntype = \"mlp\"\n[model.mixer.X]\ntype = \"shortconv\"\n" +
+                             std::string(keys) + "\n";
+    const Experiment e = Experiment::from_string(text, "plan.toml", {}, test::example_registry());
+    const ModelPlan plan = plan_model(e, test::example_registry(), {3, "f32"});
+    const auto built = build_experiment(e, test::example_registry());
+    CHECK_FALSE(plan.estimated);
+    CHECK(plan.params_total == built.model->num_parameters());
+    for (std::size_t i = 0; i < plan.layers.size(); ++i)
+      CHECK(plan.layers[i].mixer.params == built.model->plan()[i].mixer_params);
+    // The state: the last K-1 inputs of each shortconv layer.
+    DecodeState state = built.model->make_decode_state(1);
+    CHECK(std::int64_t(state.size_bytes()) == plan.cache_bytes);
+  }
 }

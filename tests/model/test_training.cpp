@@ -40,7 +40,7 @@ ComponentRegistry& registry() {
   static bool ready = false;
   if (!ready) {
     test::add_builtins_and_example(r);
-    ComponentSpec spec{ComponentKind::ffn, "l2_test", "test ffn with an aux loss", {}};
+    ComponentSpec spec{ComponentKind::ffn, "l2_test", "test ffn with an aux loss", {}, {}};
     spec.schema.number("coefficient", 0.5, "aux loss weight");
     spec.schema.integer("poison_at", 0, "training forward at which the output becomes infinite (0: never)");
     r.add(std::move(spec), [](const Config& c, const BuildContext& ctx) -> std::unique_ptr<Component> {

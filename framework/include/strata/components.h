@@ -5,6 +5,7 @@
 // Shapes: B batch, T time (sequence), D d_model, N tokens (= B*T), E experts, k top_k,
 // V vocabulary.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -82,6 +83,23 @@ class StepContext {
   std::vector<AuxLoss> aux_losses_;
   std::map<std::string, double> metrics_;
 };
+
+// ---- analytic cost -------------------------------------------------------------------
+
+// What a mixer or ffn costs, computed from its config alone, without allocating it: so
+// that `strata inspect` can plan published models far larger than memory. A component
+// declares it next to its factory (PluginRegistrar::add); tests compare it with the
+// built component.
+struct CostQuery {
+  std::int64_t context = 0;  // tokens of history a decoded token sees
+};
+struct ComponentCost {
+  std::int64_t params = 0;         // every parameter (what num_parameters() counts)
+  std::int64_t active_params = 0;  // those one token uses (MoE: the top_k routed experts, router, shared)
+  double flops_per_token = 0;      // forward multiply-adds x 2 for one token at `context` history
+  std::int64_t state_elements = 0;  // decode state per sequence after `context` tokens (KV, conv, SSM)
+};
+using ComponentCostFn = std::function<ComponentCost(const Config&, const BuildContext&, const CostQuery&)>;
 
 // ---- mixer -------------------------------------------------------------------------
 

@@ -63,4 +63,13 @@ class NotImplementedError : public Error {
   ~NotImplementedError() override;
 };
 
+// A file whose contents are malformed or do not fit: a truncated or corrupt safetensors
+// file, a checkpoint that does not match its model, a Hugging Face config without a key.
+// The message names the file (and the tensor or key) and says what to do.
+class FileFormatError : public Error {
+ public:
+  using Error::Error;
+  ~FileFormatError() override;
+};
+
 }  // namespace strata

@@ -28,7 +28,7 @@ struct ExperimentOptions {
 struct Experiment {
   std::filesystem::path file;
   Config model;    // [model]
-  Config task;     // [task], a task component
+  Config task;     // [task], a task component; absent (type "") in a model-only experiment
   Config train;    // [train]
   Config plugins;  // [plugins]
   Config run;      // [run]
@@ -41,13 +41,15 @@ struct Experiment {
   static Experiment from_string(const std::string& text, const std::string& name, const ExperimentOptions& options,
                                 ComponentRegistry& registry);
 
+  bool has_task() const { return !task.type().empty(); }
+
   // The whole resolved experiment (defaults filled in) as TOML.
   std::string resolved_toml() const;
 };
 
 // The task and the model an experiment describes, initialised from train.seed.
 struct ExperimentObjects {
-  std::shared_ptr<Task> task;
+  std::shared_ptr<Task> task;  // null without [task] (then [model] vocab_size must be set)
   std::shared_ptr<Model> model;
 };
 ExperimentObjects build_experiment(const Experiment& experiment, const ComponentRegistry& registry,

@@ -50,9 +50,11 @@ inline constexpr const char* kPluginDescriptorSection = ".strata_plugin";
 // reports success, so a failing plugin adds nothing.
 class PluginRegistrar {
  public:
+  // `cost` (mixers and ffns, optional): the component's analytic cost from its config,
+  // for planning models without allocating them (components.h, ComponentCost).
   template <class C, class Factory>
-  void add(std::string name, std::string doc, ConfigSchema schema, Factory factory) {
-    ComponentSpec spec{component_kind_of<C>(), std::move(name), std::move(doc), std::move(schema)};
+  void add(std::string name, std::string doc, ConfigSchema schema, Factory factory, ComponentCostFn cost = {}) {
+    ComponentSpec spec{component_kind_of<C>(), std::move(name), std::move(doc), std::move(schema), std::move(cost)};
     add_spec(std::move(spec), ComponentFactory([factory](const Config& config, const BuildContext& ctx) {
                // Converting through unique_ptr<C> makes a factory of another kind a compile error.
                std::unique_ptr<C> typed(factory(config, ctx));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -47,6 +48,7 @@ struct ComponentSpec {
   std::string name;  // the `type = "..."` that selects it
   std::string doc;   // one line
   ConfigSchema schema;
+  ComponentCostFn cost;  // mixers and ffns: the analytic cost (optional; empty when not declared)
 };
 
 // Where components came from: a loaded plugin library (kept alive by shared_ptrs) or
@@ -84,6 +86,10 @@ class ComponentRegistry {
     return std::static_pointer_cast<C>(create_any(component_kind_of<C>(), config, ctx));
   }
   std::shared_ptr<Component> create_any(ComponentKind kind, const Config& config, const BuildContext& ctx) const;
+
+  // The analytic cost of the component `config` selects, or nullopt when it declares none.
+  std::optional<ComponentCost> cost(ComponentKind kind, const Config& config, const BuildContext& ctx,
+                                    const CostQuery& query) const;
 
   // Bookkeeping of loaded plugins (plugin_loader.h); listed by `strata plugins`.
   void add_plugin(PluginInfo info);

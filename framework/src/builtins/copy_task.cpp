@@ -54,7 +54,7 @@ class CopyTask : public Task {
 
 void register_copy_task(ComponentRegistry& registry) {
   ComponentSpec spec{
-      ComponentKind::task, "copy", "copy M data tokens across n_blanks blanks to the marker positions", {}};
+      ComponentKind::task, "copy", "copy M data tokens across n_blanks blanks to the marker positions", {}, {}};
   spec.schema.integer("n_symbols", 8, "size of the data alphabet (chance accuracy is 1/n_symbols)").range(2, 1 << 20);
   spec.schema.integer("copy_len", 8, "M, data tokens per sequence").range(1, 1 << 20);
   spec.schema.integer("n_blanks", 0, "blanks between the data and the markers").range(0, 1 << 24);

@@ -41,23 +41,37 @@ class Mlp : public Ffn {
   std::shared_ptr<nn::Linear> down_;
 };
 
+MlpActivation activation_of(const Config& config) {
+  const std::string& name = config.string("activation");
+  return name == "swiglu" ? MlpActivation::swiglu : name == "gelu" ? MlpActivation::gelu : MlpActivation::gelu_tanh;
+}
+
+std::int64_t hidden_width(const Config& config, std::int64_t d_model) {
+  return config.integer("d_ff") > 0 ? config.integer("d_ff")
+                                    : nn::default_ffn_hidden(activation_of(config) == MlpActivation::swiglu, d_model);
+}
+
 }  // namespace
 
 void register_mlp(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::ffn, "mlp", "dense feed-forward block: SwiGLU or GELU", {}};
+  ComponentSpec spec{ComponentKind::ffn, "mlp", "dense feed-forward block: SwiGLU or GELU", {}, {}};
   spec.schema.string("activation", "swiglu", "swiglu: down(silu(gate) * up); gelu / gelu_tanh: down(gelu(up))")
       .one_of({"swiglu", "gelu", "gelu_tanh"});
   spec.schema.integer("d_ff", 0, "hidden width; 0: 4*d_model (gelu) or 8/3*d_model rounded up to 8 (swiglu)")
       .range(0, 1 << 24);
   spec.schema.boolean("bias", false, "biases on both projections");
+  spec.cost = [](const Config& config, const BuildContext& ctx, const CostQuery&) {
+    const std::int64_t D = ctx.dims.d_model, F = hidden_width(config, D);
+    const std::int64_t up_width = activation_of(config) == MlpActivation::swiglu ? 2 * F : F;
+    ComponentCost c;
+    c.params = D * up_width + F * D + (config.boolean("bias") ? up_width + D : 0);
+    c.active_params = c.params;
+    c.flops_per_token = 2.0 * double(D * up_width + F * D);
+    return c;
+  };
   registry.add(std::move(spec), [](const Config& config, const BuildContext& ctx) -> std::unique_ptr<Component> {
-    const std::string& name = config.string("activation");
-    const MlpActivation activation = name == "swiglu" ? MlpActivation::swiglu
-                                     : name == "gelu" ? MlpActivation::gelu
-                                                      : MlpActivation::gelu_tanh;
-    const std::int64_t d_ff =
-        config.integer("d_ff") > 0 ? config.integer("d_ff") : nn::default_ffn_hidden(name == "swiglu", ctx.dims.d_model);
-    return std::make_unique<Mlp>(activation, ctx.dims.d_model, d_ff, config.boolean("bias"), *ctx.gen, ctx.dtype);
+    return std::make_unique<Mlp>(activation_of(config), ctx.dims.d_model, hidden_width(config, ctx.dims.d_model),
+                                 config.boolean("bias"), *ctx.gen, ctx.dtype);
   });
 }
 

@@ -130,7 +130,7 @@ class PatternStack : public Stack {
 }  // namespace
 
 void register_pattern_stack(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::stack, "pattern", "per-layer mixer and ffn entries from a pattern", {}};
+  ComponentSpec spec{ComponentKind::stack, "pattern", "per-layer mixer and ffn entries from a pattern", {}, {}};
   spec.schema.optional("mixers", ConfigType::symbols,
                        "mixer entry per layer: a string of one-character names (\"MMMA\") or a list of names; a "
                        "pattern shorter than n_layers repeats; optional with a single [model.mixer] entry");

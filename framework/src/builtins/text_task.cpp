@@ -72,7 +72,7 @@ fs::path resolve(const Config& config) {
 }  // namespace
 
 void register_text_task(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::task, "text", "byte-level language modelling of a text file", {}};
+  ComponentSpec spec{ComponentKind::task, "text", "byte-level language modelling of a text file", {}, {}};
   spec.schema.required("path", ConfigType::string, "the text file (relative: to the current folder or this file)");
   spec.schema.integer("seq_len", 128, "bytes per training sequence").range(1, 1 << 20);
   spec.schema.number("valid_fraction", 0.1, "fraction of the file (at its end) held out for evaluation")

@@ -330,7 +330,11 @@ void write_table(std::ostream& os, const Config& config, const std::string& head
         e.type == ConfigType::component || e.type == ConfigType::component_list || e.type == ConfigType::component_map;
     if (is_component) continue;
     if (!e.present) continue;
-    os << key_text(e.name) << " = " << to_string(e.value) << "\n";
+    // Defaults are shown but commented out: several checks treat a key written in the
+    // file as a choice (drop_policy without a capacity is an error), so the resolved file
+    // must read back as the same experiment.
+    os << (e.given ? "" : "# ") << key_text(e.name) << " = " << to_string(e.value) << (e.given ? "" : "  # default")
+       << "\n";
   }
   const std::string prefix = header.empty() ? "" : header + ".";
   for (const auto& e : impl.entries) {

@@ -134,9 +134,12 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
   e.model = validate_section(root, "model", model_schema(), file, registry);
   e.train = validate_section(root, "train", train_schema(), file, registry);
   e.run = validate_section(root, "run", run_schema(), file, registry);
-  const toml::node* task = root.get("task");
-  e.task =
-      detail::validate_component(task, ComponentKind::task, "", "task", SourceLocation{file.string(), 0, 0}, registry);
+  // Without [task] the experiment describes a model only (presets, imported models): it can
+  // be inspected, loaded and decoded, but not trained.
+  if (const toml::node* task = root.get("task")) {
+    e.task = detail::validate_component(task, ComponentKind::task, "", "task", SourceLocation{file.string(), 0, 0},
+                                        registry);
+  }
 
   if (e.train.integer("warmup_steps") > e.train.integer("steps")) {
     throw e.train.error("warmup_steps", "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
@@ -169,18 +172,24 @@ ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry&
   ctx.gen = &gen;
   ctx.registry = &registry;
   ExperimentObjects out;
-  out.task = registry.create<Task>(e.task, ctx);
   ModelDims dims;
-  dims.vocab_size = out.task->vocab_size();
-  dims.max_seq_len = out.task->seq_len();
+  if (e.has_task()) {
+    out.task = registry.create<Task>(e.task, ctx);
+    dims.vocab_size = out.task->vocab_size();
+    dims.max_seq_len = out.task->seq_len();
+  } else if (e.model.integer("vocab_size") == 0) {
+    throw e.model.error("vocab_size", "is 0 (take the task's vocabulary), but the experiment has no [task]",
+                        "set [model] vocab_size, or add a [task]");
+  }
   out.model = Model::build(e.model, registry, dims, gen, dtype);
   return out;
 }
 
 std::string Experiment::resolved_toml() const {
   std::ostringstream os;
-  os << "# resolved from " << file.string() << " (every default filled in)\n";
-  for (const Config* c : {&model, &task, &train, &plugins, &run}) c->write_toml(os);
+  os << "# resolved from " << file.string() << " (keys left at their defaults are shown as comments)\n";
+  for (const Config* c : {&model, &task, &train, &plugins, &run})
+    if (c != &task || has_task()) c->write_toml(os);
   return os.str();
 }
 

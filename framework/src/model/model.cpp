@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "model/model_layers.h"
 #include "strata/error.h"
 #include "strata/ops.h"
 
@@ -38,8 +39,9 @@ struct Model::Block : public Module {
   std::shared_ptr<Ffn> ffn;
 };
 
-namespace {
-const Config& entry_config(const Config& model, const std::string& key, const std::string& entry) {
+namespace detail {
+
+const Config& model_entry_config(const Config& model, const std::string& key, const std::string& entry) {
   const auto& names = model.component_names(key);
   const auto& configs = model.components(key);
   for (std::size_t i = 0; i < names.size(); ++i)
@@ -47,11 +49,8 @@ const Config& entry_config(const Config& model, const std::string& key, const st
   throw model.error(key, "the stack names entry '" + entry + "', which is not declared under [model." + key + "]",
                     "declared: " + join_names(names));
 }
-}  // namespace
 
-std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistry& registry, ModelDims dims,
-                                    Generator& gen, DType dtype) {
-  std::shared_ptr<Model> model(new Model());
+ModelDims resolve_model_dims(const Config& config, ModelDims dims) {
   const std::int64_t task_vocab = dims.vocab_size;
   if (config.integer("vocab_size") > 0) {
     if (config.integer("vocab_size") < task_vocab) {
@@ -62,6 +61,26 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   }
   dims.d_model = config.integer("d_model");
   dims.n_layers = config.integer("n_layers");
+  return dims;
+}
+
+std::vector<LayerSpec> plan_layers(const Config& config, const ComponentRegistry& registry, const BuildContext& ctx) {
+  const auto stack = registry.create<Stack>(config.component("stack"), ctx);
+  StackInputs inputs{ctx.dims.n_layers, config.component_names("mixer"), config.component_names("ffn")};
+  std::vector<LayerSpec> layers = stack->plan(inputs);
+  if (std::int64_t(layers.size()) != ctx.dims.n_layers) {
+    throw config.error("stack", "the stack planned " + std::to_string(layers.size()) +
+                                    " layers for n_layers = " + std::to_string(ctx.dims.n_layers));
+  }
+  return layers;
+}
+
+}  // namespace detail
+
+std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistry& registry, ModelDims dims,
+                                    Generator& gen, DType dtype) {
+  std::shared_ptr<Model> model(new Model());
+  dims = detail::resolve_model_dims(config, dims);
   model->dims_ = dims;
   model->tied_ = config.boolean("tie_embeddings");
   const nn::NormKind norm = nn::parse_norm_kind(config.string("norm"));
@@ -73,13 +92,7 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   ctx.gen = &gen;
   ctx.registry = &registry;
 
-  const auto stack = registry.create<Stack>(config.component("stack"), ctx);
-  StackInputs inputs{dims.n_layers, config.component_names("mixer"), config.component_names("ffn")};
-  const std::vector<LayerSpec> layers = stack->plan(inputs);
-  if (std::int64_t(layers.size()) != dims.n_layers) {
-    throw config.error("stack", "the stack planned " + std::to_string(layers.size()) +
-                                    " layers for n_layers = " + std::to_string(dims.n_layers));
-  }
+  const std::vector<LayerSpec> layers = detail::plan_layers(config, registry, ctx);
 
   model->embedding_ = model->register_module(
       "embedding",
@@ -90,7 +103,7 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
     LayerPlan plan;
     plan.index = static_cast<int>(i);
     plan.mixer_entry = layers[i].mixer;
-    const Config& mixer_config = entry_config(config, "mixer", layers[i].mixer);
+    const Config& mixer_config = detail::model_entry_config(config, "mixer", layers[i].mixer);
     plan.mixer_type = mixer_config.type();
     auto mixer = registry.create<Mixer>(mixer_config, ctx);
     if (!mixer->causal()) {
@@ -102,7 +115,7 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
     std::shared_ptr<Ffn> ffn;
     if (!layers[i].ffn.empty()) {
       plan.ffn_entry = layers[i].ffn;
-      const Config& ffn_config = entry_config(config, "ffn", layers[i].ffn);
+      const Config& ffn_config = detail::model_entry_config(config, "ffn", layers[i].ffn);
       plan.ffn_type = ffn_config.type();
       ffn = registry.create<Ffn>(ffn_config, ctx);
       plan.ffn_params = ffn->num_parameters();

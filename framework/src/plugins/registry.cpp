@@ -92,6 +92,13 @@ std::shared_ptr<Component> ComponentRegistry::create_any(ComponentKind kind, con
   return std::shared_ptr<Component>(raw.release(), [origin](Component* c) { delete c; });
 }
 
+std::optional<ComponentCost> ComponentRegistry::cost(ComponentKind kind, const Config& config, const BuildContext& ctx,
+                                                     const CostQuery& query) const {
+  auto it = entries_.find(std::make_pair(kind, config.type()));
+  if (it == entries_.end() || !it->second->spec.cost) return std::nullopt;
+  return it->second->spec.cost(config, ctx, query);
+}
+
 void ComponentRegistry::add_plugin(PluginInfo info) { plugins_.push_back(std::move(info)); }
 
 const PluginInfo* ComponentRegistry::find_plugin(std::string_view name) const {

@@ -1,0 +1,99 @@
+// strata generate: tokens from a checkpoint through the hybrid decode cache.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/token_input.h"
+#include "strata/checkpoint.h"
+#include "strata/generate.h"
+
+namespace strata::cli {
+
+namespace {
+
+// A byte-level model (task "text") reads and prints text; other models token ids.
+bool byte_level(const Experiment& e) { return e.has_task() && e.task.type() == "text"; }
+
+std::string printable(const std::vector<std::int64_t>& bytes) {
+  std::string out;
+  for (std::int64_t b : bytes) out.push_back(char(b));
+  return out;
+}
+
+std::string join(const std::vector<std::int64_t>& ids) {
+  std::string out;
+  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
+  return out;
+}
+
+std::string kib(std::size_t bytes) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f KiB", double(bytes) / 1024.0);
+  return buffer;
+}
+
+}  // namespace
+
+int generate_command(const GenerateCommandOptions& options) {
+  ComponentRegistry registry;
+  register_builtin_components(registry);
+  LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry);
+  const std::int64_t V = c.model->dims().vocab_size;
+  Tensor prompt;
+  if (!options.text.empty()) {
+    if (!byte_level(c.experiment))
+      throw UsageError("--text needs a byte-level model (task \"text\"); this checkpoint's task is \"" +
+                           c.experiment.task.type() + "\"",
+                       "give token ids with --prompt");
+    std::vector<std::int64_t> bytes;
+    for (unsigned char ch : options.text) bytes.push_back(ch);
+    prompt = Tensor::from_vector(bytes, {1, std::int64_t(bytes.size())});
+  } else if (!options.prompt.empty()) {
+    prompt = read_token_ids(options.prompt, V, "--prompt");
+  } else {
+    throw UsageError("generate needs a prompt", "give --prompt \"5 3 9\" (ids, or a file of ids) or --text \"...\"");
+  }
+  if (options.generate.sampling.top_k < 0 || options.generate.sampling.temperature < 0 ||
+      !(options.generate.sampling.top_p > 0 && options.generate.sampling.top_p <= 1))
+    throw UsageError("--temperature must be >= 0, --top-k >= 0 and --top-p in (0, 1]");
+  Generator gen(options.seed);
+  const GenerateResult r = generate(*c.model, prompt, options.generate, gen);
+
+  const double decode_tps = r.decode_seconds > 0 ? double(r.decoded_tokens) / r.decode_seconds : 0.0;
+  if (options.json) {
+    nlohmann::ordered_json j;
+    j["prompt"] = nlohmann::json::array();
+    for (std::int64_t b = 0; b < prompt.size(0); ++b) {
+      const Tensor row = prompt.slice(0, b, b + 1).contiguous();
+      j["prompt"].push_back(row.to_vector<std::int64_t>());
+    }
+    j["tokens"] = r.tokens;
+    if (byte_level(c.experiment)) {
+      j["text"] = nlohmann::json::array();
+      for (const auto& t : r.tokens) j["text"].push_back(printable(t));
+    }
+    j["cache_bytes"] = r.cache_bytes;
+    j["cache_bytes_by_mixer"] = r.cache_bytes_by_mixer;
+    j["prefill_seconds"] = r.prefill_seconds;
+    j["decode_tokens_per_s"] = decode_tps;
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  for (std::size_t b = 0; b < r.tokens.size(); ++b) {
+    if (byte_level(c.experiment))
+      std::cout << printable(r.tokens[b]) << "\n";
+    else
+      std::cout << join(r.tokens[b]) << "\n";
+  }
+  std::cerr << "cache after " << (prompt.size(1) + std::int64_t(r.tokens.empty() ? 0 : r.tokens[0].size()) - 1)
+            << " tokens x " << prompt.size(0) << " sequences:";
+  for (const auto& [type, bytes] : r.cache_bytes_by_mixer) std::cerr << " " << type << " " << kib(bytes) << ",";
+  std::cerr << " total " << kib(r.cache_bytes) << "\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "prefill %.1f ms, decode %.0f tokens/s\n", r.prefill_seconds * 1e3, decode_tps);
+  std::cerr << line;
+  return kOk;
+}
+
+}  // namespace strata::cli

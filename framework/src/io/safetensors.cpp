@@ -1,0 +1,241 @@
+#include "strata/safetensors.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "strata/atomic_file.h"
+#include "strata/error.h"
+
+namespace strata::safetensors {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
+
+namespace {
+
+// A header larger than this is not a real one (Hugging Face's reader caps it at 100 MB).
+constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;
+
+std::size_t stored_size(const std::string& dtype) {
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2") return 1;
+  return 0;
+}
+
+bool loadable(const std::string& dtype) {
+  return dtype == "F32" || dtype == "F64" || dtype == "I64" || dtype == "F16" || dtype == "BF16" || dtype == "I32";
+}
+
+std::string stored_name(DType t) {
+  switch (t) {
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
+  }
+  return "?";
+}
+
+float bf16_to_float(std::uint16_t v) { return std::bit_cast<float>(std::uint32_t(v) << 16); }
+
+float f16_to_float(std::uint16_t h) {
+  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
+  std::uint32_t exponent = (h >> 10) & 0x1f;
+  std::uint32_t mantissa = h & 0x3ff;
+  std::uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    exponent = 113;
+    while ((mantissa & 0x400) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+}  // namespace
+
+Reader::Reader(const fs::path& file) : file_(file) {
+  const auto bad = [&](const std::string& what) {
+    return FileFormatError(file.string() + ": not a valid safetensors file: " + what,
+                           "the file may be truncated or corrupt; write or download it again");
+  };
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    throw FileFormatError(file.string() + ": no such file", "check the path");
+  }
+  const std::uint64_t file_size = fs::file_size(file, ec);
+  if (ec) throw FileFormatError(file.string() + ": cannot read its size: " + ec.message());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw FileFormatError(file.string() + ": cannot open for reading", "check the file's permissions");
+  if (file_size < 8) throw bad("shorter than the 8-byte header length (" + std::to_string(file_size) + " bytes)");
+  std::uint64_t header_bytes = 0;
+  in.read(reinterpret_cast<char*>(&header_bytes), 8);
+  if (header_bytes > kMaxHeaderBytes || header_bytes > file_size - 8) {
+    throw bad("header length " + std::to_string(header_bytes) + " does not fit the file's " +
+              std::to_string(file_size) + " bytes");
+  }
+  std::string header(header_bytes, '\0');
+  in.read(header.data(), std::streamsize(header_bytes));
+  if (!in) throw bad("cannot read the header");
+  data_start_ = 8 + header_bytes;
+  const std::uint64_t data_bytes = file_size - data_start_;
+
+  json root;
+  try {
+    root = json::parse(header);
+  } catch (const json::exception& e) {
+    throw bad(std::string("the header is not JSON (") + e.what() + ")");
+  }
+  if (!root.is_object()) throw bad("the header is not a JSON object");
+  for (const auto& [name, entry] : root.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) throw bad("__metadata__ is not an object");
+      for (const auto& [k, v] : entry.items()) {
+        if (!v.is_string()) throw bad("__metadata__." + k + " is not a string");
+        metadata_[k] = v.get<std::string>();
+      }
+      continue;
+    }
+    const auto bad_entry = [&](const std::string& what) { return bad("tensor '" + name + "': " + what); };
+    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
+      throw bad_entry("needs dtype, shape and data_offsets");
+    TensorInfo info;
+    info.name = name;
+    if (!entry["dtype"].is_string()) throw bad_entry("dtype is not a string");
+    info.dtype = entry["dtype"].get<std::string>();
+    const std::size_t element = stored_size(info.dtype);
+    if (element == 0) throw bad_entry("unknown dtype " + info.dtype);
+    const json& shape = entry["shape"];
+    if (!shape.is_array() || shape.size() > std::size_t(kMaxRank))
+      throw bad_entry("shape must be an array of at most " + std::to_string(kMaxRank) + " sizes");
+    std::uint64_t numel = 1;
+    for (const json& d : shape) {
+      if (!d.is_number_unsigned()) throw bad_entry("shape has a size that is not a non-negative integer");
+      const std::uint64_t size = d.get<std::uint64_t>();
+      if (size != 0 && numel > (std::uint64_t(1) << 62) / size) throw bad_entry("shape is too large");
+      numel *= size;
+      info.shape.push_back(std::int64_t(size));
+    }
+    const json& offsets = entry["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
+      throw bad_entry("data_offsets must be two non-negative integers");
+    info.begin = offsets[0].get<std::uint64_t>();
+    info.end = offsets[1].get<std::uint64_t>();
+    if (info.begin > info.end || info.end > data_bytes) {
+      throw bad_entry("data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                      ") lie outside the " + std::to_string(data_bytes) + " data bytes");
+    }
+    if (info.end - info.begin != numel * element) {
+      throw bad_entry("holds " + std::to_string(info.end - info.begin) + " bytes, but " + info.dtype + " " +
+                      info.shape.to_string() + " needs " + std::to_string(numel * element));
+    }
+    tensors_.push_back(std::move(info));
+  }
+  std::vector<const TensorInfo*> by_offset;
+  for (const TensorInfo& t : tensors_) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+  for (std::size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i]->begin < by_offset[i - 1]->end)
+      throw bad("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+  }
+  std::sort(tensors_.begin(), tensors_.end(), [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
+}
+
+const TensorInfo* Reader::find(const std::string& name) const {
+  auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                             [](const TensorInfo& t, const std::string& n) { return t.name < n; });
+  return it != tensors_.end() && it->name == name ? &*it : nullptr;
+}
+
+Tensor Reader::load(const std::string& name) const {
+  const TensorInfo* info = find(name);
+  if (info == nullptr) throw FileFormatError(file_.string() + ": has no tensor '" + name + "'");
+  if (!loadable(info->dtype)) {
+    throw FileFormatError(file_.string() + ": tensor '" + name + "' has dtype " + info->dtype +
+                              ", which strata does not read",
+                          "convert it to F32, F16, BF16, F64, I32 or I64");
+  }
+  std::ifstream in(file_, std::ios::binary);
+  std::vector<char> raw(info->end - info->begin);
+  in.seekg(std::streamoff(data_start_ + info->begin));
+  in.read(raw.data(), std::streamsize(raw.size()));
+  if (!in) throw FileFormatError(file_.string() + ": cannot read tensor '" + name + "'", "the file may be truncated");
+  const std::int64_t n = info->shape.numel();
+  const auto widen = [&](DType to, auto convert) {
+    Tensor t = Tensor::empty(info->shape, to);
+    convert(t);
+    return t;
+  };
+  if (info->dtype == "F32" || info->dtype == "F64" || info->dtype == "I64") {
+    const DType t = info->dtype == "F32" ? DType::f32 : info->dtype == "F64" ? DType::f64 : DType::i64;
+    return widen(t, [&](Tensor& out) { std::memcpy(out.raw_data(), raw.data(), raw.size()); });
+  }
+  if (info->dtype == "I32") {
+    return widen(DType::i64, [&](Tensor& out) {
+      std::int64_t* dst = out.data<std::int64_t>();
+      for (std::int64_t i = 0; i < n; ++i) {
+        std::int32_t v;
+        std::memcpy(&v, raw.data() + 4 * i, 4);
+        dst[i] = v;
+      }
+    });
+  }
+  const bool bf16 = info->dtype == "BF16";
+  return widen(DType::f32, [&](Tensor& out) {
+    float* dst = out.data<float>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::uint16_t v;
+      std::memcpy(&v, raw.data() + 2 * i, 2);
+      dst[i] = bf16 ? bf16_to_float(v) : f16_to_float(v);
+    }
+  });
+}
+
+void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,
+           const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<Tensor> contiguous;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (name == "__metadata__" || header.contains(name))
+      throw ValueError("safetensors::write: tensor name '" + name + "' is repeated or reserved");
+    if (tensor.device() != Device::cpu())
+      throw DeviceError("safetensors::write: tensor '" + name + "' is not on the CPU", "copy it with .to(cpu) first");
+    contiguous.push_back(tensor.contiguous());
+    const std::uint64_t bytes = std::uint64_t(tensor.numel()) * dtype_size(tensor.dtype());
+    header[name] = {{"dtype", stored_name(tensor.dtype())},
+                    {"shape", std::vector<std::int64_t>(tensor.shape().begin(), tensor.shape().end())},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
+  write_file_atomically(file, [&](std::ostream& out) {
+    const std::uint64_t length = text.size();
+    out.write(reinterpret_cast<const char*>(&length), 8);
+    out.write(text.data(), std::streamsize(text.size()));
+    for (const Tensor& t : contiguous)
+      out.write(static_cast<const char*>(t.raw_data()), std::streamsize(t.numel() * dtype_size(t.dtype())));
+  });
+}
+
+}  // namespace strata::safetensors
