@@ -67,6 +67,14 @@ struct LogitsOptions {
 };
 int logits_command(const LogitsOptions& options);
 
+struct HfOptions {
+  std::string source;  // import: a Hugging Face folder; export: a checkpoint folder
+  std::string out;
+  CommonOptions common;
+};
+int import_hf_command(const HfOptions& options);
+int export_hf_command(const HfOptions& options);
+
 struct PluginsOptions {
   CommonOptions common;
 };

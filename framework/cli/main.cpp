@@ -103,6 +103,21 @@ int main(int argc, char** argv) {
   logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
   logits.common.add_plugin_flags(*logits_app);
 
+  HfOptions import_options;
+  CLI::App* import_app = app.add_subcommand(
+      "import-hf", "convert a local Hugging Face model folder (Llama, Mixtral, Mamba, Jamba) to a strata checkpoint");
+  import_app->add_option("folder", import_options.source, "folder with config.json and safetensors weights")
+      ->required();
+  import_app->add_option("--out", import_options.out, "checkpoint folder to write")->required();
+  import_options.common.add_plugin_flags(*import_app);
+
+  HfOptions export_options;
+  CLI::App* export_app =
+      app.add_subcommand("export-hf", "write a strata checkpoint as a Hugging Face model folder (config.json, weights)");
+  export_app->add_option("checkpoint", export_options.source, "checkpoint folder")->required();
+  export_app->add_option("--out", export_options.out, "folder to write")->required();
+  export_options.common.add_plugin_flags(*export_app);
+
   PluginsOptions plugins;
   CLI::App* plugins_app = app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
   plugins.common.add_plugin_flags(*plugins_app);
@@ -125,7 +140,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, generate, logits, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, generate, logits, import-hf, export-hf, plugins, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -142,6 +157,8 @@ int main(int argc, char** argv) {
     if (*plugins_app) return plugins_command(plugins);
     if (*generate_app) return generate_command(gen);
     if (*logits_app) return logits_command(logits);
+    if (*import_app) return import_hf_command(import_options);
+    if (*export_app) return export_hf_command(export_options);
     if (*check_app) return check_command(check);
   } catch (const ConfigError& e) {
     std::cerr << "strata: error: " << e.what() << "\n";

@@ -1,0 +1,42 @@
+#pragma once
+// Hugging Face interop: a local model folder (config.json + safetensors, single file or
+// sharded with model.safetensors.index.json) of LlamaForCausalLM, MixtralForCausalLM,
+// MambaForCausalLM or JambaForCausalLM becomes a strata checkpoint, and back.
+//
+//   import_hf("Mixtral-8x7B-v0.1/", "mixtral-ckpt/", registry);   // experiment.toml + model.safetensors
+//   export_hf("mixtral-ckpt/", "mixtral-hf/", registry);           // config.json + model.safetensors
+//
+// Every tensor is mapped by name (docs/hf.md lists the table). A tensor of the folder that
+// nothing maps, a tensor the model needs that the folder lacks, or a shape that disagrees
+// with config.json is a FileFormatError naming the tensor; so is a config.json without a
+// key the architecture needs, or with a setting strata cannot reproduce exactly.
+#include <filesystem>
+#include <string>
+
+#include "strata/experiment.h"
+#include "strata/registry.h"
+
+namespace strata {
+
+struct HfImportResult {
+  std::string architecture;   // "LlamaForCausalLM", ...
+  std::int64_t tensors = 0;   // strata tensors written
+  std::int64_t parameters = 0;
+};
+
+// Reads `hf_folder` and writes a checkpoint folder `out` (created). `options` loads the
+// plugins the architecture needs (attention, mamba, moe, jamba).
+HfImportResult import_hf(const std::filesystem::path& hf_folder, const std::filesystem::path& out,
+                         ComponentRegistry& registry, const ExperimentOptions& options = {});
+
+// The experiment (model-only TOML) a Hugging Face config.json describes, and its
+// architecture name. Throws FileFormatError for a missing key or unsupported setting.
+std::string hf_config_to_toml(const std::filesystem::path& config_json, std::string* architecture = nullptr);
+
+// Writes the checkpoint `checkpoint` as a Hugging Face folder `out` (config.json and
+// model.safetensors). Throws FileFormatError when the model is none of the four
+// architectures (e.g. a shortconv mixer, a GELU mlp, biases Hugging Face's class lacks).
+std::string export_hf(const std::filesystem::path& checkpoint, const std::filesystem::path& out,
+                      ComponentRegistry& registry, const ExperimentOptions& options = {});
+
+}  // namespace strata

@@ -1,0 +1,304 @@
+// Hugging Face interop: export then import gives back the same model for each of the four
+// architectures, and every kind of bad input (config keys, architecture, tensors, shapes,
+// files) is a FileFormatError that names it. Logits against transformers itself are in
+// test_hf_fixtures.cpp.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "catch.h"
+#include "helpers.h"
+#include "plugin_registry.h"
+#include "strata/autograd.h"
+#include "strata/checkpoint.h"
+#include "strata/hf.h"
+#include "strata/safetensors.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+ComponentRegistry& hf_registry() {
+  static ComponentRegistry registry;
+  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
+                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
+                             true);
+  (void)ready;
+  return registry;
+}
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("strata_hf_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Small models of the four architectures, as strata experiments (model-only).
+const char* kLlama = R"(
+[model]
+d_model = 16
+n_layers = 2
+vocab_size = 40
+norm_eps = 1e-5
+tie_embeddings = false
+init_std = 0.5
+[model.mixer.attention]
+type = "attention"
+n_heads = 4
+n_kv_heads = 2
+rope_theta = 10000.0
+[model.ffn.mlp]
+type = "mlp"
+d_ff = 24
+)";
+
+const char* kMixtral = R"(
+[model]
+d_model = 16
+n_layers = 2
+vocab_size = 40
+tie_embeddings = false
+init_std = 0.5
+[model.mixer.attention]
+type = "attention"
+n_heads = 4
+n_kv_heads = 2
+rope_theta = 1e6
+[model.ffn.moe]
+type = "moe"
+n_experts = 4
+top_k = 2
+d_ff = 12
+router = { type = "softmax_topk", renormalize = true }
+)";
+
+const char* kMamba = R"(
+[model]
+d_model = 16
+n_layers = 2
+vocab_size = 40
+init_std = 0.5
+[model.mixer.mamba]
+type = "mamba"
+d_state = 4
+dt_rank = 2
+)";
+
+const char* kJamba = R"(
+[model]
+d_model = 16
+n_layers = 4
+vocab_size = 40
+norm_eps = 1e-6
+tie_embeddings = false
+init_std = 0.5
+[model.stack]
+type = "jamba"
+attn_layer_period = 2
+attn_layer_offset = 1
+expert_layer_period = 2
+expert_layer_offset = 1
+[model.mixer.attention]
+type = "attention"
+n_heads = 4
+n_kv_heads = 2
+positions = "none"
+[model.mixer.mamba]
+type = "mamba"
+d_state = 4
+dt_rank = 2
+inner_norms = true
+norm_eps = 1e-6
+[model.ffn.mlp]
+type = "mlp"
+d_ff = 12
+[model.ffn.moe]
+type = "moe"
+n_experts = 4
+top_k = 2
+d_ff = 12
+router = { type = "softmax_topk", renormalize = false }
+)";
+
+// Saves `text` as a strata checkpoint (random init) under `dir`/strata.
+fs::path strata_checkpoint(const std::string& text, const fs::path& dir) {
+  const fs::path file = dir / "model.toml";
+  std::ofstream(file) << text;
+  const Experiment e = Experiment::load(file, test::hermetic_options(), hf_registry());
+  const auto objects = build_experiment(e, hf_registry());
+  save_checkpoint(dir / "strata", e, *objects.model);
+  return dir / "strata";
+}
+
+Tensor logits_of(const fs::path& checkpoint, const Tensor& ids) {
+  LoadedCheckpoint c = load_checkpoint(checkpoint, test::hermetic_options(), hf_registry());
+  autograd::NoGradGuard no_grad;
+  StepContext ctx(false);
+  return c.model->forward(ids, ctx);
+}
+
+// An exported folder of a small Llama, to break in the error tests.
+fs::path llama_folder(const std::string& name) {
+  const fs::path dir = temp_dir(name);
+  export_hf(strata_checkpoint(kLlama, dir), dir / "hf", hf_registry(), test::hermetic_options());
+  return dir / "hf";
+}
+
+nlohmann::json read_json(const fs::path& file) { return nlohmann::json::parse(std::ifstream(file)); }
+void write_json(const fs::path& file, const nlohmann::json& j) { std::ofstream(file) << j.dump(2); }
+
+void require_import_error(const fs::path& folder, const std::string& fragment) {
+  INFO("expecting: " << fragment);
+  try {
+    import_hf(folder, folder.parent_path() / "imported", hf_registry(), test::hermetic_options());
+    FAIL("no error");
+  } catch (const FileFormatError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains(fragment));
+  }
+  // Nothing half-written is left where the import was going.
+  CHECK_FALSE(fs::exists(folder.parent_path() / "imported"));
+}
+
+}  // namespace
+
+TEST_CASE("hf: export then import reproduces each architecture exactly", "[hf]") {
+  const std::vector<std::pair<const char*, const char*>> models = {
+      {"LlamaForCausalLM", kLlama}, {"MixtralForCausalLM", kMixtral}, {"MambaForCausalLM", kMamba},
+      {"JambaForCausalLM", kJamba}};
+  Generator gen(2);
+  const Tensor ids = Tensor::randint({2, 9}, 0, 40, gen);
+  for (const auto& [architecture, text] : models) {
+    INFO(architecture);
+    const fs::path dir = temp_dir(architecture);
+    const fs::path original = strata_checkpoint(text, dir);
+    CHECK(export_hf(original, dir / "hf", hf_registry(), test::hermetic_options()) == architecture);
+    const nlohmann::json config = read_json(dir / "hf" / "config.json");
+    CHECK(config["architectures"][0] == architecture);
+    const HfImportResult r = import_hf(dir / "hf", dir / "back", hf_registry(), test::hermetic_options());
+    CHECK(r.architecture == architecture);
+    CHECK(test::mismatch(logits_of(dir / "back", ids), logits_of(original, ids), 0).empty());
+  }
+}
+
+TEST_CASE("hf: the exported folder uses Hugging Face's tensor names and shapes", "[hf]") {
+  const fs::path dir = temp_dir("names");
+  export_hf(strata_checkpoint(kJamba, dir), dir / "hf", hf_registry(), test::hermetic_options());
+  const safetensors::Reader weights(dir / "hf" / "model.safetensors");
+  const auto shape = [&](const std::string& name) {
+    const auto* info = weights.find(name);
+    INFO(name);
+    REQUIRE(info != nullptr);
+    return info->shape;
+  };
+  CHECK(shape("model.embed_tokens.weight") == Shape{40, 16});
+  CHECK(shape("model.layers.0.mamba.conv1d.weight") == Shape{32, 1, 4});
+  CHECK(shape("model.layers.0.mamba.dt_layernorm.weight") == Shape{2});
+  CHECK(shape("model.layers.0.feed_forward.gate_proj.weight") == Shape{12, 16});
+  CHECK(shape("model.layers.0.pre_ff_layernorm.weight") == Shape{16});
+  CHECK(shape("model.layers.1.self_attn.k_proj.weight") == Shape{8, 16});
+  CHECK(shape("model.layers.1.feed_forward.router.weight") == Shape{4, 16});
+  CHECK(shape("model.layers.1.feed_forward.experts.3.down_proj.weight") == Shape{16, 12});
+  CHECK(shape("model.final_layernorm.weight") == Shape{16});
+  CHECK(shape("lm_head.weight") == Shape{40, 16});
+  const nlohmann::json config = read_json(dir / "hf" / "config.json");
+  CHECK(config["attn_layer_offset"] == 1);
+  CHECK(config["mamba_dt_rank"] == 2);
+  CHECK(config["num_experts"] == 4);
+}
+
+TEST_CASE("hf: import errors name the key, the tensor or the file", "[hf][errors]") {
+  SECTION("missing config key") {
+    const fs::path hf = llama_folder("missing_key");
+    nlohmann::json config = read_json(hf / "config.json");
+    config.erase("hidden_size");
+    write_json(hf / "config.json", config);
+    require_import_error(hf, "missing key \"hidden_size\", which LlamaForCausalLM needs");
+  }
+  SECTION("unknown architecture") {
+    const fs::path hf = llama_folder("unknown_arch");
+    nlohmann::json config = read_json(hf / "config.json");
+    config["architectures"] = {"GPT2LMHeadModel"};
+    write_json(hf / "config.json", config);
+    require_import_error(hf, "architecture \"GPT2LMHeadModel\" is not one strata imports");
+  }
+  SECTION("a setting strata cannot reproduce") {
+    const fs::path hf = llama_folder("rope_scaling");
+    nlohmann::json config = read_json(hf / "config.json");
+    config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+    write_json(hf / "config.json", config);
+    require_import_error(hf, "\"rope_scaling\" is set");
+  }
+  SECTION("missing tensor") {
+    const fs::path hf = llama_folder("missing_tensor");
+    const safetensors::Reader reader(hf / "model.safetensors");
+    std::vector<std::pair<std::string, Tensor>> kept;
+    for (const auto& t : reader.tensors())
+      if (t.name != "model.layers.1.mlp.up_proj.weight") kept.emplace_back(t.name, reader.load(t.name));
+    safetensors::write(hf / "model.safetensors", kept);
+    require_import_error(hf, "missing tensor 'model.layers.1.mlp.up_proj.weight' (needed for strata's layers.1.ffn.up.weight)");
+  }
+  SECTION("unexpected tensor") {
+    const fs::path hf = llama_folder("unexpected_tensor");
+    const safetensors::Reader reader(hf / "model.safetensors");
+    std::vector<std::pair<std::string, Tensor>> all;
+    for (const auto& t : reader.tensors()) all.emplace_back(t.name, reader.load(t.name));
+    all.emplace_back("model.layers.0.self_attn.q_norm.weight", Tensor::ones({4}));
+    safetensors::write(hf / "model.safetensors", all);
+    require_import_error(hf, "tensors strata does not map: model.layers.0.self_attn.q_norm.weight");
+  }
+  SECTION("shape mismatch") {
+    const fs::path hf = llama_folder("shape");
+    nlohmann::json config = read_json(hf / "config.json");
+    config["intermediate_size"] = 32;
+    write_json(hf / "config.json", config);
+    require_import_error(hf, "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [24, 16], but config.json implies "
+                             "[32, 16]");
+  }
+  SECTION("truncated safetensors file") {
+    const fs::path hf = llama_folder("truncated");
+    fs::resize_file(hf / "model.safetensors", fs::file_size(hf / "model.safetensors") - 100);
+    require_import_error(hf, "not a valid safetensors file");
+  }
+  SECTION("corrupt header") {
+    const fs::path hf = llama_folder("corrupt");
+    {
+      std::fstream f(hf / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(8);
+      f << "#garbage#";
+    }
+    require_import_error(hf, "the header is not JSON");
+  }
+  SECTION("no weights, no config") {
+    const fs::path hf = llama_folder("no_weights");
+    fs::remove(hf / "model.safetensors");
+    require_import_error(hf, "no model.safetensors or model.safetensors.index.json");
+    fs::remove(hf / "config.json");
+    require_import_error(hf, "config.json: no such file");
+  }
+  SECTION("a shard index pointing at the wrong file") {
+    const fs::path hf = llama_folder("index");
+    write_json(hf / "model.safetensors.index.json",
+               {{"weight_map", {{"model.embed_tokens.weight", "model.safetensors"},
+                                {"lm_head.weight", "model-00002-of-00002.safetensors"}}}});
+    require_import_error(hf, "model-00002-of-00002.safetensors: no such file");
+  }
+}
+
+TEST_CASE("hf: export refuses models without a Hugging Face counterpart", "[hf][errors]") {
+  const fs::path dir = temp_dir("not_exportable");
+  std::string gelu = kLlama;
+  gelu += "activation = \"gelu\"\n";
+  const fs::path checkpoint = strata_checkpoint(gelu, dir);
+  CHECK_THROWS_WITH(export_hf(checkpoint, dir / "hf", hf_registry(), test::hermetic_options()),
+                    Catch::Contains("must use activation = swiglu"));
+  std::string interleaved = kLlama;
+  interleaved.insert(interleaved.find("rope_theta"), "rope_interleaved = true\n");
+  CHECK_THROWS_WITH(export_hf(strata_checkpoint(interleaved, temp_dir("interleaved")), dir / "hf2", hf_registry(),
+                              test::hermetic_options()),
+                    Catch::Contains("rope_interleaved = false"));
+}
