@@ -272,6 +272,26 @@ strata_expect 2 run_model_only run "$WORK/model_only.toml" --out "$WORK/model_on
 has stderr "no [task] to train on"
 strata_expect 0 inspect_model_only inspect "$WORK/model_only.toml"
 
+# ---- Hugging Face interop ------------------------------------------------------------------
+# A Mixtral made by transformers: import, logits for its stored prompt, export, and errors.
+strata_expect 0 import_hf import-hf tests/fixtures/transformers/mixtral --out "$WORK/mixtral"
+has stdout "imported MixtralForCausalLM"
+strata_expect 0 logits_hf logits "$WORK/mixtral" --tokens tests/fixtures/transformers/mixtral/expected.safetensors \
+  --out "$WORK/mixtral_logits.safetensors"
+strata_expect 0 inspect_hf inspect "$WORK/mixtral"
+has_re stdout '^1 +attention \(attention\) +[0-9]+ +moe \(moe\)'
+strata_expect 0 export_hf export-hf "$WORK/mixtral" --out "$WORK/mixtral_hf"
+python3 - "$WORK/mixtral_hf/config.json" <<'EOF' || fail "export-hf config.json"
+import json, sys
+config = json.load(open(sys.argv[1]))
+assert config["architectures"] == ["MixtralForCausalLM"] and config["num_local_experts"] == 4, config
+EOF
+strata_expect 2 import_hf_not_a_model import-hf experiments --out "$WORK/nothing"
+has stderr "config.json: no such file"
+[[ ! -e "$WORK/nothing" ]] || fail "import_hf_not_a_model: wrote $WORK/nothing"
+strata_expect 2 export_hf_shortconv export-hf "$RUN1/checkpoint" --out "$WORK/shortconv_hf"
+has stderr "has no Hugging Face counterpart"
+
 # The control: a kernel of 1 sees no earlier token, so the same run stays near chance.
 # (This is what makes "above chance" above mean something.)
 strata_expect 0 run_control run "$WORK/tiny.toml" --out "$WORK/control" --quiet --set model.mixer.C.kernel_size=1

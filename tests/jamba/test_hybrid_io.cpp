@@ -280,3 +280,44 @@ TEST_CASE("experiment: a model-only file (no [task]) plans and builds, given voc
   CHECK_THROWS_WITH(build_experiment(load(no_vocab), hybrid_registry()),
                     Catch::Contains("but the experiment has no [task]"));
 }
+
+TEST_CASE("presets: published models plan to their exact Hugging Face parameter counts", "[plan][presets]") {
+  // Totals: sum of numel over the transformers model's parameters (tied weights once),
+  // instantiated on the meta device from each model's config.json with transformers 4.57.6.
+  // Active: the total less the (E - top_k) unused experts of each MoE layer.
+  struct Published {
+    const char* file;
+    std::int64_t total, active;
+  };
+  for (const Published& p : {Published{"llama-2-7b.toml", 6738415616, 6738415616},
+                             Published{"mixtral-8x7b.toml", 46702792704, 12879925248},
+                             Published{"mamba-130m.toml", 129135360, 129135360},
+                             Published{"mamba-2.8b.toml", 2768345600, 2768345600},
+                             Published{"jamba-v0.1.toml", 51570323328, 12110311296}}) {
+    INFO(p.file);
+    const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
+                                          hybrid_registry());
+    const ModelPlan plan = plan_model(e, hybrid_registry(), {262144, "bf16"});
+    CHECK_FALSE(plan.estimated);
+    CHECK(plan.params_total == p.total);
+    CHECK(plan.params_active == p.active);
+  }
+  // The KV caches at 256K tokens in 16-bit of the Jamba paper's comparison (Lieber et al.
+  // 2024, table 1): Llama-2 7B 128 GB, Mixtral 32 GB, Jamba 4 GB (binary units).
+  const auto kv = [&](const char* file) {
+    const Experiment e =
+        Experiment::load(fs::path(STRATA_PRESETS_DIR) / file, test::hermetic_options(), hybrid_registry());
+    return plan_model(e, hybrid_registry(), {262144, "bf16"}).mixer_types.at("attention").cache_bytes;
+  };
+  CHECK(kv("llama-2-7b.toml") == std::int64_t(128) << 30);
+  CHECK(kv("mixtral-8x7b.toml") == std::int64_t(32) << 30);
+  CHECK(kv("jamba-v0.1.toml") == std::int64_t(4) << 30);
+  const Experiment jamba =
+      Experiment::load(fs::path(STRATA_PRESETS_DIR) / "jamba-v0.1.toml", test::hermetic_options(), hybrid_registry());
+  const ModelPlan plan = plan_model(jamba, hybrid_registry(), {262144, "bf16"});
+  CHECK(plan.mixer_types.at("attention").layers == 4);
+  CHECK(plan.mixer_types.at("mamba").layers == 28);
+  CHECK(plan.ffn_types.at("moe").layers == 16);
+  // A Mamba layer's state does not grow with the context: (d_conv - 1) E + E N elements.
+  CHECK(plan.mixer_types.at("mamba").cache_bytes == 28 * (3 * 8192 + 8192 * 16) * 2);
+}

@@ -33,20 +33,22 @@ ComponentCost component_cost(ComponentKind kind, const Config& config, const Com
   return cost;
 }
 
-// "51.57 B", "129.1 M", "4.2 K"
-std::string human(double n, const char* unit = "") {
+// Counts as "51.57 B" / "129.14 M"; FLOPs (unit given) as "40.89 GFLOP".
+std::string human(double n, const char* unit = nullptr) {
+  const char* big = unit ? "G" : "B";  // a billion parameters, a giga-FLOP
+  const char* suffix = unit ? unit : "";
   char buffer[64];
   const double a = std::abs(n);
   if (a >= 1e12)
-    std::snprintf(buffer, sizeof buffer, "%.2f T%s", n / 1e12, unit);
+    std::snprintf(buffer, sizeof buffer, "%.2f T%s", n / 1e12, suffix);
   else if (a >= 1e9)
-    std::snprintf(buffer, sizeof buffer, "%.2f G%s", n / 1e9, unit);
+    std::snprintf(buffer, sizeof buffer, "%.2f %s%s", n / 1e9, big, suffix);
   else if (a >= 1e6)
-    std::snprintf(buffer, sizeof buffer, "%.2f M%s", n / 1e6, unit);
+    std::snprintf(buffer, sizeof buffer, "%.2f M%s", n / 1e6, suffix);
   else if (a >= 1e3)
-    std::snprintf(buffer, sizeof buffer, "%.2f K%s", n / 1e3, unit);
+    std::snprintf(buffer, sizeof buffer, "%.2f K%s", n / 1e3, suffix);
   else
-    std::snprintf(buffer, sizeof buffer, "%.0f %s", n, unit);
+    std::snprintf(buffer, sizeof buffer, "%.0f %s", n, suffix);
   return buffer;
 }
 
