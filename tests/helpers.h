@@ -1,7 +1,10 @@
 #pragma once
 // Shared test helpers: random inputs, element-wise comparison with a readable report,
 // and gradcheck assertions.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +16,15 @@
 #include "strata/testing/gradcheck.h"
 
 namespace strata::test {
+
+// An empty folder <tmp>/strata_<area>_<pid>/<name>, removed first if a previous test left
+// it: one per test process, so tests running side by side do not share files.
+inline std::filesystem::path fresh_temp_dir(const std::string& area, const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("strata_" + area + "_" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 // A leaf of normal(0, 1) values in f64 that requires grad.
 inline Tensor leaf(const Shape& shape, Generator& gen, double scale = 1.0) {

@@ -2,13 +2,12 @@
 // make_fixtures.py): after import-hf, strata's logits equal transformers' within 1e-4 for
 // Llama (sharded), Mixtral, Mamba and Jamba, and decoding the imported model token by token
 // gives the same logits as its forward.
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
 #include "catch.h"
 #include "helpers.h"
+#include "jamba/hybrid_registry.h"
 #include "plugin_registry.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
@@ -19,27 +18,13 @@
 using namespace strata;
 namespace fs = std::filesystem;
 
-namespace {
-
-ComponentRegistry& fixture_registry() {
-  static ComponentRegistry registry;
-  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
-                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
-                             true);
-  (void)ready;
-  return registry;
-}
-
-}  // namespace
-
 TEST_CASE("hf fixtures: imported models reproduce transformers' logits", "[hf][fixtures]") {
   for (const char* name : {"llama", "mixtral", "mamba", "jamba"}) {
     INFO(name);
     const fs::path folder = fs::path(STRATA_HF_FIXTURES_DIR) / name;
-    const fs::path out = fs::temp_directory_path() / ("strata_hf_fixture_" + std::to_string(::getpid())) / name;
-    fs::remove_all(out);
-    import_hf(folder, out, fixture_registry(), test::hermetic_options());
-    LoadedCheckpoint c = load_checkpoint(out, test::hermetic_options(), fixture_registry());
+    const fs::path out = test::fresh_temp_dir("hf_fixture", name);
+    import_hf(folder, out, test::hybrid_registry(), test::hermetic_options());
+    LoadedCheckpoint c = load_checkpoint(out, test::hermetic_options(), test::hybrid_registry());
     const safetensors::Reader expected(folder / "expected.safetensors");
     const Tensor ids = expected.load("input_ids");
     const Tensor want = expected.load("logits");

@@ -2,8 +2,6 @@
 // architectures, and every kind of bad input (config keys, architecture, tensors, shapes,
 // files) is a FileFormatError that names it. Logits against transformers itself are in
 // test_hf_fixtures.cpp.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "jamba/hybrid_registry.h"
 #include "plugin_registry.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
@@ -21,22 +20,6 @@ using namespace strata;
 namespace fs = std::filesystem;
 
 namespace {
-
-ComponentRegistry& hf_registry() {
-  static ComponentRegistry registry;
-  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
-                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
-                             true);
-  (void)ready;
-  return registry;
-}
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("strata_hf_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // Small models of the four architectures, as strata experiments (model-only).
 const char* kLlama = R"(
@@ -129,14 +112,14 @@ router = { type = "softmax_topk", renormalize = false }
 fs::path strata_checkpoint(const std::string& text, const fs::path& dir) {
   const fs::path file = dir / "model.toml";
   std::ofstream(file) << text;
-  const Experiment e = Experiment::load(file, test::hermetic_options(), hf_registry());
-  const auto objects = build_experiment(e, hf_registry());
+  const Experiment e = Experiment::load(file, test::hermetic_options(), test::hybrid_registry());
+  const auto objects = build_experiment(e, test::hybrid_registry());
   save_checkpoint(dir / "strata", e, *objects.model);
   return dir / "strata";
 }
 
 Tensor logits_of(const fs::path& checkpoint, const Tensor& ids) {
-  LoadedCheckpoint c = load_checkpoint(checkpoint, test::hermetic_options(), hf_registry());
+  LoadedCheckpoint c = load_checkpoint(checkpoint, test::hermetic_options(), test::hybrid_registry());
   autograd::NoGradGuard no_grad;
   StepContext ctx(false);
   return c.model->forward(ids, ctx);
@@ -144,8 +127,8 @@ Tensor logits_of(const fs::path& checkpoint, const Tensor& ids) {
 
 // An exported folder of a small Llama, to break in the error tests.
 fs::path llama_folder(const std::string& name) {
-  const fs::path dir = temp_dir(name);
-  export_hf(strata_checkpoint(kLlama, dir), dir / "hf", hf_registry(), test::hermetic_options());
+  const fs::path dir = test::fresh_temp_dir("hf", name);
+  export_hf(strata_checkpoint(kLlama, dir), dir / "hf", test::hybrid_registry(), test::hermetic_options());
   return dir / "hf";
 }
 
@@ -155,7 +138,7 @@ void write_json(const fs::path& file, const nlohmann::json& j) { std::ofstream(f
 void require_import_error(const fs::path& folder, const std::string& fragment) {
   INFO("expecting: " << fragment);
   try {
-    import_hf(folder, folder.parent_path() / "imported", hf_registry(), test::hermetic_options());
+    import_hf(folder, folder.parent_path() / "imported", test::hybrid_registry(), test::hermetic_options());
     FAIL("no error");
   } catch (const FileFormatError& e) {
     CHECK_THAT(std::string(e.what()), Catch::Contains(fragment));
@@ -174,20 +157,20 @@ TEST_CASE("hf: export then import reproduces each architecture exactly", "[hf]")
   const Tensor ids = Tensor::randint({2, 9}, 0, 40, gen);
   for (const auto& [architecture, text] : models) {
     INFO(architecture);
-    const fs::path dir = temp_dir(architecture);
+    const fs::path dir = test::fresh_temp_dir("hf", architecture);
     const fs::path original = strata_checkpoint(text, dir);
-    CHECK(export_hf(original, dir / "hf", hf_registry(), test::hermetic_options()) == architecture);
+    CHECK(export_hf(original, dir / "hf", test::hybrid_registry(), test::hermetic_options()) == architecture);
     const nlohmann::json config = read_json(dir / "hf" / "config.json");
     CHECK(config["architectures"][0] == architecture);
-    const HfImportResult r = import_hf(dir / "hf", dir / "back", hf_registry(), test::hermetic_options());
+    const HfImportResult r = import_hf(dir / "hf", dir / "back", test::hybrid_registry(), test::hermetic_options());
     CHECK(r.architecture == architecture);
     CHECK(test::mismatch(logits_of(dir / "back", ids), logits_of(original, ids), 0).empty());
   }
 }
 
 TEST_CASE("hf: the exported folder uses Hugging Face's tensor names and shapes", "[hf]") {
-  const fs::path dir = temp_dir("names");
-  export_hf(strata_checkpoint(kJamba, dir), dir / "hf", hf_registry(), test::hermetic_options());
+  const fs::path dir = test::fresh_temp_dir("hf", "names");
+  export_hf(strata_checkpoint(kJamba, dir), dir / "hf", test::hybrid_registry(), test::hermetic_options());
   const safetensors::Reader weights(dir / "hf" / "model.safetensors");
   const auto shape = [&](const std::string& name) {
     const auto* info = weights.find(name);
@@ -290,15 +273,15 @@ TEST_CASE("hf: import errors name the key, the tensor or the file", "[hf][errors
 }
 
 TEST_CASE("hf: export refuses models without a Hugging Face counterpart", "[hf][errors]") {
-  const fs::path dir = temp_dir("not_exportable");
+  const fs::path dir = test::fresh_temp_dir("hf", "not_exportable");
   std::string gelu = kLlama;
   gelu += "activation = \"gelu\"\n";
   const fs::path checkpoint = strata_checkpoint(gelu, dir);
-  CHECK_THROWS_WITH(export_hf(checkpoint, dir / "hf", hf_registry(), test::hermetic_options()),
+  CHECK_THROWS_WITH(export_hf(checkpoint, dir / "hf", test::hybrid_registry(), test::hermetic_options()),
                     Catch::Contains("must use activation = swiglu"));
   std::string interleaved = kLlama;
   interleaved.insert(interleaved.find("rope_theta"), "rope_interleaved = true\n");
-  CHECK_THROWS_WITH(export_hf(strata_checkpoint(interleaved, temp_dir("interleaved")), dir / "hf2", hf_registry(),
+  CHECK_THROWS_WITH(export_hf(strata_checkpoint(interleaved, test::fresh_temp_dir("hf", "interleaved")), dir / "hf2", test::hybrid_registry(),
                               test::hermetic_options()),
                     Catch::Contains("rope_interleaved = false"));
 }

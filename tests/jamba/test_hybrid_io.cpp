@@ -1,8 +1,6 @@
 // A hybrid model (attention + Mamba + MoE) from the outside: the analytic plan against
 // the built model, decode-cache bytes, generation through the hybrid cache against the
 // full forward, sampling rules, and checkpoints (round trip and every mismatch an error).
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +9,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "jamba/hybrid_registry.h"
 #include "plugin_registry.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
@@ -23,15 +22,6 @@ using namespace strata;
 namespace fs = std::filesystem;
 
 namespace {
-
-ComponentRegistry& hybrid_registry() {
-  static ComponentRegistry registry;
-  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
-                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
-                             true);
-  (void)ready;
-  return registry;
-}
 
 // Attention every 4th layer (offset 1), MoE every other layer; the keys vary per section.
 std::string hybrid_text(const std::string& model_keys = "", const std::string& attention_keys = "",
@@ -48,14 +38,7 @@ std::string hybrid_text(const std::string& model_keys = "", const std::string& a
 }
 
 Experiment load(const std::string& text) {
-  return Experiment::from_string(text, "hybrid.toml", test::hermetic_options(), hybrid_registry());
-}
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("strata_hybrid_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return Experiment::from_string(text, "hybrid.toml", test::hermetic_options(), test::hybrid_registry());
 }
 
 Tensor full_logits(Model& model, const Tensor& ids) {
@@ -86,8 +69,8 @@ TEST_CASE("plan: analytic parameter counts equal the built model's", "[plan]") {
   for (const Variant& v : variants) {
     INFO(v.name);
     const Experiment e = load(v.text);
-    const ModelPlan plan = plan_model(e, hybrid_registry(), {});
-    const auto built = build_experiment(e, hybrid_registry());
+    const ModelPlan plan = plan_model(e, test::hybrid_registry(), {});
+    const auto built = build_experiment(e, test::hybrid_registry());
     REQUIRE(plan.layers.size() == built.model->plan().size());
     CHECK_FALSE(plan.estimated);
     std::int64_t unused_expert_params = 0;
@@ -109,10 +92,10 @@ TEST_CASE("plan: analytic parameter counts equal the built model's", "[plan]") {
 TEST_CASE("plan: cache bytes equal the decode state after a prompt; FLOPs grow with the context", "[plan]") {
   const Experiment e = load(hybrid_text("", "n_kv_heads = 2"));
   const std::int64_t T = 40;
-  const ModelPlan plan = plan_model(e, hybrid_registry(), {T, "f32"});
-  const ModelPlan plan64 = plan_model(e, hybrid_registry(), {T, "f64"});
-  const ModelPlan bf16 = plan_model(e, hybrid_registry(), {T, "bf16"});
-  const auto built = build_experiment(e, hybrid_registry());
+  const ModelPlan plan = plan_model(e, test::hybrid_registry(), {T, "f32"});
+  const ModelPlan plan64 = plan_model(e, test::hybrid_registry(), {T, "f64"});
+  const ModelPlan bf16 = plan_model(e, test::hybrid_registry(), {T, "bf16"});
+  const auto built = build_experiment(e, test::hybrid_registry());
   Generator gen(1);
   DecodeState state = built.model->make_decode_state(1);
   {
@@ -129,9 +112,9 @@ TEST_CASE("plan: cache bytes equal the decode state after a prompt; FLOPs grow w
   // One attention layer, 4 heads of 4 channels, 2 KV heads: 2 (K and V) x 2 x 4 x T x 4 bytes.
   CHECK(plan.mixer_types.at("attention").cache_bytes == 2 * 2 * 4 * T * 4);
   // Only attention's score and value products grow with the context: 4 * Hq * hd per key.
-  const ModelPlan longer = plan_model(e, hybrid_registry(), {T + 10, "f32"});
+  const ModelPlan longer = plan_model(e, test::hybrid_registry(), {T + 10, "f32"});
   CHECK(longer.flops_per_token - plan.flops_per_token == Approx(4.0 * 16 * 10));
-  CHECK_THROWS_AS(plan_model(e, hybrid_registry(), {T, "f8"}), ValueError);
+  CHECK_THROWS_AS(plan_model(e, test::hybrid_registry(), {T, "f8"}), ValueError);
   const std::string json = plan.to_json();
   for (const char* key : {"\"params_total\"", "\"params_active\"", "\"cache_bytes\"", "\"flops_per_token\""})
     CHECK(json.find(key) != std::string::npos);
@@ -139,7 +122,7 @@ TEST_CASE("plan: cache bytes equal the decode state after a prompt; FLOPs grow w
 
 TEST_CASE("generate: greedy decoding through the hybrid cache equals argmax of the full forward", "[generate]") {
   const Experiment e = load(hybrid_text("", "n_kv_heads = 2", "inner_norms = true"));
-  auto built = build_experiment(e, hybrid_registry());
+  auto built = build_experiment(e, test::hybrid_registry());
   Model& model = *built.model;
   const Tensor prompt = Tensor::from_vector(std::vector<std::int64_t>{1, 4, 2, 5, 0, 3, 3, 1}, {2, 4});
   GenerateOptions options;
@@ -218,15 +201,15 @@ TEST_CASE("sampling: temperature, top-k and top-p follow their definitions", "[g
 
 TEST_CASE("checkpoint: weights and buffers round-trip; mismatches and broken files are errors", "[checkpoint]") {
   const Experiment e = load(hybrid_text("", "", "", "", "balance = [{ type = \"aux_free_bias\" }]"));
-  auto original = build_experiment(e, hybrid_registry());
+  auto original = build_experiment(e, test::hybrid_registry());
   // Buffers travel too: give the aux-free controller's bias a state to restore.
   for (auto& b : original.model->named_buffers()) b.tensor.fill_(0.25);
-  const fs::path folder = temp_dir("ckpt");
+  const fs::path folder = test::fresh_temp_dir("hybrid", "ckpt");
   save_checkpoint(folder / "checkpoint", e, *original.model);
   CHECK(fs::exists(folder / "checkpoint" / kCheckpointExperimentFile));
   CHECK(fs::exists(folder / "checkpoint" / kCheckpointWeightsFile));
 
-  LoadedCheckpoint loaded = load_checkpoint(folder / "checkpoint", test::hermetic_options(), hybrid_registry());
+  LoadedCheckpoint loaded = load_checkpoint(folder / "checkpoint", test::hermetic_options(), test::hybrid_registry());
   Generator gen(5);
   const Tensor ids = Tensor::randint({2, 9}, 0, 6, gen);
   CHECK(test::mismatch(full_logits(*loaded.model, ids), full_logits(*original.model, ids), 0).empty());
@@ -236,7 +219,7 @@ TEST_CASE("checkpoint: weights and buffers round-trip; mismatches and broken fil
 
   // Another model's weights: missing, unexpected and mis-shaped tensors are named, and the
   // model is left as it was.
-  auto other = build_experiment(load(hybrid_text("", "", "d_inner = 48")), hybrid_registry());
+  auto other = build_experiment(load(hybrid_text("", "", "d_inner = 48")), test::hybrid_registry());
   const Tensor before = full_logits(*other.model, ids);
   try {
     load_model_weights(*other.model, folder / "checkpoint" / kCheckpointWeightsFile);
@@ -248,21 +231,21 @@ TEST_CASE("checkpoint: weights and buffers round-trip; mismatches and broken fil
     CHECK(message.find("in all)") != std::string::npos);  // more than five, counted
   }
   CHECK(test::mismatch(full_logits(*other.model, ids), before, 0).empty());
-  auto no_balance = build_experiment(load(hybrid_text()), hybrid_registry());
+  auto no_balance = build_experiment(load(hybrid_text()), test::hybrid_registry());
   CHECK_THROWS_WITH(load_model_weights(*no_balance.model, folder / "checkpoint" / kCheckpointWeightsFile),
                     Catch::Contains("unexpected tensors: layers.1.ffn.balance_0.expert_bias"));
 
   // A truncated weights file, a folder without the weights, a path that is not a folder.
-  const fs::path broken = temp_dir("broken");
+  const fs::path broken = test::fresh_temp_dir("hybrid", "broken");
   fs::copy(folder / "checkpoint", broken / "checkpoint");
   const fs::path weights = broken / "checkpoint" / kCheckpointWeightsFile;
   fs::resize_file(weights, fs::file_size(weights) / 2);
-  CHECK_THROWS_WITH(load_checkpoint(broken / "checkpoint", test::hermetic_options(), hybrid_registry()),
+  CHECK_THROWS_WITH(load_checkpoint(broken / "checkpoint", test::hermetic_options(), test::hybrid_registry()),
                     Catch::Contains("lie outside"));
   fs::remove(weights);
-  CHECK_THROWS_WITH(load_checkpoint(broken / "checkpoint", test::hermetic_options(), hybrid_registry()),
+  CHECK_THROWS_WITH(load_checkpoint(broken / "checkpoint", test::hermetic_options(), test::hybrid_registry()),
                     Catch::Contains("model.safetensors is missing"));
-  CHECK_THROWS_AS(load_checkpoint(broken / "nothing", test::hermetic_options(), hybrid_registry()), FileFormatError);
+  CHECK_THROWS_AS(load_checkpoint(broken / "nothing", test::hermetic_options(), test::hybrid_registry()), FileFormatError);
 }
 
 TEST_CASE("experiment: a model-only file (no [task]) plans and builds, given vocab_size", "[plan]") {
@@ -272,12 +255,12 @@ TEST_CASE("experiment: a model-only file (no [task]) plans and builds, given voc
   const Experiment e = load(model_only);
   CHECK_FALSE(e.has_task());
   CHECK(e.resolved_toml().find("[task]") == std::string::npos);
-  const auto built = build_experiment(e, hybrid_registry());
+  const auto built = build_experiment(e, test::hybrid_registry());
   CHECK(built.task == nullptr);
   CHECK(built.model->dims().vocab_size == 50);
-  CHECK(plan_model(e, hybrid_registry(), {}).params_total == built.model->num_parameters());
+  CHECK(plan_model(e, test::hybrid_registry(), {}).params_total == built.model->num_parameters());
   const std::string no_vocab = "[model]\nd_model = 16\nn_layers = 2\n[model.mixer.m]\ntype = \"mamba\"\n";
-  CHECK_THROWS_WITH(build_experiment(load(no_vocab), hybrid_registry()),
+  CHECK_THROWS_WITH(build_experiment(load(no_vocab), test::hybrid_registry()),
                     Catch::Contains("but the experiment has no [task]"));
 }
 
@@ -296,8 +279,8 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
                              Published{"jamba-v0.1.toml", 51570323328, 12110311296}}) {
     INFO(p.file);
     const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
-                                          hybrid_registry());
-    const ModelPlan plan = plan_model(e, hybrid_registry(), {262144, "bf16"});
+                                          test::hybrid_registry());
+    const ModelPlan plan = plan_model(e, test::hybrid_registry(), {262144, "bf16"});
     CHECK_FALSE(plan.estimated);
     CHECK(plan.params_total == p.total);
     CHECK(plan.params_active == p.active);
@@ -306,15 +289,15 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
   // 2024, table 1): Llama-2 7B 128 GB, Mixtral 32 GB, Jamba 4 GB (binary units).
   const auto kv = [&](const char* file) {
     const Experiment e =
-        Experiment::load(fs::path(STRATA_PRESETS_DIR) / file, test::hermetic_options(), hybrid_registry());
-    return plan_model(e, hybrid_registry(), {262144, "bf16"}).mixer_types.at("attention").cache_bytes;
+        Experiment::load(fs::path(STRATA_PRESETS_DIR) / file, test::hermetic_options(), test::hybrid_registry());
+    return plan_model(e, test::hybrid_registry(), {262144, "bf16"}).mixer_types.at("attention").cache_bytes;
   };
   CHECK(kv("llama-2-7b.toml") == std::int64_t(128) << 30);
   CHECK(kv("mixtral-8x7b.toml") == std::int64_t(32) << 30);
   CHECK(kv("jamba-v0.1.toml") == std::int64_t(4) << 30);
   const Experiment jamba =
-      Experiment::load(fs::path(STRATA_PRESETS_DIR) / "jamba-v0.1.toml", test::hermetic_options(), hybrid_registry());
-  const ModelPlan plan = plan_model(jamba, hybrid_registry(), {262144, "bf16"});
+      Experiment::load(fs::path(STRATA_PRESETS_DIR) / "jamba-v0.1.toml", test::hermetic_options(), test::hybrid_registry());
+  const ModelPlan plan = plan_model(jamba, test::hybrid_registry(), {262144, "bf16"});
   CHECK(plan.mixer_types.at("attention").layers == 4);
   CHECK(plan.mixer_types.at("mamba").layers == 28);
   CHECK(plan.ffn_types.at("moe").layers == 16);

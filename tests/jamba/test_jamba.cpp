@@ -10,20 +10,12 @@
 #include "strata/autograd.h"
 #include "strata/experiment.h"
 #include "strata/model.h"
+#include "jamba/hybrid_registry.h"
 #include "plugin_registry.h"
 
 using namespace strata;
 
 namespace {
-
-ComponentRegistry& jamba_registry() {
-  static ComponentRegistry registry;
-  static const bool ready = (test::add_builtins_and_plugins(registry, {STRATA_ATTENTION_PLUGIN, STRATA_MAMBA_PLUGIN,
-                                                                       STRATA_MOE_PLUGIN, STRATA_JAMBA_PLUGIN}),
-                             true);
-  (void)ready;
-  return registry;
-}
 
 // Lines 1-20 of a Jamba experiment; extra stack keys go on line 9.
 std::string jamba_text(std::int64_t n_layers, const std::string& stack_keys = "") {
@@ -44,8 +36,8 @@ std::string jamba_text(std::int64_t n_layers, const std::string& stack_keys = ""
 }
 
 std::vector<std::string> layer_types(const std::string& text) {
-  const Experiment e = Experiment::from_string(text, "jamba.toml", test::hermetic_options(), jamba_registry());
-  const auto objects = build_experiment(e, jamba_registry());
+  const Experiment e = Experiment::from_string(text, "jamba.toml", test::hermetic_options(), test::hybrid_registry());
+  const auto objects = build_experiment(e, test::hybrid_registry());
   std::vector<std::string> types;
   for (const LayerPlan& l : objects.model->plan()) types.push_back(l.mixer_entry + "+" + l.ffn_entry);
   return types;
@@ -90,16 +82,16 @@ TEST_CASE("jamba: bad layouts are located errors", "[jamba][errors]") {
           {"misspelt key", "attn_period = 4", "bad.toml:10:1", "model.stack.attn_period", "unknown key",
            "attn_layer_period"},
       },
-      [](const std::string& keys) { return jamba_text(8, keys); }, jamba_registry());
+      [](const std::string& keys) { return jamba_text(8, keys); }, test::hybrid_registry());
 }
 
 TEST_CASE("jamba: hybrid decoding (KV cache, conv + SSM state, MoE) equals the full forward", "[jamba][decode]") {
   const Experiment e = Experiment::from_string(jamba_text(8, "attn_layer_period = 4\nattn_layer_offset = 1"),
-                                               "jamba.toml", test::hermetic_options(), jamba_registry());
-  const auto objects = build_experiment(e, jamba_registry());
+                                               "jamba.toml", test::hermetic_options(), test::hybrid_registry());
+  const auto objects = build_experiment(e, test::hybrid_registry());
   ModelDims dims = objects.model->dims();
   Generator gen(3);
-  const auto model = Model::build(e.model, jamba_registry(), dims, gen, DType::f64);
+  const auto model = Model::build(e.model, test::hybrid_registry(), dims, gen, DType::f64);
   autograd::NoGradGuard no_grad;
   const Tensor ids = Tensor::randint({2, 13}, 0, dims.vocab_size, gen);
   StepContext ctx;
@@ -157,5 +149,5 @@ TEST_CASE("pattern stack: bad layouts are located errors", "[jamba][stack][error
            "cannot be combined with layout", ""},
           {"ratio above 1", "attention_ratio = 1.5", "bad.toml:10:19", "model.stack.attention_ratio", "out of range", ""},
       },
-      [](const std::string& keys) { return pattern_text(8, keys); }, jamba_registry());
+      [](const std::string& keys) { return pattern_text(8, keys); }, test::hybrid_registry());
 }

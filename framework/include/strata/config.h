@@ -175,5 +175,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates);
 // "a, b, c" (or "(none)").
 std::string join_names(const std::vector<std::string>& names);
+// The first `shown` names, then "... (N in all)" when there are more: for error messages
+// that list tensors or keys.
+std::string join_first_names(const std::vector<std::string>& names, std::size_t shown = 5);
 
 }  // namespace strata

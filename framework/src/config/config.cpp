@@ -404,4 +404,10 @@ std::string join_names(const std::vector<std::string>& names) {
   return s;
 }
 
+std::string join_first_names(const std::vector<std::string>& names, std::size_t shown) {
+  if (names.size() <= shown) return join_names(names);
+  return join_names(std::vector<std::string>(names.begin(), names.begin() + std::ptrdiff_t(shown))) + ", ... (" +
+         std::to_string(names.size()) + " in all)";
+}
+
 }  // namespace strata

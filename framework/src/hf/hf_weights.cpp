@@ -227,13 +227,6 @@ std::vector<std::pair<std::string, Tensor>> scatter(const TensorRule& r, const T
   return out;
 }
 
-std::string list(const std::vector<std::string>& names) {
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 5; ++i) out += (i ? ", " : "") + names[i];
-  if (names.size() > 5) out += ", ... (" + std::to_string(names.size()) + " in all)";
-  return out;
-}
-
 nlohmann::json read_config(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec))
@@ -283,7 +276,7 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
                             "set tie_word_embeddings = false in config.json");
   }
   if (const auto unused = hf.unused(); !unused.empty())
-    throw FileFormatError(folder.string() + ": tensors strata does not map: " + list(unused),
+    throw FileFormatError(folder.string() + ": tensors strata does not map: " + join_first_names(unused),
                           "config.json does not describe these weights (a different architecture or options)");
   std::error_code ec;
   fs::create_directories(out, ec);

@@ -22,13 +22,6 @@ std::vector<std::pair<std::string, Tensor>> model_tensors(const Model& model) {
   return out;
 }
 
-std::string first_few(const std::vector<std::string>& names) {
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 5; ++i) out += (i ? ", " : "") + names[i];
-  if (names.size() > 5) out += ", ... (" + std::to_string(names.size()) + " in all)";
-  return out;
-}
-
 }  // namespace
 
 void save_model_weights(const Model& model, const fs::path& file, const std::map<std::string, std::string>& metadata) {
@@ -55,9 +48,9 @@ void load_model_weights(Model& model, const fs::path& file) {
     if (!expected.count(info.name)) unexpected.push_back(info.name);
   if (!missing.empty() || !mismatched.empty() || !unexpected.empty()) {
     std::string message = file.string() + ": does not match the model:";
-    if (!missing.empty()) message += "\n  missing tensors: " + first_few(missing);
-    if (!mismatched.empty()) message += "\n  shape mismatches: " + first_few(mismatched);
-    if (!unexpected.empty()) message += "\n  unexpected tensors: " + first_few(unexpected);
+    if (!missing.empty()) message += "\n  missing tensors: " + join_first_names(missing);
+    if (!mismatched.empty()) message += "\n  shape mismatches: " + join_first_names(mismatched);
+    if (!unexpected.empty()) message += "\n  unexpected tensors: " + join_first_names(unexpected);
     throw FileFormatError(message, "the weights belong to another model; load them with the experiment they were "
                                    "saved with (the checkpoint's experiment.toml)");
   }
