@@ -180,3 +180,46 @@ TEST_CASE("npy: int64, int32 and float arrays are read; broken files are errors"
   CHECK_THROWS_WITH(read_npy(not_npy), Catch::Contains("no \\x93NUMPY magic"));
   CHECK_THROWS_AS(read_npy(temp_file("missing.npy")), FileFormatError);
 }
+
+TEST_CASE("safetensors: randomly corrupted headers give FileFormatError or valid tensors, never a crash",
+          "[safetensors][errors]") {
+  Generator gen(9);
+  const fs::path good = temp_file("fuzz_source.safetensors");
+  safetensors::write(good, {{"a", Tensor::randn({4, 3}, gen)}, {"ids", Tensor::arange(5)}, {"b", Tensor::zeros({2})}},
+                     {{"k", "v"}});
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::uint64_t header_end = 0;
+  std::memcpy(&header_end, bytes.data(), 8);
+  header_end += 8;
+  const fs::path bad = temp_file("fuzz.safetensors");
+  int rejected = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string mutated = bytes;
+    const int flips = 1 + int(gen.next_u64() % 4);
+    for (int f = 0; f < flips; ++f) {
+      const std::size_t at = std::size_t(gen.next_u64() % header_end);
+      mutated[at] = char(gen.next_u64() & 0xff);
+    }
+    if (round % 5 == 0) mutated.resize(std::size_t(gen.next_u64() % mutated.size()));  // and truncations
+    {
+      std::ofstream out(bad, std::ios::binary | std::ios::trunc);
+      out << mutated;
+    }
+    try {
+      const safetensors::Reader reader(bad);
+      for (const auto& t : reader.tensors()) {
+        try {
+          (void)reader.load(t.name);
+        } catch (const FileFormatError&) {  // e.g. a dtype flipped to one strata does not load
+        }
+      }
+    } catch (const FileFormatError&) {
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 100);
+}
