@@ -18,6 +18,7 @@ enum ExitCode : int {
   kInternalError = 1,  // a bug or a failed run (e.g. training diverged)
   kBadInput = 2,       // command line, experiment file, plugin file or data file
   kChecksFailed = 3,   // `strata check` found a failing check
+  kInterrupted = 130,  // SIGINT: a checkpoint was written; `strata run --resume` continues
 };
 
 // Options shared by the commands that read an experiment or load plugins.
@@ -34,6 +35,8 @@ struct CommonOptions {
 struct RunOptions {
   std::string file;
   std::string out;
+  std::string resume;               // --resume RUN_FOLDER
+  std::vector<std::string> sweeps;  // --sweep key=v1,v2 (repeatable)
   bool quiet = false;
   CommonOptions common;
 };
@@ -66,6 +69,16 @@ struct LogitsOptions {
   CommonOptions common;
 };
 int logits_command(const LogitsOptions& options);
+
+struct EvalOptions {
+  std::string checkpoint;
+  std::vector<std::string> seq_lens;  // --seq-len: task.seq_len overrides, one evaluation each
+  std::int64_t batches = 8;
+  std::int64_t batch_size = 0;  // 0: the run's train.batch_size
+  bool json = false;
+  CommonOptions common;
+};
+int eval_command(const EvalOptions& options);
 
 struct HfOptions {
   std::string source;  // import: a Hugging Face folder; export: a checkpoint folder

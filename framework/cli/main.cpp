@@ -7,6 +7,7 @@
 #include "strata/error.h"
 #include "strata/plugin_loader.h"
 #include "strata/runtime.h"
+#include "strata/trainer.h"
 
 namespace strata::cli {
 
@@ -47,14 +48,18 @@ int main(int argc, char** argv) {
   CLI::App app{
       "strata: compose sequence models from plugins in TOML experiment files, train, inspect and check them.\n"
       "Exit codes: 0 success, 1 internal error or failed run, 2 bad input (command line, experiment, plugin or "
-      "data file), 3 failing checks (strata check)."};
+      "data file), 3 failing checks (strata check), 130 interrupted by SIGINT after writing a checkpoint."};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return build_info(); });
 
   RunOptions run;
   CLI::App* run_app = app.add_subcommand("run", "train the model an experiment file describes");
-  run_app->add_option("file", run.file, "experiment file (TOML)")->required();
-  run_app->add_option("--out", run.out, "run folder (default: runs/<name>-<timestamp>)");
+  run_app->add_option("file", run.file, "experiment file (TOML); optional with --resume");
+  run_app->add_option("--out", run.out, "run folder (default: runs/<name>-<timestamp>); a sweep's parent folder");
+  run_app->add_option("--resume", run.resume, "continue the run in this folder from its checkpoint")
+      ->excludes(run_app->get_option("--out"));
+  run_app->add_option("--sweep", run.sweeps, "add a sweep axis: --sweep model.d_model=32,64 (repeatable)")
+      ->allow_extra_args(false);
   run_app->add_flag("--quiet", run.quiet, "print only the final metrics");
   run.common.add_set_flag(*run_app);
   run.common.add_plugin_flags(*run_app);
@@ -103,6 +108,20 @@ int main(int argc, char** argv) {
   logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
   logits.common.add_plugin_flags(*logits_app);
 
+  EvalOptions eval;
+  CLI::App* eval_app = app.add_subcommand(
+      "eval", "evaluate a checkpoint on its task's fixed evaluation set, optionally at other sequence lengths");
+  eval_app->add_option("checkpoint", eval.checkpoint, "checkpoint folder (e.g. runs/NAME/checkpoint)")->required();
+  eval_app->add_option("--seq-len", eval.seq_lens,
+                       "evaluate at these task.seq_len values (tasks with a seq_len key): --seq-len 64,256")
+      ->delimiter(',');
+  eval_app->add_option("--batches", eval.batches, "evaluation batches (default 8)")->check(CLI::Range(1, 1 << 20));
+  eval_app->add_option("--batch-size", eval.batch_size, "sequences per batch (default: the run's batch_size)")
+      ->check(CLI::Range(1, 1 << 20));
+  eval_app->add_flag("--json", eval.json, "print the results as JSON");
+  eval.common.add_set_flag(*eval_app);
+  eval.common.add_plugin_flags(*eval_app);
+
   HfOptions import_options;
   CLI::App* import_app = app.add_subcommand(
       "import-hf", "convert a local Hugging Face model folder (Llama, Mixtral, Mamba, Jamba) to a strata checkpoint");
@@ -140,7 +159,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, inspect, generate, logits, import-hf, export-hf, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, inspect, generate, logits, import-hf, export-hf, plugins, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -156,6 +175,7 @@ int main(int argc, char** argv) {
     if (*inspect_app) return inspect_command(inspect);
     if (*plugins_app) return plugins_command(plugins);
     if (*generate_app) return generate_command(gen);
+    if (*eval_app) return eval_command(eval);
     if (*logits_app) return logits_command(logits);
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);
@@ -172,6 +192,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "strata: error: " << e.what() << "\n";
     return kBadInput;
+  } catch (const TrainingDivergedError& e) {
+    std::cerr << "strata: training failed: " << e.what() << "\n";
+    return kInternalError;
   } catch (const Error& e) {
     std::cerr << "strata: error: " << e.what() << "\n";
     return kInternalError;

@@ -67,7 +67,7 @@ done
 strata_expect 2 no_subcommand
 strata_expect 2 unknown_subcommand nosuch
 strata_expect 2 run_without_file run
-has stderr "file is required"
+has stderr "strata run needs an experiment file (or --resume RUN_FOLDER)"
 strata_expect 2 check_without_type check
 strata_expect 2 check_bad_kind check shortconv --kind router
 strata_expect 2 unknown_option run experiments/quickstart.toml --no-such-flag
@@ -274,9 +274,9 @@ strata_expect 0 inspect_model_only inspect "$WORK/model_only.toml"
 
 # ---- Hugging Face interop ------------------------------------------------------------------
 # A Mixtral made by transformers: import, logits for its stored prompt, export, and errors.
-strata_expect 0 import_hf import-hf tests/fixtures/transformers/mixtral --out "$WORK/mixtral"
+strata_expect 0 import_hf import-hf tests/fixtures/hf/mixtral --out "$WORK/mixtral"
 has stdout "imported MixtralForCausalLM"
-strata_expect 0 logits_hf logits "$WORK/mixtral" --tokens tests/fixtures/transformers/mixtral/expected.safetensors \
+strata_expect 0 logits_hf logits "$WORK/mixtral" --tokens tests/fixtures/hf/mixtral/expected.safetensors \
   --out "$WORK/mixtral_logits.safetensors"
 strata_expect 0 inspect_hf inspect "$WORK/mixtral"
 has_re stdout '^1 +attention \(attention\) +[0-9]+ +moe \(moe\)'
@@ -316,5 +316,95 @@ assert records[-1]["step"] == 5, records
 strata_expect 0 run_quiet run "$WORK/tiny.toml" --out "$WORK/run3" --quiet --set train.steps=5
 if grep -q '^step ' "$WORK/run_quiet.stderr"; then fail "run_quiet: step lines with --quiet"; fi
 has stdout "final: "
+
+
+# ---- run tables, eval ------------------------------------------------------------------------
+for f in metrics.csv checkpoint/state.json checkpoint/optimizer.safetensors; do
+  [[ -s "$RUN1/$f" ]] || fail "run1: the run folder has no (or an empty) $f"
+done
+head -1 "$RUN1/metrics.csv" | grep -q '^step,' || fail "run1: metrics.csv has no header starting with step"
+[[ $(wc -l <"$RUN1/metrics.csv") -eq 7 ]] || fail "run1: metrics.csv should have a header and 6 rows"
+strata_expect 0 eval eval "$RUN1/checkpoint" --batches 2
+has_re stdout '^seq_len +8 +loss [0-9.]+ +accuracy [0-9.]+ \(chance 0.2500\)'
+strata_expect 2 eval_no_seq_len eval "$RUN1/checkpoint" --seq-len 16
+has stderr "task.seq_len"
+
+# ---- resume: interrupted by SIGINT, continued, equal to the uninterrupted run ----------------
+# A long run interrupted by SIGINT writes its checkpoint and exits 130; --resume finishes it
+# with the same logged values as one run without interruption (one thread on both sides).
+cat >"$WORK/long.toml" <<'EOF'
+[task]
+type = "copy"
+n_symbols = 4
+copy_len = 4
+n_blanks = 0
+[model]
+d_model = 16
+n_layers = 2
+[model.mixer.C]
+type = "shortconv"
+kernel_size = 5
+[model.ffn.F]
+type = "mlp"
+[train]
+steps = 400
+batch_size = 16
+lr = 1e-2
+eval_every = 100
+log_every = 20
+threads = 1
+EOF
+strata_expect 0 run_straight run "$WORK/long.toml" --out "$WORK/straight" --quiet
+"$STRATA" run "$WORK/long.toml" --out "$WORK/interrupted" --set train.batch_size=16 >"$WORK/sigint.stdout" \
+  2>"$WORK/sigint.stderr" </dev/null &
+pid=$!
+for _ in $(seq 1 200); do grep -q '^step ' "$WORK/sigint.stderr" 2>/dev/null && break; sleep 0.02; done
+kill -INT $pid
+rc=0; wait $pid || rc=$?
+LAST=sigint
+if [[ $rc -eq 0 ]]; then
+  echo "note: the run finished before SIGINT arrived; the resume check is skipped"
+else
+  [[ $rc -eq 130 ]] || fail "sigint: exit code $rc, expected 130"
+  has stdout "continue with: strata run --resume $WORK/interrupted"
+  strata_expect 0 run_resume run --resume "$WORK/interrupted"
+  python3 - "$WORK/straight/metrics.jsonl" "$WORK/interrupted/metrics.jsonl" <<'EOF' || fail "resume: metrics differ"
+import json, sys
+def load(path):
+    rows = [json.loads(l) for l in open(path)]
+    for r in rows:
+        r.pop("tokens_per_s", None)
+    return rows
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert [r["step"] for r in a] == [r["step"] for r in b], ([r["step"] for r in a], [r["step"] for r in b])
+assert a == b, next((x, y) for x, y in zip(a, b) if x != y)
+EOF
+  echo "ok: resume after SIGINT equals the uninterrupted run"
+fi
+strata_expect 2 resume_nothing run --resume "$WORK/nothing_here"
+has stderr "no checkpoint folder in it"
+
+# ---- sweeps ------------------------------------------------------------------------------------
+cp "$WORK/tiny.toml" "$WORK/sweep.toml"
+printf '[sweep]\n"model.mixer.C.kernel_size" = [1, 5]\n' >>"$WORK/sweep.toml"
+strata_expect 0 sweep run "$WORK/sweep.toml" --out "$WORK/sweep" --sweep train.seed=0,1 --set train.steps=30
+python3 - "$WORK/sweep/summary.csv" <<'EOF' || fail "sweep: summary.csv"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["name"] for r in rows] == ["kernel_size-1_seed-0", "kernel_size-1_seed-1", "kernel_size-5_seed-0",
+                                        "kernel_size-5_seed-1"], rows
+assert all(r["status"] == "ok" and r["steps"] == "30" for r in rows), rows
+# The swept setting matters: a kernel of 5 sees the data, a kernel of 1 does not.
+acc = {r["name"]: float(r["eval_accuracy"]) for r in rows}
+assert acc["kernel_size-5_seed-0"] > acc["kernel_size-1_seed-0"] + 0.2, acc
+EOF
+[[ -f "$WORK/sweep/kernel_size-5_seed-1/checkpoint/model.safetensors" ]] || fail "sweep: a variant has no checkpoint"
+has stdout "| name | model.mixer.C.kernel_size | train.seed | status |"
+printf '[sweep]\n"model.mixer.C.kernel_sise" = [1, 5]\n' >"$WORK/bad_sweep_tail.toml"
+cat "$WORK/tiny.toml" "$WORK/bad_sweep_tail.toml" >"$WORK/bad_sweep.toml"
+strata_expect 2 sweep_bad_key run "$WORK/bad_sweep.toml" --out "$WORK/bad_sweep"
+has stderr "bad_sweep.toml:26:1: model.mixer.C.kernel_sise: in sweep variant kernel_sise-1: unknown key"
+has stderr "did you mean 'kernel_size'?"
+[[ ! -e "$WORK/bad_sweep" ]] || fail "sweep_bad_key: a sweep with a bad variant created its folder"
 
 echo "all CLI checks passed"

@@ -1,4 +1,4 @@
-// Models made by the transformers library (tests/fixtures/transformers, made by its
+// Models made by the transformers library (tests/fixtures/hf, made by its
 // make_fixtures.py): after import-hf, strata's logits equal transformers' within 1e-4 for
 // Llama (sharded), Mixtral, Mamba and Jamba, and decoding the imported model token by token
 // gives the same logits as its forward.

@@ -152,5 +152,5 @@ TEST_CASE("training: auxiliary losses reach the gradient and the log", "[trainin
 TEST_CASE("training: a non-finite loss stops the run with an error naming the step", "[training]") {
   const std::string text = with_l2_ffn("poison_at = 3");
   CHECK_THROWS_WITH(train_text(text, {"train.eval_every=0"}),
-                    Catch::Contains("training loss is not finite") && Catch::Contains("at step 3"));
+                    Catch::Contains("training diverged at step 3: the loss is nan"));
 }

@@ -1,9 +1,14 @@
 #pragma once
 // strata checkpoints. A checkpoint is a folder:
-//   experiment.toml     the resolved experiment the weights belong to (every default filled in)
-//   model.safetensors   every parameter and buffer of the model under its module path
-//                       ("layers.3.mixer.in_proj.weight", "layers.1.ffn.balance_0.expert_bias")
-// Both files are written atomically; the folder is readable by any safetensors tool.
+//   experiment.toml        the resolved experiment the weights belong to
+//   model.safetensors      every parameter and buffer of the model under its module path
+//                          ("layers.3.mixer.in_proj.weight", "layers.1.ffn.balance_0.expert_bias")
+// and, in a training run's checkpoint, what resuming needs (TrainingState, trainer.h):
+//   optimizer.safetensors  AdamW's moments: "m.<param>", "v.<param>"
+//   state.json             step, random streams, optimizer step count, the open log window
+// A checkpoint is replaced as a whole: it is written to FOLDER.new, which then takes the
+// place of FOLDER, so a killed writer leaves the previous checkpoint (or the complete new
+// one) to load. Every file is readable by standard tools (safetensors, JSON, TOML).
 //
 //   save_checkpoint("runs/x/checkpoint", experiment, *model);
 //   LoadedCheckpoint c = load_checkpoint("runs/x/checkpoint", {}, registry);
@@ -15,11 +20,14 @@
 
 #include "strata/experiment.h"
 #include "strata/model.h"
+#include "strata/trainer.h"
 
 namespace strata {
 
 inline constexpr const char* kCheckpointExperimentFile = "experiment.toml";
 inline constexpr const char* kCheckpointWeightsFile = "model.safetensors";
+inline constexpr const char* kCheckpointOptimizerFile = "optimizer.safetensors";
+inline constexpr const char* kCheckpointStateFile = "state.json";
 
 // Writes the model's parameters and buffers (in their own dtypes) to a safetensors file;
 // `metadata` goes into its header.
@@ -32,8 +40,18 @@ void save_model_weights(const Model& model, const std::filesystem::path& file,
 // missing, unexpected, or with their two shapes) and the model is left unchanged.
 void load_model_weights(Model& model, const std::filesystem::path& file);
 
-// Creates `folder` and writes experiment.toml and model.safetensors into it.
-void save_checkpoint(const std::filesystem::path& folder, const Experiment& experiment, const Model& model);
+// Writes the checkpoint `folder` (replacing one that is there, as a whole): experiment.toml,
+// model.safetensors and, when `state` is given, optimizer.safetensors and state.json.
+void save_checkpoint(const std::filesystem::path& folder, const Experiment& experiment, const Model& model,
+                     const TrainingState* state = nullptr);
+
+// The folder to read for checkpoint `folder`: itself, or after a writer was killed between
+// its two renames, the complete FOLDER.new or the previous FOLDER.old.
+std::filesystem::path resolve_checkpoint_folder(const std::filesystem::path& folder);
+
+// The training state saved in a checkpoint, for train(..., &state). FileFormatError when
+// the checkpoint has none (e.g. an imported model) or it does not fit `model`.
+TrainingState load_training_state(const std::filesystem::path& folder, const Model& model);
 
 struct LoadedCheckpoint {
   Experiment experiment;

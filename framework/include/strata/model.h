@@ -50,6 +50,11 @@ class Model : public Module {
   DecodeState make_decode_state(std::int64_t batch) const;
   Tensor forward_step(const Tensor& ids, DecodeState& state, StepContext& ctx);
 
+  // Runs the forward on ids ([B, T]) without gradients, checking every block's outputs:
+  // the first that holds a non-finite value ("embedding", "layers.3.mixer", "layers.3.ffn",
+  // "final_norm / LM head"), or "" when all are finite. For diagnosing a diverged run.
+  std::string first_nonfinite_activation(const Tensor& ids, StepContext& ctx);
+
   const ModelDims& dims() const { return dims_; }
   const std::vector<LayerPlan>& plan() const { return plan_; }
   // The per-layer plan and parameter counts per component, as `strata inspect` prints it.

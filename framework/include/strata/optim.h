@@ -27,6 +27,8 @@ class AdamW {
   // Moment buffers, parallel to params() (for checkpoints).
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
+  // Restores a saved state (moments parallel to params(), same shapes); ValueError otherwise.
+  void load_state(std::int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v);
 
  private:
   std::vector<NamedParameter> params_;

@@ -4,13 +4,16 @@
 // evaluation set. Deterministic for a fixed seed and thread count.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "strata/components.h"
 #include "strata/config.h"
+#include "strata/error.h"
 #include "strata/model.h"
+#include "strata/random.h"
 
 namespace strata {
 
@@ -33,15 +36,41 @@ struct EvalResult {
 // Evaluates `model` on the first n_batches of the task's evaluation set (no grad, eval mode).
 EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64_t batch_size);
 
+// Everything besides the model's weights and buffers that continuing a run needs so that
+// its metrics equal an uninterrupted run's (with the same thread count): the step, both
+// random streams, the optimizer's moments, and the open log window.
+struct TrainingState {
+  std::int64_t step = 0;  // optimizer steps done
+  Generator data_gen;     // the task's training batches
+  Generator noise_gen;    // stochastic components (router noise, ...)
+  std::int64_t optimizer_steps = 0;
+  std::vector<Tensor> adam_m, adam_v;  // parallel to model.named_parameters()
+  // The log window open at `step` (sums since the last logged line).
+  double window_loss = 0;
+  std::int64_t window_steps = 0, window_tokens = 0;
+  double window_seconds = 0;
+  std::map<std::string, double> window_extra;  // aux.<name>, metric.<name>
+  EvalResult initial_eval, last_eval;
+  double last_train_loss = 0;
+  std::int64_t tokens_total = 0;
+  double train_seconds = 0;
+};
+
 struct TrainCallbacks {
   // After every optimizer step: step (1-based), training loss of that step, tokens/s so far.
   std::function<void(std::int64_t step, double loss, double tokens_per_s)> on_step;
   // For every logged step (every log_every steps, each evaluation, and the last step).
   std::function<void(const MetricsRecord&)> on_record;
+  // Every train.checkpoint_every steps, after the last step, and when a stop is requested:
+  // the state to save next to the weights (checkpoint.h).
+  std::function<void(const TrainingState&)> on_checkpoint;
+  // Polled after every step: true stops training after a checkpoint (e.g. on SIGINT).
+  std::function<bool()> stop_requested;
 };
 
 struct TrainSummary {
-  std::int64_t steps = 0;
+  std::int64_t steps = 0;       // the last step done
+  bool interrupted = false;     // stopped by stop_requested before train.steps
   double final_train_loss = 0;  // mean over the last log window
   EvalResult initial_eval;      // before the first step
   EvalResult final_eval;
@@ -49,7 +78,17 @@ struct TrainSummary {
   double tokens_per_s = 0;
 };
 
-// Trains `model` on `task` as the validated [train] config says.
-TrainSummary train(Model& model, Task& task, const Config& train_config, const TrainCallbacks& callbacks = {});
+// Training stopped by a non-finite loss or gradient. The message names the step and the
+// first non-finite activation (e.g. "layers.2.mixer") or parameter gradient.
+class TrainingDivergedError : public Error {
+ public:
+  using Error::Error;
+  ~TrainingDivergedError() override;
+};
+
+// Trains `model` on `task` as the validated [train] config says; from `resume` (a saved
+// TrainingState, with the model already holding the matching weights) when given.
+TrainSummary train(Model& model, Task& task, const Config& train_config, const TrainCallbacks& callbacks = {},
+                   const TrainingState* resume = nullptr);
 
 }  // namespace strata

@@ -49,6 +49,7 @@ const ConfigSchema& train_schema() {
     s.integer("log_every", 10, "log a metrics line every N steps").range(1, 1 << 30);
     s.integer("seed", 0, "seeds initialisation and training data").at_least(0);
     s.integer("threads", 0, "CPU threads; 0: OMP_NUM_THREADS or all cores").range(0, 1024);
+    s.integer("checkpoint_every", 0, "write the run's checkpoint every N steps (0: only at the end)").at_least(0);
     return s;
   }();
   return schema;
@@ -75,7 +76,8 @@ const ConfigSchema& run_schema() {
 
 namespace {
 
-const std::vector<std::string> kSections = {"model", "task", "train", "plugins", "run"};
+// [sweep] is read by read_sweep_axes (sweep.h); each variant is validated as an experiment.
+const std::vector<std::string> kSections = {"model", "task", "train", "plugins", "run", "sweep"};
 
 Config validate_section(const toml::table& root, const std::string& name, const ConfigSchema& schema,
                         const fs::path& file, const ComponentRegistry& registry) {

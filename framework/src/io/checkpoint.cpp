@@ -6,6 +6,7 @@
 #include "strata/autograd.h"
 #include "strata/error.h"
 #include "strata/runtime.h"
+#include "io/training_state.h"
 #include "strata/safetensors.h"
 
 namespace strata {
@@ -65,17 +66,45 @@ void load_model_weights(Model& model, const fs::path& file) {
   }
 }
 
-void save_checkpoint(const fs::path& folder, const Experiment& experiment, const Model& model) {
+fs::path resolve_checkpoint_folder(const fs::path& folder) {
   std::error_code ec;
-  fs::create_directories(folder, ec);
-  if (ec) throw Error("cannot create checkpoint folder " + folder.string() + ": " + ec.message());
-  save_model_weights(model, folder / kCheckpointWeightsFile);
-  write_text_atomically(folder / kCheckpointExperimentFile, experiment.resolved_toml());
+  if (fs::is_directory(folder, ec)) return folder;
+  // A writer killed between its renames: the new one is complete once state.json or, for
+  // a checkpoint without training state, experiment.toml (written last) is there.
+  const fs::path fresh = folder.string() + ".new", old = folder.string() + ".old";
+  if (fs::is_regular_file(fresh / kCheckpointExperimentFile, ec)) return fresh;
+  if (fs::is_directory(old, ec)) return old;
+  return folder;
+}
+
+void save_checkpoint(const fs::path& folder, const Experiment& experiment, const Model& model,
+                     const TrainingState* state) {
+  const fs::path fresh = folder.string() + ".new", old = folder.string() + ".old";
+  std::error_code ec;
+  // An earlier writer killed between its renames: first put its complete folder in place.
+  if (const fs::path current = resolve_checkpoint_folder(folder); current != folder && fs::exists(current, ec))
+    fs::rename(current, folder, ec);
+  fs::remove_all(fresh, ec);
+  fs::create_directories(fresh, ec);
+  if (ec) throw Error("cannot create checkpoint folder " + fresh.string() + ": " + ec.message());
+  save_model_weights(model, fresh / kCheckpointWeightsFile);
+  if (state) save_training_state(fresh, *state, model);
+  // Last: its presence marks the new folder complete (resolve_checkpoint_folder).
+  write_text_atomically(fresh / kCheckpointExperimentFile, experiment.resolved_toml());
+  fs::remove_all(old, ec);
+  if (fs::exists(folder, ec)) {
+    fs::rename(folder, old, ec);
+    if (ec) throw Error("cannot replace checkpoint " + folder.string() + ": " + ec.message());
+  }
+  fs::rename(fresh, folder, ec);
+  if (ec) throw Error("cannot move " + fresh.string() + " to " + folder.string() + ": " + ec.message());
+  fs::remove_all(old, ec);
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& path, const ExperimentOptions& options, ComponentRegistry& registry,
                                  DType dtype) {
-  const fs::path folder = path.filename() == kCheckpointWeightsFile ? path.parent_path() : path;
+  const fs::path folder =
+      resolve_checkpoint_folder(path.filename() == kCheckpointWeightsFile ? path.parent_path() : path);
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) {
     throw FileFormatError(path.string() + ": not a checkpoint folder",

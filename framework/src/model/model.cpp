@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "model/model_layers.h"
+#include "strata/autograd.h"
 #include "strata/error.h"
 #include "strata/ops.h"
 
@@ -161,6 +162,26 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx) {
 }
 
 Tensor Model::forward(const Tensor& ids, StepContext& ctx) { return run(ids, nullptr, ctx); }
+
+std::string Model::first_nonfinite_activation(const Tensor& ids, StepContext& ctx) {
+  autograd::NoGradGuard no_grad;
+  ctx.set_token_ids(ids);
+  Tensor h = embedding_->forward(ids);
+  if (!all_finite(h)) return "embedding";
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    Block& b = *blocks_[i];
+    ctx.set_scope(b.mixer_scope);
+    h = add(h, b.mixer->forward(b.mixer_norm->forward(h), ctx));
+    if (!all_finite(h)) return b.mixer_scope + " (" + plan_[i].mixer_type + ")";
+    if (b.ffn) {
+      ctx.set_scope(b.ffn_scope);
+      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
+      if (!all_finite(h)) return b.ffn_scope + " (" + plan_[i].ffn_type + ")";
+    }
+  }
+  ctx.set_scope("");
+  return all_finite(logits(h)) ? "" : "final_norm / LM head";
+}
 
 DecodeState Model::make_decode_state(std::int64_t batch) const {
   DecodeState state;

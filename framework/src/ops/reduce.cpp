@@ -2,6 +2,7 @@
 #include "strata/ops/reduce.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/cpu/reduce.h"
@@ -98,6 +99,18 @@ Tensor mean(const Tensor& x) {
   detail::check_floating("mean", "x", x);
   if (x.numel() == 0) throw ValueError("mean: the tensor " + x.shape().to_string() + " has no elements");
   return scale(sum(x), 1.0 / double(x.numel()));
+}
+
+bool all_finite(const Tensor& x) {
+  detail::check_floating("all_finite", "x", x);
+  const Tensor c = x.detach().contiguous();
+  return dispatch_floating(c.dtype(), "all_finite", [&](auto zero) {
+    using T = decltype(zero);
+    const T* p = c.data<T>();
+    for (std::int64_t i = 0; i < c.numel(); ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  });
 }
 
 }  // namespace strata

@@ -52,12 +52,6 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return worst;
 }
 
-bool all_finite(const Tensor& t) {
-  for (double v : t.to_vector<double>())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
 std::string fmt(double v) {
   std::ostringstream os;
   os.precision(3);

@@ -44,6 +44,21 @@ void AdamW::step(double lr) {
   }
 }
 
+void AdamW::load_state(std::int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v) {
+  if (m.size() != params_.size() || v.size() != params_.size())
+    throw ValueError("AdamW::load_state: " + std::to_string(m.size()) + " moments for " +
+                     std::to_string(params_.size()) + " parameters");
+  autograd::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!(m[i].shape() == m_[i].shape()) || !(v[i].shape() == v_[i].shape()))
+      throw ValueError("AdamW::load_state: the moments of '" + params_[i].name + "' have shape " +
+                       m[i].shape().to_string() + ", the parameter " + m_[i].shape().to_string());
+    m_[i].copy_(m[i]);
+    v_[i].copy_(v[i]);
+  }
+  step_ = steps;
+}
+
 LrDecay parse_lr_decay(const std::string& name) {
   if (name == "cosine") return LrDecay::cosine;
   if (name == "linear") return LrDecay::linear;

@@ -74,7 +74,23 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
   return r;
 }
 
-TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbacks& callbacks) {
+TrainingDivergedError::~TrainingDivergedError() = default;
+
+namespace {
+
+// The first parameter whose gradient holds a non-finite value ("" when none).
+std::string first_nonfinite_gradient(const Model& model) {
+  for (const auto& p : model.named_parameters()) {
+    const Tensor g = p.tensor.grad();
+    if (g.defined() && !all_finite(g)) return p.name;
+  }
+  return "";
+}
+
+}  // namespace
+
+TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbacks& callbacks,
+                   const TrainingState* resume) {
   if (c.integer("threads") > 0) set_num_threads(static_cast<int>(c.integer("threads")));
   const std::int64_t steps = c.integer("steps");
   const std::int64_t batch_size = c.integer("batch_size");
@@ -83,6 +99,7 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
   const std::int64_t eval_batches = c.integer("eval_batches");
   const std::int64_t eval_bs = c.integer("eval_batch_size") > 0 ? c.integer("eval_batch_size") : batch_size;
   const std::int64_t log_every = c.integer("log_every");
+  const std::int64_t checkpoint_every = c.integer("checkpoint_every");
   const double grad_clip = c.number("grad_clip");
   const auto seed = static_cast<std::uint64_t>(c.integer("seed"));
 
@@ -96,89 +113,122 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
   LrSchedule schedule{c.number("lr"), c.integer("warmup_steps"), steps, c.number("min_lr_ratio"),
                       parse_lr_decay(c.string("schedule"))};
 
-  // Separate streams: the data does not shift when a component draws noise.
-  Generator data_gen(seed * 2 + 1);
-  Generator noise_gen(seed * 2 + 2);
-
-  TrainSummary summary;
-  summary.initial_eval = evaluate(model, task, eval_batches, eval_bs);
+  TrainingState state;
+  if (resume) {
+    if (resume->step > steps)
+      throw ValueError("cannot resume at step " + std::to_string(resume->step) + ": train.steps is " +
+                           std::to_string(steps),
+                       "resume with at least as many steps as the checkpoint has done");
+    state = *resume;
+    optimizer.load_state(state.optimizer_steps, state.adam_m, state.adam_v);
+  } else {
+    // Separate streams: the data does not shift when a component draws noise.
+    state.data_gen = Generator(seed * 2 + 1);
+    state.noise_gen = Generator(seed * 2 + 2);
+    state.initial_eval = evaluate(model, task, eval_batches, eval_bs);
+  }
   model.train(true);
 
+  TrainSummary summary;
+  summary.initial_eval = state.initial_eval;
+  summary.final_eval = state.last_eval;
+  summary.final_train_loss = state.last_train_loss;
   const Clock::time_point start = Clock::now();
-  double train_seconds = 0;  // excludes evaluation
-  std::int64_t tokens_total = 0;
-  // Sums over the current log window.
-  double window_loss = 0;
-  std::int64_t window_steps = 0, window_tokens = 0;
-  double window_seconds = 0;
-  std::map<std::string, double> window_extra;  // aux.<name>, metric.<name>
+  const auto checkpoint = [&] {
+    if (!callbacks.on_checkpoint) return;
+    state.optimizer_steps = optimizer.steps_taken();
+    state.adam_m = optimizer.first_moments();
+    state.adam_v = optimizer.second_moments();
+    callbacks.on_checkpoint(state);
+  };
 
-  for (std::int64_t step = 1; step <= steps; ++step) {
+  while (state.step < steps) {
+    const std::int64_t step = state.step + 1;
     const Clock::time_point step_start = Clock::now();
     const double lr = schedule.at(step - 1);
     model.zero_grad();
     double step_loss = 0;
     for (std::int64_t micro = 0; micro < accum; ++micro) {
-      const Batch batch = task.train_batch(batch_size, data_gen);
-      StepContext ctx(true, &noise_gen);
+      const Batch batch = task.train_batch(batch_size, state.data_gen);
+      StepContext ctx(true, &state.noise_gen);
       const Tensor logits = model.forward(batch.inputs, ctx);
       const Tensor loss = cross_entropy(logits, batch.targets);
+      if (!std::isfinite(loss.item())) {
+        StepContext again(true, nullptr);
+        const std::string where = model.first_nonfinite_activation(batch.inputs, again);
+        throw TrainingDivergedError(
+            "training diverged at step " + std::to_string(step) + ": the loss is " +
+                (std::isnan(loss.item()) ? std::string("nan") : std::to_string(loss.item())) +
+                (where.empty() ? "" : "; the first non-finite activation is the output of " + where),
+            "lower train.lr, enable train.grad_clip, or check the model's initialisation; the last checkpoint "
+            "written before this step is kept");
+      }
       Tensor total = loss;
       if (const Tensor aux = ctx.total_aux_loss(); aux.defined()) total = add(total, aux);
       scale(total, 1.0 / double(accum)).backward();
       step_loss += loss.item() / double(accum);
-      for (const auto& a : ctx.aux_losses()) window_extra["aux." + a.name] += a.value.item() / double(accum);
-      for (const auto& [name, value] : ctx.metrics()) window_extra["metric." + name] += value / double(accum);
-      window_tokens += batch.inputs.numel();
-      tokens_total += batch.inputs.numel();
-    }
-    if (!std::isfinite(step_loss)) {
-      throw Error("training loss is not finite (" + std::to_string(step_loss) + ") at step " + std::to_string(step),
-                  "lower train.lr, enable train.grad_clip, or check the model's initialisation");
+      for (const auto& a : ctx.aux_losses()) state.window_extra["aux." + a.name] += a.value.item() / double(accum);
+      for (const auto& [name, value] : ctx.metrics()) state.window_extra["metric." + name] += value / double(accum);
+      state.window_tokens += batch.inputs.numel();
+      state.tokens_total += batch.inputs.numel();
     }
     const double grad_norm = clip_grad_norm(params, grad_clip);
     if (!std::isfinite(grad_norm)) {
-      throw Error("gradient norm is not finite at step " + std::to_string(step),
-                  "lower train.lr or check the components' backward functions (strata check)");
+      const std::string name = first_nonfinite_gradient(model);
+      throw TrainingDivergedError("training diverged at step " + std::to_string(step) +
+                                      ": the gradient norm is not finite" +
+                                      (name.empty() ? "" : "; the first non-finite gradient is " + name + "'s"),
+                                  "lower train.lr or check the components' backward functions (strata check); the "
+                                  "last checkpoint written before this step is kept");
     }
     optimizer.step(lr);
     model.after_step();
+    state.step = step;
 
     const double step_seconds = seconds_since(step_start);
-    train_seconds += step_seconds;
-    window_seconds += step_seconds;
-    window_loss += step_loss;
-    ++window_steps;
-    if (callbacks.on_step) callbacks.on_step(step, step_loss, double(tokens_total) / std::max(train_seconds, 1e-9));
+    state.train_seconds += step_seconds;
+    state.window_seconds += step_seconds;
+    state.window_loss += step_loss;
+    ++state.window_steps;
+    if (callbacks.on_step)
+      callbacks.on_step(step, step_loss, double(state.tokens_total) / std::max(state.train_seconds, 1e-9));
 
     const bool eval_now = step == steps || (eval_every > 0 && step % eval_every == 0);
-    if (step % log_every != 0 && !eval_now) continue;
-    MetricsRecord record;
-    record.step = step;
-    const double mean_loss = window_loss / double(window_steps);
-    record.values.emplace_back("loss", mean_loss);
-    record.values.emplace_back("lr", lr);
-    record.values.emplace_back("tokens_per_s", double(window_tokens) / std::max(window_seconds, 1e-9));
-    record.values.emplace_back("grad_norm", grad_norm);
-    for (const auto& [name, sum] : window_extra) record.values.emplace_back(name, sum / double(window_steps));
-    if (eval_now) {
-      const EvalResult r = evaluate(model, task, eval_batches, eval_bs);
-      record.values.emplace_back("eval_loss", r.loss);
-      record.values.emplace_back("eval_accuracy", r.accuracy);
-      if (task.reports_perplexity()) record.values.emplace_back("eval_perplexity", r.perplexity);
-      summary.final_eval = r;
+    if (step % log_every == 0 || eval_now) {
+      MetricsRecord record;
+      record.step = step;
+      const double mean_loss = state.window_loss / double(state.window_steps);
+      record.values.emplace_back("loss", mean_loss);
+      record.values.emplace_back("lr", lr);
+      record.values.emplace_back("tokens_per_s", double(state.window_tokens) / std::max(state.window_seconds, 1e-9));
+      record.values.emplace_back("grad_norm", grad_norm);
+      for (const auto& [name, sum] : state.window_extra)
+        record.values.emplace_back(name, sum / double(state.window_steps));
+      if (eval_now) {
+        const EvalResult r = evaluate(model, task, eval_batches, eval_bs);
+        record.values.emplace_back("eval_loss", r.loss);
+        record.values.emplace_back("eval_accuracy", r.accuracy);
+        if (task.reports_perplexity()) record.values.emplace_back("eval_perplexity", r.perplexity);
+        summary.final_eval = state.last_eval = r;
+      }
+      summary.final_train_loss = state.last_train_loss = mean_loss;
+      if (callbacks.on_record) callbacks.on_record(record);
+      state.window_loss = 0;
+      state.window_steps = 0;
+      state.window_tokens = 0;
+      state.window_seconds = 0;
+      state.window_extra.clear();
     }
-    summary.final_train_loss = mean_loss;
-    if (callbacks.on_record) callbacks.on_record(record);
-    window_loss = 0;
-    window_steps = 0;
-    window_tokens = 0;
-    window_seconds = 0;
-    window_extra.clear();
+    const bool stop = step < steps && callbacks.stop_requested && callbacks.stop_requested();
+    if (step == steps || stop || (checkpoint_every > 0 && step % checkpoint_every == 0)) checkpoint();
+    if (stop) {
+      summary.interrupted = true;
+      break;
+    }
   }
-  summary.steps = steps;
+  summary.steps = state.step;
   summary.seconds = seconds_since(start);
-  summary.tokens_per_s = double(tokens_total) / std::max(train_seconds, 1e-9);
+  summary.tokens_per_s = double(state.tokens_total) / std::max(state.train_seconds, 1e-9);
   return summary;
 }
 

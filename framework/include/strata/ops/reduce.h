@@ -17,4 +17,8 @@ Tensor mean(const Tensor& x, std::span<const int> axes, bool keepdim = false);
 Tensor mean(const Tensor& x, std::initializer_list<int> axes, bool keepdim = false);
 Tensor mean(const Tensor& x);  // rank-0
 
+// Whether every element is finite (no NaN, no inf); not differentiable. The trainer's
+// divergence guard uses it to name the first bad activation or gradient.
+bool all_finite(const Tensor& x);
+
 }  // namespace strata

@@ -1,0 +1,481 @@
+// The run report: one page per run folder, built from what the folder holds.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "report/html.h"
+#include "report/run_data.h"
+#include "report/svg_chart.h"
+#include "strata/atomic_file.h"
+#include "strata/error.h"
+#include "strata/report.h"
+
+namespace strata {
+
+namespace fs = std::filesystem;
+
+namespace report {
+
+namespace {
+
+// More lines than this in one chart (a balance term over 32 layers, say) stop being
+// readable: they are drawn as the mean with the min and max across the lines instead.
+constexpr std::size_t kMaxLinesPerChart = 8;
+
+std::vector<Series> condense(std::vector<Series> lines, const std::string& what) {
+  if (lines.size() <= kMaxLinesPerChart) return lines;
+  std::map<double, std::vector<double>> at_step;
+  for (const Series& s : lines)
+    for (const Point& p : s.points)
+      if (std::isfinite(p.x) && std::isfinite(p.y)) at_step[p.x].push_back(p.y);
+  Series mean{"mean over " + std::to_string(lines.size()) + " " + what, {}, false, false};
+  Series lo{"min", {}, false, true}, hi{"max", {}, false, true};
+  for (const auto& [x, values] : at_step) {
+    double sum = 0;
+    for (double v : values) sum += v;
+    mean.points.push_back({x, sum / double(values.size())});
+    lo.points.push_back({x, *std::min_element(values.begin(), values.end())});
+    hi.points.push_back({x, *std::max_element(values.begin(), values.end())});
+  }
+  return {mean, hi, lo};
+}
+
+std::optional<double> json_number(const std::optional<nlohmann::json>& j, std::initializer_list<const char*> path) {
+  if (!j) return std::nullopt;
+  const nlohmann::json* node = &*j;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &(*node)[key];
+  }
+  if (!node->is_number()) return std::nullopt;
+  return node->get<double>();
+}
+
+// The last finite value of a key, with its step.
+std::optional<Point> last_value(const std::vector<LoggedStep>& steps, const std::string& key) {
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    const auto v = it->values.find(key);
+    if (v != it->values.end() && std::isfinite(v->second)) return Point{double(it->step), v->second};
+  }
+  return std::nullopt;
+}
+
+std::string format_seconds(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "n/a";
+  char buf[64];
+  if (seconds < 60)
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  else if (seconds < 3600)
+    std::snprintf(buf, sizeof buf, "%d min %02d s", int(seconds) / 60, int(seconds) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%d h %02d min", int(seconds) / 3600, int(seconds) / 60 % 60);
+  return buf;
+}
+
+// Every chart of a run page spans the same steps, 0 to the last, so that they line up.
+LineChartSpec step_chart(const RunData& run, const std::string& title, const std::string& y_label) {
+  LineChartSpec spec;
+  spec.title = title;
+  spec.x_label = "step";
+  spec.y_label = y_label;
+  spec.x_min = 0;
+  double last = run.steps.empty() ? NAN : double(run.steps.back().step);
+  if (run.final_json && run.final_json->contains("steps") && (*run.final_json)["steps"].is_number())
+    last = std::max(std::isfinite(last) ? last : 0.0, (*run.final_json)["steps"].get<double>());
+  if (std::isfinite(last) && last > 0) spec.x_max = last;
+  return spec;
+}
+
+std::string paragraph(const std::string& text) { return "<p>" + escape_html(text) + "</p>\n"; }
+
+std::string bullet_list(const std::vector<std::string>& items) {
+  std::string out = "<ul>\n";
+  for (const std::string& item : items) out += "<li>" + escape_html(item) + "</li>\n";
+  return out + "</ul>\n";
+}
+
+// ---- header and final metrics ---------------------------------------------------------------
+
+std::string model_line(const RunData& run) {
+  std::string first = run.plan.substr(0, run.plan.find('\n'));
+  if (first.rfind("model: ", 0) == 0) first = first.substr(7);
+  return first;
+}
+
+std::string header_html(const RunData& run) {
+  std::vector<std::string> facts;
+  if (!run.task.empty()) facts.push_back("task " + run.task);
+  if (const std::string m = model_line(run); !m.empty()) facts.push_back(m);
+  if (const auto p = json_number(run.final_json, {"parameters"})) facts.push_back(format_count(*p) + " parameters");
+  if (const auto s = json_number(run.final_json, {"steps"})) {
+    std::string f = format_count(*s) + " steps";
+    if (const auto t = json_number(run.final_json, {"seconds"})) f += " in " + format_seconds(*t);
+    facts.push_back(f);
+  }
+  std::string sub;
+  for (const std::string& f : facts) sub += (sub.empty() ? "" : " \u00b7 ") + f;
+  std::string out = "<header>\n<h1>" + escape_html(run.name) + "</h1>\n";
+  if (!sub.empty()) out += "<p class=\"sub\">" + escape_html(sub) + "</p>\n";
+  return out + "</header>\n";
+}
+
+std::string final_metrics_html(const RunData& run) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  const auto add = [&](const std::string& name, std::optional<double> v, const std::string& suffix = {}) {
+    if (v) rows.emplace_back(name, format_value(*v) + suffix);
+  };
+  const auto logged = [&](const std::string& key) -> std::optional<double> {
+    if (const auto p = last_value(run.steps, key)) return p->y;
+    return std::nullopt;
+  };
+  const auto either = [&](std::initializer_list<const char*> path, const std::string& key) {
+    const auto v = json_number(run.final_json, path);
+    return v ? v : logged(key);
+  };
+  add("train loss (last logging window)", either({"train_loss"}, "loss"));
+  add("eval loss", either({"eval", "loss"}, "eval_loss"));
+  add("eval loss before training", json_number(run.final_json, {"initial_eval", "loss"}));
+  add("eval accuracy", either({"eval", "accuracy"}, "eval_accuracy"));
+  add("chance accuracy", json_number(run.final_json, {"chance_accuracy"}));
+  add("eval perplexity", either({"eval", "perplexity"}, "eval_perplexity"));
+  if (const auto v = either({"tokens_per_s"}, "tokens_per_s")) rows.emplace_back("tokens / s", format_count(*v));
+  if (const auto v = json_number(run.final_json, {"seconds"})) rows.emplace_back("training time", format_seconds(*v));
+  if (const auto v = json_number(run.final_json, {"steps"}))
+    rows.emplace_back("steps", format_count(*v));
+  else if (!run.steps.empty())
+    rows.emplace_back("last logged step", format_count(double(run.steps.back().step)));
+  if (const auto v = json_number(run.final_json, {"parameters"})) rows.emplace_back("parameters", format_count(*v));
+  std::string out = "<h2 id=\"final\">Final metrics</h2>\n";
+  if (rows.empty()) return out + paragraph("No final metrics: final.json is missing and no step was logged.");
+  if (!run.final_json) out += paragraph("From the last logged step (final.json is missing).");
+  return out + key_value_table(rows);
+}
+
+// ---- curves ---------------------------------------------------------------------------------
+
+std::string loss_and_accuracy_html(const RunData& run) {
+  std::string out = "<h2 id=\"curves\">Loss and accuracy</h2>\n";
+  std::vector<Series> loss{{"train loss", series_of(run.steps, "loss"), false, false},
+                           {"eval loss", eval_curve(run, "eval_loss"), true, false}};
+  LineChartSpec spec = step_chart(run, "Train and eval loss over steps", "loss (nats / token)");
+  spec.log_y = spans_a_decade(loss);
+  out += figure("Loss", line_chart_svg(spec, loss),
+                "Train loss: the mean over each logging window. Eval loss: the fixed evaluation set" +
+                    std::string(run.final_json ? " (step 0: before training)" : "") + "." +
+                    (spec.log_y ? " Log scale: the loss falls by more than a decade." : ""));
+
+  std::vector<Series> accuracy{{"eval accuracy", eval_curve(run, "eval_accuracy"), true, false}};
+  if (const auto chance = json_number(run.final_json, {"chance_accuracy"}); chance && !run.steps.empty()) {
+    const double first = std::min(0.0, double(run.steps.front().step));
+    accuracy.push_back({"chance", {{first, *chance}, {double(run.steps.back().step), *chance}}, false, true});
+  }
+  LineChartSpec acc = step_chart(run, "Eval accuracy over steps", "accuracy");
+  acc.y_min = 0;
+  acc.y_max = 1;
+  out += figure("Accuracy", line_chart_svg(acc, accuracy),
+                "Accuracy at the positions the task scores, on the fixed evaluation set.");
+  return out;
+}
+
+std::string optimisation_html(const RunData& run) {
+  std::string out = "<h2 id=\"optimisation\">Optimisation</h2>\n";
+  LineChartSpec lr = step_chart(run, "Learning rate over steps", "learning rate");
+  lr.y_min = 0;
+  std::vector<Series> lr_lines;
+  if (run.schedule) {
+    // Step s (1-based) trains with schedule.at(s - 1), as the trainer does; sampled so
+    // that a long run stays a few hundred points.
+    const LrSchedule& sched = *run.schedule;
+    const std::int64_t stride = std::max<std::int64_t>(1, sched.total_steps / 400);
+    Series curve{"schedule (config.toml)", {}, false, false};
+    for (std::int64_t step = 1; step <= sched.total_steps; step += stride)
+      curve.points.push_back({double(step), sched.at(step - 1)});
+    if (curve.points.back().x != double(sched.total_steps))
+      curve.points.push_back({double(sched.total_steps), sched.at(sched.total_steps - 1)});
+    lr_lines.push_back(std::move(curve));
+  }
+  lr_lines.push_back({run.schedule ? "logged" : "learning rate", series_of(run.steps, "lr"), false, false,
+                      !run.schedule.has_value()});
+  out += figure("Learning-rate schedule", line_chart_svg(lr, lr_lines),
+                run.schedule ? "The schedule the run's config defines (warmup, then decay), and the value logged at "
+                               "each logged step."
+                             : "The learning rate at each logged step.");
+  std::vector<Series> grad{{"gradient norm", series_of(run.steps, "grad_norm"), false, false}};
+  LineChartSpec g = step_chart(run, "Gradient norm over steps", "global gradient norm");
+  g.log_y = spans_a_decade(grad);
+  out += figure("Gradient norm", line_chart_svg(g, grad),
+                "The global norm of the gradient before clipping, at each logged step.");
+  return out;
+}
+
+// ---- expert load heatmaps -------------------------------------------------------------------
+
+std::string expert_load_html(const RunData& run, const std::vector<std::string>& keys) {
+  std::string out = "<h2 id=\"load\">Expert load</h2>\n";
+  // scope -> expert index -> key
+  std::map<std::string, std::map<std::int64_t, std::string>> loads;
+  for (const std::string& key : keys) {
+    const auto m = parse_metric_key(key);
+    if (m && m->name == "load" && m->indices.size() == 1 && m->indices[0] >= 0 && m->indices[0] < 4096)
+      loads[m->scope][m->indices[0]] = key;
+  }
+  if (loads.empty()) return out + paragraph("No expert-load telemetry was logged: the model has no MoE layer.");
+  std::vector<std::string> scopes;
+  for (const auto& kv : loads) scopes.push_back(kv.first);
+  std::sort(scopes.begin(), scopes.end(), scope_less);
+  out += paragraph("One heatmap per MoE layer. Each column is a logged step, each row an expert; the colour is the "
+                   "fraction of the routed token slots that went to that expert over the logging window ending at "
+                   "that step. The marker on the colour scale is the uniform load 1/E. Hover a cell for its value.");
+  double largest = 0;  // one colour scale for every layer
+  for (const auto& [scope, experts] : loads)
+    for (const auto& kv : experts)
+      for (const Point& p : series_of(run.steps, kv.second))
+        if (std::isfinite(p.y)) largest = std::max(largest, p.y);
+  for (const std::string& scope : scopes) {
+    const auto& experts = loads[scope];
+    const std::int64_t E = experts.rbegin()->first + 1;
+    HeatmapSpec h;
+    h.title = scope_label(scope) + ": expert load over steps";
+    h.x_label = "step";
+    h.y_label = "expert";
+    h.value_label = "load fraction";
+    for (std::int64_t e = 0; e < E; ++e) h.row_labels.push_back(std::to_string(e));
+    h.values.assign(std::size_t(E), {});
+    for (const LoggedStep& s : run.steps) {
+      bool any = false;
+      for (const auto& kv : experts) any = any || s.values.count(kv.second) > 0;
+      if (!any) continue;
+      h.columns.push_back(double(s.step));
+      for (std::int64_t e = 0; e < E; ++e) {
+        const auto k = experts.find(e);
+        const auto v = k == experts.end() ? s.values.end() : s.values.find(k->second);
+        h.values[std::size_t(e)].push_back(v == s.values.end() ? NAN : v->second);
+      }
+    }
+    h.scale_max = largest;
+    h.reference = 1.0 / double(E);
+    h.reference_label = "uniform load 1/" + std::to_string(E);
+    out += figure(scope_label(scope) + " (" + std::to_string(E) + " experts)", heatmap_svg(h));
+  }
+  return out;
+}
+
+// ---- balance terms --------------------------------------------------------------------------
+
+std::string balance_html(const RunData& run, const std::vector<std::string>& keys) {
+  std::string out = "<h2 id=\"balance\">Balance terms</h2>\n";
+  // term -> (scope, slot, key), in scope order
+  std::map<std::string, std::vector<AuxKey>> terms;
+  std::map<std::string, std::vector<std::string>> term_keys;
+  for (const std::string& key : keys) {
+    if (const auto a = parse_aux_key(key)) {
+      terms[a->term].push_back(*a);
+      term_keys[a->term].push_back(key);
+    }
+  }
+  if (terms.empty()) return out + paragraph("No auxiliary (balance) loss was logged.");
+  out += paragraph("The auxiliary losses added to the training loss, as logged (coefficient included), one chart "
+                   "per kind of term with a line per layer.");
+  for (const auto& [term, parts] : terms) {
+    std::vector<std::size_t> order(parts.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return parts[a].scope != parts[b].scope ? scope_less(parts[a].scope, parts[b].scope) : parts[a].slot < parts[b].slot;
+    });
+    std::map<std::string, int> per_scope;
+    for (const AuxKey& a : parts) ++per_scope[a.scope];
+    std::vector<Series> lines;
+    for (std::size_t i : order) {
+      const AuxKey& a = parts[i];
+      const std::string label = scope_label(a.scope) + (per_scope[a.scope] > 1 ? " " + a.slot : "");
+      lines.push_back({label, series_of(run.steps, term_keys[term][i]), false, false});
+    }
+    lines = condense(std::move(lines), "layers");
+    LineChartSpec spec = step_chart(run, term + " over steps", term);
+    spec.log_y = spans_a_decade(lines);
+    out += figure(term, line_chart_svg(spec, lines));
+  }
+  return out;
+}
+
+// ---- routing telemetry ----------------------------------------------------------------------
+
+std::string telemetry_html(const RunData& run, const std::vector<std::string>& keys) {
+  std::string out = "<h2 id=\"telemetry\">Routing telemetry</h2>\n";
+  std::map<std::string, std::map<std::string, std::string>> scalar;  // name -> scope -> key
+  std::set<std::string> scopes_set, indexed_other;
+  for (const std::string& key : keys) {
+    const auto m = parse_metric_key(key);
+    if (!m) continue;
+    if (m->indices.empty()) {
+      scalar[m->name][m->scope] = key;
+      scopes_set.insert(m->scope);
+    } else if (m->name != "load") {
+      indexed_other.insert(m->name);
+    }
+  }
+  if (scalar.empty() && indexed_other.empty()) return out + paragraph("No routing telemetry was logged.");
+  std::vector<std::string> scopes(scopes_set.begin(), scopes_set.end());
+  std::sort(scopes.begin(), scopes.end(), scope_less);
+
+  // Summary lines: the numbers a reader looks for first.
+  std::vector<std::string> lines;
+  if (scalar.count("dead_experts")) {
+    std::vector<std::string> dead;
+    for (const auto& [scope, key] : scalar["dead_experts"]) {
+      double worst = 0, worst_step = 0;
+      for (const Point& p : series_of(run.steps, key))
+        if (std::isfinite(p.y) && p.y > worst) {
+          worst = p.y;
+          worst_step = p.x;
+        }
+      const auto last = last_value(run.steps, key);
+      if (worst > 0)
+        dead.push_back(scope_label(scope) + ": up to " + format_value(worst) + " (step " + format_count(worst_step) +
+                       "), " + (last ? format_value(last->y) : std::string("n/a")) + " at the end");
+    }
+    if (dead.empty())
+      lines.push_back("Dead experts: none; every expert of every MoE layer received tokens in every logging window.");
+    else
+      for (const std::string& d : dead) lines.push_back("Dead experts in " + d + ".");
+  }
+  if (scalar.count("dropped_fraction")) {
+    double worst = 0;
+    std::string where;
+    for (const auto& [scope, key] : scalar["dropped_fraction"])
+      for (const Point& p : series_of(run.steps, key))
+        if (std::isfinite(p.y) && p.y > worst) {
+          worst = p.y;
+          where = scope_label(scope) + ", step " + format_count(p.x);
+        }
+    lines.push_back(worst > 0 ? "Dropped token slots (capacity): up to " + format_value(100 * worst) + "% (" + where + ")."
+                              : "Dropped token slots: none (no capacity limit was hit).");
+  }
+  if (scalar.count("load_cv")) {
+    double first_lo = INFINITY, first_hi = -INFINITY, last_lo = INFINITY, last_hi = -INFINITY;
+    for (const auto& [scope, key] : scalar["load_cv"]) {
+      const std::vector<Point> pts = series_of(run.steps, key);
+      const auto first = std::find_if(pts.begin(), pts.end(), [](const Point& p) { return std::isfinite(p.y); });
+      if (first != pts.end()) {
+        first_lo = std::min(first_lo, first->y);
+        first_hi = std::max(first_hi, first->y);
+      }
+      if (const auto last = last_value(run.steps, key)) {
+        last_lo = std::min(last_lo, last->y);
+        last_hi = std::max(last_hi, last->y);
+      }
+    }
+    const auto range = [](double lo, double hi) {
+      return lo == hi ? format_value(lo) : format_value(lo) + " to " + format_value(hi);
+    };
+    if (last_lo <= last_hi)
+      lines.push_back("Load CV (std / mean of the expert loads; 0 = perfectly balanced) across layers: " +
+                      range(first_lo, first_hi) + " at the first logged step, " + range(last_lo, last_hi) +
+                      " at the last.");
+  }
+  if (!lines.empty()) out += bullet_list(lines);
+
+  if (scalar.count("load_cv")) {
+    std::vector<Series> cv;
+    for (const std::string& scope : scopes)
+      if (const auto it = scalar["load_cv"].find(scope); it != scalar["load_cv"].end())
+        cv.push_back({scope_label(scope), series_of(run.steps, it->second), false, false});
+    cv = condense(std::move(cv), "layers");
+    LineChartSpec spec = step_chart(run, "Load coefficient of variation over steps", "load CV");
+    spec.y_min = 0;
+    out += figure("Load imbalance (CV)", line_chart_svg(spec, cv),
+                  "The coefficient of variation of the per-expert token counts in each layer.");
+  }
+
+  // Final values of every scalar telemetry series, one row per layer.
+  static const std::vector<std::string> kPreferred = {"load_cv", "max_violation", "dead_experts", "dropped_fraction",
+                                                      "router_entropy"};
+  std::vector<std::string> names;
+  for (const std::string& n : kPreferred)
+    if (scalar.count(n)) names.push_back(n);
+  for (const auto& kv : scalar)
+    if (std::find(names.begin(), names.end(), kv.first) == names.end()) names.push_back(kv.first);
+  if (!names.empty()) {
+    std::vector<std::string> header{"layer"};
+    for (const std::string& n : names) header.push_back(n);
+    std::vector<std::vector<std::string>> rows;
+    for (const std::string& scope : scopes) {
+      std::vector<std::string> row{scope_label(scope)};
+      for (const std::string& n : names) {
+        const auto it = scalar[n].find(scope);
+        const auto v = it == scalar[n].end() ? std::nullopt : last_value(run.steps, it->second);
+        row.push_back(v ? format_value(v->y) : "");
+      }
+      rows.push_back(std::move(row));
+    }
+    out += "<h3>Final values</h3>\n" + data_table(header, rows);
+  }
+  if (!indexed_other.empty()) {
+    std::string names_text;
+    for (const std::string& n : indexed_other) names_text += (names_text.empty() ? "" : ", ") + n;
+    out += paragraph("Per-index telemetry (" + names_text + ") is in metrics.jsonl and not drawn here.");
+  }
+  return out;
+}
+
+// ---- model ----------------------------------------------------------------------------------
+
+std::string model_html(const RunData& run) {
+  std::string out = "<h2 id=\"model\">Model and configuration</h2>\n";
+  if (!run.plan.empty())
+    out += "<h3>Layer plan</h3>\n<pre>" + escape_html(run.plan) + "</pre>\n";
+  else
+    out += paragraph("plan.txt is missing.");
+  if (!run.config_text.empty())
+    out += "<details>\n<summary>Resolved configuration (config.toml)</summary>\n<pre>" + escape_html(run.config_text) +
+           "</pre>\n</details>\n";
+  return out;
+}
+
+std::string notes_html(const std::vector<std::string>& notes) {
+  if (notes.empty()) return {};
+  std::string out = "<div class=\"notes\">\n<strong>Notes on this report</strong>\n<ul>\n";
+  for (const std::string& n : notes) out += "<li>" + escape_html(n) + "</li>\n";
+  return out + "</ul>\n</div>\n";
+}
+
+std::string render_run_page(const RunData& run) {
+  const std::vector<std::string> keys = all_keys(run.steps);
+  std::string page = page_begin(run.name + " \u2014 strata run report");
+  page += header_html(run);
+  page += "<nav class=\"toc\"><a href=\"#final\">Final metrics</a> \u00b7 <a href=\"#curves\">Loss and accuracy</a> "
+          "\u00b7 <a href=\"#optimisation\">Optimisation</a> \u00b7 <a href=\"#load\">Expert load</a> \u00b7 "
+          "<a href=\"#balance\">Balance terms</a> \u00b7 <a href=\"#telemetry\">Routing telemetry</a> \u00b7 "
+          "<a href=\"#model\">Model</a></nav>\n";
+  page += notes_html(run.notes);
+  page += final_metrics_html(run);
+  page += loss_and_accuracy_html(run);
+  page += optimisation_html(run);
+  page += expert_load_html(run, keys);
+  page += balance_html(run, keys);
+  page += telemetry_html(run, keys);
+  page += model_html(run);
+  page += "<p class=\"foot\">Written by strata from the run folder " + escape_html(run.folder.string()) +
+          ". Hover a point or a heatmap cell to see its value.</p>\n";
+  return page + page_end();
+}
+
+}  // namespace
+
+}  // namespace report
+
+fs::path write_run_report(const fs::path& run_folder) {
+  std::error_code ec;
+  if (!fs::is_directory(run_folder, ec)) {
+    throw Error("cannot write a run report: " + run_folder.string() + " is not a folder",
+                "pass the run folder that `strata run` wrote (it holds metrics.jsonl)");
+  }
+  const report::RunData run = report::read_run_folder(run_folder);
+  const fs::path file = run_folder / "report.html";
+  write_text_atomically(file, report::render_run_page(run));
+  return file;
+}
+
+}  // namespace strata
