@@ -80,6 +80,25 @@ struct EvalOptions {
 };
 int eval_command(const EvalOptions& options);
 
+struct ExpertsOptions {
+  std::string run;
+  std::string what = "both";  // tokens, positions or both
+  std::int64_t from_step = 0;
+};
+int experts_command(const ExpertsOptions& options);
+
+struct ProfileOptions {
+  std::string file;
+  std::vector<std::string> seq_lens{"512", "1024", "2048", "4096"};
+  std::int64_t batch = 1;
+  int repeats = 3;
+  std::int64_t decode_tokens = 16;
+  double memory_limit_gib = 8.0;
+  std::string out;
+  CommonOptions common;
+};
+int profile_command(const ProfileOptions& options);
+
 struct HfOptions {
   std::string source;  // import: a Hugging Face folder; export: a checkpoint folder
   std::string out;

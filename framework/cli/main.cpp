@@ -122,6 +122,32 @@ int main(int argc, char** argv) {
   eval.common.add_set_flag(*eval_app);
   eval.common.add_plugin_flags(*eval_app);
 
+  ProfileOptions profile;
+  CLI::App* profile_app = app.add_subcommand(
+      "profile", "time and memory of a training step and of decoding against the context length, per sweep variant");
+  profile_app->add_option("file", profile.file, "experiment file (TOML), usually with [sweep] variants")->required();
+  profile_app->add_option("--seq-lens", profile.seq_lens, "context lengths (default 512,1024,2048,4096)")
+      ->delimiter(',');
+  profile_app->add_option("--batch", profile.batch, "sequences per step (default 1)")->check(CLI::Range(1, 1 << 16));
+  profile_app->add_option("--repeats", profile.repeats, "timed training steps per length, median (default 3)")
+      ->check(CLI::Range(1, 1000));
+  profile_app->add_option("--decode-tokens", profile.decode_tokens, "tokens decoded after the prompt (default 16)")
+      ->check(CLI::Range(1, 1 << 20));
+  profile_app->add_option("--memory-limit-gib", profile.memory_limit_gib,
+                          "skip lengths whose extrapolated training memory exceeds this (default 8)")
+      ->check(CLI::Range(0.01, 1e6));
+  profile_app->add_option("--out", profile.out, "folder for profile.csv and profile.md");
+  profile.common.add_set_flag(*profile_app);
+  profile.common.add_plugin_flags(*profile_app);
+
+  ExpertsOptions experts;
+  CLI::App* experts_app = app.add_subcommand(
+      "experts", "which token ids and positions each MoE layer routes to which experts (detailed_telemetry runs)");
+  experts_app->add_option("run", experts.run, "run folder")->required();
+  experts_app->add_option("--show", experts.what, "tokens, positions or both (default)")
+      ->check(CLI::IsMember({"tokens", "positions", "both"}));
+  experts_app->add_option("--from-step", experts.from_step, "sum the logged steps from this one on (default: all)");
+
   HfOptions import_options;
   CLI::App* import_app = app.add_subcommand(
       "import-hf", "convert a local Hugging Face model folder (Llama, Mixtral, Mamba, Jamba) to a strata checkpoint");
@@ -159,7 +185,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, inspect, generate, logits, import-hf, export-hf, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -176,6 +202,8 @@ int main(int argc, char** argv) {
     if (*plugins_app) return plugins_command(plugins);
     if (*generate_app) return generate_command(gen);
     if (*eval_app) return eval_command(eval);
+    if (*experts_app) return experts_command(experts);
+    if (*profile_app) return profile_command(profile);
     if (*logits_app) return logits_command(logits);
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);

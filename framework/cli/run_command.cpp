@@ -14,7 +14,10 @@
 #include "cli/run_single.h"
 #include "cli/token_input.h"
 #include "strata/atomic_file.h"
+#include "strata/allocator.h"
 #include "strata/checkpoint.h"
+#include "strata/generate.h"
+#include "strata/report.h"
 #include "strata/runtime.h"
 #include "strata/sweep.h"
 
@@ -42,6 +45,21 @@ class SigintScope {
  private:
   void (*previous_)(int);
 };
+
+// Decoding speed and cache size of the trained model: one sequence, an evaluation prompt,
+// 64 new tokens. Models whose mixers cannot decode report 0.
+void probe_decoding(Model& model, Task& task, RunOutcome& outcome) {
+  try {
+    const Batch batch = task.eval_batch(0, 1);
+    GenerateOptions options;
+    options.max_new_tokens = 64;
+    Generator gen(0);
+    const GenerateResult r = generate(model, batch.inputs, options, gen);
+    outcome.decode_tokens_per_s = r.decode_seconds > 0 ? double(r.decoded_tokens) / r.decode_seconds : 0.0;
+    outcome.decode_cache_bytes = r.cache_bytes;
+  } catch (const NotImplementedError&) {
+  }
+}
 
 }  // namespace
 
@@ -118,6 +136,8 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   outcome.parameters = model.num_parameters();
   outcome.chance_accuracy = objects.task->chance_accuracy();
   outcome.perplexity = objects.task->reports_perplexity();
+  Allocator& memory = allocator_for(Device::cpu());
+  memory.reset_peak();
   {
     SigintScope sigint;
     try {
@@ -126,11 +146,14 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
       progress.finish();
       metrics.close();
       write_metrics_tables(folder);
+      write_run_report(folder);  // the curves up to the failure
       throw;
     }
   }
   progress.finish();
   metrics.close();
+  outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
+  if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);
 
   const TrainSummary& s = outcome.summary;
   nlohmann::json final_json{{"steps", s.steps},
@@ -141,9 +164,13 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
                             {"initial_eval", to_json(s.initial_eval, outcome.perplexity)},
                             {"eval", to_json(s.final_eval, outcome.perplexity)},
                             {"chance_accuracy", outcome.chance_accuracy},
-                            {"parameters", outcome.parameters}};
+                            {"parameters", outcome.parameters},
+                            {"peak_memory_bytes", outcome.peak_memory_bytes},
+                            {"decode", {{"tokens_per_s", outcome.decode_tokens_per_s},
+                                        {"cache_bytes", outcome.decode_cache_bytes}}}};
   write_text_atomically(folder / "final.json", final_json.dump(2) + "\n");
   write_metrics_tables(folder);
+  write_run_report(folder);
   return outcome;
 }
 
@@ -198,8 +225,8 @@ int report_single(const RunOutcome& o, const fs::path& folder) {
               << "\n";
     return kInterrupted;
   }
-  std::cout << final_line(o) << "\nrun folder: " << folder.string() << " (checkpoint: "
-            << (folder / "checkpoint").string() << ")\n";
+  std::cout << final_line(o) << "\nrun folder: " << folder.string() << " (report: "
+            << (folder / "report.html").string() << ")\n";
   return kOk;
 }
 

@@ -20,6 +20,11 @@ struct RunOutcome {
   std::int64_t parameters = 0;
   double chance_accuracy = 0;
   bool perplexity = false;
+  std::size_t peak_memory_bytes = 0;  // tensor memory high-water mark during training
+  // A decoding probe after training (one sequence, a prompt from the evaluation set, 64 new
+  // tokens); 0 when the model cannot decode.
+  double decode_tokens_per_s = 0;
+  std::size_t decode_cache_bytes = 0;
 };
 
 // runs/<name>-<timestamp> (a new folder) for an experiment without --out.

@@ -11,6 +11,7 @@
 #include "cli/run_files.h"
 #include "cli/run_single.h"
 #include "strata/atomic_file.h"
+#include "strata/report.h"
 
 namespace strata::cli {
 
@@ -65,7 +66,9 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
   for (const SweepAxis& a : axes) header.push_back(a.key);
   for (const char* c : {"status", "steps", "train_loss", "eval_loss", "eval_accuracy"}) header.push_back(c);
   if (perplexity) header.push_back("eval_perplexity");
-  for (const char* c : {"chance_accuracy", "tokens_per_s", "seconds", "parameters"}) header.push_back(c);
+  for (const char* c : {"chance_accuracy", "tokens_per_s", "seconds", "parameters", "peak_mib", "decode_tokens_per_s",
+                        "decode_cache_kib"})
+    header.push_back(c);
   std::vector<std::string> moe_columns;
   for (const std::string& c : kMoeColumns)
     if (std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return r.moe.count(c) != 0; })) {
@@ -89,6 +92,9 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     line.push_back(ran ? fixed(s.tokens_per_s, 0) : "");
     line.push_back(ran ? fixed(s.seconds, 1) : "");
     line.push_back(ran ? std::to_string(r.outcome.parameters) : "");
+    line.push_back(ran ? fixed(double(r.outcome.peak_memory_bytes) / double(1 << 20), 1) : "");
+    line.push_back(ran ? fixed(r.outcome.decode_tokens_per_s, 0) : "");
+    line.push_back(ran ? fixed(double(r.outcome.decode_cache_bytes) / 1024.0, 1) : "");
     for (const std::string& c : moe_columns) line.push_back(r.moe.count(c) ? fixed(r.moe.at(c)) : "");
     cells.push_back(std::move(line));
   }
@@ -169,8 +175,12 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
     }
   }
   write_summaries(folder, axes, rows, perplexity);
+  std::vector<SweepReportVariant> report_variants;
+  for (const Row& r : rows)
+    if (r.status != "not run") report_variants.push_back({r.variant->name, folder / r.variant->name, r.variant->settings});
+  write_sweep_report(folder, report_variants);
   std::ifstream table(folder / "summary.md");
-  std::cout << table.rdbuf() << "sweep folder: " << folder.string() << " (summary.csv, summary.md)\n";
+  std::cout << table.rdbuf() << "sweep folder: " << folder.string() << " (summary.csv, summary.md, report.html)\n";
   if (interrupted) {
     std::cout << "interrupted; the variant's checkpoint is in its folder (strata run --resume FOLDER)\n";
     return kInterrupted;

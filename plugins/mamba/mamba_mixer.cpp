@@ -5,6 +5,7 @@
 #include <strata/ops.h>
 
 #include <cmath>
+#include <map>
 #include <vector>
 
 #include "mamba_state.h"
@@ -55,7 +56,11 @@ MambaMixer::MambaMixer(const MambaConfig& c, Generator& gen, DType dtype) : conf
   const auto conv = register_module("conv1d", std::make_shared<DepthwiseConv>(E, c.d_conv, c.conv_bias, gen, dtype));
   conv_weight_ = conv->weight;
   conv_bias_ = conv->bias;
-  x_proj_ = register_module("x_proj", std::make_shared<nn::Linear>(E, R + 2 * N, false, gen, dtype));
+  if (c.selective) {
+    x_proj_ = register_module("x_proj", std::make_shared<nn::Linear>(E, R + 2 * N, false, gen, dtype));
+  } else {
+    dbc_ = register_parameter("dbc", nn::uniform_init({R + 2 * N}, 1.0, gen, dtype));
+  }
   dt_proj_ = register_module("dt_proj", std::make_shared<nn::Linear>(R, E, true, gen, dtype));
   {
     // mamba_ssm's dt_proj initialisation replaces nn.Linear's default.
@@ -76,11 +81,14 @@ MambaMixer::MambaMixer(const MambaConfig& c, Generator& gen, DType dtype) : conf
 }
 
 MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state,
-                                  bool with_conv_state) const {
-  const std::int64_t E = config_.d_inner, N = config_.d_state;
+                                  bool with_conv_state, StepContext* telemetry) const {
+  const std::int64_t E = config_.d_inner, N = config_.d_state, R = config_.dt_rank;
   const std::vector<Tensor> xz = split(in_proj_->forward(u), {E, E}, -1);  // x, z: [B, T, E]
   const Tensor x = silu(causal_conv1d(xz[0], conv_weight_, conv_bias_, conv_state));
-  std::vector<Tensor> dbc = split(x_proj_->forward(x), {config_.dt_rank, N, N}, -1);
+  // [B, T, R + 2N]: from the input, or the same learned constants at every position.
+  const Tensor projected =
+      config_.selective ? x_proj_->forward(x) : mul(Tensor::ones({x.size(0), x.size(1), R + 2 * N}, x.dtype()), dbc_);
+  std::vector<Tensor> dbc = split(projected, {R, N, N}, -1);
   if (config_.inner_norms) {
     dbc[0] = dt_norm_->forward(dbc[0]);
     dbc[1] = b_norm_->forward(dbc[1]);
@@ -89,6 +97,7 @@ MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, con
   SelectiveScanInputs scan;
   scan.u = x;
   scan.delta = linear(dbc[0], dt_proj_->weight());  // [B, T, E]; the bias goes in as delta_bias
+  if (telemetry && config_.dt_telemetry && telemetry->training()) report_step_sizes(scan.delta, *telemetry);
   scan.A = neg(exp(A_log_));
   scan.B = dbc[1];
   scan.C = dbc[2];
@@ -105,7 +114,23 @@ MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, con
   return m;
 }
 
-Tensor MambaMixer::forward(const Tensor& u, StepContext&) { return mix(u, Tensor(), Tensor(), false).out; }
+Tensor MambaMixer::forward(const Tensor& u, StepContext& ctx) { return mix(u, Tensor(), Tensor(), false, &ctx).out; }
+
+void MambaMixer::report_step_sizes(const Tensor& delta, StepContext& ctx) const {
+  const Tensor& ids = ctx.token_ids();
+  if (!ids.defined() || ids.numel() != delta.size(0) * delta.size(1)) return;
+  autograd::NoGradGuard no_grad;
+  // The step the scan takes: softplus(delta + bias), averaged over the E channels.
+  const Tensor dt = mean(softplus(add(delta.detach(), dt_proj_->bias().detach())), {-1});  // [B, T]
+  const std::vector<double> steps = dt.to_vector<double>();
+  const std::vector<std::int64_t> tokens = ids.to_vector<std::int64_t>();
+  std::map<std::int64_t, std::pair<double, std::int64_t>> by_token;  // id -> (sum, count)
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    by_token[tokens[i]].first += steps[i];
+    ++by_token[tokens[i]].second;
+  }
+  for (const auto& [id, acc] : by_token) ctx.add_metric("dt." + std::to_string(id), acc.first / double(acc.second));
+}
 
 std::unique_ptr<MixerState> MambaMixer::make_state(std::int64_t batch) const {
   return std::make_unique<MambaState>(batch, config_.d_inner, config_.d_state, config_.d_conv, dtype_);

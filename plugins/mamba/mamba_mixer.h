@@ -34,6 +34,10 @@ struct MambaConfig {
   bool proj_bias = false;
   bool inner_norms = false;
   double norm_eps = 1e-6;
+  // false: dt, B and C are learned constants ([R + 2N], parameter "dbc") instead of
+  // x_proj(x): a linear time-invariant SSM, the non-selective baseline of the Mamba paper.
+  bool selective = true;
+  bool dt_telemetry = false;  // training steps report the mean step size per token id (dt.<id>)
 };
 
 class MambaMixer : public Mixer {
@@ -56,13 +60,17 @@ class MambaMixer : public Mixer {
     Tensor ssm_state;   // [B, E, N]
   };
   // u: [B, T, d_model]; conv_state: [B, d_conv-1, E], ssm_state: [B, E, N], or undefined (zeros).
-  Mixed mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state, bool with_conv_state) const;
+  Mixed mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state, bool with_conv_state,
+            StepContext* telemetry = nullptr) const;
+  // delta: [B, T, E] before the bias and softplus; adds dt.<token id> = mean softplus step.
+  void report_step_sizes(const Tensor& delta, StepContext& ctx) const;
 
   MambaConfig config_;
   DType dtype_;
   std::shared_ptr<nn::Linear> in_proj_;   // [2E, d_model], rows [x; z]
   Tensor conv_weight_, conv_bias_;        // the child conv1d's weight [E, d_conv] and bias [E]
-  std::shared_ptr<nn::Linear> x_proj_;    // [R + 2N, E], rows [dt; B; C]
+  std::shared_ptr<nn::Linear> x_proj_;    // [R + 2N, E], rows [dt; B; C] (selective)
+  Tensor dbc_;                            // [R + 2N], the constant [dt; B; C] (not selective)
   std::shared_ptr<nn::Linear> dt_proj_;   // [E, R] and bias [E]
   Tensor A_log_;                          // [E, N]
   Tensor D_;                              // [E]

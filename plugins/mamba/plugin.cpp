@@ -33,6 +33,9 @@ ConfigSchema mamba_schema() {
   s.boolean("inner_norms", false, "RMSNorms on dt, B and C after x_proj, as Jamba's Mamba layers");
   s.optional("norm_eps", ConfigType::number, "epsilon of the inner RMSNorms (default 1e-6, Jamba's rms_norm_eps)")
       .greater_than(0.0);
+  s.boolean("selective", true,
+            "false: dt, B and C are learned constants, not functions of the input (the non-selective SSM baseline)");
+  s.boolean("dt_telemetry", false, "training steps log the mean step size softplus(dt) per token id (dt.<id>)");
   return s;
 }
 
@@ -66,6 +69,8 @@ MambaConfig mamba_config(const Config& config, const BuildContext& ctx) {
   c.conv_bias = config.boolean("conv_bias");
   c.proj_bias = config.boolean("proj_bias");
   c.inner_norms = config.boolean("inner_norms");
+  c.selective = config.boolean("selective");
+  c.dt_telemetry = config.boolean("dt_telemetry");
   if (config.has("norm_eps")) {
     if (!c.inner_norms)
       throw config.error("norm_eps", "has no effect without inner_norms = true", "remove it, or set inner_norms = true");
@@ -83,9 +88,10 @@ std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext&
 ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
   const MambaConfig c = mamba_config(config, ctx);
   const std::int64_t D = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank;
-  const std::int64_t projection_macs = D * 2 * E + E * (R + 2 * N) + R * E + E * D;
+  const std::int64_t x_proj = c.selective ? E * (R + 2 * N) : 0;  // non-selective: R + 2N constants
+  const std::int64_t projection_macs = D * 2 * E + x_proj + R * E + E * D;
   ComponentCost cost;
-  cost.params = projection_macs + E * K + E /* dt bias */ + E * N /* A_log */ + E /* D */ +
+  cost.params = projection_macs + (c.selective ? 0 : R + 2 * N) + E * K + E /* dt bias */ + E * N /* A_log */ + E /* D */ +
                 (c.conv_bias ? E : 0) + (c.proj_bias ? 2 * E + D : 0) + (c.inner_norms ? R + 2 * N : 0);
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(projection_macs + E * K) + 9.0 * double(E * N);

@@ -72,6 +72,16 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
       if (ids[std::size_t(t * k + a)] >= 0) histogram[{tokens[std::size_t(t)], ids[std::size_t(t * k + a)]}] += 1;
   for (const auto& [key, count] : histogram)
     ctx.add_metric("token_expert." + std::to_string(key.first) + "." + std::to_string(key.second), count);
+  // Positions within the sequence: the tokens are ctx.token_ids() [B, T] in order.
+  const std::int64_t T = ctx.token_ids().size(-1);
+  std::vector<double> positions(static_cast<std::size_t>(T * E), 0.0);  // (position, expert) -> slots
+  for (std::int64_t t = 0; t < N; ++t)
+    for (std::int64_t a = 0; a < k; ++a)
+      if (const std::int64_t e = ids[std::size_t(t * k + a)]; e >= 0) positions[std::size_t((t % T) * E + e)] += 1;
+  for (std::int64_t pos = 0; pos < T; ++pos)
+    for (std::int64_t e = 0; e < E; ++e)
+      if (const double count = positions[std::size_t(pos * E + e)]; count > 0)
+        ctx.add_metric("position_expert." + std::to_string(pos) + "." + std::to_string(e), count);
 }
 
 }  // namespace strata::moe_plugin

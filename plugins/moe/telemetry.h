@@ -10,6 +10,7 @@
 // and, on demand (the moe's detailed_telemetry), for the expert-activation-patterns lab:
 //   coactivation.<i>.<j>    tokens sent to both experts i and j (i < j), and to i alone (i = j)
 //   token_expert.<id>.<e>   kept slots of tokens with this id that expert e processed
+//   position_expert.<t>.<e> kept slots of tokens at sequence position t that expert e processed
 // Per-index series are written to metrics.jsonl; the progress line shows the summaries.
 #include <strata/components.h>
 

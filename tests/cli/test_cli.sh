@@ -319,7 +319,7 @@ has stdout "final: "
 
 
 # ---- run tables, eval ------------------------------------------------------------------------
-for f in metrics.csv checkpoint/state.json checkpoint/optimizer.safetensors; do
+for f in metrics.csv report.html checkpoint/state.json checkpoint/optimizer.safetensors; do
   [[ -s "$RUN1/$f" ]] || fail "run1: the run folder has no (or an empty) $f"
 done
 head -1 "$RUN1/metrics.csv" | grep -q '^step,' || fail "run1: metrics.csv has no header starting with step"
@@ -399,6 +399,20 @@ acc = {r["name"]: float(r["eval_accuracy"]) for r in rows}
 assert acc["kernel_size-5_seed-0"] > acc["kernel_size-1_seed-0"] + 0.2, acc
 EOF
 [[ -f "$WORK/sweep/kernel_size-5_seed-1/checkpoint/model.safetensors" ]] || fail "sweep: a variant has no checkpoint"
+python3 - "$WORK/sweep/report.html" "$RUN1/report.html" <<'EOF' || fail "reports: not well-formed HTML with inline charts"
+import sys
+from html.parser import HTMLParser
+for path in sys.argv[1:]:
+    text = open(path).read()
+    assert text.startswith("<!DOCTYPE html>"), path
+    assert "http://" not in text and "https://" not in text and "<script" not in text, path
+    class Count(HTMLParser):
+        svgs = 0
+        def handle_starttag(self, tag, attrs):
+            if tag == "svg": self.svgs += 1
+    c = Count(); c.feed(text)
+    assert c.svgs >= 3, (path, c.svgs)
+EOF
 has stdout "| name | model.mixer.C.kernel_size | train.seed | status |"
 printf '[sweep]\n"model.mixer.C.kernel_sise" = [1, 5]\n' >"$WORK/bad_sweep_tail.toml"
 cat "$WORK/tiny.toml" "$WORK/bad_sweep_tail.toml" >"$WORK/bad_sweep.toml"
@@ -406,5 +420,22 @@ strata_expect 2 sweep_bad_key run "$WORK/bad_sweep.toml" --out "$WORK/bad_sweep"
 has stderr "bad_sweep.toml:26:1: model.mixer.C.kernel_sise: in sweep variant kernel_sise-1: unknown key"
 has stderr "did you mean 'kernel_size'?"
 [[ ! -e "$WORK/bad_sweep" ]] || fail "sweep_bad_key: a sweep with a bad variant created its folder"
+
+
+# ---- labs: every committed lab file validates and runs (a few steps each) -------------------
+for lab in experiments/labs/*.toml; do
+  name=lab_$(basename "$lab" .toml)
+  strata_expect 0 "$name" run "$lab" --out "$WORK/$name" --quiet --set train.steps=3 --set train.warmup_steps=0 \
+    --set train.eval_every=0 --set train.log_every=1 --set train.eval_batches=1
+done
+strata_expect 0 lab_architectures_text run experiments/labs/architectures.toml --out "$WORK/lab_text" --quiet \
+  --set 'task={ type = "text", path = "experiments/labs/data/shakespeare_300k.txt", seq_len = 32 }' \
+  --set train.steps=2 --set train.warmup_steps=0 --set train.eval_every=0 --set train.eval_batches=1
+strata_expect 0 inspect_sweep inspect experiments/labs/architectures.toml --context 64
+has_re stdout '^mamba +6 +[0-9]+ +[0-9]+ +58368 '
+strata_expect 0 experts experts "$WORK/lab_expert_patterns" --show tokens
+has_re stdout '^layer 1: token x expert'
+strata_expect 2 experts_no_detail experts "$RUN1"
+has stderr "detailed_telemetry = true"
 
 echo "all CLI checks passed"

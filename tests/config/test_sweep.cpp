@@ -90,7 +90,8 @@ TEST_CASE("sweep: unquoted dotted keys and named variants", "[sweep]") {
                                    "model.stack.mixers = \"A\"\n"
                                    "[sweep.variants.mamba]\n"
                                    "model.stack.mixers = \"M\"\n"
-                                   "model.mixer.M = { d_state = 8 }\n");
+                                   "model.mixer.M.d_state = 8\n"
+                                   "model.ffn.E.router = { type = \"hash\" }\n");
   const std::vector<SweepAxis> axes = read_sweep_axes(file);
   REQUIRE(axes.size() == 3);
   CHECK(axes[0].key == "variant");
@@ -103,7 +104,9 @@ TEST_CASE("sweep: unquoted dotted keys and named variants", "[sweep]") {
   CHECK(variants[0].name == "attention_d_model-16_seed-0");
   CHECK(variants[7].name == "mamba_d_model-32_seed-1");
   // A named variant applies its own keys (tables flattened), not a "variant" key.
+  // An inline table is one value: it replaces the router table rather than merging keys.
   CHECK(variants[7].overrides() == std::vector<std::string>{"model.stack.mixers=\"M\"", "model.mixer.M.d_state=8",
+                                                            "model.ffn.E.router={ type = \"hash\" }",
                                                             "model.d_model=32", "train.seed=1"});
   CHECK(variants[7].settings.front() == std::pair<std::string, std::string>{"variant", "\"mamba\""});
 }

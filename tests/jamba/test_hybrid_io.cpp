@@ -61,6 +61,7 @@ TEST_CASE("plan: analytic parameter counts equal the built model's", "[plan]") {
                    "out_bias = true\nrope_fraction = 0.5")},
       {"mamba with inner norms, projection biases, no conv bias, explicit d_inner and dt_rank", hybrid_text("", "",
        "inner_norms = true\nproj_bias = true\nconv_bias = false\nd_inner = 40\ndt_rank = 3")},
+      {"non-selective mamba (constant dt, B, C)", hybrid_text("", "", "selective = false")},
       {"gelu mlp with biases; moe with a shared expert and a noisy router", hybrid_text("", "", "",
        "activation = \"gelu\"\nbias = true", "n_shared_experts = 1\nrouter = { type = \"noisy_topk\" }")},
       {"fused qkv, no positions; gelu experts, aux-free bias", hybrid_text("", "fused_qkv = true\npositions = \"none\"",

@@ -25,6 +25,7 @@ const std::vector<std::vector<std::string>> kOptionSets = {
     {"inner_norms=true", "norm_eps=1e-5"},
     {"conv_bias=false", "proj_bias=true", "d_inner=12"},
     {"d_conv=2", "expand=1", "dt_init=\"constant\"", "dt_scale=2.0", "d_state=9"},
+    {"selective=false", "inner_norms=true"},
 };
 
 std::string describe(const std::vector<std::string>& keys) {
@@ -75,10 +76,12 @@ TEST_CASE("mamba mixer passes the conformance checks with every option", "[mamba
 }
 
 TEST_CASE("mamba mixer equals the block composed from plain ops and the step-by-step scan", "[mamba][mixer]") {
-  for (const bool norms : {false, true}) {
-    INFO("inner_norms " << norms);
+  for (const auto& [norms, selective] : {std::pair{false, true}, std::pair{true, true}, std::pair{false, false}}) {
+    INFO("inner_norms " << norms << ", selective " << selective);
     const std::int64_t d_model = 8, E = 16, N = 4, R = 1;
-    auto mixer = test::make_mamba({"d_state=4", std::string("inner_norms=") + (norms ? "true" : "false")}, d_model);
+    auto mixer = test::make_mamba({"d_state=4", std::string("inner_norms=") + (norms ? "true" : "false"),
+                                   std::string("selective=") + (selective ? "true" : "false")},
+                                  d_model);
     auto p = parameters_by_name(*mixer);
     Generator gen(5);
     const Tensor u = Tensor::randn({2, 21, d_model}, gen, DType::f64);
@@ -95,7 +98,10 @@ TEST_CASE("mamba mixer equals the block composed from plain ops and the step-by-
     for (std::int64_t j = 0; j < K; ++j)
       conv = add(conv, mul(slice(padded, 1, j, j + T), reshape(slice(p["conv1d.weight"].tensor, 1, j, j + 1), {E})));
     const Tensor x = silu(conv);
-    const Tensor dbc = linear(x, p["x_proj.weight"].tensor);
+    // Selective: [dt; B; C] from the input. Not: the same learned constants at every position.
+    const Tensor dbc = selective ? linear(x, p["x_proj.weight"].tensor)
+                                 : mul(Tensor::ones({2, T, R + 2 * N}, DType::f64), p["dbc"].tensor);
+    CHECK(p.count("x_proj.weight") == (selective ? 1u : 0u));
     Tensor dt = slice(dbc, 2, 0, R), Bm = slice(dbc, 2, R, R + N), Cm = slice(dbc, 2, R + N, R + 2 * N);
     if (norms) {
       dt = rmsnorm(dt, p["dt_layernorm.weight"].tensor, 1e-6);
@@ -244,4 +250,40 @@ TEST_CASE("mamba parameters: names, shapes and weight decay", "[mamba][mixer]") 
   // The decoding state: d_conv - 1 conv rows and N states per channel, whatever the length.
   auto state = mixer->make_state(3);
   CHECK(state->size_bytes() == std::size_t(3 * (2 * 32 + 32 * 4) * 8));
+}
+
+TEST_CASE("mamba dt telemetry reports the mean step size per token id in training steps", "[mamba][mixer]") {
+  auto mixer = test::make_mamba({"d_state=4", "dt_telemetry=true"}, 8);
+  auto p = parameters_by_name(*mixer);
+  Generator gen(12);
+  const Tensor u = Tensor::randn({2, 6, 8}, gen, DType::f64);
+  StepContext training(true);
+  training.set_token_ids(Tensor::from_vector(std::vector<std::int64_t>{3, 3, 5, 3, 5, 9, 3, 5, 5, 5, 9, 9}, {2, 6}));
+  mixer->forward(u, training);
+  const auto& m = training.metrics();
+  REQUIRE(m.size() == 3);
+  for (const char* key : {"dt.3", "dt.5", "dt.9"}) {
+    INFO(key);
+    REQUIRE(m.count(key) == 1);
+    CHECK(m.at(key) > 0.0);
+  }
+  // One token alone: its mean step is the mean over channels of softplus(delta + bias).
+  StepContext one(true);
+  one.set_token_ids(Tensor::from_vector(std::vector<std::int64_t>{4}, {1, 1}));
+  const Tensor u1 = slice(u, 1, 0, 1).slice(0, 0, 1);
+  mixer->forward(u1, one);
+  {
+    autograd::NoGradGuard no_grad;
+    const std::int64_t E = 16;
+    const Tensor x = silu(add(mul(slice(linear(u1, p["in_proj.weight"].tensor), 2, 0, E),
+                                  reshape(slice(p["conv1d.weight"].tensor, 1, 3, 4), {E})),
+                              p["conv1d.bias"].tensor));
+    const Tensor dt = slice(linear(x, p["x_proj.weight"].tensor), 2, 0, 1);
+    const double expected = mean(softplus(linear(dt, p["dt_proj.weight"].tensor, p["dt_proj.bias"].tensor))).item();
+    CHECK(one.metrics().at("dt.4") == Approx(expected).epsilon(1e-12));
+  }
+  StepContext eval(false);
+  eval.set_token_ids(training.token_ids());
+  mixer->forward(u, eval);
+  CHECK(eval.metrics().empty());
 }

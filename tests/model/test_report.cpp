@@ -3,6 +3,7 @@
 // files), checked for structure, escaping and content.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -73,7 +74,8 @@ TagCheck check_tags(const std::string& html) {
     }
     const bool closing = i + 1 < html.size() && html[i + 1] == '/';
     std::size_t name_start = i + (closing ? 2 : 1), name_end = name_start;
-    while (name_end < html.size() && (std::isalnum(static_cast<unsigned char>(html[name_end])) || html[name_end] == '-'))
+    while (name_end < html.size() &&
+           (std::isalnum(static_cast<unsigned char>(html[name_end])) || html[name_end] == '-'))
       ++name_end;
     if (name_end == name_start || !std::isalpha(static_cast<unsigned char>(html[name_start])))
       return fail("stray '<' in text");
@@ -118,7 +120,9 @@ TagCheck check_tags(const std::string& html) {
 
 // A run folder as `strata run` writes it, with one MoE layer of `experts` experts, two
 // balance terms, telemetry, a null train loss at step 20 and a corrupt line.
-fs::path synthetic_run(const std::string& name, int experts = 4) {
+// `extra(step)` adds keys to each logged step's line (", \"key\": value, ...").
+fs::path synthetic_run(const std::string& name, int experts = 4,
+                       const std::function<std::string(int)>& extra = {}) {
   const fs::path dir = test::fresh_temp_dir("report", name);
   write(dir / "config.toml",
         "# resolved from experiments/demo.toml\n[run]\nname = \"demo <b>&co</b>\"\n[task]\ntype = \"copy\"\n");
@@ -138,6 +142,7 @@ fs::path synthetic_run(const std::string& name, int experts = 4) {
       line += ", \"metric.layers.1.ffn.load." + std::to_string(e) + "\": " + std::to_string((e + 1.0) / 10.0);
     line += ", \"metric.layers.1.ffn.load_cv\": 0.3, \"metric.layers.1.ffn.dead_experts\": " +
             std::string(step == 30 ? "1" : "0");
+    if (extra) line += extra(step);
     if (step % 20 == 0) line += ", \"eval_loss\": " + std::to_string(1.0 / step) + ", \"eval_accuracy\": 0.75";
     metrics += line + "}\n";
     if (step == 20) metrics += "{\"step\": 25, \"loss\": 0.3, broken\n\n";
@@ -228,7 +233,9 @@ TEST_CASE("run report: missing files and bad contents give a report that says so
     // No MoE layer: no heatmap, said in words.
     CHECK(count(html, "class=\"cell\"") == 0);
     CHECK(html.find("no MoE layer") != std::string::npos);
-    CHECK(html.find("<h1>empty</h1>") != std::string::npos);  // named after the folder
+    CHECK(html.find("<h1>empty</h1>") != std::string::npos);     // named after the folder
+    const std::string again = read(write_run_report(dir / ""));  // "empty/": the same name
+    CHECK(again.find("<h1>empty</h1>") != std::string::npos);
   }
   SECTION("corrupt final.json and config.toml, only corrupt metrics lines") {
     const fs::path dir = test::fresh_temp_dir("report", "corrupt");
@@ -273,6 +280,106 @@ TEST_CASE("run report: a long run's heatmap stays light, many layers stay readab
   CHECK(html.find("(log scale)") != std::string::npos);
 }
 
+// Detailed routing telemetry of layer 1 (4 experts): token ids 0-2, positions 0-4 and the
+// co-activated pairs. Token 2 goes to expert 3 alone in the first half of training
+// (steps 10, 20) and 3:1 to experts 1 and 0 in the second (30, 40), which the report shows.
+std::string routing_detail(int step) {
+  const std::string s = "metric.layers.1.ffn.";
+  std::string out;
+  for (int e = 0; e < 4; ++e) out += ", \"" + s + "token_expert.0." + std::to_string(e) + "\": 1";
+  out += ", \"" + s + "token_expert.1.2\": 2, \"" + s + "token_expert.1.3\": 2";
+  if (step <= 20)
+    out += ", \"" + s + "token_expert.2.3\": 4";
+  else
+    out += ", \"" + s + "token_expert.2.1\": 3, \"" + s + "token_expert.2.0\": 1";
+  for (int pos = 0; pos < 5; ++pos)
+    for (int e = 0; e < 4; ++e)
+      out += ", \"" + s + "position_expert." + std::to_string(pos) + "." + std::to_string(e) + "\": 0.5";
+  for (int i = 0; i < 4; ++i)
+    for (int j = i; j < 4; ++j)
+      out += ", \"" + s + "coactivation." + std::to_string(i) + "." + std::to_string(j) +
+             "\": " + (i == 0 && j == 1 ? "3" : i == 2 && j == 3 ? "1" : "0");
+  return out;
+}
+
+TEST_CASE("run report: expert activation patterns from detailed routing telemetry", "[report]") {
+  const fs::path dir = synthetic_run("patterns", 4, routing_detail);
+  const std::string html = read(write_run_report(dir));
+  const TagCheck tags = check_tags(html);
+  INFO(tags.error);
+  REQUIRE(tags.error.empty());
+
+  // The 8 charts of a plain MoE run, plus token id x expert, position x expert and
+  // co-activation for the one MoE layer.
+  CHECK(tags.opened.at("svg") == 8 + 3);
+  CHECK(html.find("<h2 id=\"patterns\">Expert activation patterns</h2>") != std::string::npos);
+  CHECK(html.find("href=\"#patterns\"") != std::string::npos);
+  CHECK(html.find("layer 1: token id \u00d7 expert") != std::string::npos);
+  CHECK(html.find("layer 1: position \u00d7 expert") != std::string::npos);
+  CHECK(html.find("layer 1: expert co-activation") != std::string::npos);
+  // Cells: the expert load (4 experts x 4 logged steps), 3 token ids x 4 experts,
+  // 5 positions x 4 experts, 4 x 4 expert pairs.
+  CHECK(count(html, "<rect class=\"cell\"") == 16 + 12 + 20 + 16);
+
+  // Summed over the second half of the 40 steps only (the logged steps 30 and 40), each
+  // row normalised to sum 1: token 2 is 0.75 expert 1, 0.25 expert 0, and nothing of its
+  // first-half routing to expert 3 shows.
+  CHECK(html.find("training steps 21\u201340 (the second half of training)") != std::string::npos);
+  CHECK(html.find("<title>token id 2, expert 1: 0.75</title>") != std::string::npos);
+  CHECK(html.find("<title>token id 2, expert 0: 0.25</title>") != std::string::npos);
+  CHECK(html.find("<title>token id 2, expert 3: 0</title>") != std::string::npos);
+  CHECK(html.find("<title>token id 1, expert 2: 0.5</title>") != std::string::npos);
+  CHECK(html.find("<title>position 4, expert 3: 0.25</title>") != std::string::npos);
+  // Large enough cells print their value.
+  CHECK(html.find(">0.75</text>") != std::string::npos);
+  // The top-2 table: token 2's slots (4 a step over the two 10-step windows), its experts.
+  CHECK(html.find("<td class=\"num\">2</td><td class=\"num\">80</td><td>1 (0.75), 0 (0.25)</td>") !=
+        std::string::npos);
+  CHECK(html.find("<td>2 (0.50), 3 (0.50)</td>") != std::string::npos);
+  // Co-activation: symmetric, as a share of all pairs (3 of 4 tokens took experts 0 and 1).
+  CHECK(html.find("<title>expert 0, expert 1: 0.75</title>") != std::string::npos);
+  CHECK(html.find("<title>expert 1, expert 0: 0.75</title>") != std::string::npos);
+  CHECK(html.find("<title>expert 3, expert 2: 0.25</title>") != std::string::npos);
+  CHECK(html.find("<title>expert 0, expert 0: 0</title>") != std::string::npos);
+  // Drawn, so not listed as "not drawn".
+  CHECK(html.find("not drawn here") == std::string::npos);
+
+  SECTION("a MoE run without the detailed telemetry says how to get it") {
+    const std::string plain = read(write_run_report(synthetic_run("no_patterns")));
+    CHECK(plain.find("detailed_telemetry = true") != std::string::npos);
+    CHECK(count(plain, "<svg") == 8);
+  }
+}
+
+TEST_CASE("run report: many token ids and long sequences are capped", "[report]") {
+  const fs::path dir = test::fresh_temp_dir("report", "patterns_capped");
+  // 100 token ids (id t: t + 1 slots, all to expert t % 2) and 130 positions, 2 experts.
+  std::string line = "{\"step\": 10";
+  for (int t = 0; t < 100; ++t)
+    line += ", \"metric.layers.0.ffn.token_expert." + std::to_string(t) + "." + std::to_string(t % 2) +
+            "\": " + std::to_string(t + 1);
+  for (int pos = 0; pos < 130; ++pos)
+    for (int e = 0; e < 2; ++e)
+      line += ", \"metric.layers.0.ffn.position_expert." + std::to_string(pos) + "." + std::to_string(e) + "\": 1";
+  write(dir / "metrics.jsonl", line + "}\n");
+  const std::string html = read(write_run_report(dir));
+  const TagCheck tags = check_tags(html);
+  INFO(tags.error);
+  REQUIRE(tags.error.empty());
+  // 64 token ids (the most frequent: 36 to 99) and 130 positions in 44 bins of 3, 2 experts each.
+  CHECK(count(html, "<rect class=\"cell\"") == 64 * 2 + 44 * 2);
+  CHECK(html.find("The 64 most frequent of 100 token ids") != std::string::npos);
+  CHECK(html.find("<title>token id 36, expert 0: 1</title>") != std::string::npos);
+  CHECK(html.find("<title>token id 35, ") == std::string::npos);
+  CHECK(html.find("bins of 3") != std::string::npos);
+  CHECK(html.find("<title>position 126\u2013128, expert 1: 0.5</title>") != std::string::npos);
+  CHECK(html.find("<title>position 129, expert 0: 0.5</title>") != std::string::npos);
+  // A single logged step is the whole of its window, the table of 64 rows is folded.
+  CHECK(html.find("64 token ids, most frequent first") != std::string::npos);
+  // (An expert without slots is not named among the top 2.)
+  CHECK(html.find("<td class=\"num\">99</td><td class=\"num\">1,000</td><td>1 (1.00)</td>") != std::string::npos);
+}
+
 TEST_CASE("sweep report: summary table, overlaid curves, links to the variants", "[report]") {
   const fs::path sweep = test::fresh_temp_dir("report", "sweep");
   std::vector<SweepReportVariant> variants;
@@ -285,7 +392,8 @@ TEST_CASE("sweep report: summary table, overlaid curves, links to the variants",
                  ", \"eval_loss\": " + std::to_string(1.2 / (step + i)) + ", \"eval_accuracy\": 0.5}\n";
     write(sweep / name / "metrics.jsonl", metrics);
     write_run_report(sweep / name);
-    variants.push_back({name, sweep / name, {{"model.d_model", std::to_string(16 * (i + 1))}, {"task.kind", "\"a<b\""}}});
+    variants.push_back(
+        {name, sweep / name, {{"model.d_model", std::to_string(16 * (i + 1))}, {"task.kind", "\"a<b\""}}});
   }
   write(sweep / "summary.csv",
         "variant,model.d_model,eval_loss,note\r\n"

@@ -328,6 +328,23 @@ TEST_CASE("associative_recall: key-value pairs, then a query; the answer is its 
   }
 }
 
+TEST_CASE("train_all_positions: training scores every next token, evaluation only the answer", "[tasks]") {
+  for (const std::string type : {"associative_recall", "induction_heads"}) {
+    INFO(type);
+    auto task = make_task(type, {"train_all_positions=true", "seq_len=42"});
+    auto answer_only = make_task(type, {"seq_len=42"});
+    const Rows r = train_rows(*task, 16, 21), a = train_rows(*answer_only, 16, 21);
+    CHECK(r.inputs == a.inputs);  // the same examples
+    for (std::int64_t b = 0; b < r.B; ++b) {
+      for (std::int64_t t = 0; t + 1 < r.T; ++t) CHECK(r.tg(b, t) == r.in(b, t + 1));
+      CHECK(r.tg(b, r.T - 1) == a.tg(b, a.T - 1));  // the answer, as without the option
+    }
+    const Rows e(task->eval_batch(0, 16));
+    for (std::int64_t b = 0; b < e.B; ++b) CHECK(e.scored(b) == std::vector<std::int64_t>{e.T - 1});
+    CHECK(e.targets == Rows(answer_only->eval_batch(0, 16)).targets);
+  }
+}
+
 // ---- all four: evaluation set, training stream ---------------------------------------
 
 TEST_CASE("synthetic tasks: a fixed evaluation set, fresh training batches, no shared draws", "[tasks]") {

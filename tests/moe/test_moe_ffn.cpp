@@ -203,7 +203,8 @@ TEST_CASE("moe telemetry: load shares, CV, dead experts, entropy", "[moe][ffn]")
   CHECK(eval.metrics().empty());
 }
 
-TEST_CASE("moe detailed telemetry: co-activation matrix and token-id x expert histogram", "[moe][ffn]") {
+TEST_CASE("moe detailed telemetry: co-activation matrix, token-id x expert and position x expert histograms",
+          "[moe][ffn]") {
   Generator gen(93);
   const BuildContext ctx = test::moe_context(gen, 4, DType::f64);
   // The uniform router sends slot s = 2t + j to expert s mod 4: tokens alternate (0, 1) and (2, 3).
@@ -223,6 +224,19 @@ TEST_CASE("moe detailed telemetry: co-activation matrix and token-id x expert hi
   CHECK(m.at("token_expert.7.2") == 2.0);
   CHECK(m.at("token_expert.3.1") == 2.0);
   CHECK(m.count("token_expert.3.2") == 0);
+  // Positions: 0, 2, 4 -> (0, 1); 1, 3 -> (2, 3).
+  CHECK(m.at("position_expert.0.0") == 1.0);
+  CHECK(m.at("position_expert.3.3") == 1.0);
+  CHECK(m.count("position_expert.1.0") == 0);
+
+  // Two sequences of 5: token t = 5 b + p; position p counts both sequences' slots.
+  StepContext two(true);
+  two.set_token_ids(Tensor::zeros({2, 5}, DType::i64));
+  moe->forward(Tensor::randn({2, 5, 4}, gen, DType::f64), two);
+  // Position 0: token 0 -> (0, 1), token 5 -> slots 10, 11 -> (2, 3).
+  for (const char* key : {"position_expert.0.0", "position_expert.0.1", "position_expert.0.2", "position_expert.0.3"})
+    CHECK(two.metrics().at(key) == 1.0);
+  CHECK(two.metrics().count("position_expert.5.0") == 0);  // positions stop at T - 1
 }
 
 TEST_CASE("the hash router routes by token id inside a model", "[moe][ffn][router]") {

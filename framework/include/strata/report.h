@@ -23,9 +23,9 @@ std::filesystem::path write_run_report(const std::filesystem::path& run_folder);
 
 // One variant of a sweep, as the sweep report shows it.
 struct SweepReportVariant {
-  std::string name;                                            // its folder name within the sweep
-  std::filesystem::path folder;                                // its run folder (metrics.jsonl, report.html)
-  std::vector<std::pair<std::string, std::string>> settings;   // (dotted key, value text), one per axis
+  std::string name;                                           // its folder name within the sweep
+  std::filesystem::path folder;                               // its run folder (metrics.jsonl, report.html)
+  std::vector<std::pair<std::string, std::string>> settings;  // (dotted key, value text), one per axis
 };
 
 // Writes sweep_folder/report.html: the summary table (every column of

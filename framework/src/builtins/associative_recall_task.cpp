@@ -13,8 +13,9 @@
 // Differences from the reference: safari's input_seq_len (40 in its configs) counts the
 // pairs, and its model sees input_seq_len + 1 + num_keys tokens: seq_len here (42 for
 // safari's default). Safari draws a fixed set of distinct examples and trains with
-// next-token loss at every position; here examples are fresh every step and only the
-// answer is scored, in training too.
+// next-token loss at every position; here examples are fresh every step, and training
+// scores only the answer unless train_all_positions is set (then every position, as
+// safari). Evaluation always scores only the answer, as safari's test set.
 #include <map>
 
 #include "builtins/synthetic.h"
@@ -25,8 +26,8 @@ namespace {
 class AssociativeRecallTask : public SyntheticTask {
  public:
   AssociativeRecallTask(std::int64_t vocab_size, std::int64_t seq_len, std::int64_t num_keys, bool allow_dot,
-                        std::uint64_t eval_seed)
-      : SyntheticTask(eval_seed),
+                        bool train_all_positions, std::uint64_t eval_seed)
+      : SyntheticTask(eval_seed, train_all_positions),
         vocab_size_(vocab_size),
         seq_len_(seq_len),
         num_keys_(num_keys),
@@ -93,6 +94,8 @@ void register_associative_recall_task(ComponentRegistry& registry) {
       .range(3, 1 << 24);
   spec.schema.integer("num_keys", 1, "key tokens per key (safari's num_keys)").range(1, 16);
   spec.schema.boolean("allow_dot", false, "query any key; an absent one is answered by the no-op token");
+  spec.schema.boolean("train_all_positions", false,
+                      "training also scores the next token at every position (as safari trains); eval: the answer only");
   spec.schema.integer("eval_seed", 1234, "seed of the fixed evaluation set").at_least(0);
   registry.add(std::move(spec), [](const Config& c, const BuildContext&) -> std::unique_ptr<Component> {
     const std::int64_t T = c.integer("seq_len"), nk = c.integer("num_keys");
@@ -106,6 +109,7 @@ void register_associative_recall_task(ComponentRegistry& registry) {
                     "use seq_len = " + length(pairs) + " or " + length(pairs + 1));
     }
     return std::make_unique<AssociativeRecallTask>(c.integer("vocab_size"), T, nk, c.boolean("allow_dot"),
+                                                   c.boolean("train_all_positions"),
                                                    std::uint64_t(c.integer("eval_seed")));
   });
 }

@@ -14,7 +14,8 @@
 // model sees L + 1 tokens (seq_len = L + 1 here), and its vocabulary also holds a no-op
 // token "." unused by this task (safari's vocab 20 = 18 ordinary tokens + 2 specials =
 // vocab_size 19 here). Safari trains with next-token loss at every position and scores
-// only the last; here only the last position is scored, in training too.
+// only the last; here training scores only the last position too, unless
+// train_all_positions is set.
 #include "builtins/synthetic.h"
 
 namespace strata::builtins {
@@ -22,8 +23,8 @@ namespace {
 
 class InductionHeadsTask : public SyntheticTask {
  public:
-  InductionHeadsTask(std::int64_t vocab_size, std::int64_t seq_len, std::uint64_t eval_seed)
-      : SyntheticTask(eval_seed), vocab_size_(vocab_size), seq_len_(seq_len) {}
+  InductionHeadsTask(std::int64_t vocab_size, std::int64_t seq_len, bool train_all_positions, std::uint64_t eval_seed)
+      : SyntheticTask(eval_seed, train_all_positions), vocab_size_(vocab_size), seq_len_(seq_len) {}
 
   std::int64_t vocab_size() const override { return vocab_size_; }
   std::int64_t seq_len() const override { return seq_len_; }
@@ -53,9 +54,12 @@ void register_induction_heads_task(ComponentRegistry& registry) {
       .range(3, 1 << 20);
   spec.schema.integer("seq_len", 256, "tokens per example; override to evaluate at other lengths")
       .range(3, 1 << 24);
+  spec.schema.boolean("train_all_positions", false,
+                      "training also scores the next token at every position (as safari trains); eval: the last only");
   spec.schema.integer("eval_seed", 1234, "seed of the fixed evaluation set").at_least(0);
   registry.add(std::move(spec), [](const Config& c, const BuildContext&) -> std::unique_ptr<Component> {
     return std::make_unique<InductionHeadsTask>(c.integer("vocab_size"), c.integer("seq_len"),
+                                                c.boolean("train_all_positions"),
                                                 std::uint64_t(c.integer("eval_seed")));
   });
 }

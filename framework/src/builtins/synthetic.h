@@ -73,17 +73,22 @@ inline std::vector<std::int64_t> sample_weighted_distinct(Generator& gen, const 
 
 // A task whose examples are independent sequences of a fixed length: subclasses write
 // one example; this class assembles training batches and the fixed evaluation set.
+//
+// train_all_positions: training batches also score next-token prediction at every
+// unscored position (target = the next input token), as safari trains its in-context
+// tasks; evaluation batches always score only the task's own positions.
 class SyntheticTask : public Task {
  public:
-  explicit SyntheticTask(std::uint64_t eval_seed) : eval_seed_(eval_seed) {}
+  explicit SyntheticTask(std::uint64_t eval_seed, bool train_all_positions = false)
+      : eval_seed_(eval_seed), train_all_positions_(train_all_positions) {}
 
   Batch train_batch(std::int64_t batch_size, Generator& gen) override {
-    return assemble(batch_size, [&](std::int64_t) -> Generator& { return gen; });
+    return assemble(batch_size, train_all_positions_, [&](std::int64_t) -> Generator& { return gen; });
   }
 
   Batch eval_batch(std::int64_t index, std::int64_t batch_size) override {
     Generator gen(eval_seed_);
-    return assemble(batch_size, [&](std::int64_t row) -> Generator& {
+    return assemble(batch_size, false, [&](std::int64_t row) -> Generator& {
       gen.set_state(eval_seed_, (std::uint64_t(1) << 63) | (std::uint64_t(index * batch_size + row) << 32));
       return gen;
     });
@@ -97,16 +102,24 @@ class SyntheticTask : public Task {
 
  private:
   template <class GenFor>
-  Batch assemble(std::int64_t batch_size, GenFor&& gen_for) const {
+  Batch assemble(std::int64_t batch_size, bool all_positions, GenFor&& gen_for) const {
     const std::int64_t T = seq_len();
     std::vector<std::int64_t> inputs(std::size_t(batch_size * T), 0);
     std::vector<std::int64_t> targets(std::size_t(batch_size * T), kIgnoreTarget);
-    for (std::int64_t b = 0; b < batch_size; ++b)
-      write_example(gen_for(b), inputs.data() + b * T, targets.data() + b * T);
+    for (std::int64_t b = 0; b < batch_size; ++b) {
+      std::int64_t* in = inputs.data() + b * T;
+      std::int64_t* tg = targets.data() + b * T;
+      write_example(gen_for(b), in, tg);
+      if (all_positions) {
+        for (std::int64_t t = 0; t + 1 < T; ++t)
+          if (tg[t] == kIgnoreTarget) tg[t] = in[t + 1];
+      }
+    }
     return {Tensor::from_vector(inputs, {batch_size, T}), Tensor::from_vector(targets, {batch_size, T})};
   }
 
   std::uint64_t eval_seed_;
+  bool train_all_positions_;
 };
 
 }  // namespace strata::builtins

@@ -51,7 +51,8 @@ std::vector<std::string> SweepVariant::overrides() const {
 namespace {
 
 // The leaves under `table` as (dotted key, node), tables flattened: `model.d_model = [..]`
-// and `"model.d_model" = [..]` mean the same.
+// and `"model.d_model" = [..]` mean the same. Inline tables are values (`router = {...}`
+// replaces the router table, as --set does).
 void flatten(const toml::table& table, const std::string& prefix,
              std::vector<std::pair<std::string, const toml::node*>>& out, std::vector<const toml::key*>& keys) {
   std::vector<std::pair<const toml::key*, const toml::node*>> items;
@@ -62,7 +63,7 @@ void flatten(const toml::table& table, const std::string& prefix,
   });
   for (const auto& [k, v] : items) {
     const std::string key = prefix.empty() ? std::string(k->str()) : prefix + "." + std::string(k->str());
-    if (v->is_table()) {
+    if (v->is_table() && !v->as_table()->is_inline()) {  // an inline table is a value: it replaces
       flatten(*v->as_table(), key, out, keys);
     } else {
       out.emplace_back(key, v);

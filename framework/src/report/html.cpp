@@ -1,5 +1,6 @@
 #include "report/html.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,12 +12,23 @@ std::string escape_html(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -82,7 +94,15 @@ nav.toc { font-size: 0.85em; color: #5a6272; margin: 0 0 1em; }
 p.foot { margin-top: 2.5em; color: #8a8f98; font-size: 0.8em; }
 )css";
 
-bool looks_numeric(const std::string& s) {
+bool looks_numeric(std::string s) {
+  // Thousands separators as format_count writes them ("51,200"): each comma followed by
+  // exactly three digits.
+  for (std::size_t at = s.find(','); at != std::string::npos; at = s.find(',', at)) {
+    std::size_t digits = 0;
+    while (at + 1 + digits < s.size() && std::isdigit(static_cast<unsigned char>(s[at + 1 + digits]))) ++digits;
+    if (at == 0 || digits != 3 || !std::isdigit(static_cast<unsigned char>(s[at - 1]))) return false;
+    s.erase(at, 1);
+  }
   if (s.empty()) return false;
   char* end = nullptr;
   std::strtod(s.c_str(), &end);
@@ -116,7 +136,8 @@ std::string data_table(const std::vector<std::string>& header, const std::vector
       if (!row[c].empty() && !looks_numeric(row[c])) numeric[c] = false;
   const auto cls = [&](std::size_t c) { return c < numeric.size() && numeric[c] ? " class=\"num\"" : ""; };
   std::string out = "<div class=\"wide\">\n<table>\n<thead><tr>";
-  for (std::size_t c = 0; c < header.size(); ++c) out += std::string("<th") + cls(c) + ">" + escape_html(header[c]) + "</th>";
+  for (std::size_t c = 0; c < header.size(); ++c)
+    out += std::string("<th") + cls(c) + ">" + escape_html(header[c]) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& row : rows) {
     out += "<tr>";

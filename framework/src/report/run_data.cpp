@@ -1,11 +1,11 @@
 #include "report/run_data.h"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace strata::report {
 
@@ -122,8 +122,8 @@ void read_metrics(RunData& run) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    const bool step_ok = j.is_object() && j.contains("step") && j["step"].is_number() &&
-                         std::fabs(j["step"].get<double>()) < 9e15;
+    const bool step_ok =
+        j.is_object() && j.contains("step") && j["step"].is_number() && std::fabs(j["step"].get<double>()) < 9e15;
     if (!step_ok) {
       bad_lines.push_back(line_no);
       continue;
@@ -167,10 +167,12 @@ RunData read_run_folder(const fs::path& folder) {
     if (j.is_object())
       run.final_json = std::move(j);
     else
-      run.notes.push_back("final.json does not parse as a JSON object: final metrics are taken from the last logged step");
+      run.notes.push_back(
+          "final.json does not parse as a JSON object: final metrics are taken from the last logged step");
   } else {
-    run.notes.push_back("final.json is missing (the run may not have finished): final metrics are taken from the last "
-                        "logged step");
+    run.notes.push_back(
+        "final.json is missing (the run may not have finished): final metrics are taken from the last "
+        "logged step");
   }
   read_metrics(run);
   if (run.name.empty()) run.name = folder_name(folder);
@@ -211,7 +213,8 @@ std::optional<MetricKey> parse_metric_key(const std::string& key) {
   if (key.rfind(prefix, 0) != 0 || key.size() == prefix.size()) return std::nullopt;
   const std::vector<std::string> parts = split_dots(key.substr(prefix.size()));
   std::size_t end = parts.size();
-  while (end > 0 && all_digits(parts[end - 1])) --end;
+  // (An index of more than 18 digits would not fit: such a part stays in the name.)
+  while (end > 0 && all_digits(parts[end - 1]) && parts[end - 1].size() <= 18) --end;
   if (end == 0 || parts[end - 1].empty()) return std::nullopt;
   MetricKey m;
   m.name = parts[end - 1];

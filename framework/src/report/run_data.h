@@ -23,12 +23,12 @@ struct LoggedStep {
 
 struct RunData {
   std::filesystem::path folder;
-  std::string name;       // run.name, else the experiment file's stem, else the folder name
-  std::string task;       // task.type from config.toml ("" when unknown)
+  std::string name;  // run.name, else the experiment file's stem, else the folder name
+  std::string task;  // task.type from config.toml ("" when unknown)
   std::vector<LoggedStep> steps;
   std::optional<nlohmann::json> final_json;  // final.json when it parsed as an object
-  std::string plan;         // plan.txt ("" when missing)
-  std::string config_text;  // config.toml ("" when missing)
+  std::string plan;                          // plan.txt ("" when missing)
+  std::string config_text;                   // config.toml ("" when missing)
   // The learning-rate schedule of [train] (lr, warmup_steps, steps, min_lr_ratio,
   // schedule), when config.toml names all of them (defaults included as comments).
   std::optional<LrSchedule> schedule;

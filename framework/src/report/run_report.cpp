@@ -196,8 +196,8 @@ std::string optimisation_html(const RunData& run) {
       curve.points.push_back({double(sched.total_steps), sched.at(sched.total_steps - 1)});
     lr_lines.push_back(std::move(curve));
   }
-  lr_lines.push_back({run.schedule ? "logged" : "learning rate", series_of(run.steps, "lr"), false, false,
-                      !run.schedule.has_value()});
+  lr_lines.push_back(
+      {run.schedule ? "logged" : "learning rate", series_of(run.steps, "lr"), false, false, !run.schedule.has_value()});
   out += figure("Learning-rate schedule", line_chart_svg(lr, lr_lines),
                 run.schedule ? "The schedule the run's config defines (warmup, then decay), and the value logged at "
                                "each logged step."
@@ -225,9 +225,10 @@ std::string expert_load_html(const RunData& run, const std::vector<std::string>&
   std::vector<std::string> scopes;
   for (const auto& kv : loads) scopes.push_back(kv.first);
   std::sort(scopes.begin(), scopes.end(), scope_less);
-  out += paragraph("One heatmap per MoE layer. Each column is a logged step, each row an expert; the colour is the "
-                   "fraction of the routed token slots that went to that expert over the logging window ending at "
-                   "that step. The marker on the colour scale is the uniform load 1/E. Hover a cell for its value.");
+  out += paragraph(
+      "One heatmap per MoE layer. Each column is a logged step, each row an expert; the colour is the "
+      "fraction of the routed token slots that went to that expert over the logging window ending at "
+      "that step. The marker on the colour scale is the uniform load 1/E. Hover a cell for its value.");
   double largest = 0;  // one colour scale for every layer
   for (const auto& [scope, experts] : loads)
     for (const auto& kv : experts)
@@ -262,6 +263,316 @@ std::string expert_load_html(const RunData& run, const std::vector<std::string>&
   return out;
 }
 
+// ---- expert activation patterns -------------------------------------------------------------
+
+// The detailed routing telemetry (the moe's detailed_telemetry): per layer, the kept slots
+// of each token id and each sequence position per expert, and the co-activated expert pairs.
+const std::set<std::string> kPatternNames = {"token_expert", "position_expert", "coactivation"};
+// A pattern heatmap has at most this many rows: the most frequent token ids; positions
+// are put in bins of equal width past it.
+constexpr std::size_t kMaxPatternRows = 64;
+// A top-experts table longer than this is folded away (the heatmap shows the same rows).
+constexpr std::size_t kMaxOpenTableRows = 16;
+
+using Counts = std::map<std::int64_t, std::map<std::int64_t, double>>;  // row -> expert -> slots
+
+struct LayerPatterns {
+  Counts token, position, coactivation;
+  std::int64_t experts = 0;  // from every per-expert key of the layer, expert load included
+};
+
+// The logged steps the patterns are summed over: those of the second half of training
+// (so the picture is what the router learned, not its random start), each logged value
+// (a mean over its logging window) weighted by the window's length, which makes the sums
+// slot counts.
+struct PatternSteps {
+  std::vector<std::pair<const LoggedStep*, double>> steps;  // (step, weight)
+  std::int64_t first = 0, last = 0;                           // the training steps covered
+  bool second_half = true;                                    // false: every logged step
+};
+
+PatternSteps pattern_steps(const RunData& run) {
+  PatternSteps out;
+  if (run.steps.empty()) return out;
+  double total = 0;
+  for (const LoggedStep& s : run.steps) total = std::max(total, double(s.step));
+  if (const auto t = json_number(run.final_json, {"steps"})) total = std::max(total, *t);
+  const auto collect = [&](double after) {
+    out.steps.clear();
+    std::int64_t prev = 0;
+    for (const LoggedStep& s : run.steps) {
+      const double weight = s.step > prev ? double(s.step - prev) : 1.0;
+      if (double(s.step) > after) {
+        if (out.steps.empty()) out.first = std::min(prev + 1, s.step);
+        out.steps.emplace_back(&s, weight);
+        out.last = s.step;
+      }
+      prev = std::max(prev, s.step);
+    }
+  };
+  collect(total / 2);
+  if (out.steps.empty()) {
+    out.second_half = false;
+    collect(-INFINITY);
+  }
+  return out;
+}
+
+std::map<std::string, LayerPatterns> collect_patterns(const std::vector<std::string>& keys,
+                                                      const PatternSteps& window) {
+  struct Parsed {
+    std::string scope, name;
+    std::int64_t i, j;
+  };
+  std::map<std::string, Parsed> parsed;
+  std::map<std::string, LayerPatterns> layers;
+  for (const std::string& key : keys) {
+    const auto m = parse_metric_key(key);
+    if (!m) continue;
+    if (m->name == "load" && m->indices.size() == 1 && m->indices[0] >= 0 && m->indices[0] < 4096) {
+      if (auto it = layers.find(m->scope); it != layers.end())
+        it->second.experts = std::max(it->second.experts, m->indices[0] + 1);
+      else
+        layers[m->scope].experts = m->indices[0] + 1;
+    }
+    if (!kPatternNames.count(m->name) || m->indices.size() != 2) continue;
+    const std::int64_t i = m->indices[0], j = m->indices[1];
+    if (i < 0 || j < 0 || j >= 4096 || (m->name == "coactivation" && i >= 4096)) continue;
+    parsed[key] = {m->scope, m->name, i, j};
+    LayerPatterns& layer = layers[m->scope];
+    layer.experts = std::max({layer.experts, j + 1, m->name == "coactivation" ? i + 1 : 0});
+  }
+  for (const auto& [step, weight] : window.steps) {
+    for (const auto& [key, value] : step->values) {
+      if (!std::isfinite(value)) continue;
+      const auto it = parsed.find(key);
+      if (it == parsed.end()) continue;
+      const Parsed& p = it->second;
+      LayerPatterns& layer = layers[p.scope];
+      Counts& counts = p.name == "token_expert" ? layer.token : p.name == "position_expert" ? layer.position
+                                                                                             : layer.coactivation;
+      counts[p.i][p.j] += value * weight;
+    }
+  }
+  // Keys that occur only outside the window still count: the layer has the telemetry.
+  for (const auto& [key, p] : parsed) {
+    LayerPatterns& layer = layers[p.scope];
+    Counts& counts = p.name == "token_expert" ? layer.token : p.name == "position_expert" ? layer.position
+                                                                                           : layer.coactivation;
+    counts.try_emplace(p.i);
+  }
+  return layers;
+}
+
+double row_total(const std::map<std::int64_t, double>& row) {
+  double sum = 0;
+  for (const auto& kv : row) sum += kv.second;
+  return sum;
+}
+
+std::vector<std::string> expert_labels(std::int64_t experts) {
+  std::vector<std::string> labels;
+  for (std::int64_t e = 0; e < experts; ++e) labels.push_back(std::to_string(e));
+  return labels;
+}
+
+// The token ids a layer's heatmap shows (at most kMaxPatternRows, the most frequent), in
+// id order, and how many ids had slots at all.
+std::pair<std::vector<std::int64_t>, std::size_t> shown_tokens(const Counts& token) {
+  std::vector<std::pair<double, std::int64_t>> by_total;  // (-slots, id)
+  for (const auto& [id, row] : token)
+    if (const double t = row_total(row); t > 0) by_total.emplace_back(-t, id);
+  std::sort(by_total.begin(), by_total.end());
+  const std::size_t seen = by_total.size();
+  if (by_total.size() > kMaxPatternRows) by_total.resize(kMaxPatternRows);
+  std::vector<std::int64_t> ids;
+  for (const auto& kv : by_total) ids.push_back(kv.second);
+  std::sort(ids.begin(), ids.end());
+  return {ids, seen};
+}
+
+// One row per shown token id (or position bin): the slots per expert.
+HeatmapSpec share_heatmap(const std::string& title, const std::string& row_name, std::int64_t experts) {
+  HeatmapSpec h;
+  h.title = title;
+  h.x_label = "expert";
+  h.y_label = row_name;
+  h.value_label = "share of the row's slots";
+  h.column_labels = expert_labels(experts);
+  h.normalise_rows = true;
+  h.exact_scale = true;
+  h.annotate = true;
+  h.width = 560;
+  if (experts > 1) {
+    h.reference = 1.0 / double(experts);
+    h.reference_label = "uniform share 1/" + std::to_string(experts);
+  }
+  return h;
+}
+
+std::vector<double> expert_row(const std::map<std::int64_t, double>& counts, std::int64_t experts) {
+  std::vector<double> row(std::size_t(experts), 0.0);
+  for (const auto& [e, v] : counts)
+    if (e < experts) row[std::size_t(e)] += v;
+  return row;
+}
+
+// The largest share of any row of any layer's token or position map: the top of one
+// colour scale for all of them (with top-k routing no share exceeds 1/k).
+double largest_share(const std::map<std::string, LayerPatterns>& layers) {
+  double largest = 0;
+  for (const auto& [scope, layer] : layers)
+    for (const Counts* counts : {&layer.token, &layer.position})
+      for (const auto& [id, row] : *counts)
+        if (const double t = row_total(row); t > 0)
+          for (const auto& kv : row) largest = std::max(largest, kv.second / t);
+  return largest;
+}
+
+std::string top_experts_table(const Counts& token, const std::vector<std::int64_t>& ids, std::int64_t experts) {
+  std::vector<std::int64_t> order = ids;
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return row_total(token.at(a)) > row_total(token.at(b));
+  });
+  const std::size_t top = std::size_t(std::min<std::int64_t>(2, experts));
+  std::vector<std::vector<std::string>> rows;
+  for (std::int64_t id : order) {
+    const std::vector<double> row = expert_row(token.at(id), experts);
+    const double total = row_total(token.at(id));
+    std::vector<std::size_t> rank(row.size());
+    for (std::size_t e = 0; e < rank.size(); ++e) rank[e] = e;
+    std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) { return row[a] > row[b]; });
+    std::string best;
+    for (std::size_t k = 0; k < top && k < rank.size() && (k == 0 || row[rank[k]] > 0); ++k) {
+      char share[32];
+      std::snprintf(share, sizeof share, "%.2f", total > 0 ? row[rank[k]] / total : 0.0);
+      best += (k ? ", " : "") + std::to_string(rank[k]) + " (" + share + ")";
+    }
+    rows.push_back({std::to_string(id), format_count(total), best});
+  }
+  const std::string table =
+      data_table({"token id", "slots", "top-" + std::to_string(top) + " experts (share of its slots)"}, rows);
+  if (rows.size() <= kMaxOpenTableRows) return table;
+  return "<details>\n<summary>" + std::to_string(rows.size()) + " token ids, most frequent first</summary>\n" + table +
+         "</details>\n";
+}
+
+std::string coactivation_svg(const std::string& title, const Counts& co, std::int64_t experts) {
+  HeatmapSpec h;
+  h.title = title;
+  h.x_label = "expert";
+  h.y_label = "expert";
+  h.value_label = "share of the pairs";
+  h.column_labels = expert_labels(experts);
+  h.row_labels = h.column_labels;
+  h.annotate = true;
+  h.width = 560;
+  h.values.assign(std::size_t(experts), std::vector<double>(std::size_t(experts), 0.0));
+  double total = 0;
+  for (const auto& [i, row] : co)
+    for (const auto& [j, v] : row)
+      if (i < experts && j < experts) total += v;
+  for (const auto& [i, row] : co)
+    for (const auto& [j, v] : row)
+      if (i < experts && j < experts && total > 0) {
+        h.values[std::size_t(i)][std::size_t(j)] = v / total;
+        h.values[std::size_t(j)][std::size_t(i)] = v / total;
+      }
+  if (experts > 1) {
+    const std::int64_t pairs = experts * (experts - 1) / 2;
+    h.reference = 1.0 / double(pairs);
+    h.reference_label = "uniform over the " + std::to_string(pairs) + " pairs";
+  }
+  return heatmap_svg(h);
+}
+
+std::string expert_patterns_html(const RunData& run, const std::vector<std::string>& keys) {
+  const PatternSteps window = pattern_steps(run);
+  const std::map<std::string, LayerPatterns> layers = collect_patterns(keys, window);
+  if (layers.empty()) return {};  // no MoE layer: the expert-load section says so
+  std::string out = "<h2 id=\"patterns\">Expert activation patterns</h2>\n";
+  std::vector<std::string> scopes;
+  for (const auto& [scope, layer] : layers)
+    if (!layer.token.empty() || !layer.position.empty() || !layer.coactivation.empty()) scopes.push_back(scope);
+  if (scopes.empty())
+    return out + paragraph(
+                     "No detailed routing telemetry was logged. Set detailed_telemetry = true in the moe ffn's "
+                     "table (as experiments/labs/expert_patterns.toml does) to see which token ids and sequence "
+                     "positions each expert processes and which experts are chosen together.");
+  std::sort(scopes.begin(), scopes.end(), scope_less);
+  const std::string span = "training steps " + format_count(double(window.first)) + "\u2013" +
+                           format_count(double(window.last));
+  const std::string when = window.second_half ? span + " (the second half of training)"
+                                              : span + " (every logged step: none falls in the second half)";
+  out += paragraph(
+      "Which experts each MoE layer uses for which tokens, from the detailed routing telemetry. The slots are "
+      "summed over " + when +
+      ", so the patterns are the ones the router learned rather than its random start. In the token id and "
+      "position maps each row is normalised to sum 1: the colour is the share of that row's slots that each "
+      "expert processed. With top-k routing a token's k slots go to k different experts, so no share exceeds "
+      "1/k. The \u25b8 on a colour scale marks the uniform share; hover a cell for its value.");
+  // One colour scale for every token and position map, 0..1/k for the largest k that
+  // holds every share (top-k routing caps a share at 1/k): 0..0.5 for top-2.
+  const double largest = largest_share(layers);
+  const double share_max = largest > 0 ? 1.0 / std::max(1.0, std::floor(1.0 / largest + 1e-6)) : 1.0;
+  for (const std::string& scope : scopes) {
+    const LayerPatterns& layer = layers.at(scope);
+    const std::string name = scope_label(scope);
+    const std::int64_t E = std::max<std::int64_t>(layer.experts, 1);
+    if (!layer.token.empty()) {
+      const auto [ids, seen] = shown_tokens(layer.token);
+      HeatmapSpec h = share_heatmap(name + ": token id \u00d7 expert", "token id", E);
+      h.scale_max = share_max;
+      for (std::int64_t id : ids) {
+        h.row_labels.push_back(std::to_string(id));
+        h.values.push_back(expert_row(layer.token.at(id), E));
+      }
+      std::string caption = "Row: a token id; colour: the share of that id's slots that each expert processed, " + span + ".";
+      if (seen > ids.size())
+        caption += " The " + std::to_string(ids.size()) + " most frequent of " + std::to_string(seen) +
+                   " token ids, in id order.";
+      out += figure(name + ": token id \u00d7 expert", heatmap_svg(h), caption);
+      if (!ids.empty())
+        out += "<h3>" + escape_html(name + ": top experts per token id") + "</h3>\n" +
+               top_experts_table(layer.token, ids, E);
+    }
+    if (!layer.position.empty()) {
+      const std::int64_t T = layer.position.rbegin()->first + 1;
+      const std::int64_t bin = T > std::int64_t(kMaxPatternRows)
+                                   ? (T + std::int64_t(kMaxPatternRows) - 1) / std::int64_t(kMaxPatternRows)
+                                   : 1;
+      HeatmapSpec h = share_heatmap(name + ": position \u00d7 expert", "position", E);
+      h.scale_max = share_max;
+      for (std::int64_t p0 = 0; p0 < T; p0 += bin) {
+        const std::int64_t p1 = std::min(T, p0 + bin) - 1;
+        h.row_labels.push_back(p0 == p1 ? std::to_string(p0) : std::to_string(p0) + "\u2013" + std::to_string(p1));
+        std::vector<double> row(std::size_t(E), 0.0);
+        for (std::int64_t p = p0; p <= p1; ++p)
+          if (const auto it = layer.position.find(p); it != layer.position.end()) {
+            const std::vector<double> r = expert_row(it->second, E);
+            for (std::size_t e = 0; e < row.size(); ++e) row[e] += r[e];
+          }
+        h.values.push_back(std::move(row));
+      }
+      std::string caption = "Row: a position in the sequence (0 = first); colour: the share of the slots at that "
+                            "position that each expert processed, " + span + ".";
+      if (bin > 1)
+        caption += " The " + std::to_string(T) + " positions are put in bins of " + std::to_string(bin) +
+                   " (at most " + std::to_string(kMaxPatternRows) + " rows).";
+      out += figure(name + ": position \u00d7 expert", heatmap_svg(h), caption);
+    }
+    if (!layer.coactivation.empty()) {
+      out += figure(name + ": expert co-activation",
+                    coactivation_svg(name + ": expert co-activation", layer.coactivation, E),
+                    "Cell (i, j): the tokens routed to both expert i and expert j, as a share of all "
+                    "co-activated pairs (top-2 routing: one pair per token), " + span +
+                    "; drawn on both sides of the diagonal. The diagonal: tokens that kept expert i alone (their "
+                    "other slots dropped at capacity). \u25b8: the share of each pair if the pairing were uniform.");
+    }
+  }
+  return out;
+}
+
 // ---- balance terms --------------------------------------------------------------------------
 
 std::string balance_html(const RunData& run, const std::vector<std::string>& keys) {
@@ -276,13 +587,15 @@ std::string balance_html(const RunData& run, const std::vector<std::string>& key
     }
   }
   if (terms.empty()) return out + paragraph("No auxiliary (balance) loss was logged.");
-  out += paragraph("The auxiliary losses added to the training loss, as logged (coefficient included), one chart "
-                   "per kind of term with a line per layer.");
+  out += paragraph(
+      "The auxiliary losses added to the training loss, as logged (coefficient included), one chart "
+      "per kind of term with a line per layer.");
   for (const auto& [term, parts] : terms) {
     std::vector<std::size_t> order(parts.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return parts[a].scope != parts[b].scope ? scope_less(parts[a].scope, parts[b].scope) : parts[a].slot < parts[b].slot;
+      return parts[a].scope != parts[b].scope ? scope_less(parts[a].scope, parts[b].scope)
+                                              : parts[a].slot < parts[b].slot;
     });
     std::map<std::string, int> per_scope;
     for (const AuxKey& a : parts) ++per_scope[a.scope];
@@ -312,7 +625,7 @@ std::string telemetry_html(const RunData& run, const std::vector<std::string>& k
     if (m->indices.empty()) {
       scalar[m->name][m->scope] = key;
       scopes_set.insert(m->scope);
-    } else if (m->name != "load") {
+    } else if (m->name != "load" && !kPatternNames.count(m->name)) {
       indexed_other.insert(m->name);
     }
   }
@@ -350,8 +663,9 @@ std::string telemetry_html(const RunData& run, const std::vector<std::string>& k
           worst = p.y;
           where = scope_label(scope) + ", step " + format_count(p.x);
         }
-    lines.push_back(worst > 0 ? "Dropped token slots (capacity): up to " + format_value(100 * worst) + "% (" + where + ")."
-                              : "Dropped token slots: none (no capacity limit was hit).");
+    lines.push_back(worst > 0
+                        ? "Dropped token slots (capacity): up to " + format_value(100 * worst) + "% (" + where + ")."
+                        : "Dropped token slots: none (no capacity limit was hit).");
   }
   if (scalar.count("load_cv")) {
     double first_lo = INFINITY, first_hi = -INFINITY, last_lo = INFINITY, last_hi = -INFINITY;
@@ -445,15 +759,19 @@ std::string render_run_page(const RunData& run) {
   const std::vector<std::string> keys = all_keys(run.steps);
   std::string page = page_begin(run.name + " \u2014 strata run report");
   page += header_html(run);
-  page += "<nav class=\"toc\"><a href=\"#final\">Final metrics</a> \u00b7 <a href=\"#curves\">Loss and accuracy</a> "
-          "\u00b7 <a href=\"#optimisation\">Optimisation</a> \u00b7 <a href=\"#load\">Expert load</a> \u00b7 "
-          "<a href=\"#balance\">Balance terms</a> \u00b7 <a href=\"#telemetry\">Routing telemetry</a> \u00b7 "
-          "<a href=\"#model\">Model</a></nav>\n";
+  const std::string patterns = expert_patterns_html(run, keys);
+  page +=
+      "<nav class=\"toc\"><a href=\"#final\">Final metrics</a> \u00b7 <a href=\"#curves\">Loss and accuracy</a> "
+      "\u00b7 <a href=\"#optimisation\">Optimisation</a> \u00b7 <a href=\"#load\">Expert load</a> \u00b7 " +
+      std::string(patterns.empty() ? "" : "<a href=\"#patterns\">Expert patterns</a> \u00b7 ") +
+      "<a href=\"#balance\">Balance terms</a> \u00b7 <a href=\"#telemetry\">Routing telemetry</a> \u00b7 "
+      "<a href=\"#model\">Model</a></nav>\n";
   page += notes_html(run.notes);
   page += final_metrics_html(run);
   page += loss_and_accuracy_html(run);
   page += optimisation_html(run);
   page += expert_load_html(run, keys);
+  page += patterns;
   page += balance_html(run, keys);
   page += telemetry_html(run, keys);
   page += model_html(run);

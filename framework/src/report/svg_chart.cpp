@@ -48,13 +48,13 @@ std::string svg_open(double width, double height, const std::string& title) {
 
 std::string text(double x, double y, const std::string& content, const std::string& anchor,
                  const std::string& extra = {}) {
-  return "<text x=\"" + fmt(x) + "\" y=\"" + fmt(y) + "\" text-anchor=\"" + anchor + "\" fill=\"" + kTextColour +
-         "\"" + extra + ">" + escape_html(content) + "</text>\n";
+  return "<text x=\"" + fmt(x) + "\" y=\"" + fmt(y) + "\" text-anchor=\"" + anchor + "\" fill=\"" + kTextColour + "\"" +
+         extra + ">" + escape_html(content) + "</text>\n";
 }
 
 std::string line(double x1, double y1, double x2, double y2, const std::string& colour, double width = 1) {
-  return "<line x1=\"" + fmt(x1) + "\" y1=\"" + fmt(y1) + "\" x2=\"" + fmt(x2) + "\" y2=\"" + fmt(y2) +
-         "\" stroke=\"" + colour + "\" stroke-width=\"" + fmt(width) + "\"/>\n";
+  return "<line x1=\"" + fmt(x1) + "\" y1=\"" + fmt(y1) + "\" x2=\"" + fmt(x2) + "\" y2=\"" + fmt(y2) + "\" stroke=\"" +
+         colour + "\" stroke-width=\"" + fmt(width) + "\"/>\n";
 }
 
 std::string y_axis_label(double x, double y, const std::string& label) {
@@ -154,7 +154,7 @@ std::string format_tick(double value, double spacing, double magnitude) {
 
 std::string viridis(double t) {
   static constexpr std::array<const char*, 9> kStops = {"#440154", "#472d7b", "#3b528b", "#2c728e", "#21908c",
-                                                         "#27ad81", "#5dc863", "#aadc32", "#fde725"};
+                                                        "#27ad81", "#5dc863", "#aadc32", "#fde725"};
   if (!std::isfinite(t)) t = 0;
   t = std::clamp(t, 0.0, 1.0);
   const double pos = t * double(kStops.size() - 1);
@@ -361,8 +361,7 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
     for (const Point& p : dots) {
       out += "<circle cx=\"" + fmt(sx(p.x)) + "\" cy=\"" + fmt(sy(p.y)) + "\" r=\"3\" fill=\"" + colour +
              "\" stroke=\"#ffffff\" stroke-width=\"1\"><title>" +
-             escape_html(s.label + ": " + format_tick(p.x, 1) + " \u2192 " + format_value(p.y)) +
-             "</title></circle>\n";
+             escape_html(s.label + ": " + format_tick(p.x, 1) + " \u2192 " + format_value(p.y)) + "</title></circle>\n";
     }
   }
 
@@ -390,28 +389,47 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
 
 std::string heatmap_svg(const HeatmapSpec& spec) {
   const std::size_t rows = spec.row_labels.size();
-  // Average neighbouring columns past kMaxHeatmapColumns (each bin is labelled by its last step).
-  std::vector<double> columns;
+  const bool categorical = !spec.column_labels.empty();
+  const auto input = [&](std::size_t r, std::size_t c) {
+    return r < spec.values.size() && c < spec.values[r].size() ? spec.values[r][c] : NAN;
+  };
+  std::vector<std::string> column_labels;
   std::vector<std::vector<double>> values(rows);
-  const std::size_t n_in = spec.columns.size();
-  const std::size_t bin = n_in > kMaxHeatmapColumns ? (n_in + kMaxHeatmapColumns - 1) / kMaxHeatmapColumns : 1;
-  for (std::size_t c0 = 0; c0 < n_in; c0 += bin) {
-    const std::size_t c1 = std::min(n_in, c0 + bin);
-    columns.push_back(spec.columns[c1 - 1]);
-    for (std::size_t r = 0; r < rows; ++r) {
-      double sum = 0;
-      int n = 0;
-      for (std::size_t c = c0; c < c1; ++c) {
-        const double v = r < spec.values.size() && c < spec.values[r].size() ? spec.values[r][c] : NAN;
-        if (std::isfinite(v)) {
-          sum += v;
-          ++n;
+  std::size_t bin = 1;
+  if (categorical) {
+    column_labels = spec.column_labels;
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < column_labels.size(); ++c) values[r].push_back(input(r, c));
+  } else {
+    // Average neighbouring columns past kMaxHeatmapColumns (each bin is labelled by its last step).
+    const std::size_t n_in = spec.columns.size();
+    bin = n_in > kMaxHeatmapColumns ? (n_in + kMaxHeatmapColumns - 1) / kMaxHeatmapColumns : 1;
+    for (std::size_t c0 = 0; c0 < n_in; c0 += bin) {
+      const std::size_t c1 = std::min(n_in, c0 + bin);
+      column_labels.push_back(format_tick(spec.columns[c1 - 1], 1));
+      for (std::size_t r = 0; r < rows; ++r) {
+        double sum = 0;
+        int n = 0;
+        for (std::size_t c = c0; c < c1; ++c) {
+          const double v = input(r, c);
+          if (std::isfinite(v)) {
+            sum += v;
+            ++n;
+          }
         }
+        values[r].push_back(n > 0 ? sum / n : NAN);
       }
-      values[r].push_back(n > 0 ? sum / n : NAN);
     }
   }
-  const std::size_t cols = columns.size();
+  if (spec.normalise_rows) {
+    for (auto& row : values) {
+      double sum = 0;
+      for (double v : row)
+        if (std::isfinite(v)) sum += v;
+      for (double& v : row) v = sum != 0 && std::isfinite(v) ? v / sum : NAN;
+    }
+  }
+  const std::size_t cols = column_labels.size();
 
   double vmin = 0, vmax = std::isfinite(spec.scale_max) ? spec.scale_max : 0;
   for (const auto& row : values)
@@ -421,25 +439,32 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
         vmax = std::max(vmax, v);
       }
   if (vmax <= vmin) vmax = vmin + 1;
-  const std::vector<double> scale_ticks = nice_ticks(vmin, vmax, 4);
-  const double c_lo = scale_ticks.front(), c_hi = scale_ticks.back();
+  const bool exact = spec.exact_scale && std::isfinite(spec.scale_max) && spec.scale_max > vmin &&
+                     vmax <= spec.scale_max * (1 + 1e-6);
+  std::vector<double> scale_ticks = nice_ticks(vmin, vmax, exact ? 5 : 4);
+  const double c_lo = scale_ticks.front(), c_hi = exact ? spec.scale_max : scale_ticks.back();
+  if (exact) std::erase_if(scale_ticks, [&](double t) { return t > c_hi * (1 + 1e-9); });
   const double scale_spacing = scale_ticks.size() > 1 ? scale_ticks[1] - scale_ticks[0] : 1;
   const auto colour_of = [&](double v) { return viridis((v - c_lo) / (c_hi - c_lo)); };
 
   double row_label_width = 0;
   for (const std::string& label : spec.row_labels)
     row_label_width = std::max(row_label_width, text_width(label, kTickFont));
-  const double width = spec.width;
   const double left = std::max(kMinLeftMargin, 24 + row_label_width + 10), right = 100, top = 12, bottom = 44;
-  // Rows 3 to 28 px high, and at least 120 px in all so that the colour scale beside them
-  // has room for its ticks.
-  double cell_h = rows > 0 ? std::clamp(std::floor(240.0 / double(rows)), 3.0, 28.0) : 28;
+  // Rows 3 to 28 px high (categorical maps: 6 to 28, they have fewer rows to show), and at
+  // least 120 px in all so that the colour scale beside them has room for its ticks.
+  double cell_h = rows > 0 ? (categorical ? std::clamp(std::floor(420.0 / double(rows)), 6.0, 28.0)
+                                          : std::clamp(std::floor(240.0 / double(rows)), 3.0, 28.0))
+                           : 28;
   if (rows > 0 && cell_h * double(rows) < 120) cell_h = 120.0 / double(rows);
   const double plot_h = rows > 0 ? cell_h * double(rows) : 120;
   const double bar_h = plot_h;
   const double height = top + plot_h + bottom;
+  double cell_w = cols > 0 ? (double(spec.width) - left - right) / double(cols) : double(spec.width) - left - right;
+  // A categorical map is only as wide as its cells (whole pixels, at most 40 each).
+  if (categorical && cols > 0 && cell_w >= 1) cell_w = std::min(std::floor(cell_w), 40.0);
+  const double width = categorical && cols > 0 ? left + cell_w * double(cols) + right : double(spec.width);
   const double px0 = left, px1 = width - right, py0 = top, py1 = top + plot_h;
-  const double cell_w = cols > 0 ? (px1 - px0) / double(cols) : px1 - px0;
 
   std::string out = svg_open(width, height, spec.title);
   if (rows == 0 || cols == 0) {
@@ -450,15 +475,34 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < cols; ++c) {
       const double v = values[r][c];
-      out += "<rect class=\"cell\" x=\"" + fmt(px0 + double(c) * cell_w) + "\" y=\"" +
-             fmt(py0 + double(r) * cell_h) + "\" width=\"" + fmt(cell_w + 0.4) + "\" height=\"" + fmt(cell_h + 0.4) +
-             "\" fill=\"" + (std::isfinite(v) ? colour_of(v) : std::string("#d9d9d9")) + "\"><title>" +
-             escape_html(spec.x_label + " " + format_tick(columns[c], 1) + ", " + spec.row_labels[r] + ": " +
+      const std::string row_name = spec.y_label.empty() ? spec.row_labels[r] : spec.y_label + " " + spec.row_labels[r];
+      out += "<rect class=\"cell\" x=\"" + fmt(px0 + double(c) * cell_w) + "\" y=\"" + fmt(py0 + double(r) * cell_h) +
+             "\" width=\"" + fmt(cell_w + 0.4) + "\" height=\"" + fmt(cell_h + 0.4) + "\" fill=\"" +
+             (std::isfinite(v) ? colour_of(v) : std::string("#d9d9d9")) + "\"><title>" +
+             escape_html(row_name + ", " + spec.x_label + " " + column_labels[c] + ": " +
                          (std::isfinite(v) ? format_value(v) : std::string("no data"))) +
              "</title></rect>\n";
     }
   }
   out += "</g>\n";
+  if (spec.annotate && cell_w >= 26 && cell_h >= 20) {
+    // The values, light on the dark end of the scale and dark on the light end; the
+    // text lets the pointer through to the cell under it (whose title is the tooltip).
+    out += "<g pointer-events=\"none\" font-size=\"10\" text-anchor=\"middle\">\n";
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        const double v = values[r][c];
+        if (!std::isfinite(v) || std::fabs(v) < 0.005) continue;
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2f", v);
+        const bool light = (v - c_lo) / (c_hi - c_lo) < 0.6;
+        out += "<text x=\"" + fmt(px0 + (double(c) + 0.5) * cell_w) + "\" y=\"" +
+               fmt(py0 + (double(r) + 0.5) * cell_h) + "\" dy=\"0.35em\" fill=\"" +
+               (light ? "#ffffff" : "#1d2330") + "\">" + buf + "</text>\n";
+      }
+    }
+    out += "</g>\n";
+  }
   out += "<rect x=\"" + fmt(px0) + "\" y=\"" + fmt(py0) + "\" width=\"" + fmt(px1 - px0) + "\" height=\"" +
          fmt(plot_h) + "\" fill=\"none\" stroke=\"" + kAxisColour + "\"/>\n";
 
@@ -468,20 +512,20 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
     out += text(px0 - 6, py0 + (double(r) + 0.5) * cell_h, spec.row_labels[r], "end", " dy=\"0.32em\"");
   // Column labels every 1, 2, 5, 10, ... columns, whichever leaves room for the widest label.
   double col_label_width = 0;
-  for (double x : columns) col_label_width = std::max(col_label_width, text_width(format_tick(x, 1), kTickFont));
+  for (const std::string& label : column_labels) col_label_width = std::max(col_label_width, text_width(label, kTickFont));
   std::size_t col_stride = 1;
   for (std::size_t k : {1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000}) {
     col_stride = k;
     if (double(k) * cell_w >= col_label_width + 10) break;
   }
-  for (std::size_t c = col_stride - 1; c < cols; c += col_stride) {
+  // (Categorical columns from the first, 0, k, 2k, ...; steps at the end of each stride.)
+  for (std::size_t c = categorical ? 0 : col_stride - 1; c < cols; c += col_stride) {
     const double x = px0 + (double(c) + 0.5) * cell_w;
     out += line(x, py1, x, py1 + 4, kAxisColour);
-    out += text(x, py1 + 16, format_tick(columns[c], 1), "middle");
+    out += text(x, py1 + 16, column_labels[c], "middle");
   }
-  out += text((px0 + px1) / 2, height - 8, spec.x_label + (bin > 1 ? " (each column averages " +
-                                                                          std::to_string(bin) + " logged steps)"
-                                                                    : ""),
+  out += text((px0 + px1) / 2, height - 8,
+              spec.x_label + (bin > 1 ? " (each column averages " + std::to_string(bin) + " logged steps)" : ""),
               "middle", " font-size=\"" + fmt(kLabelFont) + "\"");
   out += y_axis_label(14, (py0 + py1) / 2, spec.y_label);
 
@@ -502,8 +546,8 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
   for (double t : scale_ticks) {
     const double y = top + bar_h * (1 - (t - c_lo) / (c_hi - c_lo));
     out += line(bar_x + bar_w, y, bar_x + bar_w + 4, y, kAxisColour);
-    out += text(bar_x + bar_w + 7, y, format_tick(t, scale_spacing, std::max(std::fabs(c_lo), std::fabs(c_hi))), "start",
-                " dy=\"0.32em\"");
+    out += text(bar_x + bar_w + 7, y, format_tick(t, scale_spacing, std::max(std::fabs(c_lo), std::fabs(c_hi))),
+                "start", " dy=\"0.32em\"");
   }
   if (std::isfinite(spec.reference) && spec.reference >= c_lo && spec.reference <= c_hi) {
     const double y = top + bar_h * (1 - (spec.reference - c_lo) / (c_hi - c_lo));

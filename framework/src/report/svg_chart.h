@@ -36,7 +36,7 @@ struct LineChartSpec {
   double y_min = std::numeric_limits<double>::quiet_NaN();
   double y_max = std::numeric_limits<double>::quiet_NaN();
   int width = 720;
-  int height = 300;          // without the legend rows, which are added above the plot
+  int height = 300;             // without the legend rows, which are added above the plot
   std::size_t max_legend = 10;  // more series than this: the rest are named "+N more"
 };
 
@@ -46,22 +46,36 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
 
 struct HeatmapSpec {
   std::string title;
-  std::string x_label;                 // e.g. "step"
-  std::string y_label;                 // e.g. "expert"
-  std::string value_label;             // e.g. "load fraction"
-  std::vector<double> columns;         // one x value per column (a logged step)
-  std::vector<std::string> row_labels; // one per row, drawn top to bottom
-  std::vector<std::vector<double>> values;  // [row][column]; non-finite: drawn as missing
+  std::string x_label;                                          // e.g. "step"
+  std::string y_label;                                          // e.g. "expert"
+  std::string value_label;                                      // e.g. "load fraction"
+  std::vector<double> columns;                                  // one x value per column (a logged step)
+  std::vector<std::string> row_labels;                          // one per row, drawn top to bottom
+  std::vector<std::vector<double>> values;                      // [row][column]; non-finite: drawn as missing
   double reference = std::numeric_limits<double>::quiet_NaN();  // marked on the colour scale
-  std::string reference_label;         // e.g. "uniform"
+  std::string reference_label;                                  // e.g. "uniform"
   // The top of the colour scale at least this (NaN: from the data); one value for all
   // the heatmaps of a page makes their colours comparable.
   double scale_max = std::numeric_limits<double>::quiet_NaN();
+  // The colour scale runs exactly from 0 to scale_max (when no value exceeds it), instead
+  // of to the next round tick: e.g. 0..0.5 for shares that cannot exceed 1/2.
+  bool exact_scale = false;
+  // Categorical columns (experts, say): one label per column, every column drawn (no
+  // averaging) and `columns` ignored. The cells are then laid out compactly (at most
+  // 40 x 28 px) and the chart is only as wide as they need, up to `width`.
+  std::vector<std::string> column_labels;
+  // Divide each row by the sum of its finite values, so that it sums to 1 (a row that
+  // sums to 0 is drawn as missing). With scale_max = 1 the colour scale runs 0..1.
+  bool normalise_rows = false;
+  // Print each cell's value in it (2 decimals; blank under 0.005) when the cells are
+  // large enough to hold it (at least 26 x 20 px).
+  bool annotate = false;
   int width = 720;
 };
 
-// One heatmap: rows x columns cells (each a <rect class="cell"> with a tooltip title),
-// row and column labels, and a vertical colour scale (viridis) with ticks.
+// One heatmap: rows x columns cells (each a <rect class="cell"> with a tooltip title
+// "<y_label> <row>, <x_label> <column>: <value>"), row and column labels, and a vertical
+// colour scale (viridis) with ticks.
 std::string heatmap_svg(const HeatmapSpec& spec);
 
 // Whether a log y axis reads better: every finite value positive and the largest at
@@ -78,8 +92,7 @@ std::vector<double> log_ticks(double lo, double hi);
 // A tick label: as many decimals as `spacing` needs, so that the labels of one axis line
 // up ("0.0100", "0.0105"); exponent form ("2e-4", "1.5e6") when the axis' largest
 // magnitude (`magnitude`, default max(|value|, spacing)) is under 1e-3 or 1e6 or more.
-std::string format_tick(double value, double spacing,
-                        double magnitude = std::numeric_limits<double>::quiet_NaN());
+std::string format_tick(double value, double spacing, double magnitude = std::numeric_limits<double>::quiet_NaN());
 // The viridis colour map at t in [0, 1], as "#rrggbb" (perceptually uniform, colour-blind safe).
 std::string viridis(double t);
 // The line colours (Okabe-Ito, colour-blind safe), cycled.

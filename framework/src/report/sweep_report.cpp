@@ -131,8 +131,9 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
 
   std::string body = summary_table_html(sweep_folder, notes);
 
-  body += "<h2 id=\"variants\">Variants</h2>\n<table>\n<thead><tr><th>variant</th><th>settings</th><th>report</th>"
-          "</tr></thead>\n<tbody>\n";
+  body +=
+      "<h2 id=\"variants\">Variants</h2>\n<table>\n<thead><tr><th>variant</th><th>settings</th><th>report</th>"
+      "</tr></thead>\n<tbody>\n";
   for (std::size_t i = 0; i < variants.size(); ++i) {
     const fs::path report_file = variants[i].folder / "report.html";
     std::error_code ec;
@@ -144,8 +145,9 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
   body += "</tbody>\n</table>\n";
 
   body += "<h2 id=\"curves\">Curves</h2>\n";
-  body += "<p>Every variant on one chart, named by its settings; eval curves start at step 0 (before training) when "
-          "the variant's final.json records it.</p>\n";
+  body +=
+      "<p>Every variant on one chart, named by its settings; eval curves start at step 0 (before training) when "
+      "the variant's final.json records it.</p>\n";
   const auto overlay = [&](const std::string& key, bool eval) {
     std::vector<Series> lines;
     for (std::size_t i = 0; i < runs.size(); ++i)
@@ -186,8 +188,9 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
   std::string out = page_begin(name + " \u2014 strata sweep report");
   out += "<header>\n<h1>" + escape_html(name) + "</h1>\n<p class=\"sub\">" + escape_html("sweep \u00b7 " + sub) +
          "</p>\n</header>\n";
-  out += "<nav class=\"toc\"><a href=\"#summary\">Summary</a> \u00b7 <a href=\"#variants\">Variants</a> \u00b7 "
-         "<a href=\"#curves\">Curves</a></nav>\n";
+  out +=
+      "<nav class=\"toc\"><a href=\"#summary\">Summary</a> \u00b7 <a href=\"#variants\">Variants</a> \u00b7 "
+      "<a href=\"#curves\">Curves</a></nav>\n";
   if (!notes.empty()) {
     out += "<div class=\"notes\">\n<strong>Notes on this report</strong>\n<ul>\n";
     for (const std::string& n : notes) out += "<li>" + escape_html(n) + "</li>\n";
