@@ -52,15 +52,20 @@ int experts_command(const ExpertsOptions& options) {
   const std::regex pattern(R"(metric\.layers\.(\d+)\.ffn\.(token|position)_expert\.(\d+)\.(\d+))");
   Histogram tokens, positions;
   std::int64_t n_experts = 0;
+  std::int64_t previous_step = 0;
   for (const auto& r : records) {
-    if (r["step"].get<std::int64_t>() < options.from_step) continue;
+    // A logged value is the mean per step over its log window: weigh it by the window.
+    const std::int64_t step = r["step"].get<std::int64_t>();
+    const double window = double(std::max<std::int64_t>(1, step - previous_step));
+    previous_step = step;
+    if (step < options.from_step) continue;
     for (const auto& [key, value] : r.items()) {
       std::smatch m;
       if (!value.is_number() || !std::regex_match(key, m, pattern)) continue;
       Histogram& h = m[2] == "token" ? tokens : positions;
       const std::int64_t expert = std::stoll(m[4]);
       n_experts = std::max(n_experts, expert + 1);
-      h[std::stoll(m[1])][std::stoll(m[3])][expert] += value.get<double>();
+      h[std::stoll(m[1])][std::stoll(m[3])][expert] += value.get<double>() * window;
     }
   }
   if (tokens.empty() && positions.empty())

@@ -191,20 +191,22 @@ int profile_command(const ProfileOptions& options) {
        << fmt(loglog_slope(s.points, &Point::train_peak_mib)) << " | " << fmt(loglog_slope(s.points, &Point::decode_ms))
        << " | " << fmt(loglog_slope(s.points, &Point::cache_kib)) << " | " << (s.skipped.empty() ? "-" : s.skipped)
        << " |\n";
-  md << "\nCrossovers (the shortest measured T from which the first is no slower than the second):\n\n";
+  md << "\nWhere one variant is no slower than another from some length on, and stays so up to the longest "
+        "measured length (\"always\": at every measured length):\n\n";
   bool any = false;
   for (const Series& a : all)
     for (const Series& b : all) {
-      if (&a == &b) continue;
+      if (&a == &b || a.points.empty() || b.points.empty()) continue;
       const std::int64_t train = crossover(a, b, &Point::train_ms), decode = crossover(a, b, &Point::decode_ms);
-      // Only pairs where the order changes within the measured range say something.
-      const bool train_flips = train > 0 && train != a.points.front().T;
-      const bool decode_flips = decode > 0 && decode != a.points.front().T;
-      if (!train_flips && !decode_flips) continue;
+      if (train == 0 && decode == 0) continue;
+      const auto when = [&](std::int64_t from) {
+        if (from == 0) return std::string("-");
+        return from == std::min(a.points.front().T, b.points.front().T) ? std::string("always")
+                                                                        : "from T = " + std::to_string(from);
+      };
       any = true;
-      md << "- " << a.name << " vs " << b.name << ": training step from T = "
-         << (train_flips ? std::to_string(train) : std::string("-")) << ", decoding from T = "
-         << (decode_flips ? std::to_string(decode) : std::string("-")) << "\n";
+      md << "- " << a.name << " vs " << b.name << ": training step " << when(train) << "; decoding " << when(decode)
+         << "\n";
     }
   if (!any) md << "- none within the measured lengths\n";
 

@@ -121,8 +121,7 @@ TagCheck check_tags(const std::string& html) {
 // A run folder as `strata run` writes it, with one MoE layer of `experts` experts, two
 // balance terms, telemetry, a null train loss at step 20 and a corrupt line.
 // `extra(step)` adds keys to each logged step's line (", \"key\": value, ...").
-fs::path synthetic_run(const std::string& name, int experts = 4,
-                       const std::function<std::string(int)>& extra = {}) {
+fs::path synthetic_run(const std::string& name, int experts = 4, const std::function<std::string(int)>& extra = {}) {
   const fs::path dir = test::fresh_temp_dir("report", name);
   write(dir / "config.toml",
         "# resolved from experiments/demo.toml\n[run]\nname = \"demo <b>&co</b>\"\n[task]\ntype = \"copy\"\n");
@@ -297,8 +296,10 @@ std::string routing_detail(int step) {
       out += ", \"" + s + "position_expert." + std::to_string(pos) + "." + std::to_string(e) + "\": 0.5";
   for (int i = 0; i < 4; ++i)
     for (int j = i; j < 4; ++j)
-      out += ", \"" + s + "coactivation." + std::to_string(i) + "." + std::to_string(j) +
-             "\": " + (i == 0 && j == 1 ? "3" : i == 2 && j == 3 ? "1" : "0");
+      out += ", \"" + s + "coactivation." + std::to_string(i) + "." + std::to_string(j) + "\": " +
+             (i == 0 && j == 1   ? "3"
+              : i == 2 && j == 3 ? "1"
+                                 : "0");
   return out;
 }
 
@@ -333,8 +334,7 @@ TEST_CASE("run report: expert activation patterns from detailed routing telemetr
   // Large enough cells print their value.
   CHECK(html.find(">0.75</text>") != std::string::npos);
   // The top-2 table: token 2's slots (4 a step over the two 10-step windows), its experts.
-  CHECK(html.find("<td class=\"num\">2</td><td class=\"num\">80</td><td>1 (0.75), 0 (0.25)</td>") !=
-        std::string::npos);
+  CHECK(html.find("<td class=\"num\">2</td><td class=\"num\">80</td><td>1 (0.75), 0 (0.25)</td>") != std::string::npos);
   CHECK(html.find("<td>2 (0.50), 3 (0.50)</td>") != std::string::npos);
   // Co-activation: symmetric, as a share of all pairs (3 of 4 tokens took experts 0 and 1).
   CHECK(html.find("<title>expert 0, expert 1: 0.75</title>") != std::string::npos);

@@ -281,14 +281,20 @@ struct LayerPatterns {
   std::int64_t experts = 0;  // from every per-expert key of the layer, expert load included
 };
 
+Counts& counts_of(LayerPatterns& layer, const std::string& name) {
+  if (name == "token_expert") return layer.token;
+  if (name == "position_expert") return layer.position;
+  return layer.coactivation;
+}
+
 // The logged steps the patterns are summed over: those of the second half of training
 // (so the picture is what the router learned, not its random start), each logged value
 // (a mean over its logging window) weighted by the window's length, which makes the sums
 // slot counts.
 struct PatternSteps {
   std::vector<std::pair<const LoggedStep*, double>> steps;  // (step, weight)
-  std::int64_t first = 0, last = 0;                           // the training steps covered
-  bool second_half = true;                                    // false: every logged step
+  std::int64_t first = 0, last = 0;                         // the training steps covered
+  bool second_half = true;                                  // false: every logged step
 };
 
 PatternSteps pattern_steps(const RunData& run) {
@@ -330,10 +336,8 @@ std::map<std::string, LayerPatterns> collect_patterns(const std::vector<std::str
     const auto m = parse_metric_key(key);
     if (!m) continue;
     if (m->name == "load" && m->indices.size() == 1 && m->indices[0] >= 0 && m->indices[0] < 4096) {
-      if (auto it = layers.find(m->scope); it != layers.end())
-        it->second.experts = std::max(it->second.experts, m->indices[0] + 1);
-      else
-        layers[m->scope].experts = m->indices[0] + 1;
+      LayerPatterns& layer = layers[m->scope];
+      layer.experts = std::max(layer.experts, m->indices[0] + 1);
     }
     if (!kPatternNames.count(m->name) || m->indices.size() != 2) continue;
     const std::int64_t i = m->indices[0], j = m->indices[1];
@@ -349,17 +353,13 @@ std::map<std::string, LayerPatterns> collect_patterns(const std::vector<std::str
       if (it == parsed.end()) continue;
       const Parsed& p = it->second;
       LayerPatterns& layer = layers[p.scope];
-      Counts& counts = p.name == "token_expert" ? layer.token : p.name == "position_expert" ? layer.position
-                                                                                             : layer.coactivation;
-      counts[p.i][p.j] += value * weight;
+      counts_of(layer, p.name)[p.i][p.j] += value * weight;
     }
   }
   // Keys that occur only outside the window still count: the layer has the telemetry.
   for (const auto& [key, p] : parsed) {
     LayerPatterns& layer = layers[p.scope];
-    Counts& counts = p.name == "token_expert" ? layer.token : p.name == "position_expert" ? layer.position
-                                                                                           : layer.coactivation;
-    counts.try_emplace(p.i);
+    counts_of(layer, p.name).try_emplace(p.i);
   }
   return layers;
 }
@@ -431,9 +431,8 @@ double largest_share(const std::map<std::string, LayerPatterns>& layers) {
 
 std::string top_experts_table(const Counts& token, const std::vector<std::int64_t>& ids, std::int64_t experts) {
   std::vector<std::int64_t> order = ids;
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-    return row_total(token.at(a)) > row_total(token.at(b));
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::int64_t a, std::int64_t b) { return row_total(token.at(a)) > row_total(token.at(b)); });
   const std::size_t top = std::size_t(std::min<std::int64_t>(2, experts));
   std::vector<std::vector<std::string>> rows;
   for (std::int64_t id : order) {
@@ -500,13 +499,14 @@ std::string expert_patterns_html(const RunData& run, const std::vector<std::stri
                      "table (as experiments/labs/expert_patterns.toml does) to see which token ids and sequence "
                      "positions each expert processes and which experts are chosen together.");
   std::sort(scopes.begin(), scopes.end(), scope_less);
-  const std::string span = "training steps " + format_count(double(window.first)) + "\u2013" +
-                           format_count(double(window.last));
+  const std::string span =
+      "training steps " + format_count(double(window.first)) + "\u2013" + format_count(double(window.last));
   const std::string when = window.second_half ? span + " (the second half of training)"
                                               : span + " (every logged step: none falls in the second half)";
   out += paragraph(
       "Which experts each MoE layer uses for which tokens, from the detailed routing telemetry. The slots are "
-      "summed over " + when +
+      "summed over " +
+      when +
       ", so the patterns are the ones the router learned rather than its random start. In the token id and "
       "position maps each row is normalised to sum 1: the colour is the share of that row's slots that each "
       "expert processed. With top-k routing a token's k slots go to k different experts, so no share exceeds "
@@ -527,7 +527,8 @@ std::string expert_patterns_html(const RunData& run, const std::vector<std::stri
         h.row_labels.push_back(std::to_string(id));
         h.values.push_back(expert_row(layer.token.at(id), E));
       }
-      std::string caption = "Row: a token id; colour: the share of that id's slots that each expert processed, " + span + ".";
+      std::string caption =
+          "Row: a token id; colour: the share of that id's slots that each expert processed, " + span + ".";
       if (seen > ids.size())
         caption += " The " + std::to_string(ids.size()) + " most frequent of " + std::to_string(seen) +
                    " token ids, in id order.";
@@ -554,20 +555,23 @@ std::string expert_patterns_html(const RunData& run, const std::vector<std::stri
           }
         h.values.push_back(std::move(row));
       }
-      std::string caption = "Row: a position in the sequence (0 = first); colour: the share of the slots at that "
-                            "position that each expert processed, " + span + ".";
+      std::string caption =
+          "Row: a position in the sequence (0 = first); colour: the share of the slots at that "
+          "position that each expert processed, " +
+          span + ".";
       if (bin > 1)
-        caption += " The " + std::to_string(T) + " positions are put in bins of " + std::to_string(bin) +
-                   " (at most " + std::to_string(kMaxPatternRows) + " rows).";
+        caption += " The " + std::to_string(T) + " positions are put in bins of " + std::to_string(bin) + " (at most " +
+                   std::to_string(kMaxPatternRows) + " rows).";
       out += figure(name + ": position \u00d7 expert", heatmap_svg(h), caption);
     }
     if (!layer.coactivation.empty()) {
-      out += figure(name + ": expert co-activation",
-                    coactivation_svg(name + ": expert co-activation", layer.coactivation, E),
-                    "Cell (i, j): the tokens routed to both expert i and expert j, as a share of all "
-                    "co-activated pairs (top-2 routing: one pair per token), " + span +
-                    "; drawn on both sides of the diagonal. The diagonal: tokens that kept expert i alone (their "
-                    "other slots dropped at capacity). \u25b8: the share of each pair if the pairing were uniform.");
+      out += figure(
+          name + ": expert co-activation", coactivation_svg(name + ": expert co-activation", layer.coactivation, E),
+          "Cell (i, j): the tokens routed to both expert i and expert j, as a share of all "
+          "co-activated pairs (top-2 routing: one pair per token), " +
+              span +
+              "; drawn on both sides of the diagonal. The diagonal: tokens that kept expert i alone (their "
+              "other slots dropped at capacity). \u25b8: the share of each pair if the pairing were uniform.");
     }
   }
   return out;

@@ -439,8 +439,8 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
         vmax = std::max(vmax, v);
       }
   if (vmax <= vmin) vmax = vmin + 1;
-  const bool exact = spec.exact_scale && std::isfinite(spec.scale_max) && spec.scale_max > vmin &&
-                     vmax <= spec.scale_max * (1 + 1e-6);
+  const bool exact =
+      spec.exact_scale && std::isfinite(spec.scale_max) && spec.scale_max > vmin && vmax <= spec.scale_max * (1 + 1e-6);
   std::vector<double> scale_ticks = nice_ticks(vmin, vmax, exact ? 5 : 4);
   const double c_lo = scale_ticks.front(), c_hi = exact ? spec.scale_max : scale_ticks.back();
   if (exact) std::erase_if(scale_ticks, [&](double t) { return t > c_hi * (1 + 1e-9); });
@@ -497,8 +497,8 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
         std::snprintf(buf, sizeof buf, "%.2f", v);
         const bool light = (v - c_lo) / (c_hi - c_lo) < 0.6;
         out += "<text x=\"" + fmt(px0 + (double(c) + 0.5) * cell_w) + "\" y=\"" +
-               fmt(py0 + (double(r) + 0.5) * cell_h) + "\" dy=\"0.35em\" fill=\"" +
-               (light ? "#ffffff" : "#1d2330") + "\">" + buf + "</text>\n";
+               fmt(py0 + (double(r) + 0.5) * cell_h) + "\" dy=\"0.35em\" fill=\"" + (light ? "#ffffff" : "#1d2330") +
+               "\">" + buf + "</text>\n";
       }
     }
     out += "</g>\n";
@@ -512,7 +512,8 @@ std::string heatmap_svg(const HeatmapSpec& spec) {
     out += text(px0 - 6, py0 + (double(r) + 0.5) * cell_h, spec.row_labels[r], "end", " dy=\"0.32em\"");
   // Column labels every 1, 2, 5, 10, ... columns, whichever leaves room for the widest label.
   double col_label_width = 0;
-  for (const std::string& label : column_labels) col_label_width = std::max(col_label_width, text_width(label, kTickFont));
+  for (const std::string& label : column_labels)
+    col_label_width = std::max(col_label_width, text_width(label, kTickFont));
   std::size_t col_stride = 1;
   for (std::size_t k : {1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000}) {
     col_stride = k;
