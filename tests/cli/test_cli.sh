@@ -332,30 +332,10 @@ has stderr "task.seq_len"
 # ---- resume: interrupted by SIGINT, continued, equal to the uninterrupted run ----------------
 # A long run interrupted by SIGINT writes its checkpoint and exits 130; --resume finishes it
 # with the same logged values as one run without interruption (one thread on both sides).
-cat >"$WORK/long.toml" <<'EOF'
-[task]
-type = "copy"
-n_symbols = 4
-copy_len = 4
-n_blanks = 0
-[model]
-d_model = 16
-n_layers = 2
-[model.mixer.C]
-type = "shortconv"
-kernel_size = 5
-[model.ffn.F]
-type = "mlp"
-[train]
-steps = 400
-batch_size = 16
-lr = 1e-2
-eval_every = 100
-log_every = 20
-threads = 1
-EOF
-strata_expect 0 run_straight run "$WORK/long.toml" --out "$WORK/straight" --quiet
-"$STRATA" run "$WORK/long.toml" --out "$WORK/interrupted" --set train.batch_size=16 >"$WORK/sigint.stdout" \
+# The tiny run made long: 400 steps on one thread.
+LONG=(--set train.steps=400 --set train.eval_every=100 --set train.log_every=20 --set train.threads=1)
+strata_expect 0 run_straight run "$WORK/tiny.toml" "${LONG[@]}" --out "$WORK/straight" --quiet
+"$STRATA" run "$WORK/tiny.toml" "${LONG[@]}" --out "$WORK/interrupted" >"$WORK/sigint.stdout" \
   2>"$WORK/sigint.stderr" </dev/null &
 pid=$!
 for _ in $(seq 1 200); do grep -q '^step ' "$WORK/sigint.stderr" 2>/dev/null && break; sleep 0.02; done
