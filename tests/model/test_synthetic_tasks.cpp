@@ -44,9 +44,7 @@ struct Rows {
   }
   std::int64_t in(std::int64_t b, std::int64_t t) const { return inputs[std::size_t(b * T + t)]; }
   std::int64_t tg(std::int64_t b, std::int64_t t) const { return targets[std::size_t(b * T + t)]; }
-  std::vector<std::int64_t> row(std::int64_t b) const {
-    return {inputs.begin() + b * T, inputs.begin() + (b + 1) * T};
-  }
+  std::vector<std::int64_t> row(std::int64_t b) const { return {inputs.begin() + b * T, inputs.begin() + (b + 1) * T}; }
   std::vector<std::int64_t> scored(std::int64_t b) const {
     std::vector<std::int64_t> at;
     for (std::int64_t t = 0; t < T; ++t)
@@ -86,8 +84,8 @@ TEST_CASE("mqar: pairs first, keys unique from the first half, values from the s
         value_of[key] = value;
         values.insert(value);
       }
-      CHECK(value_of.size() == std::size_t(K));  // keys distinct
-      CHECK(values.size() == std::size_t(K));    // values distinct
+      CHECK(value_of.size() == std::size_t(K));                                          // keys distinct
+      CHECK(values.size() == std::size_t(K));                                            // values distinct
       for (std::int64_t t = 2 * K; t < c; ++t) CHECK(r.in(b, t) == r.in(b, t - 2 * K));  // the repeated pass
       for (std::int64_t t = 0; t < c; ++t) CHECK(r.tg(b, t) == -100);
       // The query region: each key once, at an even offset, scored with its value; every
@@ -227,7 +225,7 @@ TEST_CASE("selective_copy: data scattered in the data region, copied in order at
     }
     REQUIRE(data.size() == std::size_t(M));  // data tokens are never the noise token 0
     for (std::int64_t i = 0; i < M; ++i) {
-      CHECK(r.in(b, region + i) == A - 1);        // marker
+      CHECK(r.in(b, region + i) == A - 1);                 // marker
       CHECK(r.tg(b, region + i) == data[std::size_t(i)]);  // the i-th data token, in order
     }
   }
@@ -239,8 +237,7 @@ TEST_CASE("selective_copy: data scattered in the data region, copied in order at
 
 // ---- induction_heads -----------------------------------------------------------------
 
-TEST_CASE("induction_heads: the answer is the token after the trigger's first occurrence",
-          "[tasks][induction_heads]") {
+TEST_CASE("induction_heads: the answer is the token after the trigger's first occurrence", "[tasks][induction_heads]") {
   for (const std::int64_t T : {30, 1000}) {  // 1000: a longer evaluation length via seq_len
     INFO("seq_len = " << T);
     const std::int64_t V = 8, trigger = V - 1;
@@ -270,8 +267,7 @@ TEST_CASE("induction_heads: the answer is the token after the trigger's first oc
 
 // ---- associative_recall --------------------------------------------------------------
 
-TEST_CASE("associative_recall: key-value pairs, then a query; the answer is its value",
-          "[tasks][associative_recall]") {
+TEST_CASE("associative_recall: key-value pairs, then a query; the answer is its value", "[tasks][associative_recall]") {
   SECTION("safari's default: vocab 20, 20 pairs, single-token keys") {
     const std::int64_t V = 20, T = 42, n_keys = 9;
     auto task = make_task("associative_recall", {});
@@ -388,11 +384,11 @@ TEST_CASE("synthetic tasks: a fixed evaluation set, fresh training batches, no s
 
 namespace {
 
-// Lines 1-13; the task keys under test start on line 3.
+// The task keys under test start on line 3.
 std::string experiment_with_task(const std::string& task_keys) {
-  return "[task]\n"                // 1
-         "type = \"mqar\"\n" +     // 2 (replaced per case below)
-         task_keys +               // 3...
+  return "[task]\n"             // 1
+         "type = \"mqar\"\n" +  // 2 (replaced per case below)
+         task_keys +            // 3...
          "\n"
          "[model]\n"
          "d_model = 16\n"
@@ -476,8 +472,8 @@ threads = 1
 seed = 0
 )";
   const TrainSummary s = test::train_experiment(text, "induction_heads.toml", test::mamba_registry());
-  INFO("eval loss " << s.initial_eval.loss << " -> " << s.final_eval.loss << ", accuracy "
-                    << s.initial_eval.accuracy << " -> " << s.final_eval.accuracy);
+  INFO("eval loss " << s.initial_eval.loss << " -> " << s.final_eval.loss << ", accuracy " << s.initial_eval.accuracy
+                    << " -> " << s.final_eval.accuracy);
   CHECK(s.initial_eval.accuracy < 0.2);  // chance: 1/15
   CHECK(s.final_eval.accuracy > 0.9);
   CHECK(s.final_eval.loss < 0.2 * s.initial_eval.loss);

@@ -86,16 +86,20 @@ class AssociativeRecallTask : public SyntheticTask {
 }  // namespace
 
 void register_associative_recall_task(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::task, "associative_recall",
-                     "associative recall (H3/Hyena): key-value pairs, then a query key; output its value", {}, {}};
+  ComponentSpec spec{ComponentKind::task,
+                     "associative_recall",
+                     "associative recall (H3/Hyena): key-value pairs, then a query key; output its value",
+                     {},
+                     {}};
   spec.schema.integer("vocab_size", 20, "V: keys and values split V-2 tokens in halves; V-2 \"=>\", V-1 no-op")
       .range(4, 1 << 20);
   spec.schema.integer("seq_len", 42, "tokens per example: (num_keys + 1) per pair, then \"=>\" and the query key")
       .range(3, 1 << 24);
   spec.schema.integer("num_keys", 1, "key tokens per key (safari's num_keys)").range(1, 16);
   spec.schema.boolean("allow_dot", false, "query any key; an absent one is answered by the no-op token");
-  spec.schema.boolean("train_all_positions", false,
-                      "training also scores the next token at every position (as safari trains); eval: the answer only");
+  spec.schema.boolean(
+      "train_all_positions", false,
+      "training also scores the next token at every position (as safari trains); eval: the answer only");
   spec.schema.integer("eval_seed", 1234, "seed of the fixed evaluation set").at_least(0);
   registry.add(std::move(spec), [](const Config& c, const BuildContext&) -> std::unique_ptr<Component> {
     const std::int64_t T = c.integer("seq_len"), nk = c.integer("num_keys");

@@ -5,10 +5,10 @@
 
 namespace strata::builtins {
 
-void register_mlp(ComponentRegistry& registry);            // ffn "mlp"
-void register_pattern_stack(ComponentRegistry& registry);  // stack "pattern"
-void register_copy_task(ComponentRegistry& registry);      // task "copy"
-void register_text_task(ComponentRegistry& registry);      // task "text"
+void register_mlp(ComponentRegistry& registry);                      // ffn "mlp"
+void register_pattern_stack(ComponentRegistry& registry);            // stack "pattern"
+void register_copy_task(ComponentRegistry& registry);                // task "copy"
+void register_text_task(ComponentRegistry& registry);                // task "text"
 void register_mqar_task(ComponentRegistry& registry);                // task "mqar"
 void register_selective_copy_task(ComponentRegistry& registry);      // task "selective_copy"
 void register_induction_heads_task(ComponentRegistry& registry);     // task "induction_heads"

@@ -47,13 +47,14 @@ class InductionHeadsTask : public SyntheticTask {
 }  // namespace
 
 void register_induction_heads_task(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::task, "induction_heads",
+  ComponentSpec spec{ComponentKind::task,
+                     "induction_heads",
                      "induction heads: after the trigger's second occurrence, output the token that followed its first",
-                     {}, {}};
+                     {},
+                     {}};
   spec.schema.integer("vocab_size", 16, "V: 0..V-2 ordinary tokens, V-1 the trigger (chance 1/(V-1))")
       .range(3, 1 << 20);
-  spec.schema.integer("seq_len", 256, "tokens per example; override to evaluate at other lengths")
-      .range(3, 1 << 24);
+  spec.schema.integer("seq_len", 256, "tokens per example; override to evaluate at other lengths").range(3, 1 << 24);
   spec.schema.boolean("train_all_positions", false,
                       "training also scores the next token at every position (as safari trains); eval: the last only");
   spec.schema.integer("eval_seed", 1234, "seed of the fixed evaluation set").at_least(0);

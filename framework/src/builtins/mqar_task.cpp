@@ -83,15 +83,16 @@ class MqarTask : public SyntheticTask {
 }  // namespace
 
 void register_mqar_task(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::task, "mqar",
+  ComponentSpec spec{ComponentKind::task,
+                     "mqar",
                      "multi-query associative recall (Zoology): K key-value pairs, then every key queried once",
-                     {}, {}};
+                     {},
+                     {}};
   spec.schema.integer("vocab_size", 8192, "V: keys from [1, V/2), values from [V/2, V)").range(4, 1 << 24);
   spec.schema.integer("seq_len", 64, "S, tokens per example (even; Zoology's input_seq_len)").range(4, 1 << 24);
   spec.schema.integer("num_kv_pairs", 8, "K, key-value pairs per example (distinct keys; each queried once)")
       .range(1, 1 << 20);
-  spec.schema.integer("num_passes", 1, "times the K pairs are repeated before the queries (JRT variant)")
-      .range(1, 64);
+  spec.schema.integer("num_passes", 1, "times the K pairs are repeated before the queries (JRT variant)").range(1, 64);
   spec.schema.number("power_a", 0.01, "query slot j is drawn with weight (j + 1)^(power_a - 1); 1: uniform")
       .greater_than(0)
       .at_most(4);
@@ -105,12 +106,11 @@ void register_mqar_task(ComponentRegistry& registry) {
                     "use an even seq_len, e.g. " + std::to_string(S + 1));
     }
     if (K > V / 2 - 1) {
-      throw c.error("num_kv_pairs",
-                    "num_kv_pairs = " + std::to_string(K) + " distinct keys do not fit in the " +
-                        std::to_string(V / 2 - 1) + " key tokens [1, " + std::to_string(V / 2) +
-                        ") of vocab_size = " + std::to_string(V),
-                    "use num_kv_pairs <= " + std::to_string(V / 2 - 1) + " or vocab_size >= " +
-                        std::to_string(2 * K + 2));
+      throw c.error(
+          "num_kv_pairs",
+          "num_kv_pairs = " + std::to_string(K) + " distinct keys do not fit in the " + std::to_string(V / 2 - 1) +
+              " key tokens [1, " + std::to_string(V / 2) + ") of vocab_size = " + std::to_string(V),
+          "use num_kv_pairs <= " + std::to_string(V / 2 - 1) + " or vocab_size >= " + std::to_string(2 * K + 2));
     }
     const std::int64_t needed = 2 * K * passes + 2 * K;
     if (needed > S) {

@@ -50,9 +50,11 @@ class SelectiveCopyTask : public SyntheticTask {
 }  // namespace
 
 void register_selective_copy_task(ComponentRegistry& registry) {
-  ComponentSpec spec{ComponentKind::task, "selective_copy",
+  ComponentSpec spec{ComponentKind::task,
+                     "selective_copy",
                      "selective copying (Mamba): data tokens scattered among noise, output in order at the markers",
-                     {}, {}};
+                     {},
+                     {}};
   spec.schema.integer("vocab_size", 16, "A: 0 noise, 1..A-2 data, A-1 marker (chance 1/(A-2))").range(3, 1 << 20);
   spec.schema.integer("seq_len", 4096, "total tokens: L noise + M data in the data region, then M markers")
       .range(2, 1 << 24);

@@ -64,7 +64,8 @@ inline std::vector<std::int64_t> sample_weighted_distinct(Generator& gen, const 
                                                           std::int64_t k) {
   const auto n = std::int64_t(weights.size());
   std::vector<std::pair<double, std::int64_t>> keys(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) keys[std::size_t(i)] = {-std::log(uniform_open0(gen)) / weights[std::size_t(i)], i};
+  for (std::int64_t i = 0; i < n; ++i)
+    keys[std::size_t(i)] = {-std::log(uniform_open0(gen)) / weights[std::size_t(i)], i};
   std::partial_sort(keys.begin(), keys.begin() + k, keys.end());
   std::vector<std::int64_t> out(static_cast<std::size_t>(k));
   for (std::int64_t i = 0; i < k; ++i) out[std::size_t(i)] = keys[std::size_t(i)].second;
