@@ -56,6 +56,8 @@ TEST_CASE("sweep: --sweep arguments split at top-level commas", "[sweep]") {
   CHECK(a.values == std::vector<std::string>{"32", "64"});
   const SweepAxis lists = parse_sweep_argument("model.ffn.moe.balance=[{ type = \"z_loss\", alpha = 1e-3 }],[]");
   CHECK(lists.values == std::vector<std::string>{"[{ type = \"z_loss\", alpha = 1e-3 }]", "[]"});
+  // Floats are named with 6 significant digits.
+  CHECK(expand_sweep({parse_sweep_argument("train.lr=0.00046415999999999997,1e-3")})[0].name == "lr-0.00046416");
   const SweepAxis strings = parse_sweep_argument("task.type=\"a,b\",copy");
   CHECK(strings.values == std::vector<std::string>{"\"a,b\"", "copy"});
   // Two keys with the same last part still get distinct folder names.

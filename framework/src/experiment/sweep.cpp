@@ -1,5 +1,7 @@
 #include "strata/sweep.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -21,7 +23,18 @@ std::string value_text(const toml::node& node) {
 }
 
 // A value as a folder-name fragment: letters, digits, '.', '-' kept; the rest becomes '_'.
-std::string name_fragment(const std::string& text) {
+// Floats are written with 6 significant digits (0.00046416, not 0.00046415999999999997).
+std::string name_fragment(const std::string& value) {
+  std::string text = value;
+  if (value.find_first_of(".eE") != std::string::npos) {
+    char* end = nullptr;
+    const double number = std::strtod(value.c_str(), &end);
+    if (end != value.c_str() && *end == '\0') {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%g", number);
+      text = buffer;
+    }
+  }
   std::string out;
   for (char c : text) {
     const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
