@@ -54,9 +54,6 @@ int generate_command(const GenerateCommandOptions& options) {
   } else {
     throw UsageError("generate needs a prompt", "give --prompt \"5 3 9\" (ids, or a file of ids) or --text \"...\"");
   }
-  if (options.generate.sampling.top_k < 0 || options.generate.sampling.temperature < 0 ||
-      !(options.generate.sampling.top_p > 0 && options.generate.sampling.top_p <= 1))
-    throw UsageError("--temperature must be >= 0, --top-k >= 0 and --top-p in (0, 1]");
   Generator gen(options.seed);
   const GenerateResult r = generate(*c.model, prompt, options.generate, gen);
 

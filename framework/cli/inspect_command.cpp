@@ -23,9 +23,7 @@ int inspect_sweep(const std::filesystem::path& file, const InspectOptions& optio
     std::printf("%-36s %8s %14s %14s %14s %14s\n", "variant", "layers", "params_total", "params_active",
                 "cache_bytes", "flops/token");
   for (const SweepVariant& v : expand_sweep(axes)) {
-    ExperimentOptions o = options.common.experiment_options();
-    for (const std::string& override : v.overrides()) o.overrides.push_back(override);
-    const Experiment e = Experiment::load(file, o, registry);
+    const Experiment e = load_sweep_variant(file, options.common.experiment_options(), v, axes, registry);
     const ModelPlan plan = plan_model(e, registry, PlanQuery{options.context, options.dtype});
     if (options.json) {
       nlohmann::ordered_json j = nlohmann::ordered_json::parse(plan.to_json());

@@ -146,9 +146,7 @@ int profile_command(const ProfileOptions& options) {
 
   std::vector<Series> all;
   for (const SweepVariant& v : variants) {
-    ExperimentOptions o = options.common.experiment_options();
-    for (const std::string& override : v.overrides()) o.overrides.push_back(override);
-    const Experiment e = Experiment::load(options.file, o, registry);
+    const Experiment e = load_sweep_variant(options.file, options.common.experiment_options(), v, axes, registry);
     if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
     const ExperimentObjects objects = build_experiment(e, registry);
     Series series;

@@ -127,22 +127,8 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   const std::vector<SweepVariant> variants = expand_sweep(axes);
   // Every variant is validated before any trains: a typo in the last one costs nothing.
   std::vector<Experiment> experiments;
-  for (const SweepVariant& v : variants) {
-    ExperimentOptions o = options.common.experiment_options();
-    for (const std::string& override : v.overrides()) o.overrides.push_back(override);  // after --set
-    try {
-      experiments.push_back(Experiment::load(options.file, o, registry));
-    } catch (const ConfigError& err) {
-      SourceLocation where = err.where();
-      for (const SweepAxis& a : axes)
-        if (err.key_path().rfind(a.key, 0) == 0 || a.key.rfind(err.key_path() + ".", 0) == 0) where = a.where;
-      // The message without its own "where: key: " prefix (it pointed at a --set argument).
-      std::string message = err.message();
-      const std::string prefix = err.key_path() + ": ";
-      if (const std::size_t at = message.find(prefix); at != std::string::npos) message = message.substr(at + prefix.size());
-      throw ConfigError(where, err.key_path(), "in sweep variant " + v.name + ": " + message, err.hint());
-    }
-  }
+  for (const SweepVariant& v : variants)
+    experiments.push_back(load_sweep_variant(options.file, options.common.experiment_options(), v, axes, registry));
   const fs::path folder = options.out.empty() ? default_run_folder(experiments.front()) : fs::path(options.out);
   create_folder(folder, options.out.empty() ? "[run] out_dir" : "--out");
   std::cerr << "strata sweep " << options.file << ": " << variants.size() << " variants -> " << folder.string()

@@ -52,6 +52,10 @@ struct ExperimentObjects {
   std::shared_ptr<Task> task;  // null without [task] (then [model] vocab_size must be set)
   std::shared_ptr<Model> model;
 };
+// The experiment's task (null without [task]) and the dimensions it gives the model
+// (vocabulary, sequence length). Without [task], [model] vocab_size must be set (ConfigError).
+std::shared_ptr<Task> make_experiment_task(const Experiment& experiment, const BuildContext& ctx, ModelDims& dims);
+
 ExperimentObjects build_experiment(const Experiment& experiment, const ComponentRegistry& registry,
                                    DType dtype = DType::f32);
 

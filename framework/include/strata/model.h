@@ -5,6 +5,7 @@
 // (the ffn half is absent when the layer has no ffn). Which mixer and ffn each layer
 // uses comes from the [model.stack] component; each layer builds its own instances.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,7 +66,9 @@ class Model : public Module {
   Model() = default;
   Tensor logits(const Tensor& h) const;  // h: [B, T, D] -> [B, T, V]
   // ids: [B, T] -> logits; the full-sequence forward, or decoding when `state` is set.
-  Tensor run(const Tensor& ids, DecodeState* state, StepContext& ctx);
+  // `observe` (diagnosis) sees the residual stream after the embedding and each mixer/ffn.
+  using Observer = std::function<void(const std::string& where, const Tensor& h)>;
+  Tensor run(const Tensor& ids, DecodeState* state, StepContext& ctx, const Observer* observe = nullptr);
 
   ModelDims dims_;
   bool tied_ = true;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "strata/config.h"
+#include "strata/experiment.h"
 
 namespace strata {
 
@@ -44,5 +45,12 @@ std::vector<SweepAxis> read_sweep_axes(const std::filesystem::path& file);
 SweepAxis parse_sweep_argument(const std::string& argument);
 // The cartesian product, first axis slowest. A key given twice is a ConfigError.
 std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes);
+
+// The experiment of one variant: `file` with base.overrides (--set), then the variant's own
+// overrides. A ConfigError caused by a variant's value is relocated to its sweep key (the
+// file's line, or the --sweep argument) and names the variant.
+Experiment load_sweep_variant(const std::filesystem::path& file, const ExperimentOptions& base,
+                              const SweepVariant& variant, const std::vector<SweepAxis>& axes,
+                              ComponentRegistry& registry);
 
 }  // namespace strata

@@ -167,6 +167,19 @@ Experiment Experiment::from_string(const std::string& text, const std::string& n
   return validate(detail::parse_toml_text(text, name), fs::path(name), options, registry);
 }
 
+std::shared_ptr<Task> make_experiment_task(const Experiment& e, const BuildContext& ctx, ModelDims& dims) {
+  if (!e.has_task()) {
+    if (e.model.integer("vocab_size") == 0)
+      throw e.model.error("vocab_size", "is 0 (take the task's vocabulary), but the experiment has no [task]",
+                          "set [model] vocab_size, or add a [task]");
+    return nullptr;
+  }
+  auto task = ctx.registry->create<Task>(e.task, ctx);
+  dims.vocab_size = task->vocab_size();
+  dims.max_seq_len = task->seq_len();
+  return task;
+}
+
 ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry& registry, DType dtype) {
   Generator gen(static_cast<std::uint64_t>(e.train.integer("seed")));
   BuildContext ctx;
@@ -175,14 +188,7 @@ ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry&
   ctx.registry = &registry;
   ExperimentObjects out;
   ModelDims dims;
-  if (e.has_task()) {
-    out.task = registry.create<Task>(e.task, ctx);
-    dims.vocab_size = out.task->vocab_size();
-    dims.max_seq_len = out.task->seq_len();
-  } else if (e.model.integer("vocab_size") == 0) {
-    throw e.model.error("vocab_size", "is 0 (take the task's vocabulary), but the experiment has no [task]",
-                        "set [model] vocab_size, or add a [task]");
-  }
+  out.task = make_experiment_task(e, ctx, dims);
   out.model = Model::build(e.model, registry, dims, gen, dtype);
   return out;
 }

@@ -209,4 +209,23 @@ std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes) {
   return variants;
 }
 
+Experiment load_sweep_variant(const std::filesystem::path& file, const ExperimentOptions& base,
+                              const SweepVariant& variant, const std::vector<SweepAxis>& axes,
+                              ComponentRegistry& registry) {
+  ExperimentOptions options = base;
+  for (const std::string& override : variant.overrides()) options.overrides.push_back(override);
+  try {
+    return Experiment::load(file, options, registry);
+  } catch (const ConfigError& err) {
+    SourceLocation where = err.where();
+    for (const SweepAxis& a : axes)
+      if (err.key_path().rfind(a.key, 0) == 0 || a.key.rfind(err.key_path() + ".", 0) == 0) where = a.where;
+    // The message without its own "where: key: " prefix (it pointed at a --set argument).
+    std::string message = err.message();
+    const std::string prefix = err.key_path() + ": ";
+    if (const std::size_t at = message.find(prefix); at != std::string::npos) message = message.substr(at + prefix.size());
+    throw ConfigError(where, err.key_path(), "in sweep variant " + variant.name + ": " + message, err.hint());
+  }
+}
+
 }  // namespace strata

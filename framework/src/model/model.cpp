@@ -140,47 +140,42 @@ Tensor Model::logits(const Tensor& h) const {
   return linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
 }
 
-Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx) {
+Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const Observer* observe) {
   if (ids.rank() != 2 || ids.dtype() != DType::i64) {
     throw ShapeError("Model::forward expects token ids [B, T] of dtype i64, got " + ids.shape().to_string() + " " +
                      std::string(dtype_name(ids.dtype())));
   }
   ctx.set_token_ids(ids);
   Tensor h = embedding_->forward(ids);  // [B, T, D]
+  if (observe) (*observe)("embedding", h);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     Block& b = *blocks_[i];
     ctx.set_scope(b.mixer_scope);
     const Tensor mixer_in = b.mixer_norm->forward(h);
     h = add(h, state ? b.mixer->forward_step(mixer_in, *state->layers[i], ctx) : b.mixer->forward(mixer_in, ctx));
+    if (observe) (*observe)(b.mixer_scope + " (" + plan_[i].mixer_type + ")", h);
     if (b.ffn) {
       ctx.set_scope(b.ffn_scope);
       h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
+      if (observe) (*observe)(b.ffn_scope + " (" + plan_[i].ffn_type + ")", h);
     }
   }
   ctx.set_scope("");
-  return logits(h);
+  const Tensor out = logits(h);
+  if (observe) (*observe)("final_norm / LM head", out);
+  return out;
 }
 
 Tensor Model::forward(const Tensor& ids, StepContext& ctx) { return run(ids, nullptr, ctx); }
 
 std::string Model::first_nonfinite_activation(const Tensor& ids, StepContext& ctx) {
   autograd::NoGradGuard no_grad;
-  ctx.set_token_ids(ids);
-  Tensor h = embedding_->forward(ids);
-  if (!all_finite(h)) return "embedding";
-  for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    Block& b = *blocks_[i];
-    ctx.set_scope(b.mixer_scope);
-    h = add(h, b.mixer->forward(b.mixer_norm->forward(h), ctx));
-    if (!all_finite(h)) return b.mixer_scope + " (" + plan_[i].mixer_type + ")";
-    if (b.ffn) {
-      ctx.set_scope(b.ffn_scope);
-      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
-      if (!all_finite(h)) return b.ffn_scope + " (" + plan_[i].ffn_type + ")";
-    }
-  }
-  ctx.set_scope("");
-  return all_finite(logits(h)) ? "" : "final_norm / LM head";
+  std::string first;
+  const Observer check = [&](const std::string& where, const Tensor& h) {
+    if (first.empty() && !all_finite(h)) first = where;
+  };
+  run(ids, nullptr, ctx, &check);
+  return first;
 }
 
 DecodeState Model::make_decode_state(std::int64_t batch) const {

@@ -75,14 +75,7 @@ ModelPlan plan_model(const Experiment& e, const ComponentRegistry& registry, con
   ctx.gen = &gen;
   ctx.registry = &registry;
   ModelDims task_dims;
-  if (e.has_task()) {
-    const auto task = registry.create<Task>(e.task, ctx);
-    task_dims.vocab_size = task->vocab_size();
-    task_dims.max_seq_len = task->seq_len();
-  } else if (e.model.integer("vocab_size") == 0) {
-    throw e.model.error("vocab_size", "is 0 (take the task's vocabulary), but the experiment has no [task]",
-                        "set [model] vocab_size, or add a [task]");
-  }
+  make_experiment_task(e, ctx, task_dims);
   ModelPlan plan;
   plan.query = query;
   plan.dims = ctx.dims = detail::resolve_model_dims(e.model, task_dims);
