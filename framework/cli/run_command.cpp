@@ -127,8 +127,11 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
     metrics << to_json(r).dump() << "\n" << std::flush;
     progress.on_record(r);
   };
+  const std::int64_t keep_checkpoints = e.train.integer("keep_checkpoints");
   callbacks.on_checkpoint = [&](const TrainingState& state) {
     save_checkpoint(folder / "checkpoint", e, model, &state);
+    if (keep_checkpoints > 0)
+      snapshot_checkpoint(folder / "checkpoint", folder / "checkpoints", state.step, keep_checkpoints);
   };
   callbacks.stop_requested = [] { return g_stop_requested.load(); };
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -194,6 +195,38 @@ TEST_CASE("checkpoint: recovery picks the complete folder after a crash between 
   CHECK(resolve_checkpoint_folder(folder) == folder);
   CHECK_FALSE(fs::exists(folder.string() + ".new"));
   CHECK_THROWS_WITH(load_training_state(root / "nothing", *objects.model), Catch::Contains("has no training state"));
+}
+
+TEST_CASE("checkpoint: snapshots keep the newest N, each complete and unchanged by later writes", "[checkpoint]") {
+  auto& registry = test::hybrid_registry();
+  const Experiment e = Experiment::from_string(kRun, "resume.toml", test::hermetic_options(), registry);
+  const auto objects = build_experiment(e, registry);
+  const fs::path root = test::fresh_temp_dir("snapshots", "run");
+  const auto set_weights = [&](float v) {
+    for (auto p : objects.model->named_parameters()) {
+      float* data = p.tensor.data<float>();
+      for (std::int64_t i = 0; i < p.tensor.numel(); ++i) data[i] = v;
+    }
+  };
+  const auto first_weight = [&](const fs::path& folder) {
+    LoadedCheckpoint c = load_checkpoint(folder, test::hermetic_options(), registry);
+    return c.model->named_parameters().front().tensor.to_vector<float>().front();
+  };
+  // Steps 999998, 999999, 1000000: the seven-digit name is the newest, not the oldest.
+  for (std::int64_t step : {std::int64_t(5), std::int64_t(999998), std::int64_t(999999), std::int64_t(1000000)}) {
+    set_weights(float(step % 1000));
+    save_checkpoint(root / "checkpoint", e, *objects.model);
+    const fs::path snapshot = snapshot_checkpoint(root / "checkpoint", root / "checkpoints", step, 2);
+    CHECK(fs::is_directory(snapshot));
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(root / "checkpoints")) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"step-1000000", "step-999999"});
+  // The rewritten checkpoint/ did not change the snapshot that shares its files' old versions.
+  CHECK(first_weight(root / "checkpoints" / "step-999999") == 999.0f);
+  CHECK(first_weight(root / "checkpoints" / "step-1000000") == 0.0f);
+  CHECK(first_weight(root / "checkpoint") == 0.0f);
 }
 
 TEST_CASE("divergence: the error names the step and the first non-finite activation; the last checkpoint stays",

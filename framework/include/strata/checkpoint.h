@@ -13,6 +13,7 @@
 //   save_checkpoint("runs/x/checkpoint", experiment, *model);
 //   LoadedCheckpoint c = load_checkpoint("runs/x/checkpoint", {}, registry);
 //   c.model->forward(ids, ctx);
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,6 +49,13 @@ void save_checkpoint(const std::filesystem::path& folder, const Experiment& expe
 // The folder to read for checkpoint `folder`: itself, or after a writer was killed between
 // its two renames, the complete FOLDER.new or the previous FOLDER.old.
 std::filesystem::path resolve_checkpoint_folder(const std::filesystem::path& folder);
+
+// Keeps a snapshot of the finished checkpoint `folder` as HISTORY/step-NNNNNN (hard links to
+// its files, which are never rewritten in place; copies where links fail) and removes the
+// oldest snapshots beyond `keep`. Each snapshot is a complete checkpoint (eval, generate,
+// logits read it). Returns the snapshot's folder.
+std::filesystem::path snapshot_checkpoint(const std::filesystem::path& folder, const std::filesystem::path& history,
+                                          std::int64_t step, std::int64_t keep);
 
 // The training state saved in a checkpoint, for train(..., &state). FileFormatError when
 // the checkpoint has none (e.g. an imported model) or it does not fit `model`.

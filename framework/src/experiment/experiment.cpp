@@ -50,6 +50,9 @@ const ConfigSchema& train_schema() {
     s.integer("seed", 0, "seeds initialisation and training data").at_least(0);
     s.integer("threads", 0, "CPU threads; 0: OMP_NUM_THREADS or all cores").range(0, 1024);
     s.integer("checkpoint_every", 0, "write the run's checkpoint every N steps (0: only at the end)").at_least(0);
+    s.integer("keep_checkpoints", 0,
+              "also keep the last N checkpoints as checkpoints/step-NNNNNN (0: only the latest, checkpoint/)")
+        .at_least(0);
     return s;
   }();
   return schema;

@@ -1,5 +1,7 @@
 #include "strata/checkpoint.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "strata/atomic_file.h"
@@ -99,6 +101,44 @@ void save_checkpoint(const fs::path& folder, const Experiment& experiment, const
   fs::rename(fresh, folder, ec);
   if (ec) throw Error("cannot move " + fresh.string() + " to " + folder.string() + ": " + ec.message());
   fs::remove_all(old, ec);
+}
+
+fs::path snapshot_checkpoint(const fs::path& folder, const fs::path& history, std::int64_t step, std::int64_t keep) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
+  const fs::path snapshot = history / name;
+  const fs::path partial = snapshot.string() + ".new";
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) throw Error("cannot create checkpoint snapshot " + partial.string() + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const fs::path target = partial / entry.path().filename();
+    fs::create_hard_link(entry.path(), target, ec);
+    if (ec) fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      throw Error("cannot keep checkpoint snapshot " + snapshot.string() + ": " + ec.message() + " (" +
+                  entry.path().string() + ")");
+  }
+  fs::remove_all(snapshot, ec);
+  fs::rename(partial, snapshot, ec);
+  if (ec) throw Error("cannot move " + partial.string() + " to " + snapshot.string() + ": " + ec.message());
+
+  // Oldest first by step number (names may outgrow their six digits).
+  std::vector<std::pair<std::int64_t, fs::path>> kept;
+  for (const auto& entry : fs::directory_iterator(history)) {
+    const std::string n = entry.path().filename().string();
+    if (!entry.is_directory() || n.rfind("step-", 0) != 0 || n.find('.') != std::string::npos) continue;
+    try {
+      kept.emplace_back(std::stoll(n.substr(5)), entry.path());
+    } catch (const std::exception&) {
+      // not a snapshot of ours: leave it alone
+    }
+  }
+  std::sort(kept.begin(), kept.end());
+  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max<std::int64_t>(keep, 1)) < kept.size(); ++i)
+    fs::remove_all(kept[i].second, ec);
+  return snapshot;
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& path, const ExperimentOptions& options, ComponentRegistry& registry,
