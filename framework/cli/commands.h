@@ -94,6 +94,7 @@ struct ProfileOptions {
   int repeats = 3;
   std::int64_t decode_tokens = 16;
   double memory_limit_gib = 8.0;
+  double time_limit_s = 60.0;
   std::string out;
   CommonOptions common;
 };

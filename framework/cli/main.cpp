@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
   profile_app->add_option("--memory-limit-gib", profile.memory_limit_gib,
                           "skip lengths whose extrapolated training memory exceeds this (default 8)")
       ->check(CLI::Range(0.01, 1e6));
+  profile_app->add_option("--time-limit-s", profile.time_limit_s,
+                          "skip lengths whose extrapolated training step time exceeds this (default 60)")
+      ->check(CLI::Range(0.001, 1e9));
   profile_app->add_option("--out", profile.out, "folder for profile.csv and profile.md");
   profile.common.add_set_flag(*profile_app);
   profile.common.add_plugin_flags(*profile_app);

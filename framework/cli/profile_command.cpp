@@ -4,7 +4,8 @@
 // tokens) and of decoding (time per token after a T-token prompt, and the cache it holds);
 // then the log-log slope of each against T and the lengths where one variant becomes
 // cheaper than another. A length is skipped (with the variant's longer ones) when its
-// memory, extrapolated from the shorter lengths, would pass --memory-limit-gib.
+// memory or step time, extrapolated from the shorter lengths, would pass --memory-limit-gib
+// or --time-limit-s.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include "strata/autograd.h"
 #include "strata/ops.h"
 #include "strata/runtime.h"
+#include "strata/scaling.h"
 #include "strata/sweep.h"
 
 namespace strata::cli {
@@ -48,19 +50,20 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-// Least-squares slope of log(y) against log(T) over the points with y > 0.
-double loglog_slope(const std::vector<Point>& points, double Point::*field) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  int n = 0;
-  for (const Point& p : points) {
-    if (p.*field <= 0) continue;
-    const double x = std::log(double(p.T)), y = std::log(p.*field);
-    sx += x, sy += y, sxx += x * x, sxy += x * y;
-    ++n;
-  }
-  if (n < 2) return std::nan("");
-  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+// The lengths and one cost of a series, for the scaling fits.
+std::vector<double> lengths_of(const Series& s) {
+  std::vector<double> out;
+  for (const Point& p : s.points) out.push_back(double(p.T));
+  return out;
 }
+
+std::vector<double> costs_of(const Series& s, double Point::*field) {
+  std::vector<double> out;
+  for (const Point& p : s.points) out.push_back(p.*field);
+  return out;
+}
+
+double slope_of(const Series& s, double Point::*field) { return loglog_slope(lengths_of(s), costs_of(s, field)); }
 
 Point measure(Model& model, std::int64_t T, std::int64_t batch, int repeats, std::int64_t decode_tokens) {
   Point p;
@@ -106,22 +109,29 @@ std::string fmt(double v, int digits = 2) {
   return buffer;
 }
 
-// The smallest measured T from which `a` is no more expensive than `b` at every longer
-// measured T (0: never within the measured lengths).
-std::int64_t crossover(const Series& a, const Series& b, double Point::*field) {
+// Where `a` becomes no dearer than `b` in `field`, over the lengths both measured.
+Crossover crossover(const Series& a, const Series& b, double Point::*field) {
   std::map<std::int64_t, std::pair<double, double>> both;
   for (const Point& p : a.points) both[p.T].first = p.*field;
   for (const Point& p : b.points) both[p.T].second = p.*field;
-  std::int64_t from = 0;
-  for (auto it = both.rbegin(); it != both.rend(); ++it) {
-    const auto [x, y] = it->second;
-    if (x <= 0 || y <= 0) continue;
-    if (x <= y)
-      from = it->first;
-    else
-      break;
+  std::vector<double> lengths, x, y;
+  for (const auto& [T, costs] : both) {
+    lengths.push_back(double(T));
+    x.push_back(costs.first);
+    y.push_back(costs.second);
   }
-  return from;
+  return estimate_crossover(lengths, x, y);
+}
+
+std::string describe(const Crossover& c) {
+  switch (c.kind) {
+    case Crossover::Kind::none: return "-";
+    case Crossover::Kind::measured: return "from T ~ " + std::to_string(std::llround(c.length));
+    case Crossover::Kind::below_range:
+      return "at every measured T (extrapolated crossover T ~ " + std::to_string(std::llround(c.length)) + ")";
+    case Crossover::Kind::always: return "at every measured T";
+  }
+  return "-";
 }
 
 }  // namespace
@@ -152,14 +162,22 @@ int profile_command(const ProfileOptions& options) {
     Series series;
     series.name = v.name;
     for (std::int64_t T : lengths) {
-      // Predict this length's memory from the last two (peak ~ T^slope) before trying it.
+      // Predict this length's memory and step time from the last two (cost ~ T^slope,
+      // at least linear) before trying it.
       if (series.points.size() >= 2) {
         const Point& a = series.points[series.points.size() - 2];
         const Point& b = series.points.back();
-        const double slope = std::log(b.train_peak_mib / a.train_peak_mib) / std::log(double(b.T) / double(a.T));
-        const double predicted = b.train_peak_mib * std::pow(double(T) / double(b.T), std::max(slope, 1.0));
-        if (predicted > limit_mib) {
-          series.skipped = "T >= " + std::to_string(T) + ": predicted " + fmt(predicted / 1024.0) + " GiB > limit";
+        const auto predict = [&](double Point::*field) {
+          const double slope = std::log(b.*field / a.*field) / std::log(double(b.T) / double(a.T));
+          return b.*field * std::pow(double(T) / double(b.T), std::max(slope, 1.0));
+        };
+        const double memory_mib = predict(&Point::train_peak_mib), step_s = predict(&Point::train_ms) / 1000.0;
+        if (memory_mib > limit_mib) {
+          series.skipped = "T >= " + std::to_string(T) + ": predicted " + fmt(memory_mib / 1024.0) + " GiB > limit";
+          break;
+        }
+        if (step_s > options.time_limit_s) {
+          series.skipped = "T >= " + std::to_string(T) + ": predicted " + fmt(step_s, 0) + " s per step > limit";
           break;
         }
       }
@@ -185,26 +203,21 @@ int profile_command(const ProfileOptions& options) {
      << "| variant | train step time | train peak memory | decode time per token | cache | not measured |\n"
      << "|---|---|---|---|---|---|\n";
   for (const Series& s : all)
-    md << "| " << s.name << " | " << fmt(loglog_slope(s.points, &Point::train_ms)) << " | "
-       << fmt(loglog_slope(s.points, &Point::train_peak_mib)) << " | " << fmt(loglog_slope(s.points, &Point::decode_ms))
-       << " | " << fmt(loglog_slope(s.points, &Point::cache_kib)) << " | " << (s.skipped.empty() ? "-" : s.skipped)
+    md << "| " << s.name << " | " << fmt(slope_of(s, &Point::train_ms)) << " | "
+       << fmt(slope_of(s, &Point::train_peak_mib)) << " | " << fmt(slope_of(s, &Point::decode_ms)) << " | "
+       << fmt(slope_of(s, &Point::cache_kib)) << " | " << (s.skipped.empty() ? "-" : s.skipped)
        << " |\n";
-  md << "\nWhere one variant is no slower than another from some length on, and stays so up to the longest "
-        "measured length (\"always\": at every measured length):\n\n";
+  md << "\nWhere one variant becomes no slower than another and stays so up to the longest measured length "
+        "(interpolated in log-log between the two measured lengths around it):\n\n";
   bool any = false;
   for (const Series& a : all)
     for (const Series& b : all) {
       if (&a == &b || a.points.empty() || b.points.empty()) continue;
-      const std::int64_t train = crossover(a, b, &Point::train_ms), decode = crossover(a, b, &Point::decode_ms);
-      if (train == 0 && decode == 0) continue;
-      const auto when = [&](std::int64_t from) {
-        if (from == 0) return std::string("-");
-        return from == std::min(a.points.front().T, b.points.front().T) ? std::string("always")
-                                                                        : "from T = " + std::to_string(from);
-      };
+      const Crossover train = crossover(a, b, &Point::train_ms), decode = crossover(a, b, &Point::decode_ms);
+      if (train.kind == Crossover::Kind::none && decode.kind == Crossover::Kind::none) continue;
       any = true;
-      md << "- " << a.name << " vs " << b.name << ": training step " << when(train) << "; decoding " << when(decode)
-         << "\n";
+      md << "- " << a.name << " vs " << b.name << ": training step " << describe(train) << "; decoding "
+         << describe(decode) << "\n";
     }
   if (!any) md << "- none within the measured lengths\n";
 
