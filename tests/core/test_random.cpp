@@ -18,7 +18,7 @@ double std_of(const std::vector<double>& v) {
 }
 }  // namespace
 
-TEST_CASE("the same seed gives the same stream; the offset advances", "[random]") {
+TEST_CASE("the same seed gives the same stream and the offset advances", "[random]") {
   Generator a(42), b(42);
   const auto x1 = Tensor::randn({1000}, a).to_vector<float>();
   const auto y1 = Tensor::randn({1000}, b).to_vector<float>();

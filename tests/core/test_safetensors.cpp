@@ -146,7 +146,7 @@ TEST_CASE("safetensors: broken files are clear errors", "[safetensors][errors]")
   CHECK_THROWS_WITH(u8.load("a"), Catch::Contains("which strata does not read"));
 }
 
-TEST_CASE("npy: int64, int32 and float arrays are read; broken files are errors", "[npy]") {
+TEST_CASE("npy: int64, int32 and float arrays are read and broken files are errors", "[npy]") {
   const auto npy = [](const std::string& name, const std::string& descr, const std::string& shape,
                       const std::string& data) {
     std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";

@@ -60,7 +60,7 @@ TEST_CASE("views share storage and have the right strides", "[tensor][views]") {
   CHECK(x.unsqueeze(1).squeeze(1).shape() == Shape{2, 3, 4});
 }
 
-TEST_CASE("reshape of a non-contiguous view copies; of a contiguous one does not", "[tensor][views]") {
+TEST_CASE("reshape of a non-contiguous view copies and of a contiguous one does not", "[tensor][views]") {
   const Tensor x = Tensor::arange(6, DType::f32).reshape({2, 3});
   CHECK(x.reshape({3, 2}).shares_storage(x));
   CHECK(x.reshape({-1}).shape() == Shape{6});

@@ -90,7 +90,7 @@ TEST_CASE("plan: analytic parameter counts equal the built model's", "[plan]") {
   }
 }
 
-TEST_CASE("plan: cache bytes equal the decode state after a prompt; FLOPs grow with the context", "[plan]") {
+TEST_CASE("plan: cache bytes equal the decode state after a prompt and FLOPs grow with the context", "[plan]") {
   const Experiment e = load(hybrid_text("", "n_kv_heads = 2"));
   const std::int64_t T = 40;
   const ModelPlan plan = plan_model(e, test::hybrid_registry(), {T, "f32"});
@@ -200,7 +200,7 @@ TEST_CASE("sampling: temperature, top-k and top-p follow their definitions", "[g
   CHECK_THROWS_AS(validate(bad), ValueError);
 }
 
-TEST_CASE("checkpoint: weights and buffers round-trip; mismatches and broken files are errors", "[checkpoint]") {
+TEST_CASE("checkpoint: weights and buffers round-trip and mismatches and broken files are errors", "[checkpoint]") {
   const Experiment e = load(hybrid_text("", "", "", "", "balance = [{ type = \"aux_free_bias\" }]"));
   auto original = build_experiment(e, test::hybrid_registry());
   // Buffers travel too: give the aux-free controller's bias a state to restore.

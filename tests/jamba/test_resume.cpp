@@ -229,7 +229,7 @@ TEST_CASE("checkpoint: snapshots keep the newest N, each complete and unchanged 
   CHECK(first_weight(root / "checkpoint") == 0.0f);
 }
 
-TEST_CASE("divergence: the error names the step and the first non-finite activation; the last checkpoint stays",
+TEST_CASE("divergence: the error names the step and the first non-finite activation and the last checkpoint stays",
           "[checkpoint][errors]") {
   auto& registry = test::hybrid_registry();
   const Experiment e = Experiment::from_string(kRun, "diverge.toml", test::hermetic_options({"train.checkpoint_every=5"}),

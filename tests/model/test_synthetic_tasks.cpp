@@ -267,7 +267,7 @@ TEST_CASE("induction_heads: the answer is the token after the trigger's first oc
 
 // ---- associative_recall --------------------------------------------------------------
 
-TEST_CASE("associative_recall: key-value pairs, then a query; the answer is its value", "[tasks][associative_recall]") {
+TEST_CASE("associative_recall: key-value pairs, then a query answered with its value", "[tasks][associative_recall]") {
   SECTION("safari's default: vocab 20, 20 pairs, single-token keys") {
     const std::int64_t V = 20, T = 42, n_keys = 9;
     auto task = make_task("associative_recall", {});

@@ -115,7 +115,7 @@ TEST_CASE("switch_aux: the gradient flows through P only", "[moe][balance]") {
   }
 }
 
-TEST_CASE("z_loss is coef * mean logsumexp(logits)^2; none adds nothing", "[moe][balance]") {
+TEST_CASE("z_loss is coef * mean logsumexp(logits)^2 and none adds nothing", "[moe][balance]") {
   Routing r = tiny_routing();
   r.logits = Tensor::from_vector(std::vector<double>{1, 2, 3, 0, 0, 0, -1, 5, 2, 4, 4, 4}, {4, 3});
   double expected = 0;

@@ -69,7 +69,7 @@ threads = 1
 
 }  // namespace
 
-TEST_CASE("an attention + MoE model learns copy; switch_aux and aux_free_bias keep the experts balanced",
+TEST_CASE("an attention + MoE model learns copy and switch_aux and aux_free_bias keep the experts balanced",
           "[moe][training]") {
   const Outcome none = train_copy("[]");
   const Outcome aux = train_copy(R"([{ type = "switch_aux", alpha = 0.01 }])");

@@ -178,7 +178,7 @@ TEST_CASE("baseline routers: uniform is balanced, random draws distinct experts,
   for (std::size_t t = 0; t < 10; ++t) CHECK(h[2 * t] != h[2 * t + 1]);
 }
 
-TEST_CASE("expert_choice: each expert takes its ceil(c N / E) best tokens; the moe equals a per-expert loop",
+TEST_CASE("expert_choice: each expert takes its ceil(c N / E) best tokens and the moe equals a per-expert loop",
           "[moe][router]") {
   const std::int64_t D = 4, E = 4, N = 10;
   Generator gen(103);
