@@ -73,6 +73,13 @@ TEST_CASE("copy task: the evaluation set is fixed, training batches are fresh", 
   Generator gen(5);
   const Batch t1 = task->train_batch(8, gen), t2 = task->train_batch(8, gen);
   CHECK(t1.inputs.to_vector<std::int64_t>() != t2.inputs.to_vector<std::int64_t>());
+
+  // The trainer's data stream for train.seed s is Generator(2 s + 1) from counter 0: with
+  // eval_seed = 1 (seed 0's stream key) the evaluation set must still be other examples.
+  auto same_key = make_task("copy", {"eval_seed=1"});
+  Generator train_stream(1);
+  CHECK(same_key->train_batch(16, train_stream).inputs.to_vector<std::int64_t>() !=
+        same_key->eval_batch(0, 16).inputs.to_vector<std::int64_t>());
 }
 
 TEST_CASE("text task: next-byte targets, split, perplexity", "[tasks]") {
