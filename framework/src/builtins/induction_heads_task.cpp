@@ -13,9 +13,11 @@
 // Differences from the reference: safari's input_seq_len L is the random part, so its
 // model sees L + 1 tokens (seq_len = L + 1 here), and its vocabulary also holds a no-op
 // token "." unused by this task (safari's vocab 20 = 18 ordinary tokens + 2 specials =
-// vocab_size 19 here). Safari trains with next-token loss at every position and scores
-// only the last; here training scores only the last position too, unless
-// train_all_positions is set.
+// vocab_size 19 here). Safari's first trigger sits in [0, T - 4] (rng.integers(L - 2)), so
+// the token just before the final trigger is never its answer; here p may also be T - 3
+// (one more valid place, probability 1 / (T - 2)). Safari trains with next-token loss at
+// every position and scores only the last; here training scores only the last position
+// too, unless train_all_positions is set.
 #include "builtins/synthetic.h"
 
 namespace strata::builtins {
