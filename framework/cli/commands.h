@@ -66,9 +66,17 @@ struct LogitsOptions {
   std::string checkpoint;
   std::string tokens;
   std::string out;
+  std::string grads;  // "": logits only; "strata" or "hf": also the loss and parameter gradients, so named
   CommonOptions common;
 };
 int logits_command(const LogitsOptions& options);
+
+struct InitOptions {
+  std::string file;
+  std::string out;
+  CommonOptions common;
+};
+int init_command(const InitOptions& options);
 
 struct EvalOptions {
   std::string checkpoint;

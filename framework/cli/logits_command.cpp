@@ -1,27 +1,54 @@
 // strata logits: the logits of every position of given token sequences, as safetensors,
-// to compare numerics with other frameworks.
+// to compare numerics with other frameworks; with --grads also the loss of predicting each
+// next token and its gradient with respect to every parameter.
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/token_input.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
+#include "strata/hf.h"
+#include "strata/ops.h"
 #include "strata/safetensors.h"
 
 namespace strata::cli {
 
 int logits_command(const LogitsOptions& options) {
+  if (!options.grads.empty() && options.grads != "strata" && options.grads != "hf")
+    throw UsageError("--grads: '" + options.grads + "' is not a layout", "use --grads strata or --grads hf");
   ComponentRegistry registry;
   register_builtin_components(registry);
   LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry);
   const Tensor ids = read_token_ids(options.tokens, c.model->dims().vocab_size, "--tokens");  // [B, T]
-  autograd::NoGradGuard no_grad;
   c.model->train(false);
   StepContext ctx(false);
-  const Tensor logits = c.model->forward(ids, ctx).to(DType::f32);  // [B, T, V]
-  safetensors::write(options.out, {{"input_ids", ids}, {"logits", logits}},
-                     {{"checkpoint", options.checkpoint}, {"format", "strata logits"}});
-  std::cerr << "wrote logits " << logits.shape().to_string() << " (f32) and input_ids " << ids.shape().to_string()
+  std::vector<std::pair<std::string, Tensor>> out{{"input_ids", ids}};
+  if (options.grads.empty()) {
+    autograd::NoGradGuard no_grad;
+    out.emplace_back("logits", c.model->forward(ids, ctx).to(DType::f32));  // [B, T, V]
+  } else {
+    const std::int64_t T = ids.shape()[1];
+    if (T < 2) throw UsageError("--grads needs at least 2 tokens per sequence (the loss predicts each next one)");
+    // As Hugging Face's labels = input_ids: position t predicts token t + 1, mean over all.
+    const Tensor logits = c.model->forward(ids, ctx);  // [B, T, V]
+    const Tensor loss = cross_entropy(logits.slice(1, 0, T - 1).contiguous(), ids.slice(1, 1, T).contiguous());
+    c.model->zero_grad();
+    loss.backward();
+    std::vector<std::pair<std::string, Tensor>> grads;
+    for (const auto& p : c.model->named_parameters()) {
+      const Tensor g = p.tensor.grad();
+      grads.emplace_back(p.name, g.defined() ? g : Tensor::zeros(p.tensor.shape(), p.tensor.dtype()));
+    }
+    if (options.grads == "hf") grads = to_hf_layout(c.experiment, *c.model, grads);
+    out.emplace_back("logits", logits.detach().to(DType::f32));
+    out.emplace_back("loss", loss.detach().to(DType::f32));
+    for (auto& [name, g] : grads) out.emplace_back("grad." + name, g.to(DType::f32));
+  }
+  safetensors::write(options.out, out, {{"checkpoint", options.checkpoint}, {"format", "strata logits"}});
+  std::cerr << "wrote logits " << out[1].second.shape().to_string() << " (f32) and input_ids "
+            << ids.shape().to_string()
+            << (options.grads.empty() ? "" : ", the loss and " + std::to_string(out.size() - 3) + " gradients (" +
+                                                  options.grads + " names, grad.<name>)")
             << " to " << options.out << "\n";
   return kOk;
 }

@@ -106,7 +106,19 @@ int main(int argc, char** argv) {
   logits_app->add_option("--tokens", logits.tokens, "token ids: \"5 3 9\", or a .npy/.safetensors/text file of [B, T] ids")
       ->required();
   logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
+  logits_app->add_option("--grads", logits.grads,
+                         "also write the next-token loss and every parameter's gradient as grad.<name>, named as "
+                         "strata names them or in the Hugging Face layout export-hf writes")
+      ->check(CLI::IsMember({"strata", "hf"}));
   logits.common.add_plugin_flags(*logits_app);
+
+  InitOptions init;
+  CLI::App* init_app =
+      app.add_subcommand("init", "write an experiment's freshly initialised model (train.seed) as a checkpoint");
+  init_app->add_option("file", init.file, "experiment file (TOML)")->required();
+  init_app->add_option("--out", init.out, "checkpoint folder to write")->required();
+  init.common.add_set_flag(*init_app);
+  init.common.add_plugin_flags(*init_app);
 
   EvalOptions eval;
   CLI::App* eval_app = app.add_subcommand(
@@ -188,7 +200,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, init, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -208,6 +220,7 @@ int main(int argc, char** argv) {
     if (*experts_app) return experts_command(experts);
     if (*profile_app) return profile_command(profile);
     if (*logits_app) return logits_command(logits);
+    if (*init_app) return init_command(init);
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);
     if (*check_app) return check_command(check);

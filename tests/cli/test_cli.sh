@@ -286,6 +286,30 @@ import json, sys
 config = json.load(open(sys.argv[1]))
 assert config["architectures"] == ["MixtralForCausalLM"] and config["num_local_experts"] == 4, config
 EOF
+# Gradients in the Hugging Face layout: one grad.<name> per exported tensor, same shape.
+strata_expect 0 logits_grads logits "$WORK/mixtral" --tokens "1 2 3 4; 5 6 7 8" --grads hf \
+  --out "$WORK/mixtral_grads.safetensors"
+python3 - "$WORK/mixtral_grads.safetensors" "$WORK/mixtral_hf/model.safetensors" <<'EOF' || fail "logits --grads hf"
+import json, struct, sys
+def header(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    return {k: v for k, v in json.loads(data[8:8 + n]).items() if k != "__metadata__"}
+grads, weights = header(sys.argv[1]), header(sys.argv[2])
+assert grads["loss"]["shape"] == [], grads["loss"]
+for name, info in weights.items():
+    assert grads["grad." + name]["shape"] == info["shape"], name
+assert len([k for k in grads if k.startswith("grad.")]) == len(weights)
+EOF
+strata_expect 2 logits_grads_one_token logits "$WORK/mixtral" --tokens "1; 2" --grads strata --out "$WORK/x.safetensors"
+has stderr "at least 2 tokens"
+# init: an experiment's fresh model as a checkpoint (here a small Mixtral-style one), which exports.
+strata_expect 0 init init bench/models/moe.toml --out "$WORK/init_moe" --set model.d_model=32 \
+  --set model.n_layers=1 --set model.ffn.moe.d_ff=16 --set model.mixer.attention.n_heads=2
+strata_expect 0 init_export export-hf "$WORK/init_moe" --out "$WORK/init_moe_hf"
+strata_expect 2 init_bad_key init bench/models/moe.toml --out "$WORK/init_bad" --set model.d_modle=32
+has stderr "did you mean 'd_model'?"
+[[ ! -e "$WORK/init_bad" ]] || fail "init_bad_key: wrote $WORK/init_bad"
 strata_expect 2 import_hf_not_a_model import-hf experiments --out "$WORK/nothing"
 has stderr "config.json: no such file"
 [[ ! -e "$WORK/nothing" ]] || fail "import_hf_not_a_model: wrote $WORK/nothing"
@@ -328,6 +352,13 @@ strata_expect 0 eval eval "$RUN1/checkpoint" --batches 2
 has_re stdout '^seq_len +8 +loss [0-9.]+ +accuracy [0-9.]+ \(chance 0.2500\)'
 strata_expect 2 eval_no_seq_len eval "$RUN1/checkpoint" --seq-len 16
 has stderr "task.seq_len"
+
+# keep_checkpoints: the newest N snapshots stay, each a checkpoint eval can read.
+strata_expect 0 run_keep run "$WORK/tiny.toml" --out "$WORK/run_keep" --quiet --set train.steps=6 \
+  --set train.checkpoint_every=2 --set train.keep_checkpoints=2
+[[ "$(ls "$WORK/run_keep/checkpoints")" == $'step-000004\nstep-000006' ]] ||
+  fail "run_keep: checkpoints/ holds $(ls "$WORK/run_keep/checkpoints" | tr '\n' ' '), not step-000004 step-000006"
+strata_expect 0 eval_snapshot eval "$WORK/run_keep/checkpoints/step-000004" --batches 1
 
 # ---- resume: interrupted by SIGINT, continued, equal to the uninterrupted run ----------------
 # A long run interrupted by SIGINT writes its checkpoint and exits 130; --resume finishes it
@@ -412,7 +443,15 @@ strata_expect 0 lab_architectures_text run experiments/labs/architectures.toml -
   --set 'task={ type = "text", path = "experiments/labs/data/shakespeare_300k.txt", seq_len = 32 }' \
   --set train.steps=2 --set train.warmup_steps=0 --set train.eval_every=0 --set train.eval_batches=1
 strata_expect 0 inspect_sweep inspect experiments/labs/architectures.toml --context 64
-has_re stdout '^mamba +6 +[0-9]+ +[0-9]+ +58368 '
+has_re stdout '^mamba +3 +[0-9]+ +[0-9]+ +29184 '
+strata_expect 0 profile profile experiments/labs/context_length.toml --seq-lens 16,32,64 --repeats 1 \
+  --decode-tokens 2 --out "$WORK/profile"
+has stdout "| attention_naive | 64 |"
+has_re stdout '^\| mamba \| [0-9.-]+ \| [0-9.-]+ \| [0-9.-]+ \| 0.00 \|'   # slopes; Mamba's cache is flat
+[[ -s "$WORK/profile/profile.csv" ]] || fail "profile: no profile.csv"
+strata_expect 0 profile_time_limit profile experiments/labs/context_length.toml --seq-lens 16,32,64,128 \
+  --repeats 1 --decode-tokens 2 --time-limit-s 0.001
+has stdout "s per step > limit"
 strata_expect 0 experts experts "$WORK/lab_expert_patterns" --show tokens
 has_re stdout '^layer 1: token x expert'
 strata_expect 2 experts_no_detail experts "$RUN1"

@@ -12,8 +12,11 @@
 // key the architecture needs, or with a setting strata cannot reproduce exactly.
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "strata/experiment.h"
+#include "strata/model.h"
 #include "strata/registry.h"
 
 namespace strata {
@@ -38,5 +41,11 @@ std::string hf_config_to_toml(const std::filesystem::path& config_json, std::str
 // architectures (e.g. a shortconv mixer, a GELU mlp, biases Hugging Face's class lacks).
 std::string export_hf(const std::filesystem::path& checkpoint, const std::filesystem::path& out,
                       ComponentRegistry& registry, const ExperimentOptions& options = {});
+
+// Tensors named and shaped like the model's parameters (the parameters themselves, or their
+// gradients), renamed and reshaped into the Hugging Face layout export_hf writes (f32).
+// Throws FileFormatError when the model is none of the four architectures.
+std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& experiment, const Model& model,
+                                                         const std::vector<std::pair<std::string, Tensor>>& tensors);
 
 }  // namespace strata

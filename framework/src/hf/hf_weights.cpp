@@ -291,18 +291,27 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
   return result;
 }
 
+std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& experiment, const Model& model,
+                                                         const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  const Arch arch = arch_of_experiment(experiment);
+  const Names names = names_of(arch);
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, tensor] : tensors) {
+    const TensorRule r = rule_for(arch, names, model, name, experts_in(name, tensor));
+    for (auto& t : scatter(r, tensor.detach().to(DType::f32))) out.push_back(std::move(t));
+  }
+  return out;
+}
+
 std::string export_hf(const fs::path& checkpoint, const fs::path& out, ComponentRegistry& registry,
                       const ExperimentOptions& options) {
   LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry);
   const Arch arch = arch_of_experiment(c.experiment);
   nlohmann::ordered_json config = experiment_to_config(arch, c.experiment);
   config["vocab_size"] = c.model->dims().vocab_size;
-  const Names names = names_of(arch);
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& p : c.model->named_parameters()) {
-    const TensorRule r = rule_for(arch, names, *c.model, p.name, experts_in(p.name, p.tensor));
-    for (auto& t : scatter(r, p.tensor.detach().to(DType::f32))) tensors.push_back(std::move(t));
-  }
+  std::vector<std::pair<std::string, Tensor>> parameters;
+  for (const auto& p : c.model->named_parameters()) parameters.emplace_back(p.name, p.tensor);
+  const auto tensors = to_hf_layout(c.experiment, *c.model, parameters);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw Error("cannot create " + out.string() + ": " + ec.message());

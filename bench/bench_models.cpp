@@ -1,0 +1,137 @@
+// Whole-model timings for one experiment file: a full training step (forward, next-token
+// loss plus the components' auxiliary losses, backward, gradient clipping, AdamW) on random
+// tokens, and greedy decoding after a prompt. Prints one JSON object, so that
+// bench/pytorch/compare_models.py can interleave it with the same model in PyTorch.
+//
+//   bench_models bench/models/mamba.toml --batch 8 --seq-len 256 --steps 5 [--set K=V]...
+//
+// Times are per step (the median of --steps after --warmup untimed steps); tokens/s is
+// batch x seq_len / median step time. Peak memory is the allocator's peak of live tensor
+// bytes over the timed steps (what the model needs, without the allocator's cache); the
+// process's peak resident set (max_rss_mib) is reported too, for comparison with PyTorch.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "strata/allocator.h"
+#include "strata/error.h"
+#include "strata/experiment.h"
+#include "strata/generate.h"
+#include "strata/ops.h"
+#include "strata/optim.h"
+#include "strata/runtime.h"
+
+using namespace strata;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"time a training step and decoding of an experiment's model (JSON on stdout)"};
+  std::string file;
+  std::vector<std::string> overrides;
+  std::int64_t batch = 8, seq_len = 256, steps = 5, warmup = 2, decode_batch = 1, prompt_len = 64, new_tokens = 64;
+  int threads = 0;
+  app.add_option("file", file, "experiment file (model-only is enough: [model] vocab_size)")->required();
+  app.add_option("--set", overrides, "override a config value (repeatable)")->allow_extra_args(false);
+  app.add_option("--batch", batch, "training sequences per step");
+  app.add_option("--seq-len", seq_len, "training tokens per sequence");
+  app.add_option("--steps", steps, "timed training steps")->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", warmup, "untimed training steps first");
+  app.add_option("--decode-batch", decode_batch, "sequences decoded together");
+  app.add_option("--prompt-len", prompt_len, "prompt tokens before decoding");
+  app.add_option("--new-tokens", new_tokens, "tokens decoded one at a time (0: no decoding)");
+  app.add_option("--threads", threads, "CPU threads (0: train.threads, else OMP_NUM_THREADS or all cores)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    ComponentRegistry registry;
+    register_builtin_components(registry);
+    ExperimentOptions options;
+    options.overrides = overrides;
+    const Experiment e = Experiment::load(file, options, registry);
+    if (threads > 0)
+      set_num_threads(threads);
+    else if (e.train.integer("threads") > 0)
+      set_num_threads(static_cast<int>(e.train.integer("threads")));
+    ExperimentObjects objects = build_experiment(e, registry);
+    Model& model = *objects.model;
+    const std::int64_t V = model.dims().vocab_size;
+
+    AdamWOptions adam;
+    adam.weight_decay = e.train.number("weight_decay");
+    AdamW optimizer(model.named_parameters(), adam);
+    const std::vector<Tensor> params = model.parameters();
+    Generator data(1), noise(2);
+    Allocator& memory = allocator_for(Device::cpu());
+    std::vector<double> step_ms;
+    double loss_value = 0;
+    model.train(true);
+    for (std::int64_t s = 0; s < warmup + steps; ++s) {
+      const Tensor ids = Tensor::randint({batch, seq_len + 1}, 0, V, data);
+      const Tensor inputs = ids.slice(1, 0, seq_len).contiguous(), targets = ids.slice(1, 1, seq_len + 1).contiguous();
+      if (s == warmup) memory.reset_peak();
+      const auto start = Clock::now();
+      model.zero_grad();
+      StepContext ctx(true, &noise);
+      Tensor loss = cross_entropy(model.forward(inputs, ctx), targets);
+      loss_value = loss.item();
+      if (const Tensor aux = ctx.total_aux_loss(); aux.defined()) loss = add(loss, aux);
+      loss.backward();
+      clip_grad_norm(params, e.train.number("grad_clip"));
+      optimizer.step(e.train.number("lr"));
+      model.after_step();
+      if (s >= warmup) step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    const double train_peak_mib = double(memory.stats().peak_allocated_bytes) / double(1 << 20);
+    const double train_ms = median(step_ms);
+
+    nlohmann::json out{{"framework", "strata"},
+                       {"file", file},
+                       {"threads", num_threads()},
+                       {"parameters", model.num_parameters()},
+                       {"batch", batch},
+                       {"seq_len", seq_len},
+                       {"train_step_ms", train_ms},
+                       {"train_step_ms_all", step_ms},
+                       {"train_tokens_per_s", double(batch * seq_len) / (train_ms / 1000.0)},
+                       {"train_peak_mib", train_peak_mib},
+                       {"loss", loss_value}};
+    if (new_tokens > 0) {
+      memory.reset_peak();
+      GenerateOptions g;
+      g.max_new_tokens = new_tokens + 1;  // the first new token comes from the prompt chunk
+      const Tensor prompt = Tensor::randint({decode_batch, prompt_len}, 0, V, data);
+      Generator sampling(3);
+      const GenerateResult r = generate(model, prompt, g, sampling);
+      out["decode_batch"] = decode_batch;
+      out["prompt_len"] = prompt_len;
+      out["prefill_ms"] = r.prefill_seconds * 1000.0;
+      out["decode_tokens"] = r.decoded_tokens;
+      out["decode_tokens_per_s"] = double(r.decoded_tokens) / std::max(r.decode_seconds, 1e-12);
+      out["decode_ms_per_step"] = r.decode_seconds * 1000.0 / double(new_tokens);
+      out["cache_bytes"] = r.cache_bytes;
+      out["decode_peak_mib"] = double(memory.stats().peak_allocated_bytes) / double(1 << 20);
+    }
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    out["max_rss_mib"] = double(usage.ru_maxrss) / 1024.0;  // Linux: KiB
+    std::cout << out.dump() << "\n";
+    return 0;
+  } catch (const Error& err) {
+    std::cerr << "bench_models: " << err.what() << "\n";
+    return 2;
+  }
+}
