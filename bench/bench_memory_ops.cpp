@@ -1,5 +1,6 @@
-// Memory-bound ops (elementwise, activations, norms, softmax) forward and backward, in
-// GB/s of compulsory traffic, next to a memcpy moving the same number of bytes.
+// Memory-bound ops (elementwise, activations, norms, softmax, cross-entropy, causal conv1d)
+// forward and backward, and an AdamW step, in GB/s of compulsory traffic, next to a memcpy
+// moving the same number of bytes.
 #include <omp.h>
 
 #include <cstring>
@@ -9,6 +10,7 @@
 #include "harness.h"
 #include "strata/autograd.h"
 #include "strata/ops.h"
+#include "strata/optim.h"
 
 using namespace strata;
 
@@ -65,6 +67,21 @@ void register_fwd_bwd(const std::string& group, int tensors_moved, std::function
   });
 }
 
+// One AdamW step over 8M parameters: reads parameter, gradient and both moments, writes
+// parameter and both moments (7 tensors).
+void register_adamw() {
+  Generator gen(10);
+  auto param = std::make_shared<Tensor>(Tensor::randn({kRows, kCols}, gen).requires_grad_());
+  param->set_grad(mul(Tensor::randn({kRows, kCols}, gen), 1e-3));
+  auto optimizer = std::make_shared<AdamW>(std::vector<NamedParameter>{{"w", *param, true}}, AdamWOptions{});
+  const double traffic = 7.0 * kRows * kCols * 4;
+  register_memcpy("adamw step", traffic);
+  bench::add("adamw step", "strata", kShape, {0, traffic}, [param, optimizer] {
+    optimizer->step(1e-4);
+    bench::keep(param->raw_data());
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,5 +103,21 @@ int main(int argc, char** argv) {
   register_fwd_bwd("softmax fwd+bwd", 5, [](const Tensor& x) { return softmax(x); });
   // fused [gate | up] of 2H = 1024: fwd reads 2H writes H; bwd reads 2H + H, writes 2H
   register_fwd_bwd("swiglu fwd+bwd", 4, [](const Tensor& x) { return swiglu(x); });
+  {
+    // softmax-cross-entropy over 8192 rows of 1024 logits: fwd reads the logits; bwd reads
+    // them again and writes their gradient (the targets are 8192 ids: negligible)
+    Generator gen(8);
+    const Tensor targets = Tensor::randint({kRows}, 0, kCols, gen);
+    register_fwd_bwd("cross_entropy fwd+bwd", 3, [targets](const Tensor& x) { return cross_entropy(x, targets); });
+  }
+  {
+    // Mamba's depthwise causal conv1d, kernel 4, as [B=8, T=1024, D=1024]: fwd reads x,
+    // writes y; bwd reads x and g, writes dx (the [D, 4] weight and its gradient: negligible)
+    Generator gen(9);
+    const Tensor w = mul(Tensor::randn({kCols, 4}, gen), 0.5);
+    register_fwd_bwd("causal_conv1d fwd+bwd", 5,
+                     [w](const Tensor& x) { return causal_conv1d(x.reshape({8, kRows / 8, kCols}), w); });
+  }
+  register_adamw();
   return bench::run(argc, argv, "strata bench: memory-bound ops vs memcpy of the same bytes");
 }

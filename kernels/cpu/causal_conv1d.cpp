@@ -32,11 +32,22 @@ void for_time_blocks(std::int64_t batch, std::int64_t rows, std::int64_t channel
   });
 }
 
+// weight [D, K] -> [K, D], so that the per-tap loops over channels read it contiguously
+// and vectorise (a stride-K read of the weight kept them scalar).
+template <class T>
+std::vector<T> taps_major(const T* weight, std::int64_t D, std::int64_t K) {
+  std::vector<T> out(std::size_t(K * D));
+  for (std::int64_t d = 0; d < D; ++d)
+    for (std::int64_t j = 0; j < K; ++j) out[std::size_t(j * D + d)] = weight[d * K + j];
+  return out;
+}
+
 }  // namespace
 
 template <class T>
 void causal_conv1d_fwd_cpu(const CausalConv1dArgs<T>& a) {
   const std::int64_t D = a.channels, K = a.kernel_size;
+  const std::vector<T> weight = taps_major(a.weight, D, K);
   for_time_blocks(a.batch, a.seq_len, D, K, [&](std::int64_t b, std::int64_t t0, std::int64_t t1) {
     for (std::int64_t t = t0; t < t1; ++t) {
       T* y = a.y + (b * a.seq_len + t) * D;
@@ -47,8 +58,9 @@ void causal_conv1d_fwd_cpu(const CausalConv1dArgs<T>& a) {
       for (std::int64_t j = 0; j < K; ++j) {
         const T* x = padded_row(a, b, t + j);
         if (!x) continue;
-        const T* w = a.weight + j;  // w[d * K + j]
-        for (std::int64_t d = 0; d < D; ++d) y[d] += w[d * K] * x[d];
+        const T* w = weight.data() + j * D;
+#pragma omp simd
+        for (std::int64_t d = 0; d < D; ++d) y[d] += w[d] * x[d];
       }
     }
   });
@@ -57,6 +69,7 @@ void causal_conv1d_fwd_cpu(const CausalConv1dArgs<T>& a) {
 template <class T>
 void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
   const std::int64_t D = a.channels, K = a.kernel_size, K1 = K - 1, T_ = a.seq_len;
+  const std::vector<T> weight = taps_major(a.weight, D, K);
   // d xp[s] = sum_j w[:, j] * dy[s - j] over 0 <= s - j < T; rows s < K-1 go to dinitial.
   for_time_blocks(a.batch, K1 + T_, D, K, [&](std::int64_t b, std::int64_t s0, std::int64_t s1) {
     for (std::int64_t s = s0; s < s1; ++s) {
@@ -65,8 +78,9 @@ void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
       std::fill_n(out, D, T(0));
       for (std::int64_t j = std::max<std::int64_t>(0, s - T_ + 1); j <= std::min(s, K1); ++j) {
         const T* dy = a.dy + (b * T_ + (s - j)) * D;
-        const T* w = a.weight + j;
-        for (std::int64_t d = 0; d < D; ++d) out[d] += w[d * K] * dy[d];
+        const T* w = weight.data() + j * D;
+#pragma omp simd
+        for (std::int64_t d = 0; d < D; ++d) out[d] += w[d] * dy[d];
       }
     }
   });
