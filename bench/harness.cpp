@@ -52,51 +52,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// FMA throughput with 12 independent accumulator chains per thread (enough to cover the
-// 4-cycle latency on 2 pipes), for `threads` threads; GFLOP/s.
-double fma_peak_gflops(int threads) {
-#if defined(__AVX2__) && defined(__FMA__)
-  constexpr long kIters = 20'000'000;
-  double best = 0;
-  for (int trial = 0; trial < 3; ++trial) {
-    const auto t0 = std::chrono::steady_clock::now();
-#pragma omp parallel num_threads(threads)
-    {
-      __m256 acc[12];
-      for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i));
-      const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-      for (long it = 0; it < kIters; ++it)
-        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-      float sink[8];
-      __m256 s = acc[0];
-      for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
-      _mm256_storeu_ps(sink, s);
-      keep(sink);
-    }
-    const double flops = double(threads) * kIters * 12 * 8 * 2;
-    best = std::max(best, flops / seconds_since(t0) / 1e9);
-  }
-  return best;
-#else
-  (void)threads;
-  return 0;
-#endif
-}
-
-// STREAM triad a = b + s c over 3 x 128 MiB arrays; GB/s of compulsory traffic.
-double triad_gbps(int threads) {
-  const std::size_t n = std::size_t(32) << 20;
-  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
-  double best = 0;
-  for (int trial = 0; trial < 4; ++trial) {
-    const auto t0 = std::chrono::steady_clock::now();
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + 3.0f * c[i];
-    best = std::max(best, 3.0 * double(n) * sizeof(float) / seconds_since(t0) / 1e9);
-  }
-  keep(a.data());
-  return best;
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -168,6 +123,52 @@ void print_summary(const CollectingReporter& rep) {
 }
 
 }  // namespace
+
+// FMA throughput with 12 independent accumulator chains per thread (enough to cover the
+// 4-cycle latency on 2 pipes), for `threads` threads; GFLOP/s.
+double fma_peak_gflops(int threads) {
+#if defined(__AVX2__) && defined(__FMA__)
+  constexpr long kIters = 20'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      __m256 acc[12];
+      for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i));
+      const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+      for (long it = 0; it < kIters; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+      float sink[8];
+      __m256 s = acc[0];
+      for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+      _mm256_storeu_ps(sink, s);
+      keep(sink);
+    }
+    const double flops = double(threads) * kIters * 12 * 8 * 2;
+    best = std::max(best, flops / seconds_since(t0) / 1e9);
+  }
+  return best;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
+// STREAM triad a = b + s c over 3 x 128 MiB arrays; GB/s of compulsory traffic.
+double triad_gbps(int threads) {
+  const std::size_t n = std::size_t(32) << 20;
+  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+  double best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + 3.0f * c[i];
+    best = std::max(best, 3.0 * double(n) * sizeof(float) / seconds_since(t0) / 1e9);
+  }
+  keep(a.data());
+  return best;
+}
 
 void keep(const void* p) { benchmark::DoNotOptimize(p); }
 

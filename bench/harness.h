@@ -26,6 +26,11 @@ void add(const std::string& group, const std::string& variant, const std::string
 // and prints the ratio summary. Returns the process exit code.
 int run(int argc, char** argv, const std::string& title);
 
+// The machine's ceilings, measured on the spot: FMA throughput with `threads` threads
+// (GFLOP/s, f32) and STREAM-triad bandwidth (GB/s of compulsory traffic).
+double fma_peak_gflops(int threads);
+double triad_gbps(int threads);
+
 // Keeps the optimizer from dropping a computed value.
 void keep(const void* p);
 

@@ -33,19 +33,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Per size: overrides of the bench/models file, and the training and decoding shapes.
-SIZES = {
-    "small": {"set": [], "batch": 8, "seq_len": 256},
-    "medium": {"set": ["model.d_model=512", "model.n_layers=8"], "heads": 8, "batch": 4, "seq_len": 256},
-}
+# Per size: overrides of the bench/models files, and the training shape (shared with bench/run).
+SIZES = json.loads((ROOT / "bench" / "models" / "sizes.json").read_text())
 MODELS = ["attention", "mamba", "moe", "jamba"]
 PROMPT_LEN, NEW_TOKENS = 64, 64
 
 
 def overrides(model: str, size: str) -> list:
     s = list(SIZES[size]["set"])
-    if "heads" in SIZES[size] and model != "mamba":
-        s.append(f"model.mixer.attention.n_heads={SIZES[size]['heads']}")
+    if "attention_heads" in SIZES[size] and model != "mamba":
+        s.append(f"model.mixer.attention.n_heads={SIZES[size]['attention_heads']}")
     return s
 
 
@@ -65,10 +62,12 @@ def thread_env(threads: int) -> dict:
 
 # ---- the PyTorch side (also run as a worker process: --worker) ---------------------------
 
-def load_hf(folder: str, train: bool):
+def load_hf(folder: str, train: bool, mambapy: bool = False):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
     config = AutoConfig.from_pretrained(folder)
+    if mambapy:
+        config.use_mambapy = True  # mamba.py's parallel scan in PyTorch instead of the reference loop
     if getattr(config, "model_type", "") == "jamba":
         config.use_mamba_kernels = False
     if train and getattr(config, "router_aux_loss_coef", 0):
@@ -95,12 +94,13 @@ def torch_numerics(folder: str, ids_file: str) -> dict:
     return {"logits": out.logits.detach(), "loss": out.loss.detach(), "grads": grads}
 
 
-def torch_speed(folder: str, batch: int, seq_len: int, steps: int, warmup: int, threads: int, lr: float) -> dict:
+def torch_speed(folder: str, batch: int, seq_len: int, steps: int, warmup: int, threads: int, lr: float,
+                mambapy: bool = False) -> dict:
     import resource
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = load_hf(folder, train=True)
+    model = load_hf(folder, train=True, mambapy=mambapy)
     vocab = model.config.vocab_size
     try:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=True)
@@ -193,12 +193,17 @@ def main() -> int:
     parser.add_argument("--skip-numerics", action="store_true")
     parser.add_argument("--worker", nargs=5, metavar=("HF_FOLDER", "BATCH", "SEQ_LEN", "STEPS", "LR"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--mambapy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
         folder, batch, seq_len, steps, lr = args.worker
-        print(json.dumps(torch_speed(folder, int(batch), int(seq_len), int(steps), 2, args.threads, float(lr))))
+        print(json.dumps(torch_speed(folder, int(batch), int(seq_len), int(steps), 2, args.threads, float(lr),
+                                     args.mambapy)))
         return 0
+    # Mamba models are also timed with transformers' use_mambapy (mamba.py's parallel scan,
+    # PyPI package mambapy) when it is installed: a stronger PyTorch baseline than the loop.
+    has_mambapy = subprocess.run([sys.executable, "-c", "import mambapy"], capture_output=True).returncode == 0
 
     import numpy as np
     strata = Path(args.build) / "bin" / "strata"
@@ -230,7 +235,7 @@ def main() -> int:
                       file=sys.stderr)
 
             batch, seq_len = SIZES[size]["batch"], SIZES[size]["seq_len"]
-            strata_runs, torch_runs = [], []
+            strata_runs, torch_runs, mambapy_runs = [], [], []
             for r in range(args.rounds):
                 strata_runs.append(json.loads(run(
                     [bench, file, *sets, "--batch", str(batch), "--seq-len", str(seq_len), "--steps", str(args.steps),
@@ -239,6 +244,10 @@ def main() -> int:
                 torch_runs.append(json.loads(run(
                     [sys.executable, __file__, "--threads", str(args.threads), "--worker", str(hf), str(batch),
                      str(seq_len), str(args.steps), "1e-3"], env)))
+                if model == "mamba" and has_mambapy:
+                    mambapy_runs.append(json.loads(run(
+                        [sys.executable, __file__, "--threads", str(args.threads), "--mambapy", "--worker", str(hf),
+                         str(batch), str(seq_len), str(args.steps), "1e-3"], env)))
                 s, t = strata_runs[-1], torch_runs[-1]
                 print(f"   round {r + 1}: train {s['train_tokens_per_s']:.0f} vs {t['train_tokens_per_s']:.0f} tokens/s, "
                       f"decode {s['decode_tokens_per_s']:.0f} vs {t['decode_tokens_per_s']:.0f} tokens/s", file=sys.stderr)
@@ -247,6 +256,10 @@ def main() -> int:
                                                 for s, t in zip(strata_runs, torch_runs)])
             row["decode_ratio"] = ratio_summary([s["decode_tokens_per_s"] / t["decode_tokens_per_s"]
                                                  for s, t in zip(strata_runs, torch_runs)])
+            if mambapy_runs:
+                row["pytorch_mambapy"] = mambapy_runs
+                row["train_ratio_mambapy"] = ratio_summary([s["train_tokens_per_s"] / m["train_tokens_per_s"]
+                                                            for s, m in zip(strata_runs, mambapy_runs)])
             row["parameters"] = strata_runs[0]["parameters"]
             rows.append(row)
 
@@ -272,6 +285,15 @@ def main() -> int:
                   f"{s_dec:.0f} | {t_dec:.0f} | **{dr['median']:.2f}x** [{dr['min']:.2f}, {dr['max']:.2f}] | "
                   f"{row['strata'][0]['train_peak_mib']:.0f} | {row['strata'][0]['max_rss_mib']:.0f} / "
                   f"{row['pytorch'][0]['max_rss_mib']:.0f} |")
+    if any("pytorch_mambapy" in row for row in rows):
+        md += ["", "Mamba with transformers' `use_mambapy = True` (mamba.py's parallel scan in PyTorch):", "",
+               "| size | train tokens/s strata | PyTorch + mamba.py | **train ratio** |", "|---|---|---|---|"]
+        for row in rows:
+            if "pytorch_mambapy" in row:
+                r = row["train_ratio_mambapy"]
+                md.append(f"| {row['size']} | {statistics.median(x['train_tokens_per_s'] for x in row['strata']):.0f} | "
+                          f"{statistics.median(x['train_tokens_per_s'] for x in row['pytorch_mambapy']):.0f} | "
+                          f"**{r['median']:.2f}x** [{r['min']:.2f}, {r['max']:.2f}] |")
     if any("numerics" in row for row in rows):
         md += ["", "| model | size | logits max abs diff (max abs logit) | loss strata / PyTorch | "
                "gradients: max abs diff | worst relative (tensor) |", "|---|---|---|---|---|---|"]
