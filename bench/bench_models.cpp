@@ -12,8 +12,6 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -24,19 +22,13 @@
 #include "strata/ops.h"
 #include "strata/optim.h"
 #include "strata/runtime.h"
+#include "timing.h"
 
 using namespace strata;
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
+using bench::Clock;
+using bench::median;
+using bench::ms_since;
 
 int main(int argc, char** argv) {
   CLI::App app{"time a training step and decoding of an experiment's model (JSON on stdout)"};
@@ -93,7 +85,7 @@ int main(int argc, char** argv) {
       clip_grad_norm(params, e.train.number("grad_clip"));
       optimizer.step(e.train.number("lr"));
       model.after_step();
-      if (s >= warmup) step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+      if (s >= warmup) step_ms.push_back(ms_since(start));
     }
     const double train_peak_mib = double(memory.stats().peak_allocated_bytes) / double(1 << 20);
     const double train_ms = median(step_ms);

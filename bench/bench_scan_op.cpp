@@ -5,8 +5,6 @@
 //
 //   bench_scan_op --batch 2 --seq-len 1024 --channels 768 --states 16 --repeats 5
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -14,19 +12,13 @@
 #include "strata/autograd.h"
 #include "strata/ops.h"
 #include "strata/runtime.h"
+#include "timing.h"
 
 using namespace strata;
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
+using bench::Clock;
+using bench::median;
+using bench::ms_since;
 
 int main(int argc, char** argv) {
   CLI::App app{"time strata's selective_scan op forward and forward+backward (JSON on stdout)"};
@@ -61,12 +53,12 @@ int main(int argc, char** argv) {
       autograd::NoGradGuard no_grad;
       const auto start = Clock::now();
       const Tensor y = selective_scan(in).y;
-      if (r > 0) forward_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+      if (r > 0) forward_ms.push_back(ms_since(start));
     }
     const auto start = Clock::now();
     const Tensor y = selective_scan(in).y;
     y.backward(dy);
-    if (r > 0) both_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (r > 0) both_ms.push_back(ms_since(start));
     for (Tensor* t : {&in.u, &in.delta, &in.A, &in.B, &in.C, &in.D, &in.z, &in.delta_bias}) t->set_grad(Tensor());  // gradients accumulate: start each run afresh
   }
   const double updates = double(B * T * D * N);

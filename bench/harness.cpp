@@ -176,7 +176,7 @@ void add(const std::string& group, const std::string& variant, const std::string
          std::function<void()> body, bool reference) {
   cases().push_back({group, variant, case_name, work, reference});
   auto* b = benchmark::RegisterBenchmark(
-      (group + "/" + variant + "/" + case_name).c_str(), [body, work](benchmark::State& state) {
+      (group + "/" + variant + "/" + case_name).c_str(), [body, work, reference](benchmark::State& state) {
         for (auto _ : state) body();
         if (work.flops > 0)
           state.counters["FLOP/s"] = benchmark::Counter(work.flops, benchmark::Counter::kIsIterationInvariantRate);
@@ -184,6 +184,7 @@ void add(const std::string& group, const std::string& variant, const std::string
           state.counters["bytes/s"] = benchmark::Counter(work.bytes, benchmark::Counter::kIsIterationInvariantRate);
         if (work.updates > 0)
           state.counters["updates/s"] = benchmark::Counter(work.updates, benchmark::Counter::kIsIterationInvariantRate);
+        if (reference) state.counters["reference"] = 1;  // marks the denominator in the JSON output (bench/run)
       });
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
