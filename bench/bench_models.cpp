@@ -9,10 +9,10 @@
 // batch x seq_len / median step time. Peak memory is the allocator's peak of live tensor
 // bytes over the timed steps (what the model needs, without the allocator's cache); the
 // process's peak resident set (max_rss_mib) is reported too, for comparison with PyTorch.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "strata/allocator.h"
@@ -25,6 +25,21 @@
 #include "timing.h"
 
 using namespace strata;
+
+namespace {
+
+// The process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux keeps that
+// across execve, so a child of a large process (a Python driver with torch loaded) would
+// report its parent's peak.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return 0;
+}
+
+}  // namespace
 
 using bench::Clock;
 using bench::median;
@@ -117,9 +132,7 @@ int main(int argc, char** argv) {
       out["cache_bytes"] = r.cache_bytes;
       out["decode_peak_mib"] = double(memory.stats().peak_allocated_bytes) / double(1 << 20);
     }
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    out["max_rss_mib"] = double(usage.ru_maxrss) / 1024.0;  // Linux: KiB
+    out["max_rss_mib"] = peak_rss_mib();
     std::cout << out.dump() << "\n";
     return 0;
   } catch (const Error& err) {
