@@ -94,9 +94,16 @@ def torch_numerics(folder: str, ids_file: str) -> dict:
     return {"logits": out.logits.detach(), "loss": out.loss.detach(), "grads": grads}
 
 
+def peak_rss_mib() -> float:
+    """VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve (the parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def torch_speed(folder: str, batch: int, seq_len: int, steps: int, warmup: int, threads: int, lr: float,
                 mambapy: bool = False) -> dict:
-    import resource
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -148,7 +155,7 @@ def torch_speed(folder: str, batch: int, seq_len: int, steps: int, warmup: int, 
     full = generate(NEW_TOKENS + 1)
     result["prefill_ms"] = first * 1000.0
     result["decode_tokens_per_s"] = NEW_TOKENS / max(full - first, 1e-9)
-    result["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    result["max_rss_mib"] = peak_rss_mib()
     return result
 
 
