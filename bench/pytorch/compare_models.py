@@ -62,7 +62,7 @@ def thread_env(threads: int) -> dict:
 
 # ---- the PyTorch side (also run as a worker process: --worker) ---------------------------
 
-def load_hf(folder: str, train: bool, mambapy: bool = False):
+def load_hf(folder: str, train: bool, mambapy: bool = False, attention: str = "sdpa"):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
     config = AutoConfig.from_pretrained(folder)
@@ -73,19 +73,14 @@ def load_hf(folder: str, train: bool, mambapy: bool = False):
     if train and getattr(config, "router_aux_loss_coef", 0):
         config.output_router_logits = True  # the balance loss trains with the model, as in strata
     model = AutoModelForCausalLM.from_pretrained(folder, config=config, dtype=torch.float32,
-                                                 attn_implementation="sdpa" if config.model_type != "mamba" else None)
+                                                 attn_implementation=attention if config.model_type != "mamba" else None)
     return model
 
 
 def torch_numerics(folder: str, ids_file: str) -> dict:
     import numpy as np
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-    config = AutoConfig.from_pretrained(folder)
-    if getattr(config, "model_type", "") == "jamba":
-        config.use_mamba_kernels = False
-    model = AutoModelForCausalLM.from_pretrained(folder, config=config, dtype=torch.float32,
-                                                 attn_implementation="eager")
+    model = load_hf(folder, train=False, attention="eager")
     model.eval()
     ids = torch.from_numpy(np.load(ids_file)).long()
     out = model(ids, labels=ids, use_cache=False)
@@ -162,7 +157,6 @@ def torch_speed(folder: str, batch: int, seq_len: int, steps: int, warmup: int, 
 # ---- the comparison ----------------------------------------------------------------------
 
 def compare_numerics(strata_file: str, reference: dict) -> dict:
-    import torch
     from safetensors.torch import load_file
     s = load_file(strata_file)
     logits_diff = (s["logits"] - reference["logits"]).abs().max().item()

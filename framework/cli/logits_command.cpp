@@ -14,8 +14,6 @@
 namespace strata::cli {
 
 int logits_command(const LogitsOptions& options) {
-  if (!options.grads.empty() && options.grads != "strata" && options.grads != "hf")
-    throw UsageError("--grads: '" + options.grads + "' is not a layout", "use --grads strata or --grads hf");
   ComponentRegistry registry;
   register_builtin_components(registry);
   LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry);

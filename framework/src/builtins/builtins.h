@@ -1,6 +1,8 @@
 #pragma once
 // Framework-internal: the built-in components, one file each, added to a registry by
 // register_builtin_components (registry.h).
+#include <cstdint>
+
 #include "strata/registry.h"
 
 namespace strata::builtins {
@@ -13,5 +15,10 @@ void register_mqar_task(ComponentRegistry& registry);                // task "mq
 void register_selective_copy_task(ComponentRegistry& registry);      // task "selective_copy"
 void register_induction_heads_task(ComponentRegistry& registry);     // task "induction_heads"
 void register_associative_recall_task(ComponentRegistry& registry);  // task "associative_recall"
+
+// The counter at which a task's evaluation item i (an example or a batch) starts drawing
+// from Generator(eval_seed): above 2^63, where no training stream (counting up from 0,
+// whatever its key, eval_seed == 2 * train.seed + 1 included) ever reaches.
+inline std::uint64_t evaluation_counter(std::uint64_t item) { return (std::uint64_t(1) << 63) | (item << 32); }
 
 }  // namespace strata::builtins

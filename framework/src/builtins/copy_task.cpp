@@ -23,9 +23,7 @@ class CopyTask : public Task {
 
   Batch eval_batch(std::int64_t index, std::int64_t batch_size) override {
     Generator gen(eval_seed_);
-    // Batch i: its own counter range, above 2^63 where no training stream (counting up from 0,
-    // with any key, eval_seed == 2 * train.seed + 1 included) ever reaches.
-    gen.set_state(eval_seed_, (std::uint64_t(1) << 63) | (std::uint64_t(index) << 32));
+    gen.set_state(eval_seed_, evaluation_counter(std::uint64_t(index)));  // batch i: its own counter range
     return make(batch_size, gen);
   }
 

@@ -90,7 +90,7 @@ class SyntheticTask : public Task {
   Batch eval_batch(std::int64_t index, std::int64_t batch_size) override {
     Generator gen(eval_seed_);
     return assemble(batch_size, false, [&](std::int64_t row) -> Generator& {
-      gen.set_state(eval_seed_, (std::uint64_t(1) << 63) | (std::uint64_t(index * batch_size + row) << 32));
+      gen.set_state(eval_seed_, evaluation_counter(std::uint64_t(index * batch_size + row)));
       return gen;
     });
   }
