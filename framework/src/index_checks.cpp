@@ -12,11 +12,12 @@ void check_accumulate_args(std::string_view op, const Tensor& base, const Tensor
   check_floating(op, "src", src);
   check_index_tensor(op, "index", index);
   common_dtype(op, {&base, &src});
-  require_cpu_kernel(op, common_device(op, {&base, &index, &src}));
+  common_device(op, {&base, &index, &src});
 }
 
 void check_indices(std::string_view op, std::string_view arg, const Tensor& index, std::int64_t limit) {
-  const std::int64_t* p = index.data<std::int64_t>();
+  const Tensor host = index.to(Device::cpu());
+  const std::int64_t* p = host.data<std::int64_t>();
   for (std::int64_t i = 0; i < index.numel(); ++i) {
     if (p[i] >= 0 && p[i] < limit) continue;
     // report the position as a multi-index in the index tensor's shape

@@ -10,21 +10,15 @@
 #include <sstream>
 #include <utility>
 
-#include "kernels/cpu/binary.h"
-#include "kernels/cpu/copy.h"
-#include "kernels/cpu/random.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/detail/tensor_impl.h"
 #include "strata/error.h"
 #include "tensor_internal.h"
 
-#ifdef STRATA_WITH_CUDA
-#include "kernels/cuda/fill.h"
-#endif
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 
 Tensor::Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
@@ -122,11 +116,15 @@ Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, d
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double std) {
   Tensor t = empty(shape, dtype);
-  dispatch_floating(dtype, "Tensor::randn", [&](auto type) {
-    using T = decltype(type);
-    const std::uint64_t first = gen.reserve(cpu::counters_for(t.numel(), cpu::normal_per_counter<T>));
-    cpu::normal_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), first, T(mean), T(std));
-  });
+  const std::int64_t per_counter = dispatch_floating(
+      dtype, "Tensor::randn", [](auto type) { return kernels::normal_per_counter<decltype(type)>; });
+  const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), per_counter));
+  core_kernels::table().random_fill.run(t.device(), {.distribution = core_kernels::Distribution::normal,
+                                                     .out = &t,
+                                                     .key = gen.seed(),
+                                                     .first_counter = first,
+                                                     .a = mean,
+                                                     .b = std});
   return t;
 }
 
@@ -135,11 +133,15 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low,
     throw ValueError("Tensor::rand: empty interval [" + format_value(low) + ", " + format_value(high) + ")",
                      "low must be smaller than high");
   Tensor t = empty(shape, dtype);
-  dispatch_floating(dtype, "Tensor::rand", [&](auto type) {
-    using T = decltype(type);
-    const std::uint64_t first = gen.reserve(cpu::counters_for(t.numel(), cpu::uniform_per_counter<T>));
-    cpu::uniform_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), first, T(low), T(high));
-  });
+  const std::int64_t per_counter = dispatch_floating(
+      dtype, "Tensor::rand", [](auto type) { return kernels::uniform_per_counter<decltype(type)>; });
+  const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), per_counter));
+  core_kernels::table().random_fill.run(t.device(), {.distribution = core_kernels::Distribution::uniform,
+                                                     .out = &t,
+                                                     .key = gen.seed(),
+                                                     .first_counter = first,
+                                                     .a = low,
+                                                     .b = high});
   return t;
 }
 
@@ -148,8 +150,13 @@ Tensor Tensor::randint(const Shape& shape, std::int64_t low, std::int64_t high, 
     throw ValueError("Tensor::randint: empty range [" + std::to_string(low) + ", " + std::to_string(high) + ")",
                      "low must be smaller than high");
   Tensor t = empty(shape, DType::i64);
-  const std::uint64_t first = gen.reserve(cpu::counters_for(t.numel(), cpu::randint_per_counter));
-  cpu::randint_fill_cpu(t.data<std::int64_t>(), t.numel(), gen.seed(), first, low, high);
+  const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), kernels::randint_per_counter));
+  core_kernels::table().random_fill.run(t.device(), {.distribution = core_kernels::Distribution::integers,
+                                                     .out = &t,
+                                                     .key = gen.seed(),
+                                                     .first_counter = first,
+                                                     .low = low,
+                                                     .high = high});
   return t;
 }
 
@@ -238,23 +245,10 @@ Tensor Tensor::detach() const {
 
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");
-  if (device().is_cuda()) {
-#ifdef STRATA_WITH_CUDA
-    if (!is_contiguous()) detail::require_cpu_kernel("fill_ of a strided view", device());
-    const std::string err = detail::dispatch_any(dtype(), [&](auto type) {
-      using T = decltype(type);
-      return kernels::cuda::fill_cuda<T>(data<T>(), numel(), T(value), device().index);
-    });
-    if (!err.empty()) throw DeviceError("Tensor::fill_ on " + device().to_string() + " failed: " + err);
-#endif
-  } else if (is_contiguous()) {
-    detail::dispatch_any(dtype(), [&](auto type) {
-      using T = decltype(type);
-      cpu::fill_cpu<T>(data<T>(), numel(), T(value));
-    });
-  } else {
-    detail::strided_copy(full(Shape{}, value, dtype()), *this);
-  }
+  if (is_contiguous())
+    core_kernels::table().fill.run(device(), {.dst = this, .value = value});
+  else
+    detail::strided_copy(full(Shape{}, value, dtype(), device()), *this);
   impl_->storage->bump_version();
   return *this;
 }
@@ -265,7 +259,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (broadcast_shapes(src.shape(), shape(), "Tensor::copy_") != shape())
     throw ShapeError("Tensor::copy_: source of shape " + src.shape().to_string() +
                      " does not broadcast to the destination shape " + shape().to_string());
-  detail::require_cpu_kernel("Tensor::copy_", detail::common_device("Tensor::copy_", {this, &src}));
+  detail::common_device("Tensor::copy_", {this, &src});
   // a source overlapping the destination (x.copy_(x.transpose(0, 1))) is read from a copy
   const Tensor from = src.shares_storage(*this) ? src.detach().clone() : src.detach();
   detail::strided_copy(from, *this);
@@ -276,32 +270,27 @@ Tensor& Tensor::copy_(const Tensor& src) {
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace(*this, "add_");
   checked(other.impl_ptr(), "add_ (other)");
+  detail::check_floating("Tensor::add_", "self", *this);
   detail::common_dtype("Tensor::add_", {this, &other});
-  detail::require_cpu_kernel("Tensor::add_", detail::common_device("Tensor::add_", {this, &other}));
+  detail::common_device("Tensor::add_", {this, &other});
   if (!is_contiguous()) throw ValueError("Tensor::add_: the destination must be contiguous", "call contiguous() first");
   Tensor src = other.detach().expand(shape()).contiguous();
   // x.add_(x) is a scaling; any other overlap is read from a copy (axpy's arrays must not overlap)
   const bool same_view = src.shares_storage(*this) && src.offset() == offset() && src.strides() == strides();
   if (src.shares_storage(*this) && !same_view) src = src.clone();
-  dispatch_floating(dtype(), "Tensor::add_", [&](auto type) {
-    using T = decltype(type);
-    if (same_view)
-      cpu::affine_cpu<T>(data<T>(), data<T>(), numel(), T(1 + alpha), T(0));
-    else
-      cpu::axpy_cpu<T>(src.data<T>(), data<T>(), numel(), T(alpha));
-  });
+  if (same_view)
+    core_kernels::table().affine.run(device(), {.x = this, .out = this, .alpha = 1 + alpha});
+  else
+    core_kernels::table().axpy.run(device(), {.x = &src, .y = this, .alpha = alpha});
   impl_->storage->bump_version();
   return *this;
 }
 
 Tensor& Tensor::mul_(double factor) {
   check_inplace(*this, "mul_");
-  detail::require_cpu_kernel("Tensor::mul_", device());
   if (!is_contiguous()) throw ValueError("Tensor::mul_: the destination must be contiguous", "call contiguous() first");
-  dispatch_floating(dtype(), "Tensor::mul_", [&](auto type) {
-    using T = decltype(type);
-    cpu::affine_cpu<T>(data<T>(), data<T>(), numel(), T(factor), T(0));
-  });
+  detail::check_floating("Tensor::mul_", "self", *this);
+  core_kernels::table().affine.run(device(), {.x = this, .out = this, .alpha = factor});
   impl_->storage->bump_version();
   return *this;
 }

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "kernels/cpu/copy.h"
+#include "backend/core_kernels.h"
 
 namespace strata::detail {
 
@@ -48,28 +48,7 @@ DType common_dtype(std::string_view op, std::initializer_list<const Tensor*> ten
 
 void strided_copy(const Tensor& src, Tensor& dst) {
   const Tensor s = src.detach().expand(dst.shape());
-  dispatch_any(s.dtype(), [&](auto src_type) {
-    using S = decltype(src_type);
-    dispatch_any(dst.dtype(), [&](auto dst_type) {
-      using D = decltype(dst_type);
-      kernels::cpu::CopyArgs<S, D> args;
-      args.src = s.data<S>();
-      args.dst = dst.data<D>();
-      args.rank = dst.rank();
-      for (int d = 0; d < dst.rank(); ++d) {
-        args.sizes[d] = dst.shape()[d];
-        args.src_strides[d] = s.strides()[d];
-        args.dst_strides[d] = dst.strides()[d];
-      }
-      kernels::cpu::copy_cpu(args);
-    });
-  });
-}
-
-void require_cpu_kernel(std::string_view op, Device device) {
-  if (device.is_cpu()) return;
-  throw NotImplementedError(std::string(op) + " has no kernel for " + device.to_string() + " yet",
-                            "move the tensors to the CPU with .to(Device::cpu())");
+  core_kernels::table().copy.run(common_device("copy", {&s, &dst}), {.src = &s, .dst = &dst});
 }
 
 void check_defined(std::string_view op, std::string_view arg, const Tensor& t) {

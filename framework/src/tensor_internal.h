@@ -32,13 +32,8 @@ Device common_device(std::string_view op, std::initializer_list<const Tensor*> t
 // The dtype shared by all defined tensors; DTypeError naming `op` when they differ.
 DType common_dtype(std::string_view op, std::initializer_list<const Tensor*> tensors);
 
-// The dispatch point of every op: today only the CPU has kernels, so a CUDA device
-// raises NotImplementedError naming the op. A CUDA kernel slots in by handling its
-// device before calling this.
-void require_cpu_kernel(std::string_view op, Device device);
-
 // dst = src broadcast to dst's shape, converting dtypes; dst may be any strided view.
-// No autograd, no version bump (callers decide). CPU only.
+// No autograd, no version bump (callers decide). Both on one device.
 void strided_copy(const Tensor& src, Tensor& dst);
 
 // x: [B, T, H, d] viewed so that kernels can read it in place: each head's d channels

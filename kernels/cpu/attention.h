@@ -13,20 +13,12 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/op_kinds.h"
+
 namespace strata::kernels::cpu {
 
-// The keys [begin, end) that query row i sees (both grow with i).
-struct VisibleKeys {
-  std::int64_t begin = 0, end = 0;
-};
-inline VisibleKeys attention_visible_keys(std::int64_t i, std::int64_t query_offset, std::int64_t kv_len, bool causal,
-                                          std::int64_t window) {
-  const std::int64_t position = query_offset + i;
-  VisibleKeys keys{0, kv_len};
-  if (window > 0) keys.begin = std::clamp<std::int64_t>(position - window + 1, 0, kv_len);
-  if (causal) keys.end = std::clamp<std::int64_t>(position + 1, 0, kv_len);
-  return keys;
-}
+using kernels::attention_visible_keys;
+using kernels::VisibleKeys;
 
 template <class T>
 struct AttentionArgs {

@@ -1,13 +1,14 @@
 #pragma once
 // Broadcasting binary arithmetic: out = a (op) b, out contiguous, a and b strided
 // (stride 0 along broadcast dims).
+#include "kernels/op_kinds.h"
 #include <cstdint>
 
 #include "kernels/cpu/strided.h"
 
 namespace strata::kernels::cpu {
 
-enum class BinaryOp { add, sub, mul, div };
+using BinaryOp = kernels::BinaryOp;
 
 template <class T>
 struct BinaryArgs {

@@ -5,7 +5,7 @@
 #include <numbers>
 
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/philox.h"
+#include "kernels/philox.h"
 
 namespace strata::kernels::cpu {
 

@@ -2,21 +2,15 @@
 // Random fills from the Philox stream: element i of a fill uses counter
 // first_counter + i / per_counter, so results depend on (key, first_counter, i) only,
 // never on the thread count.
+#include "kernels/op_kinds.h"
 #include <cstdint>
 
 namespace strata::kernels::cpu {
 
-// Elements produced per Philox counter (4 x 32 random bits).
-template <class T>
-inline constexpr std::int64_t uniform_per_counter = sizeof(T) == 4 ? 4 : 2;
-template <class T>
-inline constexpr std::int64_t normal_per_counter = sizeof(T) == 4 ? 4 : 2;
-inline constexpr std::int64_t randint_per_counter = 2;
-
-// Counters a fill of n elements consumes.
-inline std::uint64_t counters_for(std::int64_t n, std::int64_t per_counter) {
-  return std::uint64_t((n + per_counter - 1) / per_counter);
-}
+using kernels::counters_for;
+using kernels::normal_per_counter;
+using kernels::randint_per_counter;
+using kernels::uniform_per_counter;
 
 // Uniform in [low, high).
 template <class T>

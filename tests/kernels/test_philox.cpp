@@ -1,9 +1,9 @@
 // Philox4x32-10 against the known-answer vectors published with Random123.
 #include "catch.h"
-#include "kernels/cpu/philox.h"
+#include "kernels/philox.h"
 
-using strata::kernels::cpu::Philox4;
-using strata::kernels::cpu::philox4x32_10;
+using strata::kernels::Philox4;
+using strata::kernels::philox4x32_10;
 
 TEST_CASE("philox4x32-10 matches the Random123 known-answer vectors", "[random]") {
   CHECK(philox4x32_10({0u, 0u, 0u, 0u}, 0ull) == Philox4{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u});

@@ -1,4 +1,4 @@
-// Scaled dot-product attention: the tiled flash kernel (kernels/cpu/attention) with its
+// Scaled dot-product attention: the fused flash kernel of the backend table with its
 // own backward, and the naive path composed of differentiable ops.
 #include "strata/ops/attention.h"
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/attention.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/elementwise.h"
 #include "strata/ops/matmul.h"
@@ -17,7 +17,6 @@
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -34,7 +33,7 @@ Dims check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, Att
   detail::check_floating(op, "k", k);
   detail::check_floating(op, "v", v);
   detail::common_dtype(op, {&q, &k, &v});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&q, &k, &v}));
+  detail::common_device(op, {&q, &k, &v});
   const std::string shapes =
       "q " + q.shape().to_string() + ", k " + k.shape().to_string() + ", v " + v.shape().to_string();
   if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
@@ -61,67 +60,51 @@ Dims check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, Att
   return dims;
 }
 
-template <class T>
-cpu::AttentionArgs<T> kernel_args(const Dims& dims, const AttentionOptions& o, const Tensor& q, const Tensor& k,
-                                  const Tensor& v) {
-  cpu::AttentionArgs<T> a;
-  a.batch = dims.B;
-  a.q_len = dims.T;
-  a.kv_len = dims.S;
-  a.n_heads = dims.Hq;
-  a.n_kv_heads = dims.Hkv;
-  a.head_dim = dims.d;
-  a.query_offset = o.causal ? o.query_offset : 0;
-  a.causal = o.causal;
-  a.window = o.window;
-  a.scale = T(o.scale);
-  a.q = q.data<T>();
-  a.q_stride_b = q.strides()[0];
-  a.q_stride_t = q.strides()[1];
-  a.k = k.data<T>();
-  a.k_stride_b = k.strides()[0];
-  a.k_stride_t = k.strides()[1];
-  a.v = v.data<T>();
-  a.v_stride_b = v.strides()[0];
-  a.v_stride_t = v.strides()[1];
-  return a;
+// The kernel call over packed q, k, v; the caller adds outputs (and gradients).
+core_kernels::AttentionCall attention_call(const Dims& dims, const AttentionOptions& o, const Tensor& q,
+                                           const Tensor& k, const Tensor& v) {
+  return {.batch = dims.B,
+          .q_len = dims.T,
+          .kv_len = dims.S,
+          .n_heads = dims.Hq,
+          .n_kv_heads = dims.Hkv,
+          .head_dim = dims.d,
+          .query_offset = o.causal ? o.query_offset : 0,
+          .window = o.window,
+          .causal = o.causal,
+          .scale = o.scale,
+          .q = &q,
+          .k = &k,
+          .v = &v};
 }
 
 Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Dims& dims,
                        const AttentionOptions& o) {
   const Tensor q = detail::heads_packed(q_in), k = detail::heads_packed(k_in), v = detail::heads_packed(v_in);
-  Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, q.dtype());
-  Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, q.dtype());
-  dispatch_floating(q.dtype(), "attention", [&](auto type) {
-    using T = decltype(type);
-    cpu::AttentionArgs<T> a = kernel_args<T>(dims, o, q, k, v);
-    a.out = out.data<T>();
-    a.lse = lse.data<T>();
-    cpu::attention_fwd_cpu(a);
-  });
+  const Device device = q.device();
+  Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, q.dtype(), device);
+  Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, q.dtype(), device);
+  core_kernels::AttentionCall call = attention_call(dims, o, q, k, v);
+  call.out = &out;
+  call.lse = &lse;
+  core_kernels::table().attention.run(device, call);
   autograd::record("attention", {q, k, v}, {out},
                    [qs = SavedTensor(q), ks = SavedTensor(k), vs = SavedTensor(v), outs = SavedTensor(out),
                     lses = SavedTensor(lse), dims, o](const BackwardArgs& a) {
                      const Tensor dout = a.grad().contiguous();
-                     Tensor dq = Tensor::empty(qs.get().shape(), dout.dtype());
-                     Tensor dk = Tensor::empty(ks.get().shape(), dout.dtype());
-                     Tensor dv = Tensor::empty(vs.get().shape(), dout.dtype());
-                     dispatch_floating(dout.dtype(), "attention backward", [&](auto type) {
-                       using T = decltype(type);
-                       cpu::AttentionGradArgs<T> g;
-                       g.fwd = kernel_args<T>(dims, o, qs.get(), ks.get(), vs.get());
-                       // The kernel reads these two; the saved tensors are not modified.
-                       g.fwd.out = const_cast<T*>(outs.get().data<T>());
-                       g.fwd.lse = const_cast<T*>(lses.get().data<T>());
-                       g.dout = dout.data<T>();
-                       g.dq = dq.data<T>();
-                       g.dk = dk.data<T>();
-                       g.dv = dv.data<T>();
-                       const std::int64_t workspace_size = cpu::attention_bwd_workspace_size(g.fwd);
-                       Tensor workspace = Tensor::empty({workspace_size}, dout.dtype());
-                       g.workspace = workspace_size ? workspace.data<T>() : nullptr;
-                       cpu::attention_bwd_cpu(g);
-                     });
+                     const Tensor qt = qs.get(), kt = ks.get(), vt = vs.get();
+                     Tensor saved_out = outs.get(), saved_lse = lses.get();  // read, not modified
+                     Tensor dq = Tensor::empty(qt.shape(), dout.dtype(), dout.device());
+                     Tensor dk = Tensor::empty(kt.shape(), dout.dtype(), dout.device());
+                     Tensor dv = Tensor::empty(vt.shape(), dout.dtype(), dout.device());
+                     core_kernels::AttentionCall grad = attention_call(dims, o, qt, kt, vt);
+                     grad.out = &saved_out;
+                     grad.lse = &saved_lse;
+                     grad.dout = &dout;
+                     grad.dq = &dq;
+                     grad.dk = &dk;
+                     grad.dv = &dv;
+                     core_kernels::table().attention_backward.run(dout.device(), grad);
                      return std::vector<Tensor>{dq, dk, dv};
                    });
   return out;
@@ -140,10 +123,10 @@ Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   if (o.causal || o.window > 0) {
     std::vector<double> mask(std::size_t(dims.T * dims.S), -std::numeric_limits<double>::infinity());
     for (std::int64_t i = 0; i < dims.T; ++i) {
-      const cpu::VisibleKeys keys = cpu::attention_visible_keys(i, o.query_offset, dims.S, o.causal, o.window);
+      const kernels::VisibleKeys keys = kernels::attention_visible_keys(i, o.query_offset, dims.S, o.causal, o.window);
       for (std::int64_t j = keys.begin; j < keys.end; ++j) mask[std::size_t(i * dims.S + j)] = 0.0;
     }
-    scores = add(scores, Tensor::from_vector(mask, {dims.T, dims.S}).to(q.dtype()));
+    scores = add(scores, Tensor::from_vector(mask, {dims.T, dims.S}).to(q.dtype()).to(q.device()));
   }
   const Tensor out = matmul(softmax(scores), vh);  // [B, Hkv, G, T, d]
   return reshape(permute(out, std::vector<int>{0, 3, 1, 2, 4}), {dims.B, dims.T, dims.Hq, dims.d});

@@ -32,8 +32,7 @@ Tensor concat(std::span<const Tensor> tensors, int dim) {
     sizes.push_back(t.shape()[dim]);
     total += t.shape()[dim];
   }
-  detail::require_cpu_kernel("concat", first.device());
-  Tensor out = Tensor::empty(first.shape().with(dim, total), first.dtype());
+  Tensor out = Tensor::empty(first.shape().with(dim, total), first.dtype(), first.device());
   std::int64_t start = 0;
   for (const Tensor& t : tensors) {
     Tensor window = out.detach().slice(dim, start, start + t.shape()[dim]);

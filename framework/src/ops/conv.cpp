@@ -1,17 +1,16 @@
-// Causal depthwise conv1d (kernels/cpu/causal_conv1d).
+// Causal depthwise conv1d (a fused kernel of the backend table).
 #include "strata/ops/conv.h"
 
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/causal_conv1d.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/shape_ops.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -22,7 +21,7 @@ void check_conv_args(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   detail::check_floating(op, "x", x);
   detail::check_floating(op, "weight", weight);
   detail::common_dtype(op, {&x, &weight, &bias, &initial});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &weight, &bias, &initial}));
+  detail::common_device(op, {&x, &weight, &bias, &initial});
   if (x.rank() != 3) throw ShapeError("causal_conv1d: x must be [B, T, D], got " + x.shape().to_string());
   const std::int64_t D = x.size(2);
   if (weight.rank() != 2 || weight.size(0) != D || weight.size(1) < 1)
@@ -45,48 +44,40 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   const Tensor ic = initial_state.defined() && weight.size(1) > 1 ? initial_state.contiguous() : Tensor();
   const std::int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = weight.size(1);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  // Arguments over the given tensors (the forward's, or the saved ones in the backward).
-  auto args_for = [B, T, D, K](auto type, const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& it) {
-    using Type = decltype(type);
-    cpu::CausalConv1dArgs<Type> a;
-    a.batch = B;
-    a.seq_len = T;
-    a.channels = D;
-    a.kernel_size = K;
-    a.x = xt.data<Type>();
-    a.weight = wt.data<Type>();
-    a.bias = bt.defined() ? bt.data<Type>() : nullptr;
-    a.initial = it.defined() ? it.data<Type>() : nullptr;
-    return a;
-  };
-  dispatch_floating(x.dtype(), "causal_conv1d", [&](auto type) {
-    using Type = decltype(type);
-    cpu::CausalConv1dArgs<Type> a = args_for(type, xc, wc, bc, ic);
-    a.y = y.data<Type>();
-    cpu::causal_conv1d_fwd_cpu(a);
-  });
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  core_kernels::table().causal_conv1d.run(x.device(), {.batch = B,
+                                                       .seq_len = T,
+                                                       .channels = D,
+                                                       .kernel_size = K,
+                                                       .x = &xc,
+                                                       .weight = &wc,
+                                                       .bias = &bc,
+                                                       .initial = &ic,
+                                                       .y = &y});
   autograd::record("causal_conv1d", {xc, wc, bc, ic}, {y},
-                   [args_for, xs = SavedTensor(xc), ws = SavedTensor(wc), bs = SavedTensor(bc), is = SavedTensor(ic),
-                    B, T, D, K](const BackwardArgs& g) {
+                   [xs = SavedTensor(xc), ws = SavedTensor(wc), bs = SavedTensor(bc), is = SavedTensor(ic), B, T, D,
+                    K](const BackwardArgs& g) {
                      const Tensor dy = g.grad().contiguous();
-                     Tensor dx = Tensor::empty({B, T, D}, dy.dtype());
-                     Tensor dw = g.needs(1) ? Tensor::empty({D, K}, dy.dtype()) : Tensor();
-                     Tensor db = g.needs(2) ? Tensor::empty({D}, dy.dtype()) : Tensor();
-                     Tensor di = g.needs(3) ? Tensor::empty({B, K - 1, D}, dy.dtype()) : Tensor();
-                     const Tensor none;
-                     dispatch_floating(dy.dtype(), "causal_conv1d backward", [&](auto type) {
-                       using Type = decltype(type);
-                       cpu::CausalConv1dArgs<Type> a =
-                           args_for(type, xs.get(), ws.get(), bs.defined() ? bs.get() : none,
-                                    is.defined() ? is.get() : none);
-                       a.dy = dy.data<Type>();
-                       a.dx = dx.data<Type>();
-                       a.dweight = dw.defined() ? dw.data<Type>() : nullptr;
-                       a.dbias = db.defined() ? db.data<Type>() : nullptr;
-                       a.dinitial = di.defined() ? di.data<Type>() : nullptr;
-                       cpu::causal_conv1d_bwd_cpu(a);
-                     });
+                     const Device device = dy.device();
+                     const Tensor xt = xs.get(), wt = ws.get();
+                     const Tensor bt = bs.defined() ? bs.get() : Tensor(), it = is.defined() ? is.get() : Tensor();
+                     Tensor dx = Tensor::empty({B, T, D}, dy.dtype(), device);
+                     Tensor dw = g.needs(1) ? Tensor::empty({D, K}, dy.dtype(), device) : Tensor();
+                     Tensor db = g.needs(2) ? Tensor::empty({D}, dy.dtype(), device) : Tensor();
+                     Tensor di = g.needs(3) ? Tensor::empty({B, K - 1, D}, dy.dtype(), device) : Tensor();
+                     core_kernels::table().causal_conv1d_backward.run(device, {.batch = B,
+                                                                               .seq_len = T,
+                                                                               .channels = D,
+                                                                               .kernel_size = K,
+                                                                               .x = &xt,
+                                                                               .weight = &wt,
+                                                                               .bias = &bt,
+                                                                               .initial = &it,
+                                                                               .dy = &dy,
+                                                                               .dx = &dx,
+                                                                               .dweight = &dw,
+                                                                               .dbias = &db,
+                                                                               .dinitial = &di});
                      return std::vector<Tensor>{dx, dw, db, di};
                    });
   return y;

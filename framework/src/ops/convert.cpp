@@ -16,7 +16,6 @@ namespace {
 
 // A contiguous copy of x with the given dtype, recorded as `op` (gradient: converted back).
 Tensor copy_as(const Tensor& x, DType dtype, const char* op) {
-  detail::require_cpu_kernel(op, x.device());
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   detail::strided_copy(x, out);
   if (is_floating(dtype) && is_floating(x.dtype())) {
@@ -29,8 +28,7 @@ Tensor copy_as(const Tensor& x, DType dtype, const char* op) {
 
 #ifdef STRATA_WITH_CUDA
 Tensor copy_across_devices(const Tensor& x, Device device) {
-  const Tensor src = x.device().is_cpu() ? x.contiguous() : x;
-  if (!src.is_contiguous()) detail::require_cpu_kernel("to(Device) of a strided view", src.device());
+  const Tensor src = x.contiguous();
   Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
   using kernels::cuda::CopyKind;
   const CopyKind kind = src.device().is_cpu() ? CopyKind::host_to_device

@@ -6,8 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/cpu/binary.h"
-#include "kernels/cpu/unary.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/reduce.h"
 #include "strata/ops/shape_ops.h"
@@ -15,67 +14,37 @@
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
+using kernels::BinaryOp;
+using kernels::UnaryOp;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
 namespace {
 
-Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   detail::check_floating(name, "a", a);
   detail::check_floating(name, "b", b);
   const DType dtype = detail::common_dtype(name, {&a, &b});
-  detail::require_cpu_kernel(name, detail::common_device(name, {&a, &b}));
+  const Device device = detail::common_device(name, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = Tensor::empty(shape, dtype);
-  dispatch_floating(dtype, name, [&](auto type) {
-    using T = decltype(type);
-    cpu::BinaryArgs<T> args;
-    args.a = a.data<T>();
-    args.b = b.data<T>();
-    args.out = out.data<T>();
-    args.rank = shape.rank();
-    for (int i = 0; i < shape.rank(); ++i) {
-      args.sizes[i] = shape[i];
-      const int ia = i - (shape.rank() - a.rank()), ib = i - (shape.rank() - b.rank());
-      args.a_strides[i] = ia >= 0 && a.shape()[ia] != 1 ? a.strides()[ia] : 0;
-      args.b_strides[i] = ib >= 0 && b.shape()[ib] != 1 ? b.strides()[ib] : 0;
-    }
-    cpu::binary_cpu(op, args);
-  });
+  Tensor out = Tensor::empty(shape, dtype, device);
+  core_kernels::table().binary.run(device, {.op = op, .a = &a, .b = &b, .out = &out});
   return out;
 }
 
-// Checks x, makes it contiguous and runs kernel(const T* x, T* out, n) into a new tensor.
-template <class Kernel>
-std::pair<Tensor, Tensor> pointwise(const char* name, const Tensor& x, Kernel kernel) {
+Tensor unary(UnaryOp op, const char* name, const Tensor& x, const kernels::UnaryParams& params = {}) {
   detail::check_floating(name, "x", x);
-  detail::require_cpu_kernel(name, x.device());
-  Tensor xc = x.contiguous();
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), name, [&](auto type) {
-    using T = decltype(type);
-    kernel(xc.data<T>(), out.data<T>(), x.numel());
-  });
-  return {xc, out};
-}
-
-Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::UnaryParams& params = {}) {
-  auto [xc, out] =
-      pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) { cpu::unary_fwd_cpu(op, in, y, n, params); });
+  const Tensor xc = x.contiguous();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  core_kernels::table().unary.run(x.device(), {.op = op, .params = params, .x = &xc, .y = &out});
   // the derivative reads either the input or the output, never both: save only that one
-  const SavedTensor saved(cpu::unary_bwd_uses_output(op) ? out : xc);
+  const SavedTensor saved(kernels::unary_bwd_uses_output(op) ? out : xc);
   autograd::record(name, {xc}, {out}, [op, params, saved](const BackwardArgs& a) {
     const Tensor g = a.grad().contiguous();
-    const Tensor& s = saved.get();
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    dispatch_floating(g.dtype(), "unary backward", [&](auto type) {
-      using T = decltype(type);
-      const T* v = s.data<T>();
-      const bool uses_y = cpu::unary_bwd_uses_output(op);
-      cpu::unary_bwd_cpu<T>(op, uses_y ? nullptr : v, uses_y ? v : nullptr, g.data<T>(), dx.data<T>(), g.numel(),
-                            params);
-    });
+    const Tensor s = saved.get();
+    Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    core_kernels::table().unary_backward.run(g.device(),
+                                             {.op = op, .params = params, .saved = &s, .g = &g, .dx = &dx});
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -83,10 +52,10 @@ Tensor unary(cpu::UnaryOp op, const char* name, const Tensor& x, const cpu::Unar
 
 // out = alpha * x + beta
 Tensor affine(const char* name, const Tensor& x, double alpha, double beta) {
-  auto [xc, out] = pointwise(name, x, [&](const auto* in, auto* y, std::int64_t n) {
-    using T = std::remove_cvref_t<decltype(*y)>;
-    cpu::affine_cpu<T>(in, y, n, T(alpha), T(beta));
-  });
+  detail::check_floating(name, "x", x);
+  const Tensor xc = x.contiguous();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  core_kernels::table().affine.run(x.device(), {.x = &xc, .out = &out, .alpha = alpha, .beta = beta});
   autograd::record(name, {xc}, {out}, [alpha](const BackwardArgs& a) {
     return std::vector<Tensor>{alpha == 1.0 ? a.grad() : scale(a.grad(), alpha)};
   });
@@ -96,7 +65,7 @@ Tensor affine(const char* name, const Tensor& x, double alpha, double beta) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary(cpu::BinaryOp::add, "add", a, b);
+  Tensor out = binary(BinaryOp::add, "add", a, b);
   autograd::record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](const BackwardArgs& g) {
     return std::vector<Tensor>{g.needs(0) ? sum_to(g.grad(), sa) : Tensor(),
                                g.needs(1) ? sum_to(g.grad(), sb) : Tensor()};
@@ -105,7 +74,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary(cpu::BinaryOp::sub, "sub", a, b);
+  Tensor out = binary(BinaryOp::sub, "sub", a, b);
   autograd::record("sub", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](const BackwardArgs& g) {
     return std::vector<Tensor>{g.needs(0) ? sum_to(g.grad(), sa) : Tensor(),
                                g.needs(1) ? sum_to(neg(g.grad()), sb) : Tensor()};
@@ -114,7 +83,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary(cpu::BinaryOp::mul, "mul", a, b);
+  Tensor out = binary(BinaryOp::mul, "mul", a, b);
   autograd::record("mul", {a, b}, {out}, [as = SavedTensor(a), bs = SavedTensor(b)](const BackwardArgs& g) {
     return std::vector<Tensor>{g.needs(0) ? sum_to(mul(g.grad(), bs.get()), as.get().shape()) : Tensor(),
                                g.needs(1) ? sum_to(mul(g.grad(), as.get()), bs.get().shape()) : Tensor()};
@@ -123,7 +92,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = binary(cpu::BinaryOp::div, "div", a, b);
+  Tensor out = binary(BinaryOp::div, "div", a, b);
   // d(a/b)/db = -out / b
   autograd::record(
       "div", {a, b}, {out}, [sa = a.shape(), bs = SavedTensor(b), outs = SavedTensor(out)](const BackwardArgs& g) {
@@ -149,23 +118,23 @@ Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
 Tensor operator+(const Tensor& a, double b) { return add(a, b); }
 Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
 
-Tensor exp(const Tensor& x) { return unary(cpu::UnaryOp::exp, "exp", x); }
-Tensor log(const Tensor& x) { return unary(cpu::UnaryOp::log, "log", x); }
-Tensor sqrt(const Tensor& x) { return unary(cpu::UnaryOp::sqrt, "sqrt", x); }
-Tensor square(const Tensor& x) { return unary(cpu::UnaryOp::square, "square", x); }
-Tensor tanh(const Tensor& x) { return unary(cpu::UnaryOp::tanh, "tanh", x); }
-Tensor sigmoid(const Tensor& x) { return unary(cpu::UnaryOp::sigmoid, "sigmoid", x); }
-Tensor relu(const Tensor& x) { return unary(cpu::UnaryOp::relu, "relu", x); }
-Tensor silu(const Tensor& x) { return unary(cpu::UnaryOp::silu, "silu", x); }
+Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, "exp", x); }
+Tensor log(const Tensor& x) { return unary(UnaryOp::log, "log", x); }
+Tensor sqrt(const Tensor& x) { return unary(UnaryOp::sqrt, "sqrt", x); }
+Tensor square(const Tensor& x) { return unary(UnaryOp::square, "square", x); }
+Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, "tanh", x); }
+Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, "sigmoid", x); }
+Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, "relu", x); }
+Tensor silu(const Tensor& x) { return unary(UnaryOp::silu, "silu", x); }
 
 Tensor gelu(const Tensor& x, GeluApprox approx) {
-  return approx == GeluApprox::tanh ? unary(cpu::UnaryOp::gelu_tanh, "gelu_tanh", x)
-                                    : unary(cpu::UnaryOp::gelu_erf, "gelu", x);
+  return approx == GeluApprox::tanh ? unary(UnaryOp::gelu_tanh, "gelu_tanh", x)
+                                    : unary(UnaryOp::gelu_erf, "gelu", x);
 }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (!(beta > 0)) throw ValueError("softplus: beta = " + std::to_string(beta) + " must be > 0");
-  return unary(cpu::UnaryOp::softplus, "softplus", x, {beta, threshold});
+  return unary(UnaryOp::softplus, "softplus", x, {beta, threshold});
 }
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {

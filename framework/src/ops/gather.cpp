@@ -2,8 +2,7 @@
 #include <vector>
 
 #include "index_checks.h"
-#include "kernels/cpu/gather.h"
-#include "kernels/cpu/topk.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/shape_ops.h"
@@ -11,7 +10,6 @@
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 
 namespace {
@@ -36,35 +34,19 @@ Tensor corner(const Tensor& t, const Shape& shape) {
   return w;
 }
 
-template <class T>
-void fill_index_space(cpu::GatherArgs<T>& args, const Tensor& index, int dim) {
-  args.rank = index.rank();
-  args.dim = dim;
-  for (int d = 0; d < index.rank(); ++d) args.sizes[d] = index.shape()[d];
-  args.index = index.data<std::int64_t>();
-}
-
 }  // namespace
 
 Tensor gather(const Tensor& x, int dim, const Tensor& index) {
   const char* op = "gather";
   detail::check_floating(op, "x", x);
   detail::check_index_tensor(op, "index", index);
-  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &index}));
+  detail::common_device(op, {&x, &index});
   dim = normalize_dim(dim, x.rank(), op);
   check_index_fits(op, "x", index, x, dim, false);
   const Tensor ic = index.contiguous();
   detail::check_indices(op, "index", ic, x.shape()[dim]);
-  Tensor out = Tensor::empty(index.shape(), x.dtype());
-  dispatch_floating(x.dtype(), op, [&](auto type) {
-    using T = decltype(type);
-    cpu::GatherArgs<T> args;
-    fill_index_space(args, ic, dim);
-    args.x = x.data<T>();
-    for (int d = 0; d < x.rank(); ++d) args.x_strides[d] = x.strides()[d];
-    args.out = out.data<T>();
-    cpu::gather_cpu(args);
-  });
+  Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
+  core_kernels::table().gather.run(x.device(), {.dim = dim, .index = &ic, .src = &x, .dst = &out});
   autograd::record(op, {x}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
     return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), dim, is.get(), a.grad())};
   });
@@ -80,18 +62,7 @@ Tensor scatter_add(const Tensor& base, int dim, const Tensor& index, const Tenso
   const Tensor ic = index.contiguous();
   detail::check_indices(op, "index", ic, base.shape()[dim]);
   Tensor out = base.detach().clone();
-  dispatch_floating(base.dtype(), op, [&](auto type) {
-    using T = decltype(type);
-    cpu::GatherArgs<T> args;
-    fill_index_space(args, ic, dim);
-    args.src = src.data<T>();
-    args.dst = out.data<T>();
-    for (int d = 0; d < base.rank(); ++d) {
-      args.src_strides[d] = src.strides()[d];
-      args.dst_strides[d] = out.strides()[d];
-    }
-    cpu::scatter_add_cpu(args);
-  });
+  core_kernels::table().scatter_add.run(base.device(), {.dim = dim, .index = &ic, .src = &src, .dst = &out});
   autograd::record(op, {base, src}, {out},
                    [is = autograd::SavedTensor(ic), dim, src_shape = src.shape()](const BackwardArgs& a) {
                      Tensor dsrc;
@@ -114,7 +85,6 @@ Tensor scatter_add(const Tensor& base, int dim, const Tensor& index, const Tenso
 TopK topk(const Tensor& x, std::int64_t k) {
   const char* op = "topk";
   detail::check_floating(op, "x", x);
-  detail::require_cpu_kernel(op, x.device());
   if (x.rank() < 1) throw ShapeError("topk: needs rank >= 1, got a scalar");
   const std::int64_t n = x.size(-1);
   if (k < 1 || k > n)
@@ -122,12 +92,13 @@ TopK topk(const Tensor& x, std::int64_t k) {
                      x.shape().to_string());
   const Tensor xc = x.contiguous();
   const Shape out_shape = x.shape().with(-1, k);
-  TopK result{Tensor::empty(out_shape, x.dtype()), Tensor::empty(out_shape, DType::i64)};
-  dispatch_floating(x.dtype(), op, [&](auto type) {
-    using T = decltype(type);
-    cpu::topk_cpu<T>(
-        {n ? x.numel() / n : 0, n, k, xc.data<T>(), result.values.data<T>(), result.indices.data<std::int64_t>()});
-  });
+  TopK result{Tensor::empty(out_shape, x.dtype(), x.device()), Tensor::empty(out_shape, DType::i64, x.device())};
+  core_kernels::table().topk.run(x.device(), {.x = &xc,
+                                              .values = &result.values,
+                                              .indices = &result.indices,
+                                              .rows = n ? x.numel() / n : 0,
+                                              .cols = n,
+                                              .k = k});
   autograd::record(
       op, {xc}, {result.values}, [is = autograd::SavedTensor(result.indices), from = x.shape()](const BackwardArgs& a) {
         return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), -1, is.get(), a.grad())};

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "index_checks.h"
-#include "kernels/cpu/index_select.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/shape_ops.h"
@@ -10,7 +10,6 @@
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 
 namespace {
@@ -41,10 +40,8 @@ Tensor index_add_impl(const char* op, const Tensor& base, int dim, const Tensor&
   detail::check_indices(op, "index", ic, base.shape()[dim]);
   Tensor out = base.detach().clone();
   const AxisSplit s = split_at(base.shape(), dim);
-  dispatch_floating(base.dtype(), op, [&](auto type) {
-    using T = decltype(type);
-    cpu::index_add_cpu<T>({s.outer, s.n, s.inner, ic.data<std::int64_t>(), ic.numel(), sc.data<T>(), out.data<T>()});
-  });
+  core_kernels::table().index_add.run(
+      base.device(), {.src = &sc, .index = &ic, .dst = &out, .outer = s.outer, .n = s.n, .inner = s.inner});
   autograd::record(op, {base, sc}, {out}, [is = autograd::SavedTensor(ic), dim](const BackwardArgs& a) {
     return std::vector<Tensor>{
         a.needs(0) ? a.grad() : Tensor(),
@@ -56,17 +53,15 @@ Tensor index_add_impl(const char* op, const Tensor& base, int dim, const Tensor&
 Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor& index) {
   detail::check_defined(op, "x", x);
   detail::check_index_tensor(op, "index", index);
-  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &index}));
+  detail::common_device(op, {&x, &index});
   dim = normalize_dim(dim, x.rank(), op);
   if (index.rank() != 1) throw ShapeError(std::string(op) + ": index must be 1-D, got " + index.shape().to_string());
   const Tensor xc = x.contiguous(), ic = index.contiguous();
   detail::check_indices(op, "index", ic, x.shape()[dim]);
   const AxisSplit s = split_at(x.shape(), dim);
-  Tensor out = Tensor::empty(x.shape().with(dim, ic.numel()), x.dtype());
-  detail::dispatch_any(x.dtype(), [&](auto type) {
-    using T = decltype(type);
-    cpu::index_select_cpu<T>({s.outer, s.n, s.inner, ic.data<std::int64_t>(), ic.numel(), xc.data<T>(), out.data<T>()});
-  });
+  Tensor out = Tensor::empty(x.shape().with(dim, ic.numel()), x.dtype(), x.device());
+  core_kernels::table().index_select.run(
+      x.device(), {.src = &xc, .index = &ic, .dst = &out, .outer = s.outer, .n = s.n, .inner = s.inner});
   if (is_floating(x.dtype())) {
     autograd::record(op, {xc}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
       const Tensor zeros = Tensor::zeros(from, a.grad().dtype());

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/cpu/gemm.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/elementwise.h"
 #include "strata/ops/reduce.h"
@@ -14,7 +14,6 @@
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -69,17 +68,6 @@ Shape batch_shape_of(const Tensor& x) {
 // inferred when n is 0
 Tensor as_rows(const Tensor& x) { return reshape(x, {x.shape().drop(-1).numel(), x.size(-1)}); }
 
-// CBLAS takes int sizes and strides; larger products are refused rather than truncated.
-template <class T>
-void check_blas_range(const char* op, const cpu::GemmArgs<T>& g) {
-  constexpr std::int64_t kMax = std::numeric_limits<int>::max();
-  for (std::int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc})
-    if (v > kMax)
-      throw ValueError(std::string(op) + ": a matrix size or row stride (" + std::to_string(v) +
-                           ") exceeds the 32-bit range of BLAS",
-                       "split the product into smaller ones");
-}
-
 void check_matmul_operand(const char* op, const char* arg, const Tensor& t) {
   detail::check_floating(op, arg, t);
   if (t.rank() < 2)
@@ -93,7 +81,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_matmul_operand("matmul", "a", a);
   check_matmul_operand("matmul", "b", b);
   const DType dtype = detail::common_dtype("matmul", {&a, &b});
-  detail::require_cpu_kernel("matmul", detail::common_device("matmul", {&a, &b}));
+  const Device device = detail::common_device("matmul", {&a, &b});
   const std::int64_t M = trans_a ? a.size(-1) : a.size(-2), K = trans_a ? a.size(-2) : a.size(-1);
   const std::int64_t Kb = trans_b ? b.size(-1) : b.size(-2), N = trans_b ? b.size(-2) : b.size(-1);
   if (K != Kb)
@@ -105,7 +93,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = Tensor::empty(out_shape, dtype);
+  Tensor out = Tensor::empty(out_shape, dtype, device);
 
   const BlasMatrix ma = as_blas_matrix(a.detach(), trans_a), mb = as_blas_matrix(b.detach(), trans_b);
   const std::int64_t count = batch.numel();
@@ -113,37 +101,29 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   std::vector<std::int64_t> c_off(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) c_off[std::size_t(i)] = i * M * N;
 
-  dispatch_floating(dtype, "matmul", [&](auto type) {
-    using T = decltype(type);
-    cpu::GemmArgs<T> g;
-    g.trans_a = ma.trans;
-    g.trans_b = mb.trans;
-    g.m = M;
-    g.n = N;
-    g.k = K;
-    g.a = ma.t.data<T>();
-    g.lda = ma.ld;
-    g.b = mb.t.data<T>();
-    g.ldb = mb.ld;
-    g.c = out.data<T>();
-    g.ldc = std::max<std::int64_t>(N, 1);
-    // One tall product when b is shared by the whole batch and a's batch rows follow
-    // each other at the row stride (e.g. x [B, T, D] times a weight): BLAS then sees
-    // M * batch rows instead of many short products.
-    bool fold = count > 1 && !ma.trans;
-    for (std::int64_t i = 0; fold && i < count; ++i)
-      fold = b_off[std::size_t(i)] == b_off[0] && a_off[std::size_t(i)] == a_off[0] + i * M * ma.ld;
-    if (fold || count == 1) {
-      g.m = fold ? M * count : M;
-      g.a += a_off.empty() ? 0 : a_off[0];
-      g.b += b_off.empty() ? 0 : b_off[0];
-      check_blas_range("matmul", g);
-      cpu::gemm_cpu(g);
-    } else {
-      check_blas_range("matmul", g);
-      cpu::gemm_batched_cpu(g, count, a_off.data(), b_off.data(), c_off.data());
-    }
-  });
+  core_kernels::GemmCall g{.trans_a = ma.trans,
+                           .trans_b = mb.trans,
+                           .m = M,
+                           .n = N,
+                           .k = K,
+                           .a = &ma.t,
+                           .lda = ma.ld,
+                           .b = &mb.t,
+                           .ldb = mb.ld,
+                           .c = &out,
+                           .ldc = std::max<std::int64_t>(N, 1)};
+  // One tall product when b is shared by the whole batch and a's batch rows follow each
+  // other at the row stride (e.g. x [B, T, D] times a weight): the backend then sees
+  // M * batch rows instead of many short products.
+  bool fold = count > 1 && !ma.trans;
+  for (std::int64_t i = 0; fold && i < count; ++i)
+    fold = b_off[std::size_t(i)] == b_off[0] && a_off[std::size_t(i)] == a_off[0] + i * M * ma.ld;
+  g.count = fold ? 1 : count;
+  g.m = fold ? M * count : M;
+  g.a_offsets = std::span<const std::int64_t>(a_off).first(std::size_t(g.count));
+  g.b_offsets = std::span<const std::int64_t>(b_off).first(std::size_t(g.count));
+  g.c_offsets = std::span<const std::int64_t>(c_off).first(std::size_t(g.count));
+  core_kernels::table().gemm.run(device, g);
 
   autograd::record("matmul", {a, b}, {out},
                    [as = SavedTensor(a), bs = SavedTensor(b), trans_a, trans_b](const BackwardArgs& args) {
@@ -183,35 +163,29 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw ShapeError("linear: bias " + bias.shape().to_string() + " does not match weight " +
                      weight.shape().to_string() + " (expected [" + std::to_string(weight.size(0)) + "])");
   const DType dtype = detail::common_dtype("linear", {&x, &weight, &bias});
-  detail::require_cpu_kernel("linear", detail::common_device("linear", {&x, &weight, &bias}));
+  const Device device = detail::common_device("linear", {&x, &weight, &bias});
   const std::int64_t in = weight.size(1), out_features = weight.size(0);
   const Tensor x2 = x.detach().contiguous();
   const std::int64_t rows = x.shape().drop(-1).numel();
   Shape out_shape = x.shape().with(-1, out_features);
-  Tensor out = Tensor::empty(out_shape, dtype);
+  Tensor out = Tensor::empty(out_shape, dtype, device);
   const BlasMatrix w = as_blas_matrix(weight.detach(), true);
-  dispatch_floating(dtype, "linear", [&](auto type) {
-    using T = decltype(type);
-    cpu::GemmArgs<T> g;
-    g.trans_a = false;
-    g.trans_b = w.trans;
-    g.m = rows;
-    g.n = out_features;
-    g.k = in;
-    g.a = x2.data<T>();
-    g.lda = std::max<std::int64_t>(in, 1);
-    g.b = w.t.data<T>();
-    g.ldb = w.ld;
-    g.c = out.data<T>();
-    g.ldc = std::max<std::int64_t>(out_features, 1);
-    if (bias.defined()) {  // C starts as the broadcast bias, and the product adds to it
-      Tensor view = out.detach();
-      detail::strided_copy(bias, view);
-      g.beta = T(1);
-    }
-    check_blas_range("linear", g);
-    cpu::gemm_cpu(g);
-  });
+  if (bias.defined()) {  // C starts as the broadcast bias, and the product adds to it
+    Tensor view = out.detach();
+    detail::strided_copy(bias, view);
+  }
+  core_kernels::table().gemm.run(device, {.trans_a = false,
+                                          .trans_b = w.trans,
+                                          .m = rows,
+                                          .n = out_features,
+                                          .k = in,
+                                          .beta = bias.defined() ? 1.0 : 0.0,
+                                          .a = &x2,
+                                          .lda = std::max<std::int64_t>(in, 1),
+                                          .b = &w.t,
+                                          .ldb = w.ld,
+                                          .c = &out,
+                                          .ldc = std::max<std::int64_t>(out_features, 1)});
   autograd::record("linear", {x, weight, bias}, {out},
                    [xs = SavedTensor(x2), ws = SavedTensor(weight), x_shape = x.shape()](const BackwardArgs& a) {
                      const Tensor g2 = as_rows(a.grad());

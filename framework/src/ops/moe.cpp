@@ -1,17 +1,16 @@
 // Mixture-of-Experts ops: the slot sort (integer bookkeeping) and the grouped product
-// (kernels/cpu/grouped_gemm).
+// (a grouped GEMM of the backend table).
 #include "strata/ops/moe.h"
 
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/grouped_gemm.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -51,7 +50,7 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
   detail::check_floating(op, "weight", weight);
   detail::check_index_tensor(op, "group_sizes", group_sizes);
   detail::common_dtype(op, {&x, &weight});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &weight}));
+  detail::common_device(op, {&x, &weight});
   if (x.rank() != 2 || weight.rank() != 3 || weight.size(2) != x.size(1))
     throw ShapeError(std::string(op) + ": x " + x.shape().to_string() + " and weight " + weight.shape().to_string() +
                          " do not match",
@@ -73,35 +72,25 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
                          std::to_string(S) + " rows",
                      "every row of x belongs to exactly one group");
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
-  Tensor y = Tensor::empty({S, N}, x.dtype());
-  auto args_for = [E, S, K, N](auto type, const std::vector<std::int64_t>& off, const Tensor& xt, const Tensor& wt) {
-    using Type = decltype(type);
-    cpu::GroupedGemmArgs<Type> a;
-    a.groups = E, a.rows = S, a.in = K, a.out = N;
-    a.offsets = off.data();
-    a.x = xt.data<Type>();
-    a.w = wt.data<Type>();
-    return a;
-  };
-  dispatch_floating(x.dtype(), op, [&](auto type) {
-    using Type = decltype(type);
-    cpu::GroupedGemmArgs<Type> a = args_for(type, offsets, xc, wc);
-    a.y = y.data<Type>();
-    cpu::grouped_gemm_fwd_cpu(a);
-  });
+  Tensor y = Tensor::empty({S, N}, x.dtype(), x.device());
+  core_kernels::table().grouped_gemm.run(
+      x.device(), {.groups = E, .rows = S, .in = K, .out = N, .offsets = offsets, .x = &xc, .w = &wc, .y = &y});
   autograd::record(op, {xc, wc}, {y},
-                   [args_for, offsets, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
+                   [offsets, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
                      const Tensor dy = g.grad().contiguous();
-                     Tensor dx = g.needs(0) ? Tensor::empty({S, K}, dy.dtype()) : Tensor();
-                     Tensor dw = g.needs(1) ? Tensor::empty({E, N, K}, dy.dtype()) : Tensor();
-                     dispatch_floating(dy.dtype(), "grouped_matmul backward", [&](auto type) {
-                       using Type = decltype(type);
-                       cpu::GroupedGemmArgs<Type> a = args_for(type, offsets, xs.get(), ws.get());
-                       a.dy = dy.data<Type>();
-                       a.dx = dx.defined() ? dx.data<Type>() : nullptr;
-                       a.dw = dw.defined() ? dw.data<Type>() : nullptr;
-                       cpu::grouped_gemm_bwd_cpu(a);
-                     });
+                     const Tensor xt = xs.get(), wt = ws.get();
+                     Tensor dx = g.needs(0) ? Tensor::empty({S, K}, dy.dtype(), dy.device()) : Tensor();
+                     Tensor dw = g.needs(1) ? Tensor::empty({E, N, K}, dy.dtype(), dy.device()) : Tensor();
+                     core_kernels::table().grouped_gemm_backward.run(dy.device(), {.groups = E,
+                                                                                   .rows = S,
+                                                                                   .in = K,
+                                                                                   .out = N,
+                                                                                   .offsets = offsets,
+                                                                                   .x = &xt,
+                                                                                   .w = &wt,
+                                                                                   .dy = &dy,
+                                                                                   .dx = &dx,
+                                                                                   .dw = &dw});
                      return std::vector<Tensor>{dx, dw};
                    });
   return y;

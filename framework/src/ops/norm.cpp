@@ -3,14 +3,12 @@
 
 #include <vector>
 
-#include "kernels/cpu/layernorm.h"
-#include "kernels/cpu/rmsnorm.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -26,7 +24,7 @@ void check_norm_args(const char* op, const Tensor& x, const Tensor& weight, cons
                        x.shape().to_string() + " (expected [" + std::to_string(x.size(-1)) + "])");
   }
   detail::common_dtype(op, {&x, &weight, &bias});
-  detail::require_cpu_kernel(op, detail::common_device(op, {&x, &weight, &bias}));
+  detail::common_device(op, {&x, &weight, &bias});
   if (!(eps > 0)) throw ValueError(std::string(op) + ": eps = " + std::to_string(eps) + " must be > 0");
 }
 
@@ -36,41 +34,28 @@ Tensor rmsnorm(const Tensor& x, const Tensor& weight, double eps) {
   check_norm_args("rmsnorm", x, weight, Tensor(), eps);
   const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : Tensor();
   const std::int64_t D = x.size(-1), rows = D ? x.numel() / D : 0;
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  Tensor rstd = Tensor::empty({rows}, x.dtype());
-  dispatch_floating(x.dtype(), "rmsnorm", [&](auto type) {
-    using T = decltype(type);
-    cpu::RmsNormArgs<T> args;
-    args.rows = rows;
-    args.cols = D;
-    args.eps = T(eps);
-    args.x = xc.data<T>();
-    args.weight = wc.defined() ? wc.data<T>() : nullptr;
-    args.y = y.data<T>();
-    args.rstd = rstd.data<T>();
-    cpu::rmsnorm_fwd_cpu(args);
-  });
+  const Device device = x.device();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  Tensor rstd = Tensor::empty({rows}, x.dtype(), device);
+  core_kernels::table().rmsnorm.run(
+      device, {.rows = rows, .cols = D, .eps = eps, .x = &xc, .weight = &wc, .rstd = &rstd, .y = &y});
   autograd::record(
       "rmsnorm", {xc, wc}, {y},
       [xs = SavedTensor(xc), ws = SavedTensor(wc), rs = SavedTensor(rstd), rows, D, eps](const BackwardArgs& a) {
         const Tensor g = a.grad().contiguous();
-        Tensor dx = Tensor::empty(g.shape(), g.dtype());
-        Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype()) : Tensor();
-        dispatch_floating(g.dtype(), "rmsnorm backward", [&](auto type) {
-          using T = decltype(type);
-          Tensor r = rs.get();
-          cpu::RmsNormArgs<T> args;
-          args.rows = rows;
-          args.cols = D;
-          args.eps = T(eps);
-          args.x = xs.get().data<T>();
-          args.weight = ws.defined() ? ws.get().data<T>() : nullptr;
-          args.rstd = r.data<T>();
-          args.g = g.data<T>();
-          args.dx = dx.data<T>();
-          args.dweight = dw.defined() ? dw.data<T>() : nullptr;
-          cpu::rmsnorm_bwd_cpu(args);
-        });
+        const Tensor xt = xs.get(), wt = ws.defined() ? ws.get() : Tensor();
+        Tensor r = rs.get();
+        Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+        Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
+        core_kernels::table().rmsnorm_backward.run(g.device(), {.rows = rows,
+                                                                .cols = D,
+                                                                .eps = eps,
+                                                                .x = &xt,
+                                                                .weight = &wt,
+                                                                .rstd = &r,
+                                                                .g = &g,
+                                                                .dx = &dx,
+                                                                .dweight = &dw});
         return std::vector<Tensor>{dx, dw};
       });
   return y;
@@ -82,46 +67,38 @@ Tensor layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, doub
   const Tensor wc = weight.defined() ? weight.contiguous() : Tensor();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   const std::int64_t D = x.size(-1), rows = D ? x.numel() / D : 0;
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  Tensor mean = Tensor::empty({rows}, x.dtype()), rstd = Tensor::empty({rows}, x.dtype());
-  dispatch_floating(x.dtype(), "layernorm", [&](auto type) {
-    using T = decltype(type);
-    cpu::LayerNormArgs<T> args;
-    args.rows = rows;
-    args.cols = D;
-    args.eps = T(eps);
-    args.x = xc.data<T>();
-    args.weight = wc.defined() ? wc.data<T>() : nullptr;
-    args.bias = bc.defined() ? bc.data<T>() : nullptr;
-    args.y = y.data<T>();
-    args.mean = mean.data<T>();
-    args.rstd = rstd.data<T>();
-    cpu::layernorm_fwd_cpu(args);
-  });
+  const Device device = x.device();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
+  Tensor mean = Tensor::empty({rows}, x.dtype(), device), rstd = Tensor::empty({rows}, x.dtype(), device);
+  core_kernels::table().layernorm.run(device, {.rows = rows,
+                                               .cols = D,
+                                               .eps = eps,
+                                               .x = &xc,
+                                               .weight = &wc,
+                                               .bias = &bc,
+                                               .mean = &mean,
+                                               .rstd = &rstd,
+                                               .y = &y});
   autograd::record("layernorm", {xc, wc, bc}, {y},
                    [xs = SavedTensor(xc), ws = SavedTensor(wc), ms = SavedTensor(mean), rs = SavedTensor(rstd), rows, D,
                     eps](const BackwardArgs& a) {
                      const Tensor g = a.grad().contiguous();
-                     Tensor dx = Tensor::empty(g.shape(), g.dtype());
-                     Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype()) : Tensor();
-                     Tensor db = a.needs(2) ? Tensor::empty({D}, g.dtype()) : Tensor();
-                     dispatch_floating(g.dtype(), "layernorm backward", [&](auto type) {
-                       using T = decltype(type);
-                       Tensor m = ms.get(), r = rs.get();
-                       cpu::LayerNormArgs<T> args;
-                       args.rows = rows;
-                       args.cols = D;
-                       args.eps = T(eps);
-                       args.x = xs.get().data<T>();
-                       args.weight = ws.defined() ? ws.get().data<T>() : nullptr;
-                       args.mean = m.data<T>();
-                       args.rstd = r.data<T>();
-                       args.g = g.data<T>();
-                       args.dx = dx.data<T>();
-                       args.dweight = dw.defined() ? dw.data<T>() : nullptr;
-                       args.dbias = db.defined() ? db.data<T>() : nullptr;
-                       cpu::layernorm_bwd_cpu(args);
-                     });
+                     const Tensor xt = xs.get(), wt = ws.defined() ? ws.get() : Tensor();
+                     Tensor m = ms.get(), r = rs.get();
+                     Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+                     Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
+                     Tensor db = a.needs(2) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
+                     core_kernels::table().layernorm_backward.run(g.device(), {.rows = rows,
+                                                                               .cols = D,
+                                                                               .eps = eps,
+                                                                               .x = &xt,
+                                                                               .weight = &wt,
+                                                                               .mean = &m,
+                                                                               .rstd = &r,
+                                                                               .g = &g,
+                                                                               .dx = &dx,
+                                                                               .dweight = &dw,
+                                                                               .dbias = &db});
                      return std::vector<Tensor>{dx, dw, db};
                    });
   return y;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/reduce.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/elementwise.h"
 #include "strata/ops/shape_ops.h"
@@ -35,11 +35,8 @@ Tensor sum_run(const Tensor& x, int first, int last) {
   for (int i = last + 1; i < x.rank(); ++i) C *= x.shape()[i];
   Shape shape = x.shape();
   for (int i = first; i <= last; ++i) shape[i] = 1;
-  Tensor out = Tensor::empty(shape, x.dtype());
-  dispatch_floating(x.dtype(), "sum", [&](auto type) {
-    using T = decltype(type);
-    kernels::cpu::sum_cpu<T>({x.data<T>(), out.data<T>(), A, R, C});
-  });
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  core_kernels::table().sum.run(x.device(), {.x = &x, .out = &out, .outer = A, .reduced = R, .inner = C});
   return out;
 }
 
@@ -47,7 +44,6 @@ Tensor sum_run(const Tensor& x, int first, int last) {
 
 Tensor sum(const Tensor& x, std::span<const int> axes_in, bool keepdim) {
   detail::check_floating("sum", "x", x);
-  detail::require_cpu_kernel("sum", x.device());
   const std::vector<int> axes = normalized_axes("sum", axes_in, x.rank());
   if (axes.empty()) return x.clone();
   // Reduce each run of adjacent axes, last run first, on a keepdim-shaped intermediate.
@@ -103,7 +99,7 @@ Tensor mean(const Tensor& x) {
 
 bool all_finite(const Tensor& x) {
   detail::check_floating("all_finite", "x", x);
-  const Tensor c = x.detach().contiguous();
+  const Tensor c = x.detach().to(Device::cpu()).contiguous();
   return dispatch_floating(c.dtype(), "all_finite", [&](auto zero) {
     using T = decltype(zero);
     const T* p = c.data<T>();

@@ -5,38 +5,26 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/rope.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 
 namespace {
 
 // Rotates x (heads packed: detail::heads_packed) into a new contiguous tensor.
 Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "rope", [&](auto type) {
-    using T = decltype(type);
-    cpu::RopeArgs<T> args;
-    args.batch = x.size(0);
-    args.seq_len = x.size(1);
-    args.n_heads = x.size(2);
-    args.head_dim = x.size(3);
-    args.rotary_dim = o.rotary_dim;
-    args.position_offset = o.position_offset;
-    args.theta = o.theta;
-    args.interleaved = o.interleaved;
-    args.inverse = inverse;
-    args.x = x.data<T>();
-    args.x_stride_b = x.strides()[0];
-    args.x_stride_t = x.strides()[1];
-    args.out = out.data<T>();
-    cpu::rope_cpu(args);
-  });
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  core_kernels::table().rope.run(x.device(), {.x = &x,
+                                              .out = &out,
+                                              .rotary_dim = o.rotary_dim,
+                                              .position_offset = o.position_offset,
+                                              .theta = o.theta,
+                                              .interleaved = o.interleaved,
+                                              .inverse = inverse});
   return out;
 }
 
@@ -45,7 +33,6 @@ Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
 Tensor rope(const Tensor& x, const RopeOptions& options) {
   const char* op = "rope";
   detail::check_floating(op, "x", x);
-  detail::require_cpu_kernel(op, x.device());
   if (x.rank() != 4)
     throw ShapeError("rope: x must be [B, T, H, head_dim], got " + x.shape().to_string(),
                      "reshape the projection to [batch, time, heads, head_dim] first");

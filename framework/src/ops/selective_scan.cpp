@@ -1,17 +1,16 @@
-// Selective scan op (kernels/cpu/selective_scan): shape checks, the forward kernel, and
-// the backward kernel on the tape, with the forward's chunk checkpoints kept for it.
+// Selective scan op: shape checks, the fused forward kernel of the backend table, and its
+// backward kernel on the tape, with what the forward saved for it (chunk checkpoints on the CPU).
 #include "strata/ops/selective_scan.h"
 
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/selective_scan.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -40,7 +39,7 @@ ScanSizes check_inputs(const SelectiveScanInputs& in) {
   const std::initializer_list<const Tensor*> all = {&in.u, &in.delta, &in.A, &in.B, &in.C,
                                                    &in.D, &in.z, &in.delta_bias, &in.initial_state};
   detail::common_dtype(kOp, all);
-  detail::require_cpu_kernel(kOp, detail::common_device(kOp, all));
+  detail::common_device(kOp, all);
   if (in.u.rank() != 3) throw ShapeError(std::string(kOp) + ": u must be [B, T, D], got " + in.u.shape().to_string());
   if (in.A.rank() != 2 || in.A.size(0) != in.u.size(2))
     throw ShapeError(std::string(kOp) + ": A is " + in.A.shape().to_string() + ", expected [" +
@@ -60,15 +59,6 @@ ScanSizes check_inputs(const SelectiveScanInputs& in) {
 
 Tensor contiguous_or_empty(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
 
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <class T>
-T* data_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 }  // namespace
 
 SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
@@ -81,73 +71,73 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
   const bool softplus = inputs.delta_softplus;
   const DType dtype = inputs.u.dtype();
 
+  const Device device = inputs.u.device();
   SelectiveScanOutputs out;
-  out.y = Tensor::empty({s.B, s.T, s.D}, dtype);
-  out.final_state = Tensor::empty({s.B, s.D, s.N}, dtype);
+  out.y = Tensor::empty({s.B, s.T, s.D}, dtype, device);
+  out.final_state = Tensor::empty({s.B, s.D, s.N}, dtype, device);
   const bool recording = autograd::needs_recording(std::span<const Tensor>(ins));
-  Tensor checkpoints =
-      recording ? Tensor::empty({cpu::selective_scan_checkpoint_size(s.B, s.T, s.D, s.N)}, dtype) : Tensor();
-
-  // Kernel arguments over the given (contiguous) inputs.
-  auto args_for = [s, softplus](auto type, const std::vector<Tensor>& t) {
-    using Type = decltype(type);
-    cpu::SelectiveScanArgs<Type> a;
-    a.batch = s.B, a.seq_len = s.T, a.channels = s.D, a.d_state = s.N;
-    a.u = t[0].data<Type>();
-    a.delta = t[1].data<Type>();
-    a.A = t[2].data<Type>();
-    a.B = t[3].data<Type>();
-    a.C = t[4].data<Type>();
-    a.D = data_or_null<Type>(t[5]);
-    a.z = data_or_null<Type>(t[6]);
-    a.delta_bias = data_or_null<Type>(t[7]);
-    a.initial_state = data_or_null<Type>(t[8]);
-    a.delta_softplus = softplus;
-    return a;
-  };
-  dispatch_floating(dtype, kOp, [&](auto type) {
-    using Type = decltype(type);
-    cpu::SelectiveScanArgs<Type> a = args_for(type, c);
-    a.y = out.y.data<Type>();
-    a.final_state = out.final_state.data<Type>();
-    a.checkpoints = data_or_null<Type>(checkpoints);
-    cpu::selective_scan_fwd_cpu(a);
-  });
+  Tensor saved_by_kernel;
+  core_kernels::table().selective_scan.run(device, {.batch = s.B,
+                                                    .seq_len = s.T,
+                                                    .channels = s.D,
+                                                    .d_state = s.N,
+                                                    .delta_softplus = softplus,
+                                                    .u = &c[0],
+                                                    .delta = &c[1],
+                                                    .A = &c[2],
+                                                    .B = &c[3],
+                                                    .C = &c[4],
+                                                    .D = &c[5],
+                                                    .z = &c[6],
+                                                    .delta_bias = &c[7],
+                                                    .initial_state = &c[8],
+                                                    .save_for_backward = recording,
+                                                    .saved = &saved_by_kernel,
+                                                    .y = &out.y,
+                                                    .final_state = &out.final_state});
   if (!recording) return out;
 
   std::vector<SavedTensor> saved;
   for (const Tensor& t : c) saved.emplace_back(t);
   autograd::record(
       kOp, std::span<const Tensor>(ins), std::span<Tensor>(&out.y, 2),
-      [args_for, saved, checkpoints, s](const BackwardArgs& g) mutable {
+      [saved, saved_by_kernel, s, softplus](const BackwardArgs& g) mutable {
         std::vector<Tensor> t;
         for (const SavedTensor& st : saved) t.push_back(st.defined() ? st.get() : Tensor());
         const Tensor dy = g.grad(0).contiguous(), dfinal = g.grad(1).contiguous();
         const DType dt = dy.dtype();
-        auto grad_if = [&](int i, const Shape& shape) { return g.needs(i) ? Tensor::empty(shape, dt) : Tensor(); };
-        Tensor du = Tensor::empty({s.B, s.T, s.D}, dt), ddelta = Tensor::empty({s.B, s.T, s.D}, dt);
+        const Device dev = dy.device();
+        auto grad_if = [&](int i, const Shape& shape) { return g.needs(i) ? Tensor::empty(shape, dt, dev) : Tensor(); };
+        Tensor du = Tensor::empty({s.B, s.T, s.D}, dt, dev), ddelta = Tensor::empty({s.B, s.T, s.D}, dt, dev);
         Tensor dA = grad_if(2, {s.D, s.N}), dB = grad_if(3, {s.B, s.T, s.N}), dC = grad_if(4, {s.B, s.T, s.N});
         Tensor dD = grad_if(5, {s.D}), dz = grad_if(6, {s.B, s.T, s.D}), dbias = grad_if(7, {s.D});
         Tensor dh0 = grad_if(8, {s.B, s.D, s.N});
-        Tensor workspace = Tensor::empty({cpu::selective_scan_bwd_workspace_size(s.B, s.T, s.D, s.N)}, dt);
-        dispatch_floating(dt, "selective_scan backward", [&](auto type) {
-          using Type = decltype(type);
-          cpu::SelectiveScanArgs<Type> a = args_for(type, t);
-          a.checkpoints = checkpoints.data<Type>();
-          a.dy = dy.data<Type>();
-          a.dfinal_state = dfinal.data<Type>();
-          a.du = du.data<Type>();
-          a.ddelta = ddelta.data<Type>();
-          a.dA = data_or_null<Type>(dA);
-          a.dB = data_or_null<Type>(dB);
-          a.dC = data_or_null<Type>(dC);
-          a.dD = data_or_null<Type>(dD);
-          a.dz = data_or_null<Type>(dz);
-          a.ddelta_bias = data_or_null<Type>(dbias);
-          a.dinitial_state = data_or_null<Type>(dh0);
-          a.workspace = workspace.data<Type>();
-          cpu::selective_scan_bwd_cpu(a);
-        });
+        core_kernels::table().selective_scan_backward.run(dev, {.batch = s.B,
+                                                                .seq_len = s.T,
+                                                                .channels = s.D,
+                                                                .d_state = s.N,
+                                                                .delta_softplus = softplus,
+                                                                .u = &t[0],
+                                                                .delta = &t[1],
+                                                                .A = &t[2],
+                                                                .B = &t[3],
+                                                                .C = &t[4],
+                                                                .D = &t[5],
+                                                                .z = &t[6],
+                                                                .delta_bias = &t[7],
+                                                                .initial_state = &t[8],
+                                                                .saved = &saved_by_kernel,
+                                                                .dy = &dy,
+                                                                .dfinal_state = &dfinal,
+                                                                .du = &du,
+                                                                .ddelta = &ddelta,
+                                                                .dA = &dA,
+                                                                .dB = &dB,
+                                                                .dC = &dC,
+                                                                .dD = &dD,
+                                                                .dz = &dz,
+                                                                .ddelta_bias = &dbias,
+                                                                .dinitial_state = &dh0});
         return std::vector<Tensor>{g.needs(0) ? du : Tensor(), g.needs(1) ? ddelta : Tensor(), dA, dB, dC, dD, dz,
                                    dbias, dh0};
       });

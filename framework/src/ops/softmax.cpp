@@ -3,15 +3,13 @@
 
 #include <vector>
 
-#include "kernels/cpu/cross_entropy.h"
-#include "kernels/cpu/softmax.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/shape_ops.h"
 #include "tensor_internal.h"
 
 namespace strata {
 
-namespace cpu = kernels::cpu;
 using autograd::BackwardArgs;
 using autograd::SavedTensor;
 
@@ -21,24 +19,18 @@ enum class SoftmaxKind { softmax, log_softmax };
 
 Tensor softmax_family(SoftmaxKind kind, const char* name, const Tensor& x) {
   detail::check_floating(name, "x", x);
-  detail::require_cpu_kernel(name, x.device());
   if (x.rank() == 0) throw ShapeError(std::string(name) + ": needs rank >= 1, got a scalar");
   const Tensor xc = x.contiguous();
   const std::int64_t cols = x.size(-1), rows = cols ? x.numel() / cols : 0;
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), name, [&](auto type) {
-    using T = decltype(type);
-    const cpu::SoftmaxArgs<T> args{rows, cols, xc.data<T>(), nullptr, out.data<T>()};
-    kind == SoftmaxKind::softmax ? cpu::softmax_fwd_cpu(args) : cpu::log_softmax_fwd_cpu(args);
-  });
-  autograd::record(name, {xc}, {out}, [kind, ys = SavedTensor(out), rows, cols](const BackwardArgs& a) {
+  const bool log = kind == SoftmaxKind::log_softmax;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  core_kernels::table().softmax.run(x.device(), {.log = log, .rows = rows, .cols = cols, .x = &xc, .out = &out});
+  autograd::record(name, {xc}, {out}, [log, ys = SavedTensor(out), rows, cols](const BackwardArgs& a) {
     const Tensor g = a.grad().contiguous();
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    dispatch_floating(g.dtype(), "softmax backward", [&](auto type) {
-      using T = decltype(type);
-      const cpu::SoftmaxArgs<T> args{rows, cols, ys.get().data<T>(), g.data<T>(), dx.data<T>()};
-      kind == SoftmaxKind::softmax ? cpu::softmax_bwd_cpu(args) : cpu::log_softmax_bwd_cpu(args);
-    });
+    const Tensor y = ys.get();
+    Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    core_kernels::table().softmax_backward.run(
+        g.device(), {.log = log, .rows = rows, .cols = cols, .x = &y, .g = &g, .out = &dx});
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -53,7 +45,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   const char* op = "cross_entropy";
   detail::check_floating(op, "logits", logits);
   detail::check_index_tensor(op, "targets", targets);
-  detail::require_cpu_kernel(op, detail::common_device(op, {&logits, &targets}));
+  detail::common_device(op, {&logits, &targets});
   if (logits.rank() < 1 || logits.rank() != targets.rank() + 1 || targets.shape() != logits.shape().drop(-1))
     throw ShapeError("cross_entropy: logits " + logits.shape().to_string() + " and targets " +
                          targets.shape().to_string() + " do not match",
@@ -64,7 +56,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   const std::int64_t V = logits.size(-1), rows = targets.numel();
   const Tensor lc = logits.contiguous();
   const Tensor tc = targets.contiguous();
-  const std::int64_t* t = tc.data<std::int64_t>();
+  const Tensor host_targets = tc.to(Device::cpu());  // validated on the host
+  const std::int64_t* t = host_targets.data<std::int64_t>();
   std::int64_t counted = 0;
   for (std::int64_t i = 0; i < rows; ++i) {
     if (t[i] == options.ignore_index) continue;
@@ -76,21 +69,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
     ++counted;
   }
 
-  Tensor per_row = Tensor::empty(targets.shape(), logits.dtype());
-  Tensor lse = Tensor::empty(targets.shape(), logits.dtype());
-  dispatch_floating(logits.dtype(), op, [&](auto type) {
-    using T = decltype(type);
-    cpu::CrossEntropyArgs<T> args;
-    args.rows = rows;
-    args.classes = V;
-    args.logits = lc.data<T>();
-    args.targets = t;
-    args.ignore_index = options.ignore_index;
-    args.label_smoothing = T(options.label_smoothing);
-    args.loss = per_row.data<T>();
-    args.lse = lse.data<T>();
-    cpu::cross_entropy_fwd_cpu(args);
-  });
+  const Device device = logits.device();
+  Tensor per_row = Tensor::empty(targets.shape(), logits.dtype(), device);
+  Tensor lse = Tensor::empty(targets.shape(), logits.dtype(), device);
+  core_kernels::table().cross_entropy.run(device, {.logits = &lc,
+                                                   .targets = &tc,
+                                                   .ignore_index = options.ignore_index,
+                                                   .label_smoothing = options.label_smoothing,
+                                                   .lse = &lse,
+                                                   .loss = &per_row});
 
   Tensor out;
   double row_scale = 1.0;  // d(out)/d(row loss)
@@ -100,39 +87,35 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
     // all-ignored batches give 0, not 0/0: a padded batch must not poison training
     row_scale = options.reduction == Reduction::mean && counted > 0 ? 1.0 / double(counted) : 1.0;
     double total = 0;
-    dispatch_floating(logits.dtype(), op, [&](auto type) {
+    const Tensor host = per_row.to(Device::cpu());
+    dispatch_floating(host.dtype(), op, [&](auto type) {
       using T = decltype(type);
-      const T* p = per_row.data<T>();
+      const T* p = host.data<T>();
       for (std::int64_t i = 0; i < rows; ++i) total += double(p[i]);
     });
-    out = Tensor::scalar(total * row_scale, logits.dtype());
+    out = Tensor::scalar(total * row_scale, logits.dtype()).to(device);
   }
   autograd::record(op, {lc}, {out},
-                   [ls = SavedTensor(lc), ts = SavedTensor(tc), lses = SavedTensor(lse), options, row_scale, rows,
-                    V](const BackwardArgs& a) {
-                     const Tensor g = a.grad().contiguous();
+                   [ls = SavedTensor(lc), ts = SavedTensor(tc), lses = SavedTensor(lse), options, row_scale](
+                       const BackwardArgs& a) {
                      const Tensor& l = ls.get();
-                     Tensor dl = Tensor::empty(l.shape(), l.dtype());
-                     dispatch_floating(l.dtype(), "cross_entropy backward", [&](auto type) {
-                       using T = decltype(type);
-                       // per-row upstream gradients: g itself (none) or one scaled value
-                       const Tensor scaled = g.numel() == 1 && options.reduction != Reduction::none
-                                                 ? Tensor::scalar(g.item<double>() * row_scale, l.dtype())
-                                                 : g;
-                       cpu::CrossEntropyArgs<T> args;
-                       args.rows = rows;
-                       args.classes = V;
-                       args.logits = l.data<T>();
-                       args.targets = ts.get().data<std::int64_t>();
-                       args.ignore_index = options.ignore_index;
-                       args.label_smoothing = T(options.label_smoothing);
-                       Tensor saved_lse = lses.get();
-                       args.lse = saved_lse.data<T>();
-                       args.grad = scaled.data<T>();
-                       args.grad_stride = options.reduction == Reduction::none ? 1 : 0;
-                       args.dlogits = dl.data<T>();
-                       cpu::cross_entropy_bwd_cpu(args);
-                     });
+                     const Tensor t = ts.get();
+                     Tensor saved_lse = lses.get();
+                     // per-row upstream gradients: g itself (none), or one scaled value for every row
+                     const bool per_row_grad = options.reduction == Reduction::none;
+                     const Tensor g =
+                         per_row_grad ? a.grad().contiguous()
+                                      : Tensor::scalar(a.grad().item<double>() * row_scale, l.dtype()).to(l.device());
+                     Tensor dl = Tensor::empty(l.shape(), l.dtype(), l.device());
+                     core_kernels::table().cross_entropy_backward.run(l.device(),
+                                                                      {.logits = &l,
+                                                                       .targets = &t,
+                                                                       .ignore_index = options.ignore_index,
+                                                                       .label_smoothing = options.label_smoothing,
+                                                                       .lse = &saved_lse,
+                                                                       .grad = &g,
+                                                                       .grad_stride = per_row_grad ? 1 : 0,
+                                                                       .dlogits = &dl});
                      return std::vector<Tensor>{dl};
                    });
   return out;

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/cpu/adamw.h"
+#include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/detail/tensor_impl.h"
 #include "strata/error.h"
@@ -26,20 +26,17 @@ void AdamW::step(double lr) {
     Tensor param = params_[i].tensor;
     const Tensor grad = param.grad();
     if (!grad.defined()) continue;
-    detail::require_cpu_kernel("adamw", param.device());
     const Tensor g = grad.contiguous();
-    kernels::cpu::AdamWArgs args;
-    args.n = param.numel();
-    args.lr = lr;
-    args.beta1 = options_.beta1;
-    args.beta2 = options_.beta2;
-    args.eps = options_.eps;
-    args.weight_decay = params_[i].weight_decay ? options_.weight_decay : 0.0;
-    args.step = step_;
-    dispatch_floating(param.dtype(), "adamw", [&](auto zero) {
-      using T = decltype(zero);
-      kernels::cpu::adamw_step(args, param.data<T>(), g.data<T>(), m_[i].data<T>(), v_[i].data<T>());
-    });
+    core_kernels::table().adamw.run(param.device(), {.param = &param,
+                                                     .grad = &g,
+                                                     .m = &m_[i],
+                                                     .v = &v_[i],
+                                                     .lr = lr,
+                                                     .beta1 = options_.beta1,
+                                                     .beta2 = options_.beta2,
+                                                     .eps = options_.eps,
+                                                     .weight_decay = params_[i].weight_decay ? options_.weight_decay : 0.0,
+                                                     .step = step_});
     param.impl()->storage->bump_version();  // tensors saved for backward are now stale
   }
 }

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-namespace strata::kernels::cpu {
+namespace strata::kernels {
 
 using Philox4 = std::array<std::uint32_t, 4>;
 
@@ -38,4 +38,4 @@ inline double uniform_f64(std::uint32_t hi, std::uint32_t lo) {
   return double(bits & ((1ull << 53) - 1)) * (1.0 / 9007199254740992.0);
 }
 
-}  // namespace strata::kernels::cpu
+}  // namespace strata::kernels

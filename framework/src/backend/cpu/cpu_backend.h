@@ -1,0 +1,56 @@
+#pragma once
+// The CPU backend: registers kernels/cpu for every entry of the core table (one file per
+// op family), declaring the dtypes each kernel takes. Nothing outside framework/src/backend
+// names kernels::cpu's compute functions.
+#include <string>
+#include <vector>
+
+#include "backend/core_kernels.h"
+#include "strata/dtype.h"
+#include "strata/tensor.h"
+
+namespace strata::cpu_backend {
+
+using namespace core_kernels;
+
+void register_elementwise(CoreKernels& k);
+void register_indexing(CoreKernels& k);
+void register_rows(CoreKernels& k);
+void register_matmul(CoreKernels& k);
+void register_sequence(CoreKernels& k);
+void register_optimizer(CoreKernels& k);
+
+inline void register_all(CoreKernels& k) {
+  register_elementwise(k);
+  register_indexing(k);
+  register_rows(k);
+  register_matmul(k);
+  register_sequence(k);
+  register_optimizer(k);
+}
+
+// Thread count of the CPU kernels and of BLAS, set together; the BLAS library in use.
+void set_threads(int threads);
+int threads();
+std::string blas_description();
+
+inline const std::vector<DType> kFloating = {DType::f32, DType::f64};
+inline const std::vector<DType> kAll = {DType::f32, DType::f64, DType::i64};
+
+// Registers `run` as the CPU kernel of `op` for calls whose dtypes are all in `dtypes`.
+template <class Call>
+void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*run)(const Call&)) {
+  op.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = dtypes, .supports = {}, .run = run});
+}
+
+// The data of an optional tensor (null or undefined: nullptr).
+template <class T>
+const T* in(const Tensor* t) {
+  return t && t->defined() ? t->data<T>() : nullptr;
+}
+template <class T>
+T* out(Tensor* t) {
+  return t && t->defined() ? t->data<T>() : nullptr;
+}
+
+}  // namespace strata::cpu_backend
