@@ -121,6 +121,14 @@ struct PluginsOptions {
 };
 int plugins_command(const PluginsOptions& options);
 
+struct BackendsOptions {
+  bool check = false;             // --check: run the conformance suite
+  std::vector<std::string> ops;   // --op (repeatable): only these entries
+  std::vector<std::string> dtypes;  // --dtype (repeatable): f32, f64
+  CommonOptions common;
+};
+int backends_command(const BackendsOptions& options);
+
 struct CheckOptions {
   std::string type;
   std::string kind = "mixer";

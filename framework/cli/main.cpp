@@ -182,6 +182,16 @@ int main(int argc, char** argv) {
   CLI::App* plugins_app = app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
   plugins.common.add_plugin_flags(*plugins_app);
 
+  BackendsOptions backends;
+  CLI::App* backends_app = app.add_subcommand(
+      "backends", "list the backend table (every op's kernels per device and dtype); --check runs the conformance suite");
+  backends_app->add_flag("--check", backends.check,
+                         "run every entry on every device and dtype against the CPU f64 result (exit 3 on a failure)");
+  backends_app->add_option("--op", backends.ops, "only this table entry (repeatable)");
+  backends_app->add_option("--dtype", backends.dtypes, "dtypes to check (repeatable; default f32 and f64)")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  backends.common.add_plugin_flags(*backends_app);
+
   CheckOptions check;
   CLI::App* check_app = app.add_subcommand(
       "check", "conformance checks of one component: f64 gradients, causality, decoding equals forward");
@@ -200,7 +210,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, init, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, init, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, backends, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -215,6 +225,7 @@ int main(int argc, char** argv) {
     if (*run_app) return run_command(run);
     if (*inspect_app) return inspect_command(inspect);
     if (*plugins_app) return plugins_command(plugins);
+    if (*backends_app) return backends_command(backends);
     if (*generate_app) return generate_command(gen);
     if (*eval_app) return eval_command(eval);
     if (*experts_app) return experts_command(experts);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "backend/core_kernels.h"
 #include "strata/error.h"
 
 namespace strata::backend {
@@ -20,6 +21,12 @@ struct Table {
 Table& table() {
   static Table* t = new Table;
   return *t;
+}
+
+const OpEntry* find_listed(std::string_view name) {
+  for (const OpEntry* op : table().ops)
+    if (op->name() == name) return op;
+  return nullptr;
 }
 
 std::string join_dtypes(const std::vector<DType>& dtypes) {
@@ -52,7 +59,7 @@ OpEntry::~OpEntry() { std::erase(table().ops, this); }
 void OpEntry::list_in_table() {
   auto& ops = table().ops;
   if (std::find(ops.begin(), ops.end(), this) != ops.end()) return;
-  if (find_op(name_))
+  if (find_listed(name_))
     throw ValueError("backend table: another op is already named '" + name_ + "'",
                      "give a plugin's ops names of their own, e.g. \"my_plugin.op\"");
   ops.push_back(this);
@@ -84,12 +91,14 @@ void OpEntry::throw_unsupported(Device device, const DTypeList& dtypes) const {
       "back to another device by itself");
 }
 
-std::vector<const OpEntry*> ops() { return table().ops; }
+std::vector<const OpEntry*> ops() {
+  core_kernels::table();  // the core entries are registered on first use
+  return table().ops;
+}
 
 const OpEntry* find_op(std::string_view name) {
-  for (const OpEntry* op : table().ops)
-    if (op->name() == name) return op;
-  return nullptr;
+  core_kernels::table();
+  return find_listed(name);
 }
 
 void set_call_observer(CallObserver observer) { table().observer = observer; }
