@@ -46,6 +46,12 @@ class DTypeList {
   const DType* end() const { return values_.data() + size_; }
   std::size_t size() const { return size_; }
   std::string to_string() const;  // "(f32, i64)"
+  // One bit per distinct dtype (1 << DType), for cheap "all of these are supported" checks.
+  std::uint32_t mask() const {
+    std::uint32_t m = 0;
+    for (DType t : *this) m |= 1u << unsigned(t);
+    return m;
+  }
 
  private:
   std::array<DType, 4> values_{};
@@ -57,6 +63,9 @@ template <class Call>
 concept KernelCall = requires(const Call& call) {
   { call.dtypes() } -> std::convertible_to<DTypeList>;
 };
+
+class OpEntry;
+using CallObserver = void (*)(const OpEntry& op, Device device, const DTypeList& dtypes, const std::string& backend);
 
 // One registered kernel, as listed by `kernels()` (conformance suite, `strata backends`).
 struct KernelInfo {
@@ -81,8 +90,6 @@ class OpEntry {
   // Adds this op to the table listing (idempotent); ValueError when another op already
   // uses the name.
   void list_in_table();
-  // Hands the chosen kernel to the call observer, if one is set.
-  void observe(Device device, const DTypeList& dtypes, const std::string& backend) const;
   [[noreturn]] void throw_unsupported(Device device, const DTypeList& dtypes) const;
 
  private:
@@ -98,17 +105,17 @@ struct Kernel {
   std::function<bool(const Call&)> supports;   // optional: further limits (shapes, flags)
   std::function<void(const Call&)> run;
 
-  bool takes(const Call& call) const {
-    for (DType t : DTypeList(call.dtypes()))
-      if (!contains(t)) return false;
-    return !supports || supports(call);
-  }
-  bool contains(DType t) const {
-    for (DType d : dtypes)
-      if (d == t) return true;
-    return false;
+  std::uint32_t dtype_mask() const {
+    std::uint32_t m = 0;
+    for (DType t : dtypes) m |= 1u << unsigned(t);
+    return m;
   }
 };
+
+namespace detail {
+// The observer set by set_call_observer (read inline on every call, so it costs one load).
+extern CallObserver call_observer;
+}  // namespace detail
 
 template <KernelCall Call>
 class KernelOp final : public OpEntry {
@@ -119,7 +126,8 @@ class KernelOp final : public OpEntry {
   // tried first.
   std::size_t add(Kernel<Call> kernel) {
     list_in_table();
-    kernels_.push_back({next_id_, std::move(kernel)});
+    const std::uint32_t mask = kernel.dtype_mask();
+    kernels_.push_back({next_id_, mask, std::move(kernel)});
     return next_id_++;
   }
   // Removes the kernel `add` returned `id` for; unknown ids are ignored.
@@ -129,21 +137,16 @@ class KernelOp final : public OpEntry {
 
   // Runs the newest kernel of `device`'s type that takes the call.
   void run(Device device, const Call& call) const {
-    for (auto it = kernels_.rbegin(); it != kernels_.rend(); ++it) {
-      if (it->kernel.device != device.type || !it->kernel.takes(call)) continue;
-      observe(device, call.dtypes(), it->kernel.backend);
-      it->kernel.run(call);
+    if (const Entry* e = find(device, call)) {
+      if (detail::call_observer) detail::call_observer(*this, device, call.dtypes(), e->kernel.backend);
+      e->kernel.run(call);
       return;
     }
     throw_unsupported(device, call.dtypes());
   }
 
   // True when some kernel of `device`'s type takes the call.
-  bool supported(Device device, const Call& call) const {
-    for (const Entry& e : kernels_)
-      if (e.kernel.device == device.type && e.kernel.takes(call)) return true;
-    return false;
-  }
+  bool supported(Device device, const Call& call) const { return find(device, call) != nullptr; }
 
   std::vector<KernelInfo> kernels() const override {
     std::vector<KernelInfo> out;
@@ -155,8 +158,20 @@ class KernelOp final : public OpEntry {
  private:
   struct Entry {
     std::size_t id;
+    std::uint32_t dtype_mask;
     Kernel<Call> kernel;
   };
+
+  // The newest kernel of the device's type that takes every dtype of the call and whose
+  // predicate (if any) accepts it.
+  const Entry* find(Device device, const Call& call) const {
+    const std::uint32_t needed = DTypeList(call.dtypes()).mask();
+    for (auto it = kernels_.rbegin(); it != kernels_.rend(); ++it) {
+      if (it->kernel.device != device.type || (needed & ~it->dtype_mask) != 0) continue;
+      if (!it->kernel.supports || it->kernel.supports(call)) return &*it;
+    }
+    return nullptr;
+  }
   std::vector<Entry> kernels_;
   std::size_t next_id_ = 0;
 };
@@ -169,7 +184,6 @@ const OpEntry* find_op(std::string_view name);
 // Called with every kernel that runs (op, device, dtypes, backend): the conformance suite
 // uses it to check that each op of the table was exercised. nullptr (the default) turns it
 // off. Not thread-safe: set it before running ops.
-using CallObserver = void (*)(const OpEntry& op, Device device, const DTypeList& dtypes, const std::string& backend);
 void set_call_observer(CallObserver observer);
 
 std::string_view device_type_name(DeviceType type);  // "cpu", "cuda"

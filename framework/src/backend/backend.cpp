@@ -14,7 +14,6 @@ namespace {
 
 struct Table {
   std::vector<const OpEntry*> ops;
-  CallObserver observer = nullptr;
 };
 
 // Never destroyed: ops defined in plugins may outlive any static of this library at exit.
@@ -65,10 +64,6 @@ void OpEntry::list_in_table() {
   ops.push_back(this);
 }
 
-void OpEntry::observe(Device device, const DTypeList& dtypes, const std::string& backend) const {
-  if (CallObserver o = table().observer) o(*this, device, dtypes, backend);
-}
-
 void OpEntry::throw_unsupported(Device device, const DTypeList& dtypes) const {
   // Name every backend that has a kernel for this op, with what it takes.
   std::map<std::string, std::set<DType>> by_backend;
@@ -101,6 +96,10 @@ const OpEntry* find_op(std::string_view name) {
   return find_listed(name);
 }
 
-void set_call_observer(CallObserver observer) { table().observer = observer; }
+namespace detail {
+CallObserver call_observer = nullptr;
+}  // namespace detail
+
+void set_call_observer(CallObserver observer) { detail::call_observer = observer; }
 
 }  // namespace strata::backend
