@@ -13,6 +13,9 @@ function(strata_add_plugin name)
   add_library(${target} MODULE ${ARGN})
   target_link_libraries(${target} PRIVATE strata::strata)
   target_compile_features(${target} PRIVATE cxx_std_20)
+  # The plugin's name as a string literal, e.g. for naming its ops in the backend table
+  # ("<plugin>.<op>"), so that a renamed copy of a plugin does not collide with the original.
+  target_compile_definitions(${target} PRIVATE STRATA_PLUGIN_NAME="${name}")
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME ${target}

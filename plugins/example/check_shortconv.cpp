@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     load_plugin(registry, argv[1]);
     bool all_passed = true;
     for (const std::vector<std::string>& keys : std::vector<std::vector<std::string>>{
-             {}, {"kernel_size=1"}, {"kernel_size=3", "expand=2", "gate=false", "bias=true"}}) {
+             {}, {"kernel_size=1"}, {"kernel_size=3", "expand=2", "gate=false", "bias=true"}, {"fused=false"}}) {
       const Config config = testing::component_config(registry, ComponentKind::mixer, "shortconv", keys);
       const testing::CheckReport report = testing::check_component(registry, ComponentKind::mixer, config);
       std::cout << "shortconv";

@@ -14,6 +14,8 @@
 
 #include <cmath>
 
+#include "gated_conv.h"
+
 namespace {
 
 using namespace strata;
@@ -31,9 +33,9 @@ class ShortConvState : public MixerState {
 
 class ShortConv : public Mixer {
  public:
-  ShortConv(std::int64_t d_model, std::int64_t expand, std::int64_t kernel_size, bool gate, bool bias, Generator& gen,
-            DType dtype)
-      : inner_(expand * d_model), kernel_size_(kernel_size), gate_(gate), dtype_(dtype) {
+  ShortConv(std::int64_t d_model, std::int64_t expand, std::int64_t kernel_size, bool gate, bool bias, bool fused,
+            Generator& gen, DType dtype)
+      : inner_(expand * d_model), kernel_size_(kernel_size), gate_(gate), fused_(fused), dtype_(dtype) {
     in_proj_ =
         register_module("in_proj", std::make_shared<nn::Linear>(d_model, gate ? 2 * inner_ : inner_, bias, gen, dtype));
     // PyTorch's Conv1d default for a depthwise kernel: fan_in = K.
@@ -74,6 +76,9 @@ class ShortConv : public Mixer {
       gate = halves[1];
     }
     const Tensor padded = concat({history, x}, 1);  // [B, K-1+T, E]
+    Tensor new_history = slice(padded, 1, T, T + K - 1).contiguous().detach();  // the last K-1 rows
+    if (fused_)  // the plugin's own fused kernel (gated_conv.h)
+      return {out_proj_->forward(example_plugin::gated_short_conv(padded, conv_weight_, conv_bias_, gate)), new_history};
     // Tap j multiplies the input K-1-j steps back: rows j .. j+T-1 of the padded sequence.
     Tensor c = conv_bias_;  // [E], broadcasts
     for (std::int64_t j = 0; j < K; ++j) {
@@ -81,13 +86,13 @@ class ShortConv : public Mixer {
       c = add(c, mul(slice(padded, 1, j, j + T), tap));                        // [B, T, E]
     }
     if (gate_) c = mul(c, silu(gate));
-    Tensor new_history = slice(padded, 1, T, T + K - 1).contiguous();  // the last K-1 rows
-    return {out_proj_->forward(c), new_history.detach()};
+    return {out_proj_->forward(c), new_history};
   }
 
   std::int64_t inner_;
   std::int64_t kernel_size_;
   bool gate_;
+  bool fused_;
   DType dtype_;
   std::shared_ptr<nn::Linear> in_proj_;
   std::shared_ptr<nn::Linear> out_proj_;
@@ -104,6 +109,7 @@ ConfigSchema shortconv_schema() {
   s.integer("expand", 1, "inner width E = expand * d_model").range(1, 16);
   s.boolean("gate", true, "multiply by silu(gate), a second half of the input projection");
   s.boolean("bias", false, "biases on the input and output projections");
+  s.boolean("fused", true, "convolution and gate in the plugin's fused kernel (false: composed from core ops)");
   return s;
 }
 
@@ -115,7 +121,8 @@ std::unique_ptr<ShortConv> make_shortconv(const Config& config, const BuildConte
                        "use kernel_size <= the task's sequence length");
   }
   return std::make_unique<ShortConv>(ctx.dims.d_model, config.integer("expand"), config.integer("kernel_size"),
-                                     config.boolean("gate"), config.boolean("bias"), *ctx.gen, ctx.dtype);
+                                     config.boolean("gate"), config.boolean("bias"), config.boolean("fused"), *ctx.gen,
+                                     ctx.dtype);
 }
 
 // The analytic cost (optional): lets `strata inspect` plan a model without building it.
@@ -135,6 +142,7 @@ ComponentCost shortconv_cost(const Config& config, const BuildContext& ctx, cons
 void register_components(PluginRegistrar& registrar) {
   registrar.add<ShortConv>("shortconv", "gated causal short convolution (example plugin)", shortconv_schema(),
                            &make_shortconv, &shortconv_cost);
+  example_plugin::register_gated_conv_kernels(registrar);
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "strata/plugin.h"
 #include "strata/plugin_loader.h"
 #include "strata/testing/component_check.h"
+#include "helpers.h"
+#include "plugin_registry.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -72,6 +74,39 @@ TEST_CASE("plugin loader: the example plugin passes its conformance checks when 
                                                testing::component_config(registry, ComponentKind::mixer, "shortconv"));
   INFO(report.to_string());
   CHECK(report.passed());
+}
+
+TEST_CASE("plugin loader: the example plugin's fused kernel is in the backend table and equals the composed path",
+          "[plugins][backend]") {
+  ComponentRegistry registry;
+  test::add_builtins_and_plugins(registry, {STRATA_EXAMPLE_PLUGIN});
+  const backend::OpEntry* op = backend::find_op("example.gated_short_conv");
+  REQUIRE(op != nullptr);
+  REQUIRE(op->kernels().size() == 1);
+  CHECK(op->kernels()[0].backend == "example");
+  CHECK(backend::find_op("example.gated_short_conv_backward") != nullptr);
+  load_plugin(registry, STRATA_EXAMPLE_PLUGIN);  // loading it again registers nothing twice
+  CHECK(op->kernels().size() == 1);
+
+  for (const char* gate : {"gate=true", "gate=false"}) {
+    INFO(gate);
+    Generator g1(5), g2(5), data(6);
+    const auto fused = test::make_component<Mixer>(registry, ComponentKind::mixer, "shortconv",
+                                                   {gate, "kernel_size=3", "bias=true", "fused=true"},
+                                                   test::layer_context(registry, g1, 6, DType::f64));
+    const auto composed = test::make_component<Mixer>(registry, ComponentKind::mixer, "shortconv",
+                                                      {gate, "kernel_size=3", "bias=true", "fused=false"},
+                                                      test::layer_context(registry, g2, 6, DType::f64));
+    Tensor u = Tensor::randn({2, 9, 6}, data, DType::f64).requires_grad_();
+    StepContext ctx;
+    const Tensor a = fused->forward(u, ctx), b = composed->forward(u, ctx);
+    STRATA_REQUIRE_CLOSE(a, b, 1e-12, 1e-12);
+    sum(square(a)).backward();
+    const Tensor da = u.grad().clone();
+    u.set_grad(Tensor());
+    sum(square(b)).backward();
+    STRATA_REQUIRE_CLOSE(da, u.grad(), 1e-12, 1e-12);
+  }
 }
 
 TEST_CASE("plugin search: defaults, STRATA_PLUGIN_PATH and explicit paths, in order", "[plugins]") {

@@ -17,11 +17,14 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "strata/backend.h"
 #include "strata/build_fingerprint.h"
+#include "strata/error.h"
 #include "strata/registry.h"
 
 namespace strata {
@@ -29,7 +32,7 @@ namespace strata {
 inline constexpr std::uint32_t kPluginMagic = 0x53545241u;  // "STRA"
 // Major: a change that breaks plugins (interfaces, descriptor layout). Minor: additions.
 inline constexpr std::uint32_t kPluginAbiMajor = 1;
-inline constexpr std::uint32_t kPluginAbiMinor = 0;
+inline constexpr std::uint32_t kPluginAbiMinor = 1;  // 1: kernels in the backend table (add_kernel)
 
 // The descriptor. Plain data without pointers, so the host can read it from the file
 // before loading it: STRATA_PLUGIN places it in the ELF section ".strata_plugin" (read
@@ -62,15 +65,32 @@ class PluginRegistrar {
              }));
   }
 
+  // A kernel for one of the plugin's own ops (strata/backend.h): a static KernelOp of the
+  // plugin, named "<plugin>.<op>", gets `kernel` when the plugin is committed. Loading the
+  // same library again adds nothing twice.
+  template <backend::KernelCall Call>
+  void add_kernel(backend::KernelOp<Call>& op, backend::Kernel<Call> kernel) {
+    if (const backend::OpEntry* other = backend::find_op(op.name()); other != nullptr && other != &op)
+      throw ValueError("add_kernel: an op named '" + op.name() + "' already exists in the backend table",
+                       "name a plugin's ops \"<plugin>.<op>\"");
+    pending_kernels_.push_back([&op, kernel = std::move(kernel)]() {
+      for (const backend::KernelInfo& k : op.kernels())
+        if (k.backend == kernel.backend && k.device == kernel.device) return;
+      op.add(kernel);
+    });
+  }
+
   struct Pending {
     ComponentSpec spec;
     ComponentFactory factory;
   };
   std::vector<Pending>& pending() { return pending_; }
+  std::vector<std::function<void()>>& pending_kernels() { return pending_kernels_; }
 
  private:
   void add_spec(ComponentSpec spec, ComponentFactory factory);
   std::vector<Pending> pending_;
+  std::vector<std::function<void()>> pending_kernels_;
 };
 
 // Signature of the exported entry point: 0 on success; otherwise a message in `error`.

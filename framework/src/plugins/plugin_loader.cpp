@@ -184,6 +184,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   for (PluginRegistrar::Pending& p : registrar.pending()) {
     registry.add(std::move(p.spec), std::move(p.factory), origin, &info);
   }
+  for (const auto& commit_kernel : registrar.pending_kernels()) commit_kernel();
   registry.add_plugin(info);
   return info;
 }
