@@ -4,8 +4,9 @@
 // process (the FLOP/s ratio is the summary's figure), and the peak memory each path
 // allocates beyond its inputs.
 //
-// FLOPs follow FlashAttention's benchmark convention (REFERENCE.md 7.5): forward
-// 4 B T^2 H d, halved for causal masking; backward 2.5x the forward.
+// FLOPs follow FlashAttention's benchmark convention (Dao-AILab/flash-attention,
+// benchmarks/benchmark_flash_attention.py): forward 4 B T^2 H d, halved for causal
+// masking; backward 2.5x the forward.
 #include <cblas.h>
 #include <unistd.h>
 

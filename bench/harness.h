@@ -1,5 +1,5 @@
 #pragma once
-// A thin layer over Google Benchmark for side-by-side comparisons (REFERENCE.md 7.9):
+// A thin layer over Google Benchmark for side-by-side comparisons:
 // every case has a reference variant (raw BLAS, memcpy, ...) and strata variants; they
 // run interleaved in random order, several repetitions each, in one process, and the
 // summary gives each variant's throughput relative to the reference as the median

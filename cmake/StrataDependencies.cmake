@@ -8,8 +8,9 @@ find_package(PkgConfig REQUIRED)
 
 # BLAS: OpenBLAS built for OpenMP, so that sgemm and strata's own kernels share one
 # thread pool. The pthread build spins its own workers next to OpenMP's, which on a
-# 2-core machine oversubscribes and slows training 1.5-4x (REFERENCE.md 7.4). A BLAS
-# call made inside an OpenMP parallel region then runs single-threaded on its own.
+# 2-core machine oversubscribes the cores (observed on a 2-vCPU development VM: PyTorch
+# 1.13 training with OpenMP and OpenBLAS-pthread both at 2 threads ran 1.5-4x slower). A
+# BLAS call made inside an OpenMP parallel region then runs single-threaded on its own.
 set(_strata_multiarch "${CMAKE_LIBRARY_ARCHITECTURE}")
 find_library(STRATA_OPENBLAS_OPENMP_LIB NAMES openblas
   PATHS /usr/lib/${_strata_multiarch}/openblas-openmp NO_DEFAULT_PATH)

@@ -1,5 +1,6 @@
 #pragma once
-// The `jamba` stack: Hugging Face JambaConfig's layer rules (REFERENCE.md §3.2).
+// The `jamba` stack: Hugging Face JambaConfig's layer rules (huggingface/transformers,
+// models/jamba/configuration_jamba.py; Jamba, Lieber et al. 2024, arXiv:2403.19887).
 //   layer i's mixer is attention when i % attn_layer_period == attn_layer_offset, else Mamba;
 //   its ffn is MoE when i % expert_layer_period == expert_layer_offset, else the dense MLP.
 // Jamba-v0.1 (periods 8 and 2, offsets 4 and 1): attention at 4, 12, 20, 28, each with a

@@ -1,6 +1,9 @@
 #pragma once
-// Expert-usage metrics of one MoE layer for one forward (REFERENCE.md §5.3), added to
-// the step's metrics under the layer's scope:
+// Expert-usage metrics of one MoE layer for one forward, added to the step's metrics
+// under the layer's scope. They follow what MoE trainers log: tokens per expert (NVIDIA
+// Megatron-LM), unused experts, overflow and gating entropy (fairseq
+// fairseq/modules/moe/top2gate.py), and max violation (Wang et al. 2024, auxiliary-loss-free
+// load balancing, arXiv:2408.15664):
 //   load.<e>          share of the kept slots that expert e processed
 //   load_cv           coefficient of variation (std / mean) of the per-expert counts
 //   max_violation     max load / mean load - 1

@@ -1,6 +1,6 @@
 // End to end: a small character-level language model built from the core ops (embedding,
 // rmsnorm, linear, fused swiglu, cross-entropy) learns real text with a hand-written Adam.
-// Uses tinyshakespeare when ../shared/data has it, otherwise a generated corpus.
+// Trains on the first 300 KB of tiny shakespeare shipped in experiments/labs/data.
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -13,18 +13,11 @@ using namespace strata;
 namespace {
 
 std::string load_corpus() {
-  std::ifstream in(STRATA_SHARED_DATA_DIR "/tinyshakespeare.txt");
-  if (in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  // a small grammar: the next character is predictable from the previous few
-  const char* words[] = {"the ", "cat ", "sat ", "on ", "a ", "mat ", "and ", "dog ", "ran ", "far "};
-  std::string text;
-  Generator gen(5);
-  for (int i = 0; i < 40000; ++i) text += words[gen.next_u64() % 10];
-  return text;
+  std::ifstream in(STRATA_TEXT_FIXTURE);
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 struct Adam {

@@ -110,8 +110,7 @@ TEST_CASE("text task: a missing or too short file is a located config error", "[
 }
 
 TEST_CASE("text task: a small byte-level model lowers validation perplexity", "[tasks][training]") {
-  fs::path file = fs::path(STRATA_SHARED_DATA_DIR) / "tinyshakespeare.txt";
-  if (!fs::exists(file)) file = text_file(200000);  // without ../shared (a user's clone): generated text
+  const fs::path file = STRATA_TEXT_FIXTURE;
   ComponentRegistry& registry = test::example_registry();
   const std::string text = R"(
 [task]
