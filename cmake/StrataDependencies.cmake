@@ -37,6 +37,26 @@ else()
   set(STRATA_BLAS_DESCRIPTION "OpenBLAS ${OPENBLAS_LINK_LIBRARIES}")
 endif()
 
+# oneDNN (Debian libdnnl-dev): its matmul runs the f32 and bf16 products on the CPU's widest
+# units (AVX-512, AVX512-BF16, AMX where present), chosen at run time; OpenBLAS keeps f64 and
+# the small products where oneDNN's per-call setup would dominate. Optional: without it
+# every product goes to OpenBLAS and bf16 products are computed in f32.
+# (Found by library and header: Debian's package config also demands OpenCL, which the CPU
+# side does not use.)
+find_library(STRATA_ONEDNN_LIB NAMES dnnl)
+find_path(STRATA_ONEDNN_INCLUDE NAMES oneapi/dnnl/dnnl.hpp)
+add_library(strata_onednn INTERFACE)
+if(STRATA_ONEDNN_LIB AND STRATA_ONEDNN_INCLUDE)
+  target_link_libraries(strata_onednn INTERFACE ${STRATA_ONEDNN_LIB})
+  target_include_directories(strata_onednn SYSTEM INTERFACE ${STRATA_ONEDNN_INCLUDE})
+  target_compile_definitions(strata_onednn INTERFACE STRATA_HAVE_ONEDNN=1)
+  set(STRATA_ONEDNN_DESCRIPTION "oneDNN ${STRATA_ONEDNN_LIB}")
+else()
+  message(WARNING "strata: oneDNN not found: f32 products use OpenBLAS only and bf16 products run in f32. "
+                  "Install libdnnl-dev (scripts/setup does).")
+  set(STRATA_ONEDNN_DESCRIPTION "no oneDNN")
+endif()
+
 if(STRATA_BUILD_TESTS)
   find_package(Catch2 REQUIRED)
 endif()

@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kernels/cpu/onednn_matmul.h"
 #include "kernels/cpu/parallel.h"
 
 // OpenBLAS extensions (declared in OpenBLAS's cblas.h; restated so other CBLAS
@@ -24,7 +25,23 @@ namespace {
 // Products below this many FLOPs gain more from batch-level threads than from BLAS's.
 constexpr double kSmallGemmFlops = 2.0 * 96 * 96 * 96;
 
+// Products from this many FLOPs go to oneDNN's matmul (AVX-512 where BLAS is held to
+// AVX2 or below); smaller ones stay with BLAS, whose per-call cost is lower.
+constexpr double kOneDnnMinFlops = 2.0 * 48 * 48 * 48;
+
 void blas_gemm(const GemmArgs<float>& g) {
+  if (2.0 * double(g.m) * double(g.n) * double(g.k) >= kOneDnnMinFlops) {
+    MatmulArgs m;
+    m.trans_a = g.trans_a;
+    m.trans_b = g.trans_b;
+    m.m = g.m, m.n = g.n, m.k = g.k;
+    m.alpha = g.alpha;
+    m.beta = g.beta;
+    m.a = g.a, m.lda = g.lda;
+    m.b = g.b, m.ldb = g.ldb;
+    m.c = g.c, m.ldc = g.ldc;
+    if (onednn_matmul(m)) return;
+  }
   cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
               int(g.n), int(g.k), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c, int(g.ldc));
 }
@@ -100,7 +117,7 @@ std::string blas_description() {
       model = "OpenMP";
       break;
   }
-  return std::string(openblas_get_config()) + " (" + model + ")";
+  return std::string(openblas_get_config()) + " (" + model + "); " + onednn_description();
 }
 
 template void gemm_cpu<float>(const GemmArgs<float>&);

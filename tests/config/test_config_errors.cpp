@@ -159,7 +159,7 @@ std::vector<BadConfig> bad_configs() {
        "bad.toml:13:1",
        "model.mixer.C.kernel_sise",
        {"unknown key"},
-       {"did you mean 'kernel_size'?", "valid keys of mixer \"shortconv\": kernel_size, expand, gate, bias"},
+       {"did you mean 'kernel_size'?", "valid keys of mixer \"shortconv\": kernel_size, expand, gate, bias, fused"},
        {}},
       {"unknown key in the task suggests the task's key",
        with_line(4, "copylen = 4"),
@@ -597,7 +597,7 @@ TEST_CASE("config errors: the exact text of one error, as a user reads it", "[co
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) ==
           "exp.toml:13:1: model.mixer.C.kernel_sise: unknown key\n"
-          "  hint: did you mean 'kernel_size'? valid keys of mixer \"shortconv\": kernel_size, expand, gate, bias");
+          "  hint: did you mean 'kernel_size'? valid keys of mixer \"shortconv\": kernel_size, expand, gate, bias, fused");
   }
 }
 
