@@ -45,7 +45,9 @@ void check_inplace(const Tensor& t, const char* op) {
 template <class T>
 std::string format_value(T v) {
   std::ostringstream os;
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>) {
+    os << std::setprecision(std::is_same_v<T, bfloat16> ? 3 : 4) << float(v);  // the digits the format holds
+  } else if constexpr (std::is_floating_point_v<T>) {
     os << std::setprecision(sizeof(T) == 4 ? 6 : 10) << v;
   } else {
     os << v;
@@ -106,6 +108,8 @@ Tensor Tensor::from_vector(std::span<const T> values, const Shape& shape) {
 template Tensor Tensor::from_vector<float>(std::span<const float>, const Shape&);
 template Tensor Tensor::from_vector<double>(std::span<const double>, const Shape&);
 template Tensor Tensor::from_vector<std::int64_t>(std::span<const std::int64_t>, const Shape&);
+template Tensor Tensor::from_vector<bfloat16>(std::span<const bfloat16>, const Shape&);
+template Tensor Tensor::from_vector<float16>(std::span<const float16>, const Shape&);
 
 Tensor Tensor::from_vector(std::initializer_list<double> values, const Shape& shape, DType dtype) {
   Tensor t = from_vector(std::span<const double>(values.begin(), values.size()), shape);
@@ -201,6 +205,10 @@ template std::int64_t* Tensor::data<std::int64_t>();
 template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 template const std::int64_t* Tensor::data<std::int64_t>() const;
+template bfloat16* Tensor::data<bfloat16>();
+template float16* Tensor::data<float16>();
+template const bfloat16* Tensor::data<bfloat16>() const;
+template const float16* Tensor::data<float16>() const;
 
 const void* Tensor::raw_data() const {
   const TensorImpl& t = checked(impl_, "raw_data");

@@ -58,7 +58,7 @@ void check_defined(std::string_view op, std::string_view arg, const Tensor& t) {
 void check_floating(std::string_view op, std::string_view arg, const Tensor& t) {
   check_defined(op, arg, t);
   if (!is_floating(t.dtype()))
-    throw DTypeError(std::string(op) + ": argument '" + std::string(arg) + "' must be f32 or f64, got " +
+    throw DTypeError(std::string(op) + ": argument '" + std::string(arg) + "' must be floating (f32, f64, bf16, f16), got " +
                      std::string(dtype_name(t.dtype())));
 }
 

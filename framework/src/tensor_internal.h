@@ -23,6 +23,10 @@ decltype(auto) dispatch_any(DType t, Fn&& fn) {
       return fn(double{});
     case DType::i64:
       return fn(std::int64_t{});
+    case DType::bf16:
+      return fn(bfloat16{});
+    case DType::f16:
+      return fn(float16{});
   }
   throw DTypeError("unknown dtype");
 }

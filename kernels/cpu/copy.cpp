@@ -10,7 +10,16 @@ namespace strata::kernels::cpu {
 
 namespace {
 constexpr std::int64_t kCopyGrain = 1 << 16;  // elements per thread before threading pays
+
+// Dst(v), through float where a 16-bit type is on either side.
+template <class Dst, class Src>
+inline Dst convert(Src v) {
+  if constexpr (std::is_arithmetic_v<Src>)
+    return Dst(v);
+  else
+    return Dst(float(v));
 }
+}  // namespace
 
 template <class Src, class Dst>
 void copy_cpu(const CopyArgs<Src, Dst>& args) {
@@ -38,12 +47,12 @@ void copy_cpu(const CopyArgs<Src, Dst>& args) {
         if constexpr (std::is_same_v<Src, Dst>) {
           std::memcpy(d, src, std::size_t(inner) * sizeof(Dst));
         } else {
-          for (std::int64_t i = 0; i < inner; ++i) d[i] = Dst(src[i]);
+          for (std::int64_t i = 0; i < inner; ++i) d[i] = convert<Dst>(src[i]);
         }
       } else if (dst_step == 1 && src_step == 0) {
-        std::fill(d, d + inner, Dst(src[0]));
+        std::fill(d, d + inner, convert<Dst>(src[0]));
       } else {
-        for (std::int64_t i = 0; i < inner; ++i) d[i * dst_step] = Dst(src[i * src_step]);
+        for (std::int64_t i = 0; i < inner; ++i) d[i * dst_step] = convert<Dst>(src[i * src_step]);
       }
     }
   });
@@ -55,18 +64,23 @@ void fill_cpu(T* dst, std::int64_t n, T value) {
 }
 
 #define STRATA_COPY_INSTANTIATE(S, D) template void copy_cpu<S, D>(const CopyArgs<S, D>&);
-STRATA_COPY_INSTANTIATE(float, float)
-STRATA_COPY_INSTANTIATE(float, double)
-STRATA_COPY_INSTANTIATE(float, std::int64_t)
-STRATA_COPY_INSTANTIATE(double, float)
-STRATA_COPY_INSTANTIATE(double, double)
-STRATA_COPY_INSTANTIATE(double, std::int64_t)
-STRATA_COPY_INSTANTIATE(std::int64_t, float)
-STRATA_COPY_INSTANTIATE(std::int64_t, double)
-STRATA_COPY_INSTANTIATE(std::int64_t, std::int64_t)
+#define STRATA_COPY_FROM(S)                 \
+  STRATA_COPY_INSTANTIATE(S, float)         \
+  STRATA_COPY_INSTANTIATE(S, double)        \
+  STRATA_COPY_INSTANTIATE(S, std::int64_t)  \
+  STRATA_COPY_INSTANTIATE(S, bfloat16)      \
+  STRATA_COPY_INSTANTIATE(S, float16)
+STRATA_COPY_FROM(float)
+STRATA_COPY_FROM(double)
+STRATA_COPY_FROM(std::int64_t)
+STRATA_COPY_FROM(bfloat16)
+STRATA_COPY_FROM(float16)
+#undef STRATA_COPY_FROM
 #undef STRATA_COPY_INSTANTIATE
 template void fill_cpu<float>(float*, std::int64_t, float);
 template void fill_cpu<double>(double*, std::int64_t, double);
 template void fill_cpu<std::int64_t>(std::int64_t*, std::int64_t, std::int64_t);
+template void fill_cpu<bfloat16>(bfloat16*, std::int64_t, bfloat16);
+template void fill_cpu<float16>(float16*, std::int64_t, float16);
 
 }  // namespace strata::kernels::cpu

@@ -3,6 +3,8 @@
 // expand materialisation) and fill.
 #include <cstdint>
 
+#include "strata/half.h"
+
 #include "kernels/cpu/strided.h"
 
 namespace strata::kernels::cpu {
@@ -17,7 +19,8 @@ struct CopyArgs {
   std::int64_t dst_strides[kMaxDims] = {};  // elements
 };
 
-// dst[i] = Dst(src[i]) over the region. Src, Dst in {float, double, int64_t}.
+// dst[i] = Dst(src[i]) over the region. Src, Dst in {float, double, int64_t, bfloat16, float16}
+// (16-bit types convert through float, rounding to nearest even).
 template <class Src, class Dst>
 void copy_cpu(const CopyArgs<Src, Dst>& args);
 

@@ -29,6 +29,8 @@ void index_add_cpu(const IndexSelectArgs<T>& a) {
 template void index_select_cpu<float>(const IndexSelectArgs<float>&);
 template void index_select_cpu<double>(const IndexSelectArgs<double>&);
 template void index_select_cpu<std::int64_t>(const IndexSelectArgs<std::int64_t>&);
+template void index_select_cpu<bfloat16>(const IndexSelectArgs<bfloat16>&);
+template void index_select_cpu<float16>(const IndexSelectArgs<float16>&);
 template void index_add_cpu<float>(const IndexSelectArgs<float>&);
 template void index_add_cpu<double>(const IndexSelectArgs<double>&);
 

@@ -4,6 +4,8 @@
 // Indices are validated by the caller.
 #include <cstdint>
 
+#include "strata/half.h"
+
 namespace strata::kernels::cpu {
 
 template <class T>

@@ -1,13 +1,17 @@
 #pragma once
 // Element types. f32 is the working type; f64 exists so gradient checks are exact;
-// i64 holds indices (token ids, expert ids, top-k indices) and never carries gradient.
+// bf16 and f16 are 16-bit storage and compute types (half.h) for reduced-precision weights
+// and mixed-precision products; i64 holds indices (token ids, expert ids, top-k indices)
+// and never carries gradient.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "strata/half.h"
+
 namespace strata {
 
-enum class DType : std::uint8_t { f32, f64, i64 };
+enum class DType : std::uint8_t { f32, f64, i64, bf16, f16 };
 
 constexpr std::size_t dtype_size(DType t) {
   switch (t) {
@@ -17,6 +21,9 @@ constexpr std::size_t dtype_size(DType t) {
       return 8;
     case DType::i64:
       return 8;
+    case DType::bf16:
+    case DType::f16:
+      return 2;
   }
   return 0;
 }
@@ -29,11 +36,17 @@ constexpr std::string_view dtype_name(DType t) {
       return "f64";
     case DType::i64:
       return "i64";
+    case DType::bf16:
+      return "bf16";
+    case DType::f16:
+      return "f16";
   }
   return "?";
 }
 
-constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::f64; }
+constexpr bool is_floating(DType t) { return t != DType::i64; }
+// bf16 and f16: stored in 16 bits, computed in f32 (or in bf16 products with f32 accumulation).
+constexpr bool is_reduced_precision(DType t) { return t == DType::bf16 || t == DType::f16; }
 
 template <class T>
 struct DTypeOf;
@@ -48,6 +61,14 @@ struct DTypeOf<double> {
 template <>
 struct DTypeOf<std::int64_t> {
   static constexpr DType value = DType::i64;
+};
+template <>
+struct DTypeOf<bfloat16> {
+  static constexpr DType value = DType::bf16;
+};
+template <>
+struct DTypeOf<float16> {
+  static constexpr DType value = DType::f16;
 };
 template <class T>
 inline constexpr DType dtype_of = DTypeOf<T>::value;

@@ -41,33 +41,14 @@ std::string stored_name(DType t) {
       return "F64";
     case DType::i64:
       return "I64";
+    case DType::bf16:
+      return "BF16";
+    case DType::f16:
+      return "F16";
   }
   return "?";
 }
 
-float bf16_to_float(std::uint16_t v) { return std::bit_cast<float>(std::uint32_t(v) << 16); }
-
-float f16_to_float(std::uint16_t h) {
-  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
-  std::uint32_t exponent = (h >> 10) & 0x1f;
-  std::uint32_t mantissa = h & 0x3ff;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    exponent = 113;
-    while ((mantissa & 0x400) == 0) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-  }
-  return std::bit_cast<float>(bits);
-}
 
 }  // namespace
 
@@ -184,10 +165,6 @@ Tensor Reader::load(const std::string& name) const {
     convert(t);
     return t;
   };
-  if (info->dtype == "F32" || info->dtype == "F64" || info->dtype == "I64") {
-    const DType t = info->dtype == "F32" ? DType::f32 : info->dtype == "F64" ? DType::f64 : DType::i64;
-    return widen(t, [&](Tensor& out) { std::memcpy(out.raw_data(), raw.data(), raw.size()); });
-  }
   if (info->dtype == "I32") {
     return widen(DType::i64, [&](Tensor& out) {
       std::int64_t* dst = out.data<std::int64_t>();
@@ -198,15 +175,13 @@ Tensor Reader::load(const std::string& name) const {
       }
     });
   }
-  const bool bf16 = info->dtype == "BF16";
-  return widen(DType::f32, [&](Tensor& out) {
-    float* dst = out.data<float>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      std::uint16_t v;
-      std::memcpy(&v, raw.data() + 2 * i, 2);
-      dst[i] = bf16 ? bf16_to_float(v) : f16_to_float(v);
-    }
-  });
+  // the stored type itself: 16-bit weights stay 16-bit (no f32 copy of a bf16 checkpoint)
+  const DType t = info->dtype == "F32"    ? DType::f32
+                  : info->dtype == "F64"  ? DType::f64
+                  : info->dtype == "I64"  ? DType::i64
+                  : info->dtype == "BF16" ? DType::bf16
+                                          : DType::f16;
+  return widen(t, [&](Tensor& out) { std::memcpy(out.raw_data(), raw.data(), raw.size()); });
 }
 
 void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,

@@ -36,6 +36,7 @@ std::string blas_description();
 
 inline const std::vector<DType> kFloating = {DType::f32, DType::f64};
 inline const std::vector<DType> kAll = {DType::f32, DType::f64, DType::i64};
+inline const std::vector<DType> kStorage = {DType::f32, DType::f64, DType::i64, DType::bf16, DType::f16};
 
 // Registers `run` as the CPU kernel of `op` for calls whose dtypes are all in `dtypes`.
 template <class Call>

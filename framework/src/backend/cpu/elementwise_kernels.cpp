@@ -123,8 +123,8 @@ void register_elementwise(CoreKernels& k) {
   add(k.axpy, kFloating, axpy);
   add(k.unary, kFloating, unary);
   add(k.unary_backward, kFloating, unary_backward);
-  add(k.copy, kAll, copy);
-  add(k.fill, kAll, fill);
+  add(k.copy, kStorage, copy);
+  add(k.fill, kStorage, fill);
   add(k.random_fill, kAll, random_fill);
   add(k.sum, kFloating, sum);
 }

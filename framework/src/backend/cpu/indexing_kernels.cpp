@@ -69,7 +69,7 @@ void topk(const TopKCall& c) {
 }  // namespace
 
 void register_indexing(CoreKernels& k) {
-  add(k.index_select, kAll, index_select);
+  add(k.index_select, kStorage, index_select);
   add(k.index_add, kFloating, index_add);
   add(k.gather, kFloating, gather);
   add(k.scatter_add, kFloating, scatter_add);

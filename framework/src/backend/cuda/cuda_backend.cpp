@@ -3,7 +3,7 @@
 
 #include "kernels/cuda/fill.h"
 #include "strata/error.h"
-#include "tensor_internal.h"
+#include "strata/tensor.h"
 
 namespace strata::cuda_backend {
 
@@ -13,10 +13,12 @@ namespace {
 
 void fill(const FillCall& c) {
   Tensor& t = *c.dst;
-  const std::string err = detail::dispatch_any(t.dtype(), [&](auto type) {
-    using T = decltype(type);
-    return kernels::cuda::fill_cuda<T>(t.data<T>(), t.numel(), T(c.value), t.device().index);
-  });
+  const int device = t.device().index;
+  const std::string err =
+      t.dtype() == DType::f32   ? kernels::cuda::fill_cuda<float>(t.data<float>(), t.numel(), float(c.value), device)
+      : t.dtype() == DType::f64 ? kernels::cuda::fill_cuda<double>(t.data<double>(), t.numel(), c.value, device)
+                                : kernels::cuda::fill_cuda<std::int64_t>(t.data<std::int64_t>(), t.numel(),
+                                                                         std::int64_t(c.value), device);
   if (!err.empty()) throw DeviceError("fill on " + t.device().to_string() + " failed: " + err);
 }
 
