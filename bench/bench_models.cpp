@@ -20,6 +20,7 @@
 #include "strata/experiment.h"
 #include "strata/generate.h"
 #include "strata/ops.h"
+#include "strata/precision.h"
 #include "strata/optim.h"
 #include "strata/runtime.h"
 #include "timing.h"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
       set_num_threads(static_cast<int>(e.train.integer("threads")));
     ExperimentObjects objects = build_experiment(e, registry);
     Model& model = *objects.model;
+    const PrecisionGuard precision(parse_precision(e.train.string("precision")));
     const std::int64_t V = model.dims().vocab_size;
 
     AdamWOptions adam;
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
     nlohmann::json out{{"framework", "strata"},
                        {"file", file},
                        {"threads", num_threads()},
+                       {"precision", e.train.string("precision")},
                        {"parameters", model.num_parameters()},
                        {"batch", batch},
                        {"seq_len", seq_len},

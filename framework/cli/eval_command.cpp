@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "strata/precision.h"
 #include "cli/run_files.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
@@ -28,6 +29,7 @@ int eval_command(const EvalOptions& options) {
     }
     const std::int64_t batch_size =
         options.batch_size > 0 ? options.batch_size : c.experiment.train.integer("batch_size");
+    const PrecisionGuard precision(parse_precision(c.experiment.train.string("precision")));  // as trained
     const EvalResult r = evaluate(*c.model, *c.task, options.batches, batch_size);
     nlohmann::ordered_json j;
     j["task"] = c.experiment.task.type();

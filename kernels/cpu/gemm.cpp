@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "kernels/cpu/onednn_matmul.h"
 #include "kernels/cpu/parallel.h"
@@ -40,6 +41,7 @@ void blas_gemm(const GemmArgs<float>& g) {
     m.a = g.a, m.lda = g.lda;
     m.b = g.b, m.ldb = g.ldb;
     m.c = g.c, m.ldc = g.ldc;
+    m.varying_mk = g.varying_mk;
     if (onednn_matmul(m)) return;
   }
   cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
@@ -50,16 +52,44 @@ void blas_gemm(const GemmArgs<double>& g) {
               int(g.n), int(g.k), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c, int(g.ldc));
 }
 
+// bf16 x bf16 -> f32: oneDNN, or (without it, or on a CPU it has no kernel for) the f32
+// product of the widened operands.
+void blas_gemm(const GemmArgs<bfloat16, float>& g) {
+  MatmulArgs m;
+  m.operands = MatmulOperands::bf16;
+  m.trans_a = g.trans_a;
+  m.trans_b = g.trans_b;
+  m.m = g.m, m.n = g.n, m.k = g.k;
+  m.alpha = g.alpha;
+  m.beta = g.beta;
+  m.a = g.a, m.lda = g.lda;
+  m.b = g.b, m.ldb = g.ldb;
+  m.c = g.c, m.ldc = g.ldc;
+  m.varying_mk = g.varying_mk;
+  if (onednn_matmul(m)) return;
+  // widened copies of the stored extents: rows x row stride of each operand
+  auto widen = [](const bfloat16* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    std::vector<float> out(std::size_t(rows * ld));
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c) out[std::size_t(r * ld + c)] = float(x[r * ld + c]);
+    return out;
+  };
+  const std::vector<float> a = g.trans_a ? widen(g.a, g.k, g.m, g.lda) : widen(g.a, g.m, g.k, g.lda);
+  const std::vector<float> b = g.trans_b ? widen(g.b, g.n, g.k, g.ldb) : widen(g.b, g.k, g.n, g.ldb);
+  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
+              int(g.n), int(g.k), g.alpha, a.data(), int(g.lda), b.data(), int(g.ldb), g.beta, g.c, int(g.ldc));
+}
+
 }  // namespace
 
-template <class T>
-void gemm_cpu(const GemmArgs<T>& args) {
+template <class T, class Acc>
+void gemm_cpu(const GemmArgs<T, Acc>& args) {
   if (args.m == 0 || args.n == 0) return;
   if (args.k == 0) {  // an empty sum: C = beta C (BLAS implementations differ here)
     for (std::int64_t i = 0; i < args.m; ++i)
       for (std::int64_t j = 0; j < args.n; ++j) {
-        T& c = args.c[i * args.ldc + j];
-        c = args.beta == T(0) ? T(0) : args.beta * c;
+        Acc& c = args.c[i * args.ldc + j];
+        c = args.beta == Acc(0) ? Acc(0) : args.beta * c;
       }
     return;
   }
@@ -70,11 +100,11 @@ void gemm_cpu(const GemmArgs<T>& args) {
   blas_gemm(args);
 }
 
-template <class T>
-void gemm_batched_cpu(const GemmArgs<T>& args, std::int64_t count, const std::int64_t* a_offsets,
+template <class T, class Acc>
+void gemm_batched_cpu(const GemmArgs<T, Acc>& args, std::int64_t count, const std::int64_t* a_offsets,
                       const std::int64_t* b_offsets, const std::int64_t* c_offsets) {
   auto one = [&](std::int64_t i) {
-    GemmArgs<T> g = args;
+    GemmArgs<T, Acc> g = args;
     g.a = args.a + a_offsets[i];
     g.b = args.b + b_offsets[i];
     g.c = args.c + c_offsets[i];
@@ -120,11 +150,14 @@ std::string blas_description() {
   return std::string(openblas_get_config()) + " (" + model + "); " + onednn_description();
 }
 
-template void gemm_cpu<float>(const GemmArgs<float>&);
-template void gemm_cpu<double>(const GemmArgs<double>&);
-template void gemm_batched_cpu<float>(const GemmArgs<float>&, std::int64_t, const std::int64_t*, const std::int64_t*,
-                                      const std::int64_t*);
-template void gemm_batched_cpu<double>(const GemmArgs<double>&, std::int64_t, const std::int64_t*, const std::int64_t*,
-                                       const std::int64_t*);
+template void gemm_cpu<float, float>(const GemmArgs<float, float>&);
+template void gemm_cpu<double, double>(const GemmArgs<double, double>&);
+template void gemm_cpu<bfloat16, float>(const GemmArgs<bfloat16, float>&);
+template void gemm_batched_cpu<float, float>(const GemmArgs<float, float>&, std::int64_t, const std::int64_t*,
+                                             const std::int64_t*, const std::int64_t*);
+template void gemm_batched_cpu<double, double>(const GemmArgs<double, double>&, std::int64_t, const std::int64_t*,
+                                               const std::int64_t*, const std::int64_t*);
+template void gemm_batched_cpu<bfloat16, float>(const GemmArgs<bfloat16, float>&, std::int64_t, const std::int64_t*,
+                                                const std::int64_t*, const std::int64_t*);
 
 }  // namespace strata::kernels::cpu

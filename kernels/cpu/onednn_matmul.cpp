@@ -15,7 +15,10 @@ namespace {
 using dnnl::memory;
 
 dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  static dnnl::engine engine = [] {
+    dnnl_set_jit_profiling_flags(0);  // no VTune/ITT hooks on each generated kernel
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return engine;
 }
 
@@ -30,13 +33,19 @@ struct Prepared {
   std::string impl;
 };
 
-Prepared prepare(const MatmulArgs& g) {
+// The operand descriptors for sizes m and k (DNNL_RUNTIME_DIM_VAL: given at execution).
+void describe(const MatmulArgs& g, memory::dim m, memory::dim k, memory::desc& a, memory::desc& b, memory::desc& c) {
   const memory::data_type t = g.operands == MatmulOperands::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-  Prepared p;
   // op(A) is [m, k]: stored row-major [m, k] with row stride lda, or [k, m] read transposed
-  p.a = memory::desc({g.m, g.k}, t, g.trans_a ? memory::dims{1, g.lda} : memory::dims{g.lda, 1});
-  p.b = memory::desc({g.k, g.n}, t, g.trans_b ? memory::dims{1, g.ldb} : memory::dims{g.ldb, 1});
-  p.c = memory::desc({g.m, g.n}, memory::data_type::f32, memory::dims{g.ldc, 1});
+  a = memory::desc({m, k}, t, g.trans_a ? memory::dims{1, g.lda} : memory::dims{g.lda, 1});
+  b = memory::desc({k, g.n}, t, g.trans_b ? memory::dims{1, g.ldb} : memory::dims{g.ldb, 1});
+  c = memory::desc({m, g.n}, memory::data_type::f32, memory::dims{g.ldc, 1});
+}
+
+Prepared prepare(const MatmulArgs& g, bool runtime_mk) {
+  Prepared p;
+  const memory::dim m = runtime_mk ? DNNL_RUNTIME_DIM_VAL : g.m, k = runtime_mk ? DNNL_RUNTIME_DIM_VAL : g.k;
+  describe(g, m, k, p.a, p.b, p.c);
   dnnl::primitive_attr attr;
   if (g.alpha != 1.0f) attr.set_output_scales(0, {g.alpha});
   if (g.beta != 0.0f) {
@@ -57,13 +66,15 @@ Prepared prepare(const MatmulArgs& g) {
 }
 
 // Primitives per thread (products may run inside parallel regions, e.g. grouped GEMM).
-const Prepared& prepared_for(const MatmulArgs& g) {
+// (m and k are -1 in the key of a run-time-sized primitive.)
+const Prepared& prepared_for(const MatmulArgs& g, bool runtime_mk) {
   thread_local std::map<Key, Prepared> cache;
-  const Key key{int(g.operands), g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.alpha, g.beta};
+  const std::int64_t m = runtime_mk ? -1 : g.m, k = runtime_mk ? -1 : g.k;
+  const Key key{int(g.operands), g.trans_a, g.trans_b, m, g.n, k, g.lda, g.ldb, g.ldc, g.alpha, g.beta};
   auto it = cache.find(key);
   if (it == cache.end()) {
     if (cache.size() > 4096) cache.clear();  // bound the memory of shape-varying workloads
-    it = cache.emplace(key, prepare(g)).first;
+    it = cache.emplace(key, prepare(g, runtime_mk)).first;
   }
   return it->second;
 }
@@ -71,12 +82,15 @@ const Prepared& prepared_for(const MatmulArgs& g) {
 }  // namespace
 
 bool onednn_matmul(const MatmulArgs& g) {
-  const Prepared& p = prepared_for(g);
-  if (!p.ok) return false;
+  const Prepared* p = &prepared_for(g, g.varying_mk);
+  if (!p->ok && g.varying_mk) p = &prepared_for(g, false);
+  if (!p->ok) return false;
   thread_local dnnl::stream stream(cpu_engine());
   dnnl::engine& engine = cpu_engine();
-  memory a(p.a, engine, const_cast<void*>(g.a)), b(p.b, engine, const_cast<void*>(g.b)), c(p.c, engine, g.c);
-  p.primitive.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  memory::desc ad = p->a, bd = p->b, cd = p->c;
+  if (ad.dims()[0] == DNNL_RUNTIME_DIM_VAL || ad.dims()[1] == DNNL_RUNTIME_DIM_VAL) describe(g, g.m, g.k, ad, bd, cd);
+  memory a(ad, engine, const_cast<void*>(g.a)), b(bd, engine, const_cast<void*>(g.b)), c(cd, engine, g.c);
+  p->primitive.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
   stream.wait();
   return true;
 }
@@ -87,7 +101,7 @@ std::string onednn_description() {
   MatmulArgs probe;
   probe.operands = MatmulOperands::bf16;
   probe.m = probe.n = probe.k = probe.lda = probe.ldb = probe.ldc = 64;
-  const Prepared p = prepare(probe);
+  const Prepared p = prepare(probe, false);
   return s + " (bf16 matmul: " + (p.ok ? p.impl : "none on this CPU") + ")";
 }
 

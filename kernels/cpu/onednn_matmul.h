@@ -20,6 +20,10 @@ struct MatmulArgs {
   std::int64_t ldb = 0;
   float* c = nullptr;
   std::int64_t ldc = 0;
+  // The caller runs this product with many different m and k (grouped expert products):
+  // one primitive with run-time m and k then serves them all, where fixed sizes would
+  // generate code for each new size.
+  bool varying_mk = false;
 };
 
 // Runs the product and returns true; false when this build has no oneDNN or oneDNN has no

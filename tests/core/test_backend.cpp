@@ -36,8 +36,8 @@ TEST_CASE("backend table: every core entry has a CPU kernel for f32 and f64", "[
     bool cpu = false;
     for (const backend::KernelInfo& k : op->kernels())
       if (k.device == DeviceType::cpu && k.backend == "cpu")
-        cpu = std::count(k.dtypes.begin(), k.dtypes.end(), DType::f32) &&
-              std::count(k.dtypes.begin(), k.dtypes.end(), DType::f64);
+        cpu = cpu || (std::count(k.dtypes.begin(), k.dtypes.end(), DType::f32) &&
+                      std::count(k.dtypes.begin(), k.dtypes.end(), DType::f64));
     CHECK(cpu);
   }
   CHECK(backend::find_op("no_such_op") == nullptr);

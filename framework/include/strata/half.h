@@ -29,10 +29,12 @@ struct bfloat16 {
     return T(float(*this));
   }
 
+  // Branch-free, so that conversion loops vectorise.
   static constexpr std::uint16_t from_float(float f) {
     const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((u >> 16) | 0x40u);  // quiet NaN
-    return std::uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
+    return std::uint16_t((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
   }
 };
 

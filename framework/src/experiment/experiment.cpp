@@ -49,6 +49,10 @@ const ConfigSchema& train_schema() {
     s.integer("log_every", 10, "log a metrics line every N steps").range(1, 1 << 30);
     s.integer("seed", 0, "seeds initialisation and training data").at_least(0);
     s.integer("threads", 0, "CPU threads; 0: OMP_NUM_THREADS or all cores").range(0, 1024);
+    s.string("precision", "f32",
+             "matrix products in f32, or bf16 mixed precision: bf16 operands, f32 accumulation, f32 weights and "
+             "optimizer state (docs/precision.md)")
+        .one_of({"f32", "bf16"});
     s.integer("checkpoint_every", 0, "write the run's checkpoint every N steps (0: only at the end)").at_least(0);
     s.integer("keep_checkpoints", 0,
               "also keep the last N checkpoints as checkpoints/step-NNNNNN (0: only the latest, checkpoint/)")

@@ -7,6 +7,7 @@
 
 #include "backend/core_kernels.h"
 #include "strata/autograd.h"
+#include "strata/precision.h"
 #include "strata/ops/elementwise.h"
 #include "strata/ops/reduce.h"
 #include "strata/ops/shape_ops.h"
@@ -73,6 +74,56 @@ void check_matmul_operand(const char* op, const char* arg, const Tensor& t) {
   if (t.rank() < 2)
     throw ShapeError(std::string(op) + ": '" + arg + "' must have rank >= 2, got " + t.shape().to_string(),
                      "reshape a vector to [1, n] or [n, 1]");
+}
+
+// c [m, n] (f32, contiguous) = op(a) op(b) + (accumulate ? c : 0) over contiguous 2-D
+// operands: a is [m, k] or, transposed, [k, m]; b is [k, n] or [n, k]. The mixed-precision
+// products pass bf16 operands; the backend accumulates in f32.
+void product_2d(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, bool accumulate) {
+  const std::int64_t m = c.size(0), n = c.size(1), k = trans_a ? a.size(0) : a.size(1);
+  core_kernels::table().gemm.run(c.device(), {.trans_a = trans_a,
+                                              .trans_b = trans_b,
+                                              .m = m,
+                                              .n = n,
+                                              .k = k,
+                                              .beta = accumulate ? 1.0 : 0.0,
+                                              .a = &a,
+                                              .lda = std::max<std::int64_t>(a.size(1), 1),
+                                              .b = &b,
+                                              .ldb = std::max<std::int64_t>(b.size(1), 1),
+                                              .c = &c,
+                                              .ldc = std::max<std::int64_t>(n, 1)});
+}
+
+// A detached bf16 copy of x (contiguous): the operand of a mixed-precision product.
+Tensor bf16_operand(const Tensor& x) { return x.detach().contiguous().to(DType::bf16); }
+
+// linear under the bf16 policy: x2 [rows, in] and weight [out, in] rounded to bf16, the
+// products (forward and backward) accumulated in f32; out [.., out] f32.
+Tensor linear_bf16(const Tensor& x, const Tensor& x2, const Tensor& weight, const Tensor& bias, Tensor out) {
+  const Tensor x16 = bf16_operand(x2), w16 = bf16_operand(weight);  // [rows, in], [out, in]
+  Tensor out2 = reshape(out.detach(), {x2.size(0), weight.size(0)});
+  if (bias.defined()) detail::strided_copy(bias, out2);
+  product_2d(x16, false, w16, true, out2, bias.defined());
+  autograd::record("linear", {x, weight, bias}, {out},
+                   [x16, w16, x_shape = x.shape()](const BackwardArgs& a) {
+                     const Tensor g2 = as_rows(a.grad());                  // [rows, out] f32
+                     const Tensor g16 = bf16_operand(g2);
+                     const std::int64_t rows = g2.size(0), n_out = g2.size(1), n_in = w16.size(1);
+                     Tensor dx, dw, db;
+                     if (a.needs(0)) {  // [rows, in] = g [rows, out] W [out, in]
+                       dx = Tensor::empty({rows, n_in}, DType::f32, g2.device());
+                       product_2d(g16, false, w16, false, dx, false);
+                       dx = reshape(dx, x_shape);
+                     }
+                     if (a.needs(1)) {  // [out, in] = g^T [out, rows] x [rows, in]
+                       dw = Tensor::empty({n_out, n_in}, DType::f32, g2.device());
+                       product_2d(g16, true, x16, false, dw, false);
+                     }
+                     if (a.needs(2)) db = sum(g2, {0});
+                     return std::vector<Tensor>{dx, dw, db};
+                   });
+  return out;
 }
 
 }  // namespace
@@ -165,10 +216,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const DType dtype = detail::common_dtype("linear", {&x, &weight, &bias});
   const Device device = detail::common_device("linear", {&x, &weight, &bias});
   const std::int64_t in = weight.size(1), out_features = weight.size(0);
-  const Tensor x2 = x.detach().contiguous();
   const std::int64_t rows = x.shape().drop(-1).numel();
+  const Tensor x2 = reshape(x.detach().contiguous(), {rows, in});
   Shape out_shape = x.shape().with(-1, out_features);
   Tensor out = Tensor::empty(out_shape, dtype, device);
+  if (compute_precision() == Precision::bf16 && dtype == DType::f32) return linear_bf16(x, x2, weight, bias, out);
   const BlasMatrix w = as_blas_matrix(weight.detach(), true);
   if (bias.defined()) {  // C starts as the broadcast bias, and the product adds to it
     Tensor view = out.detach();

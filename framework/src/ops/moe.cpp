@@ -7,6 +7,7 @@
 
 #include "backend/core_kernels.h"
 #include "strata/autograd.h"
+#include "strata/precision.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -71,16 +72,24 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
     throw ShapeError(std::string(op) + ": group_sizes sum to " + std::to_string(offsets.back()) + ", x has " +
                          std::to_string(S) + " rows",
                      "every row of x belongs to exactly one group");
-  const Tensor xc = x.contiguous(), wc = weight.contiguous();
+  // Under the bf16 policy (precision.h) the operands are rounded to bf16 and the products
+  // accumulate in f32; the results (y, dx, dw) are f32 either way.
+  const bool bf16 = compute_precision() == Precision::bf16 && x.dtype() == DType::f32;
+  const auto operand = [bf16](const Tensor& t) {
+    return bf16 ? t.detach().contiguous().to(DType::bf16) : t.contiguous();
+  };
+  const Tensor xc = operand(x), wc = operand(weight);
   Tensor y = Tensor::empty({S, N}, x.dtype(), x.device());
   core_kernels::table().grouped_gemm.run(
       x.device(), {.groups = E, .rows = S, .in = K, .out = N, .offsets = offsets, .x = &xc, .w = &wc, .y = &y});
-  autograd::record(op, {xc, wc}, {y},
-                   [offsets, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
-                     const Tensor dy = g.grad().contiguous();
+  const std::vector<Tensor> inputs = bf16 ? std::vector<Tensor>{x, weight} : std::vector<Tensor>{xc, wc};
+  autograd::record(op, inputs, std::span<Tensor>(&y, 1),
+                   [offsets, operand, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
+                     const Tensor dy = operand(g.grad());
                      const Tensor xt = xs.get(), wt = ws.get();
-                     Tensor dx = g.needs(0) ? Tensor::empty({S, K}, dy.dtype(), dy.device()) : Tensor();
-                     Tensor dw = g.needs(1) ? Tensor::empty({E, N, K}, dy.dtype(), dy.device()) : Tensor();
+                     const DType out_dtype = g.grad().dtype();
+                     Tensor dx = g.needs(0) ? Tensor::empty({S, K}, out_dtype, dy.device()) : Tensor();
+                     Tensor dw = g.needs(1) ? Tensor::empty({E, N, K}, out_dtype, dy.device()) : Tensor();
                      core_kernels::table().grouped_gemm_backward.run(dy.device(), {.groups = E,
                                                                                    .rows = S,
                                                                                    .in = K,

@@ -1,5 +1,7 @@
 #include "strata/trainer.h"
 
+#include "strata/precision.h"
+
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -92,6 +94,8 @@ std::string first_nonfinite_gradient(const Model& model) {
 TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbacks& callbacks,
                    const TrainingState* resume) {
   if (c.integer("threads") > 0) set_num_threads(static_cast<int>(c.integer("threads")));
+  // Forward, backward and evaluation of the whole run compute their products in this precision.
+  const PrecisionGuard precision(parse_precision(c.string("precision")));
   const std::int64_t steps = c.integer("steps");
   const std::int64_t batch_size = c.integer("batch_size");
   const std::int64_t accum = c.integer("grad_accum");

@@ -54,9 +54,38 @@ void gemm(const GemmCall& c) {
   });
 }
 
-template <class T>
-cpu::GroupedGemmArgs<T> grouped_args(const GroupedGemmCall& c) {
-  cpu::GroupedGemmArgs<T> a;
+// bf16 operands, f32 result (the mixed-precision products: precision.h).
+void gemm_bf16(const GemmCall& c) {
+  check_blas_range(c);
+  cpu::GemmArgs<bfloat16, float> g;
+  g.trans_a = c.trans_a;
+  g.trans_b = c.trans_b;
+  g.m = c.m;
+  g.n = c.n;
+  g.k = c.k;
+  g.alpha = float(c.alpha);
+  g.a = c.a->data<bfloat16>();
+  g.lda = c.lda;
+  g.b = c.b->data<bfloat16>();
+  g.ldb = c.ldb;
+  g.beta = float(c.beta);
+  g.c = c.c->data<float>();
+  g.ldc = c.ldc;
+  if (c.count == 0) return;
+  if (c.count > 1) {
+    cpu::gemm_batched_cpu(g, c.count, c.a_offsets.data(), c.b_offsets.data(), c.c_offsets.data());
+    return;
+  }
+  auto first = [](std::span<const std::int64_t> offsets) { return offsets.empty() ? 0 : offsets[0]; };
+  g.a += first(c.a_offsets);
+  g.b += first(c.b_offsets);
+  g.c += first(c.c_offsets);
+  cpu::gemm_cpu(g);
+}
+
+template <class T, class Acc = T>
+cpu::GroupedGemmArgs<T, Acc> grouped_args(const GroupedGemmCall& c) {
+  cpu::GroupedGemmArgs<T, Acc> a;
   a.groups = c.groups, a.rows = c.rows, a.in = c.in, a.out = c.out;
   a.offsets = c.offsets.data();
   a.x = c.x->data<T>();
@@ -84,12 +113,42 @@ void grouped_gemm_backward(const GroupedGemmCall& c) {
   });
 }
 
+void grouped_gemm_bf16(const GroupedGemmCall& c) {
+  cpu::GroupedGemmArgs<bfloat16, float> a = grouped_args<bfloat16, float>(c);
+  a.y = c.y->data<float>();
+  cpu::grouped_gemm_fwd_cpu(a);
+}
+
+void grouped_gemm_bf16_backward(const GroupedGemmCall& c) {
+  cpu::GroupedGemmArgs<bfloat16, float> a = grouped_args<bfloat16, float>(c);
+  a.dy = c.dy->data<bfloat16>();
+  a.dx = out<float>(c.dx);
+  a.dw = out<float>(c.dw);
+  cpu::grouped_gemm_bwd_cpu(a);
+}
+
 }  // namespace
 
 void register_matmul(CoreKernels& k) {
   add(k.gemm, kFloating, gemm);
   add(k.grouped_gemm, kFloating, grouped_gemm);
   add(k.grouped_gemm_backward, kFloating, grouped_gemm_backward);
+  // bf16 operands with f32 results; calls with any other combination go to the kernels above
+  k.gemm.add({.backend = "cpu",
+              .device = DeviceType::cpu,
+              .dtypes = {DType::bf16, DType::f32},
+              .supports = [](const GemmCall& c) { return c.a->dtype() == DType::bf16 && c.b->dtype() == DType::bf16 &&
+                                                         c.c->dtype() == DType::f32; },
+              .run = gemm_bf16});
+  const auto f32_results = [](const GroupedGemmCall& c) {
+    for (const Tensor* t : {c.y, c.dx, c.dw})
+      if (t && t->defined() && t->dtype() != DType::f32) return false;
+    return !c.dy || !c.dy->defined() || c.dy->dtype() == DType::bf16;
+  };
+  k.grouped_gemm.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = {DType::bf16}, .supports = f32_results,
+                      .run = grouped_gemm_bf16});
+  k.grouped_gemm_backward.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = {DType::bf16},
+                               .supports = f32_results, .run = grouped_gemm_bf16_backward});
 }
 
 }  // namespace strata::cpu_backend
