@@ -10,7 +10,9 @@ namespace strata::cli {
 
 namespace {
 
-DType parse_dtype_name(const std::string& name) { return name == "f64" ? DType::f64 : DType::f32; }
+DType parse_dtype_name(const std::string& name) {
+  return name == "f64" ? DType::f64 : name == "bf16" ? DType::bf16 : DType::f32;
+}
 
 void print_table() {
   std::cout << "backend table (op: backend [device] dtypes; later kernels are tried first):\n";
@@ -41,7 +43,7 @@ int backends_command(const BackendsOptions& options) {
   testing::ConformanceOptions conformance;
   conformance.only_ops = options.ops;
   for (const std::string& d : options.dtypes) conformance.dtypes.push_back(parse_dtype_name(d));
-  const testing::ConformanceReport report = run_conformance(testing::core_conformance_cases(), conformance);
+  const testing::ConformanceReport report = run_conformance(testing::all_conformance_cases(), conformance);
   std::cout << report.table();
   return report.passed ? kOk : kChecksFailed;
 }

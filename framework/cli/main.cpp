@@ -188,8 +188,9 @@ int main(int argc, char** argv) {
   backends_app->add_flag("--check", backends.check,
                          "run every entry on every device and dtype against the CPU f64 result (exit 3 on a failure)");
   backends_app->add_option("--op", backends.ops, "only this table entry (repeatable)");
-  backends_app->add_option("--dtype", backends.dtypes, "dtypes to check (repeatable; default f32 and f64)")
-      ->check(CLI::IsMember({"f32", "f64"}));
+  backends_app->add_option("--dtype", backends.dtypes,
+                           "dtypes to check (repeatable; default f32, bf16 (the mixed-precision policy) and f64)")
+      ->check(CLI::IsMember({"f32", "bf16", "f64"}));
   backends.common.add_plugin_flags(*backends_app);
 
   CheckOptions check;

@@ -7,6 +7,8 @@
 #include <strata/autograd.h>
 #include <strata/backend.h>
 #include <strata/error.h>
+#include <strata/random.h>
+#include <strata/testing/conformance.h>
 
 #include <cmath>
 #include <string>
@@ -176,6 +178,17 @@ Tensor gated_short_conv(const Tensor& padded, const Tensor& weight, const Tensor
 }
 
 void register_gated_conv_kernels(PluginRegistrar& registrar) {
+  // Checked by `strata backends --check` on every device and dtype, as the core's entries are.
+  Generator gen(17);
+  testing::ConformanceCase check{
+      .name = STRATA_PLUGIN_NAME ": gated_short_conv with and without gate, K = 4, E = 19",
+      .ops = {STRATA_PLUGIN_NAME ".gated_short_conv", STRATA_PLUGIN_NAME ".gated_short_conv_backward"},
+      .inputs = {Tensor::randn({2, 3 + 11, 19}, gen, DType::f64), Tensor::randn({19, 4}, gen, DType::f64),
+                 Tensor::randn({19}, gen, DType::f64), Tensor::randn({2, 11, 19}, gen, DType::f64)},
+      .fn = [](const std::vector<Tensor>& x) {
+        return std::vector<Tensor>{gated_short_conv(x[0], x[1], x[2], x[3]), gated_short_conv(x[0], x[1], x[2], Tensor())};
+      }};
+  registrar.add_conformance_case(std::move(check));
   const std::vector<DType> floating = {DType::f32, DType::f64};
   registrar.add_kernel(forward_op, {.backend = STRATA_PLUGIN_NAME, .device = DeviceType::cpu, .dtypes = floating,
                                     .supports = {}, .run = forward_kernel});

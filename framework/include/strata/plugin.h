@@ -26,6 +26,7 @@
 #include "strata/build_fingerprint.h"
 #include "strata/error.h"
 #include "strata/registry.h"
+#include "strata/testing/conformance.h"
 
 namespace strata {
 
@@ -78,6 +79,12 @@ class PluginRegistrar {
         if (k.backend == kernel.backend && k.device == kernel.device) return;
       op.add(kernel);
     });
+  }
+
+  // A conformance case for the plugin's kernels (strata/testing/conformance.h), run by
+  // `strata backends --check` with the core's: its `ops` name the plugin's table entries.
+  void add_conformance_case(testing::ConformanceCase c) {
+    pending_kernels_.push_back([c = std::move(c)]() { testing::add_conformance_case(c); });
   }
 
   struct Pending {

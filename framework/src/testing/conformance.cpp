@@ -15,6 +15,7 @@
 #include "strata/backend.h"
 #include "strata/error.h"
 #include "strata/ops.h"
+#include "strata/precision.h"
 #include "strata/random.h"
 
 namespace strata::testing {
@@ -26,11 +27,15 @@ namespace {
 struct Observation {
   Device device;
   std::set<std::string> ops;
+  std::set<std::string> reduced_ops;  // ran with a bf16 or f16 operand
 };
 Observation* g_observation = nullptr;
 
-void observe(const backend::OpEntry& op, Device device, const backend::DTypeList&, const std::string&) {
-  if (g_observation && device == g_observation->device) g_observation->ops.insert(op.name());
+void observe(const backend::OpEntry& op, Device device, const backend::DTypeList& dtypes, const std::string&) {
+  if (!g_observation || device != g_observation->device) return;
+  g_observation->ops.insert(op.name());
+  for (DType t : dtypes)
+    if (is_reduced_precision(t)) g_observation->reduced_ops.insert(op.name());
 }
 
 struct CaseResult {
@@ -40,7 +45,10 @@ struct CaseResult {
 
 // Runs the case with its floating inputs in `dtype` on `device`; outputs and gradients
 // come back on the CPU. Gradients are of L = sum_k <w_k, y_k> over floating outputs.
+// bf16 means the mixed-precision policy (precision.h): f32 inputs under PrecisionGuard(bf16).
 CaseResult run_case(const ConformanceCase& c, DType dtype, Device device) {
+  const PrecisionGuard precision(dtype == DType::bf16 ? Precision::bf16 : Precision::f32);
+  if (dtype == DType::bf16) dtype = DType::f32;
   std::vector<Tensor> inputs;
   for (const Tensor& t : c.inputs) {
     Tensor x = (is_floating(t.dtype()) ? t.to(dtype) : t).to(device).detach();
@@ -101,6 +109,8 @@ int severity(ConformanceStatus s) {
     case ConformanceStatus::pass:
     case ConformanceStatus::reference:
       return 3;
+    case ConformanceStatus::policy_f32:
+      return 2;
     case ConformanceStatus::unsupported:
       return 2;
     case ConformanceStatus::not_covered:
@@ -119,6 +129,8 @@ std::string status_text(const ConformanceCell& cell) {
       return "unsupported";
     case ConformanceStatus::reference:
       return "reference";
+    case ConformanceStatus::policy_f32:
+      return "f32 by policy";
     case ConformanceStatus::not_covered:
       break;
   }
@@ -157,7 +169,8 @@ ConformanceReport run_conformance(const std::vector<ConformanceCase>& cases, con
     devices.push_back(Device::cpu());
     for (int i = 0; i < cuda_device_count(); ++i) devices.push_back(Device::cuda(i));
   }
-  const std::vector<DType> dtypes = options.dtypes.empty() ? std::vector<DType>{DType::f32, DType::f64} : options.dtypes;
+  const std::vector<DType> dtypes =
+      options.dtypes.empty() ? std::vector<DType>{DType::f32, DType::bf16, DType::f64} : options.dtypes;
   auto wanted = [&](const std::string& op) {
     return options.only_ops.empty() ||
            std::find(options.only_ops.begin(), options.only_ops.end(), op) != options.only_ops.end();
@@ -238,7 +251,10 @@ ConformanceReport run_conformance(const std::vector<ConformanceCase>& cases, con
           if (!wanted(op)) continue;
           // a passing case only vouches for the entries it really ran on this device
           if (status == ConformanceStatus::pass && !seen.ops.count(op)) continue;
-          fold(cell_of(op, device, dtype), status, worst, detail);
+          // under the bf16 policy an entry that ran only in f32 is reported as such
+          const bool f32_by_policy =
+              dtype == DType::bf16 && status == ConformanceStatus::pass && !seen.reduced_ops.count(op);
+          fold(cell_of(op, device, dtype), f32_by_policy ? ConformanceStatus::policy_f32 : status, worst, detail);
         }
       }
     }
@@ -287,7 +303,9 @@ std::string ConformanceReport::table() const {
   }
   s << "\npass: every case of the entry within tolerance (worst relative L2 error shown) against the CPU f64\n"
        "result; reference: the CPU f64 kernels themselves; unsupported: no kernel of that backend takes the\n"
-       "dtype (NotImplementedError); NO CASE: no conformance case checks the entry.\n";
+       "dtype (NotImplementedError); NO CASE: no conformance case checks the entry. The bf16 column runs f32\n"
+       "inputs under the bf16 mixed-precision policy: entries with bf16 operands are checked against f64 at\n"
+       "bf16 tolerance; \"f32 by policy\" entries ran (correctly) in f32, as the policy prescribes.\n";
   for (const ConformanceCell* c : problems)
     s << "\n" << c->op << " on " << c->device.to_string() << " " << dtype_name(c->dtype) << ": "
       << (c->detail.empty() ? "no conformance case checks this entry; add one" : c->detail);

@@ -219,6 +219,26 @@ void optimizer_cases(std::vector<ConformanceCase>& out) {
 
 }  // namespace
 
+namespace {
+// Never destroyed: the cases' functions live in plugins, which are never unloaded.
+std::vector<ConformanceCase>& plugin_cases() {
+  static auto* cases = new std::vector<ConformanceCase>;
+  return *cases;
+}
+}  // namespace
+
+void add_conformance_case(ConformanceCase c) {
+  for (const ConformanceCase& existing : plugin_cases())
+    if (existing.name == c.name) return;  // a plugin loaded twice
+  plugin_cases().push_back(std::move(c));
+}
+
+std::vector<ConformanceCase> all_conformance_cases() {
+  std::vector<ConformanceCase> cases = core_conformance_cases();
+  cases.insert(cases.end(), plugin_cases().begin(), plugin_cases().end());
+  return cases;
+}
+
 std::vector<ConformanceCase> core_conformance_cases() {
   std::vector<ConformanceCase> cases;
   elementwise_cases(cases);

@@ -38,9 +38,16 @@ struct ConformanceCase {
 // Cases for every entry the core registers in the backend table.
 std::vector<ConformanceCase> core_conformance_cases();
 
+// Cases plugins registered for their own entries (PluginRegistrar::add_conformance_case),
+// and the core's: what `strata backends --check` runs.
+std::vector<ConformanceCase> all_conformance_cases();
+void add_conformance_case(ConformanceCase c);
+
 struct ConformanceOptions {
   std::vector<Device> devices;  // empty: the CPU and every visible CUDA device
-  std::vector<DType> dtypes;    // empty: f32 and f64
+  // empty: f32, bf16 and f64. bf16 is the mixed-precision policy (precision.h): f32 inputs
+  // under PrecisionGuard(bf16), checked at tolerance_reduced.
+  std::vector<DType> dtypes;
   std::vector<std::string> only_ops;  // empty: every entry; else just these (and the cases that check them)
   // Largest accepted relative L2 error, per dtype.
   double tolerance_f32 = 1e-5;
@@ -49,7 +56,9 @@ struct ConformanceOptions {
   double tolerance(DType dtype) const;
 };
 
-enum class ConformanceStatus { pass, fail, unsupported, reference, not_covered };
+// policy_f32: in the bf16 column, an entry that ran in f32 because the mixed-precision policy
+// keeps it there (norms, softmax, ...); it passed at that column's tolerance.
+enum class ConformanceStatus { pass, fail, unsupported, reference, not_covered, policy_f32 };
 
 struct ConformanceCell {
   std::string op;

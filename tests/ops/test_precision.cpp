@@ -1,0 +1,107 @@
+// The bf16 mixed-precision policy (strata/precision.h): linear and grouped_matmul compute
+// their products from bf16-rounded operands with f32 accumulation, forward and backward;
+// the policy is scoped and per thread.
+#include <thread>
+
+#include "catch.h"
+#include "helpers.h"
+#include "strata/precision.h"
+
+using namespace strata;
+
+namespace {
+
+// ||a - ref|| / ||ref|| over all elements.
+double relative_error(const Tensor& a, const Tensor& ref) {
+  const std::vector<double> x = a.to_vector<double>(), r = ref.to_vector<double>();
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    diff += (x[i] - r[i]) * (x[i] - r[i]);
+    norm += r[i] * r[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+struct Grads {
+  Tensor out;
+  std::vector<Tensor> grads;
+};
+
+// fn on f32 copies of the inputs (under `precision`), with the gradients of sum(out * w).
+template <class Fn>
+Grads run(Fn fn, const std::vector<Tensor>& inputs_f64, Precision precision, DType dtype) {
+  const PrecisionGuard guard(precision);
+  std::vector<Tensor> in;
+  for (const Tensor& t : inputs_f64) in.push_back(t.to(dtype).detach().requires_grad_());
+  Grads g;
+  g.out = fn(in);
+  Generator wg(9);
+  sum(mul(g.out, Tensor::randn(g.out.shape(), wg, DType::f64).to(dtype))).backward();
+  for (const Tensor& t : in) g.grads.push_back(t.grad());
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("precision: f32 by default, scoped by guards, per thread", "[precision]") {
+  CHECK(compute_precision() == Precision::f32);
+  {
+    const PrecisionGuard outer(Precision::bf16);
+    CHECK(compute_precision() == Precision::bf16);
+    Precision other_thread = Precision::bf16;
+    std::thread([&] { other_thread = compute_precision(); }).join();
+    CHECK(other_thread == Precision::f32);
+    {
+      const PrecisionGuard inner(Precision::f32);
+      CHECK(compute_precision() == Precision::f32);
+    }
+    CHECK(compute_precision() == Precision::bf16);
+  }
+  CHECK(compute_precision() == Precision::f32);
+  CHECK(parse_precision("bf16") == Precision::bf16);
+  REQUIRE_THROWS_WITH(parse_precision("fp8"), Catch::Contains("unknown precision 'fp8'"));
+}
+
+TEST_CASE("precision: bf16 linear and grouped_matmul are bf16-accurate, forward and backward, in f32", "[precision]") {
+  Generator gen(21);
+  const std::vector<Tensor> lin = {Tensor::randn({3, 37, 96}, gen, DType::f64), Tensor::randn({80, 96}, gen, DType::f64),
+                                   Tensor::randn({80}, gen, DType::f64)};
+  const auto linear_fn = [](const std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); };
+  const std::vector<Tensor> grouped = {Tensor::randn({45, 64}, gen, DType::f64),
+                                       Tensor::randn({4, 72, 64}, gen, DType::f64),
+                                       Tensor::from_vector(std::vector<std::int64_t>{20, 0, 11, 14}, {4})};
+  const auto grouped_fn = [](const std::vector<Tensor>& x) { return grouped_matmul(x[0], x[1], x[2].detach()); };
+
+  for (int which = 0; which < 2; ++which) {
+    INFO((which == 0 ? "linear" : "grouped_matmul"));
+    const auto& inputs = which == 0 ? lin : grouped;
+    std::vector<Tensor> in = inputs;
+    if (which == 1) in.pop_back();  // group sizes are not differentiable
+    auto fn = [&](const std::vector<Tensor>& x) {
+      std::vector<Tensor> all = x;
+      if (which == 1) all.push_back(grouped[2]);
+      return which == 0 ? linear_fn(all) : grouped_fn(all);
+    };
+    const Grads ref = run(fn, in, Precision::f32, DType::f64);
+    const Grads f32 = run(fn, in, Precision::f32, DType::f32);
+    const Grads bf16 = run(fn, in, Precision::bf16, DType::f32);
+    CHECK(bf16.out.dtype() == DType::f32);
+    const double e_f32 = relative_error(f32.out, ref.out), e_bf16 = relative_error(bf16.out, ref.out);
+    INFO("output error: f32 " << e_f32 << ", bf16 " << e_bf16);
+    CHECK(e_f32 < 1e-5);
+    CHECK(e_bf16 < 1e-2);   // bf16 rounding of the operands (8 mantissa bits), f32 accumulation
+    CHECK(e_bf16 > 1e-4);   // and the products really were in bf16
+    for (std::size_t i = 0; i < ref.grads.size(); ++i) {
+      INFO("gradient " << i);
+      REQUIRE(bf16.grads[i].defined());
+      CHECK(bf16.grads[i].dtype() == DType::f32);
+      CHECK(relative_error(bf16.grads[i], ref.grads[i]) < 1e-2);
+    }
+  }
+  // f64 inputs ignore the bf16 policy (gradient checks stay exact)
+  const PrecisionGuard bf16(Precision::bf16);
+  CHECK(relative_error(linear(lin[0], lin[1], lin[2]), [&] {
+          const PrecisionGuard f32(Precision::f32);
+          return linear(lin[0], lin[1], lin[2]);
+        }()) == 0.0);
+}
