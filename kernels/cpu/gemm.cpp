@@ -30,20 +30,26 @@ constexpr double kSmallGemmFlops = 2.0 * 96 * 96 * 96;
 // AVX2 or below); smaller ones stay with BLAS, whose per-call cost is lower.
 constexpr double kOneDnnMinFlops = 2.0 * 48 * 48 * 48;
 
+template <class T>
+MatmulArgs matmul_args(const GemmArgs<T, float>& g, MatmulOperands operands) {
+  MatmulArgs m;
+  m.operands = operands;
+  m.trans_a = g.trans_a;
+  m.trans_b = g.trans_b;
+  m.m = g.m, m.n = g.n, m.k = g.k;
+  m.alpha = g.alpha;
+  m.beta = g.beta;
+  m.a = g.a, m.lda = g.lda;
+  m.b = g.b, m.ldb = g.ldb;
+  m.c = g.c, m.ldc = g.ldc;
+  m.varying_mk = g.varying_mk;
+  return m;
+}
+
 void blas_gemm(const GemmArgs<float>& g) {
-  if (2.0 * double(g.m) * double(g.n) * double(g.k) >= kOneDnnMinFlops) {
-    MatmulArgs m;
-    m.trans_a = g.trans_a;
-    m.trans_b = g.trans_b;
-    m.m = g.m, m.n = g.n, m.k = g.k;
-    m.alpha = g.alpha;
-    m.beta = g.beta;
-    m.a = g.a, m.lda = g.lda;
-    m.b = g.b, m.ldb = g.ldb;
-    m.c = g.c, m.ldc = g.ldc;
-    m.varying_mk = g.varying_mk;
-    if (onednn_matmul(m)) return;
-  }
+  if (2.0 * double(g.m) * double(g.n) * double(g.k) >= kOneDnnMinFlops &&
+      onednn_matmul(matmul_args(g, MatmulOperands::f32)))
+    return;
   cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
               int(g.n), int(g.k), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c, int(g.ldc));
 }
@@ -55,18 +61,7 @@ void blas_gemm(const GemmArgs<double>& g) {
 // bf16 x bf16 -> f32: oneDNN, or (without it, or on a CPU it has no kernel for) the f32
 // product of the widened operands.
 void blas_gemm(const GemmArgs<bfloat16, float>& g) {
-  MatmulArgs m;
-  m.operands = MatmulOperands::bf16;
-  m.trans_a = g.trans_a;
-  m.trans_b = g.trans_b;
-  m.m = g.m, m.n = g.n, m.k = g.k;
-  m.alpha = g.alpha;
-  m.beta = g.beta;
-  m.a = g.a, m.lda = g.lda;
-  m.b = g.b, m.ldb = g.ldb;
-  m.c = g.c, m.ldc = g.ldc;
-  m.varying_mk = g.varying_mk;
-  if (onednn_matmul(m)) return;
+  if (onednn_matmul(matmul_args(g, MatmulOperands::bf16))) return;
   // widened copies of the stored extents: rows x row stride of each operand
   auto widen = [](const bfloat16* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
     std::vector<float> out(std::size_t(rows * ld));

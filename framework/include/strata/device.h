@@ -1,7 +1,7 @@
 #pragma once
 // Where a tensor's memory lives. The CPU is always present; CUDA devices exist when
 // strata was built with STRATA_CUDA and a GPU is visible at run time. Ops dispatch on
-// the device of their inputs (see kernel_dispatch.h).
+// the device of their inputs through the backend table (backend.h).
 #include <cstdint>
 #include <string>
 

@@ -23,55 +23,25 @@ void check_blas_range(const GemmCall& c) {
                        "split the product into smaller ones");
 }
 
-void gemm(const GemmCall& c) {
+// The call's products with operands of type T and results of type Acc.
+template <class T, class Acc>
+void run_gemm(const GemmCall& c) {
   check_blas_range(c);
-  dispatch_floating(c.c->dtype(), "gemm", [&](auto type) {
-    using T = decltype(type);
-    cpu::GemmArgs<T> g;
-    g.trans_a = c.trans_a;
-    g.trans_b = c.trans_b;
-    g.m = c.m;
-    g.n = c.n;
-    g.k = c.k;
-    g.alpha = T(c.alpha);
-    g.a = c.a->data<T>();
-    g.lda = c.lda;
-    g.b = c.b->data<T>();
-    g.ldb = c.ldb;
-    g.beta = T(c.beta);
-    g.c = c.c->data<T>();
-    g.ldc = c.ldc;
-    if (c.count == 0) return;
-    if (c.count > 1) {
-      cpu::gemm_batched_cpu(g, c.count, c.a_offsets.data(), c.b_offsets.data(), c.c_offsets.data());
-      return;
-    }
-    auto first = [](std::span<const std::int64_t> offsets) { return offsets.empty() ? 0 : offsets[0]; };
-    g.a += first(c.a_offsets);
-    g.b += first(c.b_offsets);
-    g.c += first(c.c_offsets);
-    cpu::gemm_cpu(g);
-  });
-}
-
-// bf16 operands, f32 result (the mixed-precision products: precision.h).
-void gemm_bf16(const GemmCall& c) {
-  check_blas_range(c);
-  cpu::GemmArgs<bfloat16, float> g;
+  if (c.count == 0) return;
+  cpu::GemmArgs<T, Acc> g;
   g.trans_a = c.trans_a;
   g.trans_b = c.trans_b;
   g.m = c.m;
   g.n = c.n;
   g.k = c.k;
-  g.alpha = float(c.alpha);
-  g.a = c.a->data<bfloat16>();
+  g.alpha = Acc(c.alpha);
+  g.a = c.a->data<T>();
   g.lda = c.lda;
-  g.b = c.b->data<bfloat16>();
+  g.b = c.b->data<T>();
   g.ldb = c.ldb;
-  g.beta = float(c.beta);
-  g.c = c.c->data<float>();
+  g.beta = Acc(c.beta);
+  g.c = c.c->data<Acc>();
   g.ldc = c.ldc;
-  if (c.count == 0) return;
   if (c.count > 1) {
     cpu::gemm_batched_cpu(g, c.count, c.a_offsets.data(), c.b_offsets.data(), c.c_offsets.data());
     return;
@@ -82,6 +52,13 @@ void gemm_bf16(const GemmCall& c) {
   g.c += first(c.c_offsets);
   cpu::gemm_cpu(g);
 }
+
+void gemm(const GemmCall& c) {
+  dispatch_floating(c.c->dtype(), "gemm", [&](auto type) { run_gemm<decltype(type), decltype(type)>(c); });
+}
+
+// bf16 operands, f32 result (the mixed-precision products: precision.h).
+void gemm_bf16(const GemmCall& c) { run_gemm<bfloat16, float>(c); }
 
 template <class T, class Acc = T>
 cpu::GroupedGemmArgs<T, Acc> grouped_args(const GroupedGemmCall& c) {
