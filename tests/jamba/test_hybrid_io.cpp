@@ -13,6 +13,7 @@
 #include "plugin_registry.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
+#include "strata/safetensors.h"
 #include "strata/experiment.h"
 #include "strata/generate.h"
 #include "strata/model_plan.h"
@@ -247,6 +248,26 @@ TEST_CASE("checkpoint: weights and buffers round-trip and mismatches and broken 
   CHECK_THROWS_WITH(load_checkpoint(broken / "checkpoint", test::hermetic_options(), test::hybrid_registry()),
                     Catch::Contains("model.safetensors is missing"));
   CHECK_THROWS_AS(load_checkpoint(broken / "nothing", test::hermetic_options(), test::hybrid_registry()), FileFormatError);
+}
+
+TEST_CASE("checkpoint: bf16 weights load into an f32 model tensor by tensor, rounded values intact", "[checkpoint][half]") {
+  const Experiment e = load(hybrid_text());
+  auto original = build_experiment(e, test::hybrid_registry());
+  std::vector<std::pair<std::string, Tensor>> bf16_weights;
+  for (const auto& p : original.model->named_parameters()) bf16_weights.emplace_back(p.name, p.tensor.to(DType::bf16));
+  for (const auto& b : original.model->named_buffers()) bf16_weights.emplace_back(b.name, b.tensor.to(DType::bf16));
+  const fs::path file = test::fresh_temp_dir("hybrid", "bf16") / "model.safetensors";
+  safetensors::write(file, bf16_weights);
+  CHECK(safetensors::Reader(file).load(bf16_weights[0].first).dtype() == DType::bf16);  // stored 16-bit
+
+  auto loaded = build_experiment(e, test::hybrid_registry());
+  load_model_weights(*loaded.model, file);
+  const auto params = loaded.model->named_parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    INFO(params[i].name);
+    CHECK(params[i].tensor.dtype() == DType::f32);  // the model keeps its f32 master weights
+    CHECK(test::mismatch(params[i].tensor, bf16_weights[i].second.to(DType::f32), 0).empty());
+  }
 }
 
 TEST_CASE("experiment: a model-only file (no [task]) plans and builds, given vocab_size", "[plan]") {
