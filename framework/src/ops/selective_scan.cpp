@@ -59,6 +59,25 @@ ScanSizes check_inputs(const SelectiveScanInputs& in) {
 
 Tensor contiguous_or_empty(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
 
+// The kernel call over t (u, delta, A, B, C, D, z, delta_bias, initial_state, in that
+// order); the caller adds what the forward writes or the backward reads and writes.
+core_kernels::SelectiveScanCall scan_call(const ScanSizes& s, bool softplus, const std::vector<Tensor>& t) {
+  return {.batch = s.B,
+          .seq_len = s.T,
+          .channels = s.D,
+          .d_state = s.N,
+          .delta_softplus = softplus,
+          .u = &t[0],
+          .delta = &t[1],
+          .A = &t[2],
+          .B = &t[3],
+          .C = &t[4],
+          .D = &t[5],
+          .z = &t[6],
+          .delta_bias = &t[7],
+          .initial_state = &t[8]};
+}
+
 }  // namespace
 
 SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
@@ -77,24 +96,12 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
   out.final_state = Tensor::empty({s.B, s.D, s.N}, dtype, device);
   const bool recording = autograd::needs_recording(std::span<const Tensor>(ins));
   Tensor saved_by_kernel;
-  core_kernels::table().selective_scan.run(device, {.batch = s.B,
-                                                    .seq_len = s.T,
-                                                    .channels = s.D,
-                                                    .d_state = s.N,
-                                                    .delta_softplus = softplus,
-                                                    .u = &c[0],
-                                                    .delta = &c[1],
-                                                    .A = &c[2],
-                                                    .B = &c[3],
-                                                    .C = &c[4],
-                                                    .D = &c[5],
-                                                    .z = &c[6],
-                                                    .delta_bias = &c[7],
-                                                    .initial_state = &c[8],
-                                                    .save_for_backward = recording,
-                                                    .saved = &saved_by_kernel,
-                                                    .y = &out.y,
-                                                    .final_state = &out.final_state});
+  core_kernels::SelectiveScanCall call = scan_call(s, softplus, c);
+  call.save_for_backward = recording;
+  call.saved = &saved_by_kernel;
+  call.y = &out.y;
+  call.final_state = &out.final_state;
+  core_kernels::table().selective_scan.run(device, call);
   if (!recording) return out;
 
   std::vector<SavedTensor> saved;
@@ -112,32 +119,20 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
         Tensor dA = grad_if(2, {s.D, s.N}), dB = grad_if(3, {s.B, s.T, s.N}), dC = grad_if(4, {s.B, s.T, s.N});
         Tensor dD = grad_if(5, {s.D}), dz = grad_if(6, {s.B, s.T, s.D}), dbias = grad_if(7, {s.D});
         Tensor dh0 = grad_if(8, {s.B, s.D, s.N});
-        core_kernels::table().selective_scan_backward.run(dev, {.batch = s.B,
-                                                                .seq_len = s.T,
-                                                                .channels = s.D,
-                                                                .d_state = s.N,
-                                                                .delta_softplus = softplus,
-                                                                .u = &t[0],
-                                                                .delta = &t[1],
-                                                                .A = &t[2],
-                                                                .B = &t[3],
-                                                                .C = &t[4],
-                                                                .D = &t[5],
-                                                                .z = &t[6],
-                                                                .delta_bias = &t[7],
-                                                                .initial_state = &t[8],
-                                                                .saved = &saved_by_kernel,
-                                                                .dy = &dy,
-                                                                .dfinal_state = &dfinal,
-                                                                .du = &du,
-                                                                .ddelta = &ddelta,
-                                                                .dA = &dA,
-                                                                .dB = &dB,
-                                                                .dC = &dC,
-                                                                .dD = &dD,
-                                                                .dz = &dz,
-                                                                .ddelta_bias = &dbias,
-                                                                .dinitial_state = &dh0});
+        core_kernels::SelectiveScanCall call = scan_call(s, softplus, t);
+        call.saved = &saved_by_kernel;
+        call.dy = &dy;
+        call.dfinal_state = &dfinal;
+        call.du = &du;
+        call.ddelta = &ddelta;
+        call.dA = &dA;
+        call.dB = &dB;
+        call.dC = &dC;
+        call.dD = &dD;
+        call.dz = &dz;
+        call.ddelta_bias = &dbias;
+        call.dinitial_state = &dh0;
+        core_kernels::table().selective_scan_backward.run(dev, call);
         return std::vector<Tensor>{g.needs(0) ? du : Tensor(), g.needs(1) ? ddelta : Tensor(), dA, dB, dC, dD, dz,
                                    dbias, dh0};
       });
