@@ -4,6 +4,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -11,6 +12,8 @@
 namespace strata::kernels::cpu {
 
 namespace {
+
+std::atomic<bool> g_enabled{true};
 
 using dnnl::memory;
 
@@ -81,7 +84,10 @@ const Prepared& prepared_for(const MatmulArgs& g, bool runtime_mk) {
 
 }  // namespace
 
+void set_onednn_enabled(bool enabled) { g_enabled = enabled; }
+
 bool onednn_matmul(const MatmulArgs& g) {
+  if (!g_enabled) return false;
   const Prepared* p = &prepared_for(g, g.varying_mk);
   if (!p->ok && g.varying_mk) p = &prepared_for(g, false);
   if (!p->ok) return false;
@@ -110,6 +116,7 @@ std::string onednn_description() {
 #else  // no oneDNN in this build
 
 namespace strata::kernels::cpu {
+void set_onednn_enabled(bool) {}
 bool onednn_matmul(const MatmulArgs&) { return false; }
 std::string onednn_description() { return "no oneDNN"; }
 }  // namespace strata::kernels::cpu

@@ -30,6 +30,11 @@ struct MatmulArgs {
 // implementation for the operands on this CPU (the caller then computes it another way).
 bool onednn_matmul(const MatmulArgs& args);
 
+// Turns oneDNN off (or back on) for this process: products then take the paths a build
+// without oneDNN takes (OpenBLAS; bf16 as f32 products of the widened operands). For tests
+// of those paths and for comparisons.
+void set_onednn_enabled(bool enabled);
+
 // "oneDNN 2.6.3 (bf16: avx512_core_bf16)" or "no oneDNN", for logs and benchmark headers.
 std::string onednn_description();
 
