@@ -70,6 +70,8 @@ void check_index_tensor(std::string_view op, std::string_view arg, const Tensor&
                      "convert with .to(DType::i64)");
 }
 
+Tensor bf16_operand(const Tensor& x) { return x.detach().to(DType::bf16).contiguous(); }
+
 Tensor heads_packed(const Tensor& x) {
   const Strides& st = x.strides();
   const bool packed = st[3] == 1 && (x.size(2) == 1 || st[2] == x.size(3)) && st[0] >= 0 && st[1] >= 0;

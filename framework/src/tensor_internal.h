@@ -40,6 +40,10 @@ DType common_dtype(std::string_view op, std::initializer_list<const Tensor*> ten
 // No autograd, no version bump (callers decide). Both on one device.
 void strided_copy(const Tensor& src, Tensor& dst);
 
+// A detached, contiguous bf16 copy of x, made in one pass (to(dtype) writes contiguously):
+// the operand of a mixed-precision product (precision.h).
+Tensor bf16_operand(const Tensor& x);
+
 // x: [B, T, H, d] viewed so that kernels can read it in place: each head's d channels
 // contiguous and the H heads adjacent (batch and time strides arbitrary, non-negative),
 // as head ranges of a fused projection or the used rows of a cache are; else a copy.

@@ -36,6 +36,13 @@ void check_conv_args(const Tensor& x, const Tensor& weight, const Tensor& bias, 
                      "the state holds the last K-1 inputs of each sequence");
 }
 
+// The kernel call over the given (contiguous) tensors; the caller adds outputs or gradients.
+core_kernels::CausalConvCall conv_call(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& initial,
+                                       std::int64_t B, std::int64_t T, std::int64_t D, std::int64_t K) {
+  return {.batch = B, .seq_len = T, .channels = D, .kernel_size = K, .x = &x, .weight = &weight, .bias = &bias,
+          .initial = &initial};
+}
+
 }  // namespace
 
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& initial_state) {
@@ -45,15 +52,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   const Tensor ic = initial_state.defined() && weight.size(1) > 1 ? initial_state.contiguous() : Tensor();
   const std::int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = weight.size(1);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  core_kernels::table().causal_conv1d.run(x.device(), {.batch = B,
-                                                       .seq_len = T,
-                                                       .channels = D,
-                                                       .kernel_size = K,
-                                                       .x = &xc,
-                                                       .weight = &wc,
-                                                       .bias = &bc,
-                                                       .initial = &ic,
-                                                       .y = &y});
+  core_kernels::CausalConvCall call = conv_call(xc, wc, bc, ic, B, T, D, K);
+  call.y = &y;
+  core_kernels::table().causal_conv1d.run(x.device(), call);
   autograd::record("causal_conv1d", {xc, wc, bc, ic}, {y},
                    [xs = SavedTensor(xc), ws = SavedTensor(wc), bs = SavedTensor(bc), is = SavedTensor(ic), B, T, D,
                     K](const BackwardArgs& g) {
@@ -65,19 +66,13 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
                      Tensor dw = g.needs(1) ? Tensor::empty({D, K}, dy.dtype(), device) : Tensor();
                      Tensor db = g.needs(2) ? Tensor::empty({D}, dy.dtype(), device) : Tensor();
                      Tensor di = g.needs(3) ? Tensor::empty({B, K - 1, D}, dy.dtype(), device) : Tensor();
-                     core_kernels::table().causal_conv1d_backward.run(device, {.batch = B,
-                                                                               .seq_len = T,
-                                                                               .channels = D,
-                                                                               .kernel_size = K,
-                                                                               .x = &xt,
-                                                                               .weight = &wt,
-                                                                               .bias = &bt,
-                                                                               .initial = &it,
-                                                                               .dy = &dy,
-                                                                               .dx = &dx,
-                                                                               .dweight = &dw,
-                                                                               .dbias = &db,
-                                                                               .dinitial = &di});
+                     core_kernels::CausalConvCall call = conv_call(xt, wt, bt, it, B, T, D, K);
+                     call.dy = &dy;
+                     call.dx = &dx;
+                     call.dweight = &dw;
+                     call.dbias = &db;
+                     call.dinitial = &di;
+                     core_kernels::table().causal_conv1d_backward.run(device, call);
                      return std::vector<Tensor>{dx, dw, db, di};
                    });
   return y;

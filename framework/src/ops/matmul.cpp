@@ -95,20 +95,17 @@ void product_2d(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Te
                                               .ldc = std::max<std::int64_t>(n, 1)});
 }
 
-// A detached bf16 copy of x (contiguous): the operand of a mixed-precision product.
-Tensor bf16_operand(const Tensor& x) { return x.detach().contiguous().to(DType::bf16); }
-
 // linear under the bf16 policy: x2 [rows, in] and weight [out, in] rounded to bf16, the
 // products (forward and backward) accumulated in f32; out [.., out] f32.
 Tensor linear_bf16(const Tensor& x, const Tensor& x2, const Tensor& weight, const Tensor& bias, Tensor out) {
-  const Tensor x16 = bf16_operand(x2), w16 = bf16_operand(weight);  // [rows, in], [out, in]
+  const Tensor x16 = detail::bf16_operand(x2), w16 = detail::bf16_operand(weight);  // [rows, in], [out, in]
   Tensor out2 = reshape(out.detach(), {x2.size(0), weight.size(0)});
   if (bias.defined()) detail::strided_copy(bias, out2);
   product_2d(x16, false, w16, true, out2, bias.defined());
   autograd::record("linear", {x, weight, bias}, {out},
                    [x16, w16, x_shape = x.shape()](const BackwardArgs& a) {
                      const Tensor g2 = as_rows(a.grad());                  // [rows, out] f32
-                     const Tensor g16 = bf16_operand(g2);
+                     const Tensor g16 = detail::bf16_operand(g2);
                      const std::int64_t rows = g2.size(0), n_out = g2.size(1), n_in = w16.size(1);
                      Tensor dx, dw, db;
                      if (a.needs(0)) {  // [rows, in] = g [rows, out] W [out, in]

@@ -76,7 +76,7 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
   // accumulate in f32; the results (y, dx, dw) are f32 either way.
   const bool bf16 = compute_precision() == Precision::bf16 && x.dtype() == DType::f32;
   const auto operand = [bf16](const Tensor& t) {
-    return bf16 ? t.detach().contiguous().to(DType::bf16) : t.contiguous();
+    return bf16 ? detail::bf16_operand(t) : t.contiguous();
   };
   const Tensor xc = operand(x), wc = operand(weight);
   Tensor y = Tensor::empty({S, N}, x.dtype(), x.device());

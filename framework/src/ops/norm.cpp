@@ -28,6 +28,15 @@ void check_norm_args(const char* op, const Tensor& x, const Tensor& weight, cons
   if (!(eps > 0)) throw ValueError(std::string(op) + ": eps = " + std::to_string(eps) + " must be > 0");
 }
 
+// The kernel call over rows of x [rows, cols] with weight and bias (either may be undefined)
+// and the per-row statistics; the caller adds what the forward writes or the backward needs.
+// (The call keeps pointers: pass named tensors, never temporaries.)
+core_kernels::NormCall norm_call(std::int64_t rows, std::int64_t cols, double eps, const Tensor& x, const Tensor& weight,
+                                 const Tensor& bias, Tensor& mean, Tensor& rstd) {
+  return {.rows = rows, .cols = cols, .eps = eps, .x = &x, .weight = &weight, .bias = &bias, .mean = &mean,
+          .rstd = &rstd};
+}
+
 }  // namespace
 
 Tensor rmsnorm(const Tensor& x, const Tensor& weight, double eps) {
@@ -37,8 +46,11 @@ Tensor rmsnorm(const Tensor& x, const Tensor& weight, double eps) {
   const Device device = x.device();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
   Tensor rstd = Tensor::empty({rows}, x.dtype(), device);
-  core_kernels::table().rmsnorm.run(
-      device, {.rows = rows, .cols = D, .eps = eps, .x = &xc, .weight = &wc, .rstd = &rstd, .y = &y});
+  const Tensor no_bias;
+  Tensor no_mean;
+  core_kernels::NormCall call = norm_call(rows, D, eps, xc, wc, no_bias, no_mean, rstd);
+  call.y = &y;
+  core_kernels::table().rmsnorm.run(device, call);
   autograd::record(
       "rmsnorm", {xc, wc}, {y},
       [xs = SavedTensor(xc), ws = SavedTensor(wc), rs = SavedTensor(rstd), rows, D, eps](const BackwardArgs& a) {
@@ -47,15 +59,13 @@ Tensor rmsnorm(const Tensor& x, const Tensor& weight, double eps) {
         Tensor r = rs.get();
         Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
         Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
-        core_kernels::table().rmsnorm_backward.run(g.device(), {.rows = rows,
-                                                                .cols = D,
-                                                                .eps = eps,
-                                                                .x = &xt,
-                                                                .weight = &wt,
-                                                                .rstd = &r,
-                                                                .g = &g,
-                                                                .dx = &dx,
-                                                                .dweight = &dw});
+        const Tensor no_bias;
+        Tensor no_mean;
+        core_kernels::NormCall call = norm_call(rows, D, eps, xt, wt, no_bias, no_mean, r);
+        call.g = &g;
+        call.dx = &dx;
+        call.dweight = &dw;
+        core_kernels::table().rmsnorm_backward.run(g.device(), call);
         return std::vector<Tensor>{dx, dw};
       });
   return y;
@@ -70,15 +80,9 @@ Tensor layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, doub
   const Device device = x.device();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
   Tensor mean = Tensor::empty({rows}, x.dtype(), device), rstd = Tensor::empty({rows}, x.dtype(), device);
-  core_kernels::table().layernorm.run(device, {.rows = rows,
-                                               .cols = D,
-                                               .eps = eps,
-                                               .x = &xc,
-                                               .weight = &wc,
-                                               .bias = &bc,
-                                               .mean = &mean,
-                                               .rstd = &rstd,
-                                               .y = &y});
+  core_kernels::NormCall call = norm_call(rows, D, eps, xc, wc, bc, mean, rstd);
+  call.y = &y;
+  core_kernels::table().layernorm.run(device, call);
   autograd::record("layernorm", {xc, wc, bc}, {y},
                    [xs = SavedTensor(xc), ws = SavedTensor(wc), ms = SavedTensor(mean), rs = SavedTensor(rstd), rows, D,
                     eps](const BackwardArgs& a) {
@@ -88,17 +92,13 @@ Tensor layernorm(const Tensor& x, const Tensor& weight, const Tensor& bias, doub
                      Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
                      Tensor dw = a.needs(1) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
                      Tensor db = a.needs(2) ? Tensor::empty({D}, g.dtype(), g.device()) : Tensor();
-                     core_kernels::table().layernorm_backward.run(g.device(), {.rows = rows,
-                                                                               .cols = D,
-                                                                               .eps = eps,
-                                                                               .x = &xt,
-                                                                               .weight = &wt,
-                                                                               .mean = &m,
-                                                                               .rstd = &r,
-                                                                               .g = &g,
-                                                                               .dx = &dx,
-                                                                               .dweight = &dw,
-                                                                               .dbias = &db});
+                     const Tensor bias_unused;  // the backward does not read the bias
+                     core_kernels::NormCall call = norm_call(rows, D, eps, xt, wt, bias_unused, m, r);
+                     call.g = &g;
+                     call.dx = &dx;
+                     call.dweight = &dw;
+                     call.dbias = &db;
+                     core_kernels::table().layernorm_backward.run(g.device(), call);
                      return std::vector<Tensor>{dx, dw, db};
                    });
   return y;
