@@ -1,23 +1,27 @@
 # `cmake --install build --prefix P` installs the SDK:
 #   P/bin/strata                      the command line
-#   P/lib/libstrata.so*               the framework
+#   P/lib/libstrata_core.so*          the core (what plugins link)
+#   P/lib/libstrata_app.so*           the application library (experiments, training, HF, reports)
 #   P/lib/strata/plugins/*.so         the plugins built here
-#   P/include/strata/...              public headers (with the generated build fingerprint)
+#   P/include/strata/...              the core's plugin-facing headers (with the generated build
+#                                     fingerprint) and the application API's headers
 #   P/lib/cmake/strata/               strataConfig.cmake: find_package(strata) gives
-#                                     strata::strata and strata_add_plugin()
+#                                     strata::core, strata::app and strata_add_plugin()
 include(CMakePackageConfigHelpers)
 
 set(STRATA_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/strata)
 
-set_target_properties(strata PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+set_target_properties(strata_core strata_app PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+set_target_properties(strata_app PROPERTIES INSTALL_RPATH "$ORIGIN")
 set_target_properties(strata_cli PROPERTIES
   INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}" INSTALL_RPATH_USE_LINK_PATH TRUE)
 
-install(TARGETS strata EXPORT strataTargets
+install(TARGETS strata_core strata_app EXPORT strataTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS strata_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/include/strata DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/core/include/strata DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/app/include/strata DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${STRATA_FINGERPRINT_HEADER} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/strata)
 install(EXPORT strataTargets NAMESPACE strata:: DESTINATION ${STRATA_CMAKE_INSTALL_DIR})
 

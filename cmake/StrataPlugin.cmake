@@ -1,7 +1,7 @@
 # strata_add_plugin(<name> <sources>...)
 #
 # Builds the plugin library strata_plugin_<name>.so (the file name the loader looks for)
-# from <sources>, linked to libstrata, with hidden visibility: only the two Boost.DLL
+# from <sources>, linked to libstrata_core, with hidden visibility: only the two Boost.DLL
 # aliases of STRATA_PLUGIN are exported, so plugins cannot interpose on each other.
 # Unresolved symbols fail at link time rather than at load time.
 #
@@ -11,7 +11,7 @@
 function(strata_add_plugin name)
   set(target strata_plugin_${name})
   add_library(${target} MODULE ${ARGN})
-  target_link_libraries(${target} PRIVATE strata::strata)
+  target_link_libraries(${target} PRIVATE strata::core)
   target_compile_features(${target} PRIVATE cxx_std_20)
   # The plugin's name as a string literal, e.g. for naming its ops in the backend table
   # ("<plugin>.<op>"), so that a renamed copy of a plugin does not collide with the original.

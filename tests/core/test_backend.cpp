@@ -1,7 +1,7 @@
 // The backend table: dispatch, supports() predicates, errors for unsupported calls,
 // precedence of later kernels, and the conformance suite catching a wrong kernel.
 #include "catch.h"
-#include "framework/src/backend/core_kernels.h"
+#include "framework/core/src/backend/core_kernels.h"
 #include "strata/backend.h"
 #include "strata/error.h"
 #include "strata/ops.h"

@@ -283,6 +283,28 @@ TEST_CASE("plugin loader: the same plugin name from two files is rejected naming
   CHECK(registry.find(ComponentKind::mixer, "fixture_mixer_2") == nullptr);
 }
 
+TEST_CASE("plugin loader: an identical copy of a loaded plugin in another folder counts once", "[plugins]") {
+  // A copied build tree: its program's plugin folder and its library's hold the same files.
+  const fs::path a = fs::temp_directory_path() / "strata_test_copy_a", b = fs::temp_directory_path() / "strata_test_copy_b";
+  fs::remove_all(a);
+  fs::remove_all(b);
+  fs::create_directories(a);
+  fs::create_directories(b);
+  fs::copy_file(fixture("ok"), a / fixture("ok").filename());
+  fs::copy_file(fixture("ok"), b / fixture("ok").filename());
+  ComponentRegistry registry;
+  const std::vector<PluginInfo> loaded = load_plugins(registry, PluginSearch{false, false, {a, b}});
+  CHECK(registry.plugins().size() == 1);
+  CHECK(registry.find(ComponentKind::mixer, "fixture_mixer") != nullptr);
+  CHECK(loaded.size() == 2);  // both files answer for the one plugin
+  // A different file under the same plugin name is still refused, naming both.
+  fs::copy_file(fixture("same_plugin_name"), b / "strata_plugin_zz_other.so");
+  ComponentRegistry again;
+  CHECK_THROWS_WITH(load_plugins(again, PluginSearch{false, false, {a, b}}), Catch::Contains("is found twice"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 TEST_CASE("plugin loader: a missing file is its own error", "[plugins]") {
   ComponentRegistry registry;
   CHECK_THROWS_WITH(load_plugin(registry, "/nonexistent/strata_plugin_x.so"),

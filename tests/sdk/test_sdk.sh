@@ -22,8 +22,8 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" || fail "cmake 
 [ -f "$prefix/lib/cmake/strata/strataConfig.cmake" ] || fail "no CMake package config"
 ls "$prefix"/lib/strata/plugins/strata_plugin_example.so >/dev/null || fail "example plugin not installed"
 # The installed program uses the installed library, not the build tree's.
-lib=$(ldd "$prefix/bin/strata" | awk '/libstrata.so/ {print $3}')
-[ "$(readlink -f "$lib")" = "$(readlink -f "$prefix/lib/libstrata.so")" ] || fail "installed strata loads $lib, not $prefix/lib"
+lib=$(ldd "$prefix/bin/strata" | awk '/libstrata_core.so/ {print $3}')
+[ "$(readlink -f "$lib")" = "$(readlink -f "$prefix/lib/libstrata_core.so")" ] || fail "installed strata loads $lib, not $prefix/lib"
 
 
 # 2. Copy and rename, as the guide says.

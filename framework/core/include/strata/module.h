@@ -20,7 +20,7 @@
 
 namespace strata {
 
-// Base of every component object. Its virtual destructor lives in libstrata; a plugin's
+// Base of every component object. Its virtual destructor lives in libstrata_core; a plugin's
 // objects are destroyed through a deleter created on the host side (registry.h).
 class Component {
  public:

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "plugins/elf_section.h"
@@ -118,6 +120,18 @@ void check_descriptor(const fs::path& file, const PluginDescriptor& d) {
   }
 }
 
+// Whether two files hold the same bytes: the same plugin build reached through two
+// folders (a copied build tree whose program and library point at different plugin
+// folders), which counts once.
+bool same_contents(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::file_size(a, ec) != fs::file_size(b, ec) || ec) return false;
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
+                    std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
+}
+
 }  // namespace
 
 PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
@@ -137,6 +151,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   PluginInfo info{field_string(descriptor.name), field_string(descriptor.version), file.string(), descriptor.abi_major,
                   descriptor.abi_minor};
   if (const PluginInfo* other = registry.find_plugin(info.name)) {
+    if (same_contents(other->path, file)) return *other;
     throw PluginError("plugin '" + info.name + "' is found twice: " + other->path + " and " + file.string(),
                       "remove one copy from the plugin search path, or give the copy another name in STRATA_PLUGIN");
   }
@@ -149,7 +164,7 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
   } catch (const std::exception& e) {
     const char* detail = dlerror();
     throw PluginError("cannot load plugin " + file.string() + ": " + (detail ? detail : e.what()),
-                      "an undefined symbol usually means the plugin was built against another libstrata; rebuild it");
+                      "an undefined symbol usually means the plugin was built against another libstrata_core; rebuild it");
   }
   const auto& exported = library->get_alias<const PluginDescriptor>(kDescriptorSymbol);
   if (std::memcmp(&exported, &descriptor, sizeof descriptor) != 0) {

@@ -2,7 +2,7 @@
 // The core's entries of the backend table: one KernelOp per kernel the core ops call, each
 // with its Call (the tensors and scalars one call carries). Ops validate, allocate outputs
 // on the inputs' device and record their backward; the backends registered here do the
-// work (framework/src/backend/cpu for the CPU). Tensors in a Call are as the op documents:
+// work (framework/core/src/backend/cpu for the CPU). Tensors in a Call are as the op documents:
 // "contiguous" means the op made them so; a null or undefined tensor means "absent" where
 // allowed. Calls are built with designated initializers: {.x = &x, .out = &out}.
 #include <cstdint>

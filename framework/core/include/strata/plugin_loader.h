@@ -44,7 +44,7 @@ std::vector<std::filesystem::path> plugin_files_in(const std::filesystem::path& 
 // Where plugins are searched, in this order (duplicates removed, missing folders
 // skipped when they are defaults, an error when named explicitly):
 //   1. the default folders: <dir of the running program>/plugins (the build tree) and
-//      <dir of libstrata>/strata/plugins (an installed SDK);
+//      <dir of libstrata_core>/strata/plugins (an installed SDK);
 //   2. each entry of STRATA_PLUGIN_PATH (colon-separated);
 //   3. `extra`: paths from the experiment file or the command line (a folder, or one file).
 struct PluginSearch {
@@ -55,7 +55,9 @@ struct PluginSearch {
 std::vector<std::filesystem::path> default_plugin_folders();
 
 // Loads every plugin found by `search`. A plugin name found twice (two files with the
-// same descriptor name) is an error naming both files. Returns the loaded plugins.
+// same descriptor name) is an error naming both files, unless the two files are
+// byte-for-byte identical (one build seen through two folders): that counts once.
+// Returns the loaded plugins.
 std::vector<PluginInfo> load_plugins(ComponentRegistry& registry, const PluginSearch& search);
 
 }  // namespace strata

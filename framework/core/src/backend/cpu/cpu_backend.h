@@ -1,6 +1,6 @@
 #pragma once
 // The CPU backend: registers kernels/cpu for every entry of the core table (one file per
-// op family), declaring the dtypes each kernel takes. Nothing outside framework/src/backend
+// op family), declaring the dtypes each kernel takes. Nothing outside framework/core/src/backend
 // names kernels::cpu's compute functions.
 #include <string>
 #include <vector>

@@ -86,7 +86,7 @@ std::shared_ptr<Component> ComponentRegistry::create_any(ComponentKind kind, con
     throw Error(kind_name + " '" + config.type() + "' from " + entry.plugin.path + " returned no object",
                 "a factory must return a new component or throw");
   }
-  // The deleter is created here, in libstrata: it runs the (plugin-defined) virtual
+  // The deleter is created here, in libstrata_core: it runs the (plugin-defined) virtual
   // destructor, then drops its reference to the plugin's library.
   std::shared_ptr<const void> origin = entry.origin;
   return std::shared_ptr<Component>(raw.release(), [origin](Component* c) { delete c; });
