@@ -21,18 +21,15 @@ inline void add_builtins_and_plugins(ComponentRegistry& registry, std::initializ
   for (const char* file : plugin_files) load_plugin(registry, file);
 }
 
-// The context of layer 0 of a model of width d_model (n_experts and top_k: for
-// components built by an MoE ffn).
+// The context of layer 0 of a model of width d_model.
 inline BuildContext layer_context(const ComponentRegistry& registry, Generator& gen, std::int64_t d_model,
-                                  DType dtype, std::int64_t n_experts = 0, std::int64_t top_k = 0) {
+                                  DType dtype) {
   BuildContext ctx;
   ctx.dims.d_model = d_model;
   ctx.layer = 0;
   ctx.dtype = dtype;
   ctx.gen = &gen;
   ctx.registry = &registry;
-  ctx.n_experts = n_experts;
-  ctx.top_k = top_k;
   return ctx;
 }
 

@@ -1,4 +1,5 @@
 #include "aux_free_bias.h"
+#include "routing.h"
 
 #include <strata/autograd.h>
 
@@ -55,7 +56,7 @@ void register_aux_free_bias(PluginRegistrar& registrar) {
   registrar.add<Balance>("aux_free_bias",
                          "auxiliary-loss-free balancing: a selection bias updated after each step (DeepSeek-V3)", s,
                          [](const Config& c, const BuildContext& ctx) {
-                           return std::make_unique<AuxFreeBias>(ctx.n_experts, c.number("rate"));
+                           return std::make_unique<AuxFreeBias>(parent_experts(ctx, c), c.number("rate"));
                          });
 }
 

@@ -97,18 +97,18 @@ class UniformRouter : public Router {
 
 void register_baseline_routers(PluginRegistrar& registrar) {
   registrar.add<Router>("hash", "token id -> a fixed random set of top_k experts (hash layers); gates 1/top_k",
-                        ConfigSchema{}, [](const Config&, const BuildContext& ctx) {
-                          return std::make_unique<HashRouter>(ctx.dims.vocab_size, ctx.n_experts, ctx.top_k, *ctx.gen);
+                        ConfigSchema{}, [](const Config& c, const BuildContext& ctx) {
+                          return std::make_unique<HashRouter>(ctx.dims.vocab_size, parent_experts(ctx, c), parent_top_k(ctx, c), *ctx.gen);
                         });
   ConfigSchema random;
   random.integer("seed", 0, "seed of the draws in evaluation (training uses the step's generator)").at_least(0);
   registrar.add<Router>("random", "top_k distinct experts drawn uniformly per token; gates 1/top_k", random,
                         [](const Config& c, const BuildContext& ctx) {
-                          return std::make_unique<RandomRouter>(ctx.n_experts, ctx.top_k, std::uint64_t(c.integer("seed")));
+                          return std::make_unique<RandomRouter>(parent_experts(ctx, c), parent_top_k(ctx, c), std::uint64_t(c.integer("seed")));
                         });
   registrar.add<Router>("uniform", "forced perfect balance: slot t*k+j goes to expert (t*k+j) mod E; gates 1/top_k",
-                        ConfigSchema{}, [](const Config&, const BuildContext& ctx) {
-                          return std::make_unique<UniformRouter>(ctx.n_experts, ctx.top_k);
+                        ConfigSchema{}, [](const Config& c, const BuildContext& ctx) {
+                          return std::make_unique<UniformRouter>(parent_experts(ctx, c), parent_top_k(ctx, c));
                         });
 }
 

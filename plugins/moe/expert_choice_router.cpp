@@ -60,8 +60,8 @@ void register_expert_choice_router(PluginRegistrar& registrar) {
   registrar.add<Router>("expert_choice", "each expert picks its top tokens (Zhou et al. 2022); non-causal", s,
                         [](const Config& c, const BuildContext& ctx) {
                           const double per_token = c.number("experts_per_token") > 0 ? c.number("experts_per_token")
-                                                                                     : double(ctx.top_k);
-                          return std::make_unique<ExpertChoice>(ctx.dims.d_model, ctx.n_experts, per_token,
+                                                                                     : double(parent_top_k(ctx, c));
+                          return std::make_unique<ExpertChoice>(ctx.dims.d_model, parent_experts(ctx, c), per_token,
                                                                 c.number("jitter"), *ctx.gen, ctx.dtype);
                         });
 }

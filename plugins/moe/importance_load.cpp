@@ -1,4 +1,5 @@
 #include "importance_load.h"
+#include "routing.h"
 
 #include <strata/autograd.h>
 #include <strata/error.h>
@@ -48,7 +49,7 @@ class ImportanceLoad : public Balance {
       total = mul(cv_squared(sum(G, {0})), w_importance_);
     }
     if (w_load_ > 0) {
-      if (!r.noise_std.defined()) {
+      if (!r.extra(kExtraNoiseStd).defined()) {
         if (ctx.training())
           throw ValueError("importance_load: the load term needs the noise of the noisy_topk router",
                            "use router noisy_topk, or set w_load = 0 for the importance term alone");
@@ -63,8 +64,9 @@ class ImportanceLoad : public Balance {
  private:
   // P(t, i) [N, E] that token t would pick expert i with fresh noise on i's logit.
   static Tensor selection_probability(const Routing& r) {
-    const std::int64_t N = r.noisy_logits.size(0), E = r.noisy_logits.size(1), k = r.top_k;
-    const std::vector<double> h = r.noisy_logits.to_vector<double>();
+    const Tensor noisy_logits = r.extra(kExtraNoisyLogits), noise_std = r.extra(kExtraNoiseStd);  // [N, E]
+    const std::int64_t N = noisy_logits.size(0), E = noisy_logits.size(1), k = r.top_k;
+    const std::vector<double> h = noisy_logits.to_vector<double>();
     std::vector<double> threshold(std::size_t(N * E));
     std::vector<double> row(static_cast<std::size_t>(E));
     for (std::int64_t t = 0; t < N; ++t) {
@@ -76,7 +78,7 @@ class ImportanceLoad : public Balance {
       for (std::int64_t i = 0; i < E; ++i) threshold[std::size_t(t * E + i)] = h[std::size_t(t * E + i)] >= kth ? next : kth;
     }
     const Tensor thresholds = Tensor::from_vector(threshold, {N, E}).to(r.logits.dtype());
-    return normal_cdf(div(sub(r.logits, thresholds), r.noise_std));
+    return normal_cdf(div(sub(r.logits, thresholds), noise_std));
   }
 
   double w_importance_, w_load_;

@@ -20,6 +20,7 @@
 #include "expert_choice_router.h"
 #include "importance_load.h"
 #include "moe_ffn.h"
+#include "routing.h"
 #include "sigmoid_router.h"
 #include "softmax_routers.h"
 
@@ -75,8 +76,8 @@ MoeConfig moe_config(const Config& config, const BuildContext& ctx) {
 std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) {
   const MoeConfig c = moe_config(config, ctx);
   BuildContext nested = ctx;
-  nested.n_experts = c.n_experts;
-  nested.top_k = c.top_k;
+  nested.from_parent[kParentExperts] = c.n_experts;
+  nested.from_parent[kParentTopK] = c.top_k;
   auto router = ctx.registry->create<Router>(config.component("router"), nested);
   if (!router->causal()) {
     if (!config.boolean("allow_non_causal"))
@@ -110,8 +111,8 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
 ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
   const MoeConfig c = moe_config(config, ctx);
   BuildContext nested = ctx;
-  nested.n_experts = c.n_experts;
-  nested.top_k = c.top_k;
+  nested.from_parent[kParentExperts] = c.n_experts;
+  nested.from_parent[kParentTopK] = c.top_k;
   const std::int64_t router = ctx.registry->create<Router>(config.component("router"), nested)->num_parameters();
   const std::int64_t D = ctx.dims.d_model;
   const std::int64_t expert = D * (c.activation == ExpertActivation::swiglu ? 3 : 2) * c.d_ff;

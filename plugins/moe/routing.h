@@ -9,6 +9,19 @@
 
 namespace strata::moe_plugin {
 
+// What the moe ffn passes to the routers and balance terms it builds
+// (BuildContext::from_parent), and the router payload names (Routing::extras) that
+// noisy top-k produces for the importance/load balance term. A router or balance plugin
+// outside this one that wants to sit inside an moe ffn reads the same names.
+inline constexpr const char* kParentExperts = "n_experts";
+inline constexpr const char* kParentTopK = "top_k";
+inline constexpr const char* kExtraNoisyLogits = "noisy_logits";  // H [N, E], the logits experts were chosen by
+inline constexpr const char* kExtraNoiseStd = "noise_std";        // [N, E], the noise scale
+
+// The expert count and top_k of the moe ffn building the component configured by `c`.
+inline std::int64_t parent_experts(const BuildContext& ctx, const Config& c) { return ctx.parent_integer(kParentExperts, c); }
+inline std::int64_t parent_top_k(const BuildContext& ctx, const Config& c) { return ctx.parent_integer(kParentTopK, c); }
+
 // expert_ids: [N, k] i64 in [-1, E) -> [E] i64, slots per expert (-1 not counted).
 Tensor count_experts(const Tensor& expert_ids, std::int64_t n_experts);
 

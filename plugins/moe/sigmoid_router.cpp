@@ -84,15 +84,15 @@ void register_sigmoid_router(PluginRegistrar& registrar) {
       "sigmoid_bias", "sigmoid scores, biased selection, unbiased normalised gates, optional group limit (DeepSeek-V3)",
       s, [](const Config& c, const BuildContext& ctx) {
         const std::int64_t groups = c.integer("n_groups"), keep = c.integer("topk_groups");
-        if (ctx.n_experts % groups != 0)
-          throw c.error("n_groups", "= " + std::to_string(groups) + " does not divide n_experts = " + std::to_string(ctx.n_experts),
+        if (parent_experts(ctx, c) % groups != 0)
+          throw c.error("n_groups", "= " + std::to_string(groups) + " does not divide n_experts = " + std::to_string(parent_experts(ctx, c)),
                         "groups hold equal numbers of experts");
         if (keep > groups)
           throw c.error("topk_groups", "= " + std::to_string(keep) + " exceeds n_groups = " + std::to_string(groups));
-        if (groups > 1 && keep * (ctx.n_experts / groups) < ctx.top_k)
-          throw c.error("topk_groups", "keeps " + std::to_string(keep * (ctx.n_experts / groups)) + " experts, fewer than top_k = " + std::to_string(ctx.top_k),
+        if (groups > 1 && keep * (parent_experts(ctx, c) / groups) < parent_top_k(ctx, c))
+          throw c.error("topk_groups", "keeps " + std::to_string(keep * (parent_experts(ctx, c) / groups)) + " experts, fewer than top_k = " + std::to_string(parent_top_k(ctx, c)),
                         "keep enough groups for top_k experts");
-        return std::make_unique<SigmoidBias>(ctx.dims.d_model, ctx.n_experts, ctx.top_k, c.number("jitter"),
+        return std::make_unique<SigmoidBias>(ctx.dims.d_model, parent_experts(ctx, c), parent_top_k(ctx, c), c.number("jitter"),
                                              c.boolean("normalize"), c.number("scaling"), groups, keep, *ctx.gen, ctx.dtype);
       });
 }

@@ -52,9 +52,10 @@ class NoisyTopK : public LinearRouter {
     r.logits = scores(x, ctx);  // clean logits [N, E]
     Tensor h = r.logits;
     if (training() && ctx.training() && ctx.generator()) {
-      r.noise_std = softplus(linear(x, noise_weight_));  // [N, E]
-      h = add(h, mul(Tensor::randn(h.shape(), *ctx.generator(), h.dtype()), r.noise_std));
-      r.noisy_logits = h;
+      const Tensor noise_std = softplus(linear(x, noise_weight_));  // [N, E]
+      h = add(h, mul(Tensor::randn(h.shape(), *ctx.generator(), h.dtype()), noise_std));
+      r.extras[kExtraNoiseStd] = noise_std;
+      r.extras[kExtraNoisyLogits] = h;
     }
     r.probs = softmax(h);
     const TopK top = topk(h, top_k_);
@@ -76,8 +77,8 @@ ConfigSchema jitter_schema() {
 
 // The moe ffn passes n_experts and top_k through the BuildContext.
 void check_top_k(const Config& config, const BuildContext& ctx, std::int64_t required) {
-  if (ctx.top_k != required)
-    throw config.error("type", "routes each token to " + std::to_string(required) + " expert(s), but the moe ffn asks top_k = " + std::to_string(ctx.top_k),
+  if (const std::int64_t top_k = parent_top_k(ctx, config); top_k != required)
+    throw config.error("type", "routes each token to " + std::to_string(required) + " expert(s), but the moe ffn asks top_k = " + std::to_string(top_k),
                        "set top_k = " + std::to_string(required) + " in the moe ffn, or use router softmax_topk");
 }
 
@@ -89,19 +90,19 @@ void register_softmax_routers(PluginRegistrar& registrar) {
                "divide the k gates by their sum (Mixtral, DeepSeek); false keeps the softmax values (Jamba, OLMoE)");
   registrar.add<Router>("softmax_topk", "softmax over all experts, then the top_k", topk,
                         [](const Config& c, const BuildContext& ctx) {
-                          return std::make_unique<SoftmaxTopK>(ctx.dims.d_model, ctx.n_experts, ctx.top_k,
+                          return std::make_unique<SoftmaxTopK>(ctx.dims.d_model, parent_experts(ctx, c), parent_top_k(ctx, c),
                                                                c.boolean("renormalize"), c.number("jitter"), *ctx.gen,
                                                                ctx.dtype);
                         });
   registrar.add<Router>("switch", "top-1 routing with gate p_max (Switch Transformer); needs top_k = 1",
                         jitter_schema(), [](const Config& c, const BuildContext& ctx) {
                           check_top_k(c, ctx, 1);
-                          return std::make_unique<SoftmaxTopK>(ctx.dims.d_model, ctx.n_experts, 1, false,
+                          return std::make_unique<SoftmaxTopK>(ctx.dims.d_model, parent_experts(ctx, c), 1, false,
                                                                c.number("jitter"), *ctx.gen, ctx.dtype);
                         });
   registrar.add<Router>("noisy_topk", "noisy top-k gating with a learned softplus noise scale (Shazeer et al. 2017)",
                         jitter_schema(), [](const Config& c, const BuildContext& ctx) {
-                          return std::make_unique<NoisyTopK>(ctx.dims.d_model, ctx.n_experts, ctx.top_k,
+                          return std::make_unique<NoisyTopK>(ctx.dims.d_model, parent_experts(ctx, c), parent_top_k(ctx, c),
                                                              c.number("jitter"), *ctx.gen, ctx.dtype);
                         });
 }

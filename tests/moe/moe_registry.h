@@ -16,9 +16,14 @@ inline ComponentRegistry& moe_registry() {
   return registry;
 }
 
+// The context an moe ffn gives the routers and balance terms it builds: its expert count
+// and top_k under the names the moe plugin passes them (0: not passed).
 inline BuildContext moe_context(Generator& gen, std::int64_t d_model, DType dtype, std::int64_t n_experts = 0,
                                 std::int64_t top_k = 0) {
-  return layer_context(moe_registry(), gen, d_model, dtype, n_experts, top_k);
+  BuildContext ctx = layer_context(moe_registry(), gen, d_model, dtype);
+  if (n_experts > 0) ctx.from_parent["n_experts"] = n_experts;
+  if (top_k > 0) ctx.from_parent["top_k"] = top_k;
+  return ctx;
 }
 
 // A component of `kind` named `type` with the given keys ("top_k=1", "router.type=\"switch\"", ...).

@@ -153,8 +153,9 @@ TEST_CASE("importance_load matches the formulas of Shazeer et al. computed by ha
   r.n_experts = 3;
   r.top_k = 1;
   r.logits = Tensor::from_vector(std::vector<double>{0.8, 0.6, -0.5, 0.1, 0.2, 0.3}, {2, 3}).requires_grad_();
-  r.noisy_logits = Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0, -0.2, 0.4, 0.1}, {2, 3});
-  r.noise_std = Tensor::from_vector(std::vector<double>{1.0, 2.0, 0.5, 1.0, 1.0, 0.5}, {2, 3}).requires_grad_();
+  // The payload noisy top-k gives its routing, under the names the moe plugin uses.
+  r.extras["noisy_logits"] = Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0, -0.2, 0.4, 0.1}, {2, 3});
+  r.extras["noise_std"] = Tensor::from_vector(std::vector<double>{1.0, 2.0, 0.5, 1.0, 1.0, 0.5}, {2, 3}).requires_grad_();
   r.expert_ids = Tensor::from_vector(std::vector<std::int64_t>{0, 1}, {2, 1});
   r.gates = Tensor::from_vector(std::vector<double>{0.7, 0.4}, {2, 1});
   r.probs = softmax(r.logits);
@@ -178,15 +179,15 @@ TEST_CASE("importance_load matches the formulas of Shazeer et al. computed by ha
       [&](const std::vector<Tensor>& in) {
         Routing q = r;
         q.logits = in[0];
-        q.noise_std = in[1];
+        q.extras["noise_std"] = in[1];
         StepContext s(true);
         return only_load->loss(q, s);
       },
-      {r.logits, r.noise_std});
+      {r.logits, r.extras["noise_std"]});
 
   // Without the noisy router's noise the load term is an error in training, left out in evaluation.
   Routing plain = r;
-  plain.noise_std = Tensor();
+  plain.extras.erase("noise_std");
   CHECK_THROWS_WITH(b->loss(plain, step), Catch::Contains("needs the noise of the noisy_topk router"));
   StepContext eval(false);
   CHECK(b->loss(plain, eval).item() == Approx(0.5 * cv2(importance)));

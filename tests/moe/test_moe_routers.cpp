@@ -271,3 +271,19 @@ TEST_CASE("aux_free_bias keeps its bias as a buffer of the model, not a paramete
   for (double b : buffers[0].tensor.to_vector<double>()) moved += std::abs(b);
   CHECK(moved > 0);
 }
+
+TEST_CASE("a router built outside an moe ffn names the size it lacks", "[moe][router]") {
+  // The expert count reaches routers from their parent (BuildContext::from_parent), not
+  // from the core: without a parent that passes it, the factory says so.
+  Generator gen(3);
+  const BuildContext bare = test::moe_context(gen, 4, DType::f32);
+  CHECK_THROWS_WITH(test::make_moe_component<Router>(ComponentKind::router, "softmax_topk", {}, bare),
+                    Catch::Contains("' from the component that builds it, and none was given") &&
+                        Catch::Contains("inside an moe ffn"));
+  const BuildContext inside = test::moe_context(gen, 4, DType::f32, 4, 2);
+  auto router = test::make_moe_component<Router>(ComponentKind::router, "softmax_topk", {}, inside);
+  StepContext step(false);
+  const Routing r = router->route(Tensor::randn({5, 4}, gen), step);
+  CHECK(r.n_experts == 4);
+  CHECK(r.expert_ids.size(1) == 2);
+}

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "strata/config.h"
@@ -35,9 +36,15 @@ struct BuildContext {
   DType dtype = DType::f32;                     // parameters' dtype (f64 in gradient checks)
   Generator* gen = nullptr;                     // for parameter initialisation; never null in a factory call
   const ComponentRegistry* registry = nullptr;  // to build nested components (e.g. a router)
-  // For routers and balance terms built by an MoE ffn.
-  std::int64_t n_experts = 0;
-  std::int64_t top_k = 0;
+  // Named integers that a component passes to the components it builds, for sizes their
+  // own tables do not hold (the moe plugin's ffn passes "n_experts" and "top_k" to its
+  // router and balance terms). The names are a contract between the plugins involved;
+  // the core never reads them.
+  std::map<std::string, std::int64_t, std::less<>> from_parent;
+
+  // from_parent[name]; a ConfigError located at `config` when the parent did not pass it
+  // (the component was built outside a parent that provides it).
+  std::int64_t parent_integer(std::string_view name, const Config& config) const;
 };
 
 // Per-step side channel between the model and the trainer: auxiliary loss terms (summed
@@ -150,10 +157,12 @@ struct Routing {
   // Tokens per sequence (the N tokens are N / seq_len sequences in order); 0 when the
   // tokens are not whole sequences. Set by the ffn, read by per-sequence balance terms.
   std::int64_t seq_len = 0;
-  // Noisy top-k routing only (Shazeer et al. 2017), for the smooth load estimator: the
-  // noisy logits H [N, E] the experts were chosen by, and the noise scale [N, E].
-  Tensor noisy_logits;
-  Tensor noise_std;
+  // The router's own payload: tensors that only some routers produce and only some
+  // balance terms read (noisy top-k's noisy logits and noise scale, for the smooth load
+  // estimator), by names the plugins involved agree on. The core never reads them.
+  std::map<std::string, Tensor, std::less<>> extras;
+  // extras[name], or an undefined Tensor when the router did not produce it.
+  Tensor extra(std::string_view name) const;
 };
 
 class Router : public Module {

@@ -5,6 +5,19 @@
 
 namespace strata {
 
+std::int64_t BuildContext::parent_integer(std::string_view name, const Config& config) const {
+  if (const auto it = from_parent.find(name); it != from_parent.end()) return it->second;
+  const std::string what = config.type().empty() ? "this component" : "'" + config.type() + "'";
+  throw ConfigError(config.location(), config.path(),
+                    what + " needs '" + std::string(name) + "' from the component that builds it, and none was given",
+                    "build it inside a component that provides it (routers and balance terms: inside an moe ffn)");
+}
+
+Tensor Routing::extra(std::string_view name) const {
+  const auto it = extras.find(name);
+  return it == extras.end() ? Tensor() : it->second;
+}
+
 std::string StepContext::scoped(const std::string& name) const { return scope_.empty() ? name : scope_ + "." + name; }
 
 void StepContext::add_aux_loss(const std::string& name, const Tensor& loss) {
