@@ -79,9 +79,8 @@ int main(int argc, char** argv) {
     const PrecisionGuard precision(parse_precision(e.train.string("precision")));
     const std::int64_t V = model.dims().vocab_size;
 
-    AdamWOptions adam;
-    adam.weight_decay = e.train.number("weight_decay");
-    AdamW optimizer(model.named_parameters(), adam);
+    const std::shared_ptr<Optimizer> optimizer_owner = make_optimizer(e, registry, model);
+    Optimizer& optimizer = *optimizer_owner;
     const std::vector<Tensor> params = model.parameters();
     Generator data(1), noise(2);
     Allocator& memory = allocator_for(Device::cpu());

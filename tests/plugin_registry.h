@@ -54,7 +54,7 @@ inline TrainSummary train_experiment(const std::string& text, const std::string&
                                      const TrainCallbacks& callbacks = {}) {
   const Experiment e = Experiment::from_string(text, name, hermetic_options(), registry);
   const ExperimentObjects objects = build_experiment(e, registry);
-  return train(*objects.model, *objects.task, e.train, callbacks);
+  return train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train, callbacks);
 }
 
 }  // namespace strata::test

@@ -144,7 +144,8 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   {
     SigintScope sigint;
     try {
-      outcome.summary = train(model, *objects.task, e.train, callbacks, resuming ? &resume_state : nullptr);
+      const std::shared_ptr<Optimizer> optimizer = make_optimizer(e, registry, model);
+      outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks, resuming ? &resume_state : nullptr);
     } catch (const TrainingDivergedError&) {
       progress.finish();
       metrics.close();

@@ -91,7 +91,7 @@ TEST_CASE("resume: a stopped and resumed run logs exactly what an uninterrupted 
     const auto objects = build_experiment(e, registry);
     TrainCallbacks callbacks;
     callbacks.on_record = [&](const MetricsRecord& r) { straight.push_back(r); };
-    const TrainSummary s = train(*objects.model, *objects.task, e.train, callbacks);
+    const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train, callbacks);
     CHECK(s.steps == 24);
     CHECK_FALSE(s.interrupted);
   }
@@ -107,7 +107,7 @@ TEST_CASE("resume: a stopped and resumed run logs exactly what an uninterrupted 
     callbacks.on_step = [&](std::int64_t step, double, double) { steps_seen = step; };
     callbacks.stop_requested = [&] { return steps_seen >= 10; };
     callbacks.on_checkpoint = [&](const TrainingState& state) { save_checkpoint(folder, e, *objects.model, &state); };
-    const TrainSummary s = train(*objects.model, *objects.task, e.train, callbacks);
+    const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train, callbacks);
     CHECK(s.interrupted);
     CHECK(s.steps == 10);
   }
@@ -118,7 +118,7 @@ TEST_CASE("resume: a stopped and resumed run logs exactly what an uninterrupted 
     CHECK(state.window_steps == 2);
     TrainCallbacks callbacks;
     callbacks.on_record = [&](const MetricsRecord& r) { resumed.push_back(r); };
-    const TrainSummary s = train(*c.model, *c.task, c.experiment.train, callbacks, &state);
+    const TrainSummary s = train(*c.model, *c.task, *make_optimizer(c.experiment, registry, *c.model), c.experiment.train, callbacks, &state);
     CHECK(s.steps == 24);
   }
   const auto a = logged(straight), b = logged(resumed);
@@ -245,7 +245,7 @@ TEST_CASE("divergence: the error names the step and the first non-finite activat
       if (p.name == "layers.1.mixer.o_proj.weight") p.tensor.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
   };
   try {
-    train(*objects.model, *objects.task, e.train, callbacks);
+    train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train, callbacks);
     FAIL("no error");
   } catch (const TrainingDivergedError& err) {
     const std::string message = err.what();

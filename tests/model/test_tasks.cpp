@@ -134,7 +134,7 @@ eval_batches = 2
 )";
   const Experiment e = Experiment::from_string(text, "text.toml", test::hermetic_options(), registry);
   const auto objects = build_experiment(e, registry);
-  const TrainSummary s = train(*objects.model, *objects.task, e.train);
+  const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train);
   INFO("perplexity " << s.initial_eval.perplexity << " -> " << s.final_eval.perplexity);
   CHECK(s.initial_eval.perplexity > 200);  // about uniform over 256 bytes at initialisation
   CHECK(s.final_eval.perplexity < 0.2 * s.initial_eval.perplexity);

@@ -96,7 +96,7 @@ Run train_text(const std::string& text, std::vector<std::string> overrides = {})
   Run run;
   TrainCallbacks callbacks;
   callbacks.on_record = [&](const MetricsRecord& r) { run.records.push_back(r); };
-  run.summary = train(*objects.model, *objects.task, e.train, callbacks);
+  run.summary = train(*objects.model, *objects.task, *make_optimizer(e, registry(), *objects.model), e.train, callbacks);
   return run;
 }
 
@@ -152,7 +152,7 @@ TEST_CASE("training: gradient accumulation averages micro-batches", "[training]"
 TEST_CASE("training: auxiliary losses reach the gradient and the log", "[training]") {
   const std::string text = with_l2_ffn("coefficient = 0.5");
   const Run run =
-      train_text(text, {"train.steps=40", "train.log_every=20", "train.weight_decay=0", "train.eval_every=0"});
+      train_text(text, {"train.steps=40", "train.log_every=20", "train.optimizer.weight_decay=0", "train.eval_every=0"});
   const MetricsRecord& first = run.records.front();
   // sum(w^2) starts at d_model = 32 with w = 1; the aux loss pulls w toward 0.
   REQUIRE(first.has("aux.layers.1.ffn.l2"));

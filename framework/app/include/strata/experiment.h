@@ -59,6 +59,10 @@ std::shared_ptr<Task> make_experiment_task(const Experiment& experiment, const B
 ExperimentObjects build_experiment(const Experiment& experiment, const ComponentRegistry& registry,
                                    DType dtype = DType::f32);
 
+// The experiment's [train.optimizer] (default adamw), holding `model`'s parameters.
+std::shared_ptr<Optimizer> make_optimizer(const Experiment& experiment, const ComponentRegistry& registry,
+                                          const Model& model);
+
 // The framework's schemas for the plain sections.
 const ConfigSchema& model_schema();
 const ConfigSchema& train_schema();

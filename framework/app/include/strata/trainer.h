@@ -1,5 +1,5 @@
 #pragma once
-// The training loop: AdamW with warmup + decay, gradient accumulation and clipping,
+// The training loop: the [train.optimizer] with warmup + decay, gradient accumulation and clipping,
 // auxiliary losses from the step context, periodic evaluation on the task's fixed
 // evaluation set. Deterministic for a fixed seed and thread count.
 #include <cstdint>
@@ -38,13 +38,15 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
 
 // Everything besides the model's weights and buffers that continuing a run needs so that
 // its metrics equal an uninterrupted run's (with the same thread count): the step, both
-// random streams, the optimizer's moments, and the open log window.
+// random streams, the optimizer's state, and the open log window.
 struct TrainingState {
   std::int64_t step = 0;  // optimizer steps done
   Generator data_gen;     // the task's training batches
   Generator noise_gen;    // stochastic components (router noise, ...)
   std::int64_t optimizer_steps = 0;
-  std::vector<Tensor> adam_m, adam_v;  // parallel to model.named_parameters()
+  std::string optimizer_type = "adamw";  // [train.optimizer] type of the run that saved it
+  // Optimizer::state() by name: what optimizer.safetensors holds.
+  std::vector<std::pair<std::string, Tensor>> optimizer_state;
   // The log window open at `step` (sums since the last logged line).
   double window_loss = 0;
   std::int64_t window_steps = 0, window_tokens = 0;
@@ -86,9 +88,10 @@ class TrainingDivergedError : public Error {
   ~TrainingDivergedError() override;
 };
 
-// Trains `model` on `task` as the validated [train] config says; from `resume` (a saved
-// TrainingState, with the model already holding the matching weights) when given.
-TrainSummary train(Model& model, Task& task, const Config& train_config, const TrainCallbacks& callbacks = {},
-                   const TrainingState* resume = nullptr);
+// Trains `model` on `task` with `optimizer` (holding the model's parameters:
+// make_optimizer in experiment.h) as the validated [train] config says; from `resume` (a
+// saved TrainingState, with the model already holding the matching weights) when given.
+TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config& train_config,
+                   const TrainCallbacks& callbacks = {}, const TrainingState* resume = nullptr);
 
 }  // namespace strata

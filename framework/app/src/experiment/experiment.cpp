@@ -21,6 +21,7 @@ const ConfigSchema& model_schema() {
     s.boolean("tie_embeddings", true, "LM head shares the embedding matrix");
     s.number("init_std", 0.02, "std of the embedding (and untied head) initialisation").greater_than(0);
     s.component("stack", ComponentKind::stack, "pattern", "which mixer and ffn each layer uses");
+    s.component("block", ComponentKind::block, "prenorm", "how each layer combines its mixer and ffn with norms and residuals");
     s.component_map("mixer", ComponentKind::mixer, "named mixer entries: [model.mixer.NAME] type = ...");
     s.component_map("ffn", ComponentKind::ffn, "named ffn entries: [model.ffn.NAME] type = ...");
     return s;
@@ -38,10 +39,7 @@ const ConfigSchema& train_schema() {
     s.string("schedule", "cosine", "decay after warmup").one_of({"cosine", "linear", "constant"});
     s.integer("warmup_steps", 0, "linear warmup from 0 to lr").at_least(0);
     s.number("min_lr_ratio", 0.1, "final lr as a fraction of lr (cosine, linear)").range(0, 1);
-    s.number("weight_decay", 0.01, "AdamW decoupled decay (not applied to norms, biases, marked params)").range(0, 10);
-    s.number("beta1", 0.9, "AdamW first-moment decay").range(0, 0.999999);
-    s.number("beta2", 0.999, "AdamW second-moment decay").range(0, 0.99999999);
-    s.number("eps", 1e-8, "AdamW epsilon").greater_than(0);
+    s.component("optimizer", ComponentKind::optimizer, "adamw", "the update rule and its keys ([train.optimizer])");
     s.number("grad_clip", 1.0, "clip the global gradient norm to this; 0 disables").at_least(0);
     s.integer("eval_every", 100, "evaluate every N steps (and at the end); 0: only at the end").at_least(0);
     s.integer("eval_batches", 4, "batches of the fixed evaluation set").range(1, 1 << 20);
@@ -154,8 +152,10 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
     throw e.train.error("warmup_steps", "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
                         "warmup must end before training does");
   }
-  if (e.train.number("lr") * e.train.number("weight_decay") >= 1.0) {
-    throw e.train.error("weight_decay",
+  // The built-in adamw's decay is multiplicative: 1 - lr * weight_decay must stay positive.
+  if (const Config& optimizer = e.train.component("optimizer");
+      optimizer.type() == "adamw" && e.train.number("lr") * optimizer.number("weight_decay") >= 1.0) {
+    throw optimizer.error("weight_decay",
                         "lr * weight_decay >= 1 would flip the sign of the weights at every step (AdamW multiplies "
                         "them by 1 - lr * weight_decay)",
                         "lower weight_decay or lr");
@@ -198,6 +198,18 @@ ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry&
   out.task = make_experiment_task(e, ctx, dims);
   out.model = Model::build(e.model, registry, dims, gen, dtype);
   return out;
+}
+
+std::shared_ptr<Optimizer> make_optimizer(const Experiment& e, const ComponentRegistry& registry, const Model& model) {
+  // Optimizers draw nothing at construction; the generator only satisfies the contract.
+  Generator unused(0);
+  BuildContext ctx;
+  ctx.dims = model.dims();
+  ctx.gen = &unused;
+  ctx.registry = &registry;
+  std::shared_ptr<Optimizer> optimizer = registry.create<Optimizer>(e.train.component("optimizer"), ctx);
+  optimizer->set_parameters(model.named_parameters());
+  return optimizer;
 }
 
 std::string Experiment::resolved_toml() const {

@@ -1,5 +1,6 @@
-// A run's training state in a checkpoint: optimizer.safetensors (AdamW moments, named
-// "m.<param>" / "v.<param>") and state.json (everything else). Doubles are written with
+// A run's training state in a checkpoint: optimizer.safetensors (the optimizer's state
+// tensors by the names its state() gives, e.g. AdamW's "m.<param>" / "v.<param>") and
+// state.json (everything else, with the optimizer's type). Doubles are written with
 // enough digits to read back bit for bit, so a resumed run's metrics equal an
 // uninterrupted run's.
 #include "io/training_state.h"
@@ -45,22 +46,16 @@ Generator generator_from(const json& j) {
 }  // namespace
 
 void save_training_state(const fs::path& folder, const TrainingState& state, const Model& model) {
-  const auto params = model.named_parameters();
-  if (state.adam_m.size() != params.size() || state.adam_v.size() != params.size())
-    throw ValueError("save_training_state: the optimizer state has " + std::to_string(state.adam_m.size()) +
-                     " moments for " + std::to_string(params.size()) + " parameters");
-  std::vector<std::pair<std::string, Tensor>> moments;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    moments.emplace_back("m." + params[i].name, state.adam_m[i]);
-    moments.emplace_back("v." + params[i].name, state.adam_v[i]);
-  }
-  safetensors::write(folder / kCheckpointOptimizerFile, moments, {{"format", "strata optimizer (AdamW)"}});
+  (void)model;
+  safetensors::write(folder / kCheckpointOptimizerFile, state.optimizer_state,
+                     {{"format", "strata optimizer"}, {"optimizer", state.optimizer_type}});
   json j;
   j["format"] = kStateFormat;
   j["step"] = state.step;
   j["data_generator"] = generator_json(state.data_gen);
   j["noise_generator"] = generator_json(state.noise_gen);
   j["optimizer_steps"] = state.optimizer_steps;
+  j["optimizer"] = state.optimizer_type;
   j["window"] = {{"loss", state.window_loss},
                  {"steps", state.window_steps},
                  {"tokens", state.window_tokens},
@@ -92,6 +87,8 @@ TrainingState load_training_state(const fs::path& checkpoint, const Model& model
     state.data_gen = generator_from(j.at("data_generator"));
     state.noise_gen = generator_from(j.at("noise_generator"));
     state.optimizer_steps = j.at("optimizer_steps").get<std::int64_t>();
+    // Checkpoints from before optimizers were components were all AdamW's.
+    state.optimizer_type = j.value("optimizer", std::string("adamw"));
     const json& w = j.at("window");
     state.window_loss = w.at("loss").get<double>();
     state.window_steps = w.at("steps").get<std::int64_t>();
@@ -108,16 +105,11 @@ TrainingState load_training_state(const fs::path& checkpoint, const Model& model
                           "the file is damaged; resume from an earlier checkpoint or start again");
   }
   const safetensors::Reader moments(folder / kCheckpointOptimizerFile);
-  for (const auto& p : model.named_parameters()) {
-    for (auto* list : {&state.adam_m, &state.adam_v}) {
-      const std::string name = (list == &state.adam_m ? "m." : "v.") + p.name;
-      Tensor t = moments.load(name);
-      if (!(t.shape() == p.tensor.shape()))
-        throw FileFormatError(moments.file().string() + ": '" + name + "' has shape " + t.shape().to_string() +
-                              ", the parameter " + p.tensor.shape().to_string());
-      list->push_back(t.to(p.tensor.dtype()));
-    }
-  }
+  // Names and shapes are checked against the optimizer when it loads them
+  // (Optimizer::load_state); the dtype follows the model's.
+  (void)model;
+  for (const safetensors::TensorInfo& info : moments.tensors())
+    state.optimizer_state.emplace_back(info.name, moments.load(info.name));
   return state;
 }
 

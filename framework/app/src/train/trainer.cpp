@@ -91,8 +91,10 @@ std::string first_nonfinite_gradient(const Model& model) {
 
 }  // namespace
 
-TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbacks& callbacks,
+TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config& c, const TrainCallbacks& callbacks,
                    const TrainingState* resume) {
+  if (optimizer.params().empty() && !model.named_parameters().empty())
+    throw ValueError("train: the optimizer holds no parameters", "create it with make_optimizer (experiment.h)");
   if (c.integer("threads") > 0) set_num_threads(static_cast<int>(c.integer("threads")));
   // Forward, backward and evaluation of the whole run compute their products in this precision.
   const PrecisionGuard precision(parse_precision(c.string("precision")));
@@ -107,12 +109,6 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
   const double grad_clip = c.number("grad_clip");
   const auto seed = static_cast<std::uint64_t>(c.integer("seed"));
 
-  AdamWOptions adam;
-  adam.beta1 = c.number("beta1");
-  adam.beta2 = c.number("beta2");
-  adam.eps = c.number("eps");
-  adam.weight_decay = c.number("weight_decay");
-  AdamW optimizer(model.named_parameters(), adam);
   const std::vector<Tensor> params = model.parameters();
   LrSchedule schedule{c.number("lr"), c.integer("warmup_steps"), steps, c.number("min_lr_ratio"),
                       parse_lr_decay(c.string("schedule"))};
@@ -124,7 +120,11 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
                            std::to_string(steps),
                        "resume with at least as many steps as the checkpoint has done");
     state = *resume;
-    optimizer.load_state(state.optimizer_steps, state.adam_m, state.adam_v);
+    if (const std::string& type = c.component("optimizer").type(); state.optimizer_type != type)
+      throw ValueError("cannot resume with optimizer '" + type + "': the checkpoint was written by '" +
+                           state.optimizer_type + "'",
+                       "resume with the checkpoint's [train.optimizer], or start a new run from its weights");
+    optimizer.load_state(state.optimizer_steps, {state.optimizer_state.begin(), state.optimizer_state.end()});
   } else {
     // Separate streams: the data does not shift when a component draws noise.
     state.data_gen = Generator(seed * 2 + 1);
@@ -141,8 +141,8 @@ TrainSummary train(Model& model, Task& task, const Config& c, const TrainCallbac
   const auto checkpoint = [&] {
     if (!callbacks.on_checkpoint) return;
     state.optimizer_steps = optimizer.steps_taken();
-    state.adam_m = optimizer.first_moments();
-    state.adam_v = optimizer.second_moments();
+    state.optimizer_type = c.component("optimizer").type();
+    state.optimizer_state = optimizer.state();
     callbacks.on_checkpoint(state);
   };
 

@@ -14,6 +14,7 @@
 
 #include "strata/config.h"
 #include "strata/module.h"
+#include "strata/nn.h"
 #include "strata/random.h"
 #include "strata/tensor.h"
 
@@ -207,6 +208,99 @@ class Stack : public Component {
  public:
   // One LayerSpec per layer; throws ConfigError for a plan the inputs cannot satisfy.
   virtual std::vector<LayerSpec> plan(const StackInputs& inputs) const = 0;
+};
+
+// ---- block -------------------------------------------------------------------------
+
+// What the model hands a layer's block: its mixer and ffn, and the model's norm settings.
+struct BlockParts {
+  std::shared_ptr<Mixer> mixer;
+  std::shared_ptr<Ffn> ffn;  // null: the layer has no ffn
+  nn::NormKind norm = nn::NormKind::rmsnorm;  // [model] norm and norm_eps, for the block's own norms
+  double norm_eps = 1e-5;
+};
+
+// How one layer combines its mixer and ffn: norms, residuals, order. The model builds one
+// block per layer from [model.block] (default "prenorm": x = x + mixer(norm(x));
+// x = x + ffn(norm(x))), then hands it the layer's parts with assemble().
+//
+// A block implements build() and forward(). build() creates its own parameters and must
+// register the mixer as "mixer" and the ffn (when there is one) as "ffn", so that
+// parameter names stay layers.<i>.mixer.* and layers.<i>.ffn.* for every layout.
+// forward() calls the mixer and ffn through run_mixer() and run_ffn(), which set the
+// telemetry scope, pick the full-sequence or the decoding path, and let the model observe
+// each output (non-finite diagnosis).
+class Block : public Module {
+ public:
+  // Called once by the model right after the factory; `layer` names the scopes
+  // ("layers.3.mixer"). Checks that build() registered the parts under their names.
+  void assemble(int layer, BlockParts parts);
+
+  // x: [B, T, D] -> [B, T, D]. `state` is the mixer's decoding state (forward_step), or
+  // null for the full-sequence forward.
+  virtual Tensor forward(const Tensor& x, MixerState* state, StepContext& ctx) = 0;
+
+  Mixer& mixer() const { return *mixer_; }
+  Ffn* ffn() const { return ffn_.get(); }
+  const std::string& mixer_scope() const { return mixer_scope_; }
+  const std::string& ffn_scope() const { return ffn_scope_; }
+
+  // Sees each mixer and ffn output as forward() produces it ("layers.3.mixer", h).
+  using Observer = std::function<void(const std::string& scope, const Tensor& out)>;
+  void set_observer(const Observer* observer) { observer_ = observer; }
+
+ protected:
+  // Creates the block's own parameters (norms, gates...) and registers parts.mixer as
+  // "mixer" and parts.ffn as "ffn", in the order the parameters should be listed.
+  virtual void build(const BlockParts& parts) = 0;
+  // The mixer on x ([B, T, D] -> [B, T, D]): forward, or forward_step when decoding.
+  Tensor run_mixer(const Tensor& x, MixerState* state, StepContext& ctx);
+  // The ffn on x ([B, T, D] -> [B, T, D]); the layer must have one (ffn() != null).
+  Tensor run_ffn(const Tensor& x, StepContext& ctx);
+
+ private:
+  std::shared_ptr<Mixer> mixer_;
+  std::shared_ptr<Ffn> ffn_;
+  std::string mixer_scope_, ffn_scope_;
+  const Observer* observer_ = nullptr;
+};
+
+// ---- optimizer ---------------------------------------------------------------------
+
+// The parameter update rule ([train.optimizer], default "adamw"). The trainer creates it,
+// hands it the model's parameters once, and calls step() after each accumulated batch with
+// the learning rate of its schedule. Its state (moments, momentum buffers...) is a list of
+// named tensors that checkpoints save to optimizer.safetensors and restore by name, so a
+// plugin optimizer is saved and resumed without code of its own.
+class Optimizer : public Component {
+ public:
+  // Called once, before the first step, with the parameters in the model's order; calls
+  // init_state(). NamedParameter::weight_decay says whether decay applies (not to norms,
+  // biases and parameters their component marked).
+  void set_parameters(std::vector<NamedParameter> params);
+  const std::vector<NamedParameter>& params() const { return params_; }
+
+  // One update with learning rate `lr`, without recording gradients: counts the step,
+  // calls update(), and marks the parameters modified (tensors saved for a backward
+  // through the old values become stale).
+  void step(double lr);
+  std::int64_t steps_taken() const { return steps_; }
+
+  // The state tensors by name (e.g. "m.layers.0.mixer.in_proj.weight"): the live buffers.
+  virtual std::vector<std::pair<std::string, Tensor>> state() const = 0;
+  // Restores a saved state: every name of state() must be in `saved` with the same shape
+  // (ValueError naming the first that is missing or differs); values are copied in.
+  void load_state(std::int64_t steps, const std::map<std::string, Tensor, std::less<>>& saved);
+
+ protected:
+  // Allocates the state for params() (zeros, typically).
+  virtual void init_state() = 0;
+  // Updates every parameter that has a gradient; `step` is 1-based and counts this one.
+  virtual void update(double lr, std::int64_t step) = 0;
+
+ private:
+  std::vector<NamedParameter> params_;
+  std::int64_t steps_ = 0;
 };
 
 // ---- task --------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 #pragma once
 // The language model an experiment's [model] section describes:
 //   token embedding -> n_layers x block -> final norm -> LM head (tied or untied),
-// where a block is pre-norm residual:  x = x + mixer(norm(x));  x = x + ffn(norm(x))
-// (the ffn half is absent when the layer has no ffn). Which mixer and ffn each layer
-// uses comes from the [model.stack] component; each layer builds its own instances.
+// where a block is a [model.block] component, by default pre-norm residual:
+// x = x + mixer(norm(x));  x = x + ffn(norm(x)) (the ffn half is absent when the layer has
+// no ffn). Which mixer and ffn each layer uses comes from the [model.stack] component;
+// each layer builds its own instances.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,6 +26,7 @@ struct LayerPlan {
   std::string mixer_type;   // its `type`
   std::string ffn_entry;    // "" when the layer has no ffn
   std::string ffn_type;
+  std::string block_type;   // [model.block] type
   std::int64_t mixer_params = 0;
   std::int64_t ffn_params = 0;
 };
@@ -62,11 +64,10 @@ class Model : public Module {
   std::string describe() const;
 
  private:
-  struct Block;
   Model() = default;
   Tensor logits(const Tensor& h) const;  // h: [B, T, D] -> [B, T, V]
   // ids: [B, T] -> logits; the full-sequence forward, or decoding when `state` is set.
-  // `observe` (diagnosis) sees the residual stream after the embedding and each mixer/ffn.
+  // `observe` (diagnosis) sees the embedding, each mixer's and ffn's output, and the logits.
   using Observer = std::function<void(const std::string& where, const Tensor& h)>;
   Tensor run(const Tensor& ids, DecodeState* state, StepContext& ctx, const Observer* observe = nullptr);
 

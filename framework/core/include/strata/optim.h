@@ -1,9 +1,12 @@
 #pragma once
-// Optimisation: AdamW with parameter groups, learning-rate schedules, gradient clipping.
+// Optimisation: AdamW (the built-in optimizer, "adamw"), learning-rate schedules,
+// gradient clipping.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "strata/components.h"
 #include "strata/module.h"
 #include "strata/tensor.h"
 
@@ -16,26 +19,30 @@ struct AdamWOptions {
   double weight_decay = 0.01;  // applied only to parameters with weight_decay = true
 };
 
-class AdamW {
+// AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW computes it, with bias
+// correction and decoupled weight decay. Its state is "m.<param>" and "v.<param>".
+class AdamW : public Optimizer {
  public:
+  explicit AdamW(AdamWOptions options) : options_(options) {}
   AdamW(std::vector<NamedParameter> params, AdamWOptions options);
-  // One update with learning rate `lr` from the parameters' current gradients (parameters
-  // without a gradient are left alone). Runs without recording.
-  void step(double lr);
-  std::int64_t steps_taken() const { return step_; }
-  const std::vector<NamedParameter>& params() const { return params_; }
-  // Moment buffers, parallel to params() (for checkpoints).
+
+  std::vector<std::pair<std::string, Tensor>> state() const override;
+  // Moment buffers, parallel to params().
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
-  // Restores a saved state (moments parallel to params(), same shapes); ValueError otherwise.
-  void load_state(std::int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v);
+
+ protected:
+  void init_state() override;
+  void update(double lr, std::int64_t step) override;
 
  private:
-  std::vector<NamedParameter> params_;
   std::vector<Tensor> m_, v_;
   AdamWOptions options_;
-  std::int64_t step_ = 0;
 };
+
+// The schema of the built-in optimizer "adamw" and its options from a validated table.
+ConfigSchema adamw_schema();
+AdamWOptions adamw_options(const Config& config);
 
 enum class LrDecay { cosine, linear, constant };
 LrDecay parse_lr_decay(const std::string& name);  // "cosine" | "linear" | "constant"

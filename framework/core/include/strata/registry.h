@@ -36,8 +36,13 @@ constexpr ComponentKind component_kind_of() {
     return ComponentKind::balance;
   else if constexpr (std::is_base_of_v<Stack, C>)
     return ComponentKind::stack;
+  else if constexpr (std::is_base_of_v<Optimizer, C>)
+    return ComponentKind::optimizer;
+  else if constexpr (std::is_base_of_v<Block, C>)
+    return ComponentKind::block;
   else {
-    static_assert(std::is_base_of_v<Task, C>, "a component is a Mixer, Ffn, Router, Balance, Stack or Task");
+    static_assert(std::is_base_of_v<Task, C>,
+                  "a component is a Mixer, Ffn, Router, Balance, Stack, Task, Optimizer or Block");
     return ComponentKind::task;
   }
 }

@@ -15,6 +15,8 @@ void register_mqar_task(ComponentRegistry& registry);                // task "mq
 void register_selective_copy_task(ComponentRegistry& registry);      // task "selective_copy"
 void register_induction_heads_task(ComponentRegistry& registry);     // task "induction_heads"
 void register_associative_recall_task(ComponentRegistry& registry);  // task "associative_recall"
+void register_prenorm_block(ComponentRegistry& registry);            // block "prenorm"
+void register_adamw_optimizer(ComponentRegistry& registry);          // optimizer "adamw"
 
 // The counter at which a task's evaluation item i (an example or a batch) starts drawing
 // from Generator(eval_seed): above 2^63, where no training stream (counting up from 0,

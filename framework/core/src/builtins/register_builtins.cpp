@@ -11,6 +11,8 @@ void register_builtin_components(ComponentRegistry& registry) {
   builtins::register_selective_copy_task(registry);
   builtins::register_induction_heads_task(registry);
   builtins::register_associative_recall_task(registry);
+  builtins::register_prenorm_block(registry);
+  builtins::register_adamw_optimizer(registry);
 }
 
 }  // namespace strata

@@ -16,6 +16,10 @@ std::string_view to_string(ComponentKind kind) {
       return "stack";
     case ComponentKind::task:
       return "task";
+    case ComponentKind::optimizer:
+      return "optimizer";
+    case ComponentKind::block:
+      return "block";
   }
   return "?";
 }

@@ -16,30 +16,6 @@ std::size_t DecodeState::size_bytes() const {
   return total;
 }
 
-struct Model::Block : public Module {
-  Block(std::size_t index, std::shared_ptr<nn::Norm> mixer_norm_in, std::shared_ptr<Mixer> mixer_in,
-        std::shared_ptr<nn::Norm> ffn_norm_in, std::shared_ptr<Ffn> ffn_in)
-      : mixer_scope("layers." + std::to_string(index) + ".mixer"),
-        ffn_scope("layers." + std::to_string(index) + ".ffn"),
-        mixer_norm(std::move(mixer_norm_in)),
-        mixer(std::move(mixer_in)),
-        ffn_norm(std::move(ffn_norm_in)),
-        ffn(std::move(ffn_in)) {
-    register_module("mixer_norm", mixer_norm);
-    register_module("mixer", mixer);
-    if (ffn) {
-      register_module("ffn_norm", ffn_norm);
-      register_module("ffn", ffn);
-    }
-  }
-  std::string mixer_scope;  // StepContext scopes: "layers.3.mixer", "layers.3.ffn"
-  std::string ffn_scope;
-  std::shared_ptr<nn::Norm> mixer_norm;
-  std::shared_ptr<Mixer> mixer;
-  std::shared_ptr<nn::Norm> ffn_norm;  // null without ffn
-  std::shared_ptr<Ffn> ffn;
-};
-
 namespace detail {
 
 const Config& model_entry_config(const Config& model, const std::string& key, const std::string& entry) {
@@ -85,6 +61,7 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   model->dims_ = dims;
   model->tied_ = config.boolean("tie_embeddings");
   const nn::NormKind norm = nn::parse_norm_kind(config.string("norm"));
+  const Config& block_config = config.component("block");
   const double eps = config.number("norm_eps");
 
   BuildContext ctx;
@@ -121,9 +98,9 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
       ffn = registry.create<Ffn>(ffn_config, ctx);
       plan.ffn_params = ffn->num_parameters();
     }
-    auto block = std::make_shared<Block>(
-        i, std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype), std::move(mixer),
-        ffn ? std::make_shared<nn::Norm>(norm, dims.d_model, eps, dtype) : nullptr, std::move(ffn));
+    auto block = registry.create<Block>(block_config, ctx);
+    plan.block_type = block_config.type();
+    block->assemble(static_cast<int>(i), BlockParts{std::move(mixer), std::move(ffn), norm, eps});
     layer_list->append(block);  // parameters read layers.3.mixer.*
     model->blocks_.push_back(block);
     model->plan_.push_back(plan);
@@ -150,15 +127,13 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const
   if (observe) (*observe)("embedding", h);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     Block& b = *blocks_[i];
-    ctx.set_scope(b.mixer_scope);
-    const Tensor mixer_in = b.mixer_norm->forward(h);
-    h = add(h, state ? b.mixer->forward_step(mixer_in, *state->layers[i], ctx) : b.mixer->forward(mixer_in, ctx));
-    if (observe) (*observe)(b.mixer_scope + " (" + plan_[i].mixer_type + ")", h);
-    if (b.ffn) {
-      ctx.set_scope(b.ffn_scope);
-      h = add(h, b.ffn->forward(b.ffn_norm->forward(h), ctx));
-      if (observe) (*observe)(b.ffn_scope + " (" + plan_[i].ffn_type + ")", h);
-    }
+    // The observer names each output with its component type: "layers.3.mixer (mamba)".
+    const Block::Observer named = [&](const std::string& scope, const Tensor& out) {
+      (*observe)(scope + " (" + (scope == b.mixer_scope() ? plan_[i].mixer_type : plan_[i].ffn_type) + ")", out);
+    };
+    b.set_observer(observe ? &named : nullptr);
+    h = b.forward(h, state ? state->layers[i].get() : nullptr, ctx);  // [B, T, D]
+    b.set_observer(nullptr);
   }
   ctx.set_scope("");
   const Tensor out = logits(h);
@@ -181,7 +156,8 @@ std::string Model::first_nonfinite_activation(const Tensor& ids, StepContext& ct
 DecodeState Model::make_decode_state(std::int64_t batch) const {
   DecodeState state;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    std::shared_ptr<Mixer> mixer = blocks_[i]->mixer;
+    // Aliasing pointer: the state keeps its block (and so the mixer and its plugin) alive.
+    std::shared_ptr<Mixer> mixer(blocks_[i], &blocks_[i]->mixer());
     std::unique_ptr<MixerState> raw = mixer->make_state(batch);
     if (!raw) {
       throw NotImplementedError("layer " + std::to_string(i) + ": mixer \"" + plan_[i].mixer_type +
@@ -207,8 +183,8 @@ std::string Model::describe() const {
   std::ostringstream os;
   const std::int64_t embed = dims_.vocab_size * dims_.d_model;
   std::int64_t norms = final_norm_->num_parameters();
-  for (const auto& b : blocks_)
-    norms += b->mixer_norm->num_parameters() + (b->ffn_norm ? b->ffn_norm->num_parameters() : 0);
+  for (const auto& b : blocks_)  // the blocks' own parameters (prenorm: its two norms)
+    norms += b->num_parameters() - b->mixer().num_parameters() - (b->ffn() ? b->ffn()->num_parameters() : 0);
   os << "model: d_model " << dims_.d_model << ", " << dims_.n_layers << " layers, vocab " << dims_.vocab_size
      << ", LM head " << (tied_ ? "tied to the embedding" : "untied") << "\n";
   os << std::left << std::setw(7) << "layer" << std::setw(26) << "mixer" << std::right << std::setw(12) << "params"

@@ -11,17 +11,29 @@
 
 namespace strata {
 
-AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options) : params_(std::move(params)), options_(options) {
-  for (const NamedParameter& p : params_) {
+AdamW::AdamW(std::vector<NamedParameter> params, AdamWOptions options) : options_(options) {
+  set_parameters(std::move(params));
+}
+
+void AdamW::init_state() {
+  for (const NamedParameter& p : params()) {
     if (!p.tensor.is_contiguous()) throw ValueError("AdamW: parameter '" + p.name + "' is not contiguous");
     m_.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
     v_.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
   }
 }
 
-void AdamW::step(double lr) {
-  autograd::NoGradGuard no_grad;
-  ++step_;
+std::vector<std::pair<std::string, Tensor>> AdamW::state() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (std::size_t i = 0; i < params().size(); ++i) {
+    out.emplace_back("m." + params()[i].name, m_[i]);
+    out.emplace_back("v." + params()[i].name, v_[i]);
+  }
+  return out;
+}
+
+void AdamW::update(double lr, std::int64_t step) {
+  const std::vector<NamedParameter>& params_ = params();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor param = params_[i].tensor;
     const Tensor grad = param.grad();
@@ -36,24 +48,26 @@ void AdamW::step(double lr) {
                                                      .beta2 = options_.beta2,
                                                      .eps = options_.eps,
                                                      .weight_decay = params_[i].weight_decay ? options_.weight_decay : 0.0,
-                                                     .step = step_});
-    param.impl()->storage->bump_version();  // tensors saved for backward are now stale
+                                                     .step = step});
   }
 }
 
-void AdamW::load_state(std::int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v) {
-  if (m.size() != params_.size() || v.size() != params_.size())
-    throw ValueError("AdamW::load_state: " + std::to_string(m.size()) + " moments for " +
-                     std::to_string(params_.size()) + " parameters");
-  autograd::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    if (!(m[i].shape() == m_[i].shape()) || !(v[i].shape() == v_[i].shape()))
-      throw ValueError("AdamW::load_state: the moments of '" + params_[i].name + "' have shape " +
-                       m[i].shape().to_string() + ", the parameter " + m_[i].shape().to_string());
-    m_[i].copy_(m[i]);
-    v_[i].copy_(v[i]);
-  }
-  step_ = steps;
+ConfigSchema adamw_schema() {
+  ConfigSchema s;
+  s.number("weight_decay", 0.01, "decoupled decay (not applied to norms, biases, marked params)").range(0, 10);
+  s.number("beta1", 0.9, "first-moment decay").range(0, 0.999999);
+  s.number("beta2", 0.999, "second-moment decay").range(0, 0.99999999);
+  s.number("eps", 1e-8, "added to the root of the second moment").greater_than(0);
+  return s;
+}
+
+AdamWOptions adamw_options(const Config& c) {
+  AdamWOptions o;
+  o.beta1 = c.number("beta1");
+  o.beta2 = c.number("beta2");
+  o.eps = c.number("eps");
+  o.weight_decay = c.number("weight_decay");
+  return o;
 }
 
 LrDecay parse_lr_decay(const std::string& name) {
