@@ -32,8 +32,8 @@ namespace strata {
 
 inline constexpr std::uint32_t kPluginMagic = 0x53545241u;  // "STRA"
 // Major: a change that breaks plugins (interfaces, descriptor layout). Minor: additions.
-inline constexpr std::uint32_t kPluginAbiMajor = 1;
-inline constexpr std::uint32_t kPluginAbiMinor = 1;  // 1: kernels in the backend table (add_kernel)
+inline constexpr std::uint32_t kPluginAbiMajor = 2;  // 2: optimizer and block kinds, BuildContext::from_parent, Routing::extras
+inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
 // The descriptor. Plain data without pointers, so the host can read it from the file
 // before loading it: STRATA_PLUGIN places it in the ELF section ".strata_plugin" (read

@@ -1,0 +1,184 @@
+// The extension points, exercised end to end through a plugin that lives under tests/
+// (tests/extension_plugin) and needed no change in framework/: an optimizer that trains
+// and resumes, and a block layout that trains and decodes.
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "catch.h"
+#include "helpers.h"
+#include "plugin_registry.h"
+#include "strata/checkpoint.h"
+#include "strata/safetensors.h"
+#include "strata/trainer.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+ComponentRegistry& registry() {
+  static ComponentRegistry r;
+  static const bool ready = (test::add_builtins_and_plugins(r, {STRATA_EXAMPLE_PLUGIN, STRATA_EXTENSION_PLUGIN}), true);
+  (void)ready;
+  return r;
+}
+
+// A copy task on shortconv layers (example plugin): learns within a few hundred steps.
+std::string experiment(const std::string& extra_model, const std::string& extra_train) {
+  return R"(
+[task]
+type = "copy"
+n_symbols = 4
+copy_len = 4
+[model]
+d_model = 16
+n_layers = 2
+)" + extra_model + R"(
+[model.mixer.C]
+type = "shortconv"
+kernel_size = 5
+[model.ffn.F]
+type = "mlp"
+d_ff = 32
+[train]
+batch_size = 16
+lr = 0.01
+warmup_steps = 5
+log_every = 5
+eval_every = 0
+eval_batches = 2
+threads = 1
+seed = 2
+)" + extra_train;
+}
+
+std::vector<std::pair<std::int64_t, double>> losses(const std::vector<MetricsRecord>& records) {
+  std::vector<std::pair<std::int64_t, double>> out;
+  for (const MetricsRecord& r : records) out.emplace_back(r.step, r.get("loss"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("extension optimizer: sgd_momentum takes torch.optim.SGD's steps", "[extension][optim]") {
+  Generator gen(1);
+  BuildContext ctx;
+  ctx.gen = &gen;
+  ctx.registry = &registry();
+  const Config config = testing::component_config(registry(), ComponentKind::optimizer, "sgd_momentum",
+                                                   {"momentum=0.5", "nesterov=true", "weight_decay=0.1"});
+  auto opt = registry().create<Optimizer>(config, ctx);
+  Tensor a = Tensor::from_vector(std::vector<double>{1.0, -2.0}, {2}).requires_grad_();
+  Tensor b = Tensor::from_vector(std::vector<double>{3.0}, {1}).requires_grad_();
+  opt->set_parameters({{"a", a, true}, {"b", b, false}});
+  // By hand, lr 0.1: step 1: buf = g; d = g + 0.5 buf; p = p (1 - 0.01 [a only]) - 0.1 d.
+  const std::vector<double> ga1 = {0.4, 1.0}, ga2 = {-0.2, 0.6}, gb = {2.0};
+  std::vector<double> pa = {1.0, -2.0}, buf(2);
+  for (int step = 1; step <= 2; ++step) {
+    const std::vector<double>& g = step == 1 ? ga1 : ga2;
+    a.set_grad(Tensor::from_vector(g, {2}));
+    b.set_grad(Tensor::from_vector(gb, {1}));
+    opt->step(0.1);
+    for (int i = 0; i < 2; ++i) {
+      buf[i] = step == 1 ? g[i] : 0.5 * buf[i] + g[i];
+      pa[i] = pa[i] * (1 - 0.1 * 0.1) - 0.1 * (g[i] + 0.5 * buf[i]);
+    }
+  }
+  const std::vector<double> got = a.to_vector<double>();
+  CHECK(got[0] == Approx(pa[0]).epsilon(1e-14));
+  CHECK(got[1] == Approx(pa[1]).epsilon(1e-14));
+  // b is exempt from decay: 3 - 0.1 (2 + 0.5 * 2), then buf = 0.5 * 2 + 2 = 3: - 0.1 (2 + 1.5).
+  CHECK(b.to_vector<double>()[0] == Approx(3.0 - 0.3 - 0.35).epsilon(1e-14));
+  CHECK(opt->steps_taken() == 2);
+  const auto state = opt->state();
+  REQUIRE(state.size() == 2);
+  CHECK(state[0].first == "momentum.a");
+  CHECK(state[1].first == "momentum.b");
+}
+
+TEST_CASE("extension optimizer: a model trains with sgd_momentum and resumes exactly", "[extension][optim][resume]") {
+  const std::string text = experiment("", "steps = 30\noptimizer = { type = \"sgd_momentum\", momentum = 0.9 }\n");
+  const Experiment e = Experiment::from_string(text, "sgd.toml", test::hermetic_options(), registry());
+
+  std::vector<MetricsRecord> straight;
+  {
+    const auto objects = build_experiment(e, registry());
+    TrainCallbacks callbacks;
+    callbacks.on_record = [&](const MetricsRecord& r) { straight.push_back(r); };
+    const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry(), *objects.model), e.train, callbacks);
+    CHECK(s.final_train_loss < 0.8 * std::log(4.0 + 2));  // learned something below uniform guessing
+  }
+  const fs::path folder = test::fresh_temp_dir("extension", "sgd") / "checkpoint";
+  std::vector<MetricsRecord> resumed;
+  {
+    const auto objects = build_experiment(e, registry());
+    TrainCallbacks callbacks;
+    callbacks.on_record = [&](const MetricsRecord& r) { resumed.push_back(r); };
+    std::int64_t seen = 0;
+    callbacks.on_step = [&](std::int64_t step, double, double) { seen = step; };
+    callbacks.stop_requested = [&] { return seen >= 12; };
+    callbacks.on_checkpoint = [&](const TrainingState& state) { save_checkpoint(folder, e, *objects.model, &state); };
+    train(*objects.model, *objects.task, *make_optimizer(e, registry(), *objects.model), e.train, callbacks);
+  }
+  // The checkpoint holds the plugin optimizer's own state under its own names.
+  CHECK(safetensors::Reader(folder / kCheckpointOptimizerFile).find("momentum.layers.0.mixer.conv_weight") != nullptr);
+  {
+    LoadedCheckpoint c = load_checkpoint(folder, test::hermetic_options(), registry());
+    const TrainingState state = load_training_state(folder, *c.model);
+    CHECK(state.optimizer_type == "sgd_momentum");
+    TrainCallbacks callbacks;
+    callbacks.on_record = [&](const MetricsRecord& r) { resumed.push_back(r); };
+    train(*c.model, *c.task, *make_optimizer(c.experiment, registry(), *c.model), c.experiment.train, callbacks, &state);
+
+    // Resuming with another optimizer is refused, naming both.
+    const Experiment adamw = Experiment::from_string(experiment("", "steps = 30\n"), "adamw.toml", test::hermetic_options(), registry());
+    CHECK_THROWS_WITH(train(*c.model, *c.task, *make_optimizer(adamw, registry(), *c.model), adamw.train, {}, &state),
+                      Catch::Contains("cannot resume with optimizer 'adamw'") && Catch::Contains("'sgd_momentum'"));
+  }
+  CHECK(losses(straight) == losses(resumed));  // bit for bit
+}
+
+TEST_CASE("extension block: parallel and post-norm layouts train and decode as they forward", "[extension][block]") {
+  for (const char* block : {"{ type = \"parallel\" }", "{ type = \"parallel\", post_norm = true }"}) {
+    INFO(block);
+    const std::string text = experiment(std::string("block = ") + block + "\n", "steps = 60\n");
+    const Experiment e = Experiment::from_string(text, "block.toml", test::hermetic_options(), registry());
+    const auto objects = build_experiment(e, registry(), DType::f64);
+    Model& model = *objects.model;
+    // The block's own parameters sit beside the parts, which keep their names.
+    bool has_norm = false, has_mixer = false, has_ffn = false;
+    for (const NamedParameter& p : model.named_parameters()) {
+      has_norm |= p.name == "layers.1.norm.weight";
+      has_mixer |= p.name == "layers.1.mixer.conv_weight";
+      has_ffn |= p.name.rfind("layers.1.ffn.", 0) == 0;
+    }
+    CHECK((has_norm && has_mixer && has_ffn));
+    CHECK(model.plan()[0].block_type == "parallel");
+
+    // Decoding token by token equals the full-sequence forward.
+    model.train(false);
+    Generator gen(5);
+    const Tensor ids = Tensor::randint({2, 7}, 0, model.dims().vocab_size, gen);
+    StepContext ctx(false);
+    const Tensor full = model.forward(ids, ctx);
+    DecodeState state = model.make_decode_state(2);
+    std::vector<Tensor> steps;
+    for (std::int64_t t = 0; t < 7; ++t) steps.push_back(model.forward_step(slice(ids, 1, t, t + 1), state, ctx));
+    STRATA_REQUIRE_CLOSE(concat(steps, 1), full, 1e-12, 1e-12);
+
+    // It learns: the loss after 60 steps is well below the first one.
+    const auto f32 = build_experiment(e, registry());
+    const TrainSummary s = train(*f32.model, *f32.task, *make_optimizer(e, registry(), *f32.model), e.train);
+    CHECK(s.final_eval.loss < 0.7 * s.initial_eval.loss);
+  }
+}
+
+TEST_CASE("extension block: a block that does not register its parts is refused", "[extension][block][errors]") {
+  const std::string text = experiment("block = { type = \"parallel\", register_parts = false }\n", "steps = 5\n");
+  const Experiment e = Experiment::from_string(text, "bad.toml", test::hermetic_options(), registry());
+  CHECK_THROWS_WITH(build_experiment(e, registry()),
+                    Catch::Contains("did not register its mixer as \"mixer\"") &&
+                        Catch::Contains("register_module(\"mixer\", parts.mixer)"));
+}
