@@ -6,7 +6,6 @@
 
 #include "cli/commands.h"
 #include "strata/precision.h"
-#include "cli/run_files.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
 #include "strata/trainer.h"

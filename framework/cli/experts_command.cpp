@@ -8,7 +8,7 @@
 #include <regex>
 
 #include "cli/commands.h"
-#include "cli/run_files.h"
+#include "strata/run_folder.h"
 #include "cli/token_input.h"
 
 namespace strata::cli {
@@ -46,7 +46,7 @@ void print_table(const char* what, const Histogram& h, std::int64_t n_experts) {
 }  // namespace
 
 int experts_command(const ExpertsOptions& options) {
-  const auto records = read_metrics(options.run);
+  const std::vector<MetricsRecord> records = run_folder::read_metrics(options.run).records;
   if (records.empty())
     throw UsageError(options.run + ": no metrics.jsonl records", "give the folder of a finished or running `strata run`");
   const std::regex pattern(R"(metric\.layers\.(\d+)\.ffn\.(token|position)_expert\.(\d+)\.(\d+))");
@@ -55,17 +55,17 @@ int experts_command(const ExpertsOptions& options) {
   std::int64_t previous_step = 0;
   for (const auto& r : records) {
     // A logged value is the mean per step over its log window: weigh it by the window.
-    const std::int64_t step = r["step"].get<std::int64_t>();
+    const std::int64_t step = r.step;
     const double window = double(std::max<std::int64_t>(1, step - previous_step));
     previous_step = step;
     if (step < options.from_step) continue;
-    for (const auto& [key, value] : r.items()) {
+    for (const auto& [key, value] : r.values) {
       std::smatch m;
-      if (!value.is_number() || !std::regex_match(key, m, pattern)) continue;
+      if (!std::isfinite(value) || !std::regex_match(key, m, pattern)) continue;
       Histogram& h = m[2] == "token" ? tokens : positions;
       const std::int64_t expert = std::stoll(m[4]);
       n_experts = std::max(n_experts, expert + 1);
-      h[std::stoll(m[1])][std::stoll(m[3])][expert] += value.get<double>() * window;
+      h[std::stoll(m[1])][std::stoll(m[3])][expert] += value * window;
     }
   }
   if (tokens.empty() && positions.empty())

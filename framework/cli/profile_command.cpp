@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/run_files.h"
+#include "strata/run_folder.h"
 #include "cli/token_input.h"
 #include "strata/allocator.h"
 #include "strata/atomic_file.h"
@@ -194,7 +194,7 @@ int profile_command(const ProfileOptions& options) {
   md << "| variant | T | train step (ms) | train peak (MiB) | decode (ms/token) | cache (KiB) |\n|---|---|---|---|---|---|\n";
   for (const Series& s : all)
     for (const Point& p : s.points) {
-      csv << csv_field(s.name) << "," << p.T << "," << fmt(p.train_ms, 3) << "," << fmt(p.train_peak_mib, 2) << ","
+      csv << run_folder::csv_field(s.name) << "," << p.T << "," << fmt(p.train_ms, 3) << "," << fmt(p.train_peak_mib, 2) << ","
           << fmt(p.decode_ms, 4) << "," << fmt(p.cache_kib, 1) << "\n";
       md << "| " << s.name << " | " << p.T << " | " << fmt(p.train_ms) << " | " << fmt(p.train_peak_mib, 1) << " | "
          << fmt(p.decode_ms, 3) << " | " << fmt(p.cache_kib, 1) << " |\n";

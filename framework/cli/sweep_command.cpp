@@ -8,7 +8,7 @@
 #include <regex>
 #include <sstream>
 
-#include "cli/run_files.h"
+#include "strata/run_folder.h"
 #include "cli/run_single.h"
 #include "strata/atomic_file.h"
 #include "strata/report.h"
@@ -32,17 +32,17 @@ const std::vector<std::string> kMoeColumns = {"load_cv", "max_violation", "dead_
                                               "router_entropy"};
 
 std::map<std::string, double> moe_telemetry(const fs::path& run) {
-  const std::vector<nlohmann::json> records = read_metrics(run);
+  const std::vector<MetricsRecord> records = run_folder::read_metrics(run).records;
   std::map<std::string, double> sums;
   std::map<std::string, int> counts;
   if (records.empty()) return sums;
   const std::regex pattern(R"(metric\.layers\.\d+\.ffn\.([a-z_]+))");
-  for (const auto& [key, value] : records.back().items()) {
+  for (const auto& [key, value] : records.back().values) {
     std::smatch m;
-    if (!std::regex_match(key, m, pattern) || !value.is_number()) continue;
+    if (!std::regex_match(key, m, pattern) || !std::isfinite(value)) continue;
     const std::string name = m[1];
     if (std::find(kMoeColumns.begin(), kMoeColumns.end(), name) == kMoeColumns.end()) continue;
-    sums[name] += value.get<double>();
+    sums[name] += value;
     ++counts[name];
   }
   for (auto& [name, sum] : sums) sum /= counts[name];
@@ -99,7 +99,7 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     cells.push_back(std::move(line));
   }
   std::ostringstream csv, md;
-  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << csv_field(header[i]);
+  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(header[i]);
   csv << "\n";
   md << "|";
   for (const std::string& h : header) md << " " << h << " |";
@@ -107,7 +107,7 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
   for (std::size_t i = 0; i < header.size(); ++i) md << "---|";
   md << "\n";
   for (const auto& line : cells) {
-    for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << csv_field(line[i]);
+    for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(line[i]);
     csv << "\n";
     md << "|";
     for (const std::string& c : line) {
@@ -117,8 +117,8 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     }
     md << "\n";
   }
-  write_text_atomically(folder / "summary.csv", csv.str());
-  write_text_atomically(folder / "summary.md", md.str());
+  write_text_atomically(folder / run_folder::kSweepSummaryCsv, csv.str());
+  write_text_atomically(folder / run_folder::kSweepSummaryMd, md.str());
 }
 
 }  // namespace
@@ -130,7 +130,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   for (const SweepVariant& v : variants)
     experiments.push_back(load_sweep_variant(options.file, options.common.experiment_options(), v, axes, registry));
   const fs::path folder = options.out.empty() ? default_run_folder(experiments.front()) : fs::path(options.out);
-  create_folder(folder, options.out.empty() ? "[run] out_dir" : "--out");
+  create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out");
   std::cerr << "strata sweep " << options.file << ": " << variants.size() << " variants -> " << folder.string()
             << "\n";
 
@@ -143,10 +143,10 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
       continue;
     }
     const fs::path variant_folder = folder / variants[i].name;
-    create_folder(variant_folder, "--out");
+    create_run_folder(variant_folder, "--out");
     std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << variants[i].name << "\n";
     try {
-      rows[i].outcome = run_in_folder(experiments[i], registry, variant_folder, RunSettings{true, {}});
+      rows[i].outcome = run_in_folder(experiments[i], registry, variant_folder);
       rows[i].moe = moe_telemetry(variant_folder);
       perplexity = perplexity || rows[i].outcome.perplexity;
       if (rows[i].outcome.summary.interrupted) {
@@ -165,7 +165,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   for (const Row& r : rows)
     if (r.status != "not run") report_variants.push_back({r.variant->name, folder / r.variant->name, r.variant->settings});
   write_sweep_report(folder, report_variants);
-  std::ifstream table(folder / "summary.md");
+  std::ifstream table(folder / run_folder::kSweepSummaryMd);
   std::cout << table.rdbuf() << "sweep folder: " << folder.string() << " (summary.csv, summary.md, report.html)\n";
   if (interrupted) {
     std::cout << "interrupted; the variant's checkpoint is in its folder (strata run --resume FOLDER)\n";

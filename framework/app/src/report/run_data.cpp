@@ -1,5 +1,7 @@
 #include "report/run_data.h"
 
+#include "strata/run_folder.h"
+
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cmath>
@@ -75,7 +77,7 @@ std::optional<LrSchedule> schedule_of(const toml::table& root) {
 // The experiment's name and task from the resolved config. A config that does not parse
 // leaves both empty and adds a note.
 void read_config(RunData& run) {
-  const fs::path file = run.folder / "config.toml";
+  const fs::path file = run.folder / run_folder::kConfigFile;
   const std::optional<std::string> text = read_text(file);
   if (!text) {
     run.notes.push_back("config.toml is missing: the experiment name and task are not known");
@@ -108,48 +110,29 @@ void read_config(RunData& run) {
 }
 
 void read_metrics(RunData& run) {
-  const fs::path file = run.folder / "metrics.jsonl";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    run.notes.push_back("metrics.jsonl is missing: no curves can be drawn");
+  const run_folder::MetricsLog log = run_folder::read_metrics(run.folder);
+  if (!log.found) {
+    run.notes.push_back(std::string(run_folder::kMetricsFile) + " is missing: no curves can be drawn");
     return;
   }
-  std::string line;
-  std::int64_t line_no = 0;
-  std::vector<std::int64_t> bad_lines;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    const bool step_ok =
-        j.is_object() && j.contains("step") && j["step"].is_number() && std::fabs(j["step"].get<double>()) < 9e15;
-    if (!step_ok) {
-      bad_lines.push_back(line_no);
-      continue;
-    }
+  for (const MetricsRecord& r : log.records) {
     LoggedStep s;
-    s.step = static_cast<std::int64_t>(j["step"].get<double>());
-    for (const auto& [key, value] : j.items()) {
-      if (key == "step") continue;
-      if (value.is_number())
-        s.values[key] = value.get<double>();
-      else if (value.is_null())
-        s.values[key] = NAN;
-      // strings, lists, objects: not a metric this report can draw
-    }
+    s.step = r.step;
+    for (const auto& [key, value] : r.values) s.values[key] = value;
     run.steps.push_back(std::move(s));
   }
+  const std::vector<std::int64_t>& bad_lines = log.bad_lines;
   if (!bad_lines.empty()) {
     std::string list;
     for (std::size_t i = 0; i < std::min<std::size_t>(bad_lines.size(), 10); ++i)
       list += (i ? ", " : "") + std::to_string(bad_lines[i]);
     if (bad_lines.size() > 10) list += ", ...";
-    run.notes.push_back("metrics.jsonl: skipped " + std::to_string(bad_lines.size()) +
+    run.notes.push_back(std::string(run_folder::kMetricsFile) + ": skipped " + std::to_string(bad_lines.size()) +
                         (bad_lines.size() == 1 ? " line" : " lines") +
                         " that did not parse as a JSON object with a numeric \"step\" (line " + list + ")");
   }
-  if (run.steps.empty() && bad_lines.empty()) run.notes.push_back("metrics.jsonl is empty: no step was logged");
+  if (run.steps.empty() && bad_lines.empty())
+    run.notes.push_back(std::string(run_folder::kMetricsFile) + " is empty: no step was logged");
 }
 
 }  // namespace
@@ -158,11 +141,11 @@ RunData read_run_folder(const fs::path& folder) {
   RunData run;
   run.folder = folder;
   read_config(run);
-  if (const auto plan = read_text(folder / "plan.txt"))
+  if (const auto plan = read_text(folder / run_folder::kPlanFile))
     run.plan = *plan;
   else
     run.notes.push_back("plan.txt is missing: no layer plan to show");
-  if (const auto text = read_text(folder / "final.json")) {
+  if (const auto text = read_text(folder / run_folder::kFinalFile)) {
     nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (j.is_object())
       run.final_json = std::move(j);

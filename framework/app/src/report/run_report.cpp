@@ -8,6 +8,7 @@
 #include "report/html.h"
 #include "report/run_data.h"
 #include "report/svg_chart.h"
+#include "strata/run_folder.h"
 #include "strata/atomic_file.h"
 #include "strata/error.h"
 #include "strata/report.h"
@@ -795,7 +796,7 @@ fs::path write_run_report(const fs::path& run_folder) {
                 "pass the run folder that `strata run` wrote (it holds metrics.jsonl)");
   }
   const report::RunData run = report::read_run_folder(run_folder);
-  const fs::path file = run_folder / "report.html";
+  const fs::path file = run_folder / run_folder::kReportFile;
   write_text_atomically(file, report::render_run_page(run));
   return file;
 }

@@ -9,6 +9,7 @@
 #include "report/html.h"
 #include "report/run_data.h"
 #include "report/svg_chart.h"
+#include "strata/run_folder.h"
 #include "strata/atomic_file.h"
 #include "strata/error.h"
 #include "strata/report.h"
@@ -74,7 +75,7 @@ std::string relative_link(const fs::path& from_folder, const fs::path& target) {
 
 std::string summary_table_html(const fs::path& sweep_folder, std::vector<std::string>& notes) {
   std::string out = "<h2 id=\"summary\">Summary</h2>\n";
-  const auto csv = read_csv(sweep_folder / "summary.csv");
+  const auto csv = read_csv(sweep_folder / run_folder::kSweepSummaryCsv);
   if (!csv) {
     notes.push_back("summary.csv is missing: no summary table");
     return out + "<p>summary.csv is missing.</p>\n";
@@ -135,7 +136,7 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
       "<h2 id=\"variants\">Variants</h2>\n<table>\n<thead><tr><th>variant</th><th>settings</th><th>report</th>"
       "</tr></thead>\n<tbody>\n";
   for (std::size_t i = 0; i < variants.size(); ++i) {
-    const fs::path report_file = variants[i].folder / "report.html";
+    const fs::path report_file = variants[i].folder / run_folder::kReportFile;
     std::error_code ec;
     const bool exists = fs::exists(report_file, ec);
     body += "<tr><td>" + escape_html(variants[i].name) + "</td><td>" + escape_html(labels[i]) + "</td><td><a href=\"" +
@@ -212,7 +213,7 @@ fs::path write_sweep_report(const fs::path& sweep_folder, const std::vector<Swee
     throw Error("cannot write a sweep report: " + sweep_folder.string() + " is not a folder",
                 "pass the sweep folder that holds summary.csv and the variants' folders");
   }
-  const fs::path file = sweep_folder / "report.html";
+  const fs::path file = sweep_folder / run_folder::kReportFile;
   write_text_atomically(file, report::page(sweep_folder, variants));
   return file;
 }

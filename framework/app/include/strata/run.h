@@ -1,0 +1,71 @@
+#pragma once
+// One training run in its run folder (run_folder.h), as `strata run`, --resume and each
+// sweep variant do it: build, train, write config.toml, plan.txt, metrics.jsonl,
+// checkpoints, final.json, the metrics tables and the report. SIGINT during training
+// checkpoints and stops after the current step (a second SIGINT kills the process).
+//
+//   RunHooks hooks;   // optional: a console's progress display
+//   RunOutcome o = run_in_folder(experiment, registry, folder, {}, hooks);
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "strata/experiment.h"
+#include "strata/registry.h"
+#include "strata/trainer.h"
+
+namespace strata {
+
+// What a run is about to do, for the caller's banner.
+struct RunStart {
+  std::filesystem::path folder;
+  std::int64_t resumed_at = -1;  // the checkpoint's step when resuming, else -1
+  std::int64_t parameters = 0;
+  std::int64_t steps = 0;  // train.steps
+  std::int64_t n_layers = 0;
+  std::string task;        // the task's type
+  std::int64_t vocab_size = 0;
+  std::int64_t seq_len = 0;
+  int threads = 0;
+};
+
+// Observers of a run; all optional. on_step and on_record are the trainer's; on_end runs
+// when training ends, normally or not, before the tables and report are written.
+struct RunHooks {
+  std::function<void(const RunStart&)> on_start;
+  std::function<void(std::int64_t step, double loss, double tokens_per_s)> on_step;
+  std::function<void(const MetricsRecord&)> on_record;
+  std::function<void()> on_end;
+};
+
+struct RunSettings {
+  std::filesystem::path resume_checkpoint;  // empty: a fresh run
+  bool stop_on_sigint = true;               // SIGINT checkpoints and stops
+};
+
+struct RunOutcome {
+  TrainSummary summary;
+  std::int64_t parameters = 0;
+  double chance_accuracy = 0;
+  bool perplexity = false;
+  std::size_t peak_memory_bytes = 0;  // tensor memory high-water mark during training
+  // A decoding probe after training (one sequence, a prompt from the evaluation set, 64 new
+  // tokens); 0 when the model cannot decode.
+  double decode_tokens_per_s = 0;
+  std::size_t decode_cache_bytes = 0;
+};
+
+// runs/<name>-<timestamp> under [run] out_dir (a folder that does not exist yet).
+std::filesystem::path default_run_folder(const Experiment& e);
+// Creates a run folder; a ConfigError naming `source` (--out, [run] out_dir) when it cannot.
+void create_run_folder(const std::filesystem::path& folder, const std::string& source);
+
+// Trains `e` in `folder` (which exists); resumes from settings.resume_checkpoint when set
+// (metrics after the checkpoint's step are dropped). Throws TrainingDivergedError after
+// writing the tables and report up to the failure (the checkpoint before it is kept).
+RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry, const std::filesystem::path& folder,
+                         const RunSettings& settings = {}, const RunHooks& hooks = {});
+
+}  // namespace strata

@@ -1,0 +1,60 @@
+#pragma once
+// The run folder: what `strata run` writes, and what the report, `strata experts`, sweeps
+// and --resume read back. One module owns the names and the metrics format.
+//
+//   RUN/config.toml        the resolved experiment (defaults as comments)
+//   RUN/plan.txt           the layer plan (Model::describe)
+//   RUN/metrics.jsonl      one JSON object per logged step: {"step": N, "loss": ..., ...};
+//                          non-finite values as null; written as training goes
+//   RUN/metrics.csv        the same as a table (step first, columns by first appearance)
+//   RUN/experts.csv        step, layer, expert, load: the MoE load per expert, when logged
+//   RUN/final.json         the final metrics, timings, memory, decoding probe
+//   RUN/report.html        the self-contained report (report.h)
+//   RUN/checkpoint/        the latest checkpoint (checkpoint.h)
+//   RUN/checkpoints/step-NNNNNN/   kept snapshots (train.keep_checkpoints)
+// A sweep folder holds one run folder per variant, summary.csv, summary.md and report.html.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "strata/trainer.h"
+
+namespace strata::run_folder {
+
+inline constexpr const char* kConfigFile = "config.toml";
+inline constexpr const char* kPlanFile = "plan.txt";
+inline constexpr const char* kMetricsFile = "metrics.jsonl";
+inline constexpr const char* kMetricsCsvFile = "metrics.csv";
+inline constexpr const char* kExpertsCsvFile = "experts.csv";
+inline constexpr const char* kFinalFile = "final.json";
+inline constexpr const char* kReportFile = "report.html";
+inline constexpr const char* kCheckpointFolder = "checkpoint";
+inline constexpr const char* kSnapshotsFolder = "checkpoints";
+inline constexpr const char* kSweepSummaryCsv = "summary.csv";
+inline constexpr const char* kSweepSummaryMd = "summary.md";
+
+// One metrics.jsonl line for `record` (no newline).
+std::string metrics_line(const MetricsRecord& record);
+
+// RUN/metrics.jsonl read back: the records in file order (null values as NaN; values that
+// are not numbers are left out), and the 1-based numbers of lines that are not a JSON
+// object with a numeric "step" (a line cut short by a killed process), which are skipped.
+struct MetricsLog {
+  bool found = false;  // whether the file exists
+  std::vector<MetricsRecord> records;
+  std::vector<std::int64_t> bad_lines;
+};
+MetricsLog read_metrics(const std::filesystem::path& run);
+
+// Keeps the records up to `step` (a resumed run rewrites what came after its checkpoint).
+void truncate_metrics(const std::filesystem::path& run, std::int64_t step);
+
+// metrics.csv and experts.csv from metrics.jsonl (neither is written when there is
+// nothing to put in it).
+void write_metrics_tables(const std::filesystem::path& run);
+
+// A CSV field: quoted when it holds a comma, quote or newline.
+std::string csv_field(const std::string& text);
+
+}  // namespace strata::run_folder

@@ -1,0 +1,187 @@
+#include "strata/run.h"
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "strata/allocator.h"
+#include "strata/atomic_file.h"
+#include "strata/checkpoint.h"
+#include "strata/generate.h"
+#include "strata/report.h"
+#include "strata/run_folder.h"
+#include "strata/runtime.h"
+
+namespace strata {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Set by SIGINT: the trainer checkpoints and stops after the current step. A second
+// SIGINT kills the process (the handler restores the default at once).
+std::atomic<bool> g_stop_requested{false};
+extern "C" void on_sigint(int) {
+  g_stop_requested.store(true);
+  std::signal(SIGINT, SIG_DFL);
+}
+
+class SigintScope {
+ public:
+  explicit SigintScope(bool active) : active_(active) {
+    g_stop_requested.store(false);
+    if (active_) previous_ = std::signal(SIGINT, on_sigint);
+  }
+  ~SigintScope() {
+    if (active_) std::signal(SIGINT, previous_);
+  }
+  SigintScope(const SigintScope&) = delete;
+  SigintScope& operator=(const SigintScope&) = delete;
+
+ private:
+  bool active_;
+  void (*previous_)(int) = SIG_DFL;
+};
+
+nlohmann::json eval_json(const EvalResult& r, bool perplexity) {
+  nlohmann::json j{{"loss", r.loss}, {"accuracy", r.accuracy}, {"scored_positions", r.scored}};
+  if (perplexity) j["perplexity"] = r.perplexity;
+  return j;
+}
+
+// Decoding speed and cache size of the trained model: one sequence, an evaluation prompt,
+// 64 new tokens. Models whose mixers cannot decode report 0.
+void probe_decoding(Model& model, Task& task, RunOutcome& outcome) {
+  try {
+    const Batch batch = task.eval_batch(0, 1);
+    GenerateOptions options;
+    options.max_new_tokens = 64;
+    Generator gen(0);
+    const GenerateResult r = generate(model, batch.inputs, options, gen);
+    outcome.decode_tokens_per_s = r.decode_seconds > 0 ? double(r.decoded_tokens) / r.decode_seconds : 0.0;
+    outcome.decode_cache_bytes = r.cache_bytes;
+  } catch (const NotImplementedError&) {
+  }
+}
+
+void write_final_json(const fs::path& folder, const RunOutcome& outcome) {
+  const TrainSummary& s = outcome.summary;
+  const nlohmann::json j{{"steps", s.steps},
+                         {"interrupted", s.interrupted},
+                         {"seconds", s.seconds},
+                         {"tokens_per_s", s.tokens_per_s},
+                         {"train_loss", s.final_train_loss},
+                         {"initial_eval", eval_json(s.initial_eval, outcome.perplexity)},
+                         {"eval", eval_json(s.final_eval, outcome.perplexity)},
+                         {"chance_accuracy", outcome.chance_accuracy},
+                         {"parameters", outcome.parameters},
+                         {"peak_memory_bytes", outcome.peak_memory_bytes},
+                         {"decode", {{"tokens_per_s", outcome.decode_tokens_per_s},
+                                     {"cache_bytes", outcome.decode_cache_bytes}}}};
+  write_text_atomically(folder / run_folder::kFinalFile, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+fs::path default_run_folder(const Experiment& e) {
+  std::string name = e.run.string("name");
+  if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    throw e.run.error("name", "must be a plain folder name (no '/', not . or ..)",
+                      "choose the parent folder with out_dir or --out");
+  }
+  if (name.empty()) name = e.file.stem().string();
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  fs::path base = fs::path(e.run.string("out_dir")) / (name + "-" + stamp);
+  fs::path folder = base;
+  for (int i = 2; fs::exists(folder); ++i) folder = base.string() + "-" + std::to_string(i);
+  return folder;
+}
+
+void create_run_folder(const fs::path& folder, const std::string& source) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) {
+    throw ConfigError(SourceLocation{source}, "", "cannot create run folder " + folder.string() + ": " + ec.message(),
+                      "choose a folder that can be created (not an existing file)");
+  }
+}
+
+RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry, const fs::path& folder,
+                         const RunSettings& settings, const RunHooks& hooks) {
+  if (!e.has_task()) {
+    throw ConfigError(SourceLocation{e.file.string()}, "task", "the experiment has no [task] to train on",
+                      "add a [task] section (e.g. type = \"copy\"); model-only files are for inspect, generate and "
+                      "export");
+  }
+  if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
+  const ExperimentObjects objects = build_experiment(e, registry);
+  Model& model = *objects.model;
+
+  TrainingState resume_state;
+  const bool resuming = !settings.resume_checkpoint.empty();
+  if (resuming) {
+    load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile);
+    resume_state = load_training_state(settings.resume_checkpoint, model);
+    run_folder::truncate_metrics(folder, resume_state.step);
+  } else {
+    write_text_atomically(folder / run_folder::kConfigFile, e.resolved_toml());
+    write_text_atomically(folder / run_folder::kPlanFile, model.describe());
+  }
+  const fs::path metrics_file = folder / run_folder::kMetricsFile;
+  std::ofstream metrics(metrics_file, resuming ? std::ios::app : std::ios::trunc);
+  if (!metrics) throw Error("cannot write " + metrics_file.string(), "check that the run folder is writable");
+
+  if (hooks.on_start) {
+    hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(), e.train.integer("steps"),
+                            e.model.integer("n_layers"), e.task.type(), objects.task->vocab_size(),
+                            objects.task->seq_len(), num_threads()});
+  }
+  TrainCallbacks callbacks;
+  callbacks.on_step = hooks.on_step;
+  callbacks.on_record = [&](const MetricsRecord& r) {
+    metrics << run_folder::metrics_line(r) << "\n" << std::flush;
+    if (hooks.on_record) hooks.on_record(r);
+  };
+  const std::int64_t keep_checkpoints = e.train.integer("keep_checkpoints");
+  callbacks.on_checkpoint = [&](const TrainingState& state) {
+    save_checkpoint(folder / run_folder::kCheckpointFolder, e, model, &state);
+    if (keep_checkpoints > 0)
+      snapshot_checkpoint(folder / run_folder::kCheckpointFolder, folder / run_folder::kSnapshotsFolder, state.step,
+                          keep_checkpoints);
+  };
+  callbacks.stop_requested = [] { return g_stop_requested.load(); };
+
+  RunOutcome outcome;
+  outcome.parameters = model.num_parameters();
+  outcome.chance_accuracy = objects.task->chance_accuracy();
+  outcome.perplexity = objects.task->reports_perplexity();
+  Allocator& memory = allocator_for(Device::cpu());
+  memory.reset_peak();
+  {
+    SigintScope sigint(settings.stop_on_sigint);
+    try {
+      const std::shared_ptr<Optimizer> optimizer = make_optimizer(e, registry, model);
+      outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks, resuming ? &resume_state : nullptr);
+    } catch (const TrainingDivergedError&) {
+      if (hooks.on_end) hooks.on_end();
+      metrics.close();
+      run_folder::write_metrics_tables(folder);
+      write_run_report(folder);  // the curves up to the failure
+      throw;
+    }
+  }
+  if (hooks.on_end) hooks.on_end();
+  metrics.close();
+  outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
+  if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);
+  write_final_json(folder, outcome);
+  run_folder::write_metrics_tables(folder);
+  write_run_report(folder);
+  return outcome;
+}
+
+}  // namespace strata

@@ -1,0 +1,125 @@
+#include "strata/run_folder.h"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "strata/atomic_file.h"
+
+namespace strata::run_folder {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string metrics_line(const MetricsRecord& r) {
+  json j;
+  j["step"] = r.step;
+  for (const auto& [name, value] : r.values) {
+    if (std::isfinite(value))
+      j[name] = value;
+    else
+      j[name] = nullptr;  // JSON has no NaN/inf
+  }
+  return j.dump();
+}
+
+MetricsLog read_metrics(const fs::path& run) {
+  MetricsLog log;
+  std::ifstream in(run / kMetricsFile, std::ios::binary);
+  if (!in) return log;
+  log.found = true;
+  std::string line;
+  std::int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("step") || !j["step"].is_number() || std::fabs(j["step"].get<double>()) >= 9e15) {
+      log.bad_lines.push_back(line_no);
+      continue;
+    }
+    MetricsRecord r;
+    r.step = static_cast<std::int64_t>(j["step"].get<double>());
+    for (const auto& [key, value] : j.items()) {
+      if (key == "step") continue;
+      if (value.is_number())
+        r.values.emplace_back(key, value.get<double>());
+      else if (value.is_null())
+        r.values.emplace_back(key, NAN);
+    }
+    log.records.push_back(std::move(r));
+  }
+  return log;
+}
+
+void truncate_metrics(const fs::path& run, std::int64_t step) {
+  std::string kept;
+  for (const MetricsRecord& r : read_metrics(run).records)
+    if (r.step <= step) kept += metrics_line(r) + "\n";
+  write_text_atomically(run / kMetricsFile, kept);
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+namespace {
+
+std::string number_text(double v) {
+  if (!std::isfinite(v)) return "nan";
+  std::ostringstream os;
+  os.precision(10);
+  os << v;
+  return os.str();
+}
+
+}  // namespace
+
+void write_metrics_tables(const fs::path& run) {
+  const std::vector<MetricsRecord> records = read_metrics(run).records;
+  if (records.empty()) return;
+  std::vector<std::string> columns{"step"};
+  std::map<std::string, bool> seen{{"step", true}};
+  for (const MetricsRecord& r : records)
+    for (const auto& [key, value] : r.values)
+      if (!seen[key]) {
+        seen[key] = true;
+        columns.push_back(key);
+      }
+  std::ostringstream csv;
+  for (std::size_t i = 0; i < columns.size(); ++i) csv << (i ? "," : "") << csv_field(columns[i]);
+  csv << "\n";
+  for (const MetricsRecord& r : records) {
+    const std::map<std::string, double> values(r.values.begin(), r.values.end());
+    csv << r.step;
+    for (std::size_t i = 1; i < columns.size(); ++i) {
+      csv << ",";
+      if (const auto it = values.find(columns[i]); it != values.end()) csv << number_text(it->second);
+    }
+    csv << "\n";
+  }
+  write_text_atomically(run / kMetricsCsvFile, csv.str());
+
+  const std::regex load(R"(metric\.layers\.(\d+)\.ffn\.load\.(\d+))");
+  std::ostringstream experts;
+  bool any = false;
+  experts << "step,layer,expert,load\n";
+  for (const MetricsRecord& r : records) {
+    for (const auto& [key, value] : r.values) {
+      std::smatch m;
+      if (!std::regex_match(key, m, load)) continue;
+      any = true;
+      experts << r.step << "," << m[1] << "," << m[2] << "," << number_text(value) << "\n";
+    }
+  }
+  if (any) write_text_atomically(run / kExpertsCsvFile, experts.str());
+}
+
+}  // namespace strata::run_folder

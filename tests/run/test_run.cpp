@@ -1,0 +1,124 @@
+// A run in its run folder (strata/run.h, strata/run_folder.h), driven from C++ as the
+// command line drives it: the files it writes, its hooks, SIGINT (checkpoint and stop),
+// resume, and reading metrics.jsonl back with a damaged line.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "catch.h"
+#include "helpers.h"
+#include "plugin_registry.h"
+#include "strata/checkpoint.h"
+#include "strata/run.h"
+#include "strata/run_folder.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+ComponentRegistry& registry() {
+  static ComponentRegistry r;
+  static const bool ready = (test::add_builtins_and_plugins(r, {STRATA_EXAMPLE_PLUGIN}), true);
+  (void)ready;
+  return r;
+}
+
+Experiment tiny(std::int64_t steps) {
+  const std::string text = R"(
+[task]
+type = "copy"
+n_symbols = 4
+copy_len = 4
+[model]
+d_model = 16
+n_layers = 1
+[model.mixer.C]
+type = "shortconv"
+[train]
+batch_size = 8
+lr = 0.01
+log_every = 5
+eval_every = 10
+eval_batches = 1
+threads = 1
+steps = )" + std::to_string(steps) + "\n";
+  return Experiment::from_string(text, "tiny.toml", test::hermetic_options(), registry());
+}
+
+}  // namespace
+
+TEST_CASE("run: a run writes its folder and calls its hooks", "[run]") {
+  const fs::path folder = test::fresh_temp_dir("run", "whole");
+  int starts = 0, records = 0, ends = 0;
+  std::int64_t last_step = 0;
+  RunHooks hooks;
+  hooks.on_start = [&](const RunStart& s) {
+    ++starts;
+    CHECK(s.resumed_at == -1);
+    CHECK(s.steps == 20);
+    CHECK(s.task == "copy");
+  };
+  hooks.on_step = [&](std::int64_t step, double, double) { last_step = step; };
+  hooks.on_record = [&](const MetricsRecord&) { ++records; };
+  hooks.on_end = [&] { ++ends; };
+  const RunOutcome o = run_in_folder(tiny(20), registry(), folder, {}, hooks);
+  CHECK((starts == 1 && ends == 1 && last_step == 20));
+  CHECK(o.summary.steps == 20);
+  CHECK_FALSE(o.summary.interrupted);
+  for (const char* f : {run_folder::kConfigFile, run_folder::kPlanFile, run_folder::kMetricsFile,
+                        run_folder::kMetricsCsvFile, run_folder::kFinalFile, run_folder::kReportFile}) {
+    INFO(f);
+    CHECK(fs::is_regular_file(folder / f));
+  }
+  CHECK(fs::is_directory(folder / run_folder::kCheckpointFolder));
+  const run_folder::MetricsLog log = run_folder::read_metrics(folder);
+  CHECK(int(log.records.size()) == records);
+  CHECK(log.records.back().step == 20);
+  CHECK(log.records.back().has("eval_loss"));
+}
+
+TEST_CASE("run: SIGINT checkpoints and stops, and the run resumes from there", "[run][resume]") {
+  const fs::path folder = test::fresh_temp_dir("run", "sigint");
+  RunHooks hooks;
+  hooks.on_step = [](std::int64_t step, double, double) {
+    if (step == 7) std::raise(SIGINT);  // as a user's Ctrl-C: finish the step, checkpoint, stop
+  };
+  const RunOutcome stopped = run_in_folder(tiny(20), registry(), folder, {}, hooks);
+  CHECK(stopped.summary.interrupted);
+  CHECK(stopped.summary.steps == 7);
+  CHECK(fs::exists(folder / run_folder::kCheckpointFolder / kCheckpointStateFile));
+
+  // A torn last line (a killed writer) is skipped and named; resuming rewrites the log.
+  { std::ofstream(folder / run_folder::kMetricsFile, std::ios::app) << "{\"step\": 9, \"loss\""; }
+  const run_folder::MetricsLog torn = run_folder::read_metrics(folder);
+  REQUIRE(torn.bad_lines.size() == 1);
+  CHECK(torn.bad_lines[0] == std::int64_t(torn.records.size()) + 1);
+
+  RunSettings resume;
+  resume.resume_checkpoint = folder / run_folder::kCheckpointFolder;
+  std::int64_t resumed_at = -1;
+  RunHooks observe;
+  observe.on_start = [&](const RunStart& s) { resumed_at = s.resumed_at; };
+  const RunOutcome finished = run_in_folder(tiny(20), registry(), folder, resume, observe);
+  CHECK(resumed_at == 7);
+  CHECK(finished.summary.steps == 20);
+  CHECK_FALSE(finished.summary.interrupted);
+  const run_folder::MetricsLog log = run_folder::read_metrics(folder);
+  CHECK(log.bad_lines.empty());
+  std::int64_t previous = 0;
+  for (const MetricsRecord& r : log.records) {  // one record per logged step, in order
+    CHECK(r.step > previous);
+    previous = r.step;
+  }
+  CHECK(previous == 20);
+}
+
+TEST_CASE("run: an experiment without a task is refused before anything is written", "[run][errors]") {
+  const fs::path folder = test::fresh_temp_dir("run", "notask");
+  const Experiment e = Experiment::from_string("[model]\nd_model = 8\nn_layers = 1\nvocab_size = 16\n[model.mixer.C]\ntype = \"shortconv\"\n",
+                                               "model_only.toml", test::hermetic_options(), registry());
+  CHECK_THROWS_WITH(run_in_folder(e, registry(), folder), Catch::Contains("no [task] to train on"));
+  CHECK(fs::is_empty(folder));
+}
