@@ -129,7 +129,13 @@ void MambaMixer::report_step_sizes(const Tensor& delta, StepContext& ctx) const 
     by_token[tokens[i]].first += steps[i];
     ++by_token[tokens[i]].second;
   }
-  for (const auto& [id, acc] : by_token) ctx.add_metric("dt." + std::to_string(id), acc.first / double(acc.second));
+  for (const auto& [id, acc] : by_token) ctx.add_metric_at("dt", id, acc.first / double(acc.second));
+}
+
+std::vector<MetricSeries> MambaMixer::metric_series() const {
+  if (!config_.dt_telemetry) return {};
+  return {{"dt", MetricKind::vector, {"token"}, {}, "", MetricReduce::mean,
+           "mean step size softplus(dt) over the channels, per input token id", false}};
 }
 
 std::unique_ptr<MixerState> MambaMixer::make_state(std::int64_t batch) const {

@@ -46,6 +46,8 @@ class MambaMixer : public Mixer {
 
   // u: [B, T, d_model] -> [B, T, d_model], from zero conv and SSM states.
   Tensor forward(const Tensor& u, StepContext& ctx) override;
+  // With dt_telemetry: "dt", the mean step size per token id.
+  std::vector<MetricSeries> metric_series() const override;
 
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override;
   // u: [B, T', d_model], the next T' tokens -> [B, T', d_model]; advances the state.

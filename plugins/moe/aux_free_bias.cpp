@@ -22,12 +22,17 @@ class AuxFreeBias : public Balance {
     for (std::size_t e = 0; e < counts.size(); ++e) load_[e] += double(counts[e]);
     if (ctx.training()) {
       const std::vector<double> b = bias_.to_vector<double>();
-      for (std::size_t e = 0; e < b.size(); ++e) ctx.add_metric("bias." + std::to_string(e), b[e]);
+      for (std::size_t e = 0; e < b.size(); ++e) ctx.add_metric_at("bias", std::int64_t(e), b[e]);
     }
     return {};
   }
 
   Tensor selection_bias() const override { return bias_; }
+
+  std::vector<MetricSeries> metric_series() const override {
+    return {{"bias", MetricKind::vector, {"expert"}, {}, "", MetricReduce::last,
+             "the expert selection bias added to the router's scores (DeepSeek-V3), after the last step", false}};
+  }
 
   void after_step() override {
     double mean = 0;

@@ -4,6 +4,8 @@
 
 #include "telemetry.h"
 
+#include <strata/telemetry.h>
+
 namespace strata::moe_plugin {
 
 MoeFfn::MoeFfn(const MoeConfig& c, std::shared_ptr<Router> router, std::vector<std::shared_ptr<Balance>> balance,
@@ -49,6 +51,17 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
     if (config_.detailed_telemetry) report_routing_detail(ids, config_.n_experts, ctx);
   }
   return reshape(y, {B, T, D});
+}
+
+std::vector<MetricSeries> MoeFfn::metric_series() const {
+  std::vector<MetricSeries> out = routing_series(config_.detailed_telemetry);
+  std::vector<const Module*> parts{router_.get()};
+  for (const auto& b : balance_) parts.push_back(b.get());
+  for (const Module* part : parts) {
+    const std::vector<MetricSeries> more = part->metric_series();
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
 }
 
 }  // namespace strata::moe_plugin

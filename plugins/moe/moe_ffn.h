@@ -43,6 +43,9 @@ class MoeFfn : public Ffn {
 
   const MoeConfig& config() const { return config_; }
 
+  // The routing telemetry (telemetry.h) and the router's and balance terms' series.
+  std::vector<MetricSeries> metric_series() const override;
+
  private:
   MoeConfig config_;
   std::shared_ptr<Router> router_;

@@ -8,6 +8,34 @@
 
 namespace strata::moe_plugin {
 
+std::vector<MetricSeries> routing_series(bool detailed) {
+  using K = MetricKind;
+  using R = MetricReduce;
+  std::vector<MetricSeries> s = {
+      {"load", K::vector, {"expert"}, {}, "fraction", R::mean,
+       "share of the kept slots that each expert processed (sums to 1 over experts)", false},
+      {"load_cv", K::scalar, {}, {}, "", R::mean,
+       "coefficient of variation (std / mean) of the slots per expert; 0 is perfect balance", true},
+      {"max_violation", K::scalar, {}, {}, "", R::mean,
+       "max load / mean load - 1 (Wang et al. 2024); 0 is perfect balance", true},
+      {"dead_experts", K::scalar, {}, {}, "experts", R::mean,
+       "experts that processed no slot in a step, averaged over the window's steps (0.5: dead in half of them)", true},
+      {"dropped_fraction", K::scalar, {}, {}, "fraction", R::mean,
+       "share of the N k routed slots dropped at expert capacity", true},
+      {"router_entropy", K::scalar, {}, {}, "nats", R::mean,
+       "mean over tokens of the entropy -sum_e p log p of the router's probabilities", true},
+  };
+  if (detailed) {
+    s.push_back({"coactivation", K::matrix, {"expert", "expert"}, {}, "tokens", R::mean,
+                 "tokens per step sent to both experts i and j (i < j), and to i alone (i = j)", false});
+    s.push_back({"token_expert", K::matrix, {"token", "expert"}, {}, "slots", R::mean,
+                 "kept slots per step of tokens with this id that each expert processed", false});
+    s.push_back({"position_expert", K::matrix, {"position", "expert"}, {}, "slots", R::mean,
+                 "kept slots per step of tokens at this sequence position that each expert processed", false});
+  }
+  return s;
+}
+
 LoadStats load_stats(const Tensor& counts) {
   const std::vector<std::int64_t> c = counts.to_vector<std::int64_t>();
   const double E = double(c.size());
@@ -31,7 +59,7 @@ void report_routing(const Routing& routing, const Tensor& kept_counts, std::int6
   const std::vector<std::int64_t> c = kept_counts.to_vector<std::int64_t>();
   double total = 0;
   for (std::int64_t v : c) total += double(v);
-  for (std::size_t e = 0; e < c.size(); ++e) ctx.add_metric("load." + std::to_string(e), total > 0 ? double(c[e]) / total : 0.0);
+  for (std::size_t e = 0; e < c.size(); ++e) ctx.add_metric_at("load", std::int64_t(e), total > 0 ? double(c[e]) / total : 0.0);
   const LoadStats s = load_stats(kept_counts);
   ctx.add_metric("load_cv", s.cv);
   ctx.add_metric("max_violation", s.max_violation);
@@ -63,7 +91,7 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
   }
   for (std::int64_t i = 0; i < E; ++i)
     for (std::int64_t j = i; j < E; ++j)
-      ctx.add_metric("coactivation." + std::to_string(i) + "." + std::to_string(j), co[std::size_t(i * E + j)]);
+      ctx.add_metric_at("coactivation", i, j, co[std::size_t(i * E + j)]);
   if (!ctx.token_ids().defined() || ctx.token_ids().numel() != N) return;
   const std::vector<std::int64_t> tokens = ctx.token_ids().to_vector<std::int64_t>();
   std::map<std::pair<std::int64_t, std::int64_t>, double> histogram;  // (token id, expert) -> slots
@@ -71,7 +99,7 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
     for (std::int64_t a = 0; a < k; ++a)
       if (ids[std::size_t(t * k + a)] >= 0) histogram[{tokens[std::size_t(t)], ids[std::size_t(t * k + a)]}] += 1;
   for (const auto& [key, count] : histogram)
-    ctx.add_metric("token_expert." + std::to_string(key.first) + "." + std::to_string(key.second), count);
+    ctx.add_metric_at("token_expert", key.first, key.second, count);
   // Positions within the sequence: the tokens are ctx.token_ids() [B, T] in order.
   const std::int64_t T = ctx.token_ids().size(-1);
   std::vector<double> positions(static_cast<std::size_t>(T * E), 0.0);  // (position, expert) -> slots
@@ -81,7 +109,7 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
   for (std::int64_t pos = 0; pos < T; ++pos)
     for (std::int64_t e = 0; e < E; ++e)
       if (const double count = positions[std::size_t(pos * E + e)]; count > 0)
-        ctx.add_metric("position_expert." + std::to_string(pos) + "." + std::to_string(e), count);
+        ctx.add_metric_at("position_expert", pos, e, count);
 }
 
 }  // namespace strata::moe_plugin

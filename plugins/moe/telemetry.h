@@ -21,6 +21,9 @@
 
 namespace strata::moe_plugin {
 
+// The series report_routing (and, with detailed telemetry, report_routing_detail) logs.
+std::vector<MetricSeries> routing_series(bool detailed);
+
 struct LoadStats {
   double cv = 0, max_violation = 0;
   std::int64_t dead = 0;

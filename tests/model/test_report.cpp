@@ -173,10 +173,11 @@ TEST_CASE("run report: self-contained HTML with one SVG per chart", "[report]") 
   REQUIRE(tags.error.empty());
 
   // loss, accuracy, learning rate, gradient norm, one heatmap (one MoE layer),
-  // switch_aux and z_loss, load CV
-  CHECK(tags.opened.at("svg") == 8);
-  CHECK(count(html, "<svg") == 8);
-  CHECK(count(html, "</svg>") == 8);
+  // switch_aux and z_loss, load CV and dead experts (the scalars of a run written before
+  // declarations count as headline series)
+  CHECK(tags.opened.at("svg") == 9);
+  CHECK(count(html, "<svg") == 9);
+  CHECK(count(html, "</svg>") == 9);
 
   // Nothing from the network, no scripts.
   CHECK(html.find("http://") == std::string::npos);
@@ -211,7 +212,8 @@ TEST_CASE("run report: self-contained HTML with one SVG per chart", "[report]") 
   CHECK(html.find("1,234 parameters") != std::string::npos);
   CHECK(html.find("<th>eval accuracy</th><td>0.9</td>") != std::string::npos);
   // Telemetry summary: the dead expert at step 30.
-  CHECK(html.find("Dead experts in layer 1: up to 1 (step 30)") != std::string::npos);
+  CHECK(html.find("dead_experts across layers: 0 at the first logged step, 0 at the last; highest 1 (layer 1, step 30)") !=
+        std::string::npos);
   // The balance terms are named by their kind, each layer a line.
   CHECK(html.find(">switch_aux</h3>") != std::string::npos);
   CHECK(html.find(">z_loss</h3>") != std::string::npos);
@@ -231,7 +233,7 @@ TEST_CASE("run report: missing files and bad contents give a report that says so
     CHECK(html.find("no data") != std::string::npos);
     // No MoE layer: no heatmap, said in words.
     CHECK(count(html, "class=\"cell\"") == 0);
-    CHECK(html.find("no MoE layer") != std::string::npos);
+    CHECK(html.find("No per-index series") != std::string::npos);
     CHECK(html.find("<h1>empty</h1>") != std::string::npos);     // named after the folder
     const std::string again = read(write_run_report(dir / ""));  // "empty/": the same name
     CHECK(again.find("<h1>empty</h1>") != std::string::npos);
@@ -312,7 +314,7 @@ TEST_CASE("run report: expert activation patterns from detailed routing telemetr
 
   // The 8 charts of a plain MoE run, plus token id x expert, position x expert and
   // co-activation for the one MoE layer.
-  CHECK(tags.opened.at("svg") == 8 + 3);
+  CHECK(tags.opened.at("svg") == 9 + 3);
   CHECK(html.find("<h2 id=\"patterns\">Expert activation patterns</h2>") != std::string::npos);
   CHECK(html.find("href=\"#patterns\"") != std::string::npos);
   CHECK(html.find("layer 1: token id \u00d7 expert") != std::string::npos);
@@ -347,7 +349,7 @@ TEST_CASE("run report: expert activation patterns from detailed routing telemetr
   SECTION("a MoE run without the detailed telemetry says how to get it") {
     const std::string plain = read(write_run_report(synthetic_run("no_patterns")));
     CHECK(plain.find("detailed_telemetry = true") != std::string::npos);
-    CHECK(count(plain, "<svg") == 8);
+    CHECK(count(plain, "<svg") == 9);
   }
 }
 
@@ -435,4 +437,37 @@ TEST_CASE("sweep report: summary table, overlaid curves, links to the variants",
     CHECK(page.find("variant v: no logged steps") != std::string::npos);
     CHECK(page.find("(not written)") != std::string::npos);
   }
+}
+
+TEST_CASE("run report: series are drawn from their declarations, whatever their names", "[report][telemetry]") {
+  // A run folder as a plugin's mixer leaves it: the declarations line first, then the
+  // records. No name here is one the report knows.
+  const fs::path dir = test::fresh_temp_dir("report", "declared");
+  write(dir / "metrics.jsonl",
+        R"({"series": [{"name": "gate", "scope": "layers.0.mixer", "kind": "histogram", "axes": ["value"],)"
+        R"( "edges": [0, 0.5, 1], "unit": "channels", "reduce": "last", "doc": "gate values", "headline": false},)"
+        R"( {"name": "wobble", "scope": "layers.0.mixer", "kind": "scalar", "axes": [], "edges": [], "unit": "nats",)"
+        R"( "reduce": "max", "doc": "how much it wobbles", "headline": true},)"
+        R"( {"name": "quiet", "scope": "layers.0.mixer", "kind": "scalar", "axes": [], "edges": [], "unit": "",)"
+        R"( "reduce": "mean", "doc": "", "headline": false}]})"
+        "\n"
+        R"({"step": 5, "loss": 1.0, "metric.layers.0.mixer.gate.0": 3, "metric.layers.0.mixer.gate.1": 5,)"
+        R"( "metric.layers.0.mixer.wobble": 0.25, "metric.layers.0.mixer.quiet": 7})"
+        "\n"
+        R"({"step": 10, "loss": 0.5, "metric.layers.0.mixer.gate.0": 1, "metric.layers.0.mixer.gate.1": 7,)"
+        R"( "metric.layers.0.mixer.wobble": 0.5, "metric.layers.0.mixer.quiet": 9})"
+        "\n");
+  const std::string html = read(write_run_report(dir));
+  INFO(check_tags(html).error);
+  REQUIRE(check_tags(html).error.empty());
+  // The histogram: a heatmap with its bins as rows, captioned with its doc and reduction.
+  CHECK(html.find("layer 0 mixer: value gate over steps") != std::string::npos);
+  CHECK(html.find("0.5\u20131") != std::string::npos);
+  CHECK(html.find("gate values; each column is the value at the last step of the logging window.") != std::string::npos);
+  // The headline scalar: a summary line and a chart; the other scalar only in the table.
+  CHECK(html.find("wobble nats across layers: 0.25 at the first logged step, 0.5 at the last") != std::string::npos);
+  CHECK(html.find("how much it wobbles; each point is the largest value of any step in the logging window.") !=
+        std::string::npos);
+  CHECK(html.find("<th class=\"num\">quiet</th>") != std::string::npos);
+  CHECK(html.find("quiet over steps") == std::string::npos);
 }

@@ -4,7 +4,11 @@
 //
 //   RUN/config.toml        the resolved experiment (defaults as comments)
 //   RUN/plan.txt           the layer plan (Model::describe)
-//   RUN/metrics.jsonl      one JSON object per logged step: {"step": N, "loss": ..., ...};
+//   RUN/metrics.jsonl      first the components' metric declarations, {"series": [{"name":
+//                          "load", "scope": "layers.1.ffn", "kind": "vector", "axes": ["expert"], "unit":
+//                          "fraction", "reduce": "mean", "doc": ..., "headline": false}, ...]}
+//                          (strata/telemetry.h); then one JSON object per logged step:
+//                          {"step": N, "loss": ..., "metric.layers.1.ffn.load.3": ...};
 //                          non-finite values as null; written as training goes
 //   RUN/metrics.csv        the same as a table (step first, columns by first appearance)
 //   RUN/experts.csv        step, layer, expert, load: the MoE load per expert, when logged
@@ -18,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/telemetry.h"
 #include "strata/trainer.h"
 
 namespace strata::run_folder {
@@ -36,12 +41,17 @@ inline constexpr const char* kSweepSummaryMd = "summary.md";
 
 // One metrics.jsonl line for `record` (no newline).
 std::string metrics_line(const MetricsRecord& record);
+// The declarations line of metrics.jsonl (no newline). A series' key() is its records'
+// key without the "metric." prefix.
+std::string series_line(const std::vector<MetricSeries>& series);
 
 // RUN/metrics.jsonl read back: the records in file order (null values as NaN; values that
 // are not numbers are left out), and the 1-based numbers of lines that are not a JSON
 // object with a numeric "step" (a line cut short by a killed process), which are skipped.
 struct MetricsLog {
   bool found = false;  // whether the file exists
+  bool declared = false;             // whether it holds a declarations line (runs before 2026-12 do not)
+  std::vector<MetricSeries> series;  // the declarations
   std::vector<MetricsRecord> records;
   std::vector<std::int64_t> bad_lines;
 };

@@ -12,6 +12,7 @@
 
 #include "report/svg_chart.h"
 #include "strata/optim.h"
+#include "strata/telemetry.h"
 
 namespace strata::report {
 
@@ -33,7 +34,19 @@ struct RunData {
   // schedule), when config.toml names all of them (defaults included as comments).
   std::optional<LrSchedule> schedule;
   std::vector<std::string> notes;  // what is missing or was skipped, for the reader
+  // The components' metric declarations (metrics.jsonl's first line); for a run written
+  // before declarations existed, inferred from its keys (declared = false).
+  std::vector<MetricSeries> series;
+  bool declared = false;
 };
+
+// A record key ("metric.layers.1.ffn.load.3") resolved against the run's declarations.
+struct SeriesKey {
+  const MetricSeries* series = nullptr;
+  std::vector<std::int64_t> indices;  // one per axis
+};
+// Every "metric." key of `keys` that a declared series covers, with its indices.
+std::map<std::string, SeriesKey> resolve_series_keys(const RunData& run, const std::vector<std::string>& keys);
 
 // Reads config.toml, plan.txt, final.json and metrics.jsonl from `folder`.
 RunData read_run_folder(const std::filesystem::path& folder);

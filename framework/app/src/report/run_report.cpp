@@ -211,55 +211,88 @@ std::string optimisation_html(const RunData& run) {
   return out;
 }
 
-// ---- expert load heatmaps -------------------------------------------------------------------
+// ---- per-index series: heatmaps over steps -----------------------------------------------
 
-std::string expert_load_html(const RunData& run, const std::vector<std::string>& keys) {
-  std::string out = "<h2 id=\"load\">Expert load</h2>\n";
-  // scope -> expert index -> key
-  std::map<std::string, std::map<std::int64_t, std::string>> loads;
-  for (const std::string& key : keys) {
-    const auto m = parse_metric_key(key);
-    if (m && m->name == "load" && m->indices.size() == 1 && m->indices[0] >= 0 && m->indices[0] < 4096)
-      loads[m->scope][m->indices[0]] = key;
+using Resolved = std::map<std::string, SeriesKey>;
+
+// "expert load", "token dt": the series' first axis and its name, for titles.
+std::string series_title(const MetricSeries& s) {
+  return (s.axes.empty() ? std::string() : s.axes.front() + " ") + s.name;
+}
+
+// The reduction as a reader needs it, for captions.
+std::string reduction_text(MetricReduce r) {
+  switch (r) {
+    case MetricReduce::mean:
+      return "the mean per step over the logging window ending at that step";
+    case MetricReduce::last:
+      return "the value at the last step of the logging window";
+    case MetricReduce::max:
+      return "the largest value of any step in the logging window";
+    case MetricReduce::sum:
+      return "the total over the logging window";
   }
-  if (loads.empty()) return out + paragraph("No expert-load telemetry was logged: the model has no MoE layer.");
-  std::vector<std::string> scopes;
-  for (const auto& kv : loads) scopes.push_back(kv.first);
-  std::sort(scopes.begin(), scopes.end(), scope_less);
+  return "";
+}
+
+// Every vector and histogram series: one heatmap per series, a row per index (at most
+// 4096) and a column per logged step. Series of one name share a colour scale; a
+// fraction has the uniform share 1/N marked on it.
+std::string vector_series_html(const RunData& run, const Resolved& resolved) {
+  std::string out = "<h2 id=\"load\">Per-index series</h2>\n";
+  std::map<const MetricSeries*, std::map<std::int64_t, std::string>> rows;  // series -> index -> key
+  for (const auto& [key, r] : resolved)
+    if ((r.series->kind == MetricKind::vector || r.series->kind == MetricKind::histogram) && r.indices.size() == 1 &&
+        r.indices[0] >= 0 && r.indices[0] < 4096)
+      rows[r.series][r.indices[0]] = key;
+  if (rows.empty()) return out + paragraph("No per-index series (expert load, ...) was logged.");
+  std::vector<const MetricSeries*> order;
+  for (const auto& kv : rows) order.push_back(kv.first);
+  std::sort(order.begin(), order.end(), [](const MetricSeries* a, const MetricSeries* b) {
+    return a->name != b->name ? a->name < b->name : scope_less(a->scope, b->scope);
+  });
   out += paragraph(
-      "One heatmap per MoE layer. Each column is a logged step, each row an expert; the colour is the "
-      "fraction of the routed token slots that went to that expert over the logging window ending at "
-      "that step. The marker on the colour scale is the uniform load 1/E. Hover a cell for its value.");
-  double largest = 0;  // one colour scale for every layer
-  for (const auto& [scope, experts] : loads)
-    for (const auto& kv : experts)
+      "One heatmap per series and layer: each column is a logged step, each row an index of the series (an "
+      "expert, a token id, a histogram bin). Hover a cell for its value.");
+  std::map<std::string, double> largest;  // name -> top of the colour scale
+  for (const auto& [series, indices] : rows)
+    for (const auto& kv : indices)
       for (const Point& p : series_of(run.steps, kv.second))
-        if (std::isfinite(p.y)) largest = std::max(largest, p.y);
-  for (const std::string& scope : scopes) {
-    const auto& experts = loads[scope];
-    const std::int64_t E = experts.rbegin()->first + 1;
+        if (std::isfinite(p.y)) largest[series->name] = std::max(largest[series->name], p.y);
+  for (const MetricSeries* series : order) {
+    const auto& indices = rows[series];
+    const std::int64_t n = indices.rbegin()->first + 1;
     HeatmapSpec h;
-    h.title = scope_label(scope) + ": expert load over steps";
+    h.title = scope_label(series->scope) + ": " + series_title(*series) + " over steps";
     h.x_label = "step";
-    h.y_label = "expert";
-    h.value_label = "load fraction";
-    for (std::int64_t e = 0; e < E; ++e) h.row_labels.push_back(std::to_string(e));
-    h.values.assign(std::size_t(E), {});
+    h.y_label = series->axes.empty() ? "index" : series->axes.front();
+    h.value_label = series->name + (series->unit.empty() ? "" : " (" + series->unit + ")");
+    for (std::int64_t e = 0; e < n; ++e) {
+      const bool bins = series->kind == MetricKind::histogram && std::size_t(e + 1) < series->edges.size();
+      h.row_labels.push_back(bins ? format_value(series->edges[std::size_t(e)]) + "\u2013" +
+                                        format_value(series->edges[std::size_t(e + 1)])
+                                  : std::to_string(e));
+    }
+    h.values.assign(std::size_t(n), {});
     for (const LoggedStep& s : run.steps) {
       bool any = false;
-      for (const auto& kv : experts) any = any || s.values.count(kv.second) > 0;
+      for (const auto& kv : indices) any = any || s.values.count(kv.second) > 0;
       if (!any) continue;
       h.columns.push_back(double(s.step));
-      for (std::int64_t e = 0; e < E; ++e) {
-        const auto k = experts.find(e);
-        const auto v = k == experts.end() ? s.values.end() : s.values.find(k->second);
+      for (std::int64_t e = 0; e < n; ++e) {
+        const auto k = indices.find(e);
+        const auto v = k == indices.end() ? s.values.end() : s.values.find(k->second);
         h.values[std::size_t(e)].push_back(v == s.values.end() ? NAN : v->second);
       }
     }
-    h.scale_max = largest;
-    h.reference = 1.0 / double(E);
-    h.reference_label = "uniform load 1/" + std::to_string(E);
-    out += figure(scope_label(scope) + " (" + std::to_string(E) + " experts)", heatmap_svg(h));
+    h.scale_max = largest[series->name];
+    if (series->unit == "fraction") {
+      h.reference = 1.0 / double(n);
+      h.reference_label = "uniform 1/" + std::to_string(n);
+    }
+    const std::string caption = (series->doc.empty() ? series->name : series->doc) + "; each column is " +
+                                reduction_text(series->reduce) + ".";
+    out += figure(scope_label(series->scope) + ": " + series_title(*series), heatmap_svg(h), caption);
   }
   return out;
 }
@@ -267,8 +300,9 @@ std::string expert_load_html(const RunData& run, const std::vector<std::string>&
 // ---- expert activation patterns -------------------------------------------------------------
 
 // The detailed routing telemetry (the moe's detailed_telemetry): per layer, the kept slots
-// of each token id and each sequence position per expert, and the co-activated expert pairs.
-const std::set<std::string> kPatternNames = {"token_expert", "position_expert", "coactivation"};
+// of each token id and each sequence position per expert, and the co-activated expert
+// pairs: matrix series whose declared axes are (token, expert), (position, expert) and
+// (expert, expert).
 // A pattern heatmap has at most this many rows: the most frequent token ids; positions
 // are put in bins of equal width past it.
 constexpr std::size_t kMaxPatternRows = 64;
@@ -282,11 +316,16 @@ struct LayerPatterns {
   std::int64_t experts = 0;  // from every per-expert key of the layer, expert load included
 };
 
-Counts& counts_of(LayerPatterns& layer, const std::string& name) {
-  if (name == "token_expert") return layer.token;
-  if (name == "position_expert") return layer.position;
-  return layer.coactivation;
+// Which pattern a series is, by its declared axes; null for any other series.
+Counts LayerPatterns::*pattern_of(const MetricSeries& s) {
+  if (s.kind != MetricKind::matrix || s.axes.size() != 2 || s.axes[1] != "expert") return nullptr;
+  if (s.axes[0] == "token") return &LayerPatterns::token;
+  if (s.axes[0] == "position") return &LayerPatterns::position;
+  if (s.axes[0] == "expert") return &LayerPatterns::coactivation;
+  return nullptr;
 }
+
+bool has_expert_axis(const MetricSeries& s) { return s.kind == MetricKind::vector && s.axes == std::vector<std::string>{"expert"}; }
 
 // The logged steps the patterns are summed over: those of the second half of training
 // (so the picture is what the router learned, not its random start), each logged value
@@ -325,27 +364,28 @@ PatternSteps pattern_steps(const RunData& run) {
   return out;
 }
 
-std::map<std::string, LayerPatterns> collect_patterns(const std::vector<std::string>& keys,
-                                                      const PatternSteps& window) {
+std::map<std::string, LayerPatterns> collect_patterns(const Resolved& resolved, const PatternSteps& window) {
   struct Parsed {
-    std::string scope, name;
+    std::string scope;
+    Counts LayerPatterns::*counts;
     std::int64_t i, j;
   };
   std::map<std::string, Parsed> parsed;
   std::map<std::string, LayerPatterns> layers;
-  for (const std::string& key : keys) {
-    const auto m = parse_metric_key(key);
-    if (!m) continue;
-    if (m->name == "load" && m->indices.size() == 1 && m->indices[0] >= 0 && m->indices[0] < 4096) {
-      LayerPatterns& layer = layers[m->scope];
-      layer.experts = std::max(layer.experts, m->indices[0] + 1);
+  for (const auto& [key, r] : resolved) {
+    const MetricSeries& s = *r.series;
+    if (has_expert_axis(s) && r.indices[0] >= 0 && r.indices[0] < 4096) {
+      LayerPatterns& layer = layers[s.scope];
+      layer.experts = std::max(layer.experts, r.indices[0] + 1);
     }
-    if (!kPatternNames.count(m->name) || m->indices.size() != 2) continue;
-    const std::int64_t i = m->indices[0], j = m->indices[1];
-    if (i < 0 || j < 0 || j >= 4096 || (m->name == "coactivation" && i >= 4096)) continue;
-    parsed[key] = {m->scope, m->name, i, j};
-    LayerPatterns& layer = layers[m->scope];
-    layer.experts = std::max({layer.experts, j + 1, m->name == "coactivation" ? i + 1 : 0});
+    Counts LayerPatterns::*counts = pattern_of(s);
+    if (!counts) continue;
+    const std::int64_t i = r.indices[0], j = r.indices[1];
+    const bool pairs = counts == &LayerPatterns::coactivation;
+    if (i < 0 || j < 0 || j >= 4096 || (pairs && i >= 4096)) continue;
+    parsed[key] = {s.scope, counts, i, j};
+    LayerPatterns& layer = layers[s.scope];
+    layer.experts = std::max({layer.experts, j + 1, pairs ? i + 1 : 0});
   }
   for (const auto& [step, weight] : window.steps) {
     for (const auto& [key, value] : step->values) {
@@ -354,13 +394,13 @@ std::map<std::string, LayerPatterns> collect_patterns(const std::vector<std::str
       if (it == parsed.end()) continue;
       const Parsed& p = it->second;
       LayerPatterns& layer = layers[p.scope];
-      counts_of(layer, p.name)[p.i][p.j] += value * weight;
+      (layer.*p.counts)[p.i][p.j] += value * weight;
     }
   }
   // Keys that occur only outside the window still count: the layer has the telemetry.
   for (const auto& [key, p] : parsed) {
     LayerPatterns& layer = layers[p.scope];
-    counts_of(layer, p.name).try_emplace(p.i);
+    (layer.*p.counts).try_emplace(p.i);
   }
   return layers;
 }
@@ -486,9 +526,9 @@ std::string coactivation_svg(const std::string& title, const Counts& co, std::in
   return heatmap_svg(h);
 }
 
-std::string expert_patterns_html(const RunData& run, const std::vector<std::string>& keys) {
+std::string expert_patterns_html(const RunData& run, const Resolved& resolved) {
   const PatternSteps window = pattern_steps(run);
-  const std::map<std::string, LayerPatterns> layers = collect_patterns(keys, window);
+  const std::map<std::string, LayerPatterns> layers = collect_patterns(resolved, window);
   if (layers.empty()) return {};  // no MoE layer: the expert-load section says so
   std::string out = "<h2 id=\"patterns\">Expert activation patterns</h2>\n";
   std::vector<std::string> scopes;
@@ -618,123 +658,100 @@ std::string balance_html(const RunData& run, const std::vector<std::string>& key
   return out;
 }
 
-// ---- routing telemetry ----------------------------------------------------------------------
+// ---- scalar series -------------------------------------------------------------------------
 
-std::string telemetry_html(const RunData& run, const std::vector<std::string>& keys) {
-  std::string out = "<h2 id=\"telemetry\">Routing telemetry</h2>\n";
+// Every scalar series the components declared: for each headline series a summary line and
+// a chart over steps (a line per layer), then the final values of all of them per layer.
+// Matrix series other than the expert patterns are named, not drawn.
+std::string scalar_series_html(const RunData& run, const Resolved& resolved) {
+  std::string out = "<h2 id=\"telemetry\">Component telemetry</h2>\n";
   std::map<std::string, std::map<std::string, std::string>> scalar;  // name -> scope -> key
-  std::set<std::string> scopes_set, indexed_other;
-  for (const std::string& key : keys) {
-    const auto m = parse_metric_key(key);
-    if (!m) continue;
-    if (m->indices.empty()) {
-      scalar[m->name][m->scope] = key;
-      scopes_set.insert(m->scope);
-    } else if (m->name != "load" && !kPatternNames.count(m->name)) {
-      indexed_other.insert(m->name);
+  std::map<std::string, const MetricSeries*> declaration;             // name -> one declaration
+  std::set<std::string> scopes_set, undrawn;
+  for (const auto& [key, r] : resolved) {
+    const MetricSeries& s = *r.series;
+    if (s.kind == MetricKind::scalar) {
+      scalar[s.name][s.scope] = key;
+      declaration.emplace(s.name, &s);
+      scopes_set.insert(s.scope);
+    } else if (s.kind == MetricKind::matrix && !pattern_of(s)) {
+      undrawn.insert(s.name);
     }
   }
-  if (scalar.empty() && indexed_other.empty()) return out + paragraph("No routing telemetry was logged.");
+  if (scalar.empty() && undrawn.empty()) return out + paragraph("No component telemetry was logged.");
   std::vector<std::string> scopes(scopes_set.begin(), scopes_set.end());
   std::sort(scopes.begin(), scopes.end(), scope_less);
+  // Headline series first (in the order declared), then the others by name.
+  std::vector<std::string> names;
+  for (const MetricSeries& s : run.series)
+    if (s.kind == MetricKind::scalar && s.headline && scalar.count(s.name) &&
+        std::find(names.begin(), names.end(), s.name) == names.end())
+      names.push_back(s.name);
+  const std::size_t headlines = names.size();
+  for (const auto& kv : scalar)
+    if (std::find(names.begin(), names.end(), kv.first) == names.end()) names.push_back(kv.first);
 
-  // Summary lines: the numbers a reader looks for first.
+  const auto range = [](double lo, double hi) {
+    return lo == hi ? format_value(lo) : format_value(lo) + " to " + format_value(hi);
+  };
   std::vector<std::string> lines;
-  if (scalar.count("dead_experts")) {
-    std::vector<std::string> dead;
-    for (const auto& [scope, key] : scalar["dead_experts"]) {
-      double worst = 0, worst_step = 0;
-      for (const Point& p : series_of(run.steps, key))
-        if (std::isfinite(p.y) && p.y > worst) {
-          worst = p.y;
-          worst_step = p.x;
-        }
-      const auto last = last_value(run.steps, key);
-      if (worst > 0)
-        dead.push_back(scope_label(scope) + ": up to " + format_value(worst) + " (step " + format_count(worst_step) +
-                       "), " + (last ? format_value(last->y) : std::string("n/a")) + " at the end");
-    }
-    if (dead.empty())
-      lines.push_back("Dead experts: none; every expert of every MoE layer received tokens in every logging window.");
-    else
-      for (const std::string& d : dead) lines.push_back("Dead experts in " + d + ".");
-  }
-  if (scalar.count("dropped_fraction")) {
-    double worst = 0;
-    std::string where;
-    for (const auto& [scope, key] : scalar["dropped_fraction"])
-      for (const Point& p : series_of(run.steps, key))
-        if (std::isfinite(p.y) && p.y > worst) {
-          worst = p.y;
-          where = scope_label(scope) + ", step " + format_count(p.x);
-        }
-    lines.push_back(worst > 0
-                        ? "Dropped token slots (capacity): up to " + format_value(100 * worst) + "% (" + where + ")."
-                        : "Dropped token slots: none (no capacity limit was hit).");
-  }
-  if (scalar.count("load_cv")) {
-    double first_lo = INFINITY, first_hi = -INFINITY, last_lo = INFINITY, last_hi = -INFINITY;
-    for (const auto& [scope, key] : scalar["load_cv"]) {
+  for (std::size_t n = 0; n < headlines; ++n) {
+    const std::string& name = names[n];
+    double first_lo = INFINITY, first_hi = -INFINITY, last_lo = INFINITY, last_hi = -INFINITY, top = -INFINITY;
+    std::string top_where;
+    for (const auto& [scope, key] : scalar[name]) {
       const std::vector<Point> pts = series_of(run.steps, key);
       const auto first = std::find_if(pts.begin(), pts.end(), [](const Point& p) { return std::isfinite(p.y); });
       if (first != pts.end()) {
         first_lo = std::min(first_lo, first->y);
         first_hi = std::max(first_hi, first->y);
       }
+      for (const Point& p : pts)
+        if (std::isfinite(p.y) && p.y > top) {
+          top = p.y;
+          top_where = scope_label(scope) + ", step " + format_count(p.x);
+        }
       if (const auto last = last_value(run.steps, key)) {
         last_lo = std::min(last_lo, last->y);
         last_hi = std::max(last_hi, last->y);
       }
     }
-    const auto range = [](double lo, double hi) {
-      return lo == hi ? format_value(lo) : format_value(lo) + " to " + format_value(hi);
-    };
-    if (last_lo <= last_hi)
-      lines.push_back("Load CV (std / mean of the expert loads; 0 = perfectly balanced) across layers: " +
-                      range(first_lo, first_hi) + " at the first logged step, " + range(last_lo, last_hi) +
-                      " at the last.");
+    if (last_lo > last_hi) continue;
+    const std::string unit = declaration[name]->unit.empty() ? "" : " " + declaration[name]->unit;
+    lines.push_back(name + unit + " across layers: " + range(first_lo, first_hi) + " at the first logged step, " +
+                    range(last_lo, last_hi) + " at the last; highest " + format_value(top) + " (" + top_where + ").");
   }
   if (!lines.empty()) out += bullet_list(lines);
 
-  if (scalar.count("load_cv")) {
-    std::vector<Series> cv;
+  for (std::size_t n = 0; n < headlines; ++n) {
+    const MetricSeries& d = *declaration[names[n]];
+    std::vector<Series> per_layer;
     for (const std::string& scope : scopes)
-      if (const auto it = scalar["load_cv"].find(scope); it != scalar["load_cv"].end())
-        cv.push_back({scope_label(scope), series_of(run.steps, it->second), false, false});
-    cv = condense(std::move(cv), "layers");
-    LineChartSpec spec = step_chart(run, "Load coefficient of variation over steps", "load CV");
-    spec.y_min = 0;
-    out += figure("Load imbalance (CV)", line_chart_svg(spec, cv),
-                  "The coefficient of variation of the per-expert token counts in each layer.");
+      if (const auto it = scalar[names[n]].find(scope); it != scalar[names[n]].end())
+        per_layer.push_back({scope_label(scope), series_of(run.steps, it->second), false, false});
+    per_layer = condense(std::move(per_layer), "layers");
+    LineChartSpec spec = step_chart(run, d.name + " over steps", d.name + (d.unit.empty() ? "" : " (" + d.unit + ")"));
+    out += figure(d.name, line_chart_svg(spec, per_layer),
+                  (d.doc.empty() ? d.name : d.doc) + "; each point is " + reduction_text(d.reduce) + ".");
   }
 
-  // Final values of every scalar telemetry series, one row per layer.
-  static const std::vector<std::string> kPreferred = {"load_cv", "max_violation", "dead_experts", "dropped_fraction",
-                                                      "router_entropy"};
-  std::vector<std::string> names;
-  for (const std::string& n : kPreferred)
-    if (scalar.count(n)) names.push_back(n);
-  for (const auto& kv : scalar)
-    if (std::find(names.begin(), names.end(), kv.first) == names.end()) names.push_back(kv.first);
-  if (!names.empty()) {
-    std::vector<std::string> header{"layer"};
-    for (const std::string& n : names) header.push_back(n);
-    std::vector<std::vector<std::string>> rows;
-    for (const std::string& scope : scopes) {
-      std::vector<std::string> row{scope_label(scope)};
-      for (const std::string& n : names) {
-        const auto it = scalar[n].find(scope);
-        const auto v = it == scalar[n].end() ? std::nullopt : last_value(run.steps, it->second);
-        row.push_back(v ? format_value(v->y) : "");
-      }
-      rows.push_back(std::move(row));
+  std::vector<std::string> header{"layer"};
+  for (const std::string& n : names) header.push_back(n);
+  std::vector<std::vector<std::string>> rows;
+  for (const std::string& scope : scopes) {
+    std::vector<std::string> row{scope_label(scope)};
+    for (const std::string& n : names) {
+      const auto it = scalar[n].find(scope);
+      const auto v = it == scalar[n].end() ? std::nullopt : last_value(run.steps, it->second);
+      row.push_back(v ? format_value(v->y) : "");
     }
-    out += "<h3>Final values</h3>\n" + data_table(header, rows);
+    rows.push_back(std::move(row));
   }
-  if (!indexed_other.empty()) {
+  if (!names.empty()) out += "<h3>Final values</h3>\n" + data_table(header, rows);
+  if (!undrawn.empty()) {
     std::string names_text;
-    for (const std::string& n : indexed_other) names_text += (names_text.empty() ? "" : ", ") + n;
-    out += paragraph("Per-index telemetry (" + names_text + ") is in metrics.jsonl and not drawn here.");
+    for (const std::string& n : undrawn) names_text += (names_text.empty() ? "" : ", ") + n;
+    out += paragraph("Matrix series (" + names_text + ") are in metrics.jsonl and not drawn here.");
   }
   return out;
 }
@@ -762,23 +779,24 @@ std::string notes_html(const std::vector<std::string>& notes) {
 
 std::string render_run_page(const RunData& run) {
   const std::vector<std::string> keys = all_keys(run.steps);
+  const Resolved resolved = resolve_series_keys(run, keys);
   std::string page = page_begin(run.name + " \u2014 strata run report");
   page += header_html(run);
-  const std::string patterns = expert_patterns_html(run, keys);
+  const std::string patterns = expert_patterns_html(run, resolved);
   page +=
       "<nav class=\"toc\"><a href=\"#final\">Final metrics</a> \u00b7 <a href=\"#curves\">Loss and accuracy</a> "
-      "\u00b7 <a href=\"#optimisation\">Optimisation</a> \u00b7 <a href=\"#load\">Expert load</a> \u00b7 " +
+      "\u00b7 <a href=\"#optimisation\">Optimisation</a> \u00b7 <a href=\"#load\">Per-index series</a> \u00b7 " +
       std::string(patterns.empty() ? "" : "<a href=\"#patterns\">Expert patterns</a> \u00b7 ") +
-      "<a href=\"#balance\">Balance terms</a> \u00b7 <a href=\"#telemetry\">Routing telemetry</a> \u00b7 "
+      "<a href=\"#balance\">Balance terms</a> \u00b7 <a href=\"#telemetry\">Component telemetry</a> \u00b7 "
       "<a href=\"#model\">Model</a></nav>\n";
   page += notes_html(run.notes);
   page += final_metrics_html(run);
   page += loss_and_accuracy_html(run);
   page += optimisation_html(run);
-  page += expert_load_html(run, keys);
+  page += vector_series_html(run, resolved);
   page += patterns;
   page += balance_html(run, keys);
-  page += telemetry_html(run, keys);
+  page += scalar_series_html(run, resolved);
   page += model_html(run);
   page += "<p class=\"foot\">Written by strata from the run folder " + escape_html(run.folder.string()) +
           ". Hover a point or a heatmap cell to see its value.</p>\n";

@@ -134,6 +134,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   const fs::path metrics_file = folder / run_folder::kMetricsFile;
   std::ofstream metrics(metrics_file, resuming ? std::ios::app : std::ios::trunc);
   if (!metrics) throw Error("cannot write " + metrics_file.string(), "check that the run folder is writable");
+  if (!resuming) metrics << run_folder::series_line(model.metric_series()) << "\n" << std::flush;
 
   if (hooks.on_start) {
     hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(), e.train.integer("steps"),

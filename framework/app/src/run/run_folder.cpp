@@ -26,6 +26,50 @@ std::string metrics_line(const MetricsRecord& r) {
   return j.dump();
 }
 
+std::string series_line(const std::vector<MetricSeries>& series) {
+  json list = json::array();
+  for (const MetricSeries& s : series) {
+    list.push_back({{"name", s.name},
+                    {"scope", s.scope},
+                    {"kind", std::string(to_string(s.kind))},
+                    {"axes", s.axes},
+                    {"edges", s.edges},
+                    {"unit", s.unit},
+                    {"reduce", std::string(to_string(s.reduce))},
+                    {"doc", s.doc},
+                    {"headline", s.headline}});
+  }
+  return json{{"series", list}}.dump();
+}
+
+namespace {
+
+// The declarations of a {"series": [...]} line; false when it is not one.
+bool read_series(const json& j, std::vector<MetricSeries>& out) {
+  if (!j.is_object() || !j.contains("series") || !j["series"].is_array() || j.contains("step")) return false;
+  try {
+    for (const json& e : j["series"]) {
+      MetricSeries s;
+      s.name = e.at("name").get<std::string>();
+      s.scope = e.value("scope", std::string{});
+      s.kind = parse_metric_kind(e.at("kind").get<std::string>());
+      s.axes = e.value("axes", std::vector<std::string>{});
+      s.edges = e.value("edges", std::vector<double>{});
+      s.unit = e.value("unit", std::string{});
+      s.reduce = parse_metric_reduce(e.value("reduce", std::string("mean")));
+      s.doc = e.value("doc", std::string{});
+      s.headline = e.value("headline", false);
+      out.push_back(std::move(s));
+    }
+  } catch (const std::exception&) {
+    out.clear();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 MetricsLog read_metrics(const fs::path& run) {
   MetricsLog log;
   std::ifstream in(run / kMetricsFile, std::ios::binary);
@@ -38,6 +82,10 @@ MetricsLog read_metrics(const fs::path& run) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!log.declared && log.records.empty() && read_series(j, log.series)) {
+      log.declared = true;
+      continue;
+    }
     if (!j.is_object() || !j.contains("step") || !j["step"].is_number() || std::fabs(j["step"].get<double>()) >= 9e15) {
       log.bad_lines.push_back(line_no);
       continue;
@@ -57,8 +105,9 @@ MetricsLog read_metrics(const fs::path& run) {
 }
 
 void truncate_metrics(const fs::path& run, std::int64_t step) {
-  std::string kept;
-  for (const MetricsRecord& r : read_metrics(run).records)
+  const MetricsLog log = read_metrics(run);
+  std::string kept = log.declared ? series_line(log.series) + "\n" : std::string();
+  for (const MetricsRecord& r : log.records)
     if (r.step <= step) kept += metrics_line(r) + "\n";
   write_text_atomically(run / kMetricsFile, kept);
 }

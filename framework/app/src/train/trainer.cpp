@@ -2,6 +2,7 @@
 
 #include "strata/precision.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -10,6 +11,7 @@
 #include "strata/error.h"
 #include "strata/ops.h"
 #include "strata/optim.h"
+#include "strata/telemetry.h"
 #include "strata/runtime.h"
 
 namespace strata {
@@ -146,12 +148,26 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     callbacks.on_checkpoint(state);
   };
 
+  // How each logged metric combines over a logging window: as its declaration says
+  // (strata/telemetry.h); mean for a metric nobody declared.
+  const std::vector<MetricSeries> declared = model.metric_series();
+  std::map<std::string, MetricReduce> reduce_of;
+  const auto reduction = [&](const std::string& name) {
+    auto it = reduce_of.find(name);
+    if (it == reduce_of.end()) {
+      const MetricSeries* s = find_series(declared, name);
+      it = reduce_of.emplace(name, s ? s->reduce : MetricReduce::mean).first;
+    }
+    return it->second;
+  };
+
   while (state.step < steps) {
     const std::int64_t step = state.step + 1;
     const Clock::time_point step_start = Clock::now();
     const double lr = schedule.at(step - 1);
     model.zero_grad();
     double step_loss = 0;
+    std::map<std::string, double> step_metrics;  // this step's value: the mean over micro-batches
     for (std::int64_t micro = 0; micro < accum; ++micro) {
       const Batch batch = task.train_batch(batch_size, state.data_gen);
       StepContext ctx(true, &state.noise_gen);
@@ -172,9 +188,25 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       scale(total, 1.0 / double(accum)).backward();
       step_loss += loss.item() / double(accum);
       for (const auto& a : ctx.aux_losses()) state.window_extra["aux." + a.name] += a.value.item() / double(accum);
-      for (const auto& [name, value] : ctx.metrics()) state.window_extra["metric." + name] += value / double(accum);
+      for (const auto& [name, value] : ctx.metrics()) step_metrics[name] += value / double(accum);
       state.window_tokens += batch.inputs.numel();
       state.tokens_total += batch.inputs.numel();
+    }
+    for (const auto& [name, value] : step_metrics) {
+      const std::string key = "metric." + name;
+      const auto it = state.window_extra.find(key);
+      switch (reduction(name)) {
+        case MetricReduce::mean:
+        case MetricReduce::sum:
+          state.window_extra[key] += value;
+          break;
+        case MetricReduce::max:
+          state.window_extra[key] = it == state.window_extra.end() ? value : std::max(it->second, value);
+          break;
+        case MetricReduce::last:
+          state.window_extra[key] = value;
+          break;
+      }
     }
     const double grad_norm = clip_grad_norm(params, grad_clip);
     if (!std::isfinite(grad_norm)) {
@@ -206,8 +238,10 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       record.values.emplace_back("lr", lr);
       record.values.emplace_back("tokens_per_s", double(state.window_tokens) / std::max(state.window_seconds, 1e-9));
       record.values.emplace_back("grad_norm", grad_norm);
-      for (const auto& [name, sum] : state.window_extra)
-        record.values.emplace_back(name, sum / double(state.window_steps));
+      for (const auto& [name, acc] : state.window_extra) {
+        const bool mean = name.rfind("metric.", 0) != 0 || reduction(name.substr(7)) == MetricReduce::mean;
+        record.values.emplace_back(name, mean ? acc / double(state.window_steps) : acc);
+      }
       if (eval_now) {
         const EvalResult r = evaluate(model, task, eval_batches, eval_bs);
         record.values.emplace_back("eval_loss", r.loss);

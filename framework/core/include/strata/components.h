@@ -69,8 +69,13 @@ class StepContext {
 
   // loss: rank-0, differentiable, already multiplied by its coefficient.
   void add_aux_loss(const std::string& name, const Tensor& loss);
-  // A number to log (averaged over the steps between two log lines).
+  // A number to log under a declared series (strata/telemetry.h; the trainer reduces it
+  // over the steps between two log lines as the declaration says).
   void add_metric(const std::string& name, double value);
+  // Element `index` of a vector or histogram series ("name.<index>").
+  void add_metric_at(const std::string& name, std::int64_t index, double value);
+  // Element (i, j) of a matrix series ("name.<i>.<j>").
+  void add_metric_at(const std::string& name, std::int64_t i, std::int64_t j, double value);
 
   struct AuxLoss {
     std::string name;

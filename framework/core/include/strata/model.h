@@ -58,6 +58,9 @@ class Model : public Module {
   // "final_norm / LM head"), or "" when all are finite. For diagnosing a diverged run.
   std::string first_nonfinite_activation(const Tensor& ids, StepContext& ctx);
 
+  // Every series the layers declare, with absolute names ("layers.1.ffn.load_cv").
+  std::vector<MetricSeries> metric_series() const override;
+
   const ModelDims& dims() const { return dims_; }
   const std::vector<LayerPlan>& plan() const { return plan_; }
   // The per-layer plan and parameter counts per component, as `strata inspect` prints it.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/telemetry.h"
 #include "strata/tensor.h"
 
 namespace strata {
@@ -54,6 +55,11 @@ class Module : public Component {
   // Every parameter of this module and its children, depth first, in registration order
   // (a child's parameters where the child was registered).
   std::vector<NamedParameter> named_parameters(const std::string& prefix = "") const;
+
+  // The metric series this module logs through the StepContext (strata/telemetry.h), with
+  // names relative to its scope. A module that builds others (an MoE ffn and its router
+  // and balance terms) includes theirs. Default: none.
+  virtual std::vector<MetricSeries> metric_series() const { return {}; }
   std::vector<Tensor> parameters() const;
   // Every buffer of this module and its children: its own in registration order, then
   // each child's (depth first).

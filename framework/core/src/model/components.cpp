@@ -29,6 +29,14 @@ void StepContext::add_aux_loss(const std::string& name, const Tensor& loss) {
 
 void StepContext::add_metric(const std::string& name, double value) { metrics_[scoped(name)] += value; }
 
+void StepContext::add_metric_at(const std::string& name, std::int64_t index, double value) {
+  add_metric(name + "." + std::to_string(index), value);
+}
+
+void StepContext::add_metric_at(const std::string& name, std::int64_t i, std::int64_t j, double value) {
+  add_metric(name + "." + std::to_string(i) + "." + std::to_string(j), value);
+}
+
 Tensor StepContext::total_aux_loss() const {
   Tensor total;
   for (const AuxLoss& a : aux_losses_) total = total.defined() ? add(total, a.value) : a.value;

@@ -143,6 +143,20 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const
 
 Tensor Model::forward(const Tensor& ids, StepContext& ctx) { return run(ids, nullptr, ctx); }
 
+std::vector<MetricSeries> Model::metric_series() const {
+  std::vector<MetricSeries> out;
+  const auto add = [&out](const Module* m, const std::string& scope) {
+    if (m)
+      for (const MetricSeries& s : m->metric_series()) out.push_back(scoped_series(s, scope));
+  };
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const Block& b = *blocks_[i];
+    add(&b.mixer(), b.mixer_scope());
+    add(b.ffn(), b.ffn_scope());
+  }
+  return out;
+}
+
 std::string Model::first_nonfinite_activation(const Tensor& ids, StepContext& ctx) {
   autograd::NoGradGuard no_grad;
   std::string first;
