@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <regex>
+#include <cmath>
 
 #include "cli/commands.h"
 #include "strata/run_folder.h"
@@ -15,12 +15,29 @@ namespace strata::cli {
 
 namespace {
 
-// (layer, row, expert) -> slots
-using Histogram = std::map<std::int64_t, std::map<std::int64_t, std::map<std::int64_t, double>>>;
+// "layer 3" for the ffn of layer 3 ("layers.3.ffn"), "layer 3 mixer", or the scope itself;
+// with the layer number first, so that layers print in order.
+std::pair<std::int64_t, std::string> layer_label(const std::string& scope) {
+  std::int64_t layer = -1;
+  std::size_t used = 0;
+  if (scope.rfind("layers.", 0) == 0) {
+    try {
+      layer = std::stoll(scope.substr(7), &used);
+    } catch (const std::exception&) {
+      return {-1, scope};
+    }
+    const std::string rest = scope.substr(7 + used);
+    return {layer, "layer " + std::to_string(layer) + (rest.empty() || rest == ".ffn" ? "" : " " + rest.substr(1))};
+  }
+  return {-1, scope};
+}
+
+// (layer, label) -> row -> expert -> slots
+using Histogram = std::map<std::pair<std::int64_t, std::string>, std::map<std::int64_t, std::map<std::int64_t, double>>>;
 
 void print_table(const char* what, const Histogram& h, std::int64_t n_experts) {
   for (const auto& [layer, rows] : h) {
-    std::printf("layer %lld: %s x expert (share of its slots; %lld experts)\n", static_cast<long long>(layer), what,
+    std::printf("%s: %s x expert (share of its slots; %lld experts)\n", layer.second.c_str(), what,
                 static_cast<long long>(n_experts));
     std::printf("%8s", what);
     for (std::int64_t e = 0; e < n_experts; ++e) std::printf("  e%-3lld", static_cast<long long>(e));
@@ -46,10 +63,15 @@ void print_table(const char* what, const Histogram& h, std::int64_t n_experts) {
 }  // namespace
 
 int experts_command(const ExpertsOptions& options) {
-  const std::vector<MetricsRecord> records = run_folder::read_metrics(options.run).records;
+  const run_folder::MetricsLog log = run_folder::read_metrics(options.run);
+  const std::vector<MetricsRecord>& records = log.records;
   if (records.empty())
     throw UsageError(options.run + ": no metrics.jsonl records", "give the folder of a finished or running `strata run`");
-  const std::regex pattern(R"(metric\.layers\.(\d+)\.ffn\.(token|position)_expert\.(\d+)\.(\d+))");
+  // The declared matrix series with axes (token, expert) and (position, expert).
+  const auto histogram_of = [](const MetricSeries& s) -> int {
+    if (s.kind != MetricKind::matrix || s.axes.size() != 2 || s.axes[1] != "expert") return -1;
+    return s.axes[0] == "token" ? 0 : s.axes[0] == "position" ? 1 : -1;
+  };
   Histogram tokens, positions;
   std::int64_t n_experts = 0;
   std::int64_t previous_step = 0;
@@ -60,12 +82,16 @@ int experts_command(const ExpertsOptions& options) {
     previous_step = step;
     if (step < options.from_step) continue;
     for (const auto& [key, value] : r.values) {
-      std::smatch m;
-      if (!std::isfinite(value) || !std::regex_match(key, m, pattern)) continue;
-      Histogram& h = m[2] == "token" ? tokens : positions;
-      const std::int64_t expert = std::stoll(m[4]);
+      if (!std::isfinite(value) || key.rfind("metric.", 0) != 0) continue;
+      const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+      const int which = s ? histogram_of(*s) : -1;
+      if (which < 0) continue;
+      // "<key>.<row>.<expert>"
+      const std::string indices = key.substr(7 + s->key().size() + 1);
+      const std::size_t dot = indices.find('.');
+      const std::int64_t row = std::stoll(indices.substr(0, dot)), expert = std::stoll(indices.substr(dot + 1));
       n_experts = std::max(n_experts, expert + 1);
-      h[std::stoll(m[1])][std::stoll(m[3])][expert] += value * window;
+      (which == 0 ? tokens : positions)[layer_label(s->scope)][row][expert] += value * window;
     }
   }
   if (tokens.empty() && positions.empty())

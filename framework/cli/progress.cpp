@@ -19,19 +19,20 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-// Per-index series ("...load.3", "...coactivation.2.5") go to metrics.jsonl only; the
-// printed line keeps their summaries (load_cv, ...).
-static bool is_indexed_series(const std::string& name) {
-  const std::size_t dot = name.rfind('.');
-  if (dot == std::string::npos || dot + 1 == name.size()) return false;
-  return name.find_first_not_of("0123456789", dot + 1) == std::string::npos;
+// Whether a record key goes on the console line: the trainer's own values and auxiliary
+// losses do; of the components' metrics, the headline scalars (the rest is in metrics.jsonl).
+static bool shown(const std::string& key, const std::vector<MetricSeries>& series) {
+  const std::string prefix = "metric.";
+  if (key.rfind(prefix, 0) != 0) return true;
+  const MetricSeries* s = find_series(series, std::string_view(key).substr(prefix.size()));
+  return s && s->kind == MetricKind::scalar && s->headline;
 }
 
-std::string format_record(const MetricsRecord& r, std::int64_t total_steps) {
+std::string format_record(const MetricsRecord& r, std::int64_t total_steps, const std::vector<MetricSeries>& series) {
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(total_steps);
   char buf[160];
   for (const auto& [name, value] : r.values) {
-    if (is_indexed_series(name)) continue;
+    if (!shown(name, series)) continue;
     if (name == "lr")
       std::snprintf(buf, sizeof buf, "  lr %.2e", value);
     else if (name == "tokens_per_s")
@@ -82,7 +83,7 @@ void Progress::on_step(std::int64_t step, double loss, double tokens_per_s) {
 void Progress::on_record(const MetricsRecord& record) {
   if (quiet_) return;
   clear_bar();
-  std::cerr << format_record(record, total_) << "\n" << std::flush;
+  std::cerr << format_record(record, total_, series_) << "\n" << std::flush;
 }
 
 void Progress::finish() { clear_bar(); }

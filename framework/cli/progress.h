@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "strata/telemetry.h"
 #include "strata/trainer.h"
 
 namespace strata::cli {
@@ -15,6 +16,8 @@ class Progress {
   ~Progress();
   void on_step(std::int64_t step, double loss, double tokens_per_s);
   void on_record(const MetricsRecord& record);
+  // The components' declarations: the line then shows their headline scalar series only.
+  void set_series(std::vector<MetricSeries> series) { series_ = std::move(series); }
   void finish();
 
  private:
@@ -25,11 +28,14 @@ class Progress {
   bool bar_shown_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
+  std::vector<MetricSeries> series_;
 };
 
 // "1:02:03" / "2:03"
 std::string format_duration(double seconds);
-// One plain log line for a record: "step 100/500  loss 1.2345  lr 3.00e-03 ...".
-std::string format_record(const MetricsRecord& record, std::int64_t total_steps);
+// One plain log line for a record: "step 100/500  loss 1.2345  lr 3.00e-03 ...". Of the
+// components' metrics ("metric." keys) it shows the headline scalar series of `series`.
+std::string format_record(const MetricsRecord& record, std::int64_t total_steps,
+                          const std::vector<MetricSeries>& series);
 
 }  // namespace strata::cli

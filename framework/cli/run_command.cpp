@@ -22,7 +22,8 @@ namespace {
 RunHooks console_hooks(const std::string& file, bool quiet, Progress& progress) {
   RunHooks hooks;
   if (quiet) return hooks;
-  hooks.on_start = [file](const RunStart& s) {
+  hooks.on_start = [file, &progress](const RunStart& s) {
+    progress.set_series(s.series);
     std::cerr << "strata run " << file << " -> " << s.folder.string()
               << (s.resumed_at >= 0 ? " (resuming at step " + std::to_string(s.resumed_at) + ")" : "") << "\n"
               << "model: " << s.parameters << " parameters, " << s.n_layers << " layers; task " << s.task << " (vocab "

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "strata/run_folder.h"
@@ -23,30 +22,26 @@ struct Row {
   const SweepVariant* variant = nullptr;
   std::string status = "ok";  // ok, diverged, interrupted, not run
   RunOutcome outcome;
-  std::map<std::string, double> moe;  // MoE telemetry of the last logged step, mean over layers
+  // The headline scalar series of the components (load CV, dead experts, ... as declared),
+  // at the last logged step, each the mean over the layers that log it; in declaration order.
+  std::vector<std::pair<std::string, double>> headline;
 };
 
-// The load-balance telemetry the MoE layers logged last (metric.layers.L.ffn.NAME), as the
-// mean over layers: what a balancing ablation compares.
-const std::vector<std::string> kMoeColumns = {"load_cv", "max_violation", "dead_experts", "dropped_fraction",
-                                              "router_entropy"};
-
-std::map<std::string, double> moe_telemetry(const fs::path& run) {
-  const std::vector<MetricsRecord> records = run_folder::read_metrics(run).records;
-  std::map<std::string, double> sums;
-  std::map<std::string, int> counts;
-  if (records.empty()) return sums;
-  const std::regex pattern(R"(metric\.layers\.\d+\.ffn\.([a-z_]+))");
-  for (const auto& [key, value] : records.back().values) {
-    std::smatch m;
-    if (!std::regex_match(key, m, pattern) || !std::isfinite(value)) continue;
-    const std::string name = m[1];
-    if (std::find(kMoeColumns.begin(), kMoeColumns.end(), name) == kMoeColumns.end()) continue;
-    sums[name] += value;
-    ++counts[name];
+std::vector<std::pair<std::string, double>> headline_telemetry(const fs::path& run) {
+  const run_folder::MetricsLog log = run_folder::read_metrics(run);
+  std::vector<std::pair<std::string, double>> out;
+  if (log.records.empty()) return out;
+  std::map<std::string, std::pair<double, int>> sums;  // name -> (sum, layers)
+  for (const auto& [key, value] : log.records.back().values) {
+    if (key.rfind("metric.", 0) != 0 || !std::isfinite(value)) continue;
+    const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+    if (!s || s->kind != MetricKind::scalar || !s->headline) continue;
+    if (!sums.count(s->name)) out.emplace_back(s->name, 0.0);
+    sums[s->name].first += value;
+    ++sums[s->name].second;
   }
-  for (auto& [name, sum] : sums) sum /= counts[name];
-  return sums;
+  for (auto& [name, value] : out) value = sums[name].first / sums[name].second;
+  return out;
 }
 
 std::string fixed(double v, int digits = 4) {
@@ -69,12 +64,13 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
   for (const char* c : {"chance_accuracy", "tokens_per_s", "seconds", "parameters", "peak_mib", "decode_tokens_per_s",
                         "decode_cache_kib"})
     header.push_back(c);
-  std::vector<std::string> moe_columns;
-  for (const std::string& c : kMoeColumns)
-    if (std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return r.moe.count(c) != 0; })) {
-      moe_columns.push_back(c);
-      header.push_back(c);
-    }
+  std::vector<std::string> telemetry_columns;  // by first appearance over the variants
+  for (const Row& r : rows)
+    for (const auto& [name, value] : r.headline)
+      if (std::find(telemetry_columns.begin(), telemetry_columns.end(), name) == telemetry_columns.end()) {
+        telemetry_columns.push_back(name);
+        header.push_back(name);
+      }
 
   std::vector<std::vector<std::string>> cells;
   for (const Row& r : rows) {
@@ -95,7 +91,10 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     line.push_back(ran ? fixed(double(r.outcome.peak_memory_bytes) / double(1 << 20), 1) : "");
     line.push_back(ran ? fixed(r.outcome.decode_tokens_per_s, 0) : "");
     line.push_back(ran ? fixed(double(r.outcome.decode_cache_bytes) / 1024.0, 1) : "");
-    for (const std::string& c : moe_columns) line.push_back(r.moe.count(c) ? fixed(r.moe.at(c)) : "");
+    for (const std::string& c : telemetry_columns) {
+      const auto it = std::find_if(r.headline.begin(), r.headline.end(), [&](const auto& kv) { return kv.first == c; });
+      line.push_back(it == r.headline.end() ? "" : fixed(it->second));
+    }
     cells.push_back(std::move(line));
   }
   std::ostringstream csv, md;
@@ -147,7 +146,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
     std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << variants[i].name << "\n";
     try {
       rows[i].outcome = run_in_folder(experiments[i], registry, variant_folder);
-      rows[i].moe = moe_telemetry(variant_folder);
+      rows[i].headline = headline_telemetry(variant_folder);
       perplexity = perplexity || rows[i].outcome.perplexity;
       if (rows[i].outcome.summary.interrupted) {
         rows[i].status = "interrupted";

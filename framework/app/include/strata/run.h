@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "strata/experiment.h"
 #include "strata/registry.h"
@@ -29,6 +30,7 @@ struct RunStart {
   std::int64_t vocab_size = 0;
   std::int64_t seq_len = 0;
   int threads = 0;
+  std::vector<MetricSeries> series;  // what the model's components declared (strata/telemetry.h)
 };
 
 // Observers of a run; all optional. on_step and on_record are the trainer's; on_end runs

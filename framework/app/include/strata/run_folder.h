@@ -11,7 +11,8 @@
 //                          {"step": N, "loss": ..., "metric.layers.1.ffn.load.3": ...};
 //                          non-finite values as null; written as training goes
 //   RUN/metrics.csv        the same as a table (step first, columns by first appearance)
-//   RUN/experts.csv        step, layer, expert, load: the MoE load per expert, when logged
+//   RUN/experts.csv        step, scope, series, expert, value: every declared per-expert vector
+//                          (the MoE load, selection biases), when logged
 //   RUN/final.json         the final metrics, timings, memory, decoding probe
 //   RUN/report.html        the self-contained report (report.h)
 //   RUN/checkpoint/        the latest checkpoint (checkpoint.h)
@@ -50,8 +51,11 @@ std::string series_line(const std::vector<MetricSeries>& series);
 // object with a numeric "step" (a line cut short by a killed process), which are skipped.
 struct MetricsLog {
   bool found = false;  // whether the file exists
-  bool declared = false;             // whether it holds a declarations line (runs before 2026-12 do not)
-  std::vector<MetricSeries> series;  // the declarations
+  // The declarations line; for a file without one (written before components declared
+  // their metrics), series inferred from the keys: a vector or matrix by the number of
+  // indices, with the axes of the series strata's plugins logged then, scalars as headline.
+  bool declared = false;
+  std::vector<MetricSeries> series;
   std::vector<MetricsRecord> records;
   std::vector<std::int64_t> bad_lines;
 };

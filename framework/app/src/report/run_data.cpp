@@ -137,38 +137,6 @@ void read_metrics(RunData& run) {
     run.notes.push_back(std::string(run_folder::kMetricsFile) + " is empty: no step was logged");
 }
 
-// The declarations of a run written before components declared their metrics: a series
-// per (scope, name) of its "metric." keys, a vector or matrix by its number of indices.
-// The axes of the series strata's moe and mamba plugins logged then are named so; others
-// get generic ones. Scalars count as headline.
-std::vector<MetricSeries> inferred_series(const std::vector<std::string>& keys) {
-  static const std::map<std::string, std::vector<std::string>> kKnownAxes = {
-      {"load", {"expert"}},           {"bias", {"expert"}},
-      {"dt", {"token"}},              {"token_expert", {"token", "expert"}},
-      {"position_expert", {"position", "expert"}}, {"coactivation", {"expert", "expert"}}};
-  std::vector<MetricSeries> out;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const std::string& key : keys) {
-    const auto m = parse_metric_key(key);
-    if (!m || m->indices.size() > 2 || !seen.insert({m->scope, m->name}).second) continue;
-    MetricSeries s;
-    s.name = m->name;
-    s.scope = m->scope;
-    s.kind = m->indices.empty() ? MetricKind::scalar : m->indices.size() == 1 ? MetricKind::vector : MetricKind::matrix;
-    const auto known = kKnownAxes.find(m->name);
-    if (known != kKnownAxes.end() && known->second.size() == m->indices.size())
-      s.axes = known->second;
-    else if (m->indices.size() == 1)
-      s.axes = {"index"};
-    else if (m->indices.size() == 2)
-      s.axes = {"row", "column"};
-    if (m->name == "load") s.unit = "fraction";
-    s.headline = s.kind == MetricKind::scalar;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 }  // namespace
 
 std::map<std::string, SeriesKey> resolve_series_keys(const RunData& run, const std::vector<std::string>& keys) {
@@ -215,7 +183,6 @@ RunData read_run_folder(const fs::path& folder) {
         "logged step");
   }
   read_metrics(run);
-  if (!run.declared) run.series = inferred_series(all_keys(run.steps));
   if (run.name.empty()) run.name = folder_name(folder);
   if (run.name.empty()) run.name = "run";
   return run;

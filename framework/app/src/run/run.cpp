@@ -139,7 +139,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (hooks.on_start) {
     hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(), e.train.integer("steps"),
                             e.model.integer("n_layers"), e.task.type(), objects.task->vocab_size(),
-                            objects.task->seq_len(), num_threads()});
+                            objects.task->seq_len(), num_threads(), model.metric_series()});
   }
   TrainCallbacks callbacks;
   callbacks.on_step = hooks.on_step;

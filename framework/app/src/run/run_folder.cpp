@@ -4,7 +4,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <set>
 #include <sstream>
 
 #include "strata/atomic_file.h"
@@ -68,6 +68,49 @@ bool read_series(const json& j, std::vector<MetricSeries>& out) {
   return true;
 }
 
+// The declarations of a log written before components declared their metrics.
+std::vector<MetricSeries> inferred_series(const std::vector<MetricsRecord>& records) {
+  static const std::map<std::string, std::vector<std::string>> kKnownAxes = {
+      {"load", {"expert"}},
+      {"bias", {"expert"}},
+      {"dt", {"token"}},
+      {"token_expert", {"token", "expert"}},
+      {"position_expert", {"position", "expert"}},
+      {"coactivation", {"expert", "expert"}}};
+  std::vector<MetricSeries> out;
+  std::set<std::string> seen;
+  for (const MetricsRecord& r : records)
+    for (const auto& [key, value] : r.values) {
+      if (key.rfind("metric.", 0) != 0) continue;
+      // "metric.<scope>.<name>[.<i>[.<j>]]"
+      std::vector<std::string> parts;
+      std::stringstream in(key.substr(7));
+      for (std::string part; std::getline(in, part, '.');) parts.push_back(part);
+      std::size_t end = parts.size();
+      while (end > 0 && !parts[end - 1].empty() && parts[end - 1].size() <= 18 &&
+             parts[end - 1].find_first_not_of("0123456789") == std::string::npos)
+        --end;
+      const std::size_t indices = parts.size() - end;
+      if (end == 0 || indices > 2) continue;
+      MetricSeries s;
+      s.name = parts[end - 1];
+      for (std::size_t i = 0; i + 1 < end; ++i) s.scope += (i ? "." : "") + parts[i];
+      if (!seen.insert(s.key()).second) continue;
+      s.kind = indices == 0 ? MetricKind::scalar : indices == 1 ? MetricKind::vector : MetricKind::matrix;
+      const auto known = kKnownAxes.find(s.name);
+      if (known != kKnownAxes.end() && known->second.size() == indices)
+        s.axes = known->second;
+      else if (indices == 1)
+        s.axes = {"index"};
+      else if (indices == 2)
+        s.axes = {"row", "column"};
+      if (s.name == "load") s.unit = "fraction";
+      s.headline = indices == 0;
+      out.push_back(std::move(s));
+    }
+  return out;
+}
+
 }  // namespace
 
 MetricsLog read_metrics(const fs::path& run) {
@@ -101,6 +144,7 @@ MetricsLog read_metrics(const fs::path& run) {
     }
     log.records.push_back(std::move(r));
   }
+  if (!log.declared) log.series = inferred_series(log.records);
   return log;
 }
 
@@ -132,7 +176,8 @@ std::string number_text(double v) {
 }  // namespace
 
 void write_metrics_tables(const fs::path& run) {
-  const std::vector<MetricsRecord> records = read_metrics(run).records;
+  const MetricsLog log = read_metrics(run);
+  const std::vector<MetricsRecord>& records = log.records;
   if (records.empty()) return;
   std::vector<std::string> columns{"step"};
   std::map<std::string, bool> seen{{"step", true}};
@@ -156,16 +201,18 @@ void write_metrics_tables(const fs::path& run) {
   }
   write_text_atomically(run / kMetricsCsvFile, csv.str());
 
-  const std::regex load(R"(metric\.layers\.(\d+)\.ffn\.load\.(\d+))");
+  // Every declared per-expert vector (the expert load, selection biases...), long format.
   std::ostringstream experts;
   bool any = false;
-  experts << "step,layer,expert,load\n";
+  experts << "step,scope,series,expert,value\n";
   for (const MetricsRecord& r : records) {
     for (const auto& [key, value] : r.values) {
-      std::smatch m;
-      if (!std::regex_match(key, m, load)) continue;
+      if (key.rfind("metric.", 0) != 0) continue;
+      const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+      if (!s || s->kind != MetricKind::vector || s->axes != std::vector<std::string>{"expert"}) continue;
       any = true;
-      experts << r.step << "," << m[1] << "," << m[2] << "," << number_text(value) << "\n";
+      experts << r.step << "," << csv_field(s->scope) << "," << csv_field(s->name) << ","
+              << key.substr(7 + s->key().size() + 1) << "," << number_text(value) << "\n";
     }
   }
   if (any) write_text_atomically(run / kExpertsCsvFile, experts.str());
