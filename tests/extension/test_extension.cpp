@@ -1,8 +1,12 @@
 // The extension points, exercised end to end through a plugin that lives under tests/
 // (tests/extension_plugin) and needed no change in framework/: an optimizer that trains
-// and resumes, and a block layout that trains and decodes.
+// and resumes, a block layout that trains and decodes, and a mixer whose declared
+// telemetry the trainer reduces and the report draws.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +14,9 @@
 #include "helpers.h"
 #include "plugin_registry.h"
 #include "strata/checkpoint.h"
+#include "strata/run.h"
+#include "strata/run_folder.h"
+#include "strata/testing/component_check.h"
 #include "strata/safetensors.h"
 #include "strata/trainer.h"
 
@@ -181,4 +188,61 @@ TEST_CASE("extension block: a block that does not register its parts is refused"
   CHECK_THROWS_WITH(build_experiment(e, registry()),
                     Catch::Contains("did not register its mixer as \"mixer\"") &&
                         Catch::Contains("register_module(\"mixer\", parts.mixer)"));
+}
+
+TEST_CASE("extension mixer: token_shift passes the component checks", "[extension][telemetry]") {
+  const Config config = testing::component_config(registry(), ComponentKind::mixer, "token_shift", {});
+  const testing::CheckReport report = testing::check_component(registry(), ComponentKind::mixer, config, {});
+  INFO(report.to_string());
+  CHECK(report.passed());
+}
+
+TEST_CASE("extension mixer: declared telemetry is reduced over each window as declared and drawn",
+          "[extension][telemetry]") {
+  // The same training twice: logged every step, and every 5 steps.
+  const auto run = [&](int log_every, const std::string& name) {
+    std::string t = experiment("", "steps = 10\ngrad_accum = 2\n");
+    const std::string from = "type = \"shortconv\"\nkernel_size = 5";
+    t.replace(t.find(from), from.size(), "type = \"token_shift\"");
+    const Experiment e = Experiment::from_string(
+        t, name + ".toml", test::hermetic_options({"train.log_every=" + std::to_string(log_every)}), registry());
+    const fs::path folder = test::fresh_temp_dir("extension", name);
+    run_in_folder(e, registry(), folder);
+    return folder;
+  };
+  const fs::path every = run(1, "every_step"), fifth = run(5, "every_fifth");
+  const run_folder::MetricsLog a = run_folder::read_metrics(every), b = run_folder::read_metrics(fifth);
+  REQUIRE(b.declared);
+  // Both layers' mixers declared all four series, scoped.
+  for (const char* name : {"gate", "gate_mean", "input_rms", "forwards"})
+    for (const char* scope : {"layers.0.mixer", "layers.1.mixer"}) {
+      INFO(scope << "." << name);
+      CHECK(std::any_of(b.series.begin(), b.series.end(),
+                        [&](const MetricSeries& s) { return s.name == name && s.scope == scope; }));
+    }
+  REQUIRE(a.records.size() == 10);
+  REQUIRE(b.records.size() == 2);
+  const std::string p = "metric.layers.1.mixer.";
+  for (int w = 0; w < 2; ++w) {
+    const MetricsRecord& window = b.records[std::size_t(w)];
+    double mean = 0, max = -1;
+    for (int i = 0; i < 5; ++i) {
+      const MetricsRecord& step = a.records[std::size_t(5 * w + i)];
+      mean += step.get(p + "gate_mean") / 5;
+      max = std::max(max, step.get(p + "input_rms"));
+    }
+    const MetricsRecord& last = a.records[std::size_t(5 * w + 4)];
+    INFO("window " << w);
+    CHECK(window.get(p + "forwards") == 5.0);                             // sum: one per step
+    CHECK(window.get(p + "gate_mean") == Approx(mean).epsilon(1e-12));    // mean over the steps
+    CHECK(window.get(p + "input_rms") == max);                            // max over the steps
+    for (int bin = 0; bin < 4; ++bin)                                     // last: the final step's
+      CHECK(window.get(p + "gate." + std::to_string(bin)) == last.get(p + "gate." + std::to_string(bin)));
+  }
+  // The report draws what the plugin declared, by its declarations.
+  std::ifstream in(fifth / run_folder::kReportFile);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(html.find("layer 1 mixer: value gate over steps") != std::string::npos);
+  CHECK(html.find("gate_mean over steps") != std::string::npos);
+  CHECK(html.find("training forwards (1 per step); each point is") == std::string::npos);  // not a headline
 }

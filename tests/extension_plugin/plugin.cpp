@@ -5,6 +5,7 @@ namespace {
 void register_components(strata::PluginRegistrar& registrar) {
   strata::extension_plugin::register_sgd_momentum(registrar);
   strata::extension_plugin::register_parallel_block(registrar);
+  strata::extension_plugin::register_token_shift(registrar);
 }
 
 }  // namespace
