@@ -4,8 +4,8 @@
 //   model.safetensors      every parameter and buffer of the model under its module path
 //                          ("layers.3.mixer.in_proj.weight", "layers.1.ffn.balance_0.expert_bias")
 // and, in a training run's checkpoint, what resuming needs (TrainingState, trainer.h):
-//   optimizer.safetensors  AdamW's moments: "m.<param>", "v.<param>"
-//   state.json             step, random streams, optimizer step count, the open log window
+//   optimizer.safetensors  the optimizer's state() by name (AdamW: "m.<param>", "v.<param>")
+//   state.json             step, random streams, optimizer type and step count, the open log window
 // A checkpoint is replaced as a whole: it is written to FOLDER.new, which then takes the
 // place of FOLDER, so a killed writer leaves the previous checkpoint (or the complete new
 // one) to load. Every file is readable by standard tools (safetensors, JSON, TOML).
