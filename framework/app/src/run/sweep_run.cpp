@@ -1,0 +1,154 @@
+#include "strata/sweep_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "strata/atomic_file.h"
+#include "strata/report.h"
+#include "strata/run_folder.h"
+
+namespace strata {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+
+std::vector<std::pair<std::string, double>> headline_telemetry(const fs::path& run) {
+  const run_folder::MetricsLog log = run_folder::read_metrics(run);
+  std::vector<std::pair<std::string, double>> out;
+  if (log.records.empty()) return out;
+  std::map<std::string, std::pair<double, int>> sums;  // name -> (sum, layers)
+  for (const auto& [key, value] : log.records.back().values) {
+    if (key.rfind("metric.", 0) != 0 || !std::isfinite(value)) continue;
+    const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+    if (!s || s->kind != MetricKind::scalar || !s->headline) continue;
+    if (!sums.count(s->name)) out.emplace_back(s->name, 0.0);
+    sums[s->name].first += value;
+    ++sums[s->name].second;
+  }
+  for (auto& [name, value] : out) value = sums[name].first / sums[name].second;
+  return out;
+}
+
+std::string fixed(double v, int digits = 4) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+  return buffer;
+}
+
+// The variant's settings as a cell: its values without TOML quotes.
+std::string plain(const std::string& value) {
+  return value.size() >= 2 && value.front() == '"' && value.back() == '"' ? value.substr(1, value.size() - 2) : value;
+}
+
+void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes, const std::vector<SweepRow>& rows,
+                     bool perplexity) {
+  std::vector<std::string> header{"name"};
+  for (const SweepAxis& a : axes) header.push_back(a.key);
+  for (const char* c : {"status", "steps", "train_loss", "eval_loss", "eval_accuracy"}) header.push_back(c);
+  if (perplexity) header.push_back("eval_perplexity");
+  for (const char* c : {"chance_accuracy", "tokens_per_s", "seconds", "parameters", "peak_mib", "decode_tokens_per_s",
+                        "decode_cache_kib"})
+    header.push_back(c);
+  std::vector<std::string> telemetry_columns;  // by first appearance over the variants
+  for (const SweepRow& r : rows)
+    for (const auto& [name, value] : r.headline)
+      if (std::find(telemetry_columns.begin(), telemetry_columns.end(), name) == telemetry_columns.end()) {
+        telemetry_columns.push_back(name);
+        header.push_back(name);
+      }
+
+  std::vector<std::vector<std::string>> cells;
+  for (const SweepRow& r : rows) {
+    std::vector<std::string> line{r.variant->name};
+    for (const auto& [key, value] : r.variant->settings) line.push_back(plain(value));
+    const TrainSummary& s = r.outcome.summary;
+    const bool ran = r.status == "ok" || r.status == "interrupted";
+    line.push_back(r.status);
+    line.push_back(ran ? std::to_string(s.steps) : "");
+    line.push_back(ran ? fixed(s.final_train_loss) : "");
+    line.push_back(ran ? fixed(s.final_eval.loss) : "");
+    line.push_back(ran ? fixed(s.final_eval.accuracy) : "");
+    if (perplexity) line.push_back(ran ? fixed(s.final_eval.perplexity, 3) : "");
+    line.push_back(ran ? fixed(r.outcome.chance_accuracy) : "");
+    line.push_back(ran ? fixed(s.tokens_per_s, 0) : "");
+    line.push_back(ran ? fixed(s.seconds, 1) : "");
+    line.push_back(ran ? std::to_string(r.outcome.parameters) : "");
+    line.push_back(ran ? fixed(double(r.outcome.peak_memory_bytes) / double(1 << 20), 1) : "");
+    line.push_back(ran ? fixed(r.outcome.decode_tokens_per_s, 0) : "");
+    line.push_back(ran ? fixed(double(r.outcome.decode_cache_bytes) / 1024.0, 1) : "");
+    for (const std::string& c : telemetry_columns) {
+      const auto it = std::find_if(r.headline.begin(), r.headline.end(), [&](const auto& kv) { return kv.first == c; });
+      line.push_back(it == r.headline.end() ? "" : fixed(it->second));
+    }
+    cells.push_back(std::move(line));
+  }
+  std::ostringstream csv, md;
+  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(header[i]);
+  csv << "\n";
+  md << "|";
+  for (const std::string& h : header) md << " " << h << " |";
+  md << "\n|";
+  for (std::size_t i = 0; i < header.size(); ++i) md << "---|";
+  md << "\n";
+  for (const auto& line : cells) {
+    for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(line[i]);
+    csv << "\n";
+    md << "|";
+    for (const std::string& c : line) {
+      std::string escaped;
+      for (char ch : c) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
+      md << " " << escaped << " |";
+    }
+    md << "\n";
+  }
+  write_text_atomically(folder / run_folder::kSweepSummaryCsv, csv.str());
+  write_text_atomically(folder / run_folder::kSweepSummaryMd, md.str());
+}
+
+}  // namespace
+
+SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
+                                 const std::vector<SweepAxis>& axes, const ComponentRegistry& registry,
+                                 const fs::path& folder, const SweepHooks& hooks) {
+  SweepOutcome out;
+  out.rows.resize(variants.size());
+  bool perplexity = false;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    SweepRow& row = out.rows[i];
+    row.variant = &variants[i];
+    if (out.interrupted) {
+      row.status = "not run";
+      continue;
+    }
+    const fs::path variant_folder = folder / variants[i].name;
+    create_run_folder(variant_folder, "--out");
+    if (hooks.on_variant_start) hooks.on_variant_start(i, variants[i]);
+    try {
+      row.outcome = run_in_folder(experiments[i], registry, variant_folder, {}, hooks.run);
+      row.headline = headline_telemetry(variant_folder);
+      perplexity = perplexity || row.outcome.perplexity;
+      if (row.outcome.summary.interrupted) {
+        row.status = "interrupted";
+        out.interrupted = true;
+      }
+    } catch (const TrainingDivergedError& e) {
+      row.status = "diverged";
+      row.error = e.message();
+      out.failed = true;
+    }
+    if (hooks.on_variant_end) hooks.on_variant_end(i, row);
+  }
+  write_summaries(folder, axes, out.rows, perplexity);
+  std::vector<SweepReportVariant> report_variants;
+  for (const SweepRow& r : out.rows)
+    if (r.status != "not run") report_variants.push_back({r.variant->name, folder / r.variant->name, r.variant->settings});
+  write_sweep_report(folder, report_variants);
+  return out;
+}
+
+}  // namespace strata
