@@ -111,6 +111,15 @@ for builtin in mlp pattern copy text; do has_re stdout "^  $builtin  -- "; done
 has stdout "path (string, required)"
 strata_expect 2 plugins_bad_path plugins --plugin-path /nonexistent
 has stderr "/nonexistent"
+# A copied build tree (bin/ and lib/ elsewhere; the program still loads the original
+# library through its build RPATH): both default folders hold the same plugin files, which
+# count once.
+copy="$WORK/copied_tree"
+rm -rf "$copy" && mkdir -p "$copy"
+bin_dir=$(dirname "$STRATA")
+cp -r "$bin_dir" "$copy/bin" && cp -r "$bin_dir/../lib" "$copy/lib"
+"$copy/bin/$(basename "$STRATA")" plugins >"$WORK/copied_plugins.txt" 2>&1 || { cat "$WORK/copied_plugins.txt"; fail "a copied build tree cannot list its plugins"; }
+grep -q "example 0.1.0" "$WORK/copied_plugins.txt" || fail "the copied tree does not list the example plugin"
 
 # ---- inspect ---------------------------------------------------------------------------------
 # The main job's experiment (scripts/run): Jamba-v0.1's layout over 8 layers.
