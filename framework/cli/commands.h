@@ -131,7 +131,7 @@ int backends_command(const BackendsOptions& options);
 
 struct CheckOptions {
   std::string type;
-  std::string kind = "mixer";
+  std::string kind;  // "": the kind that has a component named `type`
   std::int64_t d_model = 8;
   std::int64_t seq_len = 7;
   CommonOptions common;

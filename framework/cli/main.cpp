@@ -195,9 +195,12 @@ int main(int argc, char** argv) {
 
   CheckOptions check;
   CLI::App* check_app = app.add_subcommand(
-      "check", "conformance checks of one component: f64 gradients, causality, decoding equals forward");
+      "check",
+      "conformance checks of one component: f64 gradients, causality, decoding equals forward (mixers, ffns, "
+      "blocks); convergence and exact resume (optimizers)");
   check_app->add_option("type", check.type, "component name, e.g. shortconv")->required();
-  check_app->add_option("--kind", check.kind, "mixer or ffn")->check(CLI::IsMember({"mixer", "ffn"}));
+  check_app->add_option("--kind", check.kind, "mixer, ffn, block or optimizer (default: the kind with that name)")
+      ->check(CLI::IsMember({"mixer", "ffn", "block", "optimizer"}));
   check_app->add_option("--d-model", check.d_model, "model width for the checks")->check(CLI::Range(1, 4096));
   check_app->add_option("--seq-len", check.seq_len, "sequence length for the checks")->check(CLI::Range(1, 4096));
   check_app->add_option("--set", check.common.overrides, "a key of the component: --set kernel_size=3 (repeatable)")

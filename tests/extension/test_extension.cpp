@@ -246,3 +246,29 @@ TEST_CASE("extension mixer: declared telemetry is reduced over each window as de
   CHECK(html.find("gate_mean over steps") != std::string::npos);
   CHECK(html.find("training forwards (1 per step); each point is") == std::string::npos);  // not a headline
 }
+
+TEST_CASE("strata check covers blocks and optimizers, and catches the broken ones", "[extension][check]") {
+  const auto check = [](ComponentKind kind, const std::string& type, const std::vector<std::string>& keys) {
+    return testing::check_component(registry(), kind, testing::component_config(registry(), kind, type, keys), {});
+  };
+  for (const auto& [type, keys] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"prenorm", {}}, {"parallel", {}}, {"parallel", {"post_norm=true"}}}) {
+    const testing::CheckReport r = check(ComponentKind::block, type, keys);
+    INFO(r.to_string());
+    CHECK(r.passed());
+    CHECK(r.items.size() == 5);  // build, forward, gradient, causality, decoding: none skipped
+  }
+  for (const std::string& type : {"adamw", "sgd_momentum"}) {
+    const testing::CheckReport r = check(ComponentKind::optimizer, type, {});
+    INFO(r.to_string());
+    CHECK(r.passed());
+  }
+  // An optimizer whose state() hands out copies cannot be resumed: the check says so.
+  const testing::CheckReport copies = check(ComponentKind::optimizer, "sgd_momentum", {"live_state=false"});
+  CHECK_FALSE(copies.passed());
+  CHECK(copies.to_string().find("FAIL the saved state resumes bit for bit") != std::string::npos);
+  // A block that leaves its parts unregistered fails at build.
+  const testing::CheckReport unregistered = check(ComponentKind::block, "parallel", {"register_parts=false"});
+  CHECK_FALSE(unregistered.passed());
+  CHECK(unregistered.to_string().find("did not register its mixer") != std::string::npos);
+}

@@ -15,12 +15,13 @@ namespace {
 
 class SgdMomentum : public Optimizer {
  public:
-  SgdMomentum(double momentum, bool nesterov, double weight_decay)
-      : momentum_(momentum), nesterov_(nesterov), weight_decay_(weight_decay) {}
+  SgdMomentum(double momentum, bool nesterov, double weight_decay, bool live_state)
+      : momentum_(momentum), nesterov_(nesterov), weight_decay_(weight_decay), live_state_(live_state) {}
 
   std::vector<std::pair<std::string, Tensor>> state() const override {
     std::vector<std::pair<std::string, Tensor>> out;
-    for (std::size_t i = 0; i < params().size(); ++i) out.emplace_back("momentum." + params()[i].name, buffers_[i]);
+    for (std::size_t i = 0; i < params().size(); ++i)
+      out.emplace_back("momentum." + params()[i].name, live_state_ ? buffers_[i] : buffers_[i].clone());
     return out;
   }
 
@@ -56,6 +57,7 @@ class SgdMomentum : public Optimizer {
   double momentum_;
   bool nesterov_;
   double weight_decay_;
+  bool live_state_;
   std::vector<Tensor> buffers_;  // parallel to params()
 };
 
@@ -66,10 +68,11 @@ void register_sgd_momentum(PluginRegistrar& registrar) {
   s.number("momentum", 0.9, "momentum mu").range(0.0, 0.999999);
   s.boolean("nesterov", false, "Nesterov momentum");
   s.number("weight_decay", 0.0, "decoupled decay (not on norms, biases, marked params)").range(0.0, 1.0);
+  s.boolean("live_state", true, "false: deliberately hand out copies from state(), so a resume loses it (tests strata check)");
   registrar.add<Optimizer>("sgd_momentum", "SGD with momentum (test extension plugin)", std::move(s),
                            [](const Config& c, const BuildContext&) {
                              return std::make_unique<SgdMomentum>(c.number("momentum"), c.boolean("nesterov"),
-                                                                  c.number("weight_decay"));
+                                                                  c.number("weight_decay"), c.boolean("live_state"));
                            });
 }
 

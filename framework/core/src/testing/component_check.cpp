@@ -8,6 +8,8 @@
 #include "strata/autograd.h"
 #include "strata/ops.h"
 #include "strata/testing/gradcheck.h"
+#include "testing/block_probe.h"
+#include "testing/check_items.h"
 
 namespace strata::testing {
 
@@ -45,35 +47,6 @@ Config component_config(const ComponentRegistry& registry, ComponentKind kind, c
 
 namespace {
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double worst = 0;
-  for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-  return worst;
-}
-
-std::string fmt(double v) {
-  std::ostringstream os;
-  os.precision(3);
-  os << v;
-  return os.str();
-}
-
-template <class Fn>
-CheckItem run_check(const std::string& name, Fn&& fn) {
-  CheckItem item;
-  item.name = name;
-  try {
-    fn(item);
-  } catch (const ConfigError&) {
-    throw;  // bad input (the component refused its config), not a failed check
-  } catch (const std::exception& e) {
-    item.passed = false;
-    item.detail = std::string("threw: ") + e.what();
-  }
-  return item;
-}
-
 struct Built {
   std::shared_ptr<Module> module;
   std::function<Tensor(const Tensor&, StepContext&)> forward;
@@ -98,8 +71,13 @@ Built build(const ComponentRegistry& registry, ComponentKind kind, const Config&
     b.ffn = registry.create<Ffn>(config, ctx);
     b.module = b.ffn;
     b.forward = [ffn = b.ffn](const Tensor& x, StepContext& c) { return ffn->forward(x, c); };
+  } else if (kind == ComponentKind::block) {
+    // The block around a small probe mixer and the built-in mlp, checked as a mixer.
+    b.mixer = block_probe(registry, config, ctx);
+    b.module = b.mixer;
+    b.forward = [m = b.mixer](const Tensor& x, StepContext& c) { return m->forward(x, c); };
   } else {
-    throw ValueError("strata check covers mixers and ffns; a " + std::string(to_string(kind)) +
+    throw ValueError("strata check covers mixers, ffns, blocks and optimizers; a " + std::string(to_string(kind)) +
                      " is checked through the component that uses it");
   }
   // Evaluation mode: stochastic parts (noise, dropout) off, so differences are exact.
@@ -111,9 +89,11 @@ Built build(const ComponentRegistry& registry, ComponentKind kind, const Config&
 
 CheckReport check_component(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
                             const ComponentCheckOptions& o) {
+  if (kind == ComponentKind::optimizer) return check_optimizer(registry, config, o);
   CheckReport report;
   report.component = std::string(to_string(kind)) + " " + config.type();
   const std::int64_t B = o.batch, T = o.seq_len, D = o.d_model;
+  const bool mixer_like = kind == ComponentKind::mixer || kind == ComponentKind::block;
 
   Generator gen64(o.seed), gen32(o.seed), data_gen(o.seed + 100);
   Built f64, f32;
@@ -172,8 +152,8 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
   }));
 
   report.items.push_back(
-      run_check(kind == ComponentKind::mixer ? "causality" : "per-token independence", [&](CheckItem& item) {
-        if (kind == ComponentKind::mixer && !f64.mixer->causal()) {
+      run_check(mixer_like ? "causality" : "per-token independence", [&](CheckItem& item) {
+        if (mixer_like && !f64.mixer->causal()) {
           item.skipped = true;
           item.detail = "the mixer declares itself non-causal (causal() is false)";
           return;
@@ -192,7 +172,7 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
           StepContext ctx(false, nullptr);
           const Tensor yp = f64.forward(xp, ctx);
           for (std::int64_t s = 0; s < T; ++s) {
-            const bool may_change = kind == ComponentKind::mixer ? s >= t : s == t;
+            const bool may_change = mixer_like ? s >= t : s == t;
             if (may_change) continue;
             const double d = max_abs_diff(yp.slice(1, s, s + 1), y_full.slice(1, s, s + 1));
             if (d > 1e-12) {
@@ -205,7 +185,7 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
         }
       }));
 
-  if (kind == ComponentKind::mixer) {
+  if (mixer_like) {
     report.items.push_back(run_check("decoding equals forward", [&](CheckItem& item) {
       autograd::NoGradGuard no_grad;
       if (!f64.mixer->make_state(B)) {

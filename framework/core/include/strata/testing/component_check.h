@@ -8,7 +8,10 @@
 //   - decoding (when the mixer makes a state): token-by-token and chunked forward_step
 //     equal the full-sequence forward.
 // For an ffn: forward shape, gradient, and per-token independence (perturbing token t
-// changes only output t).
+// changes only output t). A block is checked as a mixer, assembled around a small causal
+// probe mixer that decodes and the built-in mlp (its own parameters are in the gradient
+// check). An optimizer: its state (unique names, finite), minimising 0.5 ||p - target||^2,
+// leaving parameters without a gradient alone, and resuming bit for bit from its state.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +46,9 @@ struct ComponentCheckOptions {
   double gradcheck_step = 1e-6;
   double gradcheck_atol = 1e-7;
   double gradcheck_rtol = 1e-5;
+  // Optimizers: the steps and learning rate of the quadratic (it must fall below 5%).
+  int optimizer_steps = 300;
+  double optimizer_lr = 0.02;
 };
 
 // Validates `type` plus "key=value" assignments (its own keys, e.g. "kernel_size=3") into
@@ -50,7 +56,7 @@ struct ComponentCheckOptions {
 Config component_config(const ComponentRegistry& registry, ComponentKind kind, const std::string& type,
                         const std::vector<std::string>& assignments = {});
 
-// Runs every check that applies to the component's kind (mixer or ffn).
+// Runs every check that applies to the component's kind (mixer, ffn, block or optimizer).
 CheckReport check_component(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
                             const ComponentCheckOptions& options = {});
 
