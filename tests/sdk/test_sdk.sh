@@ -86,4 +86,18 @@ acc, chance = final["eval"]["accuracy"], final["chance_accuracy"]
 print(f"eval accuracy {acc:.3f} (chance {chance:.3f})")
 sys.exit(0 if acc > 3 * chance else 1)
 PY
-echo "PASS: installed SDK, out-of-tree plugin built, checked, loaded and trained"
+# 4. The application API: a program built against strata::app runs an experiment (the
+#    installed example plugin's shortconv, found next to the installed library).
+tool=$work/app_tool
+cp -r "$src/tests/sdk/app_tool" "$tool"
+cmake -S "$tool" -B "$tool/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  "${extra_cmake_args[@]}" >"$work/tool_configure.log" 2>&1 || { cat "$work/tool_configure.log"; fail "configuring the app tool"; }
+cmake --build "$tool/build" >"$work/tool_build.log" 2>&1 || { cat "$work/tool_build.log"; fail "building the app tool"; }
+sed -e 's/type = "myconv"/type = "shortconv"/' -e '/^\[plugins\]/,/^$/d' -e 's/^steps = 150/steps = 20/' \
+  "$work/experiment.toml" >"$work/tool_experiment.toml"
+"$tool/build/run_tool" "$work/tool_experiment.toml" "$work/tool_run" >"$work/tool_run.txt" 2>&1 ||
+  { cat "$work/tool_run.txt"; fail "the app tool's run"; }
+grep -q "^steps 20, records " "$work/tool_run.txt" || { cat "$work/tool_run.txt"; fail "the app tool's output"; }
+[ -f "$work/tool_run/final.json" ] && [ -f "$work/tool_run/report.html" ] || fail "the app tool's run folder is incomplete"
+
+echo "PASS: installed SDK, out-of-tree plugin built, checked, loaded and trained; an application-API program ran an experiment"
