@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <charconv>
 #include <cmath>
+#include <optional>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "strata/run_folder.h"
@@ -31,6 +34,9 @@ std::pair<std::int64_t, std::string> layer_label(const std::string& scope) {
   }
   return {-1, scope};
 }
+
+// Expert indices past this are not ones a run writes (the moe plugin allows 4096 experts).
+constexpr std::int64_t kMaxExperts = 4096;
 
 // (layer, label) -> row -> expert -> slots
 using Histogram = std::map<std::pair<std::int64_t, std::string>, std::map<std::int64_t, std::map<std::int64_t, double>>>;
@@ -72,26 +78,37 @@ int experts_command(const ExpertsOptions& options) {
     if (s.kind != MetricKind::matrix || s.axes.size() != 2 || s.axes[1] != "expert") return -1;
     return s.axes[0] == "token" ? 0 : s.axes[0] == "position" ? 1 : -1;
   };
+  // An index as written in a key; nullopt for one no run writes (over 18 digits).
+  const auto index_of = [](std::string_view text) -> std::optional<std::int64_t> {
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.size() > 18) return std::nullopt;
+    return v;
+  };
   Histogram tokens, positions;
   std::int64_t n_experts = 0;
   std::int64_t previous_step = 0;
+  SeriesIndex index(log.series);
   for (const auto& r : records) {
-    // A logged value is the mean per step over its log window: weigh it by the window.
+    // A mean per step over the logging window, weighed by the window's length, becomes a
+    // slot count; a sum is one already.
     const std::int64_t step = r.step;
     const double window = double(std::max<std::int64_t>(1, step - previous_step));
     previous_step = step;
     if (step < options.from_step) continue;
     for (const auto& [key, value] : r.values) {
-      if (!std::isfinite(value) || key.rfind("metric.", 0) != 0) continue;
-      const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+      if (!std::isfinite(value)) continue;
+      const MetricSeries* s = index.find_record_key(key);
       const int which = s ? histogram_of(*s) : -1;
       if (which < 0) continue;
-      // "<key>.<row>.<expert>"
-      const std::string indices = key.substr(7 + s->key().size() + 1);
+      // "metric.<key>.<row>.<expert>"
+      const std::string_view indices = std::string_view(key).substr(7 + s->key().size() + 1);
       const std::size_t dot = indices.find('.');
-      const std::int64_t row = std::stoll(indices.substr(0, dot)), expert = std::stoll(indices.substr(dot + 1));
-      n_experts = std::max(n_experts, expert + 1);
-      (which == 0 ? tokens : positions)[layer_label(s->scope)][row][expert] += value * window;
+      const auto row = index_of(indices.substr(0, dot)), expert = index_of(indices.substr(dot + 1));
+      if (!row || !expert || *expert >= kMaxExperts) continue;  // not a key a run writes
+      n_experts = std::max(n_experts, *expert + 1);
+      const double weight = s->reduce == MetricReduce::mean ? window : 1.0;
+      (which == 0 ? tokens : positions)[layer_label(s->scope)][*row][*expert] += value * weight;
     }
   }
   if (tokens.empty() && positions.empty())

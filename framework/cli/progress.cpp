@@ -21,18 +21,18 @@ std::string format_duration(double seconds) {
 
 // Whether a record key goes on the console line: the trainer's own values and auxiliary
 // losses do; of the components' metrics, the headline scalars (the rest is in metrics.jsonl).
-static bool shown(const std::string& key, const std::vector<MetricSeries>& series) {
-  const std::string prefix = "metric.";
-  if (key.rfind(prefix, 0) != 0) return true;
-  const MetricSeries* s = find_series(series, std::string_view(key).substr(prefix.size()));
+static bool shown(const std::string& key, SeriesIndex& series) {
+  if (key.rfind("metric.", 0) != 0) return true;
+  const MetricSeries* s = series.find_record_key(key);
   return s && s->kind == MetricKind::scalar && s->headline;
 }
 
 std::string format_record(const MetricsRecord& r, std::int64_t total_steps, const std::vector<MetricSeries>& series) {
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(total_steps);
   char buf[160];
+  SeriesIndex index(series);
   for (const auto& [name, value] : r.values) {
-    if (!shown(name, series)) continue;
+    if (!shown(name, index)) continue;
     if (name == "lr")
       std::snprintf(buf, sizeof buf, "  lr %.2e", value);
     else if (name == "tokens_per_s")

@@ -134,8 +134,9 @@ void MambaMixer::report_step_sizes(const Tensor& delta, StepContext& ctx) const 
 
 std::vector<MetricSeries> MambaMixer::metric_series() const {
   if (!config_.dt_telemetry) return {};
-  return {{"dt", MetricKind::vector, {"token"}, {}, "", MetricReduce::mean,
-           "mean step size softplus(dt) over the channels, per input token id", false}};
+  // `last`: a token id absent from some steps of the window would count as 0 in a mean.
+  return {{"dt", MetricKind::vector, {"token"}, {}, "", MetricReduce::last,
+           "mean step size softplus(dt) over the channels, per input token id, in the last step that saw it", false}};
 }
 
 std::unique_ptr<MixerState> MambaMixer::make_state(std::int64_t batch) const {

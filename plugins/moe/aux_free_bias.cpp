@@ -31,7 +31,7 @@ class AuxFreeBias : public Balance {
 
   std::vector<MetricSeries> metric_series() const override {
     return {{"bias", MetricKind::vector, {"expert"}, {}, "", MetricReduce::last,
-             "the expert selection bias added to the router's scores (DeepSeek-V3), after the last step", false}};
+             "the expert selection bias added to the router's scores (DeepSeek-V3) in the window's last step", false}};
   }
 
   void after_step() override {

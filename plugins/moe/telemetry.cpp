@@ -19,7 +19,8 @@ std::vector<MetricSeries> routing_series(bool detailed) {
       {"max_violation", K::scalar, {}, {}, "", R::mean,
        "max load / mean load - 1 (Wang et al. 2024); 0 is perfect balance", true},
       {"dead_experts", K::scalar, {}, {}, "experts", R::mean,
-       "experts that processed no slot in a step, averaged over the window's steps (0.5: dead in half of them)", true},
+       "experts that processed no slot in a forward (a step's value: the mean over its micro-batches), averaged "
+       "over the window's steps (0.5: dead in half of them)", true},
       {"dropped_fraction", K::scalar, {}, {}, "fraction", R::mean,
        "share of the N k routed slots dropped at expert capacity", true},
       {"router_entropy", K::scalar, {}, {}, "nats", R::mean,

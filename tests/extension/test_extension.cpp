@@ -133,7 +133,7 @@ TEST_CASE("extension optimizer: a model trains with sgd_momentum and resumes exa
   CHECK(safetensors::Reader(folder / kCheckpointOptimizerFile).find("momentum.layers.0.mixer.conv_weight") != nullptr);
   {
     LoadedCheckpoint c = load_checkpoint(folder, test::hermetic_options(), registry());
-    const TrainingState state = load_training_state(folder, *c.model);
+    const TrainingState state = load_training_state(folder);
     CHECK(state.optimizer_type == "sgd_momentum");
     TrainCallbacks callbacks;
     callbacks.on_record = [&](const MetricsRecord& r) { resumed.push_back(r); };

@@ -113,7 +113,7 @@ TEST_CASE("resume: a stopped and resumed run logs exactly what an uninterrupted 
   }
   {
     LoadedCheckpoint c = load_checkpoint(folder, test::hermetic_options(), registry);
-    const TrainingState state = load_training_state(folder, *c.model);
+    const TrainingState state = load_training_state(folder);
     CHECK(state.step == 10);
     CHECK(state.window_steps == 2);
     TrainCallbacks callbacks;
@@ -194,7 +194,7 @@ TEST_CASE("checkpoint: recovery picks the complete folder after a crash between 
   save_checkpoint(folder, e, *objects.model);
   CHECK(resolve_checkpoint_folder(folder) == folder);
   CHECK_FALSE(fs::exists(folder.string() + ".new"));
-  CHECK_THROWS_WITH(load_training_state(root / "nothing", *objects.model), Catch::Contains("has no training state"));
+  CHECK_THROWS_WITH(load_training_state(root / "nothing"), Catch::Contains("has no training state"));
 }
 
 TEST_CASE("checkpoint: snapshots keep the newest N, each complete and unchanged by later writes", "[checkpoint]") {
@@ -253,5 +253,5 @@ TEST_CASE("divergence: the error names the step and the first non-finite activat
     CHECK(message.find("the first non-finite activation is the output of layers.1.mixer (attention)") !=
           std::string::npos);
   }
-  CHECK(load_training_state(folder, *objects.model).step == 5);
+  CHECK(load_training_state(folder).step == 5);
 }

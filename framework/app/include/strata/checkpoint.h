@@ -58,8 +58,10 @@ std::filesystem::path snapshot_checkpoint(const std::filesystem::path& folder, c
                                           std::int64_t step, std::int64_t keep);
 
 // The training state saved in a checkpoint, for train(..., &state). FileFormatError when
-// the checkpoint has none (e.g. an imported model) or it does not fit `model`.
-TrainingState load_training_state(const std::filesystem::path& folder, const Model& model);
+// the checkpoint has none (e.g. an imported model) or its files are damaged. Whether the
+// optimizer state fits the model is checked when the optimizer loads it (names and shapes,
+// Optimizer::load_state, and the optimizer type, train()).
+TrainingState load_training_state(const std::filesystem::path& folder);
 
 struct LoadedCheckpoint {
   Experiment experiment;

@@ -34,7 +34,7 @@ struct RunStart {
 };
 
 // Observers of a run; all optional. on_step and on_record are the trainer's; on_end runs
-// when training ends, normally or not, before the tables and report are written.
+// when training ends, however it ends (it must not throw).
 struct RunHooks {
   std::function<void(const RunStart&)> on_start;
   std::function<void(std::int64_t step, double loss, double tokens_per_s)> on_step;

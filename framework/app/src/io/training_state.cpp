@@ -5,6 +5,7 @@
 // uninterrupted run's.
 #include "io/training_state.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -69,7 +70,7 @@ void save_training_state(const fs::path& folder, const TrainingState& state, con
   write_text_atomically(folder / kCheckpointStateFile, j.dump(2) + "\n");
 }
 
-TrainingState load_training_state(const fs::path& checkpoint, const Model& model) {
+TrainingState load_training_state(const fs::path& checkpoint) {
   const fs::path folder = resolve_checkpoint_folder(checkpoint);
   const fs::path file = folder / kCheckpointStateFile;
   std::error_code ec;
@@ -94,7 +95,9 @@ TrainingState load_training_state(const fs::path& checkpoint, const Model& model
     state.window_steps = w.at("steps").get<std::int64_t>();
     state.window_tokens = w.at("tokens").get<std::int64_t>();
     state.window_seconds = w.at("seconds").get<double>();
-    state.window_extra = w.at("extra").get<std::map<std::string, double>>();
+    // A non-finite telemetry value of the open window was written as null (JSON has no NaN).
+    for (const auto& [name, value] : w.at("extra").items())
+      state.window_extra[name] = value.is_null() ? NAN : value.get<double>();
     state.initial_eval = eval_from(j.at("initial_eval"));
     state.last_eval = eval_from(j.at("last_eval"));
     state.last_train_loss = j.at("last_train_loss").get<double>();
@@ -106,8 +109,7 @@ TrainingState load_training_state(const fs::path& checkpoint, const Model& model
   }
   const safetensors::Reader moments(folder / kCheckpointOptimizerFile);
   // Names and shapes are checked against the optimizer when it loads them
-  // (Optimizer::load_state); the dtype follows the model's.
-  (void)model;
+  // (Optimizer::load_state); copying converts the dtype to the live state's.
   for (const safetensors::TensorInfo& info : moments.tensors())
     state.optimizer_state.emplace_back(info.name, moments.load(info.name));
   return state;

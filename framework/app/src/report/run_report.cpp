@@ -369,6 +369,7 @@ std::map<std::string, LayerPatterns> collect_patterns(const Resolved& resolved, 
     std::string scope;
     Counts LayerPatterns::*counts;
     std::int64_t i, j;
+    bool per_step;  // a mean per step: weighed by the window's length to become a count
   };
   std::map<std::string, Parsed> parsed;
   std::map<std::string, LayerPatterns> layers;
@@ -382,8 +383,10 @@ std::map<std::string, LayerPatterns> collect_patterns(const Resolved& resolved, 
     if (!counts) continue;
     const std::int64_t i = r.indices[0], j = r.indices[1];
     const bool pairs = counts == &LayerPatterns::coactivation;
-    if (i < 0 || j < 0 || j >= 4096 || (pairs && i >= 4096)) continue;
-    parsed[key] = {s.scope, counts, i, j};
+    // Rows are token ids (a vocabulary below 2^24) or positions: anything larger is not
+    // a key a run writes, and would make the position bins loop for ever.
+    if (i < 0 || j < 0 || j >= 4096 || (pairs && i >= 4096) || i >= (std::int64_t(1) << 24)) continue;
+    parsed[key] = {s.scope, counts, i, j, s.reduce == MetricReduce::mean};
     LayerPatterns& layer = layers[s.scope];
     layer.experts = std::max({layer.experts, j + 1, pairs ? i + 1 : 0});
   }
@@ -394,7 +397,7 @@ std::map<std::string, LayerPatterns> collect_patterns(const Resolved& resolved, 
       if (it == parsed.end()) continue;
       const Parsed& p = it->second;
       LayerPatterns& layer = layers[p.scope];
-      (layer.*p.counts)[p.i][p.j] += value * weight;
+      (layer.*p.counts)[p.i][p.j] += value * (p.per_step ? weight : 1.0);
     }
   }
   // Keys that occur only outside the window still count: the layer has the telemetry.

@@ -125,7 +125,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   const bool resuming = !settings.resume_checkpoint.empty();
   if (resuming) {
     load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile);
-    resume_state = load_training_state(settings.resume_checkpoint, model);
+    resume_state = load_training_state(settings.resume_checkpoint);
     run_folder::truncate_metrics(folder, resume_state.step);
   } else {
     write_text_atomically(folder / run_folder::kConfigFile, e.resolved_toml());
@@ -164,18 +164,23 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   memory.reset_peak();
   {
     SigintScope sigint(settings.stop_on_sigint);
+    // on_end runs however training ends (a console clears its progress bar).
+    struct EndGuard {
+      const RunHooks& hooks;
+      ~EndGuard() {
+        if (hooks.on_end) hooks.on_end();
+      }
+    } end{hooks};
     try {
       const std::shared_ptr<Optimizer> optimizer = make_optimizer(e, registry, model);
       outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks, resuming ? &resume_state : nullptr);
     } catch (const TrainingDivergedError&) {
-      if (hooks.on_end) hooks.on_end();
       metrics.close();
       run_folder::write_metrics_tables(folder);
       write_run_report(folder);  // the curves up to the failure
       throw;
     }
   }
-  if (hooks.on_end) hooks.on_end();
   metrics.close();
   outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
   if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);

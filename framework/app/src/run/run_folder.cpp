@@ -205,10 +205,10 @@ void write_metrics_tables(const fs::path& run) {
   std::ostringstream experts;
   bool any = false;
   experts << "step,scope,series,expert,value\n";
+  SeriesIndex index(log.series);
   for (const MetricsRecord& r : records) {
     for (const auto& [key, value] : r.values) {
-      if (key.rfind("metric.", 0) != 0) continue;
-      const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+      const MetricSeries* s = index.find_record_key(key);
       if (!s || s->kind != MetricKind::vector || s->axes != std::vector<std::string>{"expert"}) continue;
       any = true;
       experts << r.step << "," << csv_field(s->scope) << "," << csv_field(s->name) << ","

@@ -22,9 +22,10 @@ std::vector<std::pair<std::string, double>> headline_telemetry(const fs::path& r
   std::vector<std::pair<std::string, double>> out;
   if (log.records.empty()) return out;
   std::map<std::string, std::pair<double, int>> sums;  // name -> (sum, layers)
+  SeriesIndex index(log.series);
   for (const auto& [key, value] : log.records.back().values) {
-    if (key.rfind("metric.", 0) != 0 || !std::isfinite(value)) continue;
-    const MetricSeries* s = find_series(log.series, std::string_view(key).substr(7));
+    if (!std::isfinite(value)) continue;
+    const MetricSeries* s = index.find_record_key(key);
     if (!s || s->kind != MetricKind::scalar || !s->headline) continue;
     if (!sums.count(s->name)) out.emplace_back(s->name, 0.0);
     sums[s->name].first += value;

@@ -151,14 +151,10 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   // How each logged metric combines over a logging window: as its declaration says
   // (strata/telemetry.h); mean for a metric nobody declared.
   const std::vector<MetricSeries> declared = model.metric_series();
-  std::map<std::string, MetricReduce> reduce_of;
+  SeriesIndex series(declared);
   const auto reduction = [&](const std::string& name) {
-    auto it = reduce_of.find(name);
-    if (it == reduce_of.end()) {
-      const MetricSeries* s = find_series(declared, name);
-      it = reduce_of.emplace(name, s ? s->reduce : MetricReduce::mean).first;
-    }
-    return it->second;
+    const MetricSeries* s = series.find(name);
+    return s ? s->reduce : MetricReduce::mean;
   };
 
   while (state.step < steps) {

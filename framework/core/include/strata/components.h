@@ -247,6 +247,9 @@ class Block : public Module {
 
   Mixer& mixer() const { return *mixer_; }
   Ffn* ffn() const { return ffn_.get(); }
+  // "layers.3": the scope of the block's own telemetry (the model sets it before forward;
+  // run_mixer and run_ffn return to it).
+  const std::string& scope() const { return scope_; }
   const std::string& mixer_scope() const { return mixer_scope_; }
   const std::string& ffn_scope() const { return ffn_scope_; }
 
@@ -266,7 +269,7 @@ class Block : public Module {
  private:
   std::shared_ptr<Mixer> mixer_;
   std::shared_ptr<Ffn> ffn_;
-  std::string mixer_scope_, ffn_scope_;
+  std::string scope_, mixer_scope_, ffn_scope_;
   const Observer* observer_ = nullptr;
 };
 

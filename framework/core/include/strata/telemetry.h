@@ -12,6 +12,7 @@
 //   histogram  "gate", edges b0 < ... < bn  ctx.add_metric_at("gate", bin, count)  -> "gate.<bin>"
 // Indices may be sparse (token ids). The trainer takes each step's value as the mean over
 // its micro-batches, then reduces the steps of a logging window as `reduce` says.
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,5 +56,20 @@ MetricSeries scoped_series(const MetricSeries& series, const std::string& scope)
 // declared key() that equals the key or prefixes it followed by "." and numeric indices
 // (as many as the kind has axes). Null when none.
 const MetricSeries* find_series(const std::vector<MetricSeries>& declared, std::string_view key);
+
+// find_series with the answer kept per key: for walking every key of many records (a
+// record of detailed MoE telemetry holds thousands). `declared` must outlive the index.
+class SeriesIndex {
+ public:
+  explicit SeriesIndex(const std::vector<MetricSeries>& declared) : declared_(declared) {}
+  // The series of a logged key without the "metric." prefix, or null.
+  const MetricSeries* find(std::string_view key);
+  // The series of a record key "metric.<key>", or null for any other record key.
+  const MetricSeries* find_record_key(std::string_view record_key);
+
+ private:
+  const std::vector<MetricSeries>& declared_;
+  std::map<std::string, const MetricSeries*, std::less<>> cache_;
+};
 
 }  // namespace strata

@@ -24,8 +24,9 @@ void Block::assemble(int layer, BlockParts parts) {
   if (!parts.mixer) throw ValueError("Block::assemble: layer " + std::to_string(layer) + " has no mixer");
   mixer_ = parts.mixer;
   ffn_ = parts.ffn;
-  mixer_scope_ = "layers." + std::to_string(layer) + ".mixer";
-  ffn_scope_ = "layers." + std::to_string(layer) + ".ffn";
+  scope_ = "layers." + std::to_string(layer);
+  mixer_scope_ = scope_ + ".mixer";
+  ffn_scope_ = scope_ + ".ffn";
   build(parts);
   if (!registered_as(*this, *mixer_, "mixer") || (ffn_ && !registered_as(*this, *ffn_, "ffn")))
     throw Error("the block of layer " + std::to_string(layer) + " did not register its mixer as \"mixer\" and its ffn as \"ffn\"",
@@ -35,6 +36,7 @@ void Block::assemble(int layer, BlockParts parts) {
 Tensor Block::run_mixer(const Tensor& x, MixerState* state, StepContext& ctx) {
   ctx.set_scope(mixer_scope_);
   Tensor out = state ? mixer_->forward_step(x, *state, ctx) : mixer_->forward(x, ctx);
+  ctx.set_scope(scope_);
   if (observer_) (*observer_)(mixer_scope_, out);
   return out;
 }
@@ -43,6 +45,7 @@ Tensor Block::run_ffn(const Tensor& x, StepContext& ctx) {
   if (!ffn_) throw ValueError("Block::run_ffn: layer " + mixer_scope_ + " has no ffn", "check ffn() before calling run_ffn");
   ctx.set_scope(ffn_scope_);
   Tensor out = ffn_->forward(x, ctx);
+  ctx.set_scope(scope_);
   if (observer_) (*observer_)(ffn_scope_, out);
   return out;
 }

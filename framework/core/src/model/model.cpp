@@ -131,9 +131,14 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const
     const Block::Observer named = [&](const std::string& scope, const Tensor& out) {
       (*observe)(scope + " (" + (scope == b.mixer_scope() ? plan_[i].mixer_type : plan_[i].ffn_type) + ")", out);
     };
+    // The observer lives on this stack frame: the guard unsets it however forward ends.
+    struct ObserverGuard {
+      Block& block;
+      ~ObserverGuard() { block.set_observer(nullptr); }
+    } guard{b};
     b.set_observer(observe ? &named : nullptr);
+    ctx.set_scope(b.scope());
     h = b.forward(h, state ? state->layers[i].get() : nullptr, ctx);  // [B, T, D]
-    b.set_observer(nullptr);
   }
   ctx.set_scope("");
   const Tensor out = logits(h);
@@ -151,6 +156,7 @@ std::vector<MetricSeries> Model::metric_series() const {
   };
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Block& b = *blocks_[i];
+    add(&b, b.scope());  // the block's own series (a gate of a custom layout, say)
     add(&b.mixer(), b.mixer_scope());
     add(b.ffn(), b.ffn_scope());
   }

@@ -98,4 +98,15 @@ const MetricSeries* find_series(const std::vector<MetricSeries>& declared, std::
   return best;
 }
 
+const MetricSeries* SeriesIndex::find(std::string_view key) {
+  if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
+  return cache_.emplace(std::string(key), find_series(declared_, key)).first->second;
+}
+
+const MetricSeries* SeriesIndex::find_record_key(std::string_view record_key) {
+  constexpr std::string_view prefix = "metric.";
+  if (record_key.substr(0, prefix.size()) != prefix) return nullptr;
+  return find(record_key.substr(prefix.size()));
+}
+
 }  // namespace strata
