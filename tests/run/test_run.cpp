@@ -3,13 +3,17 @@
 // resume, and reading metrics.jsonl back with a damaged line.
 #include <csignal>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "catch.h"
 #include "helpers.h"
 #include "plugin_registry.h"
 #include "strata/checkpoint.h"
+#include "strata/trainer.h"
 #include "strata/run.h"
 #include "strata/run_folder.h"
 
@@ -96,6 +100,18 @@ TEST_CASE("run: SIGINT checkpoints and stops, and the run resumes from there", "
   REQUIRE(torn.bad_lines.size() == 1);
   CHECK(torn.declared);  // line 1 declares the series (none here), then the records
   CHECK(torn.bad_lines[0] == std::int64_t(torn.records.size()) + 2);
+
+  // A non-finite telemetry value in the open window is saved as null and read back as NaN.
+  {
+    const fs::path state_file = folder / run_folder::kCheckpointFolder / kCheckpointStateFile;
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(state_file));
+    j["window"]["extra"]["metric.layers.0.mixer.nan_probe"] = NAN;  // nlohmann writes NaN as null
+    std::ofstream(state_file) << j.dump(2);
+    REQUIRE(j.dump().find("\"metric.layers.0.mixer.nan_probe\":null") != std::string::npos);
+    const TrainingState state = load_training_state(folder / run_folder::kCheckpointFolder);
+    REQUIRE(state.window_extra.count("metric.layers.0.mixer.nan_probe") == 1);
+    CHECK(std::isnan(state.window_extra.at("metric.layers.0.mixer.nan_probe")));
+  }
 
   RunSettings resume;
   resume.resume_checkpoint = folder / run_folder::kCheckpointFolder;
