@@ -18,32 +18,18 @@ namespace strata::cli {
 
 namespace {
 
-// "layer 3" for the ffn of layer 3 ("layers.3.ffn"), "layer 3 mixer", or the scope itself;
-// with the layer number first, so that layers print in order.
-std::pair<std::int64_t, std::string> layer_label(const std::string& scope) {
-  std::int64_t layer = -1;
-  std::size_t used = 0;
-  if (scope.rfind("layers.", 0) == 0) {
-    try {
-      layer = std::stoll(scope.substr(7), &used);
-    } catch (const std::exception&) {
-      return {-1, scope};
-    }
-    const std::string rest = scope.substr(7 + used);
-    return {layer, "layer " + std::to_string(layer) + (rest.empty() || rest == ".ffn" ? "" : " " + rest.substr(1))};
-  }
-  return {-1, scope};
-}
-
 // Expert indices past this are not ones a run writes (the moe plugin allows 4096 experts).
 constexpr std::int64_t kMaxExperts = 4096;
 
-// (layer, label) -> row -> expert -> slots
-using Histogram = std::map<std::pair<std::int64_t, std::string>, std::map<std::int64_t, std::map<std::int64_t, double>>>;
+struct ScopeOrder {
+  bool operator()(const std::string& a, const std::string& b) const { return scope_less(a, b); }
+};
+// component scope (in layer order) -> row -> expert -> slots
+using Histogram = std::map<std::string, std::map<std::int64_t, std::map<std::int64_t, double>>, ScopeOrder>;
 
 void print_table(const char* what, const Histogram& h, std::int64_t n_experts) {
-  for (const auto& [layer, rows] : h) {
-    std::printf("%s: %s x expert (share of its slots; %lld experts)\n", layer.second.c_str(), what,
+  for (const auto& [scope, rows] : h) {
+    std::printf("%s: %s x expert (share of its slots; %lld experts)\n", scope_label(scope).c_str(), what,
                 static_cast<long long>(n_experts));
     std::printf("%8s", what);
     for (std::int64_t e = 0; e < n_experts; ++e) std::printf("  e%-3lld", static_cast<long long>(e));
@@ -108,7 +94,7 @@ int experts_command(const ExpertsOptions& options) {
       if (!row || !expert || *expert >= kMaxExperts) continue;  // not a key a run writes
       n_experts = std::max(n_experts, *expert + 1);
       const double weight = s->reduce == MetricReduce::mean ? window : 1.0;
-      (which == 0 ? tokens : positions)[layer_label(s->scope)][*row][*expert] += value * weight;
+      (which == 0 ? tokens : positions)[s->scope][*row][*expert] += value * weight;
     }
   }
   if (tokens.empty() && positions.empty())

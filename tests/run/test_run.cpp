@@ -11,7 +11,7 @@
 
 #include "catch.h"
 #include "helpers.h"
-#include "plugin_registry.h"
+#include "registry_helpers.h"
 #include "strata/checkpoint.h"
 #include "strata/trainer.h"
 #include "strata/run.h"
@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ComponentRegistry& registry() {
-  static ComponentRegistry r;
-  static const bool ready = (test::add_builtins_and_plugins(r, {STRATA_EXAMPLE_PLUGIN}), true);
-  (void)ready;
-  return r;
-}
 
 Experiment tiny(std::int64_t steps) {
   const std::string text = R"(
@@ -48,7 +42,7 @@ eval_every = 10
 eval_batches = 1
 threads = 1
 steps = )" + std::to_string(steps) + "\n";
-  return Experiment::from_string(text, "tiny.toml", test::hermetic_options(), registry());
+  return Experiment::from_string(text, "tiny.toml", test::hermetic_options(), test::example_registry());
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ TEST_CASE("run: a run writes its folder and calls its hooks", "[run]") {
   hooks.on_step = [&](std::int64_t step, double, double) { last_step = step; };
   hooks.on_record = [&](const MetricsRecord&) { ++records; };
   hooks.on_end = [&] { ++ends; };
-  const RunOutcome o = run_in_folder(tiny(20), registry(), folder, {}, hooks);
+  const RunOutcome o = run_in_folder(tiny(20), test::example_registry(), folder, {}, hooks);
   CHECK((starts == 1 && ends == 1 && last_step == 20));
   CHECK(o.summary.steps == 20);
   CHECK_FALSE(o.summary.interrupted);
@@ -89,7 +83,7 @@ TEST_CASE("run: SIGINT checkpoints and stops, and the run resumes from there", "
   hooks.on_step = [](std::int64_t step, double, double) {
     if (step == 7) std::raise(SIGINT);  // as a user's Ctrl-C: finish the step, checkpoint, stop
   };
-  const RunOutcome stopped = run_in_folder(tiny(20), registry(), folder, {}, hooks);
+  const RunOutcome stopped = run_in_folder(tiny(20), test::example_registry(), folder, {}, hooks);
   CHECK(stopped.summary.interrupted);
   CHECK(stopped.summary.steps == 7);
   CHECK(fs::exists(folder / run_folder::kCheckpointFolder / kCheckpointStateFile));
@@ -118,7 +112,7 @@ TEST_CASE("run: SIGINT checkpoints and stops, and the run resumes from there", "
   std::int64_t resumed_at = -1;
   RunHooks observe;
   observe.on_start = [&](const RunStart& s) { resumed_at = s.resumed_at; };
-  const RunOutcome finished = run_in_folder(tiny(20), registry(), folder, resume, observe);
+  const RunOutcome finished = run_in_folder(tiny(20), test::example_registry(), folder, resume, observe);
   CHECK(resumed_at == 7);
   CHECK(finished.summary.steps == 20);
   CHECK_FALSE(finished.summary.interrupted);
@@ -135,7 +129,7 @@ TEST_CASE("run: SIGINT checkpoints and stops, and the run resumes from there", "
 TEST_CASE("run: an experiment without a task is refused before anything is written", "[run][errors]") {
   const fs::path folder = test::fresh_temp_dir("run", "notask");
   const Experiment e = Experiment::from_string("[model]\nd_model = 8\nn_layers = 1\nvocab_size = 16\n[model.mixer.C]\ntype = \"shortconv\"\n",
-                                               "model_only.toml", test::hermetic_options(), registry());
-  CHECK_THROWS_WITH(run_in_folder(e, registry(), folder), Catch::Contains("no [task] to train on"));
+                                               "model_only.toml", test::hermetic_options(), test::example_registry());
+  CHECK_THROWS_WITH(run_in_folder(e, test::example_registry(), folder), Catch::Contains("no [task] to train on"));
   CHECK(fs::is_empty(folder));
 }

@@ -216,21 +216,6 @@ std::vector<std::string> all_keys(const std::vector<LoggedStep>& steps) {
   return {keys.begin(), keys.end()};
 }
 
-std::optional<MetricKey> parse_metric_key(const std::string& key) {
-  const std::string prefix = "metric.";
-  if (key.rfind(prefix, 0) != 0 || key.size() == prefix.size()) return std::nullopt;
-  const std::vector<std::string> parts = split_dots(key.substr(prefix.size()));
-  std::size_t end = parts.size();
-  // (An index of more than 18 digits would not fit: such a part stays in the name.)
-  while (end > 0 && all_digits(parts[end - 1]) && parts[end - 1].size() <= 18) --end;
-  if (end == 0 || parts[end - 1].empty()) return std::nullopt;
-  MetricKey m;
-  m.name = parts[end - 1];
-  m.scope = join_dots(parts, 0, end - 1);
-  for (std::size_t i = end; i < parts.size(); ++i) m.indices.push_back(std::stoll(parts[i]));
-  return m;
-}
-
 std::optional<AuxKey> parse_aux_key(const std::string& key) {
   const std::string prefix = "aux.";
   if (key.rfind(prefix, 0) != 0 || key.size() == prefix.size()) return std::nullopt;
@@ -246,30 +231,6 @@ std::optional<AuxKey> parse_aux_key(const std::string& key) {
   }
   a.scope = join_dots(parts, 0, scope_end);
   return a;
-}
-
-std::string scope_label(const std::string& scope) {
-  if (scope.empty()) return "model";
-  const std::vector<std::string> parts = split_dots(scope);
-  if (parts.size() >= 2 && parts[0] == "layers" && all_digits(parts[1])) {
-    std::string label = "layer " + parts[1];
-    const std::string rest = join_dots(parts, 2, parts.size());
-    if (!rest.empty() && rest != "ffn") label += " " + rest;
-    return label;
-  }
-  return scope;
-}
-
-bool scope_less(const std::string& a, const std::string& b) {
-  const auto layer = [](const std::string& s) -> std::int64_t {
-    const std::vector<std::string> parts = split_dots(s);
-    if (parts.size() >= 2 && parts[0] == "layers" && all_digits(parts[1]) && parts[1].size() < 15)
-      return std::stoll(parts[1]);
-    return -1;
-  };
-  const std::int64_t la = layer(a), lb = layer(b);
-  if (la != lb) return la < lb;
-  return a < b;
 }
 
 fs::path absolute_path(const fs::path& path) {

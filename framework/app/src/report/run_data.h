@@ -60,15 +60,6 @@ std::vector<Point> eval_curve(const RunData& run, const std::string& key);
 // Every key that occurs in any logged step, sorted.
 std::vector<std::string> all_keys(const std::vector<LoggedStep>& steps);
 
-// A telemetry key "metric.<scope>.<name>[.<i>[.<j>...]]" taken apart: trailing numeric
-// parts are indices, the part before them the name, the rest the scope.
-struct MetricKey {
-  std::string scope;  // "layers.1.ffn"
-  std::string name;   // "load", "load_cv"
-  std::vector<std::int64_t> indices;
-};
-std::optional<MetricKey> parse_metric_key(const std::string& key);
-
 // An auxiliary-loss key "aux.<scope>[.balance.<i>].<term>" taken apart.
 struct AuxKey {
   std::string scope;  // "layers.1.ffn"
@@ -76,12 +67,6 @@ struct AuxKey {
   std::string term;   // "switch_aux"
 };
 std::optional<AuxKey> parse_aux_key(const std::string& key);
-
-// A scope as a reader names it: "layers.3.ffn" -> "layer 3", "layers.3.mixer" -> "layer 3
-// mixer", anything else unchanged ("" -> "model").
-std::string scope_label(const std::string& scope);
-// Orders scopes by their layer number when they have one ("layers.2" before "layers.10").
-bool scope_less(const std::string& a, const std::string& b);
 
 // The last component of a folder's absolute path ("runs/a/" -> "a"), for titles.
 std::string folder_name(const std::filesystem::path& folder);

@@ -57,6 +57,12 @@ MetricSeries scoped_series(const MetricSeries& series, const std::string& scope)
 // (as many as the kind has axes). Null when none.
 const MetricSeries* find_series(const std::vector<MetricSeries>& declared, std::string_view key);
 
+// A scope as a reader names it: "layers.3.ffn" -> "layer 3", "layers.3.mixer" -> "layer 3
+// mixer", anything else unchanged ("" -> "model").
+std::string scope_label(const std::string& scope);
+// Orders scopes by their layer number when they have one ("layers.2" before "layers.10").
+bool scope_less(const std::string& a, const std::string& b);
+
 // find_series with the answer kept per key: for walking every key of many records (a
 // record of detailed MoE telemetry holds thousands). `declared` must outlive the index.
 class SeriesIndex {

@@ -127,11 +127,14 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const
   if (observe) (*observe)("embedding", h);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     Block& b = *blocks_[i];
-    // The observer names each output with its component type: "layers.3.mixer (mamba)".
-    const Block::Observer named = [&](const std::string& scope, const Tensor& out) {
-      (*observe)(scope + " (" + (scope == b.mixer_scope() ? plan_[i].mixer_type : plan_[i].ffn_type) + ")", out);
-    };
-    // The observer lives on this stack frame: the guard unsets it however forward ends.
+    // Diagnosis only (a plain forward builds nothing here): the observer names each
+    // output with its component type, "layers.3.mixer (mamba)". It lives on this stack
+    // frame, so the guard unsets it however forward ends.
+    Block::Observer named;
+    if (observe)
+      named = [&](const std::string& scope, const Tensor& out) {
+        (*observe)(scope + " (" + (scope == b.mixer_scope() ? plan_[i].mixer_type : plan_[i].ffn_type) + ")", out);
+      };
     struct ObserverGuard {
       Block& block;
       ~ObserverGuard() { block.set_observer(nullptr); }

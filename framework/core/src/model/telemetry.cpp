@@ -98,6 +98,35 @@ const MetricSeries* find_series(const std::vector<MetricSeries>& declared, std::
   return best;
 }
 
+namespace {
+
+// The layer number of "layers.<n>[.<rest>]" and where <rest> starts; -1 for other scopes.
+std::pair<std::int64_t, std::size_t> layer_of(const std::string& scope) {
+  constexpr std::string_view prefix = "layers.";
+  if (scope.rfind(prefix, 0) != 0) return {-1, 0};
+  std::size_t end = prefix.size();
+  while (end < scope.size() && std::isdigit(static_cast<unsigned char>(scope[end]))) ++end;
+  const std::size_t digits = end - prefix.size();
+  if (digits == 0 || digits >= 15 || (end < scope.size() && scope[end] != '.')) return {-1, 0};
+  return {std::stoll(scope.substr(prefix.size(), digits)), end};
+}
+
+}  // namespace
+
+std::string scope_label(const std::string& scope) {
+  if (scope.empty()) return "model";
+  const auto [layer, end] = layer_of(scope);
+  if (layer < 0) return scope;
+  const std::string rest = end < scope.size() ? scope.substr(end + 1) : std::string();
+  return "layer " + std::to_string(layer) + (rest.empty() || rest == "ffn" ? "" : " " + rest);
+}
+
+bool scope_less(const std::string& a, const std::string& b) {
+  const std::int64_t la = layer_of(a).first, lb = layer_of(b).first;
+  if (la != lb) return la < lb;
+  return a < b;
+}
+
 const MetricSeries* SeriesIndex::find(std::string_view key) {
   if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
   return cache_.emplace(std::string(key), find_series(declared_, key)).first->second;
