@@ -37,7 +37,7 @@ int logits_command(const LogitsOptions& options) {
       const Tensor g = p.tensor.grad();
       grads.emplace_back(p.name, g.defined() ? g : Tensor::zeros(p.tensor.shape(), p.tensor.dtype()));
     }
-    if (options.grads == "hf") grads = to_hf_layout(c.experiment, *c.model, grads);
+    if (options.grads == "hf") grads = to_hf_layout(c.experiment, *c.model, registry, grads);
     out.emplace_back("logits", logits.detach().to(DType::f32));
     out.emplace_back("loss", loss.detach().to(DType::f32));
     for (auto& [name, g] : grads) out.emplace_back("grad." + name, g.to(DType::f32));

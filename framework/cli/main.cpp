@@ -165,7 +165,9 @@ int main(int argc, char** argv) {
 
   HfOptions import_options;
   CLI::App* import_app = app.add_subcommand(
-      "import-hf", "convert a local Hugging Face model folder (Llama, Mixtral, Mamba, Jamba) to a strata checkpoint");
+      "import-hf",
+      "convert a local Hugging Face model folder to a strata checkpoint (the architectures the loaded plugins map: "
+      "strata plugins lists them)");
   import_app->add_option("folder", import_options.source, "folder with config.json and safetensors weights")
       ->required();
   import_app->add_option("--out", import_options.out, "checkpoint folder to write")->required();

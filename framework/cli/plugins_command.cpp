@@ -45,6 +45,16 @@ int plugins_command(const PluginsOptions& options) {
       }
     }
   }
+  if (const auto architectures = registry.hf_architectures(); !architectures.empty()) {
+    std::cout << "\nHugging Face architectures (import-hf, export-hf):\n";
+    for (const hf::ArchitectureMapping* a : architectures) {
+      std::string parts;
+      for (const auto* types : {&a->mixers, &a->ffns})
+        for (const std::string& t : *types) parts += (parts.empty() ? "" : " + ") + t;
+      if (a->stack != "pattern") parts = "stack " + a->stack + ": " + parts;
+      std::cout << "  " << a->name << "  -- " << parts << "  [" << registry.hf_origin_of(a->name).name << "]\n";
+    }
+  }
   return kOk;
 }
 

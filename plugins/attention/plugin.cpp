@@ -6,6 +6,7 @@
 #include <string>
 
 #include "attention_mixer.h"
+#include "hf_mapping.h"
 
 namespace {
 
@@ -116,6 +117,7 @@ ComponentCost attention_cost(const Config& config, const BuildContext& ctx, cons
 void register_components(PluginRegistrar& registrar) {
   registrar.add<AttentionMixer>("attention", "multi-head / grouped-query attention with RoPE and a KV cache",
                                 attention_schema(), &make_attention, &attention_cost);
+  attention_plugin::register_hf_mappings(registrar);
 }
 
 }  // namespace

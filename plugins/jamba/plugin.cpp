@@ -15,6 +15,7 @@
 
 #include <string>
 
+#include "hf_mapping.h"
 #include "jamba_stack.h"
 
 namespace {
@@ -64,6 +65,7 @@ std::unique_ptr<JambaStack> make_jamba(const Config& config, const BuildContext&
 void register_components(PluginRegistrar& registrar) {
   registrar.add<JambaStack>("jamba", "Jamba's layer rules: attention and MoE by period and offset (HF JambaConfig)",
                             jamba_schema(), &make_jamba);
+  jamba_plugin::register_hf_mappings(registrar);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "hf_mapping.h"
 #include "mamba_mixer.h"
 
 namespace {
@@ -102,6 +103,7 @@ ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const Co
 void register_components(PluginRegistrar& registrar) {
   registrar.add<MambaMixer>("mamba", "Mamba-1 selective state-space block (fused CPU scan, O(1) decoding state)",
                             mamba_schema(), &make_mamba, &mamba_cost);
+  mamba_plugin::register_hf_mappings(registrar);
 }
 
 }  // namespace

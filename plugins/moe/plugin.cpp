@@ -18,6 +18,7 @@
 #include "balance_terms.h"
 #include "baseline_routers.h"
 #include "expert_choice_router.h"
+#include "hf_mapping.h"
 #include "importance_load.h"
 #include "moe_ffn.h"
 #include "routing.h"
@@ -133,6 +134,7 @@ void register_components(PluginRegistrar& registrar) {
   register_balance_terms(registrar);
   register_aux_free_bias(registrar);
   register_importance_load(registrar);
+  moe_plugin::register_hf_mappings(registrar);
 }
 
 }  // namespace

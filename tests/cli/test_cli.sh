@@ -109,6 +109,7 @@ has stdout "kernel_size (integer, default 4, in [1, 256])"
 for key in expand gate bias; do has_re stdout "^      $key \\("; done
 for builtin in mlp pattern copy text; do has_re stdout "^  $builtin  -- "; done
 has stdout "path (string, required)"
+has_re stdout '^  JambaForCausalLM  -- stack jamba: attention \+ mamba \+ mlp \+ moe  \[jamba\]'
 strata_expect 2 plugins_bad_path plugins --plugin-path /nonexistent
 has stderr "/nonexistent"
 # A copied build tree (bin/ and lib/ elsewhere; the program still loads the original

@@ -1,12 +1,14 @@
 // The extension points, exercised end to end through a plugin that lives under tests/
 // (tests/extension_plugin) and needed no change in framework/: an optimizer that trains
-// and resumes, a block layout that trains and decodes, and a mixer whose declared
-// telemetry the trainer reduces and the report draws.
+// and resumes, a block layout that trains and decodes, a mixer whose declared telemetry
+// the trainer reduces and the report draws, and a Hugging Face architecture of that mixer
+// that export-hf writes and import-hf reads back.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,8 @@
 #include "helpers.h"
 #include "plugin_registry.h"
 #include "strata/checkpoint.h"
+#include "strata/hf.h"
+#include "strata/plugin.h"
 #include "strata/run.h"
 #include "strata/run_folder.h"
 #include "strata/testing/component_check.h"
@@ -271,4 +275,106 @@ TEST_CASE("strata check covers blocks and optimizers, and catches the broken one
   const testing::CheckReport unregistered = check(ComponentKind::block, "parallel", {"register_parts=false"});
   CHECK_FALSE(unregistered.passed());
   CHECK(unregistered.to_string().find("did not register its mixer") != std::string::npos);
+}
+
+// ---- Hugging Face mapping ------------------------------------------------------------------
+
+namespace {
+
+const char* kTokenShiftModel = R"(
+[model]
+d_model = 16
+n_layers = 2
+vocab_size = 12
+init_std = 0.5
+[model.mixer.shift]
+type = "token_shift"
+[model.ffn.mlp]
+type = "mlp"
+d_ff = 24
+bias = true
+)";
+
+nlohmann::json read_json(const fs::path& file) { return nlohmann::json::parse(std::ifstream(file)); }
+
+Tensor forward_logits(const fs::path& checkpoint, const Tensor& ids) {
+  LoadedCheckpoint c = load_checkpoint(checkpoint, test::hermetic_options(), registry());
+  autograd::NoGradGuard no_grad;
+  StepContext ctx(false);
+  return c.model->forward(ids, ctx);
+}
+
+}  // namespace
+
+TEST_CASE("extension hf: a plugin's own architecture exports and imports back to the same model", "[extension][hf]") {
+  const fs::path dir = test::fresh_temp_dir("extension", "hf");
+  const Experiment e = Experiment::from_string(kTokenShiftModel, (dir / "model.toml").string(), test::hermetic_options(),
+                                               registry());
+  const auto objects = build_experiment(e, registry());
+  save_checkpoint(dir / "strata", e, *objects.model);
+
+  CHECK(export_hf(dir / "strata", dir / "hf", registry(), test::hermetic_options()) == "TokenShiftForCausalLM");
+  const nlohmann::json config = read_json(dir / "hf" / "config.json");
+  CHECK(config["architectures"] == nlohmann::json::array({"TokenShiftForCausalLM"}));
+  CHECK(config["model_type"] == "token_shift");
+  CHECK(config["shift_gate"] == "sigmoid");
+  CHECK(config["intermediate_size"] == 24);  // the built-in mlp's own mapping
+  CHECK(config["mlp_bias"] == true);
+  CHECK(config["norm_epsilon"] == 1e-5);
+  const safetensors::Reader weights(dir / "hf" / "model.safetensors");
+  const auto shape = [&](const std::string& name) {
+    const auto* info = weights.find(name);
+    INFO(name);
+    REQUIRE(info != nullptr);
+    return info->shape;
+  };
+  CHECK(shape("model.layers.1.shift.time_mix") == Shape{1, 16});  // strata's [D] mix, unsqueezed
+  CHECK(shape("model.layers.0.shift.previous.weight") == Shape{16, 16});
+  CHECK(shape("model.layers.0.shift.output.weight") == Shape{16, 16});
+  CHECK(shape("model.layers.0.mlp.up_proj.bias") == Shape{24});  // strata's fused [gate; up] bias, split
+  CHECK(shape("model.layers.1.mlp_norm.weight") == Shape{16});
+  CHECK(weights.tensors().size() == 2 + 2 * (4 + 2 + 6));  // embedding, final norm; per layer mixer, norms, mlp
+
+  const HfImportResult r = import_hf(dir / "hf", dir / "back", registry(), test::hermetic_options());
+  CHECK(r.architecture == "TokenShiftForCausalLM");
+  CHECK(r.parameters == objects.model->num_parameters());
+  const Tensor ids = Tensor::from_vector(std::vector<std::int64_t>{1, 5, 2, 11, 3, 0, 7, 4}, {2, 4});
+  STRATA_REQUIRE_CLOSE(forward_logits(dir / "back", ids), forward_logits(dir / "strata", ids), 0, 0);
+
+  SECTION("config.json keys the mapping refuses are named") {
+    nlohmann::json changed = config;
+    changed["shift_gate"] = "tanh";
+    std::ofstream(dir / "hf" / "config.json") << changed.dump(2);
+    CHECK_THROWS_WITH(import_hf(dir / "hf", dir / "refused", registry(), test::hermetic_options()),
+                      Catch::Contains("\"shift_gate\" must be \"sigmoid\"") && Catch::Contains("config.json"));
+    CHECK(!fs::exists(dir / "refused"));
+  }
+  SECTION("a setting the architecture lacks is refused at export") {
+    std::string gelu = kTokenShiftModel;
+    gelu += "activation = \"gelu\"\n";
+    const Experiment g = Experiment::from_string(gelu, (dir / "gelu.toml").string(), test::hermetic_options(), registry());
+    save_checkpoint(dir / "gelu", g, *build_experiment(g, registry()).model);
+    CHECK_THROWS_WITH(export_hf(dir / "gelu", dir / "gelu_hf", registry(), test::hermetic_options()),
+                      Catch::Contains("no Hugging Face counterpart (TokenShiftForCausalLM)") &&
+                          Catch::Contains("must use activation = swiglu"));
+  }
+}
+
+TEST_CASE("extension hf: a second mapping of one architecture or component is refused", "[extension][hf][errors]") {
+  ComponentRegistry r;
+  register_builtin_components(r);
+  hf::ComponentMapping mlp;
+  mlp.kind = ComponentKind::ffn;
+  mlp.type = "mlp";
+  CHECK_THROWS_WITH(r.add_hf_component(mlp), Catch::Contains("mapping of ffn 'mlp' for every architecture is already registered"));
+  hf::ArchitectureMapping a;
+  a.name = "TokenShiftForCausalLM";
+  CHECK_NOTHROW(r.add_hf_architecture(a));
+  CHECK_THROWS_WITH(r.add_hf_architecture(a), Catch::Contains("TokenShiftForCausalLM is already registered"));
+  PluginRegistrar registrar;
+  CHECK_THROWS_WITH(registrar.add_hf_architecture(a), Catch::Contains("needs a name and a model_type"));
+  a.model_type = "x";
+  a.mixers = {"token_shift"};
+  a.norm_eps_key = "norm_epsilon";
+  CHECK_THROWS_WITH(registrar.add_hf_architecture(a), Catch::Contains("composes 'token_shift' but names no module"));
 }

@@ -8,5 +8,6 @@ namespace strata::extension_plugin {
 void register_sgd_momentum(PluginRegistrar& registrar);    // optimizer "sgd_momentum"
 void register_parallel_block(PluginRegistrar& registrar);  // block "parallel"
 void register_token_shift(PluginRegistrar& registrar);     // mixer "token_shift", with telemetry
+void register_token_shift_hf(PluginRegistrar& registrar);  // Hugging Face "TokenShiftForCausalLM"
 
 }  // namespace strata::extension_plugin

@@ -149,15 +149,24 @@ void require_import_error(const fs::path& folder, const std::string& fragment) {
 
 }  // namespace
 
+// Llama with attention_bias and mlp_bias: the biases of q, k, v, o and of the split
+// [gate; up] projection.
+std::string llama_with_biases() {
+  std::string text = kLlama;
+  text.insert(text.find("rope_theta"), "qkv_bias = true\nout_bias = true\n");
+  return text + "bias = true\n";
+}
+
 TEST_CASE("hf: export then import reproduces each architecture exactly", "[hf]") {
+  const std::string biased = llama_with_biases();
   const std::vector<std::pair<const char*, const char*>> models = {
       {"LlamaForCausalLM", kLlama}, {"MixtralForCausalLM", kMixtral}, {"MambaForCausalLM", kMamba},
-      {"JambaForCausalLM", kJamba}};
+      {"JambaForCausalLM", kJamba}, {"LlamaForCausalLM", biased.c_str()}};
   Generator gen(2);
   const Tensor ids = Tensor::randint({2, 9}, 0, 40, gen);
   for (const auto& [architecture, text] : models) {
     INFO(architecture);
-    const fs::path dir = test::fresh_temp_dir("hf", architecture);
+    const fs::path dir = test::fresh_temp_dir("hf", std::string(architecture) + (text == biased.c_str() ? "_bias" : ""));
     const fs::path original = strata_checkpoint(text, dir);
     CHECK(export_hf(original, dir / "hf", test::hybrid_registry(), test::hermetic_options()) == architecture);
     const nlohmann::json config = read_json(dir / "hf" / "config.json");
@@ -165,6 +174,16 @@ TEST_CASE("hf: export then import reproduces each architecture exactly", "[hf]")
     const HfImportResult r = import_hf(dir / "hf", dir / "back", test::hybrid_registry(), test::hermetic_options());
     CHECK(r.architecture == architecture);
     CHECK(test::mismatch(logits_of(dir / "back", ids), logits_of(original, ids), 0).empty());
+    if (text == biased.c_str()) {
+      CHECK(config["attention_bias"] == true);
+      CHECK(config["mlp_bias"] == true);
+      const safetensors::Reader weights(dir / "hf" / "model.safetensors");
+      for (const char* name : {"model.layers.1.self_attn.o_proj.bias", "model.layers.1.mlp.gate_proj.bias",
+                               "model.layers.1.mlp.up_proj.bias", "model.layers.1.mlp.down_proj.bias"}) {
+        INFO(name);
+        CHECK(weights.find(name) != nullptr);
+      }
+    }
   }
 }
 
@@ -284,4 +303,30 @@ TEST_CASE("hf: export refuses models without a Hugging Face counterpart", "[hf][
   CHECK_THROWS_WITH(export_hf(strata_checkpoint(interleaved, test::fresh_temp_dir("hf", "interleaved")), dir / "hf2", test::hybrid_registry(),
                               test::hermetic_options()),
                     Catch::Contains("rope_interleaved = false"));
+}
+
+TEST_CASE("hf: transformers 5's rope_parameters give the same model as transformers 4's rope_theta", "[hf]") {
+  const fs::path hf = llama_folder("rope_parameters");
+  Generator gen(3);
+  const Tensor ids = Tensor::randint({1, 7}, 0, 40, gen);
+  nlohmann::json config = read_json(hf / "config.json");
+  config["rope_theta"] = 500000.0;
+  write_json(hf / "config.json", config);
+  import_hf(hf, hf.parent_path() / "v4", test::hybrid_registry(), test::hermetic_options());
+
+  config.erase("rope_theta");
+  config["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 500000.0}};
+  write_json(hf / "config.json", config);
+  import_hf(hf, hf.parent_path() / "v5", test::hybrid_registry(), test::hermetic_options());
+  const Tensor v5 = logits_of(hf.parent_path() / "v5", ids);
+  CHECK(test::mismatch(v5, logits_of(hf.parent_path() / "v4", ids), 0).empty());
+  // And the base is read, not defaulted: 10000 gives other logits.
+  config["rope_parameters"]["rope_theta"] = 10000.0;
+  write_json(hf / "config.json", config);
+  import_hf(hf, hf.parent_path() / "v5_default", test::hybrid_registry(), test::hermetic_options());
+  CHECK_FALSE(test::mismatch(v5, logits_of(hf.parent_path() / "v5_default", ids), 1e-6).empty());
+
+  config["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 10000.0}, {"factor", 4.0}};
+  write_json(hf / "config.json", config);
+  require_import_error(hf, "\"rope_parameters.rope_type\" is \"yarn\"");
 }

@@ -25,6 +25,12 @@ struct ExperimentOptions {
   bool default_plugin_folders = true;
 };
 
+// Loads the plugins found in `paths` (an experiment's [plugins] paths) and those `options`
+// name (--plugin-path; the default folders and STRATA_PLUGIN_PATH unless switched off) into
+// `registry`. Experiment::load calls it; import-hf calls it before any experiment exists.
+void load_experiment_plugins(const ExperimentOptions& options, ComponentRegistry& registry,
+                             const std::vector<std::filesystem::path>& paths = {});
+
 struct Experiment {
   std::filesystem::path file;
   Config model;    // [model]

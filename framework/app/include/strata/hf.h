@@ -1,7 +1,10 @@
 #pragma once
 // Hugging Face interop: a local model folder (config.json + safetensors, single file or
-// sharded with model.safetensors.index.json) of LlamaForCausalLM, MixtralForCausalLM,
-// MambaForCausalLM or JambaForCausalLM becomes a strata checkpoint, and back.
+// sharded with model.safetensors.index.json) of an architecture a loaded plugin maps
+// (the bundled plugins: LlamaForCausalLM, MixtralForCausalLM, MambaForCausalLM and
+// JambaForCausalLM) becomes a strata checkpoint, and back. What each architecture and
+// component reads, writes and names is declared by the plugins (strata/hf_mapping.h);
+// this is the generic driver.
 //
 //   import_hf("Mixtral-8x7B-v0.1/", "mixtral-ckpt/", registry);   // experiment.toml + model.safetensors
 //   export_hf("mixtral-ckpt/", "mixtral-hf/", registry);           // config.json + model.safetensors
@@ -27,25 +30,28 @@ struct HfImportResult {
   std::int64_t parameters = 0;
 };
 
-// Reads `hf_folder` and writes a checkpoint folder `out` (created). `options` loads the
-// plugins the architecture needs (attention, mamba, moe, jamba).
+// Reads `hf_folder` and writes a checkpoint folder `out` (created). `registry` holds the
+// plugins the architecture needs (attention, mamba, moe, jamba); `options` are those of
+// the experiment it builds.
 HfImportResult import_hf(const std::filesystem::path& hf_folder, const std::filesystem::path& out,
                          ComponentRegistry& registry, const ExperimentOptions& options = {});
 
 // The experiment (model-only TOML) a Hugging Face config.json describes, and its
 // architecture name. Throws FileFormatError for a missing key or unsupported setting.
-std::string hf_config_to_toml(const std::filesystem::path& config_json, std::string* architecture = nullptr);
+std::string hf_config_to_toml(const std::filesystem::path& config_json, const ComponentRegistry& registry,
+                              std::string* architecture = nullptr);
 
 // Writes the checkpoint `checkpoint` as a Hugging Face folder `out` (config.json and
-// model.safetensors). Throws FileFormatError when the model is none of the four
-// architectures (e.g. a shortconv mixer, a GELU mlp, biases Hugging Face's class lacks).
+// model.safetensors). Throws FileFormatError when the model matches no registered
+// architecture (e.g. a shortconv mixer) or has a setting it lacks (a GELU mlp).
 std::string export_hf(const std::filesystem::path& checkpoint, const std::filesystem::path& out,
                       ComponentRegistry& registry, const ExperimentOptions& options = {});
 
 // Tensors named and shaped like the model's parameters (the parameters themselves, or their
 // gradients), renamed and reshaped into the Hugging Face layout export_hf writes (f32).
-// Throws FileFormatError when the model is none of the four architectures.
+// Throws FileFormatError when the model matches no registered architecture.
 std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& experiment, const Model& model,
+                                                         const ComponentRegistry& registry,
                                                          const std::vector<std::pair<std::string, Tensor>>& tensors);
 
 }  // namespace strata

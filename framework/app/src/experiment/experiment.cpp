@@ -122,9 +122,7 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
   e.plugins = validate_section(root, "plugins", plugins_schema(), file, registry);
 
   // Plugins first: they define the component names the other sections use.
-  PluginSearch search;
-  search.use_defaults = options.default_plugin_folders;
-  search.use_environment = options.default_plugin_folders;
+  std::vector<fs::path> paths;
   for (const std::string& p : e.plugins.strings("paths")) {
     fs::path path(p);
     if (path.is_relative()) path = file.parent_path() / path;
@@ -133,10 +131,9 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
       throw e.plugins.error("paths", "plugin path not found: " + path.string(),
                             "relative paths start from the experiment file's folder");
     }
-    search.extra.push_back(path);
+    paths.push_back(path);
   }
-  for (const fs::path& p : options.plugin_paths) search.extra.push_back(p);
-  load_plugins(registry, search);
+  load_experiment_plugins(options, registry, paths);
 
   e.model = validate_section(root, "model", model_schema(), file, registry);
   e.train = validate_section(root, "train", train_schema(), file, registry);
@@ -164,6 +161,16 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
 }
 
 }  // namespace
+
+void load_experiment_plugins(const ExperimentOptions& options, ComponentRegistry& registry,
+                             const std::vector<fs::path>& paths) {
+  PluginSearch search;
+  search.use_defaults = options.default_plugin_folders;
+  search.use_environment = options.default_plugin_folders;
+  search.extra = paths;
+  for (const fs::path& p : options.plugin_paths) search.extra.push_back(p);
+  load_plugins(registry, search);
+}
 
 Experiment Experiment::load(const fs::path& file, const ExperimentOptions& options, ComponentRegistry& registry) {
   return validate(detail::parse_toml_file(file), file, options, registry);

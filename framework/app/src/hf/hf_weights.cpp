@@ -1,16 +1,17 @@
 // Hugging Face tensors <-> strata parameters, and the import/export entry points.
 //
-// Every strata parameter has one rule: which Hugging Face tensor(s) it comes from and how
-// they combine. Most are renames; three reshape:
-//   mamba conv1d.weight      HF [E, 1, K]             <-> strata [E, K]
-//   mlp up.weight            HF gate_proj, up_proj    <-> strata [gate; up] rows  [2F, D]
-//   moe experts.gate_up_proj HF experts.e.{gate, up}  <-> strata [E, 2F, D]; down_proj [E, D, F]
+// Every strata parameter has one rule (hf::TensorRule, declared by its component's
+// mapping): which Hugging Face tensor(s) it comes from and how they combine. Most are
+// renames; others concatenate parts along dim 0 (mlp [gate; up] rows), stack experts
+// ([E, ...] from experts.{e}.*) or drop a size-1 dimension (mamba's conv1d [E, 1, K]).
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
-#include "hf/hf_arch.h"
+#include "hf/hf_architecture.h"
 #include "strata/atomic_file.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
@@ -24,63 +25,8 @@ namespace strata {
 namespace fs = std::filesystem;
 using namespace hf_detail;
 
+
 namespace {
-
-enum class Rule { copy, conv, concat_gate_up, stack_gate_up, stack_down };
-
-struct TensorRule {
-  Rule rule = Rule::copy;
-  std::vector<std::string> hf;  // copy/conv: 1 name; concat: gate, up; stacks: per expert (gate, up pairs or down)
-};
-
-// "layers.3.mixer.in_proj.weight" -> (3, "mixer.in_proj.weight"); -1 outside layers.
-std::pair<int, std::string> split_layer(const std::string& name) {
-  if (name.rfind("layers.", 0) != 0) return {-1, name};
-  const std::size_t dot = name.find('.', 7);
-  return {std::stoi(name.substr(7, dot - 7)), name.substr(dot + 1)};
-}
-
-TensorRule rule_for(Arch arch, const Names& n, const Model& model, const std::string& name, std::int64_t n_experts) {
-  if (name == "embedding.weight") return {Rule::copy, {n.embedding}};
-  if (name == "final_norm.weight") return {Rule::copy, {n.final_norm}};
-  if (name == "head") return {Rule::copy, {n.head}};
-  const auto [layer, rest] = split_layer(name);
-  if (layer >= 0) {
-    const std::string prefix = n.layer_prefix + std::to_string(layer) + ".";
-    const LayerPlan& plan = model.plan()[std::size_t(layer)];
-    if (rest == "mixer_norm.weight") return {Rule::copy, {prefix + n.mixer_norm + ".weight"}};
-    if (rest == "ffn_norm.weight" && !n.ffn_norm.empty()) return {Rule::copy, {prefix + n.ffn_norm + ".weight"}};
-    if (rest.rfind("mixer.", 0) == 0) {
-      const std::string module = plan.mixer_type == "attention" ? n.attention : n.mamba;
-      const std::string hf = prefix + module + rest.substr(5);
-      if (!module.empty()) return {rest == "mixer.conv1d.weight" ? Rule::conv : Rule::copy, {hf}};
-    }
-    if (plan.ffn_type == "mlp" && !n.mlp.empty()) {
-      const std::string p = prefix + n.mlp + ".";
-      if (rest == "ffn.up.weight") return {Rule::concat_gate_up, {p + "gate_proj.weight", p + "up_proj.weight"}};
-      if (rest == "ffn.down.weight") return {Rule::copy, {p + "down_proj.weight"}};
-    }
-    if (plan.ffn_type == "moe" && !n.moe.empty()) {
-      const std::string p = prefix + n.moe + ".";
-      if (rest == "ffn.router.weight") return {Rule::copy, {p + n.router + ".weight"}};
-      TensorRule r;
-      for (std::int64_t e = 0; e < n_experts; ++e) {
-        const std::string expert = p + "experts." + std::to_string(e) + ".";
-        if (rest == "ffn.experts.gate_up_proj") {
-          r.rule = Rule::stack_gate_up;
-          r.hf.push_back(expert + n.expert_gate + ".weight");
-          r.hf.push_back(expert + n.expert_up + ".weight");
-        } else if (rest == "ffn.experts.down_proj") {
-          r.rule = Rule::stack_down;
-          r.hf.push_back(expert + n.expert_down + ".weight");
-        }
-      }
-      if (!r.hf.empty()) return r;
-    }
-  }
-  throw FileFormatError("strata tensor '" + name + "' has no counterpart in " + arch_name(arch),
-                        "the model uses a component option Hugging Face's class lacks");
-}
 
 // The tensors of a Hugging Face folder: model.safetensors, or the shards an index names.
 class HfTensors {
@@ -145,134 +91,111 @@ void require_shape(const Tensor& t, const Shape& shape, const std::string& hf_na
                           "the weights do not match config.json");
 }
 
-// Routed experts in a stacked expert tensor [E, ...]; 0 for other tensors.
-std::int64_t experts_in(const std::string& name, const Tensor& tensor) {
-  return name.find("ffn.experts.") != std::string::npos ? tensor.size(0) : 0;
+// A rule's Hugging Face names for expert `e` ("{e}" replaced).
+std::vector<std::string> names_for_expert(const hf::TensorRule& r, std::int64_t e) {
+  std::vector<std::string> out;
+  for (std::string name : r.hf) {
+    if (const std::size_t at = name.find("{e}"); at != std::string::npos) name.replace(at, 3, std::to_string(e));
+    out.push_back(std::move(name));
+  }
+  return out;
 }
 
-// The strata tensor `target` (its shape) from its Hugging Face tensors.
-Tensor gather(const TensorRule& r, const std::string& name, const Tensor& target, HfTensors& hf) {
-  const Shape& shape = target.shape();
-  switch (r.rule) {
-    case Rule::copy: {
-      Tensor t = hf.load(r.hf[0], name);
-      require_shape(t, shape, r.hf[0], name);
-      return t;
+bool per_expert(const hf::TensorRule& r) {
+  return std::any_of(r.hf.begin(), r.hf.end(), [](const std::string& n) { return n.find("{e}") != std::string::npos; });
+}
+
+// The shape of one Hugging Face part of a strata tensor (or of one expert's slice) `shape`
+// made of `parts` pieces along dim 0.
+Shape part_shape(Shape shape, std::size_t parts, int unsqueeze, const std::string& strata_name) {
+  if (shape.empty() || shape[0] % std::int64_t(parts) != 0)
+    throw FileFormatError("strata tensor '" + strata_name + "' of shape " + shape.to_string() + " cannot be split into " +
+                              std::to_string(parts) + " equal Hugging Face tensors",
+                          "the component's Hugging Face mapping does not fit its parameter");
+  shape = shape.with(0, shape[0] / std::int64_t(parts));
+  return unsqueeze >= 0 ? shape.insert(std::min(unsqueeze, shape.rank()), 1) : shape;
+}
+
+// The strata tensor `target` (its shape) from its Hugging Face tensors (rule: absolute names).
+Tensor gather(const hf::TensorRule& r, const Tensor& target, HfTensors& hf) {
+  const bool experts = per_expert(r);
+  const Shape item = experts ? target.shape().drop(0) : target.shape();
+  const Shape each = part_shape(item, r.hf.size(), r.hf_unsqueeze, r.strata);
+  const std::int64_t n_items = experts ? target.size(0) : 1;
+  std::vector<Tensor> items;
+  for (std::int64_t e = 0; e < n_items; ++e) {
+    std::vector<Tensor> pieces;
+    for (const std::string& name : names_for_expert(r, e)) {
+      Tensor t = hf.load(name, r.strata);
+      require_shape(t, each, name, r.strata);
+      pieces.push_back(r.hf_unsqueeze >= 0 ? t.squeeze(r.hf_unsqueeze) : t);
     }
-    case Rule::conv: {  // [E, 1, K] -> [E, K]
-      Tensor t = hf.load(r.hf[0], name);
-      require_shape(t, Shape{shape[0], 1, shape[1]}, r.hf[0], name);
-      return t.reshape(shape);
-    }
-    case Rule::concat_gate_up: {  // gate [F, D], up [F, D] -> [2F, D]
-      const Shape half{shape[0] / 2, shape[1]};
-      Tensor gate = hf.load(r.hf[0], name), up = hf.load(r.hf[1], name);
-      require_shape(gate, half, r.hf[0], name);
-      require_shape(up, half, r.hf[1], name);
-      return concat({gate, up}, 0);
-    }
-    case Rule::stack_gate_up:
-    case Rule::stack_down: {
-      const bool pairs = r.rule == Rule::stack_gate_up;
-      const std::int64_t E = shape[0];
-      const Shape each = pairs ? Shape{shape[1] / 2, shape[2]} : Shape{shape[1], shape[2]};
-      std::vector<Tensor> parts;
-      for (std::size_t i = 0; i < r.hf.size(); ++i) {
-        Tensor t = hf.load(r.hf[i], name);
-        require_shape(t, each, r.hf[i], name);
-        parts.push_back(t);
-      }
-      std::vector<Tensor> experts;
-      for (std::int64_t e = 0; e < E; ++e)
-        experts.push_back(pairs ? concat({parts[2 * e], parts[2 * e + 1]}, 0) : parts[e]);
-      for (Tensor& t : experts) t = t.unsqueeze(0);
-      return concat(experts, 0);
-    }
+    Tensor joined = pieces.size() == 1 ? pieces[0] : concat(pieces, 0);
+    items.push_back(experts ? joined.unsqueeze(0) : joined);
   }
-  return {};
+  return items.size() == 1 && !experts ? items[0] : concat(items, 0);
 }
 
 // The Hugging Face tensors of the strata tensor `value` (the inverse of gather).
-std::vector<std::pair<std::string, Tensor>> scatter(const TensorRule& r, const Tensor& value) {
+std::vector<std::pair<std::string, Tensor>> scatter(const hf::TensorRule& r, const Tensor& value) {
   std::vector<std::pair<std::string, Tensor>> out;
-  switch (r.rule) {
-    case Rule::copy:
-      out.emplace_back(r.hf[0], value);
-      break;
-    case Rule::conv:
-      out.emplace_back(r.hf[0], value.reshape({value.size(0), 1, value.size(1)}));
-      break;
-    case Rule::concat_gate_up: {
-      const std::int64_t F = value.size(0) / 2;
-      out.emplace_back(r.hf[0], value.slice(0, 0, F).contiguous());
-      out.emplace_back(r.hf[1], value.slice(0, F, 2 * F).contiguous());
-      break;
-    }
-    case Rule::stack_gate_up:
-    case Rule::stack_down: {
-      const bool pairs = r.rule == Rule::stack_gate_up;
-      for (std::int64_t e = 0; e < value.size(0); ++e) {
-        const Tensor expert = value.slice(0, e, e + 1).squeeze(0);
-        if (pairs) {
-          const std::int64_t F = expert.size(0) / 2;
-          out.emplace_back(r.hf[2 * e], expert.slice(0, 0, F).contiguous());
-          out.emplace_back(r.hf[2 * e + 1], expert.slice(0, F, 2 * F).contiguous());
-        } else {
-          out.emplace_back(r.hf[e], expert.contiguous());
-        }
-      }
-      break;
+  const bool experts = per_expert(r);
+  const std::int64_t n_items = experts ? value.size(0) : 1;
+  for (std::int64_t e = 0; e < n_items; ++e) {
+    const Tensor item = experts ? value.slice(0, e, e + 1).squeeze(0) : value;
+    const std::vector<std::string> names = names_for_expert(r, e);
+    const std::int64_t rows = item.size(0) / std::int64_t(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      Tensor piece = names.size() == 1 ? item : item.slice(0, std::int64_t(i) * rows, std::int64_t(i + 1) * rows);
+      piece = piece.contiguous();
+      out.emplace_back(names[i], r.hf_unsqueeze >= 0 ? piece.unsqueeze(r.hf_unsqueeze) : piece);
     }
   }
   return out;
 }
 
-nlohmann::json read_config(const fs::path& file) {
+hf::ConfigView read_config(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec))
     throw FileFormatError(file.string() + ": no such file", "a Hugging Face model folder holds config.json");
-  try {
-    return nlohmann::json::parse(std::ifstream(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw FileFormatError(file.string() + ": not JSON (" + e.what() + ")");
-  }
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) throw FileFormatError(file.string() + ": cannot be read");
+  return hf::ConfigView::parse(text.str(), file.string());
 }
 
 }  // namespace
 
-std::string hf_config_to_toml(const fs::path& config_json, std::string* architecture) {
-  const nlohmann::json config = read_config(config_json);
-  if (!config.is_object() || !config.contains("architectures") || !config["architectures"].is_array() ||
-      config["architectures"].empty() || !config["architectures"][0].is_string())
-    throw FileFormatError(config_json.string() + ": missing key \"architectures\" (e.g. [\"LlamaForCausalLM\"])",
-                          "is this a Hugging Face config.json?");
-  const std::string name = config["architectures"][0].get<std::string>();
-  const Arch arch = arch_from_name(name, config_json);
-  if (architecture) *architecture = name;
-  return config_to_toml(arch, config, config_json);
+std::string hf_config_to_toml(const fs::path& config_json, const ComponentRegistry& registry,
+                              std::string* architecture) {
+  const hf::ConfigView config = read_config(config_json);
+  const hf::ArchitectureMapping& arch = architecture_of_config(config, registry);
+  if (architecture) *architecture = arch.name;
+  return config_to_toml(arch, config, registry);
 }
 
 HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentRegistry& registry,
                          const ExperimentOptions& options) {
   HfImportResult result;
-  const std::string toml = hf_config_to_toml(folder / "config.json", &result.architecture);
-  const Arch arch = arch_from_name(result.architecture, folder / "config.json");
+  const hf::ConfigView config = read_config(folder / "config.json");
+  load_experiment_plugins(options, registry);  // the plugins that map architectures
+  const hf::ArchitectureMapping& arch = architecture_of_config(config, registry);
+  result.architecture = arch.name;
+  const std::string toml = config_to_toml(arch, config, registry);
   HfTensors hf(folder);
   const Experiment e = Experiment::from_string(toml, (out / kCheckpointExperimentFile).string(), options, registry);
   const ExperimentObjects objects = build_experiment(e, registry);
   Model& model = *objects.model;
-  const Names names = names_of(arch);
   std::vector<std::pair<std::string, Tensor>> weights;
-  for (const auto& p : model.named_parameters()) {
-    const TensorRule r = rule_for(arch, names, model, p.name, experts_in(p.name, p.tensor));
-    weights.emplace_back(p.name, gather(r, p.name, p.tensor, hf));
-  }
-  // A tied model's file may still carry lm_head.weight: only as the embedding's copy.
-  if (e.model.boolean("tie_embeddings") && hf.has(names.head)) {
-    const Tensor head = hf.load(names.head, "the tied LM head");
+  for (const auto& p : model.named_parameters())
+    weights.emplace_back(p.name, gather(tensor_rule(arch, registry, model, p.name), p.tensor, hf));
+  // A tied model's file may still carry the head: only as the embedding's copy.
+  if (e.model.boolean("tie_embeddings") && hf.has(arch.head)) {
+    const Tensor head = hf.load(arch.head, "the tied LM head");
     const Tensor embedding = weights.front().second;  // named_parameters() starts with embedding.weight
     if (!(head.shape() == embedding.shape()) || head.to_vector<float>() != embedding.to_vector<float>())
-      throw FileFormatError(names.head + " differs from the embedding, but config.json ties them",
+      throw FileFormatError(arch.head + " differs from the embedding, but config.json ties them",
                             "set tie_word_embeddings = false in config.json");
   }
   if (const auto unused = hf.unused(); !unused.empty())
@@ -292,32 +215,30 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
 }
 
 std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& experiment, const Model& model,
+                                                         const ComponentRegistry& registry,
                                                          const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  const Arch arch = arch_of_experiment(experiment);
-  const Names names = names_of(arch);
+  const hf::ArchitectureMapping& arch = architecture_of_experiment(experiment, registry);
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& [name, tensor] : tensors) {
-    const TensorRule r = rule_for(arch, names, model, name, experts_in(name, tensor));
-    for (auto& t : scatter(r, tensor.detach().to(DType::f32))) out.push_back(std::move(t));
-  }
+  for (const auto& [name, tensor] : tensors)
+    for (auto& t : scatter(tensor_rule(arch, registry, model, name), tensor.detach().to(DType::f32)))
+      out.push_back(std::move(t));
   return out;
 }
 
 std::string export_hf(const fs::path& checkpoint, const fs::path& out, ComponentRegistry& registry,
                       const ExperimentOptions& options) {
   LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry);
-  const Arch arch = arch_of_experiment(c.experiment);
-  nlohmann::ordered_json config = experiment_to_config(arch, c.experiment);
-  config["vocab_size"] = c.model->dims().vocab_size;
+  const hf::ArchitectureMapping& arch = architecture_of_experiment(c.experiment, registry);
+  const std::string config = experiment_to_config(arch, c.experiment, c.model->dims().vocab_size, registry);
   std::vector<std::pair<std::string, Tensor>> parameters;
   for (const auto& p : c.model->named_parameters()) parameters.emplace_back(p.name, p.tensor);
-  const auto tensors = to_hf_layout(c.experiment, *c.model, parameters);
+  const auto tensors = to_hf_layout(c.experiment, *c.model, registry, parameters);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw Error("cannot create " + out.string() + ": " + ec.message());
   safetensors::write(out / "model.safetensors", tensors, {{"format", "pt"}});
-  write_text_atomically(out / "config.json", config.dump(2) + "\n");
-  return arch_name(arch);
+  write_text_atomically(out / "config.json", config);
+  return arch.name;
 }
 
 }  // namespace strata

@@ -25,6 +25,7 @@
 #include "strata/backend.h"
 #include "strata/build_fingerprint.h"
 #include "strata/error.h"
+#include "strata/hf_mapping.h"
 #include "strata/registry.h"
 #include "strata/testing/conformance.h"
 
@@ -32,7 +33,7 @@ namespace strata {
 
 inline constexpr std::uint32_t kPluginMagic = 0x53545241u;  // "STRA"
 // Major: a change that breaks plugins (interfaces, descriptor layout). Minor: additions.
-inline constexpr std::uint32_t kPluginAbiMajor = 2;  // 2: optimizer and block kinds, BuildContext::from_parent, Routing::extras
+inline constexpr std::uint32_t kPluginAbiMajor = 3;  // 3: Hugging Face mappings in the registrar
 inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
 // The descriptor. Plain data without pointers, so the host can read it from the file
@@ -87,17 +88,26 @@ class PluginRegistrar {
     pending_kernels_.push_back([c = std::move(c)]() { testing::add_conformance_case(c); });
   }
 
+  // Hugging Face mappings (strata/hf_mapping.h): an architecture the plugin provides, and
+  // how one of its components takes part in architectures.
+  void add_hf_architecture(hf::ArchitectureMapping mapping);
+  void add_hf_component(hf::ComponentMapping mapping);
+
   struct Pending {
     ComponentSpec spec;
     ComponentFactory factory;
   };
   std::vector<Pending>& pending() { return pending_; }
   std::vector<std::function<void()>>& pending_kernels() { return pending_kernels_; }
+  std::vector<hf::ArchitectureMapping>& pending_hf_architectures() { return pending_hf_architectures_; }
+  std::vector<hf::ComponentMapping>& pending_hf_components() { return pending_hf_components_; }
 
  private:
   void add_spec(ComponentSpec spec, ComponentFactory factory);
   std::vector<Pending> pending_;
   std::vector<std::function<void()>> pending_kernels_;
+  std::vector<hf::ArchitectureMapping> pending_hf_architectures_;
+  std::vector<hf::ComponentMapping> pending_hf_components_;
 };
 
 // Signature of the exported entry point: 0 on success; otherwise a message in `error`.

@@ -12,12 +12,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
 #include "strata/component_kind.h"
 #include "strata/components.h"
 #include "strata/config.h"
+#include "strata/hf_mapping.h"
 
 namespace strata {
 
@@ -96,6 +98,26 @@ class ComponentRegistry {
   std::optional<ComponentCost> cost(ComponentKind kind, const Config& config, const BuildContext& ctx,
                                     const CostQuery& query) const;
 
+  // Hugging Face mappings (hf_mapping.h). `origin` keeps the plugin's code loaded. Throws
+  // ValueError for an architecture registered twice, or a second mapping of one component
+  // type for the same architecture.
+  void add_hf_architecture(hf::ArchitectureMapping mapping, std::shared_ptr<const void> origin = nullptr,
+                           const PluginInfo* plugin = nullptr);
+  void add_hf_component(hf::ComponentMapping mapping, std::shared_ptr<const void> origin = nullptr,
+                        const PluginInfo* plugin = nullptr);
+  const hf::ArchitectureMapping* find_hf_architecture(std::string_view name) const;
+  // Every registered architecture, sorted by name.
+  std::vector<const hf::ArchitectureMapping*> hf_architectures() const;
+  // How `type` takes part in `architecture`: its own mapping for that architecture, else its
+  // mapping for every architecture, else null.
+  const hf::ComponentMapping* find_hf_component(ComponentKind kind, std::string_view type,
+                                                std::string_view architecture) const;
+  // Why `mapping` cannot be added ("already registered by ..."), or empty when it can.
+  std::string hf_conflict(const hf::ArchitectureMapping& mapping) const;
+  std::string hf_conflict(const hf::ComponentMapping& mapping) const;
+  // The plugin (or "(built in)") an architecture came from.
+  const PluginInfo& hf_origin_of(std::string_view architecture) const;
+
   // Bookkeeping of loaded plugins (plugin_loader.h); listed by `strata plugins`.
   void add_plugin(PluginInfo info);
   const std::vector<PluginInfo>& plugins() const { return plugins_; }
@@ -103,7 +125,13 @@ class ComponentRegistry {
 
  private:
   struct Entry;
+  struct HfArchitectureEntry;
+  struct HfComponentEntry;
   std::map<std::pair<ComponentKind, std::string>, std::unique_ptr<Entry>, std::less<>> entries_;
+  std::map<std::string, std::unique_ptr<HfArchitectureEntry>, std::less<>> hf_architectures_;
+  // Keyed by kind, type and architecture ("" for every architecture).
+  std::map<std::tuple<ComponentKind, std::string, std::string>, std::unique_ptr<HfComponentEntry>, std::less<>>
+      hf_components_;
   std::vector<PluginInfo> plugins_;
 };
 

@@ -51,9 +51,36 @@ std::int64_t hidden_width(const Config& config, std::int64_t d_model) {
                                     : nn::default_ffn_hidden(activation_of(config) == MlpActivation::swiglu, d_model);
 }
 
+// The mlp in every Hugging Face architecture that composes it (Llama's `mlp`, Jamba's dense
+// `feed_forward`): SwiGLU with gate_proj, up_proj and down_proj; intermediate_size is F.
+hf::ComponentMapping hf_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::ffn;
+  m.type = "mlp";
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (SwiGLU)");
+    out.set("activation", "swiglu");
+    out.set("d_ff", c.integer("intermediate_size"));
+    if (c.boolean_or("mlp_bias", false)) out.set("bias", true);
+  };
+  m.export_config = [](const Config& mlp, const Config& model, hf::ConfigWriter& out) {
+    if (activation_of(mlp) != MlpActivation::swiglu) hf::not_exportable("ffn \"mlp\" must use activation = swiglu");
+    out.set("intermediate_size", hidden_width(mlp, model.integer("d_model")));
+    out.set("hidden_act", "silu");
+    out.set("mlp_bias", mlp.boolean("bias"));
+  };
+  // strata's fused up projection holds [gate; up] rows: [2F, D] and [2F].
+  m.tensors = {{"up.weight", {"gate_proj.weight", "up_proj.weight"}},
+               {"up.bias", {"gate_proj.bias", "up_proj.bias"}},
+               {"down.weight", {"down_proj.weight"}},
+               {"down.bias", {"down_proj.bias"}}};
+  return m;
+}
+
 }  // namespace
 
 void register_mlp(ComponentRegistry& registry) {
+  registry.add_hf_component(hf_mapping());
   ComponentSpec spec{ComponentKind::ffn, "mlp", "dense feed-forward block: SwiGLU or GELU", {}, {}};
   spec.schema.string("activation", "swiglu", "swiglu: down(silu(gate) * up); gelu / gelu_tanh: down(gelu(up))")
       .one_of({"swiglu", "gelu", "gelu_tanh"});

@@ -195,10 +195,19 @@ PluginInfo load_plugin(ComponentRegistry& registry, const fs::path& file_in) {
                             info.name + "' was registered");
     }
   }
+  const auto refuse_conflict = [&](const std::string& why) {
+    if (!why.empty())
+      throw PluginError("plugin '" + info.name + "' (" + file.string() + "): " + why,
+                        "load only one plugin that maps it; nothing from '" + info.name + "' was registered");
+  };
+  for (const auto& m : registrar.pending_hf_architectures()) refuse_conflict(registry.hf_conflict(m));
+  for (const auto& m : registrar.pending_hf_components()) refuse_conflict(registry.hf_conflict(m));
   std::shared_ptr<const void> origin = library;
   for (PluginRegistrar::Pending& p : registrar.pending()) {
     registry.add(std::move(p.spec), std::move(p.factory), origin, &info);
   }
+  for (auto& m : registrar.pending_hf_architectures()) registry.add_hf_architecture(std::move(m), origin, &info);
+  for (auto& m : registrar.pending_hf_components()) registry.add_hf_component(std::move(m), origin, &info);
   for (const auto& commit_kernel : registrar.pending_kernels()) commit_kernel();
   registry.add_plugin(info);
   return info;

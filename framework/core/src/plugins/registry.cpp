@@ -13,6 +13,9 @@ const PluginInfo& builtin_info() {
   static const PluginInfo info{"strata", STRATA_VERSION, "(built in)", kPluginAbiMajor, kPluginAbiMinor};
   return info;
 }
+std::string describe(const PluginInfo& p) {
+  return p.path == "(built in)" ? p.name + " (built in)" : p.name + " (" + p.path + ")";
+}
 }  // namespace
 
 struct ComponentRegistry::Entry {
@@ -21,6 +24,18 @@ struct ComponentRegistry::Entry {
   std::shared_ptr<const void> origin;
   ComponentSpec spec;
   ComponentFactory factory;
+  PluginInfo plugin;
+};
+
+struct ComponentRegistry::HfArchitectureEntry {
+  std::shared_ptr<const void> origin;  // first declared, last destroyed (see Entry)
+  hf::ArchitectureMapping mapping;
+  PluginInfo plugin;
+};
+
+struct ComponentRegistry::HfComponentEntry {
+  std::shared_ptr<const void> origin;
+  hf::ComponentMapping mapping;
   PluginInfo plugin;
 };
 
@@ -35,9 +50,6 @@ void ComponentRegistry::add(ComponentSpec spec, ComponentFactory factory, std::s
   auto key = std::make_pair(spec.kind, spec.name);
   if (auto it = entries_.find(key); it != entries_.end()) {
     const PluginInfo& existing = it->second->plugin;
-    const auto describe = [](const PluginInfo& p) {
-      return p.path == "(built in)" ? p.name + " (built in)" : p.name + " (" + p.path + ")";
-    };
     throw ValueError(kind + " '" + spec.name + "' is already registered by " + describe(existing) +
                          (plugin ? "; " + describe(*plugin) + " registers it again" : ""),
                      "component names are global per kind: rename one of them, or load only one of the two plugins");
@@ -99,6 +111,84 @@ std::optional<ComponentCost> ComponentRegistry::cost(ComponentKind kind, const C
   return it->second->spec.cost(config, ctx, query);
 }
 
+namespace {
+// The architectures a component mapping covers; "" stands for every architecture.
+std::vector<std::string> covered(const hf::ComponentMapping& m) {
+  return m.architectures.empty() ? std::vector<std::string>{""} : m.architectures;
+}
+}  // namespace
+
+std::string ComponentRegistry::hf_conflict(const hf::ArchitectureMapping& mapping) const {
+  auto it = hf_architectures_.find(mapping.name);
+  if (it == hf_architectures_.end()) return {};
+  return "Hugging Face architecture " + mapping.name + " is already registered by " + describe(it->second->plugin);
+}
+
+std::string ComponentRegistry::hf_conflict(const hf::ComponentMapping& mapping) const {
+  for (const std::string& arch : covered(mapping)) {
+    auto it = hf_components_.find(std::make_tuple(mapping.kind, mapping.type, arch));
+    if (it != hf_components_.end())
+      return "a Hugging Face mapping of " + std::string(to_string(mapping.kind)) + " '" + mapping.type + "' for " +
+             (arch.empty() ? std::string("every architecture") : arch) + " is already registered by " +
+             describe(it->second->plugin);
+  }
+  return {};
+}
+
+void ComponentRegistry::add_hf_architecture(hf::ArchitectureMapping mapping, std::shared_ptr<const void> origin,
+                                            const PluginInfo* plugin) {
+  if (mapping.name.empty()) throw ValueError("a Hugging Face architecture needs a name");
+  if (const std::string why = hf_conflict(mapping); !why.empty())
+    throw ValueError(why, "load only one plugin that maps it");
+  auto entry = std::make_unique<HfArchitectureEntry>();
+  entry->origin = std::move(origin);
+  entry->plugin = plugin ? *plugin : builtin_info();
+  std::string name = mapping.name;
+  entry->mapping = std::move(mapping);
+  hf_architectures_.emplace(std::move(name), std::move(entry));
+}
+
+void ComponentRegistry::add_hf_component(hf::ComponentMapping mapping, std::shared_ptr<const void> origin,
+                                         const PluginInfo* plugin) {
+  if (const std::string why = hf_conflict(mapping); !why.empty())
+    throw ValueError(why, "load only one plugin that maps it");
+  // One shared entry per architecture it covers: the mapping is copied, the origin shared.
+  for (const std::string& arch : covered(mapping)) {
+    auto entry = std::make_unique<HfComponentEntry>();
+    entry->origin = origin;
+    entry->plugin = plugin ? *plugin : builtin_info();
+    entry->mapping = mapping;
+    hf_components_.emplace(std::make_tuple(mapping.kind, mapping.type, arch), std::move(entry));
+  }
+}
+
+const hf::ArchitectureMapping* ComponentRegistry::find_hf_architecture(std::string_view name) const {
+  auto it = hf_architectures_.find(name);
+  return it == hf_architectures_.end() ? nullptr : &it->second->mapping;
+}
+
+std::vector<const hf::ArchitectureMapping*> ComponentRegistry::hf_architectures() const {
+  std::vector<const hf::ArchitectureMapping*> out;
+  for (const auto& [name, entry] : hf_architectures_) out.push_back(&entry->mapping);
+  return out;
+}
+
+const hf::ComponentMapping* ComponentRegistry::find_hf_component(ComponentKind kind, std::string_view type,
+                                                                  std::string_view architecture) const {
+  for (std::string_view arch : {architecture, std::string_view()}) {
+    auto it = hf_components_.find(std::make_tuple(kind, std::string(type), std::string(arch)));
+    if (it != hf_components_.end()) return &it->second->mapping;
+  }
+  return nullptr;
+}
+
+const PluginInfo& ComponentRegistry::hf_origin_of(std::string_view architecture) const {
+  auto it = hf_architectures_.find(architecture);
+  if (it == hf_architectures_.end())
+    throw ValueError("no Hugging Face architecture named '" + std::string(architecture) + "'");
+  return it->second->plugin;
+}
+
 void ComponentRegistry::add_plugin(PluginInfo info) { plugins_.push_back(std::move(info)); }
 
 const PluginInfo* ComponentRegistry::find_plugin(std::string_view name) const {
@@ -121,6 +211,50 @@ void PluginRegistrar::add_spec(ComponentSpec spec, ComponentFactory factory) {
     }
   }
   pending_.push_back({std::move(spec), std::move(factory)});
+}
+
+}  // namespace strata
+
+namespace strata {
+
+void PluginRegistrar::add_hf_architecture(hf::ArchitectureMapping mapping) {
+  if (mapping.name.empty() || mapping.model_type.empty())
+    throw ValueError("add_hf_architecture: a Hugging Face architecture needs a name and a model_type");
+  if (mapping.mixers.empty()) throw ValueError("add_hf_architecture: " + mapping.name + " composes no mixer type");
+  if (mapping.norm_eps_key.empty())
+    throw ValueError("add_hf_architecture: " + mapping.name + " names no norm_eps_key (\"rms_norm_eps\", ...)");
+  for (const auto& types : {mapping.mixers, mapping.ffns})
+    for (const std::string& type : types) {
+      bool has_module = false;
+      for (const auto& [t, module] : mapping.modules) has_module |= t == type;
+      if (!has_module)
+        throw ValueError("add_hf_architecture: " + mapping.name + " composes '" + type + "' but names no module for it",
+                         "add {\"" + type + "\", \"<module>\"} to modules");
+    }
+  for (const auto& other : pending_hf_architectures_)
+    if (other.name == mapping.name)
+      throw ValueError("Hugging Face architecture " + mapping.name + " is registered twice by this plugin");
+  pending_hf_architectures_.push_back(std::move(mapping));
+}
+
+void PluginRegistrar::add_hf_component(hf::ComponentMapping mapping) {
+  if (mapping.kind != ComponentKind::mixer && mapping.kind != ComponentKind::ffn && mapping.kind != ComponentKind::stack)
+    throw ValueError("add_hf_component: '" + mapping.type + "' is a " + std::string(to_string(mapping.kind)) +
+                     "; Hugging Face mappings exist for mixers, ffns and stacks");
+  if (mapping.type.empty() || !mapping.import_config || !mapping.export_config)
+    throw ValueError("add_hf_component: a mapping needs a type, import_config and export_config");
+  for (const hf::TensorRule& rule : mapping.tensors)
+    if (rule.strata.empty() || rule.hf.empty() || (rule.hf_unsqueeze >= 0 && rule.hf.size() != 1))
+      throw ValueError("add_hf_component: " + mapping.type + "'s tensor rule '" + rule.strata +
+                       "' needs Hugging Face names (one when hf_unsqueeze is set)");
+  for (const auto& other : pending_hf_components_)
+    if (other.kind == mapping.kind && other.type == mapping.type)
+      for (const std::string& a : other.architectures)
+        for (const std::string& b : mapping.architectures)
+          if (a == b)
+            throw ValueError("the Hugging Face mapping of '" + mapping.type + "' for " + a +
+                             " is registered twice by this plugin");
+  pending_hf_components_.push_back(std::move(mapping));
 }
 
 }  // namespace strata

@@ -1,0 +1,123 @@
+// Mamba as Hugging Face writes it (MambaForCausalLM: backbone.layers.N.mixer, keys
+// state_size, conv_kernel, ...), and the mamba mixer inside Jamba (model.layers.N.mamba,
+// keys mamba_d_state, ..., with RMSNorms on dt, B and C). The mixer's parameters carry
+// transformers' names (in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj,
+// dt_layernorm, b_layernorm, c_layernorm); only conv1d.weight differs in shape:
+// strata [E, K], Hugging Face [E, 1, K].
+#include "hf_mapping.h"
+
+#include <string>
+
+namespace strata::mamba_plugin {
+
+namespace {
+
+
+
+constexpr const char* kMamba = "MambaForCausalLM";
+constexpr const char* kJamba = "JambaForCausalLM";
+
+// The config.json names of the mixer's settings in each architecture.
+struct Dialect {
+  const char* architecture;
+  const char* d_state;
+  const char* d_conv;
+  const char* expand;
+  const char* dt_rank;
+  const char* conv_bias;
+  const char* proj_bias;
+  bool inner_norms;  // Jamba's RMSNorms on dt, B and C (epsilon: the model's rms_norm_eps)
+};
+
+constexpr Dialect kMambaKeys{kMamba, "state_size", "conv_kernel", "expand", "time_step_rank",
+                             "use_conv_bias", "use_bias", false};
+constexpr Dialect kJambaKeys{kJamba, "mamba_d_state", "mamba_d_conv", "mamba_expand", "mamba_dt_rank",
+                             "mamba_conv_bias", "mamba_proj_bias", true};
+
+// As transformers: the rank of dt's projection is an integer or "auto" (ceil(hidden_size / 16)).
+std::int64_t dt_rank(const hf::ConfigView& c, const char* key) {
+  const std::int64_t automatic = (c.integer("hidden_size") + 15) / 16;
+  if (c.is_string(key)) {
+    c.require(c.string(key) == "auto", key, "must be an integer or \"auto\"");
+    return automatic;
+  }
+  return c.integer_or(key, automatic);
+}
+
+hf::ComponentMapping mamba_mapping(const Dialect& d) {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::mixer;
+  m.type = "mamba";
+  m.architectures = {d.architecture};
+  m.import_config = [d](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::int64_t expand = c.integer_or(d.expand, 2);
+    if (!d.inner_norms) {
+      c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\"");
+      if (c.present("intermediate_size"))
+        c.require(c.integer("intermediate_size") == expand * c.integer("hidden_size"), "intermediate_size",
+                  "must equal expand * hidden_size");
+    }
+    out.set("d_state", c.integer_or(d.d_state, 16));
+    out.set("d_conv", c.integer_or(d.d_conv, 4));
+    out.set("expand", expand);
+    out.set("dt_rank", dt_rank(c, d.dt_rank));
+    out.set("conv_bias", c.boolean_or(d.conv_bias, true));
+    out.set("proj_bias", c.boolean_or(d.proj_bias, false));
+    if (d.inner_norms) {
+      out.set("inner_norms", true);
+      out.set("norm_eps", c.number_or("rms_norm_eps", 1e-6));
+    }
+  };
+  m.export_config = [d](const Config& mamba, const Config& model, hf::ConfigWriter& out) {
+    const std::int64_t D = model.integer("d_model");
+    const std::int64_t inner = mamba.has("d_inner") ? mamba.integer("d_inner") : mamba.integer("expand") * D;
+    if (inner % D != 0) hf::not_exportable("mamba d_inner must be a multiple of d_model (Hugging Face has expand only)");
+    if (!mamba.boolean("selective")) hf::not_exportable("mamba with selective = false");
+    if (mamba.boolean("inner_norms") != d.inner_norms)
+      hf::not_exportable(d.inner_norms ? "Jamba's Mamba layers need inner_norms = true"
+                                       : "MambaForCausalLM has no inner norms (inner_norms = true)");
+    if (d.inner_norms) {
+      const double eps = mamba.has("norm_eps") ? mamba.number("norm_eps") : 1e-6;
+      if (eps != model.number("norm_eps"))
+        hf::not_exportable("the mamba inner norms' norm_eps must equal [model] norm_eps (one rms_norm_eps)");
+    } else {
+      out.set("intermediate_size", inner);
+      out.set("hidden_act", "silu");
+    }
+    out.set(d.d_state, mamba.integer("d_state"));
+    out.set(d.d_conv, mamba.integer("d_conv"));
+    out.set(d.expand, inner / D);
+    out.set(d.dt_rank, mamba.has("dt_rank") ? mamba.integer("dt_rank") : (D + 15) / 16);
+    out.set(d.conv_bias, mamba.boolean("conv_bias"));
+    out.set(d.proj_bias, mamba.boolean("proj_bias"));
+  };
+  m.tensors = {{"conv1d.weight", {"conv1d.weight"}, 1}};
+  return m;
+}
+
+hf::ArchitectureMapping mamba_architecture() {
+  hf::ArchitectureMapping a;
+  a.name = kMamba;
+  a.model_type = "mamba";
+  a.mixers = {"mamba"};
+  a.modules = {{"mamba", "mixer"}};
+  a.embedding = "backbone.embeddings.weight";
+  a.final_norm = "backbone.norm_f.weight";
+  a.layer_prefix = "backbone.layers.";
+  a.mixer_norm = "norm";
+  a.norm_eps_key = "layer_norm_epsilon";
+  a.norm_eps_default = 1e-5;
+  a.tie_default = true;
+  a.export_config = [](const Config&, hf::ConfigWriter& out) { out.set("residual_in_fp32", true); };
+  return a;
+}
+
+}  // namespace
+
+void register_hf_mappings(PluginRegistrar& registrar) {
+  registrar.add_hf_architecture(mamba_architecture());
+  registrar.add_hf_component(mamba_mapping(kMambaKeys));
+  registrar.add_hf_component(mamba_mapping(kJambaKeys));
+}
+
+}  // namespace strata::mamba_plugin

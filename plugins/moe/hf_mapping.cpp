@@ -1,0 +1,91 @@
+// How the `moe` ffn appears in Hugging Face's Mixtral (MixtralSparseMoeBlock: a `gate`
+// router, experts w1 = gate, w3 = up, w2 = down, renormalised top-k weights) and Jamba
+// (JambaSparseMoeBlock: a `router`, experts gate_proj, up_proj, down_proj, top-k weights
+// not renormalised). strata stacks the experts: gate_up_proj [E, 2F, D] holds each
+// expert's [gate; up] rows, down_proj [E, D, F].
+#include "hf_mapping.h"
+
+#include <strata/nn.h>
+
+#include <string>
+
+namespace strata::moe_plugin {
+
+namespace {
+
+
+
+// The config.json keys and tensor names that differ between the two architectures.
+struct Dialect {
+  const char* architecture;
+  const char* experts_key;  // routed experts
+  std::int64_t default_experts, default_top_k;  // 0: required
+  bool renormalize;          // top-k weights renormalised to sum to 1
+  const char* router;        // the router's module
+  const char* gate;          // expert projections
+  const char* up;
+  const char* down;
+};
+
+constexpr Dialect kMixtral{"MixtralForCausalLM", "num_local_experts", 0, 0, true, "gate", "w1", "w3", "w2"};
+constexpr Dialect kJamba{"JambaForCausalLM", "num_experts", 16, 2, false, "router", "gate_proj", "up_proj", "down_proj"};
+
+std::int64_t required_or(const hf::ConfigView& c, const char* key, std::int64_t fallback) {
+  return fallback > 0 ? c.integer_or(key, fallback) : c.integer(key);
+}
+
+double aux_coef(const Config& moe) {
+  for (const Config& b : moe.components("balance"))
+    if (b.type() == "switch_aux") return b.number("alpha");
+  return 0.0;
+}
+
+hf::ComponentMapping moe_mapping(const Dialect& d) {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::ffn;
+  m.type = "moe";
+  m.architectures = {d.architecture};
+  m.import_config = [d](const hf::ConfigView& c, hf::TomlWriter& out) {
+    out.set("n_experts", required_or(c, d.experts_key, d.default_experts));
+    out.set("top_k", required_or(c, "num_experts_per_tok", d.default_top_k));
+    c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (SwiGLU)");
+    out.set("activation", "swiglu");
+    out.set("d_ff", c.integer("intermediate_size"));
+    out.set_raw("router", std::string("{ type = \"softmax_topk\", renormalize = ") +
+                              (d.renormalize ? "true" : "false") + " }");
+    // Hugging Face's load-balancing loss (switch_aux with its normalisation), at its coefficient.
+    out.set_raw("balance", "[{ type = \"switch_aux\", alpha = " +
+                               hf::TomlWriter::toml_number(c.number_or("router_aux_loss_coef", 0.001)) +
+                               ", normalization = \"hf\" }]");
+  };
+  m.export_config = [d](const Config& moe, const Config& model, hf::ConfigWriter& out) {
+    const Config& router = moe.component("router");
+    if (router.type() != "softmax_topk" || router.boolean("renormalize") != d.renormalize)
+      hf::not_exportable(std::string("the moe router must be softmax_topk with renormalize = ") +
+                         (d.renormalize ? "true" : "false"));
+    if (moe.integer("n_shared_experts") != 0 || moe.number("capacity_factor") != 0)
+      hf::not_exportable("moe with shared experts or a capacity");
+    if (moe.string("activation") != "swiglu") hf::not_exportable("ffn \"moe\" must use activation = swiglu");
+    const std::int64_t d_ff =
+        moe.integer("d_ff") > 0 ? moe.integer("d_ff") : nn::default_ffn_hidden(true, model.integer("d_model"));
+    out.set("intermediate_size", d_ff);
+    out.set("hidden_act", "silu");
+    out.set(d.experts_key, moe.integer("n_experts"));
+    out.set("num_experts_per_tok", moe.integer("top_k"));
+    out.set("router_aux_loss_coef", aux_coef(moe));
+  };
+  const std::string expert = "experts.{e}.";
+  m.tensors = {{"router.weight", {std::string(d.router) + ".weight"}},
+               {"experts.gate_up_proj", {expert + d.gate + ".weight", expert + d.up + ".weight"}},
+               {"experts.down_proj", {expert + d.down + ".weight"}}};
+  return m;
+}
+
+}  // namespace
+
+void register_hf_mappings(PluginRegistrar& registrar) {
+  registrar.add_hf_component(moe_mapping(kMixtral));
+  registrar.add_hf_component(moe_mapping(kJamba));
+}
+
+}  // namespace strata::moe_plugin
