@@ -47,6 +47,11 @@ struct InspectOptions {
   std::int64_t context = 0;
   std::string dtype = "f32";
   bool json = false;
+  // Memory planning (strata/memory_plan.h): a size or a named machine, and the step.
+  std::string memory;
+  std::string target;
+  std::int64_t batch = 1;
+  std::int64_t seq_len = 0;  // 0: --context, else the task's sequence length, else 4096
   CommonOptions common;
 };
 int inspect_command(const InspectOptions& options);

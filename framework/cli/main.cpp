@@ -71,9 +71,22 @@ int main(int argc, char** argv) {
   inspect_app->add_option("--context", inspect.context,
                           "tokens of history: adds the decode-cache size and the attention FLOPs at that length")
       ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 40));
-  inspect_app->add_option("--dtype", inspect.dtype, "element type of the decode cache: f32, bf16, f16, f64")
+  inspect_app->add_option("--dtype", inspect.dtype,
+                          "element type of the decode cache (with --memory also of the weights and activations): "
+                          "f32, bf16, f16, f64")
       ->check(CLI::IsMember({"f32", "bf16", "f16", "f64"}));
   inspect_app->add_flag("--json", inspect.json, "print the plan as JSON (params_total, params_active, cache_bytes, ...)");
+  auto* memory = inspect_app->add_option("--memory", inspect.memory,
+                                         "plan for this much memory (128GiB, 96GB, ...): whether decoding and a training "
+                                         "step fit, and the longest context that does");
+  inspect_app->add_option("--target", inspect.target, "plan for a named machine: dgx-spark (128 GB shared by CPU and GPU)")
+      ->excludes(memory);
+  inspect_app->add_option("--batch", inspect.batch, "with --memory/--target: sequences per step or decoded together")
+      ->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 30));
+  inspect_app->add_option("--seq-len", inspect.seq_len,
+                          "with --memory/--target: training sequence length (default --context, else the task's, "
+                          "else 4096)")
+      ->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 40));
   inspect.common.add_set_flag(*inspect_app);
   inspect.common.add_plugin_flags(*inspect_app);
 

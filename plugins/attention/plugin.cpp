@@ -111,6 +111,14 @@ ComponentCost attention_cost(const Config& config, const BuildContext& ctx, cons
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(projection_macs) + 4.0 * double(q_width) * double(keys);
   cost.state_elements = 2 * kv_width * cached;
+  // Kept for backward per token: q and k after RoPE, v, the output and its log-sum-exp
+  // (the flash kernel recomputes the probabilities); naive also keeps them, T per head.
+  const std::int64_t T = query.context;
+  cost.activation_elements = T * (2 * q_width + 2 * kv_width + c.n_heads);
+  if (c.impl == AttentionImpl::naive) {
+    cost.activation_elements += c.n_heads * T * T;
+    cost.backward_elements = 2 * c.n_heads * T * T;
+  }
   return cost;
 }
 

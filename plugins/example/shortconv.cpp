@@ -127,7 +127,7 @@ std::unique_ptr<ShortConv> make_shortconv(const Config& config, const BuildConte
 
 // The analytic cost (optional): lets `strata inspect` plan a model without building it.
 // A test compares it with the built mixer (tests/plugins).
-ComponentCost shortconv_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+ComponentCost shortconv_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
   const std::int64_t D = ctx.dims.d_model, E = config.integer("expand") * D, K = config.integer("kernel_size");
   const std::int64_t in_width = config.boolean("gate") ? 2 * E : E;
   const std::int64_t macs = D * in_width + E * K + E * D;
@@ -136,6 +136,9 @@ ComponentCost shortconv_cost(const Config& config, const BuildContext& ctx, cons
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(macs);
   cost.state_elements = (K - 1) * E;
+  // Kept for backward per token (fused path): the projection, the padded input and the
+  // conv output. The composed path keeps every tap's product: left undeclared.
+  if (config.boolean("fused")) cost.activation_elements = query.context * (in_width + 2 * E);
   return cost;
 }
 

@@ -86,7 +86,7 @@ std::unique_ptr<MambaMixer> make_mamba(const Config& config, const BuildContext&
 
 // Per token: the four projections, the depthwise conv, and the scan's ~9 E N operations
 // (exp(dt A), dt B u, the state update, C h; as mamba_ssm's flop count).
-ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
   const MambaConfig c = mamba_config(config, ctx);
   const std::int64_t D = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank;
   const std::int64_t x_proj = c.selective ? E * (R + 2 * N) : 0;  // non-selective: R + 2N constants
@@ -97,6 +97,11 @@ ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const Co
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(projection_macs + E * K) + 9.0 * double(E * N);
   cost.state_elements = (K - 1) * E + E * N;
+  // Kept for backward per token: in_proj's output (x and z), the conv output and its SiLU,
+  // x_proj's output, delta, contiguous B and C, the scan output, (the inner norms' outputs);
+  // and per 64-token chunk the scan's state checkpoint, E N (kernels/cpu/selective_scan.h).
+  const std::int64_t T = query.context, chunks = (T + 63) / 64;
+  cost.activation_elements = T * (6 * E + R + 4 * N + (c.inner_norms ? R + 2 * N + 3 : 0)) + chunks * E * N;
   return cost;
 }
 

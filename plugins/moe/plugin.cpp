@@ -109,7 +109,7 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
 
 // All experts count towards params; a token uses the router, its top_k routed experts and
 // the shared experts. The router is built to count it (it is small: E x D).
-ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const CostQuery&) {
+ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
   const MoeConfig c = moe_config(config, ctx);
   BuildContext nested = ctx;
   nested.from_parent[kParentExperts] = c.n_experts;
@@ -121,6 +121,12 @@ ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const Cost
   cost.params = router + (c.n_experts + c.n_shared_experts) * expert;
   cost.active_params = router + (c.top_k + c.n_shared_experts) * expert;
   cost.flops_per_token = 2.0 * double(c.n_experts * D + (c.top_k + c.n_shared_experts) * expert);
+  // Kept for backward per token: for each of its top_k (and shared) expert slots the
+  // gathered input, the up projection's output, the activation's and the expert output;
+  // the router's logits and probabilities and the chosen ids and weights.
+  const std::int64_t up = (c.activation == ExpertActivation::swiglu ? 2 : 1) * c.d_ff;
+  cost.activation_elements =
+      query.context * ((c.top_k + c.n_shared_experts) * (2 * D + up + c.d_ff) + 4 * c.n_experts + 4 * c.top_k);
   return cost;
 }
 

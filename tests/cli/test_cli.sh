@@ -154,6 +154,27 @@ assert plan["params_active"] < plan["params_total"], plan
 assert plan["mixers"]["attention"]["cache_bytes"] == 2 * 32 * 1024 * 4, plan["mixers"]
 EOF
 strata_expect 2 inspect_bad_dtype inspect experiments/jamba_tiny.toml --context 8 --dtype f8
+# Memory plans: a named machine, a size, a sweep, and the errors.
+strata_expect 0 inspect_target inspect experiments/presets/mixtral-8x7b.toml --target dgx-spark --dtype bf16 --context 4096
+has stdout "memory plan: 128.00 GiB (dgx-spark)"
+has_re stdout '^  total +[0-9.]+ GiB  fits$'
+has_re stdout '^  longest context that fits: [0-9,]+ tokens$'
+strata_expect 0 inspect_memory_json inspect experiments/jamba_tiny.toml --memory 1GiB --batch 4 --seq-len 512 --json
+python3 - "$WORK/inspect_memory_json.stdout" <<'EOF' || fail "inspect --memory --json"
+import json, sys
+m = json.load(open(sys.argv[1]))["memory"]
+assert m["budget_bytes"] == 2**30 and m["batch"] == 4 and m["seq_len"] == 512 and m["context"] == 512, m
+assert m["train_fits"] and m["decode_fits"] and m["max_train_seq_len"] > 512, m
+assert m["train_bytes"] == m["train_state_bytes"] + m["activation_bytes"] + m["workspace_bytes"], m
+EOF
+strata_expect 0 inspect_memory_sweep inspect experiments/labs/context_length.toml --memory 8GiB --seq-len 8192
+has_re stdout '^mamba .* unbounded'
+strata_expect 2 inspect_bad_memory inspect experiments/jamba_tiny.toml --memory 12XB
+has stderr "memory size '12XB' is not a size"
+strata_expect 2 inspect_bad_target inspect experiments/jamba_tiny.toml --target dgx-sparc
+has stderr "known: dgx-spark"
+strata_expect 2 inspect_batch_alone inspect experiments/jamba_tiny.toml --batch 4
+has stderr "give --memory SIZE or --target NAME"
 
 # ---- check -----------------------------------------------------------------------------------
 strata_expect 0 check check shortconv

@@ -14,6 +14,10 @@
 //   flops_per_token = 2 x the multiply-adds of one token's forward at `context` tokens of
 //                   history: projections, LM head, attention scores and values, the
 //                   selective scan (~9 E N); norms, activations and softmax are left out.
+//   activation_elements = what a training forward keeps for the backward for one sequence
+//                   of `context` tokens: the components' declared activations plus the
+//                   model's own (embedding output; per sublayer the norm's output and
+//                   statistics and the residual sum; the final norm; the logits).
 // A component that declares no analytic cost (ComponentCost) is built to count its
 // parameters (its FLOPs are then estimated as 2 x params and its state is unknown).
 #include <cstdint>
@@ -66,6 +70,10 @@ struct ModelPlan {
   std::map<std::string, TypeTotals> ffn_types;    // by ffn type: "mlp", "moe"
   bool estimated = false;                         // some layer was built to count it
   bool cache_known = true;                        // false when a mixer has no analytic cost
+  std::int64_t activation_elements = 0;           // per sequence of query.context tokens (training)
+  std::int64_t largest_layer_activation_elements = 0;
+  std::int64_t largest_backward_elements = 0;     // a component's declared backward transient
+  bool activations_known = true;                  // false when a component declares none
 
   std::string to_text() const;  // the per-layer table and the totals
   std::string to_json() const;  // the same as a JSON object (params_total, params_active, cache_bytes, ...)

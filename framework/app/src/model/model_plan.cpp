@@ -1,5 +1,6 @@
 #include "strata/model_plan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 
 #include "model/model_layers.h"
 #include "strata/error.h"
+#include "strata/memory_plan.h"
 #include "strata/nn.h"
 
 namespace strata {
@@ -29,7 +31,7 @@ ComponentCost component_cost(ComponentKind kind, const Config& config, const Com
   ComponentCost cost;
   cost.params = cost.active_params = built->num_parameters();
   cost.flops_per_token = 2.0 * double(cost.params);
-  cost.state_elements = -1;  // unknown
+  cost.state_elements = -1;  // unknown (activation_elements stays -1 too)
   return cost;
 }
 
@@ -49,19 +51,6 @@ std::string human(double n, const char* unit = nullptr) {
     std::snprintf(buffer, sizeof buffer, "%.2f K%s", n / 1e3, suffix);
   else
     std::snprintf(buffer, sizeof buffer, "%.0f %s", n, suffix);
-  return buffer;
-}
-
-std::string human_bytes(double bytes) {
-  char buffer[64];
-  if (bytes >= double(1ull << 30))
-    std::snprintf(buffer, sizeof buffer, "%.2f GiB", bytes / double(1ull << 30));
-  else if (bytes >= double(1ull << 20))
-    std::snprintf(buffer, sizeof buffer, "%.2f MiB", bytes / double(1ull << 20));
-  else if (bytes >= 1024)
-    std::snprintf(buffer, sizeof buffer, "%.2f KiB", bytes / 1024.0);
-  else
-    std::snprintf(buffer, sizeof buffer, "%.0f B", bytes);
   return buffer;
 }
 
@@ -132,6 +121,23 @@ ModelPlan plan_model(const Experiment& e, const ComponentRegistry& registry, con
   }
   plan.params_total += plan.norm_params;
   plan.params_active += plan.norm_params;
+  // Activations: the model's own per token are the embedding's output, per sublayer the
+  // norm's output and statistics (rmsnorm 1, layernorm 2) and the residual sum, the final
+  // norm's output and statistics, and the logits.
+  const std::int64_t T = query.context, stats = norm_size == D ? 1 : 2;
+  plan.activation_elements = T * (D + D + stats + V);
+  for (const LayerCostRow& row : plan.layers) {
+    std::int64_t layer = T * (2 * D + stats) * (row.ffn_type.empty() ? 1 : 2);
+    const ComponentCost* ffn = row.ffn_type.empty() ? nullptr : &row.ffn;
+    for (const ComponentCost* c : {&row.mixer, ffn}) {
+      if (c == nullptr) continue;
+      if (c->activation_elements < 0) plan.activations_known = false;
+      else layer += c->activation_elements;
+      plan.largest_backward_elements = std::max(plan.largest_backward_elements, c->backward_elements);
+    }
+    plan.activation_elements += layer;
+    plan.largest_layer_activation_elements = std::max(plan.largest_layer_activation_elements, layer);
+  }
   for (const auto& [type, totals] : plan.mixer_types) plan.cache_bytes += totals.cache_bytes;
   return plan;
 }
@@ -154,14 +160,14 @@ std::string ModelPlan::to_text() const {
     if (cache)
       os << std::setw(14)
          << (r.mixer.state_elements < 0 ? std::string("?")
-                                        : human_bytes(double(r.mixer.state_elements) * double(plan_dtype_bytes(query.dtype))));
+                                        : format_bytes(double(r.mixer.state_elements) * double(plan_dtype_bytes(query.dtype))));
     os << (r.estimated ? "  (built to count)" : "") << "\n";
   }
   os << "by layer type:\n";
   for (const auto& [type, t] : mixer_types) {
     os << "  mixer " << std::left << std::setw(14) << type << std::right << std::setw(4) << t.layers << " layers "
        << std::setw(15) << t.params << " params";
-    if (cache) os << "   cache " << human_bytes(double(t.cache_bytes));
+    if (cache) os << "   cache " << format_bytes(double(t.cache_bytes));
     os << "\n";
   }
   for (const auto& [type, t] : ffn_types) {
@@ -178,7 +184,7 @@ std::string ModelPlan::to_text() const {
   os << "forward: " << human(flops_per_token, "FLOP") << " per token at context " << query.context
      << (estimated ? " (estimated for components built to count)" : "") << "\n";
   if (cache) {
-    os << "decode cache: " << (cache_known ? human_bytes(double(cache_bytes)) : std::string("unknown"))
+    os << "decode cache: " << (cache_known ? format_bytes(double(cache_bytes)) : std::string("unknown"))
        << " per sequence at context " << query.context << " in " << query.dtype << " (" << cache_bytes
        << " bytes)\n";
   }

@@ -104,13 +104,20 @@ class StepContext {
 // declares it next to its factory (PluginRegistrar::add); tests compare it with the
 // built component.
 struct CostQuery {
-  std::int64_t context = 0;  // tokens of history a decoded token sees
+  std::int64_t context = 0;  // tokens of history a decoded token sees; the length of a training sequence
 };
 struct ComponentCost {
   std::int64_t params = 0;         // every parameter (what num_parameters() counts)
   std::int64_t active_params = 0;  // those one token uses (MoE: the top_k routed experts, router, shared)
   double flops_per_token = 0;      // forward multiply-adds x 2 for one token at `context` history
   std::int64_t state_elements = 0;  // decode state per sequence after `context` tokens (KV, conv, SSM)
+  // Elements a training forward keeps for the backward, for one sequence of `context` tokens
+  // (what its ops save: projections' inputs, attention's q, k, v, output and log-sum-exp,
+  // the scan's checkpoints, ...); -1: not declared. docs/planning.md says how it is used.
+  std::int64_t activation_elements = -1;
+  // The backward's transient beyond what the layers hold, for one sequence: naive
+  // attention's gradients of the probabilities and the scores (2 x heads x T x T).
+  std::int64_t backward_elements = 0;
 };
 using ComponentCostFn = std::function<ComponentCost(const Config&, const BuildContext&, const CostQuery&)>;
 

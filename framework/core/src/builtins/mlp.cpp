@@ -87,13 +87,14 @@ void register_mlp(ComponentRegistry& registry) {
   spec.schema.integer("d_ff", 0, "hidden width; 0: 4*d_model (gelu) or 8/3*d_model rounded up to 8 (swiglu)")
       .range(0, 1 << 24);
   spec.schema.boolean("bias", false, "biases on both projections");
-  spec.cost = [](const Config& config, const BuildContext& ctx, const CostQuery&) {
+  spec.cost = [](const Config& config, const BuildContext& ctx, const CostQuery& query) {
     const std::int64_t D = ctx.dims.d_model, F = hidden_width(config, D);
     const std::int64_t up_width = activation_of(config) == MlpActivation::swiglu ? 2 * F : F;
     ComponentCost c;
     c.params = D * up_width + F * D + (config.boolean("bias") ? up_width + D : 0);
     c.active_params = c.params;
     c.flops_per_token = 2.0 * double(D * up_width + F * D);
+    c.activation_elements = query.context * (up_width + F);  // the up projection's output and the activation's
     return c;
   };
   registry.add(std::move(spec), [](const Config& config, const BuildContext& ctx) -> std::unique_ptr<Component> {
