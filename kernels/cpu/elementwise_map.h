@@ -3,7 +3,9 @@
 // The f32 driver runs a vector function 8 lanes at a time and pads the tail through a
 // small buffer, so every element goes through the same vector code and results do not
 // depend on an element's position or on how the range was split between threads.
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
