@@ -16,8 +16,9 @@ constexpr const char* kMixtral = "MixtralForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 
 // The decoder layout Llama and Mixtral share; `ffn` is the type of their feed-forward.
+// `mixtral`: its config.json also says sliding_window = null (full attention).
 hf::ArchitectureMapping llama_family(const char* name, const char* model_type, const char* ffn, const char* ffn_module,
-                                     double default_eps) {
+                                     double default_eps, bool mixtral) {
   hf::ArchitectureMapping a;
   a.name = name;
   a.model_type = model_type;
@@ -31,7 +32,6 @@ hf::ArchitectureMapping llama_family(const char* name, const char* model_type, c
   a.ffn_norm = "post_attention_layernorm";
   a.norm_eps_key = "rms_norm_eps";
   a.norm_eps_default = default_eps;
-  const bool mixtral = std::string(name) == kMixtral;
   a.export_config = [mixtral](const Config&, hf::ConfigWriter& out) {
     out.set("max_position_embeddings", 4096);
     if (mixtral) out.set_null("sliding_window");
@@ -96,8 +96,8 @@ hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> archi
 }  // namespace
 
 void register_hf_mappings(PluginRegistrar& registrar) {
-  registrar.add_hf_architecture(llama_family(kLlama, "llama", "mlp", "mlp", 1e-6));
-  registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5));
+  registrar.add_hf_architecture(llama_family(kLlama, "llama", "mlp", "mlp", 1e-6, false));
+  registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5, true));
   registrar.add_hf_component(attention_mapping(true, {kLlama, kMixtral}));
   registrar.add_hf_component(attention_mapping(false, {kJamba}));
 }

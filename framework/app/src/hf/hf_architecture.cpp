@@ -138,10 +138,9 @@ std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Expe
     out.set(arch.norm_eps_key, e.model.number("norm_eps"));
     if (const hf::ComponentMapping* stack = stack_mapping(registry, arch))
       stack->export_config(e.model.component("stack"), e.model, out);
-    for (const auto& [key, types] : {std::pair{"mixer", &arch.mixers}, std::pair{"ffn", &arch.ffns}}) {
-      const ComponentKind kind = std::string(key) == "mixer" ? ComponentKind::mixer : ComponentKind::ffn;
+    for (const auto& [kind, types] : {std::pair{ComponentKind::mixer, &arch.mixers}, std::pair{ComponentKind::ffn, &arch.ffns}}) {
       for (const std::string& t : *types)
-        for (const Config& entry : e.model.components(key))
+        for (const Config& entry : e.model.components(std::string(to_string(kind))))
           if (entry.type() == t) component_mapping(registry, arch, kind, t).export_config(entry, e.model, out);
     }
     if (arch.export_config) arch.export_config(e.model, out);
