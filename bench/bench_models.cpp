@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "tokens decoded one at a time (0: no decoding)");
   app.add_option("--threads", threads, "CPU threads (0: train.threads, else OMP_NUM_THREADS or all cores)");
   CLI11_PARSE(app, argc, argv);
+  apply_cpu_simd_environment();
 
   try {
     ComponentRegistry registry;

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads (0: OMP_NUM_THREADS or all cores)");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) set_num_threads(threads);
+  apply_cpu_simd_environment();
 
   Generator gen(7);
   SelectiveScanInputs in;

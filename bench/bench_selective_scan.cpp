@@ -10,6 +10,7 @@
 // 15% of T = 256). The kernels are called directly, with delta_softplus, delta_bias, D
 // and z on, as the Mamba mixer calls them.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>

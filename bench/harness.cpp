@@ -52,7 +52,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -216,6 +215,7 @@ int run(int argc, char** argv, const std::string& title) {
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
 
+  apply_cpu_simd_environment();  // STRATA_SIMD=AVX2 etc. times one path against another
   const int threads = num_threads();
   std::printf("%s\n%s\n", title.c_str(), build_info().c_str());
   std::printf(

@@ -63,3 +63,8 @@ endif()
 if(STRATA_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# Google Highway (Debian libhwy-dev): the CPU kernels' SIMD, written once and compiled for
+# every instruction set of the architecture (x86-64: SSE4, AVX2, AVX-512; ARM64: NEON, SVE,
+# SVE2), with the best one for the running CPU chosen at run time. See docs/simd.md.
+find_package(hwy REQUIRED)

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "strata/backend.h"
+#include "strata/runtime.h"
 #include "strata/testing/conformance.h"
 
 namespace strata::cli {
@@ -15,12 +16,16 @@ DType parse_dtype_name(const std::string& name) {
 }
 
 void print_table() {
+  std::cout << "cpu kernels: " << cpu_simd_target() << " SIMD (this CPU runs:";
+  for (const std::string& t : cpu_simd_targets()) std::cout << " " << t;
+  std::cout << "; STRATA_SIMD=NAME picks one)\n";
   std::cout << "backend table (op: backend [device] dtypes; later kernels are tried first):\n";
   for (const backend::OpEntry* op : backend::ops()) {
     std::cout << "  " << op->name() << ":";
     for (const backend::KernelInfo& k : op->kernels()) {
       std::cout << "  " << k.backend;
-      if (k.backend != backend::device_type_name(k.device)) std::cout << " [" << backend::device_type_name(k.device) << "]";
+      if (k.backend != backend::device_type_name(k.device))
+        std::cout << " [" << backend::device_type_name(k.device) << "]";
       std::cout << " (";
       for (std::size_t i = 0; i < k.dtypes.size(); ++i) std::cout << (i ? " " : "") << dtype_name(k.dtypes[i]);
       std::cout << (k.has_limits ? ", limited)" : ")");

@@ -241,6 +241,13 @@ int main(int argc, char** argv) {
   }
 
   try {
+    apply_cpu_simd_environment();
+  } catch (const Error& e) {
+    std::cerr << "strata: error: " << e.what() << "\n";
+    return kBadInput;
+  }
+
+  try {
     if (*run_app) return run_command(run);
     if (*inspect_app) return inspect_command(inspect);
     if (*plugins_app) return plugins_command(plugins);

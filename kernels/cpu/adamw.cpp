@@ -1,10 +1,16 @@
 #include "kernels/cpu/adamw.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/adamw.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 template <class T>
@@ -30,11 +36,28 @@ void step_impl(const AdamWArgs& a, T* param, const T* grad, T* m, T* v) {
 }
 }  // namespace
 
-void adamw_step(const AdamWArgs& a, float* param, const float* grad, float* m, float* v) {
+void adamw_f32(const AdamWArgs& a, float* param, const float* grad, float* m, float* v) {
   step_impl(a, param, grad, m, v);
 }
-void adamw_step(const AdamWArgs& a, double* param, const double* grad, double* m, double* v) {
+void adamw_f64(const AdamWArgs& a, double* param, const double* grad, double* m, double* v) {
   step_impl(a, param, grad, m, v);
 }
 
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+HWY_EXPORT(adamw_f32);
+HWY_EXPORT(adamw_f64);
+
+void adamw_step(const AdamWArgs& a, float* param, const float* grad, float* m, float* v) {
+  HWY_DYNAMIC_DISPATCH(adamw_f32)(a, param, grad, m, v);
+}
+void adamw_step(const AdamWArgs& a, double* param, const double* grad, double* m, double* v) {
+  HWY_DYNAMIC_DISPATCH(adamw_f64)(a, param, grad, m, v);
+}
+
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,5 +1,10 @@
 #include "kernels/cpu/attention.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/attention.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,11 +12,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/vec_math.h"
+#include "kernels/cpu/row_reductions-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -24,8 +31,7 @@ constexpr std::int64_t kKeyTile = 128;
 template <class T>
 constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 
-// ---- row helpers (8-lane AVX2 for f32; plain loops for the f64 reference) -----------
-
+// exp(x), f32 through the same vector code as the rows (the same bits as a vector lane).
 template <class T>
 T exp_of(T x) {
   if constexpr (std::is_same_v<T, float>)
@@ -34,47 +40,11 @@ T exp_of(T x) {
     return std::exp(x);
 }
 
-template <class T>
-T plain_row_max(const T* x, std::int64_t n) {
-  T m = kNegInf<T>;
-  for (std::int64_t c = 0; c < n; ++c) m = std::max(m, x[c]);
-  return m;
-}
-
 // x[c] = exp(x[c] - shift); returns the sum of the new values.
 template <class T>
-T plain_exp_shifted_sum(T* x, std::int64_t n, T shift) {
-  T sum = 0;
-  for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = exp_of(x[c] - shift));
-  return sum;
+T exp_shifted_sum(T* x, std::int64_t n, T shift) {
+  return row_sum_exp(static_cast<const T*>(x), shift, x, n);
 }
-
-double row_max(const double* x, std::int64_t n) { return plain_row_max(x, n); }
-double exp_shifted_sum(double* x, std::int64_t n, double shift) { return plain_exp_shifted_sum(x, n, shift); }
-
-#if defined(__AVX2__) && defined(__FMA__)
-float row_max(const float* x, std::int64_t n) {
-  __m256 m8 = _mm256_set1_ps(kNegInf<float>);
-  std::int64_t c = 0;
-  for (; c + 8 <= n; c += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + c));
-  return std::max(vec::hmax(m8), plain_row_max(x + c, n - c));
-}
-
-float exp_shifted_sum(float* x, std::int64_t n, float shift) {
-  const __m256 s8 = _mm256_set1_ps(shift);
-  __m256 sum8 = _mm256_setzero_ps();
-  std::int64_t c = 0;
-  for (; c + 8 <= n; c += 8) {
-    const __m256 e = vec::exp(_mm256_sub_ps(_mm256_loadu_ps(x + c), s8));
-    _mm256_storeu_ps(x + c, e);
-    sum8 = _mm256_add_ps(sum8, e);
-  }
-  return vec::hsum(sum8) + plain_exp_shifted_sum(x + c, n - c, shift);
-}
-#else
-float row_max(const float* x, std::int64_t n) { return plain_row_max(x, n); }
-float exp_shifted_sum(float* x, std::int64_t n, float shift) { return plain_exp_shifted_sum(x, n, shift); }
-#endif
 
 // ---- geometry ----------------------------------------------------------------------
 
@@ -150,17 +120,17 @@ void check_args(const AttentionArgs<T>& a) {
 template <class T>
 struct ForwardScratch {
   std::vector<T> scores = std::vector<T>(kQueryTile * kKeyTile);  // [Br, Bc]
-  std::vector<T> acc;                                              // [Br, d] unnormalised output
-  std::vector<T> row_max = std::vector<T>(kQueryTile);             // running max of each row
-  std::vector<T> row_sum = std::vector<T>(kQueryTile);             // running sum of exp(s - max)
+  std::vector<T> acc;                                             // [Br, d] unnormalised output
+  std::vector<T> row_max = std::vector<T>(kQueryTile);            // running max of each row
+  std::vector<T> row_sum = std::vector<T>(kQueryTile);            // running sum of exp(s - max)
 };
 
 template <class T>
 struct BackwardScratch {
-  std::vector<T> scores = std::vector<T>(kQueryTile * kKeyTile);  // [Br, Bc] probabilities P
+  std::vector<T> scores = std::vector<T>(kQueryTile * kKeyTile);   // [Br, Bc] probabilities P
   std::vector<T> dscores = std::vector<T>(kQueryTile * kKeyTile);  // [Br, Bc] dP, then dS
-  std::vector<T> dk, dv;                                            // [Bc, d] accumulators
-  std::vector<T> delta;                                             // [T] rowsum(dO * O)
+  std::vector<T> dk, dv;                                           // [Bc, d] accumulators
+  std::vector<T> delta;                                            // [T] rowsum(dO * O)
 };
 
 }  // namespace
@@ -319,9 +289,17 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
   });
 }
 
-template void attention_fwd_cpu<float>(const AttentionArgs<float>&);
-template void attention_fwd_cpu<double>(const AttentionArgs<double>&);
-template void attention_bwd_cpu<float>(const AttentionGradArgs<float>&);
-template void attention_bwd_cpu<double>(const AttentionGradArgs<double>&);
+STRATA_KERNEL_TARGETS(attention_fwd_cpu, AttentionArgs)
+STRATA_KERNEL_TARGETS(attention_bwd_cpu, AttentionGradArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(attention_fwd_cpu, AttentionArgs)
+STRATA_KERNEL_DISPATCH(attention_bwd_cpu, AttentionGradArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

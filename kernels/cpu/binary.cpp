@@ -1,10 +1,17 @@
 #include "kernels/cpu/binary.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/binary.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -109,6 +116,55 @@ void axpy_cpu(const T* x, T* y, std::int64_t n, T alpha) {
   });
 }
 
+// Per-target entry points.
+void binary_f32(BinaryOp op, const BinaryArgs<float>& args) { HWY_NAMESPACE::binary_cpu(op, args); }
+void binary_f64(BinaryOp op, const BinaryArgs<double>& args) { HWY_NAMESPACE::binary_cpu(op, args); }
+void affine_f32(const float* x, float* out, std::int64_t n, float alpha, float beta) {
+  HWY_NAMESPACE::affine_cpu(x, out, n, alpha, beta);
+}
+void affine_f64(const double* x, double* out, std::int64_t n, double alpha, double beta) {
+  HWY_NAMESPACE::affine_cpu(x, out, n, alpha, beta);
+}
+void axpy_f32(const float* x, float* y, std::int64_t n, float alpha) { HWY_NAMESPACE::axpy_cpu(x, y, n, alpha); }
+void axpy_f64(const double* x, double* y, std::int64_t n, double alpha) { HWY_NAMESPACE::axpy_cpu(x, y, n, alpha); }
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+HWY_EXPORT(binary_f32);
+HWY_EXPORT(binary_f64);
+HWY_EXPORT(affine_f32);
+HWY_EXPORT(affine_f64);
+HWY_EXPORT(axpy_f32);
+HWY_EXPORT(axpy_f64);
+
+template <class T>
+void binary_cpu(BinaryOp op, const BinaryArgs<T>& args) {
+  if constexpr (std::is_same_v<T, float>)
+    HWY_DYNAMIC_DISPATCH(binary_f32)(op, args);
+  else
+    HWY_DYNAMIC_DISPATCH(binary_f64)(op, args);
+}
+
+template <class T>
+void affine_cpu(const T* x, T* out, std::int64_t n, T alpha, T beta) {
+  if constexpr (std::is_same_v<T, float>)
+    HWY_DYNAMIC_DISPATCH(affine_f32)(x, out, n, alpha, beta);
+  else
+    HWY_DYNAMIC_DISPATCH(affine_f64)(x, out, n, alpha, beta);
+}
+
+template <class T>
+void axpy_cpu(const T* x, T* y, std::int64_t n, T alpha) {
+  if constexpr (std::is_same_v<T, float>)
+    HWY_DYNAMIC_DISPATCH(axpy_f32)(x, y, n, alpha);
+  else
+    HWY_DYNAMIC_DISPATCH(axpy_f64)(x, y, n, alpha);
+}
+
 template void binary_cpu<float>(BinaryOp, const BinaryArgs<float>&);
 template void binary_cpu<double>(BinaryOp, const BinaryArgs<double>&);
 template void affine_cpu<float>(const float*, float*, std::int64_t, float, float);
@@ -117,3 +173,4 @@ template void axpy_cpu<float>(const float*, float*, std::int64_t, float);
 template void axpy_cpu<double>(const double*, double*, std::int64_t, double);
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,11 +1,18 @@
 #include "kernels/cpu/causal_conv1d.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/causal_conv1d.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -112,9 +119,17 @@ void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
   });
 }
 
-template void causal_conv1d_fwd_cpu<float>(const CausalConv1dArgs<float>&);
-template void causal_conv1d_fwd_cpu<double>(const CausalConv1dArgs<double>&);
-template void causal_conv1d_bwd_cpu<float>(const CausalConv1dArgs<float>&);
-template void causal_conv1d_bwd_cpu<double>(const CausalConv1dArgs<double>&);
+STRATA_KERNEL_TARGETS(causal_conv1d_fwd_cpu, CausalConv1dArgs)
+STRATA_KERNEL_TARGETS(causal_conv1d_bwd_cpu, CausalConv1dArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(causal_conv1d_fwd_cpu, CausalConv1dArgs)
+STRATA_KERNEL_DISPATCH(causal_conv1d_bwd_cpu, CausalConv1dArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,12 +1,19 @@
 #include "kernels/cpu/cross_entropy.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/cross_entropy.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/row_reductions.h"
+#include "kernels/cpu/row_reductions-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 template <class T>
 void cross_entropy_fwd_cpu(const CrossEntropyArgs<T>& a) {
@@ -45,9 +52,17 @@ void cross_entropy_bwd_cpu(const CrossEntropyArgs<T>& a) {
   });
 }
 
-template void cross_entropy_fwd_cpu<float>(const CrossEntropyArgs<float>&);
-template void cross_entropy_fwd_cpu<double>(const CrossEntropyArgs<double>&);
-template void cross_entropy_bwd_cpu<float>(const CrossEntropyArgs<float>&);
-template void cross_entropy_bwd_cpu<double>(const CrossEntropyArgs<double>&);
+STRATA_KERNEL_TARGETS(cross_entropy_fwd_cpu, CrossEntropyArgs)
+STRATA_KERNEL_TARGETS(cross_entropy_bwd_cpu, CrossEntropyArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(cross_entropy_fwd_cpu, CrossEntropyArgs)
+STRATA_KERNEL_DISPATCH(cross_entropy_bwd_cpu, CrossEntropyArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

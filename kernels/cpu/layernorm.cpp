@@ -1,12 +1,19 @@
 #include "kernels/cpu/layernorm.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/layernorm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <array>
 #include <cmath>
 
 #include "kernels/cpu/column_sums.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 template <class T>
 void layernorm_fwd_cpu(const LayerNormArgs<T>& a) {
@@ -58,9 +65,17 @@ void layernorm_bwd_cpu(const LayerNormArgs<T>& a) {
   rows_with_column_sums<T, 2>(a.rows, D, row, {a.dweight, a.dbias});
 }
 
-template void layernorm_fwd_cpu<float>(const LayerNormArgs<float>&);
-template void layernorm_fwd_cpu<double>(const LayerNormArgs<double>&);
-template void layernorm_bwd_cpu<float>(const LayerNormArgs<float>&);
-template void layernorm_bwd_cpu<double>(const LayerNormArgs<double>&);
+STRATA_KERNEL_TARGETS(layernorm_fwd_cpu, LayerNormArgs)
+STRATA_KERNEL_TARGETS(layernorm_bwd_cpu, LayerNormArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(layernorm_fwd_cpu, LayerNormArgs)
+STRATA_KERNEL_DISPATCH(layernorm_bwd_cpu, LayerNormArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,12 +1,19 @@
 #include "kernels/cpu/reduce.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/reduce.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/column_sums.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -87,7 +94,15 @@ void sum_cpu(const SumArgs<T>& a) {
   for (std::int64_t i = 0; i < A; ++i) sum_columns(a.x + i * R * C, a.out + i * C, R, C);
 }
 
-template void sum_cpu<float>(const SumArgs<float>&);
-template void sum_cpu<double>(const SumArgs<double>&);
+STRATA_KERNEL_TARGETS(sum_cpu, SumArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(sum_cpu, SumArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

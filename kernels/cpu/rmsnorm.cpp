@@ -1,14 +1,21 @@
 #include "kernels/cpu/rmsnorm.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/rmsnorm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <array>
 #include <cmath>
 #include <vector>
 
 #include "kernels/cpu/column_sums.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/row_reductions.h"
+#include "kernels/cpu/row_reductions-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 template <class T>
 void rmsnorm_fwd_cpu(const RmsNormArgs<T>& a) {
@@ -51,9 +58,17 @@ void rmsnorm_bwd_cpu(const RmsNormArgs<T>& a) {
   rows_with_column_sums<T, 1>(a.rows, D, row, {a.dweight});
 }
 
-template void rmsnorm_fwd_cpu<float>(const RmsNormArgs<float>&);
-template void rmsnorm_fwd_cpu<double>(const RmsNormArgs<double>&);
-template void rmsnorm_bwd_cpu<float>(const RmsNormArgs<float>&);
-template void rmsnorm_bwd_cpu<double>(const RmsNormArgs<double>&);
+STRATA_KERNEL_TARGETS(rmsnorm_fwd_cpu, RmsNormArgs)
+STRATA_KERNEL_TARGETS(rmsnorm_bwd_cpu, RmsNormArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(rmsnorm_fwd_cpu, RmsNormArgs)
+STRATA_KERNEL_DISPATCH(rmsnorm_bwd_cpu, RmsNormArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,12 +1,19 @@
 #include "kernels/cpu/rope.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/rope.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 template <class T>
 void rope_cpu(const RopeArgs<T>& a) {
@@ -40,7 +47,15 @@ void rope_cpu(const RopeArgs<T>& a) {
   });
 }
 
-template void rope_cpu<float>(const RopeArgs<float>&);
-template void rope_cpu<double>(const RopeArgs<double>&);
+STRATA_KERNEL_TARGETS(rope_cpu, RopeArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(rope_cpu, RopeArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -15,12 +15,19 @@
 // d(delta_bias) per batch likewise over batches: no atomics, and results do not depend on
 // the number of threads.
 #include <algorithm>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/selective_scan_bwd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/selective_scan_common.h"
+#include "kernels/cpu/selective_scan_common-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -55,8 +62,8 @@ struct BackwardScratch {
 // it (lane-major [S][W]); accumulates the ungated y when `y` is not null.
 template <class V, int S>
 void recompute_states(const typename V::Value* h_in, const typename V::Value* A2, std::int64_t steps,
-                      BackwardScratch<typename V::Value>& s, const typename V::Value* Bt,
-                      const typename V::Value* Ct, std::int64_t N, bool with_y) {
+                      BackwardScratch<typename V::Value>& s, const typename V::Value* Bt, const typename V::Value* Ct,
+                      std::int64_t N, bool with_y) {
   using Reg = typename V::Reg;
   constexpr int W = V::W;
   Reg hs[S], a2[S];
@@ -236,11 +243,6 @@ void backward_block(const SelectiveScanArgs<typename V::Value>& a, std::int64_t 
 
 }  // namespace
 
-std::int64_t selective_scan_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
-                                               std::int64_t d_state) {
-  return 2 * batch * channel_blocks(channels) * seq_len * d_state + batch * channels * d_state + 2 * batch * channels;
-}
-
 template <class T>
 void selective_scan_bwd_cpu(const SelectiveScanArgs<T>& a) {
   using V = FastLanes<T>;
@@ -284,12 +286,26 @@ void selective_scan_bwd_cpu(const SelectiveScanArgs<T>& a) {
   sum_over_batch(p.dbias, D, a.ddelta_bias);
 }
 
+STRATA_KERNEL_TARGETS(selective_scan_bwd_cpu, SelectiveScanArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(selective_scan_bwd_cpu, SelectiveScanArgs)
+
+// The chunking and channel blocking are the same on every target; the static one answers.
 std::int64_t selective_scan_checkpoint_size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
                                             std::int64_t d_state) {
-  return batch * scan::chunk_count(seq_len) * d_state * channels;
+  return batch * HWY_NAMESPACE::scan::chunk_count(seq_len) * d_state * channels;
+}
+std::int64_t selective_scan_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
+                                               std::int64_t d_state) {
+  return 2 * batch * HWY_NAMESPACE::channel_blocks(channels) * seq_len * d_state + batch * channels * d_state +
+         2 * batch * channels;
 }
 
-template void selective_scan_bwd_cpu<float>(const SelectiveScanArgs<float>&);
-template void selective_scan_bwd_cpu<double>(const SelectiveScanArgs<double>&);
-
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

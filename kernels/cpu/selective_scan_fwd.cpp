@@ -3,12 +3,19 @@
 // are computed once into L1 buffers, then each register group of states runs the whole
 // chunk with its states in registers.
 #include <algorithm>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/selective_scan_fwd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/selective_scan_common.h"
+#include "kernels/cpu/selective_scan_common-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -19,9 +26,9 @@ using namespace scan;
 // h, A2: lane-major [N][W] at state n0; dt, dtu, y: [steps][W]; Bt, Ct: row t0 of
 // B/C [T, N] at column n0 (row stride N).
 template <class V, int S>
-void advance_states(typename V::Value* h, const typename V::Value* A2, std::int64_t steps,
-                    const typename V::Value* dt, const typename V::Value* dtu, typename V::Value* y,
-                    const typename V::Value* Bt, const typename V::Value* Ct, std::int64_t N) {
+void advance_states(typename V::Value* h, const typename V::Value* A2, std::int64_t steps, const typename V::Value* dt,
+                    const typename V::Value* dtu, typename V::Value* y, const typename V::Value* Bt,
+                    const typename V::Value* Ct, std::int64_t N) {
   using Reg = typename V::Reg;
   constexpr int W = V::W;
   Reg hs[S], a2[S];
@@ -54,7 +61,9 @@ struct ForwardScratch {
   std::vector<T> dt, dtu, y;
   GroupSlots<T> groups;
   ForwardScratch(std::int64_t d_state, int lanes)
-      : dt(kSelectiveScanChunk * lanes), dtu(kSelectiveScanChunk * lanes), y(kSelectiveScanChunk * lanes),
+      : dt(kSelectiveScanChunk * lanes),
+        dtu(kSelectiveScanChunk * lanes),
+        y(kSelectiveScanChunk * lanes),
         groups(kForwardBlock / lanes + lanes, {d_state * lanes, d_state * lanes}) {}
 };
 
@@ -68,7 +77,8 @@ void forward_chunk(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b
   const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
   const std::int64_t t0 = c * kSelectiveScanChunk, steps = std::min(kSelectiveScanChunk, T_ - t0);
   if (a.checkpoints)
-    for (std::int64_t n = 0; n < N; ++n) V::store(a.checkpoints + checkpoint_offset(a, b, c, n, d0), V::load(h + n * W));
+    for (std::int64_t n = 0; n < N; ++n)
+      V::store(a.checkpoints + checkpoint_offset(a, b, c, n, d0), V::load(h + n * W));
   for (std::int64_t t = 0; t < steps; ++t) {
     const std::int64_t row = (b * T_ + t0 + t) * D + d0;
     const Step<V> st = step_size<V>(a, row, d0);
@@ -136,7 +146,15 @@ void selective_scan_fwd_cpu(const SelectiveScanArgs<T>& a) {
       /*work_per_item=*/a.seq_len * std::min(a.channels, kForwardBlock) * a.d_state);
 }
 
-template void selective_scan_fwd_cpu<float>(const SelectiveScanArgs<float>&);
-template void selective_scan_fwd_cpu<double>(const SelectiveScanArgs<double>&);
+STRATA_KERNEL_TARGETS(selective_scan_fwd_cpu, SelectiveScanArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(selective_scan_fwd_cpu, SelectiveScanArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,12 +1,19 @@
 #include "kernels/cpu/softmax.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/softmax.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/row_reductions.h"
+#include "kernels/cpu/row_reductions-inl.h"
 
-namespace strata::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 template <class T>
 void softmax_fwd_cpu(const SoftmaxArgs<T>& a) {
@@ -55,13 +62,21 @@ void log_softmax_bwd_cpu(const SoftmaxArgs<T>& a) {
   });
 }
 
-#define STRATA_SOFTMAX_INSTANTIATE(T)                          \
-  template void softmax_fwd_cpu<T>(const SoftmaxArgs<T>&);     \
-  template void log_softmax_fwd_cpu<T>(const SoftmaxArgs<T>&); \
-  template void softmax_bwd_cpu<T>(const SoftmaxArgs<T>&);     \
-  template void log_softmax_bwd_cpu<T>(const SoftmaxArgs<T>&);
-STRATA_SOFTMAX_INSTANTIATE(float)
-STRATA_SOFTMAX_INSTANTIATE(double)
-#undef STRATA_SOFTMAX_INSTANTIATE
+STRATA_KERNEL_TARGETS(softmax_fwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_TARGETS(log_softmax_fwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_TARGETS(softmax_bwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_TARGETS(log_softmax_bwd_cpu, SoftmaxArgs)
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+STRATA_KERNEL_DISPATCH(softmax_fwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_DISPATCH(log_softmax_fwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_DISPATCH(softmax_bwd_cpu, SoftmaxArgs)
+STRATA_KERNEL_DISPATCH(log_softmax_bwd_cpu, SoftmaxArgs)
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

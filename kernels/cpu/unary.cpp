@@ -5,11 +5,17 @@
 #include <numbers>
 #include <type_traits>
 
-#include "kernels/cpu/elementwise_map.h"
-#include "kernels/cpu/scalar_math.h"
-#include "kernels/cpu/vec_math.h"
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/unary.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 
-namespace strata::kernels::cpu {
+#include "kernels/cpu/elementwise_map-inl.h"
+#include "kernels/cpu/scalar_math.h"
+#include "kernels/cpu/vec_math-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
@@ -126,69 +132,71 @@ void unary_bwd_scalar(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std
   }
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-// ---- f32 vector formulas ----------------------------------------------------------
-inline __m256 set1(double v) { return _mm256_set1_ps(float(v)); }
+// ---- f32 vector formulas (every SIMD target) -----------------------------------------
 
-inline __m256 gelu_tanh_inner(__m256 x) {  // sqrt(2/pi) * (x + c x^3)
-  const __m256 x2 = _mm256_mul_ps(x, x);
-  return _mm256_mul_ps(_mm256_mul_ps(set1(kSqrt2OverPi), x), _mm256_fmadd_ps(set1(kGeluCubic), x2, set1(1.0)));
+template <class V>
+HWY_INLINE V set1(V, double v) {
+  return hn::Set(hn::DFromV<V>(), float(v));
+}
+
+template <class V>
+HWY_INLINE V gelu_tanh_inner(V x) {  // sqrt(2/pi) * (x + c x^3)
+  const V x2 = hn::Mul(x, x);
+  return hn::Mul(hn::Mul(set1(x, kSqrt2OverPi), x), hn::MulAdd(set1(x, kGeluCubic), x2, set1(x, 1.0)));
 }
 
 void unary_fwd_f32(UnaryOp op, const float* x, float* y, std::int64_t n, const UnaryParams& p) {
-  const __m256 half = set1(0.5), one = set1(1.0), zero = _mm256_setzero_ps();
   switch (op) {
     case UnaryOp::exp:
       return map_f32(
-          y, n, [](__m256 v) { return vec::exp(v); }, x);
+          y, n, [](auto v) { return vec::exp(v); }, x);
     case UnaryOp::log:
       return map_f32(
-          y, n, [](__m256 v) { return vec::log(v); }, x);
+          y, n, [](auto v) { return vec::log(v); }, x);
     case UnaryOp::sqrt:
       return map_f32(
-          y, n, [](__m256 v) { return _mm256_sqrt_ps(v); }, x);
+          y, n, [](auto v) { return hn::Sqrt(v); }, x);
     case UnaryOp::square:
       return map_f32(
-          y, n, [](__m256 v) { return _mm256_mul_ps(v, v); }, x);
+          y, n, [](auto v) { return hn::Mul(v, v); }, x);
     case UnaryOp::tanh:
       return map_f32(
-          y, n, [](__m256 v) { return vec::tanh(v); }, x);
+          y, n, [](auto v) { return vec::tanh(v); }, x);
     case UnaryOp::sigmoid:
       return map_f32(
-          y, n, [](__m256 v) { return vec::sigmoid(v); }, x);
-    // max(0, NaN) returns its second operand, so NaN propagates as in the scalar path
-    case UnaryOp::relu:
+          y, n, [](auto v) { return vec::sigmoid(v); }, x);
+    case UnaryOp::relu:  // NaN propagates as in the scalar path
       return map_f32(
-          y, n, [=](__m256 v) { return _mm256_max_ps(zero, v); }, x);
+          y, n, [](auto v) { return vec::relu(v); }, x);
     case UnaryOp::silu:
       return map_f32(
-          y, n, [](__m256 v) { return _mm256_mul_ps(v, vec::sigmoid(v)); }, x);
+          y, n, [](auto v) { return hn::Mul(v, vec::sigmoid(v)); }, x);
     case UnaryOp::gelu_erf:
       return map_f32(
           y, n,
-          [=](__m256 v) {
-            const __m256 e = vec::erf(_mm256_mul_ps(v, set1(std::numbers::sqrt2 / 2)));
-            return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e));
+          [](auto v) {
+            const auto e = vec::erf(hn::Mul(v, set1(v, std::numbers::sqrt2 / 2)));
+            return hn::Mul(hn::Mul(set1(v, 0.5), v), hn::Add(set1(v, 1.0), e));
           },
           x);
     case UnaryOp::gelu_tanh:
       return map_f32(
           y, n,
-          [=](__m256 v) {
-            return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, vec::tanh(gelu_tanh_inner(v))));
+          [](auto v) {
+            return hn::Mul(hn::Mul(set1(v, 0.5), v), hn::Add(set1(v, 1.0), vec::tanh(gelu_tanh_inner(v))));
           },
           x);
     case UnaryOp::softplus: {
-      const __m256 beta = set1(p.beta), inv_beta = set1(1.0 / p.beta), threshold = set1(p.threshold);
-      const __m256 sign_mask = set1(-0.0);
+      const double beta = p.beta, threshold = p.threshold;
       return map_f32(
           y, n,
-          [=](__m256 v) {
-            const __m256 z = _mm256_mul_ps(beta, v);
-            const __m256 neg_abs = _mm256_or_ps(z, sign_mask);
-            const __m256 soft =
-                _mm256_mul_ps(_mm256_add_ps(_mm256_max_ps(z, zero), vec::log1p(vec::exp(neg_abs))), inv_beta);
-            return _mm256_blendv_ps(soft, v, _mm256_cmp_ps(z, threshold, _CMP_GT_OQ));
+          [=](auto v) {
+            const auto z = hn::Mul(set1(v, beta), v);
+            const auto neg_abs = hn::Neg(hn::Abs(z));
+            const auto soft =
+                hn::Mul(hn::Add(hn::Max(z, hn::Zero(hn::DFromV<decltype(v)>())), vec::log1p(vec::exp(neg_abs))),
+                        set1(v, 1.0 / beta));
+            return hn::IfThenElse(hn::Gt(z, set1(v, threshold)), v, soft);
           },
           x);
     }
@@ -197,92 +205,111 @@ void unary_fwd_f32(UnaryOp op, const float* x, float* y, std::int64_t n, const U
 
 void unary_bwd_f32(UnaryOp op, const float* x, const float* y, const float* g, float* dx, std::int64_t n,
                    const UnaryParams& p) {
-  const __m256 half = set1(0.5), one = set1(1.0), zero = _mm256_setzero_ps();
   switch (op) {
     case UnaryOp::exp:
       return map_f32(
-          dx, n, [](__m256 gv, __m256 yv) { return _mm256_mul_ps(gv, yv); }, g, y);
+          dx, n, [](auto gv, auto yv) { return hn::Mul(gv, yv); }, g, y);
     case UnaryOp::log:
       return map_f32(
-          dx, n, [](__m256 gv, __m256 xv) { return _mm256_div_ps(gv, xv); }, g, x);
+          dx, n, [](auto gv, auto xv) { return hn::Div(gv, xv); }, g, x);
     case UnaryOp::sqrt:
       return map_f32(
-          dx, n, [=](__m256 gv, __m256 yv) { return _mm256_div_ps(_mm256_mul_ps(gv, half), yv); }, g, y);
+          dx, n, [](auto gv, auto yv) { return hn::Div(hn::Mul(gv, set1(gv, 0.5)), yv); }, g, y);
     case UnaryOp::square:
       return map_f32(
-          dx, n, [](__m256 gv, __m256 xv) { return _mm256_mul_ps(_mm256_add_ps(gv, gv), xv); }, g, x);
+          dx, n, [](auto gv, auto xv) { return hn::Mul(hn::Add(gv, gv), xv); }, g, x);
     case UnaryOp::tanh:
       return map_f32(
-          dx, n, [=](__m256 gv, __m256 yv) { return _mm256_mul_ps(gv, _mm256_fnmadd_ps(yv, yv, one)); }, g, y);
+          dx, n, [](auto gv, auto yv) { return hn::Mul(gv, hn::NegMulAdd(yv, yv, set1(yv, 1.0))); }, g, y);
     case UnaryOp::sigmoid:
       return map_f32(
-          dx, n, [=](__m256 gv, __m256 yv) { return _mm256_mul_ps(_mm256_mul_ps(gv, yv), _mm256_sub_ps(one, yv)); }, g,
-          y);
+          dx, n, [](auto gv, auto yv) { return hn::Mul(hn::Mul(gv, yv), hn::Sub(set1(yv, 1.0), yv)); }, g, y);
     case UnaryOp::relu:
       return map_f32(
-          dx, n, [=](__m256 gv, __m256 xv) { return _mm256_and_ps(gv, _mm256_cmp_ps(xv, zero, _CMP_GT_OQ)); }, g, x);
+          dx, n,
+          [](auto gv, auto xv) { return hn::IfThenElseZero(hn::Gt(xv, hn::Zero(hn::DFromV<decltype(xv)>())), gv); }, g,
+          x);
     case UnaryOp::silu:
       return map_f32(
           dx, n,
-          [=](__m256 gv, __m256 xv) {
-            const __m256 s = vec::sigmoid(xv);
-            return _mm256_mul_ps(_mm256_mul_ps(gv, s), _mm256_fmadd_ps(xv, _mm256_sub_ps(one, s), one));
+          [](auto gv, auto xv) {
+            const auto one = set1(xv, 1.0);
+            const auto s = vec::sigmoid(xv);
+            return hn::Mul(hn::Mul(gv, s), hn::MulAdd(xv, hn::Sub(one, s), one));
           },
           g, x);
     case UnaryOp::gelu_erf:
       return map_f32(
           dx, n,
-          [=](__m256 gv, __m256 xv) {
-            const __m256 cdf =
-                _mm256_mul_ps(half, _mm256_add_ps(one, vec::erf(_mm256_mul_ps(xv, set1(std::numbers::sqrt2 / 2)))));
-            const __m256 pdf =
-                _mm256_mul_ps(set1(kInvSqrt2Pi), vec::exp(_mm256_mul_ps(set1(-0.5), _mm256_mul_ps(xv, xv))));
-            return _mm256_mul_ps(gv, _mm256_fmadd_ps(xv, pdf, cdf));
+          [](auto gv, auto xv) {
+            const auto cdf = hn::Mul(set1(xv, 0.5),
+                                     hn::Add(set1(xv, 1.0), vec::erf(hn::Mul(xv, set1(xv, std::numbers::sqrt2 / 2)))));
+            const auto pdf = hn::Mul(set1(xv, kInvSqrt2Pi), vec::exp(hn::Mul(set1(xv, -0.5), hn::Mul(xv, xv))));
+            return hn::Mul(gv, hn::MulAdd(xv, pdf, cdf));
           },
           g, x);
     case UnaryOp::gelu_tanh:
       return map_f32(
           dx, n,
-          [=](__m256 gv, __m256 xv) {
-            const __m256 t = vec::tanh(gelu_tanh_inner(xv));
-            const __m256 du =
-                _mm256_mul_ps(set1(kSqrt2OverPi), _mm256_fmadd_ps(set1(3 * kGeluCubic), _mm256_mul_ps(xv, xv), one));
-            const __m256 left = _mm256_mul_ps(half, _mm256_add_ps(one, t));
-            const __m256 right = _mm256_mul_ps(_mm256_mul_ps(half, xv), _mm256_mul_ps(_mm256_fnmadd_ps(t, t, one), du));
-            return _mm256_mul_ps(gv, _mm256_add_ps(left, right));
+          [](auto gv, auto xv) {
+            const auto one = set1(xv, 1.0), half = set1(xv, 0.5);
+            const auto t = vec::tanh(gelu_tanh_inner(xv));
+            const auto du = hn::Mul(set1(xv, kSqrt2OverPi), hn::MulAdd(set1(xv, 3 * kGeluCubic), hn::Mul(xv, xv), one));
+            const auto left = hn::Mul(half, hn::Add(one, t));
+            const auto right = hn::Mul(hn::Mul(half, xv), hn::Mul(hn::NegMulAdd(t, t, one), du));
+            return hn::Mul(gv, hn::Add(left, right));
           },
           g, x);
     case UnaryOp::softplus: {
-      const __m256 beta = set1(p.beta), threshold = set1(p.threshold);
+      const double beta = p.beta, threshold = p.threshold;
       return map_f32(
           dx, n,
-          [=](__m256 gv, __m256 xv) {
-            const __m256 z = _mm256_mul_ps(beta, xv);
-            const __m256 slope = _mm256_blendv_ps(vec::sigmoid(z), one, _mm256_cmp_ps(z, threshold, _CMP_GT_OQ));
-            return _mm256_mul_ps(gv, slope);
+          [=](auto gv, auto xv) {
+            const auto z = hn::Mul(set1(xv, beta), xv);
+            const auto slope = hn::IfThenElse(hn::Gt(z, set1(xv, threshold)), set1(xv, 1.0), vec::sigmoid(z));
+            return hn::Mul(gv, slope);
           },
           g, x);
     }
   }
 }
-#endif
 
 }  // namespace
 
+// Per-target entry points: f32 on the target's vectors, f64 through the scalar formulas.
+void unary_fwd_f64(UnaryOp op, const double* x, double* y, std::int64_t n, const UnaryParams& params) {
+  unary_fwd_scalar(op, x, y, n, params);
+}
+void unary_bwd_f64(UnaryOp op, const double* x, const double* y, const double* g, double* dx, std::int64_t n,
+                   const UnaryParams& params) {
+  unary_bwd_scalar(op, x, y, g, dx, n, params);
+}
+
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace strata::kernels::cpu {
+
+HWY_EXPORT(unary_fwd_f32);
+HWY_EXPORT(unary_fwd_f64);
+HWY_EXPORT(unary_bwd_f32);
+HWY_EXPORT(unary_bwd_f64);
+
 template <class T>
 void unary_fwd_cpu(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryParams& params) {
-#if defined(__AVX2__) && defined(__FMA__)
-  if constexpr (std::is_same_v<T, float>) return unary_fwd_f32(op, x, y, n, params);
-#endif
-  unary_fwd_scalar(op, x, y, n, params);
+  if constexpr (std::is_same_v<T, float>)
+    HWY_DYNAMIC_DISPATCH(unary_fwd_f32)(op, x, y, n, params);
+  else
+    HWY_DYNAMIC_DISPATCH(unary_fwd_f64)(op, x, y, n, params);
 }
 
 template <class T>
 void unary_bwd_cpu(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std::int64_t n, const UnaryParams& params) {
-#if defined(__AVX2__) && defined(__FMA__)
-  if constexpr (std::is_same_v<T, float>) return unary_bwd_f32(op, x, y, g, dx, n, params);
-#endif
-  unary_bwd_scalar(op, x, y, g, dx, n, params);
+  if constexpr (std::is_same_v<T, float>)
+    HWY_DYNAMIC_DISPATCH(unary_bwd_f32)(op, x, y, g, dx, n, params);
+  else
+    HWY_DYNAMIC_DISPATCH(unary_bwd_f64)(op, x, y, g, dx, n, params);
 }
 
 template void unary_fwd_cpu<float>(UnaryOp, const float*, float*, std::int64_t, const UnaryParams&);
@@ -293,3 +320,4 @@ template void unary_bwd_cpu<double>(UnaryOp, const double*, const double*, const
                                     const UnaryParams&);
 
 }  // namespace strata::kernels::cpu
+#endif  // HWY_ONCE

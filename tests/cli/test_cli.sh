@@ -73,6 +73,15 @@ strata_expect 2 check_bad_kind check shortconv --kind router
 strata_expect 2 unknown_option run experiments/quickstart.toml --no-such-flag
 has stderr "--no-such-flag"
 
+# ---- the SIMD instruction set: reported, chosen with STRATA_SIMD, a bad name refused -------
+strata_expect 0 backends_simd backends
+has_re stdout "^cpu kernels: [A-Z0-9_]+ SIMD \(this CPU runs: .*SCALAR"
+STRATA_SIMD=scalar strata_expect 0 backends_simd_scalar backends
+has stdout "cpu kernels: SCALAR SIMD"
+STRATA_SIMD=avx9000 strata_expect 2 backends_simd_bad backends
+has stderr "STRATA_SIMD: SIMD target 'avx9000' is not available on this CPU in this build; available:"
+has stderr "SCALAR (or auto)"
+
 # ---- experiment files that cannot be used ----------------------------------------------
 strata_expect 2 run_missing_file run "$WORK/missing.toml" --out "$WORK/never"
 has stderr "$WORK/missing.toml"

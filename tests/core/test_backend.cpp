@@ -1,6 +1,7 @@
 // The backend table: dispatch, supports() predicates, errors for unsupported calls,
 // precedence of later kernels, and the conformance suite catching a wrong kernel.
 #include "catch.h"
+#include "each_simd_target.h"
 #include "framework/core/src/backend/core_kernels.h"
 #include "strata/backend.h"
 #include "strata/error.h"
@@ -80,10 +81,11 @@ TEST_CASE("backend table: later kernels take the calls they support, earlier one
                                    .device = DeviceType::cpu,
                                    .dtypes = {DType::f32},
                                    .supports = [](const DoubleCall& c) { return c.x->numel() % 4 == 0; },
-                                   .run = [&](const DoubleCall& c) {
-                                     ++fast_calls;
-                                     double_f32(c);
-                                   }});
+                                   .run =
+                                       [&](const DoubleCall& c) {
+                                         ++fast_calls;
+                                         double_f32(c);
+                                       }});
   Tensor x4 = Tensor::ones({4}), out4 = Tensor::empty({4}), x3 = Tensor::ones({3}), out3 = Tensor::empty({3});
   op.run(Device::cpu(), {.x = &x4, .out = &out4});
   op.run(Device::cpu(), {.x = &x3, .out = &out3});
@@ -102,13 +104,16 @@ TEST_CASE("backend table: two ops with one name are refused", "[backend][errors]
       Catch::Contains("another op is already named 'test.same_name'"));
 }
 
-TEST_CASE("conformance: every core entry passes on the CPU in f32, and a wrong kernel fails it", "[backend]") {
+TEST_CASE("conformance: every core entry passes on the CPU on every SIMD set, and a wrong kernel fails it",
+          "[backend]") {
   testing::ConformanceOptions options;
   options.devices = {Device::cpu()};
   const auto cases = testing::core_conformance_cases();
-  const testing::ConformanceReport report = testing::run_conformance(cases, options);
-  INFO(report.table());
-  REQUIRE(report.passed);
+  testing::for_each_simd_target([&] {
+    const testing::ConformanceReport report = testing::run_conformance(cases, options);
+    INFO(report.table());
+    REQUIRE(report.passed);
+  });
 
   // A softmax kernel off by 0.1% in every output, registered in front of the real one.
   auto& softmax = core_kernels::table().softmax;
@@ -121,7 +126,8 @@ TEST_CASE("conformance: every core entry passes on the CPU in f32, and a wrong k
                                             float* y = c.out->data<float>();
                                             for (std::int64_t r = 0; r < c.rows; ++r) {
                                               double total = 0;
-                                              for (std::int64_t j = 0; j < c.cols; ++j) total += std::exp(x[r * c.cols + j]);
+                                              for (std::int64_t j = 0; j < c.cols; ++j)
+                                                total += std::exp(x[r * c.cols + j]);
                                               for (std::int64_t j = 0; j < c.cols; ++j)
                                                 y[r * c.cols + j] = float(1.001 * std::exp(x[r * c.cols + j]) / total);
                                             }

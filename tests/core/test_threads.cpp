@@ -1,6 +1,7 @@
 // Kernels split work into blocks whose size depends only on the shape, so results are
-// bitwise identical for any thread count.
+// bitwise identical for any thread count, on every SIMD instruction set.
 #include "catch.h"
+#include "each_simd_target.h"
 #include "helpers.h"
 #include "strata/runtime.h"
 
@@ -9,13 +10,15 @@ using namespace strata;
 namespace {
 template <class Fn>
 void require_thread_invariant(Fn fn) {
-  const int saved = num_threads();
-  set_num_threads(1);
-  const std::vector<float> one = fn();
-  set_num_threads(2);
-  const std::vector<float> two = fn();
-  set_num_threads(saved);
-  REQUIRE(one == two);
+  testing::for_each_simd_target([&] {
+    const int saved = num_threads();
+    set_num_threads(1);
+    const std::vector<float> one = fn();
+    set_num_threads(2);
+    const std::vector<float> two = fn();
+    set_num_threads(saved);
+    REQUIRE(one == two);
+  });
 }
 }  // namespace
 

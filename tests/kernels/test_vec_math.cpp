@@ -2,20 +2,22 @@
 //
 // Accuracy is measured against the double-precision <cmath> functions on a
 // dense grid over each function's interesting range plus random float bit
-// patterns (all exponents) filtered to the domain.  The array entry points are
-// used throughout, so the same sweeps also check the <cmath> fallback on
-// builds without AVX2.
+// patterns (all exponents) filtered to the domain.  Every test runs on
+// every SIMD target this CPU supports (tests/kernels/each_simd_target.h).
 #include "catch.h"
 
+#include "each_simd_target.h"
 #include "kernels/cpu/vec_math.h"
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace vec = strata::kernels::cpu::vec;
@@ -47,10 +49,19 @@ double ulp_at(double ref) {
   return std::ldexp(1.0, e - 24);
 }
 
+// Under instruction-set emulation (scripts/cross-aarch64 sets STRATA_TEST_EMULATED=1) the
+// sweeps take one input in 50: qemu runs SVE code far slower than the hardware would.
+int sweep_size(int n) {
+  const char* emulated = std::getenv("STRATA_TEST_EMULATED");
+  return emulated && *emulated && std::string(emulated) != "0" ? std::max(n / 50, std::min(n, 1000)) : n;
+}
+
 // Inputs: `grid` evenly spaced points on [lo, hi] and `random` random bit
-// patterns accepted by `keep`.
+// patterns accepted by `keep` (both scaled by sweep_size).
 template <class Keep>
 std::vector<float> inputs(float lo, float hi, int grid, int random, Keep keep) {
+  grid = sweep_size(grid);
+  random = sweep_size(random);
   std::vector<float> xs;
   xs.reserve(static_cast<size_t>(grid + random));
   for (int i = 0; i < grid; ++i) xs.push_back(lo + (hi - lo) * (static_cast<float>(i) / static_cast<float>(grid - 1)));
@@ -100,163 +111,175 @@ double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 // Maxima noted per test: AVX2 path on these inputs / exhaustively over all floats.
 
 TEST_CASE("vec::exp accuracy", "[vec_math]") {
-  // Measured: 0.99 / 1.01 ulp on [-87.3, 88.7]; denormal results 0.74 / 0.75 spacing.
-  const auto xs = inputs(-87.3f, 88.7f, 2'000'000, 1'000'000, [](float x) { return x >= -87.3f && x <= 88.7f; });
-  const Errors e = measure(
-      xs, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
-  REQUIRE(e.max_ulp <= 3.0);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 0.99 / 1.01 ulp on [-87.3, 88.7]; denormal results 0.74 / 0.75 spacing.
+    const auto xs = inputs(-87.3f, 88.7f, 2'000'000, 1'000'000, [](float x) { return x >= -87.3f && x <= 88.7f; });
+    const Errors e = measure(
+        xs, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
+    INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
+    REQUIRE(e.max_ulp <= 3.0);
 
-  // Denormal results: within one denormal spacing.
-  const auto tiny = inputs(-103.9f, -87.4f, 200'000, 0, [](float) { return true; });
-  const Errors t = measure(
-      tiny, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
-  INFO("denormal range max abs " << t.max_abs << " at x = " << t.worst_abs_x);
-  REQUIRE(t.max_abs <= std::ldexp(1.0, -149));
+    // Denormal results: within one denormal spacing.
+    const auto tiny = inputs(-103.9f, -87.4f, 200'000, 0, [](float) { return true; });
+    const Errors t = measure(
+        tiny, STRATA_ARRAY_FN(exp), [](double x) { return std::exp(x); }, always);
+    INFO("denormal range max abs " << t.max_abs << " at x = " << t.worst_abs_x);
+    REQUIRE(t.max_abs <= std::ldexp(1.0, -149));
+  });
 }
 
 TEST_CASE("vec::log accuracy", "[vec_math]") {
-  // Measured: 0.81 / 0.83 ulp over positive normal and denormal inputs.
-  const auto xs = inputs(0.5f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > 0.0f; });
-  const Errors e = measure(
-      xs, STRATA_ARRAY_FN(log), [](double x) { return std::log(x); }, normal_result);
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
-  REQUIRE(e.max_ulp <= 3.0);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 0.81 / 0.83 ulp over positive normal and denormal inputs.
+    const auto xs = inputs(0.5f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > 0.0f; });
+    const Errors e = measure(
+        xs, STRATA_ARRAY_FN(log), [](double x) { return std::log(x); }, normal_result);
+    INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
+    REQUIRE(e.max_ulp <= 3.0);
+  });
 }
 
 TEST_CASE("vec::log1p accuracy", "[vec_math]") {
-  // Measured: 2.24 / 2.47 ulp for x > -1.
-  const auto xs = inputs(-0.999f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > -1.0f; });
-  const Errors e = measure(
-      xs, STRATA_ARRAY_FN(log1p), [](double x) { return std::log1p(x); }, always);
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
-  REQUIRE(e.max_ulp <= 3.0);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 2.24 / 2.47 ulp for x > -1.
+    const auto xs = inputs(-0.999f, 2.0f, 1'500'000, 1'500'000, [](float x) { return x > -1.0f; });
+    const Errors e = measure(
+        xs, STRATA_ARRAY_FN(log1p), [](double x) { return std::log1p(x); }, always);
+    INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
+    REQUIRE(e.max_ulp <= 3.0);
+  });
 }
 
 TEST_CASE("vec::tanh accuracy", "[vec_math]") {
-  // Measured: 1.28 / 1.33 ulp, 7.6e-8 / 7.9e-8 absolute.
-  const auto xs = inputs(-10.0f, 10.0f, 2'000'000, 1'000'000, [](float) { return true; });
-  const Errors e = measure(
-      xs, STRATA_ARRAY_FN(tanh), [](double x) { return std::tanh(x); }, always);
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x << "; max abs " << e.max_abs
-                  << " at x = " << e.worst_abs_x);
-  REQUIRE(e.max_ulp <= 4.0);
-  REQUIRE(e.max_abs <= 2e-7);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 1.28 / 1.33 ulp, 7.6e-8 / 7.9e-8 absolute.
+    const auto xs = inputs(-10.0f, 10.0f, 2'000'000, 1'000'000, [](float) { return true; });
+    const Errors e = measure(
+        xs, STRATA_ARRAY_FN(tanh), [](double x) { return std::tanh(x); }, always);
+    INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x << "; max abs " << e.max_abs
+                    << " at x = " << e.worst_abs_x);
+    REQUIRE(e.max_ulp <= 4.0);
+    REQUIRE(e.max_abs <= 2e-7);
+  });
 }
 
 TEST_CASE("vec::sigmoid accuracy", "[vec_math]") {
-  // Measured: 2.23 / 2.40 ulp where the result >= 1e-30.
-  const auto xs = inputs(-90.0f, 20.0f, 2'000'000, 1'000'000, [](float) { return true; });
-  const Errors e = measure(xs, STRATA_ARRAY_FN(sigmoid), ref_sigmoid, [](double r) { return r >= 1e-30; });
-  INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
-  REQUIRE(e.max_ulp <= 4.0);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 2.23 / 2.40 ulp where the result >= 1e-30.
+    const auto xs = inputs(-90.0f, 20.0f, 2'000'000, 1'000'000, [](float) { return true; });
+    const Errors e = measure(xs, STRATA_ARRAY_FN(sigmoid), ref_sigmoid, [](double r) { return r >= 1e-30; });
+    INFO("max ulp " << e.max_ulp << " at x = " << e.worst_ulp_x);
+    REQUIRE(e.max_ulp <= 4.0);
 
-  std::vector<float> ys(xs.size());
-  vec::sigmoid(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
-  REQUIRE(std::all_of(ys.begin(), ys.end(), [](float y) { return y >= 0.0f && y <= 1.0f; }));
+    std::vector<float> ys(xs.size());
+    vec::sigmoid(xs.data(), ys.data(), static_cast<int64_t>(xs.size()));
+    REQUIRE(std::all_of(ys.begin(), ys.end(), [](float y) { return y >= 0.0f && y <= 1.0f; }));
+  });
 }
 
 TEST_CASE("vec::erf accuracy", "[vec_math]") {
-  // Measured: 1.07e-7 / 1.13e-7 absolute (relative: 2.27 / 2.34 ulp).
-  const auto xs = inputs(-5.0f, 5.0f, 2'000'000, 1'000'000, [](float) { return true; });
-  const Errors e = measure(
-      xs, STRATA_ARRAY_FN(erf), [](double x) { return std::erf(x); }, always);
-  INFO("max abs " << e.max_abs << " at x = " << e.worst_abs_x << "; max ulp " << e.max_ulp
-                  << " at x = " << e.worst_ulp_x);
-  REQUIRE(e.max_abs <= 3e-7);
+  strata::testing::for_each_simd_target([&] {
+    // Measured: 1.07e-7 / 1.13e-7 absolute (relative: 2.27 / 2.34 ulp).
+    const auto xs = inputs(-5.0f, 5.0f, 2'000'000, 1'000'000, [](float) { return true; });
+    const Errors e = measure(
+        xs, STRATA_ARRAY_FN(erf), [](double x) { return std::erf(x); }, always);
+    INFO("max abs " << e.max_abs << " at x = " << e.worst_abs_x << "; max ulp " << e.max_ulp
+                    << " at x = " << e.worst_ulp_x);
+    REQUIRE(e.max_abs <= 3e-7);
+  });
 }
 
 TEST_CASE("vec_math special values", "[vec_math]") {
-  using std::isnan;
-  const float big = FLT_MAX;
+  strata::testing::for_each_simd_target([&] {
+    using std::isnan;
+    const float big = FLT_MAX;
 
-  SECTION("exp") {
-    CHECK(vec::exp_scalar(0.0f) == 1.0f);
-    CHECK(vec::exp_scalar(-0.0f) == 1.0f);
-    CHECK(vec::exp_scalar(kDenormMin) == 1.0f);
-    CHECK(vec::exp_scalar(kInf) == kInf);
-    CHECK(vec::exp_scalar(-kInf) == 0.0f);
-    CHECK(isnan(vec::exp_scalar(kNaN)));
-    CHECK(vec::exp_scalar(big) == kInf);
-    CHECK(vec::exp_scalar(-big) == 0.0f);
-    CHECK(std::isfinite(vec::exp_scalar(88.72f)));
-    CHECK(vec::exp_scalar(88.73f) == kInf);
-    CHECK(vec::exp_scalar(-87.3f) >= FLT_MIN);
-    CHECK(vec::exp_scalar(-103.9f) > 0.0f);
-    CHECK(vec::exp_scalar(-104.0f) == 0.0f);
-    CHECK(vec::exp_scalar(1.0f) == Approx(2.718281828).epsilon(1e-7));
-  }
+    {  // exp
+      CHECK(vec::exp_scalar(0.0f) == 1.0f);
+      CHECK(vec::exp_scalar(-0.0f) == 1.0f);
+      CHECK(vec::exp_scalar(kDenormMin) == 1.0f);
+      CHECK(vec::exp_scalar(kInf) == kInf);
+      CHECK(vec::exp_scalar(-kInf) == 0.0f);
+      CHECK(isnan(vec::exp_scalar(kNaN)));
+      CHECK(vec::exp_scalar(big) == kInf);
+      CHECK(vec::exp_scalar(-big) == 0.0f);
+      CHECK(std::isfinite(vec::exp_scalar(88.72f)));
+      CHECK(vec::exp_scalar(88.73f) == kInf);
+      CHECK(vec::exp_scalar(-87.3f) >= FLT_MIN);
+      CHECK(vec::exp_scalar(-103.9f) > 0.0f);
+      CHECK(vec::exp_scalar(-104.0f) == 0.0f);
+      CHECK(vec::exp_scalar(1.0f) == Approx(2.718281828).epsilon(1e-7));
+    }
 
-  SECTION("log") {
-    CHECK(vec::log_scalar(1.0f) == 0.0f);
-    CHECK(vec::log_scalar(0.0f) == -kInf);
-    CHECK(vec::log_scalar(-0.0f) == -kInf);
-    CHECK(isnan(vec::log_scalar(-1.0f)));
-    CHECK(isnan(vec::log_scalar(-kDenormMin)));
-    CHECK(isnan(vec::log_scalar(-kInf)));
-    CHECK(isnan(vec::log_scalar(kNaN)));
-    CHECK(vec::log_scalar(kInf) == kInf);
-    CHECK(vec::log_scalar(big) == Approx(std::log(static_cast<double>(big))).epsilon(1e-7));
-    CHECK(vec::log_scalar(FLT_MIN) == Approx(std::log(static_cast<double>(FLT_MIN))).epsilon(1e-7));
-    CHECK(vec::log_scalar(kDenormMin) == Approx(std::log(static_cast<double>(kDenormMin))).epsilon(1e-7));
-    CHECK(vec::log_scalar(2.0f) == Approx(0.6931471806).epsilon(1e-7));
-  }
+    {  // log
+      CHECK(vec::log_scalar(1.0f) == 0.0f);
+      CHECK(vec::log_scalar(0.0f) == -kInf);
+      CHECK(vec::log_scalar(-0.0f) == -kInf);
+      CHECK(isnan(vec::log_scalar(-1.0f)));
+      CHECK(isnan(vec::log_scalar(-kDenormMin)));
+      CHECK(isnan(vec::log_scalar(-kInf)));
+      CHECK(isnan(vec::log_scalar(kNaN)));
+      CHECK(vec::log_scalar(kInf) == kInf);
+      CHECK(vec::log_scalar(big) == Approx(std::log(static_cast<double>(big))).epsilon(1e-7));
+      CHECK(vec::log_scalar(FLT_MIN) == Approx(std::log(static_cast<double>(FLT_MIN))).epsilon(1e-7));
+      CHECK(vec::log_scalar(kDenormMin) == Approx(std::log(static_cast<double>(kDenormMin))).epsilon(1e-7));
+      CHECK(vec::log_scalar(2.0f) == Approx(0.6931471806).epsilon(1e-7));
+    }
 
-  SECTION("log1p") {
-    CHECK(to_bits(vec::log1p_scalar(0.0f)) == to_bits(0.0f));
-    CHECK(to_bits(vec::log1p_scalar(-0.0f)) == to_bits(-0.0f));
-    CHECK(vec::log1p_scalar(1e-30f) == 1e-30f);
-    CHECK(vec::log1p_scalar(-1e-30f) == -1e-30f);
-    CHECK(vec::log1p_scalar(kDenormMin) == kDenormMin);
-    CHECK(vec::log1p_scalar(-1.0f) == -kInf);
-    CHECK(isnan(vec::log1p_scalar(-2.0f)));
-    CHECK(isnan(vec::log1p_scalar(-kInf)));
-    CHECK(isnan(vec::log1p_scalar(kNaN)));
-    CHECK(vec::log1p_scalar(kInf) == kInf);
-    CHECK(vec::log1p_scalar(big) == Approx(std::log(static_cast<double>(big))).epsilon(1e-7));
-  }
+    {  // log1p
+      CHECK(to_bits(vec::log1p_scalar(0.0f)) == to_bits(0.0f));
+      CHECK(to_bits(vec::log1p_scalar(-0.0f)) == to_bits(-0.0f));
+      CHECK(vec::log1p_scalar(1e-30f) == 1e-30f);
+      CHECK(vec::log1p_scalar(-1e-30f) == -1e-30f);
+      CHECK(vec::log1p_scalar(kDenormMin) == kDenormMin);
+      CHECK(vec::log1p_scalar(-1.0f) == -kInf);
+      CHECK(isnan(vec::log1p_scalar(-2.0f)));
+      CHECK(isnan(vec::log1p_scalar(-kInf)));
+      CHECK(isnan(vec::log1p_scalar(kNaN)));
+      CHECK(vec::log1p_scalar(kInf) == kInf);
+      CHECK(vec::log1p_scalar(big) == Approx(std::log(static_cast<double>(big))).epsilon(1e-7));
+    }
 
-  SECTION("tanh") {
-    CHECK(to_bits(vec::tanh_scalar(0.0f)) == to_bits(0.0f));
-    CHECK(to_bits(vec::tanh_scalar(-0.0f)) == to_bits(-0.0f));
-    CHECK(vec::tanh_scalar(kDenormMin) == kDenormMin);
-    CHECK(vec::tanh_scalar(1e-20f) == 1e-20f);
-    CHECK(vec::tanh_scalar(kInf) == 1.0f);
-    CHECK(vec::tanh_scalar(-kInf) == -1.0f);
-    CHECK(vec::tanh_scalar(big) == 1.0f);
-    CHECK(vec::tanh_scalar(-big) == -1.0f);
-    CHECK(vec::tanh_scalar(10.0f) == 1.0f);
-    CHECK(isnan(vec::tanh_scalar(kNaN)));
-  }
+    {  // tanh
+      CHECK(to_bits(vec::tanh_scalar(0.0f)) == to_bits(0.0f));
+      CHECK(to_bits(vec::tanh_scalar(-0.0f)) == to_bits(-0.0f));
+      CHECK(vec::tanh_scalar(kDenormMin) == kDenormMin);
+      CHECK(vec::tanh_scalar(1e-20f) == 1e-20f);
+      CHECK(vec::tanh_scalar(kInf) == 1.0f);
+      CHECK(vec::tanh_scalar(-kInf) == -1.0f);
+      CHECK(vec::tanh_scalar(big) == 1.0f);
+      CHECK(vec::tanh_scalar(-big) == -1.0f);
+      CHECK(vec::tanh_scalar(10.0f) == 1.0f);
+      CHECK(isnan(vec::tanh_scalar(kNaN)));
+    }
 
-  SECTION("sigmoid") {
-    CHECK(vec::sigmoid_scalar(0.0f) == 0.5f);
-    CHECK(vec::sigmoid_scalar(-0.0f) == 0.5f);
-    CHECK(vec::sigmoid_scalar(kInf) == 1.0f);
-    CHECK(vec::sigmoid_scalar(-kInf) == 0.0f);
-    CHECK(vec::sigmoid_scalar(big) == 1.0f);
-    CHECK(vec::sigmoid_scalar(-big) == 0.0f);
-    CHECK(vec::sigmoid_scalar(20.0f) == 1.0f);
-    CHECK(vec::sigmoid_scalar(-80.0f) == Approx(std::exp(-80.0)).epsilon(1e-6));
-    CHECK(vec::sigmoid_scalar(-110.0f) == 0.0f);
-    CHECK(isnan(vec::sigmoid_scalar(kNaN)));
-  }
+    {  // sigmoid
+      CHECK(vec::sigmoid_scalar(0.0f) == 0.5f);
+      CHECK(vec::sigmoid_scalar(-0.0f) == 0.5f);
+      CHECK(vec::sigmoid_scalar(kInf) == 1.0f);
+      CHECK(vec::sigmoid_scalar(-kInf) == 0.0f);
+      CHECK(vec::sigmoid_scalar(big) == 1.0f);
+      CHECK(vec::sigmoid_scalar(-big) == 0.0f);
+      CHECK(vec::sigmoid_scalar(20.0f) == 1.0f);
+      CHECK(vec::sigmoid_scalar(-80.0f) == Approx(std::exp(-80.0)).epsilon(1e-6));
+      CHECK(vec::sigmoid_scalar(-110.0f) == 0.0f);
+      CHECK(isnan(vec::sigmoid_scalar(kNaN)));
+    }
 
-  SECTION("erf") {
-    CHECK(to_bits(vec::erf_scalar(0.0f)) == to_bits(0.0f));
-    CHECK(to_bits(vec::erf_scalar(-0.0f)) == to_bits(-0.0f));
-    CHECK(vec::erf_scalar(1e-30f) == Approx(1.1283791671e-30).epsilon(1e-7));
-    CHECK(vec::erf_scalar(kInf) == 1.0f);
-    CHECK(vec::erf_scalar(-kInf) == -1.0f);
-    CHECK(vec::erf_scalar(big) == 1.0f);
-    CHECK(vec::erf_scalar(-big) == -1.0f);
-    CHECK(vec::erf_scalar(4.0f) == 1.0f);
-    CHECK(vec::erf_scalar(1.0f) == Approx(0.8427007929).epsilon(3e-7));
-    CHECK(isnan(vec::erf_scalar(kNaN)));
-  }
+    {  // erf
+      CHECK(to_bits(vec::erf_scalar(0.0f)) == to_bits(0.0f));
+      CHECK(to_bits(vec::erf_scalar(-0.0f)) == to_bits(-0.0f));
+      CHECK(vec::erf_scalar(1e-30f) == Approx(1.1283791671e-30).epsilon(1e-7));
+      CHECK(vec::erf_scalar(kInf) == 1.0f);
+      CHECK(vec::erf_scalar(-kInf) == -1.0f);
+      CHECK(vec::erf_scalar(big) == 1.0f);
+      CHECK(vec::erf_scalar(-big) == -1.0f);
+      CHECK(vec::erf_scalar(4.0f) == 1.0f);
+      CHECK(vec::erf_scalar(1.0f) == Approx(0.8427007929).epsilon(3e-7));
+      CHECK(isnan(vec::erf_scalar(kNaN)));
+    }
+  });
 }
-
-#if defined(__AVX2__) && defined(__FMA__)
 
 namespace {
 
@@ -287,88 +310,57 @@ std::vector<float> mixed_inputs(size_t n) {
 
 using ArrayFn = void (*)(const float*, float*, int64_t);
 using ScalarFn = float (*)(float);
-using VectorFn = __m256 (*)(__m256);
 
 struct Fn {
   const char* name;
   ArrayFn array;
   ScalarFn scalar;
-  VectorFn vector;
 };
 
 const Fn kFns[] = {
-    {"exp", vec::exp, vec::exp_scalar, vec::exp},
-    {"log", vec::log, vec::log_scalar, vec::log},
-    {"log1p", vec::log1p, vec::log1p_scalar, vec::log1p},
-    {"tanh", vec::tanh, vec::tanh_scalar, vec::tanh},
-    {"sigmoid", vec::sigmoid, vec::sigmoid_scalar, vec::sigmoid},
-    {"erf", vec::erf, vec::erf_scalar, vec::erf},
+    {"exp", vec::exp, vec::exp_scalar},
+    {"log", vec::log, vec::log_scalar},
+    {"log1p", vec::log1p, vec::log1p_scalar},
+    {"tanh", vec::tanh, vec::tanh_scalar},
+    {"sigmoid", vec::sigmoid, vec::sigmoid_scalar},
+    {"erf", vec::erf, vec::erf_scalar},
 };
 
 }  // namespace
 
-TEST_CASE("vec_math array, scalar and __m256 paths agree bit for bit", "[vec_math][avx2]") {
-  const size_t max_n = 1'000'003;
-  const std::vector<float> src = mixed_inputs(max_n + 8);
-  const float sentinel = -12345.0f;
+TEST_CASE("vec_math array and scalar paths agree bit for bit", "[vec_math]") {
+  strata::testing::for_each_simd_target([&] {
+    const size_t max_n = size_t(sweep_size(1'000'000)) + 3;
+    const std::vector<float> src = mixed_inputs(max_n + 8);
+    const float sentinel = -12345.0f;
 
-  for (const Fn& fn : kFns) {
-    INFO("function " << fn.name);
-    std::vector<float> expect(src.size());
-    for (size_t i = 0; i < src.size(); ++i) expect[i] = fn.scalar(src[i]);
+    for (const Fn& fn : kFns) {
+      INFO("function " << fn.name);
+      std::vector<float> expect(src.size());
+      for (size_t i = 0; i < src.size(); ++i) expect[i] = fn.scalar(src[i]);
 
-    // The __m256 function itself, lane by lane, against the broadcast scalar.
-    for (size_t i = 0; i + 8 <= 4096; i += 8) {
-      alignas(32) float out[8];
-      _mm256_store_ps(out, fn.vector(_mm256_loadu_ps(src.data() + i)));
-      for (size_t k = 0; k < 8; ++k) REQUIRE(same_bits_or_both_nan(out[k], expect[i + k]));
-    }
-
-    for (const int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{1000003}}) {
-      for (const size_t offset : {size_t{0}, size_t{1}, size_t{3}}) {
-        INFO("n = " << n << ", offset = " << offset);
-        std::vector<float> out(static_cast<size_t>(n) + 16, sentinel);
-        float* y = out.data() + offset;  // unaligned for offset != 0
-        fn.array(src.data() + offset, y, n);
-        size_t mismatches = 0;
-        for (int64_t i = 0; i < n; ++i)
-          mismatches += !same_bits_or_both_nan(y[i], expect[static_cast<size_t>(i) + offset]);
-        REQUIRE(mismatches == 0);
-        size_t clobbered = 0;
-        for (size_t i = 0; i < out.size(); ++i)
-          clobbered += (i < offset || i >= offset + static_cast<size_t>(n)) && to_bits(out[i]) != to_bits(sentinel);
-        REQUIRE(clobbered == 0);
+      for (const int64_t n :
+           {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{17}, int64_t(max_n)}) {
+        for (const size_t offset : {size_t{0}, size_t{1}, size_t{3}}) {
+          INFO("n = " << n << ", offset = " << offset);
+          std::vector<float> out(static_cast<size_t>(n) + 16, sentinel);
+          float* y = out.data() + offset;  // unaligned for offset != 0
+          fn.array(src.data() + offset, y, n);
+          size_t mismatches = 0;
+          for (int64_t i = 0; i < n; ++i)
+            mismatches += !same_bits_or_both_nan(y[i], expect[static_cast<size_t>(i) + offset]);
+          REQUIRE(mismatches == 0);
+          size_t clobbered = 0;
+          for (size_t i = 0; i < out.size(); ++i)
+            clobbered += (i < offset || i >= offset + static_cast<size_t>(n)) && to_bits(out[i]) != to_bits(sentinel);
+          REQUIRE(clobbered == 0);
+        }
       }
+
+      // In place.
+      std::vector<float> inplace(src.begin(), src.begin() + 1001);
+      fn.array(inplace.data(), inplace.data(), static_cast<int64_t>(inplace.size()));
+      for (size_t i = 0; i < inplace.size(); ++i) REQUIRE(same_bits_or_both_nan(inplace[i], expect[i]));
     }
-
-    // In place.
-    std::vector<float> inplace(src.begin(), src.begin() + 1001);
-    fn.array(inplace.data(), inplace.data(), static_cast<int64_t>(inplace.size()));
-    for (size_t i = 0; i < inplace.size(); ++i) REQUIRE(same_bits_or_both_nan(inplace[i], expect[i]));
-  }
+  });
 }
-
-TEST_CASE("vec::hsum and vec::hmax", "[vec_math][avx2]") {
-  const __m256 v = _mm256_setr_ps(1.0f, -2.0f, 3.5f, 4.0f, -5.0f, 6.25f, 7.0f, 0.5f);
-  CHECK(vec::hsum(v) == 15.25f);
-  CHECK(vec::hmax(v) == 7.0f);
-  CHECK(vec::hmax(_mm256_set1_ps(-3.0f)) == -3.0f);
-  CHECK(vec::hsum(_mm256_setzero_ps()) == 0.0f);
-
-  std::mt19937 rng(99);
-  std::uniform_real_distribution<float> dist(-100.0f, 100.0f);
-  for (int t = 0; t < 1000; ++t) {
-    alignas(32) float a[8];
-    for (float& f : a) f = dist(rng);
-    const __m256 w = _mm256_load_ps(a);
-    double sum = 0;
-    for (float f : a) sum += f;
-    CHECK(vec::hsum(w) == Approx(sum).margin(1e-4));
-    CHECK(vec::hmax(w) == *std::max_element(a, a + 8));
-    // Max is position independent: rotating the lanes must not change it.
-    const __m256 rot = _mm256_permutevar8x32_ps(w, _mm256_setr_epi32(3, 4, 5, 6, 7, 0, 1, 2));
-    CHECK(vec::hmax(rot) == vec::hmax(w));
-  }
-}
-
-#endif  // __AVX2__ && __FMA__

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catch.h"
+#include "each_simd_target.h"
 #include "helpers.h"
 #include "scan_reference.h"
 #include "strata/error.h"
@@ -134,10 +135,10 @@ std::vector<Tensor> scan_gradients(const SelectiveScanInputs& base, const Tensor
 
 TEST_CASE("selective_scan: the f32 (vectorised) backward agrees with the f64 backward", "[ops][selective_scan]") {
   Generator gen(72);
-  for (const ScanCase& c : {ScanCase{2, 150, 19, 16, true, true, true, true, true},
-                            ScanCase{1, 64, 136, 12, true, true, true, true, true},
-                            ScanCase{2, 70, 8, 5, false, false, false, false, false},
-                            ScanCase{1, 90, 16, 8, false, true, false, true, true}}) {
+  for (const ScanCase& c :
+       {ScanCase{2, 150, 19, 16, true, true, true, true, true}, ScanCase{1, 64, 136, 12, true, true, true, true, true},
+        ScanCase{2, 70, 8, 5, false, false, false, false, false},
+        ScanCase{1, 90, 16, 8, false, true, false, true, true}}) {
     INFO("T " << c.T << " D " << c.D << " N " << c.N);
     const SelectiveScanInputs in = make_inputs(c, gen, DType::f64);
     const Tensor wy = Tensor::randn({c.B, c.T, c.D}, gen, DType::f64);
@@ -172,7 +173,8 @@ TEST_CASE("selective_scan: chunks with the state passed along equal one long sca
 
   Tensor state;
   std::vector<Tensor> parts;
-  for (const auto& [t0, t1] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 1}, {1, 64}, {64, 129}, {129, 150}}) {
+  for (const auto& [t0, t1] :
+       std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 1}, {1, 64}, {64, 129}, {129, 150}}) {
     SelectiveScanInputs chunk = in;
     for (Tensor* t : {&chunk.u, &chunk.delta, &chunk.B, &chunk.C, &chunk.z}) *t = slice(*t, 1, t0, t1);
     chunk.initial_state = state;
@@ -193,23 +195,25 @@ TEST_CASE("selective_scan: chunks with the state passed along equal one long sca
     }
 }
 
-TEST_CASE("selective_scan: results do not depend on the thread count", "[ops][selective_scan]") {
-  Generator gen(74);
-  const SelectiveScanInputs in = make_inputs({3, 100, 300, 16, true, true, true, true, true}, gen, DType::f32);
-  const Tensor wy = Tensor::randn({3, 100, 300}, gen, DType::f64), wh = Tensor::randn({3, 300, 16}, gen, DType::f64);
-  const int threads = num_threads();
-  set_num_threads(1);
-  const SelectiveScanOutputs one = selective_scan(in);
-  const std::vector<Tensor> g_one = scan_gradients(in, wy, wh);
-  set_num_threads(std::max(threads, 3));
-  const SelectiveScanOutputs many = selective_scan(in);
-  const std::vector<Tensor> g_many = scan_gradients(in, wy, wh);
-  set_num_threads(threads);
-  STRATA_REQUIRE_CLOSE(many.y, one.y, 0.0, 0.0);
-  for (std::size_t i = 0; i < g_one.size(); ++i) {
-    INFO("input " << i);
-    STRATA_REQUIRE_CLOSE(g_many[i], g_one[i], 0.0, 0.0);
-  }
+TEST_CASE("selective_scan: results do not depend on the thread count, on every SIMD set", "[ops][selective_scan]") {
+  testing::for_each_simd_target([&] {
+    Generator gen(74);
+    const SelectiveScanInputs in = make_inputs({3, 100, 300, 16, true, true, true, true, true}, gen, DType::f32);
+    const Tensor wy = Tensor::randn({3, 100, 300}, gen, DType::f64), wh = Tensor::randn({3, 300, 16}, gen, DType::f64);
+    const int threads = num_threads();
+    set_num_threads(1);
+    const SelectiveScanOutputs one = selective_scan(in);
+    const std::vector<Tensor> g_one = scan_gradients(in, wy, wh);
+    set_num_threads(std::max(threads, 3));
+    const SelectiveScanOutputs many = selective_scan(in);
+    const std::vector<Tensor> g_many = scan_gradients(in, wy, wh);
+    set_num_threads(threads);
+    STRATA_REQUIRE_CLOSE(many.y, one.y, 0.0, 0.0);
+    for (std::size_t i = 0; i < g_one.size(); ++i) {
+      INFO("input " << i);
+      STRATA_REQUIRE_CLOSE(g_many[i], g_one[i], 0.0, 0.0);
+    }
+  });
 }
 
 TEST_CASE("selective_scan: extreme step sizes stay finite", "[ops][selective_scan]") {
@@ -220,7 +224,8 @@ TEST_CASE("selective_scan: extreme step sizes stay finite", "[ops][selective_sca
   const SelectiveScanOutputs o = selective_scan(in);
   const SelectiveScanOutputs ref = reference_selective_scan(to_dtype(in, DType::f64));
   STRATA_REQUIRE_CLOSE(o.y, ref.y, 1e-3, 1e-3);
-  const std::vector<Tensor> g = scan_gradients(in, Tensor::ones({1, 80, 16}, DType::f64), Tensor::ones({1, 16, 16}, DType::f64));
+  const std::vector<Tensor> g =
+      scan_gradients(in, Tensor::ones({1, 80, 16}, DType::f64), Tensor::ones({1, 16, 16}, DType::f64));
   for (const Tensor& t : g) REQUIRE(std::isfinite(sum(t).item()));
 }
 
@@ -247,16 +252,22 @@ TEST_CASE("selective_scan: bad shapes and dtypes are clear errors", "[ops][selec
     change(in);
     return in;
   };
-  CHECK_THROWS_WITH(selective_scan(with([](auto& in) { in.A = Tensor::zeros({4, 4}); })),
+  CHECK_THROWS_WITH(selective_scan(with([](auto& in) {
+                      in.A = Tensor::zeros({4, 4});
+                    })),
                     Catch::Contains("A is [4, 4], expected [3, N]"));
-  CHECK_THROWS_WITH(selective_scan(with([](auto& in) { in.B = Tensor::zeros({2, 5, 3}); })),
+  CHECK_THROWS_WITH(selective_scan(with([](auto& in) {
+                      in.B = Tensor::zeros({2, 5, 3});
+                    })),
                     Catch::Contains("B is [2, 5, 3], expected [2, 5, 4]"));
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.C = Tensor::zeros({2, 4, 4}); })), ShapeError);
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.delta = Tensor::zeros({2, 5, 4}); })), ShapeError);
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.D = Tensor::zeros({4}); })), ShapeError);
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.z = Tensor::zeros({2, 5}); })), ShapeError);
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.delta_bias = Tensor::zeros({3, 1}); })), ShapeError);
-  CHECK_THROWS_WITH(selective_scan(with([](auto& in) { in.initial_state = Tensor::zeros({2, 4, 3}); })),
+  CHECK_THROWS_WITH(selective_scan(with([](auto& in) {
+                      in.initial_state = Tensor::zeros({2, 4, 3});
+                    })),
                     Catch::Contains("the state is [B, D, N]"));
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.u = Tensor::zeros({5, 3}); })), ShapeError);
   CHECK_THROWS_AS(selective_scan(with([](auto& in) { in.A = Tensor::zeros({3, 0}); })), ShapeError);

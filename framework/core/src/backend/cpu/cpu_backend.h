@@ -33,6 +33,11 @@ inline void register_all(CoreKernels& k) {
 void set_threads(int threads);
 int threads();
 std::string blas_description();
+// The SIMD instruction set of the kernels (strata/runtime.h); DeviceError for a bad choice.
+std::string simd_target();
+std::vector<std::string> simd_targets();
+void select_simd_target(const std::string& name);
+void select_simd_target_from_environment();
 
 inline const std::vector<DType> kFloating = {DType::f32, DType::f64};
 inline const std::vector<DType> kAll = {DType::f32, DType::f64, DType::i64};

@@ -1,11 +1,34 @@
 // The CPU backend's runtime settings: threads (OpenMP and BLAS together) and the BLAS build.
 #include "backend/cpu/cpu_backend.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/simd_targets.h"
+#include "strata/error.h"
+
+#include <stdexcept>
 
 namespace strata::cpu_backend {
 
 void set_threads(int threads) { kernels::cpu::set_cpu_threads(threads); }
 int threads() { return kernels::cpu::cpu_threads(); }
 std::string blas_description() { return kernels::cpu::blas_description(); }
+
+std::string simd_target() { return kernels::cpu::simd::active_target(); }
+std::vector<std::string> simd_targets() { return kernels::cpu::simd::available_targets(); }
+
+void select_simd_target(const std::string& name) {
+  try {
+    kernels::cpu::simd::select_target(name);
+  } catch (const std::invalid_argument& e) {
+    throw DeviceError(e.what(), "choose one of them, or auto for the best");
+  }
+}
+
+void select_simd_target_from_environment() {
+  try {
+    kernels::cpu::simd::select_target_from_environment();
+  } catch (const std::invalid_argument& e) {
+    throw DeviceError(e.what(), "set STRATA_SIMD to one of them, or unset it for the best");
+  }
+}
 
 }  // namespace strata::cpu_backend

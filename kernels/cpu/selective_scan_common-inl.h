@@ -1,16 +1,27 @@
-#pragma once
 // Pieces shared by the selective scan's forward and backward (kernels/cpu/selective_scan_*.cpp):
 // how channels split into lane groups, how states split into register groups, and the
-// per-step quantities computed once per (t, channel) before the state loop.
+// per-step quantities computed once per (t, channel) before the state loop. Per-target
+// header: see vec_math-inl.h.
+
+#if defined(STRATA_KERNELS_CPU_SELECTIVE_SCAN_COMMON_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef STRATA_KERNELS_CPU_SELECTIVE_SCAN_COMMON_INL_H_
+#undef STRATA_KERNELS_CPU_SELECTIVE_SCAN_COMMON_INL_H_
+#else
+#define STRATA_KERNELS_CPU_SELECTIVE_SCAN_COMMON_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
-#include "kernels/cpu/scan_lanes.h"
+#include "kernels/cpu/scan_lanes-inl.h"
 #include "kernels/cpu/selective_scan.h"
 
-namespace strata::kernels::cpu::scan {
+HWY_BEFORE_NAMESPACE();
+namespace strata::kernels::cpu::HWY_NAMESPACE::scan {
 
 inline std::int64_t chunk_count(std::int64_t seq_len) {
   return (seq_len + kSelectiveScanChunk - 1) / kSelectiveScanChunk;
@@ -27,24 +38,23 @@ void for_state_groups(std::int64_t d_state, Fn&& fn) {
   if (n0 < d_state) fn(std::integral_constant<int, 1>{}, n0);
 }
 
-// Channels [d0, d1) as groups of V::W lanes; a remainder narrower than W goes through the
-// one-lane policy channel by channel. Calls fn(lanes_tag, d0) with lanes_tag a V or a
-// ScalarLanes<T> value.
+// Channels [d0, d1) as groups of V::W lanes, then of V::W / 2 (when that is still 4 or
+// more); a remainder narrower than that goes through the one-lane policy channel by
+// channel. Calls fn(lanes_tag, d0) with lanes_tag a lane policy value.
 template <class V, class T, class Fn>
 void for_lane_groups(std::int64_t d0, std::int64_t d1, Fn&& fn) {
   std::int64_t d = d0;
   for (; d + V::W <= d1; d += V::W) fn(V{}, d);
+  if constexpr (V::W >= 8) {
+    using Half = typename V::Narrower;
+    for (; d + Half::W <= d1; d += Half::W) fn(Half{}, d);
+  }
   for (; d < d1; ++d) fn(ScalarLanes<T>{}, d);
 }
 
-// The fast lane policy for T: 8 f32 lanes with AVX2, else one lane.
-#if defined(__AVX2__) && defined(__FMA__)
+// The fast lane policy for T: the target's f32 vectors, or one f64 lane.
 template <class T>
-using FastLanes = std::conditional_t<std::is_same_v<T, float>, Avx2Lanes, ScalarLanes<T>>;
-#else
-template <class T>
-using FastLanes = ScalarLanes<T>;
-#endif
+using FastLanes = std::conditional_t<std::is_same_v<T, float>, SimdLanes<ScanTag>, ScalarLanes<T>>;
 
 // Per-channel-group arrays that live across chunks (states, constants, accumulators),
 // carved from one thread's scratch: array k of group g is slot(g, k), sizes[k] elements.
@@ -111,4 +121,7 @@ Step<V> step_size(const SelectiveScanArgs<typename V::Value>& a, std::int64_t ro
   return s;
 }
 
-}  // namespace strata::kernels::cpu::scan
+}  // namespace strata::kernels::cpu::HWY_NAMESPACE::scan
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle
