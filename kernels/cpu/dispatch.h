@@ -29,3 +29,24 @@
   }                                            \
   template void fn<float>(const Args<float>&); \
   template void fn<double>(const Args<double>&);
+
+// Whether the target's vectors are sizeless (SVE, RVV): they cannot be array elements or
+// class members. Kernels that keep registers in arrays (the selective scan) run their
+// NEON version on SVE targets instead: of the same 128-bit width as the SVE2 cores of ARM64
+// servers and the DGX Spark, and every SVE CPU has NEON. Use in `#if`.
+#define STRATA_SIZELESS_VECTORS                                                                                  \
+  (HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128 || \
+   HWY_TARGET == HWY_RVV)
+
+// For such a target: the per-target entry points of `fn` call the NEON target's.
+#define STRATA_KERNEL_TARGETS_FROM_NEON(fn, Args)                    \
+  void fn##_f32(const Args<float>& args) { N_NEON::fn##_f32(args); } \
+  void fn##_f64(const Args<double>& args) { N_NEON::fn##_f64(args); }
+
+// Declares the NEON target's entry points of `fn` (in strata::kernels::cpu, outside the
+// per-target namespace), for STRATA_KERNEL_TARGETS_FROM_NEON.
+#define STRATA_DECLARE_NEON_TARGETS(fn, Args) \
+  namespace N_NEON {                          \
+  void fn##_f32(const Args<float>& args);     \
+  void fn##_f64(const Args<double>& args);    \
+  }

@@ -26,8 +26,18 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/selective_scan_common-inl.h"
 
+#if STRATA_SIZELESS_VECTORS
+namespace strata::kernels::cpu {
+STRATA_DECLARE_NEON_TARGETS(selective_scan_bwd_cpu, SelectiveScanArgs)
+}  // namespace strata::kernels::cpu
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace strata::kernels::cpu::HWY_NAMESPACE {
+
+#if STRATA_SIZELESS_VECTORS  // the scan keeps its states in arrays of registers
+STRATA_KERNEL_TARGETS_FROM_NEON(selective_scan_bwd_cpu, SelectiveScanArgs)
+#else
 
 namespace {
 
@@ -287,6 +297,7 @@ void selective_scan_bwd_cpu(const SelectiveScanArgs<T>& a) {
 }
 
 STRATA_KERNEL_TARGETS(selective_scan_bwd_cpu, SelectiveScanArgs)
+#endif  // STRATA_SIZELESS_VECTORS
 
 }  // namespace strata::kernels::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();

@@ -112,13 +112,13 @@ template <class V>
 struct Step {
   typename V::Reg raw, dt;
 };
+// (Built from values: GCC does not give the implicit default constructor of a Step of
+// NEON vectors the target's attributes.)
 template <class V>
 Step<V> step_size(const SelectiveScanArgs<typename V::Value>& a, std::int64_t row, std::int64_t d0) {
-  Step<V> s;
-  s.raw = V::load(a.delta + row);
-  if (a.delta_bias) s.raw = V::add(s.raw, V::load(a.delta_bias + d0));
-  s.dt = a.delta_softplus ? V::softplus(s.raw) : s.raw;
-  return s;
+  typename V::Reg raw = V::load(a.delta + row);
+  if (a.delta_bias) raw = V::add(raw, V::load(a.delta_bias + d0));
+  return Step<V>{raw, a.delta_softplus ? V::softplus(raw) : raw};
 }
 
 }  // namespace strata::kernels::cpu::HWY_NAMESPACE::scan

@@ -35,22 +35,23 @@ namespace vec {
 
 namespace detail {
 
-// min(bound, x) and max(bound, x) that return x where x is NaN on every target (x86 and
-// Arm propagate it from the second operand; Highway's portable targets return the number).
+// min(bound, x) and max(bound, x) that return x where x is NaN on every target: x86's
+// min/max return their second operand when one is NaN; Arm's (IEEE minNum/maxNum) and
+// Highway's portable targets return the number, so those compare and select.
 template <class V>
 HWY_INLINE V min_keep_nan(V bound, V x) {
-#if HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-  return hn::IfThenElse(hn::Lt(bound, x), bound, x);
-#else
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
   return hn::Min(bound, x);
+#else
+  return hn::IfThenElse(hn::Lt(bound, x), bound, x);
 #endif
 }
 template <class V>
 HWY_INLINE V max_keep_nan(V bound, V x) {
-#if HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-  return hn::IfThenElse(hn::Gt(bound, x), bound, x);
-#else
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
   return hn::Max(bound, x);
+#else
+  return hn::IfThenElse(hn::Gt(bound, x), bound, x);
 #endif
 }
 
