@@ -121,13 +121,24 @@ void gemm_batched_cpu(const GemmArgs<T, Acc>& args, std::int64_t count, const st
   for (std::int64_t i = 0; i < count; ++i) one(i);
 }
 
+// OpenMP never starts more threads than OMP_THREAD_LIMIT, but omp_get_max_threads() (by
+// which OpenBLAS splits a product among threads that then wait for each other) ignores the
+// limit: a product then hangs, or leaves part of its output unwritten (a training run
+// diverged at step 1). So the thread count is capped at the limit, here and at load time.
 void set_cpu_threads(int threads) {
-  threads = std::max(threads, 1);
+  threads = std::clamp(threads, 1, std::max(omp_get_thread_limit(), 1));
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
 }
 
-int cpu_threads() { return omp_get_max_threads(); }
+int cpu_threads() { return std::min(omp_get_max_threads(), omp_get_thread_limit()); }
+
+namespace {
+[[maybe_unused]] const bool kThreadLimitApplied = [] {
+  if (omp_get_thread_limit() < omp_get_max_threads()) set_cpu_threads(omp_get_thread_limit());
+  return true;
+}();
+}  // namespace
 
 std::string blas_description() {
   const char* model = "unknown threading";
