@@ -14,12 +14,12 @@
 // are summed per item into a workspace slice and reduced over blocks in order; dA, dD and
 // d(delta_bias) per batch likewise over batches: no atomics, and results do not depend on
 // the number of threads.
-#include <algorithm>
-
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/cpu/selective_scan_bwd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/dispatch.h"

@@ -2,12 +2,12 @@
 // chunk by chunk (kSelectiveScanChunk steps); per chunk and channel group the step sizes
 // are computed once into L1 buffers, then each register group of states runs the whole
 // chunk with its states in registers.
-#include <algorithm>
-
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/cpu/selective_scan_fwd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/dispatch.h"

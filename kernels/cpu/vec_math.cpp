@@ -6,28 +6,16 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
-#include "kernels/cpu/simd_io-inl.h"
+#include "kernels/cpu/elementwise_map-inl.h"
 #include "kernels/cpu/vec_math-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace strata::kernels::cpu::HWY_NAMESPACE {
 
-namespace {
-
-template <class F>
-void map(const float* x, float* y, std::int64_t n, F f) {
-  const hn::ScalableTag<float> d;
-  const std::int64_t lanes = std::int64_t(hn::Lanes(d));
-  std::int64_t i = 0;
-  for (; i + lanes <= n; i += lanes) hn::StoreU(f(hn::LoadU(d, x + i)), d, y + i);
-  if (i < n) store_partial(d, f(load_partial(d, x + i, std::size_t(n - i))), y + i, std::size_t(n - i));
-}
-
-}  // namespace
-
 #define STRATA_VEC_ENTRY_POINTS(name)                                 \
   void vec_##name##_array(const float* x, float* y, std::int64_t n) { \
-    map(x, y, n, [](auto v) { return vec::name(v); });                \
+    map_f32(                                                          \
+        y, n, [](auto v) { return vec::name(v); }, x);                \
   }                                                                   \
   float vec_##name##_one(float x) {                                   \
     return vec::one(x, [](auto v) { return vec::name(v); });          \
