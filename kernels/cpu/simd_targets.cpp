@@ -23,12 +23,21 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+// What this CPU runs, best first (Highway orders targets by bit, lower bits being better),
+// read once with no target forced: SupportedAndGeneratedTargets reports only the forced one.
+const std::vector<std::int64_t>& cpu_targets() {
+  static const std::vector<std::int64_t> targets = [] {
+    hwy::SetSupportedTargetsForTest(0);
+    return hwy::SupportedAndGeneratedTargets();
+  }();
+  return targets;
+}
+
 }  // namespace
 
 std::vector<std::string> available_targets() {
   std::vector<std::string> names;
-  // Best first: Highway orders targets by bit, lower bits being better.
-  for (const std::int64_t target : hwy::SupportedAndGeneratedTargets()) names.emplace_back(hwy::TargetName(target));
+  for (const std::int64_t target : cpu_targets()) names.emplace_back(hwy::TargetName(target));
   return names;
 }
 
@@ -42,8 +51,7 @@ void select_target(const std::string& name) {
     hwy::SetSupportedTargetsForTest(0);  // 0: back to what the CPU reports
     return;
   }
-  hwy::SetSupportedTargetsForTest(0);
-  for (const std::int64_t target : hwy::SupportedAndGeneratedTargets())
+  for (const std::int64_t target : cpu_targets())
     if (lower(hwy::TargetName(target)) == lower(name)) {
       hwy::SetSupportedTargetsForTest(target);
       return;
