@@ -68,3 +68,7 @@ endif()
 # every instruction set of the architecture (x86-64: SSE4, AVX2, AVX-512; ARM64: NEON, SVE,
 # SVE2), with the best one for the running CPU chosen at run time. See docs/simd.md.
 find_package(hwy REQUIRED)
+
+# xxHash (Debian libxxhash-dev): the checkpoints' integrity digests (XXH3-64), fast enough
+# (tens of GB/s) that verifying a checkpoint costs little next to reading it.
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/checkpoint.h"
 #include "strata/experiment.h"
 #include "strata/generate.h"
 #include "strata/plugin_loader.h"
@@ -19,6 +20,7 @@ enum ExitCode : int {
   kBadInput = 2,       // command line, experiment file, plugin file or data file
   kChecksFailed = 3,   // `strata check` found a failing check
   kInterrupted = 130,  // SIGINT: a checkpoint was written; `strata run --resume` continues
+  kTerminated = 143,   // SIGTERM (128 + 15), likewise
 };
 
 // Options shared by the commands that read an experiment or load plugins.
@@ -32,10 +34,15 @@ struct CommonOptions {
   PluginSearch plugin_search() const;
 };
 
+// --allow-nonfinite and --unverified, on every command that loads a checkpoint.
+void add_checkpoint_check_flags(CLI::App& app, CheckpointChecks& checks);
+
 struct RunOptions {
   std::string file;
   std::string out;
+  bool overwrite = false;           // --overwrite: replace the run in --out
   std::string resume;               // --resume RUN_FOLDER
+  CheckpointChecks checks;          // for --resume
   std::vector<std::string> sweeps;  // --sweep key=v1,v2 (repeatable)
   bool quiet = false;
   CommonOptions common;
@@ -63,6 +70,7 @@ struct GenerateCommandOptions {
   strata::GenerateOptions generate;
   std::uint64_t seed = 0;
   bool json = false;
+  CheckpointChecks checks;
   CommonOptions common;
 };
 int generate_command(const GenerateCommandOptions& options);
@@ -72,6 +80,7 @@ struct LogitsOptions {
   std::string tokens;
   std::string out;
   std::string grads;  // "": logits only; "strata" or "hf": also the loss and parameter gradients, so named
+  CheckpointChecks checks;
   CommonOptions common;
 };
 int logits_command(const LogitsOptions& options);
@@ -89,6 +98,7 @@ struct EvalOptions {
   std::int64_t batches = 8;
   std::int64_t batch_size = 0;  // 0: the run's train.batch_size
   bool json = false;
+  CheckpointChecks checks;
   CommonOptions common;
 };
 int eval_command(const EvalOptions& options);
@@ -116,6 +126,7 @@ int profile_command(const ProfileOptions& options);
 struct HfOptions {
   std::string source;  // import: a Hugging Face folder; export: a checkpoint folder
   std::string out;
+  CheckpointChecks checks;  // export
   CommonOptions common;
 };
 int import_hf_command(const HfOptions& options);

@@ -21,7 +21,7 @@ int eval_command(const EvalOptions& options) {
     register_builtin_components(registry);
     ExperimentOptions experiment_options = options.common.experiment_options();
     if (!length.empty()) experiment_options.overrides.push_back("task.seq_len=" + length);
-    LoadedCheckpoint c = load_checkpoint(options.checkpoint, experiment_options, registry);
+    LoadedCheckpoint c = load_checkpoint(options.checkpoint, experiment_options, registry, DType::f32, options.checks);
     if (!c.task) {
       throw UsageError(options.checkpoint + ": the checkpoint's experiment has no [task] to evaluate on",
                        "add one with --set task.type=NAME (and its keys)");

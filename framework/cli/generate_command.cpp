@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
+#include "strata/memory_guard.h"
 #include "strata/generate.h"
 
 namespace strata::cli {
@@ -38,7 +39,8 @@ std::string kib(std::size_t bytes) {
 int generate_command(const GenerateCommandOptions& options) {
   ComponentRegistry registry;
   register_builtin_components(registry);
-  LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry);
+  LoadedCheckpoint c =
+      load_checkpoint(options.checkpoint, options.common.experiment_options(), registry, DType::f32, options.checks);
   const std::int64_t V = c.model->dims().vocab_size;
   Tensor prompt;
   if (!options.text.empty()) {
@@ -54,6 +56,12 @@ int generate_command(const GenerateCommandOptions& options) {
   } else {
     throw UsageError("generate needs a prompt", "give --prompt \"5 3 9\" (ids, or a file of ids) or --text \"...\"");
   }
+  if (options.generate.stop_token < -1 || options.generate.stop_token >= V)
+    throw UsageError("--stop-token " + std::to_string(options.generate.stop_token) + " is not a token of this model",
+                     "give an id from 0 to " + std::to_string(V - 1) + ", or -1 for none");
+  if (options.checks.check_memory)
+    require_decoding_fits(c.experiment, registry, "f32", prompt.shape()[0],
+                          prompt.shape()[1] + options.generate.max_new_tokens);
   Generator gen(options.seed);
   const GenerateResult r = generate(*c.model, prompt, options.generate, gen);
 

@@ -18,7 +18,8 @@ int import_hf_command(const HfOptions& options) {
 int export_hf_command(const HfOptions& options) {
   ComponentRegistry registry;
   register_builtin_components(registry);
-  const std::string architecture = export_hf(options.source, options.out, registry, options.common.experiment_options());
+  const std::string architecture = export_hf(options.source, options.out, registry, options.common.experiment_options(),
+                                                options.checks);
   std::cout << "exported " << architecture << " -> " << options.out << " (config.json, model.safetensors)\n";
   return kOk;
 }

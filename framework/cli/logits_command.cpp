@@ -16,7 +16,8 @@ namespace strata::cli {
 int logits_command(const LogitsOptions& options) {
   ComponentRegistry registry;
   register_builtin_components(registry);
-  LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry);
+  LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry, DType::f32,
+                                       options.checks);
   const Tensor ids = read_token_ids(options.tokens, c.model->dims().vocab_size, "--tokens");  // [B, T]
   c.model->train(false);
   StepContext ctx(false);

@@ -1,10 +1,13 @@
 // strata: train, inspect and check models composed from plugins in TOML experiment files.
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/token_input.h"
 #include "strata/config.h"
 #include "strata/error.h"
+#include "strata/folder_lock.h"
+#include "strata/memory_guard.h"
 #include "strata/plugin_loader.h"
 #include "strata/runtime.h"
 #include "strata/trainer.h"
@@ -22,6 +25,17 @@ void CommonOptions::add_plugin_flags(CLI::App& app) {
 void CommonOptions::add_set_flag(CLI::App& app) {
   app.add_option("--set", overrides, "override a config value: --set train.lr=0.001 (repeatable)")
       ->allow_extra_args(false);
+}
+
+void add_checkpoint_check_flags(CLI::App& app, CheckpointChecks& checks) {
+  app.add_flag("--allow-nonfinite", checks.allow_nonfinite,
+               "load a checkpoint holding NaN or infinite weights (for debugging a diverged run)");
+  app.add_flag("--unverified", checks.allow_unverified,
+               "load a checkpoint whose manifest.json is missing or does not match its files, or whose files lack "
+               "tensor digests (an older strata, or put together by hand); tensors with a digest are still verified");
+  app.add_flag_callback(
+      "--no-memory-check", [&checks] { checks.check_memory = false; },
+      "do not refuse a model, batch or cache estimated not to fit in the available memory");
 }
 
 ExperimentOptions CommonOptions::experiment_options() const {
@@ -42,13 +56,29 @@ PluginSearch CommonOptions::plugin_search() const {
 
 }  // namespace strata::cli
 
+namespace {
+
+// Errors in what the user gave (exit code 2): the command line, an experiment, a data or
+// checkpoint file, a run folder in use, a request that cannot fit in memory.
+bool is_bad_input(const strata::Error& e) {
+  using namespace strata;
+  return dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const FileFormatError*>(&e) ||
+         dynamic_cast<const cli::UsageError*>(&e) || dynamic_cast<const InsufficientMemoryError*>(&e) ||
+         dynamic_cast<const FolderBusyError*>(&e);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace strata;
   using namespace strata::cli;
+  // Past a file size limit (ulimit -f) a write then fails with an error strata reports,
+  // like a full disk, instead of the signal killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "strata: compose sequence models from plugins in TOML experiment files, train, inspect and check them.\n"
       "Exit codes: 0 success, 1 internal error or failed run, 2 bad input (command line, experiment, plugin or "
-      "data file), 3 failing checks (strata check), 130 interrupted by SIGINT after writing a checkpoint."};
+      "data file), 3 failing checks (strata check), 130 interrupted by SIGINT and 143 by SIGTERM, each after writing a checkpoint."};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return build_info(); });
 
@@ -61,6 +91,9 @@ int main(int argc, char** argv) {
   run_app->add_option("--sweep", run.sweeps, "add a sweep axis: --sweep model.d_model=32,64 (repeatable)")
       ->allow_extra_args(false);
   run_app->add_flag("--quiet", run.quiet, "print only the final metrics");
+  run_app->add_flag("--overwrite", run.overwrite,
+                    "replace the run (or sweep) already in --out: its files are deleted first");
+  add_checkpoint_check_flags(*run_app, run.checks);
   run.common.add_set_flag(*run_app);
   run.common.add_plugin_flags(*run_app);
 
@@ -110,6 +143,7 @@ int main(int argc, char** argv) {
   generate_app->add_option("--stop-token", gen.generate.stop_token, "stop a sequence after this token (-1: never)");
   generate_app->add_option("--seed", gen.seed, "sampling seed (default 0)");
   generate_app->add_flag("--json", gen.json, "print tokens, cache bytes per layer type and timings as JSON");
+  add_checkpoint_check_flags(*generate_app, gen.checks);
   gen.common.add_plugin_flags(*generate_app);
 
   LogitsOptions logits;
@@ -119,6 +153,7 @@ int main(int argc, char** argv) {
   logits_app->add_option("--tokens", logits.tokens, "token ids: \"5 3 9\", or a .npy/.safetensors/text file of [B, T] ids")
       ->required();
   logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
+  add_checkpoint_check_flags(*logits_app, logits.checks);
   logits_app->add_option("--grads", logits.grads,
                          "also write the next-token loss and every parameter's gradient as grad.<name>, named as "
                          "strata names them or in the Hugging Face layout export-hf writes")
@@ -144,6 +179,7 @@ int main(int argc, char** argv) {
   eval_app->add_option("--batch-size", eval.batch_size, "sequences per batch (default: the run's batch_size)")
       ->check(CLI::Range(1, 1 << 20));
   eval_app->add_flag("--json", eval.json, "print the results as JSON");
+  add_checkpoint_check_flags(*eval_app, eval.checks);
   eval.common.add_set_flag(*eval_app);
   eval.common.add_plugin_flags(*eval_app);
 
@@ -191,6 +227,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("export-hf", "write a strata checkpoint as a Hugging Face model folder (config.json, weights)");
   export_app->add_option("checkpoint", export_options.source, "checkpoint folder")->required();
   export_app->add_option("--out", export_options.out, "folder to write")->required();
+  add_checkpoint_check_flags(*export_app, export_options.checks);
   export_options.common.add_plugin_flags(*export_app);
 
   PluginsOptions plugins;
@@ -261,24 +298,15 @@ int main(int argc, char** argv) {
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);
     if (*check_app) return check_command(check);
-  } catch (const ConfigError& e) {
-    std::cerr << "strata: error: " << e.what() << "\n";
-    return kBadInput;
   } catch (const PluginError& e) {
     std::cerr << "strata: plugin error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const FileFormatError& e) {
-    std::cerr << "strata: error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const UsageError& e) {
-    std::cerr << "strata: error: " << e.what() << "\n";
     return kBadInput;
   } catch (const TrainingDivergedError& e) {
     std::cerr << "strata: training failed: " << e.what() << "\n";
     return kInternalError;
   } catch (const Error& e) {
     std::cerr << "strata: error: " << e.what() << "\n";
-    return kInternalError;
+    return is_bad_input(e) ? kBadInput : kInternalError;
   } catch (const std::exception& e) {
     std::cerr << "strata: internal error: " << e.what() << "\n";
     return kInternalError;

@@ -1,5 +1,6 @@
 // strata run: the command line of a run (strata/run.h does the run): a single run,
 // --resume, or a sweep; the progress display and the final lines.
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -63,6 +64,11 @@ int run_command(const RunOptions& options) {
   if (!options.resume.empty()) {
     if (!options.sweeps.empty())
       throw UsageError("--resume continues one run; it does not take --sweep", "resume each variant's folder");
+    if (!options.file.empty())
+      throw UsageError("--resume continues the run with the experiment in its checkpoint; it does not take an "
+                           "experiment file (" + options.file + ")",
+                       "drop the file; change a setting of the resumed run with --set KEY=VALUE (e.g. train.steps)");
+    if (options.overwrite) throw UsageError("--resume continues a run; it does not take --overwrite");
     const fs::path checkpoint = fs::path(options.resume) / run_folder::kCheckpointFolder;
     std::error_code ec;
     if (!fs::is_directory(resolve_checkpoint_folder(checkpoint), ec))
@@ -72,6 +78,8 @@ int run_command(const RunOptions& options) {
                                           experiment_options, registry);
     RunSettings settings;
     settings.resume_checkpoint = checkpoint;
+    settings.resume_checks = options.checks;
+    settings.check_memory = options.checks.check_memory;
     const RunOutcome o = run_with_console(e, registry, options.resume, settings, options.quiet);
     return report_single(o, options.resume);
   }
@@ -83,8 +91,10 @@ int run_command(const RunOptions& options) {
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
   const fs::path folder = options.out.empty() ? default_run_folder(e) : fs::path(options.out);
-  create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out");
-  const RunOutcome o = run_with_console(e, registry, folder, RunSettings{}, options.quiet);
+  create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
+  RunSettings settings;
+  settings.check_memory = options.checks.check_memory;
+  const RunOutcome o = run_with_console(e, registry, folder, settings, options.quiet);
   return report_single(o, folder);
 }
 
@@ -93,7 +103,7 @@ int report_single(const RunOutcome& o, const fs::path& folder) {
     std::cout << "interrupted at step " << o.summary.steps << "; checkpoint written to "
               << (folder / run_folder::kCheckpointFolder).string() << "\n  continue with: strata run --resume " << folder.string()
               << "\n";
-    return kInterrupted;
+    return o.stop_signal == SIGTERM ? kTerminated : kInterrupted;
   }
   std::cout << final_line(o) << "\nrun folder: " << folder.string() << " (report: "
             << (folder / run_folder::kReportFile).string() << ")\n";

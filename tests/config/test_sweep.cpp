@@ -7,6 +7,8 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "registry_helpers.h"
+#include "strata/config.h"
 #include "strata/sweep.h"
 
 using namespace strata;
@@ -111,4 +113,52 @@ TEST_CASE("sweep: unquoted dotted keys and named variants", "[sweep]") {
                                                             "model.ffn.E.router={ type = \"hash\" }",
                                                             "model.d_model=32", "train.seed=1"});
   CHECK(variants[7].settings.front() == std::pair<std::string, std::string>{"variant", "\"mamba\""});
+}
+
+TEST_CASE("sweep: a base value every variant replaces is still checked, and a variant's error points at its line",
+          "[sweep][errors]") {
+  auto& registry = test::example_registry();
+  // Lines 1-8, then the sweep from line 9.
+  const auto experiment = [](const char* kernel_size, const char* sweep) {
+    std::string text("[task]\ntype = \"copy\"\n[model]\nd_model = 16\nn_layers = 1\n[model.mixer.C]\n"
+                     "type = \"shortconv\"\nkernel_size = ");
+    return text.append(kernel_size).append("\n").append(sweep);
+  };
+  {
+    // Line 8's value is a typo, though every variant replaces it.
+    const std::string text = experiment("\"three\"", "[sweep]\nmodel.mixer.C.kernel_size = [2, 3]\n");
+    const fs::path file = write_file("base_typo", text);
+    for (const SweepVariant& v : expand_sweep(read_sweep_axes(file)))
+      CHECK_NOTHROW(load_sweep_variant(file, test::hermetic_options(), v, read_sweep_axes(file), registry));
+    try {
+      validate_sweep_base(file, test::hermetic_options(), registry);
+      FAIL("the base's typo was accepted");
+    } catch (const ConfigError& e) {
+      CHECK(e.where().line == 8);
+      CHECK(std::string(e.what()).find("in the experiment itself (before any sweep value)") != std::string::npos);
+    }
+  }
+  {
+    const std::string text = experiment("3",
+                                        "[sweep.variants.good]\n"            // 9
+                                        "model.d_model = 32\n"               // 10
+                                        "[sweep.variants.bad]\n"             // 11
+                                        "model.n_layers = 1\n"               // 12
+                                        "model.mixer.C.kernel_size = 0\n");  // 13
+    const fs::path file = write_file("variant_error", text);
+    CHECK_NOTHROW(validate_sweep_base(file, test::hermetic_options(), registry));
+    const std::vector<SweepAxis> axes = read_sweep_axes(file);
+    const std::vector<SweepVariant> variants = expand_sweep(axes);
+    REQUIRE(variants.size() == 2);
+    CHECK_NOTHROW(load_sweep_variant(file, test::hermetic_options(), variants[0], axes, registry));
+    try {
+      load_sweep_variant(file, test::hermetic_options(), variants[1], axes, registry);
+      FAIL("the bad variant was accepted");
+    } catch (const ConfigError& e) {
+      // Its own line in [sweep.variants.bad], not a --set argument.
+      CHECK(e.where().file == file.string());
+      CHECK(e.where().line == 13);
+      CHECK(std::string(e.what()).find("in sweep variant bad") != std::string::npos);
+    }
+  }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "catch.h"
@@ -132,6 +133,13 @@ TEST_CASE("safetensors: broken files are clear errors", "[safetensors][errors]")
                                        R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
                                        four_floats),
                        "overlap");
+  // The data section is the tensors back to back: trailing bytes and gaps are damage.
+  require_format_error(
+      raw_safetensors("trailing.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})", four_floats),
+      "4 bytes after the last tensor's data");
+  require_format_error(
+      raw_safetensors("gap.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})", four_floats),
+      "data bytes 0 to 4 belong to no tensor");
   require_format_error(
       raw_safetensors("no_offsets.safetensors", R"({"a":{"dtype":"F32","shape":[4]}})", four_floats),
       "tensor 'a': needs dtype, shape and data_offsets");
@@ -175,6 +183,12 @@ TEST_CASE("npy: int64, int32 and float arrays are read and broken files are erro
   CHECK_THROWS_WITH(read_npy(npy("short.npy", "<i8", "(2, 3)", bytes_of(i64, 16))),
                     Catch::Contains("truncated data"));
   CHECK_THROWS_WITH(read_npy(npy("u2.npy", "<u2", "(2,)", "abcd")), Catch::Contains("dtype '<u2'"));
+  CHECK_THROWS_WITH(read_npy(npy("negative.npy", "<i8", "(-2, 3)", bytes_of(i64, sizeof i64))),
+                    Catch::Contains("shape (-2, 3) has a size that is not a non-negative integer"));
+  CHECK_THROWS_WITH(read_npy(npy("long.npy", "<i8", "(5,)", bytes_of(i64, sizeof i64))),
+                    Catch::Contains("8 bytes after the [5] <i8 data"));
+  CHECK_THROWS_WITH(read_npy(npy("huge.npy", "<i8", "(100000000000, 100000000)", bytes_of(i64, 8))),
+                    Catch::Contains("is too large"));
   const fs::path not_npy = temp_file("not.npy");
   std::ofstream(not_npy) << "1 2 3";
   CHECK_THROWS_WITH(read_npy(not_npy), Catch::Contains("no \\x93NUMPY magic"));
@@ -222,4 +236,39 @@ TEST_CASE("safetensors: randomly corrupted headers give FileFormatError or valid
     }
   }
   CHECK(rejected > 100);
+}
+
+TEST_CASE("safetensors: strata's files carry a digest per tensor, and a changed byte is refused on load",
+          "[safetensors][errors]") {
+  const fs::path file = temp_file("digests.safetensors");
+  safetensors::write(file, {{"a", Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2})},
+                            {"b", Tensor::from_vector(std::vector<std::int64_t>{5, 6}, {2})}});
+  {
+    const safetensors::Reader reader(file);
+    CHECK(reader.has_digests());
+    CHECK(reader.metadata().count(safetensors::kDigestsMetadataKey) == 1);
+    CHECK(reader.load("a").to_vector<float>() == std::vector<float>{1, 2, 3, 4});
+  }
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[bytes.size() - 20] ^= 0x01;  // inside a's data (b's 16 bytes come last)
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  const safetensors::Reader reader(file);
+  CHECK_THROWS_WITH(reader.load("a"), Catch::Contains("tensor 'a' is damaged"));
+  CHECK(reader.load("b").to_vector<std::int64_t>() == std::vector<std::int64_t>{5, 6});
+  // Digests for some tensors but not all: the header was edited.
+  require_format_error(raw_safetensors("partial_digests.safetensors",
+                                       R"({"__metadata__":{"strata.xxh3":"{\"a\":\"0123456789abcdef\"}"},)"
+                                       R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                                       std::string(16, '\0')),
+                       "tensor 'b' has no digest");
+  // Files from other tools have none, and load as before.
+  const safetensors::Reader plain(raw_safetensors(
+      "plain.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(16, '\0')));
+  CHECK_FALSE(plain.has_digests());
+  CHECK(plain.load("a").to_vector<float>() == std::vector<float>(4, 0.0f));
 }

@@ -2,7 +2,10 @@
 // make_fixtures.py): after import-hf, strata's logits equal transformers' within 1e-4 for
 // Llama (sharded), Mixtral, Mamba and Jamba, and decoding the imported model token by token
 // gives the same logits as its forward.
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "catch.h"
@@ -39,5 +42,72 @@ TEST_CASE("hf fixtures: imported models reproduce transformers' logits", "[hf][f
     std::vector<Tensor> pieces{c.model->forward_step(ids.slice(1, 0, 5), state, ctx)};
     for (std::int64_t t = 5; t < ids.size(1); ++t) pieces.push_back(c.model->forward_step(ids.slice(1, t, t + 1), state, ctx));
     STRATA_REQUIRE_CLOSE(concat(pieces, 1), logits, 1e-4, 0);
+  }
+}
+
+namespace {
+
+// A copy of fixture `name` to change.
+fs::path fixture_copy(const std::string& name, const std::string& as) {
+  const fs::path out = test::fresh_temp_dir("hf_refusal", as);
+  fs::copy(fs::path(STRATA_HF_FIXTURES_DIR) / name, out, fs::copy_options::recursive);
+  return out;
+}
+
+std::string file_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void replace_in_file(const fs::path& file, const std::string& from, const std::string& to) {
+  std::string text = file_text(file);
+  const std::size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << text.substr(0, at) << to << text.substr(at + from.size());
+}
+
+}  // namespace
+
+TEST_CASE("hf import: shard paths stay in the model folder, weights are floating point and finite",
+          "[hf][errors]") {
+  auto& registry = test::hybrid_registry();
+  const auto import = [&](const fs::path& folder) {
+    import_hf(folder, folder.parent_path() / (folder.filename().string() + "_out"), registry, test::hermetic_options());
+  };
+  const std::string shard = "model-00004-of-00004.safetensors";
+  {
+    const fs::path folder = fixture_copy("llama", "dotdot");
+    // a real file, outside the folder
+    fs::copy_file(folder / shard, folder.parent_path() / shard, fs::copy_options::overwrite_existing);
+    replace_in_file(folder / "model.safetensors.index.json", "\"" + shard + "\"", "\"../" + shard + "\"");
+    CHECK_THROWS_WITH(import(folder), Catch::Contains("names \"../" + shard + "\", which leads out of the model folder"));
+  }
+  {
+    const fs::path folder = fixture_copy("llama", "absolute");
+    const std::string absolute = std::string("\"").append((folder / shard).string()).append("\"");
+    replace_in_file(folder / "model.safetensors.index.json", "\"" + shard + "\"", absolute);
+    CHECK_THROWS_WITH(import(folder), Catch::Contains("which is not a relative file name"));
+  }
+  {
+    const fs::path folder = fixture_copy("llama", "symlink");
+    fs::copy_file(folder / shard, folder.parent_path() / shard, fs::copy_options::overwrite_existing);
+    fs::create_symlink(folder.parent_path() / shard, folder / "linked.safetensors");
+    replace_in_file(folder / "model.safetensors.index.json", "\"" + shard + "\"", "\"linked.safetensors\"");
+    CHECK_THROWS_WITH(import(folder), Catch::Contains("which a symbolic link leads out of the model folder"));
+  }
+  {
+    const fs::path folder = fixture_copy("mamba", "relabelled");
+    replace_in_file(folder / "model.safetensors", "\"F32\"", "\"I32\"");  // same size: the header still parses
+    CHECK_THROWS_WITH(import(folder), Catch::Contains("has dtype I32; model weights are floating point"));
+  }
+  {
+    const fs::path folder = fixture_copy("mamba", "nan");
+    const safetensors::Reader reader(folder / "model.safetensors");
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    for (const auto& info : reader.tensors()) tensors.emplace_back(info.name, reader.load(info.name));
+    tensors.back().second.data<float>()[0] = NAN;
+    const std::string poisoned = tensors.back().first;
+    safetensors::write(folder / "model.safetensors", tensors, {{"format", "pt"}});
+    CHECK_THROWS_WITH(import(folder), Catch::Contains("tensor '" + poisoned + "' holds NaN or infinite values"));
   }
 }

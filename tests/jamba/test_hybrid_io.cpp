@@ -228,7 +228,7 @@ TEST_CASE("checkpoint: weights and buffers round-trip and mismatches and broken 
     FAIL("no error");
   } catch (const FileFormatError& err) {
     const std::string message = err.what();
-    CHECK(message.find("shape mismatches: layers.0.mixer.in_proj.weight (file [64, 16], model [96, 16])") !=
+    CHECK(message.find("shape or dtype mismatches: layers.0.mixer.in_proj.weight (file [64, 16], model [96, 16])") !=
           std::string::npos);
     CHECK(message.find("in all)") != std::string::npos);  // more than five, counted
   }

@@ -182,9 +182,9 @@ TEST_CASE("checkpoint: recovery picks the complete folder after a crash between 
   const fs::path root = test::fresh_temp_dir("renames", "run");
   const fs::path folder = root / "checkpoint", fresh = root / "checkpoint.new", old = root / "checkpoint.old";
   save_checkpoint(old, e, *objects.model);
-  // The new folder lacks experiment.toml, written last: incomplete, so the old one is used.
+  // The new folder lacks manifest.json, written last: incomplete, so the old one is used.
   save_checkpoint(fresh, e, *objects.model);
-  fs::remove(fresh / kCheckpointExperimentFile);
+  fs::remove(fresh / kCheckpointManifestFile);
   CHECK(resolve_checkpoint_folder(folder) == old);
   // Complete: the new one wins.
   save_checkpoint(fresh, e, *objects.model);

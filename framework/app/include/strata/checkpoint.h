@@ -6,9 +6,16 @@
 // and, in a training run's checkpoint, what resuming needs (TrainingState, trainer.h):
 //   optimizer.safetensors  the optimizer's state() by name (AdamW: "m.<param>", "v.<param>")
 //   state.json             step, random streams, optimizer type and step count, the open log window
+//   manifest.json          written last: the step, and the size and digest of every file above
 // A checkpoint is replaced as a whole: it is written to FOLDER.new, which then takes the
 // place of FOLDER, so a killed writer leaves the previous checkpoint (or the complete new
 // one) to load. Every file is readable by standard tools (safetensors, JSON, TOML).
+//
+// Loading verifies (docs/reliability.md): the manifest against the files (sizes, digests,
+// one step for all), each tensor against its digest as it is read, dtypes and shapes against
+// the model, every value finite, and state.json's fields by range. Each failure is a
+// FileFormatError naming the file, the tensor or the field; nothing is loaded into the model
+// until everything has been read and checked.
 //
 //   save_checkpoint("runs/x/checkpoint", experiment, *model);
 //   LoadedCheckpoint c = load_checkpoint("runs/x/checkpoint", {}, registry);
@@ -29,17 +36,28 @@ inline constexpr const char* kCheckpointExperimentFile = "experiment.toml";
 inline constexpr const char* kCheckpointWeightsFile = "model.safetensors";
 inline constexpr const char* kCheckpointOptimizerFile = "optimizer.safetensors";
 inline constexpr const char* kCheckpointStateFile = "state.json";
+inline constexpr const char* kCheckpointManifestFile = "manifest.json";
+
+// Checks a user may relax, for debugging (the CLI's --allow-nonfinite and --unverified).
+struct CheckpointChecks {
+  bool allow_nonfinite = false;   // load NaN/inf weights and optimizer moments
+  // Skip the manifest (missing, or not matching the files) and accept files without tensor
+  // digests. Tensors that carry a digest are still verified: damaged data never loads.
+  bool allow_unverified = false;
+  bool check_memory = true;       // refuse, before building it, a model that cannot fit (memory_guard.h)
+};
 
 // Writes the model's parameters and buffers (in their own dtypes) to a safetensors file;
 // `metadata` goes into its header.
 void save_model_weights(const Model& model, const std::filesystem::path& file,
                         const std::map<std::string, std::string>& metadata = {});
 
-// Fills every parameter and buffer of `model` from a safetensors file, converting the
-// dtype where needed. Every tensor of the model must be present with its exact shape and
-// the file may hold no others; otherwise FileFormatError names the tensors (first few
-// missing, unexpected, or with their two shapes) and the model is left unchanged.
-void load_model_weights(Model& model, const std::filesystem::path& file);
+// Fills every parameter and buffer of `model` from a safetensors file strata wrote,
+// converting between float dtypes where needed. Every tensor of the model must be present
+// with its exact shape, a dtype of its kind (float for float, integer for integer), intact
+// (its digest) and finite, and the file may hold no others; otherwise FileFormatError names
+// the tensors and the model is left unchanged.
+void load_model_weights(Model& model, const std::filesystem::path& file, const CheckpointChecks& checks = {});
 
 // Writes the checkpoint `folder` (replacing one that is there, as a whole): experiment.toml,
 // model.safetensors and, when `state` is given, optimizer.safetensors and state.json.
@@ -47,7 +65,8 @@ void save_checkpoint(const std::filesystem::path& folder, const Experiment& expe
                      const TrainingState* state = nullptr);
 
 // The folder to read for checkpoint `folder`: itself, or after a writer was killed between
-// its two renames, the complete FOLDER.new or the previous FOLDER.old.
+// its two renames, the complete FOLDER.new (its manifest.json is there) or the previous
+// FOLDER.old.
 std::filesystem::path resolve_checkpoint_folder(const std::filesystem::path& folder);
 
 // Keeps a snapshot of the finished checkpoint `folder` as HISTORY/step-NNNNNN (hard links to
@@ -57,11 +76,12 @@ std::filesystem::path resolve_checkpoint_folder(const std::filesystem::path& fol
 std::filesystem::path snapshot_checkpoint(const std::filesystem::path& folder, const std::filesystem::path& history,
                                           std::int64_t step, std::int64_t keep);
 
-// The training state saved in a checkpoint, for train(..., &state). FileFormatError when
-// the checkpoint has none (e.g. an imported model) or its files are damaged. Whether the
-// optimizer state fits the model is checked when the optimizer loads it (names and shapes,
-// Optimizer::load_state, and the optimizer type, train()).
-TrainingState load_training_state(const std::filesystem::path& folder);
+// The training state saved in a checkpoint, for train(..., &state), after verifying the
+// checkpoint's manifest (its step must be state.json's). FileFormatError when the checkpoint
+// has none (e.g. an imported model), when a field of state.json is missing or out of range,
+// or when a file is damaged. Whether the optimizer state fits the model is checked when the
+// optimizer loads it (names and shapes, Optimizer::load_state, and the optimizer type, train()).
+TrainingState load_training_state(const std::filesystem::path& folder, const CheckpointChecks& checks = {});
 
 struct LoadedCheckpoint {
   Experiment experiment;
@@ -69,10 +89,12 @@ struct LoadedCheckpoint {
   std::shared_ptr<Task> task;  // null when the experiment has no [task]
 };
 
-// Builds the checkpoint's model from its experiment.toml (loading the plugins it needs into
-// `registry`) and loads its weights. `folder` may also be the model.safetensors file inside
-// it. Throws FileFormatError for a folder that is not a checkpoint.
+// Verifies the checkpoint's manifest, builds its model from its experiment.toml (loading the
+// plugins it needs into `registry`) and loads its weights. `folder` may also be the
+// model.safetensors file inside it. Throws FileFormatError for a folder that is not a
+// checkpoint or fails a check.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& folder, const ExperimentOptions& options,
-                                 ComponentRegistry& registry, DType dtype = DType::f32);
+                                 ComponentRegistry& registry, DType dtype = DType::f32,
+                                 const CheckpointChecks& checks = {});
 
 }  // namespace strata

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "strata/checkpoint.h"
 #include "strata/experiment.h"
 #include "strata/model.h"
 #include "strata/registry.h"
@@ -45,7 +46,8 @@ std::string hf_config_to_toml(const std::filesystem::path& config_json, const Co
 // model.safetensors). Throws FileFormatError when the model matches no registered
 // architecture (e.g. a shortconv mixer) or has a setting it lacks (a GELU mlp).
 std::string export_hf(const std::filesystem::path& checkpoint, const std::filesystem::path& out,
-                      ComponentRegistry& registry, const ExperimentOptions& options = {});
+                      ComponentRegistry& registry, const ExperimentOptions& options = {},
+                      const CheckpointChecks& checks = {});
 
 // Tensors named and shaped like the model's parameters (the parameters themselves, or their
 // gradients), renamed and reshaped into the Hugging Face layout export_hf writes (f32).

@@ -1,8 +1,8 @@
 #pragma once
 // One training run in its run folder (run_folder.h), as `strata run`, --resume and each
 // sweep variant do it: build, train, write config.toml, plan.txt, metrics.jsonl,
-// checkpoints, final.json, the metrics tables and the report. SIGINT during training
-// checkpoints and stops after the current step (a second SIGINT kills the process).
+// checkpoints, final.json, the metrics tables and the report. SIGINT or SIGTERM during
+// training checkpoints and stops after the current step (a second one ends the process).
 //
 //   RunHooks hooks;   // optional: a console's progress display
 //   RunOutcome o = run_in_folder(experiment, registry, folder, {}, hooks);
@@ -15,6 +15,7 @@
 
 #include "strata/experiment.h"
 #include "strata/registry.h"
+#include "strata/checkpoint.h"
 #include "strata/trainer.h"
 
 namespace strata {
@@ -44,7 +45,9 @@ struct RunHooks {
 
 struct RunSettings {
   std::filesystem::path resume_checkpoint;  // empty: a fresh run
-  bool stop_on_sigint = true;               // SIGINT checkpoints and stops
+  CheckpointChecks resume_checks;           // what loading the resumed checkpoint may relax
+  bool stop_on_sigint = true;               // SIGINT and SIGTERM checkpoint and stop
+  bool check_memory = true;                 // refuse a training step estimated not to fit (memory_guard.h)
 };
 
 struct RunOutcome {
@@ -57,14 +60,19 @@ struct RunOutcome {
   // tokens); 0 when the model cannot decode.
   double decode_tokens_per_s = 0;
   std::size_t decode_cache_bytes = 0;
+  int stop_signal = 0;  // SIGINT or SIGTERM when that stopped training (summary.interrupted)
 };
 
 // runs/<name>-<timestamp> under [run] out_dir (a folder that does not exist yet).
 std::filesystem::path default_run_folder(const Experiment& e);
-// Creates a run folder; a ConfigError naming `source` (--out, [run] out_dir) when it cannot.
-void create_run_folder(const std::filesystem::path& folder, const std::string& source);
+// Creates a run (or sweep) folder. A folder that exists and is not empty is refused with a
+// ConfigError naming `source` (--out, [run] out_dir), unless `overwrite` and it holds a
+// strata run or sweep, which is then emptied (after taking its lock, so never under a
+// running process). ConfigError too when it cannot be created.
+void create_run_folder(const std::filesystem::path& folder, const std::string& source, bool overwrite = false);
 
-// Trains `e` in `folder` (which exists); resumes from settings.resume_checkpoint when set
+// Trains `e` in `folder` (which exists), holding its FolderLock (folder_lock.h: a second
+// process writing the same folder gets FolderBusyError); resumes from settings.resume_checkpoint when set
 // (metrics after the checkpoint's step are dropped). Throws TrainingDivergedError after
 // writing the tables and report up to the failure (the checkpoint before it is kept).
 RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry, const std::filesystem::path& folder,

@@ -40,6 +40,26 @@ inline constexpr const char* kSnapshotsFolder = "checkpoints";
 inline constexpr const char* kSweepSummaryCsv = "summary.csv";
 inline constexpr const char* kSweepSummaryMd = "summary.md";
 
+// Appends lines to a log such as metrics.jsonl, each line whole or not at all: a write that
+// fails (a full disk, a file size limit) is cut back to the end of the previous line and
+// thrown as Error naming the file and the system's reason. The file is closed on destruction.
+class LineAppender {
+ public:
+  // Opens `file` for appending (or empties it first when `truncate`). Error when it cannot.
+  LineAppender(const std::filesystem::path& file, bool truncate);
+  ~LineAppender();
+  LineAppender(const LineAppender&) = delete;
+  LineAppender& operator=(const LineAppender&) = delete;
+
+  void append(const std::string& line);  // `line` without its newline
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  std::filesystem::path file_;
+  int fd_ = -1;
+  std::int64_t size_ = 0;  // bytes of complete lines
+};
+
 // One metrics.jsonl line for `record` (no newline).
 std::string metrics_line(const MetricsRecord& record);
 // The declarations line of metrics.jsonl (no newline). A series' key() is its records'

@@ -28,6 +28,7 @@ struct SweepAxis {
   std::string key;                  // dotted config key ("train.seed" for seeds; "variant" for named variants)
   std::vector<std::string> values;  // each as TOML value text ("64", "\"rope\"", "[1, 2]"); variant names
   std::vector<Overrides> variant_overrides;  // named variants only: the overrides of each value
+  std::vector<std::vector<SourceLocation>> variant_where;  // named variants: where each override is written
   SourceLocation where;                      // the file's key, or the --sweep argument
 };
 
@@ -45,6 +46,11 @@ std::vector<SweepAxis> read_sweep_axes(const std::filesystem::path& file);
 SweepAxis parse_sweep_argument(const std::string& argument);
 // The cartesian product, first axis slowest. A key given twice is a ConfigError.
 std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes);
+
+// Loads the experiment file without its sweep values, so that a value every variant replaces
+// is still checked (a typo there is a typo). ConfigError "in the experiment itself" otherwise.
+void validate_sweep_base(const std::filesystem::path& file, const ExperimentOptions& options,
+                         ComponentRegistry& registry);
 
 // The experiment of one variant: `file` with base.overrides (--set), then the variant's own
 // overrides. A ConfigError caused by a variant's value is relocated to its sweep key (the

@@ -2,7 +2,7 @@
 // A sweep in its folder: every variant of the grid trained in SWEEP/<variant>/ (strata/run.h),
 // then SWEEP/summary.csv and summary.md (one row per variant: its settings, status, final
 // metrics, timings, and the components' headline telemetry) and the sweep report. A
-// variant that diverges is recorded and the next one runs; SIGINT stops the sweep after
+// variant that diverges is recorded and the next one runs; SIGINT or SIGTERM stops the sweep after
 // checkpointing the running variant.
 #include <cstdint>
 #include <filesystem>
@@ -35,13 +35,14 @@ struct SweepHooks {
 struct SweepOutcome {
   std::vector<SweepRow> rows;  // one per variant, in grid order
   bool failed = false;         // a variant diverged
-  bool interrupted = false;    // stopped by SIGINT; the rest are "not run"
+  bool interrupted = false;    // stopped by SIGINT or SIGTERM; the rest are "not run"
 };
 
 // Trains `experiments[i]` (the validated variants, load_sweep_variant) in folder/<name>
 // for each variant, then writes the summaries and the sweep report. `folder` exists.
 SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
                                  const std::vector<SweepAxis>& axes, const ComponentRegistry& registry,
-                                 const std::filesystem::path& folder, const SweepHooks& hooks = {});
+                                 const std::filesystem::path& folder, const SweepHooks& hooks = {},
+                                 const RunSettings& settings = {});
 
 }  // namespace strata

@@ -66,7 +66,7 @@ struct TrainCallbacks {
   // Every train.checkpoint_every steps, after the last step, and when a stop is requested:
   // the state to save next to the weights (checkpoint.h).
   std::function<void(const TrainingState&)> on_checkpoint;
-  // Polled after every step: true stops training after a checkpoint (e.g. on SIGINT).
+  // Polled after every step: true stops training after a checkpoint (e.g. on SIGINT or SIGTERM).
   std::function<bool()> stop_requested;
 };
 

@@ -116,9 +116,14 @@ std::vector<SweepAxis> read_sweep_axes(const std::filesystem::path& file) {
       std::vector<const toml::key*> keys;
       flatten(*v->as_table(), "", leaves, keys);
       Overrides overrides;
-      for (const auto& [key, node] : leaves) overrides.emplace_back(key, value_text(*node));
+      std::vector<SourceLocation> where;
+      for (std::size_t j = 0; j < leaves.size(); ++j) {
+        overrides.emplace_back(leaves[j].first, value_text(*leaves[j].second));
+        where.push_back(detail::location_of(keys[j]->source()));
+      }
       axis.values.push_back(detail::toml_quoted(name));
       axis.variant_overrides.push_back(std::move(overrides));
+      axis.variant_where.push_back(std::move(where));
     }
     axes.push_back(std::move(axis));
   }
@@ -209,6 +214,18 @@ std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes) {
   return variants;
 }
 
+namespace {
+
+// `err` at `where`, its message prefixed with `context` and without its own "key: " prefix.
+ConfigError reworded(const ConfigError& err, const SourceLocation& where, const std::string& context) {
+  std::string message = err.message();
+  const std::string prefix = err.key_path() + ": ";
+  if (const std::size_t at = message.find(prefix); at != std::string::npos) message = message.substr(at + prefix.size());
+  return ConfigError(where, err.key_path(), context + ": " + message, err.hint());
+}
+
+}  // namespace
+
 Experiment load_sweep_variant(const std::filesystem::path& file, const ExperimentOptions& base,
                               const SweepVariant& variant, const std::vector<SweepAxis>& axes,
                               ComponentRegistry& registry) {
@@ -218,13 +235,34 @@ Experiment load_sweep_variant(const std::filesystem::path& file, const Experimen
     return Experiment::load(file, options, registry);
   } catch (const ConfigError& err) {
     SourceLocation where = err.where();
-    for (const SweepAxis& a : axes)
-      if (err.key_path().rfind(a.key, 0) == 0 || a.key.rfind(err.key_path() + ".", 0) == 0) where = a.where;
-    // The message without its own "where: key: " prefix (it pointed at a --set argument).
-    std::string message = err.message();
-    const std::string prefix = err.key_path() + ": ";
-    if (const std::size_t at = message.find(prefix); at != std::string::npos) message = message.substr(at + prefix.size());
-    throw ConfigError(where, err.key_path(), "in sweep variant " + variant.name + ": " + message, err.hint());
+    const auto concerns = [&](const std::string& key) {
+      return err.key_path().rfind(key, 0) == 0 || key.rfind(err.key_path() + ".", 0) == 0;
+    };
+    for (const SweepAxis& a : axes) {
+      if (a.variant_overrides.empty()) {
+        if (concerns(a.key)) where = a.where;
+        continue;
+      }
+      // A named variant: the line in [sweep.variants.NAME] that set the key.
+      for (const auto& [key, value] : variant.settings) {
+        if (key != a.key) continue;
+        for (std::size_t i = 0; i < a.values.size(); ++i) {
+          if (a.values[i] != value) continue;
+          for (std::size_t j = 0; j < a.variant_overrides[i].size(); ++j)
+            if (concerns(a.variant_overrides[i][j].first) && j < a.variant_where[i].size()) where = a.variant_where[i][j];
+        }
+      }
+    }
+    throw reworded(err, where, "in sweep variant " + variant.name);
+  }
+}
+
+void validate_sweep_base(const std::filesystem::path& file, const ExperimentOptions& options,
+                         ComponentRegistry& registry) {
+  try {
+    (void)Experiment::load(file, options, registry);
+  } catch (const ConfigError& err) {
+    throw reworded(err, err.where(), "in the experiment itself (before any sweep value)");
   }
 }
 

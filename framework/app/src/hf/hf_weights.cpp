@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "hf/hf_architecture.h"
+#include "io/checkpoint_integrity.h"
 #include "strata/atomic_file.h"
 #include "strata/autograd.h"
 #include "strata/checkpoint.h"
@@ -28,7 +29,29 @@ using namespace hf_detail;
 
 namespace {
 
+// The shard file an index entry names, which must lie in the model folder itself: a plain
+// file name or a path below the folder, never absolute, never through "..", and (symbolic
+// links resolved) still inside the folder.
+fs::path shard_path(const fs::path& folder, const fs::path& index, const std::string& tensor, const std::string& file) {
+  const fs::path relative(file);
+  const auto refuse = [&](const std::string& why) {
+    return FileFormatError(index.string() + ": weight_map[\"" + tensor + "\"] names \"" + file + "\", " + why,
+                           "an index may only name shard files inside the model folder; download the model again");
+  };
+  if (file.empty() || relative.is_absolute() || relative.has_root_name() || relative.has_root_directory())
+    throw refuse("which is not a relative file name");
+  for (const fs::path& part : relative)
+    if (part == "..") throw refuse("which leads out of the model folder");
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(folder, ec);
+  const fs::path target = fs::weakly_canonical(folder / relative, ec);
+  const auto [end, unused] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
+  if (ec || end != base.end()) throw refuse("which a symbolic link leads out of the model folder");
+  return folder / relative;
+}
+
 // The tensors of a Hugging Face folder: model.safetensors, or the shards an index names.
+// Every tensor loaded must be floating point and finite.
 class HfTensors {
  public:
   explicit HfTensors(const fs::path& folder) {
@@ -47,7 +70,7 @@ class HfTensors {
       for (const auto& [name, file] : j["weight_map"].items()) {
         if (!file.is_string()) throw FileFormatError(index.string() + ": weight_map[\"" + name + "\"] is not a file name");
         auto& shard = shards[file.get<std::string>()];
-        if (!shard) shard = std::make_shared<safetensors::Reader>(folder / file.get<std::string>());
+        if (!shard) shard = std::make_shared<safetensors::Reader>(shard_path(folder, index, name, file.get<std::string>()));
         if (!shard->find(name))
           throw FileFormatError(index.string() + ": maps '" + name + "' to " + file.get<std::string>() +
                                 ", which does not hold it", "the shards do not match their index; download them again");
@@ -70,7 +93,15 @@ class HfTensors {
       throw FileFormatError("missing tensor '" + name + "' (needed for strata's " + for_tensor + ")",
                             "the folder's weights do not match its config.json, or the download is incomplete");
     used_.insert(name);
-    return it->second->load(name);
+    const safetensors::Reader& reader = *it->second;
+    const std::string& dtype = reader.find(name)->dtype;
+    if (!safetensors::is_float_dtype(dtype))
+      throw FileFormatError(reader.file().string() + ": tensor '" + name + "' has dtype " + dtype +
+                                "; model weights are floating point",
+                            "the file is damaged or was relabelled; download it again");
+    Tensor value = reader.load(name);
+    require_finite(value, reader.file(), name);
+    return value;
   }
   std::vector<std::string> unused() const {
     std::vector<std::string> out;
@@ -207,6 +238,7 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
   safetensors::write(out / kCheckpointWeightsFile, weights,
                      {{"format", "strata"}, {"imported_from", result.architecture}});
   write_text_atomically(out / kCheckpointExperimentFile, toml);
+  write_checkpoint_manifest(out, std::nullopt);
   // Read back through the normal path: the written file must load into the model exactly.
   load_model_weights(model, out / kCheckpointWeightsFile);
   result.parameters = model.num_parameters();
@@ -226,8 +258,8 @@ std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& exper
 }
 
 std::string export_hf(const fs::path& checkpoint, const fs::path& out, ComponentRegistry& registry,
-                      const ExperimentOptions& options) {
-  LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry);
+                      const ExperimentOptions& options, const CheckpointChecks& checks) {
+  LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry, DType::f32, checks);
   const hf::ArchitectureMapping& arch = architecture_of_experiment(c.experiment, registry);
   const std::string config = experiment_to_config(arch, c.experiment, c.model->dims().vocab_size, registry);
   std::vector<std::pair<std::string, Tensor>> parameters;

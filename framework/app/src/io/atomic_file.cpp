@@ -1,6 +1,10 @@
 #include "strata/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 
@@ -29,8 +33,18 @@ void write_file_atomically(const fs::path& file, const std::function<void(std::o
       fs::remove(temp, ignored);
       throw;
     }
+    errno = 0;
     out.flush();
-    if (!out) throw fail("write failed");
+    if (!out) throw fail(errno != 0 ? std::strerror(errno) : "write failed");
+    out.close();
+    if (!out) throw fail(errno != 0 ? std::strerror(errno) : "closing it failed");
+  }
+  // On disk before the rename, so a power loss leaves the old file or the whole new one.
+  if (const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    const bool synced = ::fsync(fd) == 0 || errno == EINVAL;  // EINVAL: a file system without fsync
+    const int error = errno;
+    ::close(fd);
+    if (!synced) throw fail(std::strerror(error));
   }
   std::error_code ec;
   fs::rename(temp, file, ec);

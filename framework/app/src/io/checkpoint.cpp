@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <set>
 
+#include "io/checkpoint_integrity.h"
+#include "io/training_state.h"
 #include "strata/atomic_file.h"
 #include "strata/autograd.h"
 #include "strata/error.h"
+#include "strata/memory_guard.h"
 #include "strata/runtime.h"
-#include "io/training_state.h"
 #include "strata/safetensors.h"
 
 namespace strata {
@@ -34,8 +36,11 @@ void save_model_weights(const Model& model, const fs::path& file, const std::map
   safetensors::write(file, model_tensors(model), meta);
 }
 
-void load_model_weights(Model& model, const fs::path& file) {
+void load_model_weights(Model& model, const fs::path& file, const CheckpointChecks& checks) {
   const safetensors::Reader reader(file);
+  if (!reader.has_digests() && !checks.allow_unverified)
+    throw FileFormatError(file.string() + ": has no tensor digests, so damage cannot be detected",
+                          "files written by strata carry them; to load this one anyway, pass --unverified");
   const auto targets = model_tensors(model);
   std::vector<std::string> missing, mismatched, unexpected;
   std::set<std::string> expected;
@@ -46,13 +51,15 @@ void load_model_weights(Model& model, const fs::path& file) {
       missing.push_back(name);
     else if (!(info->shape == tensor.shape()))
       mismatched.push_back(name + " (file " + info->shape.to_string() + ", model " + tensor.shape().to_string() + ")");
+    else if (safetensors::is_float_dtype(info->dtype) != is_floating(tensor.dtype()))
+      mismatched.push_back(name + " (file " + info->dtype + ", model " + std::string(dtype_name(tensor.dtype())) + ")");
   }
   for (const auto& info : reader.tensors())
     if (!expected.count(info.name)) unexpected.push_back(info.name);
   if (!missing.empty() || !mismatched.empty() || !unexpected.empty()) {
     std::string message = file.string() + ": does not match the model:";
     if (!missing.empty()) message += "\n  missing tensors: " + join_first_names(missing);
-    if (!mismatched.empty()) message += "\n  shape mismatches: " + join_first_names(mismatched);
+    if (!mismatched.empty()) message += "\n  shape or dtype mismatches: " + join_first_names(mismatched);
     if (!unexpected.empty()) message += "\n  unexpected tensors: " + join_first_names(unexpected);
     throw FileFormatError(message, "the weights belong to another model; load them with the experiment they were "
                                    "saved with (the checkpoint's experiment.toml)");
@@ -60,7 +67,10 @@ void load_model_weights(Model& model, const fs::path& file) {
   // Read everything before touching the model, so a failing read leaves it unchanged.
   std::vector<Tensor> values;
   values.reserve(targets.size());
-  for (const auto& [name, tensor] : targets) values.push_back(reader.load(name));
+  for (const auto& [name, tensor] : targets) {
+    values.push_back(reader.load(name));
+    if (!checks.allow_nonfinite) require_finite(values.back(), file, name);
+  }
   autograd::NoGradGuard no_grad;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     Tensor destination = targets[i].second;
@@ -71,10 +81,10 @@ void load_model_weights(Model& model, const fs::path& file) {
 fs::path resolve_checkpoint_folder(const fs::path& folder) {
   std::error_code ec;
   if (fs::is_directory(folder, ec)) return folder;
-  // A writer killed between its renames: the new one is complete once state.json or, for
-  // a checkpoint without training state, experiment.toml (written last) is there.
+  // A writer killed between its renames: the new one is complete once its manifest
+  // (written last) is there.
   const fs::path fresh = folder.string() + ".new", old = folder.string() + ".old";
-  if (fs::is_regular_file(fresh / kCheckpointExperimentFile, ec)) return fresh;
+  if (fs::is_regular_file(fresh / kCheckpointManifestFile, ec)) return fresh;
   if (fs::is_directory(old, ec)) return old;
   return folder;
 }
@@ -89,10 +99,18 @@ void save_checkpoint(const fs::path& folder, const Experiment& experiment, const
   fs::remove_all(fresh, ec);
   fs::create_directories(fresh, ec);
   if (ec) throw Error("cannot create checkpoint folder " + fresh.string() + ": " + ec.message());
-  save_model_weights(model, fresh / kCheckpointWeightsFile);
-  if (state) save_training_state(fresh, *state, model);
-  // Last: its presence marks the new folder complete (resolve_checkpoint_folder).
-  write_text_atomically(fresh / kCheckpointExperimentFile, experiment.resolved_toml());
+  try {
+    std::map<std::string, std::string> metadata;
+    if (state) metadata["strata.step"] = std::to_string(state->step);
+    save_model_weights(model, fresh / kCheckpointWeightsFile, metadata);
+    if (state) save_training_state(fresh, *state, model);
+    write_text_atomically(fresh / kCheckpointExperimentFile, experiment.resolved_toml());
+    // Last: its presence marks the new folder complete (resolve_checkpoint_folder).
+    write_checkpoint_manifest(fresh, state ? std::optional<std::int64_t>(state->step) : std::nullopt);
+  } catch (...) {
+    fs::remove_all(fresh, ec);  // the space a full disk needs back; the previous checkpoint stays
+    throw;
+  }
   fs::remove_all(old, ec);
   if (fs::exists(folder, ec)) {
     fs::rename(folder, old, ec);
@@ -142,7 +160,7 @@ fs::path snapshot_checkpoint(const fs::path& folder, const fs::path& history, st
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& path, const ExperimentOptions& options, ComponentRegistry& registry,
-                                 DType dtype) {
+                                 DType dtype, const CheckpointChecks& checks) {
   const fs::path folder =
       resolve_checkpoint_folder(path.filename() == kCheckpointWeightsFile ? path.parent_path() : path);
   std::error_code ec;
@@ -158,12 +176,14 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const ExperimentOptions& 
                                 kCheckpointWeightsFile);
     }
   }
+  verify_checkpoint_manifest(folder, checks.allow_unverified);
   LoadedCheckpoint out;
   out.experiment = Experiment::load(folder / kCheckpointExperimentFile, options, registry);
+  if (checks.check_memory) require_decoding_fits(out.experiment, registry, std::string(dtype_name(dtype)));
   ExperimentObjects objects = build_experiment(out.experiment, registry, dtype);
   out.model = std::move(objects.model);
   out.task = std::move(objects.task);
-  load_model_weights(*out.model, folder / kCheckpointWeightsFile);
+  load_model_weights(*out.model, folder / kCheckpointWeightsFile, checks);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/digest.h"
 #include "strata/atomic_file.h"
 #include "strata/error.h"
 
@@ -50,7 +51,21 @@ std::string stored_name(DType t) {
 }
 
 
+// What a tensor's digest covers: its stored dtype, its shape and its bytes, so a relabelled
+// dtype or shape fails as surely as a flipped bit.
+std::string tensor_digest(const std::string& dtype, const Shape& shape, const void* data, std::size_t bytes) {
+  Digest d;
+  d.update(dtype).update_u64(std::uint64_t(shape.rank()));
+  for (std::int64_t size : shape) d.update_u64(std::uint64_t(size));
+  return d.update(data, bytes).hex();
+}
+
 }  // namespace
+
+bool is_float_dtype(const std::string& dtype) {
+  return dtype == "F64" || dtype == "F32" || dtype == "F16" || dtype == "BF16" || dtype == "F8_E4M3" ||
+         dtype == "F8_E5M2";
+}
 
 Reader::Reader(const fs::path& file) : file_(file) {
   const auto bad = [&](const std::string& what) {
@@ -75,6 +90,8 @@ Reader::Reader(const fs::path& file) : file_(file) {
   std::string header(header_bytes, '\0');
   in.read(header.data(), std::streamsize(header_bytes));
   if (!in) throw bad("cannot read the header");
+  file_size_ = file_size;
+  header_digest_ = Digest().update_u64(header_bytes).update(header).hex();
   data_start_ = 8 + header_bytes;
   const std::uint64_t data_bytes = file_size - data_start_;
 
@@ -133,9 +150,34 @@ Reader::Reader(const fs::path& file) : file_(file) {
   std::vector<const TensorInfo*> by_offset;
   for (const TensorInfo& t : tensors_) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
-  for (std::size_t i = 1; i < by_offset.size(); ++i) {
-    if (by_offset[i]->begin < by_offset[i - 1]->end)
-      throw bad("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+  // The data section is the tensors back to back (the format's rule; Hugging Face's reader
+  // refuses a buffer with holes too): an overlap, a gap or trailing bytes mean damage.
+  std::uint64_t covered = 0;
+  for (const TensorInfo* t : by_offset) {
+    if (t->begin < covered)
+      throw bad("tensor '" + t->name + "' overlaps the tensor before it (its data begins at byte " +
+                std::to_string(t->begin) + ", before " + std::to_string(covered) + ")");
+    if (t->begin > covered)
+      throw bad("data bytes " + std::to_string(covered) + " to " + std::to_string(t->begin) +
+                " belong to no tensor (before '" + t->name + "')");
+    covered = t->end;
+  }
+  if (covered != data_bytes)
+    throw bad(std::to_string(data_bytes - covered) + " bytes after the last tensor's data (the data section holds " +
+              std::to_string(data_bytes) + " bytes, the tensors " + std::to_string(covered) + ")");
+  if (const auto it = metadata_.find(kDigestsMetadataKey); it != metadata_.end()) {
+    const json digests = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (!digests.is_object()) throw bad(std::string("__metadata__.") + kDigestsMetadataKey + " is not a JSON object");
+    for (const auto& [name, value] : digests.items()) {
+      if (!value.is_string() || value.get<std::string>().size() != 16)
+        throw bad(std::string("__metadata__.") + kDigestsMetadataKey + ": the digest of '" + name +
+                  "' is not 16 hex digits");
+      digests_[name] = value.get<std::string>();
+    }
+    for (const TensorInfo& t : tensors_)
+      if (!digests_.count(t.name)) throw bad("tensor '" + t.name + "' has no digest, though the others have");
+    if (digests_.size() != tensors_.size())
+      throw bad(std::string("__metadata__.") + kDigestsMetadataKey + " names tensors the file does not hold");
   }
   std::sort(tensors_.begin(), tensors_.end(), [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
 }
@@ -159,6 +201,14 @@ Tensor Reader::load(const std::string& name) const {
   in.seekg(std::streamoff(data_start_ + info->begin));
   in.read(raw.data(), std::streamsize(raw.size()));
   if (!in) throw FileFormatError(file_.string() + ": cannot read tensor '" + name + "'", "the file may be truncated");
+  if (const auto it = digests_.find(name); it != digests_.end()) {
+    const std::string actual = tensor_digest(info->dtype, info->shape, raw.data(), raw.size());
+    if (actual != it->second)
+      throw FileFormatError(file_.string() + ": tensor '" + name + "' is damaged: its " + info->dtype + " " +
+                                info->shape.to_string() + " data does not match the digest written with it",
+                            "the file changed after strata wrote it (disk or copy damage, or an edit); use an "
+                            "earlier checkpoint (RUN/checkpoints/step-N) or the run that wrote it");
+  }
   const std::int64_t n = info->shape.numel();
   const auto widen = [&](DType to, auto convert) {
     Tensor t = Tensor::empty(info->shape, to);
@@ -187,8 +237,8 @@ Tensor Reader::load(const std::string& name) const {
 void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,
            const std::map<std::string, std::string>& metadata) {
   json header = json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<Tensor> contiguous;
+  json digests = json::object();
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__" || header.contains(name))
@@ -200,8 +250,12 @@ void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor
     header[name] = {{"dtype", stored_name(tensor.dtype())},
                     {"shape", std::vector<std::int64_t>(tensor.shape().begin(), tensor.shape().end())},
                     {"data_offsets", {offset, offset + bytes}}};
+    digests[name] = tensor_digest(stored_name(tensor.dtype()), tensor.shape(), contiguous.back().raw_data(), bytes);
     offset += bytes;
   }
+  std::map<std::string, std::string> meta = metadata;
+  meta[kDigestsMetadataKey] = digests.dump();
+  header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
   write_file_atomically(file, [&](std::ostream& out) {

@@ -4,11 +4,14 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "strata/allocator.h"
 #include "strata/atomic_file.h"
 #include "strata/checkpoint.h"
+#include "strata/folder_lock.h"
+#include "strata/memory_guard.h"
 #include "strata/generate.h"
 #include "strata/report.h"
 #include "strata/run_folder.h"
@@ -20,29 +23,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Set by SIGINT: the trainer checkpoints and stops after the current step. A second
-// SIGINT kills the process (the handler restores the default at once).
-std::atomic<bool> g_stop_requested{false};
-extern "C" void on_sigint(int) {
-  g_stop_requested.store(true);
-  std::signal(SIGINT, SIG_DFL);
+// Set by SIGINT or SIGTERM (what schedulers such as Slurm send before they kill a job): the
+// trainer checkpoints and stops after the current step. The handler restores the default
+// action at once, so a second signal ends the process.
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int signal) {
+  g_stop_signal.store(signal);
+  std::signal(signal, SIG_DFL);
 }
 
-class SigintScope {
+class StopSignalScope {
  public:
-  explicit SigintScope(bool active) : active_(active) {
-    g_stop_requested.store(false);
-    if (active_) previous_ = std::signal(SIGINT, on_sigint);
+  explicit StopSignalScope(bool active) : active_(active) {
+    g_stop_signal.store(0);
+    if (!active_) return;
+    previous_int_ = std::signal(SIGINT, on_stop_signal);
+    previous_term_ = std::signal(SIGTERM, on_stop_signal);
   }
-  ~SigintScope() {
-    if (active_) std::signal(SIGINT, previous_);
+  ~StopSignalScope() {
+    if (!active_) return;
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
   }
-  SigintScope(const SigintScope&) = delete;
-  SigintScope& operator=(const SigintScope&) = delete;
+  StopSignalScope(const StopSignalScope&) = delete;
+  StopSignalScope& operator=(const StopSignalScope&) = delete;
 
  private:
   bool active_;
-  void (*previous_)(int) = SIG_DFL;
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
 };
 
 nlohmann::json eval_json(const EvalResult& r, bool perplexity) {
@@ -101,8 +110,41 @@ fs::path default_run_folder(const Experiment& e) {
   return folder;
 }
 
-void create_run_folder(const fs::path& folder, const std::string& source) {
+namespace {
+
+// Whether `folder` holds what strata writes (a run or a sweep), as opposed to user files.
+bool holds_strata_output(const fs::path& folder) {
   std::error_code ec;
+  for (const char* name : {run_folder::kConfigFile, run_folder::kMetricsFile, run_folder::kCheckpointFolder,
+                           run_folder::kSweepSummaryCsv, kFolderLockFile})
+    if (fs::exists(folder / name, ec)) return true;
+  return false;
+}
+
+}  // namespace
+
+void create_run_folder(const fs::path& folder, const std::string& source, bool overwrite) {
+  std::error_code ec;
+  if (fs::is_directory(folder, ec) && !fs::is_empty(folder, ec)) {
+    if (!overwrite) {
+      throw ConfigError(SourceLocation{source}, "",
+                        folder.string() + " is not empty" +
+                            (holds_strata_output(folder) ? " (it holds an earlier run or sweep)" : ""),
+                        "continue a run with --resume " + folder.string() +
+                            ", choose a new folder, or pass --overwrite to delete what is there first");
+    }
+    if (!holds_strata_output(folder))
+      throw ConfigError(SourceLocation{source}, "",
+                        folder.string() + " holds files that are not a strata run or sweep; --overwrite only "
+                                          "replaces strata's own folders",
+                        "choose a new or empty folder");
+    const FolderLock lock(folder);  // never delete a folder another process is writing
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      if (entry.path().filename() == kFolderLockFile) continue;
+      fs::remove_all(entry.path(), ec);
+      if (ec) throw Error("--overwrite: cannot delete " + entry.path().string() + ": " + ec.message());
+    }
+  }
   fs::create_directories(folder, ec);
   if (ec) {
     throw ConfigError(SourceLocation{source}, "", "cannot create run folder " + folder.string() + ": " + ec.message(),
@@ -117,24 +159,26 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
                       "add a [task] section (e.g. type = \"copy\"); model-only files are for inspect, generate and "
                       "export");
   }
+  const FolderLock lock(folder);  // one writer per run folder, released however this ends
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
+  if (settings.check_memory) require_training_fits(e, registry);
   const ExperimentObjects objects = build_experiment(e, registry);
   Model& model = *objects.model;
 
   TrainingState resume_state;
   const bool resuming = !settings.resume_checkpoint.empty();
   if (resuming) {
-    load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile);
-    resume_state = load_training_state(settings.resume_checkpoint);
+    // The state first: it verifies the checkpoint's manifest.
+    resume_state = load_training_state(settings.resume_checkpoint, settings.resume_checks);
+    load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile,
+                       settings.resume_checks);
     run_folder::truncate_metrics(folder, resume_state.step);
   } else {
     write_text_atomically(folder / run_folder::kConfigFile, e.resolved_toml());
     write_text_atomically(folder / run_folder::kPlanFile, model.describe());
   }
-  const fs::path metrics_file = folder / run_folder::kMetricsFile;
-  std::ofstream metrics(metrics_file, resuming ? std::ios::app : std::ios::trunc);
-  if (!metrics) throw Error("cannot write " + metrics_file.string(), "check that the run folder is writable");
-  if (!resuming) metrics << run_folder::series_line(model.metric_series()) << "\n" << std::flush;
+  std::optional<run_folder::LineAppender> metrics(std::in_place, folder / run_folder::kMetricsFile, !resuming);
+  if (!resuming) metrics->append(run_folder::series_line(model.metric_series()));
 
   if (hooks.on_start) {
     hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(), e.train.integer("steps"),
@@ -143,8 +187,17 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   }
   TrainCallbacks callbacks;
   callbacks.on_step = hooks.on_step;
+  // A failed write (a full disk) stops training like a signal: the trainer then writes its
+  // checkpoint, and the run ends with the error. The log keeps its complete lines.
+  std::string write_failure;
   callbacks.on_record = [&](const MetricsRecord& r) {
-    metrics << run_folder::metrics_line(r) << "\n" << std::flush;
+    if (!write_failure.empty()) return;
+    try {
+      metrics->append(run_folder::metrics_line(r));
+    } catch (const Error& failure) {
+      write_failure = failure.message() + " at step " + std::to_string(r.step);
+      return;
+    }
     if (hooks.on_record) hooks.on_record(r);
   };
   const std::int64_t keep_checkpoints = e.train.integer("keep_checkpoints");
@@ -154,7 +207,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
       snapshot_checkpoint(folder / run_folder::kCheckpointFolder, folder / run_folder::kSnapshotsFolder, state.step,
                           keep_checkpoints);
   };
-  callbacks.stop_requested = [] { return g_stop_requested.load(); };
+  callbacks.stop_requested = [&] { return g_stop_signal.load() != 0 || !write_failure.empty(); };
 
   RunOutcome outcome;
   outcome.parameters = model.num_parameters();
@@ -163,7 +216,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   Allocator& memory = allocator_for(Device::cpu());
   memory.reset_peak();
   {
-    SigintScope sigint(settings.stop_on_sigint);
+    StopSignalScope signals(settings.stop_on_sigint);
     // on_end runs however training ends (a console clears its progress bar).
     struct EndGuard {
       const RunHooks& hooks;
@@ -175,13 +228,24 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
       const std::shared_ptr<Optimizer> optimizer = make_optimizer(e, registry, model);
       outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks, resuming ? &resume_state : nullptr);
     } catch (const TrainingDivergedError&) {
-      metrics.close();
+      metrics.reset();
       run_folder::write_metrics_tables(folder);
       write_run_report(folder);  // the curves up to the failure
       throw;
+    } catch (const Error& failure) {
+      if (write_failure.empty()) throw;
+      throw Error(write_failure + "; training stopped, but its checkpoint could not be written either (" +
+                      failure.message() + ")",
+                  "free some disk space and continue from the last complete checkpoint: strata run --resume " +
+                      folder.string());
     }
   }
-  metrics.close();
+  metrics.reset();
+  if (!write_failure.empty())
+    throw Error(write_failure + "; training stopped at step " + std::to_string(outcome.summary.steps) +
+                    " and wrote its checkpoint",
+                "free some disk space and continue: strata run --resume " + folder.string());
+  if (outcome.summary.interrupted) outcome.stop_signal = g_stop_signal.load();
   outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
   if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);

@@ -1,6 +1,11 @@
 #include "strata/run_folder.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -8,11 +13,42 @@
 #include <sstream>
 
 #include "strata/atomic_file.h"
+#include "strata/error.h"
 
 namespace strata::run_folder {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+LineAppender::LineAppender(const fs::path& file, bool truncate) : file_(file) {
+  fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
+  if (fd_ < 0)
+    throw Error("cannot write " + file.string() + ": " + std::strerror(errno), "check that the run folder is writable");
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  size_ = end < 0 ? 0 : std::int64_t(end);
+}
+
+LineAppender::~LineAppender() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LineAppender::append(const std::string& line) {
+  const std::string text = line + "\n";
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::pwrite(fd_, text.data() + done, text.size() - done, off_t(size_ + std::int64_t(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string reason = n < 0 ? std::strerror(errno) : "nothing was written";
+      // Keep the file a sequence of whole lines.
+      if (::ftruncate(fd_, off_t(size_)) != 0) {
+      }
+      throw Error("cannot write " + file_.string() + ": " + reason, "free some disk space (or raise the limit)");
+    }
+    done += std::size_t(n);
+  }
+  size_ += std::int64_t(text.size());
+}
 
 std::string metrics_line(const MetricsRecord& r) {
   json j;

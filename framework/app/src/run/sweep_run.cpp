@@ -8,6 +8,7 @@
 
 #include "strata/atomic_file.h"
 #include "strata/report.h"
+#include "strata/folder_lock.h"
 #include "strata/run_folder.h"
 
 namespace strata {
@@ -115,7 +116,8 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
 
 SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
                                  const std::vector<SweepAxis>& axes, const ComponentRegistry& registry,
-                                 const fs::path& folder, const SweepHooks& hooks) {
+                                 const fs::path& folder, const SweepHooks& hooks, const RunSettings& settings) {
+  const FolderLock lock(folder);  // one sweep per folder
   SweepOutcome out;
   out.rows.resize(variants.size());
   bool perplexity = false;
@@ -130,7 +132,7 @@ SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, cons
     create_run_folder(variant_folder, "--out");
     if (hooks.on_variant_start) hooks.on_variant_start(i, variants[i]);
     try {
-      row.outcome = run_in_folder(experiments[i], registry, variant_folder, {}, hooks.run);
+      row.outcome = run_in_folder(experiments[i], registry, variant_folder, settings, hooks.run);
       row.headline = headline_telemetry(variant_folder);
       perplexity = perplexity || row.outcome.perplexity;
       if (row.outcome.summary.interrupted) {
