@@ -21,7 +21,9 @@ function(strata_add_plugin name)
     OUTPUT_NAME ${target}
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # (Not in the fuzz build: clang links the sanitizer runtimes into executables only, so a
+  # sanitized plugin's sanitizer symbols resolve when the fuzzer loads it.)
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT STRATA_FUZZ)
     target_link_options(${target} PRIVATE "LINKER:--no-undefined")
   endif()
   if(STRATA_PLUGIN_OUTPUT_DIRECTORY)

@@ -150,4 +150,9 @@ name = "tab\there"
                     Catch::Contains("--set train.lr=1") && Catch::Contains("must be a single TOML value"));
   CHECK_THROWS_WITH(testing::component_config(registry, ComponentKind::mixer, "shortconv", {"type=mlp"}),
                     Catch::Contains("the component is named by the command's argument"));
+  // Found by fuzz_experiment: a bare word that is not UTF-8 escaped as a parse error of the
+  // TOML library instead of a ConfigError naming the --set argument.
+  o.overrides = {"run.name=\xff\xfe"};
+  CHECK_THROWS_AS(Experiment::from_string(kBase, "base.toml", o, registry), ConfigError);
+  CHECK_THROWS_WITH(Experiment::from_string(kBase, "base.toml", o, registry), Catch::Contains("the value is not valid"));
 }

@@ -117,6 +117,11 @@ TEST_CASE("checkpoint integrity: a dtype relabelled F32 -> I32 is refused by the
   const safetensors::Reader reader(weights);
   for (const auto& info : reader.tensors())
     if (info.dtype == "I32") CHECK_THROWS_WITH(reader.load(info.name), Catch::Contains("is damaged"));
+  // --resume used to train on it.
+  RunSettings resume;
+  resume.resume_checkpoint = checkpoint;
+  CHECK_THROWS_WITH(run_in_folder(test::tiny_run(20), test::example_registry(), checkpoint.parent_path(), resume),
+                    Catch::Contains("does not match manifest.json"));
 
   // Without digests (a file from elsewhere), the model's dtype kind still refuses it.
   const Experiment e = test::tiny_run(10);

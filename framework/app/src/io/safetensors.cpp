@@ -102,7 +102,9 @@ Reader::Reader(const fs::path& file) : file_(file) {
     throw bad(std::string("the header is not JSON (") + e.what() + ")");
   }
   if (!root.is_object()) throw bad("the header is not a JSON object");
-  for (const auto& [name, entry] : root.items()) {
+  for (const auto& item : root.items()) {
+    const std::string name = item.key();  // a named variable, not a binding: lambdas below capture it
+    const json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw bad("__metadata__ is not an object");
       for (const auto& [k, v] : entry.items()) {

@@ -638,7 +638,9 @@ std::string balance_html(const RunData& run, const std::vector<std::string>& key
   out += paragraph(
       "The auxiliary losses added to the training loss, as logged (coefficient included), one chart "
       "per kind of term with a line per layer.");
-  for (const auto& [term, parts] : terms) {
+  for (const auto& term_parts : terms) {
+    const std::string& term = term_parts.first;
+    const std::vector<AuxKey>& parts = term_parts.second;  // (a named reference: lambdas capture it)
     std::vector<std::size_t> order(parts.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {

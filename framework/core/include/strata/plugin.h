@@ -136,10 +136,18 @@ int run_registration(Fn&& fn, PluginRegistrar* registrar, char* error, std::size
 
 }  // namespace strata
 
+// AddressSanitizer pads globals with red zones; the section must hold the descriptor alone.
+#if defined(__clang__)
+#define STRATA_DETAIL_NO_ASAN_GLOBAL __attribute__((no_sanitize("address")))
+#else
+#define STRATA_DETAIL_NO_ASAN_GLOBAL __attribute__((no_sanitize_address))
+#endif
+
 // Defines `variable`, a PluginDescriptor in the ".strata_plugin" section. The loader
 // tests use it to build deliberately broken descriptors; plugins use STRATA_PLUGIN.
 #define STRATA_PLUGIN_DESCRIPTOR(variable, magic, abi_major, abi_minor, fingerprint, plugin_name, plugin_version) \
-  __attribute__((section(".strata_plugin"), used)) const ::strata::PluginDescriptor variable {                    \
+  __attribute__((section(".strata_plugin"), used)) STRATA_DETAIL_NO_ASAN_GLOBAL                                  \
+  const ::strata::PluginDescriptor variable {                                                                    \
     magic, abi_major, abi_minor, sizeof(::strata::PluginDescriptor), fingerprint, plugin_name, plugin_version     \
   }
 

@@ -445,7 +445,14 @@ void apply_override(toml::table& root, const std::string& assignment) {
                         "control characters cannot appear in values");
     }
     // A bare word: a string. Parsed again, quoted, so that it keeps the --set location.
-    parsed = toml::parse("value = " + toml_quoted(value_text), source);
+    try {
+      parsed = toml::parse("value = " + toml_quoted(value_text), source);
+    } catch (const toml::parse_error& e) {
+      // What even a quoted string cannot hold, such as bytes that are not UTF-8.
+      throw ConfigError(SourceLocation{source}, key_path,
+                        "the value is not valid: " + std::string(e.description()),
+                        "values are UTF-8 text, numbers, booleans, lists or tables");
+    }
   }
   if (parsed.size() != 1 || parsed.get("value") == nullptr) {
     throw ConfigError(SourceLocation{source}, key_path, "the value must be a single TOML value",
