@@ -395,7 +395,8 @@ has stderr "no checkpoint folder in it"
 # ---- sweeps ------------------------------------------------------------------------------------
 cp "$WORK/tiny.toml" "$WORK/sweep.toml"
 printf '[sweep]\n"model.mixer.C.kernel_size" = [1, 5]\n' >>"$WORK/sweep.toml"
-strata_expect 0 sweep run "$WORK/sweep.toml" --out "$WORK/sweep" --sweep train.seed=0,1 --set train.steps=30
+strata_expect 0 sweep run "$WORK/sweep.toml" --out "$WORK/sweep" --sweep train.seed=0,1 --set train.steps=30 \
+  --set run.name=kernel_sweep
 python3 - "$WORK/sweep/summary.csv" <<'EOF' || fail "sweep: summary.csv"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -405,6 +406,21 @@ assert all(r["status"] == "ok" and r["steps"] == "30" for r in rows), rows
 # The swept setting matters: a kernel of 5 sees the data, a kernel of 1 does not.
 acc = {r["name"]: float(r["eval_accuracy"]) for r in rows}
 assert acc["kernel_size-5_seed-0"] > acc["kernel_size-1_seed-0"] + 0.2, acc
+# Full precision: the values are final.json's to the last bit; summary.md rounds them.
+import json, pathlib
+for r in rows:
+    final = json.load(open(pathlib.Path(sys.argv[1]).parent / r["name"] / "final.json"))
+    assert float(r["eval_loss"]) == final["eval"]["loss"], (r["eval_loss"], final["eval"]["loss"])
+    assert float(r["train_loss"]) == final["train_loss"], (r["train_loss"], final["train_loss"])
+md = (pathlib.Path(sys.argv[1]).parent / "summary.md").read_text()
+# Each variant's report is titled with the variant, its settings and a link to the sweep's;
+# the sweep's report with the experiment's name.
+sweep = pathlib.Path(sys.argv[1]).parent
+variant = (sweep / "kernel_size-5_seed-1" / "report.html").read_text()
+assert "<h1>kernel_size-5_seed-1</h1>" in variant, variant[:2000]
+assert '<a href="../report.html">kernel_sweep</a>: model.mixer.C.kernel_size = 5, train.seed = 1' in variant
+assert "<h1>kernel_sweep</h1>" in (sweep / "report.html").read_text()
+assert ("| %.4f |" % float(rows[0]["eval_loss"])) in md, md
 EOF
 [[ -f "$WORK/sweep/kernel_size-5_seed-1/checkpoint/model.safetensors" ]] || fail "sweep: a variant has no checkpoint"
 python3 - "$WORK/sweep/report.html" "$RUN1/report.html" <<'EOF' || fail "reports: not well-formed HTML with inline charts"

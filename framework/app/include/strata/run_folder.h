@@ -17,10 +17,14 @@
 //   RUN/report.html        the self-contained report (report.h)
 //   RUN/checkpoint/        the latest checkpoint (checkpoint.h)
 //   RUN/checkpoints/step-NNNNNN/   kept snapshots (train.keep_checkpoints)
+//   RUN/variant.json       in a sweep's variant: {"sweep": experiment name, "variant": its name,
+//                          "settings": [[key, value], ...]}, so that its report names it
 // A sweep folder holds one run folder per variant, summary.csv, summary.md and report.html.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "strata/telemetry.h"
@@ -39,6 +43,17 @@ inline constexpr const char* kCheckpointFolder = "checkpoint";
 inline constexpr const char* kSnapshotsFolder = "checkpoints";
 inline constexpr const char* kSweepSummaryCsv = "summary.csv";
 inline constexpr const char* kSweepSummaryMd = "summary.md";
+inline constexpr const char* kVariantFile = "variant.json";
+
+// Which sweep a run folder belongs to, and as which variant.
+struct VariantInfo {
+  std::string sweep;  // the experiment's name ([run] name, else the file's stem)
+  std::string name;   // the variant's folder name
+  std::vector<std::pair<std::string, std::string>> settings;  // (dotted key, TOML value text), one per axis
+};
+void write_variant_info(const std::filesystem::path& run, const VariantInfo& info);
+// nullopt when the run is not a sweep's variant (or its variant.json does not parse).
+std::optional<VariantInfo> read_variant_info(const std::filesystem::path& run);
 
 // Appends lines to a log such as metrics.jsonl, each line whole or not at all: a write that
 // fails (a full disk, a file size limit) is cut back to the end of the previous line and

@@ -166,6 +166,7 @@ RunData read_run_folder(const fs::path& folder) {
   RunData run;
   run.folder = folder;
   read_config(run);
+  run.variant = run_folder::read_variant_info(folder);
   if (const auto plan = read_text(folder / run_folder::kPlanFile))
     run.plan = *plan;
   else

@@ -13,6 +13,7 @@
 #include "report/svg_chart.h"
 #include "strata/optim.h"
 #include "strata/telemetry.h"
+#include "strata/run_folder.h"
 
 namespace strata::report {
 
@@ -26,6 +27,7 @@ struct RunData {
   std::filesystem::path folder;
   std::string name;  // run.name, else the experiment file's stem, else the folder name
   std::string task;  // task.type from config.toml ("" when unknown)
+  std::optional<run_folder::VariantInfo> variant;  // set when the run is a sweep's variant
   std::vector<LoggedStep> steps;
   std::optional<nlohmann::json> final_json;  // final.json when it parsed as an object
   std::string plan;                          // plan.txt ("" when missing)

@@ -117,7 +117,17 @@ std::string header_html(const RunData& run) {
   }
   std::string sub;
   for (const std::string& f : facts) sub += (sub.empty() ? "" : " \u00b7 ") + f;
-  std::string out = "<header>\n<h1>" + escape_html(run.name) + "</h1>\n";
+  // A sweep's variant is named as the variant, with its settings and the way back.
+  const std::string title = run.variant ? run.variant->name : run.name;
+  std::string out = "<header>\n<h1>" + escape_html(title) + "</h1>\n";
+  if (run.variant) {
+    std::string settings;
+    for (const auto& [key, value] : run.variant->settings)
+      settings += (settings.empty() ? "" : ", ") + key + " = " + value;
+    out += "<p class=\"sub\">variant of the sweep <a href=\"../" + std::string(run_folder::kReportFile) + "\">" +
+           escape_html(run.variant->sweep.empty() ? std::string("sweep") : run.variant->sweep) + "</a>" +
+           (settings.empty() ? std::string() : ": " + escape_html(settings)) + "</p>\n";
+  }
   if (!sub.empty()) out += "<p class=\"sub\">" + escape_html(sub) + "</p>\n";
   return out + "</header>\n";
 }

@@ -117,7 +117,11 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
     if (runs.back().steps.empty()) notes.push_back("variant " + v.name + ": no logged steps in " + v.folder.string());
   }
 
-  std::string name = folder_name(sweep_folder);
+  // The experiment's name, as its variants record it; else the folder's.
+  std::string name;
+  for (const RunData& r : runs)
+    if (name.empty() && r.variant) name = r.variant->sweep;
+  if (name.empty()) name = folder_name(sweep_folder);
   if (name.empty()) name = "sweep";
   std::set<std::string> axes;
   for (const auto& v : variants)

@@ -50,6 +50,28 @@ void LineAppender::append(const std::string& line) {
   size_ += std::int64_t(text.size());
 }
 
+void write_variant_info(const fs::path& run, const VariantInfo& info) {
+  json settings = json::array();
+  for (const auto& [key, value] : info.settings) settings.push_back({key, value});
+  write_text_atomically(run / kVariantFile,
+                        json{{"sweep", info.sweep}, {"variant", info.name}, {"settings", settings}}.dump(2) + "\n");
+}
+
+std::optional<VariantInfo> read_variant_info(const fs::path& run) {
+  std::ifstream in(run / kVariantFile);
+  if (!in) return std::nullopt;
+  const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("variant") || !j["variant"].is_string()) return std::nullopt;
+  VariantInfo info;
+  info.name = j["variant"].get<std::string>();
+  if (j.contains("sweep") && j["sweep"].is_string()) info.sweep = j["sweep"].get<std::string>();
+  if (j.contains("settings") && j["settings"].is_array())
+    for (const json& kv : j["settings"])
+      if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string())
+        info.settings.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+  return info;
+}
+
 std::string metrics_line(const MetricsRecord& r) {
   json j;
   j["step"] = r.step;

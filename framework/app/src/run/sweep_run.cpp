@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -36,10 +37,26 @@ std::vector<std::pair<std::string, double>> headline_telemetry(const fs::path& r
   return out;
 }
 
-std::string fixed(double v, int digits = 4) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-  return buffer;
+// A number as summary.csv holds it (every digit: it reads back as the same double) and as
+// summary.md shows it (`digits` after the point).
+struct Number {
+  std::string full, rounded;
+};
+
+Number number(double v, int digits = 4) {
+  char full[64], rounded[64];
+  std::snprintf(full, sizeof full, "%.17g", v);
+  std::snprintf(rounded, sizeof rounded, "%.*f", digits, v);
+  // The shortest text that reads back exactly (0.1, not 0.10000000000000001).
+  for (int precision = 1; precision < 17; ++precision) {
+    char shorter[64];
+    std::snprintf(shorter, sizeof shorter, "%.*g", precision, v);
+    if (std::strtod(shorter, nullptr) == v) {
+      std::snprintf(full, sizeof full, "%s", shorter);
+      break;
+    }
+  }
+  return {full, rounded};
 }
 
 // The variant's settings as a cell: its values without TOML quotes.
@@ -64,28 +81,33 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
         header.push_back(name);
       }
 
-  std::vector<std::vector<std::string>> cells;
+  std::vector<std::vector<Number>> cells;  // one per column: the full and the rounded text
   for (const SweepRow& r : rows) {
-    std::vector<std::string> line{r.variant->name};
-    for (const auto& [key, value] : r.variant->settings) line.push_back(plain(value));
-    const TrainSummary& s = r.outcome.summary;
+    std::vector<Number> line{{r.variant->name, r.variant->name}};
+    const auto text = [&](const std::string& t) { line.push_back({t, t}); };
     const bool ran = r.status == "ok" || r.status == "interrupted";
-    line.push_back(r.status);
-    line.push_back(ran ? std::to_string(s.steps) : "");
-    line.push_back(ran ? fixed(s.final_train_loss) : "");
-    line.push_back(ran ? fixed(s.final_eval.loss) : "");
-    line.push_back(ran ? fixed(s.final_eval.accuracy) : "");
-    if (perplexity) line.push_back(ran ? fixed(s.final_eval.perplexity, 3) : "");
-    line.push_back(ran ? fixed(r.outcome.chance_accuracy) : "");
-    line.push_back(ran ? fixed(s.tokens_per_s, 0) : "");
-    line.push_back(ran ? fixed(s.seconds, 1) : "");
-    line.push_back(ran ? std::to_string(r.outcome.parameters) : "");
-    line.push_back(ran ? fixed(double(r.outcome.peak_memory_bytes) / double(1 << 20), 1) : "");
-    line.push_back(ran ? fixed(r.outcome.decode_tokens_per_s, 0) : "");
-    line.push_back(ran ? fixed(double(r.outcome.decode_cache_bytes) / 1024.0, 1) : "");
+    const auto value = [&](double v, int digits = 4) { line.push_back(ran ? number(v, digits) : Number{}); };
+    for (const auto& [key, setting] : r.variant->settings) text(plain(setting));
+    const TrainSummary& s = r.outcome.summary;
+    text(r.status);
+    text(ran ? std::to_string(s.steps) : "");
+    value(s.final_train_loss);
+    value(s.final_eval.loss);
+    value(s.final_eval.accuracy);
+    if (perplexity) value(s.final_eval.perplexity, 3);
+    value(r.outcome.chance_accuracy);
+    value(s.tokens_per_s, 0);
+    value(s.seconds, 1);
+    text(ran ? std::to_string(r.outcome.parameters) : "");
+    value(double(r.outcome.peak_memory_bytes) / double(1 << 20), 1);
+    value(r.outcome.decode_tokens_per_s, 0);
+    value(double(r.outcome.decode_cache_bytes) / 1024.0, 1);
     for (const std::string& c : telemetry_columns) {
       const auto it = std::find_if(r.headline.begin(), r.headline.end(), [&](const auto& kv) { return kv.first == c; });
-      line.push_back(it == r.headline.end() ? "" : fixed(it->second));
+      if (it == r.headline.end())
+        text("");
+      else
+        line.push_back(number(it->second));
     }
     cells.push_back(std::move(line));
   }
@@ -98,12 +120,12 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
   for (std::size_t i = 0; i < header.size(); ++i) md << "---|";
   md << "\n";
   for (const auto& line : cells) {
-    for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(line[i]);
+    for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(line[i].full);
     csv << "\n";
     md << "|";
-    for (const std::string& c : line) {
+    for (const Number& c : line) {
       std::string escaped;
-      for (char ch : c) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
+      for (char ch : c.rounded) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
       md << " " << escaped << " |";
     }
     md << "\n";
@@ -130,6 +152,9 @@ SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, cons
     }
     const fs::path variant_folder = folder / variants[i].name;
     create_run_folder(variant_folder, "--out");
+    std::string sweep_name = experiments[i].run.string("name");
+    if (sweep_name.empty()) sweep_name = experiments[i].file.stem().string();
+    run_folder::write_variant_info(variant_folder, {sweep_name, variants[i].name, variants[i].settings});
     if (hooks.on_variant_start) hooks.on_variant_start(i, variants[i]);
     try {
       row.outcome = run_in_folder(experiments[i], registry, variant_folder, settings, hooks.run);
