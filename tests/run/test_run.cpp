@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -110,4 +111,42 @@ TEST_CASE("run: an experiment without a task is refused before anything is writt
                                                "model_only.toml", test::hermetic_options(), test::example_registry());
   CHECK_THROWS_WITH(run_in_folder(e, test::example_registry(), folder), Catch::Contains("no [task] to train on"));
   CHECK(fs::is_empty(folder));
+}
+
+TEST_CASE("resume: extending train.steps keeps the learning-rate schedule of the original run", "[run][resume]") {
+  const auto lr_by_step = [](const fs::path& folder) {
+    std::map<std::int64_t, double> out;
+    for (const MetricsRecord& r : run_folder::read_metrics(folder).records)
+      for (const auto& [key, value] : r.values)
+        if (key == "lr") out[r.step] = value;
+    return out;
+  };
+  const fs::path straight = test::fresh_temp_dir("run", "schedule_straight");
+  run_in_folder(test::tiny_run(20), test::example_registry(), straight);
+  const auto want = lr_by_step(straight);
+  REQUIRE(want.count(10) == 1);
+  REQUIRE(want.count(20) == 1);
+
+  const fs::path folder = test::fresh_temp_dir("run", "schedule_extended");
+  RunHooks hooks;
+  hooks.on_step = [](std::int64_t step, double, double) {
+    if (step == 7) std::raise(SIGINT);
+  };
+  REQUIRE(run_in_folder(test::tiny_run(20), test::example_registry(), folder, {}, hooks).summary.interrupted);
+  RunSettings resume;
+  resume.resume_checkpoint = folder / run_folder::kCheckpointFolder;
+  run_in_folder(test::tiny_run(30), test::example_registry(), folder, resume);  // --set train.steps=30
+  const auto got = lr_by_step(folder);
+  for (std::int64_t step : {10, 15, 20}) CHECK(got.at(step) == want.at(step));  // no jump: the 20-step cosine
+  const double floor = 0.01 * 0.1;  // lr x min_lr_ratio: past the schedule's end the rate stays there
+  CHECK(got.at(25) == Approx(floor));
+  CHECK(got.at(30) == Approx(floor));
+
+  // Re-planning is explicit: train.schedule_steps spans the schedule over the new length.
+  const fs::path replanned = test::fresh_temp_dir("run", "schedule_replanned");
+  REQUIRE(run_in_folder(test::tiny_run(20), test::example_registry(), replanned, {}, hooks).summary.interrupted);
+  resume.resume_checkpoint = replanned / run_folder::kCheckpointFolder;
+  run_in_folder(test::tiny_run(30, "schedule_steps = 30"), test::example_registry(), replanned, resume);
+  CHECK(lr_by_step(replanned).at(10) > want.at(10));
+  CHECK(load_training_state(replanned / run_folder::kCheckpointFolder).schedule_steps == 30);
 }

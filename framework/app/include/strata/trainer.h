@@ -56,6 +56,10 @@ struct TrainingState {
   double last_train_loss = 0;
   std::int64_t tokens_total = 0;
   double train_seconds = 0;
+  // The steps the learning-rate schedule spans (train.schedule_steps, else train.steps, of
+  // the run that started it): a resumed run keeps it, so that its learning rate goes on where
+  // it stopped even when --set train.steps extends the run. 0 in checkpoints from before.
+  std::int64_t schedule_steps = 0;
 };
 
 struct TrainCallbacks {

@@ -39,6 +39,10 @@ const ConfigSchema& train_schema() {
     s.string("schedule", "cosine", "decay after warmup").one_of({"cosine", "linear", "constant"});
     s.integer("warmup_steps", 0, "linear warmup from 0 to lr").at_least(0);
     s.number("min_lr_ratio", 0.1, "final lr as a fraction of lr (cosine, linear)").range(0, 1);
+    s.integer("schedule_steps", 0,
+              "steps the learning-rate schedule spans (0: steps); a resumed run keeps its checkpoint's span "
+              "unless this is set")
+        .range(0, std::int64_t(1) << 40);
     s.component("optimizer", ComponentKind::optimizer, "adamw", "the update rule and its keys ([train.optimizer])");
     s.number("grad_clip", 1.0, "clip the global gradient norm to this; 0 disables").at_least(0);
     s.integer("eval_every", 100, "evaluate every N steps (and at the end); 0: only at the end").at_least(0);

@@ -57,6 +57,7 @@ void save_training_state(const fs::path& folder, const TrainingState& state, con
   j["last_train_loss"] = state.last_train_loss;
   j["tokens_total"] = state.tokens_total;
   j["train_seconds"] = state.train_seconds;
+  j["schedule_steps"] = state.schedule_steps;
   write_text_atomically(folder / kCheckpointStateFile, j.dump(2) + "\n");
 }
 
@@ -191,6 +192,8 @@ TrainingState load_training_state(const fs::path& checkpoint, const CheckpointCh
   state.last_train_loss = f.number(j, "last_train_loss");
   state.tokens_total = f.integer(j, "tokens_total", 0);
   state.train_seconds = f.number(j, "train_seconds", 0.0);
+  // Checkpoints from before the field: 0, the schedule then spans train.steps as it did.
+  state.schedule_steps = j.contains("schedule_steps") ? f.integer(j, "schedule_steps", 0) : 0;
 
   const fs::path moments_file = folder / kCheckpointOptimizerFile;
   const safetensors::Reader moments(moments_file);

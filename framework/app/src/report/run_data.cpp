@@ -67,8 +67,9 @@ std::optional<LrSchedule> schedule_of(const toml::table& root) {
   const auto min_ratio = train["min_lr_ratio"].value<double>();
   const auto decay = train["schedule"].value<std::string>();
   if (!lr || !warmup || !steps || !min_ratio || !decay || *steps < 1) return std::nullopt;
+  const std::int64_t span = train["schedule_steps"].value<std::int64_t>().value_or(0);
   try {
-    return LrSchedule{*lr, *warmup, *steps, *min_ratio, parse_lr_decay(*decay)};
+    return LrSchedule{*lr, *warmup, span > 0 ? span : *steps, *min_ratio, parse_lr_decay(*decay)};
   } catch (const std::exception&) {
     return std::nullopt;  // a schedule name this build does not know: show the logged values only
   }

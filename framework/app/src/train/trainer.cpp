@@ -112,7 +112,16 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   const auto seed = static_cast<std::uint64_t>(c.integer("seed"));
 
   const std::vector<Tensor> params = model.parameters();
-  LrSchedule schedule{c.number("lr"), c.integer("warmup_steps"), steps, c.number("min_lr_ratio"),
+  // The schedule's span: given, else the resumed run's (its learning rate must not jump when
+  // train.steps changes on resume), else train.steps. Past its end the rate stays at its floor.
+  const std::int64_t span = c.integer("schedule_steps") > 0                 ? c.integer("schedule_steps")
+                            : resume != nullptr && resume->schedule_steps > 0 ? resume->schedule_steps
+                                                                              : steps;
+  if (c.integer("warmup_steps") > span)
+    throw ValueError("train.warmup_steps (" + std::to_string(c.integer("warmup_steps")) +
+                         ") is larger than the schedule's span (" + std::to_string(span) + " steps)",
+                     "set train.schedule_steps to at least warmup_steps");
+  LrSchedule schedule{c.number("lr"), c.integer("warmup_steps"), span, c.number("min_lr_ratio"),
                       parse_lr_decay(c.string("schedule"))};
 
   TrainingState state;
@@ -133,6 +142,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     state.noise_gen = Generator(seed * 2 + 2);
     state.initial_eval = evaluate(model, task, eval_batches, eval_bs);
   }
+  state.schedule_steps = span;
   model.train(true);
 
   TrainSummary summary;
