@@ -13,7 +13,7 @@
 
 namespace strata::cli {
 
-// Exit codes (documented in `strata --help` and docs/cli.md).
+// Exit codes (documented in `strata --help` and docs/experiments.md, "The command line").
 enum ExitCode : int {
   kOk = 0,
   kInternalError = 1,  // a bug or a failed run (e.g. training diverged)

@@ -3,7 +3,7 @@
 // Accuracy is measured against the double-precision <cmath> functions on a
 // dense grid over each function's interesting range plus random float bit
 // patterns (all exponents) filtered to the domain.  Every test runs on
-// every SIMD target this CPU supports (tests/kernels/each_simd_target.h).
+// every SIMD target this CPU supports (tests/each_simd_target.h).
 #include "catch.h"
 
 #include "each_simd_target.h"

@@ -4,7 +4,7 @@
 // FLOPs per token. `strata inspect` prints it; it plans published models (Jamba, Mixtral)
 // far larger than memory from their experiment files.
 //
-// Counting rules (docs/inspect.md):
+// Counting rules (docs/planning.md):
 //   params_total  = every distinct parameter: embedding, LM head when untied, all norms,
 //                   mixers, ffns (all experts), as Hugging Face's num_parameters() counts;
 //   params_active = params_total minus the routed experts a token does not use (E - top_k

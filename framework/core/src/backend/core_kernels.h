@@ -316,7 +316,7 @@ struct CausalConvCall {
 
 // ---- optimizer --------------------------------------------------------------------------
 
-// One AdamW step (train/optim.h) over contiguous param, grad, m, v of one shape.
+// One AdamW step (strata/optim.h) over contiguous param, grad, m, v of one shape.
 struct AdamWCall {
   Tensor* param = nullptr;
   const Tensor* grad = nullptr;
