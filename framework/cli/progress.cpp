@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -19,27 +20,69 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-// Whether a record key goes on the console line: the trainer's own values and auxiliary
-// losses do; of the components' metrics, the headline scalars (the rest is in metrics.jsonl).
-static bool shown(const std::string& key, SeriesIndex& series) {
-  if (key.rfind("metric.", 0) != 0) return true;
-  const MetricSeries* s = series.find_record_key(key);
-  return s && s->kind == MetricKind::scalar && s->headline;
+namespace {
+
+// "0.34" or "0.34-0.77" (with ".." when the low end is negative).
+std::string value_or_range(double lo, double hi) {
+  char buf[96];
+  if (lo == hi || !std::isfinite(lo) || !std::isfinite(hi))
+    std::snprintf(buf, sizeof buf, "%.4g", lo == hi ? lo : (std::isfinite(lo) ? hi : lo));
+  else
+    std::snprintf(buf, sizeof buf, lo < 0 ? "%.3g..%.3g" : "%.3g-%.3g", lo, hi);
+  return buf;
 }
+
+}  // namespace
 
 std::string format_record(const MetricsRecord& r, std::int64_t total_steps, const std::vector<MetricSeries>& series) {
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(total_steps);
   char buf[160];
   SeriesIndex index(series);
-  for (const auto& [name, value] : r.values) {
-    if (!shown(name, index)) continue;
-    if (name == "lr")
+  // Per-layer values (auxiliary losses, the components' headline metrics) go on the line once
+  // per name, as the range over the layers; metrics.jsonl has every value.
+  struct Group {
+    std::string name;
+    double lo = INFINITY, hi = -INFINITY;
+    bool nan = false;
+  };
+  std::vector<Group> groups;
+  std::vector<std::pair<std::string, std::size_t>> order;  // (own text or "", group index)
+  const auto group = [&](const std::string& name, double value) {
+    std::size_t g = 0;
+    while (g < groups.size() && groups[g].name != name) ++g;
+    if (g == groups.size()) {
+      groups.push_back({name});
+      order.emplace_back("", g);
+    }
+    if (std::isnan(value)) groups[g].nan = true;
+    groups[g].lo = std::min(groups[g].lo, value);
+    groups[g].hi = std::max(groups[g].hi, value);
+  };
+  for (const auto& [key, value] : r.values) {
+    if (key.rfind("metric.", 0) == 0) {
+      const MetricSeries* s = index.find_record_key(key);
+      if (s && s->kind == MetricKind::scalar && s->headline) group(s->name, value);
+      continue;
+    }
+    if (key.rfind("aux.", 0) == 0) {
+      group(key.substr(key.rfind('.') + 1), value);
+      continue;
+    }
+    if (key == "lr")
       std::snprintf(buf, sizeof buf, "  lr %.2e", value);
-    else if (name == "tokens_per_s")
+    else if (key == "tokens_per_s")
       std::snprintf(buf, sizeof buf, "  tok/s %.0f", value);
     else
-      std::snprintf(buf, sizeof buf, "  %s %.4g", name.c_str(), value);
-    line += buf;
+      std::snprintf(buf, sizeof buf, "  %s %.4g", key.c_str(), value);
+    order.emplace_back(buf, 0);
+  }
+  for (const auto& [text, g] : order) {
+    if (!text.empty()) {
+      line += text;
+      continue;
+    }
+    const Group& gr = groups[g];
+    line += "  " + gr.name + " " + (gr.nan ? std::string("nan") : value_or_range(gr.lo, gr.hi));
   }
   return line;
 }

@@ -34,7 +34,9 @@ class Progress {
 // "1:02:03" / "2:03"
 std::string format_duration(double seconds);
 // One plain log line for a record: "step 100/500  loss 1.2345  lr 3.00e-03 ...". Of the
-// components' metrics ("metric." keys) it shows the headline scalar series of `series`.
+// components' metrics ("metric." keys) it shows the headline scalar series of `series`, and
+// those and the auxiliary losses ("aux." keys) once per name as the range over the layers
+// ("load_cv 0.34-0.77"); metrics.jsonl keeps every value.
 std::string format_record(const MetricsRecord& record, std::int64_t total_steps,
                           const std::vector<MetricSeries>& series);
 

@@ -230,6 +230,14 @@ echo "ok: run1 folder (config.toml, plan.txt, metrics.jsonl, final.json; accurac
 strata_expect 0 inspect_resolved inspect "$RUN1/config.toml"
 has_re stdout '^1 +C \(shortconv\)'
 
+# A hybrid MoE model's log line: the per-layer values once per name, as a range over the
+# layers, never one fully qualified key per layer (metrics.jsonl keeps those).
+strata_expect 0 moe_console run experiments/jamba_tiny.toml --out "$WORK/moe_console" --set train.steps=4 \
+  --set train.warmup_steps=0 --set train.log_every=2 --set train.eval_every=4
+has_re stderr "^step 4/4  loss [0-9.]+  lr [0-9.e+-]+  tok/s [0-9]+  grad_norm [0-9.]+  switch_aux [0-9.e-]+-[0-9.e-]+  .*load_cv [0-9.e-]+"
+if grep -q "layers\." "$WORK/moe_console.stderr"; then fail "moe_console: a per-layer key on the console"; fi
+grep -q '"metric.layers.1.ffn.load_cv"' "$WORK/moe_console/metrics.jsonl" || fail "moe_console: metrics.jsonl lost the per-layer values"
+
 # ---- checkpoint, generate, logits ------------------------------------------------------------
 [[ -f "$RUN1/checkpoint/model.safetensors" && -f "$RUN1/checkpoint/experiment.toml" ]] ||
   fail "run1: no checkpoint folder"
