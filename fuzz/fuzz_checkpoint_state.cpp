@@ -26,14 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     save_checkpoint(f, e, *objects.model, &state);
     return f;
   }();
-  static const std::string state = [] {
-    std::ifstream in(folder / kCheckpointStateFile, std::ios::binary);
+  const auto read = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }();
-  static const std::string manifest = [] {
-    std::ifstream in(folder / kCheckpointManifestFile, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }();
+  };
+  static const std::string state = read(folder / kCheckpointStateFile);
+  static const std::string manifest = read(folder / kCheckpointManifestFile);
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const bool fuzz_manifest = data[0] & 1;
   std::ofstream(folder / kCheckpointStateFile, std::ios::binary | std::ios::trunc) << (fuzz_manifest ? state : text);

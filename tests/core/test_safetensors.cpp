@@ -249,11 +249,7 @@ TEST_CASE("safetensors: strata's files carry a digest per tensor, and a changed 
     CHECK(reader.metadata().count(safetensors::kDigestsMetadataKey) == 1);
     CHECK(reader.load("a").to_vector<float>() == std::vector<float>{1, 2, 3, 4});
   }
-  std::string bytes;
-  {
-    std::ifstream in(file, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  std::string bytes = test::file_bytes(file);
   bytes[bytes.size() - 20] ^= 0x01;  // inside a's data (b's 16 bytes come last)
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
   const safetensors::Reader reader(file);

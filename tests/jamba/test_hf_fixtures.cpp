@@ -54,13 +54,8 @@ fs::path fixture_copy(const std::string& name, const std::string& as) {
   return out;
 }
 
-std::string file_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void replace_in_file(const fs::path& file, const std::string& from, const std::string& to) {
-  std::string text = file_text(file);
+  std::string text = test::file_bytes(file);
   const std::size_t at = text.find(from);
   REQUIRE(at != std::string::npos);
   std::ofstream(file, std::ios::binary | std::ios::trunc) << text.substr(0, at) << to << text.substr(at + from.size());

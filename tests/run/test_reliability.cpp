@@ -29,18 +29,13 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void write_file(const fs::path& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 // The byte offset in `file` where tensor `name`'s data begins.
 std::size_t data_offset(const fs::path& file, const std::string& name) {
-  const std::string bytes = read_file(file);
+  const std::string bytes = test::file_bytes(file);
   std::uint64_t header = 0;
   for (int i = 7; i >= 0; --i) header = (header << 8) | static_cast<unsigned char>(bytes[std::size_t(i)]);
   const safetensors::Reader reader(file);
@@ -60,7 +55,7 @@ LoadedCheckpoint load(const fs::path& checkpoint, const CheckpointChecks& checks
 
 // Edits state.json's JSON with `edit`, keeping everything else.
 void edit_state(const fs::path& checkpoint, const std::function<void(json&)>& edit) {
-  json j = json::parse(read_file(checkpoint / kCheckpointStateFile));
+  json j = json::parse(test::file_bytes(checkpoint / kCheckpointStateFile));
   edit(j);
   write_file(checkpoint / kCheckpointStateFile, j.dump(2));
 }
@@ -72,7 +67,7 @@ TEST_CASE("checkpoint integrity: a damaged tensor is refused, naming the file an
   REQUIRE_NOTHROW(load(checkpoint));
   const fs::path weights = checkpoint / kCheckpointWeightsFile;
   const std::string name = safetensors::Reader(weights).tensors().back().name;
-  std::string bytes = read_file(weights);
+  std::string bytes = test::file_bytes(weights);
   bytes[data_offset(weights, name) + 1] ^= 0x10;  // one bit: the size and the header stay as they were
   write_file(weights, bytes);
   CHECK_THROWS_WITH(load(checkpoint), Catch::Contains("tensor '" + name + "' is damaged") &&
@@ -103,7 +98,7 @@ TEST_CASE("checkpoint integrity: a dtype relabelled F32 -> I32 is refused by the
           "[reliability]") {
   const fs::path checkpoint = trained("relabel");
   const fs::path weights = checkpoint / kCheckpointWeightsFile;
-  std::string bytes = read_file(weights);
+  std::string bytes = test::file_bytes(weights);
   const std::size_t at = bytes.find("\"F32\"");
   REQUIRE(at != std::string::npos);
   bytes.replace(at, 5, "\"I32\"");  // same length: the header and the file keep their sizes
@@ -148,7 +143,7 @@ TEST_CASE("checkpoint integrity: state.json fields are range-checked", "[reliabi
   const fs::path checkpoint = trained("state");
   const CheckpointChecks unverified{.allow_unverified = true};  // so that the field check itself answers
   REQUIRE(load_training_state(checkpoint).step == 10);
-  const std::string original = read_file(checkpoint / kCheckpointStateFile);
+  const std::string original = test::file_bytes(checkpoint / kCheckpointStateFile);
   const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
       {[](json& j) { j["step"] = -3; }, "\"step\" must be an integer from 0"},
       {[](json& j) { j["step"] = 2.5; }, "\"step\" must be an integer"},
@@ -175,12 +170,12 @@ TEST_CASE("checkpoint integrity: state.json fields are range-checked", "[reliabi
   write_file(checkpoint / kCheckpointStateFile, original);
   edit_state(checkpoint, [](json& j) { j["step"] = -1; });
   const fs::path run = checkpoint.parent_path();
-  const std::string metrics = read_file(run / run_folder::kMetricsFile);
+  const std::string metrics = test::file_bytes(run / run_folder::kMetricsFile);
   RunSettings resume;
   resume.resume_checkpoint = checkpoint;
   resume.resume_checks = unverified;
   CHECK_THROWS_AS(run_in_folder(test::tiny_run(20), test::example_registry(), run, resume), FileFormatError);
-  CHECK(read_file(run / run_folder::kMetricsFile) == metrics);
+  CHECK(test::file_bytes(run / run_folder::kMetricsFile) == metrics);
 }
 
 TEST_CASE("checkpoint integrity: files of different checkpoints are not combined", "[reliability]") {
@@ -190,7 +185,7 @@ TEST_CASE("checkpoint integrity: files of different checkpoints are not combined
   REQUIRE_NOTHROW(load_training_state(checkpoint));
   for (const char* file : {kCheckpointWeightsFile, kCheckpointOptimizerFile, kCheckpointStateFile}) {
     CAPTURE(file);
-    const std::string saved = read_file(checkpoint / file);
+    const std::string saved = test::file_bytes(checkpoint / file);
     fs::remove(checkpoint / file);  // a hard link shared with the snapshot: replace it, do not write through it
     fs::copy_file(earlier / file, checkpoint / file);
     const auto message = Catch::Contains(std::string(file) + ": does not match manifest.json (step 10)");
@@ -204,7 +199,7 @@ TEST_CASE("checkpoint integrity: files of different checkpoints are not combined
   REQUIRE_NOTHROW(load_training_state(checkpoint));
 
   // state.json and the manifest both from step 5: the state's step must be the manifest's.
-  const std::string manifest = read_file(checkpoint / kCheckpointManifestFile);
+  const std::string manifest = test::file_bytes(checkpoint / kCheckpointManifestFile);
   fs::remove(checkpoint / kCheckpointManifestFile);
   CHECK_THROWS_WITH(load(checkpoint), Catch::Contains("has no manifest.json") && Catch::Contains("--unverified"));
   CHECK_NOTHROW(load(checkpoint, CheckpointChecks{.allow_unverified = true}));
@@ -244,7 +239,7 @@ TEST_CASE("run folder: an existing run is not overwritten unless asked, and then
   const fs::path user = test::fresh_temp_dir("reliability", "user_files");
   write_file(user / "notes.txt", "mine");
   CHECK_THROWS_WITH(create_run_folder(user, "--out", true), Catch::Contains("not a strata run or sweep"));
-  CHECK(read_file(user / "notes.txt") == "mine");
+  CHECK(test::file_bytes(user / "notes.txt") == "mine");
   {
     const FolderLock busy(run);  // never emptied under a running process
     CHECK_THROWS_AS(create_run_folder(run, "--out", true), FolderBusyError);

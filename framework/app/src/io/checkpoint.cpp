@@ -38,9 +38,7 @@ void save_model_weights(const Model& model, const fs::path& file, const std::map
 
 void load_model_weights(Model& model, const fs::path& file, const CheckpointChecks& checks) {
   const safetensors::Reader reader(file);
-  if (!reader.has_digests() && !checks.allow_unverified)
-    throw FileFormatError(file.string() + ": has no tensor digests, so damage cannot be detected",
-                          "files written by strata carry them; to load this one anyway, pass --unverified");
+  require_digests(reader, checks.allow_unverified);
   const auto targets = model_tensors(model);
   std::vector<std::string> missing, mismatched, unexpected;
   std::set<std::string> expected;

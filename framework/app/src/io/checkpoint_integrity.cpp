@@ -65,6 +65,12 @@ void write_checkpoint_manifest(const fs::path& folder, std::optional<std::int64_
   write_text_atomically(folder / kCheckpointManifestFile, manifest.dump(2) + "\n");
 }
 
+void require_digests(const safetensors::Reader& reader, bool allow_unverified) {
+  if (!reader.has_digests() && !allow_unverified)
+    throw FileFormatError(reader.file().string() + ": has no tensor digests, so damage cannot be detected",
+                          "files written by strata carry them; to load this one anyway, pass --unverified");
+}
+
 void require_finite(const Tensor& value, const fs::path& file, const std::string& name) {
   if (!is_floating(value.dtype())) return;
   const bool half = value.dtype() == DType::bf16 || value.dtype() == DType::f16;

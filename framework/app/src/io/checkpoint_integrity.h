@@ -18,6 +18,7 @@
 #include <string>
 
 #include "strata/checkpoint.h"
+#include "strata/safetensors.h"
 #include "strata/tensor.h"
 
 namespace strata {
@@ -35,6 +36,10 @@ struct VerifiedCheckpoint {
 // is there that it does not list. FileFormatError names the file and what differs, or says
 // that there is no manifest. `allow_unverified` skips all of it (has_manifest is then false).
 VerifiedCheckpoint verify_checkpoint_manifest(const std::filesystem::path& folder, bool allow_unverified);
+
+// FileFormatError naming the reader's file when it carries no tensor digests, unless
+// `allow_unverified` (files from other tools, or from strata before digests).
+void require_digests(const safetensors::Reader& reader, bool allow_unverified);
 
 // FileFormatError naming `file` and tensor `name` when `value` (floating) holds NaN or inf.
 void require_finite(const Tensor& value, const std::filesystem::path& file, const std::string& name);

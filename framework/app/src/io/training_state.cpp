@@ -197,9 +197,7 @@ TrainingState load_training_state(const fs::path& checkpoint, const CheckpointCh
 
   const fs::path moments_file = folder / kCheckpointOptimizerFile;
   const safetensors::Reader moments(moments_file);
-  if (!moments.has_digests() && !checks.allow_unverified)
-    throw FileFormatError(moments_file.string() + ": has no tensor digests, so damage cannot be detected",
-                          "files written by strata carry them; to load this one anyway, pass --unverified");
+  require_digests(moments, checks.allow_unverified);
   // Names and shapes are checked against the optimizer when it loads them
   // (Optimizer::load_state); copying converts the dtype to the live state's.
   for (const safetensors::TensorInfo& info : moments.tensors()) {

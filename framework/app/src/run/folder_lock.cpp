@@ -54,8 +54,7 @@ FolderLock::FolderLock(const std::filesystem::path& folder) {
   }
   // Who holds it, for the message a second writer gets. Best effort: the lock is what counts.
   const std::string text = holder_description() + "\n";
-  if (ftruncate(fd_, 0) == 0 && pwrite(fd_, text.data(), text.size(), 0) < 0) {
-  }
+  if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, text.data(), text.size(), 0);
 }
 
 FolderLock::~FolderLock() {

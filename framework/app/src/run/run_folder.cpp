@@ -41,8 +41,7 @@ void LineAppender::append(const std::string& line) {
     if (n <= 0) {
       const std::string reason = n < 0 ? std::strerror(errno) : "nothing was written";
       // Keep the file a sequence of whole lines.
-      if (::ftruncate(fd_, off_t(size_)) != 0) {
-      }
+      (void)!::ftruncate(fd_, off_t(size_));
       throw Error("cannot write " + file_.string() + ": " + reason, "free some disk space (or raise the limit)");
     }
     done += std::size_t(n);
