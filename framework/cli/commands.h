@@ -44,10 +44,17 @@ struct RunOptions {
   std::string resume;               // --resume RUN_FOLDER
   CheckpointChecks checks;          // for --resume
   std::vector<std::string> sweeps;  // --sweep key=v1,v2 (repeatable)
+  std::string seeds;                // --seeds 0,1,2: a seed axis (replaces [sweep] seeds)
   bool quiet = false;
   CommonOptions common;
 };
 int run_command(const RunOptions& options);
+
+struct CompareOptions {
+  std::vector<std::string> folders;  // run folders and sweep folders
+  std::string out;                   // the HTML report (default comparison.html)
+};
+int compare_command(const CompareOptions& options);
 
 struct InspectOptions {
   std::string file;  // an experiment file, or a checkpoint folder

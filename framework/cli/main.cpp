@@ -90,12 +90,25 @@ int main(int argc, char** argv) {
       ->excludes(run_app->get_option("--out"));
   run_app->add_option("--sweep", run.sweeps, "add a sweep axis: --sweep model.d_model=32,64 (repeatable)")
       ->allow_extra_args(false);
+  run_app->add_option("--seeds", run.seeds,
+                      "run every variant with each of these seeds: --seeds 0,1,2 (replaces [sweep] seeds); the "
+                      "sweep report gives means and 95% intervals over them")
+      ->excludes(run_app->get_option("--resume"));
   run_app->add_flag("--quiet", run.quiet, "print only the final metrics");
   run_app->add_flag("--overwrite", run.overwrite,
                     "replace the run (or sweep) already in --out: its files are deleted first");
   add_checkpoint_check_flags(*run_app, run.checks);
   run.common.add_set_flag(*run_app);
   run.common.add_plugin_flags(*run_app);
+
+  CompareOptions compare;
+  CLI::App* compare_app = app.add_subcommand(
+      "compare", "compare runs and sweeps from different days, files or machines: means and 95% intervals over seeds, "
+                 "which differences exceed seed noise, and an HTML report");
+  compare_app->add_option("folders", compare.folders, "run folders and sweep folders (the first run's variant is the "
+                                                      "reference)")
+      ->required();
+  compare_app->add_option("--out", compare.out, "the HTML report to write (default comparison.html)");
 
   InspectOptions inspect;
   CLI::App* inspect_app =
@@ -266,7 +279,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, eval, init, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, backends, check)\n"
+    std::cerr << "strata: unknown command '" << argv[1] << "' (commands: run, compare, eval, init, inspect, generate, logits, experts, profile, import-hf, export-hf, plugins, backends, check)\n"
               << "  hint: strata --help lists them; strata COMMAND --help describes one\n";
     return kBadInput;
   }
@@ -287,6 +300,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_app) return run_command(run);
     if (*inspect_app) return inspect_command(inspect);
+    if (*compare_app) return compare_command(compare);
     if (*plugins_app) return plugins_command(plugins);
     if (*backends_app) return backends_command(backends);
     if (*generate_app) return generate_command(gen);

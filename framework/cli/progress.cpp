@@ -1,10 +1,12 @@
 #include "cli/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace strata::cli {
@@ -110,16 +112,23 @@ void Progress::on_step(std::int64_t step, double loss, double tokens_per_s) {
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double eta = elapsed / double(step) * double(total_ - step);
-  constexpr int kWidth = 24;
+  const int kWidth = sweep_.count > 0 ? 12 : 24;
   const int filled = static_cast<int>(kWidth * step / std::max<std::int64_t>(total_, 1));
   std::string bar(std::size_t(filled), '=');
   if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
   char buf[256];
-  std::snprintf(buf, sizeof buf, "\r\033[K[%s] step %lld/%lld  loss %.4f  %.0f tok/s  ETA %s", bar.c_str(),
+  std::snprintf(buf, sizeof buf, "[%s] step %lld/%lld  loss %.4f  %.0f tok/s  ETA %s", bar.c_str(),
                 static_cast<long long>(step), static_cast<long long>(total_), loss, tokens_per_s,
                 format_duration(eta).c_str());
-  std::cerr << buf << std::flush;
+  std::string text = buf;
+  if (sweep_.count > 0)  // the sweep's position first: it is what a long sweep's reader looks for
+    text = "[" + std::to_string(sweep_.index + 1) + "/" + std::to_string(sweep_.count) + " " +
+           sweep_status(sweep_, sweep_.steps_before + step) + "] " + text;
+  // One terminal row, or the carriage return cannot redraw it.
+  const std::size_t columns = std::size_t(std::max(terminal_columns(STDERR_FILENO) - 1, 20));
+  if (text.size() > columns) text.resize(columns);
+  std::cerr << "\r\033[K" << text << std::flush;
   bar_shown_ = true;
 }
 
@@ -130,5 +139,25 @@ void Progress::on_record(const MetricsRecord& record) {
 }
 
 void Progress::finish() { clear_bar(); }
+
+std::string sweep_status(const SweepPosition& position, std::int64_t steps_done) {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - position.start).count();
+  const double share = position.steps_total > 0 ? double(steps_done) / double(position.steps_total) : 0.0;
+  const double eta = steps_done > 0 ? elapsed / double(steps_done) * double(position.steps_total - steps_done) : NAN;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "sweep %.0f%% ETA %s", 100 * std::clamp(share, 0.0, 1.0), format_duration(eta).c_str());
+  return buf;
+}
+
+int terminal_columns(int fd, int fallback) {
+  if (const char* env = std::getenv("COLUMNS")) {
+    const int columns = std::atoi(env);
+    if (columns > 0) return columns;
+  }
+  winsize size{};
+  if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return fallback;
+}
 
 }  // namespace strata::cli

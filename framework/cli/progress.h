@@ -10,6 +10,16 @@
 
 namespace strata::cli {
 
+// Where a run stands in its sweep, for the progress line.
+struct SweepPosition {
+  std::size_t index = 0;  // 0-based variant number
+  std::size_t count = 0;  // variants in the sweep (0: not a sweep)
+  std::string name;       // the variant's folder name
+  std::int64_t steps_before = 0;  // training steps of the variants before this one
+  std::int64_t steps_total = 0;   // of the whole sweep
+  std::chrono::steady_clock::time_point start;  // when the sweep began
+};
+
 class Progress {
  public:
   Progress(std::int64_t total_steps, bool quiet);
@@ -18,6 +28,8 @@ class Progress {
   void on_record(const MetricsRecord& record);
   // The components' declarations: the line then shows their headline scalar series only.
   void set_series(std::vector<MetricSeries> series) { series_ = std::move(series); }
+  // Inside a sweep: the bar names the variant and adds the whole sweep's share done and ETA.
+  void set_sweep(SweepPosition position) { sweep_ = std::move(position); }
   void finish();
 
  private:
@@ -29,7 +41,13 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   std::vector<MetricSeries> series_;
+  SweepPosition sweep_;
 };
+
+// "sweep 42% ETA 3:10" after `steps_done` of the sweep's steps (its variants' train.steps).
+std::string sweep_status(const SweepPosition& position, std::int64_t steps_done);
+// The width of the terminal on `fd` ($COLUMNS, else the terminal's, else `fallback`).
+int terminal_columns(int fd, int fallback = 100);
 
 // "1:02:03" / "2:03"
 std::string format_duration(double seconds);

@@ -87,6 +87,12 @@ int run_command(const RunOptions& options) {
 
   std::vector<SweepAxis> axes = read_sweep_axes(options.file);
   for (const std::string& a : options.sweeps) axes.push_back(parse_sweep_argument(a));
+  if (!options.seeds.empty()) {  // replaces the file's seeds: the command line wins, as with --set
+    std::erase_if(axes, [](const SweepAxis& a) { return a.key == "train.seed" && a.where.file.rfind("--", 0) != 0; });
+    SweepAxis seeds = parse_sweep_argument("train.seed=" + options.seeds);
+    seeds.where = SourceLocation{"--seeds " + options.seeds};
+    axes.push_back(std::move(seeds));
+  }
   if (!axes.empty()) return run_sweep(options, axes, registry);
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);

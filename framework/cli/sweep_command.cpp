@@ -3,9 +3,12 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
+#include "strata/compare.h"
 #include "strata/memory_guard.h"
 #include "strata/run_folder.h"
+#include "cli/progress.h"
 #include "cli/run_single.h"
 #include "strata/sweep_run.h"
 
@@ -28,11 +31,32 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   std::cerr << "strata sweep " << options.file << ": " << variants.size() << " variants -> " << folder.string()
             << "\n";
 
+  // The sweep's progress: its share of all the variants' training steps, and an ETA from the
+  // pace so far (a variant with more steps or a larger model moves it unevenly).
+  SweepPosition position;
+  position.count = variants.size();
+  position.start = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> steps;
+  for (const Experiment& e : experiments) {
+    steps.push_back(e.train.integer("steps"));
+    position.steps_total += steps.back();
+  }
+  std::unique_ptr<Progress> progress;
   SweepHooks hooks;
   hooks.on_variant_start = [&](std::size_t i, const SweepVariant& v) {
-    std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << v.name << "\n";
+    position.index = i;
+    position.name = v.name;
+    std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << v.name;
+    if (i > 0) std::cerr << "  (" << sweep_status(position, position.steps_before) << ")";
+    std::cerr << "\n";
+    progress = std::make_unique<Progress>(steps[i], options.quiet);
+    progress->set_sweep(position);
   };
-  hooks.on_variant_end = [](std::size_t, const SweepRow& row) {
+  hooks.run.on_step = [&](std::int64_t step, double loss, double tps) { progress->on_step(step, loss, tps); };
+  hooks.run.on_end = [&] { progress->finish(); };
+  hooks.on_variant_end = [&](std::size_t i, const SweepRow& row) {
+    progress.reset();
+    position.steps_before += steps[i];
     if (row.status == "diverged")
       std::cerr << "  training failed: " << row.error << "\n";
     else
@@ -41,8 +65,13 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   RunSettings settings;
   settings.check_memory = options.checks.check_memory;
   const SweepOutcome outcome = run_sweep_in_folder(variants, experiments, axes, registry, folder, hooks, settings);
-  std::ifstream table(folder / run_folder::kSweepSummaryMd);
-  std::cout << table.rdbuf() << "sweep folder: " << folder.string() << " (summary.csv, summary.md, report.html)\n";
+  // The comparison as a table that fits the terminal; summary.md has every column.
+  const ComparisonSummary comparison = compare_runs_and_report(runs_to_compare({folder}), {}, terminal_columns(STDOUT_FILENO));
+  std::cout << comparison.table << "\n";
+  for (const std::string& s : comparison.statements) std::cout << s << "\n";
+  std::cout << "sweep folder: " << folder.string() << " (summary.csv, summary.md, "
+            << (std::filesystem::exists(folder / run_folder::kSweepVariantsCsv) ? "summary_variants.csv, " : "")
+            << "report.html)\n";
   if (outcome.interrupted) {
     std::cout << "interrupted; the variant's checkpoint is in its folder (strata run --resume FOLDER)\n";
     for (const SweepRow& row : outcome.rows)

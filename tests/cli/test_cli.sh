@@ -403,7 +403,7 @@ has stderr "no checkpoint folder in it"
 # ---- sweeps ------------------------------------------------------------------------------------
 cp "$WORK/tiny.toml" "$WORK/sweep.toml"
 printf '[sweep]\n"model.mixer.C.kernel_size" = [1, 5]\n' >>"$WORK/sweep.toml"
-strata_expect 0 sweep run "$WORK/sweep.toml" --out "$WORK/sweep" --sweep train.seed=0,1 --set train.steps=30 \
+strata_expect 0 sweep run "$WORK/sweep.toml" --out "$WORK/sweep" --seeds 0,1 --set train.steps=30 \
   --set run.name=kernel_sweep
 python3 - "$WORK/sweep/summary.csv" <<'EOF' || fail "sweep: summary.csv"
 import csv, sys
@@ -429,6 +429,19 @@ assert "<h1>kernel_size-5_seed-1</h1>" in variant, variant[:2000]
 assert '<a href="../report.html">kernel_sweep</a>: model.mixer.C.kernel_size = 5, train.seed = 1' in variant
 assert "<h1>kernel_sweep</h1>" in (sweep / "report.html").read_text()
 assert ("| %.4f |" % float(rows[0]["eval_loss"])) in md, md
+# Over seeds: one row per variant with each metric's mean, std and 95% interval.
+variants = list(csv.DictReader(open(sweep / "summary_variants.csv")))
+assert [v["name"] for v in variants] == ["kernel_size=1", "kernel_size=5"], variants
+for v, size in zip(variants, ["1", "5"]):
+    assert v["seeds"] == "2" and v["model.mixer.C.kernel_size"] == size, v
+    accs = [float(r["eval_accuracy"]) for r in rows if r["model.mixer.C.kernel_size"] == size]
+    assert abs(float(v["eval_accuracy_mean"]) - sum(accs) / 2) < 1e-12, (v, accs)
+    assert float(v["eval_accuracy_ci_low"]) <= float(v["eval_accuracy_mean"]) <= float(v["eval_accuracy_ci_high"]), v
+assert variants[0]["eval_loss_p"] == "" and 0 <= float(variants[1]["eval_loss_p"]) <= 1, variants
+assert "## Over seeds" in md, md
+# The sweep report opens with the ranking, before the charts.
+page = (sweep / "report.html").read_text()
+assert 0 < page.index('<h2 id="ranking">') < page.index('<h2 id="curves">'), page[:3000]
 EOF
 [[ -f "$WORK/sweep/kernel_size-5_seed-1/checkpoint/model.safetensors" ]] || fail "sweep: a variant has no checkpoint"
 python3 - "$WORK/sweep/report.html" "$RUN1/report.html" <<'EOF' || fail "reports: not well-formed HTML with inline charts"
@@ -445,7 +458,19 @@ for path in sys.argv[1:]:
     c = Count(); c.feed(text)
     assert c.svgs >= 3, (path, c.svgs)
 EOF
-has stdout "| name | model.mixer.C.kernel_size | train.seed | status |"
+# The console ends with the ranked table over seeds, which fits the terminal, and the tests.
+has stdout "Each variant against kernel_size=1: Welch's t-test over the seeds"
+has stdout "sweep folder: $WORK/sweep (summary.csv, summary.md, summary_variants.csv, report.html)"
+
+# strata compare: the sweep and a run made apart from it, as one comparison.
+strata_expect 0 compare compare "$WORK/sweep" "$RUN1" --out "$WORK/comparison.html"
+has stdout "kernel_size=5"
+has stdout "report: $WORK/comparison.html"
+grep -q '<h2 id="ranking">Ranking</h2>' "$WORK/comparison.html" || fail "compare: no ranking in the HTML report"
+strata_expect 2 compare_missing compare "$WORK/no_such_run"
+has stderr "no_such_run: not a folder"
+strata_expect 2 seeds_not_numbers run "$WORK/sweep.toml" --out "$WORK/bad_seeds" --seeds 0,x
+has stderr "--seeds 0,x"
 printf '[sweep]\n"model.mixer.C.kernel_sise" = [1, 5]\n' >"$WORK/bad_sweep_tail.toml"
 cat "$WORK/tiny.toml" "$WORK/bad_sweep_tail.toml" >"$WORK/bad_sweep.toml"
 strata_expect 2 sweep_bad_key run "$WORK/bad_sweep.toml" --out "$WORK/bad_sweep"

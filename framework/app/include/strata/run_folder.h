@@ -19,7 +19,9 @@
 //   RUN/checkpoints/step-NNNNNN/   kept snapshots (train.keep_checkpoints)
 //   RUN/variant.json       in a sweep's variant: {"sweep": experiment name, "variant": its name,
 //                          "settings": [[key, value], ...]}, so that its report names it
-// A sweep folder holds one run folder per variant, summary.csv, summary.md and report.html.
+// A sweep folder holds one run folder per variant (and seed), summary.csv (one row per run),
+// summary.md, report.html and, when it has seeds, summary_variants.csv (each variant's
+// mean, standard deviation, 95% interval and p-value against the first over its seeds).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -44,6 +46,7 @@ inline constexpr const char* kSnapshotsFolder = "checkpoints";
 inline constexpr const char* kSweepSummaryCsv = "summary.csv";
 inline constexpr const char* kSweepSummaryMd = "summary.md";
 inline constexpr const char* kVariantFile = "variant.json";
+inline constexpr const char* kSweepVariantsCsv = "summary_variants.csv";  // with seeds: per variant over its seeds
 
 // Which sweep a run folder belongs to, and as which variant.
 struct VariantInfo {

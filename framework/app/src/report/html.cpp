@@ -92,6 +92,12 @@ summary { cursor: pointer; color: #3a4252; }
 a { color: #0b5cad; }
 nav.toc { font-size: 0.85em; color: #5a6272; margin: 0 0 1em; }
 p.foot { margin-top: 2.5em; color: #8a8f98; font-size: 0.8em; }
+main.wide { max-width: 1180px; }
+div.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 0 24px; }
+td.pm, span.pm { color: #5a6272; font-size: 0.85em; }
+td.strong { font-weight: 700; }
+span.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
+ul.noise li { margin: 0.25em 0; }
 )css";
 
 bool looks_numeric(std::string s) {
@@ -111,10 +117,36 @@ bool looks_numeric(std::string s) {
 
 }  // namespace
 
-std::string page_begin(const std::string& title) {
+std::string page_begin(const std::string& title, bool wide) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<title>" + escape_html(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  out += "<title>" + escape_html(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" +
+         (wide ? "<main class=\"wide\">\n" : "<main>\n");
+  return out;
+}
+
+std::string relative_link(const std::filesystem::path& from_folder, const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  const auto absolute = [](const fs::path& p) {
+    std::error_code ec;
+    const fs::path a = fs::absolute(p, ec);
+    return (ec ? p : a).lexically_normal();
+  };
+  fs::path base = absolute(from_folder);
+  if (!base.has_filename()) base = base.parent_path();
+  const fs::path to = absolute(target);
+  fs::path rel = to.lexically_relative(base);
+  if (rel.empty()) rel = to;
+  std::string out;
+  for (unsigned char c : rel.generic_string()) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out.push_back(char(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", unsigned(c));
+      out += buf;
+    }
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // HTML text helpers for the reports: escaping, number formatting, and the page frame
 // (head with the inline style sheet, body wrapper). Nothing here reaches the network.
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,7 +19,9 @@ std::string format_value(double value);
 std::string format_count(double value);
 
 // The start of a page: doctype, head (title, charset, viewport, inline CSS), <body><main>.
-std::string page_begin(const std::string& title);
+// A wide page (comparisons: tables of many metrics, charts two abreast) is 1180 px at most
+// instead of 780.
+std::string page_begin(const std::string& title, bool wide = false);
 // Closes what page_begin opened.
 std::string page_end();
 
@@ -29,5 +32,9 @@ std::string data_table(const std::vector<std::string>& header, const std::vector
 
 // A figure: heading, the chart's SVG, and an optional caption (escaped).
 std::string figure(const std::string& heading, const std::string& svg, const std::string& caption = {});
+
+// A relative URL from `from_folder` to `target` (percent-encoded), so that a folder of
+// reports can be moved or archived whole.
+std::string relative_link(const std::filesystem::path& from_folder, const std::filesystem::path& target);
 
 }  // namespace strata::report

@@ -194,13 +194,19 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
   std::vector<bool> has_data(series.size(), false);
   for (std::size_t i = 0; i < series.size(); ++i) {
-    for (const Point& p : series[i].points) {
+    for (std::size_t j = 0; j < series[i].points.size(); ++j) {
+      const Point& p = series[i].points[j];
       if (!std::isfinite(p.x) || !usable(p.y)) continue;
       has_data[i] = true;
       xmin = std::min(xmin, p.x);
       xmax = std::max(xmax, p.x);
       ymin = std::min(ymin, p.y);
       ymax = std::max(ymax, p.y);
+      for (const std::vector<double>* band : {&series[i].lower, &series[i].upper})
+        if (j < band->size() && usable((*band)[j])) {
+          ymin = std::min(ymin, (*band)[j]);
+          ymax = std::max(ymax, (*band)[j]);
+        }
     }
   }
   const bool empty = !(xmin <= xmax);
@@ -328,11 +334,40 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
   out += y_axis_label(14, (py0 + py1) / 2, spec.y_label + (spec.log_y ? " (log scale)" : ""));
   if (empty) out += text((px0 + px1) / 2, (py0 + py1) / 2, "no data", "middle", " font-size=\"13\"");
 
+  // bands first, under every line: each finite stretch a closed polygon
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const Series& s = series[i];
+    if (s.lower.size() != s.points.size() || s.upper.size() != s.points.size()) continue;
+    std::size_t j = 0;
+    while (j < s.points.size()) {
+      const auto inside = [&](std::size_t k) {
+        return std::isfinite(s.points[k].x) && usable(s.lower[k]) && usable(s.upper[k]);
+      };
+      if (!inside(j)) {
+        ++j;
+        continue;
+      }
+      std::size_t end = j;
+      while (end < s.points.size() && inside(end)) ++end;
+      std::string d;
+      const auto vertex = [&](char command, std::size_t k, double y) {
+        d += command;
+        d += fmt(sx(s.points[k].x));
+        d += ',';
+        d += fmt(sy(y));
+      };
+      for (std::size_t k = j; k < end; ++k) vertex(k == j ? 'M' : 'L', k, s.upper[k]);
+      for (std::size_t k = end; k-- > j;) vertex('L', k, s.lower[k]);
+      out += "<path class=\"band\" d=\"" + d + "Z\" fill=\"" + series_colour(i) + "\" fill-opacity=\"0.15\" stroke=\"none\"/>\n";
+      j = end;
+    }
+  }
+
   // series
   for (std::size_t i = 0; i < series.size(); ++i) {
     const Series& s = series[i];
-    const std::string& colour = series_colour(i);
-    const bool dashed = s.dashed || i >= 8;  // the palette repeats: tell the repeats apart
+    const std::string& colour = series_colour(s.colour_slot(i));
+    const bool dashed = s.dashed || s.colour_slot(i) >= 8;  // the palette repeats: tell the repeats apart
     std::string d;
     std::vector<Point> dots;
     std::size_t run = 0;
@@ -369,8 +404,9 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
   for (const Entry& e : entries) {
     const double y = 12 + e.y * 17 + 5;
     if (e.index < series.size()) {
-      const std::string& colour = series_colour(e.index);
-      const bool dashed = series[e.index].dashed || e.index >= 8;
+      const std::size_t slot = series[e.index].colour_slot(e.index);
+      const std::string& colour = series_colour(slot);
+      const bool dashed = series[e.index].dashed || slot >= 8;
       if (series[e.index].line)
         out += "<line x1=\"" + fmt(e.x) + "\" y1=\"" + fmt(y) + "\" x2=\"" + fmt(e.x + 20) + "\" y2=\"" + fmt(y) +
                "\" stroke=\"" + colour + "\" stroke-width=\"2.2\"" + (dashed ? " stroke-dasharray=\"5 2\"" : "") +
@@ -380,6 +416,113 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
       out += text(e.x + 26, y, e.label, "start", " dy=\"0.32em\"");
     } else {
       out += text(e.x, y, e.label, "start", " dy=\"0.32em\" font-style=\"italic\"");
+    }
+  }
+  return out + "</svg>\n";
+}
+
+// ---- scatter chart ------------------------------------------------------------------------
+
+std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<ScatterPoint>& points) {
+  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+  const auto extend = [](double v, double& lo, double& hi) {
+    if (!std::isfinite(v)) return;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  };
+  for (const ScatterPoint& p : points) {
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+    for (double v : {p.x, p.x_low, p.x_high}) extend(v, xmin, xmax);
+    for (double v : {p.y, p.y_low, p.y_high}) extend(v, ymin, ymax);
+  }
+  const bool empty = !(xmin <= xmax);
+  if (empty) xmin = ymin = 0, xmax = ymax = 1;
+  // A margin inside the axes, so that points and labels do not sit on them.
+  const double xpad = (xmax - xmin) * 0.06, ypad = (ymax - ymin) * 0.08;
+  const std::vector<double> x_ticks = nice_ticks(xmin - xpad, xmax + xpad, 6);
+  const std::vector<double> y_ticks = nice_ticks(ymin - ypad, ymax + ypad, 5);
+  const double x_lo = x_ticks.front(), x_hi = x_ticks.back(), y_lo = y_ticks.front(), y_hi = y_ticks.back();
+  const double x_spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
+  const double y_spacing = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
+  double x_magnitude = 0, y_magnitude = 0, y_label_width = 0;
+  for (double t : x_ticks) x_magnitude = std::max(x_magnitude, std::fabs(t));
+  for (double t : y_ticks) y_magnitude = std::max(y_magnitude, std::fabs(t));
+  for (double t : y_ticks) y_label_width = std::max(y_label_width, text_width(format_tick(t, y_spacing, y_magnitude), kTickFont));
+
+  const double width = spec.width, height = spec.height;
+  const double px0 = std::max(kMinLeftMargin, 24 + y_label_width + 10), px1 = width - 18, py0 = 14, py1 = height - 44;
+  const auto sx = [&](double x) { return px0 + (std::clamp(x, x_lo, x_hi) - x_lo) / (x_hi - x_lo) * (px1 - px0); };
+  const auto sy = [&](double y) { return py1 - (std::clamp(y, y_lo, y_hi) - y_lo) / (y_hi - y_lo) * (py1 - py0); };
+
+  std::string out = svg_open(width, height, spec.title);
+  for (double t : y_ticks) {
+    const double y = sy(t);
+    out += line(px0, y, px1, y, kGridColour);
+    out += line(px0 - 4, y, px0, y, kAxisColour);
+    out += text(px0 - 7, y, format_tick(t, y_spacing, y_magnitude), "end", " dy=\"0.32em\"");
+  }
+  for (double t : x_ticks) {
+    const double x = sx(t);
+    out += line(x, py0, x, py1, kGridColour);
+    out += line(x, py1, x, py1 + 4, kAxisColour);
+    out += text(x, py1 + 16, format_tick(t, x_spacing, x_magnitude), "middle");
+  }
+  out += line(px0, py0, px0, py1, kAxisColour);
+  out += line(px0, py1, px1, py1, kAxisColour);
+  out += text((px0 + px1) / 2, height - 8, spec.x_label, "middle", " font-size=\"" + fmt(kLabelFont) + "\"");
+  out += y_axis_label(14, (py0 + py1) / 2, spec.y_label);
+  if (empty) out += text((px0 + px1) / 2, (py0 + py1) / 2, "no data", "middle", " font-size=\"13\"");
+
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const ScatterPoint& p = points[i];
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+    const std::string& colour = series_colour(i);
+    const double x = sx(p.x), y = sy(p.y);
+    if (std::isfinite(p.x_low) && std::isfinite(p.x_high)) {
+      out += line(sx(p.x_low), y, sx(p.x_high), y, colour, 1.2);
+      out += line(sx(p.x_low), y - 4, sx(p.x_low), y + 4, colour, 1.2);
+      out += line(sx(p.x_high), y - 4, sx(p.x_high), y + 4, colour, 1.2);
+    }
+    if (std::isfinite(p.y_low) && std::isfinite(p.y_high)) {
+      out += line(x, sy(p.y_low), x, sy(p.y_high), colour, 1.2);
+      out += line(x - 4, sy(p.y_low), x + 4, sy(p.y_low), colour, 1.2);
+      out += line(x - 4, sy(p.y_high), x + 4, sy(p.y_high), colour, 1.2);
+    }
+    std::string tip = p.label + ": " + spec.x_label + " " + format_value(p.x);
+    if (std::isfinite(p.x_low)) tip += " [" + format_value(p.x_low) + ", " + format_value(p.x_high) + "]";
+    tip += ", " + spec.y_label + " " + format_value(p.y);
+    if (std::isfinite(p.y_low)) tip += " [" + format_value(p.y_low) + ", " + format_value(p.y_high) + "]";
+    out += "<circle class=\"point\" cx=\"" + fmt(x) + "\" cy=\"" + fmt(y) + "\" r=\"4.5\" fill=\"" + colour +
+           "\" stroke=\"#ffffff\" stroke-width=\"1\"><title>" + escape_html(tip) + "</title></circle>\n";
+  }
+  // Labels last, each at the first place beside its point that stays in the plot and clear
+  // of the labels already placed; one with no such place is left to the point's tooltip.
+  struct Box {
+    double x0, y0, x1, y1;
+  };
+  std::vector<Box> placed;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const ScatterPoint& p = points[i];
+    if (!std::isfinite(p.x) || !std::isfinite(p.y) || p.label.empty()) continue;
+    const double x = sx(p.x), y = sy(p.y), w = text_width(p.label, 11);
+    struct Place {
+      double x, y;
+      const char* anchor;
+    };
+    const Place places[] = {{x + 8, y - 5, "start"}, {x + 8, y + 13, "start"}, {x - 8, y - 5, "end"},
+                            {x - 8, y + 13, "end"},  {x, y - 10, "middle"},    {x, y + 19, "middle"}};
+    for (const Place& at : places) {
+      const double left = at.anchor[0] == 's' ? at.x : at.anchor[0] == 'e' ? at.x - w : at.x - w / 2;
+      const Box box{left, at.y - 10, left + w, at.y + 2};
+      if (box.x0 < px0 || box.x1 > px1 || box.y0 < py0 || box.y1 > py1) continue;
+      if (std::any_of(placed.begin(), placed.end(), [&](const Box& b) {
+            return box.x0 < b.x1 && b.x0 < box.x1 && box.y0 < b.y1 && b.y0 < box.y1;
+          }))
+        continue;
+      placed.push_back(box);
+      out += text(at.x, at.y, p.label, at.anchor,
+                  " font-size=\"11\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
+      break;
     }
   }
   return out + "</svg>\n";

@@ -21,6 +21,15 @@ struct Series {
   bool markers = false;  // draw a dot at each point (sparse series such as eval results)
   bool dashed = false;
   bool line = true;  // false: the markers alone (e.g. logged values on top of a curve)
+  // A shaded band around the line (e.g. +-1 standard deviation over seeds): one lower and
+  // one upper value per point, or both empty. Non-finite values interrupt the band.
+  std::vector<double> lower = {}, upper = {};
+  // The colour (and, past the palette, dashing) of slot `colour`, so that one variant keeps
+  // its colour on charts that leave others out; SIZE_MAX: the series' own index.
+  std::size_t colour = std::numeric_limits<std::size_t>::max();
+  std::size_t colour_slot(std::size_t index) const {
+    return colour == std::numeric_limits<std::size_t>::max() ? index : colour;
+  }
 };
 
 struct LineChartSpec {
@@ -77,6 +86,26 @@ struct HeatmapSpec {
 // "<y_label> <row>, <x_label> <column>: <value>"), row and column labels, and a vertical
 // colour scale (viridis) with ticks.
 std::string heatmap_svg(const HeatmapSpec& spec);
+
+struct ScatterPoint {
+  std::string label;  // written next to the point
+  double x = 0, y = 0;
+  // Error bars (e.g. 95% intervals); NaN: none on that axis.
+  double x_low = std::numeric_limits<double>::quiet_NaN(), x_high = std::numeric_limits<double>::quiet_NaN();
+  double y_low = std::numeric_limits<double>::quiet_NaN(), y_high = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct ScatterChartSpec {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  int width = 720;
+  int height = 360;
+};
+
+// One point per item (coloured as the line charts colour series, so that item i matches
+// series i), with its error bars, its label beside it and a tooltip.
+std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<ScatterPoint>& points);
 
 // Whether a log y axis reads better: every finite value positive and the largest at
 // least ten times the smallest (losses falling by a decade or more).

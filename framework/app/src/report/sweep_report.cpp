@@ -1,11 +1,13 @@
-// The sweep report: the summary table across variants, their curves overlaid, and links
-// to each variant's own report.
+// The sweep report: the comparison of its variants over their seeds (report/comparison_page.h),
+// then every run's row of summary.csv and a link to each run's own report.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
 
+#include "report/comparison.h"
+#include "report/comparison_page.h"
 #include "report/html.h"
 #include "report/run_data.h"
 #include "report/svg_chart.h"
@@ -22,59 +24,8 @@ namespace report {
 
 namespace {
 
-// Past this many variants the legend names the first ones and counts the rest; colours
-// repeat (dashed) after eight.
-constexpr std::size_t kMaxLegendVariants = 12;
-
-std::string last_part(const std::string& key) {
-  const std::size_t dot = key.rfind('.');
-  return dot == std::string::npos ? key : key.substr(dot + 1);
-}
-
-std::string unquoted(const std::string& value) {
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') return value.substr(1, value.size() - 2);
-  return value;
-}
-
-// "d_model=64, seed=1": each axis by the last part of its key, unless two axes share it.
-std::vector<std::string> variant_labels(const std::vector<SweepReportVariant>& variants) {
-  std::map<std::string, std::set<std::string>> keys_by_last;
-  for (const auto& v : variants)
-    for (const auto& [key, value] : v.settings) keys_by_last[last_part(key)].insert(key);
-  std::vector<std::string> labels;
-  for (const auto& v : variants) {
-    std::string label;
-    for (const auto& [key, value] : v.settings) {
-      const std::string name = keys_by_last[last_part(key)].size() > 1 ? key : last_part(key);
-      label += (label.empty() ? "" : ", ") + name + "=" + unquoted(value);
-    }
-    labels.push_back(label.empty() ? v.name : label);
-  }
-  return labels;
-}
-
-// A relative URL from the sweep folder to `target`, percent-encoded.
-std::string relative_link(const fs::path& from_folder, const fs::path& target) {
-  fs::path base = absolute_path(from_folder);
-  if (!base.has_filename()) base = base.parent_path();
-  const fs::path to = absolute_path(target);
-  fs::path rel = to.lexically_relative(base);
-  if (rel.empty()) rel = to;
-  std::string out;
-  for (unsigned char c : rel.generic_string()) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out.push_back(char(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", unsigned(c));
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::string summary_table_html(const fs::path& sweep_folder, std::vector<std::string>& notes) {
-  std::string out = "<h2 id=\"summary\">Summary</h2>\n";
+  std::string out = "<h2 id=\"summary\">Runs</h2>\n";
   const auto csv = read_csv(sweep_folder / run_folder::kSweepSummaryCsv);
   if (!csv) {
     notes.push_back("summary.csv is missing: no summary table");
@@ -103,20 +54,19 @@ std::string summary_table_html(const fs::path& sweep_folder, std::vector<std::st
       }
     }
   }
-  return out + "<p>One row per variant, from summary.csv" +
+  return out + "<p>One row per run (each variant and seed), from summary.csv" +
          (rounded ? std::string(" (numbers rounded to 4 significant digits; the file has them in full)") : "") +
          ".</p>\n" + data_table(header, rows);
 }
 
 std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVariant>& variants) {
-  std::vector<std::string> notes;
-  const std::vector<std::string> labels = variant_labels(variants);
   std::vector<RunData> runs;
+  std::vector<std::string> notes;
   for (const auto& v : variants) {
     runs.push_back(read_run_folder(v.folder));
+    if (!runs.back().variant) runs.back().variant = run_folder::VariantInfo{"", v.name, v.settings};  // variant.json lost
     if (runs.back().steps.empty()) notes.push_back("variant " + v.name + ": no logged steps in " + v.folder.string());
   }
-
   // The experiment's name, as its variants record it; else the folder's.
   std::string name;
   for (const RunData& r : runs)
@@ -126,76 +76,37 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
   std::set<std::string> axes;
   for (const auto& v : variants)
     for (const auto& kv : v.settings) axes.insert(kv.first);
-  std::string sub = std::to_string(variants.size()) + (variants.size() == 1 ? " variant" : " variants");
+
+  const Comparison comparison = compare_runs(std::move(runs));
+  notes.insert(notes.end(), comparison.notes.begin(), comparison.notes.end());
+  std::string sub = "sweep \u00b7 " + std::to_string(comparison.variants.size()) +
+                    (comparison.variants.size() == 1 ? " variant" : " variants");
+  if (comparison.variants.size() != variants.size()) sub += " \u00d7 seeds, " + std::to_string(variants.size()) + " runs";
   if (!axes.empty()) {
-    sub += " \u00b7 axes: ";
     std::string list;
     for (const std::string& a : axes) list += (list.empty() ? "" : ", ") + a;
-    sub += list;
+    sub += " \u00b7 axes: " + list;
   }
 
-  std::string body = summary_table_html(sweep_folder, notes);
-
-  body +=
-      "<h2 id=\"variants\">Variants</h2>\n<table>\n<thead><tr><th>variant</th><th>settings</th><th>report</th>"
-      "</tr></thead>\n<tbody>\n";
+  std::vector<std::pair<std::string, std::string>> toc;
+  std::string body = comparison_sections(comparison, sweep_folder, toc);
+  body += summary_table_html(sweep_folder, notes);
+  toc.emplace_back("summary", "Runs");
+  body += "<h3>Each run's report</h3>\n<p>";
   for (std::size_t i = 0; i < variants.size(); ++i) {
     const fs::path report_file = variants[i].folder / run_folder::kReportFile;
     std::error_code ec;
-    const bool exists = fs::exists(report_file, ec);
-    body += "<tr><td>" + escape_html(variants[i].name) + "</td><td>" + escape_html(labels[i]) + "</td><td><a href=\"" +
-            escape_html(relative_link(sweep_folder, report_file)) + "\">report.html</a>" +
-            (exists ? "" : " (not written)") + "</td></tr>\n";
+    body += std::string(i ? " \u00b7 " : "") + "<a href=\"" + escape_html(relative_link(sweep_folder, report_file)) +
+            "\">" + escape_html(variants[i].name) + "</a>" + (fs::exists(report_file, ec) ? "" : " (not written)");
   }
-  body += "</tbody>\n</table>\n";
+  body += "</p>\n";
 
-  body += "<h2 id=\"curves\">Curves</h2>\n";
-  body +=
-      "<p>Every variant on one chart, named by its settings; eval curves start at step 0 (before training) when "
-      "the variant's final.json records it.</p>\n";
-  const auto overlay = [&](const std::string& key, bool eval) {
-    std::vector<Series> lines;
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      lines.push_back({labels[i], eval ? eval_curve(runs[i], key) : series_of(runs[i].steps, key), eval, false});
-    return lines;
-  };
-  {
-    const std::vector<Series> lines = overlay("eval_loss", true);
-    LineChartSpec spec;
-    spec.title = "Eval loss of every variant";
-    spec.x_label = "step";
-    spec.y_label = "eval loss";
-    spec.log_y = spans_a_decade(lines);
-    spec.max_legend = kMaxLegendVariants;
-    body += figure("Eval loss", line_chart_svg(spec, lines));
-  }
-  {
-    LineChartSpec spec;
-    spec.title = "Eval accuracy of every variant";
-    spec.x_label = "step";
-    spec.y_label = "eval accuracy";
-    spec.y_min = 0;
-    spec.y_max = 1;
-    spec.max_legend = kMaxLegendVariants;
-    body += figure("Eval accuracy", line_chart_svg(spec, overlay("eval_accuracy", true)));
-  }
-  {
-    const std::vector<Series> lines = overlay("loss", false);
-    LineChartSpec spec;
-    spec.title = "Train loss of every variant";
-    spec.x_label = "step";
-    spec.y_label = "train loss";
-    spec.log_y = spans_a_decade(lines);
-    spec.max_legend = kMaxLegendVariants;
-    body += figure("Train loss", line_chart_svg(spec, lines), "The mean train loss over each logging window.");
-  }
-
-  std::string out = page_begin(name + " \u2014 strata sweep report");
-  out += "<header>\n<h1>" + escape_html(name) + "</h1>\n<p class=\"sub\">" + escape_html("sweep \u00b7 " + sub) +
-         "</p>\n</header>\n";
-  out +=
-      "<nav class=\"toc\"><a href=\"#summary\">Summary</a> \u00b7 <a href=\"#variants\">Variants</a> \u00b7 "
-      "<a href=\"#curves\">Curves</a></nav>\n";
+  std::string out = page_begin(name + " \u2014 strata sweep report", true);
+  out += "<header>\n<h1>" + escape_html(name) + "</h1>\n<p class=\"sub\">" + escape_html(sub) + "</p>\n</header>\n";
+  out += "<nav class=\"toc\">";
+  for (std::size_t i = 0; i < toc.size(); ++i)
+    out += std::string(i ? " \u00b7 " : "") + "<a href=\"#" + toc[i].first + "\">" + escape_html(toc[i].second) + "</a>";
+  out += "</nav>\n";
   if (!notes.empty()) {
     out += "<div class=\"notes\">\n<strong>Notes on this report</strong>\n<ul>\n";
     for (const std::string& n : notes) out += "<li>" + escape_html(n) + "</li>\n";
@@ -203,7 +114,7 @@ std::string page(const fs::path& sweep_folder, const std::vector<SweepReportVari
   }
   out += body;
   out += "<p class=\"foot\">Written by strata from the sweep folder " + escape_html(sweep_folder.string()) +
-         ". Hover a point to see its value.</p>\n";
+         ". Hover a point or a column heading for details.</p>\n";
   return out + page_end();
 }
 

@@ -4,9 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 
+#include "report/comparison.h"
+#include "report/comparison_page.h"
+#include "report/run_data.h"
 #include "strata/atomic_file.h"
 #include "strata/report.h"
 #include "strata/folder_lock.h"
@@ -134,6 +138,74 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
   write_text_atomically(folder / run_folder::kSweepSummaryMd, md.str());
 }
 
+// With seeds: summary_variants.csv, one row per variant (its settings but the seed) with
+// every final metric's mean, standard deviation, 95% interval and the Holm-adjusted p-value
+// against the first variant; and the same, rounded, as a second table in summary.md.
+void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& rows) {
+  std::vector<report::RunData> runs;
+  for (const SweepRow& r : rows)
+    if (r.status != "not run") runs.push_back(report::read_run_folder(folder / r.variant->name));
+  const report::Comparison c = report::compare_runs(std::move(runs));
+  std::vector<std::string> setting_keys;
+  for (const auto& [key, value] : rows.front().variant->settings)
+    if (key != "train.seed") setting_keys.push_back(key);
+
+  std::ostringstream csv;
+  csv << "name";
+  for (const std::string& k : setting_keys) csv << "," << run_folder::csv_field(k);
+  csv << ",seeds";
+  for (const report::MetricColumn& m : c.metrics)
+    for (const char* part : {"_mean", "_std", "_ci_low", "_ci_high", "_p"}) csv << "," << run_folder::csv_field(m.key + part);
+  csv << "\n";
+  for (std::size_t v = 0; v < c.variants.size(); ++v) {
+    const report::ComparedVariant& variant = c.variants[v];
+    const report::RunData& first = c.runs[variant.runs.front()];
+    csv << run_folder::csv_field(variant.label);
+    for (const std::string& k : setting_keys) {
+      std::string value;
+      if (first.variant)
+        for (const auto& [key, text] : first.variant->settings)
+          if (key == k) value = plain(text);
+      csv << "," << run_folder::csv_field(value);
+    }
+    csv << "," << variant.runs.size();
+    for (const report::MetricColumn& m : c.metrics) {
+      const report::Stats& st = variant.stats.at(m.key);
+      const auto put = [&](double x) { csv << "," << (st.n && std::isfinite(x) ? number(x).full : std::string()); };
+      put(st.mean);
+      put(st.n >= 2 ? st.std : NAN);
+      put(st.n >= 2 ? st.low : NAN);
+      put(st.n >= 2 ? st.high : NAN);
+      put(v == c.reference || st.n < 2 ? NAN : c.p_adjusted.at(m.key)[v]);
+    }
+    csv << "\n";
+  }
+  write_text_atomically(folder / run_folder::kSweepVariantsCsv, csv.str());
+
+  const std::vector<std::string> columns = report::ranked_columns(c);
+  std::ostringstream md;
+  md << "\n## Over seeds\n\nEach variant's mean over its seeds \u00b1 the half-width of the 95% interval, ranked by "
+     << (c.metric(c.primary) ? c.metric(c.primary)->label : c.primary)
+     << "; * marks a difference from " << c.variants[c.reference].label
+     << " beyond seed noise. Every metric is in summary_variants.csv.\n\n| variant | seeds |";
+  for (const std::string& k : columns) md << " " << (c.metric(k) ? c.metric(k)->label : k) << " |";
+  md << "\n|---|---|";
+  for (std::size_t i = 0; i < columns.size(); ++i) md << "---|";
+  md << "\n";
+  for (std::size_t v : c.ranking) {
+    md << "| " << c.variants[v].label << " | " << c.variants[v].runs.size() << " |";
+    for (const std::string& k : columns)
+      md << " " << report::mean_and_interval(c.variants[v].stats.at(k)) << (c.differs(k, v) ? " *" : "") << " |";
+    md << "\n";
+  }
+  md << "\n";
+  for (const std::string& statement : report::noise_statements(c)) md << "- " << statement << "\n";
+  std::ifstream in(folder / run_folder::kSweepSummaryMd);
+  std::ostringstream existing;
+  existing << in.rdbuf();
+  write_text_atomically(folder / run_folder::kSweepSummaryMd, existing.str() + md.str());
+}
+
 }  // namespace
 
 SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
@@ -172,6 +244,9 @@ SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, cons
     if (hooks.on_variant_end) hooks.on_variant_end(i, row);
   }
   write_summaries(folder, axes, out.rows, perplexity);
+  const bool seeded = std::any_of(axes.begin(), axes.end(),
+                                  [](const SweepAxis& a) { return a.key == "train.seed" && a.values.size() >= 2; });
+  if (seeded) write_seed_summaries(folder, out.rows);
   std::vector<SweepReportVariant> report_variants;
   for (const SweepRow& r : out.rows)
     if (r.status != "not run") report_variants.push_back({r.variant->name, folder / r.variant->name, r.variant->settings});

@@ -1,0 +1,364 @@
+#include "report/comparison.h"
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace strata::report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kAuxPrefix = "aux:";
+
+// The trainer's final metrics, in the order tables show them.
+const std::vector<MetricColumn>& trainer_metrics() {
+  static const std::vector<MetricColumn> kMetrics = {
+      {"eval_loss", "eval loss", "cross-entropy on the task's fixed evaluation set, nats per scored token", false},
+      {"eval_accuracy", "eval accuracy", "share of the evaluation set's scored tokens predicted right", false},
+      {"eval_perplexity", "eval perplexity", "exp(eval loss)", false},
+      {"train_loss", "train loss", "the mean train loss over the last logging window", false},
+      {"tokens_per_s", "tokens/s", "training throughput over the whole run", false},
+      {"seconds", "seconds", "wall time of the training loop", false},
+      {"parameters", "parameters", "trainable parameters", false},
+      {"peak_mib", "peak MiB", "peak memory of the run", false},
+      {"decode_tokens_per_s", "decode tokens/s", "token-by-token decoding throughput of the final model", false},
+  };
+  return kMetrics;
+}
+
+double number_at(const nlohmann::json& object, const char* field) {
+  if (!object.is_object() || !object.contains(field) || !object[field].is_number()) return kNaN;
+  return object[field].get<double>();
+}
+
+// The headline scalar series of a run's keys: key -> declared name.
+std::map<std::string, std::string> headline_keys(const RunData& run) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, resolved] : resolve_series_keys(run, all_keys(run.steps)))
+    if (resolved.series->kind == MetricKind::scalar && resolved.series->headline) out[key] = resolved.series->name;
+  return out;
+}
+
+// At one logged step: each headline series' mean over the layers, each aux term's sum.
+void component_values(const LoggedStep& step, const std::map<std::string, std::string>& headline,
+                      std::map<std::string, double>& out) {
+  std::map<std::string, std::pair<double, int>> sums;
+  for (const auto& [key, value] : step.values) {
+    if (!std::isfinite(value)) continue;
+    if (const auto it = headline.find(key); it != headline.end()) {
+      auto& [sum, count] = sums[it->second];
+      sum += value;
+      ++count;
+    } else if (const auto aux = parse_aux_key(key)) {
+      out[kAuxPrefix + aux->term] += value;
+    }
+  }
+  for (const auto& [name, sum] : sums) out[name] = sum.first / sum.second;
+}
+
+// The resolved config without train.seed, as text: equal for the seeds of one variant.
+// Empty when the run has no config that parses.
+std::string config_without_seed(const RunData& run, std::int64_t& seed) {
+  seed = -1;
+  if (run.config_text.empty()) return {};
+  try {
+    toml::table root = toml::parse(run.config_text);
+    if (toml::table* train = root["train"].as_table()) {
+      if (const auto s = (*train)["seed"].value<std::int64_t>()) seed = *s;
+      train->erase("seed");
+    }
+    std::ostringstream os;
+    os << toml::toml_formatter(root);
+    return os.str();
+  } catch (const toml::parse_error&) {
+    return {};
+  }
+}
+
+std::string unquoted(const std::string& value) {
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') return value.substr(1, value.size() - 2);
+  return value;
+}
+
+std::string last_part(const std::string& key) {
+  const std::size_t dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+// "router_hash_seed-2" -> "router_hash": a folder named by its seed stands for its variant.
+std::string without_seed_suffix(const std::string& name) {
+  const std::size_t at = name.rfind("seed-");
+  if (at == std::string::npos) return name;
+  const std::string digits = name.substr(at + 5);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return name;
+  std::string head = name.substr(0, at);
+  while (!head.empty() && (head.back() == '_' || head.back() == '-')) head.pop_back();
+  return head.empty() ? name : head;
+}
+
+// Labels from the variants' sweep settings without train.seed ("d_model=64", a named
+// variant by its name), else their folder names; made unique by the parent folder, then
+// by a number.
+void label_variants(Comparison& c) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> settings(c.variants.size());
+  std::vector<bool> from_settings(c.variants.size(), true);
+  std::map<std::string, std::set<std::string>> keys_by_last;
+  for (std::size_t v = 0; v < c.variants.size(); ++v) {
+    for (std::size_t r : c.variants[v].runs) from_settings[v] = from_settings[v] && c.runs[r].variant.has_value();
+    if (!from_settings[v]) continue;
+    for (const auto& [key, value] : c.runs[c.variants[v].runs.front()].variant->settings)
+      if (key != "train.seed") {
+        settings[v].emplace_back(key, value);
+        keys_by_last[last_part(key)].insert(key);
+      }
+    from_settings[v] = !settings[v].empty();
+  }
+  for (std::size_t v = 0; v < c.variants.size(); ++v) {
+    std::string label;
+    for (const auto& [key, value] : settings[v]) {
+      std::string part = unquoted(value);
+      if (key != "variant") part = (keys_by_last[last_part(key)].size() > 1 ? key : last_part(key)) + "=" + part;
+      label += (label.empty() ? "" : ", ") + part;
+    }
+    if (label.empty()) label = without_seed_suffix(folder_name(c.runs[c.variants[v].runs.front()].folder));
+    c.variants[v].label = label;
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    std::map<std::string, int> uses;
+    for (const ComparedVariant& v : c.variants) ++uses[v.label];
+    int number = 0;
+    for (ComparedVariant& v : c.variants) {
+      if (uses[v.label] < 2) continue;
+      if (pass == 0) {
+        const fs::path parent = absolute_path(c.runs[v.runs.front()].folder).parent_path();
+        v.label += " (" + parent.filename().string() + ")";
+      } else {
+        v.label += " #" + std::to_string(++number);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::string, double> final_metrics(const RunData& run) {
+  std::map<std::string, double> out;
+  const auto put = [&](const std::string& key, double value) {
+    if (std::isfinite(value)) out[key] = value;
+  };
+  if (run.final_json) {
+    const nlohmann::json& f = *run.final_json;
+    if (f.contains("eval")) {
+      put("eval_loss", number_at(f["eval"], "loss"));
+      put("eval_accuracy", number_at(f["eval"], "accuracy"));
+      put("eval_perplexity", number_at(f["eval"], "perplexity"));
+    }
+    put("train_loss", number_at(f, "train_loss"));
+    put("tokens_per_s", number_at(f, "tokens_per_s"));
+    put("seconds", number_at(f, "seconds"));
+    put("parameters", number_at(f, "parameters"));
+    put("peak_mib", number_at(f, "peak_memory_bytes") / double(1 << 20));
+    if (f.contains("decode")) put("decode_tokens_per_s", number_at(f["decode"], "tokens_per_s"));
+  }
+  // A run without final.json (stopped, or still training): its last logged values.
+  for (const auto& [key, logged] : std::map<std::string, std::string>{
+           {"train_loss", "loss"}, {"eval_loss", "eval_loss"}, {"eval_accuracy", "eval_accuracy"}})
+    if (!out.count(key))
+      for (auto it = run.steps.rbegin(); it != run.steps.rend(); ++it)
+        if (const auto v = it->values.find(logged); v != it->values.end() && std::isfinite(v->second)) {
+          out[key] = v->second;
+          break;
+        }
+  const std::map<std::string, std::string> headline = headline_keys(run);
+  for (auto it = run.steps.rbegin(); it != run.steps.rend(); ++it) {  // the last step that logs them
+    std::map<std::string, double> values;
+    component_values(*it, headline, values);
+    if (values.empty()) continue;
+    out.insert(values.begin(), values.end());
+    break;
+  }
+  return out;
+}
+
+std::vector<Point> metric_curve(const RunData& run, const std::string& key) {
+  if (key == "train_loss") return series_of(run.steps, "loss");
+  if (key.rfind("eval_", 0) == 0) return eval_curve(run, key);
+  const std::map<std::string, std::string> headline = headline_keys(run);
+  const bool component = key.rfind(kAuxPrefix, 0) == 0 ||
+                         std::any_of(headline.begin(), headline.end(), [&](const auto& kv) { return kv.second == key; });
+  if (!component) return series_of(run.steps, key);
+  std::vector<Point> points;
+  for (const LoggedStep& step : run.steps) {
+    std::map<std::string, double> values;
+    component_values(step, headline, values);
+    if (const auto it = values.find(key); it != values.end()) points.push_back({double(step.step), it->second});
+  }
+  return points;
+}
+
+const MetricColumn* Comparison::metric(const std::string& key) const {
+  for (const MetricColumn& m : metrics)
+    if (m.key == key) return &m;
+  return nullptr;
+}
+
+bool Comparison::differs(const std::string& key, std::size_t variant) const {
+  const auto it = p_adjusted.find(key);
+  return it != p_adjusted.end() && variant < it->second.size() && it->second[variant] < kSignificance;
+}
+
+Comparison compare_runs(std::vector<RunData> runs) {
+  Comparison c;
+  c.runs = std::move(runs);
+
+  // Group: same config up to the seed, a seed at most once per variant.
+  std::vector<std::string> group_keys;
+  std::vector<std::map<std::string, double>> finals;
+  for (std::size_t r = 0; r < c.runs.size(); ++r) {
+    std::int64_t seed = -1;
+    std::string key = config_without_seed(c.runs[r], seed);
+    if (key.empty() || seed < 0) key = "\x01" + absolute_path(c.runs[r].folder).string();  // cannot tell: its own
+    std::size_t v = 0;
+    for (; v < c.variants.size(); ++v)
+      if (group_keys[v] == key &&
+          std::find(c.variants[v].seeds.begin(), c.variants[v].seeds.end(), seed) == c.variants[v].seeds.end())
+        break;
+    if (v == c.variants.size()) {
+      c.variants.emplace_back();
+      group_keys.push_back(key);
+    }
+    c.variants[v].runs.push_back(r);
+    c.variants[v].seeds.push_back(seed);
+    finals.push_back(final_metrics(c.runs[r]));
+    if (!c.runs[r].final_json)
+      c.notes.push_back("run " + c.runs[r].folder.string() + " has no final.json (stopped early or still running): "
+                        "its last logged values are used");
+  }
+  label_variants(c);
+
+  // The metrics: the trainer's that some run has, then the declared ones by first appearance.
+  std::set<std::string> present;
+  for (const auto& f : finals)
+    for (const auto& kv : f) present.insert(kv.first);
+  for (const MetricColumn& m : trainer_metrics())
+    if (present.count(m.key)) c.metrics.push_back(m);
+  std::vector<std::string> declared_order;
+  for (std::size_t r = 0; r < c.runs.size(); ++r) {
+    for (const MetricSeries& s : c.runs[r].series)
+      if (s.kind == MetricKind::scalar && s.headline && present.count(s.name) &&
+          std::find(declared_order.begin(), declared_order.end(), s.name) == declared_order.end()) {
+        declared_order.push_back(s.name);
+        c.metrics.push_back({s.name, s.name, s.doc + (s.unit.empty() ? "" : " (" + s.unit + ")"), true});
+      }
+  }
+  for (const std::string& key : present)
+    if (key.rfind(kAuxPrefix, 0) == 0) {
+      const std::string term = key.substr(std::char_traits<char>::length(kAuxPrefix));
+      c.metrics.push_back({key, term + " (aux loss)",
+                           "the auxiliary loss term " + term + " at the last logged step, summed over the layers", true});
+    }
+
+  for (ComparedVariant& v : c.variants)
+    for (const MetricColumn& m : c.metrics) {
+      std::vector<double> values;
+      for (std::size_t r : v.runs) {
+        const auto it = finals[r].find(m.key);
+        values.push_back(it == finals[r].end() ? kNaN : it->second);
+      }
+      v.stats[m.key] = summarize(values);
+    }
+
+  c.seeded = !c.variants.empty() && c.variants[c.reference].runs.size() >= 2 &&
+             std::count_if(c.variants.begin(), c.variants.end(),
+                           [](const ComparedVariant& v) { return v.runs.size() >= 2; }) >= 2;
+  std::set<std::size_t> seed_counts;
+  for (const ComparedVariant& v : c.variants) seed_counts.insert(v.runs.size());
+  if (seed_counts.size() > 1)
+    c.notes.push_back("the variants ran with different numbers of seeds; each interval uses its own");
+
+  c.primary = "train_loss";
+  if (c.metric("eval_loss") && std::all_of(c.variants.begin(), c.variants.end(), [](const ComparedVariant& v) {
+        return v.stats.at("eval_loss").n > 0;
+      }))
+    c.primary = "eval_loss";
+  for (std::size_t v = 0; v < c.variants.size(); ++v) c.ranking.push_back(v);
+  const auto primary_mean = [&](std::size_t v) {
+    const auto it = c.variants[v].stats.find(c.primary);
+    return it == c.variants[v].stats.end() || it->second.n == 0 ? INFINITY : it->second.mean;
+  };
+  std::stable_sort(c.ranking.begin(), c.ranking.end(),
+                   [&](std::size_t a, std::size_t b) { return primary_mean(a) < primary_mean(b); });
+
+  // Each variant against the reference, Holm-corrected over the variants per metric.
+  for (const MetricColumn& m : c.metrics) {
+    std::vector<double> raw;
+    std::vector<std::size_t> tested;
+    for (std::size_t v = 0; v < c.variants.size(); ++v) {
+      // Only variants with two or more seeds form the family: one seed cannot be tested.
+      if (v == c.reference || c.variants[v].stats.at(m.key).n < 2) continue;
+      raw.push_back(welch_p_value(c.variants[v].stats.at(m.key), c.variants[c.reference].stats.at(m.key)));
+      tested.push_back(v);
+    }
+    std::vector<double>& adjusted = c.p_adjusted[m.key];
+    adjusted.assign(c.variants.size(), 1.0);
+    const std::vector<double> holm = holm_adjusted(raw);
+    for (std::size_t i = 0; i < tested.size(); ++i) adjusted[tested[i]] = holm[i];
+  }
+
+  // The declared metrics that separate the variants.
+  struct Score {
+    std::string key;
+    int differing;
+    double spread;
+  };
+  std::vector<Score> scores;
+  for (const MetricColumn& m : c.metrics) {
+    if (!m.declared) continue;
+    double lo = INFINITY, hi = -INFINITY, size = 0;
+    int with_values = 0, differing = 0;
+    for (std::size_t v = 0; v < c.variants.size(); ++v) {
+      const Stats& s = c.variants[v].stats.at(m.key);
+      if (s.n == 0) continue;
+      ++with_values;
+      lo = std::min(lo, s.mean);
+      hi = std::max(hi, s.mean);
+      size = std::max(size, std::fabs(s.mean));
+      differing += c.differs(m.key, v);
+    }
+    if (with_values < 2 || !(hi - lo > 1e-12 * std::max(size, 1e-300))) continue;
+    scores.push_back({m.key, differing, (hi - lo) / size});
+  }
+  std::stable_sort(scores.begin(), scores.end(), [](const Score& a, const Score& b) {
+    return a.differing != b.differing ? a.differing > b.differing : a.spread > b.spread;
+  });
+  for (const Score& s : scores) c.distinguishing.push_back(s.key);
+  return c;
+}
+
+Series variant_curve(const Comparison& comparison, std::size_t variant, const std::string& key) {
+  const ComparedVariant& v = comparison.variants.at(variant);
+  std::map<double, std::vector<double>> by_step;
+  for (std::size_t r : v.runs)
+    for (const Point& p : metric_curve(comparison.runs[r], key)) by_step[p.x].push_back(p.y);
+  Series series;
+  series.label = v.label;
+  const bool band = v.runs.size() >= 2;
+  for (const auto& [step, values] : by_step) {
+    const Stats s = summarize(values);
+    series.points.push_back({step, s.n ? s.mean : kNaN});
+    if (band) {
+      series.lower.push_back(s.n >= 2 ? s.mean - s.std : kNaN);
+      series.upper.push_back(s.n >= 2 ? s.mean + s.std : kNaN);
+    }
+  }
+  return series;
+}
+
+}  // namespace strata::report

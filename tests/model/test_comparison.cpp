@@ -1,0 +1,164 @@
+// Comparing variants over seeds: the statistics (t intervals, Welch's test, Holm's
+// correction) against values computed by hand, the grouping of runs into variants, which
+// differences are called beyond seed noise, and the pages and tables built on them, from
+// hand-written run folders whose metrics carry names the report does not know.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "catch.h"
+#include "helpers.h"
+#include "report/statistics.h"
+#include "strata/compare.h"
+#include "strata/error.h"
+#include "strata/report.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A run folder as `strata run` leaves it: config (width, seed), final.json, and metrics with
+// the declarations of two MoE layers' headline series "spread" and "flat" (names the report
+// does not know) and an auxiliary term.
+fs::path seeded_run(const fs::path& parent, const std::string& name, int width, int seed, double eval_loss,
+                    double spread) {
+  const fs::path dir = parent / name;
+  fs::create_directories(dir);
+  write(dir / "config.toml", "# resolved from demo.toml\n[model]\nd_model = " + std::to_string(width) +
+                                 "\n[train]\nsteps = 20\nseed = " + std::to_string(seed) + "\n");
+  write(dir / "final.json", "{\"steps\": 20, \"train_loss\": " + std::to_string(eval_loss + 0.1) +
+                                ", \"eval\": {\"loss\": " + std::to_string(eval_loss) +
+                                ", \"accuracy\": 0.5}, \"tokens_per_s\": 1000, \"seconds\": 1}");
+  std::string metrics =
+      R"({"series": [)"
+      R"({"name": "spread", "scope": "layers.0.ffn", "kind": "scalar", "axes": [], "edges": [], "unit": "", "reduce": "mean", "doc": "how uneven", "headline": true},)"
+      R"({"name": "spread", "scope": "layers.1.ffn", "kind": "scalar", "axes": [], "edges": [], "unit": "", "reduce": "mean", "doc": "how uneven", "headline": true},)"
+      R"({"name": "flat", "scope": "layers.0.ffn", "kind": "scalar", "axes": [], "edges": [], "unit": "", "reduce": "mean", "doc": "never moves", "headline": true}]})"
+      "\n";
+  for (int step = 10; step <= 20; step += 10) {
+    // Layer 0 logs spread - 0.1, layer 1 spread + 0.1: the mean over layers is `spread`.
+    metrics += "{\"step\": " + std::to_string(step) + ", \"loss\": 1.0, \"metric.layers.0.ffn.spread\": " +
+               std::to_string(spread - 0.1) + ", \"metric.layers.1.ffn.spread\": " + std::to_string(spread + 0.1) +
+               ", \"metric.layers.0.ffn.flat\": 2, \"aux.layers.0.ffn.balance.0.tilt\": 0.25, "
+               "\"aux.layers.1.ffn.balance.0.tilt\": 0.5}\n";
+  }
+  write(dir / "metrics.jsonl", metrics);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("seed statistics: t intervals, Welch's test and Holm's correction match hand computations", "[compare]") {
+  using namespace strata::report;
+  const Stats s = summarize({1, 2, 3, NAN});
+  CHECK(s.n == 3);
+  CHECK(s.mean == Approx(2));
+  CHECK(s.std == Approx(1));
+  // t(0.975, 2) = 4.302653
+  CHECK(s.high - s.mean == Approx(4.302653 / std::sqrt(3.0)).epsilon(1e-6));
+  CHECK(s.mean - s.low == Approx(s.high - s.mean));
+  const Stats one = summarize({5});
+  CHECK_FALSE(one.interval());
+  CHECK(one.low == one.mean);
+  CHECK(summarize({}).n == 0);
+
+  // {1,2,3} against {4,5,6}: t = 3 / sqrt(2/3) = 3.674, df = 4, two-sided p = 0.02131.
+  CHECK(welch_p_value(s, summarize({4, 5, 6})) == Approx(0.021312).epsilon(1e-4));
+  // Unequal variances: {1,2,3} against {10,20,30}: t = 18/sqrt(1/3 + 100/3), df = 2.040; p as
+  // scipy.stats.ttest_ind(equal_var=False) gives it.
+  CHECK(welch_p_value(s, summarize({10, 20, 30})) == Approx(0.0878746).epsilon(1e-5));
+  CHECK(welch_p_value(s, summarize({1, 2, 3})) == Approx(1.0));
+  CHECK(welch_p_value(s, one) == 1.0);                                // one seed: cannot tell
+  CHECK(welch_p_value(summarize({0, 0}), summarize({1, 1})) == 0.0);  // no spread, different
+  CHECK(welch_p_value(summarize({1, 1}), summarize({1, 1})) == 1.0);
+
+  const std::vector<double> holm = holm_adjusted({0.01, 0.04, 0.03});
+  CHECK(holm[0] == Approx(0.03));
+  CHECK(holm[1] == Approx(0.06));  // max(0.03 * 2, 0.04 * 1): never below an earlier step
+  CHECK(holm[2] == Approx(0.06));
+  CHECK(holm_adjusted({0.9, 0.8})[0] == 1.0);
+}
+
+TEST_CASE("compare: seeds of one config are one variant; differences beyond noise are called", "[compare]") {
+  const fs::path root = test::fresh_temp_dir("compare", "grouping");
+  // Variant A (width 16): 3 seeds, spread ~0.8. Variant B (width 32): 3 seeds, spread ~0.2,
+  // the same eval loss up to noise. A repeat of A's seed 0 elsewhere: a variant of its own.
+  const double a_loss[] = {0.50, 0.60, 0.55}, b_loss[] = {0.58, 0.49, 0.56};
+  const double a_spread[] = {0.80, 0.82, 0.79}, b_spread[] = {0.20, 0.21, 0.19};
+  std::vector<fs::path> runs;
+  for (int seed = 0; seed < 3; ++seed)
+    runs.push_back(seeded_run(root / "day1", "narrow_seed-" + std::to_string(seed), 16, seed, a_loss[seed], a_spread[seed]));
+  for (int seed = 0; seed < 3; ++seed)
+    runs.push_back(seeded_run(root / "day2", "wide_seed-" + std::to_string(seed), 32, seed, b_loss[seed], b_spread[seed]));
+  runs.push_back(seeded_run(root / "machine2", "narrow_seed-0", 16, 0, 0.52, 0.81));
+
+  const fs::path page = root / "comparison.html";
+  const ComparisonSummary summary = compare_runs_and_report(runs, page, 200);
+  INFO(summary.table);
+  // Three variants: narrow (3 seeds), wide (3 seeds), and narrow's repeated seed 0.
+  CHECK(summary.table.find("narrow (day1)") != std::string::npos);
+  CHECK(summary.table.find("narrow (machine2)") != std::string::npos);
+  CHECK(summary.table.find("wide ") != std::string::npos);
+  // spread: the mean over the layers, 0.803 +- 4.30 * 0.0153 / sqrt(3) = 0.038 for narrow.
+  CHECK(summary.table.find("0.803 \u00b10.038") != std::string::npos);
+  // The statements: spread differs beyond noise for wide, eval loss does not; the metric that
+  // never changes is not a column.
+  std::string statements;
+  for (const std::string& s : summary.statements) statements += s + "\n";
+  INFO(statements);
+  CHECK(statements.find("Each variant against narrow (day1)") != std::string::npos);
+  CHECK(statements.find("spread (narrow (day1): 0.803 \u00b10.038): 1 of 1 variant differs beyond seed noise: wide "
+                        "0.200 \u00b10.025.") != std::string::npos);
+  CHECK(statements.find("eval loss (narrow (day1): 0.55 \u00b10.12): no variant differs beyond seed noise.") !=
+        std::string::npos);
+  CHECK(statements.find("flat") == std::string::npos);
+  // A variant with one seed is not tested, and the statements say so.
+  CHECK(statements.find("Not tested, a single seed each: narrow (machine2)") != std::string::npos);
+  CHECK(summary.table.find("0.81 *") == std::string::npos);
+
+  const std::string html = read(page);
+  CHECK(html.find("<h2 id=\"ranking\">Ranking</h2>") < html.find("<h2 id=\"curves\">"));
+  CHECK(html.find("class=\"band\"") != std::string::npos);      // mean +- std over seeds
+  CHECK(html.find("class=\"point\"") != std::string::npos);     // the trade-off chart
+  CHECK(html.find(">tilt (aux loss)<") != std::string::npos);    // the aux term, summed over layers
+  CHECK(html.find("http://") == std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+
+  SECTION("with every variant seeded, the tests run and bold the differing cells") {
+    std::vector<fs::path> seeded(runs.begin(), runs.begin() + 6);
+    const ComparisonSummary two = compare_runs_and_report(seeded, page, 200);
+    std::string text;
+    for (const std::string& s : two.statements) text += s + "\n";
+    INFO(text);
+    CHECK(text.find("spread (narrow: 0.803 \u00b10.038): 1 of 1 variant differs beyond seed noise: wide 0.200 \u00b10.025.") !=
+          std::string::npos);
+    CHECK(text.find("eval loss (narrow: 0.55 \u00b10.12): no variant differs beyond seed noise.") != std::string::npos);
+    CHECK(two.table.find("0.200 \u00b10.025 *") != std::string::npos);
+    CHECK(read(page).find("<td class=\"num strong\">0.200 <span class=\"pm\">\u00b10.025</span></td>") !=
+          std::string::npos);
+  }
+  SECTION("a folder that is neither a run nor a sweep is refused by name") {
+    fs::create_directories(root / "empty");
+    CHECK_THROWS_WITH(runs_to_compare({root / "empty"}), Catch::Matchers::Contains("neither a run folder nor a sweep folder"));
+    CHECK_THROWS_WITH(runs_to_compare({root / "missing"}), Catch::Matchers::Contains("missing: not a folder"));
+    CHECK_THROWS_AS(runs_to_compare({root / "missing"}), FileFormatError);
+  }
+  SECTION("a sweep folder stands for its runs") {
+    CHECK(runs_to_compare({root / "day1"}).size() == 3);
+  }
+}
