@@ -34,6 +34,13 @@ inline std::string file_bytes(const std::filesystem::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Writes `text` to `file` (replacing it); fails the test when it cannot.
+inline void write_file(const std::filesystem::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
 // A leaf of normal(0, 1) values in f64 that requires grad.
 inline Tensor leaf(const Shape& shape, Generator& gen, double scale = 1.0) {
   return mul(Tensor::randn(shape, gen, DType::f64), scale).detach().requires_grad_();

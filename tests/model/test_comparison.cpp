@@ -19,18 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+void write(const fs::path& file, const std::string& text) { test::write_file(file, text); }
+std::string read(const fs::path& file) { return test::file_bytes(file); }
 
 // A run folder as `strata run` leaves it: config (width, seed), final.json, and metrics with
 // the declarations of two MoE layers' headline series "spread" and "flat" (names the report
@@ -94,7 +84,7 @@ TEST_CASE("seed statistics: t intervals, Welch's test and Holm's correction matc
   CHECK(holm_adjusted({0.9, 0.8})[0] == 1.0);
 }
 
-TEST_CASE("compare: seeds of one config are one variant; differences beyond noise are called", "[compare]") {
+TEST_CASE("compare: seeds of one config are one variant, and differences beyond noise are called", "[compare]") {
   const fs::path root = test::fresh_temp_dir("compare", "grouping");
   // Variant A (width 16): 3 seeds, spread ~0.8. Variant B (width 32): 3 seeds, spread ~0.2,
   // the same eval loss up to noise. A repeat of A's seed 0 elsewhere: a variant of its own.
@@ -123,7 +113,7 @@ TEST_CASE("compare: seeds of one config are one variant; differences beyond nois
   INFO(statements);
   CHECK(statements.find("Each variant against narrow (day1)") != std::string::npos);
   CHECK(statements.find("spread (narrow (day1): 0.803 \u00b10.038): 1 of 1 variant differs beyond seed noise: wide "
-                        "0.200 \u00b10.025.") != std::string::npos);
+                        "0.200 \u00b10.025 (Holm: 1 of 1).") != std::string::npos);
   CHECK(statements.find("eval loss (narrow (day1): 0.55 \u00b10.12): no variant differs beyond seed noise.") !=
         std::string::npos);
   CHECK(statements.find("flat") == std::string::npos);
@@ -135,7 +125,7 @@ TEST_CASE("compare: seeds of one config are one variant; differences beyond nois
   CHECK(html.find("<h2 id=\"ranking\">Ranking</h2>") < html.find("<h2 id=\"curves\">"));
   CHECK(html.find("class=\"band\"") != std::string::npos);      // mean +- std over seeds
   CHECK(html.find("class=\"point\"") != std::string::npos);     // the trade-off chart
-  CHECK(html.find(">tilt (aux loss)<") != std::string::npos);    // the aux term, summed over layers
+  CHECK(html.find(">tilt loss<") != std::string::npos);    // the aux term, summed over layers
   CHECK(html.find("http://") == std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
 
@@ -145,7 +135,7 @@ TEST_CASE("compare: seeds of one config are one variant; differences beyond nois
     std::string text;
     for (const std::string& s : two.statements) text += s + "\n";
     INFO(text);
-    CHECK(text.find("spread (narrow: 0.803 \u00b10.038): 1 of 1 variant differs beyond seed noise: wide 0.200 \u00b10.025.") !=
+    CHECK(text.find("spread (narrow: 0.803 \u00b10.038): 1 of 1 variant differs beyond seed noise: wide 0.200 \u00b10.025 (Holm: 1 of 1).") !=
           std::string::npos);
     CHECK(text.find("eval loss (narrow: 0.55 \u00b10.12): no variant differs beyond seed noise.") != std::string::npos);
     CHECK(two.table.find("0.200 \u00b10.025 *") != std::string::npos);

@@ -18,18 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+void write(const fs::path& file, const std::string& text) { test::write_file(file, text); }
+std::string read(const fs::path& file) { return test::file_bytes(file); }
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

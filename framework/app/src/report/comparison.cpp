@@ -209,9 +209,10 @@ const MetricColumn* Comparison::metric(const std::string& key) const {
   return nullptr;
 }
 
-bool Comparison::differs(const std::string& key, std::size_t variant) const {
-  const auto it = p_adjusted.find(key);
-  return it != p_adjusted.end() && variant < it->second.size() && it->second[variant] < kSignificance;
+bool Comparison::differs(const std::string& key, std::size_t variant, bool corrected) const {
+  const auto& table = corrected ? p_holm : p_value;
+  const auto it = table.find(key);
+  return it != table.end() && variant < it->second.size() && it->second[variant] < kSignificance;
 }
 
 Comparison compare_runs(std::vector<RunData> runs) {
@@ -261,7 +262,7 @@ Comparison compare_runs(std::vector<RunData> runs) {
   for (const std::string& key : present)
     if (key.rfind(kAuxPrefix, 0) == 0) {
       const std::string term = key.substr(std::char_traits<char>::length(kAuxPrefix));
-      c.metrics.push_back({key, term + " (aux loss)",
+      c.metrics.push_back({key, term + " loss",
                            "the auxiliary loss term " + term + " at the last logged step, summed over the layers", true});
     }
 
@@ -296,7 +297,7 @@ Comparison compare_runs(std::vector<RunData> runs) {
   std::stable_sort(c.ranking.begin(), c.ranking.end(),
                    [&](std::size_t a, std::size_t b) { return primary_mean(a) < primary_mean(b); });
 
-  // Each variant against the reference, Holm-corrected over the variants per metric.
+  // Each variant against the reference, and Holm-corrected over the variants per metric.
   for (const MetricColumn& m : c.metrics) {
     std::vector<double> raw;
     std::vector<std::size_t> tested;
@@ -306,10 +307,15 @@ Comparison compare_runs(std::vector<RunData> runs) {
       raw.push_back(welch_p_value(c.variants[v].stats.at(m.key), c.variants[c.reference].stats.at(m.key)));
       tested.push_back(v);
     }
-    std::vector<double>& adjusted = c.p_adjusted[m.key];
-    adjusted.assign(c.variants.size(), 1.0);
+    std::vector<double>& p = c.p_value[m.key];
+    std::vector<double>& adjusted = c.p_holm[m.key];
+    p.assign(c.variants.size(), NAN);
+    adjusted.assign(c.variants.size(), NAN);
     const std::vector<double> holm = holm_adjusted(raw);
-    for (std::size_t i = 0; i < tested.size(); ++i) adjusted[tested[i]] = holm[i];
+    for (std::size_t i = 0; i < tested.size(); ++i) {
+      p[tested[i]] = raw[i];
+      adjusted[tested[i]] = holm[i];
+    }
   }
 
   // The declared metrics that separate the variants.

@@ -3,7 +3,7 @@
 // grouped into variants (runs whose resolved configs differ only in train.seed are seeds
 // of one variant), each variant's final metrics are summarised over its seeds (mean,
 // standard deviation, 95% interval: statistics.h), every variant is tested against the
-// first one on every metric, and the components' declared metrics are ordered by how much
+// first one on every metric (Welch's test, and Holm's correction over the variants), and the components' declared metrics are ordered by how much
 // they separate the variants, which is how the report chooses its columns. Nothing here
 // names a component's metric: the headline series come from the runs' declarations.
 #include <cstdint>
@@ -23,7 +23,7 @@ namespace strata::report {
 // that log it) and their auxiliary-loss terms ("aux:switch_aux": the sum over the layers).
 struct MetricColumn {
   std::string key;
-  std::string label;  // for headings: "eval loss", "load_cv", "switch_aux (aux loss)"
+  std::string label;  // for headings: "eval loss", "load_cv", "switch_aux loss"
   std::string doc;    // one line, for tooltips
   bool declared = false;  // a component's (headline series or aux term), not the trainer's
 };
@@ -49,9 +49,10 @@ struct Comparison {
   std::string primary;                    // the ranking metric: "eval_loss", else "train_loss"
   std::vector<std::size_t> ranking;       // variant indices, lowest primary mean first
   std::size_t reference = 0;              // the variant the others are tested against: the first
-  // Per metric key: each variant's Holm-adjusted Welch p-value against the reference (1 for
-  // the reference itself and where a side has under two seeds).
-  std::map<std::string, std::vector<double>> p_adjusted;
+  // Per metric key: each variant's Welch p-value against the reference (NaN for the
+  // reference itself and where a side has under two seeds), and the same after Holm's
+  // correction over the variants tested.
+  std::map<std::string, std::vector<double>> p_value, p_holm;
   // The declared metrics that vary between variants, most separating first: by the number
   // of variants that differ from the reference beyond seed noise, then by the spread of
   // the means relative to their size.
@@ -60,7 +61,8 @@ struct Comparison {
   std::vector<std::string> notes;
 
   const MetricColumn* metric(const std::string& key) const;
-  bool differs(const std::string& key, std::size_t variant) const;  // beyond seed noise
+  // Beyond seed noise: Welch's p < 0.05 (`corrected`: Holm's adjusted p < 0.05).
+  bool differs(const std::string& key, std::size_t variant, bool corrected = false) const;
 };
 
 // Groups `runs` (in the order given) and compares them. A seed never appears twice in one

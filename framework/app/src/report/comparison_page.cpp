@@ -201,12 +201,15 @@ std::vector<std::string> noise_statements(const Comparison& c) {
   for (std::size_t v : c.ranking)
     if (v != c.reference && c.variants[v].runs.size() < 2) untested.push_back(c.variants[v].label);
   const std::size_t tested = c.variants.size() - 1 - untested.size();
-  out.push_back("Each variant against " + ref.label + ": Welch's t-test over the seeds, p < 0.05 after Holm's correction "
-                "over the " + std::to_string(tested) + (tested == 1 ? " variant" : " variants") + " compared.");
+  out.push_back("Each variant against " + ref.label + ": Welch's t-test over the seeds, p < 0.05 for each comparison; "
+                "\"Holm\" counts those that also survive Holm's correction for the " + std::to_string(tested) +
+                (tested == 1 ? " comparison" : " comparisons") + " per metric.");
   for (const std::string& key : ranked_columns(c)) {
     std::vector<std::string> differ, within;
+    std::size_t corrected = 0;
     for (std::size_t v : c.ranking) {
       if (v == c.reference || c.variants[v].runs.size() < 2 || c.variants[v].stats.at(key).n == 0) continue;
+      corrected += c.differs(key, v, true);
       if (c.differs(key, v))
         differ.push_back(c.variants[v].label + " " + mean_and_interval(c.variants[v].stats.at(key)));
       else
@@ -224,7 +227,8 @@ std::vector<std::string> noise_statements(const Comparison& c) {
       s += "no variant differs beyond seed noise.";
     else
       s += std::to_string(differ.size()) + " of " + std::to_string(compared) + (compared == 1 ? " variant differs" : " variants differ") + " beyond seed noise: " +
-           list(differ) + (within.empty() ? "." : "; within noise: " + list(within) + ".");
+           list(differ) + (within.empty() ? "" : "; within noise: " + list(within)) + " (Holm: " +
+           std::to_string(corrected) + " of " + std::to_string(differ.size()) + ").";
     out.push_back(s);
   }
   if (!untested.empty()) {

@@ -5,8 +5,10 @@
 // - The 95% interval of a mean is Student's t interval, mean +- t(0.975, n-1) s / sqrt(n)
 //   (s the sample standard deviation): with 3 seeds t = 4.30, so it is wide on purpose.
 // - Two variants differ beyond noise on a metric when Welch's unequal-variance t-test gives
-//   p < 0.05 after Holm's step-down correction over the variants compared with the same
-//   reference (so that one report of 12 variants does not find differences by chance).
+//   p < 0.05, the test that agrees with the intervals shown (intervals that do not overlap
+//   are a difference). Each comparison is at the 5% level; Holm's step-down correction over
+//   the variants compared with the same reference says which differences also survive the
+//   multiplicity of a report of many variants (with 3 seeds it is very conservative).
 #include <cstddef>
 #include <vector>
 

@@ -62,6 +62,35 @@ std::string y_axis_label(double x, double y, const std::string& label) {
          kTextColour + "\" font-size=\"" + fmt(kLabelFont) + "\">" + escape_html(label) + "</text>\n";
 }
 
+// The plot box [x0, x1] x [y0, y1] with its grid lines, ticks and tick labels (each at its
+// pixel position), both axes, their labels, and "no data" when `empty`.
+struct PlotFrame {
+  double x0, x1, y0, y1;
+  double height;  // the SVG's, for the x label under the ticks
+};
+using PixelTicks = std::vector<std::pair<double, std::string>>;  // (pixel, label)
+
+std::string plot_frame(const PlotFrame& f, const PixelTicks& y_ticks, const PixelTicks& x_ticks,
+                       const std::string& x_label, const std::string& y_label, bool empty) {
+  std::string out;
+  for (const auto& [y, label] : y_ticks) {
+    out += line(f.x0, y, f.x1, y, kGridColour);
+    out += line(f.x0 - 4, y, f.x0, y, kAxisColour);
+    out += text(f.x0 - 7, y, label, "end", " dy=\"0.32em\"");
+  }
+  for (const auto& [x, label] : x_ticks) {
+    out += line(x, f.y0, x, f.y1, kGridColour);
+    out += line(x, f.y1, x, f.y1 + 4, kAxisColour);
+    out += text(x, f.y1 + 16, label, "middle");
+  }
+  out += line(f.x0, f.y0, f.x0, f.y1, kAxisColour);
+  out += line(f.x0, f.y1, f.x1, f.y1, kAxisColour);
+  out += text((f.x0 + f.x1) / 2, f.height - 8, x_label, "middle", " font-size=\"" + fmt(kLabelFont) + "\"");
+  out += y_axis_label(14, (f.y0 + f.y1) / 2, y_label);
+  if (empty) out += text((f.x0 + f.x1) / 2, (f.y0 + f.y1) / 2, "no data", "middle", " font-size=\"13\"");
+  return out;
+}
+
 // Decimals that print `spacing` exactly (0.25 -> 2, 5 -> 0).
 int decimals_for(double spacing) {
   const double s = std::fabs(spacing);
@@ -315,24 +344,11 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
   };
 
   std::string out = svg_open(width, height, spec.title);
-  // grid and ticks
-  for (std::size_t i = 0; i < y_ticks.size(); ++i) {
-    const double y = sy(y_ticks[i]);
-    out += line(px0, y, px1, y, kGridColour);
-    out += line(px0 - 4, y, px0, y, kAxisColour);
-    out += text(px0 - 7, y, y_labels[i], "end", " dy=\"0.32em\"");
-  }
-  for (double t : x_ticks) {
-    const double x = sx(t);
-    out += line(x, py0, x, py1, kGridColour);
-    out += line(x, py1, x, py1 + 4, kAxisColour);
-    out += text(x, py1 + 16, format_tick(t, x_spacing, x_magnitude), "middle");
-  }
-  out += line(px0, py0, px0, py1, kAxisColour);
-  out += line(px0, py1, px1, py1, kAxisColour);
-  out += text((px0 + px1) / 2, height - 8, spec.x_label, "middle", " font-size=\"" + fmt(kLabelFont) + "\"");
-  out += y_axis_label(14, (py0 + py1) / 2, spec.y_label + (spec.log_y ? " (log scale)" : ""));
-  if (empty) out += text((px0 + px1) / 2, (py0 + py1) / 2, "no data", "middle", " font-size=\"13\"");
+  PixelTicks y_at, x_at;
+  for (std::size_t i = 0; i < y_ticks.size(); ++i) y_at.emplace_back(sy(y_ticks[i]), y_labels[i]);
+  for (double t : x_ticks) x_at.emplace_back(sx(t), format_tick(t, x_spacing, x_magnitude));
+  out += plot_frame({px0, px1, py0, py1, height}, y_at, x_at, spec.x_label,
+                    spec.y_label + (spec.log_y ? " (log scale)" : ""), empty);
 
   // bands first, under every line: each finite stretch a closed polygon
   for (std::size_t i = 0; i < series.size(); ++i) {
@@ -455,23 +471,10 @@ std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<Sc
   const auto sy = [&](double y) { return py1 - (std::clamp(y, y_lo, y_hi) - y_lo) / (y_hi - y_lo) * (py1 - py0); };
 
   std::string out = svg_open(width, height, spec.title);
-  for (double t : y_ticks) {
-    const double y = sy(t);
-    out += line(px0, y, px1, y, kGridColour);
-    out += line(px0 - 4, y, px0, y, kAxisColour);
-    out += text(px0 - 7, y, format_tick(t, y_spacing, y_magnitude), "end", " dy=\"0.32em\"");
-  }
-  for (double t : x_ticks) {
-    const double x = sx(t);
-    out += line(x, py0, x, py1, kGridColour);
-    out += line(x, py1, x, py1 + 4, kAxisColour);
-    out += text(x, py1 + 16, format_tick(t, x_spacing, x_magnitude), "middle");
-  }
-  out += line(px0, py0, px0, py1, kAxisColour);
-  out += line(px0, py1, px1, py1, kAxisColour);
-  out += text((px0 + px1) / 2, height - 8, spec.x_label, "middle", " font-size=\"" + fmt(kLabelFont) + "\"");
-  out += y_axis_label(14, (py0 + py1) / 2, spec.y_label);
-  if (empty) out += text((px0 + px1) / 2, (py0 + py1) / 2, "no data", "middle", " font-size=\"13\"");
+  PixelTicks y_at, x_at;
+  for (double t : y_ticks) y_at.emplace_back(sy(t), format_tick(t, y_spacing, y_magnitude));
+  for (double t : x_ticks) x_at.emplace_back(sx(t), format_tick(t, x_spacing, x_magnitude));
+  out += plot_frame({px0, px1, py0, py1, height}, y_at, x_at, spec.x_label, spec.y_label, empty);
 
   for (std::size_t i = 0; i < points.size(); ++i) {
     const ScatterPoint& p = points[i];

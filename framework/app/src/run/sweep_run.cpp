@@ -139,8 +139,8 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
 }
 
 // With seeds: summary_variants.csv, one row per variant (its settings but the seed) with
-// every final metric's mean, standard deviation, 95% interval and the Holm-adjusted p-value
-// against the first variant; and the same, rounded, as a second table in summary.md.
+// every final metric's mean, standard deviation, 95% interval and Welch's p-value against
+// the first variant, plain and Holm-adjusted; and the same, rounded, as a second table in summary.md.
 void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& rows) {
   std::vector<report::RunData> runs;
   for (const SweepRow& r : rows)
@@ -155,7 +155,7 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
   for (const std::string& k : setting_keys) csv << "," << run_folder::csv_field(k);
   csv << ",seeds";
   for (const report::MetricColumn& m : c.metrics)
-    for (const char* part : {"_mean", "_std", "_ci_low", "_ci_high", "_p"}) csv << "," << run_folder::csv_field(m.key + part);
+    for (const char* part : {"_mean", "_std", "_ci_low", "_ci_high", "_p", "_p_holm"}) csv << "," << run_folder::csv_field(m.key + part);
   csv << "\n";
   for (std::size_t v = 0; v < c.variants.size(); ++v) {
     const report::ComparedVariant& variant = c.variants[v];
@@ -176,7 +176,8 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
       put(st.n >= 2 ? st.std : NAN);
       put(st.n >= 2 ? st.low : NAN);
       put(st.n >= 2 ? st.high : NAN);
-      put(v == c.reference || st.n < 2 ? NAN : c.p_adjusted.at(m.key)[v]);
+      put(c.p_value.at(m.key)[v]);
+      put(c.p_holm.at(m.key)[v]);
     }
     csv << "\n";
   }
