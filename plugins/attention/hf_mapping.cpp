@@ -32,6 +32,13 @@ hf::ArchitectureMapping llama_family(const char* name, const char* model_type, c
   a.ffn_norm = "post_attention_layernorm";
   a.norm_eps_key = "rms_norm_eps";
   a.norm_eps_default = default_eps;
+  a.import_config = [](const hf::ConfigView& c, hf::TomlWriter&) {
+    c.irrelevant("max_position_embeddings",
+                 "the context trained for: with RoPE unscaled (scaling is refused), positions beyond it are computed "
+                 "the same way");
+    c.irrelevant("pretraining_tp", "splits the same products into slices (an emulation of tensor parallelism): "
+                                   "float reassociation only");
+  };
   a.export_config = [mixtral](const Config&, hf::ConfigWriter& out) {
     out.set("max_position_embeddings", 4096);
     if (mixtral) out.set_null("sliding_window");
@@ -73,6 +80,8 @@ hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> archi
       out.set("qkv_bias", true);
       out.set("out_bias", true);
     }
+    c.irrelevant("attention_dropout", "dropout of the attention weights: inactive in evaluation, and strata trains "
+                                      "without dropout");
   };
   m.export_config = [rope](const Config& a, const Config& model, hf::ConfigWriter& out) {
     if (a.string("positions") != (rope ? "rope" : "none"))

@@ -48,6 +48,8 @@ hf::ComponentMapping jamba_stack_mapping() {
               "is 1 (no MoE layers); strata's jamba stack needs MoE layers");
     for (std::size_t i = 0; i < std::size(kLayoutKeys); ++i)
       out.set(kLayoutKeys[i], c.integer_or(kLayoutKeys[i], kLayoutDefaults[i]));
+    c.irrelevant("max_position_embeddings", "the context trained for: Jamba's attention has no positional encoding");
+    c.irrelevant("num_logits_to_keep", "how many final positions' logits transformers computes");
   };
   m.export_config = [](const Config& stack, const Config&, hf::ConfigWriter& out) {
     for (const char* key : kLayoutKeys) out.set(key, stack.integer(key));

@@ -67,6 +67,12 @@ hf::ComponentMapping mamba_mapping(const Dialect& d) {
       out.set("inner_norms", true);
       out.set("norm_eps", c.number_or("rms_norm_eps", 1e-6));
     }
+    for (const char* key : {"time_step_floor", "time_step_init_scheme", "time_step_max", "time_step_min",
+                            "time_step_scale", "rescale_prenorm_residual"})
+      c.irrelevant(key, "initialisation only: the weights are loaded");
+    for (const char* key : {"use_mambapy", "use_associative_scan", "use_mamba_kernels"})
+      c.irrelevant(key, "which kernel transformers runs for the same selective scan");
+    c.irrelevant("residual_in_fp32", "keeps the residual stream in f32, as strata does at every precision");
   };
   m.export_config = [d](const Config& mamba, const Config& model, hf::ConfigWriter& out) {
     const std::int64_t D = model.integer("d_model");

@@ -57,6 +57,10 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
     out.set_raw("balance", "[{ type = \"switch_aux\", alpha = " +
                                hf::TomlWriter::toml_number(c.number_or("router_aux_loss_coef", 0.001)) +
                                ", normalization = \"hf\" }]");
+    c.irrelevant("output_router_logits", "whether transformers returns the router logits");
+    c.require(c.number_or("router_jitter_noise", 0.0) == 0.0, "router_jitter_noise",
+              "is not 0: transformers multiplies the router's input by noise in training, and strata's router has "
+              "none (it acts only in training: set it to 0 in a copy of config.json to import for inference)");
   };
   m.export_config = [d](const Config& moe, const Config& model, hf::ConfigWriter& out) {
     const Config& router = moe.component("router");

@@ -3,6 +3,7 @@
 // files) is a FileFormatError that names it. Logits against transformers itself are in
 // test_hf_fixtures.cpp.
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -329,4 +330,67 @@ TEST_CASE("hf: transformers 5's rope_parameters give the same model as transform
   config["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 10000.0}, {"factor", 4.0}};
   write_json(hf / "config.json", config);
   require_import_error(hf, "\"rope_parameters.rope_type\" is \"yarn\"");
+}
+
+// Every key that transformers' config classes define (their defaults, dumped once per
+// transformers version by tests/fixtures/hf/dump_config_defaults.py) is read, refused or
+// declared irrelevant by some mapping: importing each default config must not meet a key
+// nobody classified.
+TEST_CASE("hf: every config.json key transformers 4 and 5 define is classified", "[hf]") {
+  for (const char* version : {"transformers4.json", "transformers5.json"}) {
+    const nlohmann::json fixture = read_json(fs::path(STRATA_HF_FIXTURES_DIR) / "config_defaults" / version);
+    REQUIRE(fixture["configs"].size() == 4);
+    for (const auto& [architecture, config] : fixture["configs"].items()) {
+      INFO(version << " " << architecture << " (transformers " << fixture["transformers"].get<std::string>() << ")");
+      const fs::path dir = test::fresh_temp_dir("hf_keys", std::string(version) + "_" + architecture);
+      write_json(dir / "config.json", config);
+      std::string imported_as;
+      std::string toml;
+      CHECK_NOTHROW(toml = hf_config_to_toml(dir / "config.json", test::hybrid_registry(), &imported_as));
+      CHECK(imported_as == architecture);
+    }
+  }
+}
+
+TEST_CASE("hf: a config.json key nobody classified is refused by name, not ignored", "[hf][errors]") {
+  const fs::path dir = test::fresh_temp_dir("hf_keys", "unknown");
+  const auto import_with = [&](const std::function<void(nlohmann::json&)>& change) -> std::string {
+    nlohmann::json config = read_json(fs::path(STRATA_HF_FIXTURES_DIR) / "mixtral" / "config.json");
+    change(config);
+    write_json(dir / "config.json", config);
+    try {
+      hf_config_to_toml(dir / "config.json", test::hybrid_registry());
+    } catch (const FileFormatError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(import_with([](nlohmann::json&) {}).empty());  // the fixture itself imports
+  CHECK_THAT(import_with([](nlohmann::json& c) { c["attention_sink_size"] = 4; }),
+             Catch::Contains("\"attention_sink_size\" is a key that strata's import of MixtralForCausalLM does not "
+                             "know; it could change the model, so the import stops rather than ignore it"));
+  CHECK_THAT(import_with([](nlohmann::json& c) {
+               c["new_a"] = 1;
+               c["new_b"] = nullptr;  // null or not, an unknown key is refused
+             }),
+             Catch::Contains("\"new_a\", \"new_b\" are keys"));
+  // Known keys whose value strata cannot reproduce are refused with the reason.
+  CHECK_THAT(import_with([](nlohmann::json& c) { c["router_jitter_noise"] = 0.01; }),
+             Catch::Contains("\"router_jitter_noise\" is not 0"));
+  CHECK_THAT(import_with([](nlohmann::json& c) { c["quantization_config"] = {{"quant_method", "gptq"}}; }),
+             Catch::Contains("\"quantization_config\" is set: the weights are quantized"));
+  CHECK_THAT(import_with([](nlohmann::json& c) { c["pruned_heads"] = {{"0", {1, 2}}}; }),
+             Catch::Contains("\"pruned_heads\" lists pruned attention heads"));
+  // Inside an object a mapping reads, an unknown key is refused with its dotted path.
+  CHECK_THAT(import_with([](nlohmann::json& c) {
+               c.erase("rope_theta");
+               c["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1e6}, {"partial_rotary_factor", 0.5}};
+             }),
+             Catch::Contains("\"rope_parameters.partial_rotary_factor\" is a key"));
+  // Irrelevant keys are accepted whatever their value.
+  CHECK(import_with([](nlohmann::json& c) {
+          c["attention_dropout"] = 0.1;
+          c["bos_token_id"] = 7;
+          c["use_cache"] = false;
+        }).empty());
 }

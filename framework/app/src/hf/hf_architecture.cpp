@@ -61,6 +61,37 @@ std::string listed(const std::vector<std::string>& types) {
   return out;
 }
 
+// The keys transformers' PretrainedConfig gives every architecture (4.x and 5.x) that
+// cannot change a causal language model's numerics, and why.
+void mark_generic_keys(const hf::ConfigView& c) {
+  static const char* const kGeneration[] = {
+      "bad_words_ids", "begin_suppress_tokens", "decoder_start_token_id", "diversity_penalty", "do_sample",
+      "early_stopping", "encoder_no_repeat_ngram_size", "exponential_decay_length_penalty", "forced_bos_token_id",
+      "forced_eos_token_id", "length_penalty", "max_length", "min_length", "no_repeat_ngram_size", "num_beam_groups",
+      "num_beams", "num_return_sequences", "output_scores", "remove_invalid_values", "repetition_penalty",
+      "return_dict_in_generate", "suppress_tokens", "temperature", "top_k", "top_p", "typical_p"};
+  for (const char* key : kGeneration) c.irrelevant(key, "a generation setting (strata generate takes its own)");
+  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id"})
+    c.irrelevant(key, "a special token id, for tokenizers and generation; the layers do not use it");
+  for (const char* key : {"_name_or_path", "_commit_hash", "transformers_version", "model_type", "tokenizer_class",
+                          "prefix", "task_specific_params", "finetuning_task", "id2label", "label2id", "problem_type"})
+    c.irrelevant(key, "bookkeeping (names, versions, labels of classification heads)");
+  for (const char* key : {"output_attentions", "output_hidden_states", "return_dict", "use_cache", "torchscript",
+                          "tf_legacy_loss", "use_bfloat16", "attn_implementation", "_attn_implementation"})
+    c.irrelevant(key, "what transformers returns or which kernel it runs, not what the model computes");
+  for (const char* key : {"is_encoder_decoder", "is_decoder", "add_cross_attention", "cross_attention_hidden_size",
+                          "tie_encoder_decoder"})
+    c.irrelevant(key, "encoder-decoder settings, which a decoder-only ...ForCausalLM does not use");
+  c.irrelevant("chunk_size_feed_forward", "computes the same feed-forward in chunks of tokens");
+  c.irrelevant("dtype", "the storage type: each tensor's own dtype is read from the weights");
+  c.irrelevant("torch_dtype", "the storage type (transformers 4's name): each tensor's own dtype is read from the weights");
+  c.irrelevant("initializer_range", "initialisation only: the weights are loaded");
+  c.require(!c.is_object("pruned_heads") || c.object("pruned_heads").keys().empty(), "pruned_heads",
+            "lists pruned attention heads; strata imports unpruned models");
+  c.require(!c.present("quantization_config"), "quantization_config",
+            "is set: the weights are quantized, and strata imports float (f32, bf16, f16) weights");
+}
+
 }  // namespace
 
 const hf::ArchitectureMapping& architecture_of_config(const hf::ConfigView& config, const ComponentRegistry& registry) {
@@ -98,6 +129,16 @@ std::string config_to_toml(const hf::ArchitectureMapping& arch, const hf::Config
   for (const std::string& t : arch.mixers)
     section(component_mapping(registry, arch, ComponentKind::mixer, t), "model.mixer." + t);
   for (const std::string& t : arch.ffns) section(component_mapping(registry, arch, ComponentKind::ffn, t), "model.ffn." + t);
+  mark_generic_keys(c);
+  if (const std::vector<std::string> unknown = c.unconsidered(); !unknown.empty()) {
+    std::string list;
+    for (const std::string& k : unknown) list += (list.empty() ? "\"" : ", \"") + k + "\"";
+    throw FileFormatError(c.file() + ": " + list + (unknown.size() == 1 ? " is a key" : " are keys") +
+                              " that strata's import of " + arch.name +
+                              " does not know; it could change the model, so the import stops rather than ignore it",
+                          "docs/hf.md lists every key each architecture reads, refuses or knows to be irrelevant; "
+                          "if this one cannot change the numerics, delete it from a copy of config.json");
+  }
   return os.str();
 }
 

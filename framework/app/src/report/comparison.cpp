@@ -127,7 +127,10 @@ void label_variants(Comparison& c) {
       if (key != "variant") part = (keys_by_last[last_part(key)].size() > 1 ? key : last_part(key)) + "=" + part;
       label += (label.empty() ? "" : ", ") + part;
     }
-    if (label.empty()) label = without_seed_suffix(folder_name(c.runs[c.variants[v].runs.front()].folder));
+    const RunData& first = c.runs[c.variants[v].runs.front()];
+    // A sweep over seeds alone: its variant is the experiment itself.
+    if (label.empty() && first.variant && !first.variant->sweep.empty()) label = first.variant->sweep;
+    if (label.empty()) label = without_seed_suffix(folder_name(first.folder));
     c.variants[v].label = label;
   }
   for (int pass = 0; pass < 2; ++pass) {

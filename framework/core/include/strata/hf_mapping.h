@@ -49,6 +49,12 @@ class NotExportable : public Error {
 // A read-only view of a config.json object (or of an object inside it). A key that is
 // missing or of the wrong type is a FileFormatError naming the file, the key and the
 // architecture; a key that is present with JSON null counts as absent.
+//
+// Every key of config.json must be considered by some mapping: read (any accessor below,
+// present() included: a refusal is a consideration), or marked irrelevant() with the reason
+// it cannot change the model's numerics. The import driver refuses a config.json with a key
+// nobody considered (unconsidered()), so that a new transformers setting is never silently
+// ignored.
 class ConfigView {
  public:
   // Parses the text of a config.json. Throws FileFormatError when it is not a JSON object.
@@ -67,11 +73,21 @@ class ConfigView {
   std::string string_or(const std::string& key, const std::string& fallback) const;
   std::vector<std::string> strings(const std::string& key) const;  // a JSON array of strings
   ConfigView object(const std::string& key) const;                 // a nested object
+  std::vector<std::string> keys() const;                           // this object's keys, sorted
 
   // Settings strata cannot reproduce exactly are refused rather than changed:
   // require(false, key, why) throws a FileFormatError "<file>: "<key>" <why>".
   void require(bool ok, const std::string& key, const std::string& why) const;
   [[noreturn]] void refuse(const std::string& key, const std::string& why) const;
+
+  // Marks `key` as known not to change the model's numerics (`why` says why, e.g. "token
+  // ids for generation"); it counts as considered.
+  void irrelevant(const std::string& key, const std::string& why) const;
+  // The keys of the whole config.json, dotted ("rope_parameters.factor" inside an object a
+  // mapping opened with object()), that nothing read or marked irrelevant, sorted by name.
+  std::vector<std::string> unconsidered() const;
+  // The keys marked irrelevant so far, with their reasons (for `import-hf --explain`).
+  std::vector<std::pair<std::string, std::string>> irrelevant_keys() const;
 
   const std::string& file() const;
   // Names the architecture in errors ("... which LlamaForCausalLM needs").
@@ -80,9 +96,12 @@ class ConfigView {
 
  private:
   struct Node;
+  struct Tracking;  // what was considered, shared by every view of one config.json
   ConfigView(std::shared_ptr<const Node> node, std::string prefix, std::shared_ptr<const std::string> file,
-             std::string architecture);
+             std::string architecture, std::shared_ptr<Tracking> tracking);
+  void consider(const std::string& key) const;
   std::shared_ptr<const Node> node_;
+  std::shared_ptr<Tracking> tracking_;
   std::string prefix_;  // "rope_parameters." inside a nested object
   std::shared_ptr<const std::string> file_;
   std::string architecture_;

@@ -4,6 +4,7 @@
 #include "strata/hf_mapping.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace strata::hf {
@@ -21,9 +22,45 @@ struct ConfigView::Node {
   json value;  // an object
 };
 
+struct ConfigView::Tracking {
+  json root;                                 // the whole config.json
+  std::set<std::string> considered, opened;  // dotted keys; objects opened with object()
+  std::vector<std::pair<std::string, std::string>> irrelevant;  // (dotted key, why)
+};
+
 ConfigView::ConfigView(std::shared_ptr<const Node> node, std::string prefix, std::shared_ptr<const std::string> file,
-                       std::string architecture)
-    : node_(std::move(node)), prefix_(std::move(prefix)), file_(std::move(file)), architecture_(std::move(architecture)) {}
+                       std::string architecture, std::shared_ptr<Tracking> tracking)
+    : node_(std::move(node)),
+      tracking_(std::move(tracking)),
+      prefix_(std::move(prefix)),
+      file_(std::move(file)),
+      architecture_(std::move(architecture)) {}
+
+void ConfigView::consider(const std::string& key) const { tracking_->considered.insert(prefix_ + key); }
+
+void ConfigView::irrelevant(const std::string& key, const std::string& why) const {
+  consider(key);
+  for (const auto& [k, reason] : tracking_->irrelevant)
+    if (k == prefix_ + key) return;
+  tracking_->irrelevant.emplace_back(prefix_ + key, why);
+}
+
+std::vector<std::pair<std::string, std::string>> ConfigView::irrelevant_keys() const { return tracking_->irrelevant; }
+
+std::vector<std::string> ConfigView::unconsidered() const {
+  std::vector<std::string> out;
+  const auto walk = [&](const auto& self, const json& object, const std::string& prefix) -> void {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      const std::string key = prefix + it.key();
+      if (!tracking_->considered.count(key))
+        out.push_back(key);
+      else if (it->is_object() && tracking_->opened.count(key))
+        self(self, *it, key + ".");
+    }
+  };
+  walk(walk, tracking_->root, "");
+  return out;
+}
 
 ConfigView ConfigView::parse(const std::string& json_text, const std::string& file) {
   auto node = std::make_shared<Node>();
@@ -33,7 +70,9 @@ ConfigView ConfigView::parse(const std::string& json_text, const std::string& fi
     throw FileFormatError(file + ": not JSON (" + e.what() + ")");
   }
   if (!node->value.is_object()) throw FileFormatError(file + ": not a JSON object", "is this a Hugging Face config.json?");
-  return ConfigView(std::move(node), "", std::make_shared<const std::string>(file), "");
+  auto tracking = std::make_shared<Tracking>();
+  tracking->root = node->value;
+  return ConfigView(std::move(node), "", std::make_shared<const std::string>(file), "", std::move(tracking));
 }
 
 namespace {
@@ -41,6 +80,7 @@ const json& value_of(const json& object, const std::string& key) { return object
 }  // namespace
 
 bool ConfigView::present(const std::string& key) const {
+  consider(key);
   const auto it = node_->value.find(key);
   return it != node_->value.end() && !it->is_null();
 }
@@ -74,6 +114,7 @@ const json& required(const json& object, const std::string& key, const std::stri
 }  // namespace
 
 std::int64_t ConfigView::integer(const std::string& key) const {
+  consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
   if (!v.is_number_integer()) refuse(key, "must be an integer, not " + v.dump());
   return v.get<std::int64_t>();
@@ -84,6 +125,7 @@ std::int64_t ConfigView::integer_or(const std::string& key, std::int64_t fallbac
 }
 
 double ConfigView::number(const std::string& key) const {
+  consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
   if (!v.is_number()) refuse(key, "must be a number, not " + v.dump());
   return v.get<double>();
@@ -99,6 +141,7 @@ bool ConfigView::boolean_or(const std::string& key, bool fallback) const {
 }
 
 std::string ConfigView::string(const std::string& key) const {
+  consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
   if (!v.is_string()) refuse(key, "must be a string, not " + v.dump());
   return v.get<std::string>();
@@ -109,6 +152,7 @@ std::string ConfigView::string_or(const std::string& key, const std::string& fal
 }
 
 std::vector<std::string> ConfigView::strings(const std::string& key) const {
+  consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
   std::vector<std::string> out;
   if (v.is_array())
@@ -121,18 +165,26 @@ std::vector<std::string> ConfigView::strings(const std::string& key) const {
 }
 
 ConfigView ConfigView::object(const std::string& key) const {
+  consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
   if (!v.is_object()) refuse(key, "must be an object, not " + v.dump());
   auto node = std::make_shared<Node>();
   node->value = v;
-  return ConfigView(std::move(node), prefix_ + key + ".", file_, architecture_);
+  tracking_->opened.insert(prefix_ + key);
+  return ConfigView(std::move(node), prefix_ + key + ".", file_, architecture_, tracking_);
+}
+
+std::vector<std::string> ConfigView::keys() const {
+  std::vector<std::string> out;
+  for (auto it = node_->value.begin(); it != node_->value.end(); ++it) out.push_back(it.key());
+  return out;
 }
 
 const std::string& ConfigView::file() const { return *file_; }
 const std::string& ConfigView::architecture() const { return architecture_; }
 
 ConfigView ConfigView::for_architecture(std::string architecture) const {
-  return ConfigView(node_, prefix_, file_, std::move(architecture));
+  return ConfigView(node_, prefix_, file_, std::move(architecture), tracking_);
 }
 
 // ---- ConfigWriter ------------------------------------------------------------------------
