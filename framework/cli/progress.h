@@ -14,7 +14,6 @@ namespace strata::cli {
 struct SweepPosition {
   std::size_t index = 0;  // 0-based variant number
   std::size_t count = 0;  // variants in the sweep (0: not a sweep)
-  std::string name;       // the variant's folder name
   std::int64_t steps_before = 0;  // training steps of the variants before this one
   std::int64_t steps_total = 0;   // of the whole sweep
   std::chrono::steady_clock::time_point start;  // when the sweep began

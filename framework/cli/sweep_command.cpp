@@ -45,7 +45,6 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   SweepHooks hooks;
   hooks.on_variant_start = [&](std::size_t i, const SweepVariant& v) {
     position.index = i;
-    position.name = v.name;
     std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << v.name;
     if (i > 0) std::cerr << "  (" << sweep_status(position, position.steps_before) << ")";
     std::cerr << "\n";

@@ -73,7 +73,7 @@ TEST_CASE("seed statistics: t intervals, Welch's test and Holm's correction matc
   // scipy.stats.ttest_ind(equal_var=False) gives it.
   CHECK(welch_p_value(s, summarize({10, 20, 30})) == Approx(0.0878746).epsilon(1e-5));
   CHECK(welch_p_value(s, summarize({1, 2, 3})) == Approx(1.0));
-  CHECK(welch_p_value(s, one) == 1.0);                                // one seed: cannot tell
+  CHECK(std::isnan(welch_p_value(s, one)));                           // one seed: cannot be tested
   CHECK(welch_p_value(summarize({0, 0}), summarize({1, 1})) == 0.0);  // no spread, different
   CHECK(welch_p_value(summarize({1, 1}), summarize({1, 1})) == 1.0);
 
@@ -150,5 +150,67 @@ TEST_CASE("compare: seeds of one config are one variant, and differences beyond 
   }
   SECTION("a sweep folder stands for its runs") {
     CHECK(runs_to_compare({root / "day1"}).size() == 3);
+  }
+}
+
+TEST_CASE("compare: default seeds, unfinished runs, repeated seeds and tiny values", "[compare]") {
+  const fs::path root = test::fresh_temp_dir("compare", "edges");
+  const auto table_of = [&](const std::vector<fs::path>& runs) {
+    return compare_runs_and_report(runs, root / "page.html", 200);
+  };
+  SECTION("a run that kept the default seed is a seed of its variant") {
+    std::vector<fs::path> runs;
+    for (int seed = 0; seed < 3; ++seed) runs.push_back(seeded_run(root / "d", "s" + std::to_string(seed), 16, seed, 0.5, 0.8));
+    // What strata writes for a seed left at its default: a comment.
+    std::string config = read(runs[0] / "config.toml");
+    config.replace(config.find("seed = 0"), 8, "# seed = 0  # default");
+    write(runs[0] / "config.toml", config);
+    const ComparisonSummary s = table_of(runs);
+    INFO(s.table);
+    CHECK(s.table.find(" 3 ") != std::string::npos);  // one variant of 3 seeds
+    CHECK(s.table.find("\n2 ") == std::string::npos);
+  }
+  SECTION("diverged and interrupted runs are left out, and said so") {
+    std::vector<fs::path> runs;
+    for (int seed = 0; seed < 3; ++seed) runs.push_back(seeded_run(root / "u", "s" + std::to_string(seed), 16, seed, 0.5, 0.8));
+    fs::remove(runs[1] / "final.json");
+    write(runs[2] / "final.json", "{\"steps\": 7, \"interrupted\": true, \"eval\": {\"loss\": 9.0}}");
+    const ComparisonSummary s = table_of(runs);
+    std::string notes;
+    for (const std::string& n : s.notes) notes += n + "\n";
+    INFO(s.table << notes);
+    CHECK(notes.find("s1 has no final.json (it diverged, was stopped, or is still running): left out") != std::string::npos);
+    CHECK(notes.find("s2 was interrupted (resume it to finish): left out") != std::string::npos);
+    CHECK(s.table.find("9") == std::string::npos);  // the interrupted run's loss is in no mean
+  }
+  SECTION("a seed that repeats keeps each source's runs together") {
+    std::vector<fs::path> runs;
+    for (int seed : {0, 1}) runs.push_back(seeded_run(root / "day1", "s" + std::to_string(seed), 16, seed, 0.5, 0.8));
+    for (int seed : {1, 2}) runs.push_back(seeded_run(root / "day2", "s" + std::to_string(seed), 16, seed, 0.5, 0.8));
+    const ComparisonSummary s = table_of(runs);
+    INFO(s.table);
+    // Two variants of 2 seeds each, one per day (not {day1 s0, s1, day2 s2} and {day2 s1}).
+    CHECK(s.table.find("s0 (day1)      2") != std::string::npos);
+    CHECK(s.table.find("s1 (day2)      2") != std::string::npos);
+  }
+  SECTION("metrics of tiny magnitude are tested, not crashed on") {
+    std::vector<fs::path> runs;
+    for (int seed = 0; seed < 3; ++seed)
+      runs.push_back(seeded_run(root / "t", "a" + std::to_string(seed), 16, seed, 0.5, 1e-150 * (1 + seed)));
+    for (int seed = 0; seed < 3; ++seed)
+      runs.push_back(seeded_run(root / "t", "b" + std::to_string(seed), 32, seed, 0.5, 5e-150 * (1 + seed)));
+    CHECK_NOTHROW(table_of(runs));
+  }
+  SECTION("a reference of one seed: the first variant with several is tested against") {
+    std::vector<fs::path> runs{seeded_run(root / "r", "lonely", 8, 0, 0.5, 0.5)};
+    for (int seed = 0; seed < 3; ++seed) runs.push_back(seeded_run(root / "r", "a" + std::to_string(seed), 16, seed, 0.5, 0.8));
+    for (int seed = 0; seed < 3; ++seed) runs.push_back(seeded_run(root / "r", "b" + std::to_string(seed), 32, seed, 0.5, 0.2));
+    const ComparisonSummary s = table_of(runs);
+    std::string text;
+    for (const std::string& line : s.statements) text += line + "\n";
+    INFO(text);
+    CHECK(text.find("Each variant against a0 (the first variant with two or more seeds)") != std::string::npos);
+    CHECK(text.find("1 of 1 variant differs beyond seed noise: b0") != std::string::npos);
+    CHECK(text.find("Not tested, a single seed each: lonely") != std::string::npos);
   }
 }

@@ -383,6 +383,7 @@ TEST_CASE("sweep report: summary table, overlaid curves, links to the variants",
       metrics += "{\"step\": " + std::to_string(step) + ", \"loss\": " + std::to_string(1.0 / (step + i)) +
                  ", \"eval_loss\": " + std::to_string(1.2 / (step + i)) + ", \"eval_accuracy\": 0.5}\n";
     write(sweep / name / "metrics.jsonl", metrics);
+    write(sweep / name / "final.json", "{\"steps\": 30, \"eval\": {\"loss\": " + std::to_string(1.2 / (30 + i)) + "}}");
     write_run_report(sweep / name);
     variants.push_back(
         {name, sweep / name, {{"model.d_model", std::to_string(16 * (i + 1))}, {"task.kind", "\"a<b\""}}});

@@ -68,7 +68,9 @@ std::string config_without_seed(const RunData& run, std::int64_t& seed) {
   seed = -1;
   if (run.config_text.empty()) return {};
   try {
-    toml::table root = toml::parse(run.config_text);
+    // Defaults are comments in config.toml: uncommented, a run that kept the default seed
+    // (or wrote a default explicitly) compares equal to one that set it.
+    toml::table root = toml::parse(with_defaults_uncommented(run.config_text));
     if (toml::table* train = root["train"].as_table()) {
       if (const auto s = (*train)["seed"].value<std::int64_t>()) seed = *s;
       train->erase("seed");
@@ -134,16 +136,15 @@ void label_variants(Comparison& c) {
     c.variants[v].label = label;
   }
   for (int pass = 0; pass < 2; ++pass) {
-    std::map<std::string, int> uses;
+    std::map<std::string, int> uses, numbered;
     for (const ComparedVariant& v : c.variants) ++uses[v.label];
-    int number = 0;
     for (ComparedVariant& v : c.variants) {
       if (uses[v.label] < 2) continue;
       if (pass == 0) {
         const fs::path parent = absolute_path(c.runs[v.runs.front()].folder).parent_path();
         v.label += " (" + parent.filename().string() + ")";
       } else {
-        v.label += " #" + std::to_string(++number);
+        v.label += " #" + std::to_string(++numbered[v.label]);
       }
     }
   }
@@ -222,30 +223,82 @@ Comparison compare_runs(std::vector<RunData> runs) {
   Comparison c;
   c.runs = std::move(runs);
 
-  // Group: same config up to the seed, a seed at most once per variant.
-  std::vector<std::string> group_keys;
-  std::vector<std::map<std::string, double>> finals;
+  // Only finished runs are compared: a diverged, interrupted or unfinished run stopped at
+  // another step than its seeds, and its last values would pass for final ones.
+  std::vector<std::size_t> complete;
   for (std::size_t r = 0; r < c.runs.size(); ++r) {
-    std::int64_t seed = -1;
-    std::string key = config_without_seed(c.runs[r], seed);
-    if (key.empty() || seed < 0) key = "\x01" + absolute_path(c.runs[r].folder).string();  // cannot tell: its own
-    std::size_t v = 0;
-    for (; v < c.variants.size(); ++v)
-      if (group_keys[v] == key &&
-          std::find(c.variants[v].seeds.begin(), c.variants[v].seeds.end(), seed) == c.variants[v].seeds.end())
-        break;
-    if (v == c.variants.size()) {
-      c.variants.emplace_back();
-      group_keys.push_back(key);
+    const RunData& run = c.runs[r];
+    const std::string name = run.folder.string();
+    if (!run.final_json)
+      c.notes.push_back("run " + name + " has no final.json (it diverged, was stopped, or is still running): left out");
+    else if (run.final_json->value("interrupted", false))
+      c.notes.push_back("run " + name + " was interrupted (resume it to finish): left out");
+    else
+      complete.push_back(r);
+  }
+
+  // Group: the runs of one config up to the seed are one variant, wherever they come from,
+  // unless a seed repeats (the same run made twice: another day, another machine); then
+  // each parent folder's runs are a variant of their own.
+  std::vector<std::string> config_keys;
+  std::vector<std::int64_t> seeds(c.runs.size(), -1);
+  std::map<std::string, std::vector<std::size_t>> by_config;
+  for (std::size_t r : complete) {
+    std::string key = config_without_seed(c.runs[r], seeds[r]);
+    if (key.empty() || seeds[r] < 0) key = "\x01" + absolute_path(c.runs[r].folder).string();  // cannot tell: its own
+    if (!by_config.count(key)) config_keys.push_back(key);
+    by_config[key].push_back(r);
+  }
+  std::vector<std::vector<std::size_t>> groups;
+  for (const std::string& key : config_keys) {
+    const std::vector<std::size_t>& members = by_config[key];
+    std::set<std::int64_t> distinct;
+    for (std::size_t r : members) distinct.insert(seeds[r]);
+    if (distinct.size() == members.size()) {
+      groups.push_back(members);
+      continue;
     }
-    c.variants[v].runs.push_back(r);
-    c.variants[v].seeds.push_back(seed);
-    finals.push_back(final_metrics(c.runs[r]));
-    if (!c.runs[r].final_json)
-      c.notes.push_back("run " + c.runs[r].folder.string() + " has no final.json (stopped early or still running): "
-                        "its last logged values are used");
+    std::vector<std::string> sources;  // parent folders, in order of appearance
+    std::map<std::string, std::vector<std::vector<std::size_t>>> by_source;
+    for (std::size_t r : members) {
+      const std::string source = absolute_path(c.runs[r].folder).parent_path().string();
+      if (!by_source.count(source)) sources.push_back(source);
+      auto& split = by_source[source];
+      // Within one folder a seed may still repeat (a run given twice): first fit.
+      auto fits = std::find_if(split.begin(), split.end(), [&](const std::vector<std::size_t>& g) {
+        return std::none_of(g.begin(), g.end(), [&](std::size_t o) { return seeds[o] == seeds[r]; });
+      });
+      if (fits == split.end()) split.emplace_back(std::vector<std::size_t>{r});
+      else fits->push_back(r);
+    }
+    for (const std::string& source : sources)
+      for (auto& g : by_source[source]) groups.push_back(std::move(g));
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  std::map<std::string, int> variants_per_config;
+  std::vector<std::string> group_config(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (const auto& [key, members] : by_config)
+      if (std::find(members.begin(), members.end(), groups[g].front()) != members.end()) {
+        group_config[g] = key;
+        ++variants_per_config[key];
+      }
+  std::vector<std::map<std::string, double>> finals(c.runs.size());
+  for (const std::vector<std::size_t>& g : groups) {
+    ComparedVariant& v = c.variants.emplace_back();
+    for (std::size_t r : g) {
+      v.runs.push_back(r);
+      v.seeds.push_back(seeds[r]);
+      finals[r] = final_metrics(c.runs[r]);
+    }
   }
   label_variants(c);
+  // One config split by source (a seed made twice): name each part by its folder.
+  for (std::size_t v = 0; v < c.variants.size(); ++v) {
+    const std::string parent = absolute_path(c.runs[c.variants[v].runs.front()].folder).parent_path().filename().string();
+    if (variants_per_config[group_config[v]] > 1 && c.variants[v].label.find(" (" + parent + ")") == std::string::npos)
+      c.variants[v].label += " (" + parent + ")";
+  }
 
   // The metrics: the trainer's that some run has, then the declared ones by first appearance.
   std::set<std::string> present;
@@ -254,7 +307,7 @@ Comparison compare_runs(std::vector<RunData> runs) {
   for (const MetricColumn& m : trainer_metrics())
     if (present.count(m.key)) c.metrics.push_back(m);
   std::vector<std::string> declared_order;
-  for (std::size_t r = 0; r < c.runs.size(); ++r) {
+  for (std::size_t r : complete) {
     for (const MetricSeries& s : c.runs[r].series)
       if (s.kind == MetricKind::scalar && s.headline && present.count(s.name) &&
           std::find(declared_order.begin(), declared_order.end(), s.name) == declared_order.end()) {
@@ -279,6 +332,13 @@ Comparison compare_runs(std::vector<RunData> runs) {
       v.stats[m.key] = summarize(values);
     }
 
+  // The reference: the first variant, or the first with two or more seeds when it has one
+  // (a variant of one seed cannot be tested against).
+  for (std::size_t v = 0; v < c.variants.size(); ++v)
+    if (c.variants[v].runs.size() >= 2) {
+      c.reference = v;
+      break;
+    }
   c.seeded = !c.variants.empty() && c.variants[c.reference].runs.size() >= 2 &&
              std::count_if(c.variants.begin(), c.variants.end(),
                            [](const ComparedVariant& v) { return v.runs.size() >= 2; }) >= 2;
@@ -305,9 +365,11 @@ Comparison compare_runs(std::vector<RunData> runs) {
     std::vector<double> raw;
     std::vector<std::size_t> tested;
     for (std::size_t v = 0; v < c.variants.size(); ++v) {
-      // Only variants with two or more seeds form the family: one seed cannot be tested.
-      if (v == c.reference || c.variants[v].stats.at(m.key).n < 2) continue;
-      raw.push_back(welch_p_value(c.variants[v].stats.at(m.key), c.variants[c.reference].stats.at(m.key)));
+      if (v == c.reference) continue;
+      // Only comparisons with two or more values on both sides form the family.
+      const double p = welch_p_value(c.variants[v].stats.at(m.key), c.variants[c.reference].stats.at(m.key));
+      if (std::isnan(p)) continue;
+      raw.push_back(p);
       tested.push_back(v);
     }
     std::vector<double>& p = c.p_value[m.key];

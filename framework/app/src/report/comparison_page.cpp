@@ -30,8 +30,11 @@ std::string mean_and_interval_html(const Stats& s) {
   return escape_html(text.substr(0, pm)) + " <span class=\"pm\">" + escape_html(text.substr(pm + 1)) + "</span>";
 }
 
+// The variant's colour; past the palette's 8 colours hollow, as its line is dashed.
 std::string swatch(std::size_t variant) {
-  return "<span class=\"swatch\" style=\"background:" + series_colour(variant) + "\"></span>";
+  const std::string& colour = series_colour(variant);
+  return "<span class=\"swatch\" style=\"" +
+         (variant < 8 ? "background:" + colour : "border:2px solid " + colour + ";width:6px;height:6px") + "\"></span>";
 }
 
 std::string ranking_html(const Comparison& c, const fs::path& page_folder) {
@@ -40,9 +43,15 @@ std::string ranking_html(const Comparison& c, const fs::path& page_folder) {
   std::string out = "<h2 id=\"ranking\">Ranking</h2>\n<p>The " + std::to_string(c.variants.size()) +
                     " variants by " + escape_html(label_of(c, c.primary)) +
                     ", lowest first. Each cell is the mean over the variant's seeds";
-  out += c.seeded ? " \u00b1 the half-width of its 95% interval; <b>bold</b>: differs from <i>" +
-                        escape_html(reference.label) + "</i> beyond seed noise (next section)."
-                  : " (one seed each: no intervals).";
+  const bool any_interval = std::any_of(c.variants.begin(), c.variants.end(),
+                                        [](const ComparedVariant& v) { return v.runs.size() >= 2; });
+  const bool all_intervals = std::all_of(c.variants.begin(), c.variants.end(),
+                                         [](const ComparedVariant& v) { return v.runs.size() >= 2; });
+  if (any_interval) out += " \u00b1 the half-width of its 95% interval";
+  out += any_interval ? (all_intervals ? "" : " (a variant of one seed has none)") : " (one seed each: no intervals)";
+  out += c.seeded ? "; <b>bold</b>: differs from <i>" + escape_html(reference.label) +
+                        "</i> beyond seed noise (next section)."
+                  : ".";
   out += " The columns after eval accuracy are the components' declared metrics that separate the variants most.</p>\n";
   out += "<div class=\"wide\">\n<table class=\"ranking\">\n<thead><tr><th>#</th><th>variant</th><th class=\"num\">seeds</th>";
   for (const std::string& key : columns) {
@@ -200,42 +209,46 @@ std::vector<std::string> noise_statements(const Comparison& c) {
   std::vector<std::string> untested;
   for (std::size_t v : c.ranking)
     if (v != c.reference && c.variants[v].runs.size() < 2) untested.push_back(c.variants[v].label);
-  const std::size_t tested = c.variants.size() - 1 - untested.size();
-  out.push_back("Each variant against " + ref.label + ": Welch's t-test over the seeds, p < 0.05 for each comparison; "
-                "\"Holm\" counts those that also survive Holm's correction for the " + std::to_string(tested) +
-                (tested == 1 ? " comparison" : " comparisons") + " per metric.");
+  out.push_back("Each variant against " + ref.label + (c.reference == 0 ? "" : " (the first variant with two or more seeds)") +
+                ": Welch's t-test over the seeds, p < 0.05 for each comparison; \"Holm\" counts those that also "
+                "survive Holm's correction for the number of variants compared on that metric.");
+  const auto list = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& i : items) text += (text.empty() ? "" : ", ") + i;
+    return text;
+  };
   for (const std::string& key : ranked_columns(c)) {
+    const Stats& r = ref.stats.at(key);
+    std::string s = label_of(c, key) + " (" + ref.label + ": " + mean_and_interval(r) + "): ";
+    if (r.n < 2) {
+      out.push_back(s + "not tested: the reference has this metric in fewer than two seeds.");
+      continue;
+    }
     std::vector<std::string> differ, within;
     std::size_t corrected = 0;
     for (std::size_t v : c.ranking) {
-      if (v == c.reference || c.variants[v].runs.size() < 2 || c.variants[v].stats.at(key).n == 0) continue;
+      // Tested: a p-value exists (two or more values on both sides).
+      if (v == c.reference || std::isnan(c.p_value.at(key)[v])) continue;
       corrected += c.differs(key, v, true);
       if (c.differs(key, v))
         differ.push_back(c.variants[v].label + " " + mean_and_interval(c.variants[v].stats.at(key)));
       else
         within.push_back(c.variants[v].label);
     }
-    const Stats& r = ref.stats.at(key);
-    std::string s = label_of(c, key) + " (" + ref.label + ": " + mean_and_interval(r) + "): ";
-    const auto list = [](const std::vector<std::string>& items) {
-      std::string text;
-      for (const std::string& i : items) text += (text.empty() ? "" : ", ") + i;
-      return text;
-    };
     const std::size_t compared = differ.size() + within.size();
-    if (differ.empty())
+    if (compared == 0)
+      s += "no variant has it in two or more seeds: not tested.";
+    else if (differ.empty())
       s += "no variant differs beyond seed noise.";
     else
-      s += std::to_string(differ.size()) + " of " + std::to_string(compared) + (compared == 1 ? " variant differs" : " variants differ") + " beyond seed noise: " +
-           list(differ) + (within.empty() ? "" : "; within noise: " + list(within)) + " (Holm: " +
-           std::to_string(corrected) + " of " + std::to_string(differ.size()) + ").";
+      s += std::to_string(differ.size()) + " of " + std::to_string(compared) +
+           (compared == 1 ? " variant differs" : " variants differ") + " beyond seed noise: " + list(differ) +
+           (within.empty() ? "" : "; within noise: " + list(within)) + " (Holm: " + std::to_string(corrected) + " of " +
+           std::to_string(differ.size()) + ").";
     out.push_back(s);
   }
-  if (!untested.empty()) {
-    std::string list;
-    for (const std::string& u : untested) list += (list.empty() ? "" : ", ") + u;
-    out.push_back("Not tested, a single seed each: " + list + " (" + advice + ").");
-  }
+  if (!untested.empty())
+    out.push_back("Not tested, a single seed each: " + list(untested) + " (" + advice + ").");
   return out;
 }
 

@@ -44,8 +44,8 @@ std::string join_dots(const std::vector<std::string>& parts, std::size_t begin, 
   return out;
 }
 
-// The resolved config lists keys left at their defaults as comments
-// ("# min_lr_ratio = 0.1  # default"); uncommented, the file states every value.
+}  // namespace
+
 std::string with_defaults_uncommented(const std::string& text) {
   std::istringstream in(text);
   std::string line, out;
@@ -58,6 +58,8 @@ std::string with_defaults_uncommented(const std::string& text) {
   }
   return out;
 }
+
+namespace {
 
 std::optional<LrSchedule> schedule_of(const toml::table& root) {
   const auto train = root["train"];

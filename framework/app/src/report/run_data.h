@@ -50,6 +50,10 @@ struct SeriesKey {
 // Every "metric." key of `keys` that a declared series covers, with its indices.
 std::map<std::string, SeriesKey> resolve_series_keys(const RunData& run, const std::vector<std::string>& keys);
 
+// The resolved config lists keys left at their defaults as comments
+// ("# min_lr_ratio = 0.1  # default"); uncommented, the text states every value.
+std::string with_defaults_uncommented(const std::string& config_text);
+
 // Reads config.toml, plan.txt, final.json and metrics.jsonl from `folder`.
 RunData read_run_folder(const std::filesystem::path& folder);
 

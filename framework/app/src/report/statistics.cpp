@@ -35,7 +35,7 @@ Stats summarize(const std::vector<double>& values) {
 }
 
 double welch_p_value(const Stats& a, const Stats& b) {
-  if (a.n < 2 || b.n < 2) return 1.0;
+  if (a.n < 2 || b.n < 2) return std::numeric_limits<double>::quiet_NaN();
   const double va = a.std * a.std / double(a.n), vb = b.std * b.std / double(b.n);
   const double se2 = va + vb;
   const double diff = std::fabs(a.mean - b.mean);
@@ -43,7 +43,10 @@ double welch_p_value(const Stats& a, const Stats& b) {
   const double scale = std::max({std::fabs(a.mean), std::fabs(b.mean), 1e-300});
   if (se2 <= 0 || std::sqrt(se2) <= 1e-12 * scale) return diff <= 1e-12 * scale ? 1.0 : 0.0;
   const double t = diff / std::sqrt(se2);
-  const double df = se2 * se2 / (va * va / double(a.n - 1) + vb * vb / double(b.n - 1));
+  // Welch-Satterthwaite, in shares of se2 so that tiny variances do not underflow.
+  const double ra = va / se2, rb = vb / se2;
+  const double df = 1.0 / (ra * ra / double(a.n - 1) + rb * rb / double(b.n - 1));
+  if (!std::isfinite(t) || !std::isfinite(df) || df <= 0) return std::numeric_limits<double>::quiet_NaN();
   const boost::math::students_t dist(df);
   return std::clamp(2 * boost::math::cdf(boost::math::complement(dist, t)), 0.0, 1.0);
 }

@@ -374,7 +374,7 @@ std::string line_chart_svg(const LineChartSpec& spec, const std::vector<Series>&
       };
       for (std::size_t k = j; k < end; ++k) vertex(k == j ? 'M' : 'L', k, s.upper[k]);
       for (std::size_t k = end; k-- > j;) vertex('L', k, s.lower[k]);
-      out += "<path class=\"band\" d=\"" + d + "Z\" fill=\"" + series_colour(i) + "\" fill-opacity=\"0.15\" stroke=\"none\"/>\n";
+      out += "<path class=\"band\" d=\"" + d + "Z\" fill=\"" + series_colour(s.colour_slot(i)) + "\" fill-opacity=\"0.15\" stroke=\"none\"/>\n";
       j = end;
     }
   }
@@ -495,8 +495,11 @@ std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<Sc
     if (std::isfinite(p.x_low)) tip += " [" + format_value(p.x_low) + ", " + format_value(p.x_high) + "]";
     tip += ", " + spec.y_label + " " + format_value(p.y);
     if (std::isfinite(p.y_low)) tip += " [" + format_value(p.y_low) + ", " + format_value(p.y_high) + "]";
-    out += "<circle class=\"point\" cx=\"" + fmt(x) + "\" cy=\"" + fmt(y) + "\" r=\"4.5\" fill=\"" + colour +
-           "\" stroke=\"#ffffff\" stroke-width=\"1\"><title>" + escape_html(tip) + "</title></circle>\n";
+    // Past the palette's 8 colours the points are hollow, as the line charts dash the repeats.
+    const bool hollow = i >= 8;
+    out += "<circle class=\"point\" cx=\"" + fmt(x) + "\" cy=\"" + fmt(y) + "\" r=\"4.5\" fill=\"" +
+           (hollow ? std::string("#ffffff") : colour) + "\" stroke=\"" + (hollow ? colour : std::string("#ffffff")) +
+           "\" stroke-width=\"" + (hollow ? "2" : "1") + "\"><title>" + escape_html(tip) + "</title></circle>\n";
   }
   // Labels last, each at the first place beside its point that stays in the plot and clear
   // of the labels already placed; one with no such place is left to the point's tooltip.

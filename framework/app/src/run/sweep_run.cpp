@@ -68,6 +68,13 @@ std::string plain(const std::string& value) {
   return value.size() >= 2 && value.front() == '"' && value.back() == '"' ? value.substr(1, value.size() - 2) : value;
 }
 
+// A markdown table cell: a '|' would end it.
+std::string markdown_cell(const std::string& text) {
+  std::string escaped;
+  for (char ch : text) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return escaped;
+}
+
 void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes, const std::vector<SweepRow>& rows,
                      bool perplexity) {
   std::vector<std::string> header{"name"};
@@ -127,11 +134,7 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     for (std::size_t i = 0; i < line.size(); ++i) csv << (i ? "," : "") << run_folder::csv_field(line[i].full);
     csv << "\n";
     md << "|";
-    for (const Number& c : line) {
-      std::string escaped;
-      for (char ch : c.rounded) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
-      md << " " << escaped << " |";
-    }
+    for (const Number& c : line) md << " " << markdown_cell(c.rounded) << " |";
     md << "\n";
   }
   write_text_atomically(folder / run_folder::kSweepSummaryCsv, csv.str());
@@ -194,7 +197,7 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
   for (std::size_t i = 0; i < columns.size(); ++i) md << "---|";
   md << "\n";
   for (std::size_t v : c.ranking) {
-    md << "| " << c.variants[v].label << " | " << c.variants[v].runs.size() << " |";
+    md << "| " << markdown_cell(c.variants[v].label) << " | " << c.variants[v].runs.size() << " |";
     for (const std::string& k : columns)
       md << " " << report::mean_and_interval(c.variants[v].stats.at(k)) << (c.differs(k, v) ? " *" : "") << " |";
     md << "\n";
