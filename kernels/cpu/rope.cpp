@@ -21,11 +21,11 @@ void rope_cpu(const RopeArgs<T>& a) {
   // cos/sin of every (row, pair): [T, half], shared by all batches and heads.
   std::vector<T> cos_table(std::size_t(a.seq_len * half)), sin_table(cos_table.size());
   for (std::int64_t c = 0; c < half; ++c) {
-    const double inv_freq = std::pow(a.theta, -2.0 * double(c) / double(a.rotary_dim));
+    const double inv_freq = a.inv_freq ? a.inv_freq[c] : std::pow(a.theta, -2.0 * double(c) / double(a.rotary_dim));
     for (std::int64_t t = 0; t < a.seq_len; ++t) {
       const double angle = double(a.position_offset + t) * inv_freq;
-      cos_table[t * half + c] = T(std::cos(angle));
-      sin_table[t * half + c] = T(a.inverse ? -std::sin(angle) : std::sin(angle));
+      cos_table[t * half + c] = T(a.scale * std::cos(angle));
+      sin_table[t * half + c] = T(a.scale * (a.inverse ? -std::sin(angle) : std::sin(angle)));
     }
   }
   // Pair c is (lo + c * step, lo + c * step + partner): rotate_half or interleaved.

@@ -15,6 +15,11 @@ struct RopeArgs {
   std::int64_t rotary_dim = 0;       // even, 2 <= rotary_dim <= head_dim
   std::int64_t position_offset = 0;  // position of row 0
   double theta = 10000.0;
+  // Scaled RoPE (linear, NTK, YaRN, Llama 3, LongRoPE): the inverse frequency of each of the
+  // rotary_dim / 2 pairs instead of theta^(-2c/rotary_dim), and a factor on cos and sin
+  // (YaRN's and LongRoPE's attention factor). nullptr: from theta.
+  const double* inv_freq = nullptr;
+  double scale = 1.0;
   bool interleaved = false;
   bool inverse = false;  // rotate by -angle (the backward)
   // x[b, t, h, c] at x[b * x_stride_b + t * x_stride_t + h * head_dim + c]

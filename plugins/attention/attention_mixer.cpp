@@ -49,6 +49,11 @@ AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t positi
   if (config_.rope) {
     RopeOptions r = *config_.rope;
     r.position_offset = position;
+    if (depends_on_length(config_.rope_scaling)) {  // as transformers: by this forward's last position
+      const RopeFrequencies f = rope_frequencies(config_.rope_scaling, r.theta, r.rotary_dim, position + T);
+      r.inv_freq = f.inv_freq;
+      r.scale = f.scale;
+    }
     p.q = rope(p.q, r);
     p.k = rope(p.k, r);
   }

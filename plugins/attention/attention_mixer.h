@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 
+#include "rope_scaling.h"
+
 namespace strata::attention_plugin {
 
 struct AttentionConfig {
@@ -26,6 +28,7 @@ struct AttentionConfig {
   bool causal = true;
   std::int64_t window = 0;                // 0: none
   std::optional<RopeOptions> rope;        // unset: no positional encoding
+  RopeScaling rope_scaling;               // type "none": plain RoPE (rope_scaling.h)
   bool qkv_bias = false, out_bias = false;
   bool fused_qkv = false;
   double softmax_scale = 0;               // 0: 1 / sqrt(head_dim)

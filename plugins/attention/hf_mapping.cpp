@@ -3,7 +3,9 @@
 // strata's names too).
 #include "hf_mapping.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace strata::attention_plugin {
 
@@ -33,28 +35,102 @@ hf::ArchitectureMapping llama_family(const char* name, const char* model_type, c
   a.norm_eps_key = "rms_norm_eps";
   a.norm_eps_default = default_eps;
   a.import_config = [](const hf::ConfigView& c, hf::TomlWriter&) {
-    c.irrelevant("max_position_embeddings",
-                 "the context trained for: with RoPE unscaled (scaling is refused), positions beyond it are computed "
-                 "the same way");
     c.irrelevant("pretraining_tp", "splits the same products into slices (an emulation of tensor parallelism): "
                                    "float reassociation only");
   };
   a.export_config = [mixtral](const Config&, hf::ConfigWriter& out) {
-    out.set("max_position_embeddings", 4096);
+    if (!out.has("max_position_embeddings")) out.set("max_position_embeddings", 4096);  // unless RoPE scaling set it
     if (mixtral) out.set_null("sliding_window");
   };
   return a;
 }
 
-// The RoPE base: transformers 4 writes rope_theta at the top level, transformers 5 inside
-// rope_parameters (with its rope_type). Scaled variants are refused, not approximated.
-double rope_theta(const hf::ConfigView& c) {
-  c.require(!c.present("rope_scaling"), "rope_scaling", "is set; strata's RoPE has no scaling variants yet");
-  if (!c.present("rope_parameters")) return c.number_or("rope_theta", 10000.0);
-  const hf::ConfigView p = c.object("rope_parameters");
-  p.require(p.string_or("rope_type", "default") == "default", "rope_type",
-            "is \"" + p.string_or("rope_type", "") + "\"; strata's RoPE has no scaling variants yet");
-  return p.number_or("rope_theta", c.number_or("rope_theta", 10000.0));
+// RoPE's base and scaling. transformers 4 writes rope_theta at the top level and the scaling
+// in rope_scaling ({"rope_type" or "type": ..., "factor": ..., ...}); transformers 5 both in
+// rope_parameters. Every field is honoured or the import stops (the driver refuses a key
+// nobody read, e.g. partial_rotary_factor).
+void import_rope(const hf::ConfigView& c, hf::TomlWriter& out) {
+  c.require(!(c.present("rope_parameters") && c.present("rope_scaling")), "rope_scaling",
+            "is set alongside rope_parameters; keep one (transformers 5 reads rope_parameters)");
+  std::optional<hf::ConfigView> p;
+  double theta = c.number_or("rope_theta", 10000.0);
+  if (c.present("rope_parameters")) {
+    p = c.object("rope_parameters");
+    theta = p->number_or("rope_theta", theta);
+  } else if (c.present("rope_scaling")) {
+    p = c.object("rope_scaling");
+  }
+  out.set("rope_theta", theta);
+  std::string type = "default";
+  if (p) type = p->present("rope_type") ? p->string("rope_type") : p->string_or("type", "default");
+  const bool uses_max = type == "dynamic" || type == "yarn" || type == "longrope";
+  if (!uses_max)
+    c.irrelevant("max_position_embeddings",
+                 "the context trained for: unscaled, linear and llama3 RoPE compute positions beyond it the same way");
+  if (type == "default") return;
+  if (type != "linear" && type != "dynamic" && type != "yarn" && type != "llama3" && type != "longrope")
+    p->refuse(p->present("rope_type") ? "rope_type" : "type",
+              "is \"" + type + "\"; strata's RoPE scales as linear, dynamic, yarn, llama3 or longrope");
+  out.set("rope_scaling", type);
+  if (p->present("factor")) out.set("rope_factor", p->number("factor"));
+  // Phi-3 writes original_max_position_embeddings at the top level too (transformers 4 reads
+  // longrope's threshold there); where both are given they must agree.
+  const char* original = "original_max_position_embeddings";
+  if (p->present(original)) {
+    out.set("rope_original_context", p->integer(original));
+    if (c.present(original))
+      c.require(c.integer(original) == p->integer(original), original, "differs from the one in the RoPE scaling");
+  } else if (type != "linear" && type != "dynamic" && c.present(original)) {
+    out.set("rope_original_context", c.integer(original));
+  }
+  if (uses_max) out.set("rope_max_context", c.integer("max_position_embeddings"));
+  const auto number = [&](const char* hf_key, const char* key) {
+    if (p->present(hf_key)) out.set(key, p->number(hf_key));
+  };
+  if (type == "llama3") {
+    number("low_freq_factor", "rope_low_freq_factor");
+    number("high_freq_factor", "rope_high_freq_factor");
+  }
+  if (type == "yarn") {
+    number("beta_fast", "rope_beta_fast");
+    number("beta_slow", "rope_beta_slow");
+    number("mscale", "rope_mscale");
+    number("mscale_all_dim", "rope_mscale_all_dim");
+    if (p->present("truncate")) out.set("rope_truncate", p->boolean_or("truncate", true));
+  }
+  if (type == "yarn" || type == "longrope") number("attention_factor", "rope_attention_factor");
+  if (type == "longrope")
+    for (const auto& [hf_key, key] : {std::pair{"short_factor", "rope_short_factor"}, std::pair{"long_factor", "rope_long_factor"}})
+      out.set_raw(key, hf::TomlWriter::toml_numbers(p->numbers(hf_key)));
+}
+
+// The same, written in transformers 4's layout (which transformers 5 reads too).
+void export_rope(const Config& a, hf::ConfigWriter& out) {
+  out.set("rope_theta", a.number("rope_theta"));
+  const std::string type = a.string("rope_scaling");
+  if (type == "none") return;
+  hf::ConfigWriter s = out.object("rope_scaling");
+  s.set("rope_type", type);
+  if (a.has("rope_factor")) s.set("factor", a.number("rope_factor"));
+  if (a.has("rope_original_context")) s.set("original_max_position_embeddings", a.integer("rope_original_context"));
+  if (a.has("rope_max_context")) out.set("max_position_embeddings", a.integer("rope_max_context"));
+  if (type == "llama3") {
+    s.set("low_freq_factor", a.number("rope_low_freq_factor"));
+    s.set("high_freq_factor", a.number("rope_high_freq_factor"));
+  }
+  if (type == "yarn") {
+    s.set("beta_fast", a.number("rope_beta_fast"));
+    s.set("beta_slow", a.number("rope_beta_slow"));
+    s.set("truncate", a.boolean("rope_truncate"));
+    if (a.has("rope_mscale")) s.set("mscale", a.number("rope_mscale"));
+    if (a.has("rope_mscale_all_dim")) s.set("mscale_all_dim", a.number("rope_mscale_all_dim"));
+  }
+  if ((type == "yarn" || type == "longrope") && a.has("rope_attention_factor"))
+    s.set("attention_factor", a.number("rope_attention_factor"));
+  if (type == "longrope") {
+    s.set_numbers("short_factor", a.numbers("rope_short_factor"));
+    s.set_numbers("long_factor", a.numbers("rope_long_factor"));
+  }
 }
 
 // `rope`: Llama and Mixtral rotate q and k; Jamba's attention has no positional encoding.
@@ -72,7 +148,7 @@ hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> archi
               "is set; strata imports " + c.architecture() + " with full attention (sliding_window = null)");
     if (rope) {
       out.set("positions", "rope");
-      out.set("rope_theta", rope_theta(c));
+      import_rope(c, out);
     } else {
       out.set("positions", "none");
     }
@@ -97,7 +173,7 @@ hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> archi
     out.set("num_key_value_heads", a.has("n_kv_heads") ? a.integer("n_kv_heads") : heads);
     out.set("head_dim", a.has("head_dim") ? a.integer("head_dim") : model.integer("d_model") / heads);
     out.set("attention_bias", a.boolean("qkv_bias"));
-    if (rope) out.set("rope_theta", a.number("rope_theta"));
+    if (rope) export_rope(a, out);
   };
   return m;  // q_proj, k_proj, v_proj, o_proj (and biases) keep their names
 }

@@ -33,6 +33,7 @@ ConfigSchema attention_schema() {
       .at_most(1.0);
   s.boolean("rope_interleaved", false,
             "rotate channel pairs (2c, 2c+1) as original RoPE; default (c, c + rot/2) as Hugging Face Llama");
+  attention_plugin::add_rope_scaling_keys(s);
   s.boolean("qkv_bias", false, "biases on the q, k and v projections");
   s.boolean("out_bias", false, "bias on the output projection");
   s.boolean("fused_qkv", false, "one qkv_proj with rows [q; k; v] instead of q_proj, k_proj, v_proj");
@@ -79,12 +80,20 @@ AttentionConfig attention_config(const Config& config, const BuildContext& ctx) 
                              " channels; RoPE rotates channel pairs, so it needs an even number >= 2",
                          "choose rope_fraction and head_dim so that head_dim * rope_fraction is even, or use "
                          "positions = \"none\"");
+    c.rope_scaling = attention_plugin::read_rope_scaling(config, r.rotary_dim);
+    if (!attention_plugin::depends_on_length(c.rope_scaling) && c.rope_scaling.type != "none") {
+      const attention_plugin::RopeFrequencies f =
+          attention_plugin::rope_frequencies(c.rope_scaling, r.theta, r.rotary_dim, 0);
+      r.inv_freq = f.inv_freq;
+      r.scale = f.scale;
+    }
     c.rope = r;
   } else {
-    for (const char* key : {"rope_theta", "rope_fraction", "rope_interleaved"})
+    for (const char* key : {"rope_theta", "rope_fraction", "rope_interleaved", "rope_scaling"})
       if (config.has(key))
         throw config.error(key, "has no effect with positions = \"none\"",
                            "remove it, or set positions = \"rope\"");
+    (void)attention_plugin::read_rope_scaling(config, 2);  // any other scaling key is refused as well
   }
   c.qkv_bias = config.boolean("qkv_bias");
   c.out_bias = config.boolean("out_bias");

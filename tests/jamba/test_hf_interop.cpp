@@ -232,9 +232,10 @@ TEST_CASE("hf: import errors name the key, the tensor or the file", "[hf][errors
   SECTION("a setting strata cannot reproduce") {
     const fs::path hf = llama_folder("rope_scaling");
     nlohmann::json config = read_json(hf / "config.json");
-    config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+    config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}, {"rope_type", "linear"}};
+    config["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 10000.0}};
     write_json(hf / "config.json", config);
-    require_import_error(hf, "\"rope_scaling\" is set");
+    require_import_error(hf, "\"rope_scaling\" is set alongside rope_parameters; keep one");
   }
   SECTION("missing tensor") {
     const fs::path hf = llama_folder("missing_tensor");
@@ -327,9 +328,10 @@ TEST_CASE("hf: transformers 5's rope_parameters give the same model as transform
   import_hf(hf, hf.parent_path() / "v5_default", test::hybrid_registry(), test::hermetic_options());
   CHECK_FALSE(test::mismatch(v5, logits_of(hf.parent_path() / "v5_default", ids), 1e-6).empty());
 
-  config["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 10000.0}, {"factor", 4.0}};
+  config["rope_parameters"] = {{"rope_type", "proportional"}, {"rope_theta", 10000.0}, {"factor", 4.0}};
   write_json(hf / "config.json", config);
-  require_import_error(hf, "\"rope_parameters.rope_type\" is \"yarn\"");
+  require_import_error(hf, "\"rope_parameters.rope_type\" is \"proportional\"; strata's RoPE scales as linear, "
+                           "dynamic, yarn, llama3 or longrope");
 }
 
 // Every key that transformers' config classes define (their defaults, dumped once per

@@ -22,17 +22,28 @@ Tensor reference_rope(const Tensor& x, const RopeOptions& o) {
     for (std::int64_t t = 0; t < T; ++t)
       for (std::int64_t h = 0; h < H; ++h)
         for (std::int64_t c = 0; c < half; ++c) {
-          const double angle = double(o.position_offset + t) / std::pow(o.theta, 2.0 * double(c) / double(rot));
+          const double inv_freq = o.inv_freq.empty() ? 1.0 / std::pow(o.theta, 2.0 * double(c) / double(rot))
+                                                     : o.inv_freq[std::size_t(c)];
+          const double angle = double(o.position_offset + t) * inv_freq;
+          const double cs = o.scale * std::cos(angle), sn = o.scale * std::sin(angle);
           const std::int64_t base = ((b * T + t) * H + h) * d;
           const std::int64_t i = base + (o.interleaved ? 2 * c : c), j = i + (o.interleaved ? 1 : half);
-          out[i] = in[i] * std::cos(angle) - in[j] * std::sin(angle);
-          out[j] = in[j] * std::cos(angle) + in[i] * std::sin(angle);
+          out[i] = in[i] * cs - in[j] * sn;
+          out[j] = in[j] * cs + in[i] * sn;
         }
   return Tensor::from_vector(out, x.shape());
 }
 
 std::vector<RopeOptions> variants() {
-  std::vector<RopeOptions> v(4);
+  std::vector<RopeOptions> v(6);
+  // Scaled RoPE: explicit per-pair frequencies and a factor on cos and sin (YaRN, LongRoPE).
+  v[4].inv_freq = {1.0, 0.3, 0.02, 1e-4};
+  v[4].scale = 1.25;
+  v[4].position_offset = 40;
+  v[5].rotary_dim = 4;
+  v[5].interleaved = true;
+  v[5].inv_freq = {0.7, 0.05};
+  v[5].scale = 0.8;
   v[1].interleaved = true;
   v[2].rotary_dim = 4;  // half of head_dim 8 (partial rotary)
   v[2].theta = 1e6;
@@ -98,5 +109,13 @@ TEST_CASE("rope: bad arguments are clear errors", "[ops][rope][errors]") {
   o = {};
   o.position_offset = -1;
   CHECK_THROWS_AS(rope(x, o), ValueError);
+  o = {};
+  o.inv_freq = {1.0, 0.5};  // 4 pairs needed
+  CHECK_THROWS_WITH(rope(x, o), Catch::Contains("2 inverse frequencies for rotary_dim = 8 (needs one per channel pair: 4)"));
+  o.inv_freq = {1.0, 0.5, 0.0, 0.1};
+  CHECK_THROWS_WITH(rope(x, o), Catch::Contains("must be a finite number > 0"));
+  o = {};
+  o.scale = 0;
+  CHECK_THROWS_WITH(rope(x, o), Catch::Contains("scale = 0"));
   CHECK_THROWS_AS(rope(Tensor::zeros({2, 2, 8})), ShapeError);
 }

@@ -72,6 +72,7 @@ class ConfigView {
   std::string string(const std::string& key) const;
   std::string string_or(const std::string& key, const std::string& fallback) const;
   std::vector<std::string> strings(const std::string& key) const;  // a JSON array of strings
+  std::vector<double> numbers(const std::string& key) const;       // a JSON array of numbers
   ConfigView object(const std::string& key) const;                 // a nested object
   std::vector<std::string> keys() const;                           // this object's keys, sorted
 
@@ -128,6 +129,7 @@ class ConfigWriter {
       set_string(key, std::string(value));
   }
   void set_null(const std::string& key);
+  void set_numbers(const std::string& key, const std::vector<double>& values);
   // A nested object ("rope_scaling"), created on first use.
   ConfigWriter object(const std::string& key);
 
@@ -173,6 +175,7 @@ class TomlWriter {
   std::string text() const;
 
   static std::string toml_number(double value);  // round-trips exactly; always a float literal
+  static std::string toml_numbers(const std::vector<double>& values);  // "[1.0, 2.5]"
   static std::string toml_string(const std::string& value);
 
  private:

@@ -200,6 +200,8 @@ struct RopeCall {
   Tensor* out = nullptr;
   std::int64_t rotary_dim = 0, position_offset = 0;
   double theta = 10000.0;
+  const double* inv_freq = nullptr;  // [rotary_dim / 2], or nullptr: from theta
+  double scale = 1.0;                // on cos and sin
   bool interleaved = false, inverse = false;
   DTypeList dtypes() const { return {out->dtype()}; }
 };

@@ -164,6 +164,19 @@ std::vector<std::string> ConfigView::strings(const std::string& key) const {
   return out;
 }
 
+std::vector<double> ConfigView::numbers(const std::string& key) const {
+  consider(key);
+  const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
+  std::vector<double> out;
+  if (v.is_array())
+    for (const json& item : v) {
+      if (!item.is_number()) break;
+      out.push_back(item.get<double>());
+    }
+  if (!v.is_array() || out.size() != v.size()) refuse(key, "must be a list of numbers, not " + v.dump());
+  return out;
+}
+
 ConfigView ConfigView::object(const std::string& key) const {
   consider(key);
   const json& v = required(node_->value, key, prefix_ + key, *file_, architecture_);
@@ -236,6 +249,9 @@ void ConfigWriter::set_string(const std::string& key, const std::string& value) 
 void ConfigWriter::set_strings(const std::string& key, const std::vector<std::string>& value) {
   put(object_at(document_->root, pointer_), pointer_, key, value);
 }
+void ConfigWriter::set_numbers(const std::string& key, const std::vector<double>& values) {
+  put(object_at(document_->root, pointer_), pointer_, key, values);
+}
 void ConfigWriter::set_null(const std::string& key) { put(object_at(document_->root, pointer_), pointer_, key, nullptr); }
 
 ConfigWriter ConfigWriter::object(const std::string& key) {
@@ -289,6 +305,12 @@ std::string TomlWriter::toml_number(double value) {
   if (s == "nan" || s == "-nan") return "nan";
   if (s.find_first_of(".eE") == std::string::npos) s += ".0";
   return s;
+}
+
+std::string TomlWriter::toml_numbers(const std::vector<double>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + toml_number(values[i]);
+  return out + "]";
 }
 
 std::string TomlWriter::toml_string(const std::string& value) {

@@ -23,6 +23,8 @@ Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
                                               .rotary_dim = o.rotary_dim,
                                               .position_offset = o.position_offset,
                                               .theta = o.theta,
+                                              .inv_freq = o.inv_freq.empty() ? nullptr : o.inv_freq.data(),
+                                              .scale = o.scale,
                                               .interleaved = o.interleaved,
                                               .inverse = inverse});
   return out;
@@ -44,6 +46,17 @@ Tensor rope(const Tensor& x, const RopeOptions& options) {
                      std::to_string(head_dim) + "]");
   if (!(o.theta > 1.0) || !std::isfinite(o.theta))
     throw ValueError("rope: theta = " + std::to_string(o.theta) + " must be a finite number > 1");
+  if (!o.inv_freq.empty()) {
+    if (std::int64_t(o.inv_freq.size()) != o.rotary_dim / 2)
+      throw ValueError("rope: " + std::to_string(o.inv_freq.size()) + " inverse frequencies for rotary_dim = " +
+                       std::to_string(o.rotary_dim) + " (needs one per channel pair: " +
+                       std::to_string(o.rotary_dim / 2) + ")");
+    for (double f : o.inv_freq)
+      if (!(f > 0) || !std::isfinite(f))
+        throw ValueError("rope: inverse frequency " + std::to_string(f) + " must be a finite number > 0");
+  }
+  if (!(o.scale > 0) || !std::isfinite(o.scale))
+    throw ValueError("rope: scale = " + std::to_string(o.scale) + " must be a finite number > 0");
   if (o.position_offset < 0)
     throw ValueError("rope: position_offset = " + std::to_string(o.position_offset) + " must be >= 0");
   const Tensor xc = detail::heads_packed(x);

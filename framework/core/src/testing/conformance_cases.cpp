@@ -133,16 +133,21 @@ void row_cases(std::vector<ConformanceCase>& out) {
   out.push_back(make("layernorm with weight and bias, rows of 35", {"layernorm", "layernorm_backward"},
                      {m.randn({9, 35}), m.randn({35}), m.randn({35})},
                      [](const Inputs& x) { return Inputs{layernorm(x[0], x[1], x[2], 1e-5)}; }));
-  out.push_back(make("rope: rotate_half and interleaved, partial rotary, offset, strided heads", {"rope"},
-                     {m.randn({2, 5, 3, 24})}, [](const Inputs& x) {
+  out.push_back(make("rope: rotate_half and interleaved, partial rotary, offset, strided heads, scaled frequencies",
+                     {"rope"}, {m.randn({2, 5, 3, 24})}, [](const Inputs& x) {
                        RopeOptions half;
                        half.rotary_dim = 16;
                        half.position_offset = 7;
                        RopeOptions inter;
                        inter.interleaved = true;
                        inter.theta = 500000.0;
+                       RopeOptions scaled;  // as YaRN: per-pair frequencies and a factor on cos and sin
+                       scaled.rotary_dim = 8;
+                       scaled.position_offset = 30;
+                       scaled.inv_freq = {1.0, 0.2, 0.03, 0.001};
+                       scaled.scale = 1.15;
                        const Tensor heads = slice(x[0], 2, 1, 3);  // [2, 5, 2, 24], heads of a wider tensor
-                       return Inputs{rope(x[0], half), rope(heads, inter)};
+                       return Inputs{rope(x[0], half), rope(heads, inter), rope(x[0], scaled)};
                      }));
 }
 

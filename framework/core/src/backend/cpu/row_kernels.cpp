@@ -162,6 +162,8 @@ void rope(const RopeCall& c) {
     args.rotary_dim = c.rotary_dim;
     args.position_offset = c.position_offset;
     args.theta = c.theta;
+    args.inv_freq = c.inv_freq;
+    args.scale = c.scale;
     args.interleaved = c.interleaved;
     args.inverse = c.inverse;
     args.x = x.data<T>();
