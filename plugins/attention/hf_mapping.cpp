@@ -1,11 +1,12 @@
-// Llama and Mixtral as Hugging Face writes them, and the attention mixer's config.json keys
-// and tensor names (transformers' LlamaAttention: q_proj, k_proj, v_proj, o_proj, which are
-// strata's names too).
+// Llama, Mistral, Qwen2 and Mixtral as Hugging Face writes them, and the attention mixer's
+// config.json keys and tensor names (transformers' LlamaAttention: q_proj, k_proj, v_proj,
+// o_proj, which are strata's names too) in those and in Jamba.
 #include "hf_mapping.h"
 
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace strata::attention_plugin {
 
@@ -14,13 +15,16 @@ namespace {
 
 
 constexpr const char* kLlama = "LlamaForCausalLM";
+constexpr const char* kMistral = "MistralForCausalLM";
+constexpr const char* kQwen2 = "Qwen2ForCausalLM";
 constexpr const char* kMixtral = "MixtralForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 
-// The decoder layout Llama and Mixtral share; `ffn` is the type of their feed-forward.
-// `mixtral`: its config.json also says sliding_window = null (full attention).
+// The decoder layout the Llama family shares (Llama, Mistral, Qwen2, Mixtral); `ffn` is the
+// type of their feed-forward. Export tries them in registration order and writes the first
+// that can express the model (a window makes it Mistral, q/k/v biases without an o bias Qwen2).
 hf::ArchitectureMapping llama_family(const char* name, const char* model_type, const char* ffn, const char* ffn_module,
-                                     double default_eps, bool mixtral) {
+                                     double default_eps) {
   hf::ArchitectureMapping a;
   a.name = name;
   a.model_type = model_type;
@@ -38,9 +42,8 @@ hf::ArchitectureMapping llama_family(const char* name, const char* model_type, c
     c.irrelevant("pretraining_tp", "splits the same products into slices (an emulation of tensor parallelism): "
                                    "float reassociation only");
   };
-  a.export_config = [mixtral](const Config&, hf::ConfigWriter& out) {
+  a.export_config = [](const Config&, hf::ConfigWriter& out) {
     if (!out.has("max_position_embeddings")) out.set("max_position_embeddings", 4096);  // unless RoPE scaling set it
-    if (mixtral) out.set_null("sliding_window");
   };
   return a;
 }
@@ -133,47 +136,92 @@ void export_rope(const Config& a, hf::ConfigWriter& out) {
   }
 }
 
-// `rope`: Llama and Mixtral rotate q and k; Jamba's attention has no positional encoding.
-hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> architectures) {
+// How an architecture's config.json describes its attention.
+struct AttentionDialect {
+  std::vector<std::string> architectures;
+  bool rope = true;  // false: Jamba's attention has no positional encoding
+  // Llama's attention_bias sets the q, k, v and o biases together; Qwen2 has q, k and v
+  // biases and none on o, and no key for them.
+  bool qkv_bias_only = false;
+  // sliding_window: refused (Llama, Jamba), the window of every layer (Mistral, Mixtral), or
+  // Qwen2's use_sliding_window with per-layer layer_types (only all-full is imported).
+  enum class Window { refused, every_layer, qwen2 } window = Window::refused;
+};
+
+void import_window(const AttentionDialect& d, const hf::ConfigView& c, hf::TomlWriter& out) {
+  switch (d.window) {
+    case AttentionDialect::Window::refused:
+      c.require(!c.present("sliding_window"), "sliding_window",
+                "is set; strata imports " + c.architecture() + " with full attention (sliding_window = null)");
+      break;
+    case AttentionDialect::Window::every_layer:  // a query sees the sliding_window most recent keys, its own included
+      if (c.present("sliding_window")) out.set("window", c.integer("sliding_window"));
+      break;
+    case AttentionDialect::Window::qwen2:
+      c.require(!c.boolean_or("use_sliding_window", false), "use_sliding_window",
+                "is true: Qwen2 then windows the layers from max_window_layers on, and strata imports one "
+                "attention configuration for every layer");
+      if (c.present("layer_types"))
+        for (const std::string& t : c.strings("layer_types"))
+          c.require(t == "full_attention", "layer_types", "holds \"" + t + "\"; strata imports full attention only");
+      c.irrelevant("sliding_window", "used only with use_sliding_window = true");
+      c.irrelevant("max_window_layers", "used only with use_sliding_window = true");
+      break;
+  }
+}
+
+hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
   hf::ComponentMapping m;
   m.kind = ComponentKind::mixer;
   m.type = "attention";
-  m.architectures = std::move(architectures);
-  m.import_config = [rope](const hf::ConfigView& c, hf::TomlWriter& out) {
+  m.architectures = d.architectures;
+  m.import_config = [d](const hf::ConfigView& c, hf::TomlWriter& out) {
     const std::int64_t heads = c.integer("num_attention_heads");
     out.set("n_heads", heads);
     out.set("n_kv_heads", c.integer_or("num_key_value_heads", heads));
     if (c.present("head_dim")) out.set("head_dim", c.integer("head_dim"));
-    c.require(!c.present("sliding_window"), "sliding_window",
-              "is set; strata imports " + c.architecture() + " with full attention (sliding_window = null)");
-    if (rope) {
+    import_window(d, c, out);
+    if (d.rope) {
       out.set("positions", "rope");
       import_rope(c, out);
     } else {
       out.set("positions", "none");
     }
-    if (c.boolean_or("attention_bias", false)) {
+    if (d.qkv_bias_only) {
+      out.set("qkv_bias", true);
+    } else if (c.boolean_or("attention_bias", false)) {
       out.set("qkv_bias", true);
       out.set("out_bias", true);
     }
     c.irrelevant("attention_dropout", "dropout of the attention weights: inactive in evaluation, and strata trains "
                                       "without dropout");
   };
-  m.export_config = [rope](const Config& a, const Config& model, hf::ConfigWriter& out) {
-    if (a.string("positions") != (rope ? "rope" : "none"))
-      hf::not_exportable(std::string("attention needs positions = \"") + (rope ? "rope" : "none") + "\"");
-    if (rope && (a.boolean("rope_interleaved") || a.number("rope_fraction") != 1.0))
+  m.export_config = [d](const Config& a, const Config& model, hf::ConfigWriter& out) {
+    if (a.string("positions") != (d.rope ? "rope" : "none"))
+      hf::not_exportable(std::string("attention needs positions = \"") + (d.rope ? "rope" : "none") + "\"");
+    if (d.rope && (a.boolean("rope_interleaved") || a.number("rope_fraction") != 1.0))
       hf::not_exportable("Hugging Face rotates the whole head in halves (rope_interleaved = false, rope_fraction = 1)");
-    if (a.has("window") || !a.boolean("causal") || a.has("softmax_scale") || a.boolean("fused_qkv"))
-      hf::not_exportable("attention with window, causal = false, softmax_scale or fused_qkv");
-    if (a.boolean("qkv_bias") != a.boolean("out_bias"))
+    if (!a.boolean("causal") || a.has("softmax_scale") || a.boolean("fused_qkv"))
+      hf::not_exportable("attention with causal = false, softmax_scale or fused_qkv");
+    if (a.has("window") && d.window != AttentionDialect::Window::every_layer)
+      hf::not_exportable("a sliding window (MistralForCausalLM has one)");
+    if (d.qkv_bias_only) {
+      if (!a.boolean("qkv_bias") || a.boolean("out_bias"))
+        hf::not_exportable("Qwen2's attention has q, k and v biases and no o bias (qkv_bias = true, out_bias = false)");
+    } else if (a.boolean("qkv_bias") != a.boolean("out_bias")) {
       hf::not_exportable("Hugging Face's attention_bias sets q, k, v and o biases together");
+    }
     const std::int64_t heads = a.integer("n_heads");
     out.set("num_attention_heads", heads);
     out.set("num_key_value_heads", a.has("n_kv_heads") ? a.integer("n_kv_heads") : heads);
     out.set("head_dim", a.has("head_dim") ? a.integer("head_dim") : model.integer("d_model") / heads);
-    out.set("attention_bias", a.boolean("qkv_bias"));
-    if (rope) export_rope(a, out);
+    if (!d.qkv_bias_only) out.set("attention_bias", a.boolean("qkv_bias"));
+    if (d.window == AttentionDialect::Window::every_layer) {
+      if (a.has("window")) out.set("sliding_window", a.integer("window"));
+      else out.set_null("sliding_window");
+    }
+    if (d.window == AttentionDialect::Window::qwen2) out.set("use_sliding_window", false);
+    if (d.rope) export_rope(a, out);
   };
   return m;  // q_proj, k_proj, v_proj, o_proj (and biases) keep their names
 }
@@ -181,10 +229,14 @@ hf::ComponentMapping attention_mapping(bool rope, std::vector<std::string> archi
 }  // namespace
 
 void register_hf_mappings(PluginRegistrar& registrar) {
-  registrar.add_hf_architecture(llama_family(kLlama, "llama", "mlp", "mlp", 1e-6, false));
-  registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5, true));
-  registrar.add_hf_component(attention_mapping(true, {kLlama, kMixtral}));
-  registrar.add_hf_component(attention_mapping(false, {kJamba}));
+  registrar.add_hf_architecture(llama_family(kLlama, "llama", "mlp", "mlp", 1e-6));
+  registrar.add_hf_architecture(llama_family(kMistral, "mistral", "mlp", "mlp", 1e-6));
+  registrar.add_hf_architecture(llama_family(kQwen2, "qwen2", "mlp", "mlp", 1e-6));
+  registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5));
+  registrar.add_hf_component(attention_mapping({{kLlama}}));
+  registrar.add_hf_component(attention_mapping({{kMistral, kMixtral}, true, false, AttentionDialect::Window::every_layer}));
+  registrar.add_hf_component(attention_mapping({{kQwen2}, true, true, AttentionDialect::Window::qwen2}));
+  registrar.add_hf_component(attention_mapping({{kJamba}, false}));
 }
 
 }  // namespace strata::attention_plugin

@@ -45,6 +45,52 @@ TEST_CASE("hf fixtures: imported models reproduce transformers' logits", "[hf][f
   }
 }
 
+namespace {
+
+// Imports a fixture folder (config.json, weights, expected.safetensors), requires its logits
+// within 1e-4 of transformers', and returns the checkpoint and the ids and logits.
+struct ImportedFixture {
+  LoadedCheckpoint checkpoint;
+  Tensor ids, logits;
+  fs::path out;
+};
+ImportedFixture import_fixture(const fs::path& folder, const std::string& name) {
+  const fs::path out = test::fresh_temp_dir("hf_fixture_more", name);
+  import_hf(folder, out, test::hybrid_registry(), test::hermetic_options());
+  LoadedCheckpoint c = load_checkpoint(out, test::hermetic_options(), test::hybrid_registry());
+  const safetensors::Reader expected(folder / "expected.safetensors");
+  const Tensor ids = expected.load("input_ids");
+  autograd::NoGradGuard no_grad;
+  c.model->train(false);
+  StepContext ctx(false);
+  const Tensor logits = c.model->forward(ids, ctx);
+  STRATA_REQUIRE_CLOSE(logits, expected.load("logits"), 1e-4, 0);
+  return {std::move(c), ids, logits, out};
+}
+
+// Token-by-token decoding of `ids` through the model's caches.
+Tensor decode_each_token(Model& model, const Tensor& ids) {
+  autograd::NoGradGuard no_grad;
+  StepContext ctx(false);
+  DecodeState state = model.make_decode_state(ids.size(0));
+  std::vector<Tensor> pieces;
+  for (std::int64_t t = 0; t < ids.size(1); ++t) pieces.push_back(model.forward_step(ids.slice(1, t, t + 1), state, ctx));
+  return concat(pieces, 1);
+}
+
+// Export, then import again: the same logits.
+void require_round_trip(const ImportedFixture& f) {
+  export_hf(f.out, f.out / "hf", test::hybrid_registry(), test::hermetic_options());
+  import_hf(f.out / "hf", f.out / "again", test::hybrid_registry(), test::hermetic_options());
+  LoadedCheckpoint again = load_checkpoint(f.out / "again", test::hermetic_options(), test::hybrid_registry());
+  autograd::NoGradGuard no_grad;
+  again.model->train(false);
+  StepContext ctx(false);
+  STRATA_REQUIRE_CLOSE(again.model->forward(f.ids, ctx), f.logits, 1e-6, 0);
+}
+
+}  // namespace
+
 // Llama with each RoPE scaling, configs as transformers 4.57 and 5.24 write them
 // (tests/fixtures/hf/make_rope_fixtures.py): logits over 40 tokens, 24 of them past the
 // original context of 16, where the scalings differ from plain RoPE by 0.4-0.7.
@@ -54,45 +100,46 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
     for (const char* scaling : {"linear", "dynamic", "yarn", "llama3", "longrope"}) {
       const std::string name = std::string(version) + "_" + scaling;
       INFO(name);
-      const fs::path folder = fs::path(STRATA_HF_FIXTURES_DIR) / "rope_scaling" / name;
-      const fs::path out = test::fresh_temp_dir("hf_rope", name);
-      import_hf(folder, out, test::hybrid_registry(), test::hermetic_options());
-      LoadedCheckpoint c = load_checkpoint(out, test::hermetic_options(), test::hybrid_registry());
-      CHECK(c.experiment.model.component("mixer").string("rope_scaling") == scaling);
-      const safetensors::Reader expected(folder / "expected.safetensors");
-      const Tensor ids = expected.load("input_ids");
-      autograd::NoGradGuard no_grad;
-      c.model->train(false);
-      StepContext ctx(false);
-      const Tensor logits = c.model->forward(ids, ctx);
-      STRATA_REQUIRE_CLOSE(logits, expected.load("logits"), 1e-4, 0);
-
+      ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "rope_scaling" / name, name);
+      CHECK(f.checkpoint.experiment.model.component("mixer").string("rope_scaling") == scaling);
       // Decoding: one forward per token. Where the frequencies do not depend on the length
       // (linear, yarn, llama3) it equals the full forward. dynamic and longrope choose their
       // frequencies by the forward's length, as transformers does: a 40-token forward rotates
       // every position with the long-context frequencies, a decoding step with those of its
       // own length; so decoding equals the forward of the first 16 tokens (the threshold).
-      DecodeState state = c.model->make_decode_state(ids.size(0));
-      std::vector<Tensor> pieces;
-      for (std::int64_t t = 0; t < ids.size(1); ++t) pieces.push_back(c.model->forward_step(ids.slice(1, t, t + 1), state, ctx));
-      const Tensor decoded = concat(pieces, 1);
+      const Tensor decoded = decode_each_token(*f.checkpoint.model, f.ids);
       if (std::string(scaling) == "dynamic" || std::string(scaling) == "longrope") {
-        const Tensor prefix = ids.slice(1, 0, 16).contiguous();
-        StepContext short_ctx(false);
-        STRATA_REQUIRE_CLOSE(decoded.slice(1, 0, 16), c.model->forward(prefix, short_ctx), 1e-4, 0);
+        autograd::NoGradGuard no_grad;
+        StepContext ctx(false);
+        const Tensor prefix = f.ids.slice(1, 0, 16).contiguous();
+        STRATA_REQUIRE_CLOSE(decoded.slice(1, 0, 16), f.checkpoint.model->forward(prefix, ctx), 1e-4, 0);
       } else {
-        STRATA_REQUIRE_CLOSE(decoded, logits, 1e-4, 0);
+        STRATA_REQUIRE_CLOSE(decoded, f.logits, 1e-4, 0);
       }
-
       // Export writes the scaling back (transformers 4's layout), and it imports to the same model.
-      export_hf(out, out / "hf", test::hybrid_registry(), test::hermetic_options());
-      const std::string config = test::file_bytes(out / "hf" / "config.json");
+      require_round_trip(f);
+      const std::string config = test::file_bytes(f.out / "hf" / "config.json");
       CHECK(config.find(std::string("\"rope_type\": \"") + scaling + "\"") != std::string::npos);
-      import_hf(out / "hf", out / "again", test::hybrid_registry(), test::hermetic_options());
-      LoadedCheckpoint again = load_checkpoint(out / "again", test::hermetic_options(), test::hybrid_registry());
-      again.model->train(false);
-      StepContext again_ctx(false);
-      STRATA_REQUIRE_CLOSE(again.model->forward(ids, again_ctx), logits, 1e-6, 0);
+    }
+}
+
+// Mistral (a sliding window of 5 over 12 tokens) and Qwen2 (q, k, v biases, tied embeddings),
+// saved by transformers 4.57 and 5.24 (tests/fixtures/hf/make_arch_fixtures.py).
+TEST_CASE("hf fixtures: Mistral and Qwen2 reproduce transformers' logits", "[hf][fixtures]") {
+  for (const char* version : {"transformers4", "transformers5"})
+    for (const auto& [arch, expected_class] : {std::pair{"mistral", "MistralForCausalLM"}, std::pair{"qwen2", "Qwen2ForCausalLM"}}) {
+      const std::string name = std::string(version) + "_" + arch;
+      INFO(name);
+      ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
+      const Config& mixer = f.checkpoint.experiment.model.component("mixer");
+      if (std::string(arch) == "mistral") CHECK(mixer.integer("window") == 5);
+      if (std::string(arch) == "qwen2") CHECK((mixer.boolean("qkv_bias") && !mixer.boolean("out_bias")));
+      STRATA_REQUIRE_CLOSE(decode_each_token(*f.checkpoint.model, f.ids), f.logits, 1e-4, 0);
+      // Export chooses the architecture that expresses the model: a window is Mistral's,
+      // q/k/v biases without an o bias Qwen2's.
+      require_round_trip(f);
+      CHECK(test::file_bytes(f.out / "hf" / "config.json").find(std::string("\"") + expected_class + "\"") !=
+            std::string::npos);
     }
 }
 

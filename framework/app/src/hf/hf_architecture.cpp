@@ -142,12 +142,14 @@ std::string config_to_toml(const hf::ArchitectureMapping& arch, const hf::Config
   return os.str();
 }
 
-const hf::ArchitectureMapping& architecture_of_experiment(const Experiment& e, const ComponentRegistry& registry) {
+std::vector<const hf::ArchitectureMapping*> architectures_of_experiment(const Experiment& e,
+                                                                      const ComponentRegistry& registry) {
   const std::string stack = e.model.component("stack").type();
   const std::string block = e.model.component("block").type();
   const std::vector<std::string> mixers = types_of(e.model.components("mixer"));
   const std::vector<std::string> ffns = types_of(e.model.components("ffn"));
   const auto as_set = [](const std::vector<std::string>& v) { return std::set<std::string>(v.begin(), v.end()); };
+  std::vector<const hf::ArchitectureMapping*> out;
   for (const hf::ArchitectureMapping* a : registry.hf_architectures()) {
     if (a->stack != stack || as_set(a->mixers) != as_set(mixers) || as_set(a->ffns) != as_set(ffns)) continue;
     if (block != "prenorm")
@@ -156,12 +158,32 @@ const hf::ArchitectureMapping& architecture_of_experiment(const Experiment& e, c
     if (mixers.size() != as_set(mixers).size() || ffns.size() != as_set(ffns).size())
       throw FileFormatError(e.file.string() + ": this model has no Hugging Face counterpart: two [model.mixer] or "
                                 "[model.ffn] entries of one type; " + a->name + " has one configuration of each");
-    return *a;
+    out.push_back(a);
   }
-  throw FileFormatError(e.file.string() + ": this model has no Hugging Face counterpart: its stack (" + stack +
-                            "), mixers (" + listed(mixers) + ") and ffns (" + listed(ffns) +
-                            ") match none of the architectures the loaded plugins map",
-                        "export-hf writes " + describe_architectures(registry));
+  if (out.empty())
+    throw FileFormatError(e.file.string() + ": this model has no Hugging Face counterpart: its stack (" + stack +
+                              "), mixers (" + listed(mixers) + ") and ffns (" + listed(ffns) +
+                              ") match none of the architectures the loaded plugins map",
+                          "export-hf writes " + describe_architectures(registry));
+  return out;
+}
+
+ExportChoice choose_export(const Experiment& e, std::int64_t vocab_size, const ComponentRegistry& registry) {
+  const std::vector<const hf::ArchitectureMapping*> candidates = architectures_of_experiment(e, registry);
+  std::string reasons, hint;
+  for (const hf::ArchitectureMapping* a : candidates) {
+    try {
+      return {a, experiment_to_config(*a, e, vocab_size, registry)};
+    } catch (const FileFormatError& err) {
+      if (candidates.size() == 1) throw;
+      const std::string prefix = e.file.string() + ": this model has no Hugging Face counterpart (";
+      std::string why = err.message();
+      if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size() - 1);  // "(LlamaForCausalLM): ..."
+      reasons += (reasons.empty() ? "" : "; ") + why;
+      hint = err.hint();
+    }
+  }
+  throw FileFormatError(e.file.string() + ": this model has no Hugging Face counterpart: " + reasons, hint);
 }
 
 std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Experiment& e, std::int64_t vocab_size,

@@ -23,9 +23,19 @@ const hf::ArchitectureMapping& architecture_of_config(const hf::ConfigView& conf
 std::string config_to_toml(const hf::ArchitectureMapping& arch, const hf::ConfigView& config,
                            const ComponentRegistry& registry);
 
-// The architecture a strata experiment matches (its stack, its mixer and ffn types, the
-// prenorm block), or a FileFormatError saying what keeps it from each one.
-const hf::ArchitectureMapping& architecture_of_experiment(const Experiment& e, const ComponentRegistry& registry);
+// The architectures a strata experiment matches by its stack, its mixer and ffn types and the
+// prenorm block (Llama, Mistral and Qwen2 all compose attention + mlp), in registration
+// order; a FileFormatError saying what keeps it from them when none does.
+std::vector<const hf::ArchitectureMapping*> architectures_of_experiment(const Experiment& e,
+                                                                      const ComponentRegistry& registry);
+
+// The first of those that can express the model (its mappings' export_config accept every
+// setting), with the config.json it writes; a FileFormatError giving each one's obstacle.
+struct ExportChoice {
+  const hf::ArchitectureMapping* architecture = nullptr;
+  std::string config;  // config.json text
+};
+ExportChoice choose_export(const Experiment& e, std::int64_t vocab_size, const ComponentRegistry& registry);
 
 // The config.json of experiment `e` as `arch` (JSON text). `vocab_size` is the model's.
 std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Experiment& e, std::int64_t vocab_size,

@@ -249,7 +249,7 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
 std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& experiment, const Model& model,
                                                          const ComponentRegistry& registry,
                                                          const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  const hf::ArchitectureMapping& arch = architecture_of_experiment(experiment, registry);
+  const hf::ArchitectureMapping& arch = *choose_export(experiment, model.dims().vocab_size, registry).architecture;
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& [name, tensor] : tensors)
     for (auto& t : scatter(tensor_rule(arch, registry, model, name), tensor.detach().to(DType::f32)))
@@ -260,8 +260,9 @@ std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& exper
 std::string export_hf(const fs::path& checkpoint, const fs::path& out, ComponentRegistry& registry,
                       const ExperimentOptions& options, const CheckpointChecks& checks) {
   LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry, DType::f32, checks);
-  const hf::ArchitectureMapping& arch = architecture_of_experiment(c.experiment, registry);
-  const std::string config = experiment_to_config(arch, c.experiment, c.model->dims().vocab_size, registry);
+  const ExportChoice choice = choose_export(c.experiment, c.model->dims().vocab_size, registry);
+  const hf::ArchitectureMapping& arch = *choice.architecture;
+  const std::string& config = choice.config;
   std::vector<std::pair<std::string, Tensor>> parameters;
   for (const auto& p : c.model->named_parameters()) parameters.emplace_back(p.name, p.tensor);
   const auto tensors = to_hf_layout(c.experiment, *c.model, registry, parameters);
