@@ -21,6 +21,10 @@ AttentionMixer::AttentionMixer(const AttentionConfig& config, Generator& gen, DT
     v_proj_ = register_module("v_proj", std::make_shared<nn::Linear>(D, kv_width, config.qkv_bias, gen, dtype));
   }
   o_proj_ = register_module("o_proj", std::make_shared<nn::Linear>(q_width, D, config.out_bias, gen, dtype));
+  if (config.qk_norm) {
+    q_norm_ = register_module("q_norm", std::make_shared<nn::Norm>(nn::NormKind::rmsnorm, d, config.qk_norm_eps, dtype));
+    k_norm_ = register_module("k_norm", std::make_shared<nn::Norm>(nn::NormKind::rmsnorm, d, config.qk_norm_eps, dtype));
+  }
 }
 
 AttentionOptions AttentionMixer::attention_options() const {
@@ -45,6 +49,10 @@ AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t positi
     p.q = reshape(q_proj_->forward(x), {B, T, Hq, d});
     p.k = reshape(k_proj_->forward(x), {B, T, Hkv, d});
     p.v = reshape(v_proj_->forward(x), {B, T, Hkv, d});
+  }
+  if (q_norm_) {  // per head, over its d channels: [B, T, H, d]
+    p.q = q_norm_->forward(p.q);
+    p.k = k_norm_->forward(p.k);
   }
   if (config_.rope) {
     RopeOptions r = *config_.rope;

@@ -31,6 +31,10 @@ struct AttentionConfig {
   RopeScaling rope_scaling;               // type "none": plain RoPE (rope_scaling.h)
   bool qkv_bias = false, out_bias = false;
   bool fused_qkv = false;
+  // RMSNorm of each query and key head over its channels, before RoPE (Qwen3, OLMo 2);
+  // weights [head_dim] shared by the heads, q_norm.weight and k_norm.weight.
+  bool qk_norm = false;
+  double qk_norm_eps = 1e-6;
   double softmax_scale = 0;               // 0: 1 / sqrt(head_dim)
   AttentionImpl impl = AttentionImpl::flash;
 };
@@ -67,6 +71,7 @@ class AttentionMixer : public Mixer {
   std::shared_ptr<nn::Linear> qkv_proj_;  // fused: [(Hq + 2 Hkv) d, D]
   std::shared_ptr<nn::Linear> q_proj_, k_proj_, v_proj_;
   std::shared_ptr<nn::Linear> o_proj_;  // [D, Hq d]
+  std::shared_ptr<nn::Norm> q_norm_, k_norm_;  // qk_norm: weights [d]
 };
 
 }  // namespace strata::attention_plugin

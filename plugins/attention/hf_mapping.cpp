@@ -1,4 +1,4 @@
-// Llama, Mistral, Qwen2 and Mixtral as Hugging Face writes them, and the attention mixer's
+// Llama, Mistral, Qwen2, Qwen3 and Mixtral as Hugging Face writes them, and the attention mixer's
 // config.json keys and tensor names (transformers' LlamaAttention: q_proj, k_proj, v_proj,
 // o_proj, which are strata's names too) in those and in Jamba.
 #include "hf_mapping.h"
@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kLlama = "LlamaForCausalLM";
 constexpr const char* kMistral = "MistralForCausalLM";
 constexpr const char* kQwen2 = "Qwen2ForCausalLM";
+constexpr const char* kQwen3 = "Qwen3ForCausalLM";
 constexpr const char* kMixtral = "MixtralForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 
@@ -144,8 +145,9 @@ struct AttentionDialect {
   // biases and none on o, and no key for them.
   bool qkv_bias_only = false;
   // sliding_window: refused (Llama, Jamba), the window of every layer (Mistral, Mixtral), or
-  // Qwen2's use_sliding_window with per-layer layer_types (only all-full is imported).
+  // Qwen2's and Qwen3's use_sliding_window with per-layer layer_types (only all-full is imported).
   enum class Window { refused, every_layer, qwen2 } window = Window::refused;
+  bool qk_norm = false;  // Qwen3: RMSNorm of each q and k head (q_norm, k_norm) with rms_norm_eps
 };
 
 void import_window(const AttentionDialect& d, const hf::ConfigView& c, hf::TomlWriter& out) {
@@ -193,6 +195,10 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
       out.set("qkv_bias", true);
       out.set("out_bias", true);
     }
+    if (d.qk_norm) {
+      out.set("qk_norm", true);
+      out.set("qk_norm_eps", c.number_or("rms_norm_eps", 1e-6));
+    }
     c.irrelevant("attention_dropout", "dropout of the attention weights: inactive in evaluation, and strata trains "
                                       "without dropout");
   };
@@ -203,6 +209,11 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
       hf::not_exportable("Hugging Face rotates the whole head in halves (rope_interleaved = false, rope_fraction = 1)");
     if (!a.boolean("causal") || a.has("softmax_scale") || a.boolean("fused_qkv"))
       hf::not_exportable("attention with causal = false, softmax_scale or fused_qkv");
+    if (a.boolean("qk_norm") != d.qk_norm)
+      hf::not_exportable(d.qk_norm ? "Qwen3's attention normalises q and k (qk_norm = true)"
+                                   : "q and k norms (qk_norm; Qwen3ForCausalLM has them)");
+    if (d.qk_norm && a.number("qk_norm_eps") != model.number("norm_eps"))
+      hf::not_exportable("Qwen3's q and k norms use the model's rms_norm_eps (qk_norm_eps = norm_eps)");
     if (a.has("window") && d.window != AttentionDialect::Window::every_layer)
       hf::not_exportable("a sliding window (MistralForCausalLM has one)");
     if (d.qkv_bias_only) {
@@ -232,10 +243,12 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_architecture(llama_family(kLlama, "llama", "mlp", "mlp", 1e-6));
   registrar.add_hf_architecture(llama_family(kMistral, "mistral", "mlp", "mlp", 1e-6));
   registrar.add_hf_architecture(llama_family(kQwen2, "qwen2", "mlp", "mlp", 1e-6));
+  registrar.add_hf_architecture(llama_family(kQwen3, "qwen3", "mlp", "mlp", 1e-6));
   registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5));
   registrar.add_hf_component(attention_mapping({{kLlama}}));
   registrar.add_hf_component(attention_mapping({{kMistral, kMixtral}, true, false, AttentionDialect::Window::every_layer}));
   registrar.add_hf_component(attention_mapping({{kQwen2}, true, true, AttentionDialect::Window::qwen2}));
+  registrar.add_hf_component(attention_mapping({{kQwen3}, true, false, AttentionDialect::Window::qwen2, true}));
   registrar.add_hf_component(attention_mapping({{kJamba}, false}));
 }
 

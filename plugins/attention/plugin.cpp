@@ -37,6 +37,8 @@ ConfigSchema attention_schema() {
   s.boolean("qkv_bias", false, "biases on the q, k and v projections");
   s.boolean("out_bias", false, "bias on the output projection");
   s.boolean("fused_qkv", false, "one qkv_proj with rows [q; k; v] instead of q_proj, k_proj, v_proj");
+  s.boolean("qk_norm", false, "RMSNorm each query and key head over its channels before RoPE (Qwen3, OLMo 2)");
+  s.number("qk_norm_eps", 1e-6, "epsilon of the q and k norms").greater_than(0.0);
   s.optional("softmax_scale", ConfigType::number, "scores = scale * q.k (default 1 / sqrt(head_dim))")
       .greater_than(0.0);
   s.string("impl", "flash", "flash: tiled online softmax, O(T) memory; naive: materialises softmax(QK^T)")
@@ -98,6 +100,10 @@ AttentionConfig attention_config(const Config& config, const BuildContext& ctx) 
   c.qkv_bias = config.boolean("qkv_bias");
   c.out_bias = config.boolean("out_bias");
   c.fused_qkv = config.boolean("fused_qkv");
+  c.qk_norm = config.boolean("qk_norm");
+  c.qk_norm_eps = config.number("qk_norm_eps");
+  if (config.has("qk_norm_eps") && !c.qk_norm)
+    throw config.error("qk_norm_eps", "has no effect without qk_norm = true", "remove it, or set qk_norm = true");
   if (config.has("softmax_scale")) c.softmax_scale = config.number("softmax_scale");
   c.impl = config.string("impl") == "naive" ? AttentionImpl::naive : AttentionImpl::flash;
   return c;
@@ -116,7 +122,8 @@ ComponentCost attention_cost(const Config& config, const BuildContext& ctx, cons
   const std::int64_t cached = c.window > 0 ? std::min(query.context, c.window) : query.context;
   const std::int64_t keys = c.window > 0 ? std::min(query.context + 1, c.window) : query.context + 1;
   ComponentCost cost;
-  cost.params = projection_macs + (c.qkv_bias ? q_width + 2 * kv_width : 0) + (c.out_bias ? c.d_model : 0);
+  cost.params = projection_macs + (c.qkv_bias ? q_width + 2 * kv_width : 0) + (c.out_bias ? c.d_model : 0) +
+                (c.qk_norm ? 2 * c.head_dim : 0);
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(projection_macs) + 4.0 * double(q_width) * double(keys);
   cost.state_elements = 2 * kv_width * cached;

@@ -22,6 +22,11 @@ const std::vector<std::vector<std::string>> kOptionSets = {
     {"fused_qkv=true", "qkv_bias=true", "out_bias=true", "n_kv_heads=2"},
     {"rope_fraction=0.5", "rope_interleaved=true", "rope_theta=1e6", "softmax_scale=0.7"},
     {"impl=\"naive\"", "n_kv_heads=2", "window=4"},
+    {"qk_norm=true", "qk_norm_eps=1e-5", "n_kv_heads=2"},
+    {"qk_norm=true", "fused_qkv=true", "rope_scaling=\"yarn\"", "rope_factor=4.0", "rope_original_context=4"},
+    // Not dynamic and longrope RoPE: they choose frequencies by the forward's length, as
+    // transformers does, so decoding past the threshold differs from the forward by design
+    // (docs/attention.md; test_hf_fixtures checks them against transformers).
 };
 
 std::string describe(const std::vector<std::string>& keys) {

@@ -123,17 +123,20 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
     }
 }
 
-// Mistral (a sliding window of 5 over 12 tokens) and Qwen2 (q, k, v biases, tied embeddings),
-// saved by transformers 4.57 and 5.24 (tests/fixtures/hf/make_arch_fixtures.py).
-TEST_CASE("hf fixtures: Mistral and Qwen2 reproduce transformers' logits", "[hf][fixtures]") {
+// Mistral (a sliding window of 5 over 12 tokens), Qwen2 (q, k, v biases, tied embeddings) and
+// Qwen3 (q and k head norms), saved by transformers 4.57 and 5.24
+// (tests/fixtures/hf/make_arch_fixtures.py).
+TEST_CASE("hf fixtures: Mistral, Qwen2 and Qwen3 reproduce transformers' logits", "[hf][fixtures]") {
   for (const char* version : {"transformers4", "transformers5"})
-    for (const auto& [arch, expected_class] : {std::pair{"mistral", "MistralForCausalLM"}, std::pair{"qwen2", "Qwen2ForCausalLM"}}) {
+    for (const auto& [arch, expected_class] : {std::pair{"mistral", "MistralForCausalLM"}, std::pair{"qwen2", "Qwen2ForCausalLM"},
+                                               std::pair{"qwen3", "Qwen3ForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
       const Config& mixer = f.checkpoint.experiment.model.component("mixer");
       if (std::string(arch) == "mistral") CHECK(mixer.integer("window") == 5);
       if (std::string(arch) == "qwen2") CHECK((mixer.boolean("qkv_bias") && !mixer.boolean("out_bias")));
+      if (std::string(arch) == "qwen3") CHECK(mixer.boolean("qk_norm"));
       STRATA_REQUIRE_CLOSE(decode_each_token(*f.checkpoint.model, f.ids), f.logits, 1e-4, 0);
       // Export chooses the architecture that expresses the model: a window is Mistral's,
       // q/k/v biases without an o bias Qwen2's.

@@ -2,7 +2,7 @@
 // Hugging Face interop: a local model folder (config.json + safetensors, single file or
 // sharded with model.safetensors.index.json) of an architecture a loaded plugin maps
 // (the bundled plugins: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-// MixtralForCausalLM, MambaForCausalLM and JambaForCausalLM) becomes a strata checkpoint,
+// Qwen3ForCausalLM, MixtralForCausalLM, MambaForCausalLM and JambaForCausalLM) becomes a strata checkpoint,
 // and back. What each architecture and
 // component reads, writes and names is declared by the plugins (strata/hf_mapping.h);
 // this is the generic driver.
