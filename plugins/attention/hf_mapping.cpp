@@ -19,6 +19,27 @@ constexpr const char* kMistral = "MistralForCausalLM";
 constexpr const char* kQwen2 = "Qwen2ForCausalLM";
 constexpr const char* kQwen3 = "Qwen3ForCausalLM";
 constexpr const char* kMixtral = "MixtralForCausalLM";
+constexpr const char* kQwen3Moe = "Qwen3MoeForCausalLM";
+
+// Qwen3-MoE: Qwen3's attention and an MoE ffn in every layer. Its layouts with dense layers
+// (decoder_sparse_step > 1, mlp_only_layers) are refused: strata imports one ffn for all.
+hf::ArchitectureMapping qwen3_moe_architecture(hf::ArchitectureMapping a) {
+  const auto base = a.import_config;
+  a.import_config = [base](const hf::ConfigView& c, hf::TomlWriter& model) {
+    base(c, model);
+    c.require(c.integer_or("decoder_sparse_step", 1) == 1, "decoder_sparse_step",
+              "is not 1: some layers then have a dense mlp, and strata imports an MoE in every layer");
+    c.require(!c.present("mlp_only_layers") || c.numbers("mlp_only_layers").empty(), "mlp_only_layers",
+              "lists dense layers; strata imports an MoE in every layer");
+    c.irrelevant("intermediate_size", "the dense mlp's width, used only by mlp_only_layers (none here)");
+  };
+  const auto base_export = a.export_config;
+  a.export_config = [base_export](const Config& model, hf::ConfigWriter& out) {
+    base_export(model, out);
+    out.set("decoder_sparse_step", 1);
+  };
+  return a;
+}
 constexpr const char* kJamba = "JambaForCausalLM";
 
 // The decoder layout the Llama family shares (Llama, Mistral, Qwen2, Mixtral); `ffn` is the
@@ -245,10 +266,12 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_architecture(llama_family(kQwen2, "qwen2", "mlp", "mlp", 1e-6));
   registrar.add_hf_architecture(llama_family(kQwen3, "qwen3", "mlp", "mlp", 1e-6));
   registrar.add_hf_architecture(llama_family(kMixtral, "mixtral", "moe", "block_sparse_moe", 1e-5));
+  registrar.add_hf_architecture(qwen3_moe_architecture(llama_family(kQwen3Moe, "qwen3_moe", "moe", "mlp", 1e-6)));
   registrar.add_hf_component(attention_mapping({{kLlama}}));
   registrar.add_hf_component(attention_mapping({{kMistral, kMixtral}, true, false, AttentionDialect::Window::every_layer}));
   registrar.add_hf_component(attention_mapping({{kQwen2}, true, true, AttentionDialect::Window::qwen2}));
-  registrar.add_hf_component(attention_mapping({{kQwen3}, true, false, AttentionDialect::Window::qwen2, true}));
+  registrar.add_hf_component(
+      attention_mapping({{kQwen3, kQwen3Moe}, true, false, AttentionDialect::Window::qwen2, true}));
   registrar.add_hf_component(attention_mapping({{kJamba}, false}));
 }
 

@@ -20,15 +20,20 @@ struct Dialect {
   const char* architecture;
   const char* experts_key;  // routed experts
   std::int64_t default_experts, default_top_k;  // 0: required
-  bool renormalize;          // top-k weights renormalised to sum to 1
+  bool renormalize;          // top-k weights renormalised to sum to 1 (unless renormalize_key says)
   const char* router;        // the router's module
   const char* gate;          // expert projections
   const char* up;
   const char* down;
+  const char* d_ff_key = "intermediate_size";  // each expert's hidden width
+  const char* renormalize_key = nullptr;       // Qwen3-MoE: norm_topk_prob (default false)
+  const char* experts_key_v5 = nullptr;        // Qwen3-MoE: transformers 5 writes num_local_experts
 };
 
 constexpr Dialect kMixtral{"MixtralForCausalLM", "num_local_experts", 0, 0, true, "gate", "w1", "w3", "w2"};
 constexpr Dialect kJamba{"JambaForCausalLM", "num_experts", 16, 2, false, "router", "gate_proj", "up_proj", "down_proj"};
+constexpr Dialect kQwen3Moe{"Qwen3MoeForCausalLM", "num_experts", 0, 0, false, "gate", "gate_proj", "up_proj",
+                            "down_proj", "moe_intermediate_size", "norm_topk_prob", "num_local_experts"};
 
 std::int64_t required_or(const hf::ConfigView& c, const char* key, std::int64_t fallback) {
   return fallback > 0 ? c.integer_or(key, fallback) : c.integer(key);
@@ -46,13 +51,22 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
   m.type = "moe";
   m.architectures = {d.architecture};
   m.import_config = [d](const hf::ConfigView& c, hf::TomlWriter& out) {
-    out.set("n_experts", required_or(c, d.experts_key, d.default_experts));
+    if (d.experts_key_v5 && c.present(d.experts_key_v5)) {
+      const std::int64_t experts = c.integer(d.experts_key_v5);
+      if (c.present(d.experts_key))
+        c.require(c.integer(d.experts_key) == experts, d.experts_key,
+                  std::string("differs from ") + d.experts_key_v5 + " (transformers 5's name for it)");
+      out.set("n_experts", experts);
+    } else {
+      out.set("n_experts", required_or(c, d.experts_key, d.default_experts));
+    }
     out.set("top_k", required_or(c, "num_experts_per_tok", d.default_top_k));
     c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (SwiGLU)");
     out.set("activation", "swiglu");
-    out.set("d_ff", c.integer("intermediate_size"));
+    out.set("d_ff", c.integer(d.d_ff_key));
+    const bool renormalize = d.renormalize_key ? c.boolean_or(d.renormalize_key, false) : d.renormalize;
     out.set_raw("router", std::string("{ type = \"softmax_topk\", renormalize = ") +
-                              (d.renormalize ? "true" : "false") + " }");
+                              (renormalize ? "true" : "false") + " }");
     // Hugging Face's load-balancing loss (switch_aux with its normalisation), at its coefficient.
     out.set_raw("balance", "[{ type = \"switch_aux\", alpha = " +
                                hf::TomlWriter::toml_number(c.number_or("router_aux_loss_coef", 0.001)) +
@@ -64,7 +78,11 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
   };
   m.export_config = [d](const Config& moe, const Config& model, hf::ConfigWriter& out) {
     const Config& router = moe.component("router");
-    if (router.type() != "softmax_topk" || router.boolean("renormalize") != d.renormalize)
+    if (router.type() != "softmax_topk")
+      hf::not_exportable("the moe router must be softmax_topk");
+    if (d.renormalize_key)
+      out.set(d.renormalize_key, router.boolean("renormalize"));
+    else if (router.boolean("renormalize") != d.renormalize)
       hf::not_exportable(std::string("the moe router must be softmax_topk with renormalize = ") +
                          (d.renormalize ? "true" : "false"));
     if (moe.integer("n_shared_experts") != 0 || moe.number("capacity_factor") != 0)
@@ -72,7 +90,7 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
     if (moe.string("activation") != "swiglu") hf::not_exportable("ffn \"moe\" must use activation = swiglu");
     const std::int64_t d_ff =
         moe.integer("d_ff") > 0 ? moe.integer("d_ff") : nn::default_ffn_hidden(true, model.integer("d_model"));
-    out.set("intermediate_size", d_ff);
+    out.set(d.d_ff_key, d_ff);
     out.set("hidden_act", "silu");
     out.set(d.experts_key, moe.integer("n_experts"));
     out.set("num_experts_per_tok", moe.integer("top_k"));
@@ -90,6 +108,7 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
 void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(moe_mapping(kMixtral));
   registrar.add_hf_component(moe_mapping(kJamba));
+  registrar.add_hf_component(moe_mapping(kQwen3Moe));
 }
 
 }  // namespace strata::moe_plugin

@@ -2,10 +2,10 @@
 // Hugging Face interop: a local model folder (config.json + safetensors, single file or
 // sharded with model.safetensors.index.json) of an architecture a loaded plugin maps
 // (the bundled plugins: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-// Qwen3ForCausalLM, MixtralForCausalLM, MambaForCausalLM and JambaForCausalLM) becomes a strata checkpoint,
-// and back. What each architecture and
-// component reads, writes and names is declared by the plugins (strata/hf_mapping.h);
-// this is the generic driver.
+// Qwen3ForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM, MambaForCausalLM and
+// JambaForCausalLM) becomes a strata checkpoint, and back. What each architecture and
+// component reads, writes and names is declared by the plugins (strata/hf_mapping.h); this
+// is the generic driver.
 //
 //   import_hf("Mixtral-8x7B-v0.1/", "mixtral-ckpt/", registry);   // experiment.toml + model.safetensors
 //   export_hf("mixtral-ckpt/", "mixtral-hf/", registry);           // config.json + model.safetensors
