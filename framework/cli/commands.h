@@ -134,6 +134,7 @@ struct HfOptions {
   std::string source;  // import: a Hugging Face folder; export: a checkpoint folder
   std::string out;
   CheckpointChecks checks;  // export
+  bool explain = false;     // import: print how each config.json key is treated, import nothing
   CommonOptions common;
 };
 int import_hf_command(const HfOptions& options);

@@ -1,7 +1,10 @@
 // strata import-hf / export-hf: Hugging Face model folders <-> strata checkpoints.
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/token_input.h"
 #include "strata/hf.h"
 
 namespace strata::cli {
@@ -9,6 +12,21 @@ namespace strata::cli {
 int import_hf_command(const HfOptions& options) {
   ComponentRegistry registry;
   register_builtin_components(registry);
+  if (options.explain) {
+    load_experiment_plugins(options.common.experiment_options(), registry);
+    std::string architecture;
+    const std::vector<HfKeyUse> uses =
+        explain_hf_config(std::filesystem::path(options.source) / "config.json", registry, &architecture);
+    std::size_t width = 0;
+    for (const HfKeyUse& u : uses) width = std::max(width, u.key.size());
+    std::cout << architecture << ": every config.json key, as the import treats it\n";
+    for (const HfKeyUse& u : uses)
+      std::cout << "  " << u.key << std::string(width - u.key.size() + 2, ' ')
+                << (u.read ? std::string("read") : "irrelevant: " + u.why) << "\n";
+    return kOk;
+  }
+  if (options.out.empty())
+    throw UsageError("import-hf needs --out CHECKPOINT_FOLDER", "or --explain to see how each config.json key is read");
   const HfImportResult r = import_hf(options.source, options.out, registry, options.common.experiment_options());
   std::cout << "imported " << r.architecture << ": " << r.parameters << " parameters in " << r.tensors
             << " tensors -> " << options.out << " (experiment.toml, model.safetensors)\n";

@@ -232,7 +232,9 @@ int main(int argc, char** argv) {
       "strata plugins lists them)");
   import_app->add_option("folder", import_options.source, "folder with config.json and safetensors weights")
       ->required();
-  import_app->add_option("--out", import_options.out, "checkpoint folder to write")->required();
+  import_app->add_option("--out", import_options.out, "checkpoint folder to write");
+  import_app->add_flag("--explain", import_options.explain,
+                       "print how each config.json key is treated (read, or irrelevant and why), import nothing");
   import_options.common.add_plugin_flags(*import_app);
 
   HfOptions export_options;

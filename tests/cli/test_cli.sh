@@ -317,6 +317,13 @@ has stderr "did you mean 'd_model'?"
 strata_expect 2 import_hf_not_a_model import-hf experiments --out "$WORK/nothing"
 has stderr "config.json: no such file"
 [[ ! -e "$WORK/nothing" ]] || fail "import_hf_not_a_model: wrote $WORK/nothing"
+# --explain: how every config.json key is treated, nothing imported.
+strata_expect 0 import_hf_explain import-hf tests/fixtures/hf/rope_scaling/transformers5_yarn --explain
+has stdout "LlamaForCausalLM: every config.json key, as the import treats it"
+has stdout "rope_parameters.beta_fast"
+has stdout "irrelevant: a special token id, for tokenizers and generation"
+strata_expect 2 import_hf_no_out import-hf tests/fixtures/hf/mixtral
+has stderr "import-hf needs --out CHECKPOINT_FOLDER"
 strata_expect 2 export_hf_shortconv export-hf "$RUN1/checkpoint" --out "$WORK/shortconv_hf"
 has stderr "has no Hugging Face counterpart"
 

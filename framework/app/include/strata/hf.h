@@ -43,6 +43,17 @@ HfImportResult import_hf(const std::filesystem::path& hf_folder, const std::file
 std::string hf_config_to_toml(const std::filesystem::path& config_json, const ComponentRegistry& registry,
                               std::string* architecture = nullptr);
 
+// How an import treats every key of a config.json: read (honoured; a value strata cannot
+// reproduce would have stopped it), or irrelevant to the numerics and why. Throws as
+// hf_config_to_toml does (a key nobody classified, a refused value).
+struct HfKeyUse {
+  std::string key;   // dotted inside objects: "rope_parameters.rope_theta"
+  bool read = true;  // false: irrelevant
+  std::string why;   // irrelevant: why it cannot change the model
+};
+std::vector<HfKeyUse> explain_hf_config(const std::filesystem::path& config_json, const ComponentRegistry& registry,
+                                        std::string* architecture = nullptr);
+
 // Writes the checkpoint `checkpoint` as a Hugging Face folder `out` (config.json and
 // model.safetensors). Throws FileFormatError when the model matches no registered
 // architecture (e.g. a shortconv mixer) or has a setting it lacks (a GELU mlp).

@@ -206,6 +206,18 @@ std::string hf_config_to_toml(const fs::path& config_json, const ComponentRegist
   return config_to_toml(arch, config, registry);
 }
 
+std::vector<HfKeyUse> explain_hf_config(const fs::path& config_json, const ComponentRegistry& registry,
+                                        std::string* architecture) {
+  const hf::ConfigView config = read_config(config_json);
+  const hf::ArchitectureMapping& arch = architecture_of_config(config, registry);
+  if (architecture) *architecture = arch.name;
+  (void)config_to_toml(arch, config, registry);  // throws for an unclassified key or a refused value
+  std::vector<HfKeyUse> out;
+  for (const hf::ConfigView::KeyUse& use : config.key_uses())
+    out.push_back({use.key, use.how == hf::ConfigView::KeyUse::How::read, use.why});
+  return out;
+}
+
 HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentRegistry& registry,
                          const ExperimentOptions& options) {
   HfImportResult result;

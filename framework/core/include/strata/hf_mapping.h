@@ -87,8 +87,16 @@ class ConfigView {
   // The keys of the whole config.json, dotted ("rope_parameters.factor" inside an object a
   // mapping opened with object()), that nothing read or marked irrelevant, sorted by name.
   std::vector<std::string> unconsidered() const;
-  // The keys marked irrelevant so far, with their reasons (for `import-hf --explain`).
+  // The keys marked irrelevant so far, with their reasons.
   std::vector<std::pair<std::string, std::string>> irrelevant_keys() const;
+  // How the import treated every key of config.json (dotted inside objects a mapping opened),
+  // sorted by name: for `strata import-hf --explain`.
+  struct KeyUse {
+    std::string key;
+    enum class How { read, irrelevant, unconsidered } how = How::read;
+    std::string why;  // irrelevant: the reason
+  };
+  std::vector<KeyUse> key_uses() const;
 
   const std::string& file() const;
   // Names the architecture in errors ("... which LlamaForCausalLM needs").

@@ -47,18 +47,30 @@ void ConfigView::irrelevant(const std::string& key, const std::string& why) cons
 
 std::vector<std::pair<std::string, std::string>> ConfigView::irrelevant_keys() const { return tracking_->irrelevant; }
 
-std::vector<std::string> ConfigView::unconsidered() const {
-  std::vector<std::string> out;
+std::vector<ConfigView::KeyUse> ConfigView::key_uses() const {
+  std::vector<KeyUse> out;
   const auto walk = [&](const auto& self, const json& object, const std::string& prefix) -> void {
     for (auto it = object.begin(); it != object.end(); ++it) {
       const std::string key = prefix + it.key();
-      if (!tracking_->considered.count(key))
-        out.push_back(key);
-      else if (it->is_object() && tracking_->opened.count(key))
+      if (it->is_object() && tracking_->opened.count(key)) {
         self(self, *it, key + ".");
+        continue;
+      }
+      KeyUse use{key, KeyUse::How::unconsidered, ""};
+      for (const auto& [k, why] : tracking_->irrelevant)
+        if (k == key) use = {key, KeyUse::How::irrelevant, why};
+      if (use.how == KeyUse::How::unconsidered && tracking_->considered.count(key)) use.how = KeyUse::How::read;
+      out.push_back(std::move(use));
     }
   };
   walk(walk, tracking_->root, "");
+  return out;
+}
+
+std::vector<std::string> ConfigView::unconsidered() const {
+  std::vector<std::string> out;
+  for (const KeyUse& use : key_uses())
+    if (use.how == KeyUse::How::unconsidered) out.push_back(use.key);
   return out;
 }
 
