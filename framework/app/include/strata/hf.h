@@ -10,7 +10,7 @@
 //   import_hf("Mixtral-8x7B-v0.1/", "mixtral-ckpt/", registry);   // experiment.toml + model.safetensors
 //   export_hf("mixtral-ckpt/", "mixtral-hf/", registry);           // config.json + model.safetensors
 //
-// Every tensor is mapped by name (docs/hf.md lists the table). A tensor of the folder that
+// Every tensor is mapped by name (docs/interop.md lists the table). A tensor of the folder that
 // nothing maps, a tensor the model needs that the folder lacks, or a shape that disagrees
 // with config.json is a FileFormatError naming the tensor; so is a config.json without a
 // key the architecture needs, or with a setting strata cannot reproduce exactly.

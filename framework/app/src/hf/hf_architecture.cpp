@@ -136,7 +136,7 @@ std::string config_to_toml(const hf::ArchitectureMapping& arch, const hf::Config
     throw FileFormatError(c.file() + ": " + list + (unknown.size() == 1 ? " is a key" : " are keys") +
                               " that strata's import of " + arch.name +
                               " does not know; it could change the model, so the import stops rather than ignore it",
-                          "docs/hf.md lists every key each architecture reads, refuses or knows to be irrelevant; "
+                          "docs/interop.md lists every key each architecture reads, refuses or knows to be irrelevant; "
                           "if this one cannot change the numerics, delete it from a copy of config.json");
   }
   return os.str();
