@@ -78,6 +78,27 @@ TEST_CASE("safetensors: f32, f64 and i64 tensors and metadata round-trip", "[saf
     CHECK(item.path().string().find(".tmp.") == std::string::npos);
 }
 
+TEST_CASE("safetensors: a lazily written file equals the one written from memory", "[safetensors]") {
+  Generator gen(4);
+  const Tensor a = Tensor::randn({4, 6}, gen), b = Tensor::randn({3}, gen).to(DType::bf16);
+  const fs::path eager = temp_file("eager.safetensors"), lazy = temp_file("lazy.safetensors");
+  safetensors::write(eager, {{"a", a.transpose(0, 1)}, {"b", b}}, {{"k", "v"}});
+  int made = 0;
+  safetensors::write_lazily(lazy,
+                            {{"a", [&] { ++made; return a.transpose(0, 1); }}, {"b", [&] { ++made; return b; }}},
+                            {{"k", "v"}});
+  CHECK(made == 4);  // each tensor twice: digests, then data
+  CHECK(test::file_bytes(lazy) == test::file_bytes(eager));
+  CHECK(safetensors::common_float_dtype(safetensors::Reader(lazy)) == DType::f32);  // F32 and BF16 mixed
+  safetensors::write(eager, {{"b", b}, {"ids", Tensor::from_vector(std::vector<std::int64_t>{1}, {1})}});
+  CHECK(safetensors::common_float_dtype(safetensors::Reader(eager)) == DType::bf16);
+  // A maker that gives other values the second time is caught, and the file is not replaced.
+  int calls = 0;
+  CHECK_THROWS_WITH(safetensors::write_lazily(lazy, {{"a", [&] { return Tensor::full({2}, double(++calls)); }}}),
+                    Catch::Contains("tensor 'a' came out different the second time"));
+  CHECK(safetensors::Reader(lazy).tensors().size() == 2);  // still the earlier file
+}
+
 TEST_CASE("safetensors: F16, BF16 and I32 are widened to f32 and i64", "[safetensors]") {
   // 1.0, -2.0, 0.5 and a subnormal (2^-24) in F16; 1.0, -3.0 in BF16; I32 5, -6.
   const std::uint16_t f16[] = {0x3c00, 0xc000, 0x3800, 0x0001};

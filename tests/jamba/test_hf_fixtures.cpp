@@ -148,6 +148,60 @@ TEST_CASE("hf fixtures: Mistral, Qwen2, Qwen3, Qwen3-MoE and Mixtral from transf
     }
 }
 
+// Published checkpoints are bf16: the import keeps them bf16 (the model is built and
+// written at 2 bytes per parameter, filled one tensor at a time) and gives the model that
+// the same values stored as f32 give.
+TEST_CASE("hf import and export: bf16 weights stay bf16 and define the same model as their f32 values",
+          "[hf][fixtures]") {
+  for (const char* name : {"llama", "mixtral", "mamba", "jamba"}) {
+    INFO(name);
+    const fs::path fixture = fs::path(STRATA_HF_FIXTURES_DIR) / name;
+    const fs::path dir = test::fresh_temp_dir("hf_bf16", name);
+    std::vector<std::pair<std::string, Tensor>> bf16, rounded;
+    for (const fs::directory_entry& file : fs::directory_iterator(fixture)) {
+      if (file.path().extension() != ".safetensors" || file.path().filename() == "expected.safetensors") continue;
+      const safetensors::Reader reader(file.path());
+      for (const auto& t : reader.tensors()) {
+        const Tensor value = reader.load(t.name).to(DType::bf16);
+        bf16.emplace_back(t.name, value);
+        rounded.emplace_back(t.name, value.to(DType::f32));
+      }
+    }
+    for (const auto& [folder, tensors] : {std::pair{"bf16", &bf16}, std::pair{"f32", &rounded}}) {
+      fs::create_directories(dir / folder);
+      fs::copy_file(fixture / "config.json", dir / folder / "config.json");
+      safetensors::write(dir / folder / "model.safetensors", *tensors, {{"format", "pt"}});
+      import_hf(dir / folder, dir / (std::string(folder) + "_ckpt"), test::hybrid_registry(), test::hermetic_options());
+    }
+    const safetensors::Reader written(dir / "bf16_ckpt" / "model.safetensors");
+    for (const auto& t : written.tensors()) CHECK(t.dtype == "BF16");
+    const safetensors::Reader expected(fixture / "expected.safetensors");
+    const Tensor ids = expected.load("input_ids");
+    autograd::NoGradGuard no_grad;
+    std::vector<Tensor> logits;
+    for (const char* ckpt : {"bf16_ckpt", "f32_ckpt"}) {
+      LoadedCheckpoint c = load_checkpoint(dir / ckpt, test::hermetic_options(), test::hybrid_registry());
+      c.model->train(false);
+      StepContext ctx(false);
+      logits.push_back(c.model->forward(ids, ctx));
+    }
+    STRATA_REQUIRE_CLOSE(logits[0], logits[1], 0, 0);
+    // and those are transformers' logits up to the bf16 rounding of the weights
+    STRATA_REQUIRE_CLOSE(logits[0], expected.load("logits"), 0.05, 0);
+
+    // Export keeps bf16 (the tensors made one at a time as they are written), and the
+    // exported folder imports to the same model.
+    export_hf(dir / "bf16_ckpt", dir / "bf16_hf", test::hybrid_registry(), test::hermetic_options());
+    const safetensors::Reader exported(dir / "bf16_hf" / "model.safetensors");
+    for (const auto& t : exported.tensors()) CHECK(t.dtype == "BF16");
+    import_hf(dir / "bf16_hf", dir / "again_ckpt", test::hybrid_registry(), test::hermetic_options());
+    LoadedCheckpoint again = load_checkpoint(dir / "again_ckpt", test::hermetic_options(), test::hybrid_registry());
+    again.model->train(false);
+    StepContext ctx(false);
+    STRATA_REQUIRE_CLOSE(again.model->forward(ids, ctx), logits[0], 0, 0);
+  }
+}
+
 namespace {
 
 // A copy of fixture `name` to change.

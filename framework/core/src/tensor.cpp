@@ -119,6 +119,8 @@ Tensor Tensor::from_vector(std::initializer_list<double> values, const Shape& sh
 Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double std) {
+  // bf16 and f16: the f32 draws, rounded (the same stream of numbers at every precision).
+  if (dtype == DType::bf16 || dtype == DType::f16) return randn(shape, gen, DType::f32, mean, std).to(dtype);
   Tensor t = empty(shape, dtype);
   const std::int64_t per_counter = dispatch_floating(
       dtype, "Tensor::randn", [](auto type) { return kernels::normal_per_counter<decltype(type)>; });
@@ -136,6 +138,7 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low,
   if (!(low < high))
     throw ValueError("Tensor::rand: empty interval [" + format_value(low) + ", " + format_value(high) + ")",
                      "low must be smaller than high");
+  if (dtype == DType::bf16 || dtype == DType::f16) return rand(shape, gen, DType::f32, low, high).to(dtype);
   Tensor t = empty(shape, dtype);
   const std::int64_t per_counter = dispatch_floating(
       dtype, "Tensor::rand", [](auto type) { return kernels::uniform_per_counter<decltype(type)>; });

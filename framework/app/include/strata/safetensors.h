@@ -12,6 +12,7 @@
 //   safetensors::write("out.safetensors", {{"logits", logits}}, {{"format", "strata"}});
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -75,5 +76,20 @@ class Reader {
 // folder is not writable or the disk is full.
 void write(const std::filesystem::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,
            const std::map<std::string, std::string>& metadata = {});
+
+// A tensor made when it is written (a converted or re-laid-out piece of a larger model), so
+// that a file of any size is written holding one tensor at a time. `make` must give the same
+// values each time it is called: it is called twice, once for the digests of the header and
+// once to write the data.
+struct LazyTensor {
+  std::string name;
+  std::function<Tensor()> make;
+};
+void write_lazily(const std::filesystem::path& file, const std::vector<LazyTensor>& tensors,
+                  const std::map<std::string, std::string>& metadata = {});
+
+// BF16 or F16 when every floating tensor of the file is stored in it, else f32: the type to
+// load a checkpoint's model in without widening it.
+DType common_float_dtype(const Reader& reader);
 
 }  // namespace strata::safetensors

@@ -5,6 +5,7 @@
 // renames; others concatenate parts along dim 0 (mlp [gate; up] rows), stack experts
 // ([E, ...] from experts.{e}.*) or drop a size-1 dimension (mamba's conv1d [E, 1, K]).
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -87,6 +88,17 @@ class HfTensors {
   }
 
   bool has(const std::string& name) const { return where_.count(name) != 0; }
+
+  // BF16 or F16 when every tensor of the folder is stored in it (as published checkpoints
+  // are): the import then builds and writes the model in that type, 2 bytes per parameter,
+  // with no f32 copy of the whole model. Otherwise (F32, or a mix) f32.
+  DType storage_dtype() const {
+    std::set<const safetensors::Reader*> shards;
+    for (const auto& [name, reader] : where_) shards.insert(reader.get());
+    std::set<DType> types;
+    for (const safetensors::Reader* shard : shards) types.insert(safetensors::common_float_dtype(*shard));
+    return types.size() == 1 ? *types.begin() : DType::f32;
+  }
   Tensor load(const std::string& name, const std::string& for_tensor) {
     auto it = where_.find(name);
     if (it == where_.end())
@@ -196,6 +208,22 @@ hf::ConfigView read_config(const fs::path& file) {
   return hf::ConfigView::parse(text.str(), file.string());
 }
 
+void verify_written_weights(const Model& model, const fs::path& file) {
+  const safetensors::Reader reader(file);
+  const auto parameters = model.named_parameters();
+  if (reader.tensors().size() != parameters.size())
+    throw Error(file.string() + ": holds " + std::to_string(reader.tensors().size()) + " tensors for the model's " +
+                std::to_string(parameters.size()) + " parameters after writing");
+  for (const auto& p : parameters) {
+    const Tensor back = reader.load(p.name).to(DType::f32).contiguous();  // checks the digest written with it
+    const Tensor want = p.tensor.to(DType::f32).contiguous();
+    if (!(back.shape() == want.shape()) ||
+        std::memcmp(back.raw_data(), want.raw_data(), std::size_t(want.numel()) * sizeof(float)) != 0)
+      throw Error(file.string() + ": tensor '" + p.name + "' reads back different from what was written",
+                  "the disk or the file system changed it; import again, to another disk");
+  }
+}
+
 }  // namespace
 
 std::string hf_config_to_toml(const fs::path& config_json, const ComponentRegistry& registry,
@@ -228,11 +256,19 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
   const std::string toml = config_to_toml(arch, config, registry);
   HfTensors hf(folder);
   const Experiment e = Experiment::from_string(toml, (out / kCheckpointExperimentFile).string(), options, registry);
-  const ExperimentObjects objects = build_experiment(e, registry);
+  // The model in the weights' own type; each parameter is filled in place from its Hugging
+  // Face tensors (read and widened one at a time), so memory holds one model, not two.
+  const ExperimentObjects objects = build_experiment(e, registry, hf.storage_dtype());
   Model& model = *objects.model;
   std::vector<std::pair<std::string, Tensor>> weights;
-  for (const auto& p : model.named_parameters())
-    weights.emplace_back(p.name, gather(tensor_rule(arch, registry, model, p.name), p.tensor, hf));
+  {
+    autograd::NoGradGuard no_grad;
+    for (const auto& p : model.named_parameters()) {
+      Tensor target = p.tensor;
+      target.copy_(gather(tensor_rule(arch, registry, model, p.name), target, hf));
+      weights.emplace_back(p.name, target);
+    }
+  }
   // A tied model's file may still carry the head: only as the embedding's copy.
   if (e.model.boolean("tie_embeddings") && hf.has(arch.head)) {
     const Tensor head = hf.load(arch.head, "the tied LM head");
@@ -251,8 +287,9 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
                      {{"format", "strata"}, {"imported_from", result.architecture}});
   write_text_atomically(out / kCheckpointExperimentFile, toml);
   write_checkpoint_manifest(out, std::nullopt);
-  // Read back through the normal path: the written file must load into the model exactly.
-  load_model_weights(model, out / kCheckpointWeightsFile);
+  // Read back, one tensor at a time: every parameter is in the file under its name, passes
+  // its digest and equals the model's (no second copy of the model in memory).
+  verify_written_weights(model, out / kCheckpointWeightsFile);
   result.parameters = model.num_parameters();
   result.tensors = std::int64_t(weights.size());
   return result;
@@ -269,19 +306,38 @@ std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& exper
   return out;
 }
 
+namespace {
+
+// The Hugging Face tensors of the model's parameters, each made when it is written, in the
+// parameters' own type (a bf16 checkpoint exports as bf16).
+std::vector<safetensors::LazyTensor> hf_tensors_lazily(const hf::ArchitectureMapping& arch,
+                                                       const ComponentRegistry& registry, const Model& model) {
+  std::vector<safetensors::LazyTensor> out;
+  for (const auto& p : model.named_parameters()) {
+    const hf::TensorRule rule = tensor_rule(arch, registry, model, p.name);
+    const std::vector<std::pair<std::string, Tensor>> pieces = scatter(rule, p.tensor.detach());
+    for (std::size_t i = 0; i < pieces.size(); ++i)
+      out.push_back({pieces[i].first, [rule, tensor = p.tensor, i] { return scatter(rule, tensor.detach())[i].second; }});
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string export_hf(const fs::path& checkpoint, const fs::path& out, ComponentRegistry& registry,
                       const ExperimentOptions& options, const CheckpointChecks& checks) {
-  LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry, DType::f32, checks);
+  // In the checkpoint's own type (bf16 stays bf16), the tensors made one at a time as they
+  // are written: the export holds the model once.
+  const DType dtype =
+      safetensors::common_float_dtype(safetensors::Reader(resolve_checkpoint_folder(checkpoint) / kCheckpointWeightsFile));
+  LoadedCheckpoint c = load_checkpoint(checkpoint, options, registry, dtype, checks);
   const ExportChoice choice = choose_export(c.experiment, c.model->dims().vocab_size, registry);
   const hf::ArchitectureMapping& arch = *choice.architecture;
   const std::string& config = choice.config;
-  std::vector<std::pair<std::string, Tensor>> parameters;
-  for (const auto& p : c.model->named_parameters()) parameters.emplace_back(p.name, p.tensor);
-  const auto tensors = to_hf_layout(c.experiment, *c.model, registry, parameters);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw Error("cannot create " + out.string() + ": " + ec.message());
-  safetensors::write(out / "model.safetensors", tensors, {{"format", "pt"}});
+  safetensors::write_lazily(out / "model.safetensors", hf_tensors_lazily(arch, registry, *c.model), {{"format", "pt"}});
   write_text_atomically(out / "config.json", config);
   return arch.name;
 }

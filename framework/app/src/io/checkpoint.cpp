@@ -62,17 +62,17 @@ void load_model_weights(Model& model, const fs::path& file, const CheckpointChec
     throw FileFormatError(message, "the weights belong to another model; load them with the experiment they were "
                                    "saved with (the checkpoint's experiment.toml)");
   }
-  // Read everything before touching the model, so a failing read leaves it unchanged.
-  std::vector<Tensor> values;
-  values.reserve(targets.size());
+  // Every tensor is read and checked (digest, finite values) before the model is touched, so
+  // a failing read leaves it unchanged; one tensor at a time, then again to copy it in, so
+  // that loading never holds a second copy of the model.
   for (const auto& [name, tensor] : targets) {
-    values.push_back(reader.load(name));
-    if (!checks.allow_nonfinite) require_finite(values.back(), file, name);
+    const Tensor value = reader.load(name);
+    if (!checks.allow_nonfinite) require_finite(value, file, name);
   }
   autograd::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    Tensor destination = targets[i].second;
-    destination.copy_(values[i]);
+  for (const auto& [name, tensor] : targets) {
+    Tensor destination = tensor;
+    destination.copy_(reader.load(name));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -236,37 +237,101 @@ Tensor Reader::load(const std::string& name) const {
   return widen(t, [&](Tensor& out) { std::memcpy(out.raw_data(), raw.data(), raw.size()); });
 }
 
-void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,
-           const std::map<std::string, std::string>& metadata) {
+namespace {
+
+// A tensor as the file holds it: on the CPU, contiguous.
+Tensor storable(const std::string& name, const Tensor& tensor) {
+  if (tensor.device() != Device::cpu())
+    throw DeviceError("safetensors::write: tensor '" + name + "' is not on the CPU", "copy it with .to(cpu) first");
+  return tensor.contiguous();
+}
+
+// The header for tensors of these names, dtypes, shapes and digests, padded so that the data
+// section starts 8-byte aligned.
+struct HeaderEntry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  std::string digest;
+};
+std::string header_text(const std::vector<HeaderEntry>& entries, const std::map<std::string, std::string>& metadata) {
   json header = json::object();
-  std::vector<Tensor> contiguous;
   json digests = json::object();
   std::uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    if (name == "__metadata__" || header.contains(name))
-      throw ValueError("safetensors::write: tensor name '" + name + "' is repeated or reserved");
-    if (tensor.device() != Device::cpu())
-      throw DeviceError("safetensors::write: tensor '" + name + "' is not on the CPU", "copy it with .to(cpu) first");
-    contiguous.push_back(tensor.contiguous());
-    const std::uint64_t bytes = std::uint64_t(tensor.numel()) * dtype_size(tensor.dtype());
-    header[name] = {{"dtype", stored_name(tensor.dtype())},
-                    {"shape", std::vector<std::int64_t>(tensor.shape().begin(), tensor.shape().end())},
-                    {"data_offsets", {offset, offset + bytes}}};
-    digests[name] = tensor_digest(stored_name(tensor.dtype()), tensor.shape(), contiguous.back().raw_data(), bytes);
+  for (const HeaderEntry& e : entries) {
+    if (e.name == "__metadata__" || header.contains(e.name))
+      throw ValueError("safetensors::write: tensor name '" + e.name + "' is repeated or reserved");
+    const std::uint64_t bytes = std::uint64_t(e.shape.numel()) * dtype_size(e.dtype);
+    header[e.name] = {{"dtype", stored_name(e.dtype)},
+                      {"shape", std::vector<std::int64_t>(e.shape.begin(), e.shape.end())},
+                      {"data_offsets", {offset, offset + bytes}}};
+    digests[e.name] = e.digest;
     offset += bytes;
   }
   std::map<std::string, std::string> meta = metadata;
   meta[kDigestsMetadataKey] = digests.dump();
   header["__metadata__"] = meta;
   std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
+  text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+HeaderEntry entry_of(const std::string& name, const Tensor& t) {
+  return {name, t.dtype(), t.shape(),
+          tensor_digest(stored_name(t.dtype()), t.shape(), t.raw_data(), std::size_t(t.numel()) * dtype_size(t.dtype()))};
+}
+
+void write_data(std::ostream& out, const Tensor& t) {
+  out.write(static_cast<const char*>(t.raw_data()), std::streamsize(t.numel() * dtype_size(t.dtype())));
+}
+
+void write_header(std::ostream& out, const std::string& text) {
+  const std::uint64_t length = text.size();
+  out.write(reinterpret_cast<const char*>(&length), 8);
+  out.write(text.data(), std::streamsize(text.size()));
+}
+
+}  // namespace
+
+void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor>>& tensors,
+           const std::map<std::string, std::string>& metadata) {
+  std::vector<Tensor> contiguous;
+  std::vector<HeaderEntry> entries;
+  for (const auto& [name, tensor] : tensors) {
+    contiguous.push_back(storable(name, tensor));
+    entries.push_back(entry_of(name, contiguous.back()));
+  }
+  const std::string text = header_text(entries, metadata);
   write_file_atomically(file, [&](std::ostream& out) {
-    const std::uint64_t length = text.size();
-    out.write(reinterpret_cast<const char*>(&length), 8);
-    out.write(text.data(), std::streamsize(text.size()));
-    for (const Tensor& t : contiguous)
-      out.write(static_cast<const char*>(t.raw_data()), std::streamsize(t.numel() * dtype_size(t.dtype())));
+    write_header(out, text);
+    for (const Tensor& t : contiguous) write_data(out, t);
   });
+}
+
+void write_lazily(const fs::path& file, const std::vector<LazyTensor>& tensors,
+                  const std::map<std::string, std::string>& metadata) {
+  std::vector<HeaderEntry> entries;
+  for (const LazyTensor& t : tensors) entries.push_back(entry_of(t.name, storable(t.name, t.make())));
+  const std::string text = header_text(entries, metadata);
+  write_file_atomically(file, [&](std::ostream& out) {
+    write_header(out, text);
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const Tensor t = storable(tensors[i].name, tensors[i].make());
+      if (entry_of(tensors[i].name, t).digest != entries[i].digest || !(t.shape() == entries[i].shape))
+        throw Error("safetensors::write_lazily: tensor '" + tensors[i].name + "' came out different the second time",
+                    "its maker must give the same values on every call");
+      write_data(out, t);
+    }
+  });
+}
+
+DType common_float_dtype(const Reader& reader) {
+  std::set<std::string> dtypes;
+  for (const TensorInfo& t : reader.tensors())
+    if (is_float_dtype(t.dtype)) dtypes.insert(t.dtype);
+  if (dtypes == std::set<std::string>{"BF16"}) return DType::bf16;
+  if (dtypes == std::set<std::string>{"F16"}) return DType::f16;
+  return DType::f32;
 }
 
 }  // namespace strata::safetensors

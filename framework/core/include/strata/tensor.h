@@ -49,7 +49,8 @@ class Tensor {
   static Tensor from_vector(std::initializer_list<double> values, const Shape& shape, DType dtype = DType::f32);
   // A rank-0 tensor.
   static Tensor scalar(double value, DType dtype = DType::f32);
-  // Normal(mean, std), uniform [low, high) and integer [low, high) draws from `gen`.
+  // Normal(mean, std), uniform [low, high) and integer [low, high) draws from `gen`; in bf16
+  // and f16, the f32 draws rounded (so a model built at any precision starts from one stream).
   static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32, double mean = 0.0,
                       double std = 1.0);
   static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, double low = 0.0, double high = 1.0);
