@@ -124,14 +124,18 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
 }
 
 // Mistral (a sliding window of 5 over 12 tokens), Qwen2 (q, k, v biases, tied embeddings),
-// Qwen3 (q and k head norms), Qwen3-MoE and Mixtral, saved by transformers 4.57 and 5.24
+// Qwen3 (q and k head norms), Qwen3-MoE, and the first four architectures again (Mixtral,
+// Llama with biases, Mamba, Jamba), each saved by transformers 4.57 and by 5.24
 // (tests/fixtures/hf/make_arch_fixtures.py).
-TEST_CASE("hf fixtures: Mistral, Qwen2, Qwen3, Qwen3-MoE and Mixtral from transformers 4 and 5", "[hf][fixtures]") {
+TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fixtures]") {
   for (const char* version : {"transformers4", "transformers5"})
     for (const auto& [arch, expected_class] : {std::pair{"mistral", "MistralForCausalLM"}, std::pair{"qwen2", "Qwen2ForCausalLM"},
                                                std::pair{"qwen3", "Qwen3ForCausalLM"},
                                                std::pair{"qwen3_moe", "Qwen3MoeForCausalLM"},
-                                               std::pair{"mixtral", "MixtralForCausalLM"}}) {
+                                               std::pair{"mixtral", "MixtralForCausalLM"},
+                                               std::pair{"llama", "LlamaForCausalLM"},
+                                               std::pair{"mamba", "MambaForCausalLM"},
+                                               std::pair{"jamba", "JambaForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
