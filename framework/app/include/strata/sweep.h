@@ -44,6 +44,11 @@ struct SweepVariant {
 std::vector<SweepAxis> read_sweep_axes(const std::filesystem::path& file);
 // One `--sweep key=v1,v2` argument (values are TOML or bare words, split at top-level commas).
 SweepAxis parse_sweep_argument(const std::string& argument);
+// "model.d_model" -> "d_model": how names and labels show a sweep key.
+std::string last_key_part(const std::string& key);
+// A setting's value text as a reader sees it: "\"rope\"" -> "rope" (other values unchanged).
+std::string setting_value(const std::string& value_text);
+
 // The cartesian product, first axis slowest. A key given twice is a ConfigError.
 std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes);
 

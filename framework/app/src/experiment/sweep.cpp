@@ -48,12 +48,16 @@ std::string name_fragment(const std::string& value) {
   return out.empty() ? "x" : out;
 }
 
-std::string last_part(const std::string& key) {
+}  // namespace
+
+std::string last_key_part(const std::string& key) {
   const std::size_t dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
 }
 
-}  // namespace
+std::string setting_value(const std::string& value) {
+  return value.size() >= 2 && value.front() == '"' && value.back() == '"' ? value.substr(1, value.size() - 2) : value;
+}
 
 std::vector<std::string> SweepVariant::overrides() const {
   std::vector<std::string> out;
@@ -201,7 +205,7 @@ std::vector<SweepVariant> expand_sweep(const std::vector<SweepAxis>& axes) {
     for (const auto& [key, value] : variants[i].settings) {
       if (!name.empty()) name += '_';
       if (key != "variant") {  // a named variant is its name alone
-        name += last_part(key);
+        name += last_key_part(key);
         name += '-';
       }
       name += name_fragment(value);

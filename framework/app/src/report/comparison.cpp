@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "strata/sweep.h"
+
 namespace strata::report {
 
 namespace fs = std::filesystem;
@@ -83,16 +85,6 @@ std::string config_without_seed(const RunData& run, std::int64_t& seed) {
   }
 }
 
-std::string unquoted(const std::string& value) {
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') return value.substr(1, value.size() - 2);
-  return value;
-}
-
-std::string last_part(const std::string& key) {
-  const std::size_t dot = key.rfind('.');
-  return dot == std::string::npos ? key : key.substr(dot + 1);
-}
-
 // "router_hash_seed-2" -> "router_hash": a folder named by its seed stands for its variant.
 std::string without_seed_suffix(const std::string& name) {
   const std::size_t at = name.rfind("seed-");
@@ -118,15 +110,15 @@ void label_variants(Comparison& c) {
     for (const auto& [key, value] : c.runs[c.variants[v].runs.front()].variant->settings)
       if (key != "train.seed") {
         settings[v].emplace_back(key, value);
-        keys_by_last[last_part(key)].insert(key);
+        keys_by_last[last_key_part(key)].insert(key);
       }
     from_settings[v] = !settings[v].empty();
   }
   for (std::size_t v = 0; v < c.variants.size(); ++v) {
     std::string label;
     for (const auto& [key, value] : settings[v]) {
-      std::string part = unquoted(value);
-      if (key != "variant") part = (keys_by_last[last_part(key)].size() > 1 ? key : last_part(key)) + "=" + part;
+      std::string part = setting_value(value);
+      if (key != "variant") part = (keys_by_last[last_key_part(key)].size() > 1 ? key : last_key_part(key)) + "=" + part;
       label += (label.empty() ? "" : ", ") + part;
     }
     const RunData& first = c.runs[c.variants[v].runs.front()];
@@ -171,7 +163,7 @@ std::map<std::string, double> final_metrics(const RunData& run) {
     put("peak_mib", number_at(f, "peak_memory_bytes") / double(1 << 20));
     if (f.contains("decode")) put("decode_tokens_per_s", number_at(f["decode"], "tokens_per_s"));
   }
-  // A run without final.json (stopped, or still training): its last logged values.
+  // A metric final.json lacks (a run written before final.json held it): its last logged value.
   for (const auto& [key, logged] : std::map<std::string, std::string>{
            {"train_loss", "loss"}, {"eval_loss", "eval_loss"}, {"eval_accuracy", "eval_accuracy"}})
     if (!out.count(key))
@@ -242,12 +234,14 @@ Comparison compare_runs(std::vector<RunData> runs) {
   // each parent folder's runs are a variant of their own.
   std::vector<std::string> config_keys;
   std::vector<std::int64_t> seeds(c.runs.size(), -1);
+  std::vector<std::string> config_of(c.runs.size());
   std::map<std::string, std::vector<std::size_t>> by_config;
   for (std::size_t r : complete) {
     std::string key = config_without_seed(c.runs[r], seeds[r]);
     if (key.empty() || seeds[r] < 0) key = "\x01" + absolute_path(c.runs[r].folder).string();  // cannot tell: its own
     if (!by_config.count(key)) config_keys.push_back(key);
     by_config[key].push_back(r);
+    config_of[r] = key;
   }
   std::vector<std::vector<std::size_t>> groups;
   for (const std::string& key : config_keys) {
@@ -276,13 +270,7 @@ Comparison compare_runs(std::vector<RunData> runs) {
   }
   std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() < b.front(); });
   std::map<std::string, int> variants_per_config;
-  std::vector<std::string> group_config(groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    for (const auto& [key, members] : by_config)
-      if (std::find(members.begin(), members.end(), groups[g].front()) != members.end()) {
-        group_config[g] = key;
-        ++variants_per_config[key];
-      }
+  for (const std::vector<std::size_t>& g : groups) ++variants_per_config[config_of[g.front()]];
   std::vector<std::map<std::string, double>> finals(c.runs.size());
   for (const std::vector<std::size_t>& g : groups) {
     ComparedVariant& v = c.variants.emplace_back();
@@ -296,7 +284,7 @@ Comparison compare_runs(std::vector<RunData> runs) {
   // One config split by source (a seed made twice): name each part by its folder.
   for (std::size_t v = 0; v < c.variants.size(); ++v) {
     const std::string parent = absolute_path(c.runs[c.variants[v].runs.front()].folder).parent_path().filename().string();
-    if (variants_per_config[group_config[v]] > 1 && c.variants[v].label.find(" (" + parent + ")") == std::string::npos)
+    if (variants_per_config[config_of[c.variants[v].runs.front()]] > 1 && c.variants[v].label.find(" (" + parent + ")") == std::string::npos)
       c.variants[v].label += " (" + parent + ")";
   }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "report/comparison.h"
@@ -22,22 +23,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
+// The components' headline scalar series at the run's last logged step, each the mean over
+// the layers that log it (report::final_metrics, as the sweep report shows them), by name.
 std::vector<std::pair<std::string, double>> headline_telemetry(const fs::path& run) {
-  const run_folder::MetricsLog log = run_folder::read_metrics(run);
+  const report::RunData data = report::read_run_folder(run);
+  std::set<std::string> headline;
+  for (const MetricSeries& s : data.series)
+    if (s.kind == MetricKind::scalar && s.headline) headline.insert(s.name);
   std::vector<std::pair<std::string, double>> out;
-  if (log.records.empty()) return out;
-  std::map<std::string, std::pair<double, int>> sums;  // name -> (sum, layers)
-  SeriesIndex index(log.series);
-  for (const auto& [key, value] : log.records.back().values) {
-    if (!std::isfinite(value)) continue;
-    const MetricSeries* s = index.find_record_key(key);
-    if (!s || s->kind != MetricKind::scalar || !s->headline) continue;
-    if (!sums.count(s->name)) out.emplace_back(s->name, 0.0);
-    sums[s->name].first += value;
-    ++sums[s->name].second;
-  }
-  for (auto& [name, value] : out) value = sums[name].first / sums[name].second;
+  for (const auto& [name, value] : report::final_metrics(data))
+    if (headline.count(name)) out.emplace_back(name, value);
   return out;
 }
 
@@ -61,11 +56,6 @@ Number number(double v, int digits = 4) {
     }
   }
   return {full, rounded};
-}
-
-// The variant's settings as a cell: its values without TOML quotes.
-std::string plain(const std::string& value) {
-  return value.size() >= 2 && value.front() == '"' && value.back() == '"' ? value.substr(1, value.size() - 2) : value;
 }
 
 // A markdown table cell: a '|' would end it.
@@ -98,7 +88,7 @@ void write_summaries(const fs::path& folder, const std::vector<SweepAxis>& axes,
     const auto text = [&](const std::string& t) { line.push_back({t, t}); };
     const bool ran = r.status == "ok" || r.status == "interrupted";
     const auto value = [&](double v, int digits = 4) { line.push_back(ran ? number(v, digits) : Number{}); };
-    for (const auto& [key, setting] : r.variant->settings) text(plain(setting));
+    for (const auto& [key, setting] : r.variant->settings) text(setting_value(setting));
     const TrainSummary& s = r.outcome.summary;
     text(r.status);
     text(ran ? std::to_string(s.steps) : "");
@@ -168,7 +158,7 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
       std::string value;
       if (first.variant)
         for (const auto& [key, text] : first.variant->settings)
-          if (key == k) value = plain(text);
+          if (key == k) value = setting_value(text);
       csv << "," << run_folder::csv_field(value);
     }
     csv << "," << variant.runs.size();
