@@ -73,7 +73,8 @@ int inspect_command(const InspectOptions& options);
 struct GenerateCommandOptions {
   std::string checkpoint;
   std::string prompt;  // token ids or a file of them (token_input.h)
-  std::string text;    // byte-level models: the prompt as text
+  std::string text;    // the prompt as text, through the model's tokenizer
+  std::string tokenizer;  // a tokenizer file or folder instead of the checkpoint's
   strata::GenerateOptions generate;
   std::uint64_t seed = 0;
   bool json = false;
@@ -85,6 +86,8 @@ int generate_command(const GenerateCommandOptions& options);
 struct LogitsOptions {
   std::string checkpoint;
   std::string tokens;
+  std::string text;       // instead of tokens: text through the model's tokenizer
+  std::string tokenizer;  // a tokenizer file or folder instead of the checkpoint's
   std::string out;
   std::string grads;  // "": logits only; "strata" or "hf": also the loss and parameter gradients, so named
   CheckpointChecks checks;

@@ -13,15 +13,6 @@ namespace strata::cli {
 
 namespace {
 
-// A byte-level model (task "text") reads and prints text; other models token ids.
-bool byte_level(const Experiment& e) { return e.has_task() && e.task.type() == "text"; }
-
-std::string printable(const std::vector<std::int64_t>& bytes) {
-  std::string out;
-  for (std::int64_t b : bytes) out.push_back(char(b));
-  return out;
-}
-
 std::string join(const std::vector<std::int64_t>& ids) {
   std::string out;
   for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
@@ -43,14 +34,10 @@ int generate_command(const GenerateCommandOptions& options) {
       load_checkpoint(options.checkpoint, options.common.experiment_options(), registry, DType::f32, options.checks);
   const std::int64_t V = c.model->dims().vocab_size;
   Tensor prompt;
+  std::shared_ptr<const Tokenizer> tokenizer;  // with --text: the continuation is printed as text
   if (!options.text.empty()) {
-    if (!byte_level(c.experiment))
-      throw UsageError("--text needs a byte-level model (task \"text\"); this checkpoint's task is \"" +
-                           c.experiment.task.type() + "\"",
-                       "give token ids with --prompt");
-    std::vector<std::int64_t> bytes;
-    for (unsigned char ch : options.text) bytes.push_back(ch);
-    prompt = Tensor::from_vector(bytes, {1, std::int64_t(bytes.size())});
+    tokenizer = text_tokenizer(c, options.tokenizer);
+    prompt = encode_text(*tokenizer, options.text, V, "--text");
   } else if (!options.prompt.empty()) {
     prompt = read_token_ids(options.prompt, V, "--prompt");
   } else {
@@ -74,9 +61,9 @@ int generate_command(const GenerateCommandOptions& options) {
       j["prompt"].push_back(row.to_vector<std::int64_t>());
     }
     j["tokens"] = r.tokens;
-    if (byte_level(c.experiment)) {
+    if (tokenizer) {
       j["text"] = nlohmann::json::array();
-      for (const auto& t : r.tokens) j["text"].push_back(printable(t));
+      for (const auto& t : r.tokens) j["text"].push_back(tokenizer->decode(t, true));
     }
     j["cache_bytes"] = r.cache_bytes;
     j["cache_bytes_by_mixer"] = r.cache_bytes_by_mixer;
@@ -86,8 +73,8 @@ int generate_command(const GenerateCommandOptions& options) {
     return kOk;
   }
   for (std::size_t b = 0; b < r.tokens.size(); ++b) {
-    if (byte_level(c.experiment))
-      std::cout << printable(r.tokens[b]) << "\n";
+    if (tokenizer)
+      std::cout << tokenizer->decode(r.tokens[b], true) << "\n";
     else
       std::cout << join(r.tokens[b]) << "\n";
   }

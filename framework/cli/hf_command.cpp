@@ -29,7 +29,11 @@ int import_hf_command(const HfOptions& options) {
     throw UsageError("import-hf needs --out CHECKPOINT_FOLDER", "or --explain to see how each config.json key is read");
   const HfImportResult r = import_hf(options.source, options.out, registry, options.common.experiment_options());
   std::cout << "imported " << r.architecture << ": " << r.parameters << " parameters in " << r.tensors
-            << " tensors -> " << options.out << " (experiment.toml, model.safetensors)\n";
+            << " tensors -> " << options.out << " (experiment.toml, model.safetensors";
+  for (const std::string& name : r.tokenizers) std::cout << ", " << name;
+  std::cout << ")\n";
+  for (const std::string& why : r.tokenizer_refusals)
+    std::cerr << "warning: tokenizer not copied (generate --text will need --tokenizer): " << why << "\n";
   return kOk;
 }
 

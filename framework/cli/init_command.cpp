@@ -12,7 +12,7 @@ int init_command(const InitOptions& options) {
   register_builtin_components(registry);
   const Experiment e = Experiment::load(options.file, options.common.experiment_options(), registry);
   const ExperimentObjects objects = build_experiment(e, registry);
-  save_checkpoint(options.out, e, *objects.model);
+  save_checkpoint(options.out, e, *objects.model, nullptr, objects.task ? objects.task->tokenizer() : nullptr);
   std::cerr << "wrote " << options.out << ": " << objects.model->num_parameters() << " parameters initialised from "
             << "train.seed " << e.train.integer("seed") << "\n";
   return kOk;

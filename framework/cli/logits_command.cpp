@@ -18,7 +18,12 @@ int logits_command(const LogitsOptions& options) {
   register_builtin_components(registry);
   LoadedCheckpoint c = load_checkpoint(options.checkpoint, options.common.experiment_options(), registry, DType::f32,
                                        options.checks);
-  const Tensor ids = read_token_ids(options.tokens, c.model->dims().vocab_size, "--tokens");  // [B, T]
+  const std::int64_t V = c.model->dims().vocab_size;
+  if (options.tokens.empty() && options.text.empty())
+    throw UsageError("logits needs token ids or text", "give --tokens \"5 3 9\" (or a file of ids) or --text \"...\"");
+  const Tensor ids = options.text.empty()
+                         ? read_token_ids(options.tokens, V, "--tokens")
+                         : encode_text(*text_tokenizer(c, options.tokenizer), options.text, V, "--text");  // [B, T]
   c.model->train(false);
   StepContext ctx(false);
   std::vector<std::pair<std::string, Tensor>> out{{"input_ids", ids}};

@@ -143,8 +143,11 @@ int main(int argc, char** argv) {
   CLI::Option* prompt_option = generate_app->add_option("--prompt", gen.prompt,
                            "token ids (\"5 3 9\", sequences separated by ';') or a file of ids (.npy, .safetensors, "
                            "text)");
-  generate_app->add_option("--text", gen.text, "the prompt as text (byte-level models, task \"text\")")
+  generate_app->add_option("--text", gen.text,
+                           "the prompt as text, encoded by the model's tokenizer (its checkpoint's tokenizer.json or "
+                           "tokenizer.model, or its text task's); the continuation is printed as text")
       ->excludes(prompt_option);
+  generate_app->add_option("--tokenizer", gen.tokenizer, "with --text: this tokenizer file or folder instead");
   generate_app->add_option("--max-new-tokens", gen.generate.max_new_tokens, "tokens to generate (default 32)")
       ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 30));
   generate_app->add_option("--temperature", gen.generate.sampling.temperature, "0: greedy (default); else sample")
@@ -163,8 +166,11 @@ int main(int argc, char** argv) {
   CLI::App* logits_app = app.add_subcommand(
       "logits", "write the logits of every position of token sequences (f32 safetensors) to compare frameworks");
   logits_app->add_option("checkpoint", logits.checkpoint, "checkpoint folder")->required();
-  logits_app->add_option("--tokens", logits.tokens, "token ids: \"5 3 9\", or a .npy/.safetensors/text file of [B, T] ids")
-      ->required();
+  CLI::Option* tokens_option = logits_app->add_option(
+      "--tokens", logits.tokens, "token ids: \"5 3 9\", or a .npy/.safetensors/text file of [B, T] ids");
+  logits_app->add_option("--text", logits.text, "instead of --tokens: text, encoded by the model's tokenizer")
+      ->excludes(tokens_option);
+  logits_app->add_option("--tokenizer", logits.tokenizer, "with --text: this tokenizer file or folder instead");
   logits_app->add_option("--out", logits.out, "output .safetensors file (tensors input_ids and logits)")->required();
   add_checkpoint_check_flags(*logits_app, logits.checks);
   logits_app->add_option("--grads", logits.grads,

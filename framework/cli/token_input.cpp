@@ -110,4 +110,29 @@ Tensor read_token_ids(const std::string& spec, std::int64_t vocab_size, const st
   return ids;
 }
 
+std::shared_ptr<const Tokenizer> text_tokenizer(const LoadedCheckpoint& checkpoint, const std::string& override_path) {
+  try {
+    return checkpoint_tokenizer(checkpoint, override_path);
+  } catch (const ValueError& e) {
+    throw UsageError(e.message(), e.hint());
+  }
+}
+
+Tensor encode_text(const Tokenizer& tokenizer, const std::string& text, std::int64_t vocab_size,
+                   const std::string& option) {
+  std::vector<std::int64_t> ids;
+  try {
+    ids = tokenizer.encode(text, true);
+  } catch (const ValueError& e) {
+    throw UsageError(option + ": " + e.message(), e.hint());
+  }
+  if (ids.empty()) throw UsageError(option + ": the text gives no tokens", "give some text");
+  for (std::int64_t id : ids)
+    if (id >= vocab_size)
+      throw UsageError(option + ": the tokenizer gives token " + std::to_string(id) + ", but the model has " +
+                           std::to_string(vocab_size) + " tokens (" + tokenizer.describe() + ")",
+                       "use the tokenizer the model was trained with (--tokenizer)");
+  return Tensor::from_vector(ids, {1, std::int64_t(ids.size())});
+}
+
 }  // namespace strata::cli

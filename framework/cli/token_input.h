@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <string>
 
+#include "strata/checkpoint.h"
 #include "strata/error.h"
 #include "strata/tensor.h"
+#include "strata/tokenizer.h"
 
 namespace strata::cli {
 
@@ -23,5 +25,15 @@ class UsageError : public Error {
 // in [0, vocab_size). Throws UsageError or FileFormatError (naming `option` or the file)
 // saying which id or line is bad.
 Tensor read_token_ids(const std::string& spec, std::int64_t vocab_size, const std::string& option);
+
+// The tokenizer for `--text` (checkpoint_tokenizer, with `override_path` from --tokenizer);
+// UsageError when the model has none.
+std::shared_ptr<const Tokenizer> text_tokenizer(const LoadedCheckpoint& checkpoint, const std::string& override_path);
+
+// text -> ids [1, T] i64, with the special tokens the tokenizer adds around a sequence (BOS).
+// Every id must lie in [0, vocab_size): UsageError naming `option` otherwise, or when the
+// text gives no tokens.
+Tensor encode_text(const Tokenizer& tokenizer, const std::string& text, std::int64_t vocab_size,
+                   const std::string& option);
 
 }  // namespace strata::cli

@@ -271,6 +271,50 @@ strata_expect 2 logits_ragged logits "$RUN1/checkpoint" --tokens "1 2; 3" --out 
 has stderr "sequence 2 has 1 ids, sequence 1 has 2"
 strata_expect 2 logits_missing_file logits "$RUN1/checkpoint" --tokens ids.npy --out "$WORK/x.safetensors"
 has stderr "no such file: ids.npy"
+strata_expect 2 generate_text_synthetic generate "$RUN1/checkpoint" --text "hello"
+has stderr "has no tokenizer: its task \"copy\" is synthetic"
+
+# ---- text through a model's tokenizer: train, generate --text, logits --text ----------------
+cat >"$WORK/tokenized.toml" <<EOF
+[task]
+type = "text"
+path = "$SRC/experiments/labs/data/shakespeare_300k.txt"
+tokenizer = "$SRC/tests/fixtures/tokenizers/qwen2"
+seq_len = 16
+[model]
+d_model = 16
+n_layers = 1
+[model.mixer.C]
+type = "shortconv"
+[model.ffn.F]
+type = "mlp"
+[train]
+steps = 4
+batch_size = 2
+eval_every = 0
+eval_batches = 1
+EOF
+strata_expect 0 tokenized_run run "$WORK/tokenized.toml" --out "$WORK/tokenized"
+cmp -s "$WORK/tokenized/checkpoint/tokenizer.json" tests/fixtures/tokenizers/qwen2/tokenizer.json ||
+  fail "tokenized_run: the checkpoint does not carry the task's tokenizer.json"
+grep -q '"tokenizer.json"' "$WORK/tokenized/checkpoint/manifest.json" || fail "tokenized_run: manifest misses tokenizer.json"
+strata_expect 0 generate_text generate "$WORK/tokenized/checkpoint" --text "First Citizen:" --max-new-tokens 6 --json
+python3 - "$WORK/generate_text.stdout" <<'EOF' || fail "generate --text --json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["tokens"][0]) == 6 and isinstance(r["text"][0], str) and len(r["text"][0]) > 0, r
+EOF
+strata_expect 0 logits_text logits "$WORK/tokenized/checkpoint" --text "First Citizen: <|im_end|>" \
+  --out "$WORK/text_logits.safetensors"
+has stderr "input_ids [1, "
+strata_expect 2 logits_text_bad_utf8 logits "$WORK/tokenized/checkpoint" --text $'caf\xe9' --out "$WORK/x.safetensors"
+has stderr "--text: text is not valid UTF-8 at byte 3"
+# A changed tokenizer file fails the checkpoint's manifest.
+cp -r "$WORK/tokenized/checkpoint" "$WORK/tampered"
+echo " " >>"$WORK/tampered/tokenizer.json"
+strata_expect 2 tampered_tokenizer generate "$WORK/tampered" --text "hi"
+has stderr "tokenizer.json"
+
 printf '[model]\nd_model = 8\nvocab_size = 10\n[model.mixer.m]\ntype = "shortconv"\n' >"$WORK/model_only.toml"
 strata_expect 2 run_model_only run "$WORK/model_only.toml" --out "$WORK/model_only"
 has stderr "no [task] to train on"
@@ -282,6 +326,16 @@ strata_expect 0 import_hf import-hf tests/fixtures/hf/mixtral --out "$WORK/mixtr
 has stdout "imported MixtralForCausalLM"
 strata_expect 0 logits_hf logits "$WORK/mixtral" --tokens tests/fixtures/hf/mixtral/expected.safetensors \
   --out "$WORK/mixtral_logits.safetensors"
+# The folder's tokenizer travels with the model, and on to the export.
+cp -r tests/fixtures/hf/mixtral "$WORK/mixtral_src_tok"
+cp tests/fixtures/tokenizers/gpt2/tokenizer.json "$WORK/mixtral_src_tok/"
+strata_expect 0 import_hf_tokenizer import-hf "$WORK/mixtral_src_tok" --out "$WORK/mixtral_tok"
+has stdout "model.safetensors, tokenizer.json)"
+strata_expect 2 generate_text_wrong_tokenizer generate "$WORK/mixtral_tok" --text "hello world"
+has stderr "the tokenizer gives token 258, but the model has 96 tokens"
+strata_expect 0 export_hf_tokenizer export-hf "$WORK/mixtral_tok" --out "$WORK/mixtral_tok_hf"
+cmp -s "$WORK/mixtral_tok_hf/tokenizer.json" tests/fixtures/tokenizers/gpt2/tokenizer.json ||
+  fail "export-hf: the tokenizer.json did not travel"
 strata_expect 0 inspect_hf inspect "$WORK/mixtral"
 has_re stdout '^1 +attention \(attention\) +[0-9]+ +moe \(moe\)'
 strata_expect 0 export_hf export-hf "$WORK/mixtral" --out "$WORK/mixtral_hf"

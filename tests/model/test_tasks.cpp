@@ -8,6 +8,7 @@
 #include "registry_helpers.h"
 
 #include "strata/experiment.h"
+#include "strata/tokenizer.h"
 #include "strata/testing/component_check.h"
 #include "strata/trainer.h"
 
@@ -139,4 +140,65 @@ eval_batches = 2
   CHECK(s.initial_eval.perplexity > 200);  // about uniform over 256 bytes at initialisation
   CHECK(s.final_eval.perplexity < 0.2 * s.initial_eval.perplexity);
   CHECK(s.final_eval.perplexity == Approx(std::exp(s.final_eval.loss)));
+}
+
+TEST_CASE("text task with a tokenizer: its ids are the tokenizer's, and a small model learns", "[tasks][training]") {
+  const fs::path file = STRATA_TEXT_FIXTURE;
+  const fs::path tokenizer_folder = fs::path(STRATA_TOKENIZER_FIXTURES_DIR) / "llama3";
+  const auto tokenizer = load_tokenizer(tokenizer_folder);
+  const auto task = make_task("text", {"path=\"" + file.string() + "\"", "tokenizer=\"" + tokenizer_folder.string() + "\"",
+                                       "seq_len=24"});
+  CHECK(task->vocab_size() == tokenizer->vocab_size());
+  REQUIRE(task->tokenizer() != nullptr);
+  CHECK(task->tokenizer()->source().filename() == "tokenizer.json");
+  // An evaluation window decodes to a stretch of the file, and targets are inputs shifted by one.
+  const Batch b = task->eval_batch(0, 2);
+  const auto inputs = b.inputs.to_vector<std::int64_t>(), targets = b.targets.to_vector<std::int64_t>();
+  CHECK(std::equal(inputs.begin() + 1, inputs.begin() + 24, targets.begin()));
+  const std::string window = tokenizer->decode(std::vector<std::int64_t>(inputs.begin(), inputs.begin() + 24), false);
+  std::ifstream in(file, std::ios::binary);
+  const std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(corpus.find(window) != std::string::npos);
+
+  ComponentRegistry& registry = test::example_registry();
+  const std::string text = "[task]\ntype = \"text\"\npath = \"" + file.string() + "\"\ntokenizer = \"" +
+                           tokenizer_folder.string() + R"("
+seq_len = 32
+[model]
+d_model = 32
+n_layers = 2
+[model.mixer.C]
+type = "shortconv"
+[model.ffn.F]
+type = "mlp"
+[train]
+steps = 200
+batch_size = 16
+lr = 0.01
+eval_every = 0
+eval_batches = 2
+)";
+  const Experiment e = Experiment::from_string(text, "text.toml", test::hermetic_options(), registry);
+  const auto objects = build_experiment(e, registry);
+  CHECK(objects.model->dims().vocab_size == tokenizer->vocab_size());
+  const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train);
+  INFO("perplexity " << s.initial_eval.perplexity << " -> " << s.final_eval.perplexity);
+  CHECK(s.final_eval.perplexity < 0.2 * s.initial_eval.perplexity);
+}
+
+TEST_CASE("text task: a corpus that is not UTF-8 is refused with its line, a bad tokenizer by its key", "[tasks]") {
+  const fs::path file = fs::temp_directory_path() / "strata_text_task_latin1.txt";
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (int i = 0; i < 200; ++i) out << "line " << i << "\n";
+    out << "caf\xE9\n";  // Latin-1, not UTF-8
+  }
+  const std::string tokenizer = (fs::path(STRATA_TOKENIZER_FIXTURES_DIR) / "gpt2").string();
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "tokenizer=\"" + tokenizer + "\""}),
+                    Catch::Contains("(line 201)") && Catch::Contains("not valid UTF-8"));
+  // bytes need no UTF-8
+  CHECK(make_task("text", {"path=\"" + file.string() + "\"", "seq_len=8"})->vocab_size() == 256);
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "tokenizer=\"/nonexistent/tok.json\""}),
+                    Catch::Contains("tokenizer") && Catch::Contains("does not exist"));
+  fs::remove(file);
 }

@@ -6,6 +6,8 @@
 // and, in a training run's checkpoint, what resuming needs (TrainingState, trainer.h):
 //   optimizer.safetensors  the optimizer's state() by name (AdamW: "m.<param>", "v.<param>")
 //   state.json             step, random streams, optimizer type and step count, the open log window
+//   tokenizer.json or tokenizer.model   the tokenizer of a text model (the text task's, or
+//                          the imported model's), so that generate --text needs nothing else
 //   manifest.json          written last: the step, and the size and digest of every file above
 // A checkpoint is replaced as a whole: it is written to FOLDER.new, which then takes the
 // place of FOLDER, so a killed writer leaves the previous checkpoint (or the complete new
@@ -28,6 +30,7 @@
 
 #include "strata/experiment.h"
 #include "strata/model.h"
+#include "strata/tokenizer.h"
 #include "strata/trainer.h"
 
 namespace strata {
@@ -37,6 +40,8 @@ inline constexpr const char* kCheckpointWeightsFile = "model.safetensors";
 inline constexpr const char* kCheckpointOptimizerFile = "optimizer.safetensors";
 inline constexpr const char* kCheckpointStateFile = "state.json";
 inline constexpr const char* kCheckpointManifestFile = "manifest.json";
+// A checkpoint's tokenizer file is named by its format.
+inline constexpr const char* kCheckpointTokenizerFiles[] = {"tokenizer.json", "tokenizer.model"};
 
 // Checks a user may relax, for debugging (the CLI's --allow-nonfinite and --unverified).
 struct CheckpointChecks {
@@ -60,9 +65,15 @@ void save_model_weights(const Model& model, const std::filesystem::path& file,
 void load_model_weights(Model& model, const std::filesystem::path& file, const CheckpointChecks& checks = {});
 
 // Writes the checkpoint `folder` (replacing one that is there, as a whole): experiment.toml,
-// model.safetensors and, when `state` is given, optimizer.safetensors and state.json.
+// model.safetensors, when `state` is given optimizer.safetensors and state.json, and a copy
+// of `tokenizer`'s file when it has one (byte-level text needs none).
 void save_checkpoint(const std::filesystem::path& folder, const Experiment& experiment, const Model& model,
-                     const TrainingState* state = nullptr);
+                     const TrainingState* state = nullptr, const Tokenizer* tokenizer = nullptr);
+
+// Copies a tokenizer's file into `folder` as tokenizer.json / tokenizer.model (by its
+// format); nothing for a tokenizer without a file. Returns the name written, or "".
+std::string copy_tokenizer_file(const Tokenizer& tokenizer, const std::filesystem::path& folder);
+
 
 // The folder to read for checkpoint `folder`: itself, or after a writer was killed between
 // its two renames, the complete FOLDER.new (its manifest.json is there) or the previous
@@ -84,6 +95,7 @@ std::filesystem::path snapshot_checkpoint(const std::filesystem::path& folder, c
 TrainingState load_training_state(const std::filesystem::path& folder, const CheckpointChecks& checks = {});
 
 struct LoadedCheckpoint {
+  std::filesystem::path folder;  // the folder read (after resolve_checkpoint_folder)
   Experiment experiment;
   std::shared_ptr<Model> model;
   std::shared_ptr<Task> task;  // null when the experiment has no [task]
@@ -96,5 +108,12 @@ struct LoadedCheckpoint {
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& folder, const ExperimentOptions& options,
                                  ComponentRegistry& registry, DType dtype = DType::f32,
                                  const CheckpointChecks& checks = {});
+
+// The tokenizer of a loaded checkpoint: `override_path` when given; else the checkpoint
+// folder's tokenizer file; else its task's tokenizer (bytes for a text task). Throws
+// ValueError saying what to give when the model has none (synthetic tasks,
+// or a model-only checkpoint imported without a tokenizer).
+std::shared_ptr<const Tokenizer> checkpoint_tokenizer(const LoadedCheckpoint& checkpoint,
+                                                      const std::filesystem::path& override_path = {});
 
 }  // namespace strata

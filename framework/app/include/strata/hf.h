@@ -30,6 +30,8 @@ struct HfImportResult {
   std::string architecture;   // "LlamaForCausalLM", ...
   std::int64_t tensors = 0;   // strata tensors written
   std::int64_t parameters = 0;
+  std::vector<std::string> tokenizers;  // tokenizer files copied with the model
+  std::vector<std::string> tokenizer_refusals;  // why a tokenizer file of the folder was not
 };
 
 // Reads `hf_folder` and writes a checkpoint folder `out` (created). `registry` holds the

@@ -87,8 +87,31 @@ fs::path resolve_checkpoint_folder(const fs::path& folder) {
   return folder;
 }
 
+std::string copy_tokenizer_file(const Tokenizer& tokenizer, const fs::path& folder) {
+  const fs::path& source = tokenizer.source();
+  if (source.empty()) return "";
+  const std::string name = source.extension() == ".model" ? "tokenizer.model" : "tokenizer.json";
+  std::error_code ec;
+  if (fs::exists(folder / name, ec) && fs::equivalent(source, folder / name, ec)) return name;
+  fs::copy_file(source, folder / name, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error("cannot copy tokenizer " + source.string() + " to " + folder.string() + ": " + ec.message());
+  return name;
+}
+
+std::shared_ptr<const Tokenizer> checkpoint_tokenizer(const LoadedCheckpoint& checkpoint,
+                                                      const fs::path& override_path) {
+  if (!override_path.empty()) return load_tokenizer(override_path);
+  if (const auto file = find_tokenizer_file(checkpoint.folder)) return load_tokenizer(*file);
+  if (checkpoint.task && checkpoint.task->tokenizer())
+    return std::shared_ptr<const Tokenizer>(checkpoint.task, checkpoint.task->tokenizer());
+  throw ValueError(checkpoint.folder.string() + " has no tokenizer: " +
+                       (checkpoint.task ? "its task \"" + checkpoint.experiment.task.type() + "\" is synthetic"
+                                        : std::string("it holds no tokenizer.json or tokenizer.model")),
+                   "give token ids (--prompt/--tokens), or a tokenizer with --tokenizer FILE");
+}
+
 void save_checkpoint(const fs::path& folder, const Experiment& experiment, const Model& model,
-                     const TrainingState* state) {
+                     const TrainingState* state, const Tokenizer* tokenizer) {
   const fs::path fresh = folder.string() + ".new", old = folder.string() + ".old";
   std::error_code ec;
   // An earlier writer killed between its renames: first put its complete folder in place.
@@ -103,6 +126,7 @@ void save_checkpoint(const fs::path& folder, const Experiment& experiment, const
     save_model_weights(model, fresh / kCheckpointWeightsFile, metadata);
     if (state) save_training_state(fresh, *state, model);
     write_text_atomically(fresh / kCheckpointExperimentFile, experiment.resolved_toml());
+    if (tokenizer) copy_tokenizer_file(*tokenizer, fresh);
     // Last: its presence marks the new folder complete (resolve_checkpoint_folder).
     write_checkpoint_manifest(fresh, state ? std::optional<std::int64_t>(state->step) : std::nullopt);
   } catch (...) {
@@ -176,6 +200,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path, const ExperimentOptions& 
   }
   verify_checkpoint_manifest(folder, checks.allow_unverified);
   LoadedCheckpoint out;
+  out.folder = folder;
   out.experiment = Experiment::load(folder / kCheckpointExperimentFile, options, registry);
   if (checks.check_memory) require_decoding_fits(out.experiment, registry, std::string(dtype_name(dtype)));
   ExperimentObjects objects = build_experiment(out.experiment, registry, dtype);

@@ -21,7 +21,8 @@ namespace {
 constexpr int kManifestFormat = 1;
 
 const char* const kSafetensorsFiles[] = {kCheckpointWeightsFile, kCheckpointOptimizerFile};
-const char* const kTextFiles[] = {kCheckpointStateFile, kCheckpointExperimentFile};
+const char* const kTextFiles[] = {kCheckpointStateFile, kCheckpointExperimentFile, kCheckpointTokenizerFiles[0],
+                                  kCheckpointTokenizerFiles[1]};
 
 std::string read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

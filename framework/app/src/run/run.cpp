@@ -202,7 +202,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   };
   const std::int64_t keep_checkpoints = e.train.integer("keep_checkpoints");
   callbacks.on_checkpoint = [&](const TrainingState& state) {
-    save_checkpoint(folder / run_folder::kCheckpointFolder, e, model, &state);
+    save_checkpoint(folder / run_folder::kCheckpointFolder, e, model, &state, objects.task->tokenizer());
     if (keep_checkpoints > 0)
       snapshot_checkpoint(folder / run_folder::kCheckpointFolder, folder / run_folder::kSnapshotsFolder, state.step,
                           keep_checkpoints);

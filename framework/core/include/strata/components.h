@@ -21,6 +21,7 @@
 namespace strata {
 
 class ComponentRegistry;
+class Tokenizer;
 
 // The model's dimensions, as a factory sees them.
 struct ModelDims {
@@ -338,6 +339,9 @@ class Task : public Component {
   virtual bool reports_perplexity() const { return false; }
   // Chance-level accuracy at the scored positions, for reports (0 when unknown).
   virtual double chance_accuracy() const { return 0.0; }
+  // What the token ids stand for: the tokenizer that made them from text (text tasks);
+  // null for synthetic tasks, whose ids are just symbols.
+  virtual const Tokenizer* tokenizer() const { return nullptr; }
 };
 
 }  // namespace strata
