@@ -143,6 +143,15 @@ struct HfOptions {
 int import_hf_command(const HfOptions& options);
 int export_hf_command(const HfOptions& options);
 
+struct GgufOptions {
+  std::string checkpoint;
+  std::string out;
+  std::string type = "f16";  // f32, f16, bf16, q8_0
+  CheckpointChecks checks;
+  CommonOptions common;
+};
+int export_gguf_command(const GgufOptions& options);
+
 struct PluginsOptions {
   CommonOptions common;
 };

@@ -1,10 +1,12 @@
-// strata import-hf / export-hf: Hugging Face model folders <-> strata checkpoints.
+// strata import-hf / export-hf: Hugging Face model folders <-> strata checkpoints; export-gguf
+// for llama.cpp.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/token_input.h"
+#include "strata/gguf.h"
 #include "strata/hf.h"
 
 namespace strata::cli {
@@ -43,6 +45,17 @@ int export_hf_command(const HfOptions& options) {
   const std::string architecture = export_hf(options.source, options.out, registry, options.common.experiment_options(),
                                                 options.checks);
   std::cout << "exported " << architecture << " -> " << options.out << " (config.json, model.safetensors)\n";
+  return kOk;
+}
+
+int export_gguf_command(const GgufOptions& options) {
+  ComponentRegistry registry;
+  register_builtin_components(registry);
+  const GgufExportResult r = export_gguf(options.checkpoint, options.out, parse_gguf_type(options.type), registry,
+                                         options.common.experiment_options(), options.checks);
+  std::cout << "exported " << r.hf_architecture << " as llama.cpp's " << r.architecture << " (" << options.type << ", "
+            << r.tensors << " tensors, " << r.bytes << " bytes, tokenizer " << r.tokenizer << ") -> " << options.out
+            << "\n";
   return kOk;
 }
 

@@ -251,6 +251,19 @@ int main(int argc, char** argv) {
   add_checkpoint_check_flags(*export_app, export_options.checks);
   export_options.common.add_plugin_flags(*export_app);
 
+  GgufOptions gguf_options;
+  CLI::App* gguf_app = app.add_subcommand(
+      "export-gguf", "write a strata checkpoint as a GGUF file for llama.cpp (Llama, Mistral, Mixtral, Qwen2/3, "
+                     "Qwen3-MoE, Mamba, Jamba)");
+  gguf_app->add_option("checkpoint", gguf_options.checkpoint, "checkpoint folder")->required();
+  gguf_app->add_option("--out", gguf_options.out, "the .gguf file to write")->required();
+  gguf_app->add_option("--type", gguf_options.type,
+                       "tensor type of the weight matrices: f32, f16 (default), bf16 or q8_0 (norms, biases, routers "
+                       "and SSM parameters stay f32)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+  add_checkpoint_check_flags(*gguf_app, gguf_options.checks);
+  gguf_options.common.add_plugin_flags(*gguf_app);
+
   PluginsOptions plugins;
   CLI::App* plugins_app = app.add_subcommand("plugins", "list loaded plugins and every component with its config keys");
   plugins.common.add_plugin_flags(*plugins_app);
@@ -319,6 +332,7 @@ int main(int argc, char** argv) {
     if (*init_app) return init_command(init);
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);
+    if (*gguf_app) return export_gguf_command(gguf_options);
     if (*check_app) return check_command(check);
   } catch (const PluginError& e) {
     std::cerr << "strata: plugin error: " << e.what() << "\n";

@@ -336,6 +336,18 @@ has stderr "the tokenizer gives token 258, but the model has 96 tokens"
 strata_expect 0 export_hf_tokenizer export-hf "$WORK/mixtral_tok" --out "$WORK/mixtral_tok_hf"
 cmp -s "$WORK/mixtral_tok_hf/tokenizer.json" tests/fixtures/tokenizers/gpt2/tokenizer.json ||
   fail "export-hf: the tokenizer.json did not travel"
+# GGUF for llama.cpp (bench/llama_cpp/compare_gguf.py runs such files in llama.cpp itself).
+strata_expect 0 export_gguf export-gguf "$WORK/mixtral" --out "$WORK/mixtral.gguf" --type q8_0
+has stdout "exported MixtralForCausalLM as llama.cpp's llama (q8_0,"
+python3 - "$WORK/mixtral.gguf" <<'EOF' || fail "export-gguf: not a GGUF v3 file"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:4] == b"GGUF" and struct.unpack("<I", data[4:8])[0] == 3, data[:8]
+EOF
+strata_expect 2 export_gguf_no_counterpart export-gguf "$RUN1/checkpoint" --out "$WORK/run1.gguf"
+has stderr "no Hugging Face counterpart"
+[[ ! -e "$WORK/run1.gguf" ]] || fail "export_gguf_no_counterpart: wrote a file"
+strata_expect 2 export_gguf_bad_type export-gguf "$WORK/mixtral" --out "$WORK/x.gguf" --type q4_k
 strata_expect 0 inspect_hf inspect "$WORK/mixtral"
 has_re stdout '^1 +attention \(attention\) +[0-9]+ +moe \(moe\)'
 strata_expect 0 export_hf export-hf "$WORK/mixtral" --out "$WORK/mixtral_hf"

@@ -5,6 +5,7 @@
 // What each architecture and component reads and writes comes from the mappings plugins
 // register (strata/hf_mapping.h); nothing here names a plugin's keys or tensors.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,16 @@ struct ExportChoice {
   std::string config;  // config.json text
 };
 ExportChoice choose_export(const Experiment& e, std::int64_t vocab_size, const ComponentRegistry& registry);
+
+// One tensor of a model's Hugging Face export: its name and shape, and how to make it (in
+// the parameter's own dtype) when it is written.
+struct HfTensorSource {
+  std::string name;
+  Shape shape;
+  std::function<Tensor()> make;
+};
+std::vector<HfTensorSource> hf_export_tensors(const hf::ArchitectureMapping& arch, const ComponentRegistry& registry,
+                                              const Model& model);
 
 // The config.json of experiment `e` as `arch` (JSON text). `vocab_size` is the model's.
 std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Experiment& e, std::int64_t vocab_size,

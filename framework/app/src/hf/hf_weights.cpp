@@ -321,17 +321,29 @@ std::vector<std::pair<std::string, Tensor>> to_hf_layout(const Experiment& exper
 
 namespace {
 
+}  // namespace
+
+std::vector<HfTensorSource> hf_detail::hf_export_tensors(const hf::ArchitectureMapping& arch,
+                                                         const ComponentRegistry& registry, const Model& model) {
+  std::vector<HfTensorSource> out;
+  for (const auto& p : model.named_parameters()) {
+    const hf::TensorRule rule = tensor_rule(arch, registry, model, p.name);
+    const std::vector<std::pair<std::string, Tensor>> pieces = scatter(rule, p.tensor.detach());
+    for (std::size_t i = 0; i < pieces.size(); ++i)
+      out.push_back({pieces[i].first, pieces[i].second.shape(),
+                     [rule, tensor = p.tensor, i] { return scatter(rule, tensor.detach())[i].second; }});
+  }
+  return out;
+}
+
+namespace {
+
 // The Hugging Face tensors of the model's parameters, each made when it is written, in the
 // parameters' own type (a bf16 checkpoint exports as bf16).
 std::vector<safetensors::LazyTensor> hf_tensors_lazily(const hf::ArchitectureMapping& arch,
                                                        const ComponentRegistry& registry, const Model& model) {
   std::vector<safetensors::LazyTensor> out;
-  for (const auto& p : model.named_parameters()) {
-    const hf::TensorRule rule = tensor_rule(arch, registry, model, p.name);
-    const std::vector<std::pair<std::string, Tensor>> pieces = scatter(rule, p.tensor.detach());
-    for (std::size_t i = 0; i < pieces.size(); ++i)
-      out.push_back({pieces[i].first, [rule, tensor = p.tensor, i] { return scatter(rule, tensor.detach())[i].second; }});
-  }
+  for (HfTensorSource& t : hf_export_tensors(arch, registry, model)) out.push_back({t.name, std::move(t.make)});
   return out;
 }
 

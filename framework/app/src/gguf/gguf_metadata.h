@@ -1,0 +1,29 @@
+#pragma once
+// The metadata llama.cpp reads for each architecture (src/llama-model.cpp load_hparams),
+// from a model's Hugging Face config.json, as convert_hf_to_gguf.py writes it.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "gguf/gguf_writer.h"
+#include "strata/tokenizer.h"
+
+namespace strata::gguf {
+
+struct ArchitectureInfo {
+  std::string name;         // llama.cpp's architecture: "llama", "qwen2", ...
+  bool permute_qk = false;  // llama's RoPE pairs adjacent channels: q/k rows are permuted
+  std::int64_t heads = 0, kv_heads = 0;
+};
+
+// Adds general.architecture and every {arch}.* key; refuses (ValueError, by name) what
+// llama.cpp cannot run as the model runs in strata.
+ArchitectureInfo architecture_metadata(const std::string& hf_architecture, const nlohmann::json& config,
+                                       std::int64_t vocab_size, Writer& writer);
+
+// Adds tokenizer.ggml.*: the model's tokenizer when llama.cpp can run it, else "none" with
+// {arch}.vocab_size (ids only). Returns tokenizer.ggml.model.
+std::string tokenizer_metadata(const Tokenizer* tokenizer, const std::string& architecture, std::int64_t vocab_size,
+                               Writer& writer);
+
+}  // namespace strata::gguf
