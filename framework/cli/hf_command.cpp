@@ -56,6 +56,7 @@ int export_gguf_command(const GgufOptions& options) {
   std::cout << "exported " << r.hf_architecture << " as llama.cpp's " << r.architecture << " (" << options.type << ", "
             << r.tensors << " tensors, " << r.bytes << " bytes, tokenizer " << r.tokenizer << ") -> " << options.out
             << "\n";
+  if (!r.tokenizer_note.empty()) std::cerr << "warning: no tokenizer in the GGUF file: " << r.tokenizer_note << "\n";
   return kOk;
 }
 

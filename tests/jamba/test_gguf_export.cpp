@@ -14,7 +14,9 @@
 #include "catch.h"
 #include "helpers.h"
 #include "jamba/hybrid_registry.h"
+#include "strata/experiment.h"
 #include "strata/gguf.h"
+#include "strata/tokenizer.h"
 #include "strata/half.h"
 #include "strata/hf.h"
 #include "strata/safetensors.h"
@@ -259,4 +261,56 @@ TEST_CASE("gguf: what llama.cpp would run differently is refused naming the chec
                     Catch::Contains((dir / "ckpt").string()) && Catch::Contains("sliding window of 5 tokens"));
   CHECK_FALSE(fs::exists(dir / "model.gguf"));
   CHECK_THROWS_WITH(parse_gguf_type("q4_k"), Catch::Contains("q4_k"));
+}
+
+TEST_CASE("gguf: the checkpoint's tokenizer goes into tokenizer.ggml.* as llama.cpp reads it", "[gguf]") {
+  struct Case {
+    const char* folder;
+    const char* model;
+    const char* pre;
+  };
+  for (const Case& k : {Case{"qwen2", "gpt2", "qwen2"}, Case{"llama3", "gpt2", "llama-bpe"}, Case{"gpt2", "gpt2", "gpt-2"},
+                        Case{"sentencepiece", "llama", ""}}) {
+    INFO(k.folder);
+    const fs::path tokenizer_path = fs::path(STRATA_TOKENIZER_FIXTURES_DIR) / k.folder;
+    const std::string text = std::string("[task]\ntype = \"text\"\npath = \"") + STRATA_TEXT_FIXTURE +
+                             "\"\ntokenizer = \"" + tokenizer_path.string() + R"("
+seq_len = 16
+[model]
+d_model = 32
+n_layers = 1
+vocab_size = 2048
+[model.mixer.attention]
+type = "attention"
+n_heads = 4
+positions = "rope"
+[model.ffn.mlp]
+type = "mlp"
+activation = "swiglu"
+d_ff = 64
+)";
+    const Experiment e = Experiment::from_string(text, "tok.toml", test::hermetic_options(), test::hybrid_registry());
+    const ExperimentObjects objects = build_experiment(e, test::hybrid_registry());
+    const fs::path dir = test::fresh_temp_dir("gguf_tokenizer", k.folder);
+    save_checkpoint(dir / "ckpt", e, *objects.model, nullptr, objects.task->tokenizer());
+    const GgufExportResult r =
+        export_gguf(dir / "ckpt", dir / "m.gguf", GgufType::f16, test::hybrid_registry(), test::hermetic_options());
+    CHECK(r.tokenizer == k.model);
+    CHECK(r.tokenizer_note.empty());
+    const GgufFile f(dir / "m.gguf");
+    CHECK(kv<std::string>(f, "tokenizer.ggml.model") == k.model);
+    const TokenizerVocabulary v = objects.task->tokenizer()->vocabulary();
+    const auto tokens = kv<std::vector<std::string>>(f, "tokenizer.ggml.tokens");
+    REQUIRE(tokens.size() == 2048);  // the model's rows: the tokenizer's tokens, then unused padding
+    CHECK(std::equal(v.tokens.begin(), v.tokens.end(), tokens.begin()));
+    CHECK(tokens.back() == "[PAD2047]");
+    if (std::string(k.model) == "gpt2") {
+      CHECK(kv<std::string>(f, "tokenizer.ggml.pre") == k.pre);
+      CHECK(kv<std::vector<std::string>>(f, "tokenizer.ggml.merges") == v.merges);
+    } else {
+      CHECK(kv<std::uint64_t>(f, "tokenizer.ggml.bos_token_id") == 1);
+      CHECK(f.kv.count("tokenizer.ggml.scores") == 1);
+    }
+    CHECK(kv<bool>(f, "tokenizer.ggml.add_bos_token") == v.add_bos);
+  }
 }

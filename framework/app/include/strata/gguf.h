@@ -6,9 +6,10 @@
 // blk.N.attn_q, ...), llama's q/k row permutation, Mamba's A = -exp(A_log), experts stacked
 // into 3-D tensors, the metadata llama.cpp reads ({arch}.block_count, ...). Norms, biases,
 // routers and SSM parameters stay f32 whatever the type, and Q8_0 falls back to f16 for
-// rows whose length is not a multiple of 32, as convert does. The tokenizer (tokenizer.json
-// byte-level BPE) goes into the file's tokenizer.ggml.* metadata; without one the file
-// holds token ids only (tokenizer.ggml.model = "none").
+// rows whose length is not a multiple of 32, as convert does. The checkpoint's tokenizer
+// (SentencePiece tokenizer.model, or a byte-level BPE tokenizer.json with a split pattern
+// llama.cpp implements) goes into the file's tokenizer.ggml.* metadata; without one the
+// file holds token ids only (tokenizer.ggml.model = "none").
 //
 // llama.cpp architectures: llama (Llama, Mistral, Mixtral), qwen2, qwen3, qwen3moe, mamba,
 // jamba. What llama.cpp cannot run as the model runs in strata (RoPE scaling, sliding
@@ -34,7 +35,8 @@ struct GgufExportResult {
   std::string hf_architecture;  // the Hugging Face one it was converted from
   std::int64_t tensors = 0;
   std::uint64_t bytes = 0;
-  std::string tokenizer;  // tokenizer.ggml.model: "gpt2", or "none"
+  std::string tokenizer;       // tokenizer.ggml.model: "gpt2", "llama", or "none"
+  std::string tokenizer_note;  // why a tokenizer the checkpoint has was not written
 };
 
 GgufExportResult export_gguf(const std::filesystem::path& checkpoint, const std::filesystem::path& out, GgufType type,

@@ -231,9 +231,11 @@ GgufExportResult export_gguf(const fs::path& checkpoint, const fs::path& out, Gg
                                                                           : c.folder.filename().string());
   writer.add("general.file_type", file_type(type));
   writer.add("general.quantization_version", std::uint32_t(2));
-  std::shared_ptr<const Tokenizer> tokenizer;
-  if (const auto file = find_tokenizer_file(c.folder)) tokenizer = load_tokenizer(*file);
-  result.tokenizer = gguf::tokenizer_metadata(tokenizer.get(), arch.name, vocab, writer);
+  // A SentencePiece model first: llama.cpp rebuilds Llama 2 / Mistral tokenizers from it.
+  std::unique_ptr<Tokenizer> tokenizer;
+  for (const char* name : {"tokenizer.model", "tokenizer.json"})
+    if (!tokenizer && fs::is_regular_file(c.folder / name)) tokenizer = load_tokenizer(c.folder / name);
+  result.tokenizer = gguf::tokenizer_metadata(tokenizer.get(), vocab, writer, result.tokenizer_note);
 
   for (const Planned& p : planned) {
     const std::int64_t heads = p.transform == Transform::permute_q ? arch.heads : arch.kv_heads;

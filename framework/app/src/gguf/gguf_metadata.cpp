@@ -1,5 +1,7 @@
 #include "gguf/gguf_metadata.h"
 
+#include <map>
+
 #include "strata/error.h"
 
 namespace strata::gguf {
@@ -200,9 +202,66 @@ ArchitectureInfo architecture_metadata(const std::string& hf, const json& config
   return info;
 }
 
-std::string tokenizer_metadata(const Tokenizer*, const std::string&, std::int64_t, Writer& w) {
-  w.add("tokenizer.ggml.model", std::string("none"));
-  return "none";
+namespace {
+
+// llama.cpp's names for the byte-level BPE split patterns it implements (llama-vocab.cpp),
+// keyed by the pattern as tokenizer.json holds it.
+std::string llama_cpp_pre_tokenizer(const std::string& pattern) {
+  if (pattern.empty()) return "gpt-2";  // GPT-2's own ByteLevel regex
+  static const std::map<std::string, std::string> known = {
+      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+       "llama-bpe"},
+      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+       "qwen2"},
+  };
+  const auto it = known.find(pattern);
+  return it == known.end() ? "" : it->second;
+}
+
+}  // namespace
+
+std::string tokenizer_metadata(const Tokenizer* tokenizer, std::int64_t vocab_size, Writer& w, std::string& note) {
+  const auto none = [&](const std::string& why) {
+    note = why;
+    w.add("tokenizer.ggml.model", std::string("none"));
+    return std::string("none");
+  };
+  if (!tokenizer) return none("");
+  TokenizerVocabulary v = tokenizer->vocabulary();
+  using Kind = TokenizerVocabulary::Kind;
+  if (v.kind == Kind::bytes) return none("");
+  if (std::int64_t(v.tokens.size()) > vocab_size)
+    return none(tokenizer->describe() + " has more tokens than the model's " + std::to_string(vocab_size));
+  std::string pre;
+  if (v.kind == Kind::byte_level_bpe) {
+    pre = llama_cpp_pre_tokenizer(v.split_pattern);
+    if (pre.empty()) return none("llama.cpp implements no pre-tokenizer with the split pattern " + v.split_pattern);
+  } else if (v.kind == Kind::bpe) {
+    return none("a tokenizer.json BPE that is not byte-level goes to GGUF from its SentencePiece tokenizer.model, "
+                "which the checkpoint does not have");
+  }
+  // Ids the tokenizer does not use (and the model's padding rows) as unique unused tokens.
+  v.tokens.resize(std::size_t(vocab_size));
+  v.types.resize(std::size_t(vocab_size), 5);
+  if (!v.scores.empty()) v.scores.resize(std::size_t(vocab_size), -1000.0f);
+  for (std::size_t id = 0; id < v.tokens.size(); ++id)
+    if (v.tokens[id].empty()) {
+      v.tokens[id] = "[PAD" + std::to_string(id) + "]";
+      v.types[id] = 5;
+    }
+  const bool sentencepiece = v.kind == Kind::sentencepiece;
+  w.add("tokenizer.ggml.model", std::string(sentencepiece ? "llama" : "gpt2"));
+  if (!sentencepiece) w.add("tokenizer.ggml.pre", pre);
+  w.add("tokenizer.ggml.tokens", v.tokens);
+  if (sentencepiece) w.add("tokenizer.ggml.scores", v.scores);
+  w.add("tokenizer.ggml.token_type", v.types);
+  if (!sentencepiece) w.add("tokenizer.ggml.merges", v.merges);
+  if (v.bos) w.add("tokenizer.ggml.bos_token_id", u32(*v.bos));
+  if (v.eos) w.add("tokenizer.ggml.eos_token_id", u32(*v.eos));
+  if (v.unk) w.add("tokenizer.ggml.unknown_token_id", u32(*v.unk));
+  w.add("tokenizer.ggml.add_bos_token", v.add_bos);
+  w.add("tokenizer.ggml.add_eos_token", false);
+  return sentencepiece ? "llama" : "gpt2";
 }
 
 }  // namespace strata::gguf

@@ -21,9 +21,10 @@ struct ArchitectureInfo {
 ArchitectureInfo architecture_metadata(const std::string& hf_architecture, const nlohmann::json& config,
                                        std::int64_t vocab_size, Writer& writer);
 
-// Adds tokenizer.ggml.*: the model's tokenizer when llama.cpp can run it, else "none" with
-// {arch}.vocab_size (ids only). Returns tokenizer.ggml.model.
-std::string tokenizer_metadata(const Tokenizer* tokenizer, const std::string& architecture, std::int64_t vocab_size,
-                               Writer& writer);
+// Adds tokenizer.ggml.*: the model's tokenizer when llama.cpp can run it as strata does
+// (byte-level BPE with a split pattern llama.cpp implements: "gpt2"; SentencePiece:
+// "llama"), else "none" (the file holds token ids only; {arch}.vocab_size gives their
+// count) with `note` saying why. Returns tokenizer.ggml.model.
+std::string tokenizer_metadata(const Tokenizer* tokenizer, std::int64_t vocab_size, Writer& writer, std::string& note);
 
 }  // namespace strata::gguf

@@ -21,6 +21,22 @@
 
 namespace strata {
 
+// A tokenizer's vocabulary as other runtimes rebuild it (a GGUF file's tokenizer.ggml.*).
+struct TokenizerVocabulary {
+  enum class Kind { bytes, byte_level_bpe, bpe, sentencepiece };
+  Kind kind = Kind::bytes;
+  std::vector<std::string> tokens;  // by id; "" where an id is unused
+  // By id, SentencePiece's piece types: 1 normal, 2 unknown, 3 control, 4 user defined,
+  // 5 unused, 6 byte.
+  std::vector<std::int32_t> types;
+  std::vector<float> scores;        // SentencePiece piece scores; empty for BPE
+  std::vector<std::string> merges;  // BPE merges in rank order, "left right"
+  // A byte-level BPE's split pattern before the byte mapping ("" for GPT-2's own).
+  std::string split_pattern;
+  std::optional<std::int64_t> bos, eos, unk;
+  bool add_bos = false;  // encoding with special tokens starts with bos
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -45,6 +61,8 @@ class Tokenizer {
 
   // The file it was read from.
   virtual const std::filesystem::path& source() const = 0;
+
+  virtual TokenizerVocabulary vocabulary() const = 0;
 };
 
 // A model folder's tokenizer file: tokenizer.json if present, else tokenizer.model.

@@ -63,6 +63,7 @@ BpeModel::BpeModel(const JsonNode& model) {
     if (l == vocab_.end() || r == vocab_.end() || n == vocab_.end())
       m.fail("merge of \"" + left + "\" and \"" + right + "\" uses a token that is not in the vocabulary");
     merges_.try_emplace(pair_key(l->second, r->second), Merge{std::int64_t(rank), n->second});
+    merge_list_.push_back(left + " " + right);
   }
 }
 

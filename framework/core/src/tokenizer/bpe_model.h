@@ -25,6 +25,8 @@ class BpeModel {
   const std::string* id_to_token(std::int64_t id) const;
   std::int64_t max_id() const { return std::int64_t(tokens_.size()) - 1; }
   std::size_t size() const { return vocab_.size(); }
+  const std::vector<std::string>& merges() const { return merge_list_; }  // "left right", by rank
+  std::optional<std::int64_t> unk() const { return unk_; }
 
  private:
   std::vector<std::int64_t> merge_piece(const std::string& piece) const;
@@ -35,6 +37,7 @@ class BpeModel {
     std::int64_t rank, merged;
   };
   std::unordered_map<std::uint64_t, Merge> merges_;  // key: (left id << 32) | right id
+  std::vector<std::string> merge_list_;
   std::optional<std::int64_t> unk_;
   bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
   std::string prefix_, suffix_;

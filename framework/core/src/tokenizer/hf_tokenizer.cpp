@@ -5,6 +5,7 @@
 #include "tokenizer/hf_tokenizer.h"
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "strata/error.h"
@@ -39,6 +40,7 @@ class HfTokenizer : public Tokenizer {
     post_processor_ = make_post_processor(part(json, "post_processor"));
     decoder_ = make_decoder(part(json, "decoder"));
     vocab_size_ = std::max(model_.max_id(), added_.max_id()) + 1;
+    describe_layout(json);
   }
 
   std::vector<std::int64_t> encode(std::string_view text, bool add_special_tokens) const override {
@@ -98,7 +100,56 @@ class HfTokenizer : public Tokenizer {
 
   const std::filesystem::path& source() const override { return file_; }
 
+  TokenizerVocabulary vocabulary() const override {
+    TokenizerVocabulary v = layout_;
+    v.tokens.assign(std::size_t(vocab_size_), "");
+    v.types.assign(std::size_t(vocab_size_), 1);
+    for (std::int64_t id = 0; id < vocab_size_; ++id) {
+      if (const AddedToken* t = added_.by_id(id)) {
+        v.tokens[std::size_t(id)] = t->content;
+        v.types[std::size_t(id)] = t->special ? 3 : 4;
+      } else if (const std::string* token = model_.id_to_token(id)) {
+        v.tokens[std::size_t(id)] = *token;
+      }
+    }
+    v.merges = model_.merges();
+    v.unk = model_.unk();
+    return v;
+  }
+
  private:
+  // What vocabulary() reports beyond the tokens: byte-level or not, the split pattern, and
+  // the BOS the post-processor's template puts first.
+  void describe_layout(const nlohmann::json& json) {
+    layout_.kind = TokenizerVocabulary::Kind::bpe;
+    const std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& p) {
+      if (!p.is_object()) return;
+      const std::string type = p.value("type", "");
+      if (type == "ByteLevel") {
+        layout_.kind = TokenizerVocabulary::Kind::byte_level_bpe;
+      } else if (type == "Split" && layout_.split_pattern.empty() && p.contains("pattern") &&
+                 p["pattern"].contains("Regex")) {
+        layout_.split_pattern = p["pattern"]["Regex"].get<std::string>();
+      } else if (type == "Sequence" && p.contains("pretokenizers")) {
+        for (const auto& q : p["pretokenizers"]) walk(q);
+      }
+    };
+    if (json.contains("pre_tokenizer")) walk(json["pre_tokenizer"]);
+    std::function<void(const nlohmann::json&)> find_bos = [&](const nlohmann::json& p) {
+      if (!p.is_object()) return;
+      if (p.value("type", "") == "Sequence" && p.contains("processors"))
+        for (const auto& q : p["processors"]) find_bos(q);
+      if (p.value("type", "") != "TemplateProcessing" || !p.contains("single") || p["single"].empty()) return;
+      const auto& first = p["single"][0];
+      if (!first.contains("SpecialToken")) return;
+      const auto& special = p["special_tokens"][first["SpecialToken"]["id"].get<std::string>()];
+      layout_.bos = special["ids"][0].get<std::int64_t>();
+      layout_.add_bos = true;
+    };
+    if (json.contains("post_processor")) find_bos(json["post_processor"]);
+  }
+
+  TokenizerVocabulary layout_;
   // A top-level member, or null when the file leaves it out.
   JsonNode part(const nlohmann::json& json, const char* key) const {
     static const nlohmann::json null = nullptr;

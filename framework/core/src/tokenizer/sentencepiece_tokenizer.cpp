@@ -52,6 +52,26 @@ class SentencePieceTokenizer : public Tokenizer {
 
   const std::filesystem::path& source() const override { return file_; }
 
+  TokenizerVocabulary vocabulary() const override {
+    TokenizerVocabulary v;
+    v.kind = TokenizerVocabulary::Kind::sentencepiece;
+    for (int id = 0; id < processor_.GetPieceSize(); ++id) {
+      v.tokens.push_back(processor_.IdToPiece(id));
+      v.scores.push_back(processor_.GetScore(id));
+      v.types.push_back(processor_.IsUnknown(id)   ? 2
+                        : processor_.IsControl(id) ? 3
+                        : processor_.IsUnused(id)  ? 5
+                        : processor_.IsByte(id)    ? 6
+                                                   : 1);
+    }
+    const auto id_or_none = [](int id) { return id >= 0 ? std::optional<std::int64_t>(id) : std::nullopt; };
+    v.bos = id_or_none(processor_.bos_id());
+    v.eos = id_or_none(processor_.eos_id());
+    v.unk = id_or_none(processor_.unk_id());
+    v.add_bos = v.bos.has_value();
+    return v;
+  }
+
  private:
   std::filesystem::path file_;
   sentencepiece::SentencePieceProcessor processor_;

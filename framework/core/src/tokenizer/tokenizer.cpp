@@ -56,6 +56,7 @@ class ByteTokenizer : public Tokenizer {
     return static_cast<unsigned char>(token[0]);
   }
   std::string describe() const override { return "bytes (256 tokens)"; }
+  TokenizerVocabulary vocabulary() const override { return {}; }
   const std::filesystem::path& source() const override { return source_; }
 
  private:
