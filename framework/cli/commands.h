@@ -95,6 +95,15 @@ struct LogitsOptions {
 };
 int logits_command(const LogitsOptions& options);
 
+struct TokenizeOptions {
+  std::string tokenizer;  // tokenizer.json / tokenizer.model, or a folder holding one
+  std::string text;
+  std::string file;
+  std::string decode;  // ids to decode instead
+  bool special = false;  // encode: add the special tokens; decode: keep them
+};
+int tokenize_command(const TokenizeOptions& options);
+
 struct InitOptions {
   std::string file;
   std::string out;

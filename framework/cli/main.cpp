@@ -179,6 +179,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"strata", "hf"}));
   logits.common.add_plugin_flags(*logits_app);
 
+  TokenizeOptions tokenize;
+  CLI::App* tokenize_app = app.add_subcommand(
+      "tokenize", "encode text to token ids (or decode ids) with a model's tokenizer.json or tokenizer.model");
+  tokenize_app->add_option("tokenizer", tokenize.tokenizer, "tokenizer file, or a model or checkpoint folder")
+      ->required();
+  CLI::Option* tokenize_text = tokenize_app->add_option("--text", tokenize.text, "text to encode");
+  CLI::Option* tokenize_file =
+      tokenize_app->add_option("--file", tokenize.file, "a UTF-8 file to encode")->excludes(tokenize_text);
+  tokenize_app->add_option("--decode", tokenize.decode, "token ids to decode (\"5 3 9\")")
+      ->excludes(tokenize_text)
+      ->excludes(tokenize_file);
+  tokenize_app->add_flag("--special", tokenize.special,
+                         "encode: add the tokens the tokenizer puts around a sequence (BOS); decode: keep special tokens");
+
   InitOptions init;
   CLI::App* init_app =
       app.add_subcommand("init", "write an experiment's freshly initialised model (train.seed) as a checkpoint");
@@ -330,6 +344,7 @@ int main(int argc, char** argv) {
     if (*profile_app) return profile_command(profile);
     if (*logits_app) return logits_command(logits);
     if (*init_app) return init_command(init);
+    if (*tokenize_app) return tokenize_command(tokenize);
     if (*import_app) return import_hf_command(import_options);
     if (*export_app) return export_hf_command(export_options);
     if (*gguf_app) return export_gguf_command(gguf_options);

@@ -275,6 +275,18 @@ strata_expect 2 generate_text_synthetic generate "$RUN1/checkpoint" --text "hell
 has stderr "has no tokenizer: its task \"copy\" is synthetic"
 
 # ---- text through a model's tokenizer: train, generate --text, logits --text ----------------
+strata_expect 0 tokenize tokenize tests/fixtures/tokenizers/llama3 --text "Hello world" --special
+python3 - "$WORK/tokenize.stdout" tests/fixtures/tokenizers/llama3/expected.json <<'EOF' || fail "tokenize ids"
+import json, sys
+ids = [int(i) for i in open(sys.argv[1]).read().split()]
+want = next(r for r in json.load(open(sys.argv[2])) if r["text"] == "Hello world")
+assert ids == want["ids_special"], (ids, want)
+EOF
+strata_expect 0 tokenize_decode tokenize tests/fixtures/tokenizers/llama3 --decode "$(cat "$WORK/tokenize.stdout")"
+has stdout "Hello world"
+strata_expect 2 tokenize_bad_id tokenize tests/fixtures/tokenizers/llama3 --decode "1 99999"
+has stderr "99999"
+
 cat >"$WORK/tokenized.toml" <<EOF
 [task]
 type = "text"
