@@ -38,6 +38,27 @@ fs::path text_file(std::size_t bytes) {
   for (std::size_t i = 0; i < bytes; ++i) out << sentence[i % sentence.size()];
   return p;
 }
+
+// A small text experiment: `task_keys` lines after type and path, a two-layer shortconv
+// model, `steps` training steps.
+std::string text_experiment(const std::string& task_keys, int steps) {
+  return "[task]\ntype = \"text\"\npath = \"" + std::string(STRATA_TEXT_FIXTURE) + "\"\n" + task_keys + R"(
+seq_len = 32
+[model]
+d_model = 32
+n_layers = 2
+[model.mixer.C]
+type = "shortconv"
+[model.ffn.F]
+type = "mlp"
+[train]
+steps = )" + std::to_string(steps) + R"(
+batch_size = 16
+lr = 0.01
+eval_every = 0
+eval_batches = 2
+)";
+}
 }  // namespace
 
 TEST_CASE("copy task: data, blanks, markers, and targets only at the markers", "[tasks]") {
@@ -111,28 +132,8 @@ TEST_CASE("text task: a missing or too short file is a located config error", "[
 }
 
 TEST_CASE("text task: a small byte-level model lowers validation perplexity", "[tasks][training]") {
-  const fs::path file = STRATA_TEXT_FIXTURE;
   ComponentRegistry& registry = test::example_registry();
-  const std::string text = R"(
-[task]
-type = "text"
-path = ")" + file.string() +
-                           R"("
-seq_len = 32
-[model]
-d_model = 32
-n_layers = 2
-[model.mixer.C]
-type = "shortconv"
-[model.ffn.F]
-type = "mlp"
-[train]
-steps = 80
-batch_size = 16
-lr = 0.01
-eval_every = 0
-eval_batches = 2
-)";
+  const std::string text = text_experiment("", 80);
   const Experiment e = Experiment::from_string(text, "text.toml", test::hermetic_options(), registry);
   const auto objects = build_experiment(e, registry);
   const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train);
@@ -161,23 +162,7 @@ TEST_CASE("text task with a tokenizer: its ids are the tokenizer's, and a small 
   CHECK(corpus.find(window) != std::string::npos);
 
   ComponentRegistry& registry = test::example_registry();
-  const std::string text = "[task]\ntype = \"text\"\npath = \"" + file.string() + "\"\ntokenizer = \"" +
-                           tokenizer_folder.string() + R"("
-seq_len = 32
-[model]
-d_model = 32
-n_layers = 2
-[model.mixer.C]
-type = "shortconv"
-[model.ffn.F]
-type = "mlp"
-[train]
-steps = 200
-batch_size = 16
-lr = 0.01
-eval_every = 0
-eval_batches = 2
-)";
+  const std::string text = text_experiment("tokenizer = \"" + tokenizer_folder.string() + "\"", 200);
   const Experiment e = Experiment::from_string(text, "text.toml", test::hermetic_options(), registry);
   const auto objects = build_experiment(e, registry);
   CHECK(objects.model->dims().vocab_size == tokenizer->vocab_size());

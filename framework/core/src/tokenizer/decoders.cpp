@@ -62,17 +62,7 @@ class Replace : public Decoder {
  public:
   Replace(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
-    for (std::string& t : tokens) {
-      std::string out;
-      std::size_t last = 0;
-      for (const auto& [begin, end] : pattern_.find_all(t)) {
-        out.append(t, last, begin - last);
-        out += content_;
-        last = end;
-      }
-      out.append(t, last, std::string::npos);
-      t = std::move(out);
-    }
+    for (std::string& t : tokens) t = replace_all(pattern_, t, content_);
     return tokens;
   }
 
@@ -177,11 +167,7 @@ std::unique_ptr<Decoder> make_decoder(const JsonNode& node) {
     return std::make_unique<Strip>(node["content"].string(), std::size_t(node["start"].integer()),
                                    std::size_t(node["stop"].integer()));
   if (type == "Sequence") {
-    const JsonNode list = node["decoders"];
-    std::vector<std::unique_ptr<Decoder>> steps;
-    for (std::size_t i = 0; i < list.value.size(); ++i)
-      if (auto step = make_decoder(list[i])) steps.push_back(std::move(step));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(sequence_steps<Decoder>(node, "decoders", make_decoder));
   }
   node.unsupported_type("decoder");
 }

@@ -2,6 +2,8 @@
 // A position in a tokenizer.json: the value and its JSON path, so that every refusal names
 // the file and the exact place ("tokenizer.json: pre_tokenizer.pretokenizers[1].type").
 #include <filesystem>
+#include <memory>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -62,5 +64,17 @@ struct JsonNode {
          "supported " + kind + "s are listed in docs/interop.md; a file that needs another cannot be read faithfully");
   }
 };
+
+// The steps of a "Sequence" part (its list under `key`), each made by `make`; null steps
+// (a part that does nothing) are left out.
+template <class Part, class Make>
+std::vector<std::unique_ptr<Part>> sequence_steps(const JsonNode& node, const std::string& key, Make make) {
+  const JsonNode list = node[key];
+  if (!list.value.is_array()) list.fail("expected a list");
+  std::vector<std::unique_ptr<Part>> steps;
+  for (std::size_t i = 0; i < list.value.size(); ++i)
+    if (auto step = make(list[i])) steps.push_back(std::move(step));
+  return steps;
+}
 
 }  // namespace strata::tokenizer

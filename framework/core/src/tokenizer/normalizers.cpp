@@ -49,17 +49,7 @@ class Prepend : public Normalizer {
 class Replace : public Normalizer {
  public:
   Replace(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  std::string normalize(std::string text) const override {
-    std::string out;
-    std::size_t last = 0;
-    for (const auto& [begin, end] : pattern_.find_all(text)) {
-      out.append(text, last, begin - last);
-      out += content_;
-      last = end;
-    }
-    out.append(text, last, std::string::npos);
-    return out;
-  }
+  std::string normalize(std::string text) const override { return replace_all(pattern_, text, content_); }
 
  private:
   Pattern pattern_;
@@ -115,11 +105,7 @@ std::unique_ptr<Normalizer> make_normalizer(const JsonNode& node) {
   if (type == "Replace") return std::make_unique<Replace>(pattern_from_json(node["pattern"]), node["content"].string());
   if (type == "Strip") return std::make_unique<Strip>(node.boolean_or("strip_left", true), node.boolean_or("strip_right", true));
   if (type == "Sequence") {
-    const JsonNode list = node["normalizers"];
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    for (std::size_t i = 0; i < list.value.size(); ++i)
-      if (auto step = make_normalizer(list[i])) steps.push_back(std::move(step));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(sequence_steps<Normalizer>(node, "normalizers", make_normalizer));
   }
   node.unsupported_type("normalizer");
 }

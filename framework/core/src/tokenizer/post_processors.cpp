@@ -85,11 +85,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const JsonNode& node) {
   if (type == "BertProcessing" || type == "RobertaProcessing") return from_cls_sep(node);
   if (type == "ByteLevel") return std::make_unique<Unchanged>();
   if (type == "Sequence") {
-    const JsonNode list = node["processors"];
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    for (std::size_t i = 0; i < list.value.size(); ++i)
-      if (auto step = make_post_processor(list[i])) steps.push_back(std::move(step));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(sequence_steps<PostProcessor>(node, "processors", make_post_processor));
   }
   node.unsupported_type("post_processor");
 }

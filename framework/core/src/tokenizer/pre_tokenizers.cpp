@@ -134,14 +134,7 @@ class Metaspace : public PreTokenizer {
     const Pattern space = Pattern::literal(" ");
     const Pattern marker = Pattern::literal(replacement_);
     for (Piece& p : pieces) {
-      std::string replaced;
-      std::size_t last = 0;
-      for (const auto& [begin, end] : space.find_all(p.text)) {
-        replaced.append(p.text, last, begin - last);
-        replaced += replacement_;
-        last = end;
-      }
-      replaced.append(p.text, last, std::string::npos);
+      std::string replaced = replace_all(space, p.text, replacement_);
       const bool starts_with_marker = replaced.compare(0, replacement_.size(), replacement_) == 0;
       if (!starts_with_marker && (prepend_scheme_ == "always" || (prepend_scheme_ == "first" && p.at_input_start)))
         replaced.insert(0, replacement_);
@@ -190,11 +183,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& node) {
     return std::make_unique<Metaspace>(node["replacement"].string(), scheme, node.boolean_or("split", true));
   }
   if (type == "Sequence") {
-    const JsonNode list = node["pretokenizers"];
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (std::size_t i = 0; i < list.value.size(); ++i)
-      if (auto step = make_pre_tokenizer(list[i])) steps.push_back(std::move(step));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(sequence_steps<PreTokenizer>(node, "pretokenizers", make_pre_tokenizer));
   }
   node.unsupported_type("pre_tokenizer");
 }

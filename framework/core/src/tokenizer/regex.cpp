@@ -73,6 +73,18 @@ std::vector<std::pair<std::size_t, std::size_t>> Pattern::find_all(std::string_v
   return matches;
 }
 
+std::string replace_all(const Pattern& pattern, std::string_view text, const std::string& content) {
+  std::string out;
+  std::size_t last = 0;
+  for (const auto& [begin, end] : pattern.find_all(text)) {
+    out.append(text.substr(last, begin - last));
+    out += content;
+    last = end;
+  }
+  out.append(text.substr(last));
+  return out;
+}
+
 Pattern pattern_from_json(const JsonNode& node) {
   if (node.has("String")) return Pattern::literal(node["String"].string());
   if (!node.has("Regex")) node.fail("a pattern is {\"String\": ...} or {\"Regex\": ...}");

@@ -39,6 +39,9 @@ class Pattern {
   std::shared_ptr<Regex> regex_;
 };
 
+// `text` with every match of `pattern` replaced by `content`.
+std::string replace_all(const Pattern& pattern, std::string_view text, const std::string& content);
+
 struct JsonNode;
 
 // {"Regex": "..."} or {"String": "..."}; a bad pattern is refused at its JSON path.
