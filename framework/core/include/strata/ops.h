@@ -11,5 +11,6 @@
 #include "strata/ops/reduce.h"
 #include "strata/ops/rope.h"
 #include "strata/ops/selective_scan.h"
+#include "strata/ops/ssd.h"
 #include "strata/ops/shape_ops.h"
 #include "strata/ops/softmax.h"

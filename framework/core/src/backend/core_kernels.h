@@ -298,6 +298,33 @@ struct SelectiveScanCall {
   DTypeList dtypes() const { return {u->dtype()}; }
 };
 
+// Mamba-2's chunked SSD scan (ops/ssd.h): x [B, T, H, P], dt [B, T, H], A [H], B and C
+// [B, T, G, N], initial_state [B, H, P, N] or undefined; all contiguous. The forward writes
+// y, final_state and (when saving) the chunk states; the backward reads them and writes
+// dx, ddt and the defined ones of dA, dB, dC, dinitial_state.
+struct SsdCall {
+  std::int64_t batch = 0, seq_len = 0, heads = 0, head_dim = 0, groups = 0, d_state = 0, chunk = 0;
+  const Tensor* x = nullptr;
+  const Tensor* dt = nullptr;
+  const Tensor* A = nullptr;
+  const Tensor* B = nullptr;
+  const Tensor* C = nullptr;
+  const Tensor* initial_state = nullptr;
+  bool save_for_backward = false;
+  Tensor* saved = nullptr;
+  Tensor* y = nullptr;
+  Tensor* final_state = nullptr;
+  const Tensor* dy = nullptr;
+  const Tensor* dfinal_state = nullptr;
+  Tensor* dx = nullptr;
+  Tensor* ddt = nullptr;
+  Tensor* dA = nullptr;
+  Tensor* dB = nullptr;
+  Tensor* dC = nullptr;
+  Tensor* dinitial_state = nullptr;
+  DTypeList dtypes() const { return {x->dtype()}; }
+};
+
 // Causal depthwise conv over time: x [B, T, D], weight [D, K], bias [D] or undefined,
 // initial [B, K-1, D] or undefined; all contiguous. Forward y; backward dx and the defined
 // ones of dweight, dbias, dinitial.
@@ -364,6 +391,8 @@ struct CoreKernels {
   KernelOp<AttentionCall> attention_backward{"attention_backward"};
   KernelOp<SelectiveScanCall> selective_scan{"selective_scan"};
   KernelOp<SelectiveScanCall> selective_scan_backward{"selective_scan_backward"};
+  KernelOp<SsdCall> ssd{"ssd"};
+  KernelOp<SsdCall> ssd_backward{"ssd_backward"};
   KernelOp<CausalConvCall> causal_conv1d{"causal_conv1d"};
   KernelOp<CausalConvCall> causal_conv1d_backward{"causal_conv1d_backward"};
   KernelOp<AdamWCall> adamw{"adamw"};

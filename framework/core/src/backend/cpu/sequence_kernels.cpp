@@ -5,6 +5,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/selective_scan.h"
+#include "kernels/cpu/ssd.h"
 
 namespace strata::cpu_backend {
 
@@ -90,6 +91,59 @@ void selective_scan(const SelectiveScanCall& c) {
   });
 }
 
+template <class T>
+cpu::SsdArgs<T> ssd_args(const SsdCall& c) {
+  cpu::SsdArgs<T> a;
+  a.batch = c.batch;
+  a.seq_len = c.seq_len;
+  a.heads = c.heads;
+  a.head_dim = c.head_dim;
+  a.groups = c.groups;
+  a.d_state = c.d_state;
+  a.chunk = c.chunk;
+  a.x = c.x->data<T>();
+  a.dt = c.dt->data<T>();
+  a.A = c.A->data<T>();
+  a.B = c.B->data<T>();
+  a.C = c.C->data<T>();
+  a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
+  return a;
+}
+
+void ssd(const SsdCall& c) {
+  const DType dtype = c.x->dtype();
+  *c.saved = Tensor::empty(
+      {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk)}, dtype);
+  dispatch_floating(dtype, "ssd", [&](auto type) {
+    using T = decltype(type);
+    cpu::SsdArgs<T> a = ssd_args<T>(c);
+    a.y = c.y->data<T>();
+    a.final_state = c.final_state->data<T>();
+    a.chunk_states = c.saved->data<T>();
+    cpu::ssd_fwd_cpu(a);
+  });
+}
+
+void ssd_backward(const SsdCall& c) {
+  const DType dtype = c.x->dtype();
+  Tensor workspace = Tensor::empty({cpu::ssd_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.d_state)}, dtype);
+  dispatch_floating(dtype, "ssd backward", [&](auto type) {
+    using T = decltype(type);
+    cpu::SsdArgs<T> a = ssd_args<T>(c);
+    a.chunk_states = c.saved->data<T>();
+    a.dy = c.dy->data<T>();
+    a.dfinal_state = c.dfinal_state->data<T>();
+    a.dx = c.dx->data<T>();
+    a.ddt = c.ddt->data<T>();
+    a.dA = out<T>(c.dA);
+    a.dB = out<T>(c.dB);
+    a.dC = out<T>(c.dC);
+    a.dinitial_state = out<T>(c.dinitial_state);
+    a.workspace = workspace.data<T>();
+    cpu::ssd_bwd_cpu(a);
+  });
+}
+
 void selective_scan_backward(const SelectiveScanCall& c) {
   const DType dtype = c.u->dtype();
   Tensor workspace =
@@ -156,6 +210,8 @@ void register_sequence(CoreKernels& k) {
   add(k.attention, kFloating, attention);
   add(k.attention_backward, kFloating, attention_backward);
   add(k.selective_scan, kFloating, selective_scan);
+  add(k.ssd, kFloating, ssd);
+  add(k.ssd_backward, kFloating, ssd_backward);
   add(k.selective_scan_backward, kFloating, selective_scan_backward);
   add(k.causal_conv1d, kFloating, causal_conv1d);
   add(k.causal_conv1d_backward, kFloating, causal_conv1d_backward);
