@@ -92,3 +92,11 @@ TEST_CASE("Broken tokenizer files are refused naming the file") {
   fs::create_directories(dir / "empty");
   CHECK_THROWS_WITH(load_tokenizer(dir / "empty"), Contains("no tokenizer.json or tokenizer.model"));
 }
+
+TEST_CASE("A tokenizer.json number out of range is a file error, not a crash (fuzz_tokenizer finding)") {
+  const fs::path dir = test::fresh_temp_dir("tokenizer", "number_range");
+  // The fuzz input after its mode byte: a number whose exponent overflows a double.
+  CHECK_THROWS_AS(load_tokenizer(write(dir, "tokenizer.json", "44e444<\x06i\xa2\xa2uen,iw|>")), FileFormatError);
+  CHECK_THROWS_AS(load_tokenizer(write(dir, "tokenizer.json", "{\"model\": {\"dropout\": \"x\", \"vocab\": {}, \"merges\": []}}")),
+                  FileFormatError);
+}

@@ -18,7 +18,7 @@ std::uint64_t pair_key(std::int64_t left, std::int64_t right) {
 }  // namespace
 
 BpeModel::BpeModel(const JsonNode& model) {
-  if (model.has("dropout") && model["dropout"].value.get<double>() > 0.0)
+  if (model.has("dropout") && (!model["dropout"].value.is_number() || model["dropout"].value.get<double>() > 0.0))
     model["dropout"].fail("BPE dropout is a training-time regularizer", "set \"dropout\": null to use the tokenizer");
   const JsonNode vocab = model["vocab"];
   if (!vocab.value.is_object()) vocab.fail("expected an object of token -> id");

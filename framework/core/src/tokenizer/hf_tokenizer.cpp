@@ -25,7 +25,7 @@ nlohmann::json parse_file(const std::filesystem::path& file) {
   if (!in) throw FileFormatError("cannot read " + file.string(), "check the path and its permissions");
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
     throw FileFormatError(file.string() + ": not valid JSON (" + e.what() + ")",
                           "the file may be truncated; download it again");
   }
@@ -181,7 +181,11 @@ class HfTokenizer : public Tokenizer {
 std::unique_ptr<Tokenizer> read_hf_tokenizer(const std::filesystem::path& file) {
   const nlohmann::json json = parse_file(file);
   if (!json.is_object()) throw FileFormatError(file.string() + ": expected a JSON object", "is this a tokenizer.json?");
-  return std::make_unique<HfTokenizer>(file, json);
+  try {
+    return std::make_unique<HfTokenizer>(file, json);
+  } catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type the checks missed
+    throw FileFormatError(file.string() + ": " + e.what(), "the file is not a tokenizer.json strata can read");
+  }
 }
 
 void require_utf8(std::string_view text) {
