@@ -8,38 +8,12 @@
 #include <map>
 #include <vector>
 
+#include "mamba_init.h"
 #include "mamba_state.h"
 
 namespace strata::mamba_plugin {
 
 namespace {
-
-// conv1d.weight [E, K] and conv1d.bias [E], Hugging Face's names (its weight is [E, 1, K]).
-// PyTorch's Conv1d default initialisation, fan_in = K for a depthwise kernel.
-class DepthwiseConv : public Module {
- public:
-  DepthwiseConv(std::int64_t channels, std::int64_t width, bool bias, Generator& gen, DType dtype) {
-    const double bound = 1.0 / std::sqrt(double(width));
-    weight = register_parameter("weight", nn::uniform_init({channels, width}, bound, gen, dtype));
-    if (bias)
-      this->bias = register_parameter("bias", nn::uniform_init({channels}, bound, gen, dtype),
-                                      ParamFlags::no_weight_decay);
-  }
-  Tensor weight, bias;
-};
-
-// dt_proj.bias: softplus(bias) = dt with dt log-uniform on [dt_min, dt_max], floored at
-// dt_init_floor; bias = dt + log(-expm1(-dt)) = log(e^dt - 1), the inverse softplus.
-Tensor dt_bias_init(const MambaConfig& c, Generator& gen, DType dtype) {
-  const Tensor unit = Tensor::rand({c.d_inner}, gen, DType::f64, 0.0, 1.0);
-  std::vector<double> bias = unit.to_vector<double>();
-  const double log_min = std::log(c.dt_min), log_max = std::log(c.dt_max);
-  for (double& b : bias) {
-    const double dt = std::max(std::exp(b * (log_max - log_min) + log_min), c.dt_init_floor);
-    b = dt + std::log(-std::expm1(-dt));
-  }
-  return Tensor::from_vector(bias, {c.d_inner}).to(dtype);
-}
 
 // A_log [E, N]: every row ln(1), ln(2), ..., ln(N) (S4D-real), so A = -(1 .. N).
 Tensor a_log_init(const MambaConfig& c, DType dtype) {
@@ -68,7 +42,7 @@ MambaMixer::MambaMixer(const MambaConfig& c, Generator& gen, DType dtype) : conf
     const double s = std::pow(double(R), -0.5) * c.dt_scale;
     Tensor weight = dt_proj_->weight(), bias = dt_proj_->bias();
     weight.copy_(c.dt_init_random ? nn::uniform_init({E, R}, s, gen, dtype) : Tensor::full({E, R}, s, dtype));
-    bias.copy_(dt_bias_init(c, gen, dtype));
+    bias.copy_(dt_bias_init(c.d_inner, c.dt_min, c.dt_max, c.dt_init_floor, gen, dtype));
   }
   A_log_ = register_parameter("A_log", a_log_init(c, dtype), ParamFlags::no_weight_decay);
   D_ = register_parameter("D", Tensor::ones({E}, dtype), ParamFlags::no_weight_decay);

@@ -11,6 +11,8 @@ namespace strata::mamba_plugin {
 class MambaState : public MixerState {
  public:
   MambaState(std::int64_t batch, std::int64_t d_inner, std::int64_t d_state, std::int64_t d_conv, DType dtype);
+  // Given zero states of any shape (Mamba-2: conv [B, d_conv - 1, E + 2GN], SSM [B, H, P, N]).
+  MambaState(Tensor conv, Tensor ssm) : conv_(std::move(conv)), ssm_(std::move(ssm)) {}
 
   // Bytes of the conv and SSM states (constant in the number of tokens).
   std::size_t size_bytes() const override;
@@ -18,7 +20,7 @@ class MambaState : public MixerState {
   std::int64_t position() const override { return position_; }
 
   const Tensor& conv() const { return conv_; }  // [B, d_conv - 1, d_inner]
-  const Tensor& ssm() const { return ssm_; }    // [B, d_inner, d_state]
+  const Tensor& ssm() const { return ssm_; }    // [B, d_inner, d_state] (Mamba-2: [B, H, P, N])
 
   // Replaces both states after `tokens` more tokens. With grad mode on, the new states
   // keep their autograd history, so a long sequence processed chunk by chunk

@@ -1,17 +1,21 @@
-// The mamba plugin: registers the `mamba` mixer, its config keys and the checks that tie
-// them together (each a located config error).
+// The mamba plugin: registers the `mamba` (Mamba-1) and `mamba2` mixers, their config keys
+// and the checks that tie them together (each a located config error).
 #include <strata/plugin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "hf_mapping.h"
+#include "mamba2_mixer.h"
 #include "mamba_mixer.h"
 
 namespace {
 
 using namespace strata;
 using mamba_plugin::MambaConfig;
+using mamba_plugin::Mamba2Config;
+using mamba_plugin::Mamba2Mixer;
 using mamba_plugin::MambaMixer;
 
 ConfigSchema mamba_schema() {
@@ -105,9 +109,106 @@ ComponentCost mamba_cost(const Config& config, const BuildContext& ctx, const Co
   return cost;
 }
 
+
+ConfigSchema mamba2_schema() {
+  ConfigSchema s;
+  s.integer("d_state", 128, "SSM state size N per head channel").range(1, 1024);
+  s.integer("head_dim", 64, "channels P per head (d_inner when that is smaller); heads H = d_inner / head_dim")
+      .range(1, 4096);
+  s.integer("n_groups", 1, "groups G of B and C (shared by H / G heads) and of the gated norm").range(1, 1024);
+  s.integer("d_conv", 4, "width of the causal depthwise convolution over x, B and C").range(1, 256);
+  s.integer("expand", 2, "inner width d_inner = expand * d_model").range(1, 64);
+  s.optional("d_inner", ConfigType::integer, "inner width E, instead of expand * d_model").at_least(1);
+  s.integer("chunk_size", 64, "time steps per SSD chunk: speed only, the result is the same (docs/mamba2.md)")
+      .range(1, 4096);
+  s.number("dt_min", 0.001, "smallest initial step size (softplus(dt_bias) is log-uniform in [dt_min, dt_max])")
+      .greater_than(0.0);
+  s.number("dt_max", 0.1, "largest initial step size").greater_than(0.0);
+  s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
+  s.number("A_init_min", 1.0, "A = -U(A_init_min, A_init_max) per head at initialisation").greater_than(0.0);
+  s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+  s.boolean("conv_bias", true, "bias on the convolution");
+  s.boolean("proj_bias", false, "biases on in_proj and out_proj");
+  s.number("norm_eps", 1e-5, "epsilon of the gated RMSNorm").greater_than(0.0);
+  return s;
+}
+
+Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
+  Mamba2Config c;
+  c.d_model = ctx.dims.d_model;
+  c.d_state = config.integer("d_state");
+  c.head_dim = config.integer("head_dim");
+  c.n_groups = config.integer("n_groups");
+  c.d_conv = config.integer("d_conv");
+  c.chunk_size = config.integer("chunk_size");
+  if (config.has("d_inner")) {
+    if (config.has("expand"))
+      throw config.error("d_inner", "and expand both set the inner width", "give one of them");
+    c.d_inner = config.integer("d_inner");
+  } else {
+    c.d_inner = config.integer("expand") * c.d_model;
+  }
+  const char* width_key = config.has("d_inner") ? "d_inner" : "expand";
+  if (!config.has("head_dim")) c.head_dim = std::min(c.head_dim, c.d_inner);  // small models: one head
+  if (c.d_inner % c.head_dim != 0)
+    throw config.error(config.has("head_dim") ? "head_dim" : width_key,
+                       "leaves d_inner = " + std::to_string(c.d_inner) + " not a multiple of head_dim = " +
+                           std::to_string(c.head_dim),
+                       "d_inner is heads x head_dim: choose a head_dim that divides it (default 64)");
+  if (c.heads() % c.n_groups != 0)
+    throw config.error("n_groups",
+                       "= " + std::to_string(c.n_groups) + " does not divide the " + std::to_string(c.heads()) + " heads",
+                       "each group of B and C serves the same number of heads");
+  c.dt_min = config.number("dt_min");
+  c.dt_max = config.number("dt_max");
+  if (c.dt_min >= c.dt_max)
+    throw config.error(config.has("dt_max") ? "dt_max" : "dt_min",
+                       "leaves an empty range: dt_min = " + std::to_string(c.dt_min) +
+                           " must be below dt_max = " + std::to_string(c.dt_max),
+                       "initial step sizes are drawn log-uniformly from [dt_min, dt_max] (defaults 0.001, 0.1)");
+  c.dt_init_floor = config.number("dt_init_floor");
+  c.A_init_min = config.number("A_init_min");
+  c.A_init_max = config.number("A_init_max");
+  if (c.A_init_min >= c.A_init_max)
+    throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
+                       "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  c.conv_bias = config.boolean("conv_bias");
+  c.proj_bias = config.boolean("proj_bias");
+  c.norm_eps = config.number("norm_eps");
+  return c;
+}
+
+std::unique_ptr<Mamba2Mixer> make_mamba2(const Config& config, const BuildContext& ctx) {
+  return std::make_unique<Mamba2Mixer>(mamba2_config(config, ctx), *ctx.gen, ctx.dtype);
+}
+
+// Per token: in_proj, conv, out_proj, and the SSD's ~2 H P N (the state update and C S)
+// plus its intra-chunk part chunk (N + P) H / 2 (state-passing and quadratic forms).
+ComponentCost mamba2_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
+  const Mamba2Config c = mamba2_config(config, ctx);
+  const std::int64_t D = c.d_model, E = c.d_inner, H = c.heads(), P = c.head_dim, N = c.d_state,
+                     K = c.d_conv, GN = c.n_groups * c.d_state, L = c.chunk_size;
+  const std::int64_t in_rows = 2 * E + 2 * GN + H;
+  ComponentCost cost;
+  cost.params = D * in_rows + c.conv_dim() * K + 3 * H + E + E * D + (c.conv_bias ? c.conv_dim() : 0) +
+                (c.proj_bias ? in_rows + D : 0);
+  cost.active_params = cost.params;
+  cost.flops_per_token = 2.0 * double(D * in_rows + c.conv_dim() * K + E * D) + 6.0 * double(H * P * N) +
+                         double(L) * double(H) * double(N + P);
+  cost.state_elements = (K - 1) * c.conv_dim() + H * P * N;
+  // Kept for backward per token: in_proj's output, the conv output and its SiLU, dt, the
+  // SSD's output, the gated and normed activations; per chunk the state entering it.
+  const std::int64_t T = query.context, chunks = (T + L - 1) / L;
+  cost.activation_elements = T * (in_rows + 2 * c.conv_dim() + 2 * H + 4 * E) + chunks * H * P * N;
+  return cost;
+}
+
 void register_components(PluginRegistrar& registrar) {
   registrar.add<MambaMixer>("mamba", "Mamba-1 selective state-space block (fused CPU scan, O(1) decoding state)",
                             mamba_schema(), &make_mamba, &mamba_cost);
+  registrar.add<Mamba2Mixer>("mamba2", "Mamba-2 block: the SSD scan in chunks with a fused backward, heads with a scalar "
+                             "decay, grouped B and C, the gated RMSNorm (O(1) decoding state)",
+                             mamba2_schema(), &make_mamba2, &mamba2_cost);
   mamba_plugin::register_hf_mappings(registrar);
 }
 
