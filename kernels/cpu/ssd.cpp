@@ -4,8 +4,32 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
+
 namespace strata::kernels::cpu {
 namespace {
+
+// C[m, n] = alpha op(A) op(B) + beta C, row-major with row strides (single-threaded BLAS
+// inside the (batch, head) loop's OpenMP region).
+template <class T>
+void mm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+        const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  GemmArgs<T, T> g;
+  g.trans_a = ta;
+  g.trans_b = tb;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.alpha = alpha;
+  g.a = a;
+  g.lda = lda;
+  g.b = b;
+  g.ldb = ldb;
+  g.beta = beta;
+  g.c = c;
+  g.ldc = ldc;
+  gemm_cpu(g);
+}
 
 template <class T>
 T dot(const T* a, const T* b, std::int64_t n) {
@@ -61,34 +85,39 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
       const HeadView<T> v{a, b, h, h / per_group};
       std::vector<T> S(static_cast<std::size_t>(P * N), T(0)), acum(static_cast<std::size_t>(L));
       if (a.initial_state) std::copy_n(a.initial_state + v.state(), P * N, S.begin());
+      const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
+      std::vector<T> M(static_cast<std::size_t>(L * L)), SC(static_cast<std::size_t>(L * P)),
+          Xw(static_cast<std::size_t>(L * P));
       for (std::int64_t c = 0, t0 = 0; t0 < a.seq_len; ++c, t0 += L) {
         const std::int64_t l = std::min(L, a.seq_len - t0);
         if (a.chunk_states) std::copy(S.begin(), S.end(), a.chunk_states + v.chunk_state(c));
         cumulative_decay(v, t0, l, acum);
+        const T* Cc = a.C + v.bt(t0);
+        const T* Bc = a.B + v.bt(t0);
+        const T* Xc = a.x + v.xt(t0);
+        T* Y = a.y + v.xt(t0);
+        // M = (C B^T) o exp(A_i - A_j) dt_j, lower triangle: the quadratic form inside the chunk
+        mm<T>(false, true, l, l, N, T(1), Cc, ldb, Bc, ldb, T(0), M.data(), l);
+        for (std::int64_t i = 0; i < l; ++i)
+          for (std::int64_t j = 0; j < l; ++j)
+            M[std::size_t(i * l + j)] = j <= i ? M[std::size_t(i * l + j)] *
+                                                     std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]) *
+                                                     a.dt[v.dtt(t0 + j)]
+                                               : T(0);
+        mm<T>(false, false, l, P, l, T(1), M.data(), l, Xc, ldx, T(0), Y, ldx);
+        // + exp(A_i) S C_i: the state entering the chunk
+        mm<T>(false, true, l, P, N, T(1), Cc, ldb, S.data(), N, T(0), SC.data(), P);
         for (std::int64_t i = 0; i < l; ++i) {
-          const T* Ci = a.C + v.bt(t0 + i);
-          T* yi = a.y + v.xt(t0 + i);
           const T ei = std::exp(acum[std::size_t(i)]);
-          for (std::int64_t p = 0; p < P; ++p) yi[p] = ei * dot(&S[std::size_t(p * N)], Ci, N);
-          for (std::int64_t j = 0; j <= i; ++j) {
-            const T w = dot(Ci, a.B + v.bt(t0 + j), N) * std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]) *
-                        a.dt[v.dtt(t0 + j)];
-            const T* xj = a.x + v.xt(t0 + j);
-            for (std::int64_t p = 0; p < P; ++p) yi[p] += w * xj[p];
-          }
+          for (std::int64_t p = 0; p < P; ++p) Y[i * ldx + p] += ei * SC[std::size_t(i * P + p)];
         }
-        const T last = acum[std::size_t(l - 1)], e_last = std::exp(last);
-        for (T& s : S) s *= e_last;
+        // S = exp(A_last) S + (diag(w) X)^T B, w_j = exp(A_last - A_j) dt_j
+        const T last = acum[std::size_t(l - 1)];
         for (std::int64_t j = 0; j < l; ++j) {
           const T w = std::exp(last - acum[std::size_t(j)]) * a.dt[v.dtt(t0 + j)];
-          const T* xj = a.x + v.xt(t0 + j);
-          const T* Bj = a.B + v.bt(t0 + j);
-          for (std::int64_t p = 0; p < P; ++p) {
-            const T wx = w * xj[p];
-            T* row = &S[std::size_t(p * N)];
-            for (std::int64_t n = 0; n < N; ++n) row[n] += wx * Bj[n];
-          }
+          for (std::int64_t p = 0; p < P; ++p) Xw[std::size_t(j * P + p)] = w * Xc[j * ldx + p];
         }
+        mm<T>(true, false, P, N, l, T(1), Xw.data(), P, Bc, ldb, std::exp(last), S.data(), N);
       }
       std::copy(S.begin(), S.end(), a.final_state + v.state());
     }
@@ -111,91 +140,84 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       std::fill_n(dBh, T_ * N, T(0));
       std::fill_n(dCh, T_ * N, T(0));
       T dA = 0;
-      std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in(static_cast<std::size_t>(P * N)), acum(static_cast<std::size_t>(L)),
-          dacum(static_cast<std::size_t>(L)), du(static_cast<std::size_t>(L * P)), dSB(static_cast<std::size_t>(P));
+      const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
+      const auto buffer = [](std::int64_t n) { return std::vector<T>(static_cast<std::size_t>(n)); };
+      std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in = buffer(P * N), acum = buffer(L),
+          dacum = buffer(L), CB = buffer(L * L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
+          du = buffer(L * P), dYe = buffer(L * P), SC = buffer(L * P), dSB = buffer(L * P), Xw = buffer(L * P);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
       const std::int64_t chunks = ssd_chunk_count(T_, L);
       for (std::int64_t c = chunks - 1; c >= 0; --c) {
         const std::int64_t t0 = c * L, l = std::min(L, T_ - t0);
         const T* S = a.chunk_states + v.chunk_state(c);
+        const T* Cc = a.C + v.bt(t0);
+        const T* Bc = a.B + v.bt(t0);
+        const T* Xc = a.x + v.xt(t0);
+        const T* dY = a.dy + v.xt(t0);
+        T* dBc = dBh + t0 * N;
+        T* dCc = dCh + t0 * N;
         cumulative_decay(v, t0, l, acum);
         std::fill(dacum.begin(), dacum.end(), T(0));
-        std::fill(du.begin(), du.end(), T(0));
-        std::fill(dS_in.begin(), dS_in.end(), T(0));
-        for (std::int64_t i = 0; i < l; ++i) {
-          const T* Ci = a.C + v.bt(t0 + i);
-          const T* dyi = a.dy + v.xt(t0 + i);
-          T* dCi = dCh + (t0 + i) * N;
-          const T ei = std::exp(acum[std::size_t(i)]);
-          // y_i's term exp(A_i) S C_i
-          for (std::int64_t p = 0; p < P; ++p) {
-            const T* Srow = S + p * N;
-            T* dSrow = &dS_in[std::size_t(p * N)];
-            const T g = ei * dyi[p];
-            dacum[std::size_t(i)] += g * dot(Srow, Ci, N);
-            for (std::int64_t n = 0; n < N; ++n) {
-              dCi[n] += g * Srow[n];
-              dSrow[n] += g * Ci[n];
-            }
-          }
-          // y_i's terms (C_i . B_j) exp(A_i - A_j) dt_j x_j
-          for (std::int64_t j = 0; j <= i; ++j) {
-            const T* Bj = a.B + v.bt(t0 + j);
-            const T* xj = a.x + v.xt(t0 + j);
-            const T dtj = a.dt[v.dtt(t0 + j)];
-            const T decay = std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]);
-            const T cb = dot(Ci, Bj, N);
-            const T dyu = dtj * dot(dyi, xj, P);  // dy_i . u_j, u_j = dt_j x_j
-            const T gij = decay * cb * dyu;
-            dacum[std::size_t(i)] += gij;
-            dacum[std::size_t(j)] -= gij;
-            T* dBj = dBh + (t0 + j) * N;
-            for (std::int64_t n = 0; n < N; ++n) {
-              dCi[n] += decay * dyu * Bj[n];
-              dBj[n] += decay * dyu * Ci[n];
-            }
-            T* duj = &du[std::size_t(j * P)];
-            for (std::int64_t p = 0; p < P; ++p) duj[p] += decay * cb * dyi[p];
-          }
-        }
-        // The state leaving the chunk: exp(A_last) S + sum_j exp(A_last - A_j) u_j B_j^T.
         const T last = acum[std::size_t(l - 1)], e_last = std::exp(last);
-        for (std::int64_t j = 0; j < l; ++j) {
-          const T* Bj = a.B + v.bt(t0 + j);
-          const T* xj = a.x + v.xt(t0 + j);
-          const T dtj = a.dt[v.dtt(t0 + j)];
-          const T w = std::exp(last - acum[std::size_t(j)]);
-          T* dBj = dBh + (t0 + j) * N;
-          T s = 0;  // <dS, w u_j B_j^T>
-          for (std::int64_t p = 0; p < P; ++p) {
-            const T* dSrow = &dS[std::size_t(p * N)];
-            dSB[std::size_t(p)] = dot(dSrow, Bj, N);
-            const T uj = dtj * xj[p];
-            s += uj * dSB[std::size_t(p)];
-            for (std::int64_t n = 0; n < N; ++n) dBj[n] += w * uj * dSrow[n];
+        // The quadratic form y_i += sum_{j<=i} (C_i . B_j) exp(A_i - A_j) dt_j x_j:
+        // R = (C B^T) o decay, Q = (dY X^T) o dt_j o decay, both lower triangles.
+        mm<T>(false, true, l, l, N, T(1), Cc, ldb, Bc, ldb, T(0), CB.data(), l);
+        mm<T>(false, true, l, l, P, T(1), dY, ldx, Xc, ldx, T(0), dyx.data(), l);
+        for (std::int64_t i = 0; i < l; ++i)
+          for (std::int64_t j = 0; j < l; ++j) {
+            const std::size_t k = std::size_t(i * l + j);
+            if (j > i) {
+              Q[k] = R[k] = T(0);
+              continue;
+            }
+            const T decay = std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]);
+            R[k] = decay * CB[k];
+            Q[k] = decay * dyx[k] * a.dt[v.dtt(t0 + j)];
+            const T g = R[k] * dyx[k] * a.dt[v.dtt(t0 + j)];  // d y / d A_i, and -d y / d A_j
+            dacum[std::size_t(i)] += g;
+            dacum[std::size_t(j)] -= g;
           }
-          s *= w;
-          dacum[std::size_t(l - 1)] += s;
-          dacum[std::size_t(j)] -= s;
-          T* duj = &du[std::size_t(j * P)];
-          for (std::int64_t p = 0; p < P; ++p) duj[p] += w * dSB[std::size_t(p)];
+        mm<T>(false, false, l, N, l, T(1), Q.data(), l, Bc, ldb, T(1), dCc, N);   // dC += Q B
+        mm<T>(true, false, l, N, l, T(1), Q.data(), l, Cc, ldb, T(1), dBc, N);    // dB += Q^T C
+        mm<T>(true, false, l, P, l, T(1), R.data(), l, dY, ldx, T(0), du.data(), P);  // du = R^T dY
+        // The state entering the chunk, y_i += exp(A_i) S C_i.
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T ei = std::exp(acum[std::size_t(i)]);
+          for (std::int64_t p = 0; p < P; ++p) dYe[std::size_t(i * P + p)] = ei * dY[i * ldx + p];
         }
+        mm<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(1), dCc, N);  // dC += diag(e) dY S
+        std::copy(dS.begin(), dS.end(), dS_in.begin());
+        mm<T>(true, false, P, N, l, T(1), dYe.data(), P, Cc, ldb, e_last, dS_in.data(), N);  // + e_last dS
+        mm<T>(false, true, l, P, N, T(1), Cc, ldb, S, N, T(0), SC.data(), P);  // S C_i
+        for (std::int64_t i = 0; i < l; ++i) dacum[std::size_t(i)] += dot(&dYe[std::size_t(i * P)], &SC[std::size_t(i * P)], P);
+        // The state leaving the chunk, exp(A_last) S + sum_j w_j u_j B_j^T, u_j = dt_j x_j.
+        mm<T>(false, true, l, P, N, T(1), Bc, ldb, dS.data(), N, T(0), dSB.data(), P);  // dS B_j
         T dS_dot_S = 0;
-        for (std::int64_t k = 0; k < P * N; ++k) {
-          dS_dot_S += dS[std::size_t(k)] * S[k];
-          dS_in[std::size_t(k)] += e_last * dS[std::size_t(k)];
-        }
+        for (std::int64_t k = 0; k < P * N; ++k) dS_dot_S += dS[std::size_t(k)] * S[k];
         dacum[std::size_t(l - 1)] += e_last * dS_dot_S;
+        for (std::int64_t j = 0; j < l; ++j) {
+          const T w = std::exp(last - acum[std::size_t(j)]), dtj = a.dt[v.dtt(t0 + j)];
+          T s_j = 0;
+          for (std::int64_t p = 0; p < P; ++p) {
+            const T dsb = dSB[std::size_t(j * P + p)];
+            s_j += Xc[j * ldx + p] * dsb;
+            du[std::size_t(j * P + p)] += w * dsb;
+            Xw[std::size_t(j * P + p)] = w * dtj * Xc[j * ldx + p];
+          }
+          s_j *= w * dtj;
+          dacum[std::size_t(l - 1)] += s_j;
+          dacum[std::size_t(j)] -= s_j;
+        }
+        mm<T>(false, false, l, N, P, T(1), Xw.data(), P, dS.data(), N, T(1), dBc, N);  // dB += diag(w dt) X dS
         // u_j = dt_j x_j; A_i = sum_{k <= i} dt_k A_h.
         T suffix = 0;
         for (std::int64_t j = l - 1; j >= 0; --j) {
           suffix += dacum[std::size_t(j)];
-          const T* xj = a.x + v.xt(t0 + j);
           const T* duj = &du[std::size_t(j * P)];
           const T dtj = a.dt[v.dtt(t0 + j)];
           T* dxj = a.dx + v.xt(t0 + j);
           for (std::int64_t p = 0; p < P; ++p) dxj[p] = dtj * duj[p];
-          a.ddt[v.dtt(t0 + j)] = dot(xj, duj, P) + suffix * a.A[h];
+          a.ddt[v.dtt(t0 + j)] = dot(Xc + j * ldx, duj, P) + suffix * a.A[h];
           dA += suffix * dtj;
         }
         dS.swap(dS_in);
