@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
   GgufOptions gguf_options;
   CLI::App* gguf_app = app.add_subcommand(
       "export-gguf", "write a strata checkpoint as a GGUF file for llama.cpp (Llama, Mistral, Mixtral, Qwen2/3, "
-                     "Qwen3-MoE, Mamba, Jamba)");
+                     "Qwen3-MoE, Mamba, Mamba-2, Jamba)");
   gguf_app->add_option("checkpoint", gguf_options.checkpoint, "checkpoint folder")->required();
   gguf_app->add_option("--out", gguf_options.out, "the .gguf file to write")->required();
   gguf_app->add_option("--type", gguf_options.type,

@@ -3,18 +3,21 @@
 // keys mamba_d_state, ..., with RMSNorms on dt, B and C). The mixer's parameters carry
 // transformers' names (in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj,
 // dt_layernorm, b_layernorm, c_layernorm); only conv1d.weight differs in shape:
-// strata [E, K], Hugging Face [E, 1, K].
+// strata [E, K], Hugging Face [E, 1, K]. And Mamba2ForCausalLM (backbone.layers.N.mixer)
+// for the mamba2 mixer.
 #include "hf_mapping.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 namespace strata::mamba_plugin {
 
 namespace {
 
-
-
 constexpr const char* kMamba = "MambaForCausalLM";
+constexpr const char* kMamba2 = "Mamba2ForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 
 // The config.json names of the mixer's settings in each architecture.
@@ -101,6 +104,80 @@ hf::ComponentMapping mamba_mapping(const Dialect& d) {
   return m;
 }
 
+// Mamba2ForCausalLM's mixer (transformers' Mamba2Mixer): the same parameter names as
+// strata's mamba2, conv1d.weight [C, 1, K] on disk. One layer_norm_epsilon serves the
+// block norms and the gated norm inside the mixer.
+hf::ComponentMapping mamba2_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::mixer;
+  m.type = "mamba2";
+  m.architectures = {kMamba2};
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::int64_t hidden = c.integer("hidden_size"), expand = c.integer_or("expand", 2);
+    const std::int64_t head_dim = c.integer_or("head_dim", 64), heads = c.integer_or("num_heads", 128);
+    c.require(heads * head_dim == expand * hidden, "num_heads",
+              "times head_dim must equal expand * hidden_size (the SSM's width)");
+    c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\"");
+    // transformers 4 only: false would drop the gated norm, which strata's mamba2 always has
+    c.require(c.boolean_or("rms_norm", true), "rms_norm", "must be true: strata's mamba2 has the gated RMSNorm");
+    if (c.present("time_step_limit")) {
+      const std::vector<double> limit = c.numbers("time_step_limit");
+      c.require(limit.size() == 2 && limit[0] == 0.0 && std::isinf(limit[1]) && limit[1] > 0, "time_step_limit",
+                "must be [0, inf]: strata's mamba2 does not clamp the step size yet");
+    }
+    out.set("d_state", c.integer_or("state_size", 128));
+    out.set("head_dim", head_dim);
+    out.set("n_groups", c.integer_or("n_groups", 8));
+    out.set("d_conv", c.integer_or("conv_kernel", 4));
+    out.set("expand", expand);
+    out.set("conv_bias", c.boolean_or("use_conv_bias", true));
+    out.set("proj_bias", c.boolean_or("use_bias", false));
+    out.set("norm_eps", c.number_or("layer_norm_epsilon", 1e-5));
+    c.irrelevant("chunk_size", "how transformers splits the scan into chunks: the same result (strata's own chunk_size "
+                               "is a speed setting)");
+    for (const char* key : {"time_step_floor", "time_step_max", "time_step_min", "rescale_prenorm_residual"})
+      c.irrelevant(key, "initialisation only: the weights are loaded");
+    c.irrelevant("time_step_rank", "a Mamba-1 setting Mamba2Config keeps; Mamba-2 has one step per head");
+    c.irrelevant("residual_in_fp32", "keeps the residual stream in f32, as strata does at every precision");
+  };
+  m.export_config = [](const Config& mixer, const Config& model, hf::ConfigWriter& out) {
+    const std::int64_t D = model.integer("d_model");
+    const std::int64_t inner = mixer.has("d_inner") ? mixer.integer("d_inner") : mixer.integer("expand") * D;
+    if (inner % D != 0) hf::not_exportable("mamba2 d_inner must be a multiple of d_model (Hugging Face has expand only)");
+    const std::int64_t head_dim = mixer.has("head_dim") ? mixer.integer("head_dim") : std::min<std::int64_t>(64, inner);
+    if (mixer.number("norm_eps") != model.number("norm_eps"))
+      hf::not_exportable("the mamba2 gated norm's norm_eps must equal [model] norm_eps (one layer_norm_epsilon)");
+    out.set("state_size", mixer.integer("d_state"));
+    out.set("head_dim", head_dim);
+    out.set("num_heads", inner / head_dim);
+    out.set("n_groups", mixer.integer("n_groups"));
+    out.set("conv_kernel", mixer.integer("d_conv"));
+    out.set("expand", inner / D);
+    out.set("use_conv_bias", mixer.boolean("conv_bias"));
+    out.set("use_bias", mixer.boolean("proj_bias"));
+    out.set("hidden_act", "silu");
+  };
+  m.tensors = {{"conv1d.weight", {"conv1d.weight"}, 1}};
+  return m;
+}
+
+hf::ArchitectureMapping mamba2_architecture() {
+  hf::ArchitectureMapping a;
+  a.name = kMamba2;
+  a.model_type = "mamba2";
+  a.mixers = {"mamba2"};
+  a.modules = {{"mamba2", "mixer"}};
+  a.embedding = "backbone.embeddings.weight";
+  a.final_norm = "backbone.norm_f.weight";
+  a.layer_prefix = "backbone.layers.";
+  a.mixer_norm = "norm";
+  a.norm_eps_key = "layer_norm_epsilon";
+  a.norm_eps_default = 1e-5;
+  a.tie_default = false;
+  a.export_config = [](const Config&, hf::ConfigWriter& out) { out.set("residual_in_fp32", true); };
+  return a;
+}
+
 hf::ArchitectureMapping mamba_architecture() {
   hf::ArchitectureMapping a;
   a.name = kMamba;
@@ -122,6 +199,8 @@ hf::ArchitectureMapping mamba_architecture() {
 
 void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_architecture(mamba_architecture());
+  registrar.add_hf_architecture(mamba2_architecture());
+  registrar.add_hf_component(mamba2_mapping());
   registrar.add_hf_component(mamba_mapping(kMambaKeys));
   registrar.add_hf_component(mamba_mapping(kJambaKeys));
 }

@@ -194,7 +194,7 @@ TEST_CASE("gguf: a Llama exports under llama.cpp's names with q and k rows permu
   CHECK(f.values("blk.0.attn_q.weight") != hf_q);
 }
 
-TEST_CASE("gguf: Mamba's A is -exp(A_log), its conv weight squeezed; Qwen keeps q and k unpermuted", "[gguf]") {
+TEST_CASE("gguf: Mamba's A is -exp(A_log), its conv weight squeezed, and Qwen keeps q and k unpermuted", "[gguf]") {
   {
     const auto [f, hf] = export_fixture("mamba", GgufType::f32);
     CHECK(kv<std::string>(f, "general.architecture") == "mamba");
@@ -205,13 +205,25 @@ TEST_CASE("gguf: Mamba's A is -exp(A_log), its conv weight squeezed; Qwen keeps 
     CHECK(f.values("blk.0.ssm_conv1d.weight") == hf_values(hf, "backbone.layers.0.mixer.conv1d.weight"));
     CHECK(f.tensors.count("output.weight") == 0);  // tied: llama.cpp reuses token_embd
   }
+  {
+    const auto [f, hf] = export_fixture("mamba2", GgufType::f32);
+    CHECK(kv<std::string>(f, "general.architecture") == "mamba2");
+    CHECK(kv<std::uint64_t>(f, "mamba2.ssm.time_step_rank") == 4);  // llama.cpp's name for the heads
+    CHECK(kv<std::uint64_t>(f, "mamba2.ssm.group_count") == 2);
+    CHECK(f.tensors.at("blk.0.ssm_a").shape == std::vector<std::int64_t>{4, 1});
+    CHECK(f.tensors.at("blk.0.ssm_d").shape == std::vector<std::int64_t>{4, 1});
+    CHECK(f.tensors.at("blk.1.ssm_norm.weight").shape == std::vector<std::int64_t>{2, 32});
+    CHECK(f.values("blk.1.ssm_dt.bias") == hf_values(hf, "backbone.layers.1.mixer.dt_bias"));
+    const auto a = f.values("blk.0.ssm_a"), a_log = hf_values(hf, "backbone.layers.0.mixer.A_log");
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(-std::exp(a_log[i])).epsilon(1e-6));
+  }
   const auto [f, hf] = export_fixture("qwen3", GgufType::f32);
   CHECK(kv<std::string>(f, "general.architecture") == "qwen3");
   CHECK(f.values("blk.0.attn_q.weight") == hf_values(hf, "model.layers.0.self_attn.q_proj.weight"));
   CHECK(f.values("blk.0.attn_k_norm.weight") == hf_values(hf, "model.layers.0.self_attn.k_norm.weight"));
 }
 
-TEST_CASE("gguf: experts are stacked in expert order; Jamba marks its Mamba layers with 0 kv heads", "[gguf]") {
+TEST_CASE("gguf: experts are stacked in expert order, and Jamba marks its Mamba layers with 0 kv heads", "[gguf]") {
   {
     const auto [f, hf] = export_fixture("mixtral", GgufType::f32);
     const auto& info = f.tensors.at("blk.1.ffn_down_exps.weight");

@@ -124,8 +124,9 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
 }
 
 // Mistral (a sliding window of 5 over 12 tokens), Qwen2 (q, k, v biases, tied embeddings),
-// Qwen3 (q and k head norms), Qwen3-MoE, and the first four architectures again (Mixtral,
-// Llama with biases, Mamba, Jamba), each saved by transformers 4.57 and by 5.24
+// Qwen3 (q and k head norms), Qwen3-MoE, the first four architectures again (Mixtral,
+// Llama with biases, Mamba, Jamba), and Mamba-2 (grouped B and C, chunked SSD in
+// transformers), each saved by transformers 4.57 and by 5.24
 // (tests/fixtures/hf/make_arch_fixtures.py).
 TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fixtures]") {
   for (const char* version : {"transformers4", "transformers5"})
@@ -135,7 +136,8 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
                                                std::pair{"mixtral", "MixtralForCausalLM"},
                                                std::pair{"llama", "LlamaForCausalLM"},
                                                std::pair{"mamba", "MambaForCausalLM"},
-                                               std::pair{"jamba", "JambaForCausalLM"}}) {
+                                               std::pair{"jamba", "JambaForCausalLM"},
+                                               std::pair{"mamba2", "Mamba2ForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);

@@ -341,7 +341,7 @@ TEST_CASE("hf: transformers 5's rope_parameters give the same model as transform
 TEST_CASE("hf: every config.json key transformers 4 and 5 define is classified", "[hf]") {
   for (const char* version : {"transformers4.json", "transformers5.json"}) {
     const nlohmann::json fixture = read_json(fs::path(STRATA_HF_FIXTURES_DIR) / "config_defaults" / version);
-    REQUIRE(fixture["configs"].size() == 8);
+    REQUIRE(fixture["configs"].size() == 9);
     for (const auto& [architecture, config] : fixture["configs"].items()) {
       INFO(version << " " << architecture << " (transformers " << fixture["transformers"].get<std::string>() << ")");
       const fs::path dir = test::fresh_temp_dir("hf_keys", std::string(version) + "_" + architecture);
@@ -395,4 +395,25 @@ TEST_CASE("hf: a config.json key nobody classified is refused by name, not ignor
           c["bos_token_id"] = 7;
           c["use_cache"] = false;
         }).empty());
+}
+
+TEST_CASE("hf: Mamba-2's step limit is refused unless it is [0, inf], in either transformers' encoding", "[hf][errors]") {
+  const fs::path dir = test::fresh_temp_dir("hf_keys", "mamba2_limit");
+  const fs::path fixture = fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / "transformers5_mamba2" / "config.json";
+  std::string text = test::file_bytes(fixture);
+  // transformers 5 writes inf as {"__float__": "Infinity"}; transformers 4 as a bare Infinity
+  const std::string tf5_inf = R"({
+      "__float__": "Infinity"
+    })";
+  REQUIRE(text.find(tf5_inf) != std::string::npos);
+  for (const std::string& limit : {std::string("Infinity"), std::string("0.1")}) {
+    std::string changed = text;
+    changed.replace(changed.find(tf5_inf), tf5_inf.size(), limit);
+    std::ofstream(dir / "config.json") << changed;
+    if (limit == "Infinity")
+      CHECK_NOTHROW(hf_config_to_toml(dir / "config.json", test::hybrid_registry()));
+    else
+      CHECK_THROWS_WITH(hf_config_to_toml(dir / "config.json", test::hybrid_registry()),
+                        Catch::Contains("time_step_limit") && Catch::Contains("does not clamp"));
+  }
 }

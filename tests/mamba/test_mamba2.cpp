@@ -49,7 +49,7 @@ TEST_CASE("mamba2 mixer passes the conformance checks", "[mamba2][mixer][gradche
   }
 }
 
-TEST_CASE("mamba2: the chunk size changes nothing but speed; decoding in uneven pieces equals the forward",
+TEST_CASE("mamba2: the chunk size changes nothing but speed, and decoding in uneven pieces equals the forward",
           "[mamba2][mixer][decode]") {
   Generator gen(5), same(5);
   auto whole = make_mamba2({"head_dim=4", "d_state=8", "n_groups=2", "chunk_size=64"}, 16, gen);

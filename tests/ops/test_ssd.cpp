@@ -91,7 +91,7 @@ TEST_CASE("ssd equals the step-by-step recurrence for every chunk size (f64 and 
   }
 }
 
-TEST_CASE("ssd gradient checks in f64 (x, dt, A, B, C, initial state; y and final state)", "[ops][ssd][gradcheck]") {
+TEST_CASE("ssd gradient checks in f64 (x, dt, A, B, C, initial state, through y and the final state)", "[ops][ssd][gradcheck]") {
   Generator gen(91);
   for (const auto& [c, chunk] : std::vector<std::pair<SsdCase, std::int64_t>>{{{2, 7, 4, 3, 2, 3, true}, 3},
                                                                               {{1, 9, 2, 2, 1, 4, true}, 4},

@@ -12,7 +12,7 @@
 // file holds token ids only (tokenizer.ggml.model = "none").
 //
 // llama.cpp architectures: llama (Llama, Mistral, Mixtral), qwen2, qwen3, qwen3moe, mamba,
-// jamba. What llama.cpp cannot run as the model runs in strata (RoPE scaling, sliding
+// mamba2, jamba. What llama.cpp cannot run as the model runs in strata (RoPE scaling, sliding
 // windows, un-renormalised Qwen3-MoE routing, Mamba with d_inner != 2 d_model) is refused
 // by name, never approximated.
 #include <cstdint>

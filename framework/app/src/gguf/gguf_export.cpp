@@ -71,6 +71,8 @@ const std::vector<NameRule>& layer_rules() {
       {std::regex(R"(^(?:mixer|mamba)\.D$)"), "ssm_d"},
       {std::regex(R"(^(?:mixer|mamba)\.out_proj\.weight$)"), "ssm_out.weight"},
       {std::regex(R"(^mamba\.(dt|b|c)_layernorm\.weight$)"), "ssm_$1_norm.weight"},
+      {std::regex(R"(^mixer\.dt_bias$)"), "ssm_dt.bias"},          // Mamba-2
+      {std::regex(R"(^mixer\.norm\.weight$)"), "ssm_norm.weight"},  // Mamba-2's gated norm
   };
   return rules;
 }
@@ -157,7 +159,8 @@ std::uint32_t file_type(GgufType t) {  // llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTL
 }
 
 std::vector<Planned> plan_tensors(const std::vector<HfTensorSource>& sources, const std::string& hf_architecture,
-                                  bool permute) {
+                                  const gguf::ArchitectureInfo& arch) {
+  const bool permute = arch.permute_qk;
   std::vector<Planned> planned;
   std::map<std::string, std::size_t> index;
   for (const HfTensorSource& s : sources) {
@@ -178,6 +181,11 @@ std::vector<Planned> plan_tensors(const std::vector<HfTensorSource>& sources, co
     std::vector<std::int64_t> shape(first.begin(), first.end());
     if (p.name.find("ssm_conv1d.weight") != std::string::npos && shape.size() == 3)
       shape = {shape[0], shape[2]};  // [d_inner, 1, d_conv] -> [d_inner, d_conv]
+    // Mamba-2 (convert_hf_to_gguf): A and D per head as [H, 1], the gated norm's scale per group
+    if (arch.name == "mamba2" && shape.size() == 1 && (p.name.ends_with(".ssm_a") || p.name.ends_with(".ssm_d")))
+      shape.push_back(1);
+    if (p.name.ends_with(".ssm_norm.weight") && arch.ssm_groups > 0)
+      shape = {arch.ssm_groups, shape[0] / arch.ssm_groups};
     const bool stacked = p.name.find("_exps.") != std::string::npos;
     if (stacked) {
       const auto E = std::int64_t(p.experts.size());
@@ -222,7 +230,7 @@ GgufExportResult export_gguf(const fs::path& checkpoint, const fs::path& out, Gg
   const std::vector<HfTensorSource> sources = hf_detail::hf_export_tensors(*choice.architecture, registry, *c.model);
   try {
     arch = gguf::architecture_metadata(result.hf_architecture, config, vocab, writer);
-    planned = plan_tensors(sources, result.hf_architecture, arch.permute_qk);
+    planned = plan_tensors(sources, result.hf_architecture, arch);
   } catch (const ValueError& e) {
     throw refused(e);
   }

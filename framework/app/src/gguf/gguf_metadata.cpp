@@ -152,6 +152,30 @@ ArchitectureInfo mamba(const ConfigReader& c, Writer& w) {
   return {a, false, 0, 0};
 }
 
+ArchitectureInfo mamba2(const ConfigReader& c, Writer& w) {
+  const std::int64_t d_model = c.integer("hidden_size"), d_inner = c.integer("expand") * d_model;
+  const std::int64_t heads = c.integer("num_heads"), groups = c.integer("n_groups");
+  if (c.boolean_or("use_bias", false) || !c.boolean_or("use_conv_bias", true))
+    c.refuse("use_bias = true or use_conv_bias = false: llama.cpp's mamba2 has conv biases and no projection biases",
+             "export a Mamba-2 model with conv_bias = true and proj_bias = false");
+  const std::string a = "mamba2";
+  w.add("general.architecture", a);
+  w.add(a + ".context_length", u32(1 << 20));  // recurrent: no limit of its own
+  w.add(a + ".embedding_length", u32(d_model));
+  w.add(a + ".feed_forward_length", u32(0));
+  w.add(a + ".attention.head_count", u32(0));
+  w.add(a + ".block_count", u32(c.integer("num_hidden_layers")));
+  w.add(a + ".ssm.conv_kernel", u32(c.integer("conv_kernel")));
+  w.add(a + ".ssm.inner_size", u32(d_inner));
+  w.add(a + ".ssm.state_size", u32(c.integer("state_size")));
+  w.add(a + ".ssm.time_step_rank", u32(heads));  // llama.cpp's name for the head count
+  w.add(a + ".ssm.group_count", u32(groups));
+  w.add(a + ".attention.layer_norm_rms_epsilon", float(c.number("layer_norm_epsilon")));
+  ArchitectureInfo info{a, false, heads, 0};
+  info.ssm_groups = groups;
+  return info;
+}
+
 ArchitectureInfo jamba(const ConfigReader& c, Writer& w) {
   const std::int64_t d_model = c.integer("hidden_size"), layers = c.integer("num_hidden_layers");
   mamba_expansion(c, d_model, c.integer("mamba_expand") * d_model);
@@ -195,9 +219,11 @@ ArchitectureInfo architecture_metadata(const std::string& hf, const json& config
     info = mamba(c, w);
   else if (hf == "JambaForCausalLM")
     info = jamba(c, w);
+  else if (hf == "Mamba2ForCausalLM")
+    info = mamba2(c, w);
   else
     throw ValueError("export-gguf: " + hf + " has no llama.cpp architecture strata writes",
-                     "GGUF export covers Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen3-MoE, Mamba and Jamba");
+                     "GGUF export covers Llama, Mistral, Mixtral, Qwen2, Qwen3, Qwen3-MoE, Mamba, Mamba-2 and Jamba");
   w.add(info.name + ".vocab_size", u32(vocab_size));
   return info;
 }

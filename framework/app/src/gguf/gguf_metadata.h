@@ -14,6 +14,7 @@ struct ArchitectureInfo {
   std::string name;         // llama.cpp's architecture: "llama", "qwen2", ...
   bool permute_qk = false;  // llama's RoPE pairs adjacent channels: q/k rows are permuted
   std::int64_t heads = 0, kv_heads = 0;
+  std::int64_t ssm_groups = 0;  // Mamba-2: groups of the gated norm (its scale is [groups, E / groups])
 };
 
 // Adds general.architecture and every {arch}.* key; refuses (ValueError, by name) what

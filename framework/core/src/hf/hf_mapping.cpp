@@ -3,7 +3,9 @@
 // inside this file; plugins see only strata types.
 #include "strata/hf_mapping.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -74,10 +76,58 @@ std::vector<std::string> ConfigView::unconsidered() const {
   return out;
 }
 
+namespace {
+
+// Python's json module writes inf and nan as the bare words Infinity, -Infinity and NaN
+// (transformers 4 config.json files do: Mamba-2's time_step_limit); transformers 5 writes
+// {"__float__": "Infinity"}. The bare words, outside strings, become the latter, which
+// numbers() reads.
+std::string with_python_floats(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
+      const std::size_t n = std::char_traits<char>::length(word);
+      if (text.compare(i, n, word) == 0) {
+        out += std::string("{\"__float__\": \"") + word + "\"}";
+        i += n - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out.push_back(c);
+  }
+  return out;
+}
+
+// A number, or transformers 5's {"__float__": "Infinity" | "-Infinity" | "NaN"}.
+std::optional<double> number_of(const json& item) {
+  if (item.is_number()) return item.get<double>();
+  if (!item.is_object() || item.size() != 1 || !item.contains("__float__") || !item["__float__"].is_string())
+    return std::nullopt;
+  const std::string v = item["__float__"].get<std::string>();
+  if (v == "Infinity") return std::numeric_limits<double>::infinity();
+  if (v == "-Infinity") return -std::numeric_limits<double>::infinity();
+  if (v == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
+}
+
+}  // namespace
+
 ConfigView ConfigView::parse(const std::string& json_text, const std::string& file) {
   auto node = std::make_shared<Node>();
   try {
-    node->value = json::parse(json_text);
+    node->value = json::parse(with_python_floats(json_text));
   } catch (const json::exception& e) {
     throw FileFormatError(file + ": not JSON (" + e.what() + ")");
   }
@@ -182,8 +232,9 @@ std::vector<double> ConfigView::numbers(const std::string& key) const {
   std::vector<double> out;
   if (v.is_array())
     for (const json& item : v) {
-      if (!item.is_number()) break;
-      out.push_back(item.get<double>());
+      const std::optional<double> number = number_of(item);
+      if (!number) break;
+      out.push_back(*number);
     }
   if (!v.is_array() || out.size() != v.size()) refuse(key, "must be a list of numbers, not " + v.dump());
   return out;

@@ -197,6 +197,19 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
                        plain.delta = sigmoid(x[1]);  // positive steps without softplus
                        return Inputs{o.y, o.final_state, selective_scan(plain).y};
                      }));
+  // T = 37 in chunks of 8 (the last partial), 4 heads over 2 groups of B and C.
+  out.push_back(make("ssd: chunk 8 over T = 37, grouped B and C, an initial state", {"ssd", "ssd_backward"},
+                     {m.randn({2, 37, 4, 3}), m.positive({2, 37, 4}), m.positive({4}), m.randn({2, 37, 2, 5}),
+                      m.randn({2, 37, 2, 5}), m.randn({2, 4, 3, 5})},
+                     [](const Inputs& x) {
+                       // steps of about 0.1 and decays below 1, as a trained Mamba-2 has
+                       SsdInputs in{x[0], scale(x[1], 0.1), neg(x[2]), x[3], x[4], x[5], 8};
+                       const SsdOutputs o = ssd(in);
+                       SsdInputs plain = in;
+                       plain.initial_state = Tensor();
+                       plain.chunk = 64;
+                       return Inputs{o.y, o.final_state, ssd(plain).y};
+                     }));
   out.push_back(make("causal_conv1d K = 4 with bias and initial state, D = 19", {"causal_conv1d", "causal_conv1d_backward"},
                      {m.randn({2, 13, 19}), m.randn({19, 4}), m.randn({19}), m.randn({2, 3, 19})},
                      [](const Inputs& x) {
