@@ -298,7 +298,11 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
                              Published{"mixtral-8x7b.toml", 46702792704, 12879925248},
                              Published{"mamba-130m.toml", 129135360, 129135360},
                              Published{"mamba-2.8b.toml", 2768345600, 2768345600},
-                             Published{"jamba-v0.1.toml", 51570323328, 12110311296}}) {
+                             Published{"jamba-v0.1.toml", 51570323328, 12110311296},
+                             // transformers 5.24's Mamba2ForCausalLM (tests/fixtures/hf/PUBLISHED.md)
+                             Published{"mamba2-130m.toml", 128989632, 128989632},
+                             Published{"mamba2-2.7b.toml", 2702599680, 2702599680},
+                             Published{"mamba-codestral-7b.toml", 7285403648, 7285403648}}) {
     INFO(p.file);
     const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
                                           test::hybrid_registry());
