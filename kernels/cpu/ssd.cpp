@@ -63,6 +63,24 @@ void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std
   }
 }
 
+// C B^T of every chunk, once per group (the heads of a group share it): [B, G, chunks, L, L],
+// chunk c's l x l block at its start (row stride l).
+template <class T>
+std::vector<T> chunk_cb(const SsdArgs<T>& a) {
+  const std::int64_t L = a.chunk, N = a.d_state, chunks = (a.seq_len + L - 1) / L, ldb = a.groups * N;
+  std::vector<T> cb(static_cast<std::size_t>(a.batch * a.groups * chunks * L * L));
+#pragma omp parallel for collapse(3) schedule(static)
+  for (std::int64_t b = 0; b < a.batch; ++b)
+    for (std::int64_t g = 0; g < a.groups; ++g)
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        const std::int64_t t0 = c * L, l = std::min(L, a.seq_len - t0);
+        const std::int64_t at = ((b * a.seq_len + t0) * a.groups + g) * N;
+        mm<T>(false, true, l, l, N, T(1), a.C + at, ldb, a.B + at, ldb, T(0),
+              cb.data() + ((b * a.groups + g) * chunks + c) * L * L, l);
+      }
+  return cb;
+}
+
 }  // namespace
 
 std::int64_t ssd_chunk_count(std::int64_t seq_len, std::int64_t chunk) { return (seq_len + chunk - 1) / chunk; }
@@ -79,6 +97,8 @@ std::int64_t ssd_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, st
 template <class T>
 void ssd_fwd_cpu(const SsdArgs<T>& a) {
   const std::int64_t P = a.head_dim, N = a.d_state, L = a.chunk, per_group = a.heads / a.groups;
+  const std::vector<T> cb = chunk_cb(a);
+  const std::int64_t chunks = ssd_chunk_count(a.seq_len, L);
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
@@ -97,10 +117,10 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
         const T* Xc = a.x + v.xt(t0);
         T* Y = a.y + v.xt(t0);
         // M = (C B^T) o exp(A_i - A_j) dt_j, lower triangle: the quadratic form inside the chunk
-        mm<T>(false, true, l, l, N, T(1), Cc, ldb, Bc, ldb, T(0), M.data(), l);
+        const T* CB = cb.data() + ((b * a.groups + v.g) * chunks + c) * L * L;
         for (std::int64_t i = 0; i < l; ++i)
           for (std::int64_t j = 0; j < l; ++j)
-            M[std::size_t(i * l + j)] = j <= i ? M[std::size_t(i * l + j)] *
+            M[std::size_t(i * l + j)] = j <= i ? CB[i * l + j] *
                                                      std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]) *
                                                      a.dt[v.dtt(t0 + j)]
                                                : T(0);
@@ -128,6 +148,7 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
 template <class T>
 void ssd_bwd_cpu(const SsdArgs<T>& a) {
   const std::int64_t P = a.head_dim, N = a.d_state, L = a.chunk, T_ = a.seq_len, per_group = a.heads / a.groups;
+  const std::vector<T> cb = chunk_cb(a);
   T* ws_dB = a.workspace;                          // [B, H, T, N]
   T* ws_dC = ws_dB + a.batch * a.heads * T_ * N;   // [B, H, T, N]
   T* ws_dA = ws_dC + a.batch * a.heads * T_ * N;   // [B, H]
@@ -143,7 +164,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
       const auto buffer = [](std::int64_t n) { return std::vector<T>(static_cast<std::size_t>(n)); };
       std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in = buffer(P * N), acum = buffer(L),
-          dacum = buffer(L), CB = buffer(L * L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
+          dacum = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
           du = buffer(L * P), dYe = buffer(L * P), SC = buffer(L * P), dSB = buffer(L * P), Xw = buffer(L * P);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
       const std::int64_t chunks = ssd_chunk_count(T_, L);
@@ -161,7 +182,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
         const T last = acum[std::size_t(l - 1)], e_last = std::exp(last);
         // The quadratic form y_i += sum_{j<=i} (C_i . B_j) exp(A_i - A_j) dt_j x_j:
         // R = (C B^T) o decay, Q = (dY X^T) o dt_j o decay, both lower triangles.
-        mm<T>(false, true, l, l, N, T(1), Cc, ldb, Bc, ldb, T(0), CB.data(), l);
+        const T* CB = cb.data() + ((b * a.groups + v.g) * chunks + c) * L * L;
         mm<T>(false, true, l, l, P, T(1), dY, ldx, Xc, ldx, T(0), dyx.data(), l);
         for (std::int64_t i = 0; i < l; ++i)
           for (std::int64_t j = 0; j < l; ++j) {
@@ -171,7 +192,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
               continue;
             }
             const T decay = std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]);
-            R[k] = decay * CB[k];
+            R[k] = decay * CB[i * l + j];
             Q[k] = decay * dyx[k] * a.dt[v.dtt(t0 + j)];
             const T g = R[k] * dyx[k] * a.dt[v.dtt(t0 + j)];  // d y / d A_i, and -d y / d A_j
             dacum[std::size_t(i)] += g;
