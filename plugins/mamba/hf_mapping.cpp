@@ -122,8 +122,10 @@ hf::ComponentMapping mamba2_mapping() {
     c.require(c.boolean_or("rms_norm", true), "rms_norm", "must be true: strata's mamba2 has the gated RMSNorm");
     if (c.present("time_step_limit")) {
       const std::vector<double> limit = c.numbers("time_step_limit");
-      c.require(limit.size() == 2 && limit[0] == 0.0 && std::isinf(limit[1]) && limit[1] > 0, "time_step_limit",
-                "must be [0, inf]: strata's mamba2 does not clamp the step size yet");
+      c.require(limit.size() == 2 && limit[0] >= 0.0 && limit[1] > limit[0], "time_step_limit",
+                "must be [low, high] with 0 <= low < high");
+      if (limit[0] > 0.0) out.set("dt_limit_min", limit[0]);
+      if (!std::isinf(limit[1])) out.set("dt_limit_max", limit[1]);
     }
     out.set("d_state", c.integer_or("state_size", 128));
     out.set("head_dim", head_dim);
@@ -156,6 +158,10 @@ hf::ComponentMapping mamba2_mapping() {
     out.set("use_conv_bias", mixer.boolean("conv_bias"));
     out.set("use_bias", mixer.boolean("proj_bias"));
     out.set("hidden_act", "silu");
+    // JSON has no infinity: an open upper end is written as the largest float, the same clamp
+    if (mixer.number("dt_limit_min") > 0.0 || mixer.has("dt_limit_max"))
+      out.set_numbers("time_step_limit", {mixer.number("dt_limit_min"),
+                                          mixer.has("dt_limit_max") ? mixer.number("dt_limit_max") : 3.4028234663852886e38});
   };
   m.tensors = {{"conv1d.weight", {"conv1d.weight"}, 1}};
   return m;

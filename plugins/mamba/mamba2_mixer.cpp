@@ -57,6 +57,10 @@ Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, c
   SsdInputs s;
   s.x = x;
   s.dt = softplus(add(parts[2], dt_bias_));  // [B, T, H]
+  // clamp(dt, lo, hi) as lo + relu(dt - lo), then hi - relu(hi - dt): the same values and
+  // gradients (0 where clamped)
+  if (c.dt_limit_min > 0.0) s.dt = add(relu(add(s.dt, -c.dt_limit_min)), c.dt_limit_min);
+  if (std::isfinite(c.dt_limit_max)) s.dt = neg(add(relu(add(neg(s.dt), c.dt_limit_max)), -c.dt_limit_max));
   s.A = neg(exp(A_log_));
   s.B = x_b_c[1].reshape({B, T, G, N});
   s.C = x_b_c[2].reshape({B, T, G, N});

@@ -4,7 +4,7 @@
 //   z, xBC, dt = in_proj(u)                 u: [B, T, d_model] -> [B, T, E], [B, T, E + 2GN], [B, T, H]
 //   xBC = silu(causal_conv1d(xBC))          depthwise over time, width d_conv
 //   x, B, C = xBC                           [B, T, H, P], [B, T, G, N], [B, T, G, N]
-//   dt = softplus(dt + dt_bias)             [B, T, H]
+//   dt = softplus(dt + dt_bias)             [B, T, H], clamped to [dt_limit_min, dt_limit_max]
 //   y = ssd(x, dt, A = -exp(A_log), B, C) + D x     (D per head)
 //   y = rmsnorm_per_group(y * silu(z)) * norm.weight   (the gated RMSNorm, gate first)
 //   out = out_proj(y)                       [B, T, E] -> [B, T, d_model]
@@ -16,6 +16,7 @@
 #include <strata/nn.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 namespace strata::mamba_plugin {
@@ -30,6 +31,9 @@ struct Mamba2Config {
   std::int64_t chunk_size = 64;  // the SSD's chunk: a speed knob, the result is the same
   double dt_min = 0.001, dt_max = 0.1, dt_init_floor = 1e-4;
   double A_init_min = 1.0, A_init_max = 16.0;  // A = -U(min, max) per head
+  // dt is clamped to [dt_limit_min, dt_limit_max] after the softplus (mamba_ssm's dt_limit,
+  // transformers' time_step_limit); the defaults clamp nothing.
+  double dt_limit_min = 0.0, dt_limit_max = std::numeric_limits<double>::infinity();
   bool conv_bias = true;
   bool proj_bias = false;
   double norm_eps = 1e-5;

@@ -127,6 +127,9 @@ ConfigSchema mamba2_schema() {
   s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
   s.number("A_init_min", 1.0, "A = -U(A_init_min, A_init_max) per head at initialisation").greater_than(0.0);
   s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+  s.number("dt_limit_min", 0.0, "dt is clamped from below to this after the softplus (0: no clamp)").at_least(0.0);
+  s.optional("dt_limit_max", ConfigType::number, "dt is clamped from above to this (default: no clamp)")
+      .greater_than(0.0);
   s.boolean("conv_bias", true, "bias on the convolution");
   s.boolean("proj_bias", false, "biases on in_proj and out_proj");
   s.number("norm_eps", 1e-5, "epsilon of the gated RMSNorm").greater_than(0.0);
@@ -172,6 +175,14 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
   if (c.A_init_min >= c.A_init_max)
     throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
                        "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  c.dt_limit_min = config.number("dt_limit_min");
+  if (config.has("dt_limit_max")) {
+    c.dt_limit_max = config.number("dt_limit_max");
+    if (c.dt_limit_max <= c.dt_limit_min)
+      throw config.error("dt_limit_max", "= " + std::to_string(c.dt_limit_max) + " is not above dt_limit_min = " +
+                                             std::to_string(c.dt_limit_min),
+                         "the step size is clamped to [dt_limit_min, dt_limit_max]");
+  }
   c.conv_bias = config.boolean("conv_bias");
   c.proj_bias = config.boolean("proj_bias");
   c.norm_eps = config.number("norm_eps");

@@ -397,23 +397,30 @@ TEST_CASE("hf: a config.json key nobody classified is refused by name, not ignor
         }).empty());
 }
 
-TEST_CASE("hf: Mamba-2's step limit is refused unless it is [0, inf], in either transformers' encoding", "[hf][errors]") {
+TEST_CASE("hf: Mamba-2's step limit, in either transformers' encoding of infinity, becomes the dt clamp", "[hf]") {
   const fs::path dir = test::fresh_temp_dir("hf_keys", "mamba2_limit");
   const fs::path fixture = fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / "transformers5_mamba2" / "config.json";
   std::string text = test::file_bytes(fixture);
   // transformers 5 writes inf as {"__float__": "Infinity"}; transformers 4 as a bare Infinity
-  const std::string tf5_inf = R"({
+  const std::string tf5_limit = R"([
+    0.0,
+    {
       "__float__": "Infinity"
-    })";
-  REQUIRE(text.find(tf5_inf) != std::string::npos);
-  for (const std::string& limit : {std::string("Infinity"), std::string("0.1")}) {
+    }
+  ])";
+  REQUIRE(text.find(tf5_limit) != std::string::npos);
+  const auto import_with = [&](const std::string& limit) {
     std::string changed = text;
-    changed.replace(changed.find(tf5_inf), tf5_inf.size(), limit);
+    changed.replace(changed.find(tf5_limit), tf5_limit.size(), limit);
     std::ofstream(dir / "config.json") << changed;
-    if (limit == "Infinity")
-      CHECK_NOTHROW(hf_config_to_toml(dir / "config.json", test::hybrid_registry()));
-    else
-      CHECK_THROWS_WITH(hf_config_to_toml(dir / "config.json", test::hybrid_registry()),
-                        Catch::Contains("time_step_limit") && Catch::Contains("does not clamp"));
+    return hf_config_to_toml(dir / "config.json", test::hybrid_registry());
+  };
+  for (const char* open_ended : {"[0.0, Infinity]", "[0.0, {\"__float__\": \"Infinity\"}]"}) {
+    const std::string toml = import_with(open_ended);
+    CHECK(toml.find("dt_limit") == std::string::npos);
   }
+  const std::string clamped = import_with("[0.01, 0.05]");
+  CHECK(clamped.find("dt_limit_min = 0.01") != std::string::npos);
+  CHECK(clamped.find("dt_limit_max = 0.05") != std::string::npos);
+  CHECK_THROWS_WITH(import_with("[0.05, 0.01]"), Catch::Contains("time_step_limit"));
 }

@@ -34,7 +34,9 @@ TEST_CASE("mamba2 mixer passes the conformance checks", "[mamba2][mixer][gradche
        std::vector<std::vector<std::string>>{{},
                                              {"head_dim=4", "d_state=4", "chunk_size=3"},
                                              {"n_groups=2", "head_dim=3", "d_state=2", "chunk_size=1", "d_conv=2"},
-                                             {"conv_bias=false", "proj_bias=true", "d_inner=12", "head_dim=6"}}) {
+                                             {"conv_bias=false", "proj_bias=true", "d_inner=12", "head_dim=6"},
+                                             // the initial steps lie in [0.001, 0.1]: both clamps act
+                                             {"head_dim=4", "d_state=3", "dt_limit_min=0.02", "dt_limit_max=0.05"}}) {
     std::string name = "mamba2";
     for (const auto& k : keys) name += " " + k;
     INFO(name);
@@ -102,6 +104,8 @@ TEST_CASE("mamba2: shapes that do not divide are config errors naming the key", 
   CHECK_THROWS_WITH(make_mamba2({"head_dim=4", "n_groups=3"}, 8, gen),
                     Catch::Contains("n_groups") && Catch::Contains("does not divide the 4 heads"));
   CHECK_THROWS_WITH(make_mamba2({"A_init_min=20"}, 8, gen), Catch::Contains("A_init_min"));
+  CHECK_THROWS_WITH(make_mamba2({"dt_limit_min=0.1", "dt_limit_max=0.05"}, 8, gen),
+                    Catch::Contains("dt_limit_max") && Catch::Contains("not above dt_limit_min"));
 }
 
 TEST_CASE("a Mamba-2-only model learns the copy task", "[mamba2][training]") {
