@@ -47,10 +47,10 @@ MatmulArgs matmul_args(const GemmArgs<T, float>& g, MatmulOperands operands) {
 }
 
 void blas_gemm(const GemmArgs<float>& g) {
-  // Inside an OpenMP region (a kernel threaded over its own tasks, as the SSD scan over
+  // Inside an OpenMP region, of any team size (a kernel threaded over its own tasks, as the SSD scan over
   // heads) the product is one task's: single-threaded BLAS, without oneDNN's per-call
   // dispatch and threading (measured: oneDNN there cost Mamba-2 training about half its time).
-  if (!omp_in_parallel() && 2.0 * double(g.m) * double(g.n) * double(g.k) >= kOneDnnMinFlops &&
+  if (omp_get_level() == 0 && 2.0 * double(g.m) * double(g.n) * double(g.k) >= kOneDnnMinFlops &&
       onednn_matmul(matmul_args(g, MatmulOperands::f32)))
     return;
   cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, int(g.m),
