@@ -167,36 +167,22 @@ hf::ComponentMapping mamba2_mapping() {
   return m;
 }
 
-hf::ArchitectureMapping mamba2_architecture() {
+// MambaForCausalLM and Mamba2ForCausalLM: the same backbone (backbone.layers.N.mixer after
+// the block norm, no ffn), one mixer type each; the head is tied by default for Mamba only.
+hf::ArchitectureMapping backbone_architecture(const char* name, const char* model_type, const char* mixer,
+                                              bool tie_default) {
   hf::ArchitectureMapping a;
-  a.name = kMamba2;
-  a.model_type = "mamba2";
-  a.mixers = {"mamba2"};
-  a.modules = {{"mamba2", "mixer"}};
+  a.name = name;
+  a.model_type = model_type;
+  a.mixers = {mixer};
+  a.modules = {{mixer, "mixer"}};
   a.embedding = "backbone.embeddings.weight";
   a.final_norm = "backbone.norm_f.weight";
   a.layer_prefix = "backbone.layers.";
   a.mixer_norm = "norm";
   a.norm_eps_key = "layer_norm_epsilon";
   a.norm_eps_default = 1e-5;
-  a.tie_default = false;
-  a.export_config = [](const Config&, hf::ConfigWriter& out) { out.set("residual_in_fp32", true); };
-  return a;
-}
-
-hf::ArchitectureMapping mamba_architecture() {
-  hf::ArchitectureMapping a;
-  a.name = kMamba;
-  a.model_type = "mamba";
-  a.mixers = {"mamba"};
-  a.modules = {{"mamba", "mixer"}};
-  a.embedding = "backbone.embeddings.weight";
-  a.final_norm = "backbone.norm_f.weight";
-  a.layer_prefix = "backbone.layers.";
-  a.mixer_norm = "norm";
-  a.norm_eps_key = "layer_norm_epsilon";
-  a.norm_eps_default = 1e-5;
-  a.tie_default = true;
+  a.tie_default = tie_default;
   a.export_config = [](const Config&, hf::ConfigWriter& out) { out.set("residual_in_fp32", true); };
   return a;
 }
@@ -204,8 +190,8 @@ hf::ArchitectureMapping mamba_architecture() {
 }  // namespace
 
 void register_hf_mappings(PluginRegistrar& registrar) {
-  registrar.add_hf_architecture(mamba_architecture());
-  registrar.add_hf_architecture(mamba2_architecture());
+  registrar.add_hf_architecture(backbone_architecture(kMamba, "mamba", "mamba", true));
+  registrar.add_hf_architecture(backbone_architecture(kMamba2, "mamba2", "mamba2", false));
   registrar.add_hf_component(mamba2_mapping());
   registrar.add_hf_component(mamba_mapping(kMambaKeys));
   registrar.add_hf_component(mamba_mapping(kJambaKeys));

@@ -118,14 +118,9 @@ std::unique_ptr<MixerState> MambaMixer::make_state(std::int64_t batch) const {
 }
 
 Tensor MambaMixer::forward_step(const Tensor& u, MixerState& base, StepContext&) {
-  auto* state = dynamic_cast<MambaState*>(&base);
-  if (!state) throw ValueError("mamba: forward_step needs the state made by this mixer's make_state");
-  if (u.rank() != 3 || u.size(0) != state->ssm().size(0))
-    throw ShapeError("mamba: forward_step input " + u.shape().to_string() + " does not match the state's batch of " +
-                         std::to_string(state->ssm().size(0)),
-                     "make the state with make_state(batch) for the batch you decode");
-  Mixed m = mix(u, state->conv(), state->ssm(), true);
-  state->advance(std::move(m.conv_state), std::move(m.ssm_state), u.size(1));
+  MambaState& state = decode_state_for(base, u, "mamba");
+  Mixed m = mix(u, state.conv(), state.ssm(), true);
+  state.advance(std::move(m.conv_state), std::move(m.ssm_state), u.size(1));
   return m.out;
 }
 

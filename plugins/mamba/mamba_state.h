@@ -5,6 +5,7 @@
 #include <strata/components.h>
 
 #include <cstdint>
+#include <string>
 
 namespace strata::mamba_plugin {
 
@@ -33,5 +34,9 @@ class MambaState : public MixerState {
   Tensor conv_, ssm_;
   std::int64_t position_ = 0;
 };
+
+// `state` as the MambaState that `mixer`'s make_state made, checked against the input
+// u: [B, T', d_model] it is to decode (ValueError / ShapeError naming the mixer otherwise).
+MambaState& decode_state_for(MixerState& state, const Tensor& u, const std::string& mixer);
 
 }  // namespace strata::mamba_plugin

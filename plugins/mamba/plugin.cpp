@@ -18,23 +18,61 @@ using mamba_plugin::Mamba2Config;
 using mamba_plugin::Mamba2Mixer;
 using mamba_plugin::MambaMixer;
 
+// Keys both blocks share, and their checks (each a located config error).
+void add_width_keys(ConfigSchema& s) {
+  s.integer("expand", 2, "inner width d_inner = expand * d_model").range(1, 64);
+  s.optional("d_inner", ConfigType::integer, "inner width E, instead of expand * d_model").at_least(1);
+}
+
+// `bias`: the parameter whose softplus the initial step range sets.
+void add_step_keys(ConfigSchema& s, const std::string& bias) {
+  s.number("dt_min", 0.001, "smallest initial step size (softplus(" + bias + ") is log-uniform in [dt_min, dt_max])")
+      .greater_than(0.0);
+  s.number("dt_max", 0.1, "largest initial step size").greater_than(0.0);
+  s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
+}
+
+void add_bias_keys(ConfigSchema& s) {
+  s.boolean("conv_bias", true, "bias on the convolution");
+  s.boolean("proj_bias", false, "biases on in_proj and out_proj");
+}
+
+std::int64_t inner_width(const Config& config, std::int64_t d_model) {
+  if (!config.has("d_inner")) return config.integer("expand") * d_model;
+  if (config.has("expand")) throw config.error("d_inner", "and expand both set the inner width", "give one of them");
+  return config.integer("d_inner");
+}
+
+struct StepRange {
+  double min, max, floor;
+};
+
+StepRange step_range(const Config& config) {
+  const StepRange r{config.number("dt_min"), config.number("dt_max"), config.number("dt_init_floor")};
+  if (r.min >= r.max)
+    throw config.error(config.has("dt_max") ? "dt_max" : "dt_min",
+                       "leaves an empty range: dt_min = " + std::to_string(r.min) +
+                           " must be below dt_max = " + std::to_string(r.max),
+                       "initial step sizes are drawn log-uniformly from [dt_min, dt_max] (defaults 0.001, 0.1)");
+  if (r.floor >= r.max)
+    throw config.error("dt_init_floor",
+                       "= " + std::to_string(r.floor) + " is not below dt_max = " + std::to_string(r.max),
+                       "the floor only raises the smallest initial steps; keep it below dt_max (default 1e-4)");
+  return r;
+}
+
 ConfigSchema mamba_schema() {
   ConfigSchema s;
   s.integer("d_state", 16, "SSM state size N per channel").range(1, 256);
   s.integer("d_conv", 4, "width of the causal depthwise convolution").range(1, 256);
-  s.integer("expand", 2, "inner width d_inner = expand * d_model").range(1, 64);
-  s.optional("d_inner", ConfigType::integer, "inner width E, instead of expand * d_model").at_least(1);
+  add_width_keys(s);
   s.optional("dt_rank", ConfigType::integer, "rank R of the step-size projection (default ceil(d_model / 16))")
       .at_least(1);
-  s.number("dt_min", 0.001, "smallest initial step size (softplus(dt_proj.bias) is log-uniform in [dt_min, dt_max])")
-      .greater_than(0.0);
-  s.number("dt_max", 0.1, "largest initial step size").greater_than(0.0);
-  s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
+  add_step_keys(s, "dt_proj.bias");
   s.string("dt_init", "random", "dt_proj.weight: random = U(-s, s), constant = s, s = dt_scale / sqrt(dt_rank)")
       .one_of({"random", "constant"});
   s.number("dt_scale", 1.0, "scale s of dt_proj.weight's initialisation (times dt_rank^-0.5)").greater_than(0.0);
-  s.boolean("conv_bias", true, "bias on the convolution");
-  s.boolean("proj_bias", false, "biases on in_proj and out_proj");
+  add_bias_keys(s);
   s.boolean("inner_norms", false, "RMSNorms on dt, B and C after x_proj, as Jamba's Mamba layers");
   s.optional("norm_eps", ConfigType::number, "epsilon of the inner RMSNorms (default 1e-6, Jamba's rms_norm_eps)")
       .greater_than(0.0);
@@ -49,26 +87,12 @@ MambaConfig mamba_config(const Config& config, const BuildContext& ctx) {
   c.d_model = ctx.dims.d_model;
   c.d_state = config.integer("d_state");
   c.d_conv = config.integer("d_conv");
-  if (config.has("d_inner")) {
-    if (config.has("expand"))
-      throw config.error("d_inner", "and expand both set the inner width", "give one of them");
-    c.d_inner = config.integer("d_inner");
-  } else {
-    c.d_inner = config.integer("expand") * c.d_model;
-  }
+  c.d_inner = inner_width(config, c.d_model);
   c.dt_rank = config.has("dt_rank") ? config.integer("dt_rank") : (c.d_model + 15) / 16;
-  c.dt_min = config.number("dt_min");
-  c.dt_max = config.number("dt_max");
-  if (c.dt_min >= c.dt_max)
-    throw config.error(config.has("dt_max") ? "dt_max" : "dt_min",
-                       "leaves an empty range: dt_min = " + std::to_string(c.dt_min) +
-                           " must be below dt_max = " + std::to_string(c.dt_max),
-                       "initial step sizes are drawn log-uniformly from [dt_min, dt_max] (defaults 0.001, 0.1)");
-  c.dt_init_floor = config.number("dt_init_floor");
-  if (c.dt_init_floor >= c.dt_max)
-    throw config.error("dt_init_floor",
-                       "= " + std::to_string(c.dt_init_floor) + " is not below dt_max = " + std::to_string(c.dt_max),
-                       "the floor only raises the smallest initial steps; keep it below dt_max (default 1e-4)");
+  const StepRange steps = step_range(config);
+  c.dt_min = steps.min;
+  c.dt_max = steps.max;
+  c.dt_init_floor = steps.floor;
   c.dt_init_random = config.string("dt_init") == "random";
   c.dt_scale = config.number("dt_scale");
   c.conv_bias = config.boolean("conv_bias");
@@ -117,21 +141,16 @@ ConfigSchema mamba2_schema() {
       .range(1, 4096);
   s.integer("n_groups", 1, "groups G of B and C (shared by H / G heads) and of the gated norm").range(1, 1024);
   s.integer("d_conv", 4, "width of the causal depthwise convolution over x, B and C").range(1, 256);
-  s.integer("expand", 2, "inner width d_inner = expand * d_model").range(1, 64);
-  s.optional("d_inner", ConfigType::integer, "inner width E, instead of expand * d_model").at_least(1);
+  add_width_keys(s);
   s.integer("chunk_size", 64, "time steps per SSD chunk: speed only, the result is the same (docs/mamba2.md)")
       .range(1, 4096);
-  s.number("dt_min", 0.001, "smallest initial step size (softplus(dt_bias) is log-uniform in [dt_min, dt_max])")
-      .greater_than(0.0);
-  s.number("dt_max", 0.1, "largest initial step size").greater_than(0.0);
-  s.number("dt_init_floor", 1e-4, "initial step sizes below this are raised to it").greater_than(0.0);
+  add_step_keys(s, "dt_bias");
   s.number("A_init_min", 1.0, "A = -U(A_init_min, A_init_max) per head at initialisation").greater_than(0.0);
   s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
   s.number("dt_limit_min", 0.0, "dt is clamped from below to this after the softplus (0: no clamp)").at_least(0.0);
   s.optional("dt_limit_max", ConfigType::number, "dt is clamped from above to this (default: no clamp)")
       .greater_than(0.0);
-  s.boolean("conv_bias", true, "bias on the convolution");
-  s.boolean("proj_bias", false, "biases on in_proj and out_proj");
+  add_bias_keys(s);
   s.number("norm_eps", 1e-5, "epsilon of the gated RMSNorm").greater_than(0.0);
   return s;
 }
@@ -144,13 +163,7 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
   c.n_groups = config.integer("n_groups");
   c.d_conv = config.integer("d_conv");
   c.chunk_size = config.integer("chunk_size");
-  if (config.has("d_inner")) {
-    if (config.has("expand"))
-      throw config.error("d_inner", "and expand both set the inner width", "give one of them");
-    c.d_inner = config.integer("d_inner");
-  } else {
-    c.d_inner = config.integer("expand") * c.d_model;
-  }
+  c.d_inner = inner_width(config, c.d_model);
   const char* width_key = config.has("d_inner") ? "d_inner" : "expand";
   if (!config.has("head_dim")) c.head_dim = std::min(c.head_dim, c.d_inner);  // small models: one head
   if (c.d_inner % c.head_dim != 0)
@@ -162,14 +175,10 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
     throw config.error("n_groups",
                        "= " + std::to_string(c.n_groups) + " does not divide the " + std::to_string(c.heads()) + " heads",
                        "each group of B and C serves the same number of heads");
-  c.dt_min = config.number("dt_min");
-  c.dt_max = config.number("dt_max");
-  if (c.dt_min >= c.dt_max)
-    throw config.error(config.has("dt_max") ? "dt_max" : "dt_min",
-                       "leaves an empty range: dt_min = " + std::to_string(c.dt_min) +
-                           " must be below dt_max = " + std::to_string(c.dt_max),
-                       "initial step sizes are drawn log-uniformly from [dt_min, dt_max] (defaults 0.001, 0.1)");
-  c.dt_init_floor = config.number("dt_init_floor");
+  const StepRange steps = step_range(config);
+  c.dt_min = steps.min;
+  c.dt_max = steps.max;
+  c.dt_init_floor = steps.floor;
   c.A_init_min = config.number("A_init_min");
   c.A_init_max = config.number("A_init_max");
   if (c.A_init_min >= c.A_init_max)

@@ -229,7 +229,7 @@ TEST_CASE("gguf: experts are stacked in expert order, and Jamba marks its Mamba 
     const auto& info = f.tensors.at("blk.1.ffn_down_exps.weight");
     REQUIRE(info.shape.size() == 3);
     const std::int64_t E = info.shape[0];
-    CHECK(E == kv<std::uint64_t>(f, "llama.expert_count"));
+    CHECK(std::uint64_t(E) == kv<std::uint64_t>(f, "llama.expert_count"));
     const auto stacked = f.values("blk.1.ffn_down_exps.weight");
     const std::size_t per = stacked.size() / std::size_t(E);
     for (std::int64_t e = 0; e < E; ++e) {

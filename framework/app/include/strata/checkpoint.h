@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "strata/experiment.h"
 #include "strata/model.h"
@@ -73,6 +74,12 @@ void save_checkpoint(const std::filesystem::path& folder, const Experiment& expe
 // Copies a tokenizer's file into `folder` as tokenizer.json / tokenizer.model (by its
 // format); nothing for a tokenizer without a file. Returns the name written, or "".
 std::string copy_tokenizer_file(const Tokenizer& tokenizer, const std::filesystem::path& folder);
+
+// Copies the tokenizer files of folder `from` (tokenizer.json, tokenizer.model) into `to`;
+// returns the names copied. With `refusals`, each is loaded first, and one strata cannot
+// run faithfully stays behind, the reason appended to `refusals`.
+std::vector<std::string> copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to,
+                                              std::vector<std::string>* refusals = nullptr);
 
 
 // The folder to read for checkpoint `folder`: itself, or after a writer was killed between

@@ -130,13 +130,14 @@ void mamba_expansion(const ConfigReader& c, std::int64_t d_model, std::int64_t d
              "export a Mamba model with expand = 2");
 }
 
-ArchitectureInfo mamba(const ConfigReader& c, Writer& w) {
-  const std::int64_t d_model = c.integer("hidden_size"), d_inner = c.integer("intermediate_size");
-  mamba_expansion(c, d_model, d_inner);
+// MambaForCausalLM and Mamba2ForCausalLM (llama.cpp's mamba, mamba2): the keys they share.
+// `time_step_rank` is Mamba-1's dt rank and Mamba-2's head count (llama.cpp's one name).
+void ssm_keys(const std::string& a, const ConfigReader& c, Writer& w, std::int64_t d_model, std::int64_t d_inner,
+              std::int64_t time_step_rank) {
   if (!c.boolean_or("use_conv_bias", true) || c.boolean_or("use_bias", false))
-    c.refuse("use_conv_bias = false or use_bias = true: llama.cpp's mamba has conv biases and no projection biases",
-             "export a Mamba model with conv_bias = true and bias = false");
-  const std::string a = "mamba";
+    c.refuse("use_conv_bias = false or use_bias = true: llama.cpp's " + a +
+                 " has conv biases and no projection biases",
+             "export a model with conv_bias = true and proj_bias = false");
   w.add("general.architecture", a);
   w.add(a + ".context_length", u32(1 << 20));  // recurrent: no limit of its own
   w.add(a + ".embedding_length", u32(d_model));
@@ -146,31 +147,24 @@ ArchitectureInfo mamba(const ConfigReader& c, Writer& w) {
   w.add(a + ".ssm.conv_kernel", u32(c.integer("conv_kernel")));
   w.add(a + ".ssm.inner_size", u32(d_inner));
   w.add(a + ".ssm.state_size", u32(c.integer("state_size")));
-  w.add(a + ".ssm.time_step_rank", u32(c.integer("time_step_rank")));
+  w.add(a + ".ssm.time_step_rank", u32(time_step_rank));
   w.add(a + ".attention.layer_norm_rms_epsilon", float(c.number("layer_norm_epsilon")));
-  w.add(a + ".ssm.dt_b_c_rms", false);
-  return {a, false, 0, 0};
+}
+
+ArchitectureInfo mamba(const ConfigReader& c, Writer& w) {
+  const std::int64_t d_model = c.integer("hidden_size"), d_inner = c.integer("intermediate_size");
+  mamba_expansion(c, d_model, d_inner);
+  ssm_keys("mamba", c, w, d_model, d_inner, c.integer("time_step_rank"));
+  w.add("mamba.ssm.dt_b_c_rms", false);
+  return {"mamba", false, 0, 0};
 }
 
 ArchitectureInfo mamba2(const ConfigReader& c, Writer& w) {
   const std::int64_t d_model = c.integer("hidden_size"), d_inner = c.integer("expand") * d_model;
   const std::int64_t heads = c.integer("num_heads"), groups = c.integer("n_groups");
-  if (c.boolean_or("use_bias", false) || !c.boolean_or("use_conv_bias", true))
-    c.refuse("use_bias = true or use_conv_bias = false: llama.cpp's mamba2 has conv biases and no projection biases",
-             "export a Mamba-2 model with conv_bias = true and proj_bias = false");
   const std::string a = "mamba2";
-  w.add("general.architecture", a);
-  w.add(a + ".context_length", u32(1 << 20));  // recurrent: no limit of its own
-  w.add(a + ".embedding_length", u32(d_model));
-  w.add(a + ".feed_forward_length", u32(0));
-  w.add(a + ".attention.head_count", u32(0));
-  w.add(a + ".block_count", u32(c.integer("num_hidden_layers")));
-  w.add(a + ".ssm.conv_kernel", u32(c.integer("conv_kernel")));
-  w.add(a + ".ssm.inner_size", u32(d_inner));
-  w.add(a + ".ssm.state_size", u32(c.integer("state_size")));
-  w.add(a + ".ssm.time_step_rank", u32(heads));  // llama.cpp's name for the head count
+  ssm_keys(a, c, w, d_model, d_inner, heads);
   w.add(a + ".ssm.group_count", u32(groups));
-  w.add(a + ".attention.layer_norm_rms_epsilon", float(c.number("layer_norm_epsilon")));
   ArchitectureInfo info{a, false, heads, 0};
   info.ssm_groups = groups;
   return info;

@@ -286,19 +286,9 @@ HfImportResult import_hf(const fs::path& folder, const fs::path& out, ComponentR
   safetensors::write(out / kCheckpointWeightsFile, weights,
                      {{"format", "strata"}, {"imported_from", result.architecture}});
   write_text_atomically(out / kCheckpointExperimentFile, toml);
-  // The model's tokenizer travels with it (generate --text, logits --text, export-hf).
-  for (const char* name : kCheckpointTokenizerFiles) {
-    if (!fs::is_regular_file(folder / name, ec)) continue;
-    try {
-      load_tokenizer(folder / name);  // a tokenizer strata cannot run faithfully stays behind
-    } catch (const Error& e) {
-      result.tokenizer_refusals.push_back(e.message());
-      continue;
-    }
-    fs::copy_file(folder / name, out / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error("cannot copy " + (folder / name).string() + " to " + out.string() + ": " + ec.message());
-    result.tokenizers.push_back(name);
-  }
+  // The model's tokenizer travels with it (generate --text, logits --text, export-hf); one
+  // strata cannot run faithfully stays behind.
+  result.tokenizers = copy_tokenizer_files(folder, out, &result.tokenizer_refusals);
   write_checkpoint_manifest(out, std::nullopt);
   // Read back, one tensor at a time: every parameter is in the file under its name, passes
   // its digest and equals the model's (no second copy of the model in memory).
@@ -364,11 +354,7 @@ std::string export_hf(const fs::path& checkpoint, const fs::path& out, Component
   if (ec) throw Error("cannot create " + out.string() + ": " + ec.message());
   safetensors::write_lazily(out / "model.safetensors", hf_tensors_lazily(arch, registry, *c.model), {{"format", "pt"}});
   write_text_atomically(out / "config.json", config);
-  for (const char* name : kCheckpointTokenizerFiles) {
-    if (!fs::is_regular_file(c.folder / name, ec)) continue;
-    fs::copy_file(c.folder / name, out / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error("cannot copy " + (c.folder / name).string() + " to " + out.string() + ": " + ec.message());
-  }
+  copy_tokenizer_files(c.folder, out);
   return arch.name;
 }
 

@@ -87,15 +87,43 @@ fs::path resolve_checkpoint_folder(const fs::path& folder) {
   return folder;
 }
 
+namespace {
+
+void copy_into(const fs::path& source, const fs::path& folder, const std::string& name) {
+  std::error_code ec;
+  if (fs::exists(folder / name, ec) && fs::equivalent(source, folder / name, ec)) return;
+  fs::copy_file(source, folder / name, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error("cannot copy " + source.string() + " to " + folder.string() + ": " + ec.message());
+}
+
+}  // namespace
+
 std::string copy_tokenizer_file(const Tokenizer& tokenizer, const fs::path& folder) {
   const fs::path& source = tokenizer.source();
   if (source.empty()) return "";
   const std::string name = source.extension() == ".model" ? "tokenizer.model" : "tokenizer.json";
-  std::error_code ec;
-  if (fs::exists(folder / name, ec) && fs::equivalent(source, folder / name, ec)) return name;
-  fs::copy_file(source, folder / name, fs::copy_options::overwrite_existing, ec);
-  if (ec) throw Error("cannot copy tokenizer " + source.string() + " to " + folder.string() + ": " + ec.message());
+  copy_into(source, folder, name);
   return name;
+}
+
+std::vector<std::string> copy_tokenizer_files(const fs::path& from, const fs::path& to,
+                                              std::vector<std::string>* refusals) {
+  std::vector<std::string> copied;
+  std::error_code ec;
+  for (const char* name : kCheckpointTokenizerFiles) {
+    if (!fs::is_regular_file(from / name, ec)) continue;
+    if (refusals) {
+      try {
+        load_tokenizer(from / name);
+      } catch (const Error& e) {
+        refusals->push_back(e.message());
+        continue;
+      }
+    }
+    copy_into(from / name, to, name);
+    copied.push_back(name);
+  }
+  return copied;
 }
 
 std::shared_ptr<const Tokenizer> checkpoint_tokenizer(const LoadedCheckpoint& checkpoint,
