@@ -54,28 +54,37 @@ struct Layout {
   const AttentionArgs<T>& a;
   std::int64_t group = a.n_heads / a.n_kv_heads;  // query heads per key/value head
 
-  std::int64_t key_begin(std::int64_t i) const {
-    return attention_visible_keys(i, a.query_offset, a.kv_len, a.causal, a.window).begin;
+  // Keys [key_begin, key_end) of query row i of sequence b (both grow with i).
+  std::int64_t key_begin(std::int64_t b, std::int64_t i) const {
+    const std::int64_t begin = attention_visible_keys(i, a.query_offset, a.kv_len, a.causal, a.window).begin;
+    return a.seq_start ? std::max(begin, a.seq_start[b * a.q_len + i]) : begin;
   }
   std::int64_t key_end(std::int64_t i) const {
     return attention_visible_keys(i, a.query_offset, a.kv_len, a.causal, a.window).end;
   }
-  // The query rows [begin, end) that see some key of [j0, j1): the inverse of the above.
-  VisibleKeys queries_seeing(std::int64_t j0, std::int64_t j1) const {
+  // The query rows [begin, end) of sequence b that see some key of [j0, j1): the inverse
+  // of the above. With packed documents, rows from the first document starting at or
+  // after j1 on see none of them.
+  VisibleKeys queries_seeing(std::int64_t b, std::int64_t j0, std::int64_t j1) const {
     const std::int64_t begin = a.causal ? std::max<std::int64_t>(0, j0 - a.query_offset) : 0;
-    const std::int64_t end =
+    std::int64_t end =
         a.window > 0 ? std::min<std::int64_t>(a.q_len, j1 + a.window - 1 - a.query_offset) : a.q_len;
+    if (a.seq_start && j1 < end) {
+      const std::int64_t* row = a.seq_start + b * a.q_len;
+      end = std::lower_bound(row + j1, row + end, j1) - row;
+    }
     return {begin, end};
   }
-  // Whether some row of [i0, i1) cannot see some key of [j0, j1).
-  bool needs_mask(std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) const {
-    return j0 < key_begin(i1 - 1) || j1 > key_end(i0);
+  // Whether some row of [i0, i1) of sequence b cannot see some key of [j0, j1).
+  bool needs_mask(std::int64_t b, std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) const {
+    return j0 < key_begin(b, i1 - 1) || j1 > key_end(i0);
   }
   // scores: [i1 - i0, ld], columns for keys [j0, j1): invisible entries become -inf.
-  void mask(T* scores, std::int64_t ld, std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) const {
+  void mask(T* scores, std::int64_t ld, std::int64_t b, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+            std::int64_t j1) const {
     for (std::int64_t i = i0; i < i1; ++i) {
       T* row = scores + (i - i0) * ld;
-      const std::int64_t lo = std::clamp(key_begin(i), j0, j1) - j0, hi = std::clamp(key_end(i), j0, j1) - j0;
+      const std::int64_t lo = std::clamp(key_begin(b, i), j0, j1) - j0, hi = std::clamp(key_end(i), j0, j1) - j0;
       std::fill(row, row + lo, kNegInf<T>);
       std::fill(row + hi, row + (j1 - j0), kNegInf<T>);
     }
@@ -156,12 +165,12 @@ void attention_fwd_cpu(const AttentionArgs<T>& a) {
     std::fill(s.acc.begin(), s.acc.end(), T(0));
 
     const std::int64_t j_end = L.key_end(i1 - 1);
-    for (std::int64_t j0 = L.key_begin(i0); j0 < j_end; j0 += kKeyTile) {
+    for (std::int64_t j0 = L.key_begin(b, i0); j0 < j_end; j0 += kKeyTile) {
       const std::int64_t j1 = std::min(j_end, j0 + kKeyTile), cols = j1 - j0;
       // scores = scale * Q_i K_j^T: [rows, cols]
       tile_gemm<T>(false, true, rows, cols, d, a.scale, L.q(b, h, i0), a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
                    s.scores.data(), kKeyTile);
-      if (L.needs_mask(i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, i0, i1, j0, j1);
+      if (L.needs_mask(b, i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, b, i0, i1, j0, j1);
       for (std::int64_t r = 0; r < rows; ++r) {
         T* row = s.scores.data() + r * kKeyTile;
         const T new_max = std::max(s.row_max[r], row_max(row, cols));
@@ -224,7 +233,7 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
 
     for (std::int64_t j0 = 0; j0 < S; j0 += kKeyTile) {
       const std::int64_t j1 = std::min(S, j0 + kKeyTile), cols = j1 - j0;
-      const auto [i_begin, i_end] = L.queries_seeing(j0, j1);
+      const auto [i_begin, i_end] = L.queries_seeing(b, j0, j1);
       std::fill(s.dk.begin(), s.dk.end(), T(0));
       std::fill(s.dv.begin(), s.dv.end(), T(0));
       for (std::int64_t i0 = i_begin; i0 < i_end; i0 += kQueryTile) {
@@ -234,7 +243,7 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
         // P = exp(scale * Q_i K_j^T - lse_i): [rows, cols]
         tile_gemm<T>(false, true, rows, cols, d, a.scale, q, a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
                      s.scores.data(), kKeyTile);
-        if (L.needs_mask(i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, i0, i1, j0, j1);
+        if (L.needs_mask(b, i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, b, i0, i1, j0, j1);
         for (std::int64_t r = 0; r < rows; ++r) {
           T* row = s.scores.data() + r * kKeyTile;
           const T lse = a.lse[L.lse_offset(b, h, i0 + r)];

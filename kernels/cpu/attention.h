@@ -9,7 +9,9 @@
 // Shapes: B batch, T query rows, S key rows, Hq query heads, Hkv key/value heads (Hq a
 // multiple of Hkv; query head h reads key/value head h / (Hq / Hkv)), d head_dim.
 // Query row i sits at key position query_offset + i: with causal masking it sees keys
-// j <= query_offset + i, and with a window W only keys j > query_offset + i - W.
+// j <= query_offset + i, and with a window W only keys j > query_offset + i - W. With
+// packed documents it sees no key before its document's start, and key tiles that no row
+// of a query tile can see are skipped, not computed and masked.
 #include <algorithm>
 #include <cstdint>
 
@@ -28,6 +30,10 @@ struct AttentionArgs {
   bool causal = true;
   std::int64_t window = 0;  // 0: unlimited; else keys within the last `window` positions (self included)
   T scale = 1;              // scores = scale * q . k
+  // Packed documents (strata/packing.h): [B, T], the key index where query row i's
+  // document begins; row i sees no key before it. Null: one sequence per row. Needs
+  // causal, T == S and query_offset 0 (self-attention over the same rows).
+  const std::int64_t* seq_start = nullptr;
 
   // Inputs with the head dims contiguous and heads adjacent: element (b, i, h, c) of q
   // is at q[b * q_stride_b + i * q_stride_t + h * d + c] (likewise k and v with Hkv heads).

@@ -26,6 +26,16 @@ const T* padded_row(const CausalConv1dArgs<T>& a, std::int64_t b, std::int64_t s
   return a.initial ? a.initial + (b * K1 + s) * D : nullptr;
 }
 
+// Whether output t of sequence b reads row s of xp = [initial; x]: always, unless packed
+// documents put s (input s - (K-1)) before t's document start; a row's first document
+// (start 0) reads the initial state.
+template <class T>
+bool reads(const CausalConv1dArgs<T>& a, std::int64_t b, std::int64_t t, std::int64_t s) {
+  if (!a.seq_start) return true;
+  const std::int64_t start = a.seq_start[b * a.seq_len + t];
+  return start == 0 || s - (a.kernel_size - 1) >= start;
+}
+
 // Calls fn(b, t0, t1) over (batch, time block) items of a [B, rows] problem.
 template <class Fn>
 void for_time_blocks(std::int64_t batch, std::int64_t rows, std::int64_t channels, std::int64_t taps, Fn&& fn) {
@@ -64,7 +74,7 @@ void causal_conv1d_fwd_cpu(const CausalConv1dArgs<T>& a) {
         std::fill_n(y, D, T(0));
       for (std::int64_t j = 0; j < K; ++j) {
         const T* x = padded_row(a, b, t + j);
-        if (!x) continue;
+        if (!x || !reads(a, b, t, t + j)) continue;
         const T* w = weight.data() + j * D;
 #pragma omp simd
         for (std::int64_t d = 0; d < D; ++d) y[d] += w[d] * x[d];
@@ -84,6 +94,7 @@ void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
       if (!out) continue;
       std::fill_n(out, D, T(0));
       for (std::int64_t j = std::max<std::int64_t>(0, s - T_ + 1); j <= std::min(s, K1); ++j) {
+        if (!reads(a, b, s - j, s)) continue;
         const T* dy = a.dy + (b * T_ + (s - j)) * D;
         const T* w = weight.data() + j * D;
 #pragma omp simd
@@ -105,7 +116,7 @@ void causal_conv1d_bwd_cpu(const CausalConv1dArgs<T>& a) {
         for (std::int64_t d = 0; d < width; ++d) db[d] += dy[d];
         for (std::int64_t j = 0; j < K; ++j) {
           const T* x = padded_row(a, b, t + j);
-          if (!x) continue;
+          if (!x || !reads(a, b, t, t + j)) continue;
           x += c0;
           T* dw = acc.data() + j * width;
           for (std::int64_t d = 0; d < width; ++d) dw[d] += dy[d] * x[d];

@@ -17,6 +17,10 @@ struct CausalConv1dArgs {
   const T* weight = nullptr;   // [D, K] contiguous
   const T* bias = nullptr;     // [D] or null
   const T* initial = nullptr;  // [B, K-1, D] or null (zeros)
+  // Packed documents (strata/packing.h): [B, T], where each row's document starts; output t
+  // reads no input before it (the initial state only reaches a row's first document).
+  // Null: one sequence per row.
+  const std::int64_t* seq_start = nullptr;
   T* y = nullptr;              // [B, T, D] (forward output)
 
   // backward

@@ -18,7 +18,7 @@ namespace strata::kernels::cpu::HWY_NAMESPACE {
 template <class T>
 void rope_cpu(const RopeArgs<T>& a) {
   const std::int64_t half = a.rotary_dim / 2, d = a.head_dim;
-  // cos/sin of every (row, pair): [T, half], shared by all batches and heads.
+  // cos/sin of every (position - offset, pair): [T, half], shared by all batches and heads.
   std::vector<T> cos_table(std::size_t(a.seq_len * half)), sin_table(cos_table.size());
   for (std::int64_t c = 0; c < half; ++c) {
     const double inv_freq = a.inv_freq ? a.inv_freq[c] : std::pow(a.theta, -2.0 * double(c) / double(a.rotary_dim));
@@ -32,8 +32,9 @@ void rope_cpu(const RopeArgs<T>& a) {
   const std::int64_t step = a.interleaved ? 2 : 1, partner = a.interleaved ? 1 : half;
   parallel_rows(a.batch * a.seq_len, a.n_heads * d, [&](std::int64_t row) {
     const std::int64_t b = row / a.seq_len, t = row % a.seq_len;
-    const T* cs = cos_table.data() + t * half;
-    const T* sn = sin_table.data() + t * half;
+    const std::int64_t p = a.positions ? a.positions[row] : t;
+    const T* cs = cos_table.data() + p * half;
+    const T* sn = sin_table.data() + p * half;
     for (std::int64_t h = 0; h < a.n_heads; ++h) {
       const T* x = a.x + b * a.x_stride_b + t * a.x_stride_t + h * d;
       T* y = a.out + (row * a.n_heads + h) * d;

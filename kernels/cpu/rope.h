@@ -14,6 +14,9 @@ struct RopeArgs {
   std::int64_t batch = 0, seq_len = 0, n_heads = 0, head_dim = 0;
   std::int64_t rotary_dim = 0;       // even, 2 <= rotary_dim <= head_dim
   std::int64_t position_offset = 0;  // position of row 0
+  // [B, T]: the position of each row, in [0, T) (packed documents restart at 0), added to
+  // position_offset; null: row t is at position_offset + t.
+  const std::int64_t* positions = nullptr;
   double theta = 10000.0;
   // Scaled RoPE (linear, NTK, YaRN, Llama 3, LongRoPE): the inverse frequency of each of the
   // rotary_dim / 2 pairs instead of theta^(-2c/rotary_dim), and a factor on cos and sin

@@ -31,6 +31,9 @@ struct SelectiveScanArgs {
   const T* delta_bias = nullptr;     // [D] or null
   const T* initial_state = nullptr;  // [B, D, N] or null (zeros)
   bool delta_softplus = false;
+  // Packed documents (strata/packing.h): [B, T], where each step's document starts; the
+  // state restarts from zero at every start after t = 0. Null: one sequence per row.
+  const std::int64_t* seq_start = nullptr;
 
   // forward outputs
   T* y = nullptr;            // [B, T, D]

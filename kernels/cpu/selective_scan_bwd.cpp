@@ -69,11 +69,13 @@ struct BackwardScratch {
 };
 
 // Recomputes h_t and a_t of states n0 .. n0+S over one chunk from the state h_in entering
-// it (lane-major [S][W]); accumulates the ungated y when `y` is not null.
+// it (lane-major [S][W]); accumulates the ungated y when `y` is not null. Where a packed
+// document begins (starts: chunk_starts) h restarts at 0 and a_t is stored as 0: the step
+// does not depend on h_{t-1}, so the adjoint passes nothing back across it and adds no dA.
 template <class V, int S>
 void recompute_states(const typename V::Value* h_in, const typename V::Value* A2, std::int64_t steps,
                       BackwardScratch<typename V::Value>& s, const typename V::Value* Bt, const typename V::Value* Ct,
-                      std::int64_t N, bool with_y) {
+                      std::int64_t N, bool with_y, const std::int64_t* starts, std::int64_t t0) {
   using Reg = typename V::Reg;
   constexpr int W = V::W;
   Reg hs[S], a2[S];
@@ -84,8 +86,9 @@ void recompute_states(const typename V::Value* h_in, const typename V::Value* A2
   for (std::int64_t t = 0; t < steps; ++t) {
     const Reg dtv = V::load(s.dt.data() + t * W), dtuv = V::load(s.dtu.data() + t * W);
     Reg y = with_y ? V::load(s.y.data() + t * W) : V::zero();
+    const bool restart = restarts(starts, t0, t);
     for (int i = 0; i < S; ++i) {
-      const Reg decay = V::exp2(V::mul(dtv, a2[i]));
+      const Reg decay = restart ? V::zero() : V::exp2(V::mul(dtv, a2[i]));
       hs[i] = V::fma(decay, hs[i], V::mul(dtuv, V::set1(Bt[t * N + i])));
       V::store(s.decay.data() + (t * S + i) * W, decay);
       V::store(s.h.data() + ((t + 1) * S + i) * W, hs[i]);
@@ -185,7 +188,8 @@ void backward_chunk(const SelectiveScanArgs<typename V::Value>& a, std::int64_t 
     T h_in[S * W];
     for (int i = 0; i < S; ++i)
       for (int l = 0; l < W; ++l) h_in[i * W + l] = a.checkpoints[checkpoint_offset(a, b, c, n0 + i, d0) + l];
-    recompute_states<V, S>(h_in, A2 + n0 * W, steps, s, Bt + n0, Ct + n0, N, a.z != nullptr);
+    recompute_states<V, S>(h_in, A2 + n0 * W, steps, s, Bt + n0, Ct + n0, N, a.z != nullptr, chunk_starts(a, b, t0),
+                           t0);
     adjoint_states<V, S>(A + n0 * W, steps, s, carry + n0 * W, dA + n0 * W, Bt + n0, Ct + n0, dBpart + t0 * N + n0,
                          dCpart + t0 * N + n0, N);
   });

@@ -107,6 +107,16 @@ std::int64_t checkpoint_offset(const SelectiveScanArgs<T>& a, std::int64_t b, st
   return ((b * chunk_count(a.seq_len) + c) * a.d_state + n) * a.channels + d0;
 }
 
+// Row b of the packed documents' starts from time t0 (null when unpacked): restarts(p, t0, t)
+// tells whether step t0 + t opens a new document, where the state restarts from zero.
+template <class T>
+const std::int64_t* chunk_starts(const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t t0) {
+  return a.seq_start ? a.seq_start + b * a.seq_len + t0 : nullptr;
+}
+inline bool restarts(const std::int64_t* starts, std::int64_t t0, std::int64_t t) {
+  return starts && t0 + t > 0 && starts[t] == t0 + t;
+}
+
 // Raw step size delta + bias at (row, d0) and the step dt = softplus?(raw).
 template <class V>
 struct Step {

@@ -34,11 +34,12 @@ using namespace scan;
 // Runs `steps` steps of the recurrence for states n0 .. n0+S of one channel group:
 //   h = exp2(dt * A2) * h + dtu * B[t, n];  y[t] += sum_s C[t, n] * h
 // h, A2: lane-major [N][W] at state n0; dt, dtu, y: [steps][W]; Bt, Ct: row t0 of
-// B/C [T, N] at column n0 (row stride N).
+// B/C [T, N] at column n0 (row stride N); starts: chunk_starts (h restarts at 0 where a
+// packed document begins), or null.
 template <class V, int S>
 void advance_states(typename V::Value* h, const typename V::Value* A2, std::int64_t steps, const typename V::Value* dt,
                     const typename V::Value* dtu, typename V::Value* y, const typename V::Value* Bt,
-                    const typename V::Value* Ct, std::int64_t N) {
+                    const typename V::Value* Ct, std::int64_t N, const std::int64_t* starts, std::int64_t t0) {
   using Reg = typename V::Reg;
   constexpr int W = V::W;
   Reg hs[S], a2[S];
@@ -47,6 +48,8 @@ void advance_states(typename V::Value* h, const typename V::Value* A2, std::int6
     const Reg dtv = V::load(dt + t * W), dtuv = V::load(dtu + t * W);
     // Two partial sums halve the dependency chain through y.
     Reg y0 = V::load(y + t * W), y1 = V::zero();
+    if (restarts(starts, t0, t))
+      for (int s = 0; s < S; ++s) hs[s] = V::zero();
     for (int s = 0; s < S; ++s) {
       const Reg decay = V::exp2(V::mul(dtv, a2[s]));
       hs[s] = V::fma(decay, hs[s], V::mul(dtuv, V::set1(Bt[t * N + s])));
@@ -101,7 +104,7 @@ void forward_chunk(const SelectiveScanArgs<typename V::Value>& a, std::int64_t b
   const T* Ct = a.C + (b * T_ + t0) * N;
   for_state_groups(N, [&](auto group, std::int64_t n0) {
     advance_states<V, decltype(group)::value>(h + n0 * W, A2 + n0 * W, steps, scratch.dt.data(), scratch.dtu.data(),
-                                              scratch.y.data(), Bt + n0, Ct + n0, N);
+                                              scratch.y.data(), Bt + n0, Ct + n0, N, chunk_starts(a, b, t0), t0);
   });
   for (std::int64_t t = 0; t < steps; ++t) {
     const std::int64_t row = (b * T_ + t0 + t) * D + d0;

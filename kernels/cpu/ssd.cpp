@@ -38,18 +38,57 @@ T dot(const T* a, const T* b, std::int64_t n) {
   return s;
 }
 
+// One chunk of a row: steps [t0, t0 + len). `fresh`: it opens a packed document after t = 0,
+// so the state entering it is zero rather than the previous chunk's.
+struct Chunk {
+  std::int64_t t0 = 0, len = 0;
+  bool fresh = false;
+};
+
+// Every row's chunks: runs of at most `chunk` steps from each document start (from t = 0
+// only, when unpacked), so that no chunk spans two documents.
+struct ChunkPlan {
+  std::vector<std::vector<Chunk>> rows;
+  std::int64_t max_chunks = 0;  // the most of any row: the chunk_states stride
+};
+
+ChunkPlan chunk_plan(std::int64_t batch, std::int64_t seq_len, std::int64_t chunk, const std::int64_t* starts) {
+  ChunkPlan plan;
+  plan.rows.resize(static_cast<std::size_t>(batch));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+    const std::int64_t* s = starts ? starts + b * seq_len : nullptr;
+    for (std::int64_t t0 = 0; t0 < seq_len;) {
+      // The document of t0 ends at the next start (or the row's end).
+      std::int64_t end = seq_len;
+      if (s)
+        for (std::int64_t t = t0 + 1; t < seq_len; ++t)
+          if (s[t] == t) {
+            end = t;
+            break;
+          }
+      for (std::int64_t c0 = t0; c0 < end; c0 += chunk)
+        row.push_back({c0, std::min(chunk, end - c0), c0 == t0 && t0 > 0});
+      t0 = end;
+    }
+    plan.max_chunks = std::max<std::int64_t>(plan.max_chunks, std::int64_t(row.size()));
+  }
+  return plan;
+}
+
 // Strided views of one (batch, head) pair: rows of x / y / dy at time t, B and C of its
 // group, dt at time t.
 template <class T>
 struct HeadView {
   const SsdArgs<T>& a;
   std::int64_t b, h, g;
+  std::int64_t chunks;  // ChunkPlan::max_chunks
   std::int64_t xt(std::int64_t t) const { return ((b * a.seq_len + t) * a.heads + h) * a.head_dim; }
   std::int64_t bt(std::int64_t t) const { return ((b * a.seq_len + t) * a.groups + g) * a.d_state; }
   std::int64_t dtt(std::int64_t t) const { return (b * a.seq_len + t) * a.heads + h; }
   std::int64_t state() const { return (b * a.heads + h) * a.head_dim * a.d_state; }
   std::int64_t chunk_state(std::int64_t c) const {
-    return ((b * a.heads + h) * ssd_chunk_count(a.seq_len, a.chunk) + c) * a.head_dim * a.d_state;
+    return ((b * a.heads + h) * chunks + c) * a.head_dim * a.d_state;
   }
 };
 
@@ -66,14 +105,16 @@ void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std
 // C B^T of every chunk, once per group (the heads of a group share it): [B, G, chunks, L, L],
 // chunk c's l x l block at its start (row stride l).
 template <class T>
-std::vector<T> chunk_cb(const SsdArgs<T>& a) {
-  const std::int64_t L = a.chunk, N = a.d_state, chunks = (a.seq_len + L - 1) / L, ldb = a.groups * N;
+std::vector<T> chunk_cb(const SsdArgs<T>& a, const ChunkPlan& plan) {
+  const std::int64_t L = a.chunk, N = a.d_state, chunks = plan.max_chunks, ldb = a.groups * N;
   std::vector<T> cb(static_cast<std::size_t>(a.batch * a.groups * chunks * L * L));
 #pragma omp parallel for collapse(3) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t g = 0; g < a.groups; ++g)
       for (std::int64_t c = 0; c < chunks; ++c) {
-        const std::int64_t t0 = c * L, l = std::min(L, a.seq_len - t0);
+        const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+        if (c >= std::int64_t(row.size())) continue;
+        const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
         const std::int64_t at = ((b * a.seq_len + t0) * a.groups + g) * N;
         mm<T>(false, true, l, l, N, T(1), a.C + at, ldb, a.B + at, ldb, T(0),
               cb.data() + ((b * a.groups + g) * chunks + c) * L * L, l);
@@ -83,11 +124,10 @@ std::vector<T> chunk_cb(const SsdArgs<T>& a) {
 
 }  // namespace
 
-std::int64_t ssd_chunk_count(std::int64_t seq_len, std::int64_t chunk) { return (seq_len + chunk - 1) / chunk; }
-
 std::int64_t ssd_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
-                                   std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk) {
-  return batch * heads * ssd_chunk_count(seq_len, chunk) * head_dim * d_state;
+                                   std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk,
+                                   const std::int64_t* seq_start) {
+  return batch * heads * chunk_plan(batch, seq_len, chunk, seq_start).max_chunks * head_dim * d_state;
 }
 
 std::int64_t ssd_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t d_state) {
@@ -97,19 +137,22 @@ std::int64_t ssd_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, st
 template <class T>
 void ssd_fwd_cpu(const SsdArgs<T>& a) {
   const std::int64_t P = a.head_dim, N = a.d_state, L = a.chunk, per_group = a.heads / a.groups;
-  const std::vector<T> cb = chunk_cb(a);
-  const std::int64_t chunks = ssd_chunk_count(a.seq_len, L);
+  const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, L, a.seq_start);
+  const std::vector<T> cb = chunk_cb(a, plan);
+  const std::int64_t chunks = plan.max_chunks;
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
-      const HeadView<T> v{a, b, h, h / per_group};
+      const HeadView<T> v{a, b, h, h / per_group, chunks};
       std::vector<T> S(static_cast<std::size_t>(P * N), T(0)), acum(static_cast<std::size_t>(L));
       if (a.initial_state) std::copy_n(a.initial_state + v.state(), P * N, S.begin());
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
       std::vector<T> M(static_cast<std::size_t>(L * L)), SC(static_cast<std::size_t>(L * P)),
           Xw(static_cast<std::size_t>(L * P));
-      for (std::int64_t c = 0, t0 = 0; t0 < a.seq_len; ++c, t0 += L) {
-        const std::int64_t l = std::min(L, a.seq_len - t0);
+      const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+      for (std::int64_t c = 0; c < std::int64_t(row.size()); ++c) {
+        const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
+        if (row[std::size_t(c)].fresh) std::fill(S.begin(), S.end(), T(0));
         if (a.chunk_states) std::copy(S.begin(), S.end(), a.chunk_states + v.chunk_state(c));
         cumulative_decay(v, t0, l, acum);
         const T* Cc = a.C + v.bt(t0);
@@ -148,14 +191,16 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
 template <class T>
 void ssd_bwd_cpu(const SsdArgs<T>& a) {
   const std::int64_t P = a.head_dim, N = a.d_state, L = a.chunk, T_ = a.seq_len, per_group = a.heads / a.groups;
-  const std::vector<T> cb = chunk_cb(a);
+  const ChunkPlan plan = chunk_plan(a.batch, T_, L, a.seq_start);
+  const std::vector<T> cb = chunk_cb(a, plan);
+  const std::int64_t chunks = plan.max_chunks;
   T* ws_dB = a.workspace;                          // [B, H, T, N]
   T* ws_dC = ws_dB + a.batch * a.heads * T_ * N;   // [B, H, T, N]
   T* ws_dA = ws_dC + a.batch * a.heads * T_ * N;   // [B, H]
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
-      const HeadView<T> v{a, b, h, h / per_group};
+      const HeadView<T> v{a, b, h, h / per_group, chunks};
       T* dBh = ws_dB + (b * a.heads + h) * T_ * N;
       T* dCh = ws_dC + (b * a.heads + h) * T_ * N;
       std::fill_n(dBh, T_ * N, T(0));
@@ -167,9 +212,9 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           dacum = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
           du = buffer(L * P), dYe = buffer(L * P), SC = buffer(L * P), dSB = buffer(L * P), Xw = buffer(L * P);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
-      const std::int64_t chunks = ssd_chunk_count(T_, L);
-      for (std::int64_t c = chunks - 1; c >= 0; --c) {
-        const std::int64_t t0 = c * L, l = std::min(L, T_ - t0);
+      const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+      for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
+        const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
         const T* S = a.chunk_states + v.chunk_state(c);
         const T* Cc = a.C + v.bt(t0);
         const T* Bc = a.B + v.bt(t0);
@@ -241,6 +286,8 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           a.ddt[v.dtt(t0 + j)] = dot(Xc + j * ldx, duj, P) + suffix * a.A[h];
           dA += suffix * dtj;
         }
+        // A chunk that opens a document started from zero: nothing flows to the one before.
+        if (row[std::size_t(c)].fresh) std::fill(dS_in.begin(), dS_in.end(), T(0));
         dS.swap(dS_in);
       }
       if (a.dinitial_state) std::copy(dS.begin(), dS.end(), a.dinitial_state + v.state());

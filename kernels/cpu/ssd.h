@@ -26,10 +26,15 @@ struct SsdArgs {
   const T* B = nullptr;              // [B, T, G, N]
   const T* C = nullptr;              // [B, T, G, N]
   const T* initial_state = nullptr;  // [B, H, P, N] or null (zeros)
+  // Packed documents (strata/packing.h): [B, T], where each step's document starts. Chunks
+  // then run from each document start, and the state entering a document after t = 0 is
+  // zero. Null: one sequence per row, chunks at multiples of L.
+  const std::int64_t* seq_start = nullptr;
 
   T* y = nullptr;            // [B, T, H, P]
   T* final_state = nullptr;  // [B, H, P, N]
   T* chunk_states = nullptr;  // [B, H, chunks, P, N]: written by the forward, read by the backward
+                              // (chunks: the most of any row, ssd_chunk_states_size)
 
   // backward
   const T* dy = nullptr;           // [B, T, H, P]
@@ -43,9 +48,10 @@ struct SsdArgs {
   T* workspace = nullptr;          // ssd_bwd_workspace_size elements
 };
 
-std::int64_t ssd_chunk_count(std::int64_t seq_len, std::int64_t chunk);
+// Elements of chunk_states; seq_start as in SsdArgs (null: unpacked).
 std::int64_t ssd_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
-                                   std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk);
+                                   std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk,
+                                   const std::int64_t* seq_start);
 std::int64_t ssd_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t d_state);
 
 template <class T>

@@ -3,6 +3,7 @@
 #include <strata/ops.h>
 
 #include <strata/error.h>
+#include <strata/packing.h>
 
 #include "kv_cache.h"
 
@@ -36,7 +37,7 @@ AttentionOptions AttentionMixer::attention_options() const {
   return o;
 }
 
-AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t position) const {
+AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t position, const Tensor& starts) const {
   const std::int64_t B = x.size(0), T = x.size(1), d = config_.head_dim;
   const std::int64_t Hq = config_.n_heads, Hkv = config_.n_kv_heads;
   Qkv p;
@@ -57,6 +58,7 @@ AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t positi
   if (config_.rope) {
     RopeOptions r = *config_.rope;
     r.position_offset = position;
+    if (starts.defined()) r.positions = positions_in_sequence(starts);  // each document from 0
     if (depends_on_length(config_.rope_scaling)) {  // as transformers: by this forward's last position
       const RopeFrequencies f = rope_frequencies(config_.rope_scaling, r.theta, r.rotary_dim, position + T);
       r.inv_freq = f.inv_freq;
@@ -72,9 +74,18 @@ Tensor AttentionMixer::output(const Tensor& y) const {
   return o_proj_->forward(reshape(y, {y.size(0), y.size(1), config_.n_heads * config_.head_dim}));
 }
 
-Tensor AttentionMixer::forward(const Tensor& x, StepContext&) {
-  const Qkv p = project(x, 0);
-  return output(strata::attention(p.q, p.k, p.v, attention_options()));
+Tensor AttentionMixer::forward(const Tensor& x, StepContext& ctx) {
+  const Tensor& starts = ctx.sequence_starts();
+  const Qkv p = project(x, 0, starts);
+  AttentionOptions o = attention_options();
+  o.sequence_starts = starts;
+  return output(strata::attention(p.q, p.k, p.v, o));
+}
+
+bool AttentionMixer::supports_packed_sequences() const {
+  // Length-dependent RoPE scaling picks its frequencies by the forward's length, which a
+  // packed row does not share with its documents.
+  return config_.causal && !depends_on_length(config_.rope_scaling);
 }
 
 std::unique_ptr<MixerState> AttentionMixer::make_state(std::int64_t batch) const {
@@ -85,7 +96,7 @@ std::unique_ptr<MixerState> AttentionMixer::make_state(std::int64_t batch) const
 Tensor AttentionMixer::forward_step(const Tensor& x, MixerState& state, StepContext&) {
   auto* cache = dynamic_cast<KvCache*>(&state);
   if (!cache) throw ValueError("attention: forward_step needs the state made by this mixer's make_state");
-  const Qkv p = project(x, cache->position());
+  const Qkv p = project(x, cache->position(), Tensor());
   cache->append(p.k, p.v);
   // The new queries are the last T' of the cached positions (the default query_offset).
   return output(strata::attention(p.q, cache->keys(), cache->values(), attention_options()));

@@ -46,6 +46,7 @@ class AttentionMixer : public Mixer {
   // x: [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x, StepContext& ctx) override;
   bool causal() const override { return config_.causal; }
+  bool supports_packed_sequences() const override;
 
   // A KV cache (null for non-causal attention, which cannot decode token by token).
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override;
@@ -61,7 +62,8 @@ class AttentionMixer : public Mixer {
     Tensor v;  // [B, T, Hkv, d]
   };
   // x: [B, T, D] -> q, k, v with RoPE applied at positions position .. position + T - 1
-  Qkv project(const Tensor& x, std::int64_t position) const;
+  // starts: the packed documents' sequence starts [B, T] (RoPE positions restart), or undefined.
+  Qkv project(const Tensor& x, std::int64_t position, const Tensor& starts) const;
   // y: [B, T, Hq, d] -> [B, T, D]
   Tensor output(const Tensor& y) const;
   AttentionOptions attention_options() const;

@@ -10,6 +10,7 @@
 // L * (K - 1) tokens. Decoding keeps the last K-1 rows of x per sequence as its state.
 #include <strata/nn.h>
 #include <strata/ops.h>
+#include <strata/packing.h>
 #include <strata/plugin.h>
 
 #include <cmath>
@@ -46,10 +47,12 @@ class ShortConv : public Mixer {
     out_proj_ = register_module("out_proj", std::make_shared<nn::Linear>(inner_, d_model, bias, gen, dtype));
   }
 
-  // u: [B, T, D] -> [B, T, D]: the sequence continues from an all-zero history.
-  Tensor forward(const Tensor& u, StepContext&) override {
-    return mix(u, Tensor::zeros({u.size(0), kernel_size_ - 1, inner_}, dtype_)).first;
+  // u: [B, T, D] -> [B, T, D]: the sequence continues from an all-zero history. With packed
+  // documents (ctx.sequence_starts()) no tap reads across a document start.
+  Tensor forward(const Tensor& u, StepContext& ctx) override {
+    return mix(u, Tensor::zeros({u.size(0), kernel_size_ - 1, inner_}, dtype_), ctx.sequence_starts()).first;
   }
+  bool supports_packed_sequences() const override { return true; }
 
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override {
     return std::make_unique<ShortConvState>(Tensor::zeros({batch, kernel_size_ - 1, inner_}, dtype_));
@@ -65,8 +68,9 @@ class ShortConv : public Mixer {
   }
 
  private:
-  // u: [B, T, D], history: [B, K-1, E] -> (y: [B, T, D], new history: [B, K-1, E])
-  std::pair<Tensor, Tensor> mix(const Tensor& u, const Tensor& history) const {
+  // u: [B, T, D], history: [B, K-1, E] -> (y: [B, T, D], new history: [B, K-1, E]);
+  // starts: packed documents' sequence starts [B, T], or undefined.
+  std::pair<Tensor, Tensor> mix(const Tensor& u, const Tensor& history, const Tensor& starts = Tensor()) const {
     const std::int64_t T = u.size(1), K = kernel_size_;
     Tensor projected = in_proj_->forward(u);  // [B, T, E] or [B, T, 2E]
     Tensor x = projected, gate;
@@ -77,16 +81,28 @@ class ShortConv : public Mixer {
     }
     const Tensor padded = concat({history, x}, 1);  // [B, K-1+T, E]
     Tensor new_history = slice(padded, 1, T, T + K - 1).contiguous().detach();  // the last K-1 rows
-    if (fused_)  // the plugin's own fused kernel (gated_conv.h)
+    if (fused_ && !starts.defined())  // the plugin's own fused kernel (gated_conv.h)
       return {out_proj_->forward(example_plugin::gated_short_conv(padded, conv_weight_, conv_bias_, gate)), new_history};
+    // Packed documents: tap j is kept where the token is at least K-1-j into its document.
+    const Tensor position = starts.defined() ? positions_in_sequence(starts) : Tensor();  // [B, T] i64
     // Tap j multiplies the input K-1-j steps back: rows j .. j+T-1 of the padded sequence.
     Tensor c = conv_bias_;  // [E], broadcasts
     for (std::int64_t j = 0; j < K; ++j) {
       const Tensor tap = reshape(slice(conv_weight_, 1, j, j + 1), {inner_});  // [E]
-      c = add(c, mul(slice(padded, 1, j, j + T), tap));                        // [B, T, E]
+      Tensor term = mul(slice(padded, 1, j, j + T), tap);                      // [B, T, E]
+      if (position.defined() && j < K - 1) term = mul(term, within_document(position, K - 1 - j));
+      c = add(c, term);
     }
     if (gate_) c = mul(c, silu(gate));
     return {out_proj_->forward(c), new_history};
+  }
+
+  // position: [B, T] i64 -> [B, T, 1] of 1 where position >= back (the input `back` steps
+  // earlier is in the same document), else 0.
+  Tensor within_document(const Tensor& position, std::int64_t back) const {
+    std::vector<double> keep;
+    for (const std::int64_t p : position.to_vector<std::int64_t>()) keep.push_back(p >= back ? 1.0 : 0.0);
+    return Tensor::from_vector(keep, {position.size(0), position.size(1), 1}).to(dtype_);
   }
 
   std::int64_t inner_;

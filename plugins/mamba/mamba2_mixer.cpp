@@ -46,12 +46,12 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Config& c, Generator& gen, DType dtype) : c
 }
 
 Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state,
-                                    bool with_conv_state) const {
+                                    bool with_conv_state, const Tensor& starts) const {
   const Mamba2Config& c = config_;
   const std::int64_t E = c.d_inner, H = c.heads(), P = c.head_dim, G = c.n_groups, N = c.d_state;
   const std::int64_t B = u.size(0), T = u.size(1);
   const std::vector<Tensor> parts = split(in_proj_->forward(u), {E, c.conv_dim(), H}, -1);
-  const Tensor xbc = silu(causal_conv1d(parts[1], conv_weight_, conv_bias_, conv_state));  // [B, T, E + 2GN]
+  const Tensor xbc = silu(causal_conv1d(parts[1], conv_weight_, conv_bias_, conv_state, starts));  // [B, T, E + 2GN]
   const std::vector<Tensor> x_b_c = split(xbc, {E, G * N, G * N}, -1);
   const Tensor x = x_b_c[0].reshape({B, T, H, P});
   SsdInputs s;
@@ -66,6 +66,7 @@ Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, c
   s.C = x_b_c[2].reshape({B, T, G, N});
   s.initial_state = ssm_state;
   s.chunk = c.chunk_size;
+  s.sequence_starts = starts;
   const SsdOutputs o = ssd(s);
   const Tensor y = add(o.y, mul(x, D_.reshape({H, 1})));  // + D x, D per head
   // The gated RMSNorm: the gate first, then RMS over each of the G groups of E / G channels.
@@ -78,7 +79,9 @@ Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, c
   return m;
 }
 
-Tensor Mamba2Mixer::forward(const Tensor& u, StepContext&) { return mix(u, Tensor(), Tensor(), false).out; }
+Tensor Mamba2Mixer::forward(const Tensor& u, StepContext& ctx) {
+  return mix(u, Tensor(), Tensor(), false, ctx.sequence_starts()).out;
+}
 
 std::unique_ptr<MixerState> Mamba2Mixer::make_state(std::int64_t batch) const {
   const Mamba2Config& c = config_;

@@ -47,6 +47,7 @@ class Mamba2Mixer : public Mixer {
 
   // u: [B, T, d_model] -> [B, T, d_model], from zero conv and SSM states.
   Tensor forward(const Tensor& u, StepContext& ctx) override;
+  bool supports_packed_sequences() const override { return true; }
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override;
   // u: [B, T', d_model], the next T' tokens -> [B, T', d_model]; advances the state.
   Tensor forward_step(const Tensor& u, MixerState& state, StepContext& ctx) override;
@@ -59,7 +60,9 @@ class Mamba2Mixer : public Mixer {
     Tensor conv_state;  // [B, d_conv - 1, E + 2GN]
     Tensor ssm_state;   // [B, H, P, N]
   };
-  Mixed mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state, bool with_conv_state) const;
+  // starts: packed documents' sequence starts [B, T] (conv and SSD restart), or undefined.
+  Mixed mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state, bool with_conv_state,
+            const Tensor& starts = Tensor()) const;
 
   Mamba2Config config_;
   DType dtype_;

@@ -55,10 +55,10 @@ MambaMixer::MambaMixer(const MambaConfig& c, Generator& gen, DType dtype) : conf
 }
 
 MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state,
-                                  bool with_conv_state, StepContext* telemetry) const {
+                                  bool with_conv_state, const Tensor& starts, StepContext* telemetry) const {
   const std::int64_t E = config_.d_inner, N = config_.d_state, R = config_.dt_rank;
   const std::vector<Tensor> xz = split(in_proj_->forward(u), {E, E}, -1);  // x, z: [B, T, E]
-  const Tensor x = silu(causal_conv1d(xz[0], conv_weight_, conv_bias_, conv_state));
+  const Tensor x = silu(causal_conv1d(xz[0], conv_weight_, conv_bias_, conv_state, starts));
   // [B, T, R + 2N]: from the input, or the same learned constants at every position.
   const Tensor projected =
       config_.selective ? x_proj_->forward(x) : mul(Tensor::ones({x.size(0), x.size(1), R + 2 * N}, x.dtype()), dbc_);
@@ -80,6 +80,7 @@ MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, con
   scan.delta_bias = dt_proj_->bias();
   scan.initial_state = ssm_state;
   scan.delta_softplus = true;
+  scan.sequence_starts = starts;
   SelectiveScanOutputs s = selective_scan(scan);
   Mixed m;
   m.out = out_proj_->forward(s.y);
@@ -88,7 +89,9 @@ MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, con
   return m;
 }
 
-Tensor MambaMixer::forward(const Tensor& u, StepContext& ctx) { return mix(u, Tensor(), Tensor(), false, &ctx).out; }
+Tensor MambaMixer::forward(const Tensor& u, StepContext& ctx) {
+  return mix(u, Tensor(), Tensor(), false, ctx.sequence_starts(), &ctx).out;
+}
 
 void MambaMixer::report_step_sizes(const Tensor& delta, StepContext& ctx) const {
   const Tensor& ids = ctx.token_ids();

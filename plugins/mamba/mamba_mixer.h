@@ -46,6 +46,7 @@ class MambaMixer : public Mixer {
 
   // u: [B, T, d_model] -> [B, T, d_model], from zero conv and SSM states.
   Tensor forward(const Tensor& u, StepContext& ctx) override;
+  bool supports_packed_sequences() const override { return true; }
   // With dt_telemetry: "dt", the mean step size per token id.
   std::vector<MetricSeries> metric_series() const override;
 
@@ -61,9 +62,10 @@ class MambaMixer : public Mixer {
     Tensor conv_state;  // [B, d_conv - 1, E]
     Tensor ssm_state;   // [B, E, N]
   };
-  // u: [B, T, d_model]; conv_state: [B, d_conv-1, E], ssm_state: [B, E, N], or undefined (zeros).
+  // u: [B, T, d_model]; conv_state: [B, d_conv-1, E], ssm_state: [B, E, N], or undefined (zeros);
+  // starts: packed documents' sequence starts [B, T] (conv and scan restart), or undefined.
   Mixed mix(const Tensor& u, const Tensor& conv_state, const Tensor& ssm_state, bool with_conv_state,
-            StepContext* telemetry = nullptr) const;
+            const Tensor& starts = Tensor(), StepContext* telemetry = nullptr) const;
   // delta: [B, T, E] before the bias and softplus; adds dt.<token id> = mean softplus step.
   void report_step_sizes(const Tensor& delta, StepContext& ctx) const;
 

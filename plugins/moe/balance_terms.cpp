@@ -25,13 +25,17 @@ class SwitchAux : public Balance {
     const std::int64_t counted = normalization_ == Normalization::switch_top1 ? 1 : k;
     // Slots per slot-normalised token: f_i = counts_i / (N * per_token).
     const double per_token = normalization_ == Normalization::hf ? 1.0 : double(counted);
-    const std::int64_t groups = scope_ == Scope::sequence ? sequences(r) : 1;
-    const std::int64_t group_len = N / groups;
+    // The group (sequence, or packed document) of each token for the sequence scope; one
+    // group otherwise.
+    const std::vector<std::int64_t> group_of = scope_ == Scope::sequence ? sequence_of_tokens(r) : std::vector<std::int64_t>(std::size_t(N), 0);
+    const std::int64_t groups = group_of.empty() ? 1 : group_of.back() + 1;
+    std::vector<double> group_len(std::size_t(groups), 0.0);
+    for (const std::int64_t g : group_of) group_len[std::size_t(g)] += 1.0;
     std::vector<double> f(std::size_t(groups * E), 0.0);
     for (std::int64_t t = 0; t < N; ++t)
       for (std::int64_t j = 0; j < counted; ++j) {
         const std::int64_t e = ids[std::size_t(t * k + j)];
-        if (e >= 0) f[std::size_t(t / group_len * E + e)] += 1.0;
+        if (e >= 0) f[std::size_t(group_of[std::size_t(t)] * E + e)] += 1.0;
       }
     if (scope_ == Scope::global) {
       if (step_counts_.empty()) step_counts_.assign(std::size_t(E), 0.0);
@@ -39,10 +43,20 @@ class SwitchAux : public Balance {
       step_tokens_ += double(N);
       for (std::int64_t e = 0; e < E; ++e) f[std::size_t(e)] = step_counts_[std::size_t(e)] / (step_tokens_ * per_token);
     } else {
-      for (double& v : f) v /= double(group_len) * per_token;
+      for (std::int64_t g = 0; g < groups; ++g)
+        for (std::int64_t e = 0; e < E; ++e) f[std::size_t(g * E + e)] /= group_len[std::size_t(g)] * per_token;
     }
     const Tensor fraction = Tensor::from_vector(f, {groups, E}).to(r.probs.dtype());
-    const Tensor P = mean(reshape(r.probs, {groups, group_len, E}), {1});  // [groups, E]
+    // P: each group's mean router probabilities, [groups, E]
+    Tensor P;
+    if (groups == 1) {
+      P = unsqueeze(mean(r.probs, {0}), 0);
+    } else {
+      std::vector<double> inv_len(group_len.size());
+      for (std::size_t g = 0; g < group_len.size(); ++g) inv_len[g] = 1.0 / group_len[g];
+      const Tensor sums = index_add(Tensor::zeros({groups, E}, r.probs.dtype()), 0, Tensor::from_vector(group_of, {N}), r.probs);
+      P = mul(sums, Tensor::from_vector(inv_len, {groups, 1}).to(r.probs.dtype()));
+    }
     // alpha E sum_i f_i P_i, averaged over the groups (sequences).
     return mul(sum(mul(fraction, P)), alpha_ * double(E) / double(groups));
   }
@@ -54,13 +68,22 @@ class SwitchAux : public Balance {
   }
 
  private:
-  std::int64_t sequences(const Routing& r) const {
+  // The sequence of each of the routing's N tokens: its packed document, or token / seq_len.
+  std::vector<std::int64_t> sequence_of_tokens(const Routing& r) const {
     const std::int64_t N = r.probs.size(0);
+    if (!r.sequence_ids.empty()) {
+      if (std::int64_t(r.sequence_ids.size()) != N)
+        throw ValueError("switch_aux: the routing has " + std::to_string(N) + " tokens but " +
+                         std::to_string(r.sequence_ids.size()) + " sequence ids");
+      return r.sequence_ids;
+    }
     if (r.seq_len <= 0 || N % r.seq_len != 0)
       throw ValueError("switch_aux: scope = \"sequence\" needs whole sequences, but the routing has " +
                            std::to_string(N) + " tokens and seq_len " + std::to_string(r.seq_len),
                        "use scope = \"batch\" with an ffn that does not route whole sequences");
-    return N / r.seq_len;
+    std::vector<std::int64_t> group(static_cast<std::size_t>(N));
+    for (std::int64_t t = 0; t < N; ++t) group[std::size_t(t)] = t / r.seq_len;
+    return group;
   }
 
   double alpha_;

@@ -1,6 +1,7 @@
 #include "moe_ffn.h"
 
 #include <strata/ops.h>
+#include <strata/packing.h>
 
 #include "telemetry.h"
 
@@ -25,6 +26,7 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
   const Tensor xf = reshape(x, {N, D});
   Routing routing = router_->route(xf, ctx);
   routing.seq_len = T;
+  if (ctx.sequence_starts().defined()) routing.sequence_ids = sequence_ids(ctx.sequence_starts());
   for (std::size_t i = 0; i < balance_.size(); ++i)
     if (const Tensor loss = balance_[i]->loss(routing, ctx); loss.defined()) ctx.add_aux_loss(balance_names_[i], loss);
 

@@ -40,6 +40,10 @@ class MoeFfn : public Ffn {
   // With a capacity, or a router that looks at other tokens (expert choice), tokens
   // compete for expert slots: one token's routing can change another's.
   bool token_independent() const override { return config_.capacity_factor == 0 && router_->causal(); }
+  // Per-sequence balance terms count per packed document (Routing::sequence_ids). With a
+  // capacity or expert-choice routing, documents packed in a batch compete for expert
+  // slots as the rows of an unpacked batch do.
+  bool supports_packed_sequences() const override { return true; }
 
   const MoeConfig& config() const { return config_; }
 

@@ -1,5 +1,7 @@
 #include "telemetry.h"
 
+#include <strata/packing.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -101,12 +103,17 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
       if (ids[std::size_t(t * k + a)] >= 0) histogram[{tokens[std::size_t(t)], ids[std::size_t(t * k + a)]}] += 1;
   for (const auto& [key, count] : histogram)
     ctx.add_metric_at("token_expert", key.first, key.second, count);
-  // Positions within the sequence: the tokens are ctx.token_ids() [B, T] in order.
+  // Positions within the sequence (the packed document): the tokens are ctx.token_ids() [B, T] in order.
   const std::int64_t T = ctx.token_ids().size(-1);
+  const std::vector<std::int64_t> position_of =
+      ctx.sequence_starts().defined() ? positions_in_sequence(ctx.sequence_starts()).to_vector<std::int64_t>()
+                                      : std::vector<std::int64_t>{};
   std::vector<double> positions(static_cast<std::size_t>(T * E), 0.0);  // (position, expert) -> slots
-  for (std::int64_t t = 0; t < N; ++t)
+  for (std::int64_t t = 0; t < N; ++t) {
+    const std::int64_t pos = position_of.empty() ? t % T : position_of[std::size_t(t)];
     for (std::int64_t a = 0; a < k; ++a)
-      if (const std::int64_t e = ids[std::size_t(t * k + a)]; e >= 0) positions[std::size_t((t % T) * E + e)] += 1;
+      if (const std::int64_t e = ids[std::size_t(t * k + a)]; e >= 0) positions[std::size_t(pos * E + e)] += 1;
+  }
   for (std::int64_t pos = 0; pos < T; ++pos)
     for (std::int64_t e = 0; e < E; ++e)
       if (const double count = positions[std::size_t(pos * E + e)]; count > 0)

@@ -8,6 +8,7 @@
 #include "registry_helpers.h"
 
 #include "strata/experiment.h"
+#include "strata/packing.h"
 #include "strata/tokenizer.h"
 #include "strata/testing/component_check.h"
 #include "strata/trainer.h"
@@ -186,4 +187,85 @@ TEST_CASE("text task: a corpus that is not UTF-8 is refused with its line, a bad
   CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "tokenizer=\"/nonexistent/tok.json\""}),
                     Catch::Contains("tokenizer") && Catch::Contains("does not exist"));
   fs::remove(file);
+}
+
+TEST_CASE("text task documents: packed rows keep documents apart and never predict across them", "[tasks][packing]") {
+  const std::string file_text = test::file_bytes(STRATA_TEXT_FIXTURE);
+  auto task = make_task("text", {"path=\"" + std::string(STRATA_TEXT_FIXTURE) + "\"", "seq_len=200",
+                                 "documents=\"paragraphs\""});
+  Generator gen(3);
+  for (const Batch& b : {task->train_batch(4, gen), task->eval_batch(1, 4)}) {
+    REQUIRE(b.sequence_starts.defined());
+    REQUIRE_NOTHROW(check_sequence_starts(b.sequence_starts, 4, 200, "text task"));
+    CHECK(b.padding == 0);
+    const auto in = b.inputs.to_vector<std::int64_t>(), tg = b.targets.to_vector<std::int64_t>();
+    const auto st = b.sequence_starts.to_vector<std::int64_t>();
+    std::int64_t documents = 0, unscored = 0;
+    for (std::int64_t r = 0; r < 4; ++r)
+      for (std::int64_t t = 0; t < 200; ++t) {
+        const std::size_t i = std::size_t(r * 200 + t);
+        documents += st[i] == t;
+        const bool same_next = t + 1 < 200 && st[i + 1] == st[i];
+        if (same_next) CHECK(tg[i] == in[i + 1]);
+        if (t + 1 < 200 && !same_next) CHECK(tg[i] == -100);  // a document's last token predicts nothing
+        unscored += tg[i] == -100;
+        // Each document is a stretch of one paragraph: no blank line inside it.
+        if (same_next) CHECK(!(in[i] == '\n' && in[i + 1] == '\n'));
+      }
+    CHECK(documents > 4);  // speeches are shorter than 200 bytes: several per row
+    CHECK(unscored >= documents - 4);
+    // A row's second document is a paragraph's beginning in the file.
+    for (std::int64_t r = 0; r < 4; ++r) {
+      const auto ranges = sequence_ranges(b.sequence_starts, r);
+      if (ranges.size() < 2) continue;  // one paragraph longer than the row
+      std::string second;
+      for (std::int64_t t = ranges[1].begin; t < ranges[1].end; ++t) second += char(in[std::size_t(r * 200 + t)]);
+      CHECK(file_text.find("\n\n" + second) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("text task documents: padded rows hold one document each; lines and separators", "[tasks][packing]") {
+  auto padded = make_task("text", {"path=\"" + std::string(STRATA_TEXT_FIXTURE) + "\"", "seq_len=200",
+                                   "documents=\"paragraphs\"", "layout=\"padded\""});
+  Generator gen(3);
+  const Batch b = padded->train_batch(8, gen);
+  CHECK(!b.sequence_starts.defined());
+  const auto in = b.inputs.to_vector<std::int64_t>(), tg = b.targets.to_vector<std::int64_t>();
+  std::int64_t padding = 0;
+  for (std::int64_t r = 0; r < 8; ++r) {
+    std::int64_t len = 200;
+    while (len > 0 && tg[std::size_t(r * 200 + len - 1)] == -100 && in[std::size_t(r * 200 + len - 1)] == 0) --len;
+    padding += 200 - len;
+    for (std::int64_t t = len; t < 200; ++t) CHECK(tg[std::size_t(r * 200 + t)] == -100);
+  }
+  CHECK(b.padding == padding);
+  CHECK(b.padding > 0);
+
+  const fs::path file = fs::temp_directory_path() / "strata_documents.txt";
+  test::write_file(file, "alpha beta<|sep|>gamma<|sep|><|sep|>delta epsilon zeta\nsecond line\n<|sep|>eta theta");
+  auto separated = make_task("text", {"path=\"" + file.string() + "\"", "seq_len=8", "documents=\"separator\"",
+                                      "separator=\"<|sep|>\"", "valid_fraction=0.25"});
+  const Batch e = separated->eval_batch(0, 1);  // the last of 4 documents validates
+  CHECK(e.inputs.to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{'e', 't', 'a', ' ', 't', 'h', 'e', 't'});  // wraps to itself after its 9 bytes
+  auto lines = make_task("text", {"path=\"" + file.string() + "\"", "seq_len=8", "documents=\"lines\"",
+                                  "valid_fraction=0.5"});
+  const Batch l = lines->eval_batch(0, 1);  // 3 lines: the last validates
+  CHECK(l.inputs.to_vector<std::int64_t>() == std::vector<std::int64_t>{'<', '|', 's', 'e', 'p', '|', '>', 'e'});
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "documents=\"separator\""}),
+                    Catch::Contains("needs a separator"));
+  CHECK_THROWS_WITH(make_task("text", {"path=\"" + file.string() + "\"", "documents=\"paragraphs\""}),
+                    Catch::Contains("too few for a training and a validation part"));
+  fs::remove(file);
+}
+
+TEST_CASE("text task documents: a small model learns from packed documents", "[tasks][training][packing]") {
+  ComponentRegistry& registry = test::example_registry();
+  const Experiment e = Experiment::from_string(text_experiment("documents = \"paragraphs\"\n", 80), "text.toml",
+                                               test::hermetic_options(), registry);
+  const auto objects = build_experiment(e, registry);
+  const TrainSummary s = train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train);
+  INFO("perplexity " << s.initial_eval.perplexity << " -> " << s.final_eval.perplexity);
+  CHECK(s.final_eval.perplexity < 0.2 * s.initial_eval.perplexity);
 }

@@ -63,6 +63,7 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
   for (std::int64_t i = 0; i < n_batches; ++i) {
     const Batch batch = task.eval_batch(i, batch_size);
     StepContext ctx(false, nullptr);
+    ctx.set_sequence_starts(batch.sequence_starts);
     const Tensor logits = model.forward(batch.inputs, ctx);
     CrossEntropyOptions options;
     options.reduction = Reduction::sum;
@@ -177,10 +178,12 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     for (std::int64_t micro = 0; micro < accum; ++micro) {
       const Batch batch = task.train_batch(batch_size, state.data_gen);
       StepContext ctx(true, &state.noise_gen);
+      ctx.set_sequence_starts(batch.sequence_starts);
       const Tensor logits = model.forward(batch.inputs, ctx);
       const Tensor loss = cross_entropy(logits, batch.targets);
       if (!std::isfinite(loss.item())) {
         StepContext again(true, nullptr);
+        again.set_sequence_starts(batch.sequence_starts);
         const std::string where = model.first_nonfinite_activation(batch.inputs, again);
         throw TrainingDivergedError(
             "training diverged at step " + std::to_string(step) + ": the loss is " +
@@ -195,8 +198,9 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       step_loss += loss.item() / double(accum);
       for (const auto& a : ctx.aux_losses()) state.window_extra["aux." + a.name] += a.value.item() / double(accum);
       for (const auto& [name, value] : ctx.metrics()) step_metrics[name] += value / double(accum);
-      state.window_tokens += batch.inputs.numel();
-      state.tokens_total += batch.inputs.numel();
+      // Padding is not throughput: a padded layout counts its documents' tokens only.
+      state.window_tokens += batch.inputs.numel() - batch.padding;
+      state.tokens_total += batch.inputs.numel() - batch.padding;
     }
     for (const auto& [name, value] : step_metrics) {
       const std::string key = "metric." + name;

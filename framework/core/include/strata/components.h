@@ -63,6 +63,11 @@ class StepContext {
   // ids: [B, T] i64, the tokens of this forward (hash routers need them); may be undefined.
   const Tensor& token_ids() const { return token_ids_; }
   void set_token_ids(Tensor ids) { token_ids_ = std::move(ids); }
+  // starts: [B, T] i64, where each token's document begins in its row, for a batch of
+  // packed documents (strata/packing.h); undefined: one sequence per row. Mixers that
+  // declare supports_packed_sequences() keep the documents apart.
+  const Tensor& sequence_starts() const { return sequence_starts_; }
+  void set_sequence_starts(Tensor starts) { sequence_starts_ = std::move(starts); }
 
   // The scope prefixed to names added below; the model sets it per layer.
   void set_scope(std::string scope) { scope_ = std::move(scope); }
@@ -93,6 +98,7 @@ class StepContext {
   bool training_ = false;
   Generator* gen_ = nullptr;
   Tensor token_ids_;
+  Tensor sequence_starts_;
   std::string scope_;
   std::vector<AuxLoss> aux_losses_;
   std::map<std::string, double> metrics_;
@@ -138,6 +144,10 @@ class Mixer : public Module {
   // x: [B, T, D] -> [B, T, D]; output t may depend only on inputs <= t when causal().
   virtual Tensor forward(const Tensor& x, StepContext& ctx) = 0;
   virtual bool causal() const { return true; }
+  // Whether forward() keeps packed documents apart when ctx.sequence_starts() is set (no
+  // output of one document depends on another). The model refuses a packed batch for a
+  // mixer that does not declare it.
+  virtual bool supports_packed_sequences() const { return false; }
 
   // Token-by-token (or chunk-by-chunk) decoding. A mixer that supports it returns a fresh
   // state for `batch` sequences from make_state; the default returns null (unsupported).
@@ -156,6 +166,10 @@ class Ffn : public Module {
   // Whether output t depends on input t alone. False for MoE with expert capacity or
   // expert-choice routing, where tokens compete for expert slots.
   virtual bool token_independent() const { return true; }
+  // Whether forward() handles packed documents (ctx.sequence_starts()); token-independent
+  // ffns do by construction. An MoE ffn declares it when its per-sequence terms count per
+  // document.
+  virtual bool supports_packed_sequences() const { return token_independent(); }
 };
 
 // ---- router and balance terms (used by MoE ffns) ------------------------------------
@@ -171,6 +185,10 @@ struct Routing {
   // Tokens per sequence (the N tokens are N / seq_len sequences in order); 0 when the
   // tokens are not whole sequences. Set by the ffn, read by per-sequence balance terms.
   std::int64_t seq_len = 0;
+  // For packed documents (StepContext::sequence_starts): the document of each of the N
+  // tokens, numbered from 0 in order (strata/packing.h sequence_ids); empty otherwise.
+  // Per-sequence balance terms count per document when it is set.
+  std::vector<std::int64_t> sequence_ids;
   // The router's own payload: tensors that only some routers produce and only some
   // balance terms read (noisy top-k's noisy logits and noise scale, for the smooth load
   // estimator), by names the plugins involved agree on. The core never reads them.
@@ -323,7 +341,14 @@ class Optimizer : public Component {
 
 struct Batch {
   Tensor inputs;   // [B, T] i64
-  Tensor targets;  // [B, T] i64; -100 where no prediction is scored
+  Tensor targets;  // [B, T] i64; -100 where no prediction is scored (a document's last token
+                   // in a packed row, padding)
+  // Packed documents: [B, T] i64, where each token's document starts in its row
+  // (strata/packing.h); undefined when every row is one sequence.
+  Tensor sequence_starts;
+  // Input tokens that are padding (after a document shorter than the row), which the
+  // trainer leaves out of tokens/s.
+  std::int64_t padding = 0;
 };
 
 class Task : public Component {

@@ -73,6 +73,8 @@ class Model : public Module {
   // `observe` (diagnosis) sees the embedding, each mixer's and ffn's output, and the logits.
   using Observer = std::function<void(const std::string& where, const Tensor& h)>;
   Tensor run(const Tensor& ids, DecodeState* state, StepContext& ctx, const Observer* observe = nullptr);
+  // ctx.sequence_starts() is valid for ids and every layer can keep documents apart.
+  void check_packed_batch(const Tensor& ids, bool decoding, const StepContext& ctx) const;
 
   ModelDims dims_;
   bool tied_ = true;

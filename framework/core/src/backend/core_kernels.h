@@ -199,6 +199,7 @@ struct RopeCall {
   const Tensor* x = nullptr;
   Tensor* out = nullptr;
   std::int64_t rotary_dim = 0, position_offset = 0;
+  const Tensor* positions = nullptr;  // [B, T] i64 contiguous, each row's position, or null: offset + t
   double theta = 10000.0;
   const double* inv_freq = nullptr;  // [rotary_dim / 2], or nullptr: from theta
   double scale = 1.0;                // on cos and sin
@@ -250,6 +251,7 @@ struct AttentionCall {
   std::int64_t query_offset = 0, window = 0;
   bool causal = false;
   double scale = 1;
+  const Tensor* seq_start = nullptr;  // [B, T] i64 contiguous (packed documents), or null
   const Tensor* q = nullptr;
   const Tensor* k = nullptr;
   const Tensor* v = nullptr;
@@ -279,6 +281,7 @@ struct SelectiveScanCall {
   const Tensor* z = nullptr;
   const Tensor* delta_bias = nullptr;
   const Tensor* initial_state = nullptr;
+  const Tensor* seq_start = nullptr;  // [B, T] i64 contiguous (packed documents), or null
   bool save_for_backward = false;
   Tensor* saved = nullptr;
   Tensor* y = nullptr;
@@ -310,6 +313,7 @@ struct SsdCall {
   const Tensor* B = nullptr;
   const Tensor* C = nullptr;
   const Tensor* initial_state = nullptr;
+  const Tensor* seq_start = nullptr;  // [B, T] i64 contiguous (packed documents), or null
   bool save_for_backward = false;
   Tensor* saved = nullptr;
   Tensor* y = nullptr;
@@ -334,6 +338,7 @@ struct CausalConvCall {
   const Tensor* weight = nullptr;
   const Tensor* bias = nullptr;
   const Tensor* initial = nullptr;
+  const Tensor* seq_start = nullptr;  // [B, T] i64 contiguous (packed documents), or null
   Tensor* y = nullptr;
   const Tensor* dy = nullptr;
   Tensor* dx = nullptr;

@@ -1,4 +1,5 @@
 #include "strata/model.h"
+#include "strata/packing.h"
 
 #include <iomanip>
 #include <sstream>
@@ -117,12 +118,30 @@ Tensor Model::logits(const Tensor& h) const {
   return linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
 }
 
+void Model::check_packed_batch(const Tensor& ids, bool decoding, const StepContext& ctx) const {
+  check_sequence_starts(ctx.sequence_starts(), ids.size(0), ids.size(1), "Model::forward (packed batch)");
+  if (decoding)
+    throw ValueError("Model::forward_step: packed documents cannot be decoded",
+                     "decode one document per row (unset the step context's sequence starts)");
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const Block& b = *blocks_[i];
+    if (!b.mixer().supports_packed_sequences())
+      throw ValueError(b.mixer_scope() + " (" + plan_[i].mixer_type + ") cannot keep packed documents apart",
+                       "train it on one document per row (the task's layout = \"padded\" or documents = \"stream\"), "
+                       "or implement Mixer::supports_packed_sequences in its plugin");
+    if (b.ffn() && !b.ffn()->supports_packed_sequences())
+      throw ValueError(b.ffn_scope() + " (" + plan_[i].ffn_type + ") cannot keep packed documents apart",
+                       "train it on one document per row, or implement Ffn::supports_packed_sequences in its plugin");
+  }
+}
+
 Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const Observer* observe) {
   if (ids.rank() != 2 || ids.dtype() != DType::i64) {
     throw ShapeError("Model::forward expects token ids [B, T] of dtype i64, got " + ids.shape().to_string() + " " +
                      std::string(dtype_name(ids.dtype())));
   }
   ctx.set_token_ids(ids);
+  if (ctx.sequence_starts().defined()) check_packed_batch(ids, state != nullptr, ctx);
   Tensor h = embedding_->forward(ids);  // [B, T, D]
   if (observe) (*observe)("embedding", h);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {

@@ -2,6 +2,7 @@
 // own backward, and the naive path composed of differentiable ops.
 #include "strata/ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -13,6 +14,7 @@
 #include "strata/ops/matmul.h"
 #include "strata/ops/shape_ops.h"
 #include "strata/ops/softmax.h"
+#include "strata/packing.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -57,6 +59,14 @@ Dims check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, Att
     throw ValueError("attention: query_offset = " + std::to_string(o.query_offset) + " must be in [0, S - T = " +
                          std::to_string(dims.S - dims.T) + "] (" + shapes + ")",
                      "with causal masking every query's own position must be among the keys");
+  if (o.sequence_starts.defined()) {
+    if (!o.causal || dims.S != dims.T || o.query_offset != 0)
+      throw ValueError("attention: packed documents (sequence_starts) need causal self-attention over the same "
+                       "rows (S == T, query_offset 0); got " + shapes,
+                       "decode one document per row");
+    check_sequence_starts(o.sequence_starts, dims.B, dims.T, "attention");
+    o.sequence_starts = o.sequence_starts.contiguous();
+  }
   return dims;
 }
 
@@ -73,6 +83,7 @@ core_kernels::AttentionCall attention_call(const Dims& dims, const AttentionOpti
           .window = o.window,
           .causal = o.causal,
           .scale = o.scale,
+          .seq_start = o.sequence_starts.defined() ? &o.sequence_starts : nullptr,
           .q = &q,
           .k = &k,
           .v = &v};
@@ -121,12 +132,19 @@ Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   const Tensor vh = unsqueeze(permute(v, std::vector<int>{0, 2, 1, 3}), 2);
   Tensor scores = scale(matmul(qh, kh, false, true), o.scale);  // [B, Hkv, G, T, S]
   if (o.causal || o.window > 0) {
-    std::vector<double> mask(std::size_t(dims.T * dims.S), -std::numeric_limits<double>::infinity());
-    for (std::int64_t i = 0; i < dims.T; ++i) {
-      const kernels::VisibleKeys keys = kernels::attention_visible_keys(i, o.query_offset, dims.S, o.causal, o.window);
-      for (std::int64_t j = keys.begin; j < keys.end; ++j) mask[std::size_t(i * dims.S + j)] = 0.0;
-    }
-    scores = add(scores, Tensor::from_vector(mask, {dims.T, dims.S}).to(q.dtype()).to(q.device()));
+    // [T, S], or [B, 1, 1, T, S] with packed documents (each sequence its own mask)
+    const bool packed = o.sequence_starts.defined();
+    const std::int64_t masks = packed ? dims.B : 1;
+    const std::vector<std::int64_t> starts = packed ? o.sequence_starts.to_vector<std::int64_t>() : std::vector<std::int64_t>{};
+    std::vector<double> mask(std::size_t(masks * dims.T * dims.S), -std::numeric_limits<double>::infinity());
+    for (std::int64_t b = 0; b < masks; ++b)
+      for (std::int64_t i = 0; i < dims.T; ++i) {
+        kernels::VisibleKeys keys = kernels::attention_visible_keys(i, o.query_offset, dims.S, o.causal, o.window);
+        if (packed) keys.begin = std::max(keys.begin, starts[std::size_t(b * dims.T + i)]);
+        for (std::int64_t j = keys.begin; j < keys.end; ++j) mask[std::size_t((b * dims.T + i) * dims.S + j)] = 0.0;
+      }
+    const Shape mask_shape = packed ? Shape{dims.B, 1, 1, dims.T, dims.S} : Shape{dims.T, dims.S};
+    scores = add(scores, Tensor::from_vector(mask, mask_shape).to(q.dtype()).to(q.device()));
   }
   const Tensor out = matmul(softmax(scores), vh);  // [B, Hkv, G, T, d]
   return reshape(permute(out, std::vector<int>{0, 3, 1, 2, 4}), {dims.B, dims.T, dims.Hq, dims.d});

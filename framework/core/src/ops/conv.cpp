@@ -7,6 +7,7 @@
 #include "backend/core_kernels.h"
 #include "strata/autograd.h"
 #include "strata/ops/shape_ops.h"
+#include "strata/packing.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -38,26 +39,30 @@ void check_conv_args(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 
 // The kernel call over the given (contiguous) tensors; the caller adds outputs or gradients.
 core_kernels::CausalConvCall conv_call(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& initial,
-                                       std::int64_t B, std::int64_t T, std::int64_t D, std::int64_t K) {
+                                       const Tensor& starts, std::int64_t B, std::int64_t T, std::int64_t D,
+                                       std::int64_t K) {
   return {.batch = B, .seq_len = T, .channels = D, .kernel_size = K, .x = &x, .weight = &weight, .bias = &bias,
-          .initial = &initial};
+          .initial = &initial, .seq_start = starts.defined() ? &starts : nullptr};
 }
 
 }  // namespace
 
-Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& initial_state) {
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& initial_state,
+                     const Tensor& sequence_starts) {
   check_conv_args(x, weight, bias, initial_state);
+  if (sequence_starts.defined()) check_sequence_starts(sequence_starts, x.size(0), x.size(1), "causal_conv1d");
+  const Tensor sc = sequence_starts.defined() ? sequence_starts.contiguous() : Tensor();
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   const Tensor ic = initial_state.defined() && weight.size(1) > 1 ? initial_state.contiguous() : Tensor();
   const std::int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = weight.size(1);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  core_kernels::CausalConvCall call = conv_call(xc, wc, bc, ic, B, T, D, K);
+  core_kernels::CausalConvCall call = conv_call(xc, wc, bc, ic, sc, B, T, D, K);
   call.y = &y;
   core_kernels::table().causal_conv1d.run(x.device(), call);
   autograd::record("causal_conv1d", {xc, wc, bc, ic}, {y},
-                   [xs = SavedTensor(xc), ws = SavedTensor(wc), bs = SavedTensor(bc), is = SavedTensor(ic), B, T, D,
-                    K](const BackwardArgs& g) {
+                   [xs = SavedTensor(xc), ws = SavedTensor(wc), bs = SavedTensor(bc), is = SavedTensor(ic), sc, B, T,
+                    D, K](const BackwardArgs& g) {
                      const Tensor dy = g.grad().contiguous();
                      const Device device = dy.device();
                      const Tensor xt = xs.get(), wt = ws.get();
@@ -66,7 +71,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
                      Tensor dw = g.needs(1) ? Tensor::empty({D, K}, dy.dtype(), device) : Tensor();
                      Tensor db = g.needs(2) ? Tensor::empty({D}, dy.dtype(), device) : Tensor();
                      Tensor di = g.needs(3) ? Tensor::empty({B, K - 1, D}, dy.dtype(), device) : Tensor();
-                     core_kernels::CausalConvCall call = conv_call(xt, wt, bt, it, B, T, D, K);
+                     core_kernels::CausalConvCall call = conv_call(xt, wt, bt, it, sc, B, T, D, K);
                      call.dy = &dy;
                      call.dx = &dx;
                      call.dweight = &dw;

@@ -22,6 +22,7 @@ Tensor rotate(const Tensor& x, const RopeOptions& o, bool inverse) {
                                               .out = &out,
                                               .rotary_dim = o.rotary_dim,
                                               .position_offset = o.position_offset,
+                                              .positions = o.positions.defined() ? &o.positions : nullptr,
                                               .theta = o.theta,
                                               .inv_freq = o.inv_freq.empty() ? nullptr : o.inv_freq.data(),
                                               .scale = o.scale,
@@ -59,6 +60,18 @@ Tensor rope(const Tensor& x, const RopeOptions& options) {
     throw ValueError("rope: scale = " + std::to_string(o.scale) + " must be a finite number > 0");
   if (o.position_offset < 0)
     throw ValueError("rope: position_offset = " + std::to_string(o.position_offset) + " must be >= 0");
+  if (o.positions.defined()) {
+    if (o.positions.dtype() != DType::i64 || !o.positions.device().is_cpu() || o.positions.rank() != 2 ||
+        o.positions.size(0) != x.size(0) || o.positions.size(1) != x.size(1))
+      throw ShapeError("rope: positions must be [B, T] = [" + std::to_string(x.size(0)) + ", " +
+                       std::to_string(x.size(1)) + "] i64 on the CPU, got " + o.positions.shape().to_string() + " " +
+                       std::string(dtype_name(o.positions.dtype())));
+    o.positions = o.positions.contiguous();
+    for (const std::int64_t p : o.positions.to_vector<std::int64_t>())
+      if (p < 0 || p >= x.size(1))
+        throw ValueError("rope: position " + std::to_string(p) + " is outside [0, T = " + std::to_string(x.size(1)) + ")",
+                         "positions count tokens within each packed document");
+  }
   const Tensor xc = detail::heads_packed(x);
   Tensor y = rotate(xc, o, /*inverse=*/false);
   autograd::record(op, {xc}, {y}, [o](const BackwardArgs& a) {

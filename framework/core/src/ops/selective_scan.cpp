@@ -7,6 +7,7 @@
 
 #include "backend/core_kernels.h"
 #include "strata/autograd.h"
+#include "strata/packing.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -54,6 +55,7 @@ ScanSizes check_inputs(const SelectiveScanInputs& in) {
   check_shape("z", in.z, in.u.shape(), "z has the shape of u, [B, T, D]");
   check_shape("delta_bias", in.delta_bias, {s.D}, "delta_bias is [D]");
   check_shape("initial_state", in.initial_state, {s.B, s.D, s.N}, "the state is [B, D, N]");
+  if (in.sequence_starts.defined()) check_sequence_starts(in.sequence_starts, s.B, s.T, kOp);
   return s;
 }
 
@@ -61,7 +63,8 @@ Tensor contiguous_or_empty(const Tensor& t) { return t.defined() ? t.contiguous(
 
 // The kernel call over t (u, delta, A, B, C, D, z, delta_bias, initial_state, in that
 // order); the caller adds what the forward writes or the backward reads and writes.
-core_kernels::SelectiveScanCall scan_call(const ScanSizes& s, bool softplus, const std::vector<Tensor>& t) {
+core_kernels::SelectiveScanCall scan_call(const ScanSizes& s, bool softplus, const std::vector<Tensor>& t,
+                                          const Tensor& starts) {
   return {.batch = s.B,
           .seq_len = s.T,
           .channels = s.D,
@@ -75,7 +78,8 @@ core_kernels::SelectiveScanCall scan_call(const ScanSizes& s, bool softplus, con
           .D = &t[5],
           .z = &t[6],
           .delta_bias = &t[7],
-          .initial_state = &t[8]};
+          .initial_state = &t[8],
+          .seq_start = starts.defined() ? &starts : nullptr};
 }
 
 }  // namespace
@@ -88,6 +92,7 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
   std::vector<Tensor> c;
   for (const Tensor& t : ins) c.push_back(contiguous_or_empty(t));
   const bool softplus = inputs.delta_softplus;
+  const Tensor starts = contiguous_or_empty(inputs.sequence_starts);
   const DType dtype = inputs.u.dtype();
 
   const Device device = inputs.u.device();
@@ -96,7 +101,7 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
   out.final_state = Tensor::empty({s.B, s.D, s.N}, dtype, device);
   const bool recording = autograd::needs_recording(std::span<const Tensor>(ins));
   Tensor saved_by_kernel;
-  core_kernels::SelectiveScanCall call = scan_call(s, softplus, c);
+  core_kernels::SelectiveScanCall call = scan_call(s, softplus, c, starts);
   call.save_for_backward = recording;
   call.saved = &saved_by_kernel;
   call.y = &out.y;
@@ -108,7 +113,7 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
   for (const Tensor& t : c) saved.emplace_back(t);
   autograd::record(
       kOp, std::span<const Tensor>(ins), std::span<Tensor>(&out.y, 2),
-      [saved, saved_by_kernel, s, softplus](const BackwardArgs& g) mutable {
+      [saved, saved_by_kernel, starts, s, softplus](const BackwardArgs& g) mutable {
         std::vector<Tensor> t;
         for (const SavedTensor& st : saved) t.push_back(st.defined() ? st.get() : Tensor());
         const Tensor dy = g.grad(0).contiguous(), dfinal = g.grad(1).contiguous();
@@ -119,7 +124,7 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& inputs) {
         Tensor dA = grad_if(2, {s.D, s.N}), dB = grad_if(3, {s.B, s.T, s.N}), dC = grad_if(4, {s.B, s.T, s.N});
         Tensor dD = grad_if(5, {s.D}), dz = grad_if(6, {s.B, s.T, s.D}), dbias = grad_if(7, {s.D});
         Tensor dh0 = grad_if(8, {s.B, s.D, s.N});
-        core_kernels::SelectiveScanCall call = scan_call(s, softplus, t);
+        core_kernels::SelectiveScanCall call = scan_call(s, softplus, t, starts);
         call.saved = &saved_by_kernel;
         call.dy = &dy;
         call.dfinal_state = &dfinal;

@@ -7,6 +7,7 @@
 
 #include "backend/core_kernels.h"
 #include "strata/autograd.h"
+#include "strata/packing.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -51,10 +52,12 @@ SsdSizes check_inputs(const SsdInputs& in) {
   check_shape("C", in.C, {s.B, s.T, s.G, s.N}, "C has the shape of B, [B, T, G, N]");
   check_shape("initial_state", in.initial_state, {s.B, s.H, s.P, s.N}, "the state is [B, H, P, N]");
   if (in.chunk < 1) throw ValueError(std::string(kOp) + ": chunk must be >= 1, got " + std::to_string(in.chunk));
+  if (in.sequence_starts.defined()) check_sequence_starts(in.sequence_starts, s.B, s.T, kOp);
   return s;
 }
 
-core_kernels::SsdCall ssd_call(const SsdSizes& s, std::int64_t chunk, const std::vector<Tensor>& t) {
+core_kernels::SsdCall ssd_call(const SsdSizes& s, std::int64_t chunk, const std::vector<Tensor>& t,
+                               const Tensor& starts) {
   return {.batch = s.B,
           .seq_len = s.T,
           .heads = s.H,
@@ -67,7 +70,8 @@ core_kernels::SsdCall ssd_call(const SsdSizes& s, std::int64_t chunk, const std:
           .A = &t[2],
           .B = &t[3],
           .C = &t[4],
-          .initial_state = &t[5]};
+          .initial_state = &t[5],
+          .seq_start = starts.defined() ? &starts : nullptr};
 }
 
 }  // namespace
@@ -77,6 +81,7 @@ SsdOutputs ssd(const SsdInputs& inputs) {
   const std::vector<Tensor> ins = {inputs.x, inputs.dt, inputs.A, inputs.B, inputs.C, inputs.initial_state};
   std::vector<Tensor> c;
   for (const Tensor& t : ins) c.push_back(t.defined() ? t.contiguous() : Tensor());
+  const Tensor starts = inputs.sequence_starts.defined() ? inputs.sequence_starts.contiguous() : Tensor();
   const DType dtype = inputs.x.dtype();
   const Device device = inputs.x.device();
   SsdOutputs out;
@@ -84,7 +89,7 @@ SsdOutputs ssd(const SsdInputs& inputs) {
   out.final_state = Tensor::empty({s.B, s.H, s.P, s.N}, dtype, device);
   const bool recording = autograd::needs_recording(std::span<const Tensor>(ins));
   Tensor chunk_states;
-  core_kernels::SsdCall call = ssd_call(s, inputs.chunk, c);
+  core_kernels::SsdCall call = ssd_call(s, inputs.chunk, c, starts);
   call.save_for_backward = recording;
   call.saved = &chunk_states;
   call.y = &out.y;
@@ -96,7 +101,7 @@ SsdOutputs ssd(const SsdInputs& inputs) {
   for (const Tensor& t : c) saved.emplace_back(t);
   const std::int64_t chunk = inputs.chunk;
   autograd::record(kOp, std::span<const Tensor>(ins), std::span<Tensor>(&out.y, 2),
-                   [saved, chunk_states, s, chunk](const BackwardArgs& g) mutable {
+                   [saved, chunk_states, starts, s, chunk](const BackwardArgs& g) mutable {
                      std::vector<Tensor> t;
                      for (const SavedTensor& st : saved) t.push_back(st.defined() ? st.get() : Tensor());
                      const Tensor dy = g.grad(0).contiguous(), dfinal = g.grad(1).contiguous();
@@ -108,7 +113,7 @@ SsdOutputs ssd(const SsdInputs& inputs) {
                      Tensor dx = Tensor::empty({s.B, s.T, s.H, s.P}, dt, dev), ddt = Tensor::empty({s.B, s.T, s.H}, dt, dev);
                      Tensor dA = grad_if(2, {s.H}), dB = grad_if(3, {s.B, s.T, s.G, s.N}),
                             dC = grad_if(4, {s.B, s.T, s.G, s.N}), dh0 = grad_if(5, {s.B, s.H, s.P, s.N});
-                     core_kernels::SsdCall call = ssd_call(s, chunk, t);
+                     core_kernels::SsdCall call = ssd_call(s, chunk, t, starts);
                      call.saved = &chunk_states;
                      call.dy = &dy;
                      call.dfinal_state = &dfinal;

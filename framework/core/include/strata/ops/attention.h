@@ -22,6 +22,10 @@ struct AttentionOptions {
   // the S key positions: a full sequence, or the new tokens after a KV cache).
   std::int64_t query_offset = -1;
   AttentionImpl impl = AttentionImpl::flash;
+  // Packed documents (strata/packing.h): [B, T] i64, where each query row's document starts;
+  // a row sees no key before it. Needs causal self-attention (S == T, query_offset 0).
+  // Undefined: one sequence per row.
+  Tensor sequence_starts;
 };
 
 // q: [B, T, Hq, d], k, v: [B, S, Hkv, d] with Hq a multiple of Hkv (query head h reads

@@ -11,8 +11,10 @@ namespace strata {
 // depthwise Conv1d with K-1 left padding, truncated to T). Differentiable in all four.
 // The state after the sequence, for chunked processing or decoding, is the last K-1
 // rows of [initial_state; x] (causal_conv1d_final_state).
+// sequence_starts: [B, T] i64 for packed documents (strata/packing.h): output t sees no
+// input before its document's start, and only a row's first document sees initial_state.
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
-                     const Tensor& initial_state = Tensor());
+                     const Tensor& initial_state = Tensor(), const Tensor& sequence_starts = Tensor());
 
 // x: [B, T, D], initial_state: [B, K-1, D] or undefined -> [B, K-1, D], the last K-1 rows
 // of [initial_state (zeros when undefined); x]. Differentiable.

@@ -13,6 +13,9 @@ struct RopeOptions {
   // all of them. The rest pass through unchanged (partial rotary).
   std::int64_t rotary_dim = 0;
   std::int64_t position_offset = 0;  // position of row 0 (the tokens already decoded)
+  // Packed documents: [B, T] i64, each row's position within its document (strata/packing.h
+  // positions_in_sequence), added to position_offset. Undefined: row t is at offset + t.
+  Tensor positions;
   // Pairs (2c, 2c+1) as in the original RoPE; false: pairs (c, c + rotary_dim/2), the
   // "rotate_half" layout of Hugging Face Llama, Mistral and Mixtral checkpoints.
   bool interleaved = false;

@@ -31,6 +31,10 @@ struct SelectiveScanInputs {
   Tensor delta_bias;      // [D], or undefined
   Tensor initial_state;   // [B, D, N], or undefined (zeros)
   bool delta_softplus = true;
+  // Packed documents: [B, T] i64 (strata/packing.h); the state restarts from zero where a
+  // document begins after t = 0, so only a row's first document sees initial_state and
+  // final_state is the last document's. Undefined: one sequence per row.
+  Tensor sequence_starts;
 };
 
 struct SelectiveScanOutputs {

@@ -25,6 +25,11 @@ struct SsdInputs {
   Tensor C;              // [B, T, G, N]
   Tensor initial_state;  // [B, H, P, N], or undefined (zeros)
   std::int64_t chunk = 64;
+  // Packed documents: [B, T] i64 (strata/packing.h); the state restarts from zero where a
+  // document begins after t = 0 (chunks then start at document starts), so only a row's
+  // first document sees initial_state and final_state is the last one's. Undefined: one
+  // sequence per row.
+  Tensor sequence_starts;
 };
 
 struct SsdOutputs {

@@ -161,6 +161,7 @@ void rope(const RopeCall& c) {
     args.head_dim = x.size(3);
     args.rotary_dim = c.rotary_dim;
     args.position_offset = c.position_offset;
+    args.positions = c.positions ? c.positions->data<std::int64_t>() : nullptr;
     args.theta = c.theta;
     args.inv_freq = c.inv_freq;
     args.scale = c.scale;

@@ -26,6 +26,7 @@ cpu::AttentionArgs<T> attention_args(const AttentionCall& c) {
   a.causal = c.causal;
   a.window = c.window;
   a.scale = T(c.scale);
+  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   a.q = c.q->data<T>();
   a.q_stride_b = c.q->strides()[0];
   a.q_stride_t = c.q->strides()[1];
@@ -74,6 +75,7 @@ cpu::SelectiveScanArgs<T> scan_args(const SelectiveScanCall& c) {
   a.delta_bias = in<T>(c.delta_bias);
   a.initial_state = in<T>(c.initial_state);
   a.delta_softplus = c.delta_softplus;
+  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   return a;
 }
 
@@ -107,13 +109,15 @@ cpu::SsdArgs<T> ssd_args(const SsdCall& c) {
   a.B = c.B->data<T>();
   a.C = c.C->data<T>();
   a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
+  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   return a;
 }
 
 void ssd(const SsdCall& c) {
   const DType dtype = c.x->dtype();
+  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   *c.saved = Tensor::empty(
-      {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk)}, dtype);
+      {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk, starts)}, dtype);
   dispatch_floating(dtype, "ssd", [&](auto type) {
     using T = decltype(type);
     cpu::SsdArgs<T> a = ssd_args<T>(c);
@@ -179,6 +183,7 @@ cpu::CausalConv1dArgs<T> conv_args(const CausalConvCall& c) {
   a.weight = c.weight->data<T>();
   a.bias = in<T>(c.bias);
   a.initial = in<T>(c.initial);
+  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   return a;
 }
 
