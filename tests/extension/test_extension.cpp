@@ -260,7 +260,8 @@ TEST_CASE("strata check covers blocks and optimizers, and catches the broken one
     const testing::CheckReport r = check(ComponentKind::block, type, keys);
     INFO(r.to_string());
     CHECK(r.passed());
-    CHECK(r.items.size() == 5);  // build, forward, gradient, causality, decoding: none skipped
+    CHECK(r.items.size() == 6);  // build, forward, gradient, causality, packed documents, decoding
+    for (const testing::CheckItem& item : r.items) CHECK_FALSE(item.skipped);
   }
   for (const std::string& type : {"adamw", "sgd_momentum"}) {
     const testing::CheckReport r = check(ComponentKind::optimizer, type, {});

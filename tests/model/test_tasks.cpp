@@ -225,7 +225,7 @@ TEST_CASE("text task documents: packed rows keep documents apart and never predi
   }
 }
 
-TEST_CASE("text task documents: padded rows hold one document each; lines and separators", "[tasks][packing]") {
+TEST_CASE("text task documents: padded rows hold one document each, and lines and separators split", "[tasks][packing]") {
   auto padded = make_task("text", {"path=\"" + std::string(STRATA_TEXT_FIXTURE) + "\"", "seq_len=200",
                                    "documents=\"paragraphs\"", "layout=\"padded\""});
   Generator gen(3);

@@ -2,6 +2,7 @@
 
 #include "strata/nn.h"
 #include "strata/ops.h"
+#include "strata/packing.h"
 #include "strata/testing/component_check.h"
 
 namespace strata::testing {
@@ -25,7 +26,11 @@ class ShiftMixer : public Mixer {
     now_ = register_module("now", std::make_shared<nn::Linear>(d, d, false, gen, dtype));
     before_ = register_module("before", std::make_shared<nn::Linear>(d, d, false, gen, dtype));
   }
-  Tensor forward(const Tensor& x, StepContext&) override { return mix(x, Tensor::zeros({x.size(0), 1, d_}, dtype_)); }
+  // With packed documents, x_{t-1} is zero where a document starts.
+  Tensor forward(const Tensor& x, StepContext& ctx) override {
+    return mix(x, Tensor::zeros({x.size(0), 1, d_}, dtype_), ctx.sequence_starts());
+  }
+  bool supports_packed_sequences() const override { return true; }
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override {
     return std::make_unique<ShiftState>(Tensor::zeros({batch, 1, d_}, dtype_));
   }
@@ -38,9 +43,14 @@ class ShiftMixer : public Mixer {
   }
 
  private:
-  // x: [B, T, D], previous: [B, 1, D] -> [B, T, D]
-  Tensor mix(const Tensor& x, const Tensor& previous) const {
-    const Tensor shifted = slice(concat({previous, x}, 1), 1, 0, x.size(1));
+  // x: [B, T, D], previous: [B, 1, D], starts: [B, T] or undefined -> [B, T, D]
+  Tensor mix(const Tensor& x, const Tensor& previous, const Tensor& starts = Tensor()) const {
+    Tensor shifted = slice(concat({previous, x}, 1), 1, 0, x.size(1));
+    if (starts.defined()) {
+      std::vector<double> keep;
+      for (const std::int64_t p : positions_in_sequence(starts).to_vector<std::int64_t>()) keep.push_back(p > 0 ? 1.0 : 0.0);
+      shifted = mul(shifted, Tensor::from_vector(keep, {x.size(0), x.size(1), 1}).to(dtype_));
+    }
     return add(now_->forward(x), before_->forward(shifted));
   }
   std::int64_t d_;
@@ -54,6 +64,10 @@ class BlockProbe : public Mixer {
   explicit BlockProbe(std::shared_ptr<Block> block) : block_(register_module("block", std::move(block))) {}
   Tensor forward(const Tensor& x, StepContext& ctx) override { return block_->forward(x, nullptr, ctx); }
   bool causal() const override { return block_->mixer().causal(); }
+  // Checked when the block's parts support it: the block must pass the step context on.
+  bool supports_packed_sequences() const override {
+    return block_->mixer().supports_packed_sequences() && (!block_->ffn() || block_->ffn()->supports_packed_sequences());
+  }
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override { return block_->mixer().make_state(batch); }
   Tensor forward_step(const Tensor& x, MixerState& state, StepContext& ctx) override {
     return block_->forward(x, &state, ctx);

@@ -7,6 +7,7 @@
 #include "config/toml_config.h"
 #include "strata/autograd.h"
 #include "strata/ops.h"
+#include "strata/packing.h"
 #include "strata/testing/gradcheck.h"
 #include "testing/block_probe.h"
 #include "testing/check_items.h"
@@ -83,6 +84,60 @@ Built build(const ComponentRegistry& registry, ComponentKind kind, const Config&
   // Evaluation mode: stochastic parts (noise, dropout) off, so differences are exact.
   b.module->train(false);
   return b;
+}
+
+// Rows of x ([B, T, D]) packed with three documents each (a third, one token, the rest)
+// against every document run alone: outputs, and the gradients of x and of every parameter
+// through sum(y * w). Returns the detail line; `passed` false on a difference.
+std::string check_packed_documents(const Built& m, const Tensor& x, bool& passed) {
+  const std::int64_t B = x.size(0), T = x.size(1);
+  if (T < 3) return "needs seq_len >= 3";
+  const std::vector<std::int64_t> row = {T / 3, 1, T - T / 3 - 1};
+  const Tensor starts = sequence_starts_from_lengths(std::vector<std::vector<std::int64_t>>(std::size_t(B), row), T);
+  Generator gen(7);
+  const Tensor w = Tensor::randn(x.shape(), gen, DType::f64);
+  const auto params = m.module->named_parameters();
+  const auto gradients = [&]() {
+    std::vector<Tensor> g;
+    for (const auto& p : params) g.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : Tensor());
+    return g;
+  };
+  m.module->zero_grad();
+  const Tensor xp = x.clone().requires_grad_();
+  StepContext packed_ctx(false, nullptr);
+  packed_ctx.set_sequence_starts(starts);
+  const Tensor packed = m.forward(xp, packed_ctx);
+  sum(mul(packed, w)).backward();
+  const std::vector<Tensor> packed_grads = gradients();
+  m.module->zero_grad();
+  double worst = 0;
+  std::string where;
+  const auto note = [&](double d, const std::string& what) {
+    if (d > worst) worst = d, where = what;
+  };
+  for (std::int64_t b = 0; b < B; ++b)
+    for (const auto [t0, t1] : sequence_ranges(starts, b)) {
+      const std::string doc = "row " + std::to_string(b) + ", document [" + std::to_string(t0) + ", " + std::to_string(t1) + ")";
+      const Tensor xd = x.slice(0, b, b + 1).slice(1, t0, t1).contiguous().requires_grad_();
+      StepContext ctx(false, nullptr);
+      const Tensor alone = m.forward(xd, ctx);
+      note(max_abs_diff(alone, packed.slice(0, b, b + 1).slice(1, t0, t1)), "output of " + doc);
+      sum(mul(alone, w.slice(0, b, b + 1).slice(1, t0, t1))).backward();
+      note(max_abs_diff(xd.grad(), xp.grad().slice(0, b, b + 1).slice(1, t0, t1)), "input gradient of " + doc);
+    }
+  const std::vector<Tensor> separate_grads = gradients();
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (packed_grads[i].defined() != separate_grads[i].defined())
+      note(1.0, "gradient of " + params[i].name + " (defined in one run only)");
+    else if (packed_grads[i].defined())
+      note(max_abs_diff(packed_grads[i], separate_grads[i]), "gradient of " + params[i].name);
+  m.module->zero_grad();
+  if (worst > 1e-9) {
+    passed = false;
+    return "the " + where + " differs by " + fmt(worst);
+  }
+  return "3 documents per row (" + std::to_string(row[0]) + ", 1, " + std::to_string(row[2]) +
+         " tokens): outputs and gradients within " + fmt(std::max(worst, 1e-300));
 }
 
 }  // namespace
@@ -186,6 +241,14 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
       }));
 
   if (mixer_like) {
+    report.items.push_back(run_check("packed documents equal separate runs", [&](CheckItem& item) {
+      if (!f64.mixer->supports_packed_sequences()) {
+        item.skipped = true;
+        item.detail = "the mixer does not declare supports_packed_sequences()";
+        return;
+      }
+      item.detail = check_packed_documents(f64, x, item.passed);
+    }));
     report.items.push_back(run_check("decoding equals forward", [&](CheckItem& item) {
       autograd::NoGradGuard no_grad;
       if (!f64.mixer->make_state(B)) {
