@@ -16,6 +16,7 @@
 #include "strata/model.h"
 #include "strata/ops.h"
 #include "strata/packing.h"
+#include "strata/trainer.h"
 
 using namespace strata;
 
@@ -146,4 +147,30 @@ TEST_CASE("packed models: a packed batch is refused for a mixer that cannot keep
   CHECK_THROWS_WITH(model->forward(ids, ctx), Catch::Contains("layers.0.mixer (attention) cannot keep packed documents apart"));
   ctx.set_sequence_starts(sequence_starts_from_lengths({{30, 60}}, 90));
   CHECK_THROWS_WITH(model->forward(ids, ctx), Catch::Contains("sequence starts must be [B, T] = [1, 96]"));
+}
+
+TEST_CASE("packed task: a synthetic task's examples packed to a row score as they do alone", "[packing][tasks]") {
+  const std::string model = "[model]\nd_model = 16\nn_layers = 2\n"
+                            "[model.mixer.a]\ntype = \"attention\"\nn_heads = 2\n"
+                            "[model.mixer.m]\ntype = \"mamba2\"\nd_state = 8\nhead_dim = 8\nchunk_size = 8\n"
+                            "[model.stack]\nmixers = [\"a\", \"m\"]\n";
+  const std::string mqar = "{ type = \"mqar\", vocab_size = 32, seq_len = 24, num_kv_pairs = 4 }";
+  const Experiment packed = Experiment::from_string("[task]\ntype = \"packed\"\nper_row = 3\ntask = " + mqar + "\n" + model,
+                                                    "packed.toml", test::hermetic_options(), registry());
+  const ExperimentObjects p = build_experiment(packed, registry());
+  CHECK(p.task->seq_len() == 72);
+  // The rows are the inner task's examples, three by three, with a start every 24 tokens.
+  const Experiment inner_only = Experiment::from_string(
+      "[task]\ntype = \"mqar\"\nvocab_size = 32\nseq_len = 24\nnum_kv_pairs = 4\n" + model, "inner.toml",
+      test::hermetic_options(), registry());
+  const ExperimentObjects i = build_experiment(inner_only, registry());
+  const Batch rows = p.task->eval_batch(0, 2), examples = i.task->eval_batch(0, 6);
+  CHECK(rows.inputs.to_vector<std::int64_t>() == examples.inputs.to_vector<std::int64_t>());
+  CHECK(rows.targets.to_vector<std::int64_t>() == examples.targets.to_vector<std::int64_t>());
+  CHECK(positions_in_sequence(rows.sequence_starts).to_vector<std::int64_t>()[30] == 6);
+  // One model evaluated on both: packing keeps the examples apart, so loss and accuracy agree.
+  const EvalResult on_rows = evaluate(*p.model, *p.task, 2, 2), on_examples = evaluate(*p.model, *i.task, 2, 6);
+  CHECK(on_rows.loss == Approx(on_examples.loss).epsilon(1e-5));
+  CHECK(on_rows.accuracy == on_examples.accuracy);
+  CHECK(on_rows.scored == on_examples.scored);
 }

@@ -11,6 +11,7 @@ void register_mlp(ComponentRegistry& registry);                      // ffn "mlp
 void register_pattern_stack(ComponentRegistry& registry);            // stack "pattern"
 void register_copy_task(ComponentRegistry& registry);                // task "copy"
 void register_text_task(ComponentRegistry& registry);                // task "text"
+void register_packed_task(ComponentRegistry& registry);              // task "packed"
 void register_mqar_task(ComponentRegistry& registry);                // task "mqar"
 void register_selective_copy_task(ComponentRegistry& registry);      // task "selective_copy"
 void register_induction_heads_task(ComponentRegistry& registry);     // task "induction_heads"

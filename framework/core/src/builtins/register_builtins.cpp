@@ -7,6 +7,7 @@ void register_builtin_components(ComponentRegistry& registry) {
   builtins::register_pattern_stack(registry);
   builtins::register_copy_task(registry);
   builtins::register_text_task(registry);
+  builtins::register_packed_task(registry);
   builtins::register_mqar_task(registry);
   builtins::register_selective_copy_task(registry);
   builtins::register_induction_heads_task(registry);
