@@ -41,6 +41,7 @@ hf::ArchitectureMapping qwen3_moe_architecture(hf::ArchitectureMapping a) {
   return a;
 }
 constexpr const char* kJamba = "JambaForCausalLM";
+constexpr const char* kBamba = "BambaForCausalLM";
 
 // The decoder layout the Llama family shares (Llama, Mistral, Qwen2, Mixtral); `ffn` is the
 // type of their feed-forward. Export tries them in registration order and writes the first
@@ -169,6 +170,9 @@ struct AttentionDialect {
   // Qwen2's and Qwen3's use_sliding_window with per-layer layer_types (only all-full is imported).
   enum class Window { refused, every_layer, qwen2 } window = Window::refused;
   bool qk_norm = false;  // Qwen3: RMSNorm of each q and k head (q_norm, k_norm) with rms_norm_eps
+  // The fraction of each head RoPE rotates: Bamba's is fixed at 0.5 (partial_rotary_factor,
+  // which transformers sets whatever config.json says); 1 elsewhere.
+  double rope_fraction = 1.0;
 };
 
 void import_window(const AttentionDialect& d, const hf::ConfigView& c, hf::TomlWriter& out) {
@@ -207,6 +211,15 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
     if (d.rope) {
       out.set("positions", "rope");
       import_rope(c, out);
+      if (d.rope_fraction != 1.0) {
+        const char* key = "partial_rotary_factor";
+        const bool nested = c.present("rope_parameters") && c.object("rope_parameters").present(key);
+        const double f = nested ? c.object("rope_parameters").number(key) : c.number_or(key, d.rope_fraction);
+        c.require(f == d.rope_fraction, key,
+                  "is " + std::to_string(f) + "; " + c.architecture() + "'s attention rotates " +
+                      std::to_string(d.rope_fraction) + " of each head whatever config.json says");
+        out.set("rope_fraction", d.rope_fraction);
+      }
     } else {
       out.set("positions", "none");
     }
@@ -226,8 +239,10 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
   m.export_config = [d](const Config& a, const Config& model, hf::ConfigWriter& out) {
     if (a.string("positions") != (d.rope ? "rope" : "none"))
       hf::not_exportable(std::string("attention needs positions = \"") + (d.rope ? "rope" : "none") + "\"");
-    if (d.rope && (a.boolean("rope_interleaved") || a.number("rope_fraction") != 1.0))
-      hf::not_exportable("Hugging Face rotates the whole head in halves (rope_interleaved = false, rope_fraction = 1)");
+    if (d.rope && (a.boolean("rope_interleaved") || a.number("rope_fraction") != d.rope_fraction))
+      hf::not_exportable("Hugging Face rotates " + std::string(d.rope_fraction == 1.0 ? "the whole head" : "half of each head") +
+                         " in halves (rope_interleaved = false, rope_fraction = " + hf::TomlWriter::toml_number(d.rope_fraction) +
+                         ")");
     if (!a.boolean("causal") || a.has("softmax_scale") || a.boolean("fused_qkv"))
       hf::not_exportable("attention with causal = false, softmax_scale or fused_qkv");
     if (a.boolean("qk_norm") != d.qk_norm)
@@ -254,6 +269,7 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
     }
     if (d.window == AttentionDialect::Window::qwen2) out.set("use_sliding_window", false);
     if (d.rope) export_rope(a, out);
+    if (d.rope_fraction != 1.0) out.set("partial_rotary_factor", d.rope_fraction);
   };
   return m;  // q_proj, k_proj, v_proj, o_proj (and biases) keep their names
 }
@@ -273,6 +289,8 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(
       attention_mapping({{kQwen3, kQwen3Moe}, true, false, AttentionDialect::Window::qwen2, true}));
   registrar.add_hf_component(attention_mapping({{kJamba}, false}));
+  registrar.add_hf_component(
+      attention_mapping({{kBamba}, true, false, AttentionDialect::Window::refused, false, 0.5}));
 }
 
 }  // namespace strata::attention_plugin

@@ -4,7 +4,7 @@
 // transformers' names (in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj,
 // dt_layernorm, b_layernorm, c_layernorm); only conv1d.weight differs in shape:
 // strata [E, K], Hugging Face [E, 1, K]. And Mamba2ForCausalLM (backbone.layers.N.mixer)
-// for the mamba2 mixer.
+// for the mamba2 mixer, and BambaForCausalLM (model.layers.N.mamba, keys mamba_n_heads, ...).
 #include "hf_mapping.h"
 
 #include <algorithm>
@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kMamba = "MambaForCausalLM";
 constexpr const char* kMamba2 = "Mamba2ForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
+constexpr const char* kBamba = "BambaForCausalLM";
 
 // The config.json names of the mixer's settings in each architecture.
 struct Dialect {
@@ -104,21 +105,53 @@ hf::ComponentMapping mamba_mapping(const Dialect& d) {
   return m;
 }
 
-// Mamba2ForCausalLM's mixer (transformers' Mamba2Mixer): the same parameter names as
-// strata's mamba2, conv1d.weight [C, 1, K] on disk. One layer_norm_epsilon serves the
-// block norms and the gated norm inside the mixer.
-hf::ComponentMapping mamba2_mapping() {
+// The config.json names and defaults of the Mamba-2 mixer's settings in each architecture.
+struct Mamba2Dialect {
+  const char* architecture;
+  const char* d_state;
+  std::int64_t d_state_default;
+  const char* head_dim;  // Bamba's may be "auto": expand * hidden_size / num_heads
+  std::int64_t head_dim_default;
+  const char* num_heads;
+  const char* n_groups;
+  std::int64_t n_groups_default;
+  const char* d_conv;
+  const char* expand;
+  const char* conv_bias;
+  const char* proj_bias;
+  const char* chunk_size;
+  const char* norm_eps;  // one epsilon for the block norms and the gated norm
+  double norm_eps_default;
+};
+
+constexpr Mamba2Dialect kMamba2Keys{kMamba2, "state_size", 128, "head_dim", 64, "num_heads", "n_groups", 8,
+                                    "conv_kernel", "expand", "use_conv_bias", "use_bias", "chunk_size",
+                                    "layer_norm_epsilon", 1e-5};
+constexpr Mamba2Dialect kBambaKeys{kBamba, "mamba_d_state", 256, "mamba_d_head", 64, "mamba_n_heads", "mamba_n_groups", 1,
+                                   "mamba_d_conv", "mamba_expand", "mamba_conv_bias", "mamba_proj_bias",
+                                   "mamba_chunk_size", "rms_norm_eps", 1e-5};
+
+// Mamba2ForCausalLM's and Bamba's mixer (transformers' Mamba2Mixer, BambaMixer): the same
+// parameter names as strata's mamba2, conv1d.weight [C, 1, K] on disk.
+hf::ComponentMapping mamba2_mapping(const Mamba2Dialect& d) {
   hf::ComponentMapping m;
   m.kind = ComponentKind::mixer;
   m.type = "mamba2";
-  m.architectures = {kMamba2};
-  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
-    const std::int64_t hidden = c.integer("hidden_size"), expand = c.integer_or("expand", 2);
-    const std::int64_t head_dim = c.integer_or("head_dim", 64), heads = c.integer_or("num_heads", 128);
-    c.require(heads * head_dim == expand * hidden, "num_heads",
-              "times head_dim must equal expand * hidden_size (the SSM's width)");
+  m.architectures = {d.architecture};
+  m.import_config = [d](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::int64_t hidden = c.integer("hidden_size"), expand = c.integer_or(d.expand, 2);
+    const std::int64_t heads = c.integer_or(d.num_heads, 128);
+    std::int64_t head_dim = d.head_dim_default;
+    if (c.is_string(d.head_dim)) {
+      c.require(c.string(d.head_dim) == "auto", d.head_dim, "must be an integer or \"auto\"");
+      head_dim = expand * hidden / heads;
+    } else {
+      head_dim = c.integer_or(d.head_dim, head_dim);
+    }
+    c.require(heads * head_dim == expand * hidden, d.num_heads,
+              std::string("times ") + d.head_dim + " must equal " + d.expand + " * hidden_size (the SSM's width)");
     c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\"");
-    // transformers 4 only: false would drop the gated norm, which strata's mamba2 always has
+    // transformers 4's Mamba2 only: false would drop the gated norm, which strata's mamba2 always has
     c.require(c.boolean_or("rms_norm", true), "rms_norm", "must be true: strata's mamba2 has the gated RMSNorm");
     if (c.present("time_step_limit")) {
       const std::vector<double> limit = c.numbers("time_step_limit");
@@ -127,36 +160,37 @@ hf::ComponentMapping mamba2_mapping() {
       if (limit[0] > 0.0) out.set("dt_limit_min", limit[0]);
       if (!std::isinf(limit[1])) out.set("dt_limit_max", limit[1]);
     }
-    out.set("d_state", c.integer_or("state_size", 128));
+    out.set("d_state", c.integer_or(d.d_state, d.d_state_default));
     out.set("head_dim", head_dim);
-    out.set("n_groups", c.integer_or("n_groups", 8));
-    out.set("d_conv", c.integer_or("conv_kernel", 4));
+    out.set("n_groups", c.integer_or(d.n_groups, d.n_groups_default));
+    out.set("d_conv", c.integer_or(d.d_conv, 4));
     out.set("expand", expand);
-    out.set("conv_bias", c.boolean_or("use_conv_bias", true));
-    out.set("proj_bias", c.boolean_or("use_bias", false));
-    out.set("norm_eps", c.number_or("layer_norm_epsilon", 1e-5));
-    c.irrelevant("chunk_size", "how transformers splits the scan into chunks: the same result (strata's own chunk_size "
+    out.set("conv_bias", c.boolean_or(d.conv_bias, true));
+    out.set("proj_bias", c.boolean_or(d.proj_bias, false));
+    out.set("norm_eps", c.number_or(d.norm_eps, d.norm_eps_default));
+    c.irrelevant(d.chunk_size, "how transformers splits the scan into chunks: the same result (strata's own chunk_size "
                                "is a speed setting)");
     for (const char* key : {"time_step_floor", "time_step_max", "time_step_min", "rescale_prenorm_residual"})
       c.irrelevant(key, "initialisation only: the weights are loaded");
     c.irrelevant("time_step_rank", "a Mamba-1 setting Mamba2Config keeps; Mamba-2 has one step per head");
     c.irrelevant("residual_in_fp32", "keeps the residual stream in f32, as strata does at every precision");
   };
-  m.export_config = [](const Config& mixer, const Config& model, hf::ConfigWriter& out) {
+  m.export_config = [d](const Config& mixer, const Config& model, hf::ConfigWriter& out) {
     const std::int64_t D = model.integer("d_model");
     const std::int64_t inner = mixer.has("d_inner") ? mixer.integer("d_inner") : mixer.integer("expand") * D;
     if (inner % D != 0) hf::not_exportable("mamba2 d_inner must be a multiple of d_model (Hugging Face has expand only)");
     const std::int64_t head_dim = mixer.has("head_dim") ? mixer.integer("head_dim") : std::min<std::int64_t>(64, inner);
     if (mixer.number("norm_eps") != model.number("norm_eps"))
-      hf::not_exportable("the mamba2 gated norm's norm_eps must equal [model] norm_eps (one layer_norm_epsilon)");
-    out.set("state_size", mixer.integer("d_state"));
-    out.set("head_dim", head_dim);
-    out.set("num_heads", inner / head_dim);
-    out.set("n_groups", mixer.integer("n_groups"));
-    out.set("conv_kernel", mixer.integer("d_conv"));
-    out.set("expand", inner / D);
-    out.set("use_conv_bias", mixer.boolean("conv_bias"));
-    out.set("use_bias", mixer.boolean("proj_bias"));
+      hf::not_exportable(std::string("the mamba2 gated norm's norm_eps must equal [model] norm_eps (one ") + d.norm_eps +
+                         ")");
+    out.set(d.d_state, mixer.integer("d_state"));
+    out.set(d.head_dim, head_dim);
+    out.set(d.num_heads, inner / head_dim);
+    out.set(d.n_groups, mixer.integer("n_groups"));
+    out.set(d.d_conv, mixer.integer("d_conv"));
+    out.set(d.expand, inner / D);
+    out.set(d.conv_bias, mixer.boolean("conv_bias"));
+    out.set(d.proj_bias, mixer.boolean("proj_bias"));
     out.set("hidden_act", "silu");
     // JSON has no infinity: an open upper end is written as the largest float, the same clamp
     if (mixer.number("dt_limit_min") > 0.0 || mixer.has("dt_limit_max"))
@@ -164,6 +198,63 @@ hf::ComponentMapping mamba2_mapping() {
                                           mixer.has("dt_limit_max") ? mixer.number("dt_limit_max") : 3.4028234663852886e38});
   };
   m.tensors = {{"conv1d.weight", {"conv1d.weight"}, 1}};
+  return m;
+}
+
+// BambaForCausalLM (IBM's Bamba; the layout of Granite-4.0-H's dense models): Mamba-2
+// layers, attention at the layers attn_layer_indices lists, a SwiGLU MLP (feed_forward)
+// after every mixer. Its attention rotates half of each head (partial_rotary_factor 0.5,
+// the attention plugin's Bamba mapping).
+hf::ArchitectureMapping bamba_architecture() {
+  hf::ArchitectureMapping a;
+  a.name = kBamba;
+  a.model_type = "bamba";
+  a.mixers = {"attention", "mamba2"};
+  a.ffns = {"mlp"};
+  a.modules = {{"attention", "self_attn"}, {"mamba2", "mamba"}, {"mlp", "feed_forward"}};
+  a.embedding = "model.embed_tokens.weight";
+  a.final_norm = "model.final_layernorm.weight";
+  a.layer_prefix = "model.layers.";
+  a.mixer_norm = "input_layernorm";
+  a.ffn_norm = "pre_ff_layernorm";
+  a.norm_eps_key = "rms_norm_eps";
+  a.norm_eps_default = 1e-5;
+  a.import_config = [](const hf::ConfigView& c, hf::TomlWriter&) {
+    c.irrelevant("z_loss_coefficient", "a training loss term on the logits (z-loss), not the logits themselves");
+    c.irrelevant("num_logits_to_keep", "how many final positions' logits transformers computes in generation");
+  };
+  a.export_layers = [](const std::vector<hf::LayerTypes>& layers, hf::ConfigWriter& out) {
+    std::vector<std::int64_t> attention;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i].ffn != "mlp") hf::not_exportable("every Bamba layer has a dense MLP after its mixer");
+      if (layers[i].mixer == "attention") attention.push_back(std::int64_t(i));
+    }
+    out.set_integers("attn_layer_indices", attention);
+  };
+  return a;
+}
+
+// Bamba's layer plan: the pattern stack with one mixer entry per layer.
+hf::ComponentMapping bamba_stack_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::stack;
+  m.type = "pattern";
+  m.architectures = {kBamba};
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::int64_t n = c.integer("num_hidden_layers");
+    std::vector<bool> attention(static_cast<std::size_t>(n), false);
+    if (c.present("attn_layer_indices"))
+      for (const double i : c.numbers("attn_layer_indices")) {
+        c.require(i >= 0 && i < double(n) && i == std::floor(i), "attn_layer_indices",
+                  "holds " + std::to_string(i) + ", not a layer index below num_hidden_layers");
+        attention[std::size_t(i)] = true;
+      }
+    std::string mixers = "[";
+    for (std::int64_t i = 0; i < n; ++i)
+      mixers += std::string(i ? ", " : "") + (attention[std::size_t(i)] ? "\"attention\"" : "\"mamba2\"");
+    out.set_raw("mixers", mixers + "]");
+  };
+  m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};  // the plan: export_layers
   return m;
 }
 
@@ -192,7 +283,10 @@ hf::ArchitectureMapping backbone_architecture(const char* name, const char* mode
 void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_architecture(backbone_architecture(kMamba, "mamba", "mamba", true));
   registrar.add_hf_architecture(backbone_architecture(kMamba2, "mamba2", "mamba2", false));
-  registrar.add_hf_component(mamba2_mapping());
+  registrar.add_hf_architecture(bamba_architecture());
+  registrar.add_hf_component(bamba_stack_mapping());
+  registrar.add_hf_component(mamba2_mapping(kMamba2Keys));
+  registrar.add_hf_component(mamba2_mapping(kBambaKeys));
   registrar.add_hf_component(mamba_mapping(kMambaKeys));
   registrar.add_hf_component(mamba_mapping(kJambaKeys));
 }

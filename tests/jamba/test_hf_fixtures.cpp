@@ -125,8 +125,8 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
 
 // Mistral (a sliding window of 5 over 12 tokens), Qwen2 (q, k, v biases, tied embeddings),
 // Qwen3 (q and k head norms), Qwen3-MoE, the first four architectures again (Mixtral,
-// Llama with biases, Mamba, Jamba), and Mamba-2 (grouped B and C, chunked SSD in
-// transformers), each saved by transformers 4.57 and by 5.24
+// Llama with biases, Mamba, Jamba), Mamba-2 (grouped B and C, chunked SSD in
+// transformers) and Bamba (Mamba-2 and half-rotary attention at listed layers), each saved by transformers 4.57 and by 5.24
 // (tests/fixtures/hf/make_arch_fixtures.py).
 TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fixtures]") {
   for (const char* version : {"transformers4", "transformers5"})
@@ -137,7 +137,8 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
                                                std::pair{"llama", "LlamaForCausalLM"},
                                                std::pair{"mamba", "MambaForCausalLM"},
                                                std::pair{"jamba", "JambaForCausalLM"},
-                                               std::pair{"mamba2", "Mamba2ForCausalLM"}}) {
+                                               std::pair{"mamba2", "Mamba2ForCausalLM"},
+                                               std::pair{"bamba", "BambaForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
@@ -145,6 +146,11 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
       if (std::string(arch) == "mistral") CHECK(mixer.integer("window") == 5);
       if (std::string(arch) == "qwen2") CHECK((mixer.boolean("qkv_bias") && !mixer.boolean("out_bias")));
       if (std::string(arch) == "qwen3") CHECK(mixer.boolean("qk_norm"));
+      if (std::string(arch) == "bamba") {
+        std::vector<std::string> types;
+        for (const LayerPlan& l : f.checkpoint.model->plan()) types.push_back(l.mixer_type);
+        CHECK(types == std::vector<std::string>{"mamba2", "attention", "mamba2", "attention"});
+      }
       STRATA_REQUIRE_CLOSE(decode_each_token(*f.checkpoint.model, f.ids), f.logits, 1e-4, 0);
       // Export chooses the architecture that expresses the model: a window is Mistral's,
       // q/k/v biases without an o bias Qwen2's.

@@ -302,7 +302,9 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
                              // transformers 5.24's Mamba2ForCausalLM (tests/fixtures/hf/PUBLISHED.md)
                              Published{"mamba2-130m.toml", 128989632, 128989632},
                              Published{"mamba2-2.7b.toml", 2702599680, 2702599680},
-                             Published{"mamba-codestral-7b.toml", 7285403648, 7285403648}}) {
+                             Published{"mamba-codestral-7b.toml", 7285403648, 7285403648},
+                             // transformers 5.24's BambaForCausalLM (tests/fixtures/hf/PUBLISHED.md)
+                             Published{"bamba-9b.toml", 9780235392, 9780235392}}) {
     INFO(p.file);
     const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
                                           test::hybrid_registry());

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "model/model_layers.h"
 #include "strata/error.h"
 
 namespace strata::hf_detail {
@@ -142,6 +143,30 @@ std::string config_to_toml(const hf::ArchitectureMapping& arch, const hf::Config
   return os.str();
 }
 
+namespace {
+
+// The mixer and ffn type of every layer of the experiment's model, from its stack's plan.
+std::vector<hf::LayerTypes> layer_types(const Experiment& e, const ComponentRegistry& registry) {
+  Generator gen(0);  // a stack plans without parameters
+  BuildContext ctx;
+  ctx.dims.d_model = e.model.integer("d_model");
+  ctx.dims.n_layers = e.model.integer("n_layers");
+  ctx.gen = &gen;
+  ctx.registry = &registry;
+  const auto type_of = [&](const char* kind, const std::string& entry) {
+    const std::vector<std::string>& names = e.model.component_names(kind);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == entry) return e.model.components(kind)[i].type();
+    return std::string();
+  };
+  std::vector<hf::LayerTypes> out;
+  for (const LayerSpec& layer : detail::plan_layers(e.model, registry, ctx))
+    out.push_back({type_of("mixer", layer.mixer), layer.ffn.empty() ? std::string() : type_of("ffn", layer.ffn)});
+  return out;
+}
+
+}  // namespace
+
 std::vector<const hf::ArchitectureMapping*> architectures_of_experiment(const Experiment& e,
                                                                       const ComponentRegistry& registry) {
   const std::string stack = e.model.component("stack").type();
@@ -207,6 +232,7 @@ std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Expe
           if (entry.type() == t) component_mapping(registry, arch, kind, t).export_config(entry, e.model, out);
     }
     if (arch.export_config) arch.export_config(e.model, out);
+    if (arch.export_layers) arch.export_layers(layer_types(e, registry), out);
   } catch (const hf::NotExportable& x) {
     throw FileFormatError(e.file.string() + ": this model has no Hugging Face counterpart (" + arch.name +
                               "): " + x.message(),

@@ -138,6 +138,7 @@ class ConfigWriter {
   }
   void set_null(const std::string& key);
   void set_numbers(const std::string& key, const std::vector<double>& values);
+  void set_integers(const std::string& key, const std::vector<std::int64_t>& values);
   // A nested object ("rope_scaling"), created on first use.
   ConfigWriter object(const std::string& key);
 
@@ -223,6 +224,11 @@ struct ComponentMapping {
   std::vector<TensorRule> tensors;
 };
 
+// One layer of a model being exported: the types of its mixer and ffn ("" when it has none).
+struct LayerTypes {
+  std::string mixer, ffn;
+};
+
 // A transformers model class and the strata model it corresponds to.
 struct ArchitectureMapping {
   std::string name;        // config.json "architectures"[0]: "LlamaForCausalLM"
@@ -253,6 +259,11 @@ struct ArchitectureMapping {
   // they wrote.
   std::function<void(const ConfigView& config, TomlWriter& model)> import_config;
   std::function<void(const Config& model, ConfigWriter& out)> export_config;
+  // Optional, for architectures whose config.json lists per-layer choices (Bamba's
+  // attn_layer_indices): the model's resolved layer plan -> config.json keys, whatever stack
+  // keys produced the plan (mixers, layout, attention_ratio). NotExportable for a plan the
+  // architecture cannot express.
+  std::function<void(const std::vector<LayerTypes>& layers, ConfigWriter& out)> export_layers;
 };
 
 }  // namespace strata::hf

@@ -315,6 +315,9 @@ void ConfigWriter::set_strings(const std::string& key, const std::vector<std::st
 void ConfigWriter::set_numbers(const std::string& key, const std::vector<double>& values) {
   put(object_at(document_->root, pointer_), pointer_, key, values);
 }
+void ConfigWriter::set_integers(const std::string& key, const std::vector<std::int64_t>& values) {
+  put(object_at(document_->root, pointer_), pointer_, key, values);
+}
 void ConfigWriter::set_null(const std::string& key) { put(object_at(document_->root, pointer_), pointer_, key, nullptr); }
 
 ConfigWriter ConfigWriter::object(const std::string& key) {
