@@ -40,7 +40,7 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Config& c, Generator& gen, DType dtype) : c
   dt_bias_ = register_parameter("dt_bias", dt_bias_init(H, c.dt_min, c.dt_max, c.dt_init_floor, gen, dtype),
                                 ParamFlags::no_weight_decay);
   A_log_ = register_parameter("A_log", a_log_init(c, gen, dtype), ParamFlags::no_weight_decay);
-  D_ = register_parameter("D", Tensor::ones({H}, dtype), ParamFlags::no_weight_decay);
+  D_ = register_parameter("D", Tensor::ones({c.d_per_channel ? c.d_inner : H}, dtype), ParamFlags::no_weight_decay);
   norm_weight_ = register_module("norm", std::make_shared<GatedNormScale>(E, dtype))->weight;
   out_proj_ = register_module("out_proj", std::make_shared<nn::Linear>(E, c.d_model, c.proj_bias, gen, dtype));
 }
@@ -68,7 +68,8 @@ Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, c
   s.chunk = c.chunk_size;
   s.sequence_starts = starts;
   const SsdOutputs o = ssd(s);
-  const Tensor y = add(o.y, mul(x, D_.reshape({H, 1})));  // + D x, D per head
+  // + D x, D per head ([H, 1]) or per channel ([H, P]), broadcast over [B, T, H, P]
+  const Tensor y = add(o.y, mul(x, c.d_per_channel ? D_.reshape({H, P}) : D_.reshape({H, 1})));
   // The gated RMSNorm: the gate first, then RMS over each of the G groups of E / G channels.
   const Tensor gated = mul(y.reshape({B, T, E}), silu(parts[0]));
   const Tensor normed = rmsnorm(gated.reshape({B, T, G, E / G}), Tensor(), c.norm_eps).reshape({B, T, E});

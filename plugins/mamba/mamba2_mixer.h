@@ -37,6 +37,7 @@ struct Mamba2Config {
   bool conv_bias = true;
   bool proj_bias = false;
   double norm_eps = 1e-5;
+  bool d_per_channel = false;  // D: [d_inner] (mamba_ssm's D_has_hdim) instead of [heads]
   std::int64_t heads() const { return d_inner / head_dim; }
   std::int64_t conv_dim() const { return d_inner + 2 * n_groups * d_state; }
 };
@@ -70,7 +71,7 @@ class Mamba2Mixer : public Mixer {
   Tensor conv_weight_, conv_bias_;        // [E + 2GN, d_conv], [E + 2GN]
   Tensor dt_bias_;                        // [H]
   Tensor A_log_;                          // [H]
-  Tensor D_;                              // [H]
+  Tensor D_;                              // [H], or [E] with d_per_channel
   Tensor norm_weight_;                    // [E]
   std::shared_ptr<nn::Linear> out_proj_;  // [d_model, E]
 };

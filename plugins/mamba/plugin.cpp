@@ -152,6 +152,8 @@ ConfigSchema mamba2_schema() {
       .greater_than(0.0);
   add_bias_keys(s);
   s.number("norm_eps", 1e-5, "epsilon of the gated RMSNorm").greater_than(0.0);
+  s.boolean("d_per_channel", false,
+            "the D skip per channel ([d_inner], mamba_ssm's D_has_hdim) instead of per head ([heads])");
   return s;
 }
 
@@ -195,6 +197,7 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
   c.conv_bias = config.boolean("conv_bias");
   c.proj_bias = config.boolean("proj_bias");
   c.norm_eps = config.number("norm_eps");
+  c.d_per_channel = config.boolean("d_per_channel");
   return c;
 }
 
@@ -210,7 +213,8 @@ ComponentCost mamba2_cost(const Config& config, const BuildContext& ctx, const C
                      K = c.d_conv, GN = c.n_groups * c.d_state, L = c.chunk_size;
   const std::int64_t in_rows = 2 * E + 2 * GN + H;
   ComponentCost cost;
-  cost.params = D * in_rows + c.conv_dim() * K + 3 * H + E + E * D + (c.conv_bias ? c.conv_dim() : 0) +
+  cost.params = D * in_rows + c.conv_dim() * K + 2 * H + (c.d_per_channel ? E : H) + E + E * D +
+                (c.conv_bias ? c.conv_dim() : 0) +
                 (c.proj_bias ? in_rows + D : 0);
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(D * in_rows + c.conv_dim() * K + E * D) + 6.0 * double(H * P * N) +

@@ -11,6 +11,7 @@
 #include "mamba_registry.h"
 #include "strata/autograd.h"
 #include "strata/experiment.h"
+#include "strata/model_plan.h"
 #include "strata/trainer.h"
 
 using namespace strata;
@@ -36,7 +37,8 @@ TEST_CASE("mamba2 mixer passes the conformance checks", "[mamba2][mixer][gradche
                                              {"n_groups=2", "head_dim=3", "d_state=2", "chunk_size=1", "d_conv=2"},
                                              {"conv_bias=false", "proj_bias=true", "d_inner=12", "head_dim=6"},
                                              // the initial steps lie in [0.001, 0.1]: both clamps act
-                                             {"head_dim=4", "d_state=3", "dt_limit_min=0.02", "dt_limit_max=0.05"}}) {
+                                             {"head_dim=4", "d_state=3", "dt_limit_min=0.02", "dt_limit_max=0.05"},
+                                             {"head_dim=4", "d_state=3", "d_per_channel=true"}}) {
     std::string name = "mamba2";
     for (const auto& k : keys) name += " " + k;
     INFO(name);
@@ -97,6 +99,31 @@ TEST_CASE("mamba2 parameters have Hugging Face's Mamba2Mixer names and shapes", 
   }
 }
 
+TEST_CASE("mamba2: D per channel is [d_inner]; equal values within each head give the per-head model",
+          "[mamba2][mixer]") {
+  Generator gen(3), same(3), data(4);
+  auto per_head = make_mamba2({"head_dim=4", "d_state=4"}, 8, gen);              // E 16, 4 heads
+  auto per_channel = make_mamba2({"head_dim=4", "d_state=4", "d_per_channel=true"}, 8, same);
+  std::map<std::string, Tensor> head_params;
+  for (const NamedParameter& p : per_head->named_parameters()) head_params[p.name] = p.tensor;
+  autograd::NoGradGuard no_grad;
+  for (const NamedParameter& p : per_channel->named_parameters()) {
+    if (p.name != "D") {
+      Tensor(p.tensor).copy_(head_params.at(p.name));
+      continue;
+    }
+    REQUIRE(p.tensor.shape() == Shape{16});
+    const std::vector<double> d = {0.5, -1.0, 2.0, 0.25};  // one value per head
+    Tensor(head_params.at("D")).copy_(Tensor::from_vector(d, {4}));
+    std::vector<double> per_lane;
+    for (double v : d) per_lane.insert(per_lane.end(), 4, v);
+    Tensor(p.tensor).copy_(Tensor::from_vector(per_lane, {16}));
+  }
+  const Tensor x = Tensor::randn({2, 7, 8}, data, DType::f64);
+  StepContext ctx;
+  STRATA_REQUIRE_CLOSE(per_channel->forward(x, ctx), per_head->forward(x, ctx), 1e-12, 1e-12);
+}
+
 TEST_CASE("mamba2: shapes that do not divide are config errors naming the key", "[mamba2][config][errors]") {
   Generator gen(1);
   CHECK_THROWS_WITH(make_mamba2({"head_dim=5"}, 8, gen),
@@ -142,4 +169,17 @@ threads = 1
                     << summary.final_eval.accuracy);
   CHECK(summary.final_eval.loss < 0.1 * summary.initial_eval.loss);
   CHECK(summary.final_eval.accuracy > 0.9);  // chance: 1/8
+}
+
+TEST_CASE("mamba2: the analytic cost counts the built parameters", "[mamba2][plan]") {
+  for (const std::string keys : {"", "d_per_channel = true\nproj_bias = true\nn_groups = 2\nhead_dim = 8",
+                                 "conv_bias = false\nd_inner = 48\nhead_dim = 12\nd_state = 5"}) {
+    INFO(keys);
+    const Experiment e = Experiment::from_string(
+        "[task]\ntype = \"copy\"\n[model]\nd_model = 16\nn_layers = 2\n[model.mixer.m]\ntype = \"mamba2\"\n" + keys + "\n",
+        "plan.toml", test::hermetic_options(), test::mamba_registry());
+    const ModelPlan plan = plan_model(e, test::mamba_registry(), {});
+    CHECK_FALSE(plan.estimated);
+    CHECK(plan.params_total == build_experiment(e, test::mamba_registry()).model->num_parameters());
+  }
 }
