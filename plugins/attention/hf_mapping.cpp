@@ -3,6 +3,7 @@
 // o_proj, which are strata's names too) in those and in Jamba.
 #include "hf_mapping.h"
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,7 @@ hf::ArchitectureMapping qwen3_moe_architecture(hf::ArchitectureMapping a) {
 }
 constexpr const char* kJamba = "JambaForCausalLM";
 constexpr const char* kBamba = "BambaForCausalLM";
+constexpr const char* kGranite = "GraniteMoeHybridForCausalLM";
 
 // The decoder layout the Llama family shares (Llama, Mistral, Qwen2, Mixtral); `ffn` is the
 // type of their feed-forward. Export tries them in registration order and writes the first
@@ -173,6 +175,8 @@ struct AttentionDialect {
   // The fraction of each head RoPE rotates: Bamba's is fixed at 0.5 (partial_rotary_factor,
   // which transformers sets whatever config.json says); 1 elsewhere.
   double rope_fraction = 1.0;
+  // Granite: the scores' scale is attention_multiplier (default 1), not 1 / sqrt(head_dim).
+  const char* scale_key = nullptr;
 };
 
 void import_window(const AttentionDialect& d, const hf::ConfigView& c, hf::TomlWriter& out) {
@@ -233,6 +237,7 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
       out.set("qk_norm", true);
       out.set("qk_norm_eps", c.number_or("rms_norm_eps", 1e-6));
     }
+    if (d.scale_key) out.set("softmax_scale", c.number_or(d.scale_key, 1.0));
     c.irrelevant("attention_dropout", "dropout of the attention weights: inactive in evaluation, and strata trains "
                                       "without dropout");
   };
@@ -243,7 +248,7 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
       hf::not_exportable("Hugging Face rotates " + std::string(d.rope_fraction == 1.0 ? "the whole head" : "half of each head") +
                          " in halves (rope_interleaved = false, rope_fraction = " + hf::TomlWriter::toml_number(d.rope_fraction) +
                          ")");
-    if (!a.boolean("causal") || a.has("softmax_scale") || a.boolean("fused_qkv"))
+    if (!a.boolean("causal") || (a.has("softmax_scale") && !d.scale_key) || a.boolean("fused_qkv"))
       hf::not_exportable("attention with causal = false, softmax_scale or fused_qkv");
     if (a.boolean("qk_norm") != d.qk_norm)
       hf::not_exportable(d.qk_norm ? "Qwen3's attention normalises q and k (qk_norm = true)"
@@ -270,8 +275,37 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
     if (d.window == AttentionDialect::Window::qwen2) out.set("use_sliding_window", false);
     if (d.rope) export_rope(a, out);
     if (d.rope_fraction != 1.0) out.set("partial_rotary_factor", d.rope_fraction);
+    if (d.scale_key) {
+      const double head_dim = double(a.has("head_dim") ? a.integer("head_dim") : model.integer("d_model") / heads);
+      out.set(d.scale_key, a.has("softmax_scale") ? a.number("softmax_scale") : 1.0 / std::sqrt(head_dim));
+    }
   };
   return m;  // q_proj, k_proj, v_proj, o_proj (and biases) keep their names
+}
+
+// GraniteMoeHybrid's attention: RoPE when position_embedding_type is "rope", none otherwise
+// (Granite-4.0-H's "nope"), and the scores scaled by attention_multiplier.
+hf::ComponentMapping granite_attention_mapping() {
+  AttentionDialect rope{{kGranite}};
+  rope.scale_key = "attention_multiplier";
+  AttentionDialect nope = rope;
+  nope.rope = false;
+  const hf::ComponentMapping with_rope = attention_mapping(rope), without = attention_mapping(nope);
+  hf::ComponentMapping m = with_rope;
+  m.import_config = [with_rope, without](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::string positions = c.string_or("position_embedding_type", "nope");
+    c.require(positions == "rope" || positions == "nope", "position_embedding_type", "must be \"rope\" or \"nope\"");
+    if (positions == "rope") return with_rope.import_config(c, out);
+    without.import_config(c, out);
+    for (const char* key : {"rope_theta", "rope_scaling", "rope_parameters", "max_position_embeddings"})
+      c.irrelevant(key, "RoPE's settings: unused, position_embedding_type is not \"rope\"");
+  };
+  m.export_config = [with_rope, without](const Config& a, const Config& model, hf::ConfigWriter& out) {
+    const bool rope = a.string("positions") == "rope";
+    (rope ? with_rope : without).export_config(a, model, out);
+    out.set("position_embedding_type", rope ? "rope" : "nope");
+  };
+  return m;
 }
 
 }  // namespace
@@ -291,6 +325,7 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(attention_mapping({{kJamba}, false}));
   registrar.add_hf_component(
       attention_mapping({{kBamba}, true, false, AttentionDialect::Window::refused, false, 0.5}));
+  registrar.add_hf_component(granite_attention_mapping());
 }
 
 }  // namespace strata::attention_plugin

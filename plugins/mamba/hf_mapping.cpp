@@ -20,6 +20,7 @@ constexpr const char* kMamba = "MambaForCausalLM";
 constexpr const char* kMamba2 = "Mamba2ForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 constexpr const char* kBamba = "BambaForCausalLM";
+constexpr const char* kGranite = "GraniteMoeHybridForCausalLM";
 
 // The config.json names of the mixer's settings in each architecture.
 struct Dialect {
@@ -127,6 +128,9 @@ struct Mamba2Dialect {
 constexpr Mamba2Dialect kMamba2Keys{kMamba2, "state_size", 128, "head_dim", 64, "num_heads", "n_groups", 8,
                                     "conv_kernel", "expand", "use_conv_bias", "use_bias", "chunk_size",
                                     "layer_norm_epsilon", 1e-5};
+constexpr Mamba2Dialect kGraniteKeys{kGranite, "mamba_d_state", 256, "mamba_d_head", 64, "mamba_n_heads", "mamba_n_groups", 1,
+                                     "mamba_d_conv", "mamba_expand", "mamba_conv_bias", "mamba_proj_bias",
+                                     "mamba_chunk_size", "rms_norm_eps", 1e-6};
 constexpr Mamba2Dialect kBambaKeys{kBamba, "mamba_d_state", 256, "mamba_d_head", 64, "mamba_n_heads", "mamba_n_groups", 1,
                                    "mamba_d_conv", "mamba_expand", "mamba_conv_bias", "mamba_proj_bias",
                                    "mamba_chunk_size", "rms_norm_eps", 1e-5};
@@ -236,6 +240,14 @@ hf::ArchitectureMapping bamba_architecture() {
   return a;
 }
 
+// The pattern stack's `mixers` for a layer plan of Mamba-2 and attention layers.
+std::string mixers_list(const std::vector<bool>& attention) {
+  std::string mixers = "[";
+  for (std::size_t i = 0; i < attention.size(); ++i)
+    mixers += std::string(i ? ", " : "") + (attention[i] ? "\"attention\"" : "\"mamba2\"");
+  return mixers + "]";
+}
+
 // Bamba's layer plan: the pattern stack with one mixer entry per layer.
 hf::ComponentMapping bamba_stack_mapping() {
   hf::ComponentMapping m;
@@ -251,10 +263,76 @@ hf::ComponentMapping bamba_stack_mapping() {
                   "holds " + std::to_string(i) + ", not a layer index below num_hidden_layers");
         attention[std::size_t(i)] = true;
       }
-    std::string mixers = "[";
-    for (std::int64_t i = 0; i < n; ++i)
-      mixers += std::string(i ? ", " : "") + (attention[std::size_t(i)] ? "\"attention\"" : "\"mamba2\"");
-    out.set_raw("mixers", mixers + "]");
+    out.set_raw("mixers", mixers_list(attention));
+  };
+  m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};  // the plan: export_layers
+  return m;
+}
+
+// GraniteMoeHybridForCausalLM (IBM's Granite-4.0-H): Mamba-2 and attention layers as
+// layer_types lists them, each followed by an MoE with a shared expert (the moe plugin's
+// Granite mapping), and Granite's multipliers: the embeddings times embedding_multiplier,
+// each residual branch times residual_multiplier (the block's), the logits divided by
+// logits_scaling, attention scores scaled by attention_multiplier (the attention plugin's).
+hf::ArchitectureMapping granite_architecture() {
+  hf::ArchitectureMapping a;
+  a.name = kGranite;
+  a.model_type = "granitemoehybrid";
+  a.mixers = {"attention", "mamba2"};
+  a.ffns = {"moe"};
+  a.modules = {{"attention", "self_attn"}, {"mamba2", "mamba"}, {"moe", ""}};
+  a.embedding = "model.embed_tokens.weight";
+  a.final_norm = "model.norm.weight";
+  a.layer_prefix = "model.layers.";
+  a.mixer_norm = "input_layernorm";
+  a.ffn_norm = "post_attention_layernorm";
+  a.norm_eps_key = "rms_norm_eps";
+  a.norm_eps_default = 1e-6;
+  a.multipliers = true;
+  a.import_config = [](const hf::ConfigView& c, hf::TomlWriter& model) {
+    model.set("embedding_multiplier", c.number_or("embedding_multiplier", 1.0));
+    model.set("logits_scaling", c.number_or("logits_scaling", 1.0));
+    model.set_raw("block", "{ type = \"prenorm\", residual_multiplier = " +
+                               hf::TomlWriter::toml_number(c.number_or("residual_multiplier", 1.0)) + " }");
+  };
+  a.export_config = [](const Config& model, hf::ConfigWriter& out) {
+    out.set("embedding_multiplier", model.number("embedding_multiplier"));
+    out.set("logits_scaling", model.number("logits_scaling"));
+    out.set("residual_multiplier", model.component("block").number("residual_multiplier"));
+  };
+  a.export_layers = [](const std::vector<hf::LayerTypes>& layers, hf::ConfigWriter& out) {
+    std::vector<std::string> types;  // transformers 4's names, which transformers 5 reads too
+    for (const hf::LayerTypes& l : layers) {
+      if (l.ffn != "moe") hf::not_exportable("every GraniteMoeHybrid layer has the MoE after its mixer");
+      types.push_back(l.mixer == "attention" ? "attention" : "mamba");
+    }
+    out.set("layer_types", types);
+  };
+  return a;
+}
+
+// Granite's layer plan: layer_types ("mamba" / "attention", transformers 5:
+// "linear_attention" / "full_attention"); all Mamba-2 when absent.
+hf::ComponentMapping granite_stack_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::stack;
+  m.type = "pattern";
+  m.architectures = {kGranite};
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::int64_t n = c.integer("num_hidden_layers");
+    std::vector<bool> attention(static_cast<std::size_t>(n), false);
+    if (c.present("layer_types")) {
+      const std::vector<std::string> types = c.strings("layer_types");
+      c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
+      for (std::size_t i = 0; i < types.size(); ++i) {
+        const bool mamba = types[i] == "mamba" || types[i] == "linear_attention";
+        c.require(mamba || types[i] == "attention" || types[i] == "full_attention", "layer_types",
+                  "holds \"" + types[i] + "\"; Granite's layers are mamba (linear_attention) or attention "
+                  "(full_attention)");
+        attention[i] = !mamba;
+      }
+    }
+    out.set_raw("mixers", mixers_list(attention));
   };
   m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};  // the plan: export_layers
   return m;
@@ -287,6 +365,9 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_architecture(backbone_architecture(kMamba2, "mamba2", "mamba2", false));
   registrar.add_hf_architecture(bamba_architecture());
   registrar.add_hf_component(bamba_stack_mapping());
+  registrar.add_hf_architecture(granite_architecture());
+  registrar.add_hf_component(granite_stack_mapping());
+  registrar.add_hf_component(mamba2_mapping(kGraniteKeys));
   registrar.add_hf_component(mamba2_mapping(kMamba2Keys));
   registrar.add_hf_component(mamba2_mapping(kBambaKeys));
   registrar.add_hf_component(mamba_mapping(kMambaKeys));

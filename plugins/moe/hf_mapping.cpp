@@ -103,12 +103,63 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
   return m;
 }
 
+// GraniteMoeHybrid's feed-forward (and GraniteMoe's layout): block_sparse_moe, a linear
+// router whose top-k logits are softmaxed (the renormalised top-k of the full softmax),
+// experts stacked as strata's (input_linear [E, 2F, D] holds each expert's [gate; up] rows,
+// output_linear [E, D, F]), plus shared_mlp, one always-active SwiGLU expert of width
+// shared_intermediate_size; both modules sit in the layer itself.
+hf::ComponentMapping granite_moe_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::ffn;
+  m.type = "moe";
+  m.architectures = {"GraniteMoeHybridForCausalLM"};
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    c.require(c.integer_or("num_local_experts", 8) > 0, "num_local_experts",
+              "is 0 (a dense Granite, shared_mlp only); strata imports the MoE models (Granite-4.0-H Tiny, Small)");
+    out.set("n_experts", c.integer_or("num_local_experts", 8));
+    out.set("top_k", c.integer_or("num_experts_per_tok", 2));
+    c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (SwiGLU)");
+    out.set("activation", "swiglu");
+    out.set("d_ff", c.integer("intermediate_size"));
+    out.set("n_shared_experts", 1);
+    out.set("shared_d_ff", c.integer_or("shared_intermediate_size", 1024));
+    out.set_raw("router", "{ type = \"softmax_topk\", renormalize = true }");
+    out.set_raw("balance", "[{ type = \"switch_aux\", alpha = " +
+                               hf::TomlWriter::toml_number(c.number_or("router_aux_loss_coef", 0.001)) +
+                               ", normalization = \"hf\" }]");
+    c.irrelevant("output_router_logits", "whether transformers returns the router logits");
+  };
+  m.export_config = [](const Config& moe, const Config& model, hf::ConfigWriter& out) {
+    const Config& router = moe.component("router");
+    if (router.type() != "softmax_topk" || !router.boolean("renormalize"))
+      hf::not_exportable("Granite's router is softmax_topk with renormalize = true");
+    if (moe.integer("n_shared_experts") != 1 || moe.number("capacity_factor") != 0)
+      hf::not_exportable("Granite's MoE has one shared expert (n_shared_experts = 1) and no capacity");
+    if (moe.string("activation") != "swiglu") hf::not_exportable("ffn \"moe\" must use activation = swiglu");
+    const std::int64_t d_ff =
+        moe.integer("d_ff") > 0 ? moe.integer("d_ff") : nn::default_ffn_hidden(true, model.integer("d_model"));
+    out.set("intermediate_size", d_ff);
+    out.set("shared_intermediate_size", moe.integer("shared_d_ff") > 0 ? moe.integer("shared_d_ff") : d_ff);
+    out.set("hidden_act", "silu");
+    out.set("num_local_experts", moe.integer("n_experts"));
+    out.set("num_experts_per_tok", moe.integer("top_k"));
+    out.set("router_aux_loss_coef", aux_coef(moe));
+  };
+  m.tensors = {{"router.weight", {"block_sparse_moe.router.layer.weight"}},
+               {"experts.gate_up_proj", {"block_sparse_moe.input_linear.weight"}},
+               {"experts.down_proj", {"block_sparse_moe.output_linear.weight"}},
+               {"shared_experts.gate_up_proj", {"shared_mlp.input_linear.weight"}, -1, true},
+               {"shared_experts.down_proj", {"shared_mlp.output_linear.weight"}, -1, true}};
+  return m;
+}
+
 }  // namespace
 
 void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(moe_mapping(kMixtral));
   registrar.add_hf_component(moe_mapping(kJamba));
   registrar.add_hf_component(moe_mapping(kQwen3Moe));
+  registrar.add_hf_component(granite_moe_mapping());
 }
 
 }  // namespace strata::moe_plugin

@@ -18,7 +18,7 @@ MoeFfn::MoeFfn(const MoeConfig& c, std::shared_ptr<Router> router, std::vector<s
   experts_ = register_module("experts", std::make_shared<ExpertFfns>(c.n_experts, d_model, c.d_ff, c.activation, gen, dtype));
   if (c.n_shared_experts > 0)
     shared_ = register_module("shared_experts",
-                              std::make_shared<ExpertFfns>(c.n_shared_experts, d_model, c.d_ff, c.activation, gen, dtype));
+                              std::make_shared<ExpertFfns>(c.n_shared_experts, d_model, c.shared_d_ff, c.activation, gen, dtype));
 }
 
 Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {

@@ -24,6 +24,7 @@ namespace strata::moe_plugin {
 
 struct MoeConfig {
   std::int64_t n_experts = 8, top_k = 2, d_ff = 0, n_shared_experts = 0;
+  std::int64_t shared_d_ff = 0;  // each shared expert's hidden width (d_ff unless set)
   ExpertActivation activation = ExpertActivation::swiglu;
   double capacity_factor = 0;  // 0: dropless
   DropPolicy drop_policy = DropPolicy::probability;

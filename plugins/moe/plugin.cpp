@@ -37,8 +37,9 @@ ConfigSchema moe_schema() {
   s.integer("d_ff", 0, "hidden width of each expert; 0: 8/3 d_model rounded up to 8 (swiglu) or 4 d_model (gelu)")
       .range(0, 1 << 24);
   s.string("activation", "swiglu", "expert FFN: swiglu (Mixtral, DeepSeek) or gelu").one_of({"swiglu", "gelu"});
-  s.integer("n_shared_experts", 0, "always-active experts of width d_ff added to every token (DeepSeekMoE)")
+  s.integer("n_shared_experts", 0, "always-active experts added to every token (DeepSeekMoE, Granite's shared_mlp)")
       .range(0, 64);
+  s.integer("shared_d_ff", 0, "hidden width of each shared expert; 0: d_ff").range(0, 1 << 24);
   s.number("capacity_factor", 0.0,
            "0: dropless; > 0: at most ceil(capacity_factor * top_k * tokens / n_experts) slots per expert")
       .at_least(0.0);
@@ -65,6 +66,10 @@ MoeConfig moe_config(const Config& config, const BuildContext& ctx) {
   c.activation = config.string("activation") == "gelu" ? ExpertActivation::gelu : ExpertActivation::swiglu;
   c.d_ff = config.integer("d_ff") > 0 ? config.integer("d_ff") : nn::default_ffn_hidden(c.activation == ExpertActivation::swiglu, ctx.dims.d_model);
   c.n_shared_experts = config.integer("n_shared_experts");
+  c.shared_d_ff = config.integer("shared_d_ff") > 0 ? config.integer("shared_d_ff") : c.d_ff;
+  if (config.has("shared_d_ff") && c.n_shared_experts == 0)
+    throw config.error("shared_d_ff", "has no effect without shared experts (n_shared_experts = 0)",
+                       "remove it, or set n_shared_experts >= 1");
   c.capacity_factor = config.number("capacity_factor");
   if (config.has("drop_policy") && c.capacity_factor == 0)
     throw config.error("drop_policy", "has no effect without a capacity (capacity_factor = 0 is dropless)",
@@ -116,17 +121,19 @@ ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const Cost
   nested.from_parent[kParentTopK] = c.top_k;
   const std::int64_t router = ctx.registry->create<Router>(config.component("router"), nested)->num_parameters();
   const std::int64_t D = ctx.dims.d_model;
-  const std::int64_t expert = D * (c.activation == ExpertActivation::swiglu ? 3 : 2) * c.d_ff;
+  const std::int64_t matrices = c.activation == ExpertActivation::swiglu ? 3 : 2;
+  const std::int64_t expert = D * matrices * c.d_ff, shared = c.n_shared_experts * D * matrices * c.shared_d_ff;
   ComponentCost cost;
-  cost.params = router + (c.n_experts + c.n_shared_experts) * expert;
-  cost.active_params = router + (c.top_k + c.n_shared_experts) * expert;
-  cost.flops_per_token = 2.0 * double(c.n_experts * D + (c.top_k + c.n_shared_experts) * expert);
+  cost.params = router + c.n_experts * expert + shared;
+  cost.active_params = router + c.top_k * expert + shared;
+  cost.flops_per_token = 2.0 * double(c.n_experts * D + c.top_k * expert + shared);
   // Kept for backward per token: for each of its top_k (and shared) expert slots the
   // gathered input, the up projection's output, the activation's and the expert output;
   // the router's logits and probabilities and the chosen ids and weights.
-  const std::int64_t up = (c.activation == ExpertActivation::swiglu ? 2 : 1) * c.d_ff;
+  const std::int64_t up = (c.activation == ExpertActivation::swiglu ? 2 : 1);
   cost.activation_elements =
-      query.context * ((c.top_k + c.n_shared_experts) * (2 * D + up + c.d_ff) + 4 * c.n_experts + 4 * c.top_k);
+      query.context * (c.top_k * (2 * D + (up + 1) * c.d_ff) + c.n_shared_experts * (2 * D + (up + 1) * c.shared_d_ff) +
+                       4 * c.n_experts + 4 * c.top_k);
   return cost;
 }
 

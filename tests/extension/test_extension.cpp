@@ -256,7 +256,7 @@ TEST_CASE("strata check covers blocks and optimizers, and catches the broken one
     return testing::check_component(registry(), kind, testing::component_config(registry(), kind, type, keys), {});
   };
   for (const auto& [type, keys] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"prenorm", {}}, {"parallel", {}}, {"parallel", {"post_norm=true"}}}) {
+           {"prenorm", {}}, {"prenorm", {"residual_multiplier=0.5"}}, {"parallel", {}}, {"parallel", {"post_norm=true"}}}) {
     const testing::CheckReport r = check(ComponentKind::block, type, keys);
     INFO(r.to_string());
     CHECK(r.passed());

@@ -126,7 +126,8 @@ TEST_CASE("hf fixtures: RoPE scaling reproduces transformers' logits beyond the 
 // Mistral (a sliding window of 5 over 12 tokens), Qwen2 (q, k, v biases, tied embeddings),
 // Qwen3 (q and k head norms), Qwen3-MoE, the first four architectures again (Mixtral,
 // Llama with biases, Mamba, Jamba), Mamba-2 (grouped B and C, chunked SSD in
-// transformers) and Bamba (Mamba-2 and half-rotary attention at listed layers), each saved by transformers 4.57 and by 5.24
+// transformers), Bamba (Mamba-2 and half-rotary attention at listed layers) and
+// GraniteMoeHybrid (Mamba-2, attention, MoE with a shared expert, Granite's multipliers), each saved by transformers 4.57 and by 5.24
 // (tests/fixtures/hf/make_arch_fixtures.py).
 TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fixtures]") {
   for (const char* version : {"transformers4", "transformers5"})
@@ -138,7 +139,8 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
                                                std::pair{"mamba", "MambaForCausalLM"},
                                                std::pair{"jamba", "JambaForCausalLM"},
                                                std::pair{"mamba2", "Mamba2ForCausalLM"},
-                                               std::pair{"bamba", "BambaForCausalLM"}}) {
+                                               std::pair{"bamba", "BambaForCausalLM"},
+                                               std::pair{"granitemoehybrid", "GraniteMoeHybridForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
@@ -146,7 +148,7 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
       if (std::string(arch) == "mistral") CHECK(mixer.integer("window") == 5);
       if (std::string(arch) == "qwen2") CHECK((mixer.boolean("qkv_bias") && !mixer.boolean("out_bias")));
       if (std::string(arch) == "qwen3") CHECK(mixer.boolean("qk_norm"));
-      if (std::string(arch) == "bamba") {
+      if (std::string(arch) == "bamba" || std::string(arch) == "granitemoehybrid") {
         std::vector<std::string> types;
         for (const LayerPlan& l : f.checkpoint.model->plan()) types.push_back(l.mixer_type);
         CHECK(types == std::vector<std::string>{"mamba2", "attention", "mamba2", "attention"});
@@ -158,6 +160,37 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
       CHECK(test::file_bytes(f.out / "hf" / "config.json").find(std::string("\"") + expected_class + "\"") !=
             std::string::npos);
     }
+}
+
+// Granite-4.0-H's attention has no positional encoding (position_embedding_type "nope"):
+// the import gives positions = "none" (RoPE's keys are then irrelevant), and the export
+// writes "nope" back. A model with Granite's multipliers has no other counterpart.
+TEST_CASE("hf: GraniteMoeHybrid without RoPE and Granite multipliers export only as Granite", "[hf][fixtures]") {
+  const fs::path fixture = fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / "transformers5_granitemoehybrid";
+  const fs::path dir = test::fresh_temp_dir("hf_granite", "nope");
+  fs::copy(fixture, dir / "in");
+  std::string config = test::file_bytes(dir / "in" / "config.json");
+  const std::string rope = "\"position_embedding_type\": \"rope\"";
+  REQUIRE(config.find(rope) != std::string::npos);
+  config.replace(config.find(rope), rope.size(), "\"position_embedding_type\": \"nope\"");
+  test::write_file(dir / "in" / "config.json", config);
+  import_hf(dir / "in", dir / "ckpt", test::hybrid_registry(), test::hermetic_options());
+  const LoadedCheckpoint c = load_checkpoint(dir / "ckpt", test::hermetic_options(), test::hybrid_registry());
+  for (const Config& mixer : c.experiment.model.components("mixer"))
+    if (mixer.type() == "attention") CHECK(mixer.string("positions") == "none");
+  export_hf(dir / "ckpt", dir / "out", test::hybrid_registry(), test::hermetic_options());
+  CHECK(test::file_bytes(dir / "out" / "config.json").find("\"nope\"") != std::string::npos);
+
+  // A Llama-like model with a residual multiplier: refused, naming Granite.
+  const fs::path llama = fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / "transformers5_llama";
+  import_hf(llama, dir / "llama", test::hybrid_registry(), test::hermetic_options());
+  std::string experiment = test::file_bytes(dir / "llama" / "experiment.toml");
+  experiment.replace(experiment.find("[model]\n"), 8, "[model]\nblock = { type = \"prenorm\", residual_multiplier = 0.5 }\n");
+  test::write_file(dir / "llama" / "experiment.toml", experiment);
+  CheckpointChecks edited;
+  edited.allow_unverified = true;  // experiment.toml was changed after its manifest was written
+  CHECK_THROWS_WITH(export_hf(dir / "llama", dir / "llama_out", test::hybrid_registry(), test::hermetic_options(), edited),
+                    Catch::Contains("GraniteMoeHybridForCausalLM has them"));
 }
 
 // Published checkpoints are bf16: the import keeps them bf16 (the model is built and

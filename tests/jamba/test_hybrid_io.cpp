@@ -65,6 +65,8 @@ TEST_CASE("plan: analytic parameter counts equal the built model's", "[plan]") {
       {"non-selective mamba (constant dt, B, C)", hybrid_text("", "", "selective = false")},
       {"gelu mlp with biases; moe with a shared expert and a noisy router", hybrid_text("", "", "",
        "activation = \"gelu\"\nbias = true", "n_shared_experts = 1\nrouter = { type = \"noisy_topk\" }")},
+      {"moe with two shared experts of their own width (shared_d_ff)",
+       hybrid_text("", "", "", "", "n_shared_experts = 2\nshared_d_ff = 20")},
       {"fused qkv, no positions; gelu experts, aux-free bias", hybrid_text("", "fused_qkv = true\npositions = \"none\"",
        "", "", "activation = \"gelu\"\nbalance = [{ type = \"aux_free_bias\" }]")},
   };
@@ -304,7 +306,9 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
                              Published{"mamba2-2.7b.toml", 2702599680, 2702599680},
                              Published{"mamba-codestral-7b.toml", 7285403648, 7285403648},
                              // transformers 5.24's BambaForCausalLM (tests/fixtures/hf/PUBLISHED.md)
-                             Published{"bamba-9b.toml", 9780235392, 9780235392}}) {
+                             Published{"bamba-9b.toml", 9780235392, 9780235392},
+                             // transformers 5.24's GraniteMoeHybridForCausalLM (PUBLISHED.md)
+                             Published{"granite-4.0-h-tiny.toml", 6939037248, 1465470528}}) {
     INFO(p.file);
     const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
                                           test::hybrid_registry());

@@ -60,6 +60,9 @@ struct RunOutcome {
   // tokens); 0 when the model cannot decode.
   double decode_tokens_per_s = 0;
   std::size_t decode_cache_bytes = 0;
+  // Decode state of one sequence after a prompt of the task's length (KV cache, conv and
+  // SSM states): the recurrent state size of Zoology's comparisons.
+  std::size_t decode_state_bytes = 0;
   int stop_signal = 0;  // SIGINT or SIGTERM when that stopped training (summary.interrupted)
 };
 

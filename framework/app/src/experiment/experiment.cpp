@@ -20,6 +20,9 @@ const ConfigSchema& model_schema() {
     s.number("norm_eps", 1e-5, "epsilon of the norms").greater_than(0);
     s.boolean("tie_embeddings", true, "LM head shares the embedding matrix");
     s.number("init_std", 0.02, "std of the embedding (and untied head) initialisation").greater_than(0);
+    s.number("embedding_multiplier", 1.0, "the embeddings are multiplied by this (Granite's embedding_multiplier)")
+        .greater_than(0);
+    s.number("logits_scaling", 1.0, "the logits are divided by this (Granite's logits_scaling)").greater_than(0);
     s.component("stack", ComponentKind::stack, "pattern", "which mixer and ffn each layer uses");
     s.component("block", ComponentKind::block, "prenorm", "how each layer combines its mixer and ffn with norms and residuals");
     s.component_map("mixer", ComponentKind::mixer, "named mixer entries: [model.mixer.NAME] type = ...");

@@ -223,6 +223,10 @@ std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Expe
   out.set("torch_dtype", "float32");
   try {
     if (e.model.string("norm") != arch.norm) hf::not_exportable("norm must be " + arch.norm);
+    if (!arch.multipliers && (e.model.number("embedding_multiplier") != 1.0 || e.model.number("logits_scaling") != 1.0 ||
+                              e.model.component("block").number("residual_multiplier") != 1.0))
+      hf::not_exportable("embedding_multiplier, logits_scaling and the block's residual_multiplier must be 1 "
+                         "(GraniteMoeHybridForCausalLM has them)");
     out.set(arch.norm_eps_key, e.model.number("norm_eps"));
     if (const hf::ComponentMapping* stack = stack_mapping(registry, arch))
       stack->export_config(e.model.component("stack"), e.model, out);
@@ -259,7 +263,8 @@ hf::TensorRule tensor_rule(const hf::ArchitectureMapping& arch, const ComponentR
                                            std::tuple{std::string("ffn."), ComponentKind::ffn, plan.ffn_type}}) {
       if (type.empty() || rest.rfind(role, 0) != 0) continue;
       const std::string inner = rest.substr(role.size());
-      const std::string module = prefix + module_of(arch, type) + ".";
+      const std::string under = module_of(arch, type);
+      const std::string module = under.empty() ? prefix : prefix + under + ".";
       hf::TensorRule rule{inner, {inner}};  // unnamed parameters keep their name under the module
       for (const hf::TensorRule& r : component_mapping(registry, arch, kind, type).tensors)
         if (r.strata == inner) rule = r;

@@ -161,7 +161,11 @@ Shape part_shape(Shape shape, std::size_t parts, int unsqueeze, const std::strin
 
 // The strata tensor `target` (its shape) from its Hugging Face tensors (rule: absolute names).
 Tensor gather(const hf::TensorRule& r, const Tensor& target, HfTensors& hf) {
-  const bool experts = per_expert(r);
+  const bool experts = per_expert(r) || r.strata_leading_one;
+  if (r.strata_leading_one && target.size(0) != 1)
+    throw FileFormatError("strata tensor '" + r.strata + "' of shape " + target.shape().to_string() +
+                              " has no single Hugging Face counterpart (one tensor of its leading size 1)",
+                          "the component's Hugging Face mapping does not fit its parameter");
   const Shape item = experts ? target.shape().drop(0) : target.shape();
   const Shape each = part_shape(item, r.hf.size(), r.hf_unsqueeze, r.strata);
   const std::int64_t n_items = experts ? target.size(0) : 1;
@@ -182,7 +186,7 @@ Tensor gather(const hf::TensorRule& r, const Tensor& target, HfTensors& hf) {
 // The Hugging Face tensors of the strata tensor `value` (the inverse of gather).
 std::vector<std::pair<std::string, Tensor>> scatter(const hf::TensorRule& r, const Tensor& value) {
   std::vector<std::pair<std::string, Tensor>> out;
-  const bool experts = per_expert(r);
+  const bool experts = per_expert(r) || r.strata_leading_one;
   const std::int64_t n_items = experts ? value.size(0) : 1;
   for (std::int64_t e = 0; e < n_items; ++e) {
     const Tensor item = experts ? value.slice(0, e, e + 1).squeeze(0) : value;

@@ -30,6 +30,8 @@ const std::vector<MetricColumn>& trainer_metrics() {
       {"parameters", "parameters", "trainable parameters", false},
       {"peak_mib", "peak MiB", "peak memory of the run", false},
       {"decode_tokens_per_s", "decode tokens/s", "token-by-token decoding throughput of the final model", false},
+      {"state_bytes", "state bytes", "decoding state of one sequence after the task's sequence length: KV cache, "
+                                     "conv and SSM states", false},
   };
   return kMetrics;
 }
@@ -161,7 +163,10 @@ std::map<std::string, double> final_metrics(const RunData& run) {
     put("seconds", number_at(f, "seconds"));
     put("parameters", number_at(f, "parameters"));
     put("peak_mib", number_at(f, "peak_memory_bytes") / double(1 << 20));
-    if (f.contains("decode")) put("decode_tokens_per_s", number_at(f["decode"], "tokens_per_s"));
+    if (f.contains("decode")) {
+      put("decode_tokens_per_s", number_at(f["decode"], "tokens_per_s"));
+      if (number_at(f["decode"], "state_bytes") > 0) put("state_bytes", number_at(f["decode"], "state_bytes"));
+    }
   }
   // A metric final.json lacks (a run written before final.json held it): its last logged value.
   for (const auto& [key, logged] : std::map<std::string, std::string>{

@@ -117,6 +117,35 @@ std::string tradeoff_html(const Comparison& c) {
          escape_html(caption) + "</figcaption>\n</figure>\n";
 }
 
+// Zoology's view of recall against memory: the primary metric (accuracy first) against each
+// variant's decoding state, when the variants' states differ.
+std::string state_size_html(const Comparison& c) {
+  const std::string y_key = c.metric("eval_accuracy") ? "eval_accuracy" : c.primary;
+  if (!c.metric("state_bytes") || !c.metric(y_key)) return {};
+  double lo = INFINITY, hi = -INFINITY;
+  std::vector<ScatterPoint> points;
+  for (const ComparedVariant& v : c.variants) {
+    if (!v.stats.count("state_bytes") || !v.stats.count(y_key)) continue;
+    points.push_back(point_of(v, "state_bytes", y_key));
+    lo = std::min(lo, points.back().x);
+    hi = std::max(hi, points.back().x);
+  }
+  if (!(hi > lo)) return {};
+  ScatterChartSpec spec;
+  spec.title = label_of(c, y_key) + " against the decoding state";
+  spec.x_label = "state bytes per sequence";
+  spec.y_label = label_of(c, y_key);
+  spec.width = 1100;
+  spec.height = 420;
+  spec.log_x = true;
+  return "<h2 id=\"state\">Against the state size</h2>\n<figure>\n" + scatter_chart_svg(spec, points) +
+         "<figcaption>" +
+         escape_html("One point per variant: the decoding state of one sequence after the task's sequence length "
+                     "(attention's KV cache, Mamba's conv and SSM states), as Zoology compares recall against "
+                     "recurrent state size (Arora et al. 2023).") +
+         "</figcaption>\n</figure>\n";
+}
+
 std::string curves_html(const Comparison& c) {
   std::vector<std::string> keys;
   for (const char* key : {"eval_loss", "train_loss", "eval_accuracy", "eval_perplexity"})
@@ -259,6 +288,10 @@ std::string comparison_sections(const Comparison& c, const fs::path& page_folder
   toc.emplace_back("ranking", "Ranking");
   out += noise_html(c);
   toc.emplace_back("noise", "Beyond seed noise");
+  if (const std::string state = state_size_html(c); !state.empty()) {
+    out += state;
+    toc.emplace_back("state", "Against the state size");
+  }
   if (const std::string tradeoff = tradeoff_html(c); !tradeoff.empty()) {
     out += tradeoff;
     toc.emplace_back("tradeoff", "Trade-off");

@@ -446,18 +446,26 @@ std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<Sc
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   };
+  const auto plotted = [&](const ScatterPoint& p) {
+    return std::isfinite(p.x) && std::isfinite(p.y) && (!spec.log_x || p.x > 0);
+  };
   for (const ScatterPoint& p : points) {
-    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
-    for (double v : {p.x, p.x_low, p.x_high}) extend(v, xmin, xmax);
+    if (!plotted(p)) continue;
+    for (double v : {p.x, p.x_low, p.x_high})
+      if (!spec.log_x || v > 0) extend(v, xmin, xmax);
     for (double v : {p.y, p.y_low, p.y_high}) extend(v, ymin, ymax);
   }
   const bool empty = !(xmin <= xmax);
-  if (empty) xmin = ymin = 0, xmax = ymax = 1;
-  // A margin inside the axes, so that points and labels do not sit on them.
+  if (empty) xmin = ymin = spec.log_x ? 1 : 0, xmax = ymax = spec.log_x ? 10 : 1;
+  // A margin inside the axes, so that points and labels do not sit on them (on a log axis:
+  // a factor, and ticks at 1-2-5 values).
   const double xpad = (xmax - xmin) * 0.06, ypad = (ymax - ymin) * 0.08;
-  const std::vector<double> x_ticks = nice_ticks(xmin - xpad, xmax + xpad, 6);
+  std::vector<double> x_ticks = spec.log_x ? log_ticks(xmin / 1.5, xmax * 1.5) : nice_ticks(xmin - xpad, xmax + xpad, 6);
+  if (x_ticks.size() < 2) x_ticks = {xmin / 1.5, xmax * 1.5};
   const std::vector<double> y_ticks = nice_ticks(ymin - ypad, ymax + ypad, 5);
-  const double x_lo = x_ticks.front(), x_hi = x_ticks.back(), y_lo = y_ticks.front(), y_hi = y_ticks.back();
+  const double x_lo = spec.log_x ? std::min(x_ticks.front(), xmin / 1.5) : x_ticks.front();
+  const double x_hi = spec.log_x ? std::max(x_ticks.back(), xmax * 1.5) : x_ticks.back();
+  const double y_lo = y_ticks.front(), y_hi = y_ticks.back();
   const double x_spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
   const double y_spacing = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
   double x_magnitude = 0, y_magnitude = 0, y_label_width = 0;
@@ -467,18 +475,24 @@ std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<Sc
 
   const double width = spec.width, height = spec.height;
   const double px0 = std::max(kMinLeftMargin, 24 + y_label_width + 10), px1 = width - 18, py0 = 14, py1 = height - 44;
-  const auto sx = [&](double x) { return px0 + (std::clamp(x, x_lo, x_hi) - x_lo) / (x_hi - x_lo) * (px1 - px0); };
+  const auto sx = [&](double x) {
+    if (spec.log_x)
+      return px0 + (std::log10(std::clamp(x, x_lo, x_hi)) - std::log10(x_lo)) / (std::log10(x_hi) - std::log10(x_lo)) *
+                       (px1 - px0);
+    return px0 + (std::clamp(x, x_lo, x_hi) - x_lo) / (x_hi - x_lo) * (px1 - px0);
+  };
   const auto sy = [&](double y) { return py1 - (std::clamp(y, y_lo, y_hi) - y_lo) / (y_hi - y_lo) * (py1 - py0); };
 
   std::string out = svg_open(width, height, spec.title);
   PixelTicks y_at, x_at;
   for (double t : y_ticks) y_at.emplace_back(sy(t), format_tick(t, y_spacing, y_magnitude));
-  for (double t : x_ticks) x_at.emplace_back(sx(t), format_tick(t, x_spacing, x_magnitude));
-  out += plot_frame({px0, px1, py0, py1, height}, y_at, x_at, spec.x_label, spec.y_label, empty);
+  for (double t : x_ticks) x_at.emplace_back(sx(t), format_tick(t, spec.log_x ? t : x_spacing, x_magnitude));
+  out += plot_frame({px0, px1, py0, py1, height}, y_at, x_at, spec.x_label + (spec.log_x ? " (log scale)" : ""),
+                    spec.y_label, empty);
 
   for (std::size_t i = 0; i < points.size(); ++i) {
     const ScatterPoint& p = points[i];
-    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+    if (!plotted(p)) continue;
     const std::string& colour = series_colour(i);
     const double x = sx(p.x), y = sy(p.y);
     if (std::isfinite(p.x_low) && std::isfinite(p.x_high)) {
@@ -509,7 +523,7 @@ std::string scatter_chart_svg(const ScatterChartSpec& spec, const std::vector<Sc
   std::vector<Box> placed;
   for (std::size_t i = 0; i < points.size(); ++i) {
     const ScatterPoint& p = points[i];
-    if (!std::isfinite(p.x) || !std::isfinite(p.y) || p.label.empty()) continue;
+    if (!plotted(p) || p.label.empty()) continue;
     const double x = sx(p.x), y = sy(p.y), w = text_width(p.label, 11);
     struct Place {
       double x, y;

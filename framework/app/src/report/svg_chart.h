@@ -101,6 +101,7 @@ struct ScatterChartSpec {
   std::string y_label;
   int width = 720;
   int height = 360;
+  bool log_x = false;  // a log x axis (every x must be positive; points that are not are left out)
 };
 
 // One point per item (coloured as the line charts colour series, so that item i matches

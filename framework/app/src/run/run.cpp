@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "strata/allocator.h"
+#include "strata/autograd.h"
 #include "strata/atomic_file.h"
 #include "strata/checkpoint.h"
 #include "strata/folder_lock.h"
@@ -61,10 +62,19 @@ nlohmann::json eval_json(const EvalResult& r, bool perplexity) {
 }
 
 // Decoding speed and cache size of the trained model: one sequence, an evaluation prompt,
-// 64 new tokens. Models whose mixers cannot decode report 0.
+// 64 new tokens; and the decode state after the prompt alone (the task's sequence length:
+// what a recurrent model carries, what attention caches). Models whose mixers cannot decode
+// report 0.
 void probe_decoding(Model& model, Task& task, RunOutcome& outcome) {
   try {
     const Batch batch = task.eval_batch(0, 1);
+    {
+      autograd::NoGradGuard no_grad;
+      StepContext ctx(false);
+      DecodeState state = model.make_decode_state(1);
+      model.forward_step(batch.inputs, state, ctx);
+      outcome.decode_state_bytes = state.size_bytes();
+    }
     GenerateOptions options;
     options.max_new_tokens = 64;
     Generator gen(0);
@@ -88,7 +98,8 @@ void write_final_json(const fs::path& folder, const RunOutcome& outcome) {
                          {"parameters", outcome.parameters},
                          {"peak_memory_bytes", outcome.peak_memory_bytes},
                          {"decode", {{"tokens_per_s", outcome.decode_tokens_per_s},
-                                     {"cache_bytes", outcome.decode_cache_bytes}}}};
+                                     {"cache_bytes", outcome.decode_cache_bytes},
+                                     {"state_bytes", outcome.decode_state_bytes}}}};
   write_text_atomically(folder / run_folder::kFinalFile, j.dump(2) + "\n");
 }
 

@@ -202,10 +202,13 @@ class TomlWriter {
 // - `hf_unsqueeze` >= 0: the Hugging Face tensor has an extra dimension of size 1 at that
 //   position (mamba's conv1d.weight: strata [E, K], Hugging Face [E, 1, K]).
 // A parameter no rule names maps to the same name under the module.
+// - `strata_leading_one`: the strata tensor has a leading dimension of size 1 that the
+//   Hugging Face tensor lacks (a single shared expert, stacked as strata's experts are).
 struct TensorRule {
   std::string strata;
   std::vector<std::string> hf;
   int hf_unsqueeze = -1;
+  bool strata_leading_one = false;
 };
 
 // How one component type takes part in one or more architectures.
@@ -237,7 +240,8 @@ struct ArchitectureMapping {
   // The component types it composes, in the order the imported experiment lists them; an
   // export matches the architecture when the model has exactly these types.
   std::vector<std::string> mixers, ffns;
-  // The module each component type is under in a Hugging Face layer: {"attention", "self_attn"}.
+  // The module each component type is under in a Hugging Face layer: {"attention", "self_attn"};
+  // "" when its tensors sit in the layer itself (Granite's block_sparse_moe and shared_mlp).
   std::vector<std::pair<std::string, std::string>> modules;
   // Model-level tensor names. A layer's are layer_prefix + index + "." + name + ".weight".
   std::string embedding;               // "model.embed_tokens.weight"
@@ -264,6 +268,10 @@ struct ArchitectureMapping {
   // keys produced the plan (mixers, layout, attention_ratio). NotExportable for a plan the
   // architecture cannot express.
   std::function<void(const std::vector<LayerTypes>& layers, ConfigWriter& out)> export_layers;
+  // Whether the architecture has Granite's multipliers: [model] embedding_multiplier and
+  // logits_scaling and the block's residual_multiplier (its import_config and export_config
+  // map them). Export refuses a model with any of them != 1 for the other architectures.
+  bool multipliers = false;
 };
 
 }  // namespace strata::hf

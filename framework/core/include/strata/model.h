@@ -1,6 +1,8 @@
 #pragma once
 // The language model an experiment's [model] section describes:
 //   token embedding -> n_layers x block -> final norm -> LM head (tied or untied),
+// the embeddings times [model] embedding_multiplier and the logits divided by
+// logits_scaling (both 1 but in Granite's models),
 // where a block is a [model.block] component, by default pre-norm residual:
 // x = x + mixer(norm(x));  x = x + ffn(norm(x)) (the ffn half is absent when the layer has
 // no ffn). Which mixer and ffn each layer uses comes from the [model.stack] component;
@@ -78,6 +80,8 @@ class Model : public Module {
 
   ModelDims dims_;
   bool tied_ = true;
+  double embedding_multiplier_ = 1.0;  // [model] embedding_multiplier: h = multiplier * embedding(ids)
+  double logits_scaling_ = 1.0;        // [model] logits_scaling: logits = head(h) / scaling
   std::shared_ptr<nn::Embedding> embedding_;
   std::vector<std::shared_ptr<Block>> blocks_;
   std::shared_ptr<nn::Norm> final_norm_;

@@ -1,5 +1,6 @@
 // The built-in block "prenorm": x = x + mixer(norm(x)); x = x + ffn(norm(x)), the layout
-// of GPT-2, Llama, Mamba and Jamba.
+// of GPT-2, Llama, Mamba and Jamba; with residual_multiplier m (Granite's),
+// x = x + m mixer(norm(x)) and likewise for the ffn.
 #include "builtins/builtins.h"
 #include "strata/ops.h"
 
@@ -9,11 +10,12 @@ namespace {
 
 class PreNormBlock : public Block {
  public:
-  explicit PreNormBlock(const BuildContext& ctx) : d_model_(ctx.dims.d_model), dtype_(ctx.dtype) {}
+  PreNormBlock(const BuildContext& ctx, double residual_multiplier)
+      : d_model_(ctx.dims.d_model), dtype_(ctx.dtype), residual_multiplier_(residual_multiplier) {}
 
   Tensor forward(const Tensor& x, MixerState* state, StepContext& ctx) override {
-    Tensor h = add(x, run_mixer(mixer_norm_->forward(x), state, ctx));  // [B, T, D]
-    if (ffn()) h = add(h, run_ffn(ffn_norm_->forward(h), ctx));
+    Tensor h = add(x, branch(run_mixer(mixer_norm_->forward(x), state, ctx)));  // [B, T, D]
+    if (ffn()) h = add(h, branch(run_ffn(ffn_norm_->forward(h), ctx)));
     return h;
   }
 
@@ -28,8 +30,11 @@ class PreNormBlock : public Block {
   }
 
  private:
+  Tensor branch(const Tensor& y) const { return residual_multiplier_ == 1.0 ? y : scale(y, residual_multiplier_); }
+
   std::int64_t d_model_;
   DType dtype_;
+  double residual_multiplier_;
   std::shared_ptr<nn::Norm> mixer_norm_, ffn_norm_;  // ffn_norm_: null without ffn
 };
 
@@ -37,8 +42,11 @@ class PreNormBlock : public Block {
 
 void register_prenorm_block(ComponentRegistry& registry) {
   ComponentSpec spec{ComponentKind::block, "prenorm", "pre-norm residual: x + mixer(norm(x)), then x + ffn(norm(x))", {}, {}};
-  registry.add(std::move(spec), [](const Config&, const BuildContext& ctx) -> std::unique_ptr<Component> {
-    return std::make_unique<PreNormBlock>(ctx);
+  spec.schema.number("residual_multiplier", 1.0,
+                     "each branch's output is multiplied by this before the residual add (Granite's residual_multiplier)")
+      .greater_than(0);
+  registry.add(std::move(spec), [](const Config& c, const BuildContext& ctx) -> std::unique_ptr<Component> {
+    return std::make_unique<PreNormBlock>(ctx, c.number("residual_multiplier"));
   });
 }
 

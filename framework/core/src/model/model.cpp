@@ -61,6 +61,8 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   dims = detail::resolve_model_dims(config, dims);
   model->dims_ = dims;
   model->tied_ = config.boolean("tie_embeddings");
+  model->embedding_multiplier_ = config.number("embedding_multiplier");
+  model->logits_scaling_ = config.number("logits_scaling");
   const nn::NormKind norm = nn::parse_norm_kind(config.string("norm"));
   const Config& block_config = config.component("block");
   const double eps = config.number("norm_eps");
@@ -115,7 +117,8 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
 }
 
 Tensor Model::logits(const Tensor& h) const {
-  return linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
+  const Tensor out = linear(final_norm_->forward(h), tied_ ? embedding_->weight() : head_);
+  return logits_scaling_ == 1.0 ? out : scale(out, 1.0 / logits_scaling_);
 }
 
 void Model::check_packed_batch(const Tensor& ids, bool decoding, const StepContext& ctx) const {
@@ -143,6 +146,7 @@ Tensor Model::run(const Tensor& ids, DecodeState* state, StepContext& ctx, const
   ctx.set_token_ids(ids);
   if (ctx.sequence_starts().defined()) check_packed_batch(ids, state != nullptr, ctx);
   Tensor h = embedding_->forward(ids);  // [B, T, D]
+  if (embedding_multiplier_ != 1.0) h = scale(h, embedding_multiplier_);
   if (observe) (*observe)("embedding", h);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     Block& b = *blocks_[i];
