@@ -207,24 +207,34 @@ hf::ComponentMapping mamba2_mapping(const Mamba2Dialect& d) {
   return m;
 }
 
+// The Mamba-2 hybrids' shared layout (Bamba, GraniteMoeHybrid): model.layers.N with a Mamba-2
+// mixer (mamba) or attention (self_attn), the ffn of type `ffn` under `ffn_module`, RMSNorms
+// named input_layernorm and `ffn_norm`.
+hf::ArchitectureMapping mamba2_hybrid(const char* name, const char* model_type, const char* ffn, const char* ffn_module,
+                                      const char* ffn_norm, const char* final_norm, double default_eps) {
+  hf::ArchitectureMapping a;
+  a.name = name;
+  a.model_type = model_type;
+  a.mixers = {"attention", "mamba2"};
+  a.ffns = {ffn};
+  a.modules = {{"attention", "self_attn"}, {"mamba2", "mamba"}, {ffn, ffn_module}};
+  a.embedding = "model.embed_tokens.weight";
+  a.final_norm = final_norm;
+  a.layer_prefix = "model.layers.";
+  a.mixer_norm = "input_layernorm";
+  a.ffn_norm = ffn_norm;
+  a.norm_eps_key = "rms_norm_eps";
+  a.norm_eps_default = default_eps;
+  return a;
+}
+
 // BambaForCausalLM (IBM's Bamba; the layout of Granite-4.0-H's dense models): Mamba-2
 // layers, attention at the layers attn_layer_indices lists, a SwiGLU MLP (feed_forward)
 // after every mixer. Its attention rotates half of each head (partial_rotary_factor 0.5,
 // the attention plugin's Bamba mapping).
 hf::ArchitectureMapping bamba_architecture() {
-  hf::ArchitectureMapping a;
-  a.name = kBamba;
-  a.model_type = "bamba";
-  a.mixers = {"attention", "mamba2"};
-  a.ffns = {"mlp"};
-  a.modules = {{"attention", "self_attn"}, {"mamba2", "mamba"}, {"mlp", "feed_forward"}};
-  a.embedding = "model.embed_tokens.weight";
-  a.final_norm = "model.final_layernorm.weight";
-  a.layer_prefix = "model.layers.";
-  a.mixer_norm = "input_layernorm";
-  a.ffn_norm = "pre_ff_layernorm";
-  a.norm_eps_key = "rms_norm_eps";
-  a.norm_eps_default = 1e-5;
+  hf::ArchitectureMapping a = mamba2_hybrid(kBamba, "bamba", "mlp", "feed_forward", "pre_ff_layernorm",
+                                            "model.final_layernorm.weight", 1e-5);
   a.import_config = [](const hf::ConfigView& c, hf::TomlWriter&) {
     c.irrelevant("z_loss_coefficient", "a training loss term on the logits (z-loss), not the logits themselves");
     c.irrelevant("num_logits_to_keep", "how many final positions' logits transformers computes in generation");
@@ -275,19 +285,9 @@ hf::ComponentMapping bamba_stack_mapping() {
 // each residual branch times residual_multiplier (the block's), the logits divided by
 // logits_scaling, attention scores scaled by attention_multiplier (the attention plugin's).
 hf::ArchitectureMapping granite_architecture() {
-  hf::ArchitectureMapping a;
-  a.name = kGranite;
-  a.model_type = "granitemoehybrid";
-  a.mixers = {"attention", "mamba2"};
-  a.ffns = {"moe"};
-  a.modules = {{"attention", "self_attn"}, {"mamba2", "mamba"}, {"moe", ""}};
-  a.embedding = "model.embed_tokens.weight";
-  a.final_norm = "model.norm.weight";
-  a.layer_prefix = "model.layers.";
-  a.mixer_norm = "input_layernorm";
-  a.ffn_norm = "post_attention_layernorm";
-  a.norm_eps_key = "rms_norm_eps";
-  a.norm_eps_default = 1e-6;
+  // The MoE's block_sparse_moe and shared_mlp sit in the layer itself (module "").
+  hf::ArchitectureMapping a = mamba2_hybrid(kGranite, "granitemoehybrid", "moe", "", "post_attention_layernorm",
+                                            "model.norm.weight", 1e-6);
   a.multipliers = true;
   a.import_config = [](const hf::ConfigView& c, hf::TomlWriter& model) {
     model.set("embedding_multiplier", c.number_or("embedding_multiplier", 1.0));

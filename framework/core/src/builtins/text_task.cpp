@@ -16,22 +16,33 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TextTask : public Task {
+// What every layout of the text task shares: its tokenizer's vocabulary, the row length,
+// perplexity.
+class TokenizedTextTask : public Task {
  public:
-  // tokens: the whole file's token ids
-  TextTask(std::vector<std::int32_t> tokens, std::unique_ptr<Tokenizer> tokenizer, std::int64_t seq_len,
-           double valid_fraction)
-      : tokenizer_(std::move(tokenizer)), seq_len_(seq_len) {
-    const auto n = static_cast<std::int64_t>(tokens.size());
-    split_ = n - static_cast<std::int64_t>(double(n) * valid_fraction);
-    tokens_ = std::move(tokens);
-  }
-
+  TokenizedTextTask(std::unique_ptr<Tokenizer> tokenizer, std::int64_t seq_len)
+      : tokenizer_(std::move(tokenizer)), seq_len_(seq_len) {}
   std::int64_t vocab_size() const override { return tokenizer_->vocab_size(); }
   std::int64_t seq_len() const override { return seq_len_; }
   bool reports_perplexity() const override { return true; }
   double chance_accuracy() const override { return 1.0 / double(tokenizer_->vocab_size()); }
   const Tokenizer* tokenizer() const override { return tokenizer_.get(); }
+
+ protected:
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::int64_t seq_len_;
+};
+
+class TextTask : public TokenizedTextTask {
+ public:
+  // tokens: the whole file's token ids
+  TextTask(std::vector<std::int32_t> tokens, std::unique_ptr<Tokenizer> tokenizer, std::int64_t seq_len,
+           double valid_fraction)
+      : TokenizedTextTask(std::move(tokenizer), seq_len) {
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    split_ = n - static_cast<std::int64_t>(double(n) * valid_fraction);
+    tokens_ = std::move(tokens);
+  }
 
   Batch train_batch(std::int64_t batch_size, Generator& gen) override {
     const std::int64_t starts = split_ - seq_len_;  // window [s, s + T] within the training part
@@ -63,8 +74,6 @@ class TextTask : public Task {
   }
 
   std::vector<std::int32_t> tokens_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::int64_t seq_len_;
   std::int64_t split_;
 };
 
@@ -85,17 +94,11 @@ enum class Layout { packed, padded };
 // all, with Batch::sequence_starts marking where each begins (the model keeps them apart,
 // and no target crosses a start); a document longer than the row is cut. padded: one
 // document per row, cut to T tokens, the rest padding that is neither scored nor counted.
-class DocumentTask : public Task {
+class DocumentTask : public TokenizedTextTask {
  public:
   DocumentTask(Documents docs, std::unique_ptr<Tokenizer> tokenizer, std::int64_t seq_len, std::int64_t n_train,
                Layout layout)
-      : docs_(std::move(docs)), tokenizer_(std::move(tokenizer)), seq_len_(seq_len), n_train_(n_train), layout_(layout) {}
-
-  std::int64_t vocab_size() const override { return tokenizer_->vocab_size(); }
-  std::int64_t seq_len() const override { return seq_len_; }
-  bool reports_perplexity() const override { return true; }
-  double chance_accuracy() const override { return 1.0 / double(tokenizer_->vocab_size()); }
-  const Tokenizer* tokenizer() const override { return tokenizer_.get(); }
+      : TokenizedTextTask(std::move(tokenizer), seq_len), docs_(std::move(docs)), n_train_(n_train), layout_(layout) {}
 
   Batch train_batch(std::int64_t batch_size, Generator& gen) override {
     std::vector<std::int64_t> first(static_cast<std::size_t>(batch_size));
@@ -144,8 +147,6 @@ class DocumentTask : public Task {
   }
 
   Documents docs_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::int64_t seq_len_;
   std::int64_t n_train_;
   Layout layout_;
 };
