@@ -214,3 +214,35 @@ TEST_CASE("compare: default seeds, unfinished runs, repeated seeds and tiny valu
     CHECK(text.find("Not tested, a single seed each: lonely") != std::string::npos);
   }
 }
+
+TEST_CASE("compare: variants with different decoding states get the accuracy-against-state chart", "[compare]") {
+  const fs::path root = test::fresh_temp_dir("compare", "state");
+  std::vector<fs::path> runs;
+  const double states[] = {5120, 65536, 140288};
+  const double accuracy[] = {0.15, 0.3, 0.99};
+  for (int v = 0; v < 3; ++v) {
+    const fs::path dir = seeded_run(root, "w" + std::to_string(v), 16 * (v + 1), 0, 1.0 - 0.1 * v, 0.5);
+    write(dir / "final.json", "{\"steps\": 20, \"train_loss\": 1.0, \"eval\": {\"loss\": 1.0, \"accuracy\": " +
+                                  std::to_string(accuracy[v]) + "}, \"tokens_per_s\": 1000, \"seconds\": 1, "
+                                  "\"decode\": {\"tokens_per_s\": 10, \"cache_bytes\": 1, \"state_bytes\": " +
+                                  std::to_string(states[v]) + "}}");
+    runs.push_back(dir);
+  }
+  const fs::path page = root / "comparison.html";
+  compare_runs_and_report(runs, page, 200);
+  const std::string html = read(page);
+  const std::size_t section = html.find("<h2 id=\"state\">Against the state size</h2>");
+  REQUIRE(section != std::string::npos);
+  CHECK(html.find("state bytes per sequence (log scale)", section) != std::string::npos);
+  // Equal states (the same model family at one size): no such chart.
+  for (const fs::path& dir : runs) {
+    std::string f = read(dir / "final.json");
+    for (const double s : states) {
+      const std::string v = std::to_string(s);
+      if (const std::size_t at = f.find(v); at != std::string::npos) f.replace(at, v.size(), "4096");
+    }
+    write(dir / "final.json", f);
+  }
+  compare_runs_and_report(runs, page, 200);
+  CHECK(read(page).find("id=\"state\"") == std::string::npos);
+}
