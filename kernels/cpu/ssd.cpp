@@ -210,7 +210,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       const auto buffer = [](std::int64_t n) { return std::vector<T>(static_cast<std::size_t>(n)); };
       std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in = buffer(P * N), acum = buffer(L),
           dacum = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
-          du = buffer(L * P), dYe = buffer(L * P), SC = buffer(L * P), dSB = buffer(L * P), Xw = buffer(L * P);
+          du = buffer(L * P), dYe = buffer(L * P), dYS = buffer(L * N), dSB = buffer(L * P), Xw = buffer(L * P);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
@@ -251,11 +251,16 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           const T ei = std::exp(acum[std::size_t(i)]);
           for (std::int64_t p = 0; p < P; ++p) dYe[std::size_t(i * P + p)] = ei * dY[i * ldx + p];
         }
-        mm<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(1), dCc, N);  // dC += diag(e) dY S
+        // dYS = diag(e) dY S: [l, N], C's gradient through the state term; and since
+        // dYe_i . (S C_i) = (dYe S)_i . C_i, A_i's gradient through it, without forming S C_i.
+        mm<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(0), dYS.data(), N);
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T* row = &dYS[std::size_t(i * N)];
+          dacum[std::size_t(i)] += dot(row, Cc + i * ldb, N);
+          for (std::int64_t n = 0; n < N; ++n) dCc[i * N + n] += row[n];
+        }
         std::copy(dS.begin(), dS.end(), dS_in.begin());
         mm<T>(true, false, P, N, l, T(1), dYe.data(), P, Cc, ldb, e_last, dS_in.data(), N);  // + e_last dS
-        mm<T>(false, true, l, P, N, T(1), Cc, ldb, S, N, T(0), SC.data(), P);  // S C_i
-        for (std::int64_t i = 0; i < l; ++i) dacum[std::size_t(i)] += dot(&dYe[std::size_t(i * P)], &SC[std::size_t(i * P)], P);
         // The state leaving the chunk, exp(A_last) S + sum_j w_j u_j B_j^T, u_j = dt_j x_j.
         mm<T>(false, true, l, P, N, T(1), Bc, ldb, dS.data(), N, T(0), dSB.data(), P);  // dS B_j
         T dS_dot_S = 0;
