@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -102,6 +104,25 @@ void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std
   }
 }
 
+// row[j] = exp(acum[i] - acum[j]) for j <= i (the decay from step j to step i inside a
+// chunk), through the vector exp in f32: the chunk's l^2 / 2 exponentials are a large part
+// of the op's elementwise work.
+template <class T>
+void decay_row(const std::vector<T>& acum, std::int64_t i, T* row) {
+  for (std::int64_t j = 0; j <= i; ++j) row[j] = acum[std::size_t(i)] - acum[std::size_t(j)];
+  if constexpr (std::is_same_v<T, float>) {
+    vec::exp(row, row, i + 1);
+  } else {
+    for (std::int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j]);
+  }
+}
+
+// dt of the chunk's l steps, contiguous (dt is [B, T, H]: stride H in memory).
+template <class T>
+void chunk_steps(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std::vector<T>& dt) {
+  for (std::int64_t j = 0; j < l; ++j) dt[std::size_t(j)] = v.a.dt[v.dtt(t0 + j)];
+}
+
 // C B^T of every chunk, once per group (the heads of a group share it): [B, G, chunks, L, L],
 // chunk c's l x l block at its start (row stride l).
 template <class T>
@@ -147,7 +168,7 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
       std::vector<T> S(static_cast<std::size_t>(P * N), T(0)), acum(static_cast<std::size_t>(L));
       if (a.initial_state) std::copy_n(a.initial_state + v.state(), P * N, S.begin());
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
-      std::vector<T> M(static_cast<std::size_t>(L * L)), SC(static_cast<std::size_t>(L * P)),
+      std::vector<T> dts(static_cast<std::size_t>(L)), M(static_cast<std::size_t>(L * L)), SC(static_cast<std::size_t>(L * P)),
           Xw(static_cast<std::size_t>(L * P));
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = 0; c < std::int64_t(row.size()); ++c) {
@@ -161,12 +182,13 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
         T* Y = a.y + v.xt(t0);
         // M = (C B^T) o exp(A_i - A_j) dt_j, lower triangle: the quadratic form inside the chunk
         const T* CB = cb.data() + ((b * a.groups + v.g) * chunks + c) * L * L;
-        for (std::int64_t i = 0; i < l; ++i)
-          for (std::int64_t j = 0; j < l; ++j)
-            M[std::size_t(i * l + j)] = j <= i ? CB[i * l + j] *
-                                                     std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]) *
-                                                     a.dt[v.dtt(t0 + j)]
-                                               : T(0);
+        chunk_steps(v, t0, l, dts);
+        for (std::int64_t i = 0; i < l; ++i) {
+          T* m = M.data() + i * l;
+          decay_row(acum, i, m);
+          for (std::int64_t j = 0; j <= i; ++j) m[j] *= CB[i * l + j] * dts[std::size_t(j)];
+          std::fill(m + i + 1, m + l, T(0));
+        }
         mm<T>(false, false, l, P, l, T(1), M.data(), l, Xc, ldx, T(0), Y, ldx);
         // + exp(A_i) S C_i: the state entering the chunk
         mm<T>(false, true, l, P, N, T(1), Cc, ldb, S.data(), N, T(0), SC.data(), P);
@@ -209,7 +231,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
       const auto buffer = [](std::int64_t n) { return std::vector<T>(static_cast<std::size_t>(n)); };
       std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in = buffer(P * N), acum = buffer(L),
-          dacum = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
+          dacum = buffer(L), dts = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
           du = buffer(L * P), dYe = buffer(L * P), dYS = buffer(L * N), dSB = buffer(L * P), Xw = buffer(L * P);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
@@ -229,20 +251,25 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
         // R = (C B^T) o decay, Q = (dY X^T) o dt_j o decay, both lower triangles.
         const T* CB = cb.data() + ((b * a.groups + v.g) * chunks + c) * L * L;
         mm<T>(false, true, l, l, P, T(1), dY, ldx, Xc, ldx, T(0), dyx.data(), l);
-        for (std::int64_t i = 0; i < l; ++i)
-          for (std::int64_t j = 0; j < l; ++j) {
-            const std::size_t k = std::size_t(i * l + j);
-            if (j > i) {
-              Q[k] = R[k] = T(0);
-              continue;
-            }
-            const T decay = std::exp(acum[std::size_t(i)] - acum[std::size_t(j)]);
-            R[k] = decay * CB[i * l + j];
-            Q[k] = decay * dyx[k] * a.dt[v.dtt(t0 + j)];
-            const T g = R[k] * dyx[k] * a.dt[v.dtt(t0 + j)];  // d y / d A_i, and -d y / d A_j
-            dacum[std::size_t(i)] += g;
+        chunk_steps(v, t0, l, dts);
+        for (std::int64_t i = 0; i < l; ++i) {
+          T* r = R.data() + i * l;
+          T* q = Q.data() + i * l;
+          const T* yx = dyx.data() + i * l;
+          decay_row(acum, i, r);  // the decay first, then R in place
+          T row_sum = 0;
+          for (std::int64_t j = 0; j <= i; ++j) {
+            const T decay = r[j], ydt = yx[j] * dts[std::size_t(j)];
+            r[j] = decay * CB[i * l + j];
+            q[j] = decay * ydt;
+            const T g = r[j] * ydt;  // d y / d A_i, and -d y / d A_j
+            row_sum += g;
             dacum[std::size_t(j)] -= g;
           }
+          dacum[std::size_t(i)] += row_sum;
+          std::fill(r + i + 1, r + l, T(0));
+          std::fill(q + i + 1, q + l, T(0));
+        }
         mm<T>(false, false, l, N, l, T(1), Q.data(), l, Bc, ldb, T(1), dCc, N);   // dC += Q B
         mm<T>(true, false, l, N, l, T(1), Q.data(), l, Cc, ldb, T(1), dBc, N);    // dB += Q^T C
         mm<T>(true, false, l, P, l, T(1), R.data(), l, dY, ldx, T(0), du.data(), P);  // du = R^T dY
