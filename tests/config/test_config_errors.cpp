@@ -355,7 +355,7 @@ std::vector<BadConfig> bad_configs() {
        validate,
        "bad.toml:2:8",
        "task.type",
-       {"unknown task \"cpy\" (known tasks: associative_recall, copy, induction_heads, mqar, selective_copy, text)"},
+       {"unknown task \"cpy\" (known tasks: associative_recall, copy, induction_heads, mqar, packed, selective_copy, text)"},
        {"did you mean \"copy\"?"},
        {}},
 

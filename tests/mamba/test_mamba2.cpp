@@ -99,7 +99,7 @@ TEST_CASE("mamba2 parameters have Hugging Face's Mamba2Mixer names and shapes", 
   }
 }
 
-TEST_CASE("mamba2: D per channel is [d_inner]; equal values within each head give the per-head model",
+TEST_CASE("mamba2: D per channel is [d_inner], and equal values within each head give the per-head model",
           "[mamba2][mixer]") {
   Generator gen(3), same(3), data(4);
   auto per_head = make_mamba2({"head_dim=4", "d_state=4"}, 8, gen);              // E 16, 4 heads
