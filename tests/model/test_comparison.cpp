@@ -246,3 +246,26 @@ TEST_CASE("compare: variants with different decoding states get the accuracy-aga
   compare_runs_and_report(runs, page, 200);
   CHECK(read(page).find("id=\"state\"") == std::string::npos);
 }
+
+TEST_CASE("compare: a key added since older runs, at its default, does not split a variant", "[compare]") {
+  const fs::path root = test::fresh_temp_dir("compare", "new_key");
+  const fs::path old_run = seeded_run(root, "old", 16, 0, 1.0, 0.5), new_run = seeded_run(root, "new", 16, 1, 1.1, 0.5);
+  // The newer strata writes a key the older one did not know, as a default comment.
+  write(new_run / "config.toml", "# resolved from demo.toml\n[model]\nd_model = 16\n# logits_scaling = 1.0  # default\n"
+                                 "[train]\nsteps = 20\nseed = 1\n");
+  // One variant of two seeds: a table of a header and one row.
+  const auto rows = [&] {
+    const std::string table = compare_runs_and_report({old_run, new_run}, root / "c.html", 200).table;
+    INFO(table);
+    std::istringstream in(table);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line) && !line.empty()) ++n;
+    return n - 1;
+  };
+  CHECK(rows() == 1);
+  // The same key set explicitly to another value is another variant.
+  write(new_run / "config.toml", "# resolved from demo.toml\n[model]\nd_model = 16\nlogits_scaling = 2.0\n"
+                                 "[train]\nsteps = 20\nseed = 1\n");
+  CHECK(rows() == 2);
+}

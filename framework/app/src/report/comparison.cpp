@@ -66,25 +66,90 @@ void component_values(const LoggedStep& step, const std::map<std::string, std::s
   for (const auto& [name, sum] : sums) out[name] = sum.first / sum.second;
 }
 
-// The resolved config without train.seed, as text: equal for the seeds of one variant.
-// Empty when the run has no config that parses.
-std::string config_without_seed(const RunData& run, std::int64_t& seed) {
-  seed = -1;
-  if (run.config_text.empty()) return {};
+// A run's resolved config for grouping: the table with its defaults uncommented, the dotted
+// paths of its values, and those of them that were defaults (commented in config.toml).
+struct GroupingConfig {
+  toml::table table;
+  std::set<std::string> paths, defaults;
+  bool parsed = false;
+};
+
+void leaf_paths(const toml::table& table, const std::string& prefix, std::set<std::string>& out) {
+  for (const auto& [key, node] : table) {
+    const std::string path = prefix + std::string(key.str());
+    if (const toml::table* inner = node.as_table())
+      leaf_paths(*inner, path + ".", out);
+    else
+      out.insert(path);
+  }
+}
+
+GroupingConfig grouping_config(const RunData& run) {
+  GroupingConfig g;
+  if (run.config_text.empty()) return g;
   try {
     // Defaults are comments in config.toml: uncommented, a run that kept the default seed
     // (or wrote a default explicitly) compares equal to one that set it.
-    toml::table root = toml::parse(with_defaults_uncommented(run.config_text));
-    if (toml::table* train = root["train"].as_table()) {
-      if (const auto s = (*train)["seed"].value<std::int64_t>()) seed = *s;
+    g.table = toml::parse(with_defaults_uncommented(run.config_text));
+    const toml::table explicit_only = toml::parse(run.config_text);
+    leaf_paths(g.table, "", g.paths);
+    std::set<std::string> given;
+    leaf_paths(explicit_only, "", given);
+    for (const std::string& p : g.paths)
+      if (!given.count(p)) g.defaults.insert(p);
+    g.parsed = true;
+  } catch (const toml::parse_error&) {
+  }
+  return g;
+}
+
+void erase_path(toml::table& table, const std::string& path) {
+  const std::size_t dot = path.find('.');
+  if (dot == std::string::npos) {
+    table.erase(path);
+    return;
+  }
+  if (toml::table* inner = table[path.substr(0, dot)].as_table()) erase_path(*inner, path.substr(dot + 1));
+}
+
+// The configs of `runs` without train.seed, as text: equal for the seeds of one variant ("" for
+// a run whose config does not parse), and each run's seed (-1 when unknown). A key that some
+// runs lack and the others hold at its default (a key added to strata after the older runs
+// were made) does not separate them.
+std::vector<std::string> configs_without_seed(const std::vector<const RunData*>& runs, std::vector<std::int64_t>& seeds) {
+  std::vector<GroupingConfig> configs;
+  for (const RunData* run : runs) configs.push_back(grouping_config(*run));
+  std::set<std::string> all;
+  for (const GroupingConfig& g : configs)
+    if (g.parsed) all.insert(g.paths.begin(), g.paths.end());
+  std::set<std::string> drop;
+  for (const std::string& p : all) {
+    bool missing_somewhere = false, default_wherever_present = true;
+    for (const GroupingConfig& g : configs) {
+      if (!g.parsed) continue;
+      if (!g.paths.count(p)) missing_somewhere = true;
+      else if (!g.defaults.count(p)) default_wherever_present = false;
+    }
+    if (missing_somewhere && default_wherever_present) drop.insert(p);
+  }
+  std::vector<std::string> out;
+  seeds.assign(runs.size(), -1);
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    GroupingConfig& g = configs[i];
+    if (!g.parsed) {
+      out.emplace_back();
+      continue;
+    }
+    if (toml::table* train = g.table["train"].as_table()) {
+      if (const auto s = (*train)["seed"].value<std::int64_t>()) seeds[i] = *s;
       train->erase("seed");
     }
+    for (const std::string& p : drop) erase_path(g.table, p);
     std::ostringstream os;
-    os << toml::toml_formatter(root);
-    return os.str();
-  } catch (const toml::parse_error&) {
-    return {};
+    os << toml::toml_formatter(g.table);
+    out.push_back(os.str());
   }
+  return out;
 }
 
 // "router_hash_seed-2" -> "router_hash": a folder named by its seed stands for its variant.
@@ -241,8 +306,14 @@ Comparison compare_runs(std::vector<RunData> runs) {
   std::vector<std::int64_t> seeds(c.runs.size(), -1);
   std::vector<std::string> config_of(c.runs.size());
   std::map<std::string, std::vector<std::size_t>> by_config;
-  for (std::size_t r : complete) {
-    std::string key = config_without_seed(c.runs[r], seeds[r]);
+  std::vector<const RunData*> complete_runs;
+  for (std::size_t r : complete) complete_runs.push_back(&c.runs[r]);
+  std::vector<std::int64_t> complete_seeds;
+  const std::vector<std::string> keys = configs_without_seed(complete_runs, complete_seeds);
+  for (std::size_t i = 0; i < complete.size(); ++i) {
+    const std::size_t r = complete[i];
+    seeds[r] = complete_seeds[i];
+    std::string key = keys[i];
     if (key.empty() || seeds[r] < 0) key = "\x01" + absolute_path(c.runs[r].folder).string();  // cannot tell: its own
     if (!by_config.count(key)) config_keys.push_back(key);
     by_config[key].push_back(r);
