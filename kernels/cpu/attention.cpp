@@ -109,13 +109,6 @@ struct Layout {
   }
 };
 
-// C = alpha op(A) op(B) + beta C with row strides.
-template <class T>
-void tile_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-               std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  gemm_cpu(GemmArgs<T>{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc});
-}
-
 template <class T>
 void check_args(const AttentionArgs<T>& a) {
   if (a.n_kv_heads <= 0 || a.n_heads % a.n_kv_heads != 0)
@@ -168,7 +161,7 @@ void attention_fwd_cpu(const AttentionArgs<T>& a) {
     for (std::int64_t j0 = L.key_begin(b, i0); j0 < j_end; j0 += kKeyTile) {
       const std::int64_t j1 = std::min(j_end, j0 + kKeyTile), cols = j1 - j0;
       // scores = scale * Q_i K_j^T: [rows, cols]
-      tile_gemm<T>(false, true, rows, cols, d, a.scale, L.q(b, h, i0), a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
+      gemm_rows<T>(false, true, rows, cols, d, a.scale, L.q(b, h, i0), a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
                    s.scores.data(), kKeyTile);
       if (L.needs_mask(b, i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, b, i0, i1, j0, j1);
       for (std::int64_t r = 0; r < rows; ++r) {
@@ -185,7 +178,7 @@ void attention_fwd_cpu(const AttentionArgs<T>& a) {
           for (std::int64_t c = 0; c < d; ++c) s.acc[r * d + c] *= correction;
       }
       // acc += P V_j: [rows, d]
-      tile_gemm<T>(false, false, rows, d, cols, T(1), s.scores.data(), kKeyTile, L.v(b, h, j0), a.v_stride_t, T(1),
+      gemm_rows<T>(false, false, rows, d, cols, T(1), s.scores.data(), kKeyTile, L.v(b, h, j0), a.v_stride_t, T(1),
                    s.acc.data(), d);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -241,7 +234,7 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
         const T* q = L.q(b, h, i0);
         const T* dout = g.dout + L.row_offset(b, h, i0);
         // P = exp(scale * Q_i K_j^T - lse_i): [rows, cols]
-        tile_gemm<T>(false, true, rows, cols, d, a.scale, q, a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
+        gemm_rows<T>(false, true, rows, cols, d, a.scale, q, a.q_stride_t, L.k(b, h, j0), a.k_stride_t, T(0),
                      s.scores.data(), kKeyTile);
         if (L.needs_mask(b, i0, i1, j0, j1)) L.mask(s.scores.data(), kKeyTile, b, i0, i1, j0, j1);
         for (std::int64_t r = 0; r < rows; ++r) {
@@ -253,9 +246,9 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
             exp_shifted_sum(row, cols, lse);
         }
         // dV_j += P^T dO_i: [cols, d]
-        tile_gemm<T>(true, false, cols, d, rows, T(1), s.scores.data(), kKeyTile, dout, ld, T(1), s.dv.data(), d);
+        gemm_rows<T>(true, false, cols, d, rows, T(1), s.scores.data(), kKeyTile, dout, ld, T(1), s.dv.data(), d);
         // dP = dO_i V_j^T: [rows, cols]
-        tile_gemm<T>(false, true, rows, cols, d, T(1), dout, ld, L.v(b, h, j0), a.v_stride_t, T(0), s.dscores.data(),
+        gemm_rows<T>(false, true, rows, cols, d, T(1), dout, ld, L.v(b, h, j0), a.v_stride_t, T(0), s.dscores.data(),
                      kKeyTile);
         // dS = P * (dP - delta_i)
         for (std::int64_t r = 0; r < rows; ++r) {
@@ -265,9 +258,9 @@ void attention_bwd_cpu(const AttentionGradArgs<T>& g) {
           for (std::int64_t c = 0; c < cols; ++c) ds[c] = p[c] * (ds[c] - delta);
         }
         // dK_j += scale * dS^T Q_i: [cols, d];  dQ_i += scale * dS K_j: [rows, d]
-        tile_gemm<T>(true, false, cols, d, rows, a.scale, s.dscores.data(), kKeyTile, q, a.q_stride_t, T(1),
+        gemm_rows<T>(true, false, cols, d, rows, a.scale, s.dscores.data(), kKeyTile, q, a.q_stride_t, T(1),
                      s.dk.data(), d);
-        tile_gemm<T>(false, false, rows, d, cols, a.scale, s.dscores.data(), kKeyTile, L.k(b, h, j0), a.k_stride_t,
+        gemm_rows<T>(false, false, rows, d, cols, a.scale, s.dscores.data(), kKeyTile, L.k(b, h, j0), a.k_stride_t,
                      T(1), g.dq + L.row_offset(b, h, i0), ld);
       }
       for (std::int64_t j = j0; j < j1; ++j) {

@@ -30,6 +30,14 @@ struct GemmArgs {
 template <class T, class Acc>
 void gemm_cpu(const GemmArgs<T, Acc>& args);
 
+// C[m, n] = alpha op(A) op(B) + beta C, row-major with row strides: gemm_cpu with its
+// arguments in BLAS order, for kernels that make many small products on strided views.
+template <class T>
+void gemm_rows(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+               std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  gemm_cpu(GemmArgs<T>{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc});
+}
+
 // `count` products of the shape in `args`, the i-th with a + a_offsets[i], b +
 // b_offsets[i], c + c_offsets[i]. Small products run in parallel over the batch (BLAS
 // single-threaded inside); large ones run one after another, each BLAS-threaded.

@@ -11,28 +11,6 @@
 namespace strata::kernels::cpu {
 namespace {
 
-// C[m, n] = alpha op(A) op(B) + beta C, row-major with row strides (single-threaded BLAS
-// inside the (batch, head) loop's OpenMP region).
-template <class T>
-void mm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
-        const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  GemmArgs<T, T> g;
-  g.trans_a = ta;
-  g.trans_b = tb;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.alpha = alpha;
-  g.a = a;
-  g.lda = lda;
-  g.b = b;
-  g.ldb = ldb;
-  g.beta = beta;
-  g.c = c;
-  g.ldc = ldc;
-  gemm_cpu(g);
-}
-
 template <class T>
 T dot(const T* a, const T* b, std::int64_t n) {
   T s = 0;
@@ -137,7 +115,7 @@ std::vector<T> chunk_cb(const SsdArgs<T>& a, const ChunkPlan& plan) {
         if (c >= std::int64_t(row.size())) continue;
         const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
         const std::int64_t at = ((b * a.seq_len + t0) * a.groups + g) * N;
-        mm<T>(false, true, l, l, N, T(1), a.C + at, ldb, a.B + at, ldb, T(0),
+        gemm_rows<T>(false, true, l, l, N, T(1), a.C + at, ldb, a.B + at, ldb, T(0),
               cb.data() + ((b * a.groups + g) * chunks + c) * L * L, l);
       }
   return cb;
@@ -189,9 +167,9 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
           for (std::int64_t j = 0; j <= i; ++j) m[j] *= CB[i * l + j] * dts[std::size_t(j)];
           std::fill(m + i + 1, m + l, T(0));
         }
-        mm<T>(false, false, l, P, l, T(1), M.data(), l, Xc, ldx, T(0), Y, ldx);
+        gemm_rows<T>(false, false, l, P, l, T(1), M.data(), l, Xc, ldx, T(0), Y, ldx);
         // + exp(A_i) S C_i: the state entering the chunk
-        mm<T>(false, true, l, P, N, T(1), Cc, ldb, S.data(), N, T(0), SC.data(), P);
+        gemm_rows<T>(false, true, l, P, N, T(1), Cc, ldb, S.data(), N, T(0), SC.data(), P);
         for (std::int64_t i = 0; i < l; ++i) {
           const T ei = std::exp(acum[std::size_t(i)]);
           for (std::int64_t p = 0; p < P; ++p) Y[i * ldx + p] += ei * SC[std::size_t(i * P + p)];
@@ -202,7 +180,7 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
           const T w = std::exp(last - acum[std::size_t(j)]) * a.dt[v.dtt(t0 + j)];
           for (std::int64_t p = 0; p < P; ++p) Xw[std::size_t(j * P + p)] = w * Xc[j * ldx + p];
         }
-        mm<T>(true, false, P, N, l, T(1), Xw.data(), P, Bc, ldb, std::exp(last), S.data(), N);
+        gemm_rows<T>(true, false, P, N, l, T(1), Xw.data(), P, Bc, ldb, std::exp(last), S.data(), N);
       }
       std::copy(S.begin(), S.end(), a.final_state + v.state());
     }
@@ -250,7 +228,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
         // The quadratic form y_i += sum_{j<=i} (C_i . B_j) exp(A_i - A_j) dt_j x_j:
         // R = (C B^T) o decay, Q = (dY X^T) o dt_j o decay, both lower triangles.
         const T* CB = cb.data() + ((b * a.groups + v.g) * chunks + c) * L * L;
-        mm<T>(false, true, l, l, P, T(1), dY, ldx, Xc, ldx, T(0), dyx.data(), l);
+        gemm_rows<T>(false, true, l, l, P, T(1), dY, ldx, Xc, ldx, T(0), dyx.data(), l);
         chunk_steps(v, t0, l, dts);
         for (std::int64_t i = 0; i < l; ++i) {
           T* r = R.data() + i * l;
@@ -270,9 +248,9 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           std::fill(r + i + 1, r + l, T(0));
           std::fill(q + i + 1, q + l, T(0));
         }
-        mm<T>(false, false, l, N, l, T(1), Q.data(), l, Bc, ldb, T(1), dCc, N);   // dC += Q B
-        mm<T>(true, false, l, N, l, T(1), Q.data(), l, Cc, ldb, T(1), dBc, N);    // dB += Q^T C
-        mm<T>(true, false, l, P, l, T(1), R.data(), l, dY, ldx, T(0), du.data(), P);  // du = R^T dY
+        gemm_rows<T>(false, false, l, N, l, T(1), Q.data(), l, Bc, ldb, T(1), dCc, N);   // dC += Q B
+        gemm_rows<T>(true, false, l, N, l, T(1), Q.data(), l, Cc, ldb, T(1), dBc, N);    // dB += Q^T C
+        gemm_rows<T>(true, false, l, P, l, T(1), R.data(), l, dY, ldx, T(0), du.data(), P);  // du = R^T dY
         // The state entering the chunk, y_i += exp(A_i) S C_i.
         for (std::int64_t i = 0; i < l; ++i) {
           const T ei = std::exp(acum[std::size_t(i)]);
@@ -280,16 +258,16 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
         }
         // dYS = diag(e) dY S: [l, N], C's gradient through the state term; and since
         // dYe_i . (S C_i) = (dYe S)_i . C_i, A_i's gradient through it, without forming S C_i.
-        mm<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(0), dYS.data(), N);
+        gemm_rows<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(0), dYS.data(), N);
         for (std::int64_t i = 0; i < l; ++i) {
           const T* row = &dYS[std::size_t(i * N)];
           dacum[std::size_t(i)] += dot(row, Cc + i * ldb, N);
           for (std::int64_t n = 0; n < N; ++n) dCc[i * N + n] += row[n];
         }
         std::copy(dS.begin(), dS.end(), dS_in.begin());
-        mm<T>(true, false, P, N, l, T(1), dYe.data(), P, Cc, ldb, e_last, dS_in.data(), N);  // + e_last dS
+        gemm_rows<T>(true, false, P, N, l, T(1), dYe.data(), P, Cc, ldb, e_last, dS_in.data(), N);  // + e_last dS
         // The state leaving the chunk, exp(A_last) S + sum_j w_j u_j B_j^T, u_j = dt_j x_j.
-        mm<T>(false, true, l, P, N, T(1), Bc, ldb, dS.data(), N, T(0), dSB.data(), P);  // dS B_j
+        gemm_rows<T>(false, true, l, P, N, T(1), Bc, ldb, dS.data(), N, T(0), dSB.data(), P);  // dS B_j
         T dS_dot_S = 0;
         for (std::int64_t k = 0; k < P * N; ++k) dS_dot_S += dS[std::size_t(k)] * S[k];
         dacum[std::size_t(l - 1)] += e_last * dS_dot_S;
@@ -306,7 +284,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           dacum[std::size_t(l - 1)] += s_j;
           dacum[std::size_t(j)] -= s_j;
         }
-        mm<T>(false, false, l, N, P, T(1), Xw.data(), P, dS.data(), N, T(1), dBc, N);  // dB += diag(w dt) X dS
+        gemm_rows<T>(false, false, l, N, P, T(1), Xw.data(), P, dS.data(), N, T(1), dBc, N);  // dB += diag(w dt) X dS
         // u_j = dt_j x_j; A_i = sum_{k <= i} dt_k A_h.
         T suffix = 0;
         for (std::int64_t j = l - 1; j >= 0; --j) {

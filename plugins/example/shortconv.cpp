@@ -84,25 +84,27 @@ class ShortConv : public Mixer {
     if (fused_ && !starts.defined())  // the plugin's own fused kernel (gated_conv.h)
       return {out_proj_->forward(example_plugin::gated_short_conv(padded, conv_weight_, conv_bias_, gate)), new_history};
     // Packed documents: tap j is kept where the token is at least K-1-j into its document.
-    const Tensor position = starts.defined() ? positions_in_sequence(starts) : Tensor();  // [B, T] i64
+    const std::vector<std::int64_t> position =
+        starts.defined() ? positions_in_sequence(starts).to_vector<std::int64_t>() : std::vector<std::int64_t>{};
     // Tap j multiplies the input K-1-j steps back: rows j .. j+T-1 of the padded sequence.
     Tensor c = conv_bias_;  // [E], broadcasts
     for (std::int64_t j = 0; j < K; ++j) {
       const Tensor tap = reshape(slice(conv_weight_, 1, j, j + 1), {inner_});  // [E]
       Tensor term = mul(slice(padded, 1, j, j + T), tap);                      // [B, T, E]
-      if (position.defined() && j < K - 1) term = mul(term, within_document(position, K - 1 - j));
+      if (!position.empty() && j < K - 1) term = mul(term, within_document(position, u.size(0), T, K - 1 - j));
       c = add(c, term);
     }
     if (gate_) c = mul(c, silu(gate));
     return {out_proj_->forward(c), new_history};
   }
 
-  // position: [B, T] i64 -> [B, T, 1] of 1 where position >= back (the input `back` steps
-  // earlier is in the same document), else 0.
-  Tensor within_document(const Tensor& position, std::int64_t back) const {
+  // position: the B x T tokens' positions in their documents -> [B, T, 1] of 1 where
+  // position >= back (the input `back` steps earlier is in the same document), else 0.
+  Tensor within_document(const std::vector<std::int64_t>& position, std::int64_t B, std::int64_t T,
+                         std::int64_t back) const {
     std::vector<double> keep;
-    for (const std::int64_t p : position.to_vector<std::int64_t>()) keep.push_back(p >= back ? 1.0 : 0.0);
-    return Tensor::from_vector(keep, {position.size(0), position.size(1), 1}).to(dtype_);
+    for (const std::int64_t p : position) keep.push_back(p >= back ? 1.0 : 0.0);
+    return Tensor::from_vector(keep, {B, T, 1}).to(dtype_);
   }
 
   std::int64_t inner_;

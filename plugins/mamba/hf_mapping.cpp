@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -250,22 +251,31 @@ hf::ArchitectureMapping bamba_architecture() {
   return a;
 }
 
-// The pattern stack's `mixers` for a layer plan of Mamba-2 and attention layers.
-std::string mixers_list(const std::vector<bool>& attention) {
-  std::string mixers = "[";
-  for (std::size_t i = 0; i < attention.size(); ++i)
-    mixers += std::string(i ? ", " : "") + (attention[i] ? "\"attention\"" : "\"mamba2\"");
-  return mixers + "]";
-}
+// The pattern stack of a Mamba-2 hybrid whose config.json lists its attention layers:
+// `attention_layers` reads which of the num_hidden_layers they are, and the import writes
+// one `mixers` entry per layer. Export writes the list from the layer plan
+// (ArchitectureMapping::export_layers), so the stack itself writes nothing.
+using AttentionLayers = std::function<std::vector<bool>(const hf::ConfigView& c, std::int64_t n_layers)>;
 
-// Bamba's layer plan: the pattern stack with one mixer entry per layer.
-hf::ComponentMapping bamba_stack_mapping() {
+hf::ComponentMapping hybrid_stack_mapping(const char* architecture, AttentionLayers attention_layers) {
   hf::ComponentMapping m;
   m.kind = ComponentKind::stack;
   m.type = "pattern";
-  m.architectures = {kBamba};
-  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
-    const std::int64_t n = c.integer("num_hidden_layers");
+  m.architectures = {architecture};
+  m.import_config = [attention_layers](const hf::ConfigView& c, hf::TomlWriter& out) {
+    const std::vector<bool> attention = attention_layers(c, c.integer("num_hidden_layers"));
+    std::string mixers = "[";
+    for (std::size_t i = 0; i < attention.size(); ++i)
+      mixers += std::string(i ? ", " : "") + (attention[i] ? "\"attention\"" : "\"mamba2\"");
+    out.set_raw("mixers", mixers + "]");
+  };
+  m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};
+  return m;
+}
+
+// Bamba's layer plan: attn_layer_indices.
+hf::ComponentMapping bamba_stack_mapping() {
+  return hybrid_stack_mapping(kBamba, [](const hf::ConfigView& c, std::int64_t n) {
     std::vector<bool> attention(static_cast<std::size_t>(n), false);
     if (c.present("attn_layer_indices"))
       for (const double i : c.numbers("attn_layer_indices")) {
@@ -273,10 +283,8 @@ hf::ComponentMapping bamba_stack_mapping() {
                   "holds " + std::to_string(i) + ", not a layer index below num_hidden_layers");
         attention[std::size_t(i)] = true;
       }
-    out.set_raw("mixers", mixers_list(attention));
-  };
-  m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};  // the plan: export_layers
-  return m;
+    return attention;
+  });
 }
 
 // GraniteMoeHybridForCausalLM (IBM's Granite-4.0-H): Mamba-2 and attention layers as
@@ -314,28 +322,20 @@ hf::ArchitectureMapping granite_architecture() {
 // Granite's layer plan: layer_types ("mamba" / "attention", transformers 5:
 // "linear_attention" / "full_attention"); all Mamba-2 when absent.
 hf::ComponentMapping granite_stack_mapping() {
-  hf::ComponentMapping m;
-  m.kind = ComponentKind::stack;
-  m.type = "pattern";
-  m.architectures = {kGranite};
-  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
-    const std::int64_t n = c.integer("num_hidden_layers");
+  return hybrid_stack_mapping(kGranite, [](const hf::ConfigView& c, std::int64_t n) {
     std::vector<bool> attention(static_cast<std::size_t>(n), false);
-    if (c.present("layer_types")) {
-      const std::vector<std::string> types = c.strings("layer_types");
-      c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
-      for (std::size_t i = 0; i < types.size(); ++i) {
-        const bool mamba = types[i] == "mamba" || types[i] == "linear_attention";
-        c.require(mamba || types[i] == "attention" || types[i] == "full_attention", "layer_types",
-                  "holds \"" + types[i] + "\"; Granite's layers are mamba (linear_attention) or attention "
-                  "(full_attention)");
-        attention[i] = !mamba;
-      }
+    if (!c.present("layer_types")) return attention;
+    const std::vector<std::string> types = c.strings("layer_types");
+    c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      const bool mamba = types[i] == "mamba" || types[i] == "linear_attention";
+      c.require(mamba || types[i] == "attention" || types[i] == "full_attention", "layer_types",
+                "holds \"" + types[i] + "\"; Granite's layers are mamba (linear_attention) or attention "
+                "(full_attention)");
+      attention[i] = !mamba;
     }
-    out.set_raw("mixers", mixers_list(attention));
-  };
-  m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};  // the plan: export_layers
-  return m;
+    return attention;
+  });
 }
 
 // MambaForCausalLM and Mamba2ForCausalLM: the same backbone (backbone.layers.N.mixer after

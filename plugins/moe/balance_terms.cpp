@@ -25,18 +25,21 @@ class SwitchAux : public Balance {
     const std::int64_t counted = normalization_ == Normalization::switch_top1 ? 1 : k;
     // Slots per slot-normalised token: f_i = counts_i / (N * per_token).
     const double per_token = normalization_ == Normalization::hf ? 1.0 : double(counted);
-    // The group (sequence, or packed document) of each token for the sequence scope; one
-    // group otherwise.
-    const std::vector<std::int64_t> group_of = scope_ == Scope::sequence ? sequence_of_tokens(r) : std::vector<std::int64_t>(std::size_t(N), 0);
+    // The group (sequence, or packed document) of each token for the sequence scope; empty
+    // otherwise: every token in group 0.
+    const std::vector<std::int64_t> group_of = scope_ == Scope::sequence ? sequence_of_tokens(r) : std::vector<std::int64_t>{};
     const std::int64_t groups = group_of.empty() ? 1 : group_of.back() + 1;
     std::vector<double> group_len(std::size_t(groups), 0.0);
+    if (group_of.empty()) group_len[0] = double(N);
     for (const std::int64_t g : group_of) group_len[std::size_t(g)] += 1.0;
     std::vector<double> f(std::size_t(groups * E), 0.0);
-    for (std::int64_t t = 0; t < N; ++t)
+    for (std::int64_t t = 0; t < N; ++t) {
+      const std::int64_t g = group_of.empty() ? 0 : group_of[std::size_t(t)];
       for (std::int64_t j = 0; j < counted; ++j) {
         const std::int64_t e = ids[std::size_t(t * k + j)];
-        if (e >= 0) f[std::size_t(group_of[std::size_t(t)] * E + e)] += 1.0;
+        if (e >= 0) f[std::size_t(g * E + e)] += 1.0;
       }
+    }
     if (scope_ == Scope::global) {
       if (step_counts_.empty()) step_counts_.assign(std::size_t(E), 0.0);
       for (std::int64_t e = 0; e < E; ++e) step_counts_[std::size_t(e)] += f[std::size_t(e)];
