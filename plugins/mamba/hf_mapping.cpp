@@ -185,6 +185,8 @@ hf::ComponentMapping mamba2_mapping(const Mamba2Dialect& d) {
     const std::int64_t inner = mixer.has("d_inner") ? mixer.integer("d_inner") : mixer.integer("expand") * D;
     if (inner % D != 0) hf::not_exportable("mamba2 d_inner must be a multiple of d_model (Hugging Face has expand only)");
     const std::int64_t head_dim = mixer.has("head_dim") ? mixer.integer("head_dim") : std::min<std::int64_t>(64, inner);
+    if (mixer.boolean("norm_before_gate"))
+      hf::not_exportable("norm_before_gate = true: transformers' gated norm multiplies by the gate first");
     if (mixer.boolean("d_per_channel"))
       hf::not_exportable("D per channel (d_per_channel): transformers' Mamba-2 mixers have one D per head");
     if (mixer.number("norm_eps") != model.number("norm_eps"))

@@ -70,9 +70,14 @@ Mamba2Mixer::Mixed Mamba2Mixer::mix(const Tensor& u, const Tensor& conv_state, c
   const SsdOutputs o = ssd(s);
   // + D x, D per head ([H, 1]) or per channel ([H, P]), broadcast over [B, T, H, P]
   const Tensor y = add(o.y, mul(x, c.d_per_channel ? D_.reshape({H, P}) : D_.reshape({H, 1})));
-  // The gated RMSNorm: the gate first, then RMS over each of the G groups of E / G channels.
-  const Tensor gated = mul(y.reshape({B, T, E}), silu(parts[0]));
-  const Tensor normed = rmsnorm(gated.reshape({B, T, G, E / G}), Tensor(), c.norm_eps).reshape({B, T, E});
+  // The gated RMSNorm over each of the G groups of E / G channels: the gate first (mamba_ssm's
+  // default, norm_before_gate = false), or the norm first and then the gate.
+  const auto group_norm = [&](const Tensor& v) {
+    return rmsnorm(v.reshape({B, T, G, E / G}), Tensor(), c.norm_eps).reshape({B, T, E});
+  };
+  const Tensor gate = silu(parts[0]);
+  const Tensor normed = c.norm_before_gate ? mul(group_norm(y.reshape({B, T, E})), gate)
+                                           : group_norm(mul(y.reshape({B, T, E}), gate));
   Mixed m;
   m.out = out_proj_->forward(mul(normed, norm_weight_));
   m.ssm_state = o.final_state;

@@ -38,6 +38,7 @@ struct Mamba2Config {
   bool proj_bias = false;
   double norm_eps = 1e-5;
   bool d_per_channel = false;  // D: [d_inner] (mamba_ssm's D_has_hdim) instead of [heads]
+  bool norm_before_gate = false;  // gated RMSNorm: rmsnorm(y) silu(z) instead of rmsnorm(y silu(z))
   std::int64_t heads() const { return d_inner / head_dim; }
   std::int64_t conv_dim() const { return d_inner + 2 * n_groups * d_state; }
 };

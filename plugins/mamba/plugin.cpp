@@ -152,6 +152,8 @@ ConfigSchema mamba2_schema() {
       .greater_than(0.0);
   add_bias_keys(s);
   s.number("norm_eps", 1e-5, "epsilon of the gated RMSNorm").greater_than(0.0);
+  s.boolean("norm_before_gate", false,
+            "gated RMSNorm: normalise y, then multiply by silu(z) (false: the gate first, mamba_ssm's Mamba2 default)");
   s.boolean("d_per_channel", false,
             "the D skip per channel ([d_inner], mamba_ssm's D_has_hdim) instead of per head ([heads])");
   return s;
@@ -198,6 +200,7 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
   c.proj_bias = config.boolean("proj_bias");
   c.norm_eps = config.number("norm_eps");
   c.d_per_channel = config.boolean("d_per_channel");
+  c.norm_before_gate = config.boolean("norm_before_gate");
   return c;
 }
 

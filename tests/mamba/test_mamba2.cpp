@@ -38,7 +38,8 @@ TEST_CASE("mamba2 mixer passes the conformance checks", "[mamba2][mixer][gradche
                                              {"conv_bias=false", "proj_bias=true", "d_inner=12", "head_dim=6"},
                                              // the initial steps lie in [0.001, 0.1]: both clamps act
                                              {"head_dim=4", "d_state=3", "dt_limit_min=0.02", "dt_limit_max=0.05"},
-                                             {"head_dim=4", "d_state=3", "d_per_channel=true"}}) {
+                                             {"head_dim=4", "d_state=3", "d_per_channel=true"},
+                                             {"head_dim=3", "n_groups=2", "d_state=3", "norm_before_gate=true"}}) {
     std::string name = "mamba2";
     for (const auto& k : keys) name += " " + k;
     INFO(name);
@@ -122,6 +123,16 @@ TEST_CASE("mamba2: D per channel is [d_inner], and equal values within each head
   const Tensor x = Tensor::randn({2, 7, 8}, data, DType::f64);
   StepContext ctx;
   STRATA_REQUIRE_CLOSE(per_channel->forward(x, ctx), per_head->forward(x, ctx), 1e-12, 1e-12);
+}
+
+TEST_CASE("mamba2: norm_before_gate normalises before the gate, which changes the output", "[mamba2][mixer]") {
+  Generator gen(8), same(8), data(9);
+  auto gate_first = make_mamba2({"head_dim=4", "d_state=4", "n_groups=2"}, 8, gen);
+  auto norm_first = make_mamba2({"head_dim=4", "d_state=4", "n_groups=2", "norm_before_gate=true"}, 8, same);
+  const Tensor x = Tensor::randn({2, 7, 8}, data, DType::f64);
+  StepContext ctx;
+  const Tensor a = gate_first->forward(x, ctx), b = norm_first->forward(x, ctx);
+  CHECK_FALSE(test::mismatch(a, b, 1e-6).empty());  // same weights, another norm order
 }
 
 TEST_CASE("mamba2: shapes that do not divide are config errors naming the key", "[mamba2][config][errors]") {
