@@ -2,59 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/chunk_plan.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/vec_math.h"
 
 namespace strata::kernels::cpu {
 namespace {
-
-template <class T>
-T dot(const T* a, const T* b, std::int64_t n) {
-  T s = 0;
-  for (std::int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// One chunk of a row: steps [t0, t0 + len). `fresh`: it opens a packed document after t = 0,
-// so the state entering it is zero rather than the previous chunk's.
-struct Chunk {
-  std::int64_t t0 = 0, len = 0;
-  bool fresh = false;
-};
-
-// Every row's chunks: runs of at most `chunk` steps from each document start (from t = 0
-// only, when unpacked), so that no chunk spans two documents.
-struct ChunkPlan {
-  std::vector<std::vector<Chunk>> rows;
-  std::int64_t max_chunks = 0;  // the most of any row: the chunk_states stride
-};
-
-ChunkPlan chunk_plan(std::int64_t batch, std::int64_t seq_len, std::int64_t chunk, const std::int64_t* starts) {
-  ChunkPlan plan;
-  plan.rows.resize(static_cast<std::size_t>(batch));
-  for (std::int64_t b = 0; b < batch; ++b) {
-    std::vector<Chunk>& row = plan.rows[std::size_t(b)];
-    const std::int64_t* s = starts ? starts + b * seq_len : nullptr;
-    for (std::int64_t t0 = 0; t0 < seq_len;) {
-      // The document of t0 ends at the next start (or the row's end).
-      std::int64_t end = seq_len;
-      if (s)
-        for (std::int64_t t = t0 + 1; t < seq_len; ++t)
-          if (s[t] == t) {
-            end = t;
-            break;
-          }
-      for (std::int64_t c0 = t0; c0 < end; c0 += chunk)
-        row.push_back({c0, std::min(chunk, end - c0), c0 == t0 && t0 > 0});
-      t0 = end;
-    }
-    plan.max_chunks = std::max<std::int64_t>(plan.max_chunks, std::int64_t(row.size()));
-  }
-  return plan;
-}
 
 // Strided views of one (batch, head) pair: rows of x / y / dy at time t, B and C of its
 // group, dt at time t.
@@ -79,19 +33,6 @@ void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std
   for (std::int64_t i = 0; i < l; ++i) {
     run += v.a.dt[v.dtt(t0 + i)] * v.a.A[v.h];
     acum[std::size_t(i)] = run;
-  }
-}
-
-// row[j] = exp(acum[i] - acum[j]) for j <= i (the decay from step j to step i inside a
-// chunk), through the vector exp in f32: the chunk's l^2 / 2 exponentials are a large part
-// of the op's elementwise work.
-template <class T>
-void decay_row(const std::vector<T>& acum, std::int64_t i, T* row) {
-  for (std::int64_t j = 0; j <= i; ++j) row[j] = acum[std::size_t(i)] - acum[std::size_t(j)];
-  if constexpr (std::is_same_v<T, float>) {
-    vec::exp(row, row, i + 1);
-  } else {
-    for (std::int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j]);
   }
 }
 
@@ -260,9 +201,9 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
         // dYe_i . (S C_i) = (dYe S)_i . C_i, A_i's gradient through it, without forming S C_i.
         gemm_rows<T>(false, false, l, N, P, T(1), dYe.data(), P, S, N, T(0), dYS.data(), N);
         for (std::int64_t i = 0; i < l; ++i) {
-          const T* row = &dYS[std::size_t(i * N)];
-          dacum[std::size_t(i)] += dot(row, Cc + i * ldb, N);
-          for (std::int64_t n = 0; n < N; ++n) dCc[i * N + n] += row[n];
+          const T* dys = &dYS[std::size_t(i * N)];
+          dacum[std::size_t(i)] += dot(dys, Cc + i * ldb, N);
+          for (std::int64_t n = 0; n < N; ++n) dCc[i * N + n] += dys[n];
         }
         std::copy(dS.begin(), dS.end(), dS_in.begin());
         gemm_rows<T>(true, false, P, N, l, T(1), dYe.data(), P, Cc, ldb, e_last, dS_in.data(), N);  // + e_last dS

@@ -19,15 +19,6 @@ Tensor a_log_init(const Mamba2Config& c, Generator& gen, DType dtype) {
   return log(Tensor::rand({c.heads()}, gen, DType::f64, c.A_init_min, c.A_init_max)).to(dtype);
 }
 
-// norm.weight [E]: the gated RMSNorm's scale (Hugging Face's MambaRMSNormGated), ones.
-class GatedNormScale : public Module {
- public:
-  GatedNormScale(std::int64_t channels, DType dtype) {
-    weight = register_parameter("weight", Tensor::ones({channels}, dtype), ParamFlags::no_weight_decay);
-  }
-  Tensor weight;
-};
-
 }  // namespace
 
 Mamba2Mixer::Mamba2Mixer(const Mamba2Config& c, Generator& gen, DType dtype) : config_(c), dtype_(dtype) {

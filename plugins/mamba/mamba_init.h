@@ -1,6 +1,7 @@
 #pragma once
-// What the Mamba-1 and Mamba-2 blocks share: the depthwise causal convolution's parameters
-// and mamba_ssm's initialisation of the step-size bias.
+// What the recurrent blocks (Mamba-1, Mamba-2, Gated DeltaNet) share: the depthwise causal
+// convolution's parameters, the gated norm's scale and mamba_ssm's initialisation of the
+// step-size bias.
 #include <strata/module.h>
 #include <strata/nn.h>
 #include <strata/random.h>
@@ -15,6 +16,16 @@ class DepthwiseConv : public Module {
  public:
   DepthwiseConv(std::int64_t channels, std::int64_t width, bool bias, Generator& gen, DType dtype);
   Tensor weight, bias;
+};
+
+// norm.weight [channels]: the scale of a gated RMSNorm (Hugging Face's MambaRMSNormGated,
+// Qwen3NextRMSNormGated), ones.
+class GatedNormScale : public Module {
+ public:
+  GatedNormScale(std::int64_t channels, DType dtype) {
+    weight = register_parameter("weight", Tensor::ones({channels}, dtype), ParamFlags::no_weight_decay);
+  }
+  Tensor weight;
 };
 
 // [count] biases b with softplus(b) = dt, dt log-uniform on [dt_min, dt_max] and floored at

@@ -1,4 +1,4 @@
-// The mamba plugin: registers the `mamba` (Mamba-1) and `mamba2` mixers, their config keys
+// The mamba plugin: registers the `mamba` (Mamba-1), `mamba2` and `gated_deltanet` mixers, their config keys
 // and the checks that tie them together (each a located config error).
 #include <strata/plugin.h>
 
@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "gated_deltanet_mixer.h"
 #include "hf_mapping.h"
 #include "mamba2_mixer.h"
 #include "mamba_mixer.h"
@@ -14,6 +15,8 @@ namespace {
 
 using namespace strata;
 using mamba_plugin::MambaConfig;
+using mamba_plugin::GatedDeltaNetConfig;
+using mamba_plugin::GatedDeltaNetMixer;
 using mamba_plugin::Mamba2Config;
 using mamba_plugin::Mamba2Mixer;
 using mamba_plugin::MambaMixer;
@@ -230,12 +233,93 @@ ComponentCost mamba2_cost(const Config& config, const BuildContext& ctx, const C
   return cost;
 }
 
+ConfigSchema gated_deltanet_schema() {
+  ConfigSchema s;
+  s.integer("key_head_dim", 128, "channels Dk of each q / k head (d_model when that is smaller)").range(1, 4096);
+  s.optional("value_head_dim", ConfigType::integer, "channels Dv of each value head (default key_head_dim)")
+      .range(1, 4096);
+  s.optional("key_heads", ConfigType::integer, "q / k heads Hk (default d_model / key_head_dim, at least 1)")
+      .range(1, 4096);
+  s.optional("value_heads", ConfigType::integer,
+             "value heads H, a multiple of key_heads; head h reads key head h / (H / Hk) (default 2 key_heads)")
+      .range(1, 4096);
+  s.integer("d_conv", 4, "width of the causal depthwise convolution over q, k and v").range(1, 256);
+  s.integer("chunk_size", 64, "time steps per delta-rule chunk: speed only, the result is the same").range(1, 4096);
+  add_step_keys(s, "dt_bias");
+  s.number("A_init_min", 1.0, "A = U(A_init_min, A_init_max) per value head; the log decay is -A softplus(a + dt_bias)")
+      .greater_than(0.0);
+  s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+  s.number("norm_eps", 1e-6, "epsilon of the gated RMSNorm on the output").greater_than(0.0);
+  return s;
+}
+
+GatedDeltaNetConfig gated_deltanet_config(const Config& config, const BuildContext& ctx) {
+  GatedDeltaNetConfig c;
+  c.d_model = ctx.dims.d_model;
+  c.key_head_dim = config.integer("key_head_dim");
+  if (!config.has("key_head_dim")) c.key_head_dim = std::min(c.key_head_dim, c.d_model);  // small models: one head
+  c.value_head_dim = config.has("value_head_dim") ? config.integer("value_head_dim") : c.key_head_dim;
+  c.key_heads = config.has("key_heads") ? config.integer("key_heads") : std::max<std::int64_t>(1, c.d_model / c.key_head_dim);
+  c.value_heads = config.has("value_heads") ? config.integer("value_heads") : 2 * c.key_heads;
+  if (c.value_heads % c.key_heads != 0)
+    throw config.error(config.has("value_heads") ? "value_heads" : "key_heads",
+                       "leaves " + std::to_string(c.value_heads) + " value heads for " + std::to_string(c.key_heads) +
+                           " key heads",
+                       "each key head serves the same number of value heads: value_heads must be a multiple of key_heads");
+  c.d_conv = config.integer("d_conv");
+  c.chunk_size = config.integer("chunk_size");
+  const StepRange steps = step_range(config);
+  c.dt_min = steps.min;
+  c.dt_max = steps.max;
+  c.dt_init_floor = steps.floor;
+  c.A_init_min = config.number("A_init_min");
+  c.A_init_max = config.number("A_init_max");
+  if (c.A_init_min >= c.A_init_max)
+    throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
+                       "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  c.norm_eps = config.number("norm_eps");
+  return c;
+}
+
+std::unique_ptr<GatedDeltaNetMixer> make_gated_deltanet(const Config& config, const BuildContext& ctx) {
+  return std::make_unique<GatedDeltaNetMixer>(gated_deltanet_config(config, ctx), *ctx.gen, ctx.dtype);
+}
+
+// Per token: the projections, conv and out_proj, and per value head the delta rule's state
+// read, write and output read (~6 Dk Dv) plus its intra-chunk products chunk (2 Dk + Dv)
+// (K K^T, Q K^T, the solves and P Delta, each about half a chunk x chunk product).
+ComponentCost gated_deltanet_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
+  const GatedDeltaNetConfig c = gated_deltanet_config(config, ctx);
+  const std::int64_t D = c.d_model, H = c.value_heads, Dk = c.key_head_dim, Dv = c.value_head_dim,
+                     K = c.d_conv, L = c.chunk_size;
+  const std::int64_t in_rows = 2 * c.key_dim() + 2 * c.value_dim() + 2 * H;
+  ComponentCost cost;
+  cost.params = D * in_rows + c.conv_dim() * K + 2 * H + Dv + c.value_dim() * D;
+  cost.active_params = cost.params;
+  cost.flops_per_token = 2.0 * double(D * in_rows + c.conv_dim() * K + c.value_dim() * D) +
+                         6.0 * double(H * Dk * Dv) + double(L) * double(H) * double(2 * Dk + Dv);
+  cost.state_elements = (K - 1) * c.conv_dim() + H * Dk * Dv;
+  // Kept for backward per token: the projections' outputs, the conv output and its SiLU,
+  // the normalised q and k, g and beta, the delta rule's output, the normed and gated
+  // activations; per chunk the state entering it.
+  const std::int64_t T = query.context, chunks = (T + L - 1) / L;
+  cost.activation_elements = T * (in_rows + 3 * c.conv_dim() + 2 * c.key_dim() + 4 * H + 3 * c.value_dim()) +
+                             chunks * H * Dk * Dv;
+  return cost;
+}
+
 void register_components(PluginRegistrar& registrar) {
   registrar.add<MambaMixer>("mamba", "Mamba-1 selective state-space block (fused CPU scan, O(1) decoding state)",
                             mamba_schema(), &make_mamba, &mamba_cost);
   registrar.add<Mamba2Mixer>("mamba2", "Mamba-2 block: the SSD scan in chunks with a fused backward, heads with a scalar "
                              "decay, grouped B and C, the gated RMSNorm (O(1) decoding state)",
                              mamba2_schema(), &make_mamba2, &mamba2_cost);
+  registrar.add<GatedDeltaNetMixer>(
+      "gated_deltanet",
+      "Gated DeltaNet (Qwen3-Next's linear attention): the gated delta rule in chunks (WY / UT form) with a fused "
+      "backward, short convs, L2-normalised q and k, value heads sharing key heads, the gated RMSNorm (O(1) decoding "
+      "state)",
+      gated_deltanet_schema(), &make_gated_deltanet, &gated_deltanet_cost);
   mamba_plugin::register_hf_mappings(registrar);
 }
 

@@ -251,3 +251,32 @@ TEST_CASE("packing: SSD restarts its state at every document, chunks from each s
     }
   }
 }
+
+TEST_CASE("packing: the gated delta rule restarts its state at every document, chunks from each start",
+          "[packing][gated_delta_rule]") {
+  for (const std::int64_t chunk : {8, 64}) {
+    SECTION("chunk " + std::to_string(chunk)) {
+      Generator gen(7);
+      const std::int64_t B = 2, T = 300, Hk = 2, H = 4, K = 3, V = 5;
+      PackedInputs in{{leaf({B, T, Hk, K}, gen), leaf({B, T, Hk, K}, gen), leaf({B, T, H, V}, gen),
+                       leaf({B, T, H}, gen, 0.5), leaf({B, T, H}, gen)},
+                      {leaf({B, H, K, V}, gen)},
+                      {}};
+      const PackedOp op = [chunk](const std::vector<Tensor>& x, const std::vector<Tensor>& row,
+                                  const std::vector<Tensor>&, const Tensor& starts) {
+        GatedDeltaRuleInputs s;
+        s.q = x[0];
+        s.k = x[1];
+        s.v = x[2];
+        s.g = neg(exp(add(x[3], -2.0)));  // decays around 0.87 per step
+        s.beta = sigmoid(x[4]);
+        s.initial_state = row[0];
+        s.chunk = chunk;
+        s.sequence_starts = starts;
+        const GatedDeltaRuleOutputs o = gated_delta_rule(s);
+        return OpOutputs{{o.o}, {o.final_state}};
+      };
+      require_packed_equals_one_by_one(op, in, kLongRows, 1e-9);
+    }
+  }
+}

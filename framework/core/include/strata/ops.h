@@ -4,6 +4,7 @@
 #include "strata/ops/attention.h"
 #include "strata/ops/conv.h"
 #include "strata/ops/elementwise.h"
+#include "strata/ops/gated_delta_rule.h"
 #include "strata/ops/indexing.h"
 #include "strata/ops/matmul.h"
 #include "strata/ops/moe.h"

@@ -329,6 +329,35 @@ struct SsdCall {
   DTypeList dtypes() const { return {x->dtype()}; }
 };
 
+// The chunked gated delta rule (ops/gated_delta_rule.h): q and k [B, T, Hk, K], v [B, T, H, V],
+// g and beta [B, T, H], initial_state [B, H, K, V] or undefined; all contiguous. The forward
+// writes o, final_state and (when saving) the chunk states; the backward reads them and
+// writes dq, dk, dv, dg, dbeta and, when defined, dinitial_state.
+struct GatedDeltaRuleCall {
+  std::int64_t batch = 0, seq_len = 0, heads = 0, key_heads = 0, key_dim = 0, value_dim = 0, chunk = 0;
+  double scale = 1;
+  const Tensor* q = nullptr;
+  const Tensor* k = nullptr;
+  const Tensor* v = nullptr;
+  const Tensor* g = nullptr;
+  const Tensor* beta = nullptr;
+  const Tensor* initial_state = nullptr;
+  const Tensor* seq_start = nullptr;  // [B, T] i64 contiguous (packed documents), or null
+  bool save_for_backward = false;
+  Tensor* saved = nullptr;
+  Tensor* o = nullptr;
+  Tensor* final_state = nullptr;
+  const Tensor* dout = nullptr;
+  const Tensor* dfinal_state = nullptr;
+  Tensor* dq = nullptr;
+  Tensor* dk = nullptr;
+  Tensor* dv = nullptr;
+  Tensor* dg = nullptr;
+  Tensor* dbeta = nullptr;
+  Tensor* dinitial_state = nullptr;
+  DTypeList dtypes() const { return {q->dtype()}; }
+};
+
 // Causal depthwise conv over time: x [B, T, D], weight [D, K], bias [D] or undefined,
 // initial [B, K-1, D] or undefined; all contiguous. Forward y; backward dx and the defined
 // ones of dweight, dbias, dinitial.
@@ -398,6 +427,8 @@ struct CoreKernels {
   KernelOp<SelectiveScanCall> selective_scan_backward{"selective_scan_backward"};
   KernelOp<SsdCall> ssd{"ssd"};
   KernelOp<SsdCall> ssd_backward{"ssd_backward"};
+  KernelOp<GatedDeltaRuleCall> gated_delta_rule{"gated_delta_rule"};
+  KernelOp<GatedDeltaRuleCall> gated_delta_rule_backward{"gated_delta_rule_backward"};
   KernelOp<CausalConvCall> causal_conv1d{"causal_conv1d"};
   KernelOp<CausalConvCall> causal_conv1d_backward{"causal_conv1d_backward"};
   KernelOp<AdamWCall> adamw{"adamw"};

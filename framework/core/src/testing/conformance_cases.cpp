@@ -210,6 +210,22 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
                        plain.chunk = 64;
                        return Inputs{o.y, o.final_state, ssd(plain).y};
                      }));
+  // T = 37 in chunks of 8 (the last partial), 4 value heads over 2 key heads.
+  out.push_back(make("gated_delta_rule: chunk 8 over T = 37, value heads sharing key heads, an initial state",
+                     {"gated_delta_rule", "gated_delta_rule_backward"},
+                     {m.randn({2, 37, 2, 5}), m.randn({2, 37, 2, 5}), m.randn({2, 37, 4, 3}), m.positive({2, 37, 4}),
+                      m.randn({2, 37, 4}), m.randn({2, 4, 5, 3})},
+                     [](const Inputs& x) {
+                       // unit keys and decays around 0.9 per step, as the layer makes them
+                       const auto unit = [](const Tensor& t) { return div(t, sqrt(sum(mul(t, t), {-1}, true))); };
+                       GatedDeltaRuleInputs in{unit(x[0]), unit(x[1]), x[2], scale(x[3], -0.1), sigmoid(x[4]), x[5],
+                                               0.0, 8};
+                       const GatedDeltaRuleOutputs o = gated_delta_rule(in);
+                       GatedDeltaRuleInputs plain = in;
+                       plain.initial_state = Tensor();
+                       plain.chunk = 64;
+                       return Inputs{o.o, o.final_state, gated_delta_rule(plain).o};
+                     }));
   out.push_back(make("causal_conv1d K = 4 with bias and initial state, D = 19", {"causal_conv1d", "causal_conv1d_backward"},
                      {m.randn({2, 13, 19}), m.randn({19, 4}), m.randn({19}), m.randn({2, 3, 19})},
                      [](const Inputs& x) {

@@ -4,6 +4,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_conv1d.h"
+#include "kernels/cpu/gated_delta_rule.h"
 #include "kernels/cpu/selective_scan.h"
 #include "kernels/cpu/ssd.h"
 
@@ -148,6 +149,65 @@ void ssd_backward(const SsdCall& c) {
   });
 }
 
+template <class T>
+cpu::GatedDeltaRuleArgs<T> gated_delta_rule_args(const GatedDeltaRuleCall& c) {
+  cpu::GatedDeltaRuleArgs<T> a;
+  a.batch = c.batch;
+  a.seq_len = c.seq_len;
+  a.heads = c.heads;
+  a.key_heads = c.key_heads;
+  a.key_dim = c.key_dim;
+  a.value_dim = c.value_dim;
+  a.chunk = c.chunk;
+  a.scale = T(c.scale);
+  a.q = c.q->data<T>();
+  a.k = c.k->data<T>();
+  a.v = c.v->data<T>();
+  a.g = c.g->data<T>();
+  a.beta = c.beta->data<T>();
+  a.initial_state = in<T>(c.initial_state);
+  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  return a;
+}
+
+void gated_delta_rule(const GatedDeltaRuleCall& c) {
+  const DType dtype = c.q->dtype();
+  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  if (c.save_for_backward)
+    *c.saved = Tensor::empty({cpu::gated_delta_rule_chunk_states_size(c.batch, c.seq_len, c.heads, c.key_dim,
+                                                                       c.value_dim, c.chunk, starts)},
+                             dtype);
+  dispatch_floating(dtype, "gated_delta_rule", [&](auto type) {
+    using T = decltype(type);
+    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    a.o = c.o->data<T>();
+    a.final_state = c.final_state->data<T>();
+    a.chunk_states = c.save_for_backward ? c.saved->data<T>() : nullptr;
+    cpu::gated_delta_rule_fwd_cpu(a);
+  });
+}
+
+void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
+  const DType dtype = c.q->dtype();
+  Tensor workspace =
+      Tensor::empty({cpu::gated_delta_rule_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.key_dim)}, dtype);
+  dispatch_floating(dtype, "gated_delta_rule backward", [&](auto type) {
+    using T = decltype(type);
+    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    a.chunk_states = c.saved->data<T>();
+    a.dout = c.dout->data<T>();
+    a.dfinal_state = c.dfinal_state->data<T>();
+    a.dq = c.dq->data<T>();
+    a.dk = c.dk->data<T>();
+    a.dv = c.dv->data<T>();
+    a.dg = c.dg->data<T>();
+    a.dbeta = c.dbeta->data<T>();
+    a.dinitial_state = out<T>(c.dinitial_state);
+    a.workspace = workspace.data<T>();
+    cpu::gated_delta_rule_bwd_cpu(a);
+  });
+}
+
 void selective_scan_backward(const SelectiveScanCall& c) {
   const DType dtype = c.u->dtype();
   Tensor workspace =
@@ -217,6 +277,8 @@ void register_sequence(CoreKernels& k) {
   add(k.selective_scan, kFloating, selective_scan);
   add(k.ssd, kFloating, ssd);
   add(k.ssd_backward, kFloating, ssd_backward);
+  add(k.gated_delta_rule, kFloating, gated_delta_rule);
+  add(k.gated_delta_rule_backward, kFloating, gated_delta_rule_backward);
   add(k.selective_scan_backward, kFloating, selective_scan_backward);
   add(k.causal_conv1d, kFloating, causal_conv1d);
   add(k.causal_conv1d_backward, kFloating, causal_conv1d_backward);

@@ -1,0 +1,308 @@
+#include "kernels/cpu/gated_delta_rule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/chunk_plan.h"
+#include "kernels/cpu/gemm.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+// Strided views of one (batch, value head) pair: rows of q / k (its key head), of v / o /
+// dout, and the per-step g and beta.
+template <class T>
+struct HeadView {
+  const GatedDeltaRuleArgs<T>& a;
+  std::int64_t b, h, hk;
+  std::int64_t chunks;  // ChunkPlan::max_chunks
+  std::int64_t qt(std::int64_t t) const { return ((b * a.seq_len + t) * a.key_heads + hk) * a.key_dim; }
+  std::int64_t vt(std::int64_t t) const { return ((b * a.seq_len + t) * a.heads + h) * a.value_dim; }
+  std::int64_t ht(std::int64_t t) const { return (b * a.seq_len + t) * a.heads + h; }
+  std::int64_t state() const { return (b * a.heads + h) * a.key_dim * a.value_dim; }
+  std::int64_t chunk_state(std::int64_t c) const {
+    return ((b * a.heads + h) * chunks + c) * a.key_dim * a.value_dim;
+  }
+  std::int64_t ldk() const { return a.key_heads * a.key_dim; }
+  std::int64_t ldv() const { return a.heads * a.value_dim; }
+};
+
+template <class T>
+std::vector<T> buffer(std::int64_t n) {
+  return std::vector<T>(static_cast<std::size_t>(n));
+}
+
+// What the forward and the backward both compute for one chunk of l steps from its inputs
+// and the state S_in [K, V] entering it (row strides: l for l x l, K and V otherwise).
+template <class T>
+struct ChunkForm {
+  std::int64_t l = 0;
+  std::vector<T> gam, e, beta;  // [l]: cumulative g, exp(gam), beta
+  std::vector<T> D;             // [l, l]: exp(gam_i - gam_j), j <= i
+  std::vector<T> KK;            // [l, l]: k_i . k_j
+  std::vector<T> M;             // [l, l]: beta_i KK D, strictly lower (the unit diagonal implied)
+  std::vector<T> P;             // [l, l]: (q_i . k_j) D, j <= i
+  std::vector<T> Qs;            // [l, K]: scale q
+  std::vector<T> U;             // [l, V]: (I + M)^-1 (beta v)
+  std::vector<T> W;             // [l, K]: (I + M)^-1 (beta exp(gam) k)
+  std::vector<T> Delta;         // [l, V]: U - W S_in
+
+  ChunkForm(std::int64_t L, std::int64_t K, std::int64_t V)
+      : gam(buffer<T>(L)), e(buffer<T>(L)), beta(buffer<T>(L)), D(buffer<T>(L * L)), KK(buffer<T>(L * L)),
+        M(buffer<T>(L * L)), P(buffer<T>(L * L)), Qs(buffer<T>(L * K)), U(buffer<T>(L * V)), W(buffer<T>(L * K)),
+        Delta(buffer<T>(L * V)) {}
+
+  T w(std::int64_t j) const { return std::exp(gam[std::size_t(l - 1)] - gam[std::size_t(j)]); }
+
+  void compute(const HeadView<T>& v, std::int64_t t0, std::int64_t steps, const T* S) {
+    const GatedDeltaRuleArgs<T>& a = v.a;
+    const std::int64_t K = a.key_dim, V = a.value_dim, ldk = v.ldk(), ldv = v.ldv();
+    l = steps;
+    const T* q = a.q + v.qt(t0);
+    const T* k = a.k + v.qt(t0);
+    const T* x = a.v + v.vt(t0);
+    T run = 0;
+    for (std::int64_t i = 0; i < l; ++i) {
+      run += a.g[v.ht(t0 + i)];
+      gam[std::size_t(i)] = run;
+      e[std::size_t(i)] = std::exp(run);
+      beta[std::size_t(i)] = a.beta[v.ht(t0 + i)];
+      for (std::int64_t c = 0; c < K; ++c) Qs[std::size_t(i * K + c)] = a.scale * q[i * ldk + c];
+    }
+    gemm_rows<T>(false, true, l, l, K, T(1), k, ldk, k, ldk, T(0), KK.data(), l);
+    gemm_rows<T>(false, true, l, l, K, T(1), Qs.data(), K, k, ldk, T(0), P.data(), l);
+    for (std::int64_t i = 0; i < l; ++i) {
+      T* d = D.data() + i * l;
+      decay_row(gam, i, d);
+      std::fill(d + i + 1, d + l, T(0));
+      for (std::int64_t j = 0; j < l; ++j) {
+        M[std::size_t(i * l + j)] = j < i ? beta[std::size_t(i)] * KK[std::size_t(i * l + j)] * d[j] : T(0);
+        P[std::size_t(i * l + j)] *= d[j];
+      }
+      const T bi = beta[std::size_t(i)], bei = bi * e[std::size_t(i)];
+      for (std::int64_t c = 0; c < V; ++c) U[std::size_t(i * V + c)] = bi * x[i * ldv + c];
+      for (std::int64_t c = 0; c < K; ++c) W[std::size_t(i * K + c)] = bei * k[i * ldk + c];
+    }
+    trsm_unit_lower_rows<T>(false, l, V, T(1), M.data(), l, U.data(), V);
+    trsm_unit_lower_rows<T>(false, l, K, T(1), M.data(), l, W.data(), K);
+    std::copy_n(U.begin(), l * V, Delta.begin());
+    gemm_rows<T>(false, false, l, V, K, T(-1), W.data(), K, S, V, T(1), Delta.data(), V);
+  }
+};
+
+}  // namespace
+
+std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
+                                                std::int64_t key_dim, std::int64_t value_dim, std::int64_t chunk,
+                                                const std::int64_t* seq_start) {
+  return batch * heads * chunk_plan(batch, seq_len, chunk, seq_start).max_chunks * key_dim * value_dim;
+}
+
+std::int64_t gated_delta_rule_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
+                                                 std::int64_t key_dim) {
+  return 2 * batch * heads * seq_len * key_dim;  // dq and dk per value head
+}
+
+template <class T>
+void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
+  const std::int64_t K = a.key_dim, V = a.value_dim, L = a.chunk, per_key = a.heads / a.key_heads;
+  const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, L, a.seq_start);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (std::int64_t b = 0; b < a.batch; ++b)
+    for (std::int64_t h = 0; h < a.heads; ++h) {
+      const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
+      std::vector<T> S(static_cast<std::size_t>(K * V), T(0)), Qe = buffer<T>(L * K), Kw = buffer<T>(L * K);
+      if (a.initial_state) std::copy_n(a.initial_state + v.state(), K * V, S.begin());
+      ChunkForm<T> f(L, K, V);
+      const std::int64_t ldk = v.ldk(), ldv = v.ldv();
+      for (const Chunk& chunk : plan.rows[std::size_t(b)]) {
+        const std::int64_t t0 = chunk.t0, l = chunk.len;
+        if (chunk.fresh) std::fill(S.begin(), S.end(), T(0));
+        if (a.chunk_states)
+          std::copy(S.begin(), S.end(), a.chunk_states + v.chunk_state(&chunk - plan.rows[std::size_t(b)].data()));
+        f.compute(v, t0, l, S.data());
+        const T* k = a.k + v.qt(t0);
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T ei = f.e[std::size_t(i)], wi = f.w(i);
+          for (std::int64_t c = 0; c < K; ++c) {
+            Qe[std::size_t(i * K + c)] = ei * f.Qs[std::size_t(i * K + c)];
+            Kw[std::size_t(i * K + c)] = wi * k[i * ldk + c];
+          }
+        }
+        // o = diag(e) Qs S_in + P Delta
+        T* o = a.o + v.vt(t0);
+        gemm_rows<T>(false, false, l, V, K, T(1), Qe.data(), K, S.data(), V, T(0), o, ldv);
+        gemm_rows<T>(false, false, l, V, l, T(1), f.P.data(), l, f.Delta.data(), V, T(1), o, ldv);
+        // S = exp(gam_last) S + (diag(w) k)^T Delta
+        gemm_rows<T>(true, false, K, V, l, T(1), Kw.data(), K, f.Delta.data(), V, f.e[std::size_t(l - 1)], S.data(), V);
+      }
+      std::copy(S.begin(), S.end(), a.final_state + v.state());
+    }
+}
+
+// The adjoint of the chunk form, chunk by chunk from the last: dS is the gradient of the
+// state leaving the chunk, S_in the forward's saved state entering it.
+template <class T>
+void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
+  const std::int64_t K = a.key_dim, V = a.value_dim, L = a.chunk, T_ = a.seq_len, per_key = a.heads / a.key_heads;
+  const ChunkPlan plan = chunk_plan(a.batch, T_, L, a.seq_start);
+  T* ws_dq = a.workspace;                         // [B, H, T, K]
+  T* ws_dk = ws_dq + a.batch * a.heads * T_ * K;  // [B, H, T, K]
+#pragma omp parallel for collapse(2) schedule(static)
+  for (std::int64_t b = 0; b < a.batch; ++b)
+    for (std::int64_t h = 0; h < a.heads; ++h) {
+      const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
+      const std::int64_t ldk = v.ldk(), ldv = v.ldv();
+      ChunkForm<T> f(L, K, V);
+      std::vector<T> dS(static_cast<std::size_t>(K * V), T(0)), dS_in = buffer<T>(K * V), dgam = buffer<T>(L),
+          dbeta = buffer<T>(L), dLL = buffer<T>(L * L), dDelta = buffer<T>(L * V), dVb = buffer<T>(L * V),
+          dQs = buffer<T>(L * K), dK = buffer<T>(L * K), X = buffer<T>(L * K), Qe = buffer<T>(L * K),
+          Kw = buffer<T>(L * K), dW = buffer<T>(L * K);
+      if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), K * V, dS.begin());
+      const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+      for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
+        const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
+        const T* S = a.chunk_states + v.chunk_state(c);
+        f.compute(v, t0, l, S);
+        const T* k = a.k + v.qt(t0);
+        const T* x = a.v + v.vt(t0);
+        const T* dO = a.dout + v.vt(t0);
+        std::fill_n(dgam.begin(), l, T(0));
+        std::fill_n(dbeta.begin(), l, T(0));
+        const T e_last = f.e[std::size_t(l - 1)];
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T ei = f.e[std::size_t(i)], wi = f.w(i);
+          for (std::int64_t cc = 0; cc < K; ++cc) {
+            Qe[std::size_t(i * K + cc)] = ei * f.Qs[std::size_t(i * K + cc)];
+            Kw[std::size_t(i * K + cc)] = wi * k[i * ldk + cc];
+          }
+        }
+        // dDelta = P^T dO + diag(w) k dS: through the outputs and the state leaving the chunk.
+        gemm_rows<T>(true, false, l, V, l, T(1), f.P.data(), l, dO, ldv, T(0), dDelta.data(), V);
+        gemm_rows<T>(false, false, l, V, K, T(1), Kw.data(), K, dS.data(), V, T(1), dDelta.data(), V);
+        // o_i += sum_j (q_i . k_j) D[i,j] Delta_j: dP = dO Delta^T, then through D to gam.
+        gemm_rows<T>(false, true, l, l, V, T(1), dO, ldv, f.Delta.data(), V, T(0), dLL.data(), l);
+        for (std::int64_t i = 0; i < l; ++i) {
+          T* dp = dLL.data() + i * l;
+          T row_sum = 0;
+          for (std::int64_t j = 0; j <= i; ++j) {
+            const T through_gam = dp[j] * f.P[std::size_t(i * l + j)];
+            row_sum += through_gam;
+            dgam[std::size_t(j)] -= through_gam;
+            dp[j] *= f.D[std::size_t(i * l + j)];  // now d(q_i . k_j)
+          }
+          dgam[std::size_t(i)] += row_sum;
+          std::fill(dp + i + 1, dp + l, T(0));
+        }
+        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(0), dQs.data(), K);
+        gemm_rows<T>(true, false, l, K, l, T(1), dLL.data(), l, f.Qs.data(), K, T(0), dK.data(), K);
+        // o_i += exp(gam_i) S_in^T q_i: X = dO S_in^T.
+        gemm_rows<T>(false, true, l, K, V, T(1), dO, ldv, S, V, T(0), X.data(), K);
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T ei = f.e[std::size_t(i)];
+          T* dq = &dQs[std::size_t(i * K)];
+          const T* xi = &X[std::size_t(i * K)];
+          for (std::int64_t cc = 0; cc < K; ++cc) dq[cc] += ei * xi[cc];
+          dgam[std::size_t(i)] += ei * dot(&f.Qs[std::size_t(i * K)], xi, K);
+        }
+        // S_out = exp(gam_last) S_in + sum_j w_j k_j Delta_j^T: X = Delta dS^T.
+        gemm_rows<T>(false, true, l, K, V, T(1), f.Delta.data(), V, dS.data(), V, T(0), X.data(), K);
+        for (std::int64_t j = 0; j < l; ++j) {
+          const T wj = f.w(j);
+          const T* xj = &X[std::size_t(j * K)];
+          T* dk = &dK[std::size_t(j * K)];
+          for (std::int64_t cc = 0; cc < K; ++cc) dk[cc] += wj * xj[cc];
+          const T through_w = wj * dot(k + j * ldk, xj, K);
+          dgam[std::size_t(l - 1)] += through_w;
+          dgam[std::size_t(j)] -= through_w;
+        }
+        dgam[std::size_t(l - 1)] += e_last * dot(dS.data(), S, K * V);
+        // dS_in = exp(gam_last) dS + (diag(e) Qs)^T dO - W^T dDelta
+        for (std::int64_t n = 0; n < K * V; ++n) dS_in[std::size_t(n)] = e_last * dS[std::size_t(n)];
+        gemm_rows<T>(true, false, K, V, l, T(1), Qe.data(), K, dO, ldv, T(1), dS_in.data(), V);
+        gemm_rows<T>(true, false, K, V, l, T(-1), f.W.data(), K, dDelta.data(), V, T(1), dS_in.data(), V);
+        // Delta = U - W S_in, U = (I + M)^-1 Vb, W = (I + M)^-1 Kb: dVb = (I + M)^-T dDelta,
+        // dKb = -(I + M)^-T dDelta S_in^T, and dM = -(dVb U^T + dKb W^T) on the strict lower triangle.
+        gemm_rows<T>(false, true, l, K, V, T(-1), dDelta.data(), V, S, V, T(0), dW.data(), K);
+        std::copy_n(dDelta.begin(), l * V, dVb.begin());
+        trsm_unit_lower_rows<T>(true, l, V, T(1), f.M.data(), l, dVb.data(), V);
+        trsm_unit_lower_rows<T>(true, l, K, T(1), f.M.data(), l, dW.data(), K);
+        gemm_rows<T>(false, true, l, l, V, T(-1), dVb.data(), V, f.U.data(), V, T(0), dLL.data(), l);
+        gemm_rows<T>(false, true, l, l, K, T(-1), dW.data(), K, f.W.data(), K, T(1), dLL.data(), l);
+        // M[i,j] = beta_i (k_i . k_j) D[i,j], j < i: dLL becomes d(k_i . k_j).
+        for (std::int64_t i = 0; i < l; ++i) {
+          T* dm = dLL.data() + i * l;
+          const T bi = f.beta[std::size_t(i)];
+          T row_sum = 0, dbi = 0;
+          for (std::int64_t j = 0; j < i; ++j) {
+            const T kd = f.KK[std::size_t(i * l + j)] * f.D[std::size_t(i * l + j)];
+            dbi += dm[j] * kd;
+            const T through_gam = dm[j] * bi * kd;
+            row_sum += through_gam;
+            dgam[std::size_t(j)] -= through_gam;
+            dm[j] *= bi * f.D[std::size_t(i * l + j)];
+          }
+          dbeta[std::size_t(i)] += dbi;
+          dgam[std::size_t(i)] += row_sum;
+          std::fill(dm + i, dm + l, T(0));
+        }
+        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(1), dK.data(), K);
+        gemm_rows<T>(true, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(1), dK.data(), K);
+        // Vb = diag(beta) v, Kb = diag(beta exp(gam)) k
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T bi = f.beta[std::size_t(i)], ei = f.e[std::size_t(i)];
+          const T* dvb = &dVb[std::size_t(i * V)];
+          const T* dkb = &dW[std::size_t(i * K)];
+          T* dv = a.dv + v.vt(t0 + i);
+          for (std::int64_t cc = 0; cc < V; ++cc) dv[cc] = bi * dvb[cc];
+          T* dk = &dK[std::size_t(i * K)];
+          for (std::int64_t cc = 0; cc < K; ++cc) dk[cc] += bi * ei * dkb[cc];
+          const T through_kb = ei * dot(dkb, k + i * ldk, K);
+          dbeta[std::size_t(i)] += dot(dvb, x + i * ldv, V) + through_kb;
+          dgam[std::size_t(i)] += bi * through_kb;
+        }
+        // gam = cumulative g; the per-head q and k gradients, summed over key heads below.
+        T suffix = 0;
+        for (std::int64_t j = l - 1; j >= 0; --j) {
+          suffix += dgam[std::size_t(j)];
+          a.dg[v.ht(t0 + j)] = suffix;
+          a.dbeta[v.ht(t0 + j)] = dbeta[std::size_t(j)];
+        }
+        T* wq = ws_dq + ((b * a.heads + h) * T_ + t0) * K;
+        T* wk = ws_dk + ((b * a.heads + h) * T_ + t0) * K;
+        for (std::int64_t n = 0; n < l * K; ++n) {
+          wq[n] = a.scale * dQs[std::size_t(n)];
+          wk[n] = dK[std::size_t(n)];
+        }
+        // A chunk that opens a document started from zero: nothing flows to the one before.
+        if (row[std::size_t(c)].fresh) std::fill(dS_in.begin(), dS_in.end(), T(0));
+        dS.swap(dS_in);
+      }
+      if (a.dinitial_state) std::copy(dS.begin(), dS.end(), a.dinitial_state + v.state());
+    }
+  // Sums over the value heads that share a key head's q and k.
+#pragma omp parallel for collapse(2) schedule(static)
+  for (std::int64_t b = 0; b < a.batch; ++b)
+    for (std::int64_t t = 0; t < T_; ++t)
+      for (std::int64_t hk = 0; hk < a.key_heads; ++hk) {
+        T* dq = a.dq ? a.dq + ((b * T_ + t) * a.key_heads + hk) * K : nullptr;
+        T* dk = a.dk ? a.dk + ((b * T_ + t) * a.key_heads + hk) * K : nullptr;
+        for (std::int64_t n = 0; n < K; ++n) {
+          T sq = 0, sk = 0;
+          for (std::int64_t h = hk * per_key; h < (hk + 1) * per_key; ++h) {
+            sq += ws_dq[((b * a.heads + h) * T_ + t) * K + n];
+            sk += ws_dk[((b * a.heads + h) * T_ + t) * K + n];
+          }
+          if (dq) dq[n] = sq;
+          if (dk) dk[n] = sk;
+        }
+      }
+}
+
+template void gated_delta_rule_fwd_cpu<float>(const GatedDeltaRuleArgs<float>&);
+template void gated_delta_rule_fwd_cpu<double>(const GatedDeltaRuleArgs<double>&);
+template void gated_delta_rule_bwd_cpu<float>(const GatedDeltaRuleArgs<float>&);
+template void gated_delta_rule_bwd_cpu<double>(const GatedDeltaRuleArgs<double>&);
+
+}  // namespace strata::kernels::cpu
