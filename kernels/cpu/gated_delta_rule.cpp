@@ -34,33 +34,42 @@ std::vector<T> buffer(std::int64_t n) {
 }
 
 // What the forward and the backward both compute for one chunk of l steps from its inputs
-// and the state S_in [K, V] entering it (row strides: l for l x l, K and V otherwise).
+// and the state S_in [K, V] entering it. Products that share an operand are stacked so that
+// each is one BLAS call: [q; k] k^T, one solve for [v | k], [exp(gam) q; W] S_in.
 template <class T>
 struct ChunkForm {
-  std::int64_t l = 0;
+  std::int64_t l = 0, K = 0, V = 0;
   std::vector<T> gam, e, beta;  // [l]: cumulative g, exp(gam), beta
   std::vector<T> D;             // [l, l]: exp(gam_i - gam_j), j <= i
-  std::vector<T> KK;            // [l, l]: k_i . k_j
-  std::vector<T> M;             // [l, l]: beta_i KK D, strictly lower (the unit diagonal implied)
-  std::vector<T> P;             // [l, l]: (q_i . k_j) D, j <= i
-  std::vector<T> Qs;            // [l, K]: scale q
-  std::vector<T> U;             // [l, V]: (I + M)^-1 (beta v)
-  std::vector<T> W;             // [l, K]: (I + M)^-1 (beta exp(gam) k)
+  std::vector<T> QK;            // [2l, l]: rows 0..l: (scale q_i . k_j) D (j <= i), P; rows l..2l: k_i . k_j
+  std::vector<T> M;             // [l, l]: beta_i (k_i . k_j) D, strictly lower (the unit diagonal implied)
+  std::vector<T> QsK;           // [2l, K]: scale q, then k, contiguous
+  std::vector<T> Qe_W;          // [2l, K]: exp(gam) scale q, then W
+  std::vector<T> UW;            // [l, V + K]: (I + M)^-1 [beta v | beta exp(gam) k] = [U | W]
+  std::vector<T> QS_WS;         // [2l, V]: exp(gam) scale q S_in, then W S_in
   std::vector<T> Delta;         // [l, V]: U - W S_in
 
-  ChunkForm(std::int64_t L, std::int64_t K, std::int64_t V)
-      : gam(buffer<T>(L)), e(buffer<T>(L)), beta(buffer<T>(L)), D(buffer<T>(L * L)), KK(buffer<T>(L * L)),
-        M(buffer<T>(L * L)), P(buffer<T>(L * L)), Qs(buffer<T>(L * K)), U(buffer<T>(L * V)), W(buffer<T>(L * K)),
-        Delta(buffer<T>(L * V)) {}
+  ChunkForm(std::int64_t L, std::int64_t K_, std::int64_t V_)
+      : K(K_), V(V_), gam(buffer<T>(L)), e(buffer<T>(L)), beta(buffer<T>(L)), D(buffer<T>(L * L)),
+        QK(buffer<T>(2 * L * L)), M(buffer<T>(L * L)), QsK(buffer<T>(2 * L * K_)), Qe_W(buffer<T>(2 * L * K_)),
+        UW(buffer<T>(L * (V_ + K_))), QS_WS(buffer<T>(2 * L * V_)), Delta(buffer<T>(L * V_)) {}
 
   T w(std::int64_t j) const { return std::exp(gam[std::size_t(l - 1)] - gam[std::size_t(j)]); }
+  const T* P() const { return QK.data(); }         // [l, l]
+  const T* KK() const { return QK.data() + l * l; }  // [l, l]
+  const T* Qs() const { return QsK.data(); }        // [l, K]
+  const T* k() const { return QsK.data() + l * K; }  // [l, K]
+  const T* Qe() const { return Qe_W.data(); }       // [l, K]
+  const T* W() const { return Qe_W.data() + l * K; }  // [l, K]
+  const T* QS() const { return QS_WS.data(); }      // [l, V]
 
-  void compute(const HeadView<T>& v, std::int64_t t0, std::int64_t steps, const T* S) {
+  // for_output: also QS, the outputs' read of S_in (the backward needs only W S_in).
+  void compute(const HeadView<T>& v, std::int64_t t0, std::int64_t steps, const T* S, bool for_output) {
     const GatedDeltaRuleArgs<T>& a = v.a;
-    const std::int64_t K = a.key_dim, V = a.value_dim, ldk = v.ldk(), ldv = v.ldv();
+    const std::int64_t ldk = v.ldk(), ldv = v.ldv(), ldu = V + K;
     l = steps;
     const T* q = a.q + v.qt(t0);
-    const T* k = a.k + v.qt(t0);
+    const T* kc = a.k + v.qt(t0);
     const T* x = a.v + v.vt(t0);
     T run = 0;
     for (std::int64_t i = 0; i < l; ++i) {
@@ -68,26 +77,49 @@ struct ChunkForm {
       gam[std::size_t(i)] = run;
       e[std::size_t(i)] = std::exp(run);
       beta[std::size_t(i)] = a.beta[v.ht(t0 + i)];
-      for (std::int64_t c = 0; c < K; ++c) Qs[std::size_t(i * K + c)] = a.scale * q[i * ldk + c];
+      T* qs = &QsK[std::size_t(i * K)];
+      T* kk = &QsK[std::size_t((l + i) * K)];
+      for (std::int64_t c = 0; c < K; ++c) {
+        qs[c] = a.scale * q[i * ldk + c];
+        kk[c] = kc[i * ldk + c];
+      }
     }
-    gemm_rows<T>(false, true, l, l, K, T(1), k, ldk, k, ldk, T(0), KK.data(), l);
-    gemm_rows<T>(false, true, l, l, K, T(1), Qs.data(), K, k, ldk, T(0), P.data(), l);
+    gemm_rows<T>(false, true, 2 * l, l, K, T(1), QsK.data(), K, k(), K, T(0), QK.data(), l);
     for (std::int64_t i = 0; i < l; ++i) {
       T* d = D.data() + i * l;
       decay_row(gam, i, d);
       std::fill(d + i + 1, d + l, T(0));
+      const T bi = beta[std::size_t(i)], bei = bi * e[std::size_t(i)], ei = e[std::size_t(i)];
+      T* p = QK.data() + i * l;
+      const T* kk = KK() + i * l;
+      T* m = M.data() + i * l;
       for (std::int64_t j = 0; j < l; ++j) {
-        M[std::size_t(i * l + j)] = j < i ? beta[std::size_t(i)] * KK[std::size_t(i * l + j)] * d[j] : T(0);
-        P[std::size_t(i * l + j)] *= d[j];
+        m[j] = j < i ? bi * kk[j] * d[j] : T(0);
+        p[j] *= d[j];
       }
-      const T bi = beta[std::size_t(i)], bei = bi * e[std::size_t(i)];
-      for (std::int64_t c = 0; c < V; ++c) U[std::size_t(i * V + c)] = bi * x[i * ldv + c];
-      for (std::int64_t c = 0; c < K; ++c) W[std::size_t(i * K + c)] = bei * k[i * ldk + c];
+      T* uw = &UW[std::size_t(i * ldu)];
+      for (std::int64_t c = 0; c < V; ++c) uw[c] = bi * x[i * ldv + c];
+      const T* ki = k() + i * K;
+      const T* qs = Qs() + i * K;
+      T* qe = &Qe_W[std::size_t(i * K)];
+      for (std::int64_t c = 0; c < K; ++c) {
+        uw[V + c] = bei * ki[c];
+        qe[c] = ei * qs[c];
+      }
     }
-    trsm_unit_lower_rows<T>(false, l, V, T(1), M.data(), l, U.data(), V);
-    trsm_unit_lower_rows<T>(false, l, K, T(1), M.data(), l, W.data(), K);
-    std::copy_n(U.begin(), l * V, Delta.begin());
-    gemm_rows<T>(false, false, l, V, K, T(-1), W.data(), K, S, V, T(1), Delta.data(), V);
+    trsm_unit_lower_rows<T>(false, l, ldu, T(1), M.data(), l, UW.data(), ldu);
+    for (std::int64_t i = 0; i < l; ++i)
+      std::copy_n(&UW[std::size_t(i * ldu + V)], K, &Qe_W[std::size_t((l + i) * K)]);
+    if (for_output)
+      gemm_rows<T>(false, false, 2 * l, V, K, T(1), Qe_W.data(), K, S, V, T(0), QS_WS.data(), V);
+    else
+      gemm_rows<T>(false, false, l, V, K, T(1), W(), K, S, V, T(0), QS_WS.data() + l * V, V);
+    for (std::int64_t i = 0; i < l; ++i) {
+      const T* u = &UW[std::size_t(i * ldu)];
+      const T* ws = &QS_WS[std::size_t((l + i) * V)];
+      T* delta = &Delta[std::size_t(i * V)];
+      for (std::int64_t c = 0; c < V; ++c) delta[c] = u[c] - ws[c];
+    }
   }
 };
 
@@ -112,29 +144,25 @@ void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
-      std::vector<T> S(static_cast<std::size_t>(K * V), T(0)), Qe = buffer<T>(L * K), Kw = buffer<T>(L * K);
+      std::vector<T> S(static_cast<std::size_t>(K * V), T(0)), Kw = buffer<T>(L * K);
       if (a.initial_state) std::copy_n(a.initial_state + v.state(), K * V, S.begin());
       ChunkForm<T> f(L, K, V);
-      const std::int64_t ldk = v.ldk(), ldv = v.ldv();
-      for (const Chunk& chunk : plan.rows[std::size_t(b)]) {
-        const std::int64_t t0 = chunk.t0, l = chunk.len;
-        if (chunk.fresh) std::fill(S.begin(), S.end(), T(0));
-        if (a.chunk_states)
-          std::copy(S.begin(), S.end(), a.chunk_states + v.chunk_state(&chunk - plan.rows[std::size_t(b)].data()));
-        f.compute(v, t0, l, S.data());
-        const T* k = a.k + v.qt(t0);
-        for (std::int64_t i = 0; i < l; ++i) {
-          const T ei = f.e[std::size_t(i)], wi = f.w(i);
-          for (std::int64_t c = 0; c < K; ++c) {
-            Qe[std::size_t(i * K + c)] = ei * f.Qs[std::size_t(i * K + c)];
-            Kw[std::size_t(i * K + c)] = wi * k[i * ldk + c];
-          }
-        }
+      const std::int64_t ldv = v.ldv();
+      const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        const std::int64_t t0 = row[c].t0, l = row[c].len;
+        if (row[c].fresh) std::fill(S.begin(), S.end(), T(0));
+        if (a.chunk_states) std::copy(S.begin(), S.end(), a.chunk_states + v.chunk_state(std::int64_t(c)));
+        f.compute(v, t0, l, S.data(), true);
         // o = diag(e) Qs S_in + P Delta
         T* o = a.o + v.vt(t0);
-        gemm_rows<T>(false, false, l, V, K, T(1), Qe.data(), K, S.data(), V, T(0), o, ldv);
-        gemm_rows<T>(false, false, l, V, l, T(1), f.P.data(), l, f.Delta.data(), V, T(1), o, ldv);
+        for (std::int64_t i = 0; i < l; ++i) std::copy_n(f.QS() + i * V, V, o + i * ldv);
+        gemm_rows<T>(false, false, l, V, l, T(1), f.P(), l, f.Delta.data(), V, T(1), o, ldv);
         // S = exp(gam_last) S + (diag(w) k)^T Delta
+        for (std::int64_t i = 0; i < l; ++i) {
+          const T wi = f.w(i);
+          for (std::int64_t cc = 0; cc < K; ++cc) Kw[std::size_t(i * K + cc)] = wi * f.k()[i * K + cc];
+        }
         gemm_rows<T>(true, false, K, V, l, T(1), Kw.data(), K, f.Delta.data(), V, f.e[std::size_t(l - 1)], S.data(), V);
       }
       std::copy(S.begin(), S.end(), a.final_state + v.state());
@@ -153,112 +181,119 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
-      const std::int64_t ldk = v.ldk(), ldv = v.ldv();
+      const std::int64_t ldv = v.ldv();
       ChunkForm<T> f(L, K, V);
+      const std::int64_t ldu = V + K;
       std::vector<T> dS(static_cast<std::size_t>(K * V), T(0)), dS_in = buffer<T>(K * V), dgam = buffer<T>(L),
-          dbeta = buffer<T>(L), dLL = buffer<T>(L * L), dDelta = buffer<T>(L * V), dVb = buffer<T>(L * V),
-          dQs = buffer<T>(L * K), dK = buffer<T>(L * K), X = buffer<T>(L * K), Qe = buffer<T>(L * K),
-          Kw = buffer<T>(L * K), dW = buffer<T>(L * K);
+          dbeta = buffer<T>(L), dLL = buffer<T>(L * L), dO_Delta = buffer<T>(2 * L * V), X_dW = buffer<T>(2 * L * K),
+          dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K), R = buffer<T>(L * K),
+          Kw = buffer<T>(L * K);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), K * V, dS.begin());
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
         const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
         const T* S = a.chunk_states + v.chunk_state(c);
-        f.compute(v, t0, l, S);
-        const T* k = a.k + v.qt(t0);
+        f.compute(v, t0, l, S, false);
+        const T* k = f.k();
         const T* x = a.v + v.vt(t0);
-        const T* dO = a.dout + v.vt(t0);
+        const T* dout = a.dout + v.vt(t0);
         std::fill_n(dgam.begin(), l, T(0));
         std::fill_n(dbeta.begin(), l, T(0));
         const T e_last = f.e[std::size_t(l - 1)];
+        T* dO = dO_Delta.data();       // [l, V]: dout of the chunk, contiguous
+        T* mdDelta = dO + l * V;        // [l, V]: -dDelta
         for (std::int64_t i = 0; i < l; ++i) {
-          const T ei = f.e[std::size_t(i)], wi = f.w(i);
-          for (std::int64_t cc = 0; cc < K; ++cc) {
-            Qe[std::size_t(i * K + cc)] = ei * f.Qs[std::size_t(i * K + cc)];
-            Kw[std::size_t(i * K + cc)] = wi * k[i * ldk + cc];
-          }
+          std::copy_n(dout + i * ldv, V, dO + i * V);
+          const T wi = f.w(i);
+          for (std::int64_t cc = 0; cc < K; ++cc) Kw[std::size_t(i * K + cc)] = wi * k[i * K + cc];
         }
-        // dDelta = P^T dO + diag(w) k dS: through the outputs and the state leaving the chunk.
-        gemm_rows<T>(true, false, l, V, l, T(1), f.P.data(), l, dO, ldv, T(0), dDelta.data(), V);
-        gemm_rows<T>(false, false, l, V, K, T(1), Kw.data(), K, dS.data(), V, T(1), dDelta.data(), V);
+        // -dDelta = -(P^T dO + diag(w) k dS): through the outputs and the state leaving the chunk.
+        gemm_rows<T>(true, false, l, V, l, T(-1), f.P(), l, dO, V, T(0), mdDelta, V);
+        gemm_rows<T>(false, false, l, V, K, T(-1), Kw.data(), K, dS.data(), V, T(1), mdDelta, V);
         // o_i += sum_j (q_i . k_j) D[i,j] Delta_j: dP = dO Delta^T, then through D to gam.
-        gemm_rows<T>(false, true, l, l, V, T(1), dO, ldv, f.Delta.data(), V, T(0), dLL.data(), l);
+        gemm_rows<T>(false, true, l, l, V, T(1), dO, V, f.Delta.data(), V, T(0), dLL.data(), l);
         for (std::int64_t i = 0; i < l; ++i) {
           T* dp = dLL.data() + i * l;
+          const T* p = f.P() + i * l;
+          const T* d = f.D.data() + i * l;
           T row_sum = 0;
           for (std::int64_t j = 0; j <= i; ++j) {
-            const T through_gam = dp[j] * f.P[std::size_t(i * l + j)];
+            const T through_gam = dp[j] * p[j];
             row_sum += through_gam;
             dgam[std::size_t(j)] -= through_gam;
-            dp[j] *= f.D[std::size_t(i * l + j)];  // now d(q_i . k_j)
+            dp[j] *= d[j];  // now d(q_i . k_j)
           }
           dgam[std::size_t(i)] += row_sum;
           std::fill(dp + i + 1, dp + l, T(0));
         }
-        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(0), dQs.data(), K);
-        gemm_rows<T>(true, false, l, K, l, T(1), dLL.data(), l, f.Qs.data(), K, T(0), dK.data(), K);
-        // o_i += exp(gam_i) S_in^T q_i: X = dO S_in^T.
-        gemm_rows<T>(false, true, l, K, V, T(1), dO, ldv, S, V, T(0), X.data(), K);
+        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, K, T(0), dQs.data(), K);
+        gemm_rows<T>(true, false, l, K, l, T(1), dLL.data(), l, f.Qs(), K, T(0), dK.data(), K);
+        // [dO; -dDelta] S_in^T = [X; dW]: X = dO S_in^T for o_i += exp(gam_i) S_in^T q_i, and
+        // dW = -dDelta S_in^T for Delta = U - W S_in.
+        gemm_rows<T>(false, true, 2 * l, K, V, T(1), dO_Delta.data(), V, S, V, T(0), X_dW.data(), K);
         for (std::int64_t i = 0; i < l; ++i) {
           const T ei = f.e[std::size_t(i)];
           T* dq = &dQs[std::size_t(i * K)];
-          const T* xi = &X[std::size_t(i * K)];
+          const T* xi = &X_dW[std::size_t(i * K)];
           for (std::int64_t cc = 0; cc < K; ++cc) dq[cc] += ei * xi[cc];
-          dgam[std::size_t(i)] += ei * dot(&f.Qs[std::size_t(i * K)], xi, K);
+          dgam[std::size_t(i)] += ei * dot(f.Qs() + i * K, xi, K);
         }
-        // S_out = exp(gam_last) S_in + sum_j w_j k_j Delta_j^T: X = Delta dS^T.
-        gemm_rows<T>(false, true, l, K, V, T(1), f.Delta.data(), V, dS.data(), V, T(0), X.data(), K);
+        // S_out = exp(gam_last) S_in + sum_j w_j k_j Delta_j^T: R = Delta dS^T.
+        gemm_rows<T>(false, true, l, K, V, T(1), f.Delta.data(), V, dS.data(), V, T(0), R.data(), K);
         for (std::int64_t j = 0; j < l; ++j) {
           const T wj = f.w(j);
-          const T* xj = &X[std::size_t(j * K)];
+          const T* rj = &R[std::size_t(j * K)];
           T* dk = &dK[std::size_t(j * K)];
-          for (std::int64_t cc = 0; cc < K; ++cc) dk[cc] += wj * xj[cc];
-          const T through_w = wj * dot(k + j * ldk, xj, K);
+          for (std::int64_t cc = 0; cc < K; ++cc) dk[cc] += wj * rj[cc];
+          const T through_w = wj * dot(k + j * K, rj, K);
           dgam[std::size_t(l - 1)] += through_w;
           dgam[std::size_t(j)] -= through_w;
         }
         dgam[std::size_t(l - 1)] += e_last * dot(dS.data(), S, K * V);
-        // dS_in = exp(gam_last) dS + (diag(e) Qs)^T dO - W^T dDelta
+        // dS_in = exp(gam_last) dS + [diag(e) Qs; W]^T [dO; -dDelta]
         for (std::int64_t n = 0; n < K * V; ++n) dS_in[std::size_t(n)] = e_last * dS[std::size_t(n)];
-        gemm_rows<T>(true, false, K, V, l, T(1), Qe.data(), K, dO, ldv, T(1), dS_in.data(), V);
-        gemm_rows<T>(true, false, K, V, l, T(-1), f.W.data(), K, dDelta.data(), V, T(1), dS_in.data(), V);
-        // Delta = U - W S_in, U = (I + M)^-1 Vb, W = (I + M)^-1 Kb: dVb = (I + M)^-T dDelta,
-        // dKb = -(I + M)^-T dDelta S_in^T, and dM = -(dVb U^T + dKb W^T) on the strict lower triangle.
-        gemm_rows<T>(false, true, l, K, V, T(-1), dDelta.data(), V, S, V, T(0), dW.data(), K);
-        std::copy_n(dDelta.begin(), l * V, dVb.begin());
-        trsm_unit_lower_rows<T>(true, l, V, T(1), f.M.data(), l, dVb.data(), V);
-        trsm_unit_lower_rows<T>(true, l, K, T(1), f.M.data(), l, dW.data(), K);
-        gemm_rows<T>(false, true, l, l, V, T(-1), dVb.data(), V, f.U.data(), V, T(0), dLL.data(), l);
-        gemm_rows<T>(false, true, l, l, K, T(-1), dW.data(), K, f.W.data(), K, T(1), dLL.data(), l);
-        // M[i,j] = beta_i (k_i . k_j) D[i,j], j < i: dLL becomes d(k_i . k_j).
+        gemm_rows<T>(true, false, K, V, 2 * l, T(1), f.Qe_W.data(), K, dO_Delta.data(), V, T(1), dS_in.data(), V);
+        // [U | W] = (I + M)^-1 [Vb | Kb]: [dVb | dKb] = (I + M)^-T [dDelta | dW], and
+        // dM = -[dVb | dKb] [U | W]^T on the strict lower triangle.
+        for (std::int64_t i = 0; i < l; ++i) {
+          T* du = &dUW[std::size_t(i * ldu)];
+          for (std::int64_t cc = 0; cc < V; ++cc) du[cc] = -mdDelta[i * V + cc];
+          std::copy_n(&X_dW[std::size_t((l + i) * K)], K, du + V);
+        }
+        trsm_unit_lower_rows<T>(true, l, ldu, T(1), f.M.data(), l, dUW.data(), ldu);
+        gemm_rows<T>(false, true, l, l, ldu, T(-1), dUW.data(), ldu, f.UW.data(), ldu, T(0), dLL.data(), l);
+        // M[i,j] = beta_i (k_i . k_j) D[i,j], j < i: dLL becomes d(k_i . k_j), symmetrised below.
         for (std::int64_t i = 0; i < l; ++i) {
           T* dm = dLL.data() + i * l;
+          const T* kk = f.KK() + i * l;
+          const T* d = f.D.data() + i * l;
           const T bi = f.beta[std::size_t(i)];
           T row_sum = 0, dbi = 0;
           for (std::int64_t j = 0; j < i; ++j) {
-            const T kd = f.KK[std::size_t(i * l + j)] * f.D[std::size_t(i * l + j)];
+            const T kd = kk[j] * d[j];
             dbi += dm[j] * kd;
             const T through_gam = dm[j] * bi * kd;
             row_sum += through_gam;
             dgam[std::size_t(j)] -= through_gam;
-            dm[j] *= bi * f.D[std::size_t(i * l + j)];
+            dm[j] *= bi * d[j];
           }
           dbeta[std::size_t(i)] += dbi;
           dgam[std::size_t(i)] += row_sum;
-          std::fill(dm + i, dm + l, T(0));
+          dm[i] = 0;
         }
-        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(1), dK.data(), K);
-        gemm_rows<T>(true, false, l, K, l, T(1), dLL.data(), l, k, ldk, T(1), dK.data(), K);
+        for (std::int64_t i = 0; i < l; ++i)
+          for (std::int64_t j = i + 1; j < l; ++j) dLL[std::size_t(i * l + j)] = dLL[std::size_t(j * l + i)];
+        gemm_rows<T>(false, false, l, K, l, T(1), dLL.data(), l, k, K, T(1), dK.data(), K);
         // Vb = diag(beta) v, Kb = diag(beta exp(gam)) k
         for (std::int64_t i = 0; i < l; ++i) {
           const T bi = f.beta[std::size_t(i)], ei = f.e[std::size_t(i)];
-          const T* dvb = &dVb[std::size_t(i * V)];
-          const T* dkb = &dW[std::size_t(i * K)];
+          const T* dvb = &dUW[std::size_t(i * ldu)];
+          const T* dkb = dvb + V;
           T* dv = a.dv + v.vt(t0 + i);
           for (std::int64_t cc = 0; cc < V; ++cc) dv[cc] = bi * dvb[cc];
           T* dk = &dK[std::size_t(i * K)];
           for (std::int64_t cc = 0; cc < K; ++cc) dk[cc] += bi * ei * dkb[cc];
-          const T through_kb = ei * dot(dkb, k + i * ldk, K);
+          const T through_kb = ei * dot(dkb, k + i * K, K);
           dbeta[std::size_t(i)] += dot(dvb, x + i * ldv, V) + through_kb;
           dgam[std::size_t(i)] += bi * through_kb;
         }
