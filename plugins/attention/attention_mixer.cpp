@@ -17,7 +17,8 @@ AttentionMixer::AttentionMixer(const AttentionConfig& config, Generator& gen, DT
     qkv_proj_ = register_module("qkv_proj",
                                 std::make_shared<nn::Linear>(D, q_width + 2 * kv_width, config.qkv_bias, gen, dtype));
   } else {
-    q_proj_ = register_module("q_proj", std::make_shared<nn::Linear>(D, q_width, config.qkv_bias, gen, dtype));
+    const std::int64_t q_rows = config.output_gate ? 2 * q_width : q_width;
+    q_proj_ = register_module("q_proj", std::make_shared<nn::Linear>(D, q_rows, config.qkv_bias, gen, dtype));
     k_proj_ = register_module("k_proj", std::make_shared<nn::Linear>(D, kv_width, config.qkv_bias, gen, dtype));
     v_proj_ = register_module("v_proj", std::make_shared<nn::Linear>(D, kv_width, config.qkv_bias, gen, dtype));
   }
@@ -46,6 +47,12 @@ AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t positi
     const Tensor heads = reshape(qkv_proj_->forward(x), {B, T, Hq + 2 * Hkv, d});
     const std::vector<Tensor> parts = split(heads, {Hq, Hkv, Hkv}, 2);
     p = {parts[0], parts[1], parts[2]};
+  } else if (config_.output_gate) {
+    const std::vector<Tensor> q_gate = split(reshape(q_proj_->forward(x), {B, T, Hq, 2 * d}), {d, d}, 3);
+    p.q = q_gate[0];
+    p.gate = q_gate[1];
+    p.k = reshape(k_proj_->forward(x), {B, T, Hkv, d});
+    p.v = reshape(v_proj_->forward(x), {B, T, Hkv, d});
   } else {
     p.q = reshape(q_proj_->forward(x), {B, T, Hq, d});
     p.k = reshape(k_proj_->forward(x), {B, T, Hkv, d});
@@ -70,8 +77,9 @@ AttentionMixer::Qkv AttentionMixer::project(const Tensor& x, std::int64_t positi
   return p;
 }
 
-Tensor AttentionMixer::output(const Tensor& y) const {
-  return o_proj_->forward(reshape(y, {y.size(0), y.size(1), config_.n_heads * config_.head_dim}));
+Tensor AttentionMixer::output(const Tensor& y, const Tensor& gate) const {
+  const Tensor gated = gate.defined() ? mul(y, sigmoid(gate)) : y;
+  return o_proj_->forward(reshape(gated, {y.size(0), y.size(1), config_.n_heads * config_.head_dim}));
 }
 
 Tensor AttentionMixer::forward(const Tensor& x, StepContext& ctx) {
@@ -79,7 +87,7 @@ Tensor AttentionMixer::forward(const Tensor& x, StepContext& ctx) {
   const Qkv p = project(x, 0, starts);
   AttentionOptions o = attention_options();
   o.sequence_starts = starts;
-  return output(strata::attention(p.q, p.k, p.v, o));
+  return output(strata::attention(p.q, p.k, p.v, o), p.gate);
 }
 
 bool AttentionMixer::supports_packed_sequences() const {
@@ -99,7 +107,7 @@ Tensor AttentionMixer::forward_step(const Tensor& x, MixerState& state, StepCont
   const Qkv p = project(x, cache->position(), Tensor());
   cache->append(p.k, p.v);
   // The new queries are the last T' of the cached positions (the default query_offset).
-  return output(strata::attention(p.q, cache->keys(), cache->values(), attention_options()));
+  return output(strata::attention(p.q, cache->keys(), cache->values(), attention_options()), p.gate);
 }
 
 }  // namespace strata::attention_plugin

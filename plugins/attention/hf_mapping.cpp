@@ -44,6 +44,7 @@ hf::ArchitectureMapping qwen3_moe_architecture(hf::ArchitectureMapping a) {
 constexpr const char* kJamba = "JambaForCausalLM";
 constexpr const char* kBamba = "BambaForCausalLM";
 constexpr const char* kGranite = "GraniteMoeHybridForCausalLM";
+constexpr const char* kQwen3Next = "Qwen3NextForCausalLM";
 
 // The decoder layout the Llama family shares (Llama, Mistral, Qwen2, Mixtral); `ffn` is the
 // type of their feed-forward. Export tries them in registration order and writes the first
@@ -173,8 +174,14 @@ struct AttentionDialect {
   enum class Window { refused, every_layer, qwen2 } window = Window::refused;
   bool qk_norm = false;  // Qwen3: RMSNorm of each q and k head (q_norm, k_norm) with rms_norm_eps
   // The fraction of each head RoPE rotates: Bamba's is fixed at 0.5 (partial_rotary_factor,
-  // which transformers sets whatever config.json says); 1 elsewhere.
+  // which transformers sets whatever config.json says); 1 elsewhere. Qwen3-Next reads
+  // partial_rotary_factor (rope_fraction_read), with rope_fraction its default.
   double rope_fraction = 1.0;
+  bool rope_fraction_read = false;
+  // Qwen3-Next: the sigmoid output gate (output_gate), and q and k norms that scale by
+  // 1 + weight (their weights offset by 1 on import and export).
+  bool output_gate = false;
+  double qk_norm_offset = 0.0;
   // Granite: the scores' scale is attention_multiplier (default 1), not 1 / sqrt(head_dim).
   const char* scale_key = nullptr;
 };
@@ -215,14 +222,15 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
     if (d.rope) {
       out.set("positions", "rope");
       import_rope(c, out);
-      if (d.rope_fraction != 1.0) {
+      if (d.rope_fraction != 1.0 || d.rope_fraction_read) {
         const char* key = "partial_rotary_factor";
         const bool nested = c.present("rope_parameters") && c.object("rope_parameters").present(key);
         const double f = nested ? c.object("rope_parameters").number(key) : c.number_or(key, d.rope_fraction);
-        c.require(f == d.rope_fraction, key,
-                  "is " + std::to_string(f) + "; " + c.architecture() + "'s attention rotates " +
-                      std::to_string(d.rope_fraction) + " of each head whatever config.json says");
-        out.set("rope_fraction", d.rope_fraction);
+        if (!d.rope_fraction_read)
+          c.require(f == d.rope_fraction, key,
+                    "is " + std::to_string(f) + "; " + c.architecture() + "'s attention rotates " +
+                        std::to_string(d.rope_fraction) + " of each head whatever config.json says");
+        if (f != 1.0) out.set("rope_fraction", f);
       }
     } else {
       out.set("positions", "none");
@@ -238,18 +246,22 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
       out.set("qk_norm_eps", c.number_or("rms_norm_eps", 1e-6));
     }
     if (d.scale_key) out.set("softmax_scale", c.number_or(d.scale_key, 1.0));
+    if (d.output_gate) out.set("output_gate", true);
     c.irrelevant("attention_dropout", "dropout of the attention weights: inactive in evaluation, and strata trains "
                                       "without dropout");
   };
   m.export_config = [d](const Config& a, const Config& model, hf::ConfigWriter& out) {
     if (a.string("positions") != (d.rope ? "rope" : "none"))
       hf::not_exportable(std::string("attention needs positions = \"") + (d.rope ? "rope" : "none") + "\"");
-    if (d.rope && (a.boolean("rope_interleaved") || a.number("rope_fraction") != d.rope_fraction))
+    if (d.rope && (a.boolean("rope_interleaved") || (!d.rope_fraction_read && a.number("rope_fraction") != d.rope_fraction)))
       hf::not_exportable("Hugging Face rotates " + std::string(d.rope_fraction == 1.0 ? "the whole head" : "half of each head") +
                          " in halves (rope_interleaved = false, rope_fraction = " + hf::TomlWriter::toml_number(d.rope_fraction) +
                          ")");
     if (!a.boolean("causal") || (a.has("softmax_scale") && !d.scale_key) || a.boolean("fused_qkv"))
       hf::not_exportable("attention with causal = false, softmax_scale or fused_qkv");
+    if (a.boolean("output_gate") != d.output_gate)
+      hf::not_exportable(d.output_gate ? "Qwen3-Next's attention gates its output (output_gate = true)"
+                                       : "an attention output gate (output_gate; Qwen3NextForCausalLM has one)");
     if (a.boolean("qk_norm") != d.qk_norm)
       hf::not_exportable(d.qk_norm ? "Qwen3's attention normalises q and k (qk_norm = true)"
                                    : "q and k norms (qk_norm; Qwen3ForCausalLM has them)");
@@ -274,13 +286,29 @@ hf::ComponentMapping attention_mapping(const AttentionDialect& d) {
     }
     if (d.window == AttentionDialect::Window::qwen2) out.set("use_sliding_window", false);
     if (d.rope) export_rope(a, out);
-    if (d.rope_fraction != 1.0) out.set("partial_rotary_factor", d.rope_fraction);
+    if (d.rope_fraction_read) out.set("partial_rotary_factor", a.number("rope_fraction"));
+    else if (d.rope_fraction != 1.0) out.set("partial_rotary_factor", d.rope_fraction);
     if (d.scale_key) {
       const double head_dim = double(a.has("head_dim") ? a.integer("head_dim") : model.integer("d_model") / heads);
       out.set(d.scale_key, a.has("softmax_scale") ? a.number("softmax_scale") : 1.0 / std::sqrt(head_dim));
     }
   };
+  if (d.qk_norm_offset != 0.0)
+    m.tensors = {{"q_norm.weight", {"q_norm.weight"}, -1, false, d.qk_norm_offset},
+                 {"k_norm.weight", {"k_norm.weight"}, -1, false, d.qk_norm_offset}};
   return m;  // q_proj, k_proj, v_proj, o_proj (and biases) keep their names
+}
+
+// Qwen3-Next's gated attention: Qwen3's q and k norms (zero-centred: 1 + weight), RoPE on
+// partial_rotary_factor of each head (default 0.25), and the sigmoid output gate.
+hf::ComponentMapping qwen3_next_attention_mapping() {
+  AttentionDialect d{{kQwen3Next}};
+  d.qk_norm = true;
+  d.rope_fraction = 0.25;
+  d.rope_fraction_read = true;
+  d.output_gate = true;
+  d.qk_norm_offset = 1.0;
+  return attention_mapping(d);
 }
 
 // GraniteMoeHybrid's attention: RoPE when position_embedding_type is "rope", none otherwise
@@ -326,6 +354,7 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(
       attention_mapping({{kBamba}, true, false, AttentionDialect::Window::refused, false, 0.5}));
   registrar.add_hf_component(granite_attention_mapping());
+  registrar.add_hf_component(qwen3_next_attention_mapping());
 }
 
 }  // namespace strata::attention_plugin

@@ -39,6 +39,9 @@ ConfigSchema attention_schema() {
   s.boolean("fused_qkv", false, "one qkv_proj with rows [q; k; v] instead of q_proj, k_proj, v_proj");
   s.boolean("qk_norm", false, "RMSNorm each query and key head over its channels before RoPE (Qwen3, OLMo 2)");
   s.number("qk_norm_eps", 1e-6, "epsilon of the q and k norms").greater_than(0.0);
+  s.boolean("output_gate", false,
+            "gate the heads' output by sigmoid of a second q_proj half per head before o_proj (Qwen3-Next's gated "
+            "attention)");
   s.optional("softmax_scale", ConfigType::number, "scores = scale * q.k (default 1 / sqrt(head_dim))")
       .greater_than(0.0);
   s.string("impl", "flash", "flash: tiled online softmax, O(T) memory; naive: materialises softmax(QK^T)")
@@ -104,6 +107,10 @@ AttentionConfig attention_config(const Config& config, const BuildContext& ctx) 
   c.qk_norm_eps = config.number("qk_norm_eps");
   if (config.has("qk_norm_eps") && !c.qk_norm)
     throw config.error("qk_norm_eps", "has no effect without qk_norm = true", "remove it, or set qk_norm = true");
+  c.output_gate = config.boolean("output_gate");
+  if (c.output_gate && c.fused_qkv)
+    throw config.error("output_gate", "needs the separate q_proj (its rows hold each head's query and gate)",
+                       "remove fused_qkv, or output_gate");
   if (config.has("softmax_scale")) c.softmax_scale = config.number("softmax_scale");
   c.impl = config.string("impl") == "naive" ? AttentionImpl::naive : AttentionImpl::flash;
   return c;
@@ -118,11 +125,12 @@ std::unique_ptr<AttentionMixer> make_attention(const Config& config, const Build
 ComponentCost attention_cost(const Config& config, const BuildContext& ctx, const CostQuery& query) {
   const AttentionConfig c = attention_config(config, ctx);
   const std::int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
-  const std::int64_t projection_macs = c.d_model * (q_width + 2 * kv_width) + q_width * c.d_model;
+  const std::int64_t gate_width = c.output_gate ? q_width : 0;
+  const std::int64_t projection_macs = c.d_model * (q_width + gate_width + 2 * kv_width) + q_width * c.d_model;
   const std::int64_t cached = c.window > 0 ? std::min(query.context, c.window) : query.context;
   const std::int64_t keys = c.window > 0 ? std::min(query.context + 1, c.window) : query.context + 1;
   ComponentCost cost;
-  cost.params = projection_macs + (c.qkv_bias ? q_width + 2 * kv_width : 0) + (c.out_bias ? c.d_model : 0) +
+  cost.params = projection_macs + (c.qkv_bias ? q_width + gate_width + 2 * kv_width : 0) + (c.out_bias ? c.d_model : 0) +
                 (c.qk_norm ? 2 * c.head_dim : 0);
   cost.active_params = cost.params;
   cost.flops_per_token = 2.0 * double(projection_macs) + 4.0 * double(q_width) * double(keys);
@@ -130,7 +138,7 @@ ComponentCost attention_cost(const Config& config, const BuildContext& ctx, cons
   // Kept for backward per token: q and k after RoPE, v, the output and its log-sum-exp
   // (the flash kernel recomputes the probabilities); naive also keeps them, T per head.
   const std::int64_t T = query.context;
-  cost.activation_elements = T * (2 * q_width + 2 * kv_width + c.n_heads);
+  cost.activation_elements = T * (2 * q_width + 2 * kv_width + c.n_heads + 2 * gate_width);
   if (c.impl == AttentionImpl::naive) {
     cost.activation_elements += c.n_heads * T * T;
     cost.backward_elements = 2 * c.n_heads * T * T;

@@ -22,6 +22,7 @@ constexpr const char* kMamba2 = "Mamba2ForCausalLM";
 constexpr const char* kJamba = "JambaForCausalLM";
 constexpr const char* kBamba = "BambaForCausalLM";
 constexpr const char* kGranite = "GraniteMoeHybridForCausalLM";
+constexpr const char* kQwen3Next = "Qwen3NextForCausalLM";
 
 // The config.json names of the mixer's settings in each architecture.
 struct Dialect {
@@ -253,22 +254,23 @@ hf::ArchitectureMapping bamba_architecture() {
   return a;
 }
 
-// The pattern stack of a Mamba-2 hybrid whose config.json lists its attention layers:
+// The pattern stack of a hybrid whose config.json lists its attention layers:
 // `attention_layers` reads which of the num_hidden_layers they are, and the import writes
-// one `mixers` entry per layer. Export writes the list from the layer plan
-// (ArchitectureMapping::export_layers), so the stack itself writes nothing.
+// one `mixers` entry per layer, `recurrent` for the others. Export writes the list from the
+// layer plan (ArchitectureMapping::export_layers), so the stack itself writes nothing.
 using AttentionLayers = std::function<std::vector<bool>(const hf::ConfigView& c, std::int64_t n_layers)>;
 
-hf::ComponentMapping hybrid_stack_mapping(const char* architecture, AttentionLayers attention_layers) {
+hf::ComponentMapping hybrid_stack_mapping(const char* architecture, AttentionLayers attention_layers,
+                                          const char* recurrent = "mamba2") {
   hf::ComponentMapping m;
   m.kind = ComponentKind::stack;
   m.type = "pattern";
   m.architectures = {architecture};
-  m.import_config = [attention_layers](const hf::ConfigView& c, hf::TomlWriter& out) {
+  m.import_config = [attention_layers, recurrent](const hf::ConfigView& c, hf::TomlWriter& out) {
     const std::vector<bool> attention = attention_layers(c, c.integer("num_hidden_layers"));
     std::string mixers = "[";
     for (std::size_t i = 0; i < attention.size(); ++i)
-      mixers += std::string(i ? ", " : "") + (attention[i] ? "\"attention\"" : "\"mamba2\"");
+      mixers += std::string(i ? ", " : "") + "\"" + (attention[i] ? "attention" : recurrent) + "\"";
     out.set_raw("mixers", mixers + "]");
   };
   m.export_config = [](const Config&, const Config&, hf::ConfigWriter&) {};
@@ -340,6 +342,107 @@ hf::ComponentMapping granite_stack_mapping() {
   });
 }
 
+// Qwen3-Next's Gated DeltaNet (transformers' Qwen3NextGatedDeltaNet, model.layers.N.linear_attn):
+// the same parameter names as strata's gated_deltanet, conv1d.weight [C, 1, K] on disk.
+hf::ComponentMapping gated_deltanet_mapping() {
+  hf::ComponentMapping m;
+  m.kind = ComponentKind::mixer;
+  m.type = "gated_deltanet";
+  m.architectures = {kQwen3Next};
+  m.import_config = [](const hf::ConfigView& c, hf::TomlWriter& out) {
+    c.require(c.string_or("hidden_act", "silu") == "silu", "hidden_act", "must be \"silu\" (the convolution's activation)");
+    out.set("key_heads", c.integer_or("linear_num_key_heads", 16));
+    out.set("value_heads", c.integer_or("linear_num_value_heads", 32));
+    out.set("key_head_dim", c.integer_or("linear_key_head_dim", 128));
+    out.set("value_head_dim", c.integer_or("linear_value_head_dim", 128));
+    out.set("d_conv", c.integer_or("linear_conv_kernel_dim", 4));
+    out.set("norm_eps", c.number_or("rms_norm_eps", 1e-6));
+  };
+  m.export_config = [](const Config& mixer, const Config& model, hf::ConfigWriter& out) {
+    if (mixer.number("norm_eps") != model.number("norm_eps"))
+      hf::not_exportable("the gated_deltanet norm's norm_eps must equal [model] norm_eps (one rms_norm_eps)");
+    const std::int64_t key_dim = mixer.has("key_head_dim") ? mixer.integer("key_head_dim")
+                                                           : std::min<std::int64_t>(128, model.integer("d_model"));
+    const std::int64_t key_heads = mixer.has("key_heads") ? mixer.integer("key_heads")
+                                                          : std::max<std::int64_t>(1, model.integer("d_model") / key_dim);
+    out.set("linear_num_key_heads", key_heads);
+    out.set("linear_num_value_heads", mixer.has("value_heads") ? mixer.integer("value_heads") : 2 * key_heads);
+    out.set("linear_key_head_dim", key_dim);
+    out.set("linear_value_head_dim", mixer.has("value_head_dim") ? mixer.integer("value_head_dim") : key_dim);
+    out.set("linear_conv_kernel_dim", mixer.integer("d_conv"));
+    out.set("hidden_act", "silu");
+  };
+  m.tensors = {{"conv1d.weight", {"conv1d.weight"}, 1}};
+  return m;
+}
+
+// Qwen3NextForCausalLM (Qwen3-Next): Gated DeltaNet (linear_attn) and gated attention
+// (self_attn) layers as layer_types lists them, each followed by the MoE (mlp) with a gated
+// shared expert; the block, final and q/k RMSNorms scale by 1 + weight (zero-centred).
+hf::ArchitectureMapping qwen3_next_architecture() {
+  hf::ArchitectureMapping a;
+  a.name = kQwen3Next;
+  a.model_type = "qwen3_next";
+  a.mixers = {"attention", "gated_deltanet"};
+  a.ffns = {"moe"};
+  a.modules = {{"attention", "self_attn"}, {"gated_deltanet", "linear_attn"}, {"moe", "mlp"}};
+  a.embedding = "model.embed_tokens.weight";
+  a.final_norm = "model.norm.weight";
+  a.layer_prefix = "model.layers.";
+  a.mixer_norm = "input_layernorm";
+  a.ffn_norm = "post_attention_layernorm";
+  a.norm_offset = 1.0;
+  a.norm_eps_key = "rms_norm_eps";
+  a.norm_eps_default = 1e-6;
+  a.import_config = [](const hf::ConfigView& c, hf::TomlWriter&) {
+    c.require(c.integer_or("decoder_sparse_step", 1) == 1, "decoder_sparse_step",
+              "is not 1: some layers then have a dense mlp, and strata imports an MoE in every layer");
+    c.require(!c.present("mlp_only_layers") || c.numbers("mlp_only_layers").empty(), "mlp_only_layers",
+              "lists dense layers; strata imports an MoE in every layer");
+    c.irrelevant("intermediate_size", "the dense mlp's width, used only by mlp_only_layers (none here)");
+  };
+  a.export_config = [](const Config&, hf::ConfigWriter& out) {
+    out.set("decoder_sparse_step", 1);
+    out.set_integers("mlp_only_layers", {});
+  };
+  a.export_layers = [](const std::vector<hf::LayerTypes>& layers, hf::ConfigWriter& out) {
+    std::vector<std::string> types;
+    for (const hf::LayerTypes& l : layers) {
+      if (l.ffn != "moe") hf::not_exportable("every Qwen3-Next layer has the MoE after its mixer");
+      types.push_back(l.mixer == "attention" ? "full_attention" : "linear_attention");
+    }
+    out.set("layer_types", types);
+  };
+  return a;
+}
+
+// Qwen3-Next's layer plan: layer_types ("linear_attention" / "full_attention"), or when
+// absent full attention every full_attention_interval-th layer (default 4), as
+// transformers' Qwen3NextConfig makes it.
+hf::ComponentMapping qwen3_next_stack_mapping() {
+  return hybrid_stack_mapping(
+      kQwen3Next,
+      [](const hf::ConfigView& c, std::int64_t n) {
+        std::vector<bool> attention(static_cast<std::size_t>(n), false);
+        if (!c.present("layer_types")) {
+          const std::int64_t interval = c.integer_or("full_attention_interval", 4);
+          c.require(interval >= 1, "full_attention_interval", "must be at least 1");
+          for (std::int64_t i = 0; i < n; ++i) attention[std::size_t(i)] = (i + 1) % interval == 0;
+          return attention;
+        }
+        c.irrelevant("full_attention_interval", "layer_types lists every layer");
+        const std::vector<std::string> types = c.strings("layer_types");
+        c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
+        for (std::size_t i = 0; i < types.size(); ++i) {
+          c.require(types[i] == "linear_attention" || types[i] == "full_attention", "layer_types",
+                    "holds \"" + types[i] + "\"; Qwen3-Next's layers are linear_attention or full_attention");
+          attention[i] = types[i] == "full_attention";
+        }
+        return attention;
+      },
+      "gated_deltanet");
+}
+
 // MambaForCausalLM and Mamba2ForCausalLM: the same backbone (backbone.layers.N.mixer after
 // the block norm, no ffn), one mixer type each; the head is tied by default for Mamba only.
 hf::ArchitectureMapping backbone_architecture(const char* name, const char* model_type, const char* mixer,
@@ -369,6 +472,9 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(bamba_stack_mapping());
   registrar.add_hf_architecture(granite_architecture());
   registrar.add_hf_component(granite_stack_mapping());
+  registrar.add_hf_architecture(qwen3_next_architecture());
+  registrar.add_hf_component(qwen3_next_stack_mapping());
+  registrar.add_hf_component(gated_deltanet_mapping());
   registrar.add_hf_component(mamba2_mapping(kGraniteKeys));
   registrar.add_hf_component(mamba2_mapping(kMamba2Keys));
   registrar.add_hf_component(mamba2_mapping(kBambaKeys));

@@ -28,10 +28,16 @@ struct Dialect {
   const char* d_ff_key = "intermediate_size";  // each expert's hidden width
   const char* renormalize_key = nullptr;       // Qwen3-MoE: norm_topk_prob (default false)
   const char* experts_key_v5 = nullptr;        // Qwen3-MoE: transformers 5 writes num_local_experts
+  // Qwen3-Next: one always-active SwiGLU shared_expert of this width whose output is scaled
+  // per token by sigmoid(shared_expert_gate(x)); null: no shared expert.
+  const char* shared_d_ff_key = nullptr;
 };
 
 constexpr Dialect kMixtral{"MixtralForCausalLM", "num_local_experts", 0, 0, true, "gate", "w1", "w3", "w2"};
 constexpr Dialect kJamba{"JambaForCausalLM", "num_experts", 16, 2, false, "router", "gate_proj", "up_proj", "down_proj"};
+constexpr Dialect kQwen3Next{"Qwen3NextForCausalLM", "num_experts", 0, 0, false, "gate", "gate_proj", "up_proj",
+                             "down_proj", "moe_intermediate_size", "norm_topk_prob", "num_local_experts",
+                             "shared_expert_intermediate_size"};
 constexpr Dialect kQwen3Moe{"Qwen3MoeForCausalLM", "num_experts", 0, 0, false, "gate", "gate_proj", "up_proj",
                             "down_proj", "moe_intermediate_size", "norm_topk_prob", "num_local_experts"};
 
@@ -71,6 +77,11 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
     out.set_raw("balance", "[{ type = \"switch_aux\", alpha = " +
                                hf::TomlWriter::toml_number(c.number_or("router_aux_loss_coef", 0.001)) +
                                ", normalization = \"hf\" }]");
+    if (d.shared_d_ff_key) {
+      out.set("n_shared_experts", 1);
+      out.set("shared_d_ff", c.integer(d.shared_d_ff_key));
+      out.set("shared_gate", true);
+    }
     c.irrelevant("output_router_logits", "whether transformers returns the router logits");
     c.require(c.number_or("router_jitter_noise", 0.0) == 0.0, "router_jitter_noise",
               "is not 0: transformers multiplies the router's input by noise in training, and strata's router has "
@@ -85,12 +96,16 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
     else if (router.boolean("renormalize") != d.renormalize)
       hf::not_exportable(std::string("the moe router must be softmax_topk with renormalize = ") +
                          (d.renormalize ? "true" : "false"));
-    if (moe.integer("n_shared_experts") != 0 || moe.number("capacity_factor") != 0)
-      hf::not_exportable("moe with shared experts or a capacity");
+    if (moe.number("capacity_factor") != 0) hf::not_exportable("moe with a capacity");
+    if (!d.shared_d_ff_key && moe.integer("n_shared_experts") != 0) hf::not_exportable("moe with shared experts");
+    if (d.shared_d_ff_key && (moe.integer("n_shared_experts") != 1 || !moe.boolean("shared_gate")))
+      hf::not_exportable(std::string(d.architecture) + "'s MoE has one shared expert with a sigmoid gate "
+                         "(n_shared_experts = 1, shared_gate = true)");
     if (moe.string("activation") != "swiglu") hf::not_exportable("ffn \"moe\" must use activation = swiglu");
     const std::int64_t d_ff =
         moe.integer("d_ff") > 0 ? moe.integer("d_ff") : nn::default_ffn_hidden(true, model.integer("d_model"));
     out.set(d.d_ff_key, d_ff);
+    if (d.shared_d_ff_key) out.set(d.shared_d_ff_key, moe.integer("shared_d_ff") > 0 ? moe.integer("shared_d_ff") : d_ff);
     out.set("hidden_act", "silu");
     out.set(d.experts_key, moe.integer("n_experts"));
     out.set("num_experts_per_tok", moe.integer("top_k"));
@@ -100,6 +115,12 @@ hf::ComponentMapping moe_mapping(const Dialect& d) {
   m.tensors = {{"router.weight", {std::string(d.router) + ".weight"}},
                {"experts.gate_up_proj", {expert + d.gate + ".weight", expert + d.up + ".weight"}},
                {"experts.down_proj", {expert + d.down + ".weight"}}};
+  if (d.shared_d_ff_key) {  // shared_expert_gate.weight keeps its name
+    m.tensors.push_back({"shared_experts.gate_up_proj",
+                         {std::string("shared_expert.") + d.gate + ".weight", std::string("shared_expert.") + d.up + ".weight"},
+                         -1, true});
+    m.tensors.push_back({"shared_experts.down_proj", {std::string("shared_expert.") + d.down + ".weight"}, -1, true});
+  }
   return m;
 }
 
@@ -135,6 +156,7 @@ hf::ComponentMapping granite_moe_mapping() {
       hf::not_exportable("Granite's router is softmax_topk with renormalize = true");
     if (moe.integer("n_shared_experts") != 1 || moe.number("capacity_factor") != 0)
       hf::not_exportable("Granite's MoE has one shared expert (n_shared_experts = 1) and no capacity");
+    if (moe.boolean("shared_gate")) hf::not_exportable("Granite's shared expert has no gate (shared_gate = false)");
     if (moe.string("activation") != "swiglu") hf::not_exportable("ffn \"moe\" must use activation = swiglu");
     const std::int64_t d_ff =
         moe.integer("d_ff") > 0 ? moe.integer("d_ff") : nn::default_ffn_hidden(true, model.integer("d_model"));
@@ -160,6 +182,7 @@ void register_hf_mappings(PluginRegistrar& registrar) {
   registrar.add_hf_component(moe_mapping(kJamba));
   registrar.add_hf_component(moe_mapping(kQwen3Moe));
   registrar.add_hf_component(granite_moe_mapping());
+  registrar.add_hf_component(moe_mapping(kQwen3Next));
 }
 
 }  // namespace strata::moe_plugin

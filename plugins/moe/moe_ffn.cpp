@@ -19,6 +19,8 @@ MoeFfn::MoeFfn(const MoeConfig& c, std::shared_ptr<Router> router, std::vector<s
   if (c.n_shared_experts > 0)
     shared_ = register_module("shared_experts",
                               std::make_shared<ExpertFfns>(c.n_shared_experts, d_model, c.shared_d_ff, c.activation, gen, dtype));
+  if (c.shared_gate)
+    shared_gate_ = register_module("shared_expert_gate", std::make_shared<nn::Linear>(d_model, 1, false, gen, dtype));
 }
 
 Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
@@ -46,7 +48,8 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
     const std::int64_t G = config_.n_shared_experts;
     const Tensor all = G == 1 ? xf : concat(std::vector<Tensor>(std::size_t(G), xf), 0);
     const Tensor shared_out = shared_->forward(all, Tensor::full({G}, double(N), DType::i64));
-    y = add(y, G == 1 ? shared_out : sum(reshape(shared_out, {G, N, D}), {0}));
+    const Tensor shared_sum = G == 1 ? shared_out : sum(reshape(shared_out, {G, N, D}), {0});  // [N, D]
+    y = add(y, shared_gate_ ? mul(shared_sum, sigmoid(shared_gate_->forward(xf))) : shared_sum);
   }
   if (ctx.training()) {
     report_routing(routing, slots.counts, dropped, ctx);

@@ -8,10 +8,12 @@
 //   out = experts(x[slots.token], counts)      one product per expert slice (grouped_matmul)
 //   y[t] = sum over t's kept slots of gate * out   (index_add)
 //        + sum over shared experts of shared(x[t])    (always active, DeepSeekMoE)
+//          (times sigmoid(x[t] . shared_expert_gate) with shared_gate: Qwen2-MoE, Qwen3-Next)
 //
 // Expert weights are stacked [E, ...] (experts.h). Expert-usage telemetry goes to the
 // step's metrics (telemetry.h).
 #include <strata/components.h>
+#include <strata/nn.h>
 
 #include <cstdint>
 #include <memory>
@@ -25,6 +27,7 @@ namespace strata::moe_plugin {
 struct MoeConfig {
   std::int64_t n_experts = 8, top_k = 2, d_ff = 0, n_shared_experts = 0;
   std::int64_t shared_d_ff = 0;  // each shared expert's hidden width (d_ff unless set)
+  bool shared_gate = false;      // the shared experts' sum scaled by sigmoid(x . shared_expert_gate)
   ExpertActivation activation = ExpertActivation::swiglu;
   double capacity_factor = 0;  // 0: dropless
   DropPolicy drop_policy = DropPolicy::probability;
@@ -57,6 +60,7 @@ class MoeFfn : public Ffn {
   std::vector<std::shared_ptr<Balance>> balance_;
   std::vector<std::string> balance_names_;
   std::shared_ptr<ExpertFfns> experts_, shared_;
+  std::shared_ptr<nn::Linear> shared_gate_;  // shared_gate: [1, D]
 };
 
 }  // namespace strata::moe_plugin

@@ -40,6 +40,9 @@ ConfigSchema moe_schema() {
   s.integer("n_shared_experts", 0, "always-active experts added to every token (DeepSeekMoE, Granite's shared_mlp)")
       .range(0, 64);
   s.integer("shared_d_ff", 0, "hidden width of each shared expert; 0: d_ff").range(0, 1 << 24);
+  s.boolean("shared_gate", false,
+            "scale the shared experts' output per token by sigmoid(x . w), w = shared_expert_gate [1, D] "
+            "(Qwen2-MoE, Qwen3-Next)");
   s.number("capacity_factor", 0.0,
            "0: dropless; > 0: at most ceil(capacity_factor * top_k * tokens / n_experts) slots per expert")
       .at_least(0.0);
@@ -69,6 +72,10 @@ MoeConfig moe_config(const Config& config, const BuildContext& ctx) {
   c.shared_d_ff = config.integer("shared_d_ff") > 0 ? config.integer("shared_d_ff") : c.d_ff;
   if (config.has("shared_d_ff") && c.n_shared_experts == 0)
     throw config.error("shared_d_ff", "has no effect without shared experts (n_shared_experts = 0)",
+                       "remove it, or set n_shared_experts >= 1");
+  c.shared_gate = config.boolean("shared_gate");
+  if (c.shared_gate && c.n_shared_experts == 0)
+    throw config.error("shared_gate", "has no effect without shared experts (n_shared_experts = 0)",
                        "remove it, or set n_shared_experts >= 1");
   c.capacity_factor = config.number("capacity_factor");
   if (config.has("drop_policy") && c.capacity_factor == 0)
@@ -122,7 +129,8 @@ ComponentCost moe_cost(const Config& config, const BuildContext& ctx, const Cost
   const std::int64_t router = ctx.registry->create<Router>(config.component("router"), nested)->num_parameters();
   const std::int64_t D = ctx.dims.d_model;
   const std::int64_t matrices = c.activation == ExpertActivation::swiglu ? 3 : 2;
-  const std::int64_t expert = D * matrices * c.d_ff, shared = c.n_shared_experts * D * matrices * c.shared_d_ff;
+  const std::int64_t expert = D * matrices * c.d_ff,
+                     shared = c.n_shared_experts * D * matrices * c.shared_d_ff + (c.shared_gate ? D : 0);
   ComponentCost cost;
   cost.params = router + c.n_experts * expert + shared;
   cost.active_params = router + c.top_k * expert + shared;

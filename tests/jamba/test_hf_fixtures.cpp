@@ -140,7 +140,8 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
                                                std::pair{"jamba", "JambaForCausalLM"},
                                                std::pair{"mamba2", "Mamba2ForCausalLM"},
                                                std::pair{"bamba", "BambaForCausalLM"},
-                                               std::pair{"granitemoehybrid", "GraniteMoeHybridForCausalLM"}}) {
+                                               std::pair{"granitemoehybrid", "GraniteMoeHybridForCausalLM"},
+                                               std::pair{"qwen3_next", "Qwen3NextForCausalLM"}}) {
       const std::string name = std::string(version) + "_" + arch;
       INFO(name);
       ImportedFixture f = import_fixture(fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / name, name);
@@ -152,6 +153,12 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
         std::vector<std::string> types;
         for (const LayerPlan& l : f.checkpoint.model->plan()) types.push_back(l.mixer_type);
         CHECK(types == std::vector<std::string>{"mamba2", "attention", "mamba2", "attention"});
+      }
+      if (std::string(arch) == "qwen3_next") {
+        std::vector<std::string> types;
+        for (const LayerPlan& l : f.checkpoint.model->plan()) types.push_back(l.mixer_type + "+" + l.ffn_type);
+        CHECK(types == std::vector<std::string>{"gated_deltanet+moe", "attention+moe", "gated_deltanet+moe",
+                                                "attention+moe"});
       }
       STRATA_REQUIRE_CLOSE(decode_each_token(*f.checkpoint.model, f.ids), f.logits, 1e-4, 0);
       // Export chooses the architecture that expresses the model: a window is Mistral's,

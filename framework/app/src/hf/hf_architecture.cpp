@@ -248,7 +248,7 @@ std::string experiment_to_config(const hf::ArchitectureMapping& arch, const Expe
 hf::TensorRule tensor_rule(const hf::ArchitectureMapping& arch, const ComponentRegistry& registry, const Model& model,
                            const std::string& name) {
   if (name == "embedding.weight") return {name, {arch.embedding}};
-  if (name == "final_norm.weight") return {name, {arch.final_norm}};
+  if (name == "final_norm.weight") return {name, {arch.final_norm}, -1, false, arch.norm_offset};
   if (name == "head") return {name, {arch.head}};
   // "layers.3.mixer.in_proj.weight" -> layer 3, "mixer", "in_proj.weight"
   if (name.rfind("layers.", 0) == 0) {
@@ -257,8 +257,9 @@ hf::TensorRule tensor_rule(const hf::ArchitectureMapping& arch, const ComponentR
     const std::string rest = name.substr(dot + 1);
     const std::string prefix = arch.layer_prefix + std::to_string(layer) + ".";
     const LayerPlan& plan = model.plan().at(layer);
-    if (rest == "mixer_norm.weight") return {name, {prefix + arch.mixer_norm + ".weight"}};
-    if (rest == "ffn_norm.weight" && !arch.ffn_norm.empty()) return {name, {prefix + arch.ffn_norm + ".weight"}};
+    if (rest == "mixer_norm.weight") return {name, {prefix + arch.mixer_norm + ".weight"}, -1, false, arch.norm_offset};
+    if (rest == "ffn_norm.weight" && !arch.ffn_norm.empty())
+      return {name, {prefix + arch.ffn_norm + ".weight"}, -1, false, arch.norm_offset};
     for (const auto& [role, kind, type] : {std::tuple{std::string("mixer."), ComponentKind::mixer, plan.mixer_type},
                                            std::tuple{std::string("ffn."), ComponentKind::ffn, plan.ffn_type}}) {
       if (type.empty() || rest.rfind(role, 0) != 0) continue;

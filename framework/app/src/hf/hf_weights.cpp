@@ -159,6 +159,12 @@ Shape part_shape(Shape shape, std::size_t parts, int unsqueeze, const std::strin
   return unsqueeze >= 0 ? shape.insert(std::min(unsqueeze, shape.rank()), 1) : shape;
 }
 
+// values + offset, in the values' dtype (computed in f32: bf16 checkpoints too).
+Tensor offset_by(const Tensor& values, double offset) {
+  if (offset == 0.0) return values;
+  return add(values.to(DType::f32), offset).to(values.dtype());
+}
+
 // The strata tensor `target` (its shape) from its Hugging Face tensors (rule: absolute names).
 Tensor gather(const hf::TensorRule& r, const Tensor& target, HfTensors& hf) {
   const bool experts = per_expert(r) || r.strata_leading_one;
@@ -180,7 +186,7 @@ Tensor gather(const hf::TensorRule& r, const Tensor& target, HfTensors& hf) {
     Tensor joined = pieces.size() == 1 ? pieces[0] : concat(pieces, 0);
     items.push_back(experts ? joined.unsqueeze(0) : joined);
   }
-  return items.size() == 1 && !experts ? items[0] : concat(items, 0);
+  return offset_by(items.size() == 1 && !experts ? items[0] : concat(items, 0), r.hf_offset);
 }
 
 // The Hugging Face tensors of the strata tensor `value` (the inverse of gather).
@@ -194,7 +200,7 @@ std::vector<std::pair<std::string, Tensor>> scatter(const hf::TensorRule& r, con
     const std::int64_t rows = item.size(0) / std::int64_t(names.size());
     for (std::size_t i = 0; i < names.size(); ++i) {
       Tensor piece = names.size() == 1 ? item : item.slice(0, std::int64_t(i) * rows, std::int64_t(i + 1) * rows);
-      piece = piece.contiguous();
+      piece = offset_by(piece, -r.hf_offset).contiguous();
       out.emplace_back(names[i], r.hf_unsqueeze >= 0 ? piece.unsqueeze(r.hf_unsqueeze) : piece);
     }
   }

@@ -204,11 +204,14 @@ class TomlWriter {
 // A parameter no rule names maps to the same name under the module.
 // - `strata_leading_one`: the strata tensor has a leading dimension of size 1 that the
 //   Hugging Face tensor lacks (a single shared expert, stacked as strata's experts are).
+// - `hf_offset`: strata's values are Hugging Face's plus this (Qwen3-Next's zero-centred
+//   RMSNorm weights w, applied as 1 + w, are strata's plain RMSNorm weights 1 + w).
 struct TensorRule {
   std::string strata;
   std::vector<std::string> hf;
   int hf_unsqueeze = -1;
   bool strata_leading_one = false;
+  double hf_offset = 0.0;
 };
 
 // How one component type takes part in one or more architectures.
@@ -249,6 +252,9 @@ struct ArchitectureMapping {
   std::string head = "lm_head.weight";
   std::string layer_prefix;            // "model.layers."
   std::string mixer_norm, ffn_norm;    // "input_layernorm", "post_attention_layernorm"
+  // The block and final norms' weights as Hugging Face stores them: strata's minus this
+  // (1 for Qwen3-Next's zero-centred RMSNorm, which scales by 1 + weight).
+  double norm_offset = 0.0;
   // The [model] norm ("rmsnorm") and the config.json key of its epsilon ("rms_norm_eps";
   // its default when config.json lacks it), and whether the head is tied when config.json
   // lacks tie_word_embeddings. The driver reads and writes these with hidden_size,
