@@ -24,6 +24,8 @@ const std::vector<std::vector<std::string>> kOptionSets = {
     {"impl=\"naive\"", "n_kv_heads=2", "window=4"},
     {"qk_norm=true", "qk_norm_eps=1e-5", "n_kv_heads=2"},
     {"qk_norm=true", "fused_qkv=true", "rope_scaling=\"yarn\"", "rope_factor=4.0", "rope_original_context=4"},
+    // Qwen3-Next's gated attention
+    {"output_gate=true", "qk_norm=true", "rope_fraction=0.5", "n_kv_heads=2", "head_dim=4"},
     // Not dynamic and longrope RoPE: they choose frequencies by the forward's length, as
     // transformers does, so decoding past the threshold differs from the forward by design
     // (docs/attention.md; test_hf_fixtures checks them against transformers).
@@ -211,4 +213,28 @@ TEST_CASE("attention mixer: bidirectional attention skips the causality, packing
   int skipped = 0;
   for (const auto& item : report.items) skipped += item.skipped ? 1 : 0;
   CHECK(skipped == 3);
+}
+
+TEST_CASE("attention output_gate: q_proj holds each head's query and gate, the output is gated by its sigmoid",
+          "[attention][mixer]") {
+  // 2 heads of 4: gated q_proj [2 (4 + 4), 8]. With the gate rows zero, sigmoid(0) = 1/2
+  // halves the output of the same attention without a gate (o_proj has no bias).
+  auto gated = test::make_attention({"n_heads=2", "head_dim=4", "output_gate=true", "qk_norm=true"}, 8, DType::f64, 3);
+  auto plain = test::make_attention({"n_heads=2", "head_dim=4", "qk_norm=true"}, 8, DType::f64, 4);
+  const Tensor q_gate = mul(parameter(*gated, "q_proj.weight"), 1.0);  // a copy: the parameter changes below
+  REQUIRE(q_gate.shape() == Shape{16, 8});
+  const std::vector<Tensor> heads = split(reshape(q_gate, {2, 8, 8}), {4, 4}, 1);  // per head: [query; gate]
+  set_parameter(*plain, "q_proj.weight", reshape(heads[0], {8, 8}));
+  set_parameter(*gated, "q_proj.weight", reshape(concat({heads[0], mul(heads[1], 0.0)}, 1), {16, 8}));
+  for (const char* name : {"k_proj.weight", "v_proj.weight", "o_proj.weight", "q_norm.weight", "k_norm.weight"})
+    set_parameter(*plain, name, parameter(*gated, name));
+  Generator data(8);
+  const Tensor x = Tensor::randn({2, 9, 8}, data, DType::f64);
+  StepContext ctx;
+  STRATA_REQUIRE_CLOSE(gated->forward(x, ctx), mul(plain->forward(x, ctx), 0.5), 1e-12, 1e-12);
+  // A gate that is not zero changes the output head by head.
+  set_parameter(*gated, "q_proj.weight", q_gate);
+  CHECK_FALSE(test::mismatch(gated->forward(x, ctx), mul(plain->forward(x, ctx), 0.5), 1e-3, 1e-3).empty());
+  CHECK_THROWS_WITH(test::make_attention({"output_gate=true", "fused_qkv=true"}, 8),
+                    Catch::Contains("output_gate") && Catch::Contains("q_proj"));
 }

@@ -308,7 +308,9 @@ TEST_CASE("presets: published models plan to their exact Hugging Face parameter 
                              // transformers 5.24's BambaForCausalLM (tests/fixtures/hf/PUBLISHED.md)
                              Published{"bamba-9b.toml", 9780235392, 9780235392},
                              // transformers 5.24's GraniteMoeHybridForCausalLM (PUBLISHED.md)
-                             Published{"granite-4.0-h-tiny.toml", 6939037248, 1465470528}}) {
+                             Published{"granite-4.0-h-tiny.toml", 6939037248, 1465470528},
+                             // transformers 4.57.6 and 5.25's Qwen3NextForCausalLM (PUBLISHED.md)
+                             Published{"qwen3-next-80b-a3b.toml", 79674391296, 3874929408}}) {
     INFO(p.file);
     const Experiment e = Experiment::load(fs::path(STRATA_PRESETS_DIR) / p.file, test::hermetic_options(),
                                           test::hybrid_registry());

@@ -52,6 +52,7 @@ struct Reference {
   double capacity_factor = 0;
   bool drop_by_position = false;
   std::int64_t n_shared = 0;
+  bool shared_gate = false;  // the shared experts' sum times sigmoid(x . shared_expert_gate)
 };
 
 // x: [N, D] -> [N, D], and the number of dropped slots.
@@ -109,9 +110,14 @@ std::pair<Tensor, std::int64_t> reference_moe(const Tensor& x, const std::map<st
     if (c.n_shared > 0) {
       const Matrix sgu = p.at("shared_experts.gate_up_proj").to_vector<double>();
       const Matrix sd = p.at("shared_experts.down_proj").to_vector<double>();
+      double gate = 1.0;
+      if (c.shared_gate) {
+        const Matrix w = p.at("shared_expert_gate.weight").to_vector<double>();
+        gate = 1.0 / (1.0 + std::exp(-matvec(w.data(), 1, D, xt)[0]));
+      }
       for (std::int64_t s = 0; s < c.n_shared; ++s) {
         const std::vector<double> out = swiglu_expert(sgu, sd, s, D, F, xt);
-        for (std::int64_t d = 0; d < D; ++d) y[std::size_t(t * D + d)] += out[std::size_t(d)];
+        for (std::int64_t d = 0; d < D; ++d) y[std::size_t(t * D + d)] += gate * out[std::size_t(d)];
       }
     }
   }
@@ -137,6 +143,9 @@ TEST_CASE("moe ffn equals a per-token loop over experts", "[moe][ffn]") {
        {"n_experts=3", "top_k=2", "d_ff=5", "capacity_factor=0.75", "drop_policy=\"position\""},
        {3, 2, true, 0.75, true}},
       {"shared experts", {"n_experts=4", "top_k=2", "d_ff=5", "n_shared_experts=2"}, {4, 2, true, 0, false, 2}},
+      {"a gated shared expert (Qwen3-Next)",
+       {"n_experts=4", "top_k=2", "d_ff=5", "n_shared_experts=1", "shared_gate=true"},
+       {4, 2, true, 0, false, 1, true}},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -161,6 +170,7 @@ TEST_CASE("moe ffn passes the conformance checks with every router", "[moe][ffn]
       {"top_k=1", "router.type=\"switch\""},
       {"router.type=\"noisy_topk\"", "n_experts=6", "top_k=2"},
       {"activation=\"gelu\"", "n_shared_experts=1", "d_ff=6"},
+      {"n_shared_experts=2", "shared_gate=true", "shared_d_ff=3"},
       {"capacity_factor=1.0", "drop_policy=\"position\""},
       {"router.type=\"uniform\""},
       {"router.type=\"random\"", "top_k=3"},
