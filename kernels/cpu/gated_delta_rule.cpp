@@ -43,16 +43,18 @@ struct ChunkForm {
   std::vector<T> D;             // [l, l]: exp(gam_i - gam_j), j <= i
   std::vector<T> QK;            // [2l, l]: rows 0..l: (scale q_i . k_j) D (j <= i), P; rows l..2l: k_i . k_j
   std::vector<T> M;             // [l, l]: beta_i (k_i . k_j) D, strictly lower (the unit diagonal implied)
+  std::vector<T> Tinv;          // [l, l]: (I + M)^-1, unit lower triangular
   std::vector<T> QsK;           // [2l, K]: scale q, then k, contiguous
   std::vector<T> Qe_W;          // [2l, K]: exp(gam) scale q, then W
+  std::vector<T> VbKb;          // [l, V + K]: [beta v | beta exp(gam) k]
   std::vector<T> UW;            // [l, V + K]: (I + M)^-1 [beta v | beta exp(gam) k] = [U | W]
   std::vector<T> QS_WS;         // [2l, V]: exp(gam) scale q S_in, then W S_in
   std::vector<T> Delta;         // [l, V]: U - W S_in
 
   ChunkForm(std::int64_t L, std::int64_t K_, std::int64_t V_)
       : K(K_), V(V_), gam(buffer<T>(L)), e(buffer<T>(L)), beta(buffer<T>(L)), D(buffer<T>(L * L)),
-        QK(buffer<T>(2 * L * L)), M(buffer<T>(L * L)), QsK(buffer<T>(2 * L * K_)), Qe_W(buffer<T>(2 * L * K_)),
-        UW(buffer<T>(L * (V_ + K_))), QS_WS(buffer<T>(2 * L * V_)), Delta(buffer<T>(L * V_)) {}
+        QK(buffer<T>(2 * L * L)), M(buffer<T>(L * L)), Tinv(buffer<T>(L * L)), QsK(buffer<T>(2 * L * K_)), Qe_W(buffer<T>(2 * L * K_)),
+        VbKb(buffer<T>(L * (V_ + K_))), UW(buffer<T>(L * (V_ + K_))), QS_WS(buffer<T>(2 * L * V_)), Delta(buffer<T>(L * V_)) {}
 
   T w(std::int64_t j) const { return std::exp(gam[std::size_t(l - 1)] - gam[std::size_t(j)]); }
   const T* P() const { return QK.data(); }         // [l, l]
@@ -62,6 +64,23 @@ struct ChunkForm {
   const T* Qe() const { return Qe_W.data(); }       // [l, K]
   const T* W() const { return Qe_W.data() + l * K; }  // [l, K]
   const T* QS() const { return QS_WS.data(); }      // [l, V]
+
+  // Tinv = (I + M)^-1 by forward substitution, row i = e_i - sum_{k < i} M[i,k] row k
+  // (l^3 / 6 multiply-adds over rows): explicit, so that the solves become products, which
+  // BLAS runs several times faster than its small triangular solves.
+  void invert_unit_lower() {
+    std::fill_n(Tinv.begin(), l * l, T(0));
+    for (std::int64_t i = 0; i < l; ++i) {
+      T* row = Tinv.data() + i * l;
+      const T* m = M.data() + i * l;
+      for (std::int64_t k = 0; k < i; ++k) {
+        const T c = m[k];
+        const T* rk = Tinv.data() + k * l;
+        for (std::int64_t j = 0; j <= k; ++j) row[j] -= c * rk[j];
+      }
+      row[i] = T(1);
+    }
+  }
 
   // for_output: also QS, the outputs' read of S_in (the backward needs only W S_in).
   void compute(const HeadView<T>& v, std::int64_t t0, std::int64_t steps, const T* S, bool for_output) {
@@ -97,7 +116,7 @@ struct ChunkForm {
         m[j] = j < i ? bi * kk[j] * d[j] : T(0);
         p[j] *= d[j];
       }
-      T* uw = &UW[std::size_t(i * ldu)];
+      T* uw = &VbKb[std::size_t(i * ldu)];
       for (std::int64_t c = 0; c < V; ++c) uw[c] = bi * x[i * ldv + c];
       const T* ki = k() + i * K;
       const T* qs = Qs() + i * K;
@@ -107,7 +126,8 @@ struct ChunkForm {
         qe[c] = ei * qs[c];
       }
     }
-    trsm_unit_lower_rows<T>(false, l, ldu, T(1), M.data(), l, UW.data(), ldu);
+    invert_unit_lower();
+    gemm_rows<T>(false, false, l, ldu, l, T(1), Tinv.data(), l, VbKb.data(), ldu, T(0), UW.data(), ldu);
     for (std::int64_t i = 0; i < l; ++i)
       std::copy_n(&UW[std::size_t(i * ldu + V)], K, &Qe_W[std::size_t((l + i) * K)]);
     if (for_output)
@@ -186,7 +206,7 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
       const std::int64_t ldu = V + K;
       std::vector<T> dS(static_cast<std::size_t>(K * V), T(0)), dS_in = buffer<T>(K * V), dgam = buffer<T>(L),
           dbeta = buffer<T>(L), dLL = buffer<T>(L * L), dO_Delta = buffer<T>(2 * L * V), X_dW = buffer<T>(2 * L * K),
-          dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K), R = buffer<T>(L * K),
+          dDW = buffer<T>(L * ldu), dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K), R = buffer<T>(L * K),
           Kw = buffer<T>(L * K);
       if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), K * V, dS.begin());
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
@@ -256,11 +276,11 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
         // [U | W] = (I + M)^-1 [Vb | Kb]: [dVb | dKb] = (I + M)^-T [dDelta | dW], and
         // dM = -[dVb | dKb] [U | W]^T on the strict lower triangle.
         for (std::int64_t i = 0; i < l; ++i) {
-          T* du = &dUW[std::size_t(i * ldu)];
+          T* du = &dDW[std::size_t(i * ldu)];
           for (std::int64_t cc = 0; cc < V; ++cc) du[cc] = -mdDelta[i * V + cc];
           std::copy_n(&X_dW[std::size_t((l + i) * K)], K, du + V);
         }
-        trsm_unit_lower_rows<T>(true, l, ldu, T(1), f.M.data(), l, dUW.data(), ldu);
+        gemm_rows<T>(true, false, l, ldu, l, T(1), f.Tinv.data(), l, dDW.data(), ldu, T(0), dUW.data(), ldu);
         gemm_rows<T>(false, true, l, l, ldu, T(-1), dUW.data(), ldu, f.UW.data(), ldu, T(0), dLL.data(), l);
         // M[i,j] = beta_i (k_i . k_j) D[i,j], j < i: dLL becomes d(k_i . k_j), symmetrised below.
         for (std::int64_t i = 0; i < l; ++i) {

@@ -13,7 +13,8 @@
 //   o_i   = exp(gam_i) S_in^T q_i + sum_{j <= i} (q_i . k_j) D[i,j] Delta_j
 //   S_out = exp(gam_last) S_in + sum_j exp(gam_last - gam_j) k_j Delta_j^T
 // (flash-linear-attention's chunk_gated_delta_rule and transformers' torch_chunk_gated_delta_rule
-// compute the same). The triangular solves go to BLAS trsm; the forward keeps the state
+// compute the same). (I + M)^-1 is formed once per chunk and applied by products; the
+// forward keeps the state
 // entering each chunk ([B, H, chunks, K, V]) and the backward walks the chunks last to first
 // from those. Threaded over (batch, value head); q and k gradients are summed over the value
 // heads of a key head afterwards.
