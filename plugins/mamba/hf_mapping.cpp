@@ -323,22 +323,33 @@ hf::ArchitectureMapping granite_architecture() {
   return a;
 }
 
+// Which of config.json's n layer_types are attention: each entry must be one of the
+// `recurrent` or `attention` names; `layers` says what the architecture's layers are, for
+// the error.
+std::vector<bool> attention_in_layer_types(const hf::ConfigView& c, std::int64_t n,
+                                           const std::vector<std::string>& recurrent,
+                                           const std::vector<std::string>& attention, const std::string& layers) {
+  const std::vector<std::string> types = c.strings("layer_types");
+  c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
+  std::vector<bool> out(types.size(), false);
+  const auto among = [](const std::vector<std::string>& names, const std::string& t) {
+    return std::find(names.begin(), names.end(), t) != names.end();
+  };
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    c.require(among(recurrent, types[i]) || among(attention, types[i]), "layer_types",
+              "holds \"" + types[i] + "\"; " + layers);
+    out[i] = among(attention, types[i]);
+  }
+  return out;
+}
+
 // Granite's layer plan: layer_types ("mamba" / "attention", transformers 5:
 // "linear_attention" / "full_attention"); all Mamba-2 when absent.
 hf::ComponentMapping granite_stack_mapping() {
   return hybrid_stack_mapping(kGranite, [](const hf::ConfigView& c, std::int64_t n) {
-    std::vector<bool> attention(static_cast<std::size_t>(n), false);
-    if (!c.present("layer_types")) return attention;
-    const std::vector<std::string> types = c.strings("layer_types");
-    c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
-    for (std::size_t i = 0; i < types.size(); ++i) {
-      const bool mamba = types[i] == "mamba" || types[i] == "linear_attention";
-      c.require(mamba || types[i] == "attention" || types[i] == "full_attention", "layer_types",
-                "holds \"" + types[i] + "\"; Granite's layers are mamba (linear_attention) or attention "
-                "(full_attention)");
-      attention[i] = !mamba;
-    }
-    return attention;
+    if (!c.present("layer_types")) return std::vector<bool>(static_cast<std::size_t>(n), false);
+    return attention_in_layer_types(c, n, {"mamba", "linear_attention"}, {"attention", "full_attention"},
+                                    "Granite's layers are mamba (linear_attention) or attention (full_attention)");
   });
 }
 
@@ -431,14 +442,8 @@ hf::ComponentMapping qwen3_next_stack_mapping() {
           return attention;
         }
         c.irrelevant("full_attention_interval", "layer_types lists every layer");
-        const std::vector<std::string> types = c.strings("layer_types");
-        c.require(std::int64_t(types.size()) == n, "layer_types", "must name num_hidden_layers layers");
-        for (std::size_t i = 0; i < types.size(); ++i) {
-          c.require(types[i] == "linear_attention" || types[i] == "full_attention", "layer_types",
-                    "holds \"" + types[i] + "\"; Qwen3-Next's layers are linear_attention or full_attention");
-          attention[i] = types[i] == "full_attention";
-        }
-        return attention;
+        return attention_in_layer_types(c, n, {"linear_attention"}, {"full_attention"},
+                                        "Qwen3-Next's layers are linear_attention or full_attention");
       },
       "gated_deltanet");
 }

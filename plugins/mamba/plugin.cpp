@@ -64,6 +64,26 @@ StepRange step_range(const Config& config) {
   return r;
 }
 
+// A's initial range [A_init_min, A_init_max] (Mamba-2 and Gated DeltaNet: A = U(min, max)
+// per head, stored as A_log), checked non-empty.
+struct DecayRange {
+  double min, max;
+};
+
+void add_decay_keys(ConfigSchema& s, const std::string& per) {
+  s.number("A_init_min", 1.0, "A = U(A_init_min, A_init_max) per " + per + " at initialisation (stored as A_log)")
+      .greater_than(0.0);
+  s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+}
+
+DecayRange decay_range(const Config& config) {
+  const DecayRange r{config.number("A_init_min"), config.number("A_init_max")};
+  if (r.min >= r.max)
+    throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
+                       "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  return r;
+}
+
 ConfigSchema mamba_schema() {
   ConfigSchema s;
   s.integer("d_state", 16, "SSM state size N per channel").range(1, 256);
@@ -148,8 +168,7 @@ ConfigSchema mamba2_schema() {
   s.integer("chunk_size", 64, "time steps per SSD chunk: speed only, the result is the same (docs/mamba2.md)")
       .range(1, 4096);
   add_step_keys(s, "dt_bias");
-  s.number("A_init_min", 1.0, "A = -U(A_init_min, A_init_max) per head at initialisation").greater_than(0.0);
-  s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+  add_decay_keys(s, "head (the decay is dt A, A = -exp(A_log))");
   s.number("dt_limit_min", 0.0, "dt is clamped from below to this after the softplus (0: no clamp)").at_least(0.0);
   s.optional("dt_limit_max", ConfigType::number, "dt is clamped from above to this (default: no clamp)")
       .greater_than(0.0);
@@ -186,11 +205,9 @@ Mamba2Config mamba2_config(const Config& config, const BuildContext& ctx) {
   c.dt_min = steps.min;
   c.dt_max = steps.max;
   c.dt_init_floor = steps.floor;
-  c.A_init_min = config.number("A_init_min");
-  c.A_init_max = config.number("A_init_max");
-  if (c.A_init_min >= c.A_init_max)
-    throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
-                       "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  const DecayRange decay = decay_range(config);
+  c.A_init_min = decay.min;
+  c.A_init_max = decay.max;
   c.dt_limit_min = config.number("dt_limit_min");
   if (config.has("dt_limit_max")) {
     c.dt_limit_max = config.number("dt_limit_max");
@@ -246,9 +263,7 @@ ConfigSchema gated_deltanet_schema() {
   s.integer("d_conv", 4, "width of the causal depthwise convolution over q, k and v").range(1, 256);
   s.integer("chunk_size", 64, "time steps per delta-rule chunk: speed only, the result is the same").range(1, 4096);
   add_step_keys(s, "dt_bias");
-  s.number("A_init_min", 1.0, "A = U(A_init_min, A_init_max) per value head; the log decay is -A softplus(a + dt_bias)")
-      .greater_than(0.0);
-  s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
+  add_decay_keys(s, "value head (the log decay is -exp(A_log) softplus(a + dt_bias))");
   s.number("norm_eps", 1e-6, "epsilon of the gated RMSNorm on the output").greater_than(0.0);
   return s;
 }
@@ -272,11 +287,9 @@ GatedDeltaNetConfig gated_deltanet_config(const Config& config, const BuildConte
   c.dt_min = steps.min;
   c.dt_max = steps.max;
   c.dt_init_floor = steps.floor;
-  c.A_init_min = config.number("A_init_min");
-  c.A_init_max = config.number("A_init_max");
-  if (c.A_init_min >= c.A_init_max)
-    throw config.error(config.has("A_init_max") ? "A_init_max" : "A_init_min",
-                       "leaves an empty range for A's initialisation", "A_init_min must be below A_init_max (1, 16)");
+  const DecayRange decay = decay_range(config);
+  c.A_init_min = decay.min;
+  c.A_init_max = decay.max;
   c.norm_eps = config.number("norm_eps");
   return c;
 }

@@ -169,6 +169,38 @@ TEST_CASE("hf fixtures: every architecture from transformers 4 and 5", "[hf][fix
     }
 }
 
+// Qwen3-Next's published config.json gives full_attention_interval instead of layer_types:
+// the same layer plan (here every 2nd layer, as the fixture's layer_types), the same logits.
+// A dense layer (decoder_sparse_step 2) is refused, naming the key.
+TEST_CASE("hf: Qwen3-Next's full_attention_interval gives the layer plan, dense layers are refused", "[hf][fixtures]") {
+  const fs::path fixture = fs::path(STRATA_HF_FIXTURES_DIR) / "architectures" / "transformers4_qwen3_next";
+  const fs::path dir = test::fresh_temp_dir("hf_qwen3_next", "interval");
+  fs::copy(fixture, dir / "in");
+  std::string config = test::file_bytes(dir / "in" / "config.json");
+  const std::size_t from = config.find("\"layer_types\"");
+  REQUIRE(from != std::string::npos);
+  const std::size_t to = config.find("],", from) + 2;
+  config.replace(from, to - from, "\"full_attention_interval\": 2,");
+  test::write_file(dir / "in" / "config.json", config);
+  import_hf(dir / "in", dir / "ckpt", test::hybrid_registry(), test::hermetic_options());
+  LoadedCheckpoint c = load_checkpoint(dir / "ckpt", test::hermetic_options(), test::hybrid_registry());
+  std::vector<std::string> types;
+  for (const LayerPlan& l : c.model->plan()) types.push_back(l.mixer_type);
+  CHECK(types == std::vector<std::string>{"gated_deltanet", "attention", "gated_deltanet", "attention"});
+  const safetensors::Reader expected(fixture / "expected.safetensors");
+  autograd::NoGradGuard no_grad;
+  c.model->train(false);
+  StepContext ctx(false);
+  STRATA_REQUIRE_CLOSE(c.model->forward(expected.load("input_ids"), ctx), expected.load("logits"), 1e-4, 0);
+
+  const std::string step = "\"decoder_sparse_step\": 1";
+  REQUIRE(config.find(step) != std::string::npos);
+  config.replace(config.find(step), step.size(), "\"decoder_sparse_step\": 2");
+  test::write_file(dir / "in" / "config.json", config);
+  CHECK_THROWS_WITH(import_hf(dir / "in", dir / "dense", test::hybrid_registry(), test::hermetic_options()),
+                    Catch::Contains("decoder_sparse_step") && Catch::Contains("dense mlp"));
+}
+
 // Granite-4.0-H's attention has no positional encoding (position_embedding_type "nope"):
 // the import gives positions = "none" (RoPE's keys are then irrelevant), and the export
 // writes "nope" back. A model with Granite's multipliers has no other counterpart.

@@ -62,6 +62,14 @@ void check_floating(std::string_view op, std::string_view arg, const Tensor& t) 
                      std::string(dtype_name(t.dtype())));
 }
 
+void check_shape(std::string_view op, std::string_view arg, const Tensor& t, const Shape& expected,
+                 std::string_view meaning) {
+  if (t.defined() && t.shape() != expected)
+    throw ShapeError(std::string(op) + ": " + std::string(arg) + " is " + t.shape().to_string() + ", expected " +
+                         expected.to_string(),
+                     std::string(meaning));
+}
+
 void check_index_tensor(std::string_view op, std::string_view arg, const Tensor& t) {
   check_defined(op, arg, t);
   if (t.dtype() != DType::i64)

@@ -53,5 +53,9 @@ Tensor heads_packed(const Tensor& x);
 void check_defined(std::string_view op, std::string_view arg, const Tensor& t);
 void check_floating(std::string_view op, std::string_view arg, const Tensor& t);
 void check_index_tensor(std::string_view op, std::string_view arg, const Tensor& t);
+// Throws ShapeError "<op>: <arg> is [..], expected [..]" (hint: `meaning`) when t is defined
+// with another shape; an undefined (optional) t passes.
+void check_shape(std::string_view op, std::string_view arg, const Tensor& t, const Shape& expected,
+                 std::string_view meaning);
 
 }  // namespace strata::detail

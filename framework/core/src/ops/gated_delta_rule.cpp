@@ -25,13 +25,6 @@ struct Sizes {
   std::int64_t B, T, H, Hk, K, V;
 };
 
-void check_shape(const char* name, const Tensor& t, const Shape& expected, const char* meaning) {
-  if (t.defined() && t.shape() != expected)
-    throw ShapeError(std::string(kOp) + ": " + name + " is " + t.shape().to_string() + ", expected " +
-                         expected.to_string(),
-                     meaning);
-}
-
 Sizes check_inputs(const GatedDeltaRuleInputs& in) {
   for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"q", &in.q}, {"k", &in.k}, {"v", &in.v},
                                 {"g", &in.g}, {"beta", &in.beta}})
@@ -47,11 +40,11 @@ Sizes check_inputs(const GatedDeltaRuleInputs& in) {
                          std::to_string(s.Hk) + " key heads",
                      "the value head count must be a multiple of the key head count");
   if (s.K < 1 || s.V < 1) throw ShapeError(std::string(kOp) + ": q and v need a head dimension of at least 1");
-  check_shape("k", in.k, {s.B, s.T, s.Hk, s.K}, "k has the shape of q, [B, T, Hk, K]");
-  check_shape("v", in.v, {s.B, s.T, s.H, s.V}, "v is [B, T, H, V], with q's B and T");
-  check_shape("g", in.g, {s.B, s.T, s.H}, "g is [B, T, H]: one log decay per value head and step");
-  check_shape("beta", in.beta, {s.B, s.T, s.H}, "beta is [B, T, H]: one write strength per value head and step");
-  check_shape("initial_state", in.initial_state, {s.B, s.H, s.K, s.V}, "the state is [B, H, K, V]");
+  detail::check_shape(kOp, "k", in.k, {s.B, s.T, s.Hk, s.K}, "k has the shape of q, [B, T, Hk, K]");
+  detail::check_shape(kOp, "v", in.v, {s.B, s.T, s.H, s.V}, "v is [B, T, H, V], with q's B and T");
+  detail::check_shape(kOp, "g", in.g, {s.B, s.T, s.H}, "g is [B, T, H]: one log decay per value head and step");
+  detail::check_shape(kOp, "beta", in.beta, {s.B, s.T, s.H}, "beta is [B, T, H]: one write strength per value head and step");
+  detail::check_shape(kOp, "initial_state", in.initial_state, {s.B, s.H, s.K, s.V}, "the state is [B, H, K, V]");
   if (in.chunk < 1) throw ValueError(std::string(kOp) + ": chunk must be >= 1, got " + std::to_string(in.chunk));
   if (!std::isfinite(in.scale) || in.scale < 0)
     throw ValueError(std::string(kOp) + ": scale must be finite and >= 0 (0: 1 / sqrt(K)), got " +

@@ -19,13 +19,6 @@ namespace {
 
 constexpr const char* kOp = "selective_scan";
 
-void check_shape(const char* name, const Tensor& t, const Shape& expected, const char* meaning) {
-  if (t.defined() && t.shape() != expected)
-    throw ShapeError(std::string(kOp) + ": " + name + " is " + t.shape().to_string() + ", expected " +
-                         expected.to_string(),
-                     meaning);
-}
-
 // Sizes (B, T, D, N) after checking every input against u [B, T, D] and A [D, N].
 struct ScanSizes {
   std::int64_t B, T, D, N;
@@ -48,13 +41,13 @@ ScanSizes check_inputs(const SelectiveScanInputs& in) {
                      "A is [D, N]: one row of N state decays per channel of u");
   const ScanSizes s{in.u.size(0), in.u.size(1), in.u.size(2), in.A.size(1)};
   if (s.N < 1) throw ShapeError(std::string(kOp) + ": A has no states (N = 0)");
-  check_shape("delta", in.delta, in.u.shape(), "delta has the shape of u, [B, T, D]");
-  check_shape("B", in.B, {s.B, s.T, s.N}, "B is [B, T, N], shared by all channels");
-  check_shape("C", in.C, {s.B, s.T, s.N}, "C is [B, T, N], shared by all channels");
-  check_shape("D", in.D, {s.D}, "D is [D], one skip weight per channel");
-  check_shape("z", in.z, in.u.shape(), "z has the shape of u, [B, T, D]");
-  check_shape("delta_bias", in.delta_bias, {s.D}, "delta_bias is [D]");
-  check_shape("initial_state", in.initial_state, {s.B, s.D, s.N}, "the state is [B, D, N]");
+  detail::check_shape(kOp, "delta", in.delta, in.u.shape(), "delta has the shape of u, [B, T, D]");
+  detail::check_shape(kOp, "B", in.B, {s.B, s.T, s.N}, "B is [B, T, N], shared by all channels");
+  detail::check_shape(kOp, "C", in.C, {s.B, s.T, s.N}, "C is [B, T, N], shared by all channels");
+  detail::check_shape(kOp, "D", in.D, {s.D}, "D is [D], one skip weight per channel");
+  detail::check_shape(kOp, "z", in.z, in.u.shape(), "z has the shape of u, [B, T, D]");
+  detail::check_shape(kOp, "delta_bias", in.delta_bias, {s.D}, "delta_bias is [D]");
+  detail::check_shape(kOp, "initial_state", in.initial_state, {s.B, s.D, s.N}, "the state is [B, D, N]");
   if (in.sequence_starts.defined()) check_sequence_starts(in.sequence_starts, s.B, s.T, kOp);
   return s;
 }

@@ -23,13 +23,6 @@ struct SsdSizes {
   std::int64_t B, T, H, P, G, N;
 };
 
-void check_shape(const char* name, const Tensor& t, const Shape& expected, const char* meaning) {
-  if (t.defined() && t.shape() != expected)
-    throw ShapeError(std::string(kOp) + ": " + name + " is " + t.shape().to_string() + ", expected " +
-                         expected.to_string(),
-                     meaning);
-}
-
 SsdSizes check_inputs(const SsdInputs& in) {
   for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"x", &in.x}, {"dt", &in.dt}, {"A", &in.A},
                                 {"B", &in.B}, {"C", &in.C}})
@@ -46,11 +39,11 @@ SsdSizes check_inputs(const SsdInputs& in) {
                          " groups of B and C",
                      "the head count must be a multiple of n_groups");
   if (s.N < 1) throw ShapeError(std::string(kOp) + ": B has no states (N = 0)");
-  check_shape("dt", in.dt, {s.B, s.T, s.H}, "dt is [B, T, H]: one step per head");
-  check_shape("A", in.A, {s.H}, "A is [H]: one decay per head");
-  check_shape("B", in.B, {s.B, s.T, s.G, s.N}, "B is [B, T, G, N]");
-  check_shape("C", in.C, {s.B, s.T, s.G, s.N}, "C has the shape of B, [B, T, G, N]");
-  check_shape("initial_state", in.initial_state, {s.B, s.H, s.P, s.N}, "the state is [B, H, P, N]");
+  detail::check_shape(kOp, "dt", in.dt, {s.B, s.T, s.H}, "dt is [B, T, H]: one step per head");
+  detail::check_shape(kOp, "A", in.A, {s.H}, "A is [H]: one decay per head");
+  detail::check_shape(kOp, "B", in.B, {s.B, s.T, s.G, s.N}, "B is [B, T, G, N]");
+  detail::check_shape(kOp, "C", in.C, {s.B, s.T, s.G, s.N}, "C has the shape of B, [B, T, G, N]");
+  detail::check_shape(kOp, "initial_state", in.initial_state, {s.B, s.H, s.P, s.N}, "the state is [B, H, P, N]");
   if (in.chunk < 1) throw ValueError(std::string(kOp) + ": chunk must be >= 1, got " + std::to_string(in.chunk));
   if (in.sequence_starts.defined()) check_sequence_starts(in.sequence_starts, s.B, s.T, kOp);
   return s;
