@@ -14,6 +14,7 @@ several T to show the per-token cost. The issue 24 target is forward + backward 
 """
 import argparse
 import json
+import pathlib
 import statistics
 import subprocess
 import time
@@ -73,6 +74,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--lengths", default="", help="comma-separated T: forward + backward per token at each")
+    p.add_argument("--out", help="folder for compare_gated_delta_rule.json and .md (bench/run)")
     a = p.parse_args()
     shape = [int(v) for v in a.shape.split(",")]
     ratios_fwd, ratios_both, rows = [], [], []
@@ -86,15 +88,28 @@ def main():
         print(f"strata fwd {r[0]:8.1f} ms  fwd+bwd {r[1]:8.1f} ms | transformers fwd {r[2]:8.1f} ms  "
               f"fwd+bwd {r[3]:8.1f} ms")
     fmt = lambda v: f"{statistics.median(v):.2f}x [{min(v):.2f}, {max(v):.2f}]"
-    print(f"shape B,T,H,K,V = {shape}, chunk {a.chunk}, {a.threads} threads: forward {fmt(ratios_fwd)}, "
-          f"forward+backward {fmt(ratios_both)}")
+    summary = (f"shape B,T,H,K,V = {shape}, chunk {a.chunk}, {a.threads} threads: forward {fmt(ratios_fwd)}, "
+               f"forward+backward {fmt(ratios_both)}")
+    print(summary)
+    lengths = []
     for T in [int(t) for t in a.lengths.split(",") if t]:
         s = [shape[0], T, *shape[2:]]
         ours = strata_times(a.bench_gated_delta_rule_op, s, a.chunk, a.threads, a.repeats)
         theirs = torch_times(s, a.chunk, a.threads, a.repeats)
         tokens = s[0] * T
+        lengths.append({"T": T, "strata_us_per_token": 1e3 * ours[1] / tokens,
+                        "transformers_us_per_token": 1e3 * theirs[1] / tokens})
         print(f"T {T:6d}: forward+backward per token strata {1e3 * ours[1] / tokens:8.2f} us, "
               f"transformers {1e3 * theirs[1] / tokens:8.2f} us ({theirs[1] / ours[1]:.2f}x)")
+    if a.out:
+        out = pathlib.Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare_gated_delta_rule.json").write_text(json.dumps(
+            {"shape": shape, "chunk": a.chunk, "threads": a.threads, "rounds_ms": rows,
+             "forward_ratio": statistics.median(ratios_fwd), "forward_backward_ratio": statistics.median(ratios_both),
+             "lengths": lengths}, indent=1))
+        (out / "compare_gated_delta_rule.md").write_text(
+            "### Gated delta rule against transformers' torch_chunk_gated_delta_rule\n\n" + summary + "\n")
 
 
 if __name__ == "__main__":
