@@ -1,7 +1,7 @@
 // Packed documents through whole models: a batch whose rows hold several documents gives
 // every document the logits it gets alone, and the same parameter gradients as running the
 // documents one by one (f64), for every mixer that declares supports_packed_sequences
-// (attention with RoPE and GQA, a sliding window, mamba, mamba2, the example plugin's
+// (attention with RoPE and GQA, a sliding window, mamba, mamba2, gated_deltanet, the example plugin's
 // shortconv) and a Jamba stack with MoE and a per-sequence balance loss. A mixer without
 // packing support is refused by name; the text task's packed and padded layouts.
 #include <filesystem>
@@ -114,6 +114,10 @@ TEST_CASE("packed models: every mixer keeps documents apart, logits and gradient
       {"mamba", "[model.mixer.m]\ntype = \"mamba\"\nd_state = 4\n[model.ffn.mlp]\ntype = \"mlp\"\nd_ff = 24\n"},
       {"mamba2", "[model.mixer.m]\ntype = \"mamba2\"\nd_state = 8\nhead_dim = 8\nn_groups = 2\nchunk_size = 16\n"},
       {"shortconv (example plugin)", "[model.mixer.s]\ntype = \"shortconv\"\nkernel_size = 4\n"},
+      {"gated_deltanet and Qwen3-Next's gated attention",
+       "[model.stack]\ntype = \"pattern\"\nmixers = [\"g\", \"a\"]\n"
+       "[model.mixer.g]\ntype = \"gated_deltanet\"\nkey_heads = 2\nvalue_heads = 4\nkey_head_dim = 4\nchunk_size = 16\n"
+       "[model.mixer.a]\ntype = \"attention\"\nn_heads = 2\noutput_gate = true\nqk_norm = true\nrope_fraction = 0.5\n"},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {
