@@ -143,6 +143,13 @@ struct ChunkForm {
   }
 };
 
+std::int64_t longest_chunk(const ChunkPlan& plan) {
+  std::int64_t longest = 1;
+  for (const std::vector<Chunk>& row : plan.rows)
+    for (const Chunk& c : row) longest = std::max(longest, c.len);
+  return longest;
+}
+
 }  // namespace
 
 std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
@@ -158,8 +165,9 @@ std::int64_t gated_delta_rule_bwd_workspace_size(std::int64_t batch, std::int64_
 
 template <class T>
 void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
-  const std::int64_t K = a.key_dim, V = a.value_dim, L = a.chunk, per_key = a.heads / a.key_heads;
-  const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, L, a.seq_start);
+  const std::int64_t K = a.key_dim, V = a.value_dim, per_key = a.heads / a.key_heads;
+  const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, a.chunk, a.seq_start);
+  const std::int64_t L = longest_chunk(plan);  // buffers for one token when decoding, not for a whole chunk
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
@@ -193,8 +201,9 @@ void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
 // state leaving the chunk, S_in the forward's saved state entering it.
 template <class T>
 void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
-  const std::int64_t K = a.key_dim, V = a.value_dim, L = a.chunk, T_ = a.seq_len, per_key = a.heads / a.key_heads;
-  const ChunkPlan plan = chunk_plan(a.batch, T_, L, a.seq_start);
+  const std::int64_t K = a.key_dim, V = a.value_dim, T_ = a.seq_len, per_key = a.heads / a.key_heads;
+  const ChunkPlan plan = chunk_plan(a.batch, T_, a.chunk, a.seq_start);
+  const std::int64_t L = longest_chunk(plan);
   T* ws_dq = a.workspace;                         // [B, H, T, K]
   T* ws_dk = ws_dq + a.batch * a.heads * T_ * K;  // [B, H, T, K]
 #pragma omp parallel for collapse(2) schedule(static)
