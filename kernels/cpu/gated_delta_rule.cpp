@@ -168,13 +168,19 @@ void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t K = a.key_dim, V = a.value_dim, per_key = a.heads / a.key_heads;
   const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, a.chunk, a.seq_start);
   const std::int64_t L = longest_chunk(plan);  // buffers for one token when decoding, not for a whole chunk
-#pragma omp parallel for collapse(2) schedule(static)
+  // Buffers per thread, not per head: allocated (and their pages touched) once per call.
+#pragma omp parallel
+  {
+    std::vector<T> S = buffer<T>(K * V), Kw = buffer<T>(L * K);
+    ChunkForm<T> f(L, K, V);
+#pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
-      std::vector<T> S(static_cast<std::size_t>(K * V), T(0)), Kw = buffer<T>(L * K);
-      if (a.initial_state) std::copy_n(a.initial_state + v.state(), K * V, S.begin());
-      ChunkForm<T> f(L, K, V);
+      if (a.initial_state)
+        std::copy_n(a.initial_state + v.state(), K * V, S.begin());
+      else
+        std::fill(S.begin(), S.end(), T(0));
       const std::int64_t ldv = v.ldv();
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::size_t c = 0; c < row.size(); ++c) {
@@ -195,6 +201,7 @@ void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
       }
       std::copy(S.begin(), S.end(), a.final_state + v.state());
     }
+  }  // omp parallel
 }
 
 // The adjoint of the chunk form, chunk by chunk from the last: dS is the gradient of the
@@ -206,18 +213,23 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t L = longest_chunk(plan);
   T* ws_dq = a.workspace;                         // [B, H, T, K]
   T* ws_dk = ws_dq + a.batch * a.heads * T_ * K;  // [B, H, T, K]
-#pragma omp parallel for collapse(2) schedule(static)
+  const std::int64_t ldu = V + K;
+#pragma omp parallel
+  {
+    ChunkForm<T> f(L, K, V);
+    std::vector<T> dS = buffer<T>(K * V), dS_in = buffer<T>(K * V), dgam = buffer<T>(L), dbeta = buffer<T>(L),
+                   dLL = buffer<T>(L * L), dO_Delta = buffer<T>(2 * L * V), X_dW = buffer<T>(2 * L * K),
+                   dDW = buffer<T>(L * ldu), dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K),
+                   R = buffer<T>(L * K), Kw = buffer<T>(L * K);
+#pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_key, plan.max_chunks};
       const std::int64_t ldv = v.ldv();
-      ChunkForm<T> f(L, K, V);
-      const std::int64_t ldu = V + K;
-      std::vector<T> dS(static_cast<std::size_t>(K * V), T(0)), dS_in = buffer<T>(K * V), dgam = buffer<T>(L),
-          dbeta = buffer<T>(L), dLL = buffer<T>(L * L), dO_Delta = buffer<T>(2 * L * V), X_dW = buffer<T>(2 * L * K),
-          dDW = buffer<T>(L * ldu), dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K), R = buffer<T>(L * K),
-          Kw = buffer<T>(L * K);
-      if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), K * V, dS.begin());
+      if (a.dfinal_state)
+        std::copy_n(a.dfinal_state + v.state(), K * V, dS.begin());
+      else
+        std::fill(dS.begin(), dS.end(), T(0));
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
         const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
@@ -345,6 +357,7 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
       }
       if (a.dinitial_state) std::copy(dS.begin(), dS.end(), a.dinitial_state + v.state());
     }
+  }  // omp parallel
   // Sums over the value heads that share a key head's q and k.
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
