@@ -25,7 +25,7 @@ namespace strata::kernels::cpu {
 template <class T>
 struct GatedDeltaRuleArgs {
   std::int64_t batch = 0, seq_len = 0, heads = 0, key_heads = 0, key_dim = 0, value_dim = 0;  // B T H Hk K V
-  std::int64_t chunk = 64;                                                                   // L
+  std::int64_t chunk = 32;                                                                   // L
   T scale = 1;                       // multiplies q
   const T* q = nullptr;              // [B, T, Hk, K]
   const T* k = nullptr;              // [B, T, Hk, K]

@@ -31,7 +31,7 @@ struct GatedDeltaNetConfig {
   std::int64_t key_head_dim = 128;    // Dk
   std::int64_t value_head_dim = 128;  // Dv
   std::int64_t d_conv = 4;
-  std::int64_t chunk_size = 64;  // the delta rule's chunk: a speed knob, the result is the same
+  std::int64_t chunk_size = 32;  // the delta rule's chunk: a speed knob, the result is the same
   double dt_min = 0.001, dt_max = 0.1, dt_init_floor = 1e-4;
   double A_init_min = 1.0, A_init_max = 16.0;  // A = U(min, max) per value head, g = -A softplus(...)
   double norm_eps = 1e-6;
