@@ -7,7 +7,8 @@
 The reference is `torch_chunk_gated_delta_rule` of transformers' modeling_qwen3_next (what
 Qwen3NextGatedDeltaNet runs without flash-linear-attention's Triton kernels): the same
 inputs (unit q and k [B, T, H, K], v [B, T, H, V], g and beta [B, T, H], an initial state),
-forward and forward + backward through autograd, chunk 64 on both sides. Rounds alternate
+forward and forward + backward through autograd, chunk 64 on both sides unless
+--strata-chunk gives strata's (its default is 32, faster on the CPU). Rounds alternate
 strata (its own process) and PyTorch with the same thread count; the ratio is PyTorch's
 time over strata's per round, median [min, max]. --lengths times forward + backward at
 several T to show the per-token cost. The issue 24 target is forward + backward >= 5x.
@@ -69,7 +70,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("bench_gated_delta_rule_op")
     p.add_argument("--shape", default="1,1024,16,128,128", help="B,T,H,K,V")
-    p.add_argument("--chunk", type=int, default=64)
+    p.add_argument("--chunk", type=int, default=64, help="transformers' chunk_size (its default 64)")
+    p.add_argument("--strata-chunk", type=int, default=0, help="strata's chunk (default: --chunk; strata's own default is 32)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3)
@@ -77,9 +79,10 @@ def main():
     p.add_argument("--out", help="folder for compare_gated_delta_rule.json and .md (bench/run)")
     a = p.parse_args()
     shape = [int(v) for v in a.shape.split(",")]
+    ours_chunk = a.strata_chunk or a.chunk
     ratios_fwd, ratios_both, rows = [], [], []
     for _ in range(a.rounds):
-        ours = strata_times(a.bench_gated_delta_rule_op, shape, a.chunk, a.threads, a.repeats)
+        ours = strata_times(a.bench_gated_delta_rule_op, shape, ours_chunk, a.threads, a.repeats)
         theirs = torch_times(shape, a.chunk, a.threads, a.repeats)
         ratios_fwd.append(theirs[0] / ours[0])
         ratios_both.append(theirs[1] / ours[1])
@@ -88,13 +91,14 @@ def main():
         print(f"strata fwd {r[0]:8.1f} ms  fwd+bwd {r[1]:8.1f} ms | transformers fwd {r[2]:8.1f} ms  "
               f"fwd+bwd {r[3]:8.1f} ms")
     fmt = lambda v: f"{statistics.median(v):.2f}x [{min(v):.2f}, {max(v):.2f}]"
-    summary = (f"shape B,T,H,K,V = {shape}, chunk {a.chunk}, {a.threads} threads: forward {fmt(ratios_fwd)}, "
+    summary = (f"shape B,T,H,K,V = {shape}, strata chunk {ours_chunk}, transformers chunk {a.chunk}, "
+               f"{a.threads} threads: forward {fmt(ratios_fwd)}, "
                f"forward+backward {fmt(ratios_both)}")
     print(summary)
     lengths = []
     for T in [int(t) for t in a.lengths.split(",") if t]:
         s = [shape[0], T, *shape[2:]]
-        ours = strata_times(a.bench_gated_delta_rule_op, s, a.chunk, a.threads, a.repeats)
+        ours = strata_times(a.bench_gated_delta_rule_op, s, ours_chunk, a.threads, a.repeats)
         theirs = torch_times(s, a.chunk, a.threads, a.repeats)
         tokens = s[0] * T
         lengths.append({"T": T, "strata_us_per_token": 1e3 * ours[1] / tokens,
@@ -105,7 +109,7 @@ def main():
         out = pathlib.Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "compare_gated_delta_rule.json").write_text(json.dumps(
-            {"shape": shape, "chunk": a.chunk, "threads": a.threads, "rounds_ms": rows,
+            {"shape": shape, "chunk": a.chunk, "strata_chunk": ours_chunk, "threads": a.threads, "rounds_ms": rows,
              "forward_ratio": statistics.median(ratios_fwd), "forward_backward_ratio": statistics.median(ratios_both),
              "lengths": lengths}, indent=1))
         (out / "compare_gated_delta_rule.md").write_text(
