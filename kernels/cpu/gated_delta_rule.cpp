@@ -35,7 +35,7 @@ std::vector<T> buffer(std::int64_t n) {
 
 // What the forward and the backward both compute for one chunk of l steps from its inputs
 // and the state S_in [K, V] entering it. Products that share an operand are stacked so that
-// each is one BLAS call: [q; k] k^T, one solve for [v | k], [exp(gam) q; W] S_in.
+// each is one BLAS call: [q; k] k^T, (I + M)^-1 [v | k], [exp(gam) q; W] S_in.
 template <class T>
 struct ChunkForm {
   std::int64_t l = 0, K = 0, V = 0;

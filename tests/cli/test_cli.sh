@@ -147,7 +147,7 @@ passes=$(grep -c '^PASS' "$WORK/check.stdout" || true)
 has stdout "all checks passed"
 strata_expect 2 check_unknown check nosuch
 has stderr '"nosuch"'
-has stderr "known mixers: attention, mamba, mamba2, shortconv"
+has stderr "known mixers: attention, gated_deltanet, mamba, mamba2, shortconv"
 
 # ---- a tiny run --------------------------------------------------------------------------------
 # Copy 4 symbols (alphabet 4: chance 0.25) over a gap of 4 positions; one layer's
