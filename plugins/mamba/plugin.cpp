@@ -70,8 +70,8 @@ struct DecayRange {
   double min, max;
 };
 
-void add_decay_keys(ConfigSchema& s, const std::string& per) {
-  s.number("A_init_min", 1.0, "A = U(A_init_min, A_init_max) per " + per + " at initialisation (stored as A_log)")
+void add_decay_keys(ConfigSchema& s, const std::string& per, const std::string& decay) {
+  s.number("A_init_min", 1.0, "A = U(A_init_min, A_init_max) per " + per + " at initialisation, stored as A_log; " + decay)
       .greater_than(0.0);
   s.number("A_init_max", 16.0, "upper end of A's initial range").greater_than(0.0);
 }
@@ -168,7 +168,7 @@ ConfigSchema mamba2_schema() {
   s.integer("chunk_size", 64, "time steps per SSD chunk: speed only, the result is the same (docs/mamba2.md)")
       .range(1, 4096);
   add_step_keys(s, "dt_bias");
-  add_decay_keys(s, "head (the decay is dt A, A = -exp(A_log))");
+  add_decay_keys(s, "head", "the decay is exp(-dt A)");
   s.number("dt_limit_min", 0.0, "dt is clamped from below to this after the softplus (0: no clamp)").at_least(0.0);
   s.optional("dt_limit_max", ConfigType::number, "dt is clamped from above to this (default: no clamp)")
       .greater_than(0.0);
@@ -263,7 +263,7 @@ ConfigSchema gated_deltanet_schema() {
   s.integer("d_conv", 4, "width of the causal depthwise convolution over q, k and v").range(1, 256);
   s.integer("chunk_size", 32, "time steps per delta-rule chunk: speed only, the result is the same (32 is fastest on the CPU)").range(1, 4096);
   add_step_keys(s, "dt_bias");
-  add_decay_keys(s, "value head (the log decay is -exp(A_log) softplus(a + dt_bias))");
+  add_decay_keys(s, "value head", "the log decay is -A softplus(a + dt_bias)");
   s.number("norm_eps", 1e-6, "epsilon of the gated RMSNorm on the output").greater_than(0.0);
   return s;
 }

@@ -128,7 +128,7 @@ TEST_CASE("gated_delta_rule gradient checks in f64 (q, k, v, g, beta, initial st
     const std::int64_t chunk_size = chunk;
     STRATA_REQUIRE_GRADCHECK(
         [with_state, chunk_size](const std::vector<Tensor>& v) {
-          GatedDeltaRuleInputs s{v[0], v[1], v[2], v[3], v[4], with_state ? v[5] : Tensor(), 0.0, chunk_size};
+          GatedDeltaRuleInputs s{v[0], v[1], v[2], v[3], v[4], with_state ? v[5] : Tensor(), 0.0, chunk_size, Tensor()};
           const GatedDeltaRuleOutputs o = gated_delta_rule(s);
           return std::vector<Tensor>{o.o, o.final_state};
         },

@@ -112,17 +112,17 @@ GatedDeltaRuleOutputs gated_delta_rule(const GatedDeltaRuleInputs& inputs) {
                dv = Tensor::empty({s.B, s.T, s.H, s.V}, dt, dev), dg = Tensor::empty({s.B, s.T, s.H}, dt, dev),
                dbeta = Tensor::empty({s.B, s.T, s.H}, dt, dev),
                dh0 = g.needs(5) ? Tensor::empty({s.B, s.H, s.K, s.V}, dt, dev) : Tensor();
-        core_kernels::GatedDeltaRuleCall call = call_for(s, chunk, scale, t, starts);
-        call.saved = &chunk_states;
-        call.dout = &dout;
-        call.dfinal_state = &dfinal;
-        call.dq = &dq;
-        call.dk = &dk;
-        call.dv = &dv;
-        call.dg = &dg;
-        call.dbeta = &dbeta;
-        call.dinitial_state = &dh0;
-        core_kernels::table().gated_delta_rule_backward.run(dev, call);
+        core_kernels::GatedDeltaRuleCall bwd = call_for(s, chunk, scale, t, starts);
+        bwd.saved = &chunk_states;
+        bwd.dout = &dout;
+        bwd.dfinal_state = &dfinal;
+        bwd.dq = &dq;
+        bwd.dk = &dk;
+        bwd.dv = &dv;
+        bwd.dg = &dg;
+        bwd.dbeta = &dbeta;
+        bwd.dinitial_state = &dh0;
+        core_kernels::table().gated_delta_rule_backward.run(dev, bwd);
         const auto keep = [&](int i, const Tensor& grad) { return g.needs(i) ? grad : Tensor(); };
         return std::vector<Tensor>{keep(0, dq), keep(1, dk), keep(2, dv), keep(3, dg), keep(4, dbeta), dh0};
       });

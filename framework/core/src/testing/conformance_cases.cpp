@@ -219,7 +219,7 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
                        // unit keys and decays around 0.9 per step, as the layer makes them
                        const auto unit = [](const Tensor& t) { return div(t, sqrt(sum(mul(t, t), {-1}, true))); };
                        GatedDeltaRuleInputs in{unit(x[0]), unit(x[1]), x[2], scale(x[3], -0.1), sigmoid(x[4]), x[5],
-                                               0.0, 8};
+                                               0.0, 8, Tensor()};
                        const GatedDeltaRuleOutputs o = gated_delta_rule(in);
                        GatedDeltaRuleInputs plain = in;
                        plain.initial_state = Tensor();
