@@ -79,6 +79,14 @@ TEST_CASE("memory plan: declared activations are what a training forward keeps, 
       {"mamba + mlp", kBase + kMamba + kMlp},
       {"naive attention", kBase + kAttention + "impl = \"naive\"\n"},
       {"jamba", jamba},
+      {"gated_deltanet", kBase + "[model.mixer.g]\ntype = \"gated_deltanet\"\nkey_heads = 2\nvalue_heads = 4\n"
+                                 "key_head_dim = 16\n"},
+      {"qwen3-next layout",
+       kBase + "[model.stack]\ntype = \"pattern\"\nmixers = [\"g\", \"g\", \"g\", \"a\"]\n"
+               "[model.mixer.g]\ntype = \"gated_deltanet\"\nkey_heads = 2\nvalue_heads = 4\nkey_head_dim = 16\n"
+               "[model.mixer.a]\ntype = \"attention\"\nn_heads = 4\nn_kv_heads = 2\noutput_gate = true\nqk_norm = true\n"
+               "[model.ffn.f]\ntype = \"moe\"\nn_experts = 4\ntop_k = 2\nd_ff = 64\nn_shared_experts = 1\n"
+               "shared_gate = true\n"},
       {"large vocabulary", large_vocab}};
   for (const auto& [name, text] : models) {
     const Experiment e = experiment(text);
