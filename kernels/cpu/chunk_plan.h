@@ -39,8 +39,8 @@ T dot(const T* a, const T* b, std::int64_t n) {
 // chunk, acum the cumulative log decay), through the vector exp in f32: a chunk's l^2 / 2
 // exponentials are a large part of these kernels' elementwise work.
 template <class T>
-void decay_row(const std::vector<T>& acum, std::int64_t i, T* row) {
-  for (std::int64_t j = 0; j <= i; ++j) row[j] = acum[std::size_t(i)] - acum[std::size_t(j)];
+void decay_row(const T* acum, std::int64_t i, T* row) {
+  for (std::int64_t j = 0; j <= i; ++j) row[j] = acum[i] - acum[j];
   if constexpr (std::is_same_v<T, float>) {
     vec::exp(row, row, i + 1);
   } else {

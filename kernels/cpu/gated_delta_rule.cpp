@@ -1,5 +1,7 @@
 #include "kernels/cpu/gated_delta_rule.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -28,10 +30,30 @@ struct HeadView {
   std::int64_t ldv() const { return a.heads * a.value_dim; }
 };
 
+// A buffer carved from a thread's scratch (GatedDeltaRuleArgs::scratch): not initialised.
 template <class T>
-std::vector<T> buffer(std::int64_t n) {
-  return std::vector<T>(static_cast<std::size_t>(n));
-}
+struct Buffer {
+  T* p = nullptr;
+  std::size_t n = 0;
+  T* data() const { return p; }
+  T* begin() const { return p; }
+  T* end() const { return p + n; }
+  T& operator[](std::size_t i) const { return p[i]; }
+  void swap(Buffer& other) { std::swap(p, other.p), std::swap(n, other.n); }
+};
+
+// Hands out consecutive buffers of one thread's scratch; `used` counts the elements taken,
+// so that gated_delta_rule_scratch_size can size the scratch by a dry run.
+template <class T>
+struct Arena {
+  T* base = nullptr;
+  std::int64_t used = 0;
+  Buffer<T> operator()(std::int64_t n) {
+    Buffer<T> b{base ? base + used : nullptr, static_cast<std::size_t>(n)};
+    used += n;
+    return b;
+  }
+};
 
 // What the forward and the backward both compute for one chunk of l steps from its inputs
 // and the state S_in [K, V] entering it. Products that share an operand are stacked so that
@@ -39,22 +61,22 @@ std::vector<T> buffer(std::int64_t n) {
 template <class T>
 struct ChunkForm {
   std::int64_t l = 0, K = 0, V = 0;
-  std::vector<T> gam, e, beta;  // [l]: cumulative g, exp(gam), beta
-  std::vector<T> D;             // [l, l]: exp(gam_i - gam_j), j <= i
-  std::vector<T> QK;            // [2l, l]: rows 0..l: (scale q_i . k_j) D (j <= i), P; rows l..2l: k_i . k_j
-  std::vector<T> M;             // [l, l]: beta_i (k_i . k_j) D, strictly lower (the unit diagonal implied)
-  std::vector<T> Tinv;          // [l, l]: (I + M)^-1, unit lower triangular
-  std::vector<T> QsK;           // [2l, K]: scale q, then k, contiguous
-  std::vector<T> Qe_W;          // [2l, K]: exp(gam) scale q, then W
-  std::vector<T> VbKb;          // [l, V + K]: [beta v | beta exp(gam) k]
-  std::vector<T> UW;            // [l, V + K]: (I + M)^-1 [beta v | beta exp(gam) k] = [U | W]
-  std::vector<T> QS_WS;         // [2l, V]: exp(gam) scale q S_in, then W S_in
-  std::vector<T> Delta;         // [l, V]: U - W S_in
+  Buffer<T> gam, e, beta; // [l]: cumulative g, exp(gam), beta
+  Buffer<T> D;            // [l, l]: exp(gam_i - gam_j), j <= i
+  Buffer<T> QK;           // [2l, l]: rows 0..l: (scale q_i . k_j) D (j <= i), P; rows l..2l: k_i . k_j
+  Buffer<T> M;            // [l, l]: beta_i (k_i . k_j) D, strictly lower (the unit diagonal implied)
+  Buffer<T> Tinv;         // [l, l]: (I + M)^-1, unit lower triangular
+  Buffer<T> QsK;          // [2l, K]: scale q, then k, contiguous
+  Buffer<T> Qe_W;         // [2l, K]: exp(gam) scale q, then W
+  Buffer<T> VbKb;         // [l, V + K]: [beta v | beta exp(gam) k]
+  Buffer<T> UW;           // [l, V + K]: (I + M)^-1 [beta v | beta exp(gam) k] = [U | W]
+  Buffer<T> QS_WS;        // [2l, V]: exp(gam) scale q S_in, then W S_in
+  Buffer<T> Delta;        // [l, V]: U - W S_in
 
-  ChunkForm(std::int64_t L, std::int64_t K_, std::int64_t V_)
-      : K(K_), V(V_), gam(buffer<T>(L)), e(buffer<T>(L)), beta(buffer<T>(L)), D(buffer<T>(L * L)),
-        QK(buffer<T>(2 * L * L)), M(buffer<T>(L * L)), Tinv(buffer<T>(L * L)), QsK(buffer<T>(2 * L * K_)), Qe_W(buffer<T>(2 * L * K_)),
-        VbKb(buffer<T>(L * (V_ + K_))), UW(buffer<T>(L * (V_ + K_))), QS_WS(buffer<T>(2 * L * V_)), Delta(buffer<T>(L * V_)) {}
+  ChunkForm(Arena<T>& take, std::int64_t L, std::int64_t K_, std::int64_t V_)
+      : K(K_), V(V_), gam(take(L)), e(take(L)), beta(take(L)), D(take(L * L)), QK(take(2 * L * L)), M(take(L * L)),
+        Tinv(take(L * L)), QsK(take(2 * L * K_)), Qe_W(take(2 * L * K_)), VbKb(take(L * (V_ + K_))),
+        UW(take(L * (V_ + K_))), QS_WS(take(2 * L * V_)), Delta(take(L * V_)) {}
 
   T w(std::int64_t j) const { return std::exp(gam[std::size_t(l - 1)] - gam[std::size_t(j)]); }
   const T* P() const { return QK.data(); }         // [l, l]
@@ -106,7 +128,7 @@ struct ChunkForm {
     gemm_rows<T>(false, true, 2 * l, l, K, T(1), QsK.data(), K, k(), K, T(0), QK.data(), l);
     for (std::int64_t i = 0; i < l; ++i) {
       T* d = D.data() + i * l;
-      decay_row(gam, i, d);
+      decay_row(gam.data(), i, d);
       std::fill(d + i + 1, d + l, T(0));
       const T bi = beta[std::size_t(i)], bei = bi * e[std::size_t(i)], ei = e[std::size_t(i)];
       T* p = QK.data() + i * l;
@@ -143,6 +165,47 @@ struct ChunkForm {
   }
 };
 
+// One thread's buffers in the forward.
+template <class T>
+struct ForwardScratch {
+  Buffer<T> S, Kw;  // [K, V] the state; [l, K] k scaled by the decay to the chunk's end
+  ChunkForm<T> f;
+  ForwardScratch(Arena<T>& take, std::int64_t L, std::int64_t K, std::int64_t V)
+      : S(take(K * V)), Kw(take(L * K)), f(take, L, K, V) {}
+};
+
+// Elements of one thread's scratch, by a dry run of the same carving.
+template <class T>
+std::int64_t forward_scratch_size(std::int64_t L, std::int64_t K, std::int64_t V) {
+  Arena<T> count;
+  ForwardScratch<T> dry(count, L, K, V);
+  return count.used;
+}
+
+// One thread's buffers in the backward (gradients of the named forward quantities).
+template <class T>
+struct BackwardScratch {
+  ChunkForm<T> f;
+  Buffer<T> dS, dS_in;       // [K, V]: the state leaving the chunk, entering it
+  Buffer<T> dgam, dbeta;     // [l]
+  Buffer<T> dLL;          // [l, l]: dP, then dM
+  Buffer<T> dO_Delta;     // [2l, V]: dout, then -dDelta
+  Buffer<T> X_dW;         // [2l, K]: dout S_in^T, then dW
+  Buffer<T> dDW, dUW;        // [l, V + K]: [dDelta | dW], then (I + M)^-T of it
+  Buffer<T> dQs, dK, R, Kw;  // [l, K]
+  BackwardScratch(Arena<T>& take, std::int64_t L, std::int64_t K, std::int64_t V)
+      : f(take, L, K, V), dS(take(K * V)), dS_in(take(K * V)), dgam(take(L)), dbeta(take(L)), dLL(take(L * L)),
+        dO_Delta(take(2 * L * V)), X_dW(take(2 * L * K)), dDW(take(L * (V + K))), dUW(take(L * (V + K))),
+        dQs(take(L * K)), dK(take(L * K)), R(take(L * K)), Kw(take(L * K)) {}
+};
+
+template <class T>
+std::int64_t backward_scratch_size(std::int64_t L, std::int64_t K, std::int64_t V) {
+  Arena<T> count;
+  BackwardScratch<T> dry(count, L, K, V);
+  return count.used;
+}
+
 std::int64_t longest_chunk(const ChunkPlan& plan) {
   std::int64_t longest = 1;
   for (const std::vector<Chunk>& row : plan.rows)
@@ -158,6 +221,13 @@ std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t
   return batch * heads * chunk_plan(batch, seq_len, chunk, seq_start).max_chunks * key_dim * value_dim;
 }
 
+std::int64_t gated_delta_rule_scratch_size(std::int64_t batch, std::int64_t seq_len, std::int64_t chunk,
+                                           const std::int64_t* seq_start, std::int64_t key_dim, std::int64_t value_dim,
+                                           bool backward) {
+  const std::int64_t L = longest_chunk(chunk_plan(batch, seq_len, chunk, seq_start));
+  return backward ? backward_scratch_size<float>(L, key_dim, value_dim) : forward_scratch_size<float>(L, key_dim, value_dim);
+}
+
 std::int64_t gated_delta_rule_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                  std::int64_t key_dim) {
   return 2 * batch * heads * seq_len * key_dim;  // dq and dk per value head
@@ -168,11 +238,14 @@ void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t K = a.key_dim, V = a.value_dim, per_key = a.heads / a.key_heads;
   const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, a.chunk, a.seq_start);
   const std::int64_t L = longest_chunk(plan);  // buffers for one token when decoding, not for a whole chunk
-  // Buffers per thread, not per head: allocated (and their pages touched) once per call.
-#pragma omp parallel
+  const std::int64_t per_thread = forward_scratch_size<T>(L, K, V);
+#pragma omp parallel num_threads(int(a.scratch_threads))
   {
-    std::vector<T> S = buffer<T>(K * V), Kw = buffer<T>(L * K);
-    ChunkForm<T> f(L, K, V);
+    Arena<T> take{a.scratch + omp_get_thread_num() * per_thread};
+    ForwardScratch<T> scratch(take, L, K, V);
+    Buffer<T>& S = scratch.S;
+    Buffer<T>& Kw = scratch.Kw;
+    ChunkForm<T>& f = scratch.f;
 #pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
@@ -214,13 +287,14 @@ void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   T* ws_dq = a.workspace;                         // [B, H, T, K]
   T* ws_dk = ws_dq + a.batch * a.heads * T_ * K;  // [B, H, T, K]
   const std::int64_t ldu = V + K;
-#pragma omp parallel
+  const std::int64_t per_thread = backward_scratch_size<T>(L, K, V);
+#pragma omp parallel num_threads(int(a.scratch_threads))
   {
-    ChunkForm<T> f(L, K, V);
-    std::vector<T> dS = buffer<T>(K * V), dS_in = buffer<T>(K * V), dgam = buffer<T>(L), dbeta = buffer<T>(L),
-                   dLL = buffer<T>(L * L), dO_Delta = buffer<T>(2 * L * V), X_dW = buffer<T>(2 * L * K),
-                   dDW = buffer<T>(L * ldu), dUW = buffer<T>(L * ldu), dQs = buffer<T>(L * K), dK = buffer<T>(L * K),
-                   R = buffer<T>(L * K), Kw = buffer<T>(L * K);
+    Arena<T> take{a.scratch + omp_get_thread_num() * per_thread};
+    BackwardScratch<T> w(take, L, K, V);
+    ChunkForm<T>& f = w.f;
+    Buffer<T>&dS = w.dS, &dS_in = w.dS_in, &dgam = w.dgam, &dbeta = w.dbeta, &dLL = w.dLL, &dO_Delta = w.dO_Delta,
+              &X_dW = w.X_dW, &dDW = w.dDW, &dUW = w.dUW, &dQs = w.dQs, &dK = w.dK, &R = w.R, &Kw = w.Kw;
 #pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {

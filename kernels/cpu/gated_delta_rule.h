@@ -16,8 +16,8 @@
 // compute the same). (I + M)^-1 is formed once per chunk and applied by products; the
 // forward keeps the state
 // entering each chunk ([B, H, chunks, K, V]) and the backward walks the chunks last to first
-// from those. Threaded over (batch, value head); q and k gradients are summed over the value
-// heads of a key head afterwards.
+// from those. Threaded over (batch, value head), each thread's buffers carved from the
+// caller's scratch; q and k gradients are summed over the value heads of a key head afterwards.
 #include <cstdint>
 
 namespace strata::kernels::cpu {
@@ -51,12 +51,21 @@ struct GatedDeltaRuleArgs {
   T* dbeta = nullptr;               // [B, T, H]
   T* dinitial_state = nullptr;      // [B, H, K, V] or null
   T* workspace = nullptr;           // gated_delta_rule_bwd_workspace_size elements
+
+  // Per-thread buffers: scratch_threads slices of gated_delta_rule_scratch_size elements
+  // (forward or backward), from the caller's caching allocator so that no call allocates.
+  T* scratch = nullptr;
+  std::int64_t scratch_threads = 1;
 };
 
 // Elements of chunk_states; seq_start as in GatedDeltaRuleArgs (null: unpacked).
 std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                 std::int64_t key_dim, std::int64_t value_dim, std::int64_t chunk,
                                                 const std::int64_t* seq_start);
+// Elements of one thread's scratch for the forward (backward = false) or the backward.
+std::int64_t gated_delta_rule_scratch_size(std::int64_t batch, std::int64_t seq_len, std::int64_t chunk,
+                                           const std::int64_t* seq_start, std::int64_t key_dim, std::int64_t value_dim,
+                                           bool backward);
 std::int64_t gated_delta_rule_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                  std::int64_t key_dim);
 

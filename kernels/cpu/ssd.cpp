@@ -104,7 +104,7 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
         chunk_steps(v, t0, l, dts);
         for (std::int64_t i = 0; i < l; ++i) {
           T* m = M.data() + i * l;
-          decay_row(acum, i, m);
+          decay_row(acum.data(), i, m);
           for (std::int64_t j = 0; j <= i; ++j) m[j] *= CB[i * l + j] * dts[std::size_t(j)];
           std::fill(m + i + 1, m + l, T(0));
         }
@@ -175,7 +175,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
           T* r = R.data() + i * l;
           T* q = Q.data() + i * l;
           const T* yx = dyx.data() + i * l;
-          decay_row(acum, i, r);  // the decay first, then R in place
+          decay_row(acum.data(), i, r);  // the decay first, then R in place
           T row_sum = 0;
           for (std::int64_t j = 0; j <= i; ++j) {
             const T decay = r[j], ydt = yx[j] * dts[std::size_t(j)];

@@ -5,6 +5,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/gated_delta_rule.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/selective_scan.h"
 #include "kernels/cpu/ssd.h"
 
@@ -177,9 +178,16 @@ void gated_delta_rule(const GatedDeltaRuleCall& c) {
     *c.saved = Tensor::empty({cpu::gated_delta_rule_chunk_states_size(c.batch, c.seq_len, c.heads, c.key_dim,
                                                                        c.value_dim, c.chunk, starts)},
                              dtype);
+  // Per-thread buffers from the caching allocator: no call allocates or frees them itself.
+  const int threads = cpu::cpu_threads();
+  Tensor scratch = Tensor::empty(
+      {threads * cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, false)},
+      dtype);
   dispatch_floating(dtype, "gated_delta_rule", [&](auto type) {
     using T = decltype(type);
     cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    a.scratch = scratch.data<T>();
+    a.scratch_threads = threads;
     a.o = c.o->data<T>();
     a.final_state = c.final_state->data<T>();
     a.chunk_states = c.save_for_backward ? c.saved->data<T>() : nullptr;
@@ -191,9 +199,16 @@ void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
   const DType dtype = c.q->dtype();
   Tensor workspace =
       Tensor::empty({cpu::gated_delta_rule_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.key_dim)}, dtype);
+  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  const int threads = cpu::cpu_threads();
+  Tensor scratch = Tensor::empty(
+      {threads * cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, true)},
+      dtype);
   dispatch_floating(dtype, "gated_delta_rule backward", [&](auto type) {
     using T = decltype(type);
     cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    a.scratch = scratch.data<T>();
+    a.scratch_threads = threads;
     a.chunk_states = c.saved->data<T>();
     a.dout = c.dout->data<T>();
     a.dfinal_state = c.dfinal_state->data<T>();
