@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/chunk_plan.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/scratch.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -28,31 +29,6 @@ struct HeadView {
   }
   std::int64_t ldk() const { return a.key_heads * a.key_dim; }
   std::int64_t ldv() const { return a.heads * a.value_dim; }
-};
-
-// A buffer carved from a thread's scratch (GatedDeltaRuleArgs::scratch): not initialised.
-template <class T>
-struct Buffer {
-  T* p = nullptr;
-  std::size_t n = 0;
-  T* data() const { return p; }
-  T* begin() const { return p; }
-  T* end() const { return p + n; }
-  T& operator[](std::size_t i) const { return p[i]; }
-  void swap(Buffer& other) { std::swap(p, other.p), std::swap(n, other.n); }
-};
-
-// Hands out consecutive buffers of one thread's scratch; `used` counts the elements taken,
-// so that gated_delta_rule_scratch_size can size the scratch by a dry run.
-template <class T>
-struct Arena {
-  T* base = nullptr;
-  std::int64_t used = 0;
-  Buffer<T> operator()(std::int64_t n) {
-    Buffer<T> b{base ? base + used : nullptr, static_cast<std::size_t>(n)};
-    used += n;
-    return b;
-  }
 };
 
 // What the forward and the backward both compute for one chunk of l steps from its inputs

@@ -1,11 +1,14 @@
 #include "kernels/cpu/ssd.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/cpu/chunk_plan.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/scratch.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -28,7 +31,7 @@ struct HeadView {
 
 // acum[i] = sum_{k <= i} dt[t0 + k] * A[h] over the chunk's l steps.
 template <class T>
-void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std::vector<T>& acum) {
+void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, Buffer<T>& acum) {
   T run = 0;
   for (std::int64_t i = 0; i < l; ++i) {
     run += v.a.dt[v.dtt(t0 + i)] * v.a.A[v.h];
@@ -38,7 +41,7 @@ void cumulative_decay(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std
 
 // dt of the chunk's l steps, contiguous (dt is [B, T, H]: stride H in memory).
 template <class T>
-void chunk_steps(const HeadView<T>& v, std::int64_t t0, std::int64_t l, std::vector<T>& dt) {
+void chunk_steps(const HeadView<T>& v, std::int64_t t0, std::int64_t l, Buffer<T>& dt) {
   for (std::int64_t j = 0; j < l; ++j) dt[std::size_t(j)] = v.a.dt[v.dtt(t0 + j)];
 }
 
@@ -62,7 +65,44 @@ std::vector<T> chunk_cb(const SsdArgs<T>& a, const ChunkPlan& plan) {
   return cb;
 }
 
+// One thread's buffers in the forward (L = the chunk, P = head_dim, N = d_state).
+template <class T>
+struct ForwardScratch {
+  Buffer<T> S;            // [P, N]: the state
+  Buffer<T> acum, dts;    // [L]
+  Buffer<T> M;            // [L, L]
+  Buffer<T> SC, Xw;       // [L, P]
+  ForwardScratch(Arena<T>& take, std::int64_t L, std::int64_t P, std::int64_t N)
+      : S(take(P * N)), acum(take(L)), dts(take(L)), M(take(L * L)), SC(take(L * P)), Xw(take(L * P)) {}
+};
+
+// One thread's buffers in the backward.
+template <class T>
+struct BackwardScratch {
+  Buffer<T> dS, dS_in;                // [P, N]
+  Buffer<T> acum, dacum, dts;         // [L]
+  Buffer<T> Q, R, dyx;                // [L, L]
+  Buffer<T> du, dYe, dSB, Xw;         // [L, P]
+  Buffer<T> dYS;                      // [L, N]
+  BackwardScratch(Arena<T>& take, std::int64_t L, std::int64_t P, std::int64_t N)
+      : dS(take(P * N)), dS_in(take(P * N)), acum(take(L)), dacum(take(L)), dts(take(L)), Q(take(L * L)),
+        R(take(L * L)), dyx(take(L * L)), du(take(L * P)), dYe(take(L * P)), dSB(take(L * P)), Xw(take(L * P)),
+        dYS(take(L * N)) {}
+};
+
+template <class Scratch>
+std::int64_t scratch_elements(std::int64_t L, std::int64_t P, std::int64_t N) {
+  Arena<float> count;
+  Scratch dry(count, L, P, N);
+  return count.used;
+}
+
 }  // namespace
+
+std::int64_t ssd_scratch_size(std::int64_t chunk, std::int64_t head_dim, std::int64_t d_state, bool backward) {
+  return backward ? scratch_elements<BackwardScratch<float>>(chunk, head_dim, d_state)
+                  : scratch_elements<ForwardScratch<float>>(chunk, head_dim, d_state);
+}
 
 std::int64_t ssd_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                    std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk,
@@ -80,15 +120,21 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
   const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, L, a.seq_start);
   const std::vector<T> cb = chunk_cb(a, plan);
   const std::int64_t chunks = plan.max_chunks;
-#pragma omp parallel for collapse(2) schedule(static)
+  const std::int64_t per_thread = ssd_scratch_size(L, P, N, false);
+#pragma omp parallel num_threads(int(a.scratch_threads))
+  {
+    Arena<T> take{a.scratch + omp_get_thread_num() * per_thread};
+    ForwardScratch<T> mine(take, L, P, N);
+    Buffer<T>&S = mine.S, &acum = mine.acum, &dts = mine.dts, &M = mine.M, &SC = mine.SC, &Xw = mine.Xw;
+#pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_group, chunks};
-      std::vector<T> S(static_cast<std::size_t>(P * N), T(0)), acum(static_cast<std::size_t>(L));
-      if (a.initial_state) std::copy_n(a.initial_state + v.state(), P * N, S.begin());
+      if (a.initial_state)
+        std::copy_n(a.initial_state + v.state(), P * N, S.begin());
+      else
+        std::fill(S.begin(), S.end(), T(0));
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
-      std::vector<T> dts(static_cast<std::size_t>(L)), M(static_cast<std::size_t>(L * L)), SC(static_cast<std::size_t>(L * P)),
-          Xw(static_cast<std::size_t>(L * P));
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = 0; c < std::int64_t(row.size()); ++c) {
         const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
@@ -125,6 +171,7 @@ void ssd_fwd_cpu(const SsdArgs<T>& a) {
       }
       std::copy(S.begin(), S.end(), a.final_state + v.state());
     }
+  }  // omp parallel
 }
 
 // The adjoint of the chunk form above, chunk by chunk from the last: dS is the gradient of
@@ -138,7 +185,15 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
   T* ws_dB = a.workspace;                          // [B, H, T, N]
   T* ws_dC = ws_dB + a.batch * a.heads * T_ * N;   // [B, H, T, N]
   T* ws_dA = ws_dC + a.batch * a.heads * T_ * N;   // [B, H]
-#pragma omp parallel for collapse(2) schedule(static)
+  const std::int64_t per_thread = ssd_scratch_size(L, P, N, true);
+#pragma omp parallel num_threads(int(a.scratch_threads))
+  {
+    Arena<T> take{a.scratch + omp_get_thread_num() * per_thread};
+    BackwardScratch<T> mine(take, L, P, N);
+    Buffer<T>&dS = mine.dS, &dS_in = mine.dS_in, &acum = mine.acum, &dacum = mine.dacum, &dts = mine.dts,
+              &Q = mine.Q, &R = mine.R, &dyx = mine.dyx, &du = mine.du, &dYe = mine.dYe, &dYS = mine.dYS,
+              &dSB = mine.dSB, &Xw = mine.Xw;
+#pragma omp for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)
     for (std::int64_t h = 0; h < a.heads; ++h) {
       const HeadView<T> v{a, b, h, h / per_group, chunks};
@@ -148,11 +203,10 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       std::fill_n(dCh, T_ * N, T(0));
       T dA = 0;
       const std::int64_t ldx = a.heads * P, ldb = a.groups * N;
-      const auto buffer = [](std::int64_t n) { return std::vector<T>(static_cast<std::size_t>(n)); };
-      std::vector<T> dS(static_cast<std::size_t>(P * N), T(0)), dS_in = buffer(P * N), acum = buffer(L),
-          dacum = buffer(L), dts = buffer(L), Q = buffer(L * L), R = buffer(L * L), dyx = buffer(L * L),
-          du = buffer(L * P), dYe = buffer(L * P), dYS = buffer(L * N), dSB = buffer(L * P), Xw = buffer(L * P);
-      if (a.dfinal_state) std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
+      if (a.dfinal_state)
+        std::copy_n(a.dfinal_state + v.state(), P * N, dS.begin());
+      else
+        std::fill(dS.begin(), dS.end(), T(0));
       const std::vector<Chunk>& row = plan.rows[std::size_t(b)];
       for (std::int64_t c = std::int64_t(row.size()) - 1; c >= 0; --c) {
         const std::int64_t t0 = row[std::size_t(c)].t0, l = row[std::size_t(c)].len;
@@ -244,6 +298,7 @@ void ssd_bwd_cpu(const SsdArgs<T>& a) {
       if (a.dinitial_state) std::copy(dS.begin(), dS.end(), a.dinitial_state + v.state());
       ws_dA[b * a.heads + h] = dA;
     }
+  }  // omp parallel
   // Sums over the heads sharing a group's B and C, and over the batch for A.
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < a.batch; ++b)

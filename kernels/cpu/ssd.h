@@ -46,12 +46,19 @@ struct SsdArgs {
   T* dC = nullptr;                 // [B, T, G, N]
   T* dinitial_state = nullptr;     // [B, H, P, N] or null
   T* workspace = nullptr;          // ssd_bwd_workspace_size elements
+
+  // Per-thread buffers (kernels/cpu/scratch.h): scratch_threads slices of ssd_scratch_size
+  // elements (forward or backward), from the caller's caching allocator.
+  T* scratch = nullptr;
+  std::int64_t scratch_threads = 1;
 };
 
 // Elements of chunk_states; seq_start as in SsdArgs (null: unpacked).
 std::int64_t ssd_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                    std::int64_t head_dim, std::int64_t d_state, std::int64_t chunk,
                                    const std::int64_t* seq_start);
+// Elements of one thread's scratch for the forward (backward = false) or the backward.
+std::int64_t ssd_scratch_size(std::int64_t chunk, std::int64_t head_dim, std::int64_t d_state, bool backward);
 std::int64_t ssd_bwd_workspace_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t d_state);
 
 template <class T>

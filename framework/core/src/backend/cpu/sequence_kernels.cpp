@@ -120,9 +120,13 @@ void ssd(const SsdCall& c) {
   const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   *c.saved = Tensor::empty(
       {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk, starts)}, dtype);
+  const int threads = cpu::cpu_threads();
+  Tensor scratch = Tensor::empty({threads * cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false)}, dtype);
   dispatch_floating(dtype, "ssd", [&](auto type) {
     using T = decltype(type);
     cpu::SsdArgs<T> a = ssd_args<T>(c);
+    a.scratch = scratch.data<T>();
+    a.scratch_threads = threads;
     a.y = c.y->data<T>();
     a.final_state = c.final_state->data<T>();
     a.chunk_states = c.saved->data<T>();
@@ -133,9 +137,13 @@ void ssd(const SsdCall& c) {
 void ssd_backward(const SsdCall& c) {
   const DType dtype = c.x->dtype();
   Tensor workspace = Tensor::empty({cpu::ssd_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.d_state)}, dtype);
+  const int threads = cpu::cpu_threads();
+  Tensor scratch = Tensor::empty({threads * cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, true)}, dtype);
   dispatch_floating(dtype, "ssd backward", [&](auto type) {
     using T = decltype(type);
     cpu::SsdArgs<T> a = ssd_args<T>(c);
+    a.scratch = scratch.data<T>();
+    a.scratch_threads = threads;
     a.chunk_states = c.saved->data<T>();
     a.dy = c.dy->data<T>();
     a.dfinal_state = c.dfinal_state->data<T>();
