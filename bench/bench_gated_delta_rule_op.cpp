@@ -22,7 +22,7 @@ using bench::ms_since;
 
 int main(int argc, char** argv) {
   CLI::App app{"time strata's gated_delta_rule op forward and forward+backward (JSON on stdout)"};
-  std::int64_t B = 1, T = 1024, H = 16, Hk = 0, K = 128, V = 128, chunk = 64;
+  std::int64_t B = 1, T = 1024, H = 16, Hk = 0, K = 128, V = 128, chunk = 32;  // the op's default chunk
   int repeats = 5, threads = 0;
   app.add_option("--batch", B);
   app.add_option("--seq-len", T);

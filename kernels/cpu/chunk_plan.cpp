@@ -17,8 +17,10 @@ ChunkPlan chunk_plan(std::int64_t batch, std::int64_t seq_len, std::int64_t chun
             end = t;
             break;
           }
-      for (std::int64_t c0 = t0; c0 < end; c0 += chunk)
+      for (std::int64_t c0 = t0; c0 < end; c0 += chunk) {
         row.push_back({c0, std::min(chunk, end - c0), c0 == t0 && t0 > 0});
+        plan.longest = std::max(plan.longest, row.back().len);
+      }
       t0 = end;
     }
     plan.max_chunks = std::max<std::int64_t>(plan.max_chunks, std::int64_t(row.size()));

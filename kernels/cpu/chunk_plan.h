@@ -23,6 +23,7 @@ struct Chunk {
 struct ChunkPlan {
   std::vector<std::vector<Chunk>> rows;
   std::int64_t max_chunks = 0;  // the most of any row: the stride of saved chunk states
+  std::int64_t longest = 1;     // the longest chunk (shorter than `chunk` for short sequences)
 };
 
 // starts: [batch, seq_len] document starts (strata/packing.h), or null (one sequence per row).

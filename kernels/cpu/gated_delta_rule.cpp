@@ -59,7 +59,6 @@ struct ChunkForm {
   const T* KK() const { return QK.data() + l * l; }  // [l, l]
   const T* Qs() const { return QsK.data(); }        // [l, K]
   const T* k() const { return QsK.data() + l * K; }  // [l, K]
-  const T* Qe() const { return Qe_W.data(); }       // [l, K]
   const T* W() const { return Qe_W.data() + l * K; }  // [l, K]
   const T* QS() const { return QS_WS.data(); }      // [l, V]
 
@@ -182,13 +181,6 @@ std::int64_t backward_scratch_size(std::int64_t L, std::int64_t K, std::int64_t 
   return count.used;
 }
 
-std::int64_t longest_chunk(const ChunkPlan& plan) {
-  std::int64_t longest = 1;
-  for (const std::vector<Chunk>& row : plan.rows)
-    for (const Chunk& c : row) longest = std::max(longest, c.len);
-  return longest;
-}
-
 }  // namespace
 
 std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
@@ -200,7 +192,7 @@ std::int64_t gated_delta_rule_chunk_states_size(std::int64_t batch, std::int64_t
 std::int64_t gated_delta_rule_scratch_size(std::int64_t batch, std::int64_t seq_len, std::int64_t chunk,
                                            const std::int64_t* seq_start, std::int64_t key_dim, std::int64_t value_dim,
                                            bool backward) {
-  const std::int64_t L = longest_chunk(chunk_plan(batch, seq_len, chunk, seq_start));
+  const std::int64_t L = chunk_plan(batch, seq_len, chunk, seq_start).longest;
   return backward ? backward_scratch_size<float>(L, key_dim, value_dim) : forward_scratch_size<float>(L, key_dim, value_dim);
 }
 
@@ -213,7 +205,7 @@ template <class T>
 void gated_delta_rule_fwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t K = a.key_dim, V = a.value_dim, per_key = a.heads / a.key_heads;
   const ChunkPlan plan = chunk_plan(a.batch, a.seq_len, a.chunk, a.seq_start);
-  const std::int64_t L = longest_chunk(plan);  // buffers for one token when decoding, not for a whole chunk
+  const std::int64_t L = plan.longest;  // buffers for one token when decoding, not for a whole chunk
   const std::int64_t per_thread = forward_scratch_size<T>(L, K, V);
 #pragma omp parallel num_threads(int(a.scratch_threads))
   {
@@ -259,7 +251,7 @@ template <class T>
 void gated_delta_rule_bwd_cpu(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t K = a.key_dim, V = a.value_dim, T_ = a.seq_len, per_key = a.heads / a.key_heads;
   const ChunkPlan plan = chunk_plan(a.batch, T_, a.chunk, a.seq_start);
-  const std::int64_t L = longest_chunk(plan);
+  const std::int64_t L = plan.longest;
   T* ws_dq = a.workspace;                         // [B, H, T, K]
   T* ws_dk = ws_dq + a.batch * a.heads * T_ * K;  // [B, H, T, K]
   const std::int64_t ldu = V + K;

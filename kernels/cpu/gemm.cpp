@@ -98,21 +98,6 @@ void gemm_cpu(const GemmArgs<T, Acc>& args) {
   blas_gemm(args);
 }
 
-template <>
-void trsm_unit_lower_rows<float>(bool trans, std::int64_t m, std::int64_t n, float alpha, const float* l,
-                                 std::int64_t ldl, float* x, std::int64_t ldx) {
-  if (m == 0 || n == 0) return;
-  cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, trans ? CblasTrans : CblasNoTrans, CblasUnit, int(m), int(n), alpha,
-              l, int(ldl), x, int(ldx));
-}
-template <>
-void trsm_unit_lower_rows<double>(bool trans, std::int64_t m, std::int64_t n, double alpha, const double* l,
-                                  std::int64_t ldl, double* x, std::int64_t ldx) {
-  if (m == 0 || n == 0) return;
-  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, trans ? CblasTrans : CblasNoTrans, CblasUnit, int(m), int(n), alpha,
-              l, int(ldl), x, int(ldx));
-}
-
 template <class T, class Acc>
 void gemm_batched_cpu(const GemmArgs<T, Acc>& args, std::int64_t count, const std::int64_t* a_offsets,
                       const std::int64_t* b_offsets, const std::int64_t* c_offsets) {

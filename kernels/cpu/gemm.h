@@ -38,12 +38,6 @@ void gemm_rows(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
   gemm_cpu(GemmArgs<T>{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc});
 }
 
-// X = alpha op(L)^-1 X in place: L [m, m] unit lower triangular (its diagonal and upper
-// triangle are not read), op(L) = L or L^T, X [m, n]; row-major with row strides. f32, f64.
-template <class T>
-void trsm_unit_lower_rows(bool trans, std::int64_t m, std::int64_t n, T alpha, const T* l, std::int64_t ldl, T* x,
-                          std::int64_t ldx);
-
 // `count` products of the shape in `args`, the i-th with a + a_offsets[i], b +
 // b_offsets[i], c + c_offsets[i]. Small products run in parallel over the batch (BLAS
 // single-threaded inside); large ones run one after another, each BLAS-threaded.

@@ -1,6 +1,8 @@
 // CPU kernels of the sequence mixers' fused ops: flash attention, the selective scan and
 // the causal depthwise conv, forward and backward. Workspaces and the scan's saved chunk
 // states are sized here: they are this backend's business, not the op's.
+#include <type_traits>
+
 #include "backend/cpu/cpu_backend.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_conv1d.h"
@@ -95,6 +97,24 @@ void selective_scan(const SelectiveScanCall& c) {
   });
 }
 
+// Per-thread scratch of a kernel threaded over (batch, head) (kernels/cpu/scratch.h): a
+// slice of `per_thread` elements for each CPU thread, from the caching allocator, so that
+// the kernel allocates nothing per call.
+struct ThreadScratch {
+  int threads = 1;
+  Tensor buffer;
+  template <class Args>
+  void give(Args& a) {
+    a.scratch = buffer.data<std::remove_pointer_t<decltype(a.scratch)>>();
+    a.scratch_threads = threads;
+  }
+};
+
+ThreadScratch thread_scratch(std::int64_t per_thread, DType dtype) {
+  const int threads = cpu::cpu_threads();
+  return {threads, Tensor::empty({threads * per_thread}, dtype)};
+}
+
 template <class T>
 cpu::SsdArgs<T> ssd_args(const SsdCall& c) {
   cpu::SsdArgs<T> a;
@@ -120,13 +140,11 @@ void ssd(const SsdCall& c) {
   const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
   *c.saved = Tensor::empty(
       {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk, starts)}, dtype);
-  const int threads = cpu::cpu_threads();
-  Tensor scratch = Tensor::empty({threads * cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false)}, dtype);
+  ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false), dtype);
   dispatch_floating(dtype, "ssd", [&](auto type) {
     using T = decltype(type);
     cpu::SsdArgs<T> a = ssd_args<T>(c);
-    a.scratch = scratch.data<T>();
-    a.scratch_threads = threads;
+    scratch.give(a);
     a.y = c.y->data<T>();
     a.final_state = c.final_state->data<T>();
     a.chunk_states = c.saved->data<T>();
@@ -137,13 +155,11 @@ void ssd(const SsdCall& c) {
 void ssd_backward(const SsdCall& c) {
   const DType dtype = c.x->dtype();
   Tensor workspace = Tensor::empty({cpu::ssd_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.d_state)}, dtype);
-  const int threads = cpu::cpu_threads();
-  Tensor scratch = Tensor::empty({threads * cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, true)}, dtype);
+  ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, true), dtype);
   dispatch_floating(dtype, "ssd backward", [&](auto type) {
     using T = decltype(type);
     cpu::SsdArgs<T> a = ssd_args<T>(c);
-    a.scratch = scratch.data<T>();
-    a.scratch_threads = threads;
+    scratch.give(a);
     a.chunk_states = c.saved->data<T>();
     a.dy = c.dy->data<T>();
     a.dfinal_state = c.dfinal_state->data<T>();
@@ -186,16 +202,12 @@ void gated_delta_rule(const GatedDeltaRuleCall& c) {
     *c.saved = Tensor::empty({cpu::gated_delta_rule_chunk_states_size(c.batch, c.seq_len, c.heads, c.key_dim,
                                                                        c.value_dim, c.chunk, starts)},
                              dtype);
-  // Per-thread buffers from the caching allocator: no call allocates or frees them itself.
-  const int threads = cpu::cpu_threads();
-  Tensor scratch = Tensor::empty(
-      {threads * cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, false)},
-      dtype);
+  ThreadScratch scratch = thread_scratch(
+      cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, false), dtype);
   dispatch_floating(dtype, "gated_delta_rule", [&](auto type) {
     using T = decltype(type);
     cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
-    a.scratch = scratch.data<T>();
-    a.scratch_threads = threads;
+    scratch.give(a);
     a.o = c.o->data<T>();
     a.final_state = c.final_state->data<T>();
     a.chunk_states = c.save_for_backward ? c.saved->data<T>() : nullptr;
@@ -208,15 +220,12 @@ void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
   Tensor workspace =
       Tensor::empty({cpu::gated_delta_rule_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.key_dim)}, dtype);
   const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
-  const int threads = cpu::cpu_threads();
-  Tensor scratch = Tensor::empty(
-      {threads * cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, true)},
-      dtype);
+  ThreadScratch scratch = thread_scratch(
+      cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, true), dtype);
   dispatch_floating(dtype, "gated_delta_rule backward", [&](auto type) {
     using T = decltype(type);
     cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
-    a.scratch = scratch.data<T>();
-    a.scratch_threads = threads;
+    scratch.give(a);
     a.chunk_states = c.saved->data<T>();
     a.dout = c.dout->data<T>();
     a.dfinal_state = c.dfinal_state->data<T>();
