@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "strata/checkpoint.h"
+#include "strata/communicator.h"
 #include "strata/experiment.h"
 #include "strata/generate.h"
 #include "strata/plugin_loader.h"
@@ -47,6 +48,7 @@ struct RunOptions {
   std::string seeds;                // --seeds 0,1,2: a seed axis (replaces [sweep] seeds)
   bool quiet = false;
   CommonOptions common;
+  Communicator* world = nullptr;  // the job's ranks under mpirun (main.cpp); null: one process
 };
 int run_command(const RunOptions& options);
 

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/token_input.h"
 #include "strata/config.h"
+#include "strata/distributed.h"
 #include "strata/error.h"
 #include "strata/folder_lock.h"
 #include "strata/memory_guard.h"
@@ -332,35 +333,55 @@ int main(int argc, char** argv) {
     return kBadInput;
   }
 
-  try {
-    if (*run_app) return run_command(run);
-    if (*inspect_app) return inspect_command(inspect);
-    if (*compare_app) return compare_command(compare);
-    if (*plugins_app) return plugins_command(plugins);
-    if (*backends_app) return backends_command(backends);
-    if (*generate_app) return generate_command(gen);
-    if (*eval_app) return eval_command(eval);
-    if (*experts_app) return experts_command(experts);
-    if (*profile_app) return profile_command(profile);
-    if (*logits_app) return logits_command(logits);
-    if (*init_app) return init_command(init);
-    if (*tokenize_app) return tokenize_command(tokenize);
-    if (*import_app) return import_hf_command(import_options);
-    if (*export_app) return export_hf_command(export_options);
-    if (*gguf_app) return export_gguf_command(gguf_options);
-    if (*check_app) return check_command(check);
-  } catch (const PluginError& e) {
-    std::cerr << "strata: plugin error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const TrainingDivergedError& e) {
-    std::cerr << "strata: training failed: " << e.what() << "\n";
-    return kInternalError;
-  } catch (const Error& e) {
-    std::cerr << "strata: error: " << e.what() << "\n";
-    return is_bad_input(e) ? kBadInput : kInternalError;
-  } catch (const std::exception& e) {
-    std::cerr << "strata: internal error: " << e.what() << "\n";
-    return kInternalError;
+  // Under mpirun (or srun) `strata run` joins the job's world (strata/distributed.h); any
+  // other command, or a run started by hand, is one process.
+  std::unique_ptr<Communicator> world;
+  std::string who = "strata";  // "strata (rank 1 of 2)" in a multi-rank job
+  const auto dispatch = [&]() -> int {
+    try {
+      if (*run_app) {
+        world = open_world();
+        if (world->size() > 1)
+          who = "strata (rank " + std::to_string(world->rank()) + " of " + std::to_string(world->size()) + ")";
+        run.world = world.get();
+        return run_command(run);
+      }
+      if (*inspect_app) return inspect_command(inspect);
+      if (*compare_app) return compare_command(compare);
+      if (*plugins_app) return plugins_command(plugins);
+      if (*backends_app) return backends_command(backends);
+      if (*generate_app) return generate_command(gen);
+      if (*eval_app) return eval_command(eval);
+      if (*experts_app) return experts_command(experts);
+      if (*profile_app) return profile_command(profile);
+      if (*logits_app) return logits_command(logits);
+      if (*init_app) return init_command(init);
+      if (*tokenize_app) return tokenize_command(tokenize);
+      if (*import_app) return import_hf_command(import_options);
+      if (*export_app) return export_hf_command(export_options);
+      if (*gguf_app) return export_gguf_command(gguf_options);
+      if (*check_app) return check_command(check);
+    } catch (const PluginError& e) {
+      std::cerr << who << ": plugin error: " << e.what() << "\n";
+      return kBadInput;
+    } catch (const TrainingDivergedError& e) {
+      std::cerr << who << ": training failed: " << e.what() << "\n";
+      return kInternalError;
+    } catch (const Error& e) {
+      std::cerr << who << ": error: " << e.what() << "\n";
+      return is_bad_input(e) ? kBadInput : kInternalError;
+    } catch (const std::exception& e) {
+      std::cerr << who << ": internal error: " << e.what() << "\n";
+      return kInternalError;
+    }
+    return kOk;
+  };
+  const int code = dispatch();
+  // A rank that failed ends the whole job: the others may be waiting for it in a collective.
+  if (code != kOk && code != kInterrupted && code != kTerminated && world && world->size() > 1) {
+    std::cerr.flush();
+    world->abort(code);
   }
-  return kOk;
+  return code;
 }
+

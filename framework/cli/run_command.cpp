@@ -28,7 +28,8 @@ RunHooks console_hooks(const std::string& file, bool quiet, Progress& progress) 
     std::cerr << "strata run " << file << " -> " << s.folder.string()
               << (s.resumed_at >= 0 ? " (resuming at step " + std::to_string(s.resumed_at) + ")" : "") << "\n"
               << "model: " << s.parameters << " parameters, " << s.n_layers << " layers; task " << s.task << " (vocab "
-              << s.vocab_size << ", seq_len " << s.seq_len << "); " << s.threads << " threads\n";
+              << s.vocab_size << ", seq_len " << s.seq_len << "); " << s.threads << " threads"
+              << (s.ranks > 1 ? " per rank; data parallel over " + std::to_string(s.ranks) + " ranks" : "") << "\n";
   };
   hooks.on_step = [&progress](std::int64_t step, double loss, double tps) { progress.on_step(step, loss, tps); };
   hooks.on_record = [&progress](const MetricsRecord& r) { progress.on_record(r); };
@@ -57,6 +58,9 @@ std::string final_line(const RunOutcome& o) {
 }
 
 int run_command(const RunOptions& options) {
+  // Data parallel under mpirun: rank 0 speaks and writes; the others train quietly.
+  const bool rank0 = options.world == nullptr || options.world->rank() == 0;
+  const bool quiet = options.quiet || !rank0;
   ComponentRegistry registry;
   register_builtin_components(registry);
   ExperimentOptions experiment_options = options.common.experiment_options();
@@ -80,8 +84,9 @@ int run_command(const RunOptions& options) {
     settings.resume_checkpoint = checkpoint;
     settings.resume_checks = options.checks;
     settings.check_memory = options.checks.check_memory;
-    const RunOutcome o = run_with_console(e, registry, options.resume, settings, options.quiet);
-    return report_single(o, options.resume);
+    settings.group = options.world;
+    const RunOutcome o = run_with_console(e, registry, options.resume, settings, quiet);
+    return rank0 ? report_single(o, options.resume) : exit_code(o);
   }
   if (options.file.empty()) throw UsageError("strata run needs an experiment file (or --resume RUN_FOLDER)");
 
@@ -93,15 +98,33 @@ int run_command(const RunOptions& options) {
     seeds.where = SourceLocation{"--seeds " + options.seeds};
     axes.push_back(std::move(seeds));
   }
-  if (!axes.empty()) return run_sweep(options, axes, registry);
+  if (!axes.empty()) {
+    if (options.world != nullptr && options.world->size() > 1)
+      throw UsageError("a sweep under mpirun is not supported by this build: each rank would run every variant",
+                       "run the sweep without mpirun, or run each variant as its own mpirun job");
+    return run_sweep(options, axes, registry);
+  }
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
-  const fs::path folder = options.out.empty() ? default_run_folder(e) : fs::path(options.out);
-  create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
+  // Rank 0 names and creates the folder (a timestamped name could differ between ranks).
+  std::string folder_name;
+  if (rank0) {
+    const fs::path folder = options.out.empty() ? default_run_folder(e) : fs::path(options.out);
+    create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
+    folder_name = folder.string();
+  }
+  if (options.world) options.world->broadcast(folder_name, 0);
+  const fs::path folder = folder_name;
   RunSettings settings;
   settings.check_memory = options.checks.check_memory;
-  const RunOutcome o = run_with_console(e, registry, folder, settings, options.quiet);
-  return report_single(o, folder);
+  settings.group = options.world;
+  const RunOutcome o = run_with_console(e, registry, folder, settings, quiet);
+  return rank0 ? report_single(o, folder) : exit_code(o);
+}
+
+int exit_code(const RunOutcome& o) {
+  if (!o.summary.interrupted) return kOk;
+  return o.stop_signal == SIGTERM ? kTerminated : kInterrupted;
 }
 
 int report_single(const RunOutcome& o, const fs::path& folder) {
@@ -109,7 +132,7 @@ int report_single(const RunOutcome& o, const fs::path& folder) {
     std::cout << "interrupted at step " << o.summary.steps << "; checkpoint written to "
               << (folder / run_folder::kCheckpointFolder).string() << "\n  continue with: strata run --resume " << folder.string()
               << "\n";
-    return o.stop_signal == SIGTERM ? kTerminated : kInterrupted;
+    return exit_code(o);
   }
   std::cout << final_line(o) << "\nrun folder: " << folder.string() << " (report: "
             << (folder / run_folder::kReportFile).string() << ")\n";

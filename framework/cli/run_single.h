@@ -15,6 +15,8 @@ namespace strata::cli {
 std::string final_line(const RunOutcome& outcome);
 // Prints the final line (or how to resume an interrupted run); returns the exit code.
 int report_single(const RunOutcome& outcome, const std::filesystem::path& folder);
+// The exit code of a run: kOk, or kInterrupted / kTerminated when a signal stopped it.
+int exit_code(const RunOutcome& outcome);
 
 // Every variant of the grid in its own folder under the sweep folder, then summary.csv and
 // summary.md across variants.

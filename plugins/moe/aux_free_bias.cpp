@@ -2,6 +2,7 @@
 #include "routing.h"
 
 #include <strata/autograd.h>
+#include <strata/communicator.h>
 
 #include <string>
 #include <vector>
@@ -18,12 +19,14 @@ class AuxFreeBias : public Balance {
   }
 
   Tensor loss(const Routing& r, StepContext& ctx) override {
+    // Only training forwards count: evaluation between steps must not move the bias.
+    if (!ctx.training()) return {};
     const std::vector<std::int64_t> counts = r.counts.to_vector<std::int64_t>();
     for (std::size_t e = 0; e < counts.size(); ++e) load_[e] += double(counts[e]);
-    if (ctx.training()) {
-      const std::vector<double> b = bias_.to_vector<double>();
-      for (std::size_t e = 0; e < b.size(); ++e) ctx.add_metric_at("bias", std::int64_t(e), b[e]);
-    }
+    // The step's data-parallel group: after_step sums the loads over it.
+    ranks_ = ctx.data_parallel();
+    const std::vector<double> b = bias_.to_vector<double>();
+    for (std::size_t e = 0; e < b.size(); ++e) ctx.add_metric_at("bias", std::int64_t(e), b[e]);
     return {};
   }
 
@@ -35,6 +38,9 @@ class AuxFreeBias : public Balance {
   }
 
   void after_step() override {
+    // Every rank updates from the global batch's loads, so the ranks keep one bias.
+    if (ranks_ != nullptr) ranks_->all_reduce_sum(std::span<double>(load_));
+    ranks_ = nullptr;
     double mean = 0;
     for (double l : load_) mean += l / double(load_.size());
     std::vector<double> b = bias_.to_vector<double>();
@@ -51,6 +57,7 @@ class AuxFreeBias : public Balance {
   double rate_;
   Tensor bias_;                // [E], f64, the buffer "expert_bias"
   std::vector<double> load_;   // slots per expert since the last optimizer step
+  Communicator* ranks_ = nullptr;  // the data-parallel group of this step's forwards, if any
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "balance_terms.h"
 
+#include <strata/communicator.h>
 #include <strata/error.h>
 #include <strata/ops.h>
 
@@ -18,7 +19,7 @@ class SwitchAux : public Balance {
   SwitchAux(double alpha, Normalization normalization, Scope scope)
       : alpha_(alpha), normalization_(normalization), scope_(scope) {}
 
-  Tensor loss(const Routing& r, StepContext&) override {
+  Tensor loss(const Routing& r, StepContext& ctx) override {
     const std::int64_t N = r.probs.size(0), E = r.n_experts, k = r.expert_ids.size(1);
     // Counted slots of each token: the first (top-1) for "switch", all k otherwise.
     const std::vector<std::int64_t> ids = r.expert_ids.to_vector<std::int64_t>();
@@ -40,10 +41,18 @@ class SwitchAux : public Balance {
         if (e >= 0) f[std::size_t(g * E + e)] += 1.0;
       }
     }
-    if (scope_ == Scope::global) {
+    // The global scope counts over the training step; an evaluation forward (no step to
+    // count over) counts its own tokens, as the batch scope does, and leaves the step's alone.
+    if (scope_ == Scope::global && ctx.training()) {
+      // This micro-batch's counts and tokens, summed over the data-parallel ranks when
+      // training data parallel (Megatron-Core's global-batch load balancing).
+      std::vector<double> counted_here(f.begin(), f.begin() + E);
+      counted_here.push_back(double(N));
+      if (Communicator* ranks = ctx.data_parallel(); ranks != nullptr && ctx.training())
+        ranks->all_reduce_sum(std::span<double>(counted_here));
       if (step_counts_.empty()) step_counts_.assign(std::size_t(E), 0.0);
-      for (std::int64_t e = 0; e < E; ++e) step_counts_[std::size_t(e)] += f[std::size_t(e)];
-      step_tokens_ += double(N);
+      for (std::int64_t e = 0; e < E; ++e) step_counts_[std::size_t(e)] += counted_here[std::size_t(e)];
+      step_tokens_ += counted_here[std::size_t(E)];
       for (std::int64_t e = 0; e < E; ++e) f[std::size_t(e)] = step_counts_[std::size_t(e)] / (step_tokens_ * per_token);
     } else {
       for (std::int64_t g = 0; g < groups; ++g)
@@ -122,7 +131,8 @@ void register_balance_terms(PluginRegistrar& registrar) {
   aux.string("normalization", "topk",
              "switch: top-1 counts; topk: counts / (k N), as Megatron; hf: counts / N, as Hugging Face (k x stronger)")
       .one_of({"switch", "topk", "hf"});
-  aux.string("scope", "batch", "batch, sequence (per sequence, averaged), or global (counts over the step's micro-batches)")
+  aux.string("scope", "batch", "batch (this forward's tokens), sequence (per sequence, averaged), or global (counts over the step's "
+             "micro-batches and, under mpirun, all data-parallel ranks)")
       .one_of({"batch", "sequence", "global"});
   registrar.add<Balance>("switch_aux", "Switch-style load-balancing loss alpha E sum_i f_i P_i", aux,
                          [](const Config& c, const BuildContext&) {

@@ -2,6 +2,7 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "strata/autograd.h"
 #include "strata/error.h"
 
 using namespace strata;
@@ -25,6 +26,29 @@ TEST_CASE("a tensor used twice gets the sum of both paths", "[autograd]") {
   const auto g = x.grad().to_vector<double>();
   CHECK(g[0] == Approx(std::exp(0.5) + 1.0));
   CHECK(g[1] == Approx(std::exp(-1.0) - 2.0));
+}
+
+TEST_CASE("on_leaf_ready reports each leaf once, when its gradient is complete", "[autograd]") {
+  Tensor shared = values({0.5, -1.0}, {2}).requires_grad_();  // used by three ops
+  Tensor late = values({2.0, 3.0}, {2}).requires_grad_();     // used once, near the loss
+  Tensor unused = values({1.0}, {1}).requires_grad_();
+  const Tensor h = mul(exp(shared), shared);                  // shared twice here
+  const Tensor y = mul(add(h, shared), late);                 // and once more
+  const Tensor loss = sum(y);
+  std::vector<std::pair<const TensorImpl*, std::vector<double>>> seen;  // the leaf and its grad when reported
+  const autograd::LeafReadyFn hook = [&](const TensorImpl& leaf) {
+    const Tensor& t = &leaf == shared.impl() ? shared : late;
+    seen.emplace_back(&leaf, t.grad().to_vector<double>());
+  };
+  const Tensor seed;
+  autograd::backward(std::span<const Tensor>(&loss, 1), std::span<const Tensor>(&seed, 1), false, hook);
+  REQUIRE(seen.size() == 2);  // the unused leaf is never reported
+  CHECK(seen[0].first == late.impl());  // the leaf nearest the loss first
+  CHECK(seen[1].first == shared.impl());
+  // Reported with their final values: what .grad holds after the whole backward.
+  CHECK(seen[0].second == late.grad().to_vector<double>());
+  CHECK(seen[1].second == shared.grad().to_vector<double>());
+  CHECK_FALSE(unused.grad().defined());
 }
 
 TEST_CASE("gradients of a leaf are not aliased with each other", "[autograd]") {

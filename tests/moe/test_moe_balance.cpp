@@ -100,6 +100,24 @@ TEST_CASE("switch_aux global scope accumulates counts over micro-batches until t
   CHECK(b->loss(second, step).item() == Approx(3 * (g[0] * 0.35 + g[1] * 0.325 + g[2] * 0.325)));
 }
 
+TEST_CASE("switch_aux global scope: an evaluation forward between micro-batches leaves the step's counts alone",
+          "[moe][balance]") {
+  Generator gen(1);
+  const BuildContext ctx = test::moe_context(gen, 4, DType::f64, 3, 2);
+  auto with_eval = test::make_moe_component<Balance>(ComponentKind::balance, "switch_aux", {"alpha=1", "scope=\"global\""}, ctx);
+  auto without = test::make_moe_component<Balance>(ComponentKind::balance, "switch_aux", {"alpha=1", "scope=\"global\""}, ctx);
+  const Routing first = tiny_routing();
+  Routing second = tiny_routing();
+  second.expert_ids = Tensor::from_vector(std::vector<std::int64_t>{0, 1, 0, 1, 0, 1, 0, 1}, {4, 2});
+  StepContext step(true), eval(false);
+  with_eval->loss(first, step);
+  without->loss(first, step);
+  // The evaluation forward counts its own tokens only: the batch scope's value.
+  const double f[3] = {4 / 8.0, 4 / 8.0, 0.0};
+  CHECK(with_eval->loss(second, eval).item() == Approx(3 * (f[0] * 0.35 + f[1] * 0.325 + f[2] * 0.325)));
+  CHECK(with_eval->loss(second, step).item() == without->loss(second, step).item());
+}
+
 TEST_CASE("switch_aux: the gradient flows through P only", "[moe][balance]") {
   const Routing r = tiny_routing();
   Generator gen(1);

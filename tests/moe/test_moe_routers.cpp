@@ -113,6 +113,10 @@ TEST_CASE("aux_free_bias: b_i += rate * sign(mean load - load_i) after the step,
   CHECK_FALSE(controller->loss(r, step).defined());  // no loss
   controller->loss(r, step);                          // loads add up over the step: (6, 2, 0, 8), mean 4
   CHECK(bias.to_vector<double>() == std::vector<double>{0, 0, 0, 0});
+  StepContext eval(false);
+  Routing skewed = r;
+  skewed.counts = Tensor::from_vector(std::vector<std::int64_t>{0, 0, 50, 0}, {4});
+  controller->loss(skewed, eval);  // an evaluation forward between steps does not count
   controller->after_step();
   CHECK(bias.to_vector<double>() == std::vector<double>{-0.5, 0.5, 0.5, -0.5});
   controller->after_step();  // no forward since: equal (zero) loads, no change

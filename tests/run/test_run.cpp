@@ -150,3 +150,21 @@ TEST_CASE("resume: extending train.steps keeps the learning-rate schedule of the
   CHECK(lr_by_step(replanned).at(10) > want.at(10));
   CHECK(load_training_state(replanned / run_folder::kCheckpointFolder).schedule_steps == 30);
 }
+
+TEST_CASE("resume: a checkpoint of a data-parallel job is refused by another number of ranks", "[run][resume][errors]") {
+  const fs::path folder = test::fresh_temp_dir("run", "resume_ranks");
+  const Experiment e = test::tiny_run(10);
+  run_in_folder(e, test::example_registry(), folder);
+  const fs::path checkpoint = folder / run_folder::kCheckpointFolder;
+  // The checkpoint as rank 0 of a 2-rank job writes it.
+  TrainingState state = load_training_state(checkpoint);
+  CHECK(state.data_parallel_size == 1);
+  state.data_parallel_size = 2;
+  const ExperimentObjects objects = build_experiment(e, test::example_registry());
+  save_checkpoint(checkpoint, e, *objects.model, &state, nullptr);
+  CHECK(load_training_state(checkpoint).data_parallel_size == 2);
+  RunSettings resume;
+  resume.resume_checkpoint = checkpoint;
+  CHECK_THROWS_WITH(run_in_folder(test::tiny_run(20), test::example_registry(), folder, resume),
+                    Catch::Contains("written by a job of 2 rank(s)") && Catch::Contains("mpirun -np 2"));
+}

@@ -160,6 +160,11 @@ void check_gradient(const Node& node, std::size_t input, const Tensor& grad) {
 }  // namespace
 
 void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph) {
+  backward(roots, grads, retain_graph, LeafReadyFn{});
+}
+
+void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph,
+              const LeafReadyFn& on_leaf_ready) {
   if (roots.size() != grads.size())
     throw AutogradError("backward: " + std::to_string(roots.size()) + " roots but " + std::to_string(grads.size()) +
                         " gradients");
@@ -201,6 +206,8 @@ void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool
 
   // Count, for every reachable node, how many edges point at it.
   std::unordered_map<Node*, int> pending;
+  // For on_leaf_ready: how many edges of the graph still lead to each leaf.
+  std::unordered_map<const TensorImpl*, int> leaf_pending;
   {
     std::unordered_set<Node*> seen;
     std::vector<Node*> stack;
@@ -210,6 +217,7 @@ void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool
       Node* n = stack.back();
       stack.pop_back();
       for (const Edge& e : n->inputs()) {
+        if (e.leaf && on_leaf_ready) ++leaf_pending[e.leaf.get()];
         if (!e.node) continue;
         ++pending[e.node.get()];
         if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
@@ -254,6 +262,7 @@ void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool
       if (g.defined()) check_gradient(*node, i, g);
       if (e.leaf) {
         if (g.defined()) accumulate_into_leaf(*e.leaf, std::move(g));
+        if (on_leaf_ready && --leaf_pending[e.leaf.get()] == 0) on_leaf_ready(*e.leaf);
         continue;
       }
       if (g.defined()) add_to_buffer(e.node.get(), e.output_nr, std::move(g));

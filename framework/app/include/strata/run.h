@@ -31,6 +31,7 @@ struct RunStart {
   std::int64_t vocab_size = 0;
   std::int64_t seq_len = 0;
   int threads = 0;
+  int ranks = 1;  // data-parallel ranks (mpirun -np N)
   std::vector<MetricSeries> series;  // what the model's components declared (strata/telemetry.h)
 };
 
@@ -48,6 +49,11 @@ struct RunSettings {
   CheckpointChecks resume_checks;           // what loading the resumed checkpoint may relax
   bool stop_on_sigint = true;               // SIGINT and SIGTERM checkpoint and stop
   bool check_memory = true;                 // refuse a training step estimated not to fit (memory_guard.h)
+  // The data-parallel group (strata/distributed.h's open_world() under mpirun); null: one
+  // process. Every rank calls run_in_folder with the same folder; rank 0 alone writes it
+  // (config, metrics, checkpoints, report) and calls the hooks; a resume reads it on every
+  // rank, so the ranks must see one file system.
+  Communicator* group = nullptr;
 };
 
 struct RunOutcome {

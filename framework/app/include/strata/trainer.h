@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "strata/communicator.h"
 #include "strata/components.h"
 #include "strata/config.h"
 #include "strata/error.h"
@@ -34,7 +35,10 @@ struct EvalResult {
 };
 
 // Evaluates `model` on the first n_batches of the task's evaluation set (no grad, eval mode).
-EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64_t batch_size);
+// With a data-parallel `group`, each rank evaluates its rows of every batch and the result is
+// the whole set's (the same on every rank).
+EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64_t batch_size,
+                    Communicator* group = nullptr);
 
 // Everything besides the model's weights and buffers that continuing a run needs so that
 // its metrics equal an uninterrupted run's (with the same thread count): the step, both
@@ -60,6 +64,8 @@ struct TrainingState {
   // the run that started it): a resumed run keeps it, so that its learning rate goes on where
   // it stopped even when --set train.steps extends the run. 0 in checkpoints from before.
   std::int64_t schedule_steps = 0;
+  // Ranks of the data-parallel job that wrote it (1: one process); a resume needs as many.
+  int data_parallel_size = 1;
 };
 
 struct TrainCallbacks {
@@ -95,7 +101,15 @@ class TrainingDivergedError : public Error {
 // Trains `model` on `task` with `optimizer` (holding the model's parameters:
 // make_optimizer in experiment.h) as the validated [train] config says; from `resume` (a
 // saved TrainingState, with the model already holding the matching weights) when given.
+//
+// With a `group` of N > 1 ranks (strata/communicator.h; every rank calls train() alike), it
+// trains data parallel: each micro-batch is a global batch of N x batch_size rows drawn from
+// the shared data stream, of which rank r trains rows [r b, (r + 1) b); gradients are summed
+// over the ranks in buckets during the backward (gradient_buckets.h), so every rank takes the
+// same update; logged losses, metrics and evaluations are the global batch's. Callbacks
+// are the caller's business: give rank 0 the ones that write.
 TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config& train_config,
-                   const TrainCallbacks& callbacks = {}, const TrainingState* resume = nullptr);
+                   const TrainCallbacks& callbacks = {}, const TrainingState* resume = nullptr,
+                   Communicator* group = nullptr);
 
 }  // namespace strata

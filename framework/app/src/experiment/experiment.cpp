@@ -36,7 +36,8 @@ const ConfigSchema& train_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s;
     s.integer("steps", 200, "optimizer steps").range(1, std::int64_t(1) << 40);
-    s.integer("batch_size", 16, "sequences per micro-batch").range(1, 1 << 20);
+    s.integer("batch_size", 16, "sequences per micro-batch (per rank under mpirun: the global batch is ranks x this)")
+        .range(1, 1 << 20);
     s.integer("grad_accum", 1, "micro-batches per optimizer step (gradients are averaged)").range(1, 1 << 16);
     s.number("lr", 3e-3, "peak learning rate").greater_than(0).at_most(10);
     s.string("schedule", "cosine", "decay after warmup").one_of({"cosine", "linear", "constant"});
@@ -61,6 +62,13 @@ const ConfigSchema& train_schema() {
     s.integer("checkpoint_every", 0, "write the run's checkpoint every N steps (0: only at the end)").at_least(0);
     s.integer("keep_checkpoints", 0,
               "also keep the last N checkpoints as checkpoints/step-NNNNNN (0: only the latest, checkpoint/)")
+        .at_least(0);
+    s.number("bucket_mib", 25, "data parallel (mpirun): gradients are summed over the ranks in buckets of this size, "
+                               "overlapped with the backward (docs/distributed.md)")
+        .greater_than(0);
+    s.integer("replica_check_every", 100,
+              "data parallel (mpirun): compare a hash of every rank's parameters every N steps and stop when they "
+              "differ (0: never)")
         .at_least(0);
     return s;
   }();

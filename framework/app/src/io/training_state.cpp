@@ -58,6 +58,7 @@ void save_training_state(const fs::path& folder, const TrainingState& state, con
   j["tokens_total"] = state.tokens_total;
   j["train_seconds"] = state.train_seconds;
   j["schedule_steps"] = state.schedule_steps;
+  j["data_parallel_size"] = state.data_parallel_size;
   write_text_atomically(folder / kCheckpointStateFile, j.dump(2) + "\n");
 }
 
@@ -194,6 +195,7 @@ TrainingState load_training_state(const fs::path& checkpoint, const CheckpointCh
   state.train_seconds = f.number(j, "train_seconds", 0.0);
   // Checkpoints from before the field: 0, the schedule then spans train.steps as it did.
   state.schedule_steps = j.contains("schedule_steps") ? f.integer(j, "schedule_steps", 0) : 0;
+  state.data_parallel_size = j.contains("data_parallel_size") ? int(f.integer(j, "data_parallel_size", 1)) : 1;
 
   const fs::path moments_file = folder / kCheckpointOptimizerFile;
   const safetensors::Reader moments(moments_file);

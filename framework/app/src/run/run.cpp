@@ -170,7 +170,10 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
                       "add a [task] section (e.g. type = \"copy\"); model-only files are for inspect, generate and "
                       "export");
   }
-  const FolderLock lock(folder);  // one writer per run folder, released however this ends
+  // Rank 0 writes the folder (one writer, holding its lock); other ranks only train.
+  const bool writer = settings.group == nullptr || settings.group->rank() == 0;
+  std::optional<FolderLock> lock;  // released however this ends
+  if (writer) lock.emplace(folder);
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
   if (settings.check_memory) require_training_fits(e, registry);
   const ExperimentObjects objects = build_experiment(e, registry);
@@ -181,43 +184,58 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (resuming) {
     // The state first: it verifies the checkpoint's manifest.
     resume_state = load_training_state(settings.resume_checkpoint, settings.resume_checks);
+    const int ranks = settings.group ? settings.group->size() : 1;
+    if (resume_state.data_parallel_size != ranks)
+      throw ConfigError(SourceLocation{"--resume " + folder.string()}, "",
+                        "cannot resume on " + std::to_string(ranks) + " rank(s): the checkpoint was written by a job of " +
+                            std::to_string(resume_state.data_parallel_size) +
+                            " rank(s), whose batches and random streams another number of ranks would not continue",
+                        resume_state.data_parallel_size > 1
+                            ? "resume with mpirun -np " + std::to_string(resume_state.data_parallel_size)
+                            : std::string("resume without mpirun (or with mpirun -np 1)"));
     load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile,
                        settings.resume_checks);
-    run_folder::truncate_metrics(folder, resume_state.step);
-  } else {
+    if (writer) run_folder::truncate_metrics(folder, resume_state.step);
+  } else if (writer) {
     write_text_atomically(folder / run_folder::kConfigFile, e.resolved_toml());
     write_text_atomically(folder / run_folder::kPlanFile, model.describe());
   }
-  std::optional<run_folder::LineAppender> metrics(std::in_place, folder / run_folder::kMetricsFile, !resuming);
-  if (!resuming) metrics->append(run_folder::series_line(model.metric_series()));
-
-  if (hooks.on_start) {
-    hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(), e.train.integer("steps"),
-                            e.model.integer("n_layers"), e.task.type(), objects.task->vocab_size(),
-                            objects.task->seq_len(), num_threads(), model.metric_series()});
+  std::optional<run_folder::LineAppender> metrics;
+  if (writer) {
+    metrics.emplace(folder / run_folder::kMetricsFile, !resuming);
+    if (!resuming) metrics->append(run_folder::series_line(model.metric_series()));
+  }
+  const RunHooks& active_hooks = writer ? hooks : RunHooks{};
+  if (active_hooks.on_start) {
+    active_hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(),
+                                   e.train.integer("steps"), e.model.integer("n_layers"), e.task.type(),
+                                   objects.task->vocab_size(), objects.task->seq_len(), num_threads(),
+                                   settings.group ? settings.group->size() : 1, model.metric_series()});
   }
   TrainCallbacks callbacks;
-  callbacks.on_step = hooks.on_step;
   // A failed write (a full disk) stops training like a signal: the trainer then writes its
   // checkpoint, and the run ends with the error. The log keeps its complete lines.
   std::string write_failure;
-  callbacks.on_record = [&](const MetricsRecord& r) {
-    if (!write_failure.empty()) return;
-    try {
-      metrics->append(run_folder::metrics_line(r));
-    } catch (const Error& failure) {
-      write_failure = failure.message() + " at step " + std::to_string(r.step);
-      return;
-    }
-    if (hooks.on_record) hooks.on_record(r);
-  };
   const std::int64_t keep_checkpoints = e.train.integer("keep_checkpoints");
-  callbacks.on_checkpoint = [&](const TrainingState& state) {
-    save_checkpoint(folder / run_folder::kCheckpointFolder, e, model, &state, objects.task->tokenizer());
-    if (keep_checkpoints > 0)
-      snapshot_checkpoint(folder / run_folder::kCheckpointFolder, folder / run_folder::kSnapshotsFolder, state.step,
-                          keep_checkpoints);
-  };
+  if (writer) {
+    callbacks.on_step = active_hooks.on_step;
+    callbacks.on_record = [&](const MetricsRecord& r) {
+      if (!write_failure.empty()) return;
+      try {
+        metrics->append(run_folder::metrics_line(r));
+      } catch (const Error& failure) {
+        write_failure = failure.message() + " at step " + std::to_string(r.step);
+        return;
+      }
+      if (active_hooks.on_record) active_hooks.on_record(r);
+    };
+    callbacks.on_checkpoint = [&](const TrainingState& state) {
+      save_checkpoint(folder / run_folder::kCheckpointFolder, e, model, &state, objects.task->tokenizer());
+      if (keep_checkpoints > 0)
+        snapshot_checkpoint(folder / run_folder::kCheckpointFolder, folder / run_folder::kSnapshotsFolder, state.step,
+                            keep_checkpoints);
+    };
+  }
   callbacks.stop_requested = [&] { return g_stop_signal.load() != 0 || !write_failure.empty(); };
 
   RunOutcome outcome;
@@ -234,14 +252,17 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
       ~EndGuard() {
         if (hooks.on_end) hooks.on_end();
       }
-    } end{hooks};
+    } end{active_hooks};
     try {
       const std::shared_ptr<Optimizer> optimizer = make_optimizer(e, registry, model);
-      outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks, resuming ? &resume_state : nullptr);
+      outcome.summary = train(model, *objects.task, *optimizer, e.train, callbacks,
+                              resuming ? &resume_state : nullptr, settings.group);
     } catch (const TrainingDivergedError&) {
-      metrics.reset();
-      run_folder::write_metrics_tables(folder);
-      write_run_report(folder);  // the curves up to the failure
+      if (writer) {
+        metrics.reset();
+        run_folder::write_metrics_tables(folder);
+        write_run_report(folder);  // the curves up to the failure
+      }
       throw;
     } catch (const Error& failure) {
       if (write_failure.empty()) throw;
@@ -258,6 +279,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
                 "free some disk space and continue: strata run --resume " + folder.string());
   if (outcome.summary.interrupted) outcome.stop_signal = g_stop_signal.load();
   outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
+  if (!writer) return outcome;
   if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);
   run_folder::write_metrics_tables(folder);

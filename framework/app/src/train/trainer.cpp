@@ -6,8 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 
+#include "distributed/gradient_buckets.h"
+#include "distributed/step_exchange.h"
 #include "strata/autograd.h"
+#include "strata/distributed.h"
 #include "strata/error.h"
 #include "strata/ops.h"
 #include "strata/optim.h"
@@ -54,14 +58,21 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 }  // namespace
 
-EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64_t batch_size) {
+EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64_t batch_size, Communicator* group) {
   autograd::NoGradGuard no_grad;
   const bool was_training = model.training();
   model.train(false);
+  // Data parallel: each rank evaluates its rows of every batch; the sums are reduced below.
+  const std::int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
   double loss_sum = 0;
   std::int64_t correct = 0, scored = 0;
   for (std::int64_t i = 0; i < n_batches; ++i) {
-    const Batch batch = task.eval_batch(i, batch_size);
+    Batch batch = task.eval_batch(i, batch_size);
+    if (ranks > 1) {
+      const std::int64_t rows = batch.inputs.size(0), first = rows * rank / ranks, last = rows * (rank + 1) / ranks;
+      if (first == last) continue;
+      batch = batch_rows(batch, first, last - first);
+    }
     StepContext ctx(false, nullptr);
     ctx.set_sequence_starts(batch.sequence_starts);
     const Tensor logits = model.forward(batch.inputs, ctx);
@@ -71,6 +82,13 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
     correct += count_correct(logits, batch.targets, scored);
   }
   model.train(was_training);
+  if (ranks > 1) {
+    std::vector<double> sums{loss_sum, double(correct), double(scored)};
+    group->all_reduce_sum(std::span<double>(sums));
+    loss_sum = sums[0];
+    correct = std::int64_t(sums[1]);
+    scored = std::int64_t(sums[2]);
+  }
   EvalResult r;
   r.scored = scored;
   r.loss = scored ? loss_sum / double(scored) : 0.0;
@@ -95,7 +113,7 @@ std::string first_nonfinite_gradient(const Model& model) {
 }  // namespace
 
 TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config& c, const TrainCallbacks& callbacks,
-                   const TrainingState* resume) {
+                   const TrainingState* resume, Communicator* group) {
   if (optimizer.params().empty() && !model.named_parameters().empty())
     throw ValueError("train: the optimizer holds no parameters", "create it with make_optimizer (experiment.h)");
   if (c.integer("threads") > 0) set_num_threads(static_cast<int>(c.integer("threads")));
@@ -111,6 +129,12 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   const std::int64_t checkpoint_every = c.integer("checkpoint_every");
   const double grad_clip = c.number("grad_clip");
   const auto seed = static_cast<std::uint64_t>(c.integer("seed"));
+  // Data parallel (docs/distributed.md): `ranks` processes each train on batch_size rows of
+  // a global batch of ranks x batch_size, and sum their gradients before every update.
+  const int ranks = group ? group->size() : 1;
+  const int rank = group ? group->rank() : 0;
+  const bool data_parallel = ranks > 1;
+  const std::int64_t replica_check_every = c.integer("replica_check_every");
 
   const std::vector<Tensor> params = model.parameters();
   // The schedule's span: given, else the resumed run's (its learning rate must not jump when
@@ -131,6 +155,10 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       throw ValueError("cannot resume at step " + std::to_string(resume->step) + ": train.steps is " +
                            std::to_string(steps),
                        "resume with at least as many steps as the checkpoint has done");
+    if (resume->data_parallel_size != ranks)
+      throw ValueError("cannot resume on " + std::to_string(ranks) + " rank(s) a run of " +
+                           std::to_string(resume->data_parallel_size) + " rank(s)",
+                       "resume with as many ranks as the checkpoint's run had");
     state = *resume;
     if (const std::string& type = c.component("optimizer").type(); state.optimizer_type != type)
       throw ValueError("cannot resume with optimizer '" + type + "': the checkpoint was written by '" +
@@ -141,10 +169,18 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     // Separate streams: the data does not shift when a component draws noise.
     state.data_gen = Generator(seed * 2 + 1);
     state.noise_gen = Generator(seed * 2 + 2);
-    state.initial_eval = evaluate(model, task, eval_batches, eval_bs);
+    state.data_parallel_size = ranks;
+    state.initial_eval = evaluate(model, task, eval_batches, eval_bs, group);
   }
+  // Every rank draws the same data stream (and takes its rows); noise differs per rank, so
+  // that the ranks' tokens do not share router noise. Rank 0 keeps the saved stream.
+  if (rank > 0) state.noise_gen.set_state(rank_noise_seed(state.noise_gen.seed(), rank), state.noise_gen.offset());
   state.schedule_steps = span;
   model.train(true);
+
+  std::optional<GradientBuckets> buckets;
+  if (data_parallel)
+    buckets.emplace(params, *group, std::size_t(c.number("bucket_mib") * double(1 << 20)));
 
   TrainSummary summary;
   summary.initial_eval = state.initial_eval;
@@ -156,7 +192,10 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     state.optimizer_steps = optimizer.steps_taken();
     state.optimizer_type = c.component("optimizer").type();
     state.optimizer_state = optimizer.state();
-    callbacks.on_checkpoint(state);
+    TrainingState saved = state;
+    // The checkpoint holds rank 0's noise stream (the one each rank's is derived from).
+    if (rank > 0) saved.noise_gen.set_state(seed * 2 + 2, state.noise_gen.offset());
+    callbacks.on_checkpoint(saved);
   };
 
   // How each logged metric combines over a logging window: as its declaration says
@@ -167,6 +206,17 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     const MetricSeries* s = series.find(name);
     return s ? s->reduce : MetricReduce::mean;
   };
+  const auto diverged_loss = [&](std::int64_t step, double loss, const Batch& batch) {
+    StepContext again(true, nullptr);
+    again.set_sequence_starts(batch.sequence_starts);
+    const std::string where = model.first_nonfinite_activation(batch.inputs, again);
+    return TrainingDivergedError(
+        "training diverged at step " + std::to_string(step) + ": the loss is " +
+            (std::isnan(loss) ? std::string("nan") : std::to_string(loss)) +
+            (where.empty() ? "" : "; the first non-finite activation is the output of " + where),
+        "lower train.lr, enable train.grad_clip, or check the model's initialisation; the last checkpoint "
+        "written before this step is kept");
+  };
 
   while (state.step < steps) {
     const std::int64_t step = state.step + 1;
@@ -174,34 +224,68 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     const double lr = schedule.at(step - 1);
     model.zero_grad();
     double step_loss = 0;
-    std::map<std::string, double> step_metrics;  // this step's value: the mean over micro-batches
+    std::map<std::string, double> step_aux;      // this step's value: the mean over micro-batches
+    std::map<std::string, double> step_metrics;  // idem
+    Batch batch;
     for (std::int64_t micro = 0; micro < accum; ++micro) {
-      const Batch batch = task.train_batch(batch_size, state.data_gen);
+      const Batch global = task.train_batch(batch_size * ranks, state.data_gen);
+      batch = data_parallel ? batch_rows(global, rank * batch_size, batch_size) : global;
       StepContext ctx(true, &state.noise_gen);
       ctx.set_sequence_starts(batch.sequence_starts);
+      if (data_parallel) ctx.set_data_parallel(group);
       const Tensor logits = model.forward(batch.inputs, ctx);
-      const Tensor loss = cross_entropy(logits, batch.targets);
-      if (!std::isfinite(loss.item())) {
-        StepContext again(true, nullptr);
-        again.set_sequence_starts(batch.sequence_starts);
-        const std::string where = model.first_nonfinite_activation(batch.inputs, again);
-        throw TrainingDivergedError(
-            "training diverged at step " + std::to_string(step) + ": the loss is " +
-                (std::isnan(loss.item()) ? std::string("nan") : std::to_string(loss.item())) +
-                (where.empty() ? "" : "; the first non-finite activation is the output of " + where),
-            "lower train.lr, enable train.grad_clip, or check the model's initialisation; the last checkpoint "
-            "written before this step is kept");
+      Tensor loss;
+      if (data_parallel) {
+        // This rank's part of the global batch's mean: its sum over the global count, so
+        // that the ranks' parts (and their gradients) add up to the single-process mean.
+        CrossEntropyOptions options;
+        options.reduction = Reduction::sum;
+        const double global_scored = double(std::max<std::int64_t>(scored_positions(global.targets), 1));
+        loss = scale(cross_entropy(logits, batch.targets, options), 1.0 / global_scored);
+      } else {
+        loss = cross_entropy(logits, batch.targets);
+        if (!std::isfinite(loss.item())) throw diverged_loss(step, loss.item(), batch);
       }
       Tensor total = loss;
-      if (const Tensor aux = ctx.total_aux_loss(); aux.defined()) total = add(total, aux);
-      scale(total, 1.0 / double(accum)).backward();
+      // Auxiliary terms are per rank: the gradient sum over the ranks averages them.
+      if (const Tensor aux = ctx.total_aux_loss(); aux.defined()) total = add(total, scale(aux, 1.0 / double(ranks)));
+      const Tensor root = scale(total, 1.0 / double(accum));
+      if (data_parallel && micro == accum - 1) {
+        buckets->begin();
+        const Tensor seed_grad;  // undefined: d root / d root = 1
+        autograd::backward(std::span<const Tensor>(&root, 1), std::span<const Tensor>(&seed_grad, 1), false,
+                           buckets->ready_hook());
+      } else {
+        root.backward();
+      }
       step_loss += loss.item() / double(accum);
-      for (const auto& a : ctx.aux_losses()) state.window_extra["aux." + a.name] += a.value.item() / double(accum);
+      for (const auto& a : ctx.aux_losses()) step_aux["aux." + a.name] += a.value.item() / double(accum);
       for (const auto& [name, value] : ctx.metrics()) step_metrics[name] += value / double(accum);
-      // Padding is not throughput: a padded layout counts its documents' tokens only.
-      state.window_tokens += batch.inputs.numel() - batch.padding;
-      state.tokens_total += batch.inputs.numel() - batch.padding;
+      // Padding is not throughput: a padded layout counts its documents' tokens only. Every
+      // rank counts the global batch: tokens/s is the job's.
+      state.window_tokens += global.inputs.numel() - global.padding;
+      state.tokens_total += global.inputs.numel() - global.padding;
     }
+    double comm_seconds = 0;
+    if (data_parallel) {
+      buckets->finish();
+      const Clock::time_point exchange_start = Clock::now();
+      StepValues local;
+      local.sums["loss"] = step_loss;
+      for (const auto& [name, value] : step_aux) local.means[name] = value;
+      for (const auto& [name, value] : step_metrics) local.means["metric." + name] = value;
+      std::map<std::string, double> combined = combine_over_ranks(*group, local);
+      step_loss = combined["loss"];
+      step_aux.clear();
+      step_metrics.clear();
+      for (const auto& [name, value] : combined) {
+        if (name.rfind("aux.", 0) == 0) step_aux[name] = value;
+        if (name.rfind("metric.", 0) == 0) step_metrics[name.substr(7)] = value;
+      }
+      comm_seconds = buckets->exposed_seconds() + seconds_since(exchange_start);
+      if (!std::isfinite(step_loss)) throw diverged_loss(step, step_loss, batch);
+    }
+    for (const auto& [name, value] : step_aux) state.window_extra[name] += value;
     for (const auto& [name, value] : step_metrics) {
       const std::string key = "metric." + name;
       const auto it = state.window_extra.find(key);
@@ -230,11 +314,17 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     optimizer.step(lr);
     model.after_step();
     state.step = step;
+    if (data_parallel && replica_check_every > 0 && (step % replica_check_every == 0 || step == steps)) {
+      const Clock::time_point check_start = Clock::now();
+      check_replicas(*group, model, step);
+      comm_seconds += seconds_since(check_start);
+    }
 
     const double step_seconds = seconds_since(step_start);
     state.train_seconds += step_seconds;
     state.window_seconds += step_seconds;
     state.window_loss += step_loss;
+    if (data_parallel) state.window_extra["comm_seconds"] += comm_seconds;
     ++state.window_steps;
     if (callbacks.on_step)
       callbacks.on_step(step, step_loss, double(state.tokens_total) / std::max(state.train_seconds, 1e-9));
@@ -252,8 +342,11 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
         const bool mean = name.rfind("metric.", 0) != 0 || reduction(name.substr(7)) == MetricReduce::mean;
         record.values.emplace_back(name, mean ? acc / double(state.window_steps) : acc);
       }
+      // Rank 0's share of step time spent communicating (not hidden behind the backward).
+      if (const auto it = state.window_extra.find("comm_seconds"); it != state.window_extra.end())
+        record.values.emplace_back("comm_fraction", it->second / std::max(state.window_seconds, 1e-9));
       if (eval_now) {
-        const EvalResult r = evaluate(model, task, eval_batches, eval_bs);
+        const EvalResult r = evaluate(model, task, eval_batches, eval_bs, group);
         record.values.emplace_back("eval_loss", r.loss);
         record.values.emplace_back("eval_accuracy", r.accuracy);
         if (task.reports_perplexity()) record.values.emplace_back("eval_perplexity", r.perplexity);
@@ -267,7 +360,13 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       state.window_seconds = 0;
       state.window_extra.clear();
     }
-    const bool stop = step < steps && callbacks.stop_requested && callbacks.stop_requested();
+    bool stop = step < steps && callbacks.stop_requested && callbacks.stop_requested();
+    if (data_parallel && step < steps) {
+      // Stop together: a signal or a failed write on one rank stops every rank after this step.
+      double any = stop ? 1.0 : 0.0;
+      group->all_reduce_max(std::span<double>(&any, 1));
+      stop = any > 0;
+    }
     if (step == steps || stop || (checkpoint_every > 0 && step % checkpoint_every == 0)) checkpoint();
     if (stop) {
       summary.interrupted = true;

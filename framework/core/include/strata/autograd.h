@@ -92,6 +92,13 @@ void record(std::string_view op, std::initializer_list<Tensor> inputs, std::init
 
 // Backpropagates from `roots` with the given seed gradients (same shapes).
 void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph = false);
+// The same, calling on_leaf_ready(leaf) once for each leaf the graph reaches, as soon as the
+// pass has delivered every gradient it will give that leaf (its .grad is final for this
+// pass): data-parallel training starts reducing a bucket of gradients while the rest of the
+// backward still runs.
+using LeafReadyFn = std::function<void(const TensorImpl& leaf)>;
+void backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph,
+              const LeafReadyFn& on_leaf_ready);
 
 // ---- the tape ----------------------------------------------------------------------
 struct TensorMeta {

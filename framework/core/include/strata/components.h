@@ -22,6 +22,7 @@ namespace strata {
 
 class ComponentRegistry;
 class Tokenizer;
+class Communicator;
 
 // The model's dimensions, as a factory sees them.
 struct ModelDims {
@@ -68,6 +69,12 @@ class StepContext {
   // declare supports_packed_sequences() keep the documents apart.
   const Tensor& sequence_starts() const { return sequence_starts_; }
   void set_sequence_starts(Tensor starts) { sequence_starts_ = std::move(starts); }
+  // The data-parallel group of this training step (strata/communicator.h): the ranks that
+  // each compute a shard of the same global batch. Null in evaluation, decoding and
+  // single-process training. Terms that count over the global batch (switch_aux's global
+  // scope, the aux-free bias) sum their counts over it.
+  Communicator* data_parallel() const { return data_parallel_; }
+  void set_data_parallel(Communicator* group) { data_parallel_ = group; }
 
   // The scope prefixed to names added below; the model sets it per layer.
   void set_scope(std::string scope) { scope_ = std::move(scope); }
@@ -99,6 +106,7 @@ class StepContext {
   Generator* gen_ = nullptr;
   Tensor token_ids_;
   Tensor sequence_starts_;
+  Communicator* data_parallel_ = nullptr;
   std::string scope_;
   std::vector<AuxLoss> aux_losses_;
   std::map<std::string, double> metrics_;

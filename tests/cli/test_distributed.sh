@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `strata run` under mpirun -np 2 as a user runs it (docs/distributed.md): rank 0 alone
+# writes the run folder and prints; a resume needs the same number of ranks; a killed rank
+# ends the job with the rank named; errors end every rank.
+#   test_distributed.sh STRATA_BIN SOURCE_ROOT WORK_DIR MPIRUN
+set -uo pipefail
+MPIRUN=$4
+source "$(dirname "$0")/cli_common.sh" "$1" "$2" "$3"
+export OMP_NUM_THREADS=1
+mpi=("$MPIRUN" -np 2 --oversubscribe --allow-run-as-root)
+
+# mpi_expect RC NAME ARGS...: strata_expect for `mpirun -np 2 strata ARGS`.
+mpi_expect() {
+  local want=$1 name=$2
+  shift 2
+  LAST=$name
+  echo "mpirun -np 2 strata $*" >"$WORK/$name.cmd"
+  local rc=0
+  timeout 120 "${mpi[@]}" "$STRATA" "$@" >"$WORK/$name.stdout" 2>"$WORK/$name.stderr" </dev/null || rc=$?
+  [[ $rc -eq $want ]] || fail "$name: 'mpirun -np 2 strata $*' exited $rc, expected $want"
+  echo "ok: $name (exit $rc)"
+}
+
+cat >"$WORK/tiny.toml" <<'TOML'
+[task]
+type = "copy"
+n_symbols = 8
+copy_len = 8
+[model]
+d_model = 32
+n_layers = 2
+[model.mixer.C]
+type = "shortconv"
+[train]
+steps = 20
+batch_size = 8
+log_every = 5
+eval_every = 10
+eval_batches = 2
+threads = 1
+checkpoint_every = 10
+replica_check_every = 5
+TOML
+
+# Two ranks, one folder: one banner, one final line, each step logged once.
+mpi_expect 0 run_two run "$WORK/tiny.toml" --out "$WORK/dp"
+has stderr "data parallel over 2 ranks"
+[[ $(grep -c "^final:" "$WORK/run_two.stdout") -eq 1 ]] || fail "run_two: expected one final line"
+[[ $(grep -c '"step":20,' "$WORK/dp/metrics.jsonl") -eq 1 ]] || fail "run_two: step 20 is not logged exactly once"
+grep -q '"comm_fraction"' "$WORK/dp/metrics.jsonl" || fail "run_two: no comm_fraction in the metrics"
+[[ -f "$WORK/dp/final.json" && -f "$WORK/dp/report.html" ]] || fail "run_two: final.json or report.html missing"
+grep -q '"data_parallel_size": 2' "$WORK/dp/checkpoint/state.json" ||
+  fail "run_two: the checkpoint does not record its 2 ranks"
+
+# A resume continues on the same number of ranks and is refused on another.
+strata_expect 2 resume_alone run --resume "$WORK/dp" --set train.steps=30
+has stderr "written by a job of 2 rank(s)"
+has stderr "resume with mpirun -np 2"
+mpi_expect 0 resume_two run --resume "$WORK/dp" --set train.steps=30
+[[ $(grep -c '"step":30,' "$WORK/dp/metrics.jsonl") -eq 1 ]] || fail "resume_two: step 30 is not logged exactly once"
+
+# The same seed and N: the same losses, bit for bit.
+mpi_expect 0 run_again run "$WORK/tiny.toml" --out "$WORK/dp_again"
+cmp <(grep -o '"loss":[^,]*' "$WORK/dp/metrics.jsonl" | head -4) \
+    <(grep -o '"loss":[^,]*' "$WORK/dp_again/metrics.jsonl" | head -4) || fail "run_again: the losses differ from run_two's"
+
+# Bad input on every rank: one clear error, exit 2.
+mpi_expect 2 bad_key run "$WORK/tiny.toml" --set train.no_such_key=1 --out "$WORK/bad"
+has stderr "no_such_key"
+
+# A sweep under mpirun is refused for now, before anything runs.
+mpi_expect 2 sweep run "$WORK/tiny.toml" --sweep model.d_model=16,32 --out "$WORK/sweep"
+has stderr "sweep under mpirun"
+
+# A rank killed mid-run ends the job, and mpirun names it.
+sed -e 's/^steps = 20/steps = 100000/' -e 's/^checkpoint_every = 10/checkpoint_every = 0/' "$WORK/tiny.toml" >"$WORK/long.toml"
+LAST=killed
+echo "mpirun -np 2 (rank 1 killed after 3 s) strata run long.toml" >"$WORK/killed.cmd"
+rc=0
+timeout 120 "${mpi[@]}" bash -c 'if [[ $OMPI_COMM_WORLD_RANK == 1 ]]; then (sleep 3; kill -9 $$) & fi; exec "$0" "$@"' \
+  "$STRATA" run "$WORK/long.toml" --out "$WORK/killed_run" >"$WORK/killed.stdout" 2>"$WORK/killed.stderr" </dev/null || rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] || fail "killed: mpirun exited $rc (0: the job went on; 124: it hung)"
+grep -qiE "rank 1|process rank 1" "$WORK/killed.stderr" "$WORK/killed.stdout" || fail "killed: no message names rank 1"
+echo "ok: killed (exit $rc)"
+
+echo "all distributed command-line checks passed"
