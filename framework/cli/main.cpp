@@ -337,6 +337,7 @@ int main(int argc, char** argv) {
   // other command, or a run started by hand, is one process.
   std::unique_ptr<Communicator> world;
   std::string who = "strata";  // "strata (rank 1 of 2)" in a multi-rank job
+  bool failed_with_error = false;  // an exception ended the command (not a result such as a diverged variant)
   const auto dispatch = [&]() -> int {
     try {
       if (*run_app) {
@@ -362,15 +363,19 @@ int main(int argc, char** argv) {
       if (*gguf_app) return export_gguf_command(gguf_options);
       if (*check_app) return check_command(check);
     } catch (const PluginError& e) {
+      failed_with_error = true;
       std::cerr << who << ": plugin error: " << e.what() << "\n";
       return kBadInput;
     } catch (const TrainingDivergedError& e) {
+      failed_with_error = true;
       std::cerr << who << ": training failed: " << e.what() << "\n";
       return kInternalError;
     } catch (const Error& e) {
+      failed_with_error = true;
       std::cerr << who << ": error: " << e.what() << "\n";
       return is_bad_input(e) ? kBadInput : kInternalError;
     } catch (const std::exception& e) {
+      failed_with_error = true;
       std::cerr << who << ": internal error: " << e.what() << "\n";
       return kInternalError;
     }
@@ -378,7 +383,7 @@ int main(int argc, char** argv) {
   };
   const int code = dispatch();
   // A rank that failed ends the whole job: the others may be waiting for it in a collective.
-  if (code != kOk && code != kInterrupted && code != kTerminated && world && world->size() > 1) {
+  if (failed_with_error && world && world->size() > 1) {
     std::cerr.flush();
     world->abort(code);
   }

@@ -98,12 +98,7 @@ int run_command(const RunOptions& options) {
     seeds.where = SourceLocation{"--seeds " + options.seeds};
     axes.push_back(std::move(seeds));
   }
-  if (!axes.empty()) {
-    if (options.world != nullptr && options.world->size() > 1)
-      throw UsageError("a sweep under mpirun is not supported by this build: each rank would run every variant",
-                       "run the sweep without mpirun, or run each variant as its own mpirun job");
-    return run_sweep(options, axes, registry);
-  }
+  if (!axes.empty()) return run_sweep(options, axes, registry);
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
   // Rank 0 names and creates the folder (a timestamped name could differ between ranks).

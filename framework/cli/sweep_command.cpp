@@ -26,10 +26,23 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   // Likewise a variant too large for this machine, before any trains.
   if (options.checks.check_memory)
     for (const Experiment& e : experiments) require_training_fits(e, registry);
-  const fs::path folder = options.out.empty() ? default_run_folder(experiments.front()) : fs::path(options.out);
-  create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
-  std::cerr << "strata sweep " << options.file << ": " << variants.size() << " variants -> " << folder.string()
-            << "\n";
+  // Under mpirun the variants are spread over the ranks (sweep_run.h); rank 0 names and
+  // creates the folder, prints the summary, and shows its own variants' progress.
+  Communicator* job = options.world;
+  const bool rank0 = job == nullptr || job->rank() == 0;
+  std::string folder_name;
+  if (rank0) {
+    const fs::path created = options.out.empty() ? default_run_folder(experiments.front()) : fs::path(options.out);
+    create_run_folder(created, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
+    folder_name = created.string();
+  }
+  if (job != nullptr) job->broadcast(folder_name, 0);
+  const fs::path folder = folder_name;
+  // "[rank 2] " before another rank's lines.
+  const std::string who = rank0 ? "" : "[rank " + std::to_string(job->rank()) + "] ";
+  if (rank0)
+    std::cerr << "strata sweep " << options.file << ": " << variants.size() << " variants -> " << folder.string()
+              << (job != nullptr && job->size() > 1 ? " over " + std::to_string(job->size()) + " ranks" : "") << "\n";
 
   // The sweep's progress: its share of all the variants' training steps, and an ETA from the
   // pace so far (a variant with more steps or a larger model moves it unevenly).
@@ -45,10 +58,10 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   SweepHooks hooks;
   hooks.on_variant_start = [&](std::size_t i, const SweepVariant& v) {
     position.index = i;
-    std::cerr << "[" << i + 1 << "/" << variants.size() << "] " << v.name;
-    if (i > 0) std::cerr << "  (" << sweep_status(position, position.steps_before) << ")";
+    std::cerr << who << "[" << i + 1 << "/" << variants.size() << "] " << v.name;
+    if (i > 0 && job == nullptr) std::cerr << "  (" << sweep_status(position, position.steps_before) << ")";
     std::cerr << "\n";
-    progress = std::make_unique<Progress>(steps[i], options.quiet);
+    progress = std::make_unique<Progress>(steps[i], options.quiet || !rank0);
     progress->set_sweep(position);
   };
   hooks.run.on_step = [&](std::int64_t step, double loss, double tps) { progress->on_step(step, loss, tps); };
@@ -57,13 +70,15 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
     progress.reset();
     position.steps_before += steps[i];
     if (row.status == "diverged")
-      std::cerr << "  training failed: " << row.error << "\n";
-    else
-      std::cerr << "  " << final_line(row.outcome) << "\n";
+      std::cerr << who << "  training failed: " << row.error << "\n";
+    else if (!row.outcome.summary.interrupted || rank0)
+      std::cerr << who << "  " << final_line(row.outcome) << "\n";
   };
   RunSettings settings;
   settings.check_memory = options.checks.check_memory;
+  settings.group = job;
   const SweepOutcome outcome = run_sweep_in_folder(variants, experiments, axes, registry, folder, hooks, settings);
+  if (!rank0) return kOk;  // rank 0 reports the sweep and its exit code
   // The comparison as a table that fits the terminal; summary.md has every column.
   const ComparisonSummary comparison = compare_runs_and_report(runs_to_compare({folder}), {}, terminal_columns(STDOUT_FILENO));
   std::cout << comparison.table << "\n";

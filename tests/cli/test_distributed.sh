@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `strata run` under mpirun -np 2 as a user runs it (docs/distributed.md): rank 0 alone
-# writes the run folder and prints; a resume needs the same number of ranks; a killed rank
-# ends the job with the rank named; errors end every rank.
+# writes the run folder and prints; a resume needs the same number of ranks; a sweep spreads
+# its variants over the ranks; a killed rank ends the job with the rank named; errors end
+# every rank.
 #   test_distributed.sh STRATA_BIN SOURCE_ROOT WORK_DIR MPIRUN
 set -uo pipefail
 MPIRUN=$4
@@ -68,9 +69,26 @@ cmp <(grep -o '"loss":[^,]*' "$WORK/dp/metrics.jsonl" | head -4) \
 mpi_expect 2 bad_key run "$WORK/tiny.toml" --set train.no_such_key=1 --out "$WORK/bad"
 has stderr "no_such_key"
 
-# A sweep under mpirun is refused for now, before anything runs.
-mpi_expect 2 sweep run "$WORK/tiny.toml" --sweep model.d_model=16,32 --out "$WORK/sweep"
-has stderr "sweep under mpirun"
+# A single run takes every rank; asking for another number is refused.
+mpi_expect 2 wrong_ranks run "$WORK/tiny.toml" --set train.ranks_per_run=3 --out "$WORK/wrong_ranks"
+has stderr "ranks_per_run"
+has stderr "mpirun -np 3"
+
+# A sweep spreads its variants over the ranks (one each); rank 0 writes the summary once.
+mpi_expect 0 sweep run "$WORK/tiny.toml" --sweep model.d_model=16,32 --out "$WORK/sweep"
+has stderr "2 variants"
+has stderr "over 2 ranks"
+has stderr "[rank 1]"
+[[ $(grep -c ",ok," "$WORK/sweep/summary.csv") -eq 2 ]] || fail "sweep: summary.csv does not list two finished variants"
+for v in "$WORK"/sweep/*/; do [[ -f "$v/final.json" ]] || fail "sweep: no final.json in $v"; done
+! grep -q '"comm_fraction"' "$WORK"/sweep/*/metrics.jsonl || fail "sweep: a one-rank variant logged communication"
+# ranks_per_run = 2: each variant data parallel on both ranks, one after the other.
+mpi_expect 0 sweep_groups run "$WORK/tiny.toml" --sweep model.d_model=16,32 --set train.ranks_per_run=2 \
+  --out "$WORK/sweep_groups"
+[[ $(grep -c ",ok," "$WORK/sweep_groups/summary.csv") -eq 2 ]] || fail "sweep_groups: two variants expected"
+for v in "$WORK"/sweep_groups/*/; do
+  grep -q '"comm_fraction"' "$v/metrics.jsonl" || fail "sweep_groups: $v did not train on two ranks"
+done
 
 # A rank killed mid-run ends the job, and mpirun names it.
 sed -e 's/^steps = 20/steps = 100000/' -e 's/^checkpoint_every = 10/checkpoint_every = 0/' "$WORK/tiny.toml" >"$WORK/long.toml"

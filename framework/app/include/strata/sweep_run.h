@@ -40,6 +40,11 @@ struct SweepOutcome {
 
 // Trains `experiments[i]` (the validated variants, load_sweep_variant) in folder/<name>
 // for each variant, then writes the summaries and the sweep report. `folder` exists.
+//
+// With settings.group, a job of N ranks (every rank calls this alike), the ranks form groups
+// of train.ranks_per_run ranks (0: one rank each) and variant i trains on group i mod the
+// number of groups, data parallel within its group; the rows are then shared with every rank
+// and rank 0 writes the summaries and the report. Hooks run on the ranks that ran the variant.
 SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
                                  const std::vector<SweepAxis>& axes, const ComponentRegistry& registry,
                                  const std::filesystem::path& folder, const SweepHooks& hooks = {},

@@ -140,11 +140,11 @@ class MpiCommunicator final : public Communicator {
       owns_mpi_ = true;
     }
     check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
-    // Failures come back as error codes (and become exceptions), not as MPI's default abort.
-    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
+    adopt();
   }
+
+  // A group split from another (split()); MPI is already initialised.
+  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) { adopt(); }
 
   ~MpiCommunicator() override {
     int finalized = 0;
@@ -238,7 +238,20 @@ class MpiCommunicator final : public Communicator {
 
   void abort(int exit_code) override { MPI_Abort(comm_, exit_code); }
 
+  std::unique_ptr<Communicator> split(int color) override {
+    MPI_Comm part = MPI_COMM_NULL;
+    check(MPI_Comm_split(comm_, color, rank_, &part), "MPI_Comm_split");
+    return std::make_unique<MpiCommunicator>(part);
+  }
+
  private:
+  void adopt() {
+    // Failures come back as error codes (and become exceptions), not as MPI's default abort.
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+
   // Blocking sums, in pieces that each fit one MPI message.
   template <class T>
   void sum_in_pieces(std::span<T> data) {

@@ -66,6 +66,10 @@ const ConfigSchema& train_schema() {
     s.number("bucket_mib", 25, "data parallel (mpirun): gradients are summed over the ranks in buckets of this size, "
                                "overlapped with the backward (docs/distributed.md)")
         .greater_than(0);
+    s.integer("ranks_per_run", 0,
+              "under mpirun: ranks each run trains on, data parallel; 0: a single run takes every rank of the job, "
+              "a sweep gives each variant one rank (docs/distributed.md)")
+        .range(0, 1 << 20);
     s.integer("replica_check_every", 100,
               "data parallel (mpirun): compare a hash of every rank's parameters every N steps and stop when they "
               "differ (0: never)")

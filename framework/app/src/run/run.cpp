@@ -172,6 +172,12 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   }
   // Rank 0 writes the folder (one writer, holding its lock); other ranks only train.
   const bool writer = settings.group == nullptr || settings.group->rank() == 0;
+  if (const std::int64_t asked = e.train.integer("ranks_per_run");
+      settings.group != nullptr && asked > 0 && asked != settings.group->size())
+    throw e.train.error("ranks_per_run",
+                        "asks for " + std::to_string(asked) + " ranks, but this run has " +
+                            std::to_string(settings.group->size()),
+                        "start it with mpirun -np " + std::to_string(asked) + ", or set ranks_per_run = 0");
   std::optional<FolderLock> lock;  // released however this ends
   if (writer) lock.emplace(folder);
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));

@@ -8,6 +8,9 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "report/comparison.h"
 #include "report/comparison_page.h"
@@ -200,32 +203,126 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
   write_text_atomically(folder / run_folder::kSweepSummaryMd, existing.str() + md.str());
 }
 
+// ---- sweeps across ranks --------------------------------------------------------------
+
+nlohmann::json eval_to_json(const EvalResult& r) {
+  return {{"loss", r.loss}, {"accuracy", r.accuracy}, {"perplexity", r.perplexity}, {"scored", r.scored}};
+}
+
+EvalResult eval_from_json(const nlohmann::json& j) {
+  EvalResult r;
+  r.loss = j.at("loss");
+  r.accuracy = j.at("accuracy");
+  r.perplexity = j.at("perplexity");
+  r.scored = j.at("scored");
+  return r;
+}
+
+// A finished row, as the rank that ran it sends it to the rank that writes the summaries.
+nlohmann::json row_to_json(std::size_t index, const SweepRow& row) {
+  const RunOutcome& o = row.outcome;
+  const TrainSummary& s = o.summary;
+  nlohmann::json headline = nlohmann::json::array();
+  for (const auto& [name, value] : row.headline) headline.push_back({name, value});
+  return {{"index", index}, {"status", row.status}, {"error", row.error}, {"headline", headline},
+          {"summary", {{"steps", s.steps}, {"interrupted", s.interrupted}, {"final_train_loss", s.final_train_loss},
+                       {"initial_eval", eval_to_json(s.initial_eval)}, {"final_eval", eval_to_json(s.final_eval)},
+                       {"seconds", s.seconds}, {"tokens_per_s", s.tokens_per_s}}},
+          {"parameters", o.parameters}, {"chance_accuracy", o.chance_accuracy}, {"perplexity", o.perplexity},
+          {"peak_memory_bytes", o.peak_memory_bytes}, {"decode_tokens_per_s", o.decode_tokens_per_s},
+          {"decode_cache_bytes", o.decode_cache_bytes}, {"decode_state_bytes", o.decode_state_bytes},
+          {"stop_signal", o.stop_signal}};
+}
+
+void row_from_json(const nlohmann::json& j, SweepRow& row) {
+  row.status = j.at("status");
+  row.error = j.at("error");
+  row.headline.clear();
+  for (const auto& h : j.at("headline")) row.headline.emplace_back(h.at(0).get<std::string>(), h.at(1).get<double>());
+  const nlohmann::json& s = j.at("summary");
+  TrainSummary& t = row.outcome.summary;
+  t.steps = s.at("steps");
+  t.interrupted = s.at("interrupted");
+  t.final_train_loss = s.at("final_train_loss");
+  t.initial_eval = eval_from_json(s.at("initial_eval"));
+  t.final_eval = eval_from_json(s.at("final_eval"));
+  t.seconds = s.at("seconds");
+  t.tokens_per_s = s.at("tokens_per_s");
+  RunOutcome& o = row.outcome;
+  o.parameters = j.at("parameters");
+  o.chance_accuracy = j.at("chance_accuracy");
+  o.perplexity = j.at("perplexity");
+  o.peak_memory_bytes = j.at("peak_memory_bytes");
+  o.decode_tokens_per_s = j.at("decode_tokens_per_s");
+  o.decode_cache_bytes = j.at("decode_cache_bytes");
+  o.decode_state_bytes = j.at("decode_state_bytes");
+  o.stop_signal = j.at("stop_signal");
+}
+
+// How a job's ranks share a sweep: groups of `ranks_per_variant` ranks, variant i on group
+// i mod groups. One group of the whole job's single rank without a launcher.
+struct SweepPlacement {
+  int groups = 1;
+  int group = 0;                         // this rank's
+  std::unique_ptr<Communicator> ranks;   // this rank's group (null: one process)
+  bool leads_group() const { return ranks == nullptr || ranks->rank() == 0; }
+  bool runs(std::size_t variant) const { return int(variant % std::size_t(groups)) == group; }
+};
+
+SweepPlacement place_sweep(const std::vector<Experiment>& experiments, Communicator* job) {
+  SweepPlacement p;
+  if (job == nullptr || job->size() == 1) return p;
+  const std::int64_t asked = experiments.front().train.integer("ranks_per_run");
+  for (const Experiment& e : experiments)
+    if (e.train.integer("ranks_per_run") != asked)
+      throw e.train.error("ranks_per_run", "differs between the sweep's variants (" + std::to_string(asked) + " and " +
+                                               std::to_string(e.train.integer("ranks_per_run")) + ")",
+                          "give every variant the same ranks_per_run: the job's ranks are grouped once");
+  const int per_variant = asked > 0 ? int(asked) : 1;
+  if (job->size() % per_variant != 0)
+    throw experiments.front().train.error(
+        "ranks_per_run", std::to_string(per_variant) + " ranks per variant do not divide the job's " +
+                             std::to_string(job->size()) + " ranks",
+        "start the sweep with a multiple of " + std::to_string(per_variant) + " ranks (mpirun -np)");
+  p.groups = job->size() / per_variant;
+  p.group = job->rank() / per_variant;
+  p.ranks = job->split(p.group);
+  return p;
+}
+
 }  // namespace
 
 SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, const std::vector<Experiment>& experiments,
                                  const std::vector<SweepAxis>& axes, const ComponentRegistry& registry,
                                  const fs::path& folder, const SweepHooks& hooks, const RunSettings& settings) {
-  const FolderLock lock(folder);  // one sweep per folder
+  Communicator* job = settings.group;
+  const bool writes_summaries = job == nullptr || job->rank() == 0;
+  std::optional<FolderLock> lock;  // one sweep per folder
+  if (writes_summaries) lock.emplace(folder);
+  const SweepPlacement placement = place_sweep(experiments, job);
+  RunSettings variant_settings = settings;
+  variant_settings.group = placement.ranks.get();
   SweepOutcome out;
   out.rows.resize(variants.size());
-  bool perplexity = false;
   for (std::size_t i = 0; i < variants.size(); ++i) {
     SweepRow& row = out.rows[i];
     row.variant = &variants[i];
+    if (!placement.runs(i)) continue;  // another group's: its row arrives below
     if (out.interrupted) {
       row.status = "not run";
       continue;
     }
     const fs::path variant_folder = folder / variants[i].name;
-    create_run_folder(variant_folder, "--out");
-    std::string sweep_name = experiments[i].run.string("name");
-    if (sweep_name.empty()) sweep_name = experiments[i].file.stem().string();
-    run_folder::write_variant_info(variant_folder, {sweep_name, variants[i].name, variants[i].settings});
+    if (placement.leads_group()) {
+      create_run_folder(variant_folder, "--out");
+      std::string sweep_name = experiments[i].run.string("name");
+      if (sweep_name.empty()) sweep_name = experiments[i].file.stem().string();
+      run_folder::write_variant_info(variant_folder, {sweep_name, variants[i].name, variants[i].settings});
+    }
     if (hooks.on_variant_start) hooks.on_variant_start(i, variants[i]);
     try {
-      row.outcome = run_in_folder(experiments[i], registry, variant_folder, settings, hooks.run);
-      row.headline = headline_telemetry(variant_folder);
-      perplexity = perplexity || row.outcome.perplexity;
+      row.outcome = run_in_folder(experiments[i], registry, variant_folder, variant_settings, hooks.run);
+      if (placement.leads_group()) row.headline = headline_telemetry(variant_folder);
       if (row.outcome.summary.interrupted) {
         row.status = "interrupted";
         out.interrupted = true;
@@ -233,10 +330,25 @@ SweepOutcome run_sweep_in_folder(const std::vector<SweepVariant>& variants, cons
     } catch (const TrainingDivergedError& e) {
       row.status = "diverged";
       row.error = e.message();
-      out.failed = true;
     }
     if (hooks.on_variant_end) hooks.on_variant_end(i, row);
   }
+  if (placement.groups > 1) {
+    // Every group leader's rows to every rank, so that all agree on the outcome.
+    nlohmann::json mine = nlohmann::json::array();
+    if (placement.leads_group())
+      for (std::size_t i = 0; i < variants.size(); ++i)
+        if (placement.runs(i)) mine.push_back(row_to_json(i, out.rows[i]));
+    for (const std::string& text : job->all_gather(mine.dump()))
+      for (const nlohmann::json& j : nlohmann::json::parse(text)) row_from_json(j, out.rows[j.at("index").get<std::size_t>()]);
+  }
+  bool perplexity = false;
+  for (const SweepRow& r : out.rows) {
+    out.failed = out.failed || r.status == "diverged";
+    out.interrupted = out.interrupted || r.status == "interrupted";
+    perplexity = perplexity || (r.status != "not run" && r.outcome.perplexity);
+  }
+  if (!writes_summaries) return out;
   write_summaries(folder, axes, out.rows, perplexity);
   const bool seeded = std::any_of(axes.begin(), axes.end(),
                                   [](const SweepAxis& a) { return a.key == "train.seed" && a.values.size() >= 2; });

@@ -61,6 +61,10 @@ class Communicator {
 
   virtual void barrier() = 0;
 
+  // Divides the group: the ranks that pass the same `color` form a new group, ranked in
+  // their order here (a sweep's variants each on their own group of ranks).
+  virtual std::unique_ptr<Communicator> split(int color) = 0;
+
   // Ends every rank of the job at once (after an error on this rank that would otherwise
   // leave the others waiting in a collective). Returns only for a single process.
   virtual void abort(int exit_code) = 0;
@@ -81,6 +85,7 @@ class SingleProcess final : public Communicator {
   void broadcast(std::string&, int) override {}
   std::vector<std::string> all_to_all(const std::vector<std::string>& send) override { return send; }
   void barrier() override {}
+  std::unique_ptr<Communicator> split(int) override { return std::make_unique<SingleProcess>(); }
   void abort(int) override {}
 };
 
