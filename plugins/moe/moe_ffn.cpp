@@ -10,12 +10,21 @@
 namespace strata::moe_plugin {
 
 MoeFfn::MoeFfn(const MoeConfig& c, std::shared_ptr<Router> router, std::vector<std::shared_ptr<Balance>> balance,
-               std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype)
-    : config_(c), router_(std::move(router)), balance_(std::move(balance)), balance_names_(std::move(balance_names)) {
+               std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype,
+               std::shared_ptr<ExpertPlacement> placement)
+    : config_(c),
+      router_(std::move(router)),
+      balance_(std::move(balance)),
+      balance_names_(std::move(balance_names)),
+      placement_(std::move(placement)) {
   register_module("router", std::shared_ptr<Module>(router_));
   for (std::size_t i = 0; i < balance_.size(); ++i)
     register_module("balance_" + std::to_string(i), std::shared_ptr<Module>(balance_[i]));
-  experts_ = register_module("experts", std::make_shared<ExpertFfns>(c.n_experts, d_model, c.d_ff, c.activation, gen, dtype));
+  experts_ = register_module(
+      "experts", placement_ ? std::make_shared<ExpertFfns>(c.n_experts, d_model, c.d_ff, c.activation, gen, dtype,
+                                                           placement_->first_expert, placement_->local_experts,
+                                                           placement_->shard)
+                            : std::make_shared<ExpertFfns>(c.n_experts, d_model, c.d_ff, c.activation, gen, dtype));
   if (c.n_shared_experts > 0)
     shared_ = register_module("shared_experts",
                               std::make_shared<ExpertFfns>(c.n_shared_experts, d_model, c.shared_d_ff, c.activation, gen, dtype));
@@ -40,7 +49,15 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
     dropped = cap.dropped;
   }
   const ExpertSlots slots = sort_slots_by_expert(ids, config_.n_experts);
-  const Tensor out = experts_->forward(index_select(xf, 0, slots.token), slots.counts);             // [S, D]
+  const Tensor xs = index_select(xf, 0, slots.token);  // [S, D], grouped by expert
+  ExpertTraffic traffic;
+  if (placement_ && ctx.data_parallel() == nullptr)
+    throw ValueError("this moe ffn holds " + std::to_string(placement_->local_experts) + " of its " +
+                         std::to_string(config_.n_experts) + " experts (expert_parallel = " +
+                         std::to_string(config_.expert_parallel) + ") and runs only inside its data-parallel job",
+                     "run the whole model from its checkpoint in one process (strata generate, eval)");
+  const Tensor out = placement_ ? run_placed_experts(xs, slots.counts, *experts_, *placement_, traffic)
+                                : experts_->forward(xs, slots.counts);  // [S, D]
   const Tensor gates = index_select(reshape(routing.gates, {routing.gates.numel()}), 0, slots.slot);  // [S]
   Tensor y = index_add(Tensor::zeros({N, D}, x.dtype()), 0, slots.token, mul(out, unsqueeze(gates, 1)));
   if (shared_) {
@@ -54,12 +71,13 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
   if (ctx.training()) {
     report_routing(routing, slots.counts, dropped, ctx);
     if (config_.detailed_telemetry) report_routing_detail(ids, config_.n_experts, ctx);
+    if (placement_) report_expert_traffic(traffic, ctx);
   }
   return reshape(y, {B, T, D});
 }
 
 std::vector<MetricSeries> MoeFfn::metric_series() const {
-  std::vector<MetricSeries> out = routing_series(config_.detailed_telemetry);
+  std::vector<MetricSeries> out = routing_series(config_.detailed_telemetry, placement_ != nullptr);
   std::vector<const Module*> parts{router_.get()};
   for (const auto& b : balance_) parts.push_back(b.get());
   for (const Module* part : parts) {

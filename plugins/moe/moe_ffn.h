@@ -5,7 +5,8 @@
 //   balance terms add their losses to the step (each under its own name)
 //   ids = capacity(routing.expert_ids)         capacity_factor > 0: overflow dropped (-1)
 //   slots = sort_slots_by_expert(ids)          counting sort: each expert's slots contiguous
-//   out = experts(x[slots.token], counts)      one product per expert slice (grouped_matmul)
+//   out = experts(x[slots.token], counts)      one product per expert slice (grouped_matmul);
+//                                              with expert_parallel, on the ranks that hold them
 //   y[t] = sum over t's kept slots of gate * out   (index_add)
 //        + sum over shared experts of shared(x[t])    (always active, DeepSeekMoE)
 //          (times sigmoid(x[t] . shared_expert_gate) with shared_gate: Qwen2-MoE, Qwen3-Next)
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "capacity.h"
+#include "expert_parallel.h"
 #include "experts.h"
 
 namespace strata::moe_plugin {
@@ -32,12 +34,15 @@ struct MoeConfig {
   double capacity_factor = 0;  // 0: dropless
   DropPolicy drop_policy = DropPolicy::probability;
   bool detailed_telemetry = false;  // co-activation matrix and token-id x expert histogram
+  std::int64_t expert_parallel = 1;  // experts sharded over this many data-parallel ranks (expert_parallel.h)
 };
 
 class MoeFfn : public Ffn {
  public:
+  // `placement`: where the experts live under expert parallelism; null: all here.
   MoeFfn(const MoeConfig& config, std::shared_ptr<Router> router, std::vector<std::shared_ptr<Balance>> balance,
-         std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype);
+         std::vector<std::string> balance_names, std::int64_t d_model, Generator& gen, DType dtype,
+         std::shared_ptr<ExpertPlacement> placement = nullptr);
 
   // x: [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x, StepContext& ctx) override;
@@ -59,7 +64,8 @@ class MoeFfn : public Ffn {
   std::shared_ptr<Router> router_;
   std::vector<std::shared_ptr<Balance>> balance_;
   std::vector<std::string> balance_names_;
-  std::shared_ptr<ExpertFfns> experts_, shared_;
+  std::shared_ptr<ExpertFfns> experts_, shared_;  // experts_: this rank's block under expert parallelism
+  std::shared_ptr<ExpertPlacement> placement_;
   std::shared_ptr<nn::Linear> shared_gate_;  // shared_gate: [1, D]
 };
 

@@ -53,6 +53,11 @@ ConfigSchema moe_schema() {
   s.component_list("balance", ComponentKind::balance, "load-balancing terms, each with its coefficient");
   s.boolean("detailed_telemetry", false,
             "also log the expert co-activation matrix and the token-id x expert histogram (metrics.jsonl)");
+  s.integer("expert_parallel", 1,
+            "under mpirun: shard the routed experts over this many data-parallel ranks (dividing n_experts and the "
+            "job's ranks); tokens travel to their experts' ranks and back (docs/distributed.md). 1, or one process: "
+            "every rank holds every expert")
+      .range(1, 4096);
   s.boolean("allow_non_causal", false,
             "accept a router whose choice for a token depends on later tokens (expert_choice); such a model "
             "sees the future in training and cannot decode");
@@ -83,6 +88,11 @@ MoeConfig moe_config(const Config& config, const BuildContext& ctx) {
                        "remove it, or set capacity_factor > 0");
   c.drop_policy = config.string("drop_policy") == "position" ? DropPolicy::position : DropPolicy::probability;
   c.detailed_telemetry = config.boolean("detailed_telemetry");
+  c.expert_parallel = config.integer("expert_parallel");
+  if (c.expert_parallel > 1 && c.n_experts % c.expert_parallel != 0)
+    throw config.error("expert_parallel", "= " + std::to_string(c.expert_parallel) + " does not divide n_experts = " +
+                                              std::to_string(c.n_experts),
+                       "choose a divisor of n_experts: each rank holds n_experts / expert_parallel experts");
   return c;
 }
 
@@ -116,7 +126,7 @@ std::unique_ptr<MoeFfn> make_moe(const Config& config, const BuildContext& ctx) 
     }
   }
   return std::make_unique<MoeFfn>(c, std::move(router), std::move(balance), std::move(names), ctx.dims.d_model,
-                                  *ctx.gen, ctx.dtype);
+                                  *ctx.gen, ctx.dtype, place_experts(config, c.expert_parallel, c.n_experts, ctx));
 }
 
 // All experts count towards params; a token uses the router, its top_k routed experts and

@@ -1,5 +1,6 @@
 #include "telemetry.h"
 
+#include <strata/communicator.h>
 #include <strata/packing.h>
 
 #include <algorithm>
@@ -10,7 +11,7 @@
 
 namespace strata::moe_plugin {
 
-std::vector<MetricSeries> routing_series(bool detailed) {
+std::vector<MetricSeries> routing_series(bool detailed, bool expert_parallel) {
   using K = MetricKind;
   using R = MetricReduce;
   std::vector<MetricSeries> s = {
@@ -18,6 +19,9 @@ std::vector<MetricSeries> routing_series(bool detailed) {
        "share of the kept slots that each expert processed (sums to 1 over experts)", false},
       {"load_cv", K::scalar, {}, {}, "", R::mean,
        "coefficient of variation (std / mean) of the slots per expert; 0 is perfect balance", true},
+      {"global_load_cv", K::scalar, {}, {}, "", R::mean,
+       "load_cv of the slots per expert summed over every data-parallel rank's micro-batch (the global batch's "
+       "balance; equal to load_cv in one process)", false},
       {"max_violation", K::scalar, {}, {}, "", R::mean,
        "max load / mean load - 1 (Wang et al. 2024); 0 is perfect balance", true},
       {"dead_experts", K::scalar, {}, {}, "experts", R::mean,
@@ -28,6 +32,13 @@ std::vector<MetricSeries> routing_series(bool detailed) {
       {"router_entropy", K::scalar, {}, {}, "nats", R::mean,
        "mean over tokens of the entropy -sum_e p log p of the router's probabilities", true},
   };
+  if (expert_parallel) {
+    s.push_back({"expert_rank_load", K::vector, {"rank"}, {}, "fraction", R::mean,
+                 "share of the kept slots processed by each rank of the expert-parallel group (its experts)", false});
+    s.push_back({"expert_exchange_mib", K::scalar, {}, {}, "MiB", R::mean,
+                 "MiB each rank sent and received per forward to move token rows to their experts and back (the "
+                 "backward moves as much again)", false});
+  }
   if (detailed) {
     s.push_back({"coactivation", K::matrix, {"expert", "expert"}, {}, "tokens", R::mean,
                  "tokens per step sent to both experts i and j (i < j), and to i alone (i = j)", false});
@@ -65,6 +76,15 @@ void report_routing(const Routing& routing, const Tensor& kept_counts, std::int6
   for (std::size_t e = 0; e < c.size(); ++e) ctx.add_metric_at("load", std::int64_t(e), total > 0 ? double(c[e]) / total : 0.0);
   const LoadStats s = load_stats(kept_counts);
   ctx.add_metric("load_cv", s.cv);
+  if (Communicator* ranks = ctx.data_parallel()) {
+    std::vector<double> global(c.begin(), c.end());
+    ranks->all_reduce_sum(std::span<double>(global));
+    std::vector<std::int64_t> rounded(global.size());
+    for (std::size_t e = 0; e < global.size(); ++e) rounded[e] = std::int64_t(std::llround(global[e]));
+    ctx.add_metric("global_load_cv", load_stats(Tensor::from_vector(rounded, {std::int64_t(rounded.size())})).cv);
+  } else {
+    ctx.add_metric("global_load_cv", s.cv);
+  }
   ctx.add_metric("max_violation", s.max_violation);
   ctx.add_metric("dead_experts", double(s.dead));
   const double slots = double(routing.expert_ids.numel());
@@ -118,6 +138,18 @@ void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepC
     for (std::int64_t e = 0; e < E; ++e)
       if (const double count = positions[std::size_t(pos * E + e)]; count > 0)
         ctx.add_metric_at("position_expert", pos, e, count);
+}
+
+}  // namespace strata::moe_plugin
+
+namespace strata::moe_plugin {
+
+void report_expert_traffic(const ExpertTraffic& traffic, StepContext& ctx) {
+  double total = 0;
+  for (const std::int64_t n : traffic.slots_to_rank) total += double(n);
+  for (std::size_t q = 0; q < traffic.slots_to_rank.size(); ++q)
+    ctx.add_metric_at("expert_rank_load", std::int64_t(q), total > 0 ? double(traffic.slots_to_rank[q]) / total : 0.0);
+  ctx.add_metric("expert_exchange_mib", double(traffic.bytes) / double(1 << 20));
 }
 
 }  // namespace strata::moe_plugin

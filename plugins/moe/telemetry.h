@@ -17,12 +17,15 @@
 // Per-index series are written to metrics.jsonl; the progress line shows the summaries.
 #include <strata/components.h>
 
+#include "expert_parallel.h"
+
 #include <cstdint>
 
 namespace strata::moe_plugin {
 
 // The series report_routing (and, with detailed telemetry, report_routing_detail) logs.
-std::vector<MetricSeries> routing_series(bool detailed);
+// With `expert_parallel`, also the exchange's series (report_expert_traffic).
+std::vector<MetricSeries> routing_series(bool detailed, bool expert_parallel = false);
 
 struct LoadStats {
   double cv = 0, max_violation = 0;
@@ -36,5 +39,10 @@ void report_routing(const Routing& routing, const Tensor& kept_counts, std::int6
 
 // kept_ids: [N, k] i64 after capacity (-1 dropped); token ids from ctx when set.
 void report_routing_detail(const Tensor& kept_ids, std::int64_t n_experts, StepContext& ctx);
+
+// Expert parallelism: the share of this rank's kept slots that each rank of its expert group
+// processed (averaged over the ranks by the trainer: each rank's share of the group's
+// expert work when the ranks route equally many slots), and the MiB it sent and received.
+void report_expert_traffic(const ExpertTraffic& traffic, StepContext& ctx);
 
 }  // namespace strata::moe_plugin

@@ -90,6 +90,52 @@ for v in "$WORK"/sweep_groups/*/; do
   grep -q '"comm_fraction"' "$v/metrics.jsonl" || fail "sweep_groups: $v did not train on two ranks"
 done
 
+# Expert parallel: each rank holds half the experts; the checkpoint holds them all, so one
+# process evaluates it, and the run resumes on two ranks.
+cat >"$WORK/ep.toml" <<'TOML'
+[task]
+type = "copy"
+n_symbols = 8
+copy_len = 8
+[model]
+d_model = 32
+n_layers = 2
+[model.mixer.A]
+type = "attention"
+[model.ffn.E]
+type = "moe"
+n_experts = 4
+top_k = 2
+d_ff = 32
+expert_parallel = 2
+balance = [{ type = "switch_aux", alpha = 0.01, scope = "global" }]
+[train]
+steps = 20
+batch_size = 8
+log_every = 10
+eval_every = 10
+eval_batches = 2
+threads = 1
+checkpoint_every = 10
+TOML
+mpi_expect 0 ep_run run "$WORK/ep.toml" --out "$WORK/ep"
+grep -q '"metric.layers.0.ffn.expert_rank_load.1"' "$WORK/ep/metrics.jsonl" || fail "ep_run: no per-rank expert load"
+grep -q '"metric.layers.0.ffn.expert_exchange_mib"' "$WORK/ep/metrics.jsonl" || fail "ep_run: no exchange volume"
+strata_expect 0 ep_eval eval "$WORK/ep/checkpoint"
+mpi_expect 0 ep_resume run --resume "$WORK/ep" --set train.steps=30
+[[ $(grep -c '"step":30,' "$WORK/ep/metrics.jsonl") -eq 1 ]] || fail "ep_resume: step 30 is not logged exactly once"
+# Without mpirun the same file trains with every expert in the one process.
+strata_expect 0 ep_alone run "$WORK/ep.toml" --set train.steps=2 --out "$WORK/ep_alone"
+# A third rank cannot take half of the experts' groups.
+LAST=ep_three
+echo "mpirun -np 3 strata run ep.toml" >"$WORK/ep_three.cmd"
+rc=0
+timeout 120 "$MPIRUN" -np 3 --oversubscribe --allow-run-as-root "$STRATA" run "$WORK/ep.toml" --out "$WORK/ep_three" \
+  >"$WORK/ep_three.stdout" 2>"$WORK/ep_three.stderr" </dev/null || rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] || fail "ep_three: exited $rc"
+has stderr "does not divide the job's 3 ranks"
+echo "ok: ep_three (exit $rc)"
+
 # A rank killed mid-run ends the job, and mpirun names it.
 sed -e 's/^steps = 20/steps = 100000/' -e 's/^checkpoint_every = 10/checkpoint_every = 0/' "$WORK/tiny.toml" >"$WORK/long.toml"
 LAST=killed

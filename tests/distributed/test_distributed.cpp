@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "framework/app/src/distributed/gradient_buckets.h"
+#include "framework/app/src/distributed/sharded_parameters.h"
 #include "framework/app/src/distributed/step_exchange.h"
 #include "moe/moe_registry.h"
 #include "strata/autograd.h"
@@ -107,13 +108,15 @@ TEST_CASE("gradient buckets: every rank ends with the sum of the ranks' gradient
   GradientBuckets buckets(params, world(), 64);
   REQUIRE(buckets.bucket_count() >= 4);
 
-  // Rank r's gradient of parameter k is the constant (r + 1) * (k + 1); the last parameter
-  // is used by rank 0 only (the others' graphs never reach it: zero from them).
+  // Rank r's gradient of parameter k is the constant (r + 1) * (k + 1). In the second round
+  // the last parameter is used by rank 0 only (the others' graphs never reach it: zero
+  // from them).
   for (int round = 0; round < 2; ++round) {
+    const bool all_used = round == 0 || me == 0;
     for (Tensor& p : params) p.set_grad(Tensor());
     Tensor loss = Tensor::zeros({}, DType::f64);
     for (std::size_t k = 0; k < params.size(); ++k) {
-      if (k + 1 == params.size() && me != 0) continue;
+      if (k + 1 == params.size() && !all_used) continue;
       const double weight = double((me + 1) * int(k + 1));
       loss = add(loss, scale(sum(params[k].to(DType::f64)), weight));
     }
@@ -121,10 +124,14 @@ TEST_CASE("gradient buckets: every rank ends with the sum of the ranks' gradient
     const Tensor seed;
     autograd::backward(std::span<const Tensor>(&loss, 1), std::span<const Tensor>(&seed, 1), false,
                        buckets.ready_hook());
+    // Overlap: every bucket started inside the backward when every parameter was reached;
+    // none when the first bucket (the last parameters) waits for one that never is, since
+    // buckets start in order.
+    CHECK(buckets.started() == (all_used ? buckets.bucket_count() : 0));
     buckets.finish();
     const double rank_sum = double(n * (n + 1) / 2);
     for (std::size_t k = 0; k < params.size(); ++k) {
-      const double expected = k + 1 == params.size() ? double(k + 1) : rank_sum * double(k + 1);
+      const double expected = k + 1 == params.size() && round == 1 ? double(k + 1) : rank_sum * double(k + 1);
       for (const double g : values_of(params[k].grad())) REQUIRE(g == expected);
     }
   }
@@ -260,6 +267,8 @@ replica_check_every = 2
 
 struct Trained {
   std::vector<double> losses, eval_losses, aux;
+  std::vector<double> load_cv, global_load_cv;  // layer 0's, per logged step
+  std::vector<double> expert_rank_load;         // layer 0's share of rank 1's experts (-1: not logged)
   std::vector<double> params;
 };
 
@@ -267,7 +276,7 @@ Trained train_copy(std::int64_t batch_size, Communicator* group, std::vector<std
   ComponentRegistry& registry = test::moe_registry();
   overrides.push_back("train.batch_size=" + std::to_string(batch_size));
   const Experiment e = Experiment::from_string(kModel, "dp.toml", test::hermetic_options(overrides), registry);
-  const ExperimentObjects objects = build_experiment(e, registry, DType::f64);
+  const ExperimentObjects objects = build_experiment(e, registry, DType::f64, group);
   Trained out;
   TrainCallbacks callbacks;
   callbacks.on_record = [&](const MetricsRecord& r) {
@@ -275,11 +284,15 @@ Trained train_copy(std::int64_t batch_size, Communicator* group, std::vector<std
     if (r.has("eval_loss")) out.eval_losses.push_back(r.get("eval_loss"));
     for (const auto& [name, value] : r.values)
       if (name.rfind("aux.", 0) == 0) out.aux.push_back(value);
+    out.load_cv.push_back(r.get("metric.layers.0.ffn.load_cv"));
+    out.expert_rank_load.push_back(r.get("metric.layers.0.ffn.expert_rank_load.1", -1.0));
+    out.global_load_cv.push_back(r.get("metric.layers.0.ffn.global_load_cv"));
   };
   train(*objects.model, *objects.task, *make_optimizer(e, registry, *objects.model), e.train, callbacks, nullptr,
         group);
-  for (const Tensor& p : objects.model->parameters())
-    for (const double v : values_of(p)) out.params.push_back(v);
+  // Whole tensors: a sharded parameter's blocks gathered from its ranks.
+  for (const NamedParameter& p : objects.model->named_parameters())
+    for (const double v : values_of(p.shard ? gather_blocks(p.tensor, *p.shard) : p.tensor)) out.params.push_back(v);
   return out;
 }
 
@@ -297,6 +310,9 @@ TEST_CASE("data parallel: N ranks of batch b train as one process of batch N b",
   REQUIRE(max_difference(single.aux, parallel.aux) <= 1e-9);
   REQUIRE(max_difference(single.params, parallel.params) <= 1e-9);
   REQUIRE(single.losses.back() < single.losses.front());
+  // The global batch's balance is the one process's; the ranks' own micro-batches differ from it.
+  REQUIRE(max_difference(single.load_cv, parallel.global_load_cv) <= 1e-9);
+  REQUIRE(max_difference(single.load_cv, parallel.load_cv) > 1e-3);
 }
 
 TEST_CASE("data parallel: two runs with the same N are bitwise identical, on every rank", "[training]") {
@@ -325,6 +341,108 @@ TEST_CASE("data parallel: ranks whose parameters drift apart are stopped with th
   } catch (const Error& error) {
     REQUIRE_THAT(error.message(), Catch::Contains("rank(s) 1 differ from rank 0's after step 7"));
   }
+}
+
+// ---- expert parallelism ------------------------------------------------------------
+
+// An moe ffn of 4 experts at width 6 in f64, its experts on every rank (group null) or
+// sharded over the job (expert_parallel = 2); the same initial weights either way.
+std::shared_ptr<Ffn> moe_ffn(Communicator* group, std::vector<std::string> keys) {
+  Generator gen(5);
+  BuildContext ctx = test::moe_context(gen, 6, DType::f64);
+  ctx.data_parallel = group;
+  keys.insert(keys.begin(), {"n_experts=4", "top_k=2", "d_ff=8", "expert_parallel=2"});  // the test's keys win
+  return test::make_moe_component<Ffn>(ComponentKind::ffn, "moe", keys, ctx);
+}
+
+const NamedParameter& parameter_named(const std::vector<NamedParameter>& params, const std::string& suffix) {
+  for (const NamedParameter& p : params)
+    if (p.name.size() >= suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return p;
+  FAIL("no parameter " << suffix);
+  return params.front();
+}
+
+// Forward and backward of both on this rank's tokens: outputs, input and router gradients
+// equal; the sharded experts' gradients equal the whole model's summed over the expert group.
+void check_expert_parallel_ffn(const std::vector<std::string>& keys, bool route_to_first_rank) {
+  const std::shared_ptr<Ffn> whole = moe_ffn(nullptr, keys), sharded = moe_ffn(&world(), keys);
+  const std::vector<NamedParameter> whole_params = whole->named_parameters(), sharded_params = sharded->named_parameters();
+  REQUIRE(parameter_named(sharded_params, "experts.down_proj").shard != nullptr);
+  REQUIRE(parameter_named(sharded_params, "experts.down_proj").tensor.size(0) == 2);
+  REQUIRE_FALSE(parameter_named(sharded_params, "router.weight").shard);
+  if (route_to_first_rank) {
+    // Every token to experts 0 and 1, which rank 0 holds: rank 1 receives no rows at all.
+    autograd::NoGradGuard no_grad;
+    const Tensor w = Tensor::from_vector(std::vector<double>(24, 0.0), {4, 6});
+    w.slice(0, 0, 2).fill_(1.0);
+    w.slice(0, 2, 4).fill_(-1.0);
+    for (auto* params : {&whole_params, &sharded_params}) {
+      Tensor weight = parameter_named(*params, "router.weight").tensor;
+      weight.copy_(w);
+    }
+  }
+  Generator gen(20 + std::uint64_t(world().rank()));
+  const Tensor x = route_to_first_rank ? Tensor::rand({2, 5, 6}, gen, DType::f64) : Tensor::randn({2, 5, 6}, gen, DType::f64);
+  const Tensor weights = Tensor::randn({2, 5, 6}, gen, DType::f64);
+  Tensor x_whole = x.detach().clone().requires_grad_(), x_sharded = x.detach().clone().requires_grad_();
+  StepContext plain(true), in_job(true);
+  in_job.set_data_parallel(&world());
+  const Tensor y_whole = whole->forward(x_whole, plain), y_sharded = sharded->forward(x_sharded, in_job);
+  REQUIRE(max_difference(values_of(y_whole), values_of(y_sharded)) <= 1e-12);
+  sum(mul(y_whole, weights)).backward();
+  sum(mul(y_sharded, weights)).backward();
+  REQUIRE(max_difference(values_of(x_whole.grad()), values_of(x_sharded.grad())) <= 1e-12);
+  REQUIRE(max_difference(values_of(parameter_named(whole_params, "router.weight").tensor.grad()),
+                         values_of(parameter_named(sharded_params, "router.weight").tensor.grad())) <= 1e-12);
+  for (const std::string name : {"experts.gate_up_proj", "experts.down_proj"}) {
+    // Summed over the expert group's ranks (whose tokens the block's experts processed);
+    // the trainer then sums over the ranks that hold the same block.
+    const NamedParameter& block = parameter_named(sharded_params, name);
+    std::vector<double> summed = values_of(parameter_named(whole_params, name).tensor.grad());
+    block.shard->shards->all_reduce_sum(std::span<double>(summed));
+    const Tensor full = Tensor::from_vector(summed, parameter_named(whole_params, name).tensor.shape());
+    REQUIRE(max_difference(values_of(block_of(full, *block.shard)), values_of(block.tensor.grad())) <= 1e-12);
+  }
+  // Telemetry: each rank's share of the group's expert work, and the bytes moved.
+  const auto& m = in_job.metrics();
+  REQUIRE(m.count("expert_rank_load.0") == 1);
+  REQUIRE(m.at("expert_rank_load.0") + m.at("expert_rank_load.1") == Approx(1.0));
+  if (route_to_first_rank) REQUIRE(m.at("expert_rank_load.1") == 0.0);
+  REQUIRE(m.at("expert_exchange_mib") > 0.0);
+}
+
+TEST_CASE("expert parallel: a sharded moe ffn computes what the whole one does, dropless", "[expert]") {
+  check_expert_parallel_ffn({}, false);
+}
+
+TEST_CASE("expert parallel: with a capacity, and with a rank whose experts get no token", "[expert]") {
+  check_expert_parallel_ffn({"capacity_factor=1.0"}, false);
+  check_expert_parallel_ffn({}, true);
+}
+
+TEST_CASE("expert parallel: EP 2 trains as one process of the whole batch", "[expert]") {
+  const int n = world().size();
+  const Trained single = train_copy(3 * n, nullptr);
+  const Trained sharded = train_copy(3, &world(), {"model.ffn.E.expert_parallel=2"});
+  REQUIRE(max_difference(single.losses, sharded.losses) <= 1e-9);
+  REQUIRE(max_difference(single.eval_losses, sharded.eval_losses) <= 1e-9);
+  REQUIRE(max_difference(single.params, sharded.params) <= 1e-9);
+  for (const double share : sharded.expert_rank_load) REQUIRE((share > 0.0 && share < 1.0));
+  // With a capacity, the sharded ffn's outputs and gradients equal the whole one's (above);
+  // over training steps the two differ in the order of additions (the experts' rows from
+  // every rank go through one product instead of one per rank), and a capacity turns such
+  // 1e-16 differences into a different dropped token whenever two tokens nearly tie for an
+  // expert's last slot. So here: it trains, and the ranks holding the same experts agree
+  // (train.replica_check_every = 2 checks them).
+  const Trained split = train_copy(3, &world(), {"model.ffn.E.capacity_factor=1.0", "model.ffn.E.expert_parallel=2"});
+  REQUIRE(split.losses.back() < split.losses.front());
+}
+
+TEST_CASE("expert parallel: expert_parallel must divide the job's ranks and the experts", "[expert]") {
+  REQUIRE_THROWS_WITH(moe_ffn(&world(), {"expert_parallel=3", "n_experts=6"}),
+                      Catch::Contains("does not divide the job's"));
+  REQUIRE_THROWS_WITH(moe_ffn(nullptr, {"n_experts=3", "top_k=1"}), Catch::Contains("does not divide n_experts"));
 }
 
 }  // namespace

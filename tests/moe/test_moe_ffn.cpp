@@ -205,6 +205,7 @@ TEST_CASE("moe telemetry: load shares, CV, dead experts, entropy", "[moe][ffn]")
   CHECK(m.at("load.0") == 0.0);
   CHECK(m.at("dead_experts") == 3.0);
   CHECK(m.at("load_cv") == Approx(std::sqrt(3.0)));  // counts (0, 0, 10, 0): std / mean = sqrt(3)
+  CHECK(m.at("global_load_cv") == m.at("load_cv"));  // one process: its micro-batch is the global batch
   CHECK(m.at("max_violation") == Approx(3.0));
   CHECK(m.at("router_entropy") < 0.1);
   // Evaluation forwards add no telemetry.

@@ -54,15 +54,18 @@ struct CheckpointChecks {
 };
 
 // Writes the model's parameters and buffers (in their own dtypes) to a safetensors file;
-// `metadata` goes into its header.
+// `metadata` goes into its header. A parameter sharded over ranks (expert parallelism) is
+// written whole: its full tensor must be in `full_tensors` (gather_sharded_parameters).
 void save_model_weights(const Model& model, const std::filesystem::path& file,
-                        const std::map<std::string, std::string>& metadata = {});
+                        const std::map<std::string, std::string>& metadata = {},
+                        const std::vector<std::pair<std::string, Tensor>>& full_tensors = {});
 
 // Fills every parameter and buffer of `model` from a safetensors file strata wrote,
 // converting between float dtypes where needed. Every tensor of the model must be present
 // with its exact shape, a dtype of its kind (float for float, integer for integer), intact
 // (its digest) and finite, and the file may hold no others; otherwise FileFormatError names
-// the tensors and the model is left unchanged.
+// the tensors and the model is left unchanged. A sharded parameter takes its block of the
+// file's full tensor.
 void load_model_weights(Model& model, const std::filesystem::path& file, const CheckpointChecks& checks = {});
 
 // Writes the checkpoint `folder` (replacing one that is there, as a whole): experiment.toml,

@@ -62,8 +62,10 @@ struct ExperimentObjects {
 // (vocabulary, sequence length). Without [task], [model] vocab_size must be set (ConfigError).
 std::shared_ptr<Task> make_experiment_task(const Experiment& experiment, const BuildContext& ctx, ModelDims& dims);
 
+// `data_parallel`: the group the model will train on (components may shard over it: expert
+// parallelism, docs/distributed.md); null for one process. Every rank of it must call this.
 ExperimentObjects build_experiment(const Experiment& experiment, const ComponentRegistry& registry,
-                                   DType dtype = DType::f32);
+                                   DType dtype = DType::f32, Communicator* data_parallel = nullptr);
 
 // The experiment's [train.optimizer] (default adamw), holding `model`'s parameters.
 std::shared_ptr<Optimizer> make_optimizer(const Experiment& experiment, const ComponentRegistry& registry,

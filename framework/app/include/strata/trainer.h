@@ -66,6 +66,10 @@ struct TrainingState {
   std::int64_t schedule_steps = 0;
   // Ranks of the data-parallel job that wrote it (1: one process); a resume needs as many.
   int data_parallel_size = 1;
+  // Expert parallel: the full tensors of the model's sharded parameters, gathered from every
+  // rank for the checkpoint (the optimizer state above holds full tensors too). Not saved
+  // in state.json: they go into model.safetensors. Empty otherwise.
+  std::vector<std::pair<std::string, Tensor>> gathered_parameters;
 };
 
 struct TrainCallbacks {

@@ -44,6 +44,8 @@ class GradientBuckets {
   void finish();
 
   std::size_t bucket_count() const { return buckets_.size(); }
+  // Buckets whose sum has started since begin() (during the backward, before finish()).
+  std::size_t started() const { return next_to_start_; }
   // Seconds spent inside the communicator since the last begin(): copying, starting,
   // testing and waiting (the part of communication not hidden behind the backward).
   double exposed_seconds() const { return exposed_seconds_; }

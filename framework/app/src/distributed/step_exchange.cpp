@@ -65,12 +65,26 @@ std::string replica_hash(const Module& model) {
     for (const std::int64_t d : c.shape()) digest.update_u64(std::uint64_t(d));
     digest.update(c.raw_data(), std::size_t(c.numel()) * dtype_size(c.dtype()));
   };
-  for (const auto& p : model.named_parameters()) add(p.name, p.tensor);
+  for (const auto& p : model.named_parameters())
+    if (!p.shard) add(p.name, p.tensor);
   for (const auto& b : model.named_buffers()) add(b.name, b.tensor);
   return digest.hex();
 }
 
 void check_replicas(Communicator& group, const Module& model, std::int64_t step) {
+  // A sharded parameter's block is compared with the ranks that hold the same block.
+  for (const auto& p : model.named_parameters()) {
+    if (!p.shard || p.shard->replicas->size() == 1) continue;
+    Digest digest;
+    const Tensor block = p.tensor.contiguous();
+    digest.update(block.raw_data(), std::size_t(block.numel()) * dtype_size(block.dtype()));
+    const std::vector<std::string> blocks = p.shard->replicas->all_gather(digest.hex());
+    for (const std::string& h : blocks)
+      if (h != blocks.front())
+        throw Error("the ranks holding the same block of " + p.name + " (expert parallel) disagree after step " +
+                        std::to_string(step) + ": the data-parallel replicas drifted apart",
+                    "run every rank with the same strata build, plugins and train.threads");
+  }
   const std::vector<std::string> hashes = group.all_gather(replica_hash(model));
   std::string differing;
   std::size_t first = 0;

@@ -27,9 +27,11 @@ Batch batch_rows(const Batch& batch, std::int64_t start, std::int64_t count);
 // Positions whose prediction is scored (target >= 0): the cross-entropy mean's denominator.
 std::int64_t scored_positions(const Tensor& targets);
 
-// A hash of every parameter and buffer of `model` (names, shapes and values).
+// A hash of every replicated parameter and buffer of `model` (names, shapes and values;
+// blocks of sharded parameters are left out: they differ between ranks by design).
 std::string replica_hash(const Module& model);
-// Throws Error, on every rank alike, when a rank's replica_hash differs from rank 0's.
+// Throws Error, on every rank alike, when a rank's replica_hash differs from rank 0's, or a
+// sharded block differs between the ranks that hold it.
 void check_replicas(Communicator& group, const Module& model, std::int64_t step);
 
 }  // namespace strata

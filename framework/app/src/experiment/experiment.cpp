@@ -213,7 +213,8 @@ std::shared_ptr<Task> make_experiment_task(const Experiment& e, const BuildConte
   return task;
 }
 
-ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry& registry, DType dtype) {
+ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry& registry, DType dtype,
+                                   Communicator* data_parallel) {
   Generator gen(static_cast<std::uint64_t>(e.train.integer("seed")));
   BuildContext ctx;
   ctx.dtype = dtype;
@@ -222,7 +223,7 @@ ExperimentObjects build_experiment(const Experiment& e, const ComponentRegistry&
   ExperimentObjects out;
   ModelDims dims;
   out.task = make_experiment_task(e, ctx, dims);
-  out.model = Model::build(e.model, registry, dims, gen, dtype);
+  out.model = Model::build(e.model, registry, dims, gen, dtype, data_parallel);
   return out;
 }
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
+#include "distributed/sharded_parameters.h"
 #include "io/checkpoint_integrity.h"
 #include "io/training_state.h"
 #include "strata/atomic_file.h"
@@ -20,26 +22,57 @@ namespace fs = std::filesystem;
 namespace {
 
 // Every tensor a checkpoint holds for `model`: parameters, then buffers.
-std::vector<std::pair<std::string, Tensor>> model_tensors(const Model& model) {
+// What a checkpoint holds: every parameter (sharded ones whole, from `full_tensors`) and buffer.
+std::vector<std::pair<std::string, Tensor>> model_tensors(const Model& model,
+                                                          const std::vector<std::pair<std::string, Tensor>>& full_tensors) {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.name, p.tensor);
+  for (const auto& p : model.named_parameters()) {
+    if (!p.shard) {
+      out.emplace_back(p.name, p.tensor);
+      continue;
+    }
+    const auto it = std::find_if(full_tensors.begin(), full_tensors.end(), [&](const auto& f) { return f.first == p.name; });
+    if (it == full_tensors.end())
+      throw ValueError("parameter " + p.name + " is sharded over ranks, and its full tensor was not gathered",
+                       "gather the blocks first (gather_sharded_parameters) on every rank");
+    out.emplace_back(p.name, it->second);
+  }
   for (const auto& b : model.named_buffers()) out.emplace_back(b.name, b.tensor);
   return out;
 }
 
 }  // namespace
 
-void save_model_weights(const Model& model, const fs::path& file, const std::map<std::string, std::string>& metadata) {
+void save_model_weights(const Model& model, const fs::path& file, const std::map<std::string, std::string>& metadata,
+                        const std::vector<std::pair<std::string, Tensor>>& full_tensors) {
   std::map<std::string, std::string> meta = metadata;
   meta.emplace("format", "strata");
   meta.emplace("strata_version", build_info());
-  safetensors::write(file, model_tensors(model), meta);
+  safetensors::write(file, model_tensors(model, full_tensors), meta);
 }
 
 void load_model_weights(Model& model, const fs::path& file, const CheckpointChecks& checks) {
   const safetensors::Reader reader(file);
   require_digests(reader, checks.allow_unverified);
-  const auto targets = model_tensors(model);
+  // A sharded parameter's block: its place in the file holds the full tensor.
+  std::map<std::string, std::shared_ptr<const ParameterShard>> shards;
+  std::vector<std::pair<std::string, Tensor>> targets;
+  for (const auto& p : model.named_parameters()) {
+    targets.emplace_back(p.name, p.tensor);
+    if (p.shard) shards[p.name] = p.shard;
+  }
+  for (const auto& b : model.named_buffers()) targets.emplace_back(b.name, b.tensor);
+  const auto file_shape = [&](const std::string& name, const Tensor& tensor) {
+    const auto it = shards.find(name);
+    if (it == shards.end()) return tensor.shape();
+    std::vector<std::int64_t> dims(tensor.shape().begin(), tensor.shape().end());
+    dims[0] = it->second->full_rows;
+    return Shape(std::span<const std::int64_t>(dims));
+  };
+  const auto value_of = [&](const std::string& name, const Tensor& loaded) {
+    const auto it = shards.find(name);
+    return it == shards.end() ? loaded : block_of(loaded, *it->second);
+  };
   std::vector<std::string> missing, mismatched, unexpected;
   std::set<std::string> expected;
   for (const auto& [name, tensor] : targets) {
@@ -47,8 +80,9 @@ void load_model_weights(Model& model, const fs::path& file, const CheckpointChec
     const safetensors::TensorInfo* info = reader.find(name);
     if (info == nullptr)
       missing.push_back(name);
-    else if (!(info->shape == tensor.shape()))
-      mismatched.push_back(name + " (file " + info->shape.to_string() + ", model " + tensor.shape().to_string() + ")");
+    else if (!(info->shape == file_shape(name, tensor)))
+      mismatched.push_back(name + " (file " + info->shape.to_string() + ", model " +
+                           file_shape(name, tensor).to_string() + ")");
     else if (safetensors::is_float_dtype(info->dtype) != is_floating(tensor.dtype()))
       mismatched.push_back(name + " (file " + info->dtype + ", model " + std::string(dtype_name(tensor.dtype())) + ")");
   }
@@ -72,7 +106,7 @@ void load_model_weights(Model& model, const fs::path& file, const CheckpointChec
   autograd::NoGradGuard no_grad;
   for (const auto& [name, tensor] : targets) {
     Tensor destination = tensor;
-    destination.copy_(reader.load(name));
+    destination.copy_(value_of(name, reader.load(name)));
   }
 }
 
@@ -151,7 +185,8 @@ void save_checkpoint(const fs::path& folder, const Experiment& experiment, const
   try {
     std::map<std::string, std::string> metadata;
     if (state) metadata["strata.step"] = std::to_string(state->step);
-    save_model_weights(model, fresh / kCheckpointWeightsFile, metadata);
+    save_model_weights(model, fresh / kCheckpointWeightsFile, metadata,
+                       state ? state->gathered_parameters : std::vector<std::pair<std::string, Tensor>>{});
     if (state) save_training_state(fresh, *state, model);
     write_text_atomically(fresh / kCheckpointExperimentFile, experiment.resolved_toml());
     if (tokenizer) copy_tokenizer_file(*tokenizer, fresh);

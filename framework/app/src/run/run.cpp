@@ -1,5 +1,6 @@
 #include "strata/run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -182,7 +183,8 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (writer) lock.emplace(folder);
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
   if (settings.check_memory) require_training_fits(e, registry);
-  const ExperimentObjects objects = build_experiment(e, registry);
+  // Every rank builds the model (an expert-parallel layer splits the group and keeps its block).
+  const ExperimentObjects objects = build_experiment(e, registry, DType::f32, settings.group);
   Model& model = *objects.model;
 
   TrainingState resume_state;
@@ -286,7 +288,12 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (outcome.summary.interrupted) outcome.stop_signal = g_stop_signal.load();
   outcome.peak_memory_bytes = memory.stats().peak_allocated_bytes;
   if (!writer) return outcome;
-  if (!outcome.summary.interrupted) probe_decoding(model, *objects.task, outcome);
+  // A model whose experts are spread over the ranks cannot decode in rank 0 alone; its
+  // checkpoint holds the whole model, which `strata generate` decodes in one process.
+  const std::vector<NamedParameter> parameters = model.named_parameters();
+  const bool whole =
+      std::none_of(parameters.begin(), parameters.end(), [](const NamedParameter& p) { return p.shard != nullptr; });
+  if (!outcome.summary.interrupted && whole) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);
   run_folder::write_metrics_tables(folder);
   write_run_report(folder);

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <optional>
 
 #include "distributed/gradient_buckets.h"
+#include "distributed/sharded_parameters.h"
 #include "distributed/step_exchange.h"
 #include "strata/autograd.h"
 #include "strata/distributed.h"
@@ -68,14 +68,23 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
   std::int64_t correct = 0, scored = 0;
   for (std::int64_t i = 0; i < n_batches; ++i) {
     Batch batch = task.eval_batch(i, batch_size);
+    // Every rank takes part in every forward (expert-parallel layers exchange tokens): a
+    // batch of fewer rows than ranks is evaluated whole on every rank and counted by rank 0.
+    bool counted = true;
     if (ranks > 1) {
-      const std::int64_t rows = batch.inputs.size(0), first = rows * rank / ranks, last = rows * (rank + 1) / ranks;
-      if (first == last) continue;
-      batch = batch_rows(batch, first, last - first);
+      const std::int64_t rows = batch.inputs.size(0);
+      if (rows >= ranks) {
+        const std::int64_t first = rows * rank / ranks, last = rows * (rank + 1) / ranks;
+        batch = batch_rows(batch, first, last - first);
+      } else {
+        counted = rank == 0;
+      }
     }
     StepContext ctx(false, nullptr);
     ctx.set_sequence_starts(batch.sequence_starts);
+    if (ranks > 1) ctx.set_data_parallel(group);  // expert-parallel layers exchange tokens
     const Tensor logits = model.forward(batch.inputs, ctx);
+    if (!counted) continue;
     CrossEntropyOptions options;
     options.reduction = Reduction::sum;
     loss_sum += cross_entropy(logits, batch.targets, options).item();
@@ -137,6 +146,9 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   const std::int64_t replica_check_every = c.integer("replica_check_every");
 
   const std::vector<Tensor> params = model.parameters();
+  const std::vector<NamedParameter> named = model.named_parameters();
+  // Expert parallel: some parameters are blocks of tensors sharded over ranks.
+  const bool sharded = has_sharded_parameters(named);
   // The schedule's span: given, else the resumed run's (its learning rate must not jump when
   // train.steps changes on resume), else train.steps. Past its end the rate stays at its floor.
   const std::int64_t span = c.integer("schedule_steps") > 0                 ? c.integer("schedule_steps")
@@ -164,6 +176,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       throw ValueError("cannot resume with optimizer '" + type + "': the checkpoint was written by '" +
                            state.optimizer_type + "'",
                        "resume with the checkpoint's [train.optimizer], or start a new run from its weights");
+    if (sharded) slice_sharded_state(named, state.optimizer_state);  // the checkpoint holds full tensors
     optimizer.load_state(state.optimizer_steps, {state.optimizer_state.begin(), state.optimizer_state.end()});
   } else {
     // Separate streams: the data does not shift when a component draws noise.
@@ -178,9 +191,30 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   state.schedule_steps = span;
   model.train(true);
 
-  std::optional<GradientBuckets> buckets;
-  if (data_parallel)
-    buckets.emplace(params, *group, std::size_t(c.number("bucket_mib") * double(1 << 20)));
+  // Gradient sums: the replicated parameters' over the data-parallel group, each sharded
+  // block's over the ranks that hold the same block (none when it is alone).
+  std::vector<std::unique_ptr<GradientBuckets>> buckets;
+  autograd::LeafReadyFn ready_hook;
+  if (data_parallel) {
+    const std::size_t bucket_bytes = std::size_t(c.number("bucket_mib") * double(1 << 20));
+    std::vector<Tensor> replicated;
+    std::vector<std::pair<Communicator*, std::vector<Tensor>>> blocks;
+    for (const NamedParameter& p : named) {
+      if (!p.shard) {
+        replicated.push_back(p.tensor);
+        continue;
+      }
+      if (p.shard->replicas->size() == 1) continue;
+      if (blocks.empty() || blocks.back().first != p.shard->replicas) blocks.emplace_back(p.shard->replicas, std::vector<Tensor>{});
+      blocks.back().second.push_back(p.tensor);
+    }
+    buckets.push_back(std::make_unique<GradientBuckets>(replicated, *group, bucket_bytes));
+    for (auto& [replicas, tensors] : blocks)
+      buckets.push_back(std::make_unique<GradientBuckets>(tensors, *replicas, bucket_bytes));
+    ready_hook = [&buckets](const TensorImpl& leaf) {
+      for (const auto& b : buckets) b->ready_hook()(leaf);
+    };
+  }
 
   TrainSummary summary;
   summary.initial_eval = state.initial_eval;
@@ -188,14 +222,19 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   summary.final_train_loss = state.last_train_loss;
   const Clock::time_point start = Clock::now();
   const auto checkpoint = [&] {
-    if (!callbacks.on_checkpoint) return;
+    if (!callbacks.on_checkpoint && !sharded) return;
     state.optimizer_steps = optimizer.steps_taken();
     state.optimizer_type = c.component("optimizer").type();
     state.optimizer_state = optimizer.state();
     TrainingState saved = state;
     // The checkpoint holds rank 0's noise stream (the one each rank's is derived from).
     if (rank > 0) saved.noise_gen.set_state(seed * 2 + 2, state.noise_gen.offset());
-    callbacks.on_checkpoint(saved);
+    if (sharded) {
+      // Every rank sends its blocks: the checkpoint holds whole tensors.
+      gather_sharded_state(named, saved.optimizer_state);
+      saved.gathered_parameters = gather_sharded_parameters(named);
+    }
+    if (callbacks.on_checkpoint) callbacks.on_checkpoint(saved);
   };
 
   // How each logged metric combines over a logging window: as its declaration says
@@ -209,6 +248,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
   const auto diverged_loss = [&](std::int64_t step, double loss, const Batch& batch) {
     StepContext again(true, nullptr);
     again.set_sequence_starts(batch.sequence_starts);
+    if (data_parallel) again.set_data_parallel(group);
     const std::string where = model.first_nonfinite_activation(batch.inputs, again);
     return TrainingDivergedError(
         "training diverged at step " + std::to_string(step) + ": the loss is " +
@@ -251,10 +291,10 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       if (const Tensor aux = ctx.total_aux_loss(); aux.defined()) total = add(total, scale(aux, 1.0 / double(ranks)));
       const Tensor root = scale(total, 1.0 / double(accum));
       if (data_parallel && micro == accum - 1) {
-        buckets->begin();
+        for (const auto& b : buckets) b->begin();
         const Tensor seed_grad;  // undefined: d root / d root = 1
         autograd::backward(std::span<const Tensor>(&root, 1), std::span<const Tensor>(&seed_grad, 1), false,
-                           buckets->ready_hook());
+                           ready_hook);
       } else {
         root.backward();
       }
@@ -268,7 +308,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     }
     double comm_seconds = 0;
     if (data_parallel) {
-      buckets->finish();
+      for (const auto& b : buckets) b->finish();
       const Clock::time_point exchange_start = Clock::now();
       StepValues local;
       local.sums["loss"] = step_loss;
@@ -282,7 +322,8 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
         if (name.rfind("aux.", 0) == 0) step_aux[name] = value;
         if (name.rfind("metric.", 0) == 0) step_metrics[name.substr(7)] = value;
       }
-      comm_seconds = buckets->exposed_seconds() + seconds_since(exchange_start);
+      comm_seconds = seconds_since(exchange_start);
+      for (const auto& b : buckets) comm_seconds += b->exposed_seconds();
       if (!std::isfinite(step_loss)) throw diverged_loss(step, step_loss, batch);
     }
     for (const auto& [name, value] : step_aux) state.window_extra[name] += value;
@@ -302,7 +343,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
           break;
       }
     }
-    const double grad_norm = clip_grad_norm(params, grad_clip);
+    const double grad_norm = sharded ? clip_sharded_grad_norm(named, grad_clip) : clip_grad_norm(params, grad_clip);
     if (!std::isfinite(grad_norm)) {
       const std::string name = first_nonfinite_gradient(model);
       throw TrainingDivergedError("training diverged at step " + std::to_string(step) +

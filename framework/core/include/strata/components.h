@@ -44,6 +44,9 @@ struct BuildContext {
   // router and balance terms). The names are a contract between the plugins involved;
   // the core never reads them.
   std::map<std::string, std::int64_t, std::less<>> from_parent;
+  // The data-parallel group the model will train on (null: one process). A component may
+  // shard its parameters over it (an moe ffn with expert_parallel: ParameterShard).
+  Communicator* data_parallel = nullptr;
 
   // from_parent[name]; a ConfigError located at `config` when the parent did not pass it
   // (the component was built outside a parent that provides it).

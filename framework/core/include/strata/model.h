@@ -43,9 +43,10 @@ struct DecodeState {
 class Model : public Module {
  public:
   // Builds from a validated [model] config. dims.vocab_size and dims.max_seq_len come from
-  // the task; d_model and n_layers are filled in from the config.
+  // the task; d_model and n_layers are filled in from the config. `data_parallel`: the
+  // group the model will train on (BuildContext::data_parallel), null for one process.
   static std::shared_ptr<Model> build(const Config& model_config, const ComponentRegistry& registry, ModelDims dims,
-                                      Generator& gen, DType dtype = DType::f32);
+                                      Generator& gen, DType dtype = DType::f32, Communicator* data_parallel = nullptr);
 
   // ids: [B, T] i64 -> logits [B, T, V]
   Tensor forward(const Tensor& ids, StepContext& ctx);

@@ -40,10 +40,25 @@ struct NamedBuffer {
   Tensor tensor;
 };
 
+class Communicator;
+
+// A parameter of which this process holds one block of rows (along dim 0) of the full
+// tensor, the other blocks living on other ranks: expert parallelism
+// (docs/distributed.md). Block i is held by rank i of `shards`; the ranks of `replicas`
+// hold the same block, and its gradient is summed over them. Checkpoints hold the full
+// tensor (the application gathers the blocks), so that a model trained sharded loads
+// whole into one process.
+struct ParameterShard {
+  Communicator* shards = nullptr;    // the ranks that together hold the full tensor
+  Communicator* replicas = nullptr;  // the ranks that hold this same block
+  std::int64_t full_rows = 0;        // rows (dim 0) of the full tensor
+};
+
 struct NamedParameter {
   std::string name;  // dotted path: "layers.3.mixer.conv_weight"
   Tensor tensor;     // a leaf that requires grad
   bool weight_decay = true;
+  std::shared_ptr<const ParameterShard> shard;  // null: the whole tensor (replicated under data parallelism)
 };
 
 class Module : public Component {
@@ -80,6 +95,9 @@ class Module : public Component {
   // Registers `value` (made a leaf that requires grad) and returns the stored tensor.
   // Names must be unique within the module; use [A-Za-z0-9_].
   Tensor& register_parameter(const std::string& name, Tensor value, ParamFlags flags = ParamFlags::none);
+  // The same for a block of a parameter sharded over ranks (ParameterShard).
+  Tensor& register_sharded_parameter(const std::string& name, Tensor block, std::shared_ptr<const ParameterShard> shard,
+                                     ParamFlags flags = ParamFlags::none);
   // Registers `value` as a buffer (detached; updated in place by its owner, e.g. in
   // after_step) and returns the stored tensor.
   Tensor& register_buffer(const std::string& name, Tensor value);
@@ -102,6 +120,7 @@ class Module : public Component {
     std::string name;
     Tensor tensor;
     ParamFlags flags;
+    std::shared_ptr<const ParameterShard> shard;
   };
   std::vector<Param> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

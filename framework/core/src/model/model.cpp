@@ -56,7 +56,7 @@ std::vector<LayerSpec> plan_layers(const Config& config, const ComponentRegistry
 }  // namespace detail
 
 std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistry& registry, ModelDims dims,
-                                    Generator& gen, DType dtype) {
+                                    Generator& gen, DType dtype, Communicator* data_parallel) {
   std::shared_ptr<Model> model(new Model());
   dims = detail::resolve_model_dims(config, dims);
   model->dims_ = dims;
@@ -72,6 +72,7 @@ std::shared_ptr<Model> Model::build(const Config& config, const ComponentRegistr
   ctx.dtype = dtype;
   ctx.gen = &gen;
   ctx.registry = &registry;
+  ctx.data_parallel = data_parallel;
 
   const std::vector<LayerSpec> layers = detail::plan_layers(config, registry, ctx);
 

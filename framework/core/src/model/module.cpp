@@ -17,9 +17,20 @@ Tensor& Module::register_parameter(const std::string& name, Tensor value, ParamF
   }
   Tensor leaf = value.detach();
   leaf.requires_grad_(true);
-  params_.push_back({name, std::move(leaf), flags});
+  params_.push_back({name, std::move(leaf), flags, nullptr});
   order_.push_back(true);
   return params_.back().tensor;
+}
+
+Tensor& Module::register_sharded_parameter(const std::string& name, Tensor block,
+                                           std::shared_ptr<const ParameterShard> shard, ParamFlags flags) {
+  if (!shard || shard->shards == nullptr || shard->replicas == nullptr || block.rank() == 0 ||
+      shard->full_rows < block.size(0))
+    throw ValueError("sharded parameter '" + name + "' needs its shard groups and a full row count of at least its "
+                     "block's rows");
+  Tensor& stored = register_parameter(name, std::move(block), flags);
+  params_.back().shard = std::move(shard);
+  return stored;
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor value) {
@@ -55,7 +66,7 @@ void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out
     if (is_param) {
       const Param& p = params_[next_param++];
       const bool decay = (static_cast<unsigned>(p.flags) & static_cast<unsigned>(ParamFlags::no_weight_decay)) == 0;
-      out.push_back({prefix + p.name, p.tensor, decay});
+      out.push_back({prefix + p.name, p.tensor, decay, p.shard});
     } else {
       const auto& [name, child] = children_[next_child++];
       child->collect(prefix + name + ".", out);

@@ -1,0 +1,142 @@
+#include "expert_parallel.h"
+
+#include <strata/autograd.h>
+#include <strata/error.h>
+#include <strata/ops.h>
+
+#include <cstring>
+#include <string>
+
+namespace strata::moe_plugin {
+
+namespace {
+
+// rows ([S, D], contiguous) cut into consecutive pieces of counts[q] rows, as bytes.
+std::vector<std::string> cut_rows(const Tensor& rows, const std::vector<std::int64_t>& counts) {
+  const std::size_t row_bytes = std::size_t(rows.size(1)) * dtype_size(rows.dtype());
+  const char* data = static_cast<const char*>(rows.raw_data());
+  std::vector<std::string> pieces;
+  std::size_t offset = 0;
+  for (const std::int64_t n : counts) {
+    pieces.emplace_back(data + offset, std::size_t(n) * row_bytes);
+    offset += std::size_t(n) * row_bytes;
+  }
+  return pieces;
+}
+
+// Pieces of rows of width D joined into [R, D]; counts gets each piece's rows.
+Tensor join_rows(const std::vector<std::string>& pieces, std::int64_t D, DType dtype, std::vector<std::int64_t>& counts) {
+  const std::size_t row_bytes = std::size_t(D) * dtype_size(dtype);
+  std::int64_t total = 0;
+  counts.clear();
+  for (const std::string& p : pieces) {
+    counts.push_back(std::int64_t(p.size() / row_bytes));
+    total += counts.back();
+  }
+  Tensor out = Tensor::zeros({total, D}, dtype);
+  char* data = static_cast<char*>(out.raw_data());
+  for (const std::string& p : pieces) {
+    if (!p.empty()) std::memcpy(data, p.data(), p.size());
+    data += p.size();
+  }
+  return out;
+}
+
+std::vector<std::int64_t> integers_of(const std::string& bytes) {
+  std::vector<std::int64_t> v(bytes.size() / sizeof(std::int64_t));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
+  return v;
+}
+
+}  // namespace
+
+std::shared_ptr<ExpertPlacement> place_experts(const Config& config, std::int64_t P, std::int64_t n_experts,
+                                               const BuildContext& ctx) {
+  if (P <= 1 || ctx.data_parallel == nullptr || ctx.data_parallel->size() == 1) return nullptr;
+  Communicator& job = *ctx.data_parallel;  // n_experts % P == 0: checked with the config
+  if (job.size() % P != 0)
+    throw config.error("expert_parallel", "= " + std::to_string(P) + " does not divide the job's " +
+                                              std::to_string(job.size()) + " ranks",
+                       "start the job with a multiple of " + std::to_string(P) + " ranks (mpirun -np)");
+  auto placement = std::make_shared<ExpertPlacement>();
+  const int position = job.rank() % int(P);
+  placement->group = job.split(job.rank() / int(P));
+  placement->replicas = job.split(position);
+  placement->local_experts = n_experts / P;
+  placement->first_expert = position * placement->local_experts;
+  auto shard = std::make_shared<ParameterShard>();
+  shard->shards = placement->group.get();
+  shard->replicas = placement->replicas.get();
+  shard->full_rows = n_experts;
+  placement->shard = std::move(shard);
+  return placement;
+}
+
+Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts, Communicator& group,
+                     std::vector<std::int64_t>& receive_counts) {
+  const std::int64_t D = rows.size(1);
+  const DType dtype = rows.dtype();
+  const Tensor sent = rows.detach().contiguous();
+  Tensor received = join_rows(group.all_to_all(cut_rows(sent, send_counts)), D, dtype, receive_counts);
+  // The backward is a collective too: every rank's tape holds this node, so every rank runs it.
+  autograd::record("expert_exchange", {rows}, {received},
+                   [&group, send_counts, came = receive_counts, D, dtype](const autograd::BackwardArgs& a) {
+                     std::vector<std::int64_t> returned;
+                     Tensor grad = join_rows(group.all_to_all(cut_rows(a.grad().contiguous(), came)), D, dtype, returned);
+                     if (returned != send_counts)
+                       throw ValueError("expert_exchange backward: the ranks sent back other row counts than they received");
+                     return std::vector<Tensor>{grad};
+                   });
+  return received;
+}
+
+Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFfns& local,
+                          const ExpertPlacement& placement, ExpertTraffic& traffic) {
+  Communicator& group = *placement.group;
+  const int P = group.size();
+  const std::int64_t El = placement.local_experts, D = xs.size(1);
+  const std::vector<std::int64_t> per_expert = counts.to_vector<std::int64_t>();  // [E]
+  // Rows for each rank (its experts' slots are consecutive: the rows are sorted by expert),
+  // and the per-expert counts it needs to group what it receives.
+  std::vector<std::int64_t> send_counts(static_cast<std::size_t>(P), 0);
+  std::vector<std::string> expert_counts(static_cast<std::size_t>(P));
+  for (int q = 0; q < P; ++q) {
+    const std::int64_t* first = per_expert.data() + q * El;
+    for (std::int64_t e = 0; e < El; ++e) send_counts[std::size_t(q)] += first[e];
+    expert_counts[std::size_t(q)].assign(reinterpret_cast<const char*>(first), std::size_t(El) * sizeof(std::int64_t));
+  }
+  const std::vector<std::string> came = group.all_to_all(expert_counts);
+  std::vector<std::vector<std::int64_t>> from(static_cast<std::size_t>(P));  // from[s][e]: rows of local expert e from rank s
+  for (int s = 0; s < P; ++s) from[std::size_t(s)] = integers_of(came[std::size_t(s)]);
+
+  std::vector<std::int64_t> receive_counts;
+  const Tensor received = exchange_rows(xs, send_counts, group, receive_counts);  // [R, D], by source, then expert
+  // Expert-major order for the grouped products: expert e's rows from rank 0, then rank 1, ...
+  std::vector<std::int64_t> source_start(static_cast<std::size_t>(P), 0);
+  for (int s = 1; s < P; ++s) source_start[std::size_t(s)] = source_start[std::size_t(s - 1)] + receive_counts[std::size_t(s - 1)];
+  std::vector<std::int64_t> order, local_counts(std::size_t(El), 0);
+  std::vector<std::int64_t> within(static_cast<std::size_t>(P), 0);  // rows of rank s already placed
+  for (std::int64_t e = 0; e < El; ++e)
+    for (int s = 0; s < P; ++s) {
+      const std::int64_t n = from[std::size_t(s)][std::size_t(e)];
+      for (std::int64_t i = 0; i < n; ++i) order.push_back(source_start[std::size_t(s)] + within[std::size_t(s)] + i);
+      within[std::size_t(s)] += n;
+      local_counts[std::size_t(e)] += n;
+    }
+  const std::int64_t R = std::int64_t(order.size());
+  std::vector<std::int64_t> back(order.size());  // the inverse permutation
+  for (std::int64_t i = 0; i < R; ++i) back[std::size_t(order[std::size_t(i)])] = i;
+  const Tensor grouped = index_select(received, 0, Tensor::from_vector(order, {R}));
+  const Tensor processed = local.forward(grouped, Tensor::from_vector(local_counts, {El}));  // [R, D]
+  const Tensor by_source = index_select(processed, 0, Tensor::from_vector(back, {R}));
+  std::vector<std::int64_t> returned_counts;
+  const Tensor out = exchange_rows(by_source, receive_counts, group, returned_counts);  // [S, D], in xs's order
+
+  traffic.slots_to_rank = send_counts;
+  const std::int64_t rows_moved = 2 * (xs.size(0) + R);  // out and back, sent and received
+  traffic.bytes = rows_moved * D * std::int64_t(dtype_size(xs.dtype())) +
+                  2 * std::int64_t(P) * El * std::int64_t(sizeof(std::int64_t));
+  return out;
+}
+
+}  // namespace strata::moe_plugin
