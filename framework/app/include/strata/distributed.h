@@ -16,9 +16,8 @@ namespace strata {
 
 // What the environment says about the launcher.
 struct Launch {
-  bool by_mpi = false;    // a PMI/PMIx launcher (mpirun, srun) started this process
-  std::string variable;   // the variable that says so ("OMPI_COMM_WORLD_SIZE", ...)
-  int size = 1;           // ranks it announces (1 when it does not say)
+  bool by_mpi = false;   // a PMI/PMIx launcher (mpirun, srun) started this process
+  std::string variable;  // the variable that says so ("OMPI_COMM_WORLD_SIZE", ...)
 };
 Launch detect_launch();
 

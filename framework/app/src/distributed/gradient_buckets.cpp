@@ -78,7 +78,6 @@ void GradientBuckets::begin() {
   }
   next_to_start_ = 0;
   exposed_seconds_ = 0;
-  bytes_sent_ = 0;
 }
 
 void GradientBuckets::mark_ready(std::size_t param) {
@@ -103,8 +102,6 @@ void GradientBuckets::start_ready_buckets() {
     }
     b.sum = b.dtype == DType::f32 ? group_.start_all_reduce_sum(std::span<float>(b.f32))
                                   : group_.start_all_reduce_sum(std::span<double>(b.f64));
-    const std::size_t size = std::size_t(group_.size());
-    bytes_sent_ += b.elements * dtype_size(b.dtype) * 2 * (size - 1) / size;
   }
 }
 

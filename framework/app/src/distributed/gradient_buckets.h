@@ -49,8 +49,6 @@ class GradientBuckets {
   // Seconds spent inside the communicator since the last begin(): copying, starting,
   // testing and waiting (the part of communication not hidden behind the backward).
   double exposed_seconds() const { return exposed_seconds_; }
-  // Bytes each rank sent for the buckets since the last begin().
-  std::size_t bytes_sent() const { return bytes_sent_; }
 
  private:
   struct Bucket {
@@ -77,7 +75,6 @@ class GradientBuckets {
   std::size_t next_to_start_ = 0;
   autograd::LeafReadyFn hook_;
   double exposed_seconds_ = 0;
-  std::size_t bytes_sent_ = 0;
 };
 
 }  // namespace strata

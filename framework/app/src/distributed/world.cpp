@@ -27,15 +27,8 @@ fs::path mpi_module_path() {
 
 Launch detect_launch() {
   // Open MPI's mpirun, then the PMI-2 and PMIx variables that MPICH's hydra and Slurm's srun set.
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) continue;
-    Launch launch;
-    launch.by_mpi = true;
-    launch.variable = name;
-    if (std::string(name) != "PMIX_RANK") launch.size = std::max(1, std::atoi(value));
-    return launch;
-  }
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(name) != nullptr) return Launch{true, name};
   return {};
 }
 
