@@ -8,6 +8,7 @@ the median of the per-round ratios.
     bench/distributed.py                        # attention, moe, mamba; 3 rounds
     bench/distributed.py --models moe --rounds 5 --steps 40
     bench/distributed.py --out bench/results    # also writes distributed.json
+    bench/distributed.py --models moe --set model.ffn.moe.expert_parallel=2   # experts split over the 2 ranks
 
 Prints, per model: tokens/s of both (training only: final.json's tokens_per_s, which leaves
 out evaluation), the speed-up, the scaling efficiency (speed-up / 2), and the fraction of
@@ -54,9 +55,9 @@ replica_check_every = {steps}
 """
 
 
-def run_once(file: Path, out: Path, ranks: int, batch: int, mpirun: str) -> dict:
+def run_once(file: Path, out: Path, ranks: int, batch: int, mpirun: str, overrides: list) -> dict:
     command = [str(STRATA), "run", str(file), "--quiet", "--out", str(out), "--overwrite",
-               "--set", f"train.batch_size={batch}"]
+               "--set", f"train.batch_size={batch}", *[a for o in overrides for a in ("--set", o)]]
     if ranks > 1:
         command = [mpirun, "-np", str(ranks), "--bind-to", "core", "--allow-run-as-root", "-x", "OMP_NUM_THREADS=1",
                    *command]
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=256)
     parser.add_argument("--mpirun", default="mpirun")
     parser.add_argument("--out", type=Path, help="folder for distributed.json")
+    parser.add_argument("--set", action="append", default=[], dest="overrides",
+                        help="a config override for both runs (repeatable); expert_parallel affects only the 2-rank one")
     args = parser.parse_args()
 
     results = []
@@ -92,8 +95,8 @@ def main() -> None:
             file.write_text(experiment(model, args.seq_len, args.steps))
             one, two, ratios, comm = [], [], [], []
             for r in range(args.rounds):
-                a = run_once(file, work / "one", 1, 2 * args.batch, args.mpirun)
-                b = run_once(file, work / "two", 2, args.batch, args.mpirun)
+                a = run_once(file, work / "one", 1, 2 * args.batch, args.mpirun, args.overrides)
+                b = run_once(file, work / "two", 2, args.batch, args.mpirun, args.overrides)
                 one.append(a["tokens_per_s"])
                 two.append(b["tokens_per_s"])
                 ratios.append(b["tokens_per_s"] / a["tokens_per_s"])

@@ -11,41 +11,22 @@ namespace strata::moe_plugin {
 
 namespace {
 
-// rows ([S, D], contiguous) cut into consecutive pieces of counts[q] rows, as bytes.
-std::vector<std::string> cut_rows(const Tensor& rows, const std::vector<std::int64_t>& counts) {
-  const std::size_t row_bytes = std::size_t(rows.size(1)) * dtype_size(rows.dtype());
-  const char* data = static_cast<const char*>(rows.raw_data());
-  std::vector<std::string> pieces;
-  std::size_t offset = 0;
-  for (const std::int64_t n : counts) {
-    pieces.emplace_back(data + offset, std::size_t(n) * row_bytes);
-    offset += std::size_t(n) * row_bytes;
-  }
-  return pieces;
-}
-
-// Pieces of rows of width D joined into [R, D]; counts gets each piece's rows.
-Tensor join_rows(const std::vector<std::string>& pieces, std::int64_t D, DType dtype, std::vector<std::int64_t>& counts) {
-  const std::size_t row_bytes = std::size_t(D) * dtype_size(dtype);
+// Rows ([S, D], contiguous) to each rank (counts[q] rows for rank q, consecutive) -> the rows
+// every rank sent here, [R, D] in rank order; `arrived` gets the rows from each rank.
+Tensor move_rows(Communicator& group, const Tensor& rows, const std::vector<std::int64_t>& counts,
+                 std::vector<std::int64_t>& arrived) {
+  const std::int64_t D = rows.size(1), row_bytes = D * std::int64_t(dtype_size(rows.dtype()));
+  arrived = group.exchange_counts(counts);
+  std::vector<std::int64_t> send_bytes(counts.size()), receive_bytes(arrived.size());
   std::int64_t total = 0;
-  counts.clear();
-  for (const std::string& p : pieces) {
-    counts.push_back(std::int64_t(p.size() / row_bytes));
-    total += counts.back();
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    send_bytes[r] = counts[r] * row_bytes;
+    receive_bytes[r] = arrived[r] * row_bytes;
+    total += arrived[r];
   }
-  Tensor out = Tensor::zeros({total, D}, dtype);
-  char* data = static_cast<char*>(out.raw_data());
-  for (const std::string& p : pieces) {
-    if (!p.empty()) std::memcpy(data, p.data(), p.size());
-    data += p.size();
-  }
+  Tensor out = Tensor::empty({total, D}, rows.dtype());
+  group.all_to_all(rows.raw_data(), send_bytes, out.raw_data(), receive_bytes);
   return out;
-}
-
-std::vector<std::int64_t> integers_of(const std::string& bytes) {
-  std::vector<std::int64_t> v(bytes.size() / sizeof(std::int64_t));
-  if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
 }
 
 }  // namespace
@@ -74,15 +55,12 @@ std::shared_ptr<ExpertPlacement> place_experts(const Config& config, std::int64_
 
 Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts, Communicator& group,
                      std::vector<std::int64_t>& receive_counts) {
-  const std::int64_t D = rows.size(1);
-  const DType dtype = rows.dtype();
-  const Tensor sent = rows.detach().contiguous();
-  Tensor received = join_rows(group.all_to_all(cut_rows(sent, send_counts)), D, dtype, receive_counts);
+  Tensor received = move_rows(group, rows.detach().contiguous(), send_counts, receive_counts);
   // The backward is a collective too: every rank's tape holds this node, so every rank runs it.
   autograd::record("expert_exchange", {rows}, {received},
-                   [&group, send_counts, came = receive_counts, D, dtype](const autograd::BackwardArgs& a) {
+                   [&group, send_counts, came = receive_counts](const autograd::BackwardArgs& a) {
                      std::vector<std::int64_t> returned;
-                     Tensor grad = join_rows(group.all_to_all(cut_rows(a.grad().contiguous(), came)), D, dtype, returned);
+                     Tensor grad = move_rows(group, a.grad().contiguous(), came, returned);
                      if (returned != send_counts)
                        throw ValueError("expert_exchange backward: the ranks sent back other row counts than they received");
                      return std::vector<Tensor>{grad};
@@ -99,15 +77,12 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   // Rows for each rank (its experts' slots are consecutive: the rows are sorted by expert),
   // and the per-expert counts it needs to group what it receives.
   std::vector<std::int64_t> send_counts(static_cast<std::size_t>(P), 0);
-  std::vector<std::string> expert_counts(static_cast<std::size_t>(P));
-  for (int q = 0; q < P; ++q) {
-    const std::int64_t* first = per_expert.data() + q * El;
-    for (std::int64_t e = 0; e < El; ++e) send_counts[std::size_t(q)] += first[e];
-    expert_counts[std::size_t(q)].assign(reinterpret_cast<const char*>(first), std::size_t(El) * sizeof(std::int64_t));
-  }
-  const std::vector<std::string> came = group.all_to_all(expert_counts);
-  std::vector<std::vector<std::int64_t>> from(static_cast<std::size_t>(P));  // from[s][e]: rows of local expert e from rank s
-  for (int s = 0; s < P; ++s) from[std::size_t(s)] = integers_of(came[std::size_t(s)]);
+  for (int q = 0; q < P; ++q)
+    for (std::int64_t e = 0; e < El; ++e) send_counts[std::size_t(q)] += per_expert[std::size_t(q * El + e)];
+  // from[s * El + e]: rows of local expert e from rank s (rank q gets counts[q El .. (q + 1) El)).
+  std::vector<std::int64_t> from(static_cast<std::size_t>(P * El));
+  const std::vector<std::int64_t> expert_bytes(static_cast<std::size_t>(P), El * std::int64_t(sizeof(std::int64_t)));
+  group.all_to_all(per_expert.data(), expert_bytes, from.data(), expert_bytes);
 
   std::vector<std::int64_t> receive_counts;
   const Tensor received = exchange_rows(xs, send_counts, group, receive_counts);  // [R, D], by source, then expert
@@ -118,7 +93,7 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   std::vector<std::int64_t> within(static_cast<std::size_t>(P), 0);  // rows of rank s already placed
   for (std::int64_t e = 0; e < El; ++e)
     for (int s = 0; s < P; ++s) {
-      const std::int64_t n = from[std::size_t(s)][std::size_t(e)];
+      const std::int64_t n = from[std::size_t(s * El + e)];
       for (std::int64_t i = 0; i < n; ++i) order.push_back(source_start[std::size_t(s)] + within[std::size_t(s)] + i);
       within[std::size_t(s)] += n;
       local_counts[std::size_t(e)] += n;

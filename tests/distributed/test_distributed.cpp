@@ -87,11 +87,21 @@ TEST_CASE("communicator: gather, broadcast, exchange and maximum", "[communicato
   world().broadcast(text, 0);
   REQUIRE(text == "from rank 0");
 
-  std::vector<std::string> send;
-  for (int r = 0; r < n; ++r) send.push_back(std::to_string(me) + "->" + std::to_string(r) + std::string(std::size_t(r), '.'));
-  const std::vector<std::string> received = world().all_to_all(send);
+  // Rank me sends r + 1 bytes of value (me, r) to rank r: the sizes first, then the bytes.
+  std::vector<std::int64_t> send_bytes, expected_bytes;
+  std::string send;
+  for (int r = 0; r < n; ++r) {
+    send_bytes.push_back(r + 1);
+    expected_bytes.push_back(me + 1);
+    send += std::string(std::size_t(r + 1), char('A' + me * n + r));
+  }
+  const std::vector<std::int64_t> receive_bytes = world().exchange_counts(send_bytes);
+  REQUIRE(receive_bytes == expected_bytes);
+  std::string received(std::size_t(n * (me + 1)), '?');
+  world().all_to_all(send.data(), send_bytes, received.data(), receive_bytes);
   for (int r = 0; r < n; ++r)
-    REQUIRE(received[std::size_t(r)] == std::to_string(r) + "->" + std::to_string(me) + std::string(std::size_t(me), '.'));
+    REQUIRE(received.substr(std::size_t(r * (me + 1)), std::size_t(me + 1)) ==
+            std::string(std::size_t(me + 1), char('A' + r * n + me)));
 
   std::vector<double> largest{double(me), -double(me)};
   world().all_reduce_max(std::span<double>(largest));

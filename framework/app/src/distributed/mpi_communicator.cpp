@@ -205,33 +205,34 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Bcast(data.data(), as_count(std::size_t(n), "broadcast"), MPI_BYTE, root, comm_), "MPI_Bcast");
   }
 
-  std::vector<std::string> all_to_all(const std::vector<std::string>& send) override {
-    if (int(send.size()) != size_)
-      throw ValueError("all_to_all: " + std::to_string(send.size()) + " messages for " + std::to_string(size_) +
+  std::vector<std::int64_t> exchange_counts(const std::vector<std::int64_t>& counts) override {
+    if (int(counts.size()) != size_)
+      throw ValueError("exchange_counts: " + std::to_string(counts.size()) + " counts for " + std::to_string(size_) +
                        " ranks");
-    std::vector<int> send_sizes(static_cast<std::size_t>(size_)), send_starts(static_cast<std::size_t>(size_));
-    std::string packed;
-    for (int r = 0; r < size_; ++r) {
-      send_starts[std::size_t(r)] = as_count(packed.size(), "all_to_all");
-      send_sizes[std::size_t(r)] = as_count(send[std::size_t(r)].size(), "all_to_all");
-      packed += send[std::size_t(r)];
+    std::vector<std::int64_t> received(counts.size());
+    check(MPI_Alltoall(counts.data(), 1, MPI_INT64_T, received.data(), 1, MPI_INT64_T, comm_), "MPI_Alltoall");
+    return received;
+  }
+
+  void all_to_all(const void* send, const std::vector<std::int64_t>& send_bytes, void* receive,
+                  const std::vector<std::int64_t>& receive_bytes) override {
+    if (int(send_bytes.size()) != size_ || int(receive_bytes.size()) != size_)
+      throw ValueError("all_to_all: sizes for " + std::to_string(send_bytes.size()) + " and " +
+                       std::to_string(receive_bytes.size()) + " ranks in a group of " + std::to_string(size_));
+    std::vector<int> send_sizes(send_bytes.size()), send_starts(send_bytes.size());
+    std::vector<int> receive_sizes(receive_bytes.size()), receive_starts(receive_bytes.size());
+    std::size_t sent = 0, received = 0;
+    for (std::size_t r = 0; r < send_bytes.size(); ++r) {
+      send_starts[r] = as_count(sent, "all_to_all");
+      send_sizes[r] = as_count(std::size_t(send_bytes[r]), "all_to_all");
+      sent += std::size_t(send_bytes[r]);
+      receive_starts[r] = as_count(received, "all_to_all");
+      receive_sizes[r] = as_count(std::size_t(receive_bytes[r]), "all_to_all");
+      received += std::size_t(receive_bytes[r]);
     }
-    std::vector<int> receive_sizes(static_cast<std::size_t>(size_)), receive_starts(static_cast<std::size_t>(size_));
-    check(MPI_Alltoall(send_sizes.data(), 1, MPI_INT, receive_sizes.data(), 1, MPI_INT, comm_), "MPI_Alltoall");
-    std::size_t total = 0;
-    for (int r = 0; r < size_; ++r) {
-      receive_starts[std::size_t(r)] = as_count(total, "all_to_all");
-      total += std::size_t(receive_sizes[std::size_t(r)]);
-    }
-    std::string received(total, '\0');
-    check(MPI_Alltoallv(packed.data(), send_sizes.data(), send_starts.data(), MPI_BYTE, received.data(),
-                        receive_sizes.data(), receive_starts.data(), MPI_BYTE, comm_),
+    check(MPI_Alltoallv(send, send_sizes.data(), send_starts.data(), MPI_BYTE, receive, receive_sizes.data(),
+                        receive_starts.data(), MPI_BYTE, comm_),
           "MPI_Alltoallv");
-    std::vector<std::string> out(static_cast<std::size_t>(size_));
-    for (int r = 0; r < size_; ++r)
-      out[std::size_t(r)] =
-          received.substr(std::size_t(receive_starts[std::size_t(r)]), std::size_t(receive_sizes[std::size_t(r)]));
-    return out;
   }
 
   void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }

@@ -55,9 +55,14 @@ class Communicator {
   // Root's `data` on every rank (the size may differ: others receive root's).
   virtual void broadcast(std::string& data, int root) = 0;
 
-  // Personalised exchange: send[r] goes to rank r, receive[r] came from rank r. Sizes in
-  // bytes may differ per pair; they are exchanged first.
-  virtual std::vector<std::string> all_to_all(const std::vector<std::string>& send) = 0;
+  // Personalised exchange of one number per pair: counts[r] goes to rank r; returns what each
+  // rank sent here, by rank (the sizes of an all_to_all to come).
+  virtual std::vector<std::int64_t> exchange_counts(const std::vector<std::int64_t>& counts) = 0;
+  // Personalised exchange of bytes, without copies of its own: `send` holds consecutive
+  // blocks of send_bytes[r] bytes for rank r (rank 0's first); `receive` gets consecutive
+  // blocks of receive_bytes[r] bytes from rank r (exchange_counts gives those sizes).
+  virtual void all_to_all(const void* send, const std::vector<std::int64_t>& send_bytes, void* receive,
+                          const std::vector<std::int64_t>& receive_bytes) = 0;
 
   virtual void barrier() = 0;
 
@@ -83,7 +88,9 @@ class SingleProcess final : public Communicator {
   std::unique_ptr<PendingSum> start_all_reduce_sum(std::span<double> data) override;
   std::vector<std::string> all_gather(const std::string& local) override { return {local}; }
   void broadcast(std::string&, int) override {}
-  std::vector<std::string> all_to_all(const std::vector<std::string>& send) override { return send; }
+  std::vector<std::int64_t> exchange_counts(const std::vector<std::int64_t>& counts) override { return counts; }
+  void all_to_all(const void* send, const std::vector<std::int64_t>& send_bytes, void* receive,
+                  const std::vector<std::int64_t>& receive_bytes) override;
   void barrier() override {}
   std::unique_ptr<Communicator> split(int) override { return std::make_unique<SingleProcess>(); }
   void abort(int) override {}
