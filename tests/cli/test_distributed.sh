@@ -126,8 +126,11 @@ grep -q '"metric.layers.0.ffn.expert_exchange_mib"' "$WORK/ep/metrics.jsonl" || 
 strata_expect 0 ep_eval eval "$WORK/ep/checkpoint"
 mpi_expect 0 ep_resume run --resume "$WORK/ep" --set train.steps=30
 [[ $(grep -c '"step":30,' "$WORK/ep/metrics.jsonl") -eq 1 ]] || fail "ep_resume: step 30 is not logged exactly once"
-# Without mpirun the same file trains with every expert in the one process.
+# Without mpirun the same file trains with every expert in the one process; both runs report
+# the whole model's size.
 strata_expect 0 ep_alone run "$WORK/ep.toml" --set train.steps=2 --out "$WORK/ep_alone"
+[[ $(grep -o '"parameters": [0-9]*' "$WORK/ep/final.json") == $(grep -o '"parameters": [0-9]*' "$WORK/ep_alone/final.json") ]] ||
+  fail "ep_alone: the sharded run reports another parameter count than the whole model"
 # Three ranks cannot be cut into expert groups of two.
 ranks_expect 3 2 ep_three run "$WORK/ep.toml" --out "$WORK/ep_three"
 has stderr "does not divide the job's 3 ranks"

@@ -33,6 +33,13 @@ bool has_sharded_parameters(const std::vector<NamedParameter>& params) {
   return false;
 }
 
+std::int64_t full_parameter_count(const std::vector<NamedParameter>& params) {
+  std::int64_t total = 0;
+  for (const NamedParameter& p : params)
+    total += p.shard ? p.tensor.numel() / p.tensor.size(0) * p.shard->full_rows : p.tensor.numel();
+  return total;
+}
+
 Tensor gather_blocks(const Tensor& block, const ParameterShard& shard) {
   const Tensor local = block.detach().contiguous();
   const std::size_t bytes = std::size_t(local.numel()) * dtype_size(local.dtype());

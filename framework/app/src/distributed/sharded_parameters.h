@@ -15,6 +15,8 @@ namespace strata {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 bool has_sharded_parameters(const std::vector<NamedParameter>& params);
+// Elements of the whole model: a sharded parameter counts with its full rows.
+std::int64_t full_parameter_count(const std::vector<NamedParameter>& params);
 
 // The full tensor of a block: every rank's block of its shards group, in rank order.
 Tensor gather_blocks(const Tensor& block, const ParameterShard& shard);

@@ -1,6 +1,5 @@
 #include "strata/run.h"
 
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -8,6 +7,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "distributed/sharded_parameters.h"
 #include "strata/allocator.h"
 #include "strata/autograd.h"
 #include "strata/atomic_file.h"
@@ -214,8 +214,11 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
     if (!resuming) metrics->append(run_folder::series_line(model.metric_series()));
   }
   const RunHooks& active_hooks = writer ? hooks : RunHooks{};
+  // The whole model's size, also when this rank holds only a block of its experts.
+  const std::vector<NamedParameter> parameters = model.named_parameters();
+  const std::int64_t parameter_count = full_parameter_count(parameters);
   if (active_hooks.on_start) {
-    active_hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, model.num_parameters(),
+    active_hooks.on_start(RunStart{folder, resuming ? resume_state.step : -1, parameter_count,
                                    e.train.integer("steps"), e.model.integer("n_layers"), e.task.type(),
                                    objects.task->vocab_size(), objects.task->seq_len(), num_threads(),
                                    settings.group ? settings.group->size() : 1, model.metric_series()});
@@ -247,7 +250,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   callbacks.stop_requested = [&] { return g_stop_signal.load() != 0 || !write_failure.empty(); };
 
   RunOutcome outcome;
-  outcome.parameters = model.num_parameters();
+  outcome.parameters = parameter_count;
   outcome.chance_accuracy = objects.task->chance_accuracy();
   outcome.perplexity = objects.task->reports_perplexity();
   Allocator& memory = allocator_for(Device::cpu());
@@ -290,9 +293,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (!writer) return outcome;
   // A model whose experts are spread over the ranks cannot decode in rank 0 alone; its
   // checkpoint holds the whole model, which `strata generate` decodes in one process.
-  const std::vector<NamedParameter> parameters = model.named_parameters();
-  const bool whole =
-      std::none_of(parameters.begin(), parameters.end(), [](const NamedParameter& p) { return p.shard != nullptr; });
+  const bool whole = !has_sharded_parameters(parameters);
   if (!outcome.summary.interrupted && whole) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);
   run_folder::write_metrics_tables(folder);
