@@ -4,6 +4,7 @@
 #include <strata/error.h>
 #include <strata/ops.h>
 
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -73,6 +74,8 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   Communicator& group = *placement.group;
   const int P = group.size();
   const std::int64_t El = placement.local_experts, D = xs.size(1);
+  const auto start = std::chrono::steady_clock::now();
+  double computing = 0;  // the local experts' share of the wall time, left out of traffic.seconds
   const std::vector<std::int64_t> per_expert = counts.to_vector<std::int64_t>();  // [E]
   // Rows for each rank (its experts' slots are consecutive: the rows are sorted by expert),
   // and the per-expert counts it needs to group what it receives.
@@ -102,11 +105,14 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   std::vector<std::int64_t> back(order.size());  // the inverse permutation
   for (std::int64_t i = 0; i < R; ++i) back[std::size_t(order[std::size_t(i)])] = i;
   const Tensor grouped = index_select(received, 0, Tensor::from_vector(order, {R}));
+  const auto compute_start = std::chrono::steady_clock::now();
   const Tensor processed = local.forward(grouped, Tensor::from_vector(local_counts, {El}));  // [R, D]
+  computing = std::chrono::duration<double>(std::chrono::steady_clock::now() - compute_start).count();
   const Tensor by_source = index_select(processed, 0, Tensor::from_vector(back, {R}));
   std::vector<std::int64_t> returned_counts;
   const Tensor out = exchange_rows(by_source, receive_counts, group, returned_counts);  // [S, D], in xs's order
 
+  traffic.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - computing;
   traffic.slots_to_rank = send_counts;
   const std::int64_t rows_moved = 2 * (xs.size(0) + R);  // out and back, sent and received
   traffic.bytes = rows_moved * D * std::int64_t(dtype_size(xs.dtype())) +

@@ -37,6 +37,7 @@ std::shared_ptr<ExpertPlacement> place_experts(const Config& config, std::int64_
 struct ExpertTraffic {
   std::vector<std::int64_t> slots_to_rank;  // [P]: this rank's kept slots sent to each rank of the group
   std::int64_t bytes = 0;                   // bytes this rank sent and received (rows both ways, and counts)
+  double seconds = 0;                       // wall time in the forward's exchanges, waiting for the others included
 };
 
 // xs: [S, D], this rank's token rows sorted by expert, counts: [E] i64 slots per expert ->

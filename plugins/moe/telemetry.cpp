@@ -38,6 +38,9 @@ std::vector<MetricSeries> routing_series(bool detailed, bool expert_parallel) {
     s.push_back({"expert_exchange_mib", K::scalar, {}, {}, "MiB", R::mean,
                  "MiB each rank sent and received per forward to move token rows to their experts and back (the "
                  "backward moves as much again)", false});
+    s.push_back({"expert_exchange_ms", K::scalar, {}, {}, "ms", R::mean,
+                 "milliseconds per forward spent exchanging rows and counts with the expert group, waiting for a "
+                 "slower rank included (the backward's exchanges are not timed)", false});
   }
   if (detailed) {
     s.push_back({"coactivation", K::matrix, {"expert", "expert"}, {}, "tokens", R::mean,
@@ -150,6 +153,7 @@ void report_expert_traffic(const ExpertTraffic& traffic, StepContext& ctx) {
   for (std::size_t q = 0; q < traffic.slots_to_rank.size(); ++q)
     ctx.add_metric_at("expert_rank_load", std::int64_t(q), total > 0 ? double(traffic.slots_to_rank[q]) / total : 0.0);
   ctx.add_metric("expert_exchange_mib", double(traffic.bytes) / double(1 << 20));
+  ctx.add_metric("expert_exchange_ms", traffic.seconds * 1e3);
 }
 
 }  // namespace strata::moe_plugin
