@@ -22,6 +22,7 @@ enum ExitCode : int {
   kChecksFailed = 3,   // `strata check` found a failing check
   kInterrupted = 130,  // SIGINT: a checkpoint was written; `strata run --resume` continues
   kTerminated = 143,   // SIGTERM (128 + 15), likewise
+  kUserSignal = 138,   // SIGUSR1 (128 + 10; what mpirun forwards to its ranks), likewise
 };
 
 // Options shared by the commands that read an experiment or load plugins.

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "strata: compose sequence models from plugins in TOML experiment files, train, inspect and check them.\n"
       "Exit codes: 0 success, 1 internal error or failed run, 2 bad input (command line, experiment, plugin or "
-      "data file), 3 failing checks (strata check), 130 interrupted by SIGINT and 143 by SIGTERM, each after writing a checkpoint."};
+      "data file), 3 failing checks (strata check), 130 interrupted by SIGINT, 143 by SIGTERM and 138 by SIGUSR1, each after writing a checkpoint."};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return build_info(); });
 

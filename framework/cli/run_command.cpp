@@ -119,7 +119,7 @@ int run_command(const RunOptions& options) {
 
 int exit_code(const RunOutcome& o) {
   if (!o.summary.interrupted) return kOk;
-  return o.stop_signal == SIGTERM ? kTerminated : kInterrupted;
+  return o.stop_signal == SIGTERM ? kTerminated : o.stop_signal == SIGUSR1 ? kUserSignal : kInterrupted;
 }
 
 int report_single(const RunOutcome& o, const fs::path& folder) {

@@ -89,7 +89,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   if (outcome.interrupted) {
     std::cout << "interrupted; the variant's checkpoint is in its folder (strata run --resume FOLDER)\n";
     for (const SweepRow& row : outcome.rows)
-      if (row.status == "interrupted" && row.outcome.stop_signal == SIGTERM) return kTerminated;
+      if (row.status == "interrupted") return exit_code(row.outcome);
     return kInterrupted;
   }
   return outcome.failed ? kInternalError : kOk;

@@ -146,4 +146,25 @@ timeout 120 "${mpi[@]}" bash -c 'if [[ $OMPI_COMM_WORLD_RANK == 1 ]]; then (slee
 grep -qiE "rank 1|process rank 1" "$WORK/killed.stderr" "$WORK/killed.stdout" || fail "killed: no message names rank 1"
 echo "ok: killed (exit $rc)"
 
+# SIGUSR1 to mpirun (which forwards it; SIGTERM would end the job without a checkpoint):
+# every rank stops after the same step, rank 0 writes the checkpoint, exit 138; it resumes.
+LAST=usr1
+echo "mpirun -np 2 strata run long.toml, then kill -USR1 mpirun" >"$WORK/usr1.cmd"
+"${mpi[@]}" "$STRATA" run "$WORK/long.toml" --out "$WORK/usr1" >"$WORK/usr1.stdout" 2>"$WORK/usr1.stderr" </dev/null &
+job=$!
+(sleep 100 && kill -9 "$job") >/dev/null 2>&1 &  # never hang; no pipe of ctest's held
+watchdog=$!
+for _ in $(seq 200); do grep -q '"step"' "$WORK/usr1/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 "$job"
+rc=0
+wait "$job" || rc=$?
+pkill -P "$watchdog" sleep 2>/dev/null
+[[ $rc -eq 138 ]] || fail "usr1: mpirun exited $rc, expected 138"
+has stdout "interrupted at step"
+stopped=$(grep -o '"step": [0-9]*' "$WORK/usr1/checkpoint/state.json" | grep -o '[0-9]*$')
+[[ -n "$stopped" && "$stopped" -gt 0 ]] || fail "usr1: no checkpoint"
+echo "ok: usr1 (exit $rc, checkpoint at step $stopped)"
+mpi_expect 0 usr1_resume run --resume "$WORK/usr1" --set train.steps=$((stopped + 5))
+[[ $(grep -c "\"step\":$((stopped + 5))," "$WORK/usr1/metrics.jsonl") -eq 1 ]] || fail "usr1_resume: the last step is not logged once"
+
 echo "all distributed command-line checks passed"

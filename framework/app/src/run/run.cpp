@@ -1,5 +1,6 @@
 #include "strata/run.h"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -25,9 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Set by SIGINT or SIGTERM (what schedulers such as Slurm send before they kill a job): the
-// trainer checkpoints and stops after the current step. The handler restores the default
-// action at once, so a second signal ends the process.
+// Set by SIGINT or SIGTERM (what schedulers such as Slurm send before they kill a job), or
+// SIGUSR1 (what Open MPI's mpirun forwards to its ranks; it ends the job itself on SIGTERM):
+// the trainer checkpoints and stops after the current step. The handler restores the
+// default action at once, so a second signal ends the process.
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int signal) {
   g_stop_signal.store(signal);
@@ -39,21 +41,19 @@ class StopSignalScope {
   explicit StopSignalScope(bool active) : active_(active) {
     g_stop_signal.store(0);
     if (!active_) return;
-    previous_int_ = std::signal(SIGINT, on_stop_signal);
-    previous_term_ = std::signal(SIGTERM, on_stop_signal);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) previous_[i] = std::signal(kSignals[i], on_stop_signal);
   }
   ~StopSignalScope() {
     if (!active_) return;
-    std::signal(SIGINT, previous_int_);
-    std::signal(SIGTERM, previous_term_);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) std::signal(kSignals[i], previous_[i]);
   }
   StopSignalScope(const StopSignalScope&) = delete;
   StopSignalScope& operator=(const StopSignalScope&) = delete;
 
  private:
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGUSR1};
   bool active_;
-  void (*previous_int_)(int) = SIG_DFL;
-  void (*previous_term_)(int) = SIG_DFL;
+  std::array<void (*)(int), 3> previous_{SIG_DFL, SIG_DFL, SIG_DFL};
 };
 
 nlohmann::json eval_json(const EvalResult& r, bool perplexity) {
