@@ -101,20 +101,24 @@ int run_command(const RunOptions& options) {
   if (!axes.empty()) return run_sweep(options, axes, registry);
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
-  // Rank 0 names and creates the folder (a timestamped name could differ between ranks).
-  std::string folder_name;
-  if (rank0) {
-    const fs::path folder = options.out.empty() ? default_run_folder(e) : fs::path(options.out);
-    create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
-    folder_name = folder.string();
-  }
-  if (options.world) options.world->broadcast(folder_name, 0);
-  const fs::path folder = folder_name;
+  const fs::path folder = create_output_folder(options, e);
   RunSettings settings;
   settings.check_memory = options.checks.check_memory;
   settings.group = options.world;
   const RunOutcome o = run_with_console(e, registry, folder, settings, quiet);
   return rank0 ? report_single(o, folder) : exit_code(o);
+}
+
+fs::path create_output_folder(const RunOptions& options, const Experiment& experiment) {
+  // Rank 0 names and creates it (a timestamped name could differ between ranks).
+  std::string name;
+  if (options.world == nullptr || options.world->rank() == 0) {
+    const fs::path folder = options.out.empty() ? default_run_folder(experiment) : fs::path(options.out);
+    create_run_folder(folder, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
+    name = folder.string();
+  }
+  if (options.world != nullptr) options.world->broadcast(name, 0);
+  return name;
 }
 
 int exit_code(const RunOutcome& o) {

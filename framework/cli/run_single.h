@@ -15,6 +15,10 @@ namespace strata::cli {
 std::string final_line(const RunOutcome& outcome);
 // Prints the final line (or how to resume an interrupted run); returns the exit code.
 int report_single(const RunOutcome& outcome, const std::filesystem::path& folder);
+// The run (or sweep) folder of `options` (--out, else [run] out_dir with a timestamp),
+// created by rank 0 and named to every rank of options.world.
+std::filesystem::path create_output_folder(const RunOptions& options, const Experiment& experiment);
+
 // The exit code of a run: kOk, or kInterrupted / kTerminated when a signal stopped it.
 int exit_code(const RunOutcome& outcome);
 

@@ -30,14 +30,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   // creates the folder, prints the summary, and shows its own variants' progress.
   Communicator* job = options.world;
   const bool rank0 = job == nullptr || job->rank() == 0;
-  std::string folder_name;
-  if (rank0) {
-    const fs::path created = options.out.empty() ? default_run_folder(experiments.front()) : fs::path(options.out);
-    create_run_folder(created, options.out.empty() ? "[run] out_dir" : "--out", options.overwrite);
-    folder_name = created.string();
-  }
-  if (job != nullptr) job->broadcast(folder_name, 0);
-  const fs::path folder = folder_name;
+  const fs::path folder = create_output_folder(options, experiments.front());
   // "[rank 2] " before another rank's lines.
   const std::string who = rank0 ? "" : "[rank " + std::to_string(job->rank()) + "] ";
   if (rank0)

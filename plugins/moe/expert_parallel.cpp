@@ -12,18 +12,17 @@ namespace strata::moe_plugin {
 
 namespace {
 
-// Rows ([S, D], contiguous) to each rank (counts[q] rows for rank q, consecutive) -> the rows
-// every rank sent here, [R, D] in rank order; `arrived` gets the rows from each rank.
-Tensor move_rows(Communicator& group, const Tensor& rows, const std::vector<std::int64_t>& counts,
-                 std::vector<std::int64_t>& arrived) {
+// Rows ([S, D], contiguous) to each rank (send[q] rows for rank q, consecutive) -> the rows
+// every rank sent here ([sum of receive, D], receive[s] from rank s, in rank order).
+Tensor move_rows(Communicator& group, const Tensor& rows, const std::vector<std::int64_t>& send,
+                 const std::vector<std::int64_t>& receive) {
   const std::int64_t D = rows.size(1), row_bytes = D * std::int64_t(dtype_size(rows.dtype()));
-  arrived = group.exchange_counts(counts);
-  std::vector<std::int64_t> send_bytes(counts.size()), receive_bytes(arrived.size());
+  std::vector<std::int64_t> send_bytes(send.size()), receive_bytes(receive.size());
   std::int64_t total = 0;
-  for (std::size_t r = 0; r < counts.size(); ++r) {
-    send_bytes[r] = counts[r] * row_bytes;
-    receive_bytes[r] = arrived[r] * row_bytes;
-    total += arrived[r];
+  for (std::size_t r = 0; r < send.size(); ++r) {
+    send_bytes[r] = send[r] * row_bytes;
+    receive_bytes[r] = receive[r] * row_bytes;
+    total += receive[r];
   }
   Tensor out = Tensor::empty({total, D}, rows.dtype());
   group.all_to_all(rows.raw_data(), send_bytes, out.raw_data(), receive_bytes);
@@ -54,17 +53,13 @@ std::shared_ptr<ExpertPlacement> place_experts(const Config& config, std::int64_
   return placement;
 }
 
-Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts, Communicator& group,
-                     std::vector<std::int64_t>& receive_counts) {
+Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts,
+                     const std::vector<std::int64_t>& receive_counts, Communicator& group) {
   Tensor received = move_rows(group, rows.detach().contiguous(), send_counts, receive_counts);
   // The backward is a collective too: every rank's tape holds this node, so every rank runs it.
   autograd::record("expert_exchange", {rows}, {received},
-                   [&group, send_counts, came = receive_counts](const autograd::BackwardArgs& a) {
-                     std::vector<std::int64_t> returned;
-                     Tensor grad = move_rows(group, a.grad().contiguous(), came, returned);
-                     if (returned != send_counts)
-                       throw ValueError("expert_exchange backward: the ranks sent back other row counts than they received");
-                     return std::vector<Tensor>{grad};
+                   [&group, send_counts, receive_counts](const autograd::BackwardArgs& a) {
+                     return std::vector<Tensor>{move_rows(group, a.grad().contiguous(), receive_counts, send_counts)};
                    });
   return received;
 }
@@ -75,10 +70,9 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   const int P = group.size();
   const std::int64_t El = placement.local_experts, D = xs.size(1);
   const auto start = std::chrono::steady_clock::now();
-  double computing = 0;  // the local experts' share of the wall time, left out of traffic.seconds
   const std::vector<std::int64_t> per_expert = counts.to_vector<std::int64_t>();  // [E]
-  // Rows for each rank (its experts' slots are consecutive: the rows are sorted by expert),
-  // and the per-expert counts it needs to group what it receives.
+  // Rows for each rank (its experts' slots are consecutive: the rows are sorted by expert);
+  // the per-expert counts go first, and give each rank what it will receive.
   std::vector<std::int64_t> send_counts(static_cast<std::size_t>(P), 0);
   for (int q = 0; q < P; ++q)
     for (std::int64_t e = 0; e < El; ++e) send_counts[std::size_t(q)] += per_expert[std::size_t(q * El + e)];
@@ -87,8 +81,10 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   const std::vector<std::int64_t> expert_bytes(static_cast<std::size_t>(P), El * std::int64_t(sizeof(std::int64_t)));
   group.all_to_all(per_expert.data(), expert_bytes, from.data(), expert_bytes);
 
-  std::vector<std::int64_t> receive_counts;
-  const Tensor received = exchange_rows(xs, send_counts, group, receive_counts);  // [R, D], by source, then expert
+  std::vector<std::int64_t> receive_counts(static_cast<std::size_t>(P), 0);
+  for (int s = 0; s < P; ++s)
+    for (std::int64_t e = 0; e < El; ++e) receive_counts[std::size_t(s)] += from[std::size_t(s * El + e)];
+  const Tensor received = exchange_rows(xs, send_counts, receive_counts, group);  // [R, D], by source, then expert
   // Expert-major order for the grouped products: expert e's rows from rank 0, then rank 1, ...
   std::vector<std::int64_t> source_start(static_cast<std::size_t>(P), 0);
   for (int s = 1; s < P; ++s) source_start[std::size_t(s)] = source_start[std::size_t(s - 1)] + receive_counts[std::size_t(s - 1)];
@@ -107,10 +103,10 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
   const Tensor grouped = index_select(received, 0, Tensor::from_vector(order, {R}));
   const auto compute_start = std::chrono::steady_clock::now();
   const Tensor processed = local.forward(grouped, Tensor::from_vector(local_counts, {El}));  // [R, D]
-  computing = std::chrono::duration<double>(std::chrono::steady_clock::now() - compute_start).count();
+  // The local experts' share of the wall time, left out of traffic.seconds.
+  const double computing = std::chrono::duration<double>(std::chrono::steady_clock::now() - compute_start).count();
   const Tensor by_source = index_select(processed, 0, Tensor::from_vector(back, {R}));
-  std::vector<std::int64_t> returned_counts;
-  const Tensor out = exchange_rows(by_source, receive_counts, group, returned_counts);  // [S, D], in xs's order
+  const Tensor out = exchange_rows(by_source, receive_counts, send_counts, group);  // [S, D], in xs's order
 
   traffic.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - computing;
   traffic.slots_to_rank = send_counts;

@@ -47,10 +47,10 @@ Tensor run_placed_experts(const Tensor& xs, const Tensor& counts, const ExpertFf
                           const ExpertPlacement& placement, ExpertTraffic& traffic);
 
 // rows: [S, D], the first send_counts[0] rows for rank 0 of `group`, the next send_counts[1]
-// for rank 1, ... -> [R, D]: the rows every rank sent here, rank 0's first; receive_counts
-// gets how many came from each. Differentiable: the backward sends every gradient row back
-// to where its row came from.
-Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts, Communicator& group,
-                     std::vector<std::int64_t>& receive_counts);
+// for rank 1, ... -> [R, D]: the rows every rank sent here, rank 0's first, receive_counts[s]
+// of them from rank s (known from the expert counts exchanged before). Differentiable: the
+// backward sends every gradient row back to where its row came from.
+Tensor exchange_rows(const Tensor& rows, const std::vector<std::int64_t>& send_counts,
+                     const std::vector<std::int64_t>& receive_counts, Communicator& group);
 
 }  // namespace strata::moe_plugin

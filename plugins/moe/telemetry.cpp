@@ -53,38 +53,36 @@ std::vector<MetricSeries> routing_series(bool detailed, bool expert_parallel) {
   return s;
 }
 
-LoadStats load_stats(const Tensor& counts) {
-  const std::vector<std::int64_t> c = counts.to_vector<std::int64_t>();
-  const double E = double(c.size());
+LoadStats load_stats(std::span<const double> counts) {
+  const double E = double(counts.size());
   double sum = 0, max = 0;
   LoadStats s;
-  for (std::int64_t v : c) {
-    sum += double(v);
-    max = std::max(max, double(v));
+  for (const double v : counts) {
+    sum += v;
+    max = std::max(max, v);
     s.dead += v == 0;
   }
   const double mean = sum / E;
   if (mean == 0) return s;
   double var = 0;
-  for (std::int64_t v : c) var += (double(v) - mean) * (double(v) - mean);
+  for (const double v : counts) var += (v - mean) * (v - mean);
   s.cv = std::sqrt(var / E) / mean;
   s.max_violation = max / mean - 1;
   return s;
 }
 
 void report_routing(const Routing& routing, const Tensor& kept_counts, std::int64_t dropped, StepContext& ctx) {
-  const std::vector<std::int64_t> c = kept_counts.to_vector<std::int64_t>();
+  const std::vector<std::int64_t> kept = kept_counts.to_vector<std::int64_t>();
+  const std::vector<double> c(kept.begin(), kept.end());
   double total = 0;
-  for (std::int64_t v : c) total += double(v);
-  for (std::size_t e = 0; e < c.size(); ++e) ctx.add_metric_at("load", std::int64_t(e), total > 0 ? double(c[e]) / total : 0.0);
-  const LoadStats s = load_stats(kept_counts);
+  for (const double v : c) total += v;
+  for (std::size_t e = 0; e < c.size(); ++e) ctx.add_metric_at("load", std::int64_t(e), total > 0 ? c[e] / total : 0.0);
+  const LoadStats s = load_stats(c);
   ctx.add_metric("load_cv", s.cv);
   if (Communicator* ranks = ctx.data_parallel()) {
-    std::vector<double> global(c.begin(), c.end());
+    std::vector<double> global = c;  // whole numbers: the sum over the ranks is exact
     ranks->all_reduce_sum(std::span<double>(global));
-    std::vector<std::int64_t> rounded(global.size());
-    for (std::size_t e = 0; e < global.size(); ++e) rounded[e] = std::int64_t(std::llround(global[e]));
-    ctx.add_metric("global_load_cv", load_stats(Tensor::from_vector(rounded, {std::int64_t(rounded.size())})).cv);
+    ctx.add_metric("global_load_cv", load_stats(global).cv);
   } else {
     ctx.add_metric("global_load_cv", s.cv);
   }

@@ -20,6 +20,7 @@
 #include "expert_parallel.h"
 
 #include <cstdint>
+#include <span>
 
 namespace strata::moe_plugin {
 
@@ -32,8 +33,8 @@ struct LoadStats {
   std::int64_t dead = 0;
 };
 
-// counts: [E] i64
-LoadStats load_stats(const Tensor& counts);
+// counts: slots per expert, [E]
+LoadStats load_stats(std::span<const double> counts);
 
 void report_routing(const Routing& routing, const Tensor& kept_counts, std::int64_t dropped, StepContext& ctx);
 

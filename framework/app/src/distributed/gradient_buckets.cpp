@@ -33,6 +33,19 @@ void copy_into(std::vector<T>& buffer, std::size_t offset, const Tensor& grad, s
   std::copy_n(g.data<T>(), numel, buffer.begin() + std::ptrdiff_t(offset));
 }
 
+// The summed gradient back into the parameter's .grad: in place when it has one (no
+// allocation per step), else as a new tensor.
+template <class T>
+void copy_out(const std::vector<T>& buffer, std::size_t offset, Tensor& param) {
+  const std::size_t n = std::size_t(param.numel());
+  Tensor grad = param.grad();
+  if (grad.defined() && grad.is_contiguous()) {
+    std::copy_n(buffer.begin() + std::ptrdiff_t(offset), n, grad.data<T>());
+    return;
+  }
+  param.set_grad(Tensor::from_vector(std::span<const T>(buffer.data() + offset, n), param.shape()));
+}
+
 }  // namespace
 
 GradientBuckets::GradientBuckets(std::vector<Tensor> params, Communicator& group, std::size_t bucket_bytes)
@@ -118,21 +131,15 @@ void GradientBuckets::finish() {
       --buckets_[bucket_of_[k]].waiting;
     }
   start_ready_buckets();
-  autograd::NoGradGuard no_grad;
   for (Bucket& b : buckets_) {
     b.sum->wait();
     b.sum.reset();
     for (std::size_t m = 0; m < b.members.size(); ++m) {
       Tensor& p = params_[b.members[m]];
-      const Shape& shape = p.shape();
-      const std::size_t n = std::size_t(p.numel());
-      const Tensor sum = b.dtype == DType::f32
-                             ? Tensor::from_vector(std::span<const float>(b.f32.data() + b.offsets[m], n), shape)
-                             : Tensor::from_vector(std::span<const double>(b.f64.data() + b.offsets[m], n), shape);
-      if (p.grad().defined())
-        p.grad().copy_(sum);
+      if (b.dtype == DType::f32)
+        copy_out(b.f32, b.offsets[m], p);
       else
-        p.set_grad(sum);
+        copy_out(b.f64, b.offsets[m], p);
     }
   }
 }

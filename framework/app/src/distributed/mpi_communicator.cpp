@@ -81,16 +81,16 @@ class RankOrderedSum final : public Communicator::PendingSum {
   // Lets MPI move the exchange on; the gather starts only in wait(), so that every rank
   // starts its collectives in the same order (the order the sums are waited for) whatever
   // the timing of their completions.
+  // (A completed request is MPI_REQUEST_NULL: testing or waiting on it again returns at once.)
   void progress() override {
-    if (phase_ != Phase::exchange || exchanged_) return;
+    if (phase_ != Phase::exchange) return;
     int complete = 0;
     check(MPI_Test(&request_, &complete, MPI_STATUS_IGNORE), "MPI_Test");
-    exchanged_ = complete != 0;
   }
 
   void wait() override {
     if (phase_ == Phase::exchange) {
-      if (!exchanged_) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+      check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
       add_chunk_and_start_gather();
     }
     if (phase_ == Phase::gather) {
@@ -125,7 +125,6 @@ class RankOrderedSum final : public Communicator::PendingSum {
   std::vector<T> received_;
   MPI_Request request_ = MPI_REQUEST_NULL;
   Phase phase_ = Phase::exchange;
-  bool exchanged_ = false;  // the exchange completed in progress()
 };
 
 class MpiCommunicator final : public Communicator {

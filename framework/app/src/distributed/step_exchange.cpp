@@ -23,6 +23,14 @@ std::string encode(const StepValues& values) {
   return out;
 }
 
+// A named tensor's name, shape and values into `digest`.
+void add_to(Digest& digest, const std::string& name, const Tensor& t) {
+  const Tensor c = t.contiguous();
+  digest.update(name);
+  for (const std::int64_t d : c.shape()) digest.update_u64(std::uint64_t(d));
+  digest.update(c.raw_data(), std::size_t(c.numel()) * dtype_size(c.dtype()));
+}
+
 }  // namespace
 
 std::map<std::string, double> combine_over_ranks(Communicator& group, const StepValues& local) {
@@ -59,15 +67,9 @@ std::int64_t scored_positions(const Tensor& targets) {
 
 std::string replica_hash(const Module& model) {
   Digest digest;
-  const auto add = [&](const std::string& name, const Tensor& t) {
-    const Tensor c = t.contiguous();
-    digest.update(name);
-    for (const std::int64_t d : c.shape()) digest.update_u64(std::uint64_t(d));
-    digest.update(c.raw_data(), std::size_t(c.numel()) * dtype_size(c.dtype()));
-  };
   for (const auto& p : model.named_parameters())
-    if (!p.shard) add(p.name, p.tensor);
-  for (const auto& b : model.named_buffers()) add(b.name, b.tensor);
+    if (!p.shard) add_to(digest, p.name, p.tensor);
+  for (const auto& b : model.named_buffers()) add_to(digest, b.name, b.tensor);
   return digest.hex();
 }
 
@@ -76,8 +78,7 @@ void check_replicas(Communicator& group, const Module& model, std::int64_t step)
   for (const auto& p : model.named_parameters()) {
     if (!p.shard || p.shard->replicas->size() == 1) continue;
     Digest digest;
-    const Tensor block = p.tensor.contiguous();
-    digest.update(block.raw_data(), std::size_t(block.numel()) * dtype_size(block.dtype()));
+    add_to(digest, p.name, p.tensor);
     const std::vector<std::string> blocks = p.shard->replicas->all_gather(digest.hex());
     for (const std::string& h : blocks)
       if (h != blocks.front())

@@ -6,9 +6,9 @@
 #include <ctime>
 #include <fstream>
 #include <optional>
-#include <nlohmann/json.hpp>
 
 #include "distributed/sharded_parameters.h"
+#include "run/outcome_json.h"
 #include "strata/allocator.h"
 #include "strata/autograd.h"
 #include "strata/atomic_file.h"
@@ -56,12 +56,6 @@ class StopSignalScope {
   std::array<void (*)(int), 3> previous_{SIG_DFL, SIG_DFL, SIG_DFL};
 };
 
-nlohmann::json eval_json(const EvalResult& r, bool perplexity) {
-  nlohmann::json j{{"loss", r.loss}, {"accuracy", r.accuracy}, {"scored_positions", r.scored}};
-  if (perplexity) j["perplexity"] = r.perplexity;
-  return j;
-}
-
 // Decoding speed and cache size of the trained model: one sequence, an evaluation prompt,
 // 64 new tokens; and the decode state after the prompt alone (the task's sequence length:
 // what a recurrent model carries, what attention caches). Models whose mixers cannot decode
@@ -87,21 +81,7 @@ void probe_decoding(Model& model, Task& task, RunOutcome& outcome) {
 }
 
 void write_final_json(const fs::path& folder, const RunOutcome& outcome) {
-  const TrainSummary& s = outcome.summary;
-  const nlohmann::json j{{"steps", s.steps},
-                         {"interrupted", s.interrupted},
-                         {"seconds", s.seconds},
-                         {"tokens_per_s", s.tokens_per_s},
-                         {"train_loss", s.final_train_loss},
-                         {"initial_eval", eval_json(s.initial_eval, outcome.perplexity)},
-                         {"eval", eval_json(s.final_eval, outcome.perplexity)},
-                         {"chance_accuracy", outcome.chance_accuracy},
-                         {"parameters", outcome.parameters},
-                         {"peak_memory_bytes", outcome.peak_memory_bytes},
-                         {"decode", {{"tokens_per_s", outcome.decode_tokens_per_s},
-                                     {"cache_bytes", outcome.decode_cache_bytes},
-                                     {"state_bytes", outcome.decode_state_bytes}}}};
-  write_text_atomically(folder / run_folder::kFinalFile, j.dump(2) + "\n");
+  write_text_atomically(folder / run_folder::kFinalFile, outcome_json(outcome).dump(2) + "\n");
 }
 
 }  // namespace
@@ -192,15 +172,6 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   if (resuming) {
     // The state first: it verifies the checkpoint's manifest.
     resume_state = load_training_state(settings.resume_checkpoint, settings.resume_checks);
-    const int ranks = settings.group ? settings.group->size() : 1;
-    if (resume_state.data_parallel_size != ranks)
-      throw ConfigError(SourceLocation{"--resume " + folder.string()}, "",
-                        "cannot resume on " + std::to_string(ranks) + " rank(s): the checkpoint was written by a job of " +
-                            std::to_string(resume_state.data_parallel_size) +
-                            " rank(s), whose batches and random streams another number of ranks would not continue",
-                        resume_state.data_parallel_size > 1
-                            ? "resume with mpirun -np " + std::to_string(resume_state.data_parallel_size)
-                            : std::string("resume without mpirun (or with mpirun -np 1)"));
     load_model_weights(model, resolve_checkpoint_folder(settings.resume_checkpoint) / kCheckpointWeightsFile,
                        settings.resume_checks);
     if (writer) run_folder::truncate_metrics(folder, resume_state.step);

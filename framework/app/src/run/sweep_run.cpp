@@ -15,6 +15,7 @@
 #include "report/comparison.h"
 #include "report/comparison_page.h"
 #include "report/run_data.h"
+#include "run/outcome_json.h"
 #include "strata/atomic_file.h"
 #include "strata/report.h"
 #include "strata/folder_lock.h"
@@ -205,33 +206,12 @@ void write_seed_summaries(const fs::path& folder, const std::vector<SweepRow>& r
 
 // ---- sweeps across ranks --------------------------------------------------------------
 
-nlohmann::json eval_to_json(const EvalResult& r) {
-  return {{"loss", r.loss}, {"accuracy", r.accuracy}, {"perplexity", r.perplexity}, {"scored", r.scored}};
-}
-
-EvalResult eval_from_json(const nlohmann::json& j) {
-  EvalResult r;
-  r.loss = j.at("loss");
-  r.accuracy = j.at("accuracy");
-  r.perplexity = j.at("perplexity");
-  r.scored = j.at("scored");
-  return r;
-}
-
 // A finished row, as the rank that ran it sends it to the rank that writes the summaries.
 nlohmann::json row_to_json(std::size_t index, const SweepRow& row) {
-  const RunOutcome& o = row.outcome;
-  const TrainSummary& s = o.summary;
   nlohmann::json headline = nlohmann::json::array();
   for (const auto& [name, value] : row.headline) headline.push_back({name, value});
   return {{"index", index}, {"status", row.status}, {"error", row.error}, {"headline", headline},
-          {"summary", {{"steps", s.steps}, {"interrupted", s.interrupted}, {"final_train_loss", s.final_train_loss},
-                       {"initial_eval", eval_to_json(s.initial_eval)}, {"final_eval", eval_to_json(s.final_eval)},
-                       {"seconds", s.seconds}, {"tokens_per_s", s.tokens_per_s}}},
-          {"parameters", o.parameters}, {"chance_accuracy", o.chance_accuracy}, {"perplexity", o.perplexity},
-          {"peak_memory_bytes", o.peak_memory_bytes}, {"decode_tokens_per_s", o.decode_tokens_per_s},
-          {"decode_cache_bytes", o.decode_cache_bytes}, {"decode_state_bytes", o.decode_state_bytes},
-          {"stop_signal", o.stop_signal}};
+          {"outcome", outcome_json(row.outcome)}};
 }
 
 void row_from_json(const nlohmann::json& j, SweepRow& row) {
@@ -239,24 +219,7 @@ void row_from_json(const nlohmann::json& j, SweepRow& row) {
   row.error = j.at("error");
   row.headline.clear();
   for (const auto& h : j.at("headline")) row.headline.emplace_back(h.at(0).get<std::string>(), h.at(1).get<double>());
-  const nlohmann::json& s = j.at("summary");
-  TrainSummary& t = row.outcome.summary;
-  t.steps = s.at("steps");
-  t.interrupted = s.at("interrupted");
-  t.final_train_loss = s.at("final_train_loss");
-  t.initial_eval = eval_from_json(s.at("initial_eval"));
-  t.final_eval = eval_from_json(s.at("final_eval"));
-  t.seconds = s.at("seconds");
-  t.tokens_per_s = s.at("tokens_per_s");
-  RunOutcome& o = row.outcome;
-  o.parameters = j.at("parameters");
-  o.chance_accuracy = j.at("chance_accuracy");
-  o.perplexity = j.at("perplexity");
-  o.peak_memory_bytes = j.at("peak_memory_bytes");
-  o.decode_tokens_per_s = j.at("decode_tokens_per_s");
-  o.decode_cache_bytes = j.at("decode_cache_bytes");
-  o.decode_state_bytes = j.at("decode_state_bytes");
-  o.stop_signal = j.at("stop_signal");
+  row.outcome = outcome_from_json(j.at("outcome"));
 }
 
 // How a job's ranks share a sweep: groups of `ranks_per_variant` ranks, variant i on group

@@ -167,10 +167,15 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
       throw ValueError("cannot resume at step " + std::to_string(resume->step) + ": train.steps is " +
                            std::to_string(steps),
                        "resume with at least as many steps as the checkpoint has done");
+    // Bad input, like a config error (exit code 2): the command, not the checkpoint, is wrong.
     if (resume->data_parallel_size != ranks)
-      throw ValueError("cannot resume on " + std::to_string(ranks) + " rank(s) a run of " +
-                           std::to_string(resume->data_parallel_size) + " rank(s)",
-                       "resume with as many ranks as the checkpoint's run had");
+      throw ConfigError(SourceLocation{"the checkpoint's state.json"}, "data_parallel_size",
+                        "cannot resume on " + std::to_string(ranks) + " rank(s): the checkpoint was written by a job of " +
+                            std::to_string(resume->data_parallel_size) +
+                            " rank(s), whose batches and random streams another number of ranks would not continue",
+                        resume->data_parallel_size > 1
+                            ? "resume with mpirun -np " + std::to_string(resume->data_parallel_size)
+                            : std::string("resume without mpirun (or with mpirun -np 1)"));
     state = *resume;
     if (const std::string& type = c.component("optimizer").type(); state.optimizer_type != type)
       throw ValueError("cannot resume with optimizer '" + type + "': the checkpoint was written by '" +
