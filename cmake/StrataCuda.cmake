@@ -18,9 +18,12 @@ elseif(NOT _strata_cuda_mode STREQUAL "OFF")
 endif()
 
 if(STRATA_CUDA_ENABLED)
-  # Hopper (H100/H200) and Ampere by default; override with -DCMAKE_CUDA_ARCHITECTURES=...
+  # Machine code for Ampere (sm_80: A100), Hopper (sm_90: H100/H200), datacenter Blackwell
+  # (sm_100: B200/GB200) and the DGX Spark's GB10 (sm_121), so every CUDA source is compiled
+  # (warnings as errors) for each target the project supports; override with
+  # -DCMAKE_CUDA_ARCHITECTURES=90 (say) for a faster build for one GPU.
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    set(CMAKE_CUDA_ARCHITECTURES 80 90 100 121)
   endif()
   enable_language(CUDA)
   set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 does not know nvcc's C++20 flag; kernels need only 17

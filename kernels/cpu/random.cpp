@@ -1,19 +1,18 @@
 #include "kernels/cpu/random.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numbers>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/philox.h"
+#include "kernels/random_math.h"
 
 namespace strata::kernels::cpu {
 
 namespace {
 
 constexpr std::int64_t kCounterGrain = 1 << 12;
-constexpr double kTwoPow32 = 4294967296.0;
-__extension__ typedef unsigned __int128 uint128;  // GCC/Clang extension, for multiply-shift
+static_assert(kTwoPi == 2.0 * std::numbers::pi, "random_math.h's 2 pi is the double nearest 2 pi");
 
 // Calls fill(words, element_begin, count) for each counter whose elements fall in [0, n).
 template <class Fill>
@@ -28,31 +27,15 @@ void for_each_counter(std::int64_t n, std::int64_t per, std::uint64_t key, std::
   });
 }
 
-// Two normals from two uniforms in (0, 1]: u1 must be > 0 for the log.
-inline void box_muller(double u1, double u2, double& z0, double& z1) {
-  const double radius = std::sqrt(-2.0 * std::log(u1));
-  const double angle = 2.0 * std::numbers::pi * u2;
-  z0 = radius * std::cos(angle);
-  z1 = radius * std::sin(angle);
-}
-
-inline double open_unit_32(std::uint32_t w) { return (double(w) + 1.0) / kTwoPow32; }  // (0, 1]
-
 }  // namespace
+
+// The element formulas are kernels/random_math.h's, shared with the CUDA kernels.
 
 template <class T>
 void uniform_fill_cpu(T* out, std::int64_t n, std::uint64_t key, std::uint64_t first, T low, T high) {
-  const T span = high - low;
+  const T span = high - low, upper = uniform_upper(low, high);
   for_each_counter(n, uniform_per_counter<T>, key, first, [&](const Philox4& w, std::int64_t b, std::int64_t count) {
-    for (std::int64_t l = 0; l < count; ++l) {
-      T u;
-      if constexpr (sizeof(T) == 4)
-        u = uniform_f32(w[std::size_t(l)]);
-      else
-        u = T(uniform_f64(w[std::size_t(2 * l)], w[std::size_t(2 * l + 1)]));
-      // low + span * u can round up to high for u just below 1; keep the interval half-open
-      out[b + l] = std::min(low + span * u, std::nextafter(high, low));
-    }
+    for (std::int64_t l = 0; l < count; ++l) out[b + l] = uniform_value(uniform_unit<T>(w, int(l)), low, span, upper);
   });
 }
 
@@ -60,26 +43,16 @@ template <class T>
 void normal_fill_cpu(T* out, std::int64_t n, std::uint64_t key, std::uint64_t first, T mean, T std) {
   for_each_counter(n, normal_per_counter<T>, key, first, [&](const Philox4& w, std::int64_t b, std::int64_t count) {
     double z[4] = {};
-    if constexpr (sizeof(T) == 4) {
-      box_muller(open_unit_32(w[0]), open_unit_32(w[1]), z[0], z[1]);
-      box_muller(open_unit_32(w[2]), open_unit_32(w[3]), z[2], z[3]);
-    } else {
-      const double u1 = 1.0 - uniform_f64(w[0], w[1]);  // (0, 1]
-      box_muller(u1, uniform_f64(w[2], w[3]), z[0], z[1]);
-    }
-    for (std::int64_t l = 0; l < count; ++l) out[b + l] = T(double(mean) + double(std) * z[l]);
+    standard_normals<T>(w, z);
+    for (std::int64_t l = 0; l < count; ++l) out[b + l] = normal_value(z[l], mean, std);
   });
 }
 
 void randint_fill_cpu(std::int64_t* out, std::int64_t n, std::uint64_t key, std::uint64_t first, std::int64_t low,
                       std::int64_t high) {
-  const uint128 range = static_cast<uint128>(std::uint64_t(high) - std::uint64_t(low));
+  const std::uint64_t range = std::uint64_t(high) - std::uint64_t(low);
   for_each_counter(n, randint_per_counter, key, first, [&](const Philox4& w, std::int64_t b, std::int64_t count) {
-    for (std::int64_t l = 0; l < count; ++l) {
-      const std::uint64_t bits = (std::uint64_t(w[std::size_t(2 * l)]) << 32) | w[std::size_t(2 * l + 1)];
-      const std::uint64_t pick = std::uint64_t((static_cast<uint128>(bits) * range) >> 64);
-      out[b + l] = std::int64_t(std::uint64_t(low) + pick);
-    }
+    for (std::int64_t l = 0; l < count; ++l) out[b + l] = randint_value(w, int(l), low, range);
   });
 }
 

@@ -11,125 +11,64 @@
 #include <hwy/highway.h>
 
 #include "kernels/cpu/elementwise_map-inl.h"
-#include "kernels/cpu/scalar_math.h"
 #include "kernels/cpu/vec_math-inl.h"
+#include "kernels/unary_math.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace strata::kernels::cpu::HWY_NAMESPACE {
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
-constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1 / sqrt(2 pi)
-constexpr double kGeluCubic = 0.044715;              // GPT-2's tanh approximation
+static_assert(kSqrtHalf == std::numbers::sqrt2 / 2, "unary_math.h's gelu constant is the vector path's");
 
-// ---- scalar formulas (f64 reference; f32 without AVX2) --------------------------------
+// ---- scalar formulas (the f64 reference): kernels/unary_math.h, shared with CUDA -------
 
-template <class T>
-void unary_fwd_scalar(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryParams& p) {
-  const T beta = T(p.beta), threshold = T(p.threshold);
+// Calls f(std::integral_constant<UnaryOp, op>{}), so that each loop below is compiled for
+// one formula rather than switching per element.
+template <class F>
+void with_op(UnaryOp op, F f) {
+  using E = UnaryOp;
   switch (op) {
-    case UnaryOp::exp:
-      return map_scalar(
-          y, n, [](T v) { return std::exp(v); }, x);
-    case UnaryOp::log:
-      return map_scalar(
-          y, n, [](T v) { return std::log(v); }, x);
-    case UnaryOp::sqrt:
-      return map_scalar(
-          y, n, [](T v) { return std::sqrt(v); }, x);
-    case UnaryOp::square:
-      return map_scalar(
-          y, n, [](T v) { return v * v; }, x);
-    case UnaryOp::tanh:
-      return map_scalar(
-          y, n, [](T v) { return std::tanh(v); }, x);
-    case UnaryOp::sigmoid:
-      return map_scalar(
-          y, n, [](T v) { return sigmoid_stable(v); }, x);
-    case UnaryOp::relu:
-      return map_scalar(
-          y, n, [](T v) { return v > 0 || std::isnan(v) ? v : T(0); }, x);
-    case UnaryOp::silu:
-      return map_scalar(
-          y, n, [](T v) { return v * sigmoid_stable(v); }, x);
-    case UnaryOp::gelu_erf:
-      return map_scalar(
-          y, n, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2))); }, x);
-    case UnaryOp::gelu_tanh:
-      return map_scalar(
-          y, n, [](T v) { return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v))); },
-          x);
-    case UnaryOp::softplus:
-      return map_scalar(
-          y, n,
-          [=](T v) {
-            const T z = beta * v;
-            return z > threshold ? v : (std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)))) / beta;
-          },
-          x);
+    case E::exp:
+      return f(std::integral_constant<E, E::exp>{});
+    case E::log:
+      return f(std::integral_constant<E, E::log>{});
+    case E::sqrt:
+      return f(std::integral_constant<E, E::sqrt>{});
+    case E::square:
+      return f(std::integral_constant<E, E::square>{});
+    case E::tanh:
+      return f(std::integral_constant<E, E::tanh>{});
+    case E::sigmoid:
+      return f(std::integral_constant<E, E::sigmoid>{});
+    case E::relu:
+      return f(std::integral_constant<E, E::relu>{});
+    case E::silu:
+      return f(std::integral_constant<E, E::silu>{});
+    case E::gelu_erf:
+      return f(std::integral_constant<E, E::gelu_erf>{});
+    case E::gelu_tanh:
+      return f(std::integral_constant<E, E::gelu_tanh>{});
+    case E::softplus:
+      return f(std::integral_constant<E, E::softplus>{});
   }
 }
 
 template <class T>
+void unary_fwd_scalar(UnaryOp op, const T* x, T* y, std::int64_t n, const UnaryParams& p) {
+  with_op(op, [&](auto kind) {
+    map_scalar(
+        y, n, [p](T v) { return unary_forward<T>(decltype(kind)::value, v, p); }, x);
+  });
+}
+
+template <class T>
 void unary_bwd_scalar(UnaryOp op, const T* x, const T* y, const T* g, T* dx, std::int64_t n, const UnaryParams& p) {
-  const T beta = T(p.beta), threshold = T(p.threshold);
-  switch (op) {
-    case UnaryOp::exp:
-      return map_scalar(
-          dx, n, [](T gv, T yv) { return gv * yv; }, g, y);
-    case UnaryOp::log:
-      return map_scalar(
-          dx, n, [](T gv, T xv) { return gv / xv; }, g, x);
-    case UnaryOp::sqrt:
-      return map_scalar(
-          dx, n, [](T gv, T yv) { return gv * T(0.5) / yv; }, g, y);
-    case UnaryOp::square:
-      return map_scalar(
-          dx, n, [](T gv, T xv) { return T(2) * gv * xv; }, g, x);
-    case UnaryOp::tanh:
-      return map_scalar(
-          dx, n, [](T gv, T yv) { return gv * (T(1) - yv * yv); }, g, y);
-    case UnaryOp::sigmoid:
-      return map_scalar(
-          dx, n, [](T gv, T yv) { return gv * yv * (T(1) - yv); }, g, y);
-    case UnaryOp::relu:
-      return map_scalar(
-          dx, n, [](T gv, T xv) { return xv > 0 ? gv : T(0); }, g, x);
-    case UnaryOp::silu:
-      return map_scalar(
-          dx, n,
-          [](T gv, T xv) {
-            const T s = sigmoid_stable(xv);
-            return gv * s * (T(1) + xv * (T(1) - s));
-          },
-          g, x);
-    case UnaryOp::gelu_erf:
-      return map_scalar(
-          dx, n,
-          [](T gv, T xv) {
-            const T cdf = T(0.5) * (T(1) + std::erf(xv * T(std::numbers::sqrt2 / 2)));
-            return gv * (cdf + xv * T(kInvSqrt2Pi) * std::exp(T(-0.5) * xv * xv));
-          },
-          g, x);
-    case UnaryOp::gelu_tanh:
-      return map_scalar(
-          dx, n,
-          [](T gv, T xv) {
-            const T t = std::tanh(T(kSqrt2OverPi) * (xv + T(kGeluCubic) * xv * xv * xv));
-            const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * xv * xv);
-            return gv * (T(0.5) * (T(1) + t) + T(0.5) * xv * (T(1) - t * t) * du);
-          },
-          g, x);
-    case UnaryOp::softplus:
-      return map_scalar(
-          dx, n,
-          [=](T gv, T xv) {
-            const T z = beta * xv;
-            return z > threshold ? gv : gv * sigmoid_stable(z);
-          },
-          g, x);
-  }
+  const T* saved = unary_bwd_uses_output(op) ? y : x;
+  with_op(op, [&](auto kind) {
+    map_scalar(
+        dx, n, [p](T gv, T sv) { return unary_backward<T>(decltype(kind)::value, gv, sv, p); }, g, saved);
+  });
 }
 
 // ---- f32 vector formulas (every SIMD target) -----------------------------------------

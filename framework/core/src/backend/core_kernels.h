@@ -242,6 +242,17 @@ struct GroupedGemmCall {
   DTypeList dtypes() const { return {x->dtype()}; }
 };
 
+// The mixed-precision products (precision.h): bf16 operands (dy included), f32 results.
+// Backends register their bf16 kernels of gemm and grouped_gemm for these calls only.
+inline bool bf16_operands_f32_results(const GemmCall& c) {
+  return c.a->dtype() == DType::bf16 && c.b->dtype() == DType::bf16 && c.c->dtype() == DType::f32;
+}
+inline bool bf16_operands_f32_results(const GroupedGemmCall& c) {
+  for (const Tensor* t : {c.y, c.dx, c.dw})
+    if (t && t->defined() && t->dtype() != DType::f32) return false;
+  return !c.dy || !c.dy->defined() || c.dy->dtype() == DType::bf16;
+}
+
 // ---- sequence mixers --------------------------------------------------------------------
 
 // Flash attention over q [B, T, Hq, d], k, v [B, S, Hkv, d] (heads packed): out [B, T, Hq, d]
@@ -389,6 +400,16 @@ struct AdamWCall {
   std::int64_t step = 1;
   DTypeList dtypes() const { return {param->dtype(), grad->dtype()}; }
 };
+
+// The data of an optional tensor of a call (null or undefined: nullptr), for the backends.
+template <class T>
+const T* in(const Tensor* t) {
+  return t && t->defined() ? t->data<T>() : nullptr;
+}
+template <class T>
+T* out(Tensor* t) {
+  return t && t->defined() ? t->data<T>() : nullptr;
+}
 
 // ---- the table entries ------------------------------------------------------------------
 

@@ -49,14 +49,4 @@ void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*r
   op.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = dtypes, .supports = {}, .run = run});
 }
 
-// The data of an optional tensor (null or undefined: nullptr).
-template <class T>
-const T* in(const Tensor* t) {
-  return t && t->defined() ? t->data<T>() : nullptr;
-}
-template <class T>
-T* out(Tensor* t) {
-  return t && t->defined() ? t->data<T>() : nullptr;
-}
-
 }  // namespace strata::cpu_backend

@@ -114,18 +114,13 @@ void register_matmul(CoreKernels& k) {
   k.gemm.add({.backend = "cpu",
               .device = DeviceType::cpu,
               .dtypes = {DType::bf16, DType::f32},
-              .supports = [](const GemmCall& c) { return c.a->dtype() == DType::bf16 && c.b->dtype() == DType::bf16 &&
-                                                         c.c->dtype() == DType::f32; },
+              .supports = [](const GemmCall& c) { return bf16_operands_f32_results(c); },
               .run = gemm_bf16});
-  const auto f32_results = [](const GroupedGemmCall& c) {
-    for (const Tensor* t : {c.y, c.dx, c.dw})
-      if (t && t->defined() && t->dtype() != DType::f32) return false;
-    return !c.dy || !c.dy->defined() || c.dy->dtype() == DType::bf16;
-  };
-  k.grouped_gemm.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = {DType::bf16}, .supports = f32_results,
+  const auto mixed = [](const GroupedGemmCall& c) { return bf16_operands_f32_results(c); };
+  k.grouped_gemm.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = {DType::bf16}, .supports = mixed,
                       .run = grouped_gemm_bf16});
   k.grouped_gemm_backward.add({.backend = "cpu", .device = DeviceType::cpu, .dtypes = {DType::bf16},
-                               .supports = f32_results, .run = grouped_gemm_bf16_backward});
+                               .supports = mixed, .run = grouped_gemm_bf16_backward});
 }
 
 }  // namespace strata::cpu_backend

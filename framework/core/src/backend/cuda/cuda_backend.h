@@ -1,11 +1,58 @@
 #pragma once
 // The CUDA backend (built with STRATA_CUDA): registers kernels/cuda for the core table
-// entries it has. Today that is fill; every other entry raises NotImplementedError on a
-// CUDA tensor, naming the backends that do have it.
+// entries it has, one file per op family as the CPU backend. An entry without a CUDA
+// kernel raises NotImplementedError on a CUDA tensor, naming the backends that have it.
+// Nothing outside framework/core/src/backend names kernels::cuda's compute functions.
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "backend/core_kernels.h"
+#include "strata/dtype.h"
+#include "strata/error.h"
+#include "strata/tensor.h"
 
 namespace strata::cuda_backend {
 
-void register_all(core_kernels::CoreKernels& k);
+using namespace core_kernels;
+
+void register_elementwise(CoreKernels& k);
+void register_indexing(CoreKernels& k);
+void register_rows(CoreKernels& k);
+void register_rope(CoreKernels& k);
+void register_matmul(CoreKernels& k);
+void register_optimizer(CoreKernels& k);
+void register_attention(CoreKernels& k);
+void register_selective_scan(CoreKernels& k);
+void register_causal_conv(CoreKernels& k);
+
+void register_all(CoreKernels& k);
+
+inline const std::vector<DType> kFloating = {DType::f32, DType::f64};
+inline const std::vector<DType> kAll = {DType::f32, DType::f64, DType::i64};
+inline const std::vector<DType> kStorage = {DType::f32, DType::f64, DType::i64, DType::bf16, DType::f16};
+
+// Registers `run` as the CUDA kernel of `op` for calls whose dtypes are all in `dtypes`.
+template <class Call>
+void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*run)(const Call&)) {
+  op.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = dtypes, .supports = {}, .run = run});
+}
+
+// An index tensor of a call that ops keep on the host (packed documents' starts, RoPE
+// positions: they are validated there), contiguous on `device`; undefined when absent.
+// The caller holds it until the launch is issued; freeing it then is safe, as the caching
+// allocator reuses the memory only for work issued later on the same stream.
+inline Tensor index_on_device(const Tensor* t, Device device) {
+  if (!t || !t->defined()) return {};
+  return t->contiguous().to(device);
+}
+
+// Raises DeviceError when a kernels::cuda call returned an error ("" is success).
+inline void check(const std::string& error, std::string_view op, const Tensor& on) {
+  if (!error.empty())
+    throw DeviceError(std::string(op) + " on " + on.device().to_string() + " failed: " + error,
+                      "a CUDA error can come from an earlier kernel (launches are asynchronous): "
+                      "rerun with CUDA_LAUNCH_BLOCKING=1 to find the failing one");
+}
 
 }  // namespace strata::cuda_backend

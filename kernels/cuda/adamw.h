@@ -1,0 +1,21 @@
+#pragma once
+// One AdamW step on CUDA: twin of kernels/cpu/adamw.h (same update, same formulas):
+//   p = p (1 - lr wd) - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// with m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2 updated in place.
+// Plain C++ (no CUDA headers), for the backend's registration.
+#include <cstdint>
+#include <string>
+
+namespace strata::kernels::cuda {
+
+struct AdamWArgs {
+  std::int64_t n = 0;  // elements
+  double lr = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  std::int64_t step = 1;  // t, 1-based, for bias correction
+};
+
+// param, grad, m, v: [n] contiguous device arrays (T: float, double); m and v updated in place.
+template <class T>
+std::string adamw_cuda(const AdamWArgs& args, T* param, const T* grad, T* m, T* v, int device);
+
+}  // namespace strata::kernels::cuda

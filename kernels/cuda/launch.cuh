@@ -1,0 +1,85 @@
+#pragma once
+// What every CUDA kernel file shares: block size, grid size for grid-stride loops, the
+// launch status, and the 16-bit storage types. Kernels run on the current device's legacy
+// default stream, in issue order, without synchronising: a fault shows up as the error
+// of a later call (a copy to the host synchronises). Host wrappers return an error
+// string, empty on success, so the framework raises its own DeviceError.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+namespace strata::kernels::cuda {
+
+inline constexpr int kThreads = 256;  // threads per block of the elementwise kernels
+inline constexpr int kWarp = 32;
+
+// Blocks for a grid-stride loop over n items (capped: each thread then takes several).
+inline unsigned blocks_for(std::int64_t n, int threads = kThreads) {
+  const std::int64_t blocks = (n + threads - 1) / threads;
+  return unsigned(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+// Launch shape of the row kernels (one block reduces one row; blocks loop over the rows,
+//   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) ...):
+// a warp for short rows, doubling up to 1024 threads while each keeps 4+ columns.
+inline int row_threads(std::int64_t cols) {
+  int threads = kWarp;
+  while (threads < 1024 && std::int64_t(threads) * 4 < cols) threads *= 2;
+  return threads;
+}
+inline unsigned row_blocks(std::int64_t rows) { return blocks_for(rows, 1); }
+
+// The index of this thread in a 1-D grid, and the grid's size, for grid-stride loops:
+//   for (std::int64_t i = global_index(); i < n; i += grid_size()) ...
+__device__ inline std::int64_t global_index() { return std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }
+__device__ inline std::int64_t grid_size() { return std::int64_t(blockDim.x) * gridDim.x; }
+
+// "" or the CUDA error's text.
+inline std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
+// Makes `device` current (kernels launch on the current device).
+inline std::string use_device(int device) { return describe(cudaSetDevice(device)); }
+// The status of the launches just issued (configuration errors; faults surface later).
+inline std::string launch_status() { return describe(cudaGetLastError()); }
+
+// Sum / max over a warp with shuffles (every lane gets the result).
+template <class T>
+__device__ inline T warp_sum(T v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+template <class T>
+__device__ inline T warp_max(T v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    const T other = __shfl_xor_sync(0xffffffffu, v, offset);
+    v = other > v ? other : v;
+  }
+  return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the
+// result. `scratch` is __shared__ T[32]; the call synchronises the block.
+template <class T>
+__device__ inline T block_sum(T v, T* scratch) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+  v = warp_sum(v);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : T(0);
+  return warp_sum(v);
+}
+template <class T>
+__device__ inline T block_max(T v, T* scratch) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : scratch[0];
+  return warp_max(v);
+}
+
+}  // namespace strata::kernels::cuda
