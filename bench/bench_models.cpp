@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   std::int64_t batch = 8, seq_len = 256, steps = 5, warmup = 2, decode_batch = 1, prompt_len = 64, new_tokens = 64;
   int threads = 0;
+  std::string device_name = "cpu";
   app.add_option("file", file, "experiment file (model-only is enough: [model] vocab_size)")->required();
   app.add_option("--set", overrides, "override a config value (repeatable)")->allow_extra_args(false);
   app.add_option("--batch", batch, "training sequences per step");
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--decode-batch", decode_batch, "sequences decoded together");
   app.add_option("--prompt-len", prompt_len, "prompt tokens before decoding");
   app.add_option("--new-tokens", new_tokens, "tokens decoded one at a time (0: no decoding)");
+  app.add_option("--device", device_name, "cpu, cuda or cuda:N (decoding is timed on the cpu only)");
   app.add_option("--threads", threads, "CPU threads (0: train.threads, else OMP_NUM_THREADS or all cores)");
   CLI11_PARSE(app, argc, argv);
   apply_cpu_simd_environment();
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
       set_num_threads(static_cast<int>(e.train.integer("threads")));
     ExperimentObjects objects = build_experiment(e, registry);
     Model& model = *objects.model;
+    const Device device = parse_device(device_name);
+    model.to(device);  // before the optimizer makes its state
     const PrecisionGuard precision(parse_precision(e.train.string("precision")));
     const std::int64_t V = model.dims().vocab_size;
 
@@ -84,13 +88,14 @@ int main(int argc, char** argv) {
     Optimizer& optimizer = *optimizer_owner;
     const std::vector<Tensor> params = model.parameters();
     Generator data(1), noise(2);
-    Allocator& memory = allocator_for(Device::cpu());
+    Allocator& memory = allocator_for(device);
     std::vector<double> step_ms;
     double loss_value = 0;
     model.train(true);
     for (std::int64_t s = 0; s < warmup + steps; ++s) {
       const Tensor ids = Tensor::randint({batch, seq_len + 1}, 0, V, data);
-      const Tensor inputs = ids.slice(1, 0, seq_len).contiguous(), targets = ids.slice(1, 1, seq_len + 1).contiguous();
+      const Tensor inputs = ids.slice(1, 0, seq_len).contiguous().to(device);
+      const Tensor targets = ids.slice(1, 1, seq_len + 1).contiguous().to(device);
       if (s == warmup) memory.reset_peak();
       const auto start = Clock::now();
       model.zero_grad();
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
     nlohmann::json out{{"framework", "strata"},
                        {"file", file},
                        {"threads", num_threads()},
+                       {"device", device.to_string()},
                        {"precision", e.train.string("precision")},
                        {"parameters", model.num_parameters()},
                        {"batch", batch},
@@ -119,7 +125,7 @@ int main(int argc, char** argv) {
                        {"train_tokens_per_s", double(batch * seq_len) / (train_ms / 1000.0)},
                        {"train_peak_mib", train_peak_mib},
                        {"loss", loss_value}};
-    if (new_tokens > 0) {
+    if (new_tokens > 0 && device.is_cpu()) {  // decode states are made on the CPU today
       memory.reset_peak();
       GenerateOptions g;
       g.max_new_tokens = new_tokens + 1;  // the first new token comes from the prompt chunk

@@ -16,6 +16,9 @@ DType parse_dtype_name(const std::string& name) {
 }
 
 void print_table() {
+  std::cout << "cuda: " << (built_with_cuda() ? "built, " + std::to_string(cuda_device_count()) + " device(s) visible"
+                                              : std::string("not built (docs/cuda.md)"))
+            << "\n";
   std::cout << "cpu kernels: " << cpu_simd_target() << " SIMD (this CPU runs:";
   for (const std::string& t : cpu_simd_targets()) std::cout << " " << t;
   std::cout << "; STRATA_SIMD=NAME picks one)\n";

@@ -48,6 +48,7 @@ struct RunOptions {
   std::vector<std::string> sweeps;  // --sweep key=v1,v2 (repeatable)
   std::string seeds;                // --seeds 0,1,2: a seed axis (replaces [sweep] seeds)
   bool quiet = false;
+  std::string device;  // --device cpu|cuda|cuda:N: main.cpp turns it into --set train.device=...
   CommonOptions common;
   Communicator* world = nullptr;  // the job's ranks under mpirun (main.cpp); null: one process
 };

@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
                       "sweep report gives means and 95% intervals over them")
       ->excludes(run_app->get_option("--resume"));
   run_app->add_flag("--quiet", run.quiet, "print only the final metrics");
+  run_app->add_option("--device", run.device,
+                      "train on cpu, cuda (the first GPU) or cuda:N (sets train.device; a resumed run may change it)");
   run_app->add_flag("--overwrite", run.overwrite,
                     "replace the run (or sweep) already in --out: its files are deleted first");
   add_checkpoint_check_flags(*run_app, run.checks);
@@ -345,6 +347,7 @@ int main(int argc, char** argv) {
         if (world->size() > 1)
           who = "strata (rank " + std::to_string(world->rank()) + " of " + std::to_string(world->size()) + ")";
         run.world = world.get();
+        if (!run.device.empty()) run.common.overrides.push_back("train.device=" + run.device);
         return run_command(run);
       }
       if (*inspect_app) return inspect_command(inspect);

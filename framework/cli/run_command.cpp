@@ -101,6 +101,7 @@ int run_command(const RunOptions& options) {
   if (!axes.empty()) return run_sweep(options, axes, registry);
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
+  training_device(e);  // before the folder exists
   const fs::path folder = create_output_folder(options, e);
   RunSettings settings;
   settings.check_memory = options.checks.check_memory;

@@ -26,6 +26,7 @@ int run_sweep(const RunOptions& options, const std::vector<SweepAxis>& axes, Com
   // Likewise a variant too large for this machine, before any trains.
   if (options.checks.check_memory)
     for (const Experiment& e : experiments) require_training_fits(e, registry);
+  for (const Experiment& e : experiments) training_device(e);  // a GPU this machine lacks, likewise
   // Under mpirun the variants are spread over the ranks (sweep_run.h); rank 0 names and
   // creates the folder, prints the summary, and shows its own variants' progress.
   Communicator* job = options.world;

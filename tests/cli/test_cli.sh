@@ -64,6 +64,23 @@ strata_expect 2 run_bad_set run experiments/quickstart.toml --set train.stepz=5 
 has stderr "--set train.stepz=5: train.stepz: unknown key"
 has stderr "did you mean 'steps'?"
 
+# ---- train.device / --device --------------------------------------------------------------
+strata_expect 2 run_bad_device run experiments/quickstart.toml --device tpu --out "$WORK/never"
+has stderr "train.device: unknown device 'tpu'"
+has stderr "use cpu, cuda (the first GPU) or cuda:N"
+[[ ! -e "$WORK/never" ]] || fail "a run with a bad device created its run folder"
+strata_expect 0 backends_cuda_line backends
+if grep -qE '^cuda: (not built|built, 0 device)' "$WORK/backends_cuda_line.stdout"; then
+  # no GPU here: asking for one is refused before anything is written, and says why
+  strata_expect 2 run_cuda_absent run experiments/quickstart.toml --device cuda:1 --out "$WORK/never"
+  has stderr "train.device:"
+  has_re stderr "built without CUDA|no CUDA device is visible"
+  [[ ! -e "$WORK/never" ]] || fail "a run on a missing GPU created its run folder"
+  strata_expect 2 sweep_cuda_absent run experiments/quickstart.toml --device cuda --sweep train.seed=0,1 --out "$WORK/never"
+  has stderr "train.device:"
+  [[ ! -e "$WORK/never" ]] || fail "a sweep on a missing GPU created its folder"
+fi
+
 # ---- plugins --------------------------------------------------------------------------------
 strata_expect 0 plugins plugins
 has stdout "example 0.1.0"

@@ -1,5 +1,9 @@
 #include "strata/device.h"
 
+#include <charconv>
+
+#include "strata/error.h"
+
 #ifdef STRATA_WITH_CUDA
 #include "kernels/cuda/memory.h"
 #endif
@@ -7,6 +11,33 @@
 namespace strata {
 
 std::string Device::to_string() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+
+Device parse_device(std::string_view text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  if (text.starts_with("cuda:")) {
+    const std::string_view digits = text.substr(5);
+    int index = -1;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (error == std::errc() && end == digits.data() + digits.size() && !digits.empty() && index >= 0)
+      return Device::cuda(index);
+  }
+  throw ValueError("unknown device '" + std::string(text) + "'", "use cpu, cuda (the first GPU) or cuda:N");
+}
+
+void check_available(Device device) {
+  if (device.is_cpu()) return;
+  if (!built_with_cuda())
+    throw DeviceError("this strata was built without CUDA, so it cannot use " + device.to_string(),
+                      "rebuild where nvcc is on PATH (cmake -DSTRATA_CUDA=ON; docs/cuda.md), or use the cpu");
+  const int count = cuda_device_count();
+  if (device.index >= count)
+    throw DeviceError(count == 0 ? "no CUDA device is visible, so " + device.to_string() + " cannot be used"
+                                 : device.to_string() + " does not exist: " + std::to_string(count) +
+                                       " CUDA device(s) are visible (cuda:0 .. cuda:" + std::to_string(count - 1) + ")",
+                      count == 0 ? "check nvidia-smi and CUDA_VISIBLE_DEVICES, or use the cpu"
+                                 : "use an index below " + std::to_string(count));
+}
 
 bool built_with_cuda() {
 #ifdef STRATA_WITH_CUDA

@@ -118,10 +118,10 @@ Tensor Tensor::from_vector(std::initializer_list<double> values, const Shape& sh
 
 Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
 
-Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double std) {
+Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double std, Device device) {
   // bf16 and f16: the f32 draws, rounded (the same stream of numbers at every precision).
-  if (dtype == DType::bf16 || dtype == DType::f16) return randn(shape, gen, DType::f32, mean, std).to(dtype);
-  Tensor t = empty(shape, dtype);
+  if (dtype == DType::bf16 || dtype == DType::f16) return randn(shape, gen, DType::f32, mean, std, device).to(dtype);
+  Tensor t = empty(shape, dtype, device);
   const std::int64_t per_counter = dispatch_floating(
       dtype, "Tensor::randn", [](auto type) { return kernels::normal_per_counter<decltype(type)>; });
   const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), per_counter));
@@ -134,12 +134,12 @@ Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mea
   return t;
 }
 
-Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low, double high) {
+Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low, double high, Device device) {
   if (!(low < high))
     throw ValueError("Tensor::rand: empty interval [" + format_value(low) + ", " + format_value(high) + ")",
                      "low must be smaller than high");
-  if (dtype == DType::bf16 || dtype == DType::f16) return rand(shape, gen, DType::f32, low, high).to(dtype);
-  Tensor t = empty(shape, dtype);
+  if (dtype == DType::bf16 || dtype == DType::f16) return rand(shape, gen, DType::f32, low, high, device).to(dtype);
+  Tensor t = empty(shape, dtype, device);
   const std::int64_t per_counter = dispatch_floating(
       dtype, "Tensor::rand", [](auto type) { return kernels::uniform_per_counter<decltype(type)>; });
   const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), per_counter));
@@ -152,11 +152,11 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low,
   return t;
 }
 
-Tensor Tensor::randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen) {
+Tensor Tensor::randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen, Device device) {
   if (!(low < high))
     throw ValueError("Tensor::randint: empty range [" + std::to_string(low) + ", " + std::to_string(high) + ")",
                      "low must be smaller than high");
-  Tensor t = empty(shape, DType::i64);
+  Tensor t = empty(shape, DType::i64, device);
   const std::uint64_t first = gen.reserve(kernels::counters_for(t.numel(), kernels::randint_per_counter));
   core_kernels::table().random_fill.run(t.device(), {.distribution = core_kernels::Distribution::integers,
                                                      .out = &t,
@@ -270,9 +270,11 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (broadcast_shapes(src.shape(), shape(), "Tensor::copy_") != shape())
     throw ShapeError("Tensor::copy_: source of shape " + src.shape().to_string() +
                      " does not broadcast to the destination shape " + shape().to_string());
-  detail::common_device("Tensor::copy_", {this, &src});
-  // a source overlapping the destination (x.copy_(x.transpose(0, 1))) is read from a copy
-  const Tensor from = src.shares_storage(*this) ? src.detach().clone() : src.detach();
+  // a source on another device crosses first (loading CPU checkpoints into GPU parameters);
+  // one overlapping the destination (x.copy_(x.transpose(0, 1))) is read from a copy
+  const Tensor from = src.device() != device()      ? src.detach().to(device())
+                      : src.shares_storage(*this) ? src.detach().clone()
+                                                  : src.detach();
   detail::strided_copy(from, *this);
   impl_->storage->bump_version();
   return *this;
@@ -309,6 +311,22 @@ Tensor& Tensor::mul_(double factor) {
 // ---- autograd accessors ------------------------------------------------------------
 
 bool Tensor::requires_grad() const { return checked(impl_, "requires_grad").requires_grad; }
+
+Tensor& Tensor::move_to_(Device device) {
+  checked(impl_, "move_to_");
+  TensorImpl& t = *impl_;
+  if (t.grad_fn)
+    throw AutogradError("Tensor::move_to_: only leaves can move in place; this tensor is the result of '" +
+                            t.grad_fn->name() + "'",
+                        "move the leaves it was computed from, or use to(device)");
+  if (t.storage->device() == device) return *this;
+  const Tensor moved = detach().to(device);
+  t.storage = moved.impl_->storage;
+  t.offset = moved.impl_->offset;
+  t.strides = moved.impl_->strides;
+  t.grad = Tensor();
+  return *this;
+}
 
 Tensor& Tensor::requires_grad_(bool value) {
   checked(impl_, "requires_grad_");

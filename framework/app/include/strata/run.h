@@ -80,6 +80,11 @@ std::filesystem::path default_run_folder(const Experiment& e);
 // running process). ConfigError too when it cannot be created.
 void create_run_folder(const std::filesystem::path& folder, const std::string& source, bool overwrite = false);
 
+// train.device, checked against this build and machine: a ConfigError at the key when this
+// strata has no CUDA or the GPU is not visible (run_in_folder checks it too; callers check
+// first so that a run that cannot start leaves no folder behind).
+Device training_device(const Experiment& e);
+
 // Trains `e` in `folder` (which exists), holding its FolderLock (folder_lock.h: a second
 // process writing the same folder gets FolderBusyError); resumes from settings.resume_checkpoint when set
 // (metrics after the checkpoint's step are dropped). Throws TrainingDivergedError after

@@ -59,6 +59,9 @@ const ConfigSchema& train_schema() {
              "matrix products in f32, or bf16 mixed precision: bf16 operands, f32 accumulation, f32 weights and "
              "optimizer state (docs/precision.md)")
         .one_of({"f32", "bf16"});
+    s.string("device", "cpu",
+             "where the model trains and evaluates: cpu, cuda (the first GPU) or cuda:N; checkpoints do not depend "
+             "on it (docs/cuda.md)");
     s.integer("checkpoint_every", 0, "write the run's checkpoint every N steps (0: only at the end)").at_least(0);
     s.integer("keep_checkpoints", 0,
               "also keep the last N checkpoints as checkpoints/step-NNNNNN (0: only the latest, checkpoint/)")
@@ -167,6 +170,11 @@ Experiment validate(toml::table root, const fs::path& file, const ExperimentOpti
   if (e.train.integer("warmup_steps") > e.train.integer("steps")) {
     throw e.train.error("warmup_steps", "is larger than steps (" + std::to_string(e.train.integer("steps")) + ")",
                         "warmup must end before training does");
+  }
+  try {
+    parse_device(e.train.string("device"));  // whether this machine has it is checked when a run starts
+  } catch (const ValueError& bad) {
+    throw e.train.error("device", bad.message(), bad.hint());
   }
   // The built-in adamw's decay is multiplicative: 1 - lr * weight_decay must stay positive.
   if (const Config& optimizer = e.train.component("optimizer");

@@ -239,12 +239,9 @@ Tensor Reader::load(const std::string& name) const {
 
 namespace {
 
-// A tensor as the file holds it: on the CPU, contiguous.
-Tensor storable(const std::string& name, const Tensor& tensor) {
-  if (tensor.device() != Device::cpu())
-    throw DeviceError("safetensors::write: tensor '" + name + "' is not on the CPU", "copy it with .to(cpu) first");
-  return tensor.contiguous();
-}
+// A tensor as the file holds it: on the CPU (a GPU tensor is copied, one at a time, so that
+// files do not depend on the device that wrote them), contiguous.
+Tensor storable(const Tensor& tensor) { return tensor.to(Device::cpu()).contiguous(); }
 
 // The header for tensors of these names, dtypes, shapes and digests, padded so that the data
 // section starts 8-byte aligned.
@@ -298,7 +295,7 @@ void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor
   std::vector<Tensor> contiguous;
   std::vector<HeaderEntry> entries;
   for (const auto& [name, tensor] : tensors) {
-    contiguous.push_back(storable(name, tensor));
+    contiguous.push_back(storable(tensor));
     entries.push_back(entry_of(name, contiguous.back()));
   }
   const std::string text = header_text(entries, metadata);
@@ -311,12 +308,12 @@ void write(const fs::path& file, const std::vector<std::pair<std::string, Tensor
 void write_lazily(const fs::path& file, const std::vector<LazyTensor>& tensors,
                   const std::map<std::string, std::string>& metadata) {
   std::vector<HeaderEntry> entries;
-  for (const LazyTensor& t : tensors) entries.push_back(entry_of(t.name, storable(t.name, t.make())));
+  for (const LazyTensor& t : tensors) entries.push_back(entry_of(t.name, storable(t.make())));
   const std::string text = header_text(entries, metadata);
   write_file_atomically(file, [&](std::ostream& out) {
     write_header(out, text);
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-      const Tensor t = storable(tensors[i].name, tensors[i].make());
+      const Tensor t = storable(tensors[i].make());
       if (entry_of(tensors[i].name, t).digest != entries[i].digest || !(t.shape() == entries[i].shape))
         throw Error("safetensors::write_lazily: tensor '" + tensors[i].name + "' came out different the second time",
                     "its maker must give the same values on every call");

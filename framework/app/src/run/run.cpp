@@ -86,6 +86,16 @@ void write_final_json(const fs::path& folder, const RunOutcome& outcome) {
 
 }  // namespace
 
+Device training_device(const Experiment& e) {
+  try {
+    const Device device = parse_device(e.train.string("device"));
+    check_available(device);
+    return device;
+  } catch (const Error& bad) {
+    throw e.train.error("device", bad.message(), bad.hint());
+  }
+}
+
 fs::path default_run_folder(const Experiment& e) {
   std::string name = e.run.string("name");
   if (name.find('/') != std::string::npos || name == "." || name == "..") {
@@ -159,6 +169,12 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
                         "asks for " + std::to_string(asked) + " ranks, but this run has " +
                             std::to_string(settings.group->size()),
                         "start it with mpirun -np " + std::to_string(asked) + ", or set ranks_per_run = 0");
+  const Device device = training_device(e);
+  if (!device.is_cpu() && settings.group != nullptr && settings.group->size() > 1)
+    throw e.train.error("device",
+                        "is " + device.to_string() + ", but data parallelism over MPI sums gradients in host memory "
+                        "(a GPU communicator, NCCL, does not exist yet)",
+                        "train multi-rank jobs on the cpu, or a single process on the GPU");
   std::optional<FolderLock> lock;  // released however this ends
   if (writer) lock.emplace(folder);
   if (e.train.integer("threads") > 0) set_num_threads(static_cast<int>(e.train.integer("threads")));
@@ -179,6 +195,9 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
     write_text_atomically(folder / run_folder::kConfigFile, e.resolved_toml());
     write_text_atomically(folder / run_folder::kPlanFile, model.describe());
   }
+  // Built and loaded on the CPU (checkpoints do not depend on the device), then moved; the
+  // optimizer's state is made where the parameters are.
+  model.to(device);
   std::optional<run_folder::LineAppender> metrics;
   if (writer) {
     metrics.emplace(folder / run_folder::kMetricsFile, !resuming);
@@ -224,7 +243,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   outcome.parameters = parameter_count;
   outcome.chance_accuracy = objects.task->chance_accuracy();
   outcome.perplexity = objects.task->reports_perplexity();
-  Allocator& memory = allocator_for(Device::cpu());
+  Allocator& memory = allocator_for(device);
   memory.reset_peak();
   {
     StopSignalScope signals(settings.stop_on_sigint);
@@ -265,7 +284,8 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   // A model whose experts are spread over the ranks cannot decode in rank 0 alone; its
   // checkpoint holds the whole model, which `strata generate` decodes in one process.
   const bool whole = !has_sharded_parameters(parameters);
-  if (!outcome.summary.interrupted && whole) probe_decoding(model, *objects.task, outcome);
+  // Decode states are made on the CPU today, so the probe decodes CPU models only.
+  if (!outcome.summary.interrupted && whole && device.is_cpu()) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);
   run_folder::write_metrics_tables(folder);
   write_run_report(folder);

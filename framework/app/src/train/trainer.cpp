@@ -36,7 +36,7 @@ namespace {
 
 // Correct argmax predictions at the scored positions. logits: [B, T, V], targets: [B, T].
 std::int64_t count_correct(const Tensor& logits, const Tensor& targets, std::int64_t& scored) {
-  const Tensor l = logits.to(DType::f32).contiguous();
+  const Tensor l = logits.to(Device::cpu()).to(DType::f32).contiguous();
   const float* p = l.data<float>();
   const std::vector<std::int64_t> t = targets.to_vector<std::int64_t>();
   const std::int64_t V = logits.size(-1);
@@ -53,6 +53,21 @@ std::int64_t count_correct(const Tensor& logits, const Tensor& targets, std::int
   return correct;
 }
 
+// Where the model's parameters live (the CPU for a model without any).
+Device device_of(const Model& model) {
+  const std::vector<Tensor> params = model.parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+
+// The batch's tokens on `device` (tasks draw on the CPU). The packed documents' starts stay
+// on the CPU: ops validate them there and backends copy them where their kernels run.
+Batch on_device(Batch batch, Device device) {
+  if (device.is_cpu()) return batch;
+  batch.inputs = batch.inputs.to(device);
+  batch.targets = batch.targets.to(device);
+  return batch;
+}
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -66,6 +81,7 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
   const std::int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
   double loss_sum = 0;
   std::int64_t correct = 0, scored = 0;
+  const Device device = device_of(model);
   for (std::int64_t i = 0; i < n_batches; ++i) {
     Batch batch = task.eval_batch(i, batch_size);
     // Every rank takes part in every forward (expert-parallel layers exchange tokens): a
@@ -80,6 +96,7 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
         counted = rank == 0;
       }
     }
+    batch = on_device(std::move(batch), device);
     StepContext ctx(false, nullptr);
     ctx.set_sequence_starts(batch.sequence_starts);
     if (ranks > 1) ctx.set_data_parallel(group);  // expert-parallel layers exchange tokens
@@ -147,6 +164,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
 
   const std::vector<Tensor> params = model.parameters();
   const std::vector<NamedParameter> named = model.named_parameters();
+  const Device device = device_of(model);  // run.cpp moved the model to train.device
   // Expert parallel: some parameters are blocks of tensors sharded over ranks.
   const bool sharded = has_sharded_parameters(named);
   // The schedule's span: given, else the resumed run's (its learning rate must not jump when
@@ -274,7 +292,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
     Batch batch;
     for (std::int64_t micro = 0; micro < accum; ++micro) {
       const Batch global = task.train_batch(batch_size * ranks, state.data_gen);
-      batch = data_parallel ? batch_rows(global, rank * batch_size, batch_size) : global;
+      batch = on_device(data_parallel ? batch_rows(global, rank * batch_size, batch_size) : global, device);
       StepContext ctx(true, &state.noise_gen);
       ctx.set_sequence_starts(batch.sequence_starts);
       if (data_parallel) ctx.set_data_parallel(group);

@@ -4,6 +4,7 @@
 // the device of their inputs through the backend table (backend.h).
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace strata {
 
@@ -22,6 +23,12 @@ struct Device {
 
   std::string to_string() const;  // "cpu", "cuda:0"
 };
+
+// "cpu", "cuda" (device 0) or "cuda:N"; ValueError for anything else. Says nothing about
+// whether the device exists (check_available does).
+Device parse_device(std::string_view text);
+// DeviceError unless this build and machine have `device` (the message says which is missing).
+void check_available(Device device);
 
 // True when this build contains the CUDA side (STRATA_CUDA resolved to ON).
 bool built_with_cuda();

@@ -87,6 +87,10 @@ class Module : public Component {
   // in registration order): controllers such as expert-bias balancing update here.
   virtual void after_step();
 
+  // Moves every parameter and buffer of this module and its children to `device` in place
+  // (Tensor::move_to_; gradients are dropped). Build the optimizer after the move.
+  void to(Device device);
+
   // Training mode (dropout, router noise) vs evaluation; applies to children.
   void train(bool on = true);
   bool training() const { return training_; }

@@ -51,10 +51,14 @@ class Tensor {
   static Tensor scalar(double value, DType dtype = DType::f32);
   // Normal(mean, std), uniform [low, high) and integer [low, high) draws from `gen`; in bf16
   // and f16, the f32 draws rounded (so a model built at any precision starts from one stream).
+  // Drawn on `device`: every backend computes the same Philox stream (uniform and integer
+  // draws bit for bit; normal draws up to the last bits of the device's log, sin and cos).
   static Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32, double mean = 0.0,
-                      double std = 1.0);
-  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, double low = 0.0, double high = 1.0);
-  static Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen);
+                      double std = 1.0, Device device = Device::cpu());
+  static Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, double low = 0.0, double high = 1.0,
+                     Device device = Device::cpu());
+  static Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen,
+                        Device device = Device::cpu());
 
   // ---- metadata -----------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }
@@ -92,6 +96,10 @@ class Tensor {
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dtype) const;
   Tensor to(Device device) const;
+  // Moves a leaf's values to `device` in place: every handle of this tensor sees them there
+  // (modules hold their parameters by handle: Module::to). Drops the gradient. Other
+  // tensors that share its storage (views) stay where they were.
+  Tensor& move_to_(Device device);
   // Shares storage, drops autograd history; never requires grad.
   Tensor detach() const;
 

@@ -117,6 +117,12 @@ void Module::after_step() {
   for (auto& [name, child] : children_) child->after_step();
 }
 
+void Module::to(Device device) {
+  check_available(device);
+  for (const NamedParameter& p : named_parameters()) Tensor(p.tensor).move_to_(device);
+  for (const NamedBuffer& b : named_buffers()) Tensor(b.tensor).move_to_(device);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);
