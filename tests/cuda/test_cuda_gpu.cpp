@@ -1,0 +1,76 @@
+// The CUDA kernels on a GPU: every entry of the backend table that has a CUDA kernel,
+// against the CPU f64 result (the conformance suite), in f32, f64 and bf16; memory round
+// trips; random streams equal to the CPU's bit for bit. Runs only where a GPU is visible
+// (gpu_main.cpp skips otherwise); ctest also runs it under compute-sanitizer.
+#include <cmath>
+#include <iostream>
+
+#include "catch.h"
+#include "helpers.h"
+#include "strata/backend.h"
+#include "strata/error.h"
+#include "strata/random.h"
+#include "strata/testing/conformance.h"
+
+using namespace strata;
+
+TEST_CASE("cuda gpu: fill and round trip match the CPU", "[cuda]") {
+  for (DType dt : {DType::f32, DType::f64, DType::i64}) {
+    const Tensor on_gpu = Tensor::full({1000, 3}, 2.0, dt, Device::cuda(0));
+    CHECK(on_gpu.device() == Device::cuda(0));
+    CHECK(on_gpu.to_vector<double>() == Tensor::full({1000, 3}, 2.0, dt).to_vector<double>());
+  }
+  Generator gen(1);
+  const Tensor x = Tensor::randn({257, 33}, gen);
+  const Tensor back = x.to(Device::cuda(0)).to(Device::cpu());
+  CHECK(back.to_vector<float>() == x.to_vector<float>());
+  // a transposed view crosses as its values
+  CHECK(x.transpose(0, 1).to(Device::cuda(0)).to(Device::cpu()).to_vector<float>() ==
+        x.transpose(0, 1).contiguous().to_vector<float>());
+  // gradients flow back across the copy
+  Tensor w = Tensor::randn({4}, gen, DType::f64).requires_grad_();
+  const Tensor on_gpu = w.to(Device::cuda(0));
+  on_gpu.to(Device::cpu()).backward(Tensor::ones({4}, DType::f64));
+  CHECK(w.grad().to_vector<double>() == std::vector<double>(4, 1.0));
+}
+
+TEST_CASE("cuda gpu: random fills draw the CPU's Philox stream", "[cuda]") {
+  const Device gpu = Device::cuda(0);
+  for (DType dt : {DType::f32, DType::f64}) {
+    Generator on_cpu(7), on_gpu(7);
+    // uniform draws: integer arithmetic and one rounding, so bit for bit
+    CHECK(Tensor::rand({1001}, on_gpu, dt, -2.0, 3.0, gpu).to_vector<double>() ==
+          Tensor::rand({1001}, on_cpu, dt, -2.0, 3.0).to_vector<double>());
+    // normal draws: Box-Muller through the device's log, sin and cos (not glibc's)
+    const std::vector<double> got = Tensor::randn({1003}, on_gpu, dt, 0.5, 2.0, gpu).to_vector<double>();
+    const std::vector<double> want = Tensor::randn({1003}, on_cpu, dt, 0.5, 2.0).to_vector<double>();
+    REQUIRE(got.size() == want.size());
+    const double tolerance = dt == DType::f32 ? 1e-6 : 1e-13;
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK(std::abs(got[i] - want[i]) <= tolerance * (1 + std::abs(want[i])));
+    // the generators advanced alike
+    CHECK(on_gpu.reserve(1) == on_cpu.reserve(1));
+  }
+  Generator on_cpu(9), on_gpu(9);
+  CHECK(Tensor::randint({999}, -5, 1000, on_gpu, gpu).to_vector<std::int64_t>() ==
+        Tensor::randint({999}, -5, 1000, on_cpu).to_vector<std::int64_t>());
+}
+
+TEST_CASE("cuda gpu: every entry with a CUDA kernel passes the conformance suite", "[cuda][conformance]") {
+  testing::ConformanceOptions options;
+  options.devices = {Device::cuda(0)};
+  const testing::ConformanceReport report = testing::run_conformance(testing::core_conformance_cases(), options);
+  std::cout << report.table();
+  CHECK(report.passed);
+  // the cells that ran on the GPU: each entry with a CUDA kernel must have passed somewhere
+  for (const backend::OpEntry* op : backend::ops()) {
+    bool has_cuda_kernel = false;
+    for (const backend::KernelInfo& k : op->kernels()) has_cuda_kernel |= k.device == DeviceType::cuda;
+    if (!has_cuda_kernel) continue;
+    bool ran = false;
+    for (const testing::ConformanceCell& c : report.cells)
+      ran |= c.op == op->name() && c.device.is_cuda() &&
+             (c.status == testing::ConformanceStatus::pass || c.status == testing::ConformanceStatus::policy_f32);
+    INFO(op->name() << " has a CUDA kernel but no conformance case ran it on the GPU");
+    CHECK(ran);
+  }
+}

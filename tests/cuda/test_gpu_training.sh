@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# jamba_tiny (attention, Mamba, MoE) trained on a GPU and on the CPU from the same seed: the
+# GPU run must reach the CPU run's accuracy; its checkpoint must decode on the CPU and resume
+# there. Exit 77 (skipped) where this strata has no CUDA or no GPU is visible.
+# Usage: test_gpu_training.sh STRATA_BIN SOURCE_ROOT WORK_DIR
+set -euo pipefail
+source "$(dirname "$0")/../cli/cli_common.sh"
+
+strata_expect 0 backends backends
+if ! grep -qE '^cuda: built, [1-9]' "$WORK/backends.stdout"; then
+  echo "skipped: no GPU ($(head -1 "$WORK/backends.stdout"))"
+  exit 77
+fi
+
+steps=300
+strata_expect 0 cpu_run run experiments/jamba_tiny.toml --set train.steps=$steps --out "$WORK/cpu" --quiet
+strata_expect 0 gpu_run run experiments/jamba_tiny.toml --set train.steps=$steps --device cuda --out "$WORK/gpu" --quiet
+python3 - "$WORK/cpu/final.json" "$WORK/gpu/final.json" <<'PY' || fail "the GPU run did not train as the CPU run did"
+import json, sys
+cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+c, g = cpu["eval"]["accuracy"], gpu["eval"]["accuracy"]
+print(f"final accuracy: cpu {c:.4f}, gpu {g:.4f}; eval loss: cpu {cpu['eval']['loss']:.4f}, gpu {gpu['eval']['loss']:.4f}")
+assert g >= c - 0.02, "the GPU run's accuracy is below the CPU run's"
+PY
+# the first logged losses agree closely (same data, same initial weights, f32 on both)
+python3 - "$WORK/cpu/metrics.jsonl" "$WORK/gpu/metrics.jsonl" <<'PY' || fail "the first losses differ"
+import json, sys
+def losses(path):
+    return [r["loss"] for r in map(json.loads, open(path)) if "loss" in r and "step" in r]
+c, g = losses(sys.argv[1]), losses(sys.argv[2])
+print("first losses cpu", c[:3], "gpu", g[:3])
+assert abs(c[0] - g[0]) <= 1e-3 * abs(c[0]), (c[0], g[0])
+PY
+
+# device-independent checkpoints: the GPU checkpoint decodes on the CPU, and resumes there
+strata_expect 0 generate_cpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3" --max-new-tokens 4
+strata_expect 0 resume_on_cpu run --resume "$WORK/gpu" --set train.steps=$((steps + 20)) --device cpu --quiet
+echo "ok: jamba_tiny on the GPU"
