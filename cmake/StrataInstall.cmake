@@ -2,6 +2,7 @@
 #   P/bin/strata                      the command line
 #   P/lib/libstrata_core.so*          the core (what plugins link)
 #   P/lib/libstrata_app.so*           the application library (experiments, training, HF, reports)
+#   P/lib/libstrata_kernels_cuda.so   the CUDA kernels (CUDA builds)
 #   P/lib/strata/plugins/*.so         the plugins built here
 #   P/include/strata/...              the core's plugin-facing headers (with the generated build
 #                                     fingerprint) and the application API's headers
@@ -12,6 +13,13 @@ include(CMakePackageConfigHelpers)
 set(STRATA_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/strata)
 
 set_target_properties(strata_core strata_app PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+if(TARGET strata_kernels_cuda)
+  # libstrata_core.so finds libstrata_kernels_cuda.so next to it.
+  set_target_properties(strata_core PROPERTIES INSTALL_RPATH "$ORIGIN")
+  set_target_properties(strata_kernels_cuda PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+  # In the export set: the installed strata::core names it as a link dependency.
+  install(TARGETS strata_kernels_cuda EXPORT strataTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 set_target_properties(strata_app PROPERTIES INSTALL_RPATH "$ORIGIN")
 set_target_properties(strata_cli PROPERTIES
   INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}" INSTALL_RPATH_USE_LINK_PATH TRUE)

@@ -39,8 +39,13 @@ __device__ inline std::int64_t grid_size() { return std::int64_t(blockDim.x) * g
 
 // "" or the CUDA error's text.
 inline std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
-// Makes `device` current (kernels launch on the current device).
-inline std::string use_device(int device) { return describe(cudaSetDevice(device)); }
+// Makes `device` current (kernels launch on the current device). A failure is also the
+// runtime's last error: taken here, so that the next launch_status() does not report it.
+inline std::string use_device(int device) {
+  const cudaError_t e = cudaSetDevice(device);
+  if (e != cudaSuccess) cudaGetLastError();
+  return describe(e);
+}
 // The status of the launches just issued (configuration errors; faults surface later).
 inline std::string launch_status() { return describe(cudaGetLastError()); }
 
