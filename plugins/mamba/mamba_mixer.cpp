@@ -61,7 +61,7 @@ MambaMixer::Mixed MambaMixer::mix(const Tensor& u, const Tensor& conv_state, con
   const Tensor x = silu(causal_conv1d(xz[0], conv_weight_, conv_bias_, conv_state, starts));
   // [B, T, R + 2N]: from the input, or the same learned constants at every position.
   const Tensor projected =
-      config_.selective ? x_proj_->forward(x) : mul(Tensor::ones({x.size(0), x.size(1), R + 2 * N}, x.dtype()), dbc_);
+      config_.selective ? x_proj_->forward(x) : mul(Tensor::ones({x.size(0), x.size(1), R + 2 * N}, x.dtype(), x.device()), dbc_);
   std::vector<Tensor> dbc = split(projected, {R, N, N}, -1);
   if (config_.inner_norms) {
     dbc[0] = dt_norm_->forward(dbc[0]);

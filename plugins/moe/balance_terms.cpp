@@ -58,7 +58,8 @@ class SwitchAux : public Balance {
       for (std::int64_t g = 0; g < groups; ++g)
         for (std::int64_t e = 0; e < E; ++e) f[std::size_t(g * E + e)] /= group_len[std::size_t(g)] * per_token;
     }
-    const Tensor fraction = Tensor::from_vector(f, {groups, E}).to(r.probs.dtype());
+    const Device device = r.probs.device();  // counted on the host, used where the router ran
+    const Tensor fraction = Tensor::from_vector(f, {groups, E}).to(r.probs.dtype()).to(device);
     // P: each group's mean router probabilities, [groups, E]
     Tensor P;
     if (groups == 1) {
@@ -66,8 +67,9 @@ class SwitchAux : public Balance {
     } else {
       std::vector<double> inv_len(group_len.size());
       for (std::size_t g = 0; g < group_len.size(); ++g) inv_len[g] = 1.0 / group_len[g];
-      const Tensor sums = index_add(Tensor::zeros({groups, E}, r.probs.dtype()), 0, Tensor::from_vector(group_of, {N}), r.probs);
-      P = mul(sums, Tensor::from_vector(inv_len, {groups, 1}).to(r.probs.dtype()));
+      const Tensor sums = index_add(Tensor::zeros({groups, E}, r.probs.dtype(), device), 0,
+                                    Tensor::from_vector(group_of, {N}).to(device), r.probs);
+      P = mul(sums, Tensor::from_vector(inv_len, {groups, 1}).to(r.probs.dtype()).to(device));
     }
     // alpha E sum_i f_i P_i, averaged over the groups (sequences).
     return mul(sum(mul(fraction, P)), alpha_ * double(E) / double(groups));

@@ -13,14 +13,15 @@ namespace strata::moe_plugin {
 namespace {
 
 // A routing of fixed expert ids [N, k] with gates 1/k and uniform probabilities.
-Routing fixed_routing(std::vector<std::int64_t> ids, std::int64_t N, std::int64_t E, std::int64_t k, DType dtype) {
+Routing fixed_routing(std::vector<std::int64_t> ids, std::int64_t N, std::int64_t E, std::int64_t k, DType dtype,
+                      Device device) {
   Routing r;
   r.n_experts = E;
   r.top_k = k;
-  r.expert_ids = Tensor::from_vector(ids, {N, k});
-  r.gates = Tensor::full({N, k}, 1.0 / double(k), dtype);
-  r.probs = Tensor::full({N, E}, 1.0 / double(E), dtype);
-  r.logits = Tensor::zeros({N, E}, dtype);
+  r.expert_ids = Tensor::from_vector(ids, {N, k}).to(device);
+  r.gates = Tensor::full({N, k}, 1.0 / double(k), dtype, device);
+  r.probs = Tensor::full({N, E}, 1.0 / double(E), dtype, device);
+  r.logits = Tensor::zeros({N, E}, dtype, device);
   r.counts = count_experts(r.expert_ids, E);
   return r;
 }
@@ -52,7 +53,7 @@ class HashRouter : public Router {
     const std::vector<std::int64_t> tokens = ctx.token_ids().to_vector<std::int64_t>();
     for (std::int64_t t = 0; t < N; ++t)
       std::copy_n(table_.data() + (tokens[std::size_t(t)] % vocab) * k_, k_, ids.data() + t * k_);
-    return fixed_routing(std::move(ids), N, E_, k_, x.dtype());
+    return fixed_routing(std::move(ids), N, E_, k_, x.dtype(), x.device());
   }
 
  private:
@@ -71,7 +72,7 @@ class RandomRouter : public Router {
     Generator& gen = ctx.training() && ctx.generator() ? *ctx.generator() : fixed;
     std::vector<std::int64_t> ids(std::size_t(N * k_));
     for (std::int64_t t = 0; t < N; ++t) draw_distinct(gen, E_, k_, ids.data() + t * k_);
-    return fixed_routing(std::move(ids), N, E_, k_, x.dtype());
+    return fixed_routing(std::move(ids), N, E_, k_, x.dtype(), x.device());
   }
 
  private:
@@ -86,7 +87,7 @@ class UniformRouter : public Router {
     const std::int64_t N = x.size(0);
     std::vector<std::int64_t> ids(std::size_t(N * k_));
     for (std::int64_t s = 0; s < N * k_; ++s) ids[std::size_t(s)] = s % E_;
-    return fixed_routing(std::move(ids), N, E_, k_, x.dtype());
+    return fixed_routing(std::move(ids), N, E_, k_, x.dtype(), x.device());
   }
 
  private:

@@ -32,7 +32,7 @@ CapacityResult apply_capacity(const Tensor& expert_ids, const Tensor& probs, dou
       ++r.dropped;
     }
   }
-  r.expert_ids = Tensor::from_vector(ids, {N, k});
+  r.expert_ids = Tensor::from_vector(ids, {N, k}).to(expert_ids.device());
   return r;
 }
 

@@ -39,9 +39,9 @@ class ExpertChoice : public LinearRouter {
       });
       for (std::int64_t i = 0; i < take; ++i) ids[std::size_t(order[std::size_t(i)] * E + e)] = e;
     }
-    r.expert_ids = Tensor::from_vector(ids, {N, E});
+    r.expert_ids = Tensor::from_vector(ids, {N, E}).to(r.probs.device());
     r.gates = r.probs;
-    r.counts = Tensor::full({E}, double(take), DType::i64);
+    r.counts = Tensor::full({E}, double(take), DType::i64, r.probs.device());
     return r;
   }
 

@@ -18,7 +18,7 @@ Tensor normal_cdf(const Tensor& x) {
   const std::vector<double> v = x.to_vector<double>();
   std::vector<double> out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = 0.5 * std::erfc(-v[i] / std::sqrt(2.0));
-  Tensor y = Tensor::from_vector(out, x.shape()).to(x.dtype());
+  Tensor y = Tensor::from_vector(out, x.shape()).to(x.dtype()).to(x.device());
   autograd::record("normal_cdf", {x}, {y}, [xs = autograd::SavedTensor(x.detach())](const autograd::BackwardArgs& g) {
     const Tensor density = mul(exp(mul(square(xs.get()), -0.5)), 1.0 / std::sqrt(2.0 * M_PI));
     return std::vector<Tensor>{mul(g.grad(), density)};
@@ -44,8 +44,10 @@ class ImportanceLoad : public Balance {
       std::vector<std::int64_t> ids = r.expert_ids.to_vector<std::int64_t>();
       std::vector<double> keep(ids.size());
       for (std::size_t s = 0; s < ids.size(); ++s) keep[s] = ids[s] >= 0, ids[s] = std::max<std::int64_t>(ids[s], 0);
-      const Tensor gates = mul(r.gates, Tensor::from_vector(keep, {N, k}).to(r.gates.dtype()));
-      const Tensor G = scatter_add(Tensor::zeros({N, E}, r.gates.dtype()), 1, Tensor::from_vector(ids, {N, k}), gates);
+      const Device device = r.gates.device();
+      const Tensor gates = mul(r.gates, Tensor::from_vector(keep, {N, k}).to(r.gates.dtype()).to(device));
+      const Tensor G = scatter_add(Tensor::zeros({N, E}, r.gates.dtype(), device), 1,
+                                   Tensor::from_vector(ids, {N, k}).to(device), gates);
       total = mul(cv_squared(sum(G, {0})), w_importance_);
     }
     if (w_load_ > 0) {
@@ -77,7 +79,7 @@ class ImportanceLoad : public Balance {
       // In the top k: its place is taken by the (k+1)-th if it drops out; else it must beat the k-th.
       for (std::int64_t i = 0; i < E; ++i) threshold[std::size_t(t * E + i)] = h[std::size_t(t * E + i)] >= kth ? next : kth;
     }
-    const Tensor thresholds = Tensor::from_vector(threshold, {N, E}).to(r.logits.dtype());
+    const Tensor thresholds = Tensor::from_vector(threshold, {N, E}).to(r.logits.dtype()).to(r.logits.device());
     return normal_cdf(div(sub(r.logits, thresholds), noise_std));
   }
 

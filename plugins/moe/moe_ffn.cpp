@@ -59,12 +59,12 @@ Tensor MoeFfn::forward(const Tensor& x, StepContext& ctx) {
   const Tensor out = placement_ ? run_placed_experts(xs, slots.counts, *experts_, *placement_, traffic)
                                 : experts_->forward(xs, slots.counts);  // [S, D]
   const Tensor gates = index_select(reshape(routing.gates, {routing.gates.numel()}), 0, slots.slot);  // [S]
-  Tensor y = index_add(Tensor::zeros({N, D}, x.dtype()), 0, slots.token, mul(out, unsqueeze(gates, 1)));
+  Tensor y = index_add(Tensor::zeros({N, D}, x.dtype(), x.device()), 0, slots.token, mul(out, unsqueeze(gates, 1)));
   if (shared_) {
     // Every token through every shared expert: G copies of the tokens, one slice each.
     const std::int64_t G = config_.n_shared_experts;
     const Tensor all = G == 1 ? xf : concat(std::vector<Tensor>(std::size_t(G), xf), 0);
-    const Tensor shared_out = shared_->forward(all, Tensor::full({G}, double(N), DType::i64));
+    const Tensor shared_out = shared_->forward(all, Tensor::full({G}, double(N), DType::i64, x.device()));
     const Tensor shared_sum = G == 1 ? shared_out : sum(reshape(shared_out, {G, N, D}), {0});  // [N, D]
     y = add(y, shared_gate_ ? mul(shared_sum, sigmoid(shared_gate_->forward(xf))) : shared_sum);
   }

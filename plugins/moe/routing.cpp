@@ -11,7 +11,7 @@ Tensor count_experts(const Tensor& expert_ids, std::int64_t n_experts) {
   std::vector<std::int64_t> counts(std::size_t(n_experts), 0);
   for (std::int64_t e : expert_ids.to_vector<std::int64_t>())
     if (e >= 0) ++counts[std::size_t(e)];
-  return Tensor::from_vector(counts, {n_experts});
+  return Tensor::from_vector(counts, {n_experts}).to(expert_ids.device());
 }
 
 LinearRouter::LinearRouter(std::int64_t d_model, std::int64_t n_experts, std::int64_t top_k, double jitter,

@@ -63,7 +63,7 @@ class SigmoidBias : public LinearRouter {
       for (std::size_t i = std::size_t(topk_groups_); i < group_score.size(); ++i)
         for (std::int64_t e = group_score[i].second * per; e < (group_score[i].second + 1) * per; ++e) row[e] = -1.0 - bias[std::size_t(e)] - 1e9;
     }
-    return Tensor::from_vector(v, {N, E}).to(s.dtype());
+    return Tensor::from_vector(v, {N, E}).to(s.dtype()).to(s.device());
   }
 
   bool normalize_;

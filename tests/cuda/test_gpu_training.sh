@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # jamba_tiny (attention, Mamba, MoE) trained on a GPU and on the CPU from the same seed: the
-# GPU run must reach the CPU run's accuracy; its checkpoint must decode on the CPU and resume
-# there. Exit 77 (skipped) where this strata has no CUDA or no GPU is visible.
-# Usage: test_gpu_training.sh STRATA_BIN SOURCE_ROOT WORK_DIR
+# GPU run must reach the CPU run's accuracy (300 steps) or loss (shorter runs); its
+# checkpoint must decode on the CPU and resume there. Exit 77 (skipped) where this strata
+# has no CUDA or no GPU is visible.
+# Usage: [STRATA_GPU_TEST_STEPS=N] [STRATA_GPU_TEST_SETS="key=value ..."] test_gpu_training.sh
+#        STRATA_BIN SOURCE_ROOT WORK_DIR
+# (the emulated GPU of tests/cuda_emulation runs a few steps of a smaller task: it is slow).
 set -euo pipefail
 source "$(dirname "$0")/../cli/cli_common.sh"
 
@@ -12,15 +15,21 @@ if ! grep -qE '^cuda: built, [1-9]' "$WORK/backends.stdout"; then
   exit 77
 fi
 
-steps=300
-strata_expect 0 cpu_run run experiments/jamba_tiny.toml --set train.steps=$steps --out "$WORK/cpu" --quiet
-strata_expect 0 gpu_run run experiments/jamba_tiny.toml --set train.steps=$steps --device cuda --out "$WORK/gpu" --quiet
-python3 - "$WORK/cpu/final.json" "$WORK/gpu/final.json" <<'PY' || fail "the GPU run did not train as the CPU run did"
+steps=${STRATA_GPU_TEST_STEPS:-300}
+sets=(--set train.steps=$steps --set train.warmup_steps=$((steps / 10)))
+for kv in ${STRATA_GPU_TEST_SETS:-}; do sets+=(--set "$kv"); done
+strata_expect 0 cpu_run run experiments/jamba_tiny.toml "${sets[@]}" --out "$WORK/cpu" --quiet
+strata_expect 0 gpu_run run experiments/jamba_tiny.toml "${sets[@]}" --device cuda --out "$WORK/gpu" --quiet
+python3 - "$WORK/cpu/final.json" "$WORK/gpu/final.json" "$steps" <<'PY' || fail "the GPU run did not train as the CPU run did"
 import json, sys
 cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+steps = int(sys.argv[3])
 c, g = cpu["eval"]["accuracy"], gpu["eval"]["accuracy"]
 print(f"final accuracy: cpu {c:.4f}, gpu {g:.4f}; eval loss: cpu {cpu['eval']['loss']:.4f}, gpu {gpu['eval']['loss']:.4f}")
-assert g >= c - 0.02, "the GPU run's accuracy is below the CPU run's"
+if steps >= 200:  # long enough to learn the copy task: the accuracies are comparable
+    assert g >= c - 0.02, "the GPU run's accuracy is below the CPU run's"
+else:  # a few steps: the same weights up to rounding, so the same eval loss
+    assert abs(gpu["eval"]["loss"] - cpu["eval"]["loss"]) <= 1e-3 * cpu["eval"]["loss"], "eval losses differ"
 PY
 # the first logged losses agree closely (same data, same initial weights, f32 on both)
 python3 - "$WORK/cpu/metrics.jsonl" "$WORK/gpu/metrics.jsonl" <<'PY' || fail "the first losses differ"

@@ -157,7 +157,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
   const Dims dims = check_attention_args(q, k, v, o);
   if (dims.B * dims.T * dims.Hq * dims.d == 0 || dims.S == 0) {
     // Nothing asked, or no key to attend to (non-causal with S = 0): zeros.
-    return Tensor::zeros({dims.B, dims.T, dims.Hq, dims.d}, q.dtype());
+    return Tensor::zeros({dims.B, dims.T, dims.Hq, dims.d}, q.dtype(), q.device());
   }
   return o.impl == AttentionImpl::flash ? flash_attention(q, k, v, dims, o) : naive_attention(q, k, v, dims, o);
 }

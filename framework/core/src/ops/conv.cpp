@@ -88,7 +88,7 @@ Tensor causal_conv1d_final_state(const Tensor& x, const Tensor& initial_state, s
   if (kernel_size < 1)
     throw ValueError("causal_conv1d_final_state: kernel_size = " + std::to_string(kernel_size) + " must be >= 1");
   const std::int64_t K1 = kernel_size - 1, T = x.size(1);
-  const Tensor start = initial_state.defined() ? initial_state : Tensor::zeros({x.size(0), K1, x.size(2)}, x.dtype());
+  const Tensor start = initial_state.defined() ? initial_state : Tensor::zeros({x.size(0), K1, x.size(2)}, x.dtype(), x.device());
   if (start.rank() != 3 || start.size(1) != K1)
     throw ShapeError("causal_conv1d_final_state: initial_state " + start.shape().to_string() + " must have " +
                      std::to_string(K1) + " rows");

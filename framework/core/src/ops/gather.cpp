@@ -48,7 +48,7 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index) {
   Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
   core_kernels::table().gather.run(x.device(), {.dim = dim, .index = &ic, .src = &x, .dst = &out});
   autograd::record(op, {x}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
-    return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), dim, is.get(), a.grad())};
+    return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype(), a.grad().device()), dim, is.get(), a.grad())};
   });
   return out;
 }
@@ -72,7 +72,7 @@ Tensor scatter_add(const Tensor& base, int dim, const Tensor& index, const Tenso
                        if (picked.shape() == src_shape) {
                          dsrc = picked;
                        } else {
-                         dsrc = Tensor::zeros(src_shape, picked.dtype());
+                         dsrc = Tensor::zeros(src_shape, picked.dtype(), picked.device());
                          Tensor window = corner(dsrc, picked.shape());
                          detail::strided_copy(picked, window);
                        }
@@ -101,7 +101,7 @@ TopK topk(const Tensor& x, std::int64_t k) {
                                               .k = k});
   autograd::record(
       op, {xc}, {result.values}, [is = autograd::SavedTensor(result.indices), from = x.shape()](const BackwardArgs& a) {
-        return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype()), -1, is.get(), a.grad())};
+        return std::vector<Tensor>{scatter_add(Tensor::zeros(from, a.grad().dtype(), a.grad().device()), -1, is.get(), a.grad())};
       });
   return result;
 }

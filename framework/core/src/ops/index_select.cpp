@@ -64,7 +64,7 @@ Tensor index_select_impl(const char* op, const Tensor& x, int dim, const Tensor&
       x.device(), {.src = &xc, .index = &ic, .dst = &out, .outer = s.outer, .n = s.n, .inner = s.inner});
   if (is_floating(x.dtype())) {
     autograd::record(op, {xc}, {out}, [is = autograd::SavedTensor(ic), dim, from = x.shape()](const BackwardArgs& a) {
-      const Tensor zeros = Tensor::zeros(from, a.grad().dtype());
+      const Tensor zeros = Tensor::zeros(from, a.grad().dtype(), a.grad().device());
       return std::vector<Tensor>{index_add_impl("index_select backward", zeros, dim, is.get(), a.grad())};
     });
   }

@@ -42,7 +42,10 @@ ExpertSlots sort_slots_by_expert(const Tensor& expert_ids, std::int64_t n_expert
     slot[std::size_t(at)] = std::int64_t(i);
     token[std::size_t(at)] = std::int64_t(i) / k;
   }
-  return {Tensor::from_vector(slot, {S}), Tensor::from_vector(token, {S}), Tensor::from_vector(counts, {n_experts})};
+  // counted on the host; handed back where the ids live, for the gathers that use them
+  const Device device = expert_ids.device();
+  return {Tensor::from_vector(slot, {S}).to(device), Tensor::from_vector(token, {S}).to(device),
+          Tensor::from_vector(counts, {n_experts}).to(device)};
 }
 
 Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group_sizes) {

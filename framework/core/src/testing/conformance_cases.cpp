@@ -66,9 +66,10 @@ void elementwise_cases(std::vector<ConformanceCase>& out) {
                                 [](const Inputs& x) {
                                   Generator g(99);
                                   const DType t = x[0].dtype();
-                                  return Inputs{Tensor::rand({1001}, g, t, -1.0, 3.0).to(x[0].device()),
-                                                Tensor::randn({1003}, g, t, 0.5, 2.0).to(x[0].device()),
-                                                Tensor::randint({517}, -7, 40, g).to(x[0].device())};
+                                  const Device d = x[0].device();  // drawn there, by its backend
+                                  return Inputs{Tensor::rand({1001}, g, t, -1.0, 3.0, d),
+                                                Tensor::randn({1003}, g, t, 0.5, 2.0, d),
+                                                Tensor::randint({517}, -7, 40, g, d)};
                                 });
   random.differentiable = false;
   random.reference_in_tested_dtype = true;
