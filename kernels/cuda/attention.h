@@ -14,36 +14,17 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cpu/attention.h"
+
 namespace strata::kernels::cuda {
 
 // The largest head_dim the kernels take (registers and shared memory are sized for it).
 inline constexpr std::int64_t kAttentionMaxHeadDim = 256;
 
+// The CPU kernel's arguments (kernels/cpu/attention.h), with device pointers; seq_start
+// [B, T] too is on the device.
 template <class T>
-struct AttentionArgs {
-  std::int64_t batch = 0, q_len = 0, kv_len = 0;
-  std::int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  std::int64_t query_offset = 0;  // key position of query row 0
-  bool causal = true;
-  std::int64_t window = 0;  // 0: unlimited; else keys within the last `window` positions (self included)
-  T scale = 1;              // scores = scale * q . k
-  // Packed documents: [B, T] contiguous on the device, the key index where query row i's
-  // document begins (row i sees no key before it); null: one sequence per row.
-  const std::int64_t* seq_start = nullptr;
-
-  // Element (b, i, h, c) of q is at q[b * q_stride_b + i * q_stride_t + h * d + c]
-  // (likewise k and v with Hkv heads).
-  const T* q = nullptr;  // [B, T, Hq, d]
-  std::int64_t q_stride_b = 0, q_stride_t = 0;
-  const T* k = nullptr;  // [B, S, Hkv, d]
-  std::int64_t k_stride_b = 0, k_stride_t = 0;
-  const T* v = nullptr;  // [B, S, Hkv, d]
-  std::int64_t v_stride_b = 0, v_stride_t = 0;
-
-  T* out = nullptr;  // [B, T, Hq, d] contiguous; forward output, backward input
-  T* lse = nullptr;  // [B, Hq, T] log-sum-exp of each row's scaled scores; forward output
-                     // (may be null), backward input; -inf for a row that sees no key
-};
+using AttentionArgs = cpu::AttentionArgs<T>;
 
 template <class T>
 struct AttentionGradArgs {

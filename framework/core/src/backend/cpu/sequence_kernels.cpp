@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/gated_delta_rule.h"
@@ -17,43 +18,22 @@ namespace cpu = kernels::cpu;
 
 namespace {
 
-template <class T>
-cpu::AttentionArgs<T> attention_args(const AttentionCall& c) {
-  cpu::AttentionArgs<T> a;
-  a.batch = c.batch;
-  a.q_len = c.q_len;
-  a.kv_len = c.kv_len;
-  a.n_heads = c.n_heads;
-  a.n_kv_heads = c.n_kv_heads;
-  a.head_dim = c.head_dim;
-  a.query_offset = c.query_offset;
-  a.causal = c.causal;
-  a.window = c.window;
-  a.scale = T(c.scale);
-  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
-  a.q = c.q->data<T>();
-  a.q_stride_b = c.q->strides()[0];
-  a.q_stride_t = c.q->strides()[1];
-  a.k = c.k->data<T>();
-  a.k_stride_b = c.k->strides()[0];
-  a.k_stride_t = c.k->strides()[1];
-  a.v = c.v->data<T>();
-  a.v_stride_b = c.v->strides()[0];
-  a.v_stride_t = c.v->strides()[1];
-  a.out = c.out->data<T>();  // read-only in the backward
-  a.lse = c.lse->data<T>();
-  return a;
+// The documents' starts where the CPU kernels read them: the call's own.
+const std::int64_t* host_starts(const Tensor* seq_start) {
+  return seq_start ? seq_start->data<std::int64_t>() : nullptr;
 }
 
 void attention(const AttentionCall& c) {
-  dispatch_floating(c.q->dtype(), "attention", [&](auto type) { cpu::attention_fwd_cpu(attention_args<decltype(type)>(c)); });
+  dispatch_floating(c.q->dtype(), "attention", [&](auto type) {
+    cpu::attention_fwd_cpu(attention_args<decltype(type)>(c, host_starts(c.seq_start)));
+  });
 }
 
 void attention_backward(const AttentionCall& c) {
   dispatch_floating(c.q->dtype(), "attention backward", [&](auto type) {
     using T = decltype(type);
     cpu::AttentionGradArgs<T> g;
-    g.fwd = attention_args<T>(c);
+    g.fwd = attention_args<T>(c, host_starts(c.seq_start));
     g.dout = c.dout->data<T>();
     g.dq = c.dq->data<T>();
     g.dk = c.dk->data<T>();
@@ -65,33 +45,13 @@ void attention_backward(const AttentionCall& c) {
   });
 }
 
-template <class T>
-cpu::SelectiveScanArgs<T> scan_args(const SelectiveScanCall& c) {
-  cpu::SelectiveScanArgs<T> a;
-  a.batch = c.batch, a.seq_len = c.seq_len, a.channels = c.channels, a.d_state = c.d_state;
-  a.u = c.u->data<T>();
-  a.delta = c.delta->data<T>();
-  a.A = c.A->data<T>();
-  a.B = c.B->data<T>();
-  a.C = c.C->data<T>();
-  a.D = in<T>(c.D);
-  a.z = in<T>(c.z);
-  a.delta_bias = in<T>(c.delta_bias);
-  a.initial_state = in<T>(c.initial_state);
-  a.delta_softplus = c.delta_softplus;
-  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
-  return a;
-}
-
 void selective_scan(const SelectiveScanCall& c) {
   const DType dtype = c.u->dtype();
   if (c.save_for_backward)
     *c.saved = Tensor::empty({cpu::selective_scan_checkpoint_size(c.batch, c.seq_len, c.channels, c.d_state)}, dtype);
   dispatch_floating(dtype, "selective_scan", [&](auto type) {
     using T = decltype(type);
-    cpu::SelectiveScanArgs<T> a = scan_args<T>(c);
-    a.y = c.y->data<T>();
-    a.final_state = c.final_state->data<T>();
+    cpu::SelectiveScanArgs<T> a = scan_args<T>(c, host_starts(c.seq_start));
     a.checkpoints = c.save_for_backward ? c.saved->data<T>() : nullptr;
     cpu::selective_scan_fwd_cpu(a);
   });
@@ -131,13 +91,13 @@ cpu::SsdArgs<T> ssd_args(const SsdCall& c) {
   a.B = c.B->data<T>();
   a.C = c.C->data<T>();
   a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
-  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  a.seq_start = host_starts(c.seq_start);
   return a;
 }
 
 void ssd(const SsdCall& c) {
   const DType dtype = c.x->dtype();
-  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  const std::int64_t* starts = host_starts(c.seq_start);
   *c.saved = Tensor::empty(
       {cpu::ssd_chunk_states_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state, c.chunk, starts)}, dtype);
   ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false), dtype);
@@ -191,17 +151,17 @@ cpu::GatedDeltaRuleArgs<T> gated_delta_rule_args(const GatedDeltaRuleCall& c) {
   a.g = c.g->data<T>();
   a.beta = c.beta->data<T>();
   a.initial_state = in<T>(c.initial_state);
-  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  a.seq_start = host_starts(c.seq_start);
   return a;
 }
 
 void gated_delta_rule(const GatedDeltaRuleCall& c) {
   const DType dtype = c.q->dtype();
-  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  const std::int64_t* starts = host_starts(c.seq_start);
   if (c.save_for_backward)
-    *c.saved = Tensor::empty({cpu::gated_delta_rule_chunk_states_size(c.batch, c.seq_len, c.heads, c.key_dim,
-                                                                       c.value_dim, c.chunk, starts)},
-                             dtype);
+    *c.saved = Tensor::empty(
+        {cpu::gated_delta_rule_chunk_states_size(c.batch, c.seq_len, c.heads, c.key_dim, c.value_dim, c.chunk, starts)},
+        dtype);
   ThreadScratch scratch = thread_scratch(
       cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, false), dtype);
   dispatch_floating(dtype, "gated_delta_rule", [&](auto type) {
@@ -219,7 +179,7 @@ void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
   const DType dtype = c.q->dtype();
   Tensor workspace =
       Tensor::empty({cpu::gated_delta_rule_bwd_workspace_size(c.batch, c.seq_len, c.heads, c.key_dim)}, dtype);
-  const std::int64_t* starts = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
+  const std::int64_t* starts = host_starts(c.seq_start);
   ThreadScratch scratch = thread_scratch(
       cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, true), dtype);
   dispatch_floating(dtype, "gated_delta_rule backward", [&](auto type) {
@@ -246,58 +206,24 @@ void selective_scan_backward(const SelectiveScanCall& c) {
       Tensor::empty({cpu::selective_scan_bwd_workspace_size(c.batch, c.seq_len, c.channels, c.d_state)}, dtype);
   dispatch_floating(dtype, "selective_scan backward", [&](auto type) {
     using T = decltype(type);
-    cpu::SelectiveScanArgs<T> a = scan_args<T>(c);
+    cpu::SelectiveScanArgs<T> a = scan_args<T>(c, host_starts(c.seq_start));
     a.checkpoints = c.saved->data<T>();
-    a.dy = c.dy->data<T>();
-    a.dfinal_state = c.dfinal_state->data<T>();
-    a.du = c.du->data<T>();
-    a.ddelta = c.ddelta->data<T>();
-    a.dA = out<T>(c.dA);
-    a.dB = out<T>(c.dB);
-    a.dC = out<T>(c.dC);
-    a.dD = out<T>(c.dD);
-    a.dz = out<T>(c.dz);
-    a.ddelta_bias = out<T>(c.ddelta_bias);
-    a.dinitial_state = out<T>(c.dinitial_state);
     a.workspace = workspace.data<T>();
     cpu::selective_scan_bwd_cpu(a);
   });
 }
 
-template <class T>
-cpu::CausalConv1dArgs<T> conv_args(const CausalConvCall& c) {
-  cpu::CausalConv1dArgs<T> a;
-  a.batch = c.batch;
-  a.seq_len = c.seq_len;
-  a.channels = c.channels;
-  a.kernel_size = c.kernel_size;
-  a.x = c.x->data<T>();
-  a.weight = c.weight->data<T>();
-  a.bias = in<T>(c.bias);
-  a.initial = in<T>(c.initial);
-  a.seq_start = c.seq_start ? c.seq_start->data<std::int64_t>() : nullptr;
-  return a;
-}
-
 void causal_conv1d(const CausalConvCall& c) {
   dispatch_floating(c.x->dtype(), "causal_conv1d", [&](auto type) {
     using T = decltype(type);
-    cpu::CausalConv1dArgs<T> a = conv_args<T>(c);
-    a.y = c.y->data<T>();
-    cpu::causal_conv1d_fwd_cpu(a);
+    cpu::causal_conv1d_fwd_cpu(conv_args<T>(c, host_starts(c.seq_start)));
   });
 }
 
 void causal_conv1d_backward(const CausalConvCall& c) {
   dispatch_floating(c.x->dtype(), "causal_conv1d backward", [&](auto type) {
     using T = decltype(type);
-    cpu::CausalConv1dArgs<T> a = conv_args<T>(c);
-    a.dy = c.dy->data<T>();
-    a.dx = c.dx->data<T>();
-    a.dweight = out<T>(c.dweight);
-    a.dbias = out<T>(c.dbias);
-    a.dinitial = out<T>(c.dinitial);
-    cpu::causal_conv1d_bwd_cpu(a);
+    cpu::causal_conv1d_bwd_cpu(conv_args<T>(c, host_starts(c.seq_start)));
   });
 }
 

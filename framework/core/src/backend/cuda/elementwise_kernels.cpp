@@ -51,8 +51,7 @@ void affine(const AffineCall& c) {
 void axpy(const AxpyCall& c) {
   dispatch_floating(c.y->dtype(), "axpy", [&](auto type) {
     using T = decltype(type);
-    check(cuda::axpy_cuda<T>(c.x->data<T>(), c.y->data<T>(), c.y->numel(), T(c.alpha), device_of(*c.y)), "axpy",
-          *c.y);
+    check(cuda::axpy_cuda<T>(c.x->data<T>(), c.y->data<T>(), c.y->numel(), T(c.alpha), device_of(*c.y)), "axpy", *c.y);
   });
 }
 
@@ -68,8 +67,8 @@ void unary_backward(const UnaryBackwardCall& c) {
   dispatch_floating(c.dx->dtype(), "unary backward", [&](auto type) {
     using T = decltype(type);
     // saved is x or y as kernels::unary_bwd_uses_output(op) says; the kernel reads it as such
-    check(cuda::unary_bwd_cuda<T>(c.op, c.saved->data<T>(), c.g->data<T>(), c.dx->data<T>(), c.dx->numel(),
-                                  c.params, device_of(*c.dx)),
+    check(cuda::unary_bwd_cuda<T>(c.op, c.saved->data<T>(), c.g->data<T>(), c.dx->data<T>(), c.dx->numel(), c.params,
+                                  device_of(*c.dx)),
           "unary backward", *c.dx);
   });
 }
@@ -124,12 +123,12 @@ void fill(const FillCall& c) {
       error = cuda::fill_cuda<std::int64_t>(t.data<std::int64_t>(), n, std::int64_t(c.value), device);
       break;
     case DType::bf16:
-      error = cuda::fill_cuda<std::uint16_t>(static_cast<std::uint16_t*>(t.raw_data()), n, bfloat16(c.value).bits,
-                                             device);
+      error =
+          cuda::fill_cuda<std::uint16_t>(static_cast<std::uint16_t*>(t.raw_data()), n, bfloat16(c.value).bits, device);
       break;
     case DType::f16:
-      error = cuda::fill_cuda<std::uint16_t>(static_cast<std::uint16_t*>(t.raw_data()), n, float16(c.value).bits,
-                                             device);
+      error =
+          cuda::fill_cuda<std::uint16_t>(static_cast<std::uint16_t*>(t.raw_data()), n, float16(c.value).bits, device);
       break;
   }
   check(error, "fill", t);
@@ -163,9 +162,9 @@ void sum(const SumCall& c) {
     Tensor workspace;
     if (doubles > 0) workspace = Tensor::empty(Shape{doubles}, DType::f64, c.out->device());
     double* partial = doubles > 0 ? workspace.data<double>() : nullptr;
-    check(cuda::sum_cuda<T>({c.x->data<T>(), c.out->data<T>(), c.outer, c.reduced, c.inner}, partial,
-                            device_of(*c.out)),
-          "sum", *c.out);
+    check(
+        cuda::sum_cuda<T>({c.x->data<T>(), c.out->data<T>(), c.outer, c.reduced, c.inner}, partial, device_of(*c.out)),
+        "sum", *c.out);
   });
 }
 

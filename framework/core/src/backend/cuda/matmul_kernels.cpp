@@ -10,7 +10,7 @@ namespace cuda = kernels::cuda;
 namespace {
 
 cuda::GemmTypes gemm_types(DType operands) {
-  return operands == DType::f64 ? cuda::GemmTypes::f64
+  return operands == DType::f64    ? cuda::GemmTypes::f64
          : operands == DType::bf16 ? cuda::GemmTypes::bf16_f32
                                    : cuda::GemmTypes::f32;
 }
@@ -76,10 +76,13 @@ void register_matmul(CoreKernels& k) {
               .supports = [](const GemmCall& c) { return bf16_operands_f32_results(c); },
               .run = gemm});
   const auto mixed = [](const GroupedGemmCall& c) { return bf16_operands_f32_results(c); };
-  k.grouped_gemm.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = {DType::bf16}, .supports = mixed,
-                      .run = grouped_gemm});
-  k.grouped_gemm_backward.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = {DType::bf16},
-                               .supports = mixed, .run = grouped_gemm_backward});
+  k.grouped_gemm.add(
+      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = {DType::bf16}, .supports = mixed, .run = grouped_gemm});
+  k.grouped_gemm_backward.add({.backend = "cuda",
+                               .device = DeviceType::cuda,
+                               .dtypes = {DType::bf16},
+                               .supports = mixed,
+                               .run = grouped_gemm_backward});
 }
 
 }  // namespace strata::cuda_backend

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cuda/selective_scan.h"
 
 namespace strata::cuda_backend {
@@ -13,24 +14,6 @@ namespace strata::cuda_backend {
 namespace cu = kernels::cuda;
 
 namespace {
-
-template <class T>
-cu::SelectiveScanArgs<T> scan_args(const SelectiveScanCall& c, const Tensor& seq_start) {
-  cu::SelectiveScanArgs<T> a;
-  a.batch = c.batch, a.seq_len = c.seq_len, a.channels = c.channels, a.d_state = c.d_state;
-  a.u = c.u->data<T>();
-  a.delta = c.delta->data<T>();
-  a.A = c.A->data<T>();
-  a.B = c.B->data<T>();
-  a.C = c.C->data<T>();
-  a.D = in<T>(c.D);
-  a.z = in<T>(c.z);
-  a.delta_bias = in<T>(c.delta_bias);
-  a.initial_state = in<T>(c.initial_state);
-  a.delta_softplus = c.delta_softplus;
-  a.seq_start = in<std::int64_t>(&seq_start);
-  return a;
-}
 
 std::int64_t checkpoint_size(const SelectiveScanCall& c) {
   return cu::selective_scan_checkpoint_size_cuda(c.batch, c.seq_len, c.channels, c.d_state);
@@ -45,9 +28,7 @@ void selective_scan(const SelectiveScanCall& c) {
   const Tensor seq_start = index_on_device(c.seq_start, device);
   dispatch_floating(dtype, "selective_scan", [&](auto type) {
     using T = decltype(type);
-    cu::SelectiveScanArgs<T> a = scan_args<T>(c, seq_start);
-    a.y = c.y->data<T>();
-    a.final_state = out<T>(c.final_state);
+    cu::SelectiveScanArgs<T> a = scan_args<T>(c, in<std::int64_t>(&seq_start));
     a.checkpoints = c.save_for_backward ? c.saved->data<T>() : nullptr;
     check(cu::selective_scan_fwd_cuda(a, device.index), "selective_scan", *c.u);
   });
@@ -67,19 +48,8 @@ void selective_scan_backward(const SelectiveScanCall& c) {
   const Tensor seq_start = index_on_device(c.seq_start, device);
   dispatch_floating(dtype, "selective_scan backward", [&](auto type) {
     using T = decltype(type);
-    cu::SelectiveScanArgs<T> a = scan_args<T>(c, seq_start);
+    cu::SelectiveScanArgs<T> a = scan_args<T>(c, in<std::int64_t>(&seq_start));
     a.checkpoints = c.saved->data<T>();
-    a.dy = c.dy->data<T>();
-    a.dfinal_state = in<T>(c.dfinal_state);
-    a.du = c.du->data<T>();
-    a.ddelta = c.ddelta->data<T>();
-    a.dA = out<T>(c.dA);
-    a.dB = out<T>(c.dB);
-    a.dC = out<T>(c.dC);
-    a.dD = out<T>(c.dD);
-    a.dz = out<T>(c.dz);
-    a.ddelta_bias = out<T>(c.ddelta_bias);
-    a.dinitial_state = out<T>(c.dinitial_state);
     a.workspace = workspace.data<T>();
     check(cu::selective_scan_bwd_cuda(a, device.index), "selective_scan_backward", *c.u);
   });
