@@ -8,8 +8,8 @@
 //   y[b,t,d]   = (sum_n C[b,t,n] * h[b,t,d,n] + D[d] * u[b,t,d]) * silu?(z[b,t,d])
 //
 // Design (kernels/cuda/selective_scan_{fwd,bwd}.cu): one thread per channel (b, d), its
-// d_state states in registers (a compile-time bound of 8, 16, 32 or 64, the smallest that
-// holds N; larger N is refused); blocks of kScanThreads channels of one sequence stage the
+// d_state states in registers (a compile-time bound: for f32 16, 32 or 64, the smallest that
+// holds N, for f64 64; larger N is refused); blocks of kScanThreads channels of one sequence stage the
 // rows of B and C (shared by all channels) in shared memory, kScanStage steps at a time.
 // The forward saves the state entering every chunk of kScanChunk steps (`checkpoints`);
 // the backward walks chunks last to first, recomputes each chunk's states from its

@@ -235,7 +235,7 @@ std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& a, int device) {
   const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state;
   const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N);
   if (B > 0 && D > 0) {
-    const std::string e = scan::with_state_bound(N, [&](auto bound) -> std::string {
+    const std::string e = scan::with_state_bound<T>(N, [&](auto bound) -> std::string {
       constexpr int NMAX = decltype(bound)::value;
       selective_scan_bwd_kernel<T, NMAX><<<scan::scan_grid(B, D), kScanThreads>>>(a, w);
       return launch_status();

@@ -114,12 +114,15 @@ inline dim3 scan_grid(std::int64_t batch, std::int64_t channels) {
 }
 
 // Calls launch(std::integral_constant<int, NMAX>{}) with the smallest state bound NMAX
-// (8, 16, 32, 64) that holds d_state; an error for a larger d_state.
-template <class Launch>
+// that holds d_state, of 16, 32, 64 for f32 (registers per thread follow the bound) and 64
+// for f64 (the reference precision, where speed matters less than build time: every bound
+// is compiled for every GPU architecture); an error for a larger d_state.
+template <class T, class Launch>
 std::string with_state_bound(std::int64_t d_state, Launch&& launch) {
-  if (d_state <= 8) return launch(std::integral_constant<int, 8>{});
-  if (d_state <= 16) return launch(std::integral_constant<int, 16>{});
-  if (d_state <= 32) return launch(std::integral_constant<int, 32>{});
+  if constexpr (sizeof(T) == 4) {
+    if (d_state <= 16) return launch(std::integral_constant<int, 16>{});
+    if (d_state <= 32) return launch(std::integral_constant<int, 32>{});
+  }
   if (d_state <= kScanMaxState) return launch(std::integral_constant<int, 64>{});
   return "selective_scan: d_state " + std::to_string(d_state) + " is over the CUDA kernels' limit of " +
          std::to_string(kScanMaxState);

@@ -69,7 +69,7 @@ template <class T>
 std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& a, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
   if (a.batch == 0 || a.channels == 0) return {};  // nothing to write
-  return scan::with_state_bound(a.d_state, [&](auto bound) -> std::string {
+  return scan::with_state_bound<T>(a.d_state, [&](auto bound) -> std::string {
     constexpr int NMAX = decltype(bound)::value;
     selective_scan_fwd_kernel<T, NMAX><<<scan::scan_grid(a.batch, a.channels), kScanThreads>>>(a);
     return launch_status();

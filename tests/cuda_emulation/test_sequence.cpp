@@ -293,7 +293,7 @@ void check_scan(const ScanCase& s) {
 
 TEST_CASE("selective scan: forward and backward against the CPU, every option and state bound", "[scan]") {
   // T around the 16-step stages and 64-step chunks; D around the 32-channel warps and
-  // 64-channel blocks; N in each state bound (8, 16, 32, 64) and padded inside it
+  // 64-channel blocks; N in each f32 state bound (16, 32, 64; f64 takes 64) and padded inside it
   const std::vector<ScanCase> cases = {
       {2, 37, 11, 5, true, false, false},   {2, 37, 11, 5, false, false, false}, {1, 16, 32, 8, true, true, false},
       {2, 65, 70, 16, true, true, false},   {1, 17, 33, 1, false, true, false},  {2, 64, 5, 20, true, false, true},
