@@ -6,13 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cpu/adamw.h"
+
 namespace strata::kernels::cuda {
 
-struct AdamWArgs {
-  std::int64_t n = 0;  // elements
-  double lr = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  std::int64_t step = 1;  // t, 1-based, for bias correction
-};
+using AdamWArgs = cpu::AdamWArgs;  // the CPU kernel's arguments
 
 // param, grad, m, v: [n] contiguous device arrays (T: float, double); m and v updated in place.
 template <class T>

@@ -7,26 +7,20 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cpu/binary.h"
+#include "kernels/cpu/reduce.h"
 #include "kernels/op_kinds.h"
 
 namespace strata::kernels::cuda {
 
-inline constexpr int kMaxDims = 5;  // the framework's largest rank
+using cpu::kMaxDims;  // the framework's largest rank
 
 // ---- binary.cu --------------------------------------------------------------------------
 
 // out = a (op) b over `sizes` (out contiguous); a and b read at their strides (in elements,
 // 0 along dims where they broadcast). out may be a or b (same layout), nothing else.
 template <class T>
-struct BinaryArgs {
-  const T* a = nullptr;
-  const T* b = nullptr;
-  T* out = nullptr;
-  int rank = 0;
-  std::int64_t sizes[kMaxDims] = {};  // out shape
-  std::int64_t a_strides[kMaxDims] = {};
-  std::int64_t b_strides[kMaxDims] = {};
-};
+using BinaryArgs = cpu::BinaryArgs<T>;  // the CPU kernel's arguments, with device pointers
 
 // T: float, double.
 template <class T>
@@ -92,11 +86,7 @@ std::string randint_fill_cuda(std::int64_t* out, std::int64_t n, std::uint64_t k
 // in double for f32 too, in a fixed order (deterministic; the order depends on the shape
 // only, not on the GPU). T: float, double.
 template <class T>
-struct SumArgs {
-  const T* x = nullptr;
-  T* out = nullptr;
-  std::int64_t outer = 1, reduced = 1, inner = 1;  // A, R, C
-};
+using SumArgs = cpu::SumArgs<T>;  // the CPU kernel's arguments, with device pointers
 // Doubles of device workspace sum_cuda needs for this shape (0: none): the partial sums
 // of long reductions split across blocks.
 std::int64_t sum_workspace_cuda(std::int64_t outer, std::int64_t reduced, std::int64_t inner);

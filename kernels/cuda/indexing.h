@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cpu/topk.h"
+
 namespace strata::kernels::cuda {
 
 // ---- index_select / index_add (index_rows.cu) ----------------------------------------
@@ -65,12 +67,7 @@ std::string scatter_add_cuda(const GatherArgs<T>& args, int device);
 // ---- topk (topk.cu) --------------------------------------------------------------------
 
 template <class T>
-struct TopKArgs {
-  std::int64_t rows = 0, cols = 0, k = 0;  // 1 <= k <= cols
-  const T* x = nullptr;                    // [rows, cols] contiguous
-  T* values = nullptr;                     // [rows, k]
-  std::int64_t* indices = nullptr;         // [rows, k]
-};
+using TopKArgs = cpu::TopKArgs<T>;  // the CPU kernel's arguments, with device pointers
 
 // The k largest of each row, sorted descending; ties go to the lower index and NaN counts
 // as larger than any number (as torch.topk and topk_cpu): deterministic. T: float, double.

@@ -7,14 +7,18 @@
 #include <type_traits>
 
 #include "backend/core_kernels.h"
+#include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/binary.h"
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/reduce.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/selective_scan.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/cpu/swiglu.h"
+#include "kernels/cpu/topk.h"
 
 namespace strata::core_kernels {
 
@@ -25,6 +29,48 @@ template <class T>
 T* out_at(Tensor* t, std::int64_t offset) {
   T* p = out<T>(t);
   return p ? p + offset : nullptr;
+}
+
+// a and b trailing-aligned to out, with stride 0 along the dims where they broadcast.
+template <class T>
+kargs::BinaryArgs<T> binary_args(const BinaryCall& c) {
+  const Tensor &a = *c.a, &b = *c.b;
+  const Tensor& o = *c.out;
+  kargs::BinaryArgs<T> args;
+  args.a = a.data<T>();
+  args.b = b.data<T>();
+  args.out = c.out->data<T>();
+  args.rank = o.rank();
+  for (int i = 0; i < o.rank(); ++i) {
+    args.sizes[i] = o.shape()[i];
+    const int ia = i - (o.rank() - a.rank()), ib = i - (o.rank() - b.rank());
+    args.a_strides[i] = ia >= 0 && a.shape()[ia] != 1 ? a.strides()[ia] : 0;
+    args.b_strides[i] = ib >= 0 && b.shape()[ib] != 1 ? b.strides()[ib] : 0;
+  }
+  return args;
+}
+
+template <class T>
+kargs::SumArgs<T> sum_args(const SumCall& c) {
+  return {c.x->data<T>(), c.out->data<T>(), c.outer, c.reduced, c.inner};
+}
+
+template <class T>
+kargs::TopKArgs<T> topk_args(const TopKCall& c) {
+  return {c.rows, c.cols, c.k, c.x->data<T>(), c.values->data<T>(), c.indices->data<std::int64_t>()};
+}
+
+// The step's scalars; the tensors go to the kernel beside them.
+inline kargs::AdamWArgs adamw_args(const AdamWCall& c) {
+  kargs::AdamWArgs a;
+  a.n = c.param->numel();
+  a.lr = c.lr;
+  a.beta1 = c.beta1;
+  a.beta2 = c.beta2;
+  a.eps = c.eps;
+  a.weight_decay = c.weight_decay;
+  a.step = c.step;
+  return a;
 }
 
 template <class T>

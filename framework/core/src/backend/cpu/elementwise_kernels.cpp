@@ -1,6 +1,7 @@
 // CPU kernels of the elementwise entries: binary, affine, axpy, unary (and backward),
 // copy, fill, random fills, sum.
 #include "backend/cpu/cpu_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cpu/binary.h"
 #include "kernels/cpu/copy.h"
 #include "kernels/cpu/random.h"
@@ -15,23 +16,8 @@ namespace cpu = kernels::cpu;
 namespace {
 
 void binary(const BinaryCall& c) {
-  const Tensor &a = *c.a, &b = *c.b;
-  Tensor& o = *c.out;
-  dispatch_floating(o.dtype(), "binary", [&](auto type) {
-    using T = decltype(type);
-    cpu::BinaryArgs<T> args;
-    args.a = a.data<T>();
-    args.b = b.data<T>();
-    args.out = o.data<T>();
-    args.rank = o.rank();
-    for (int i = 0; i < o.rank(); ++i) {
-      args.sizes[i] = o.shape()[i];
-      const int ia = i - (o.rank() - a.rank()), ib = i - (o.rank() - b.rank());
-      args.a_strides[i] = ia >= 0 && a.shape()[ia] != 1 ? a.strides()[ia] : 0;
-      args.b_strides[i] = ib >= 0 && b.shape()[ib] != 1 ? b.strides()[ib] : 0;
-    }
-    cpu::binary_cpu(c.op, args);
-  });
+  dispatch_floating(c.out->dtype(), "binary",
+                    [&](auto type) { cpu::binary_cpu(c.op, binary_args<decltype(type)>(c)); });
 }
 
 void affine(const AffineCall& c) {
@@ -109,10 +95,7 @@ void random_fill(const RandomFillCall& c) {
 }
 
 void sum(const SumCall& c) {
-  dispatch_floating(c.out->dtype(), "sum", [&](auto type) {
-    using T = decltype(type);
-    cpu::sum_cpu<T>({c.x->data<T>(), c.out->data<T>(), c.outer, c.reduced, c.inner});
-  });
+  dispatch_floating(c.out->dtype(), "sum", [&](auto type) { cpu::sum_cpu(sum_args<decltype(type)>(c)); });
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // CPU kernels of the indexing entries: index_select / index_add, gather / scatter_add, topk.
 #include "backend/cpu/cpu_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/index_select.h"
 #include "kernels/cpu/topk.h"
@@ -60,10 +61,7 @@ void scatter_add(const GatherCall& c) {
 }
 
 void topk(const TopKCall& c) {
-  dispatch_floating(c.x->dtype(), "topk", [&](auto type) {
-    using T = decltype(type);
-    cpu::topk_cpu<T>({c.rows, c.cols, c.k, c.x->data<T>(), c.values->data<T>(), c.indices->data<std::int64_t>()});
-  });
+  dispatch_floating(c.x->dtype(), "topk", [&](auto type) { cpu::topk_cpu(topk_args<decltype(type)>(c)); });
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // CPU kernel of the optimizer step: AdamW over one flat parameter.
 #include "backend/cpu/cpu_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cpu/adamw.h"
 
 namespace strata::cpu_backend {
@@ -7,14 +8,7 @@ namespace strata::cpu_backend {
 namespace {
 
 void adamw(const AdamWCall& c) {
-  kernels::cpu::AdamWArgs args;
-  args.n = c.param->numel();
-  args.lr = c.lr;
-  args.beta1 = c.beta1;
-  args.beta2 = c.beta2;
-  args.eps = c.eps;
-  args.weight_decay = c.weight_decay;
-  args.step = c.step;
+  const kernels::cpu::AdamWArgs args = adamw_args(c);
   dispatch_floating(c.param->dtype(), "adamw", [&](auto type) {
     using T = decltype(type);
     kernels::cpu::adamw_step(args, c.param->data<T>(), c.grad->data<T>(), c.m->data<T>(), c.v->data<T>());

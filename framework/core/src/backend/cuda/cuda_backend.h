@@ -38,6 +38,9 @@ void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*r
   op.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = dtypes, .supports = {}, .run = run});
 }
 
+// The CUDA device index of a call's tensor (the device its kernels launch on).
+inline int device_of(const Tensor& t) { return t.device().index; }
+
 // An index tensor of a call that ops keep on the host (packed documents' starts, RoPE
 // positions: they are validated there), contiguous on `device`; undefined when absent.
 // The caller holds it until the launch is issued; freeing it then is safe, as the caching

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/fill.h"
 #include "strata/half.h"
@@ -17,25 +18,9 @@ namespace {
 
 static_assert(cuda::kMaxDims >= kMaxRank, "the strided kernels take every rank a tensor can have");
 
-int device_of(const Tensor& t) { return t.device().index; }
-
 void binary(const BinaryCall& c) {
-  const Tensor &a = *c.a, &b = *c.b;
-  Tensor& o = *c.out;
-  dispatch_floating(o.dtype(), "binary", [&](auto type) {
-    using T = decltype(type);
-    cuda::BinaryArgs<T> args;
-    args.a = a.data<T>();
-    args.b = b.data<T>();
-    args.out = o.data<T>();
-    args.rank = o.rank();
-    for (int i = 0; i < o.rank(); ++i) {  // a and b trailing-aligned to out; stride 0 where broadcast
-      args.sizes[i] = o.shape()[i];
-      const int ia = i - (o.rank() - a.rank()), ib = i - (o.rank() - b.rank());
-      args.a_strides[i] = ia >= 0 && a.shape()[ia] != 1 ? a.strides()[ia] : 0;
-      args.b_strides[i] = ib >= 0 && b.shape()[ib] != 1 ? b.strides()[ib] : 0;
-    }
-    check(cuda::binary_cuda(c.op, args, device_of(o)), "binary", o);
+  dispatch_floating(c.out->dtype(), "binary", [&](auto type) {
+    check(cuda::binary_cuda(c.op, binary_args<decltype(type)>(c), device_of(*c.out)), "binary", *c.out);
   });
 }
 
@@ -162,9 +147,7 @@ void sum(const SumCall& c) {
     Tensor workspace;
     if (doubles > 0) workspace = Tensor::empty(Shape{doubles}, DType::f64, c.out->device());
     double* partial = doubles > 0 ? workspace.data<double>() : nullptr;
-    check(
-        cuda::sum_cuda<T>({c.x->data<T>(), c.out->data<T>(), c.outer, c.reduced, c.inner}, partial, device_of(*c.out)),
-        "sum", *c.out);
+    check(cuda::sum_cuda<T>(sum_args<T>(c), partial, device_of(*c.out)), "sum", *c.out);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backend/cuda/cuda_backend.h"
+#include "backend/kernel_args.h"
 #include "kernels/cuda/indexing.h"
 
 namespace strata::cuda_backend {
@@ -82,13 +83,7 @@ void scatter_add(const GatherCall& c) {
 void topk(const TopKCall& c) {
   dispatch_floating(c.x->dtype(), "topk", [&](auto type) {
     using T = decltype(type);
-    const cu::TopKArgs<T> args{.rows = c.rows,
-                               .cols = c.cols,
-                               .k = c.k,
-                               .x = c.x->data<T>(),
-                               .values = c.values->data<T>(),
-                               .indices = c.indices->data<std::int64_t>()};
-    check(cu::topk_cuda(args, c.x->device().index), "topk", *c.x);
+    check(cu::topk_cuda(topk_args<T>(c), c.x->device().index), "topk", *c.x);
   });
 }
 

@@ -14,8 +14,6 @@ namespace cuda = kernels::cuda;
 
 namespace {
 
-int device_of(const Tensor& t) { return t.device().index; }
-
 void softmax(const SoftmaxCall& c) {
   dispatch_floating(c.out->dtype(), "softmax", [&](auto type) {
     check(cuda::softmax_fwd_cuda(softmax_args<decltype(type)>(c), c.log, device_of(*c.out)),
