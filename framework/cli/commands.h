@@ -82,6 +82,7 @@ struct GenerateCommandOptions {
   strata::GenerateOptions generate;
   std::uint64_t seed = 0;
   bool json = false;
+  std::string device = "cpu";  // cpu, cuda or cuda:N: where the model decodes
   CheckpointChecks checks;
   CommonOptions common;
 };

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
+#include "strata/device.h"
 #include "strata/memory_guard.h"
 #include "strata/generate.h"
 
@@ -25,9 +26,21 @@ std::string kib(std::size_t bytes) {
   return buffer;
 }
 
+// --device as a Device this machine has (a UsageError naming the flag otherwise).
+Device decoding_device(const std::string& text) {
+  try {
+    const Device device = parse_device(text);
+    check_available(device);
+    return device;
+  } catch (const Error& bad) {
+    throw UsageError("--device " + text + ": " + bad.message(), "give cpu, cuda or cuda:N for a GPU this machine has");
+  }
+}
+
 }  // namespace
 
 int generate_command(const GenerateCommandOptions& options) {
+  const Device device = decoding_device(options.device);
   ComponentRegistry registry;
   register_builtin_components(registry);
   LoadedCheckpoint c =
@@ -49,6 +62,7 @@ int generate_command(const GenerateCommandOptions& options) {
   if (options.checks.check_memory)
     require_decoding_fits(c.experiment, registry, "f32", prompt.shape()[0],
                           prompt.shape()[1] + options.generate.max_new_tokens);
+  c.model->to(device);  // checkpoints load on the CPU; decode states follow the model
   Generator gen(options.seed);
   const GenerateResult r = generate(*c.model, prompt, options.generate, gen);
 

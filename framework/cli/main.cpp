@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   generate_app->add_option("--stop-token", gen.generate.stop_token, "stop a sequence after this token (-1: never)");
   generate_app->add_option("--seed", gen.seed, "sampling seed (default 0)");
   generate_app->add_flag("--json", gen.json, "print tokens, cache bytes per layer type and timings as JSON");
+  generate_app->add_option("--device", gen.device, "decode on cpu (default), cuda (the first GPU) or cuda:N");
   add_checkpoint_check_flags(*generate_app, gen.checks);
   gen.common.add_plugin_flags(*generate_app);
 

@@ -98,7 +98,7 @@ bool AttentionMixer::supports_packed_sequences() const {
 
 std::unique_ptr<MixerState> AttentionMixer::make_state(std::int64_t batch) const {
   if (!config_.causal) return nullptr;
-  return std::make_unique<KvCache>(batch, config_.n_kv_heads, config_.head_dim, config_.window, dtype_);
+  return std::make_unique<KvCache>(batch, config_.n_kv_heads, config_.head_dim, config_.window, dtype_, device());
 }
 
 Tensor AttentionMixer::forward_step(const Tensor& x, MixerState& state, StepContext&) {

@@ -10,8 +10,9 @@ namespace {
 constexpr std::int64_t kMinCapacity = 16;
 }
 
-KvCache::KvCache(std::int64_t batch, std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t window, DType dtype)
-    : batch_(batch), n_kv_heads_(n_kv_heads), head_dim_(head_dim), window_(window), dtype_(dtype) {}
+KvCache::KvCache(std::int64_t batch, std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t window, DType dtype,
+                 Device device)
+    : batch_(batch), n_kv_heads_(n_kv_heads), head_dim_(head_dim), window_(window), dtype_(dtype), device_(device) {}
 
 std::size_t KvCache::size_bytes() const {
   return (k_.defined() ? k_.nbytes() : 0) + (v_.defined() ? v_.nbytes() : 0);
@@ -32,7 +33,7 @@ void KvCache::reserve(std::int64_t incoming) {
   } else {
     const std::int64_t grown = std::max({needed, 2 * capacity, kMinCapacity});
     for (Tensor* t : {&k_, &v_}) {
-      Tensor bigger = Tensor::empty({batch_, grown, n_kv_heads_, head_dim_}, dtype_);
+      Tensor bigger = Tensor::empty({batch_, grown, n_kv_heads_, head_dim_}, dtype_, device_);
       if (keep > 0) bigger.slice(1, 0, keep).copy_(t->slice(1, rows_ - keep, rows_));
       *t = bigger;
     }

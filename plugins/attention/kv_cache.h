@@ -13,7 +13,9 @@ namespace strata::attention_plugin {
 class KvCache : public MixerState {
  public:
   // window: 0 keeps every token; else only the keys a window of that size can still see.
-  KvCache(std::int64_t batch, std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t window, DType dtype);
+  // The buffers are made on `device` (the mixer's) as tokens arrive.
+  KvCache(std::int64_t batch, std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t window, DType dtype,
+          Device device);
 
   // Bytes held by the key and value buffers (their capacity, which may exceed the rows in use).
   std::size_t size_bytes() const override;
@@ -34,6 +36,7 @@ class KvCache : public MixerState {
 
   std::int64_t batch_, n_kv_heads_, head_dim_, window_;
   DType dtype_;
+  Device device_;
   Tensor k_, v_;  // [B, capacity, Hkv, d]
   std::int64_t rows_ = 0;      // rows in use, the last `rows_` tokens
   std::int64_t position_ = 0;  // tokens consumed

@@ -50,12 +50,12 @@ class ShortConv : public Mixer {
   // u: [B, T, D] -> [B, T, D]: the sequence continues from an all-zero history. With packed
   // documents (ctx.sequence_starts()) no tap reads across a document start.
   Tensor forward(const Tensor& u, StepContext& ctx) override {
-    return mix(u, Tensor::zeros({u.size(0), kernel_size_ - 1, inner_}, dtype_), ctx.sequence_starts()).first;
+    return mix(u, Tensor::zeros({u.size(0), kernel_size_ - 1, inner_}, dtype_, u.device()), ctx.sequence_starts()).first;
   }
   bool supports_packed_sequences() const override { return true; }
 
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override {
-    return std::make_unique<ShortConvState>(Tensor::zeros({batch, kernel_size_ - 1, inner_}, dtype_));
+    return std::make_unique<ShortConvState>(Tensor::zeros({batch, kernel_size_ - 1, inner_}, dtype_, device()));
   }
 
   // u: [B, T', D], the next T' tokens -> [B, T', D]; the state keeps the last K-1 inputs.
@@ -104,7 +104,7 @@ class ShortConv : public Mixer {
                          std::int64_t back) const {
     std::vector<double> keep;
     for (const std::int64_t p : position) keep.push_back(p >= back ? 1.0 : 0.0);
-    return Tensor::from_vector(keep, {B, T, 1}).to(dtype_);
+    return Tensor::from_vector(keep, {B, T, 1}).to(dtype_).to(device());
   }
 
   std::int64_t inner_;

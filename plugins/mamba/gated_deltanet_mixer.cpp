@@ -83,8 +83,8 @@ Tensor GatedDeltaNetMixer::forward(const Tensor& u, StepContext& ctx) {
 std::unique_ptr<MixerState> GatedDeltaNetMixer::make_state(std::int64_t batch) const {
   const GatedDeltaNetConfig& c = config_;
   return std::make_unique<MambaState>(
-      Tensor::zeros({batch, c.d_conv - 1, c.conv_dim()}, dtype_),
-      Tensor::zeros({batch, c.value_heads, c.key_head_dim, c.value_head_dim}, dtype_));
+      Tensor::zeros({batch, c.d_conv - 1, c.conv_dim()}, dtype_, device()),
+      Tensor::zeros({batch, c.value_heads, c.key_head_dim, c.value_head_dim}, dtype_, device()));
 }
 
 Tensor GatedDeltaNetMixer::forward_step(const Tensor& u, MixerState& base, StepContext&) {

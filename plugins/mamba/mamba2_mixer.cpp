@@ -82,8 +82,8 @@ Tensor Mamba2Mixer::forward(const Tensor& u, StepContext& ctx) {
 
 std::unique_ptr<MixerState> Mamba2Mixer::make_state(std::int64_t batch) const {
   const Mamba2Config& c = config_;
-  return std::make_unique<MambaState>(Tensor::zeros({batch, c.d_conv - 1, c.conv_dim()}, dtype_),
-                                      Tensor::zeros({batch, c.heads(), c.head_dim, c.d_state}, dtype_));
+  return std::make_unique<MambaState>(Tensor::zeros({batch, c.d_conv - 1, c.conv_dim()}, dtype_, device()),
+                                      Tensor::zeros({batch, c.heads(), c.head_dim, c.d_state}, dtype_, device()));
 }
 
 Tensor Mamba2Mixer::forward_step(const Tensor& u, MixerState& base, StepContext&) {

@@ -117,7 +117,7 @@ std::vector<MetricSeries> MambaMixer::metric_series() const {
 }
 
 std::unique_ptr<MixerState> MambaMixer::make_state(std::int64_t batch) const {
-  return std::make_unique<MambaState>(batch, config_.d_inner, config_.d_state, config_.d_conv, dtype_);
+  return std::make_unique<MambaState>(batch, config_.d_inner, config_.d_state, config_.d_conv, dtype_, device());
 }
 
 Tensor MambaMixer::forward_step(const Tensor& u, MixerState& base, StepContext&) {

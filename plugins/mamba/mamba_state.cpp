@@ -5,8 +5,9 @@
 namespace strata::mamba_plugin {
 
 MambaState::MambaState(std::int64_t batch, std::int64_t d_inner, std::int64_t d_state, std::int64_t d_conv,
-                       DType dtype)
-    : conv_(Tensor::zeros({batch, d_conv - 1, d_inner}, dtype)), ssm_(Tensor::zeros({batch, d_inner, d_state}, dtype)) {}
+                       DType dtype, Device device)
+    : conv_(Tensor::zeros({batch, d_conv - 1, d_inner}, dtype, device)),
+      ssm_(Tensor::zeros({batch, d_inner, d_state}, dtype, device)) {}
 
 std::size_t MambaState::size_bytes() const { return conv_.nbytes() + ssm_.nbytes(); }
 

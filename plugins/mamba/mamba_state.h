@@ -11,7 +11,8 @@ namespace strata::mamba_plugin {
 
 class MambaState : public MixerState {
  public:
-  MambaState(std::int64_t batch, std::int64_t d_inner, std::int64_t d_state, std::int64_t d_conv, DType dtype);
+  MambaState(std::int64_t batch, std::int64_t d_inner, std::int64_t d_state, std::int64_t d_conv, DType dtype,
+             Device device);
   // Given zero states of any shape (Mamba-2: conv [B, d_conv - 1, E + 2GN], SSM [B, H, P, N]).
   MambaState(Tensor conv, Tensor ssm) : conv_(std::move(conv)), ssm_(std::move(ssm)) {}
 

@@ -284,6 +284,12 @@ strata_expect 2 generate_out_of_vocab generate "$RUN1/checkpoint" --prompt "1 99
 has stderr "token id 999 (sequence 1, position 1) is outside the vocabulary"
 strata_expect 2 generate_not_checkpoint generate "$WORK" --prompt "1"
 has stderr "not a checkpoint"
+strata_expect 2 generate_bad_device generate "$RUN1/checkpoint" --prompt "1" --device tpu
+has stderr "--device tpu: unknown device 'tpu'"
+if grep -qE '^cuda: (not built|built, 0 device)' "$WORK/backends_cuda_line.stdout"; then
+  strata_expect 2 generate_cuda_absent generate "$RUN1/checkpoint" --prompt "1" --device cuda
+  has_re stderr "--device cuda: .*(built without CUDA|no CUDA device is visible)"
+fi
 strata_expect 2 logits_ragged logits "$RUN1/checkpoint" --tokens "1 2; 3" --out "$WORK/x.safetensors"
 has stderr "sequence 2 has 1 ids, sequence 1 has 2"
 strata_expect 2 logits_missing_file logits "$RUN1/checkpoint" --tokens ids.npy --out "$WORK/x.safetensors"

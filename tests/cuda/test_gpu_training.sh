@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # jamba_tiny (attention, Mamba, MoE) trained on a GPU and on the CPU from the same seed: the
 # GPU run must reach the CPU run's accuracy (300 steps) or loss (shorter runs); its
-# checkpoint must decode on the CPU and resume there. Exit 77 (skipped) where this strata
+# checkpoint must decode greedily to the same tokens on the GPU and on the CPU, and resume
+# on the CPU. Exit 77 (skipped) where this strata
 # has no CUDA or no GPU is visible.
 # Usage: [STRATA_GPU_TEST_STEPS=N] [STRATA_GPU_TEST_SETS="key=value ..."] test_gpu_training.sh
 #        STRATA_BIN SOURCE_ROOT WORK_DIR
@@ -41,7 +42,16 @@ print("first losses cpu", c[:3], "gpu", g[:3])
 assert abs(c[0] - g[0]) <= 1e-3 * abs(c[0]), (c[0], g[0])
 PY
 
-# device-independent checkpoints: the GPU checkpoint decodes on the CPU, and resumes there
-strata_expect 0 generate_cpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3" --max-new-tokens 4
+# device-independent checkpoints: the GPU checkpoint decodes on the CPU and on the GPU (KV
+# cache and Mamba states on the device) to the same greedy tokens, and resumes on the CPU
+strata_expect 0 generate_cpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3 4 5 6" --max-new-tokens 8
+strata_expect 0 generate_gpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3 4 5 6" --max-new-tokens 8 --device cuda
+cmp -s "$WORK/generate_cpu.stdout" "$WORK/generate_gpu.stdout" ||
+  fail "greedy decoding on the GPU gave $(cat "$WORK/generate_gpu.stdout"), on the CPU $(cat "$WORK/generate_cpu.stdout")"
+python3 - "$WORK/gpu/final.json" <<'PY' || fail "the end-of-run decoding probe did not decode on the GPU"
+import json, sys
+decode = json.load(open(sys.argv[1]))["decode"]
+assert decode["cache_bytes"] > 0 and decode["tokens_per_s"] > 0, decode
+PY
 strata_expect 0 resume_on_cpu run --resume "$WORK/gpu" --set train.steps=$((steps + 20)) --device cpu --quiet
 echo "ok: jamba_tiny on the GPU"

@@ -43,11 +43,11 @@ class TokenShift : public Mixer {
   // x: [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x, StepContext& ctx) override {
     if (ctx.training()) report(x, ctx);
-    return mix(x, Tensor::zeros({x.size(0), 1, d_model_}, dtype_));
+    return mix(x, Tensor::zeros({x.size(0), 1, d_model_}, dtype_, x.device()));
   }
 
   std::unique_ptr<MixerState> make_state(std::int64_t batch) const override {
-    return std::make_unique<TokenShiftState>(Tensor::zeros({batch, 1, d_model_}, dtype_));
+    return std::make_unique<TokenShiftState>(Tensor::zeros({batch, 1, d_model_}, dtype_, device()));
   }
 
   Tensor forward_step(const Tensor& x, MixerState& base, StepContext&) override {

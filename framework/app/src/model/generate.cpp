@@ -89,10 +89,13 @@ GenerateResult generate(Model& model, const Tensor& prompt, const GenerateOption
   std::vector<bool> done(B, false);
   using clock = std::chrono::steady_clock;
 
-  Tensor input = prompt;
+  // The model's device decodes (its decode state lives there); sampling reads the last
+  // logits on the host, one [B, T', V] copy per step.
+  const Device device = model.device();
+  Tensor input = prompt.to(device);
   for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
     const auto start = clock::now();
-    const Tensor logits = model.forward_step(input, state, ctx).contiguous();  // [B, T', V]
+    const Tensor logits = model.forward_step(input, state, ctx).to(Device::cpu()).to(DType::f32).contiguous();
     const float* last = logits.data<float>() + (logits.size(1) - 1) * V;
     std::vector<std::int64_t> next(B);
     for (std::int64_t b = 0; b < B; ++b) {
@@ -110,7 +113,7 @@ GenerateResult generate(Model& model, const Tensor& prompt, const GenerateOption
       result.decoded_tokens += B;
     }
     if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
-    input = Tensor::from_vector(next, {B, 1});
+    input = Tensor::from_vector(next, {B, 1}).to(device);
   }
   result.cache_bytes_by_mixer = cache_bytes_by_mixer(model, state);
   result.cache_bytes = state.size_bytes();

@@ -67,7 +67,7 @@ void probe_decoding(Model& model, Task& task, RunOutcome& outcome) {
       autograd::NoGradGuard no_grad;
       StepContext ctx(false);
       DecodeState state = model.make_decode_state(1);
-      model.forward_step(batch.inputs, state, ctx);
+      model.forward_step(batch.inputs.to(model.device()), state, ctx);
       outcome.decode_state_bytes = state.size_bytes();
     }
     GenerateOptions options;
@@ -284,8 +284,7 @@ RunOutcome run_in_folder(const Experiment& e, const ComponentRegistry& registry,
   // A model whose experts are spread over the ranks cannot decode in rank 0 alone; its
   // checkpoint holds the whole model, which `strata generate` decodes in one process.
   const bool whole = !has_sharded_parameters(parameters);
-  // Decode states are made on the CPU today, so the probe decodes CPU models only.
-  if (!outcome.summary.interrupted && whole && device.is_cpu()) probe_decoding(model, *objects.task, outcome);
+  if (!outcome.summary.interrupted && whole) probe_decoding(model, *objects.task, outcome);
   write_final_json(folder, outcome);
   run_folder::write_metrics_tables(folder);
   write_run_report(folder);

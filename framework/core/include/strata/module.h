@@ -90,6 +90,9 @@ class Module : public Component {
   // Moves every parameter and buffer of this module and its children to `device` in place
   // (Tensor::move_to_; gradients are dropped). Build the optimizer after the move.
   void to(Device device);
+  // The device of this module's parameters and buffers (the first one's: Module::to keeps
+  // them together); the CPU for a module without any. Decode states are made here.
+  Device device() const;
 
   // Training mode (dropout, router noise) vs evaluation; applies to children.
   void train(bool on = true);

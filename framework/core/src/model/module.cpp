@@ -123,6 +123,18 @@ void Module::to(Device device) {
   for (const NamedBuffer& b : named_buffers()) Tensor(b.tensor).move_to_(device);
 }
 
+Device Module::device() const {
+  Device found = Device::cpu();
+  bool seen = false;
+  for_each_parameter([&](const Tensor& t) {
+    if (!seen) found = t.device();
+    seen = true;
+  });
+  if (seen) return found;
+  for (const NamedBuffer& b : named_buffers()) return b.tensor.device();
+  return found;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);
