@@ -1,8 +1,11 @@
-// The fused gated short convolution: validation and autograd here, CPU kernels registered
-// in the backend table under "<plugin>.gated_short_conv" (forward) and
+// The fused gated short convolution: validation and autograd here, the kernels
+// (gated_conv_kernels.h: CPU, and CUDA when the plugin is built with it) registered in the
+// backend table under "<plugin>.gated_short_conv" (forward) and
 // "<plugin>.gated_short_conv_backward", <plugin> being STRATA_PLUGIN_NAME (set by
 // strata_add_plugin), so that a renamed copy of this folder does not collide with it.
 #include "gated_conv.h"
+
+#include "gated_conv_kernels.h"
 
 #include <strata/autograd.h>
 #include <strata/backend.h>
@@ -10,7 +13,6 @@
 #include <strata/random.h>
 #include <strata/testing/conformance.h>
 
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -39,108 +41,55 @@ struct GatedConvCall {
 backend::KernelOp<GatedConvCall> forward_op(STRATA_PLUGIN_NAME ".gated_short_conv");
 backend::KernelOp<GatedConvCall> backward_op(STRATA_PLUGIN_NAME ".gated_short_conv_backward");
 
+// The call's tensors as kernel arguments (pointers into them, on their device).
 template <class T>
-T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-v));
+GatedConvArgs<T> args_of(const GatedConvCall& c) {
+  const auto in = [](const Tensor* t) { return t && t->defined() ? t->data<T>() : nullptr; };
+  const auto out = [](Tensor* t) { return t && t->defined() ? t->data<T>() : nullptr; };
+  return {.batch = c.batch, .seq_len = c.seq_len, .channels = c.channels, .kernel_size = c.kernel_size,
+          .padded = in(c.padded), .weight = in(c.weight), .bias = in(c.bias), .gate = in(c.gate), .y = out(c.y),
+          .dy = in(c.dy), .dpadded = out(c.dpadded), .dweight = out(c.dweight), .dbias = out(c.dbias),
+          .dgate = out(c.dgate)};
 }
 
-// weight [E, K] -> [K, E], so that the loops over channels read it contiguously
-template <class T>
-std::vector<T> taps_major(const Tensor& weight) {
-  const std::int64_t E = weight.size(0), K = weight.size(1);
-  const T* w = weight.data<T>();
-  std::vector<T> out(std::size_t(E * K));
-  for (std::int64_t e = 0; e < E; ++e)
-    for (std::int64_t j = 0; j < K; ++j) out[std::size_t(j * E + e)] = w[e * K + j];
-  return out;
-}
-
-// c of row (b, t) into c_row[E], from taps-major weights wt [K, E]
-template <class T>
-void conv_row(const GatedConvCall& c, const T* wt, std::int64_t b, std::int64_t t, T* c_row) {
-  const std::int64_t E = c.channels, K = c.kernel_size, P = c.seq_len + K - 1;
-  const T* x = c.padded->data<T>() + (b * P + t) * E;
-  const T* bias = c.bias->data<T>();
-  for (std::int64_t e = 0; e < E; ++e) c_row[e] = bias[e];
-  for (std::int64_t j = 0; j < K; ++j)
-    for (std::int64_t e = 0; e < E; ++e) c_row[e] += wt[j * E + e] * x[j * E + e];
-}
-
-// Rows (b, t) are independent: threaded over them.
-template <class T>
 void forward_cpu(const GatedConvCall& c) {
-  const std::int64_t E = c.channels, rows = c.batch * c.seq_len;
-  const bool gated = c.gate->defined();
-  const std::vector<T> wt = taps_major<T>(*c.weight);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t row = 0; row < rows; ++row) {
-    T* y = c.y->data<T>() + row * E;
-    conv_row(c, wt.data(), row / c.seq_len, row % c.seq_len, y);
-    if (!gated) continue;
-    const T* g = c.gate->data<T>() + row * E;
-    for (std::int64_t e = 0; e < E; ++e) y[e] *= g[e] * sigmoid(g[e]);
-  }
+  c.padded->dtype() == DType::f32 ? gated_conv_fwd_cpu(args_of<float>(c)) : gated_conv_fwd_cpu(args_of<double>(c));
 }
-
-// Threaded over sequences: each owns its rows of dpadded. dweight and dbias are summed per
-// sequence, then over sequences in order, so results do not depend on the thread count.
-template <class T>
 void backward_cpu(const GatedConvCall& c) {
-  const std::int64_t E = c.channels, K = c.kernel_size, P = c.seq_len + K - 1, B = c.batch;
-  const bool gated = c.gate->defined();
-  const std::vector<T> wt = taps_major<T>(*c.weight);
-  std::vector<T> dwt_per_seq(std::size_t(B * K * E), T(0)), db_per_seq(std::size_t(B * E), T(0));  // [B, K, E], [B, E]
-  c.dpadded->fill_(0);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t b = 0; b < B; ++b) {
-    std::vector<T> conv(static_cast<std::size_t>(E)), dconv(static_cast<std::size_t>(E));
-    T* dwt = dwt_per_seq.data() + b * K * E;
-    T* db = db_per_seq.data() + b * E;
-    for (std::int64_t t = 0; t < c.seq_len; ++t) {
-      const std::int64_t row = b * c.seq_len + t;
-      const T* dy = c.dy->data<T>() + row * E;
-      if (gated) {
-        conv_row(c, wt.data(), b, t, conv.data());
-        const T* g = c.gate->data<T>() + row * E;
-        T* dg = c.dgate->data<T>() + row * E;
-        for (std::int64_t e = 0; e < E; ++e) {
-          const T s = sigmoid(g[e]);
-          dconv[std::size_t(e)] = dy[e] * g[e] * s;                                // d/dc of c * silu(g)
-          dg[e] = dy[e] * conv[std::size_t(e)] * s * (T(1) + g[e] * (T(1) - s));  // silu'(g) = s (1 + g (1 - s))
-        }
-      } else {
-        for (std::int64_t e = 0; e < E; ++e) dconv[std::size_t(e)] = dy[e];
-      }
-      const T* x = c.padded->data<T>() + (b * P + t) * E;
-      T* dx = c.dpadded->data<T>() + (b * P + t) * E;
-      for (std::int64_t e = 0; e < E; ++e) db[e] += dconv[std::size_t(e)];
-      for (std::int64_t j = 0; j < K; ++j)
-        for (std::int64_t e = 0; e < E; ++e) {
-          dx[j * E + e] += wt[std::size_t(j * E + e)] * dconv[std::size_t(e)];
-          dwt[j * E + e] += x[j * E + e] * dconv[std::size_t(e)];
-        }
-    }
-  }
-  T* dw = c.dweight->data<T>();
-  T* dbias = c.dbias->data<T>();
-  for (std::int64_t e = 0; e < E; ++e) {
-    T bias_sum = 0;
-    for (std::int64_t b = 0; b < B; ++b) bias_sum += db_per_seq[std::size_t(b * E + e)];
-    dbias[e] = bias_sum;
-    for (std::int64_t j = 0; j < K; ++j) {
-      T w_sum = 0;
-      for (std::int64_t b = 0; b < B; ++b) w_sum += dwt_per_seq[std::size_t((b * K + j) * E + e)];
-      dw[e * K + j] = w_sum;
-    }
-  }
+  c.padded->dtype() == DType::f32 ? gated_conv_bwd_cpu(args_of<float>(c)) : gated_conv_bwd_cpu(args_of<double>(c));
 }
 
-void forward_kernel(const GatedConvCall& c) {
-  c.padded->dtype() == DType::f32 ? forward_cpu<float>(c) : forward_cpu<double>(c);
+#ifdef EXAMPLE_PLUGIN_WITH_CUDA
+// A CUDA error (launches are asynchronous: it may come from an earlier kernel) as strata's
+// DeviceError, which names the op and the device.
+void check_cuda(const std::string& error, const char* what, const Tensor& on) {
+  if (!error.empty())
+    throw DeviceError(std::string(what) + " on " + on.device().to_string() + " failed: " + error,
+                      "rerun with CUDA_LAUNCH_BLOCKING=1 to find the failing kernel");
 }
-void backward_kernel(const GatedConvCall& c) {
-  c.padded->dtype() == DType::f32 ? backward_cpu<float>(c) : backward_cpu<double>(c);
+
+template <class T>
+void forward_cuda_typed(const GatedConvCall& c) {
+  check_cuda(gated_conv_fwd_cuda(args_of<T>(c), c.padded->device().index), "gated_short_conv", *c.padded);
 }
+template <class T>
+void backward_cuda_typed(const GatedConvCall& c) {
+  GatedConvArgs<T> a = args_of<T>(c);
+  // dL/dc of the gated form; freed after the launches are issued, which is safe: the
+  // caching allocator hands the memory only to work issued later on the same stream.
+  Tensor dconv = a.gate ? Tensor::empty({c.batch, c.seq_len, c.channels}, c.padded->dtype(), c.padded->device())
+                              : Tensor();
+  if (dconv.defined()) a.dconv = dconv.data<T>();
+  check_cuda(gated_conv_bwd_cuda(a, c.padded->device().index), "gated_short_conv_backward", *c.padded);
+}
+
+void forward_cuda(const GatedConvCall& c) {
+  c.padded->dtype() == DType::f32 ? forward_cuda_typed<float>(c) : forward_cuda_typed<double>(c);
+}
+void backward_cuda(const GatedConvCall& c) {
+  c.padded->dtype() == DType::f32 ? backward_cuda_typed<float>(c) : backward_cuda_typed<double>(c);
+}
+#endif
 
 }  // namespace
 
@@ -191,9 +140,15 @@ void register_gated_conv_kernels(PluginRegistrar& registrar) {
   registrar.add_conformance_case(std::move(check));
   const std::vector<DType> floating = {DType::f32, DType::f64};
   registrar.add_kernel(forward_op, {.backend = STRATA_PLUGIN_NAME, .device = DeviceType::cpu, .dtypes = floating,
-                                    .supports = {}, .run = forward_kernel});
+                                    .supports = {}, .run = forward_cpu});
   registrar.add_kernel(backward_op, {.backend = STRATA_PLUGIN_NAME, .device = DeviceType::cpu, .dtypes = floating,
-                                     .supports = {}, .run = backward_kernel});
+                                     .supports = {}, .run = backward_cpu});
+#ifdef EXAMPLE_PLUGIN_WITH_CUDA
+  registrar.add_kernel(forward_op, {.backend = STRATA_PLUGIN_NAME, .device = DeviceType::cuda, .dtypes = floating,
+                                    .supports = {}, .run = forward_cuda});
+  registrar.add_kernel(backward_op, {.backend = STRATA_PLUGIN_NAME, .device = DeviceType::cuda, .dtypes = floating,
+                                     .supports = {}, .run = backward_cuda});
+#endif
 }
 
 }  // namespace example_plugin

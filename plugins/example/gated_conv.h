@@ -17,7 +17,8 @@ namespace example_plugin {
 strata::Tensor gated_short_conv(const strata::Tensor& padded, const strata::Tensor& weight, const strata::Tensor& bias,
                                 const strata::Tensor& gate);
 
-// Registers the CPU kernels (forward and backward) of the op in the backend table.
+// Registers the op's kernels (forward and backward) in the backend table: CPU, and CUDA
+// where the plugin is built with it (gated_conv_kernels.h).
 void register_gated_conv_kernels(strata::PluginRegistrar& registrar);
 
 }  // namespace example_plugin

@@ -82,11 +82,15 @@ TEST_CASE("plugin loader: the example plugin's fused kernel is in the backend ta
   test::add_builtins_and_plugins(registry, {STRATA_EXAMPLE_PLUGIN});
   const backend::OpEntry* op = backend::find_op("example.gated_short_conv");
   REQUIRE(op != nullptr);
-  REQUIRE(op->kernels().size() == 1);
-  CHECK(op->kernels()[0].backend == "example");
+  // a CPU kernel, and a CUDA kernel where strata (and so the plugin) is built with CUDA
+  const std::size_t kernels = built_with_cuda() ? 2 : 1;
+  REQUIRE(op->kernels().size() == kernels);
+  for (const auto& kernel : op->kernels()) CHECK(kernel.backend == "example");
+  CHECK(op->kernels()[0].device == DeviceType::cpu);
+  if (kernels == 2) CHECK(op->kernels()[1].device == DeviceType::cuda);
   CHECK(backend::find_op("example.gated_short_conv_backward") != nullptr);
   load_plugin(registry, STRATA_EXAMPLE_PLUGIN);  // loading it again registers nothing twice
-  CHECK(op->kernels().size() == 1);
+  CHECK(op->kernels().size() == kernels);
 
   for (const char* gate : {"gate=true", "gate=false"}) {
     INFO(gate);
