@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     const Tensor x = Tensor::randn({s.m, s.k}, gen, DType::f32, 0, 1, dev);
     const Tensor w = Tensor::randn({s.n, s.k}, gen, DType::f32, 0, 0.02, dev);
     const double flop = 2.0 * double(s.m) * double(s.n) * double(s.k);
-    for (const Precision p : {Precision::bf16, Precision::f32}) {
+    for (const Precision p : {Precision::bf16, Precision::tf32, Precision::f32}) {
       const PrecisionGuard guard(p);
       const double ms = time_ms(warmup, repeats, [&] { (void)linear(x, w); });
       const double tflops = flop / (ms * 1e-3) / 1e12;

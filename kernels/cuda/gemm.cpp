@@ -43,6 +43,7 @@ CublasTypes cublas_types(GemmTypes t) {
   switch (t) {
     case GemmTypes::f64: return {CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, 8, 8};
     case GemmTypes::bf16_f32: return {CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F, 2, 4};
+    case GemmTypes::f32_tf32: return {CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, 4, 4};
     case GemmTypes::f32: break;
   }
   // Strict f32: CUBLAS_COMPUTE_32F never rounds inputs to TF32.

@@ -8,8 +8,9 @@
 namespace strata::kernels::cuda {
 
 // Operand and result types of a product: f32 x f32 -> f32, f64 x f64 -> f64, and the
-// mixed-precision products, bf16 x bf16 -> f32 (accumulated in f32 on tensor cores).
-enum class GemmTypes { f32, f64, bf16_f32 };
+// mixed-precision products, bf16 x bf16 -> f32 (accumulated in f32 on tensor cores), and
+// f32 x f32 -> f32 with the operands rounded to TF32 on tensor cores (the tf32 policy).
+enum class GemmTypes { f32, f64, bf16_f32, f32_tf32 };
 
 struct GemmArgs {
   GemmTypes types = GemmTypes::f32;

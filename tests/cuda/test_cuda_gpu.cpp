@@ -9,6 +9,7 @@
 #include "helpers.h"
 #include "strata/backend.h"
 #include "strata/error.h"
+#include "strata/precision.h"
 #include "strata/random.h"
 #include "strata/testing/conformance.h"
 
@@ -73,4 +74,25 @@ TEST_CASE("cuda gpu: every entry with a CUDA kernel passes the conformance suite
     INFO(op->name() << " has a CUDA kernel but no conformance case ran it on the GPU");
     CHECK(ran);
   }
+}
+
+TEST_CASE("cuda gpu: tf32 products (tensor cores) agree with the CPU's rounded-operand products", "[cuda][precision]") {
+  Generator gen(3);
+  const Tensor x = Tensor::randn({96, 256}, gen), w = Tensor::randn({64, 256}, gen);
+  const Tensor gx = Tensor::randn({40, 32}, gen), gw = Tensor::randn({3, 24, 32}, gen);
+  const Tensor sizes = Tensor::from_vector(std::vector<std::int64_t>{25, 0, 15}, {3});
+  const Device gpu = Device::cuda(0);
+  const PrecisionGuard tf32(Precision::tf32);
+  // both multiply the same TF32 values; only the f32 accumulation order differs
+  const auto close = [](const Tensor& on_gpu, const Tensor& on_cpu) {
+    const std::vector<float> a = on_gpu.to(Device::cpu()).to_vector<float>(), b = on_cpu.to_vector<float>();
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      worst = std::max(worst, double(std::abs(a[i] - b[i])));
+      scale = std::max(scale, double(std::abs(b[i])));
+    }
+    return worst <= 1e-5 * scale;
+  };
+  CHECK(close(linear(x.to(gpu), w.to(gpu)), linear(x, w)));
+  CHECK(close(grouped_matmul(gx.to(gpu), gw.to(gpu), sizes), grouped_matmul(gx, gw, sizes)));
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/cuda/gemm.h"
+#include "kernels/tf32.h"
 
 namespace strata::kernels::cuda {
 
@@ -20,6 +21,8 @@ double operand(GemmTypes t, const void* base, std::int64_t i) {
       std::memcpy(&f, &bits, sizeof f);
       return f;
     }
+    case GemmTypes::f32_tf32:  // tensor cores round f32 operands to TF32
+      return round_to_tf32(static_cast<const float*>(base)[i]);
     case GemmTypes::f32:
       break;
   }

@@ -1,6 +1,7 @@
-// The bf16 mixed-precision policy (strata/precision.h): linear and grouped_matmul compute
-// their products from bf16-rounded operands with f32 accumulation, forward and backward;
-// the policy is scoped and per thread.
+// The reduced-precision policies (strata/precision.h): linear and grouped_matmul compute
+// their products from bf16- or TF32-rounded operands with f32 accumulation, forward and
+// backward; the policy is scoped and per thread.
+#include <cmath>
 #include <thread>
 
 #include "catch.h"
@@ -97,6 +98,20 @@ TEST_CASE("precision: bf16 linear and grouped_matmul are bf16-accurate, forward 
       CHECK(bf16.grads[i].dtype() == DType::f32);
       CHECK(relative_error(bf16.grads[i], ref.grads[i]) < 1e-2);
     }
+    // tf32: 10 mantissa bits (2^-11 relative rounding), between f32's and bf16's errors
+    const Grads tf32 = run(fn, in, Precision::tf32, DType::f32);
+    const double e_tf32 = relative_error(tf32.out, ref.out);
+    INFO("output error: tf32 " << e_tf32);
+    CHECK(e_tf32 < 3e-3);
+    CHECK(e_tf32 > 1e-5);  // the operands really were rounded
+    CHECK(e_tf32 < e_bf16);
+    for (std::size_t i = 0; i < ref.grads.size(); ++i) {
+      INFO("tf32 gradient " << i);
+      CHECK(tf32.grads[i].dtype() == DType::f32);
+      const double e = relative_error(tf32.grads[i], ref.grads[i]);
+      CHECK(e < 3e-3);
+      if (!(which == 0 && i == 2)) CHECK(e > 1e-5);  // (the bias gradient is a sum, not a product)
+    }
   }
   // f64 inputs ignore the bf16 policy (gradient checks stay exact)
   const PrecisionGuard bf16(Precision::bf16);
@@ -104,4 +119,57 @@ TEST_CASE("precision: bf16 linear and grouped_matmul are bf16-accurate, forward 
           const PrecisionGuard f32(Precision::f32);
           return linear(lin[0], lin[1], lin[2]);
         }()) == 0.0);
+}
+
+namespace {
+
+// v with an 11-bit significand (TF32: 10 stored mantissa bits), nearest-even: computed
+// through frexp / nearbyint, independently of the kernels' bit manipulation.
+float tf32_reference(float v) {
+  int exponent = 0;
+  const double mantissa = std::frexp(double(v), &exponent);  // v = mantissa 2^exponent, |mantissa| in [0.5, 1)
+  return float(std::ldexp(std::nearbyint(std::ldexp(mantissa, 11)), exponent - 11));
+}
+
+Tensor rounded_to_tf32(const Tensor& t) {
+  std::vector<float> v = t.to_vector<float>();
+  for (float& x : v) x = tf32_reference(x);
+  return Tensor::from_vector(v, t.shape());
+}
+
+}  // namespace
+
+TEST_CASE("precision: tf32 products are f32 products of operands rounded to TF32, forward and backward",
+          "[precision]") {
+  CHECK(parse_precision("tf32") == Precision::tf32);
+  CHECK(precision_name(Precision::tf32) == "tf32");
+  Generator gen(5);
+  const Tensor x = Tensor::randn({2, 19, 40}, gen), w = Tensor::randn({24, 40}, gen), b = Tensor::randn({24}, gen);
+  const Tensor g = Tensor::randn({2, 19, 24}, gen);  // the output's gradient
+  Tensor xt = x.detach().requires_grad_(), wt = w.detach().requires_grad_(), bt = b.detach().requires_grad_();
+  {
+    const PrecisionGuard tf32(Precision::tf32);
+    sum(mul(linear(xt, wt, bt), g)).backward();
+  }
+  const PrecisionGuard tf32(Precision::tf32);
+  const Tensor out_tf32 = linear(x, w, b);
+  const PrecisionGuard strict(Precision::f32);
+  const Tensor xr = rounded_to_tf32(x), wr = rounded_to_tf32(w), gr = rounded_to_tf32(g);
+  CHECK(relative_error(out_tf32, linear(xr, wr, b)) < 1e-7);
+  CHECK(relative_error(out_tf32, linear(x, w, b)) > 1e-5);
+  // dx = g w, dw = g^T x, each from rounded operands; db = sum of g (no product)
+  CHECK(relative_error(xt.grad(), matmul(gr, wr)) < 1e-7);
+  CHECK(relative_error(wt.grad(), matmul(reshape(gr, {38, 24}), reshape(xr, {38, 40}), true, false)) < 1e-7);
+  CHECK(relative_error(bt.grad(), sum(reshape(g, {38, 24}), {0})) < 1e-7);
+
+  // grouped_matmul likewise (two groups, one empty)
+  const Tensor gx = Tensor::randn({13, 16}, gen), gw = Tensor::randn({3, 8, 16}, gen);
+  const Tensor sizes = Tensor::from_vector(std::vector<std::int64_t>{9, 0, 4}, {3});
+  Tensor grouped_tf32;
+  {
+    const PrecisionGuard on(Precision::tf32);
+    grouped_tf32 = grouped_matmul(gx, gw, sizes);
+  }
+  CHECK(relative_error(grouped_tf32, grouped_matmul(rounded_to_tf32(gx), rounded_to_tf32(gw), sizes)) < 1e-7);
+  CHECK(relative_error(grouped_tf32, grouped_matmul(gx, gw, sizes)) > 1e-5);
 }

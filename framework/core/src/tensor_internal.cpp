@@ -80,6 +80,10 @@ void check_index_tensor(std::string_view op, std::string_view arg, const Tensor&
 
 Tensor bf16_operand(const Tensor& x) { return x.detach().to(DType::bf16).contiguous(); }
 
+Tensor policy_operand(const Tensor& x, Precision precision) {
+  return precision == Precision::bf16 ? bf16_operand(x) : x.detach().contiguous();
+}
+
 Tensor heads_packed(const Tensor& x) {
   const Strides& st = x.strides();
   const bool packed = st[3] == 1 && (x.size(2) == 1 || st[2] == x.size(3)) && st[0] >= 0 && st[1] >= 0;

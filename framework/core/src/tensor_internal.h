@@ -6,6 +6,7 @@
 
 #include "strata/detail/tensor_impl.h"
 #include "strata/error.h"
+#include "strata/precision.h"
 #include "strata/tensor.h"
 
 namespace strata::detail {
@@ -43,6 +44,9 @@ void strided_copy(const Tensor& src, Tensor& dst);
 // A detached, contiguous bf16 copy of x, made in one pass (to(dtype) writes contiguously):
 // the operand of a mixed-precision product (precision.h).
 Tensor bf16_operand(const Tensor& x);
+// x as an operand of a product under `precision` (precision.h): bf16_operand under bf16,
+// else detached and contiguous (tf32 operands stay f32: the product rounds them).
+Tensor policy_operand(const Tensor& x, Precision precision);
 
 // x: [B, T, H, d] viewed so that kernels can read it in place: each head's d channels
 // contiguous and the H heads adjacent (batch and time strides arbitrary, non-negative),

@@ -57,8 +57,8 @@ const ConfigSchema& train_schema() {
     s.integer("threads", 0, "CPU threads; 0: OMP_NUM_THREADS or all cores").range(0, 1024);
     s.string("precision", "f32",
              "matrix products in f32, or bf16 mixed precision: bf16 operands, f32 accumulation, f32 weights and "
-             "optimizer state (docs/precision.md)")
-        .one_of({"f32", "bf16"});
+             "optimizer state; or tf32: operands rounded to TF32, GPU tensor cores (docs/precision.md)")
+        .one_of({"f32", "bf16", "tf32"});
     s.string("device", "cpu",
              "where the model trains and evaluates: cpu, cuda (the first GPU) or cuda:N; checkpoints do not depend "
              "on it (docs/cuda.md)");

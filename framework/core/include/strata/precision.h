@@ -16,14 +16,18 @@
 //   parameters (master weights), gradients and AdamW state: f32.
 // So activations between ops stay f32: bf16 exists only inside the products, where it
 // halves memory traffic and doubles the arithmetic rate.
+// Precision::tf32 is the same policy with f32 operands rounded to TF32 (10 mantissa bits,
+// nearest-even) instead of bf16: NVIDIA tensor cores' f32 path (cuBLAS
+// CUBLAS_COMPUTE_32F_FAST_TF32). The CPU rounds the operands the same way and multiplies
+// in f32: the same numerics on both, faster only on a GPU. Opt-in, never the default.
 #include <cstdint>
 #include <string_view>
 
 namespace strata {
 
-enum class Precision : std::uint8_t { f32, bf16 };
+enum class Precision : std::uint8_t { f32, bf16, tf32 };
 
-std::string_view precision_name(Precision p);         // "f32", "bf16"
+std::string_view precision_name(Precision p);         // "f32", "bf16", "tf32"
 Precision parse_precision(std::string_view name);     // ValueError for anything else
 
 // The current thread's policy (f32 unless a guard is alive).

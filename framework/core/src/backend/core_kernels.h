@@ -224,6 +224,7 @@ struct GemmCall {
   std::int64_t ldc = 0;
   std::int64_t count = 1;
   std::span<const std::int64_t> a_offsets, b_offsets, c_offsets;  // [count] each, or empty
+  bool tf32 = false;  // f32 operands rounded to TF32, f32 accumulation (precision.h)
   DTypeList dtypes() const { return {a->dtype(), b->dtype(), c->dtype()}; }
 };
 
@@ -239,6 +240,7 @@ struct GroupedGemmCall {
   const Tensor* dy = nullptr;  // backward
   Tensor* dx = nullptr;
   Tensor* dw = nullptr;
+  bool tf32 = false;  // f32 operands (x, w, dy) rounded to TF32, f32 accumulation (precision.h)
   DTypeList dtypes() const { return {x->dtype()}; }
 };
 

@@ -78,8 +78,10 @@ void check_matmul_operand(const char* op, const char* arg, const Tensor& t) {
 
 // c [m, n] (f32, contiguous) = op(a) op(b) + (accumulate ? c : 0) over contiguous 2-D
 // operands: a is [m, k] or, transposed, [k, m]; b is [k, n] or [n, k]. The mixed-precision
-// products pass bf16 operands; the backend accumulates in f32.
-void product_2d(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, bool accumulate) {
+// products pass bf16 operands, or f32 ones with tf32 set (the backend rounds them); the
+// backend accumulates in f32.
+void product_2d(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, bool accumulate,
+                bool tf32) {
   const std::int64_t m = c.size(0), n = c.size(1), k = trans_a ? a.size(0) : a.size(1);
   core_kernels::table().gemm.run(c.device(), {.trans_a = trans_a,
                                               .trans_b = trans_b,
@@ -92,30 +94,34 @@ void product_2d(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Te
                                               .b = &b,
                                               .ldb = std::max<std::int64_t>(b.size(1), 1),
                                               .c = &c,
-                                              .ldc = std::max<std::int64_t>(n, 1)});
+                                              .ldc = std::max<std::int64_t>(n, 1),
+                                              .tf32 = tf32});
 }
 
-// linear under the bf16 policy: x2 [rows, in] and weight [out, in] rounded to bf16, the
-// products (forward and backward) accumulated in f32; out [.., out] f32.
-Tensor linear_bf16(const Tensor& x, const Tensor& x2, const Tensor& weight, const Tensor& bias, Tensor out) {
-  const Tensor x16 = detail::bf16_operand(x2), w16 = detail::bf16_operand(weight);  // [rows, in], [out, in]
+// linear under a reduced-precision policy (bf16 or tf32): x2 [rows, in] and weight
+// [out, in] as the policy's operands, the products (forward and backward) accumulated in
+// f32; out [.., out] f32.
+Tensor linear_reduced(const Tensor& x, const Tensor& x2, const Tensor& weight, const Tensor& bias, Tensor out,
+                      Precision precision) {
+  const bool tf32 = precision == Precision::tf32;
+  const Tensor xo = detail::policy_operand(x2, precision), wo = detail::policy_operand(weight, precision);
   Tensor out2 = reshape(out.detach(), {x2.size(0), weight.size(0)});
   if (bias.defined()) detail::strided_copy(bias, out2);
-  product_2d(x16, false, w16, true, out2, bias.defined());
+  product_2d(xo, false, wo, true, out2, bias.defined(), tf32);
   autograd::record("linear", {x, weight, bias}, {out},
-                   [x16, w16, x_shape = x.shape()](const BackwardArgs& a) {
+                   [xo, wo, precision, tf32, x_shape = x.shape()](const BackwardArgs& a) {
                      const Tensor g2 = as_rows(a.grad());                  // [rows, out] f32
-                     const Tensor g16 = detail::bf16_operand(g2);
-                     const std::int64_t rows = g2.size(0), n_out = g2.size(1), n_in = w16.size(1);
+                     const Tensor go = detail::policy_operand(g2, precision);
+                     const std::int64_t rows = g2.size(0), n_out = g2.size(1), n_in = wo.size(1);
                      Tensor dx, dw, db;
                      if (a.needs(0)) {  // [rows, in] = g [rows, out] W [out, in]
                        dx = Tensor::empty({rows, n_in}, DType::f32, g2.device());
-                       product_2d(g16, false, w16, false, dx, false);
+                       product_2d(go, false, wo, false, dx, false, tf32);
                        dx = reshape(dx, x_shape);
                      }
                      if (a.needs(1)) {  // [out, in] = g^T [out, rows] x [rows, in]
                        dw = Tensor::empty({n_out, n_in}, DType::f32, g2.device());
-                       product_2d(g16, true, x16, false, dw, false);
+                       product_2d(go, true, xo, false, dw, false, tf32);
                      }
                      if (a.needs(2)) db = sum(g2, {0});
                      return std::vector<Tensor>{dx, dw, db};
@@ -217,7 +223,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const Tensor x2 = reshape(x.detach().contiguous(), {rows, in});
   Shape out_shape = x.shape().with(-1, out_features);
   Tensor out = Tensor::empty(out_shape, dtype, device);
-  if (compute_precision() == Precision::bf16 && dtype == DType::f32) return linear_bf16(x, x2, weight, bias, out);
+  if (const Precision p = compute_precision(); p != Precision::f32 && dtype == DType::f32)
+    return linear_reduced(x, x2, weight, bias, out, p);
   const BlasMatrix w = as_blas_matrix(weight.detach(), true);
   if (bias.defined()) {  // C starts as the broadcast bias, and the product adds to it
     Tensor view = out.detach();

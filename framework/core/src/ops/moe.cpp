@@ -75,19 +75,21 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
     throw ShapeError(std::string(op) + ": group_sizes sum to " + std::to_string(offsets.back()) + ", x has " +
                          std::to_string(S) + " rows",
                      "every row of x belongs to exactly one group");
-  // Under the bf16 policy (precision.h) the operands are rounded to bf16 and the products
-  // accumulate in f32; the results (y, dx, dw) are f32 either way.
-  const bool bf16 = compute_precision() == Precision::bf16 && x.dtype() == DType::f32;
-  const auto operand = [bf16](const Tensor& t) {
-    return bf16 ? detail::bf16_operand(t) : t.contiguous();
+  // Under the bf16 and tf32 policies (precision.h) the operands are rounded to bf16 (here)
+  // or TF32 (by the product) and the products accumulate in f32; the results (y, dx, dw)
+  // are f32 either way.
+  const Precision precision = x.dtype() == DType::f32 ? compute_precision() : Precision::f32;
+  const bool reduced = precision != Precision::f32, tf32 = precision == Precision::tf32;
+  const auto operand = [precision](const Tensor& t) {
+    return precision == Precision::f32 ? t.contiguous() : detail::policy_operand(t, precision);
   };
   const Tensor xc = operand(x), wc = operand(weight);
   Tensor y = Tensor::empty({S, N}, x.dtype(), x.device());
-  core_kernels::table().grouped_gemm.run(
-      x.device(), {.groups = E, .rows = S, .in = K, .out = N, .offsets = offsets, .x = &xc, .w = &wc, .y = &y});
-  const std::vector<Tensor> inputs = bf16 ? std::vector<Tensor>{x, weight} : std::vector<Tensor>{xc, wc};
+  core_kernels::table().grouped_gemm.run(x.device(), {.groups = E, .rows = S, .in = K, .out = N, .offsets = offsets,
+                                                      .x = &xc, .w = &wc, .y = &y, .tf32 = tf32});
+  const std::vector<Tensor> inputs = reduced ? std::vector<Tensor>{x, weight} : std::vector<Tensor>{xc, wc};
   autograd::record(op, inputs, std::span<Tensor>(&y, 1),
-                   [offsets, operand, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
+                   [offsets, operand, tf32, xs = SavedTensor(xc), ws = SavedTensor(wc), S, K, E, N](const BackwardArgs& g) {
                      const Tensor dy = operand(g.grad());
                      const Tensor xt = xs.get(), wt = ws.get();
                      const DType out_dtype = g.grad().dtype();
@@ -102,7 +104,8 @@ Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group
                                                                                    .w = &wt,
                                                                                    .dy = &dy,
                                                                                    .dx = &dx,
-                                                                                   .dw = &dw});
+                                                                                   .dw = &dw,
+                                                                                   .tf32 = tf32});
                      return std::vector<Tensor>{dx, dw};
                    });
   return y;

@@ -1,10 +1,15 @@
 // CPU kernels of the matrix products: (batched) GEMM through CBLAS and MoE's grouped GEMM.
+#include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "backend/cpu/cpu_backend.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/grouped_gemm.h"
+#include "kernels/tf32.h"
 #include "strata/error.h"
 
 namespace strata::cpu_backend {
@@ -21,6 +26,24 @@ void check_blas_range(const GemmCall& c) {
       throw ValueError("matmul: a matrix size or row stride (" + std::to_string(v) +
                            ") exceeds the 32-bit range of BLAS",
                        "split the product into smaller ones");
+}
+
+// The first `count` elements from p, rounded to TF32 (the tf32 policy's operands).
+std::vector<float> rounded_to_tf32(const float* p, std::int64_t count) {
+  std::vector<float> out(static_cast<std::size_t>(count));
+#pragma omp parallel for schedule(static) if (count > (1 << 16))
+  for (std::int64_t i = 0; i < count; ++i) out[std::size_t(i)] = kernels::round_to_tf32(p[i]);
+  return out;
+}
+
+// Elements from a matrix operand's start to the last one the call reads: the product of
+// `rows` x `cols` stored at row stride ld, at the largest of `offsets`.
+std::int64_t operand_extent(std::int64_t rows, std::int64_t cols, std::int64_t ld,
+                            std::span<const std::int64_t> offsets) {
+  if (rows == 0 || cols == 0) return 0;
+  std::int64_t last = 0;
+  for (std::int64_t o : offsets) last = std::max(last, o);
+  return last + (rows - 1) * ld + cols;
 }
 
 // The call's products with operands of type T and results of type Acc.
@@ -42,6 +65,15 @@ void run_gemm(const GemmCall& c) {
   g.beta = Acc(c.beta);
   g.c = c.c->data<Acc>();
   g.ldc = c.ldc;
+  std::vector<float> a_tf32, b_tf32;  // the operands rounded to TF32 (tf32 policy), same layout
+  if constexpr (std::is_same_v<T, float>) {
+    if (c.tf32) {
+      a_tf32 = rounded_to_tf32(g.a, operand_extent(c.trans_a ? c.k : c.m, c.trans_a ? c.m : c.k, c.lda, c.a_offsets));
+      b_tf32 = rounded_to_tf32(g.b, operand_extent(c.trans_b ? c.n : c.k, c.trans_b ? c.k : c.n, c.ldb, c.b_offsets));
+      g.a = a_tf32.data();
+      g.b = b_tf32.data();
+    }
+  }
   if (c.count > 1) {
     cpu::gemm_batched_cpu(g, c.count, c.a_offsets.data(), c.b_offsets.data(), c.c_offsets.data());
     return;
@@ -70,11 +102,34 @@ cpu::GroupedGemmArgs<T, Acc> grouped_args(const GroupedGemmCall& c) {
   return a;
 }
 
+// Under the tf32 policy: x, w and dy (when given) rounded to TF32, held for the call.
+struct Tf32Operands {
+  std::vector<float> x, w, dy;
+  Tf32Operands(const GroupedGemmCall& c, cpu::GroupedGemmArgs<float>& a) {
+    x = rounded_to_tf32(a.x, c.rows * c.in);
+    w = rounded_to_tf32(a.w, c.groups * c.out * c.in);
+    a.x = x.data(), a.w = w.data();
+    if (a.dy) {
+      dy = rounded_to_tf32(a.dy, c.rows * c.out);
+      a.dy = dy.data();
+    }
+  }
+};
+
+// The rounded operands (pointed to by a) when the call is an f32 one under tf32.
+template <class T>
+std::optional<Tf32Operands> round_if_tf32(const GroupedGemmCall& c, cpu::GroupedGemmArgs<T>& a) {
+  if constexpr (std::is_same_v<T, float>)
+    if (c.tf32) return std::optional<Tf32Operands>(std::in_place, c, a);
+  return std::nullopt;
+}
+
 void grouped_gemm(const GroupedGemmCall& c) {
   dispatch_floating(c.x->dtype(), "grouped_gemm", [&](auto type) {
     using T = decltype(type);
     cpu::GroupedGemmArgs<T> a = grouped_args<T>(c);
     a.y = c.y->data<T>();
+    const std::optional<Tf32Operands> rounded = round_if_tf32(c, a);  // held for the call
     cpu::grouped_gemm_fwd_cpu(a);
   });
 }
@@ -86,6 +141,7 @@ void grouped_gemm_backward(const GroupedGemmCall& c) {
     a.dy = c.dy->data<T>();
     a.dx = out<T>(c.dx);
     a.dw = out<T>(c.dw);
+    const std::optional<Tf32Operands> rounded = round_if_tf32(c, a);  // held for the call
     cpu::grouped_gemm_bwd_cpu(a);
   });
 }

@@ -9,9 +9,10 @@ namespace cuda = kernels::cuda;
 
 namespace {
 
-cuda::GemmTypes gemm_types(DType operands) {
+cuda::GemmTypes gemm_types(DType operands, bool tf32) {
   return operands == DType::f64    ? cuda::GemmTypes::f64
          : operands == DType::bf16 ? cuda::GemmTypes::bf16_f32
+         : tf32                    ? cuda::GemmTypes::f32_tf32
                                    : cuda::GemmTypes::f32;
 }
 
@@ -20,7 +21,7 @@ const std::int64_t* offsets_or_null(std::span<const std::int64_t> offsets) {
 }
 
 void gemm(const GemmCall& c) {
-  const cuda::GemmArgs args{.types = gemm_types(c.a->dtype()),
+  const cuda::GemmArgs args{.types = gemm_types(c.a->dtype(), c.tf32),
                             .trans_a = c.trans_a,
                             .trans_b = c.trans_b,
                             .m = c.m,
@@ -42,7 +43,7 @@ void gemm(const GemmCall& c) {
 cuda::GroupedGemmArgs grouped_args(const GroupedGemmCall& c) {
   const auto in = [](const Tensor* t) -> const void* { return t && t->defined() ? t->raw_data() : nullptr; };
   const auto out = [](Tensor* t) -> void* { return t && t->defined() ? t->raw_data() : nullptr; };
-  return {.types = gemm_types(c.x->dtype()),
+  return {.types = gemm_types(c.x->dtype(), c.tf32),
           .groups = c.groups,
           .rows = c.rows,
           .in = c.in,
