@@ -61,7 +61,7 @@ int generate_command(const GenerateCommandOptions& options) {
                      "give an id from 0 to " + std::to_string(V - 1) + ", or -1 for none");
   if (options.checks.check_memory)
     require_decoding_fits(c.experiment, registry, "f32", prompt.shape()[0],
-                          prompt.shape()[1] + options.generate.max_new_tokens);
+                          prompt.shape()[1] + options.generate.max_new_tokens, device);
   c.model->to(device);  // checkpoints load on the CPU; decode states follow the model
   Generator gen(options.seed);
   const GenerateResult r = generate(*c.model, prompt, options.generate, gen);

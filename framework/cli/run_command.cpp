@@ -9,6 +9,7 @@
 #include "cli/run_single.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
+#include "strata/memory_guard.h"
 #include "strata/run.h"
 #include "strata/run_folder.h"
 #include "strata/sweep.h"
@@ -101,10 +102,12 @@ int run_command(const RunOptions& options) {
   if (!axes.empty()) return run_sweep(options, axes, registry);
 
   const Experiment e = Experiment::load(options.file, experiment_options, registry);
-  training_device(e);  // before the folder exists
+  // Before the folder exists: a run refused for its device or its memory leaves nothing behind.
+  training_device(e);
+  if (options.checks.check_memory) require_training_fits(e, registry);
   const fs::path folder = create_output_folder(options, e);
   RunSettings settings;
-  settings.check_memory = options.checks.check_memory;
+  settings.check_memory = false;  // checked above
   settings.group = options.world;
   const RunOutcome o = run_with_console(e, registry, folder, settings, quiet);
   return rank0 ? report_single(o, folder) : exit_code(o);

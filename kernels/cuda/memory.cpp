@@ -17,6 +17,15 @@ int device_count() {
   return n;
 }
 
+std::string memory_info(int device, DeviceMemoryInfo* info) {
+  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
+  if (auto e = describe(cudaMemGetInfo(&info->free_bytes, &info->total_bytes)); !e.empty()) return e;
+  int integrated = 0;
+  if (auto e = describe(cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device)); !e.empty()) return e;
+  info->integrated = integrated != 0;
+  return {};
+}
+
 std::string malloc_on(int device, std::size_t bytes, void** ptr) {
   if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
   return describe(cudaMalloc(ptr, bytes));

@@ -10,6 +10,14 @@ namespace strata::kernels::cuda {
 // Usable devices; 0 when there is no driver or GPU.
 int device_count();
 
+// The device's memory: free and total bytes, and whether it is the host's memory (an
+// integrated GPU such as GB10, the DGX Spark's: cudaDevAttrIntegrated).
+struct DeviceMemoryInfo {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  bool integrated = false;
+};
+std::string memory_info(int device, DeviceMemoryInfo* info);
+
 std::string malloc_on(int device, std::size_t bytes, void** ptr);
 std::string free_on(int device, void* ptr);
 

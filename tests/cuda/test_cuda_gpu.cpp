@@ -7,7 +7,9 @@
 
 #include "catch.h"
 #include "helpers.h"
+#include "strata/allocator.h"
 #include "strata/backend.h"
+#include "strata/device.h"
 #include "strata/error.h"
 #include "strata/precision.h"
 #include "strata/random.h"
@@ -95,4 +97,30 @@ TEST_CASE("cuda gpu: tf32 products (tensor cores) agree with the CPU's rounded-o
   };
   CHECK(close(linear(x.to(gpu), w.to(gpu)), linear(x, w)));
   CHECK(close(grouped_matmul(gx.to(gpu), gw.to(gpu), sizes), grouped_matmul(gx, gw, sizes)));
+}
+
+// Needs an integrated GPU small enough to fill: the emulated one (STRATA_EMU_INTEGRATED=1,
+// STRATA_EMU_DEVICE_MIB=256); elsewhere it checks nothing but the memory query.
+TEST_CASE("cuda gpu: an integrated GPU's allocator counts the CPU's live memory against the pool", "[integrated]") {
+  const Device gpu = Device::cuda(0);
+  const CudaMemory memory = cuda_memory(gpu);
+  CHECK(memory.total_bytes > 0);
+  CHECK(memory.free_bytes <= memory.total_bytes);
+  if (!memory.shares_host_memory || memory.total_bytes > (std::int64_t(1) << 30)) {
+    WARN("not a small integrated GPU: the shared-pool check needs the emulated one");
+    return;
+  }
+  const std::int64_t floats = memory.total_bytes / 4;
+  // 5/8 of the pool on the CPU: a GPU tensor of 5/8 more cannot fit the one pool
+  Tensor on_cpu = Tensor::zeros({floats / 8 * 5});
+  try {
+    const Tensor on_gpu = Tensor::zeros({floats / 8 * 5}, DType::f32, gpu);
+    FAIL("the GPU allocation succeeded although the CPU holds most of the shared pool");
+  } catch (const DeviceError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("out of memory on cuda:0") && Catch::Contains("shared with the CPU"));
+  }
+  on_cpu = Tensor();  // freed (the CPU cache keeps it, but not live): now it fits
+  allocator_for(Device::cpu()).empty_cache();
+  const Tensor on_gpu = Tensor::zeros({floats / 8 * 5}, DType::f32, gpu);
+  CHECK(on_gpu.numel() == floats / 8 * 5);
 }

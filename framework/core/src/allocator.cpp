@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -53,9 +55,12 @@ class CachingAllocator : public Allocator {
       // Live blocks beyond the device's memory would only end in the kernel's OOM killer
       // (Linux overcommits): refuse them here, with a message, while the process can still
       // report it.
-      const std::size_t limit = capacity();
-      if (limit > 0 && stats_.allocated_bytes + stats_.cached_bytes + size > limit) release_cached_locked();
-      if (limit > 0 && stats_.allocated_bytes + size > limit) throw_out_of_memory(size);
+      // An integrated GPU's allocator and the CPU's share one pool: each counts the other's
+      // live blocks against it, so that the pool is counted once.
+      const std::size_t limit = capacity(), neighbours = limit > 0 ? shared_pool_live_bytes() : 0;
+      if (limit > 0 && neighbours + stats_.allocated_bytes + stats_.cached_bytes + size > limit)
+        release_cached_locked();
+      if (limit > 0 && neighbours + stats_.allocated_bytes + size > limit) throw_out_of_memory(size);
       ptr = raw_allocate(size);
       if (!ptr) {  // give the cache back and try once more before failing
         release_cached_locked();
@@ -64,15 +69,20 @@ class CachingAllocator : public Allocator {
       if (!ptr) throw_out_of_memory(size);
     }
     stats_.allocated_bytes += size;
+    live_bytes_.store(stats_.allocated_bytes, std::memory_order_relaxed);
     stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
     return ptr;
   }
+
+  // Bytes in live blocks, readable without the lock (by the allocator sharing the pool).
+  std::size_t live_bytes() const { return live_bytes_.load(std::memory_order_relaxed); }
 
   void deallocate(void* ptr, std::size_t bytes) override {
     if (!ptr) return;
     const std::size_t size = allocation_size_class(bytes);
     std::lock_guard lock(mutex_);
     stats_.allocated_bytes -= size;
+    live_bytes_.store(stats_.allocated_bytes, std::memory_order_relaxed);
     if (stats_.cached_bytes + size > cache_limit_) {
       raw_free(ptr);
       return;
@@ -105,6 +115,8 @@ class CachingAllocator : public Allocator {
   virtual void* raw_allocate(std::size_t bytes) = 0;  // nullptr when out of memory
   // Bytes of memory the device has (0: unknown); live blocks never exceed it.
   virtual std::size_t capacity() const { return 0; }
+  // Live bytes other allocators hold in the same physical memory (0: a pool of its own).
+  virtual std::size_t shared_pool_live_bytes() const { return 0; }
   virtual void raw_free(void* ptr) = 0;
   [[noreturn]] virtual void throw_out_of_memory(std::size_t bytes) = 0;
 
@@ -117,13 +129,19 @@ class CachingAllocator : public Allocator {
   }
 
   mutable std::mutex mutex_;
+  std::atomic<std::size_t> live_bytes_{0};
   std::unordered_map<std::size_t, std::vector<void*>> free_;
   AllocatorStats stats_;
   std::size_t cache_limit_ = kDefaultCacheLimit;
 };
 
+// Live bytes of the integrated GPUs' allocators (their memory is the host's); 0 before any
+// GPU allocator exists, so that CPU allocations never start CUDA.
+std::size_t integrated_gpu_live_bytes();
+
 class CpuAllocator final : public CachingAllocator {
  protected:
+  std::size_t shared_pool_live_bytes() const override { return integrated_gpu_live_bytes(); }
   void* raw_allocate(std::size_t bytes) override {
     // 64-byte alignment: a cache line, and enough for any vector load
     return std::aligned_alloc(64, bytes);
@@ -143,48 +161,82 @@ class CpuAllocator final : public CachingAllocator {
   }
 };
 
+CpuAllocator& cpu_allocator() {
+  // Allocators live for the whole process and are never destroyed: storages freed during
+  // static destruction (in any translation unit or plugin) must still find them.
+  static CpuAllocator* cpu = new CpuAllocator();
+  return *cpu;
+}
+
 #ifdef STRATA_WITH_CUDA
 class CudaAllocator final : public CachingAllocator {
  public:
-  explicit CudaAllocator(int device) : device_(device) {}
+  explicit CudaAllocator(int device) : device_(device) {
+    const CudaMemory memory = cuda_memory(Device::cuda(device));
+    total_bytes_ = std::size_t(memory.total_bytes);
+    integrated_ = memory.shares_host_memory;
+  }
+  bool integrated() const { return integrated_; }
 
  protected:
+  std::size_t capacity() const override { return total_bytes_; }
+  std::size_t shared_pool_live_bytes() const override { return integrated_ ? cpu_allocator().live_bytes() : 0; }
   void* raw_allocate(std::size_t bytes) override {
     void* ptr = nullptr;
     return kernels::cuda::malloc_on(device_, bytes, &ptr).empty() ? ptr : nullptr;
   }
   void raw_free(void* ptr) override { kernels::cuda::free_on(device_, ptr); }
   [[noreturn]] void throw_out_of_memory(std::size_t bytes) override {
-    throw DeviceError(
-        "out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) + " bytes",
-        "reduce the model size (d_model, n_layers), the batch size or the sequence length");
+    throw DeviceError("out of memory on cuda:" + std::to_string(device_) + " allocating " + std::to_string(bytes) +
+                          " bytes (" + std::to_string(total_bytes_ >> 20) + " MiB" +
+                          (integrated_ ? ", shared with the CPU, which holds " +
+                                             std::to_string(cpu_allocator().live_bytes() >> 20) + " MiB"
+                                       : std::string()) +
+                          ")",
+                      "reduce the model size (d_model, n_layers), the batch size or the sequence length");
   }
 
  private:
   int device_;
+  std::size_t total_bytes_ = 0;
+  bool integrated_ = false;
 };
+
+// Made on first use of a GPU (cudaMalloc and the memory query start CUDA).
+std::atomic<std::vector<CudaAllocator*>*> g_cuda_allocators{nullptr};
+
+std::vector<CudaAllocator*>& cuda_allocators() {
+  static std::vector<CudaAllocator*>* all = [] {
+    auto* v = new std::vector<CudaAllocator*>();
+    for (int i = 0; i < cuda_device_count(); ++i) v->push_back(new CudaAllocator(i));
+    g_cuda_allocators.store(v, std::memory_order_release);
+    return v;
+  }();
+  return *all;
+}
+
+std::size_t integrated_gpu_live_bytes() {
+  const std::vector<CudaAllocator*>* all = g_cuda_allocators.load(std::memory_order_acquire);
+  std::size_t bytes = 0;
+  if (all)
+    for (const CudaAllocator* a : *all)
+      if (a->integrated()) bytes += a->live_bytes();
+  return bytes;
+}
+#else
+std::size_t integrated_gpu_live_bytes() { return 0; }
 #endif
 
 }  // namespace
 
 Allocator& allocator_for(Device device) {
-  // Allocators live for the whole process and are never destroyed: storages freed during
-  // static destruction (in any translation unit or plugin) must still find them.
-  if (device.is_cpu()) {
-    static CpuAllocator* cpu = new CpuAllocator();
-    return *cpu;
-  }
+  if (device.is_cpu()) return cpu_allocator();
 #ifdef STRATA_WITH_CUDA
   if (device.index < 0 || device.index >= cuda_device_count())
     throw DeviceError("device " + device.to_string() + " does not exist: this machine has " +
                           std::to_string(cuda_device_count()) + " CUDA device(s)",
                       "use Device::cpu() or a cuda index below the device count");
-  static std::vector<CudaAllocator*> cuda = [] {
-    std::vector<CudaAllocator*> v;
-    for (int i = 0; i < cuda_device_count(); ++i) v.push_back(new CudaAllocator(i));
-    return v;
-  }();
-  return *cuda[std::size_t(device.index)];
+  return *cuda_allocators()[std::size_t(device.index)];
 #else
   throw DeviceError("device " + device.to_string() + " is not available: strata was built without CUDA",
                     "reconfigure with -DSTRATA_CUDA=ON on a machine with the CUDA toolkit");

@@ -56,4 +56,17 @@ int cuda_device_count() {
 #endif
 }
 
+CudaMemory cuda_memory(Device device) {
+  check_available(device);
+  if (!device.is_cuda()) throw ValueError("cuda_memory: " + device.to_string() + " is not a CUDA device");
+#ifdef STRATA_WITH_CUDA
+  kernels::cuda::DeviceMemoryInfo info;
+  if (const std::string e = kernels::cuda::memory_info(device.index, &info); !e.empty())
+    throw DeviceError("cannot read the memory of " + device.to_string() + ": " + e, "check nvidia-smi");
+  return {std::int64_t(info.free_bytes), std::int64_t(info.total_bytes), info.integrated};
+#else
+  return {};  // not reached: check_available refused
+#endif
+}
+
 }  // namespace strata

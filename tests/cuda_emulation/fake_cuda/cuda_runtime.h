@@ -159,6 +159,9 @@ enum cudaFuncAttribute {
   cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
   cudaFuncAttributePreferredSharedMemoryCarveout = 9,
 };
+enum cudaDeviceAttr {
+  cudaDevAttrIntegrated = 18,
+};
 
 namespace emu {
 // The sticky-until-read error of the emulated device (cudaGetLastError clears it).
@@ -190,6 +193,11 @@ inline cudaError_t cudaDeviceSynchronize() { return emu::peek_error(); }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return emu::peek_error(); }
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes);
 cudaError_t cudaFree(void* ptr);
+// The emulated device's memory: STRATA_EMU_DEVICE_MIB MiB (default 81920, an 80 GB GPU),
+// less what cudaMalloc holds; cudaMalloc fails beyond it. STRATA_EMU_INTEGRATED=1 makes it
+// an integrated GPU that shares the host's memory (GB10, the DGX Spark).
+cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total);
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int device);
 // Copies run at once (the emulator has no streams); overlapping ranges are an error, as
 // their result on a GPU is undefined.
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);

@@ -6,6 +6,8 @@
 //   STRATA_EMU_SCHEDULE=s    random (default), forward or reverse: the order of the blocks
 //                            and of the threads a barrier releases
 //   STRATA_EMU_STACK_KB=n    each fiber's stack (default 256)
+//   STRATA_EMU_DEVICE_MIB=n  the emulated device's memory (default 81920 MiB)
+//   STRATA_EMU_INTEGRATED=1  an integrated GPU sharing the host's memory (GB10)
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -589,13 +592,67 @@ unsigned warp_lanes_mask() {
 
 // ---- memory ---------------------------------------------------------------------------------
 
+namespace {
+
+// The emulated device's memory in use, by block.
+struct DeviceMemory {
+  std::mutex mutex;
+  std::map<void*, std::size_t> blocks;
+  std::size_t used = 0;
+  std::size_t total() const {
+    static const std::size_t mib = [] {
+      const char* v = std::getenv("STRATA_EMU_DEVICE_MIB");
+      return v && *v ? std::size_t(std::strtoull(v, nullptr, 10)) : std::size_t(81920);
+    }();
+    return mib << 20;
+  }
+};
+DeviceMemory& device_memory() {
+  static DeviceMemory* memory = new DeviceMemory();  // never destroyed: frees at exit still find it
+  return *memory;
+}
+
+}  // namespace
+
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
+  DeviceMemory& memory = device_memory();
+  std::lock_guard lock(memory.mutex);
+  *ptr = nullptr;
+  if (memory.used + bytes > memory.total())
+    return emu::set_error(cudaErrorMemoryAllocation, "cudaMalloc: the emulated device's memory is full");
   *ptr = ::operator new(bytes ? bytes : 1, std::align_val_t(256), std::nothrow);
-  return *ptr ? cudaSuccess : emu::set_error(cudaErrorMemoryAllocation, "cudaMalloc");
+  if (!*ptr) return emu::set_error(cudaErrorMemoryAllocation, "cudaMalloc");
+  memory.blocks[*ptr] = bytes;
+  memory.used += bytes;
+  return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* ptr) {
-  if (ptr) ::operator delete(ptr, std::align_val_t(256));
+  if (!ptr) return cudaSuccess;
+  DeviceMemory& memory = device_memory();
+  std::lock_guard lock(memory.mutex);
+  const auto it = memory.blocks.find(ptr);
+  if (it == memory.blocks.end()) return emu::set_error(cudaErrorInvalidValue, "cudaFree: not a cudaMalloc block");
+  memory.used -= it->second;
+  memory.blocks.erase(it);
+  ::operator delete(ptr, std::align_val_t(256));
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total) {
+  DeviceMemory& memory = device_memory();
+  std::lock_guard lock(memory.mutex);
+  *total = memory.total();
+  *free = *total - memory.used;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int device) {
+  if (device != 0) return emu::set_error(cudaErrorInvalidDevice, "cudaDeviceGetAttribute: the emulator has device 0 only");
+  if (attribute != cudaDevAttrIntegrated)
+    return emu::set_error(cudaErrorInvalidValue, "cudaDeviceGetAttribute: attribute not emulated");
+  const char* v = std::getenv("STRATA_EMU_INTEGRATED");
+  *value = v && std::string(v) == "1" ? 1 : 0;
   return cudaSuccess;
 }
 

@@ -8,6 +8,7 @@
 //   require_training_fits(experiment, registry);   // InsufficientMemoryError if not
 #include <cstdint>
 
+#include "strata/device.h"
 #include "strata/error.h"
 #include "strata/experiment.h"
 
@@ -26,12 +27,15 @@ class InsufficientMemoryError : public Error {
 std::int64_t available_memory_bytes();
 
 // A training step of `e` at its train.batch_size and task seq_len: weights, gradients,
-// optimizer moments, activations and the backward's workspace (memory_plan.h).
+// optimizer moments, activations and the backward's workspace (memory_plan.h), on its
+// train.device. On a GPU the step must fit the device's free memory and the weights the
+// host's (the model is built on the CPU, then moved); an integrated GPU (GB10) shares the
+// host's memory, so its budget is the smaller of the two readings, counted once.
 void require_training_fits(const Experiment& e, const ComponentRegistry& registry);
 
 // Decoding (or evaluating) with `e`'s weights in `dtype` and a cache for `batch` sequences of
-// `context` tokens (context 0: the weights alone).
+// `context` tokens (context 0: the weights alone), on `device` (as for training).
 void require_decoding_fits(const Experiment& e, const ComponentRegistry& registry, const std::string& dtype,
-                           std::int64_t batch = 1, std::int64_t context = 0);
+                           std::int64_t batch = 1, std::int64_t context = 0, Device device = Device::cpu());
 
 }  // namespace strata

@@ -7,6 +7,7 @@
 
 #include "strata/memory_plan.h"
 #include "strata/model_plan.h"
+#include "strata/run.h"
 
 namespace strata {
 
@@ -51,16 +52,40 @@ std::int64_t cgroup_available() {
   return -1;
 }
 
-std::string available_source() {
+std::string host_source() {
   return std::getenv("STRATA_MEMORY_AVAILABLE") ? "STRATA_MEMORY_AVAILABLE" : "free memory and cgroup limit";
 }
 
-[[noreturn]] void refuse(const std::string& what, std::int64_t needed, std::int64_t available, const std::string& detail) {
+// The memory a plan must fit in, and where the number comes from (for the message).
+struct Budget {
+  std::int64_t bytes = 0;  // 0: unknown, nothing is refused
+  std::string source;
+};
+
+Budget host_budget() { return {available_memory_bytes(), host_source()}; }
+
+// A GPU's free memory. On an integrated GPU (GB10) it is the host's memory too: the smaller
+// of the two readings, one pool counted once.
+Budget gpu_budget(Device device, const CudaMemory& memory) {
+  Budget b{memory.free_bytes, device.to_string() + "'s free memory"};
+  if (!memory.shares_host_memory) return b;
+  const Budget host = host_budget();
+  if (host.bytes > 0 && host.bytes < b.bytes) b = host;
+  b.source += ", one pool shared by " + device.to_string() + " and the CPU";
+  return b;
+}
+
+[[noreturn]] void refuse(const std::string& what, std::int64_t needed, const Budget& budget, const std::string& detail) {
   throw InsufficientMemoryError(
       what + " needs about " + format_bytes(double(needed)) + " (" + detail + "), but only " +
-          format_bytes(double(available)) + " is available (" + available_source() + ")",
+          format_bytes(double(budget.bytes)) + " is available (" + budget.source + ")",
       "make the model, batch or sequence smaller (strata inspect FILE --memory SIZE shows what fits), or pass "
       "--no-memory-check to try anyway");
+}
+
+// Refuses `needed` bytes beyond a known budget.
+void require(const std::string& what, std::int64_t needed, const Budget& budget, const std::string& detail) {
+  if (budget.bytes > 0 && needed > budget.bytes) refuse(what, needed, budget, detail);
 }
 
 }  // namespace
@@ -79,43 +104,60 @@ std::int64_t available_memory_bytes() {
 }
 
 void require_training_fits(const Experiment& e, const ComponentRegistry& registry) {
-  const std::int64_t available = available_memory_bytes();
-  if (available <= 0 || !e.has_task()) return;
+  if (!e.has_task()) return;
+  // The whole step lives on the training device. A GPU run builds the model on the CPU
+  // first (weights only), then moves it parameter by parameter: the host needs the
+  // weights, the device the step; on an integrated GPU both are the one pool, where the
+  // step, the larger, is what must fit.
+  const Device device = training_device(e);  // a config error at the key if this machine lacks it
+  const CudaMemory gpu = device.is_cuda() ? cuda_memory(device) : CudaMemory{};
+  const Budget budget = device.is_cuda() ? gpu_budget(device, gpu) : host_budget();
+  const Budget host = device.is_cuda() && !gpu.shares_host_memory ? host_budget() : Budget{};
+  if (budget.bytes <= 0 && host.bytes <= 0) return;
   MemoryQuery q;
-  q.budget_bytes = available;
+  q.budget_bytes = budget.bytes;
   q.batch = e.train.integer("batch_size");
   q.seq_len = plan_model(e, registry, PlanQuery{}).dims.max_seq_len;
   if (q.seq_len < 1) return;  // a task without a fixed length: nothing to plan with
   q.context = 1;
   q.dtype = e.train.string("precision") == "bf16" ? "bf16" : "f32";
   const MemoryPlan plan = plan_memory(e, registry, q);
-  if (plan.activations_known && plan.train_bytes() > available)
-    refuse("training " + std::to_string(plan.params) + " parameters at batch " + std::to_string(q.batch) + " x " +
-               std::to_string(q.seq_len) + " tokens",
-           plan.train_bytes(), available,
-           format_bytes(double(plan.train_state_bytes)) + " weights, gradients and optimizer state, " +
-               format_bytes(double(plan.activation_bytes + plan.workspace_bytes)) + " activations");
+  const std::string what = "training " + std::to_string(plan.params) + " parameters at batch " +
+                           std::to_string(q.batch) + " x " + std::to_string(q.seq_len) + " tokens";
+  if (plan.activations_known)
+    require(what + (device.is_cuda() ? " on " + device.to_string() : std::string()), plan.train_bytes(), budget,
+            format_bytes(double(plan.train_state_bytes)) + " weights, gradients and optimizer state, " +
+                format_bytes(double(plan.activation_bytes + plan.workspace_bytes)) + " activations");
+  require("building the model on the CPU before it moves to " + device.to_string(), plan.weights_bytes, host,
+          format_bytes(double(plan.weights_bytes)) + " weights");
 }
 
 void require_decoding_fits(const Experiment& e, const ComponentRegistry& registry, const std::string& dtype,
-                           std::int64_t batch, std::int64_t context) {
-  const std::int64_t available = available_memory_bytes();
-  if (available <= 0) return;
+                           std::int64_t batch, std::int64_t context, Device device) {
+  // On a GPU the weights and the cache live there (the host holds the weights only while
+  // they load, on a discrete GPU a copy of the same size: checked first).
+  const CudaMemory gpu = device.is_cuda() ? cuda_memory(device) : CudaMemory{};
+  const Budget budget = device.is_cuda() ? gpu_budget(device, gpu) : host_budget();
+  const Budget host = device.is_cuda() && !gpu.shares_host_memory ? host_budget() : Budget{};
+  if (budget.bytes <= 0 && host.bytes <= 0) return;
   MemoryQuery q;
-  q.budget_bytes = available;
+  q.budget_bytes = budget.bytes;
   q.batch = std::max<std::int64_t>(batch, 1);
   q.seq_len = 1;
   q.context = std::max<std::int64_t>(context, 1);
   q.dtype = dtype;
   const MemoryPlan plan = plan_memory(e, registry, q);
   const std::int64_t needed = plan.weights_bytes + (context > 0 && plan.cache_known ? plan.cache_bytes : 0);
-  if (needed > available)
-    refuse("loading " + std::to_string(plan.params) + " parameters in " + dtype +
-               (context > 0 ? " with a cache for " + std::to_string(q.batch) + " x " + std::to_string(context) + " tokens"
-                            : std::string()),
-           needed, available,
-           format_bytes(double(plan.weights_bytes)) + " weights" +
-               (context > 0 ? ", " + format_bytes(double(plan.cache_bytes)) + " cache" : std::string()));
+  const std::string what = "loading " + std::to_string(plan.params) + " parameters in " + dtype;
+  require(what + " on the CPU before they move to " + device.to_string(), plan.weights_bytes, host,
+          format_bytes(double(plan.weights_bytes)) + " weights");
+  require(what +
+              (context > 0 ? " with a cache for " + std::to_string(q.batch) + " x " + std::to_string(context) + " tokens"
+                           : std::string()) +
+              (device.is_cuda() ? " on " + device.to_string() : std::string()),
+          needed, budget,
+          format_bytes(double(plan.weights_bytes)) + " weights" +
+              (context > 0 ? ", " + format_bytes(double(plan.cache_bytes)) + " cache" : std::string()));
 }
 
 }  // namespace strata

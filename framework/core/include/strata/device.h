@@ -35,4 +35,13 @@ bool built_with_cuda();
 // Number of usable CUDA devices; 0 without CUDA support, driver or GPU.
 int cuda_device_count();
 
+// A GPU's memory now: free and total bytes, and whether it is the host's memory (an
+// integrated GPU such as the DGX Spark's GB10, whose 128 GB serve CPU and GPU alike: what
+// one uses, the other cannot). DeviceError for a device this machine does not have.
+struct CudaMemory {
+  std::int64_t free_bytes = 0, total_bytes = 0;
+  bool shares_host_memory = false;
+};
+CudaMemory cuda_memory(Device device);
+
 }  // namespace strata
