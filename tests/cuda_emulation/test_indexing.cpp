@@ -1,5 +1,6 @@
 // The indexing kernels under the CUDA emulator against their CPU twins: index_rows.cu
-// (index_select, index_add), gather.cu (gather, scatter_add), topk.cu.
+// (index_select, index_add), gather.cu (gather, scatter_add), topk.cu, expert_slots.cu (MoE's
+// permutation of token slots by expert).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -7,9 +8,11 @@
 #include <vector>
 
 #include "emu_test.h"
+#include "kernels/cpu/expert_slots.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/index_select.h"
 #include "kernels/cpu/topk.h"
+#include "kernels/cuda/expert_slots.h"
 #include "kernels/cuda/indexing.h"
 #include "strata/half.h"
 
@@ -17,7 +20,7 @@ using namespace emu_test;
 namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
-static const Covers covers{"index_rows.cu", "gather.cu", "topk.cu"};
+static const Covers covers{"index_rows.cu", "gather.cu", "topk.cu", "expert_slots.cu"};
 
 // ---- index_select: rows copied in the widest unit the row size and alignment allow ----
 
@@ -304,4 +307,65 @@ TEST_CASE("topk: k larger than the row is an error, k = 0 or no rows a no-op", "
   a.k = 1, a.rows = 0;
   CHECK(cu::topk_cuda(a, 0) == "");
   CHECK(emu::stats().launches == launches);
+}
+
+// ---- expert slots (MoE's permutation) -------------------------------------------------
+
+namespace {
+
+// ids: `slots` choices of `experts` experts (k per token), a share dropped (-1), and
+// optionally one invalid id at `invalid_at`.
+void check_expert_slots(std::int64_t slots, std::int64_t k, std::int64_t experts, double dropped,
+                        std::int64_t invalid_at = -1) {
+  INFO("expert slots: " << slots << " slots, k " << k << ", " << experts << " experts, dropped " << dropped
+                        << ", invalid at " << invalid_at);
+  Random rng(std::uint64_t(slots * 31 + experts));
+  std::vector<std::int64_t> ids = rng.integers(sz(slots), 0, experts - 1);
+  const std::vector<double> u = rng.uniform(sz(slots), 0.0, 1.0);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (u[i] < dropped) ids[i] = -1;
+  if (invalid_at >= 0) ids[sz(invalid_at)] = experts + 3;
+  if (invalid_at >= 0 && invalid_at + 7 < slots) ids[sz(invalid_at + 7)] = -5;  // a later one: not reported
+
+  std::vector<std::int64_t> summary(sz(experts + 2));
+  cpu::ExpertSlotsArgs c{.slots = slots, .k = k, .experts = experts, .ids = ids.data(), .summary = summary.data()};
+  cpu::expert_slots_count_cpu(c);
+  Buffer<std::int64_t> idd(ids), sd(sz(experts + 2));
+  cu::ExpertSlotsArgs a = c;
+  a.ids = idd.data(), a.summary = sd.data();
+  REQUIRE(cu::expert_slots_count_cuda(a, 0) == "");
+  EMU_CHECK_EQUAL(sd, summary);
+  if (invalid_at >= 0) {
+    CHECK(summary[sz(experts + 1)] == invalid_at);
+    return;
+  }
+  CHECK(summary[sz(experts + 1)] == -1);
+  const std::int64_t S = slots - summary[sz(experts)];
+  std::vector<std::int64_t> slot(sz(S)), token(sz(S));
+  c.slot = slot.data(), c.token = token.data();
+  cpu::expert_slots_permute_cpu(c);
+  Buffer<std::int64_t> slotd(sz(S)), tokend(sz(S));
+  a.slot = slotd.data(), a.token = tokend.data();
+  REQUIRE(cu::expert_slots_permute_cuda(a, 0) == "");
+  EMU_CHECK_EQUAL(slotd, slot);
+  EMU_CHECK_EQUAL(tokend, token);
+}
+
+}  // namespace
+
+TEST_CASE("expert slots: counts and the stable permutation against the CPU", "[expert_slots]") {
+  check_expert_slots(1, 1, 1, 0.0);
+  check_expert_slots(600, 2, 8, 0.1);    // several chunks of 256 slots, partial last chunk
+  check_expert_slots(513, 1, 64, 0.0);  // many experts, some empty
+  check_expert_slots(777, 3, 5, 0.5);   // half dropped
+  check_expert_slots(256, 8, 3, 1.0);   // all dropped: nothing to place
+  {
+    emu::ScopedGridLimit limit(2);  // blocks loop over the experts
+    check_expert_slots(900, 2, 9, 0.2);
+  }
+}
+
+TEST_CASE("expert slots: the first invalid id is reported", "[expert_slots]") {
+  check_expert_slots(300, 2, 6, 0.1, 123);
+  check_expert_slots(40, 1, 3, 0.0, 0);
 }

@@ -413,6 +413,18 @@ T* out(Tensor* t) {
   return t && t->defined() ? t->data<T>() : nullptr;
 }
 
+// MoE's token permutation (sort_slots_by_expert), in two passes: count fills summary
+// [E + 2] (per-expert counts, dropped slots, the first invalid index or -1); permute fills
+// slot and token [S] from it, in expert order, stably. ids [N, k] contiguous i64.
+struct ExpertSlotsCall {
+  const Tensor* ids = nullptr;
+  std::int64_t experts = 0;
+  Tensor* summary = nullptr;  // count: written; permute: read
+  Tensor* slot = nullptr;     // permute
+  Tensor* token = nullptr;    // permute
+  DTypeList dtypes() const { return {ids->dtype()}; }
+};
+
 // ---- the table entries ------------------------------------------------------------------
 
 struct CoreKernels {
@@ -430,6 +442,8 @@ struct CoreKernels {
   KernelOp<GatherCall> gather{"gather"};
   KernelOp<GatherCall> scatter_add{"scatter_add"};
   KernelOp<TopKCall> topk{"topk"};
+  KernelOp<ExpertSlotsCall> expert_slots_count{"expert_slots_count"};
+  KernelOp<ExpertSlotsCall> expert_slots_permute{"expert_slots_permute"};
   KernelOp<SoftmaxCall> softmax{"softmax"};
   KernelOp<SoftmaxCall> softmax_backward{"softmax_backward"};
   KernelOp<CrossEntropyCall> cross_entropy{"cross_entropy"};

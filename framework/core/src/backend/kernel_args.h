@@ -12,6 +12,7 @@
 #include "kernels/cpu/binary.h"
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/cross_entropy.h"
+#include "kernels/cpu/expert_slots.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/rmsnorm.h"
@@ -58,6 +59,16 @@ kargs::SumArgs<T> sum_args(const SumCall& c) {
 template <class T>
 kargs::TopKArgs<T> topk_args(const TopKCall& c) {
   return {c.rows, c.cols, c.k, c.x->data<T>(), c.values->data<T>(), c.indices->data<std::int64_t>()};
+}
+
+inline kargs::ExpertSlotsArgs expert_slots_args(const ExpertSlotsCall& c) {
+  return {.slots = c.ids->numel(),
+          .k = c.ids->rank() == 2 ? c.ids->size(1) : 1,
+          .experts = c.experts,
+          .ids = c.ids->data<std::int64_t>(),
+          .summary = c.summary->data<std::int64_t>(),
+          .slot = out<std::int64_t>(c.slot),
+          .token = out<std::int64_t>(c.token)};
 }
 
 // The step's scalars; the tensors go to the kernel beside them.

@@ -20,32 +20,25 @@ ExpertSlots sort_slots_by_expert(const Tensor& expert_ids, std::int64_t n_expert
   if (expert_ids.rank() != 2)
     throw ShapeError("sort_slots_by_expert: expert_ids must be [N, k], got " + expert_ids.shape().to_string());
   if (n_experts < 1) throw ValueError("sort_slots_by_expert: n_experts = " + std::to_string(n_experts) + " must be >= 1");
-  const std::vector<std::int64_t> ids = expert_ids.to_vector<std::int64_t>();
-  const std::int64_t k = expert_ids.size(1);
-  std::vector<std::int64_t> counts(std::size_t(n_experts), 0);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const std::int64_t e = ids[i];
-    if (e < -1 || e >= n_experts)
-      throw ValueError("sort_slots_by_expert: expert_ids[" + std::to_string(std::int64_t(i) / k) + ", " +
-                           std::to_string(std::int64_t(i) % k) + "] = " + std::to_string(e) + " is outside [-1, " +
-                           std::to_string(n_experts) + ")",
-                       "-1 marks a dropped slot; experts are 0 .. n_experts - 1");
-    if (e >= 0) ++counts[std::size_t(e)];
-  }
-  std::vector<std::int64_t> next(std::size_t(n_experts), 0);
-  for (std::int64_t e = 1; e < n_experts; ++e) next[std::size_t(e)] = next[std::size_t(e - 1)] + counts[std::size_t(e - 1)];
-  const std::int64_t S = n_experts > 0 ? next.back() + counts.back() : 0;
-  std::vector<std::int64_t> slot(static_cast<std::size_t>(S)), token(static_cast<std::size_t>(S));
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0) continue;
-    const std::int64_t at = next[std::size_t(ids[i])]++;
-    slot[std::size_t(at)] = std::int64_t(i);
-    token[std::size_t(at)] = std::int64_t(i) / k;
-  }
-  // counted on the host; handed back where the ids live, for the gathers that use them
+  // Counted and permuted where the ids live (a GPU keeps them there); only the summary,
+  // E + 2 numbers, comes to the host: the outputs' size and the validation.
   const Device device = expert_ids.device();
-  return {Tensor::from_vector(slot, {S}).to(device), Tensor::from_vector(token, {S}).to(device),
-          Tensor::from_vector(counts, {n_experts}).to(device)};
+  const Tensor ids = expert_ids.contiguous();
+  const std::int64_t k = ids.size(1), E = n_experts;
+  Tensor summary = Tensor::empty({E + 2}, DType::i64, device);  // counts, dropped, first invalid index
+  core_kernels::table().expert_slots_count.run(device, {.ids = &ids, .experts = E, .summary = &summary});
+  const std::vector<std::int64_t> s = summary.to_vector<std::int64_t>();
+  if (const std::int64_t bad = s[std::size_t(E + 1)]; bad >= 0) {
+    const std::int64_t value = ids.reshape({-1}).slice(0, bad, bad + 1).to_vector<std::int64_t>()[0];
+    throw ValueError("sort_slots_by_expert: expert_ids[" + std::to_string(bad / k) + ", " + std::to_string(bad % k) +
+                         "] = " + std::to_string(value) + " is outside [-1, " + std::to_string(E) + ")",
+                     "-1 marks a dropped slot; experts are 0 .. n_experts - 1");
+  }
+  const std::int64_t S = ids.numel() - s[std::size_t(E)];
+  Tensor slot = Tensor::empty({S}, DType::i64, device), token = Tensor::empty({S}, DType::i64, device);
+  core_kernels::table().expert_slots_permute.run(
+      device, {.ids = &ids, .experts = E, .summary = &summary, .slot = &slot, .token = &token});
+  return {slot, token, summary.slice(0, 0, E).contiguous()};
 }
 
 Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group_sizes) {

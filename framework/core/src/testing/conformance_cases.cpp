@@ -167,6 +167,21 @@ void matmul_cases(std::vector<ConformanceCase>& out) {
   out.push_back(make("grouped_matmul over 5 experts, one empty", {"grouped_gemm", "grouped_gemm_backward"},
                      {m.randn({23, 13}), m.randn({5, 9, 13}), Tensor::from_vector(std::vector<std::int64_t>{7, 0, 5, 10, 1}, {5})},
                      [](const Inputs& x) { return Inputs{grouped_matmul(x[0], x[1], x[2])}; }));
+  // MoE's permutation: 300 tokens x 2 choices (more slots than a block walks at once), 7
+  // experts, expert 4 unused, every 9th slot dropped (-1)
+  std::vector<std::int64_t> choices(600);
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    const std::int64_t e = std::int64_t(i * 5 % 7);
+    choices[i] = i % 9 == 8 ? -1 : e == 4 ? 6 : e;
+  }
+  ConformanceCase slots = make("sort_slots_by_expert: 300 x 2 slots over 7 experts, one unused, some dropped",
+                               {"expert_slots_count", "expert_slots_permute"},
+                               {Tensor::from_vector(choices, {300, 2})}, [](const Inputs& x) {
+                                 const ExpertSlots s = sort_slots_by_expert(x[0], 7);
+                                 return Inputs{s.slot, s.token, s.counts};
+                               });
+  slots.differentiable = false;
+  out.push_back(std::move(slots));
 }
 
 void sequence_cases(std::vector<ConformanceCase>& out) {

@@ -1,8 +1,10 @@
-// CPU kernels of the indexing entries: index_select / index_add, gather / scatter_add, topk.
+// CPU kernels of the indexing entries: index_select / index_add, gather / scatter_add, topk,
+// MoE's expert slots.
 #include "backend/cpu/cpu_backend.h"
 #include "backend/kernel_args.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/index_select.h"
+#include "kernels/cpu/expert_slots.h"
 #include "kernels/cpu/topk.h"
 #include "tensor_internal.h"
 
@@ -64,6 +66,9 @@ void topk(const TopKCall& c) {
   dispatch_floating(c.x->dtype(), "topk", [&](auto type) { cpu::topk_cpu(topk_args<decltype(type)>(c)); });
 }
 
+void expert_slots_count(const ExpertSlotsCall& c) { cpu::expert_slots_count_cpu(expert_slots_args(c)); }
+void expert_slots_permute(const ExpertSlotsCall& c) { cpu::expert_slots_permute_cpu(expert_slots_args(c)); }
+
 }  // namespace
 
 void register_indexing(CoreKernels& k) {
@@ -72,6 +77,8 @@ void register_indexing(CoreKernels& k) {
   add(k.gather, kFloating, gather);
   add(k.scatter_add, kFloating, scatter_add);
   add(k.topk, kFloating, topk);
+  add(k.expert_slots_count, {DType::i64}, expert_slots_count);
+  add(k.expert_slots_permute, {DType::i64}, expert_slots_permute);
 }
 
 }  // namespace strata::cpu_backend

@@ -1,10 +1,12 @@
-// CUDA kernels of the indexing entries: index_select / index_add, gather / scatter_add, topk.
+// CUDA kernels of the indexing entries: index_select / index_add, gather / scatter_add, topk,
+// MoE's expert slots.
 // index_add and scatter_add accumulate with atomicAdd (repeated indices: the rounding order
 // varies run to run, unlike the CPU's index order); the others are deterministic.
 #include <string>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/kernel_args.h"
+#include "kernels/cuda/expert_slots.h"
 #include "kernels/cuda/indexing.h"
 
 namespace strata::cuda_backend {
@@ -87,6 +89,13 @@ void topk(const TopKCall& c) {
   });
 }
 
+void expert_slots_count(const ExpertSlotsCall& c) {
+  check(cu::expert_slots_count_cuda(expert_slots_args(c), device_of(*c.ids)), "expert_slots_count", *c.ids);
+}
+void expert_slots_permute(const ExpertSlotsCall& c) {
+  check(cu::expert_slots_permute_cuda(expert_slots_args(c), device_of(*c.ids)), "expert_slots_permute", *c.ids);
+}
+
 }  // namespace
 
 void register_indexing(CoreKernels& k) {
@@ -95,6 +104,8 @@ void register_indexing(CoreKernels& k) {
   add(k.gather, kFloating, gather);
   add(k.scatter_add, kFloating, scatter_add);
   add(k.topk, kFloating, topk);
+  add(k.expert_slots_count, {DType::i64}, expert_slots_count);
+  add(k.expert_slots_permute, {DType::i64}, expert_slots_permute);
 }
 
 }  // namespace strata::cuda_backend
