@@ -122,6 +122,7 @@ struct EvalOptions {
   std::int64_t batches = 8;
   std::int64_t batch_size = 0;  // 0: the run's train.batch_size
   bool json = false;
+  std::string device = "cpu";  // cpu, cuda or cuda:N: where the model evaluates
   CheckpointChecks checks;
   CommonOptions common;
 };

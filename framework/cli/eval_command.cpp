@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "strata/precision.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
@@ -13,6 +14,7 @@
 namespace strata::cli {
 
 int eval_command(const EvalOptions& options) {
+  const Device device = device_option(options.device);
   std::vector<std::string> lengths = options.seq_lens;
   if (lengths.empty()) lengths.push_back("");  // the checkpoint's own setting
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
@@ -26,6 +28,7 @@ int eval_command(const EvalOptions& options) {
       throw UsageError(options.checkpoint + ": the checkpoint's experiment has no [task] to evaluate on",
                        "add one with --set task.type=NAME (and its keys)");
     }
+    c.model->to(device);  // checkpoints load on the CPU
     const std::int64_t batch_size =
         options.batch_size > 0 ? options.batch_size : c.experiment.train.integer("batch_size");
     const PrecisionGuard precision(parse_precision(c.experiment.train.string("precision")));  // as trained

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/token_input.h"
 #include "strata/checkpoint.h"
-#include "strata/device.h"
 #include "strata/memory_guard.h"
 #include "strata/generate.h"
 
@@ -26,21 +26,10 @@ std::string kib(std::size_t bytes) {
   return buffer;
 }
 
-// --device as a Device this machine has (a UsageError naming the flag otherwise).
-Device decoding_device(const std::string& text) {
-  try {
-    const Device device = parse_device(text);
-    check_available(device);
-    return device;
-  } catch (const Error& bad) {
-    throw UsageError("--device " + text + ": " + bad.message(), "give cpu, cuda or cuda:N for a GPU this machine has");
-  }
-}
-
 }  // namespace
 
 int generate_command(const GenerateCommandOptions& options) {
-  const Device device = decoding_device(options.device);
+  const Device device = device_option(options.device);
   ComponentRegistry registry;
   register_builtin_components(registry);
   LoadedCheckpoint c =

@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
   eval_app->add_option("--batch-size", eval.batch_size, "sequences per batch (default: the run's batch_size)")
       ->check(CLI::Range(1, 1 << 20));
   eval_app->add_flag("--json", eval.json, "print the results as JSON");
+  eval_app->add_option("--device", eval.device, "evaluate on cpu (default), cuda (the first GPU) or cuda:N");
   add_checkpoint_check_flags(*eval_app, eval.checks);
   eval.common.add_set_flag(*eval_app);
   eval.common.add_plugin_flags(*eval_app);

@@ -48,6 +48,15 @@ strata_expect 0 generate_cpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3 4 5
 strata_expect 0 generate_gpu generate "$WORK/gpu/checkpoint" --prompt "1 2 3 4 5 6" --max-new-tokens 8 --device cuda
 cmp -s "$WORK/generate_cpu.stdout" "$WORK/generate_gpu.stdout" ||
   fail "greedy decoding on the GPU gave $(cat "$WORK/generate_gpu.stdout"), on the CPU $(cat "$WORK/generate_cpu.stdout")"
+# strata eval on the GPU scores the checkpoint as on the CPU
+strata_expect 0 eval_cpu eval "$WORK/gpu/checkpoint" --batches 2 --json
+strata_expect 0 eval_gpu eval "$WORK/gpu/checkpoint" --batches 2 --json --device cuda
+python3 - "$WORK/eval_cpu.stdout" "$WORK/eval_gpu.stdout" <<'PY' || fail "eval on the GPU differs from the CPU"
+import json, sys
+c, g = (json.load(open(p))[0] for p in sys.argv[1:3])
+print("eval loss cpu", c["loss"], "gpu", g["loss"])
+assert abs(c["loss"] - g["loss"]) <= 1e-4 * abs(c["loss"]) and c["scored_positions"] == g["scored_positions"], (c, g)
+PY
 python3 - "$WORK/gpu/final.json" <<'PY' || fail "the end-of-run decoding probe did not decode on the GPU"
 import json, sys
 decode = json.load(open(sys.argv[1]))["decode"]

@@ -54,11 +54,6 @@ std::int64_t count_correct(const Tensor& logits, const Tensor& targets, std::int
 }
 
 // Where the model's parameters live (the CPU for a model without any).
-Device device_of(const Model& model) {
-  const std::vector<Tensor> params = model.parameters();
-  return params.empty() ? Device::cpu() : params.front().device();
-}
-
 // The batch's tokens on `device` (tasks draw on the CPU). The packed documents' starts stay
 // on the CPU: ops validate them there and backends copy them where their kernels run.
 Batch on_device(Batch batch, Device device) {
@@ -81,7 +76,7 @@ EvalResult evaluate(Model& model, Task& task, std::int64_t n_batches, std::int64
   const std::int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
   double loss_sum = 0;
   std::int64_t correct = 0, scored = 0;
-  const Device device = device_of(model);
+  const Device device = model.device();
   for (std::int64_t i = 0; i < n_batches; ++i) {
     Batch batch = task.eval_batch(i, batch_size);
     // Every rank takes part in every forward (expert-parallel layers exchange tokens): a
@@ -164,7 +159,7 @@ TrainSummary train(Model& model, Task& task, Optimizer& optimizer, const Config&
 
   const std::vector<Tensor> params = model.parameters();
   const std::vector<NamedParameter> named = model.named_parameters();
-  const Device device = device_of(model);  // run.cpp moved the model to train.device
+  const Device device = model.device();  // run.cpp moved the model to train.device
   // Expert parallel: some parameters are blocks of tensors sharded over ranks.
   const bool sharded = has_sharded_parameters(named);
   // The schedule's span: given, else the resumed run's (its learning rate must not jump when
