@@ -9,15 +9,18 @@
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/selective_scan.h"
+#include "kernels/cpu/ssd.h"
 #include "kernels/cuda/causal_conv1d.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/cuda/selective_scan.h"
+#include "kernels/cuda/ssd.h"
 
 using namespace emu_test;
 namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
-static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu"};
+static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu",
+                            "ssd_fwd.cu"};
 
 // Packed documents: per batch row, the start of each step's document (a new document
 // every few steps, at random).
@@ -318,4 +321,79 @@ TEST_CASE("selective scan: no sequences or channels, and d_state over 64", "[sca
   a.u = a.delta = a.B = a.C = v.data(), a.A = A.data(), a.y = v.data();
   const std::string error = cu::selective_scan_fwd_cuda(a, 0);
   CHECK(error.find("d_state") != std::string::npos);
+}
+
+// ---- SSD (Mamba-2) forward ------------------------------------------------------------
+//
+// The CUDA kernel runs the recurrence step by step, the CPU the chunked quadratic form:
+// the same function, summed in other orders (f64 ~1e-13, f32 ~1e-6 relative here).
+
+namespace {
+
+struct SsdShape {
+  std::int64_t B, T, H, P, G, N;
+  bool initial, packed;
+};
+
+template <class T>
+void check_ssd_forward(SsdShape s) {
+  INFO(type_name(T()) << " ssd B " << s.B << " T " << s.T << " H " << s.H << " P " << s.P << " G " << s.G << " N "
+                      << s.N << (s.initial ? " initial" : "") << (s.packed ? " packed" : ""));
+  Random rng(std::uint64_t(s.T * 131 + s.N * 7 + s.P));
+  const std::vector<T> x = cast<T>(rng.normal(sz(s.B * s.T * s.H * s.P)));
+  const std::vector<T> dt = cast<T>(rng.uniform(sz(s.B * s.T * s.H), 0.01, 0.2));
+  const std::vector<T> A = cast<T>(rng.uniform(sz(s.H), -4.0, -0.5));
+  const std::vector<T> Bm = cast<T>(rng.normal(sz(s.B * s.T * s.G * s.N), 0.5));
+  const std::vector<T> Cm = cast<T>(rng.normal(sz(s.B * s.T * s.G * s.N), 0.5));
+  const std::vector<T> h0 = cast<T>(rng.normal(sz(s.B * s.H * s.P * s.N)));
+  std::vector<std::int64_t> starts(sz(s.B * s.T));
+  for (std::int64_t b = 0; b < s.B; ++b) {  // documents of 1 to 12 steps
+    std::int64_t start = 0;
+    for (std::int64_t t = 0; t < s.T; ++t) {
+      if (t > 0 && rng.integer(0, 11) == 0) start = t;
+      starts[sz(b * s.T + t)] = start;
+    }
+  }
+  cpu::SsdArgs<T> c;
+  c.batch = s.B, c.seq_len = s.T, c.heads = s.H, c.head_dim = s.P, c.groups = s.G, c.d_state = s.N, c.chunk = 8;
+  c.x = x.data(), c.dt = dt.data(), c.A = A.data(), c.B = Bm.data(), c.C = Cm.data();
+  c.initial_state = s.initial ? h0.data() : nullptr;
+  c.seq_start = s.packed ? starts.data() : nullptr;
+  std::vector<T> y(x.size()), final_state(h0.size());
+  std::vector<T> scratch(sz(cpu::ssd_scratch_size(c.chunk, s.P, s.N, false)));
+  c.y = y.data(), c.final_state = final_state.data(), c.scratch = scratch.data(), c.scratch_threads = 1;
+  cpu::ssd_fwd_cpu(c);
+
+  Buffer<T> xd(x), dtd(dt), Ad(A), Bd(Bm), Cd(Cm), h0d(h0), yd(y.size()), fd(final_state.size());
+  Buffer<std::int64_t> sd(starts);
+  cu::SsdArgs<T> a = c;
+  a.x = xd.data(), a.dt = dtd.data(), a.A = Ad.data(), a.B = Bd.data(), a.C = Cd.data();
+  a.initial_state = s.initial ? h0d.data() : nullptr;
+  a.seq_start = s.packed ? sd.data() : nullptr;
+  a.y = yd.data(), a.final_state = fd.data(), a.scratch = nullptr, a.chunk_states = nullptr;
+  REQUIRE(cu::ssd_fwd_cuda(a, 0) == "");
+  const double tol = std::is_same_v<T, double> ? 1e-11 : 2e-5;
+  EMU_CHECK_CLOSE(yd, y, tol);
+  EMU_CHECK_CLOSE(fd, final_state, tol);
+}
+
+}  // namespace
+
+TEST_CASE("ssd: forward against the CPU, groups, initial states, packed documents, state bounds", "[ssd]") {
+  for (const SsdShape& s : {SsdShape{1, 1, 1, 1, 1, 1, false, false}, SsdShape{2, 37, 4, 3, 2, 5, true, false},
+                            SsdShape{2, 45, 2, 40, 1, 33, true, true}, SsdShape{1, 30, 3, 70, 3, 64, false, true},
+                            SsdShape{1, 19, 2, 8, 1, 128, true, false}}) {
+    check_ssd_forward<float>(s);
+    check_ssd_forward<double>(s);
+  }
+  emu::ScopedGridLimit limit(1);  // one block loops over every (batch, head)
+  check_ssd_forward<double>({3, 11, 2, 5, 1, 9, true, true});
+}
+
+TEST_CASE("ssd: a state beyond the registers or heads not in groups is an error", "[ssd]") {
+  cu::SsdArgs<float> a;
+  a.batch = 1, a.seq_len = 1, a.heads = 2, a.head_dim = 1, a.groups = 1, a.d_state = 129;
+  CHECK(cu::ssd_fwd_cuda(a, 0).find("d_state = 129") != std::string::npos);
+  a.d_state = 4, a.groups = 3;
+  CHECK(cu::ssd_fwd_cuda(a, 0).find("multiple of groups") != std::string::npos);
 }

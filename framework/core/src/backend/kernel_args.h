@@ -18,6 +18,7 @@
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/selective_scan.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cpu/ssd.h"
 #include "kernels/cpu/swiglu.h"
 #include "kernels/cpu/topk.h"
 
@@ -59,6 +60,28 @@ kargs::SumArgs<T> sum_args(const SumCall& c) {
 template <class T>
 kargs::TopKArgs<T> topk_args(const TopKCall& c) {
   return {c.rows, c.cols, c.k, c.x->data<T>(), c.values->data<T>(), c.indices->data<std::int64_t>()};
+}
+
+// The forward's inputs; seq_start is where the backend keeps packed documents' starts (the
+// host for the CPU, the device for CUDA), or null.
+template <class T>
+kargs::SsdArgs<T> ssd_args(const SsdCall& c, const std::int64_t* seq_start) {
+  kargs::SsdArgs<T> a;
+  a.batch = c.batch;
+  a.seq_len = c.seq_len;
+  a.heads = c.heads;
+  a.head_dim = c.head_dim;
+  a.groups = c.groups;
+  a.d_state = c.d_state;
+  a.chunk = c.chunk;
+  a.x = c.x->data<T>();
+  a.dt = c.dt->data<T>();
+  a.A = c.A->data<T>();
+  a.B = c.B->data<T>();
+  a.C = c.C->data<T>();
+  a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
+  a.seq_start = seq_start;
+  return a;
 }
 
 inline kargs::ExpertSlotsArgs expert_slots_args(const ExpertSlotsCall& c) {

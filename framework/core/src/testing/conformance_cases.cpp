@@ -226,6 +226,25 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
                        plain.chunk = 64;
                        return Inputs{o.y, o.final_state, ssd(plain).y};
                      }));
+  // The forward alone (inference: a backend may have the forward only), with packed
+  // documents: 3 documents in row 0 and 2 in row 1, where the state restarts from zero.
+  std::vector<std::int64_t> starts(2 * 29);
+  for (std::int64_t t = 0; t < 29; ++t) {
+    starts[std::size_t(t)] = t < 10 ? 0 : t < 21 ? 10 : 21;
+    starts[std::size_t(29 + t)] = t < 16 ? 0 : 16;
+  }
+  ConformanceCase ssd_forward = make(
+      "ssd forward: packed documents, grouped B and C, d_state 70, an initial state", {"ssd"},
+      {m.randn({2, 29, 4, 3}), m.positive({2, 29, 4}), m.positive({4}), m.randn({2, 29, 2, 70}, 0.3),
+       m.randn({2, 29, 2, 70}, 0.3), m.randn({2, 4, 3, 70}), Tensor::from_vector(starts, {2, 29})},
+      [](const Inputs& x) {
+        SsdInputs in{x[0], scale(x[1], 0.1), neg(x[2]), x[3], x[4], x[5], 8};
+        in.sequence_starts = x[6].to(Device::cpu());  // read by the host, wherever the data is
+        const SsdOutputs o = ssd(in);
+        return Inputs{o.y, o.final_state};
+      });
+  ssd_forward.differentiable = false;
+  out.push_back(std::move(ssd_forward));
   // T = 37 in chunks of 8 (the last partial), 4 value heads over 2 key heads.
   out.push_back(make("gated_delta_rule: chunk 8 over T = 37, value heads sharing key heads, an initial state",
                      {"gated_delta_rule", "gated_delta_rule_backward"},

@@ -75,26 +75,6 @@ ThreadScratch thread_scratch(std::int64_t per_thread, DType dtype) {
   return {threads, Tensor::empty({threads * per_thread}, dtype)};
 }
 
-template <class T>
-cpu::SsdArgs<T> ssd_args(const SsdCall& c) {
-  cpu::SsdArgs<T> a;
-  a.batch = c.batch;
-  a.seq_len = c.seq_len;
-  a.heads = c.heads;
-  a.head_dim = c.head_dim;
-  a.groups = c.groups;
-  a.d_state = c.d_state;
-  a.chunk = c.chunk;
-  a.x = c.x->data<T>();
-  a.dt = c.dt->data<T>();
-  a.A = c.A->data<T>();
-  a.B = c.B->data<T>();
-  a.C = c.C->data<T>();
-  a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
-  a.seq_start = host_starts(c.seq_start);
-  return a;
-}
-
 void ssd(const SsdCall& c) {
   const DType dtype = c.x->dtype();
   const std::int64_t* starts = host_starts(c.seq_start);
@@ -103,7 +83,7 @@ void ssd(const SsdCall& c) {
   ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false), dtype);
   dispatch_floating(dtype, "ssd", [&](auto type) {
     using T = decltype(type);
-    cpu::SsdArgs<T> a = ssd_args<T>(c);
+    cpu::SsdArgs<T> a = ssd_args<T>(c, host_starts(c.seq_start));
     scratch.give(a);
     a.y = c.y->data<T>();
     a.final_state = c.final_state->data<T>();
@@ -118,7 +98,7 @@ void ssd_backward(const SsdCall& c) {
   ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, true), dtype);
   dispatch_floating(dtype, "ssd backward", [&](auto type) {
     using T = decltype(type);
-    cpu::SsdArgs<T> a = ssd_args<T>(c);
+    cpu::SsdArgs<T> a = ssd_args<T>(c, host_starts(c.seq_start));
     scratch.give(a);
     a.chunk_states = c.saved->data<T>();
     a.dy = c.dy->data<T>();

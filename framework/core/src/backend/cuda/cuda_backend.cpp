@@ -13,6 +13,7 @@ void register_all(CoreKernels& k) {
   register_attention(k);
   register_selective_scan(k);
   register_causal_conv(k);
+  register_ssd(k);
 }
 
 }  // namespace strata::cuda_backend

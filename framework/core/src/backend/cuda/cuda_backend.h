@@ -25,6 +25,7 @@ void register_optimizer(CoreKernels& k);
 void register_attention(CoreKernels& k);
 void register_selective_scan(CoreKernels& k);
 void register_causal_conv(CoreKernels& k);
+void register_ssd(CoreKernels& k);
 
 void register_all(CoreKernels& k);
 
