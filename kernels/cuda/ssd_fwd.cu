@@ -1,55 +1,51 @@
 #include <cstdint>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/ssd.h"
+#include "kernels/cuda/ssd_common.cuh"
 
 namespace strata::kernels::cuda {
+
+std::int64_t ssd_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim,
+                                  std::int64_t d_state) {
+  return batch * heads * ((seq_len + kSsdCheckpointSteps - 1) / kSsdCheckpointSteps) * head_dim * d_state;
+}
 
 namespace {
 
 // One block per (b, h) (a grid-stride loop over B * H), blockDim.x >= P threads: thread p
 // owns row p of the state, S[p, 0 .. N), in registers (kMax >= N, unrolled, so the array
 // stays in registers). Per step, the group's B and C rows are staged in shared memory.
+// With chunk_states, the state entering every 64th step is saved for the backward.
 template <class T, int kMax>
 __global__ void ssd_fwd_kernel(const SsdArgs<T> a) {
   __shared__ T b_row[kMax];
   __shared__ T c_row[kMax];
   const std::int64_t P = a.head_dim, N = a.d_state, H = a.heads, T_ = a.seq_len;
-  const std::int64_t per_group = H / a.groups;
+  const std::int64_t checkpoints = (T_ + kSsdCheckpointSteps - 1) / kSsdCheckpointSteps;
   const std::int64_t p = threadIdx.x;
   const bool owner = p < P;
   for (std::int64_t bh = blockIdx.x; bh < a.batch * H; bh += gridDim.x) {
-    const std::int64_t b = bh / H, h = bh % H, g = h / per_group;
+    const SsdStep<T> s{a, bh / H, bh % H, (bh % H) / (H / a.groups)};
     T S[kMax];
 #pragma unroll
     for (int n = 0; n < kMax; ++n)
       S[n] = owner && n < N && a.initial_state ? a.initial_state[(bh * P + p) * N + n] : T(0);
-    const T A = a.A[h];
     for (std::int64_t t = 0; t < T_; ++t) {
-      const std::int64_t bg = ((b * T_ + t) * a.groups + g) * N;  // B, C: [B, T, G, N]
-      for (std::int64_t n = threadIdx.x; n < N; n += blockDim.x) {
-        b_row[n] = a.B[bg + n];
-        c_row[n] = a.C[bg + n];
+      if (owner && a.chunk_states && t % kSsdCheckpointSteps == 0) {
+        T* saved = a.chunk_states + ((bh * checkpoints + t / kSsdCheckpointSteps) * P + p) * N;
+#pragma unroll
+        for (int n = 0; n < kMax; ++n)
+          if (n < N) saved[n] = S[n];
       }
-      __syncthreads();
+      stage_rows(s, t, b_row, c_row);
       if (owner) {
-        const T dt = a.dt[(b * T_ + t) * H + h];
-        // a packed document that starts here begins from a zero state
-        const bool fresh = a.seq_start && t > 0 && a.seq_start[b * T_ + t] == t;
-        const T decay = fresh ? T(0) : exp(dt * A);
-        const std::int64_t xi = ((b * T_ + t) * H + h) * P + p;  // x, y: [B, T, H, P]
-        const T u = dt * a.x[xi];
+        const std::int64_t xi = s.xy(t, p);
+        ssd_advance<T, kMax>(S, s.decay(t), s.dt(t) * a.x[xi], b_row, N);
         T y = T(0);
 #pragma unroll
-        for (int n = 0; n < kMax; ++n) {
-          if (n < N) {
-            S[n] = decay * S[n] + u * b_row[n];
-            y += S[n] * c_row[n];
-          }
-        }
+        for (int n = 0; n < kMax; ++n)
+          if (n < N) y += S[n] * c_row[n];
         a.y[xi] = y;
       }
-      __syncthreads();  // b_row / c_row are rewritten by the next step
     }
     if (owner) {
 #pragma unroll

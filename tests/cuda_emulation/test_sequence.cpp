@@ -1,5 +1,6 @@
 // The sequence kernels under the CUDA emulator against their CPU twins: rope.cu,
 // causal_conv1d.cu, selective_scan_fwd.cu and selective_scan_bwd.cu.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -20,7 +21,7 @@ namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
 static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu",
-                            "ssd_fwd.cu"};
+                            "ssd_fwd.cu", "ssd_bwd.cu"};
 
 // Packed documents: per batch row, the start of each step's document (a new document
 // every few steps, at random).
@@ -323,9 +324,9 @@ TEST_CASE("selective scan: no sequences or channels, and d_state over 64", "[sca
   CHECK(error.find("d_state") != std::string::npos);
 }
 
-// ---- SSD (Mamba-2) forward ------------------------------------------------------------
+// ---- SSD (Mamba-2) --------------------------------------------------------------------
 //
-// The CUDA kernel runs the recurrence step by step, the CPU the chunked quadratic form:
+// The CUDA kernels run the recurrence step by step, the CPU the chunked quadratic form:
 // the same function, summed in other orders (f64 ~1e-13, f32 ~1e-6 relative here).
 
 namespace {
@@ -336,7 +337,7 @@ struct SsdShape {
 };
 
 template <class T>
-void check_ssd_forward(SsdShape s) {
+void check_ssd(SsdShape s) {
   INFO(type_name(T()) << " ssd B " << s.B << " T " << s.T << " H " << s.H << " P " << s.P << " G " << s.G << " N "
                       << s.N << (s.initial ? " initial" : "") << (s.packed ? " packed" : ""));
   Random rng(std::uint64_t(s.T * 131 + s.N * 7 + s.P));
@@ -346,6 +347,8 @@ void check_ssd_forward(SsdShape s) {
   const std::vector<T> Bm = cast<T>(rng.normal(sz(s.B * s.T * s.G * s.N), 0.5));
   const std::vector<T> Cm = cast<T>(rng.normal(sz(s.B * s.T * s.G * s.N), 0.5));
   const std::vector<T> h0 = cast<T>(rng.normal(sz(s.B * s.H * s.P * s.N)));
+  const std::vector<T> dy = cast<T>(rng.normal(sz(s.B * s.T * s.H * s.P)));
+  const std::vector<T> dfinal = cast<T>(rng.normal(sz(s.B * s.H * s.P * s.N)));
   std::vector<std::int64_t> starts(sz(s.B * s.T));
   for (std::int64_t b = 0; b < s.B; ++b) {  // documents of 1 to 12 steps
     std::int64_t start = 0;
@@ -354,46 +357,71 @@ void check_ssd_forward(SsdShape s) {
       starts[sz(b * s.T + t)] = start;
     }
   }
+  // the CPU reference, forward and backward
   cpu::SsdArgs<T> c;
   c.batch = s.B, c.seq_len = s.T, c.heads = s.H, c.head_dim = s.P, c.groups = s.G, c.d_state = s.N, c.chunk = 8;
   c.x = x.data(), c.dt = dt.data(), c.A = A.data(), c.B = Bm.data(), c.C = Cm.data();
   c.initial_state = s.initial ? h0.data() : nullptr;
   c.seq_start = s.packed ? starts.data() : nullptr;
   std::vector<T> y(x.size()), final_state(h0.size());
-  std::vector<T> scratch(sz(cpu::ssd_scratch_size(c.chunk, s.P, s.N, false)));
-  c.y = y.data(), c.final_state = final_state.data(), c.scratch = scratch.data(), c.scratch_threads = 1;
+  std::vector<T> chunk_states(sz(cpu::ssd_chunk_states_size(s.B, s.T, s.H, s.P, s.N, c.chunk, c.seq_start)));
+  std::vector<T> scratch(sz(std::max(cpu::ssd_scratch_size(c.chunk, s.P, s.N, false),
+                                     cpu::ssd_scratch_size(c.chunk, s.P, s.N, true))));
+  std::vector<T> workspace(sz(cpu::ssd_bwd_workspace_size(s.B, s.T, s.H, s.N)));
+  c.y = y.data(), c.final_state = final_state.data(), c.chunk_states = chunk_states.data();
+  c.scratch = scratch.data(), c.scratch_threads = 1;
   cpu::ssd_fwd_cpu(c);
+  std::vector<T> dx(x.size()), ddt(dt.size()), dA(A.size()), dB(Bm.size()), dC(Cm.size()), dh0(h0.size());
+  c.dy = dy.data(), c.dfinal_state = dfinal.data(), c.dx = dx.data(), c.ddt = ddt.data(), c.dA = dA.data();
+  c.dB = dB.data(), c.dC = dC.data(), c.dinitial_state = dh0.data(), c.workspace = workspace.data();
+  cpu::ssd_bwd_cpu(c);
 
-  Buffer<T> xd(x), dtd(dt), Ad(A), Bd(Bm), Cd(Cm), h0d(h0), yd(y.size()), fd(final_state.size());
+  Buffer<T> xd(x), dtd(dt), Ad(A), Bd(Bm), Cd(Cm), h0d(h0), yd(y.size()), fd(final_state.size()), dyd(dy),
+      dfd(dfinal), dxd(dx.size()), ddtd(ddt.size()), dAd(dA.size()), dBd(dB.size()), dCd(dC.size()), dh0d(dh0.size());
+  Buffer<T> saved(sz(cu::ssd_checkpoints_size(s.B, s.T, s.H, s.P, s.N)));
+  Buffer<T> wsd(sz(cu::ssd_bwd_workspace_elements(s.B, s.T, s.H, s.N)));
   Buffer<std::int64_t> sd(starts);
   cu::SsdArgs<T> a = c;
   a.x = xd.data(), a.dt = dtd.data(), a.A = Ad.data(), a.B = Bd.data(), a.C = Cd.data();
   a.initial_state = s.initial ? h0d.data() : nullptr;
   a.seq_start = s.packed ? sd.data() : nullptr;
-  a.y = yd.data(), a.final_state = fd.data(), a.scratch = nullptr, a.chunk_states = nullptr;
+  a.y = yd.data(), a.final_state = fd.data(), a.scratch = nullptr, a.chunk_states = saved.data();
   REQUIRE(cu::ssd_fwd_cuda(a, 0) == "");
   const double tol = std::is_same_v<T, double> ? 1e-11 : 2e-5;
   EMU_CHECK_CLOSE(yd, y, tol);
   EMU_CHECK_CLOSE(fd, final_state, tol);
+  a.dy = dyd.data(), a.dfinal_state = dfd.data(), a.dx = dxd.data(), a.ddt = ddtd.data(), a.dA = dAd.data();
+  a.dB = dBd.data(), a.dC = dCd.data(), a.dinitial_state = dh0d.data(), a.workspace = wsd.data();
+  REQUIRE(cu::ssd_bwd_cuda(a, 0) == "");
+  EMU_CHECK_CLOSE(dxd, dx, tol);
+  EMU_CHECK_CLOSE(ddtd, ddt, tol);
+  EMU_CHECK_CLOSE(dAd, dA, tol);
+  EMU_CHECK_CLOSE(dBd, dB, tol);
+  EMU_CHECK_CLOSE(dCd, dC, tol);
+  EMU_CHECK_CLOSE(dh0d, dh0, tol);
 }
 
 }  // namespace
 
-TEST_CASE("ssd: forward against the CPU, groups, initial states, packed documents, state bounds", "[ssd]") {
+// T = 150: three saved states (64, 64, 22 steps) and partial 8-step runs inside them.
+TEST_CASE("ssd: forward and backward against the CPU, groups, initial states, packed documents", "[ssd]") {
   for (const SsdShape& s : {SsdShape{1, 1, 1, 1, 1, 1, false, false}, SsdShape{2, 37, 4, 3, 2, 5, true, false},
-                            SsdShape{2, 45, 2, 40, 1, 33, true, true}, SsdShape{1, 30, 3, 70, 3, 64, false, true},
+                            SsdShape{2, 150, 2, 40, 1, 33, true, true}, SsdShape{1, 70, 3, 70, 3, 64, false, true},
                             SsdShape{1, 19, 2, 8, 1, 128, true, false}}) {
-    check_ssd_forward<float>(s);
-    check_ssd_forward<double>(s);
+    check_ssd<float>(s);
+    check_ssd<double>(s);
   }
   emu::ScopedGridLimit limit(1);  // one block loops over every (batch, head)
-  check_ssd_forward<double>({3, 11, 2, 5, 1, 9, true, true});
+  check_ssd<double>({3, 11, 2, 5, 1, 9, true, true});
 }
 
-TEST_CASE("ssd: a state beyond the registers or heads not in groups is an error", "[ssd]") {
+TEST_CASE("ssd: a state beyond the registers, heads not in groups, or a missing saved state is an error", "[ssd]") {
   cu::SsdArgs<float> a;
   a.batch = 1, a.seq_len = 1, a.heads = 2, a.head_dim = 1, a.groups = 1, a.d_state = 129;
   CHECK(cu::ssd_fwd_cuda(a, 0).find("d_state = 129") != std::string::npos);
+  CHECK(cu::ssd_bwd_cuda(a, 0).find("d_state = 129") != std::string::npos);
   a.d_state = 4, a.groups = 3;
   CHECK(cu::ssd_fwd_cuda(a, 0).find("multiple of groups") != std::string::npos);
+  a.groups = 1;
+  CHECK(cu::ssd_bwd_cuda(a, 0).find("chunk_states") != std::string::npos);
 }

@@ -84,6 +84,23 @@ kargs::SsdArgs<T> ssd_args(const SsdCall& c, const std::int64_t* seq_start) {
   return a;
 }
 
+// The backward's: the forward's inputs, its saved chunk states, the gradients in and out
+// (workspace and scratch are the backend's).
+template <class T>
+kargs::SsdArgs<T> ssd_backward_args(const SsdCall& c, const std::int64_t* seq_start) {
+  kargs::SsdArgs<T> a = ssd_args<T>(c, seq_start);
+  a.chunk_states = c.saved->data<T>();
+  a.dy = c.dy->data<T>();
+  a.dfinal_state = c.dfinal_state->data<T>();
+  a.dx = c.dx->data<T>();
+  a.ddt = c.ddt->data<T>();
+  a.dA = out<T>(c.dA);
+  a.dB = out<T>(c.dB);
+  a.dC = out<T>(c.dC);
+  a.dinitial_state = out<T>(c.dinitial_state);
+  return a;
+}
+
 inline kargs::ExpertSlotsArgs expert_slots_args(const ExpertSlotsCall& c) {
   return {.slots = c.ids->numel(),
           .k = c.ids->rank() == 2 ? c.ids->size(1) : 1,

@@ -98,17 +98,8 @@ void ssd_backward(const SsdCall& c) {
   ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, true), dtype);
   dispatch_floating(dtype, "ssd backward", [&](auto type) {
     using T = decltype(type);
-    cpu::SsdArgs<T> a = ssd_args<T>(c, host_starts(c.seq_start));
+    cpu::SsdArgs<T> a = ssd_backward_args<T>(c, host_starts(c.seq_start));
     scratch.give(a);
-    a.chunk_states = c.saved->data<T>();
-    a.dy = c.dy->data<T>();
-    a.dfinal_state = c.dfinal_state->data<T>();
-    a.dx = c.dx->data<T>();
-    a.ddt = c.ddt->data<T>();
-    a.dA = out<T>(c.dA);
-    a.dB = out<T>(c.dB);
-    a.dC = out<T>(c.dC);
-    a.dinitial_state = out<T>(c.dinitial_state);
     a.workspace = workspace.data<T>();
     cpu::ssd_bwd_cpu(a);
   });

@@ -1,6 +1,5 @@
-// CUDA kernel of the SSD scan entry (Mamba-2), forward only: ssd_backward has no CUDA
-// kernel yet, so a Mamba-2 model decodes and evaluates on a GPU but does not train there
-// (NotImplementedError at the backward, naming the entry).
+// CUDA kernels of the SSD scan entries (Mamba-2), forward and backward: the recurrence step
+// by step (kernels/cuda/ssd.h), for d_state <= 128; larger states have no CUDA kernel.
 #include "backend/cuda/cuda_backend.h"
 #include "backend/kernel_args.h"
 #include "kernels/cuda/ssd.h"
@@ -13,25 +12,40 @@ namespace {
 
 void ssd(const SsdCall& c) {
   const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
-  // No chunk states are saved (c.saved stays undefined): no CUDA backward reads them.
+  // The states every 64 steps, for the backward (in this kernel's layout, not the CPU's).
+  if (c.save_for_backward)
+    *c.saved = Tensor::empty({cu::ssd_checkpoints_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state)},
+                             c.x->dtype(), c.x->device());
   dispatch_floating(c.x->dtype(), "ssd", [&](auto type) {
     using T = decltype(type);
     cu::SsdArgs<T> a = ssd_args<T>(c, in<std::int64_t>(&seq_start));
     a.y = c.y->data<T>();
     a.final_state = c.final_state->data<T>();
+    a.chunk_states = c.save_for_backward ? c.saved->data<T>() : nullptr;
     check(cu::ssd_fwd_cuda(a, device_of(*c.x)), "ssd", *c.x);
   });
 }
 
+void ssd_backward(const SsdCall& c) {
+  const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
+  Tensor workspace = Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.d_state)},
+                                   c.x->dtype(), c.x->device());
+  dispatch_floating(c.x->dtype(), "ssd backward", [&](auto type) {
+    using T = decltype(type);
+    cu::SsdArgs<T> a = ssd_backward_args<T>(c, in<std::int64_t>(&seq_start));
+    a.workspace = workspace.data<T>();
+    check(cu::ssd_bwd_cuda(a, device_of(*c.x)), "ssd backward", *c.x);
+  });
+}
+
+bool fits(const SsdCall& c) { return c.d_state <= cu::kSsdMaxState && c.head_dim <= 1024; }
+
 }  // namespace
 
 void register_ssd(CoreKernels& k) {
-  // d_state beyond the register array is left to no kernel: NotImplementedError names it.
-  k.ssd.add({.backend = "cuda",
-             .device = DeviceType::cuda,
-             .dtypes = kFloating,
-             .supports = [](const SsdCall& c) { return c.d_state <= cu::kSsdMaxState && c.head_dim <= 1024; },
-             .run = ssd});
+  k.ssd.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = ssd});
+  k.ssd_backward.add(
+      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = ssd_backward});
 }
 
 }  // namespace strata::cuda_backend
