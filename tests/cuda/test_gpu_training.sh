@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# jamba_tiny (attention, Mamba, MoE) trained on a GPU and on the CPU from the same seed: the
+# jamba_tiny (attention, Mamba, MoE) trained on a GPU and on the CPU from the same seed (then
+# Mamba-2 and Gated DeltaNet models for a few steps, below): the
 # GPU run must reach the CPU run's accuracy (300 steps) or loss (shorter runs); its
 # checkpoint must decode greedily to the same tokens on the GPU and on the CPU, and resume
 # on the CPU. Exit 77 (skipped) where this strata
@@ -64,9 +65,11 @@ assert decode["cache_bytes"] > 0 and decode["tokens_per_s"] > 0, decode
 PY
 strata_expect 0 resume_on_cpu run --resume "$WORK/gpu" --set train.steps=$((steps + 20)) --device cpu --quiet
 
-# Mamba-2 (the SSD scan's CUDA kernels): a few steps on the GPU reach the CPU run's loss;
-# the CPU run's checkpoint evaluates and decodes greedily on the GPU as on the CPU.
-cat >"$WORK/mamba2.toml" <<'TOML'
+# Mamba-2 (the SSD scan's CUDA kernels) and Gated DeltaNet (the gated delta rule's): a few
+# steps on the GPU reach the CPU run's loss; the CPU run's checkpoint evaluates and decodes
+# greedily on the GPU as on the CPU.
+recurrent_model() {  # NAME MIXER_TABLE: a 2-layer copy-task model of that mixer
+  cat >"$WORK/$1.toml" <<TOML
 [task]
 type = "copy"
 copy_len = 4
@@ -76,15 +79,13 @@ n_blanks = 4
 d_model = 32
 n_layers = 2
 
-[model.mixer.M2]
-type = "mamba2"
-d_state = 16
-head_dim = 16
+[model.mixer.R]
+$2
 
 [model.stack]
 type = "pattern"
 layout = "M"
-mamba = "M2"
+mamba = "R"
 
 [train]
 steps = 3
@@ -93,23 +94,28 @@ warmup_steps = 0
 eval_every = 0
 eval_batches = 1
 TOML
-strata_expect 0 mamba2_cpu run "$WORK/mamba2.toml" --out "$WORK/m2" --quiet
-strata_expect 0 m2_eval_cpu eval "$WORK/m2/checkpoint" --batches 1 --json
-strata_expect 0 m2_eval_gpu eval "$WORK/m2/checkpoint" --batches 1 --json --device cuda
-python3 - "$WORK/m2_eval_cpu.stdout" "$WORK/m2_eval_gpu.stdout" <<'PY' || fail "Mamba-2 eval on the GPU differs from the CPU"
+}
+recurrent_model mamba2 $'type = "mamba2"\nd_state = 16\nhead_dim = 16'
+recurrent_model gdn $'type = "gated_deltanet"\nkey_heads = 1\nvalue_heads = 2\nkey_head_dim = 16\nvalue_head_dim = 8'
+for m in mamba2 gdn; do
+  strata_expect 0 ${m}_cpu run "$WORK/$m.toml" --out "$WORK/${m}_cpu" --quiet
+  strata_expect 0 ${m}_gpu run "$WORK/$m.toml" --out "$WORK/${m}_gpu" --device cuda --quiet
+  strata_expect 0 ${m}_eval_cpu eval "$WORK/${m}_cpu/checkpoint" --batches 1 --json
+  strata_expect 0 ${m}_eval_gpu eval "$WORK/${m}_cpu/checkpoint" --batches 1 --json --device cuda
+  python3 - "$m" "$WORK/${m}_cpu/final.json" "$WORK/${m}_gpu/final.json" "$WORK/${m}_eval_cpu.stdout" \
+    "$WORK/${m}_eval_gpu.stdout" <<'PY' || fail "$m on the GPU differs from the CPU"
 import json, sys
-c, g = (json.load(open(p))[0]["loss"] for p in sys.argv[1:3])
-print("Mamba-2 eval loss cpu", c, "gpu", g)
-assert abs(c - g) <= 1e-4 * abs(c), (c, g)
+m = sys.argv[1]
+trained = [json.load(open(p))["eval"]["loss"] for p in sys.argv[2:4]]
+scored = [json.load(open(p))[0]["loss"] for p in sys.argv[4:6]]
+print(m, "eval loss after 3 steps: cpu %.7f gpu %.7f; the CPU checkpoint evaluated: cpu %.7f gpu %.7f"
+      % (*trained, *scored))
+assert abs(trained[0] - trained[1]) <= 1e-3 * abs(trained[0]), trained
+assert abs(scored[0] - scored[1]) <= 1e-4 * abs(scored[0]), scored
 PY
-strata_expect 0 m2_generate_cpu generate "$WORK/m2/checkpoint" --prompt "1 2 3 4" --max-new-tokens 6
-strata_expect 0 m2_generate_gpu generate "$WORK/m2/checkpoint" --prompt "1 2 3 4" --max-new-tokens 6 --device cuda
-cmp -s "$WORK/m2_generate_cpu.stdout" "$WORK/m2_generate_gpu.stdout" || fail "Mamba-2 decoding on the GPU differs"
-strata_expect 0 mamba2_gpu run "$WORK/mamba2.toml" --out "$WORK/m2_gpu" --device cuda --quiet
-python3 - "$WORK/m2/final.json" "$WORK/m2_gpu/final.json" <<'PY' || fail "Mamba-2 trained on the GPU differs from the CPU"
-import json, sys
-c, g = (json.load(open(p))["eval"]["loss"] for p in sys.argv[1:3])
-print("Mamba-2 eval loss after 3 steps: cpu", c, "gpu", g)
-assert abs(c - g) <= 1e-3 * abs(c), (c, g)
-PY
-echo "ok: jamba_tiny and Mamba-2 on the GPU"
+  strata_expect 0 ${m}_generate_cpu generate "$WORK/${m}_cpu/checkpoint" --prompt "1 2 3 4" --max-new-tokens 6
+  strata_expect 0 ${m}_generate_gpu generate "$WORK/${m}_cpu/checkpoint" --prompt "1 2 3 4" --max-new-tokens 6 \
+    --device cuda
+  cmp -s "$WORK/${m}_generate_cpu.stdout" "$WORK/${m}_generate_gpu.stdout" || fail "$m decoding on the GPU differs"
+done
+echo "ok: jamba_tiny, Mamba-2 and Gated DeltaNet on the GPU"

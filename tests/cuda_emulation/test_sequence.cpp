@@ -8,10 +8,12 @@
 
 #include "emu_test.h"
 #include "kernels/cpu/causal_conv1d.h"
+#include "kernels/cpu/gated_delta_rule.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/selective_scan.h"
 #include "kernels/cpu/ssd.h"
 #include "kernels/cuda/causal_conv1d.h"
+#include "kernels/cuda/gated_delta_rule.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/cuda/selective_scan.h"
 #include "kernels/cuda/ssd.h"
@@ -21,7 +23,8 @@ namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
 static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu",
-                            "ssd_fwd.cu", "ssd_bwd.cu"};
+                            "ssd_fwd.cu", "ssd_bwd.cu",
+                            "gated_delta_rule_fwd.cu", "gated_delta_rule_bwd.cu"};
 
 // Packed documents: per batch row, the start of each step's document (a new document
 // every few steps, at random).
@@ -424,4 +427,120 @@ TEST_CASE("ssd: a state beyond the registers, heads not in groups, or a missing 
   CHECK(cu::ssd_fwd_cuda(a, 0).find("multiple of groups") != std::string::npos);
   a.groups = 1;
   CHECK(cu::ssd_bwd_cuda(a, 0).find("chunk_states") != std::string::npos);
+}
+
+// ---- the gated delta rule (Gated DeltaNet) ----------------------------------------------
+//
+// The CUDA kernels run the recurrence step by step, the CPU the chunked WY form.
+
+namespace {
+
+struct DeltaShape {
+  std::int64_t B, T, H, Hk, K, V;
+  bool initial, packed;
+};
+
+// rows of `n` unit vectors of length `len` (the layer normalises q and k)
+std::vector<double> unit_rows(Random& rng, std::int64_t n, std::int64_t len) {
+  std::vector<double> x = rng.normal(sz(n * len));
+  for (std::int64_t r = 0; r < n; ++r) {
+    double norm = 0;
+    for (std::int64_t i = 0; i < len; ++i) norm += x[sz(r * len + i)] * x[sz(r * len + i)];
+    for (std::int64_t i = 0; i < len; ++i) x[sz(r * len + i)] /= std::sqrt(norm);
+  }
+  return x;
+}
+
+template <class T>
+void check_delta_rule(DeltaShape s) {
+  INFO(type_name(T()) << " gated delta rule B " << s.B << " T " << s.T << " H " << s.H << " Hk " << s.Hk << " K "
+                      << s.K << " V " << s.V << (s.initial ? " initial" : "") << (s.packed ? " packed" : ""));
+  Random rng(std::uint64_t(s.T * 17 + s.K * 5 + s.V));
+  const std::vector<T> q = cast<T>(unit_rows(rng, s.B * s.T * s.Hk, s.K));
+  const std::vector<T> k = cast<T>(unit_rows(rng, s.B * s.T * s.Hk, s.K));
+  const std::vector<T> v = cast<T>(rng.normal(sz(s.B * s.T * s.H * s.V)));
+  const std::vector<T> g = cast<T>(rng.uniform(sz(s.B * s.T * s.H), -0.3, -0.01));
+  const std::vector<T> beta = cast<T>(rng.uniform(sz(s.B * s.T * s.H), 0.1, 0.9));
+  const std::vector<T> h0 = cast<T>(rng.normal(sz(s.B * s.H * s.K * s.V)));
+  const std::vector<T> dout = cast<T>(rng.normal(v.size()));
+  const std::vector<T> dfinal = cast<T>(rng.normal(h0.size()));
+  std::vector<std::int64_t> starts(sz(s.B * s.T));
+  for (std::int64_t b = 0; b < s.B; ++b) {
+    std::int64_t start = 0;
+    for (std::int64_t t = 0; t < s.T; ++t) {
+      if (t > 0 && rng.integer(0, 9) == 0) start = t;
+      starts[sz(b * s.T + t)] = start;
+    }
+  }
+  cpu::GatedDeltaRuleArgs<T> c;
+  c.batch = s.B, c.seq_len = s.T, c.heads = s.H, c.key_heads = s.Hk, c.key_dim = s.K, c.value_dim = s.V;
+  c.chunk = 8, c.scale = T(0.7);
+  c.q = q.data(), c.k = k.data(), c.v = v.data(), c.g = g.data(), c.beta = beta.data();
+  c.initial_state = s.initial ? h0.data() : nullptr;
+  c.seq_start = s.packed ? starts.data() : nullptr;
+  std::vector<T> o(v.size()), final_state(h0.size());
+  std::vector<T> chunk_states(
+      sz(cpu::gated_delta_rule_chunk_states_size(s.B, s.T, s.H, s.K, s.V, c.chunk, c.seq_start)));
+  std::vector<T> scratch(sz(std::max(
+      cpu::gated_delta_rule_scratch_size(s.B, s.T, c.chunk, c.seq_start, s.K, s.V, false),
+      cpu::gated_delta_rule_scratch_size(s.B, s.T, c.chunk, c.seq_start, s.K, s.V, true))));
+  std::vector<T> workspace(sz(cpu::gated_delta_rule_bwd_workspace_size(s.B, s.T, s.H, s.K)));
+  c.o = o.data(), c.final_state = final_state.data(), c.chunk_states = chunk_states.data();
+  c.scratch = scratch.data(), c.scratch_threads = 1;
+  cpu::gated_delta_rule_fwd_cpu(c);
+  std::vector<T> dq(q.size()), dk(k.size()), dv(v.size()), dg(g.size()), dbeta(beta.size()), dh0(h0.size());
+  c.dout = dout.data(), c.dfinal_state = dfinal.data(), c.dq = dq.data(), c.dk = dk.data(), c.dv = dv.data();
+  c.dg = dg.data(), c.dbeta = dbeta.data(), c.dinitial_state = dh0.data(), c.workspace = workspace.data();
+  cpu::gated_delta_rule_bwd_cpu(c);
+
+  Buffer<T> qd(q), kd(k), vd(v), gd(g), betad(beta), h0d(h0), od(o.size()), fd(final_state.size()), doutd(dout),
+      dfd(dfinal), dqd(dq.size()), dkd(dk.size()), dvd(dv.size()), dgd(dg.size()), dbetad(dbeta.size()),
+      dh0d(dh0.size());
+  Buffer<T> saved(sz(cu::gated_delta_rule_checkpoints_size(s.B, s.T, s.H, s.K, s.V)));
+  Buffer<T> wsd(sz(cu::gated_delta_rule_bwd_workspace_elements(s.B, s.T, s.H, s.K)));
+  Buffer<std::int64_t> sd(starts);
+  cu::GatedDeltaRuleArgs<T> a = c;
+  a.q = qd.data(), a.k = kd.data(), a.v = vd.data(), a.g = gd.data(), a.beta = betad.data();
+  a.initial_state = s.initial ? h0d.data() : nullptr;
+  a.seq_start = s.packed ? sd.data() : nullptr;
+  a.o = od.data(), a.final_state = fd.data(), a.scratch = nullptr, a.chunk_states = saved.data();
+  REQUIRE(cu::gated_delta_rule_fwd_cuda(a, 0) == "");
+  const double tol = std::is_same_v<T, double> ? 1e-11 : 3e-5;
+  EMU_CHECK_CLOSE(od, o, tol);
+  EMU_CHECK_CLOSE(fd, final_state, tol);
+  a.dout = doutd.data(), a.dfinal_state = dfd.data(), a.dq = dqd.data(), a.dk = dkd.data(), a.dv = dvd.data();
+  a.dg = dgd.data(), a.dbeta = dbetad.data(), a.dinitial_state = dh0d.data(), a.workspace = wsd.data();
+  REQUIRE(cu::gated_delta_rule_bwd_cuda(a, 0) == "");
+  EMU_CHECK_CLOSE(dqd, dq, tol);
+  EMU_CHECK_CLOSE(dkd, dk, tol);
+  EMU_CHECK_CLOSE(dvd, dv, tol);
+  EMU_CHECK_CLOSE(dgd, dg, tol);
+  EMU_CHECK_CLOSE(dbetad, dbeta, tol);
+  EMU_CHECK_CLOSE(dh0d, dh0, tol);
+}
+
+}  // namespace
+
+// T = 150: three saved states (64, 64, 22 steps) and partial 8-step runs inside them.
+TEST_CASE("gated delta rule: forward and backward against the CPU, shared key heads, states, packing",
+          "[gated_delta_rule]") {
+  for (const DeltaShape& s : {DeltaShape{1, 1, 1, 1, 1, 1, false, false}, DeltaShape{2, 37, 4, 2, 5, 3, true, false},
+                              DeltaShape{1, 150, 2, 1, 33, 40, true, true}, DeltaShape{2, 70, 3, 3, 64, 20, false, true},
+                              DeltaShape{1, 19, 2, 2, 128, 8, true, false}}) {
+    check_delta_rule<float>(s);
+    check_delta_rule<double>(s);
+  }
+  emu::ScopedGridLimit limit(1);
+  check_delta_rule<double>({3, 11, 2, 1, 6, 9, true, true});
+}
+
+TEST_CASE("gated delta rule: a key beyond the registers, heads not over key heads, a missing saved state",
+          "[gated_delta_rule]") {
+  cu::GatedDeltaRuleArgs<float> a;
+  a.batch = 1, a.seq_len = 1, a.heads = 2, a.key_heads = 1, a.key_dim = 129, a.value_dim = 1;
+  CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("key_dim = 129") != std::string::npos);
+  a.key_dim = 4, a.key_heads = 3;
+  CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("multiple of key_heads") != std::string::npos);
+  a.key_heads = 1;
+  CHECK(cu::gated_delta_rule_bwd_cuda(a, 0).find("chunk_states") != std::string::npos);
 }

@@ -13,6 +13,7 @@
 #include "kernels/cpu/causal_conv1d.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/expert_slots.h"
+#include "kernels/cpu/gated_delta_rule.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/rmsnorm.h"
@@ -97,6 +98,45 @@ kargs::SsdArgs<T> ssd_backward_args(const SsdCall& c, const std::int64_t* seq_st
   a.dA = out<T>(c.dA);
   a.dB = out<T>(c.dB);
   a.dC = out<T>(c.dC);
+  a.dinitial_state = out<T>(c.dinitial_state);
+  return a;
+}
+
+// The gated delta rule's forward inputs; seq_start as for ssd_args.
+template <class T>
+kargs::GatedDeltaRuleArgs<T> gated_delta_rule_args(const GatedDeltaRuleCall& c, const std::int64_t* seq_start) {
+  kargs::GatedDeltaRuleArgs<T> a;
+  a.batch = c.batch;
+  a.seq_len = c.seq_len;
+  a.heads = c.heads;
+  a.key_heads = c.key_heads;
+  a.key_dim = c.key_dim;
+  a.value_dim = c.value_dim;
+  a.chunk = c.chunk;
+  a.scale = T(c.scale);
+  a.q = c.q->data<T>();
+  a.k = c.k->data<T>();
+  a.v = c.v->data<T>();
+  a.g = c.g->data<T>();
+  a.beta = c.beta->data<T>();
+  a.initial_state = in<T>(c.initial_state);
+  a.seq_start = seq_start;
+  return a;
+}
+
+// The backward's: the inputs, the saved chunk states, the gradients in and out.
+template <class T>
+kargs::GatedDeltaRuleArgs<T> gated_delta_rule_backward_args(const GatedDeltaRuleCall& c,
+                                                            const std::int64_t* seq_start) {
+  kargs::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c, seq_start);
+  a.chunk_states = c.saved->data<T>();
+  a.dout = c.dout->data<T>();
+  a.dfinal_state = c.dfinal_state->data<T>();
+  a.dq = c.dq->data<T>();
+  a.dk = c.dk->data<T>();
+  a.dv = c.dv->data<T>();
+  a.dg = c.dg->data<T>();
+  a.dbeta = c.dbeta->data<T>();
   a.dinitial_state = out<T>(c.dinitial_state);
   return a;
 }

@@ -105,27 +105,6 @@ void ssd_backward(const SsdCall& c) {
   });
 }
 
-template <class T>
-cpu::GatedDeltaRuleArgs<T> gated_delta_rule_args(const GatedDeltaRuleCall& c) {
-  cpu::GatedDeltaRuleArgs<T> a;
-  a.batch = c.batch;
-  a.seq_len = c.seq_len;
-  a.heads = c.heads;
-  a.key_heads = c.key_heads;
-  a.key_dim = c.key_dim;
-  a.value_dim = c.value_dim;
-  a.chunk = c.chunk;
-  a.scale = T(c.scale);
-  a.q = c.q->data<T>();
-  a.k = c.k->data<T>();
-  a.v = c.v->data<T>();
-  a.g = c.g->data<T>();
-  a.beta = c.beta->data<T>();
-  a.initial_state = in<T>(c.initial_state);
-  a.seq_start = host_starts(c.seq_start);
-  return a;
-}
-
 void gated_delta_rule(const GatedDeltaRuleCall& c) {
   const DType dtype = c.q->dtype();
   const std::int64_t* starts = host_starts(c.seq_start);
@@ -137,7 +116,7 @@ void gated_delta_rule(const GatedDeltaRuleCall& c) {
       cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, false), dtype);
   dispatch_floating(dtype, "gated_delta_rule", [&](auto type) {
     using T = decltype(type);
-    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c, starts);
     scratch.give(a);
     a.o = c.o->data<T>();
     a.final_state = c.final_state->data<T>();
@@ -155,17 +134,8 @@ void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
       cpu::gated_delta_rule_scratch_size(c.batch, c.seq_len, c.chunk, starts, c.key_dim, c.value_dim, true), dtype);
   dispatch_floating(dtype, "gated_delta_rule backward", [&](auto type) {
     using T = decltype(type);
-    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_args<T>(c);
+    cpu::GatedDeltaRuleArgs<T> a = gated_delta_rule_backward_args<T>(c, starts);
     scratch.give(a);
-    a.chunk_states = c.saved->data<T>();
-    a.dout = c.dout->data<T>();
-    a.dfinal_state = c.dfinal_state->data<T>();
-    a.dq = c.dq->data<T>();
-    a.dk = c.dk->data<T>();
-    a.dv = c.dv->data<T>();
-    a.dg = c.dg->data<T>();
-    a.dbeta = c.dbeta->data<T>();
-    a.dinitial_state = out<T>(c.dinitial_state);
     a.workspace = workspace.data<T>();
     cpu::gated_delta_rule_bwd_cpu(a);
   });

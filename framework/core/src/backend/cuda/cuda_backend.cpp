@@ -14,6 +14,7 @@ void register_all(CoreKernels& k) {
   register_selective_scan(k);
   register_causal_conv(k);
   register_ssd(k);
+  register_gated_delta_rule(k);
 }
 
 }  // namespace strata::cuda_backend

@@ -26,6 +26,7 @@ void register_attention(CoreKernels& k);
 void register_selective_scan(CoreKernels& k);
 void register_causal_conv(CoreKernels& k);
 void register_ssd(CoreKernels& k);
+void register_gated_delta_rule(CoreKernels& k);
 
 void register_all(CoreKernels& k);
 
