@@ -24,6 +24,17 @@ struct DeltaRuleStep {
   __device__ T decay(std::int64_t t) const { return fresh(t) ? T(0) : T(exp(a.g[bth(t)])); }
 };
 
+// Why the kernels cannot take these shapes, or "".
+template <class T>
+std::string delta_rule_unsupported(const GatedDeltaRuleArgs<T>& a) {
+  if (a.key_dim > kDeltaRuleMaxKeyDim)
+    return "key_dim = " + std::to_string(a.key_dim) + " is above the CUDA kernel's " +
+           std::to_string(kDeltaRuleMaxKeyDim);
+  if (a.value_dim > 1024) return "value_dim = " + std::to_string(a.value_dim) + " is above 1024 (a thread per column)";
+  if (a.key_heads < 1 || a.heads % a.key_heads != 0) return "heads must be a multiple of key_heads";
+  return {};
+}
+
 // k_row, q_row [K] = k[b, t, hk, :], q[b, t, hk, :] (q_row may be null), by the whole
 // block, which it synchronises before (the rows may still be read) and after.
 template <class T>

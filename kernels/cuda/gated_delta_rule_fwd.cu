@@ -66,18 +66,10 @@ std::string launch(const GatedDeltaRuleArgs<T>& a) {
 
 template <class T>
 std::string gated_delta_rule_fwd_cuda(const GatedDeltaRuleArgs<T>& a, int device) {
-  if (a.key_dim > kDeltaRuleMaxKeyDim)
-    return "key_dim = " + std::to_string(a.key_dim) + " is above the CUDA kernel's " +
-           std::to_string(kDeltaRuleMaxKeyDim);
-  if (a.value_dim > 1024) return "value_dim = " + std::to_string(a.value_dim) + " is above 1024 (a thread per column)";
-  if (a.key_heads < 1 || a.heads % a.key_heads != 0) return "heads must be a multiple of key_heads";
+  if (auto e = delta_rule_unsupported(a); !e.empty()) return e;
   if (a.batch * a.heads == 0 || a.value_dim == 0) return {};
   if (auto e = use_device(device); !e.empty()) return e;
-  if constexpr (sizeof(T) == 4) {
-    if (a.key_dim <= 32) return launch<T, 32>(a);
-    if (a.key_dim <= 64) return launch<T, 64>(a);
-  }
-  return launch<T, 128>(a);
+  return with_state_bound<T>(a.key_dim, [&](auto bound) { return launch<T, decltype(bound)::value>(a); });
 }
 
 template std::string gated_delta_rule_fwd_cuda<float>(const GatedDeltaRuleArgs<float>&, int);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace strata::kernels::cuda {
 
@@ -48,6 +49,18 @@ inline std::string use_device(int device) {
 }
 // The status of the launches just issued (configuration errors; faults surface later).
 inline std::string launch_status() { return describe(cudaGetLastError()); }
+
+// f(std::integral_constant<int, kMax>{}) for the smallest per-thread register array that
+// holds n values: 32, 64 or 128 for f32; 128 for f64 (fewer instantiations of the slower,
+// test-only type). The recurrent kernels (SSD, the gated delta rule) keep a state row there.
+template <class T, class F>
+std::string with_state_bound(std::int64_t n, F&& f) {
+  if constexpr (sizeof(T) == 4) {
+    if (n <= 32) return f(std::integral_constant<int, 32>{});
+    if (n <= 64) return f(std::integral_constant<int, 64>{});
+  }
+  return f(std::integral_constant<int, 128>{});
+}
 
 // Sum / max over a warp with shuffles (every lane gets the result).
 template <class T>

@@ -196,19 +196,12 @@ std::string launch(const SsdArgs<T>& a) {
 
 template <class T>
 std::string ssd_bwd_cuda(const SsdArgs<T>& a, int device) {
-  if (a.d_state > kSsdMaxState)
-    return "d_state = " + std::to_string(a.d_state) + " is above the CUDA SSD kernel's " + std::to_string(kSsdMaxState);
-  if (a.head_dim > 1024 || a.d_state > 1024) return "head_dim = " + std::to_string(a.head_dim) + " is above 1024";
-  if (a.groups < 1 || a.heads % a.groups != 0) return "heads must be a multiple of groups";
+  if (auto e = ssd_unsupported(a); !e.empty()) return e;
   if (a.seq_len > 0 && (!a.chunk_states || !a.workspace))
     return "ssd_bwd_cuda needs the forward's chunk_states and a workspace";
   if (a.batch * a.heads == 0 || a.head_dim == 0) return {};
   if (auto e = use_device(device); !e.empty()) return e;
-  if constexpr (sizeof(T) == 4) {
-    if (a.d_state <= 32) return launch<T, 32>(a);
-    if (a.d_state <= 64) return launch<T, 64>(a);
-  }
-  return launch<T, 128>(a);
+  return with_state_bound<T>(a.d_state, [&](auto bound) { return launch<T, decltype(bound)::value>(a); });
 }
 
 template std::string ssd_bwd_cuda<float>(const SsdArgs<float>&, int);

@@ -24,6 +24,16 @@ struct SsdStep {
   __device__ T decay(std::int64_t t) const { return fresh(t) ? T(0) : T(exp(dt(t) * a.A[h])); }
 };
 
+// Why the kernels cannot take these shapes, or "".
+template <class T>
+std::string ssd_unsupported(const SsdArgs<T>& a) {
+  if (a.d_state > kSsdMaxState)
+    return "d_state = " + std::to_string(a.d_state) + " is above the CUDA SSD kernel's " + std::to_string(kSsdMaxState);
+  if (a.head_dim > 1024) return "head_dim = " + std::to_string(a.head_dim) + " is above 1024 (one thread per row)";
+  if (a.groups < 1 || a.heads % a.groups != 0) return "heads must be a multiple of groups";
+  return {};
+}
+
 // b_row, c_row [N] = B[b, t, g, :], C[b, t, g, :] (c_row may be null), by the whole block,
 // which it synchronises twice: before (the rows may still be read) and after.
 template <class T>
