@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/token_input.h"
 #include "strata/plugin_loader.h"
 #include "strata/testing/component_check.h"
@@ -30,6 +31,7 @@ int check_command(const CheckOptions& options) {
   testing::ComponentCheckOptions check;
   check.d_model = options.d_model;
   check.seq_len = options.seq_len;
+  if (!options.device.empty()) check.devices.push_back(device_option(options.device));
   const testing::CheckReport report = testing::check_component(registry, kind, config, check);
   std::cout << "strata check " << to_string(kind) << " " << options.type << " (from "
             << registry.origin_of(kind, options.type).path << ")\n"

@@ -185,6 +185,7 @@ struct CheckOptions {
   std::string kind;  // "": the kind that has a component named `type`
   std::int64_t d_model = 8;
   std::int64_t seq_len = 7;
+  std::string device;  // "": the CPU only; else also compare against the CPU on this device
   CommonOptions common;
 };
 int check_command(const CheckOptions& options);

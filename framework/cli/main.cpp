@@ -308,6 +308,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mixer", "ffn", "block", "optimizer"}));
   check_app->add_option("--d-model", check.d_model, "model width for the checks")->check(CLI::Range(1, 4096));
   check_app->add_option("--seq-len", check.seq_len, "sequence length for the checks")->check(CLI::Range(1, 4096));
+  check_app->add_option("--device", check.device,
+                        "also run the component on cuda or cuda:N and compare it with the CPU (f64)");
   check_app->add_option("--set", check.common.overrides, "a key of the component: --set kernel_size=3 (repeatable)")
       ->allow_extra_args(false);
   check.common.add_plugin_flags(*check_app);

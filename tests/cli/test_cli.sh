@@ -286,6 +286,8 @@ strata_expect 2 generate_not_checkpoint generate "$WORK" --prompt "1"
 has stderr "not a checkpoint"
 strata_expect 2 generate_bad_device generate "$RUN1/checkpoint" --prompt "1" --device tpu
 has stderr "--device tpu: unknown device 'tpu'"
+strata_expect 2 check_bad_device check mlp --device gpu
+has stderr "--device gpu: unknown device 'gpu'"
 strata_expect 2 eval_bad_device eval "$RUN1/checkpoint" --device cuda:x
 has stderr "--device cuda:x: unknown device 'cuda:x'"
 if grep -qE '^cuda: (not built|built, 0 device)' "$WORK/backends_cuda_line.stdout"; then

@@ -118,4 +118,13 @@ PY
     --device cuda
   cmp -s "$WORK/${m}_generate_cpu.stdout" "$WORK/${m}_generate_gpu.stdout" || fail "$m decoding on the GPU differs"
 done
-echo "ok: jamba_tiny, Mamba-2 and Gated DeltaNet on the GPU"
+# strata check --device: every built-in mixer and ffn (and the example plugin's fused
+# shortconv, whose own CUDA kernel the emulated GPU cannot run: it links the real CUDA
+# runtime) equals the CPU in f64, forward, gradients and decoding
+components=(attention mamba mamba2 gated_deltanet moe mlp)
+[[ -n "${STRATA_GPU_EMULATED:-}" ]] || components+=(shortconv)
+for c in "${components[@]}"; do
+  strata_expect 0 check_$c check $c --device cuda
+  has stdout "PASS on cuda:0 (f64): equals the CPU"
+done
+echo "ok: jamba_tiny, Mamba-2 and Gated DeltaNet on the GPU; components equal the CPU there"

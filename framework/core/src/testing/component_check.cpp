@@ -140,6 +140,70 @@ std::string check_packed_documents(const Built& m, const Tensor& x, bool& passed
          " tokens): outputs and gradients within " + fmt(std::max(worst, 1e-300));
 }
 
+// The component built again from the same seed (the CPU check's f64 copy) on `device`: its
+// forward, the gradients of the input and of every parameter, and (mixers with a state)
+// token-by-token decoding, each against the CPU. Returns what was compared; clears
+// `passed` on a difference beyond round-off.
+std::string check_on_device(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
+                            const ComponentCheckOptions& o, const Tensor& x, Device device, bool& passed) {
+  Generator gen_cpu(o.seed), gen_dev(o.seed), weights(o.seed + 200);
+  const Built cpu = build(registry, kind, config, o, DType::f64, gen_cpu);
+  const Built dev = build(registry, kind, config, o, DType::f64, gen_dev);
+  dev.module->to(device);
+  const Tensor w = Tensor::randn(x.shape(), weights, DType::f64);
+  struct Run {
+    Tensor y, dx;
+    std::vector<Tensor> grads;
+  };
+  const auto run = [&](const Built& m, Device on) {
+    Run r;
+    const Tensor xi = x.to(on).detach().requires_grad_();
+    StepContext ctx(false, nullptr);
+    r.y = m.forward(xi, ctx);
+    sum(mul(r.y, w.to(on))).backward();
+    r.dx = xi.grad();
+    for (const NamedParameter& p : m.module->named_parameters()) r.grads.push_back(p.tensor.grad());
+    m.module->zero_grad();
+    return r;
+  };
+  const Run want = run(cpu, Device::cpu()), got = run(dev, device);
+  double worst = 0;
+  std::string where;
+  const auto note = [&](const Tensor& a, const Tensor& b, const std::string& what) {
+    if (a.defined() != b.defined()) {
+      worst = std::max(worst, 1.0), where = what + " (defined on one device only)";
+      return;
+    }
+    if (!a.defined()) return;
+    double scale = 1;
+    for (double v : b.to_vector<double>()) scale = std::max(scale, std::abs(v));
+    if (const double d = max_abs_diff(a, b) / scale; d > worst) worst = d, where = what;
+  };
+  note(got.y, want.y, "output");
+  note(got.dx, want.dx, "input gradient");
+  const auto params = cpu.module->named_parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) note(got.grads[i], want.grads[i], "gradient of " + params[i].name);
+  std::string decoded;
+  if (dev.mixer) {
+    autograd::NoGradGuard no_grad;
+    if (auto state = dev.mixer->make_state(x.size(0))) {
+      std::vector<Tensor> steps;
+      for (std::int64_t t = 0; t < x.size(1); ++t) {
+        StepContext ctx(false, nullptr);
+        steps.push_back(dev.mixer->forward_step(x.slice(1, t, t + 1).to(device), *state, ctx));
+      }
+      note(concat(steps, 1), want.y, "token-by-token decoding");
+      decoded = ", decoding";
+    }
+  }
+  if (worst > 1e-9) {
+    passed = false;
+    return "the " + where + " differs from the CPU's by " + fmt(worst) + " (relative)";
+  }
+  return "output, input and " + std::to_string(params.size()) + " parameter gradients" + decoded +
+         " within " + fmt(std::max(worst, 1e-300)) + " of the CPU's";
+}
+
 }  // namespace
 
 CheckReport check_component(const ComponentRegistry& registry, ComponentKind kind, const Config& config,
@@ -283,6 +347,12 @@ CheckReport check_component(const ComponentRegistry& registry, ComponentKind kin
         }
         item.detail = "state " + std::to_string(state->size_bytes()) + " bytes for batch " + std::to_string(B);
       }
+    }));
+  }
+  for (const Device device : o.devices) {
+    if (device.is_cpu()) continue;
+    report.items.push_back(run_check("on " + device.to_string() + " (f64): equals the CPU", [&](CheckItem& item) {
+      item.detail = check_on_device(registry, kind, config, o, x, device, item.passed);
     }));
   }
   return report;

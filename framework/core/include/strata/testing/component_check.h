@@ -18,6 +18,7 @@
 
 #include "strata/component_kind.h"
 #include "strata/config.h"
+#include "strata/device.h"
 #include "strata/registry.h"
 
 namespace strata::testing {
@@ -49,6 +50,10 @@ struct ComponentCheckOptions {
   // Optimizers: the steps and learning rate of the quadratic (it must fall below 5%).
   int optimizer_steps = 300;
   double optimizer_lr = 0.02;
+  // Devices besides the CPU to check the component on (e.g. cuda:0): in f64, its forward,
+  // input and parameter gradients (and a mixer's token-by-token decoding) must equal the
+  // CPU's from the same initialisation. Empty: the CPU only.
+  std::vector<Device> devices;
 };
 
 // Validates `type` plus "key=value" assignments (its own keys, e.g. "kernel_size=3") into
