@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
       clip_grad_norm(params, e.train.number("grad_clip"));
       optimizer.step(e.train.number("lr"));
       model.after_step();
+      synchronize(device);  // a GPU step ends when its last kernel does
       if (s >= warmup) step_ms.push_back(ms_since(start));
     }
     const double train_peak_mib = double(memory.stats().peak_allocated_bytes) / double(1 << 20);

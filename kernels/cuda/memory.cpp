@@ -26,6 +26,11 @@ std::string memory_info(int device, DeviceMemoryInfo* info) {
   return {};
 }
 
+std::string synchronize(int device) {
+  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
+  return describe(cudaDeviceSynchronize());
+}
+
 std::string malloc_on(int device, std::size_t bytes, void** ptr) {
   if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
   return describe(cudaMalloc(ptr, bytes));

@@ -19,6 +19,8 @@ struct DeviceMemoryInfo {
 std::string memory_info(int device, DeviceMemoryInfo* info);
 
 std::string malloc_on(int device, std::size_t bytes, void** ptr);
+// Waits for every kernel issued on `device`.
+std::string synchronize(int device);
 std::string free_on(int device, void* ptr);
 
 enum class CopyKind { host_to_device, device_to_host, device_to_device };

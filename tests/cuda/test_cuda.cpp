@@ -32,6 +32,9 @@ TEST_CASE("cuda: asking for a GPU where none is visible is a DeviceError", "[cud
   REQUIRE_THROWS_AS(Tensor::zeros({4}, DType::f32, Device::cuda(0)), DeviceError);
   Generator gen(1);
   REQUIRE_THROWS_AS(Tensor::randn({4}, gen, DType::f32, 0.0, 1.0, Device::cuda(0)), DeviceError);
+  REQUIRE_THROWS_AS(synchronize(Device::cuda(0)), DeviceError);
+  REQUIRE_THROWS_AS(cuda_memory(Device::cuda(0)), DeviceError);
+  CHECK_NOTHROW(synchronize(Device::cpu()));
 }
 
 TEST_CASE("cuda: device names parse, and anything else is a ValueError", "[cuda]") {

@@ -25,6 +25,7 @@ TEST_CASE("cuda gpu: fill and round trip match the CPU", "[cuda]") {
   }
   Generator gen(1);
   const Tensor x = Tensor::randn({257, 33}, gen);
+  CHECK_NOTHROW(synchronize(Device::cuda(0)));
   const Tensor back = x.to(Device::cuda(0)).to(Device::cpu());
   CHECK(back.to_vector<float>() == x.to_vector<float>());
   // a transposed view crosses as its values

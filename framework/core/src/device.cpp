@@ -69,4 +69,15 @@ CudaMemory cuda_memory(Device device) {
 #endif
 }
 
+void synchronize(Device device) {
+  if (device.is_cpu()) return;
+  check_available(device);
+#ifdef STRATA_WITH_CUDA
+  if (const std::string e = kernels::cuda::synchronize(device.index); !e.empty())
+    throw DeviceError(device.to_string() + " failed: " + e,
+                      "a kernel issued earlier failed (launches are asynchronous): rerun with CUDA_LAUNCH_BLOCKING=1 "
+                      "to find it");
+#endif
+}
+
 }  // namespace strata

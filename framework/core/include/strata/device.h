@@ -35,6 +35,10 @@ bool built_with_cuda();
 // Number of usable CUDA devices; 0 without CUDA support, driver or GPU.
 int cuda_device_count();
 
+// Waits until every kernel issued on `device` has finished (kernels run asynchronously on
+// a GPU; a timing that ends without this misses their time). A no-op on the CPU.
+void synchronize(Device device);
+
 // A GPU's memory now: free and total bytes, and whether it is the host's memory (an
 // integrated GPU such as the DGX Spark's GB10, whose 128 GB serve CPU and GPU alike: what
 // one uses, the other cannot). DeviceError for a device this machine does not have.
