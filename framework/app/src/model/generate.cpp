@@ -90,18 +90,20 @@ GenerateResult generate(Model& model, const Tensor& prompt, const GenerateOption
   using clock = std::chrono::steady_clock;
 
   // The model's device decodes (its decode state lives there); sampling reads the last
-  // logits on the host, one [B, T', V] copy per step.
+  // position's logits on the host, one [B, 1, V] copy per step.
   const Device device = model.device();
   Tensor input = prompt.to(device);
   for (std::int64_t step = 0; step < options.max_new_tokens; ++step) {
     const auto start = clock::now();
-    const Tensor logits = model.forward_step(input, state, ctx).to(Device::cpu()).to(DType::f32).contiguous();
-    const float* last = logits.data<float>() + (logits.size(1) - 1) * V;
+    const Tensor out = model.forward_step(input, state, ctx);  // [B, T', V]
+    const Tensor last_logits =  // [B, 1, V] on the host
+        out.slice(1, out.size(1) - 1, out.size(1)).to(Device::cpu()).to(DType::f32).contiguous();
+    const float* last = last_logits.data<float>();
     std::vector<std::int64_t> next(B);
     for (std::int64_t b = 0; b < B; ++b) {
       // A finished sequence keeps feeding its stop token; its outputs are dropped.
       next[b] = done[b] ? options.stop_token
-                        : sample_token({last + b * logits.size(1) * V, std::size_t(V)}, options.sampling, gen);
+                        : sample_token({last + b * V, std::size_t(V)}, options.sampling, gen);
       if (!done[b]) result.tokens[b].push_back(next[b]);
       if (next[b] == options.stop_token) done[b] = true;
     }

@@ -131,8 +131,8 @@ Device Module::device() const {
     seen = true;
   });
   if (seen) return found;
-  for (const NamedBuffer& b : named_buffers()) return b.tensor.device();
-  return found;
+  const std::vector<NamedBuffer> buffers = named_buffers();
+  return buffers.empty() ? found : buffers.front().tensor.device();
 }
 
 void Module::train(bool on) {
