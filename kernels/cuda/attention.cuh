@@ -166,13 +166,6 @@ std::string with_head_dim_bound(std::int64_t d, F&& f) {
          std::to_string(kAttentionMaxHeadDim);
 }
 
-// Lets `kernel` launch with `bytes` of dynamic shared memory (past 48 KiB needs opt-in).
-template <class Kernel>
-std::string allow_shared_memory(Kernel kernel, std::size_t bytes) {
-  if (bytes <= 48 * 1024) return {};
-  return describe(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
-}
-
 template <class T>
 std::string check_heads(const AttentionArgs<T>& a) {
   if (a.n_kv_heads <= 0 || a.n_heads % a.n_kv_heads != 0)

@@ -173,11 +173,7 @@ std::string launch(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t width = a.value_dim > a.key_dim ? a.value_dim : a.key_dim;
   const int threads = int((width + kWarp - 1) / kWarp * kWarp);
   const std::size_t bytes = std::size_t(a.value_dim * a.key_dim + 2 * a.key_dim + 2 * a.value_dim) * sizeof(T);
-  if (bytes > 48 * 1024) {
-    const cudaError_t e = cudaFuncSetAttribute(gated_delta_rule_bwd_kernel<T, kMax>,
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-    if (e != cudaSuccess) return describe(e);
-  }
+  if (auto e = allow_shared_memory(gated_delta_rule_bwd_kernel<T, kMax>, bytes); !e.empty()) return e;
   gated_delta_rule_bwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads, bytes>>>(a);
   if (auto e = launch_status(); !e.empty()) return e;
   const std::int64_t key_terms = a.batch * a.seq_len * a.key_heads * a.key_dim;

@@ -8,6 +8,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -49,6 +50,13 @@ inline std::string use_device(int device) {
 }
 // The status of the launches just issued (configuration errors; faults surface later).
 inline std::string launch_status() { return describe(cudaGetLastError()); }
+
+// Lets `kernel` launch with `bytes` of dynamic shared memory (past 48 KiB needs opt-in).
+template <class Kernel>
+std::string allow_shared_memory(Kernel kernel, std::size_t bytes) {
+  if (bytes <= 48 * 1024) return {};
+  return describe(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+}
 
 // f(std::integral_constant<int, kMax>{}) for the smallest per-thread register array that
 // holds n values: 32, 64 or 128 for f32; 128 for f64 (fewer instantiations of the slower,

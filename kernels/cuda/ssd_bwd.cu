@@ -179,11 +179,7 @@ std::string launch(const SsdArgs<T>& a) {
   const std::int64_t width = a.head_dim > a.d_state ? a.head_dim : a.d_state;
   const int threads = int((width + kWarp - 1) / kWarp * kWarp);
   const std::size_t bytes = std::size_t(a.head_dim * a.d_state + 2 * a.d_state + 2 * a.head_dim) * sizeof(T);
-  if (bytes > 48 * 1024) {
-    const cudaError_t e =
-        cudaFuncSetAttribute(ssd_bwd_kernel<T, kMax>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-    if (e != cudaSuccess) return describe(e);
-  }
+  if (auto e = allow_shared_memory(ssd_bwd_kernel<T, kMax>, bytes); !e.empty()) return e;
   ssd_bwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads, bytes>>>(a);
   if (auto e = launch_status(); !e.empty()) return e;
   const std::int64_t group_terms = a.batch * a.seq_len * a.groups * a.d_state;

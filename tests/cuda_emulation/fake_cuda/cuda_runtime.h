@@ -408,21 +408,22 @@ T atomicCAS(T* address, T compare, T value) {
   std::atomic_ref<T>(*address).compare_exchange_strong(compare, value);
   return compare;
 }
-template <class T>
-T atomicMax(T* address, T value) {
+// Stores `value` where `replaces(value, old)`; returns the old value.
+template <class T, class Replaces>
+T atomic_replace_if(T* address, T value, Replaces replaces) {
   std::atomic_ref<T> ref(*address);
   T old = ref.load();
-  while (old < value && !ref.compare_exchange_weak(old, value)) {
+  while (replaces(value, old) && !ref.compare_exchange_weak(old, value)) {
   }
   return old;
 }
 template <class T>
+T atomicMax(T* address, T value) {
+  return atomic_replace_if(address, value, [](T v, T old) { return old < v; });
+}
+template <class T>
 T atomicMin(T* address, T value) {
-  std::atomic_ref<T> ref(*address);
-  T old = ref.load();
-  while (value < old && !ref.compare_exchange_weak(old, value)) {
-  }
-  return old;
+  return atomic_replace_if(address, value, [](T v, T old) { return v < old; });
 }
 
 template <class T>

@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include "backend/cpu/cpu_backend.h"
 #include "kernels/cpu/gemm.h"
@@ -28,11 +27,13 @@ void check_blas_range(const GemmCall& c) {
                        "split the product into smaller ones");
 }
 
-// The first `count` elements from p, rounded to TF32 (the tf32 policy's operands).
-std::vector<float> rounded_to_tf32(const float* p, std::int64_t count) {
-  std::vector<float> out(static_cast<std::size_t>(count));
+// The first `count` elements from p, rounded to TF32 (the tf32 policy's operands), in a
+// tensor from the caching allocator (a training step asks for the same sizes every time).
+Tensor rounded_to_tf32(const float* p, std::int64_t count) {
+  Tensor out = Tensor::empty({count}, DType::f32);
+  float* o = out.data<float>();
 #pragma omp parallel for schedule(static) if (count > (1 << 16))
-  for (std::int64_t i = 0; i < count; ++i) out[std::size_t(i)] = kernels::round_to_tf32(p[i]);
+  for (std::int64_t i = 0; i < count; ++i) o[i] = kernels::round_to_tf32(p[i]);
   return out;
 }
 
@@ -65,13 +66,13 @@ void run_gemm(const GemmCall& c) {
   g.beta = Acc(c.beta);
   g.c = c.c->data<Acc>();
   g.ldc = c.ldc;
-  std::vector<float> a_tf32, b_tf32;  // the operands rounded to TF32 (tf32 policy), same layout
+  Tensor a_tf32, b_tf32;  // the operands rounded to TF32 (tf32 policy), same layout
   if constexpr (std::is_same_v<T, float>) {
     if (c.tf32) {
       a_tf32 = rounded_to_tf32(g.a, operand_extent(c.trans_a ? c.k : c.m, c.trans_a ? c.m : c.k, c.lda, c.a_offsets));
       b_tf32 = rounded_to_tf32(g.b, operand_extent(c.trans_b ? c.n : c.k, c.trans_b ? c.k : c.n, c.ldb, c.b_offsets));
-      g.a = a_tf32.data();
-      g.b = b_tf32.data();
+      g.a = a_tf32.data<float>();
+      g.b = b_tf32.data<float>();
     }
   }
   if (c.count > 1) {
@@ -104,14 +105,14 @@ cpu::GroupedGemmArgs<T, Acc> grouped_args(const GroupedGemmCall& c) {
 
 // Under the tf32 policy: x, w and dy (when given) rounded to TF32, held for the call.
 struct Tf32Operands {
-  std::vector<float> x, w, dy;
+  Tensor x, w, dy;
   Tf32Operands(const GroupedGemmCall& c, cpu::GroupedGemmArgs<float>& a) {
     x = rounded_to_tf32(a.x, c.rows * c.in);
     w = rounded_to_tf32(a.w, c.groups * c.out * c.in);
-    a.x = x.data(), a.w = w.data();
+    a.x = x.data<float>(), a.w = w.data<float>();
     if (a.dy) {
       dy = rounded_to_tf32(a.dy, c.rows * c.out);
-      a.dy = dy.data();
+      a.dy = dy.data<float>();
     }
   }
 };
