@@ -2,7 +2,8 @@
 // training step runs, dtype conversions included), one JSON line per case:
 //   gemm: linear (x w^T) at transformer shapes, bf16 mixed precision and strict f32:
 //         TFLOP/s and the fraction of the GPU's dense bf16 peak;
-//   attention: causal flash attention forward + backward, f32: TFLOP/s;
+//   attention: causal flash attention forward + backward, f32 and the bf16 policy (cuDNN):
+//         TFLOP/s;
 //   selective_scan: forward + backward, f32: GB/s of the bytes it must move, and the
 //         fraction of the GPU's memory bandwidth.
 // Peaks come from a table of known GPUs (datasheet figures, dense, no sparsity); unknown
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "strata/autograd.h"
+#include "strata/backend.h"
 #include "strata/ops.h"
 #include "strata/precision.h"
 #include "strata/random.h"
@@ -30,6 +32,12 @@ using bench::median;
 using bench::ms_since;
 
 namespace {
+
+// The backend that ran the attention forward last ("cuda": the own kernel, "cudnn").
+std::string g_attention_backend;
+void note_attention_backend(const backend::OpEntry& op, Device, const backend::DTypeList&, const std::string& backend) {
+  if (op.name() == "attention") g_attention_backend = backend;
+}
 
 struct GpuPeaks {
   const char* name_contains;
@@ -125,23 +133,28 @@ int main(int argc, char** argv) {
     }
   }
 
-  // ---- attention: causal, f32, forward + backward -------------------------------------
-  {
+  // ---- attention: causal, forward + backward, f32 (own kernel) and bf16 (the policy:
+  // cuDNN's fused attention where the build has it, else the own kernel in f32) ----------
+  for (const Precision p : {Precision::f32, Precision::bf16}) {
     const std::int64_t B = quick ? 1 : 4, H = quick ? 2 : 16, T = quick ? 128 : 2048, d = 64;
     Tensor q = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev).requires_grad_();
     Tensor k = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev).requires_grad_();
     Tensor v = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev).requires_grad_();
     const Tensor dout = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev);
+    const PrecisionGuard guard(p);
+    backend::set_call_observer(note_attention_backend);
     const double ms = time_ms(warmup, repeats, [&] {
       const Tensor out = attention(q, k, v);
       out.backward(dout);
     });
+    backend::set_call_observer(nullptr);
     // forward 4 B H T^2 d / 2 (causal), backward 2.5 times that (FlashAttention-2's count)
     const double flop = 3.5 * 4.0 * double(B * H) * double(T) * double(T) * double(d) / 2.0;
     const double tflops = flop / (ms * 1e-3) / 1e12;
-    std::cout << nlohmann::json{{"case", "attention"}, {"gpu", gpu}, {"dtype", "f32"}, {"batch", B},
-                                {"heads", H},          {"seq_len", T}, {"head_dim", d}, {"ms", ms},
-                                {"tflops", tflops}}
+    std::cout << nlohmann::json{{"case", "attention"}, {"gpu", gpu},   {"precision", precision_name(p)},
+                                {"batch", B},          {"heads", H},   {"seq_len", T},
+                                {"head_dim", d},       {"ms", ms},     {"tflops", tflops},
+                                {"backend", g_attention_backend}}
                      .dump()
               << "\n";
   }

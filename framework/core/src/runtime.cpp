@@ -2,6 +2,9 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "strata/device.h"
+#ifdef STRATA_WITH_CUDA
+#include "kernels/cuda/attention_cudnn.h"
+#endif
 
 namespace strata {
 
@@ -23,6 +26,9 @@ std::string build_info() {
   s += ")\n";
   s += std::string("cuda: ") +
        (built_with_cuda() ? "built, " + std::to_string(cuda_device_count()) + " device(s)" : "not built");
+#ifdef STRATA_WITH_CUDA
+  s += ", bf16 attention: " + kernels::cuda::cudnn_description();
+#endif
   return s;
 }
 

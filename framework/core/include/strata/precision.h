@@ -10,7 +10,9 @@
 // The policy, one row per kind of op (docs/precision.md gives the reasons):
 //   linear, grouped_matmul (projections, LM head, experts): operands rounded to bf16,
 //       products accumulated and returned in f32 (oneDNN on AVX512-BF16 / AMX);
-//   attention, matmul: in their inputs' dtype (f32): the CPU flash kernel has no bf16 path;
+//   attention: bf16 operands, f32 statistics, f32 results where the backend has a fused bf16
+//       kernel that takes the call (cuDNN on a GPU); else f32 (the CPU flash kernel has none);
+//   matmul: in its inputs' dtype;
 //   norms, softmax, cross-entropy, the selective scan and its state, conv, reductions,
 //   elementwise ops: f32;
 //   parameters (master weights), gradients and AdamW state: f32.

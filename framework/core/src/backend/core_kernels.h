@@ -258,7 +258,11 @@ inline bool bf16_operands_f32_results(const GroupedGemmCall& c) {
 // ---- sequence mixers --------------------------------------------------------------------
 
 // Flash attention over q [B, T, Hq, d], k, v [B, S, Hkv, d] (heads packed): out [B, T, Hq, d]
-// and lse [B, Hq, T] from the forward; the backward reads both and writes dq, dk, dv.
+// and lse [B, Hq, T] from the forward; the backward reads both and writes dq, dk, dv. out,
+// dout and the gradients are in q's dtype; lse too, except f32 for bf16 / f16 q (the
+// softmax statistics, whatever the backend keeps there for its own backward). Under the
+// bf16 policy the op asks `supported` with empty bf16 placeholders for q, k and v, so a
+// `supports` predicate reads the call's sizes and options and q's device and dtype only.
 struct AttentionCall {
   std::int64_t batch = 0, q_len = 0, kv_len = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   std::int64_t query_offset = 0, window = 0;

@@ -15,6 +15,7 @@
 #include "strata/ops/shape_ops.h"
 #include "strata/ops/softmax.h"
 #include "strata/packing.h"
+#include "strata/precision.h"
 #include "tensor_internal.h"
 
 namespace strata {
@@ -89,25 +90,45 @@ core_kernels::AttentionCall attention_call(const Dims& dims, const AttentionOpti
           .v = &v};
 }
 
+// The dtype attention computes in. Under the bf16 policy, f32 inputs run in bf16 where the
+// backend has a fused bf16 kernel that takes the call (cuDNN's on a GPU: tensor cores, half
+// the memory traffic); elsewhere, and for every other input, in the inputs' dtype (the
+// CPU's flash kernel has no bf16 path: docs/precision.md).
+DType attention_dtype(const core_kernels::AttentionCall& call, Device device) {
+  if (call.q->dtype() != DType::f32 || compute_precision() != Precision::bf16) return call.q->dtype();
+  const Tensor placeholder = Tensor::empty({0}, DType::bf16, device);
+  core_kernels::AttentionCall reduced = call;
+  reduced.q = reduced.k = reduced.v = &placeholder;
+  return core_kernels::table().attention.supported(device, reduced) ? DType::bf16 : DType::f32;
+}
+
 Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Dims& dims,
                        const AttentionOptions& o) {
   const Tensor q = detail::heads_packed(q_in), k = detail::heads_packed(k_in), v = detail::heads_packed(v_in);
   const Device device = q.device();
-  Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, q.dtype(), device);
-  Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, q.dtype(), device);
-  core_kernels::AttentionCall call = attention_call(dims, o, q, k, v);
+  const DType dtype = q.dtype();
+  const DType compute = attention_dtype(attention_call(dims, o, q, k, v), device);
+  // The operands in the compute dtype: q, k, v themselves, or their bf16 copies (detached:
+  // the op records its own backward against q, k, v).
+  const auto operand = [&](const Tensor& t) { return compute == dtype ? t : detail::bf16_operand(t); };
+  const Tensor qc = operand(q), kc = operand(k), vc = operand(v);
+  const DType stats_dtype = is_reduced_precision(compute) ? DType::f32 : compute;
+  Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, compute, device);
+  Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, stats_dtype, device);
+  core_kernels::AttentionCall call = attention_call(dims, o, qc, kc, vc);
   call.out = &out;
   call.lse = &lse;
   core_kernels::table().attention.run(device, call);
-  autograd::record("attention", {q, k, v}, {out},
-                   [qs = SavedTensor(q), ks = SavedTensor(k), vs = SavedTensor(v), outs = SavedTensor(out),
-                    lses = SavedTensor(lse), dims, o](const BackwardArgs& a) {
-                     const Tensor dout = a.grad().contiguous();
+  const Tensor result = compute == dtype ? out : out.to(dtype);
+  autograd::record("attention", {q, k, v}, {result},
+                   [qs = SavedTensor(qc), ks = SavedTensor(kc), vs = SavedTensor(vc), outs = SavedTensor(out),
+                    lses = SavedTensor(lse), dims, o, dtype, compute](const BackwardArgs& a) {
+                     const Tensor dout = a.grad().to(compute).contiguous();
                      const Tensor qt = qs.get(), kt = ks.get(), vt = vs.get();
                      Tensor saved_out = outs.get(), saved_lse = lses.get();  // read, not modified
-                     Tensor dq = Tensor::empty(qt.shape(), dout.dtype(), dout.device());
-                     Tensor dk = Tensor::empty(kt.shape(), dout.dtype(), dout.device());
-                     Tensor dv = Tensor::empty(vt.shape(), dout.dtype(), dout.device());
+                     Tensor dq = Tensor::empty(qt.shape(), compute, dout.device());
+                     Tensor dk = Tensor::empty(kt.shape(), compute, dout.device());
+                     Tensor dv = Tensor::empty(vt.shape(), compute, dout.device());
                      core_kernels::AttentionCall grad = attention_call(dims, o, qt, kt, vt);
                      grad.out = &saved_out;
                      grad.lse = &saved_lse;
@@ -116,9 +137,10 @@ Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_i
                      grad.dk = &dk;
                      grad.dv = &dv;
                      core_kernels::table().attention_backward.run(dout.device(), grad);
-                     return std::vector<Tensor>{dq, dk, dv};
+                     if (compute == dtype) return std::vector<Tensor>{dq, dk, dv};
+                     return std::vector<Tensor>{dq.to(dtype), dk.to(dtype), dv.to(dtype)};
                    });
-  return out;
+  return result;
 }
 
 // softmax(scale * Q K^T + mask) V with every [T, S] score matrix stored, from

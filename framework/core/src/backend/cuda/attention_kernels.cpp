@@ -1,10 +1,13 @@
-// CUDA kernels of flash attention, forward and backward (kernels/cuda/attention.h), f32 and
-// f64 up to head_dim 256. Deterministic: no atomics. The backward's D = rowsum(dO * O)
-// workspace and the device copy of the packed documents' starts (which ops keep on the
-// host) are allocated here.
+// CUDA kernels of flash attention, forward and backward: the own kernel (kernels/cuda/
+// attention.h), f32 and f64 up to head_dim 256, and cuDNN's fused attention (kernels/cuda/
+// attention_cudnn.h) for bf16 and f16 in the shapes cuDNN takes. Both deterministic. The
+// workspaces and the device copy of the packed documents' starts (which ops keep on the
+// host) are allocated here, from the caching allocator.
 #include "backend/cuda/cuda_backend.h"
 #include "backend/kernel_args.h"
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_cudnn.h"
+#include "strata/autograd.h"
 
 namespace strata::cuda_backend {
 
@@ -38,6 +41,64 @@ void attention_backward(const AttentionCall& c) {
   });
 }
 
+// The call as cuDNN's shape; false when it is not the training form cuDNN is asked for
+// (decoding against a cache, packed documents, strided operands).
+bool cudnn_shape(const AttentionCall& c, cu::CudnnAttentionShape* shape) {
+  if (c.seq_start || c.query_offset != 0 || !c.q->is_contiguous() || !c.k->is_contiguous() ||
+      !c.v->is_contiguous())
+    return false;
+  *shape = {.batch = c.batch,
+            .q_len = c.q_len,
+            .kv_len = c.kv_len,
+            .n_heads = c.n_heads,
+            .n_kv_heads = c.n_kv_heads,
+            .head_dim = c.head_dim,
+            .causal = c.causal,
+            .window = c.window,
+            .scale = c.scale,
+            .io = c.q->dtype() == DType::bf16 ? cu::CudnnAttentionIo::bf16 : cu::CudnnAttentionIo::f16};
+  return true;
+}
+
+// Whether cuDNN builds the call's graphs: the forward's, and the backward's too when the
+// forward runs under autograd (so a backward is never refused after its forward ran).
+bool cudnn_takes(const AttentionCall& c, bool backward) {
+  cu::CudnnAttentionShape shape;
+  return cudnn_shape(c, &shape) && cu::cudnn_attention_supported(shape, backward, device_of(*c.q)).empty();
+}
+
+// The call's pointers for cuDNN, with a workspace from the caching allocator (held by
+// `workspace` until the launch is issued).
+cu::CudnnAttentionArgs cudnn_args(const AttentionCall& c, bool backward, Tensor& workspace) {
+  cu::CudnnAttentionArgs a;
+  cudnn_shape(c, &a.shape);
+  std::int64_t bytes = 0;
+  check(cu::cudnn_attention_workspace(a.shape, backward, device_of(*c.q), &bytes), "cuDNN attention", *c.q);
+  if (bytes > 0) workspace = Tensor::empty({(bytes + 7) / 8}, DType::i64, c.q->device());
+  a.workspace = bytes > 0 ? workspace.raw_data() : nullptr;
+  a.q = c.q->raw_data();
+  a.k = c.k->raw_data();
+  a.v = c.v->raw_data();
+  a.out = const_cast<Tensor*>(c.out)->raw_data();  // read-only in the backward
+  a.stats = c.lse->data<float>();
+  return a;
+}
+
+void cudnn_attention(const AttentionCall& c) {
+  Tensor workspace;
+  check(cu::cudnn_attention_fwd(cudnn_args(c, false, workspace), device_of(*c.q)), "cuDNN attention", *c.q);
+}
+
+void cudnn_attention_backward(const AttentionCall& c) {
+  Tensor workspace;
+  cu::CudnnAttentionArgs a = cudnn_args(c, true, workspace);
+  a.dout = c.dout->raw_data();
+  a.dq = c.dq->raw_data();
+  a.dk = c.dk->raw_data();
+  a.dv = c.dv->raw_data();
+  check(cu::cudnn_attention_bwd(a, device_of(*c.q)), "cuDNN attention backward", *c.q);
+}
+
 }  // namespace
 
 void register_attention(CoreKernels& k) {
@@ -50,6 +111,19 @@ void register_attention(CoreKernels& k) {
                             .dtypes = kFloating,
                             .supports = fits,
                             .run = attention_backward});
+  // bf16 / f16 (what the bf16 policy runs attention in where this kernel takes the call):
+  // cuDNN, or nothing, in which case the policy keeps attention in f32 on the own kernel.
+  const std::vector<DType> reduced = {DType::bf16, DType::f16};
+  k.attention.add({.backend = "cudnn",
+                   .device = DeviceType::cuda,
+                   .dtypes = reduced,
+                   .supports = [](const AttentionCall& c) { return cudnn_takes(c, autograd::grad_enabled()); },
+                   .run = cudnn_attention});
+  k.attention_backward.add({.backend = "cudnn",
+                            .device = DeviceType::cuda,
+                            .dtypes = reduced,
+                            .supports = [](const AttentionCall& c) { return cudnn_takes(c, true); },
+                            .run = cudnn_attention_backward});
 }
 
 }  // namespace strata::cuda_backend

@@ -1,0 +1,262 @@
+#include "kernels/cuda/attention_cudnn.h"
+
+#if STRATA_WITH_CUDNN
+
+#include <cuda_runtime.h>
+#include <cudnn_frontend.h>
+
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace strata::kernels::cuda {
+
+namespace {
+
+namespace fe = cudnn_frontend;
+using TensorPtr = std::shared_ptr<fe::graph::Tensor_attributes>;
+
+// The graph's tensors, by the uid the variant pack names them with.
+enum Uid : std::int64_t { q_uid = 1, k_uid, v_uid, out_uid, stats_uid, dout_uid, dq_uid, dk_uid, dv_uid };
+
+std::string describe(fe::error_t e) { return e.is_good() ? std::string() : "cuDNN: " + e.get_message(); }
+
+std::string describe(cudnnStatus_t s) {
+  return s == CUDNN_STATUS_SUCCESS ? std::string() : std::string("cuDNN: ") + cudnnGetErrorString(s);
+}
+
+// One cuDNN handle per device, created on first use and kept for the process (like the
+// cuBLAS handles of gemm.cpp). It runs on the legacy default stream, with every strata kernel.
+std::string handle_for(int device, cudnnHandle_t* handle) {
+  static std::mutex mutex;
+  static std::vector<cudnnHandle_t> handles;
+  std::lock_guard lock(mutex);
+  if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return cudaGetErrorString(e);
+  if (handles.size() <= std::size_t(device)) handles.resize(std::size_t(device) + 1, nullptr);
+  if (!handles[std::size_t(device)]) {
+    cudnnHandle_t h = nullptr;
+    if (auto e = describe(cudnnCreate(&h)); !e.empty()) return e;
+    handles[std::size_t(device)] = h;
+  }
+  *handle = handles[std::size_t(device)];
+  return {};
+}
+
+// A built graph (or cuDNN's refusal of it) for one device, shape and direction.
+struct Plan {
+  std::shared_ptr<fe::graph::Graph> graph;
+  std::int64_t workspace = 0;
+  std::string refusal;  // non-empty: cuDNN does not run this graph
+};
+
+using PlanKey = std::tuple<int, bool, int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                           std::int64_t, bool, std::int64_t, double>;
+
+PlanKey key_of(const CudnnAttentionShape& s, bool backward, int device) {
+  return {device,      backward,   int(s.io),          s.batch,  s.q_len, s.kv_len,
+          s.n_heads,   s.n_kv_heads, s.head_dim,       s.causal, s.window, s.scale};
+}
+
+// A [B, S, H, d] contiguous tensor as cuDNN's [B, H, S, d] dims with BSHD strides.
+TensorPtr bshd_tensor(fe::graph::Graph& g, const char* name, Uid uid, std::int64_t B, std::int64_t H,
+                      std::int64_t S, std::int64_t d) {
+  return g.tensor(fe::graph::Tensor_attributes()
+                      .set_name(name)
+                      .set_uid(uid)
+                      .set_dim({B, H, S, d})
+                      .set_stride({S * H * d, d, H * d, 1}));
+}
+
+void set_output_bshd(const TensorPtr& t, Uid uid, std::int64_t B, std::int64_t H, std::int64_t S, std::int64_t d) {
+  t->set_output(true).set_uid(uid).set_dim({B, H, S, d}).set_stride({S * H * d, d, H * d, 1});
+}
+
+// Scale and mask, shared by the forward's and the backward's attributes.
+template <class Attributes>
+void set_scale_and_mask(Attributes& a, const CudnnAttentionShape& s) {
+  a.set_attn_scale(float(s.scale));
+  if (s.causal) a.set_causal_mask(true);  // top-left diagonal: key j <= query i
+  if (s.window > 0) a.set_sliding_window_length(int(s.window));  // key j > i - window
+}
+
+// The forward's graph: out [B, Hq, T, d] (BSHD), stats [B, Hq, T, 1] f32.
+void add_forward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
+  const TensorPtr q = bshd_tensor(g, "q", q_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  const TensorPtr k = bshd_tensor(g, "k", k_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  const TensorPtr v = bshd_tensor(g, "v", v_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  auto attributes = fe::graph::SDPA_attributes().set_name("attention").set_generate_stats(true);
+  set_scale_and_mask(attributes, s);
+  auto [out, stats] = g.sdpa(q, k, v, attributes);
+  set_output_bshd(out, out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  stats->set_output(true)
+      .set_uid(stats_uid)
+      .set_data_type(fe::DataType_t::FLOAT)
+      .set_dim({s.batch, s.n_heads, s.q_len, 1})
+      .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1});
+}
+
+// The backward's graph: dq, dk, dv from q, k, v, out, dout and the forward's stats.
+void add_backward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
+  const TensorPtr q = bshd_tensor(g, "q", q_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  const TensorPtr k = bshd_tensor(g, "k", k_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  const TensorPtr v = bshd_tensor(g, "v", v_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  const TensorPtr out = bshd_tensor(g, "out", out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  const TensorPtr dout = bshd_tensor(g, "dout", dout_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  const TensorPtr stats = g.tensor(fe::graph::Tensor_attributes()
+                                       .set_name("stats")
+                                       .set_uid(stats_uid)
+                                       .set_data_type(fe::DataType_t::FLOAT)
+                                       .set_dim({s.batch, s.n_heads, s.q_len, 1})
+                                       .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1}));
+  // Deterministic: dQ is not accumulated with atomics, so runs repeat bit for bit.
+  auto attributes =
+      fe::graph::SDPA_backward_attributes().set_name("attention_backward").set_deterministic_algorithm(true);
+  set_scale_and_mask(attributes, s);
+  auto [dq, dk, dv] = g.sdpa_backward(q, k, v, out, dout, stats, attributes);
+  set_output_bshd(dq, dq_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  set_output_bshd(dk, dk_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  set_output_bshd(dv, dv_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+}
+
+// Builds the graph and its execution plan (cuDNN's heuristics' first choice that it
+// supports); a refusal anywhere on the way comes back in Plan::refusal.
+// sm_version 0: the current device's (asked of the GPU when the graph is validated).
+std::shared_ptr<fe::graph::Graph> make_graph(const CudnnAttentionShape& s, bool backward, int sm_version = 0) {
+  auto g = std::make_shared<fe::graph::Graph>();
+  g->set_io_data_type(s.io == CudnnAttentionIo::bf16 ? fe::DataType_t::BFLOAT16 : fe::DataType_t::HALF)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+  if (sm_version > 0) g->set_sm_version(sm_version);  // before the nodes: they copy the context
+  if (backward)
+    add_backward(*g, s);
+  else
+    add_forward(*g, s);
+  return g;
+}
+
+Plan build_plan(const CudnnAttentionShape& s, bool backward, cudnnHandle_t handle) {
+  Plan plan;
+  try {
+    auto g = make_graph(s, backward);
+    std::string e = describe(g->validate());
+    if (e.empty()) e = describe(g->build_operation_graph(handle));
+    if (e.empty()) e = describe(g->create_execution_plans({fe::HeurMode_t::A}));
+    if (e.empty()) e = describe(g->check_support(handle));
+    if (e.empty()) e = describe(g->build_plans(handle));
+    if (e.empty()) e = describe(g->get_workspace_size(plan.workspace));
+    if (e.empty())
+      plan.graph = std::move(g);
+    else
+      plan.refusal = std::move(e);
+  } catch (const std::exception& x) {
+    plan.refusal = std::string("cuDNN frontend: ") + x.what();
+  }
+  return plan;
+}
+
+std::mutex plan_mutex;
+
+// The plan for the key, built on first use; the cache is emptied when it holds 256.
+const Plan& plan_for(const CudnnAttentionShape& s, bool backward, int device, cudnnHandle_t handle) {
+  static std::map<PlanKey, Plan> plans;
+  const PlanKey key = key_of(s, backward, device);
+  if (auto it = plans.find(key); it != plans.end()) return it->second;
+  if (plans.size() >= 256) plans.clear();
+  return plans.emplace(key, build_plan(s, backward, handle)).first->second;
+}
+
+// Locks the cache and finds the handle and the plan; empty on success.
+std::string find_plan(const CudnnAttentionShape& s, bool backward, int device, cudnnHandle_t* handle,
+                      const Plan** plan) {
+  if (auto e = handle_for(device, handle); !e.empty()) return e;
+  *plan = &plan_for(s, backward, device, *handle);
+  return (*plan)->refusal;
+}
+
+std::string execute(const CudnnAttentionArgs& a, bool backward, int device) {
+  std::lock_guard lock(plan_mutex);
+  cudnnHandle_t handle = nullptr;
+  const Plan* plan = nullptr;
+  if (auto e = find_plan(a.shape, backward, device, &handle, &plan); !e.empty()) return e;
+  std::unordered_map<std::int64_t, void*> pack{{q_uid, const_cast<void*>(a.q)},
+                                               {k_uid, const_cast<void*>(a.k)},
+                                               {v_uid, const_cast<void*>(a.v)},
+                                               {out_uid, a.out},
+                                               {stats_uid, a.stats}};
+  if (backward) {
+    pack.emplace(dout_uid, const_cast<void*>(a.dout));
+    pack.emplace(dq_uid, a.dq);
+    pack.emplace(dk_uid, a.dk);
+    pack.emplace(dv_uid, a.dv);
+  }
+  try {
+    return describe(plan->graph->execute(handle, pack, a.workspace));
+  } catch (const std::exception& x) {
+    return std::string("cuDNN frontend: ") + x.what();
+  }
+}
+
+}  // namespace
+
+std::string cudnn_attention_supported(const CudnnAttentionShape& shape, bool backward, int device) {
+  std::lock_guard lock(plan_mutex);
+  cudnnHandle_t handle = nullptr;
+  const Plan* plan = nullptr;
+  if (auto e = find_plan(shape, false, device, &handle, &plan); !e.empty()) return e;
+  if (backward) return find_plan(shape, true, device, &handle, &plan);
+  return {};
+}
+
+std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool backward, int device,
+                                      std::int64_t* bytes) {
+  std::lock_guard lock(plan_mutex);
+  cudnnHandle_t handle = nullptr;
+  const Plan* plan = nullptr;
+  if (auto e = find_plan(shape, backward, device, &handle, &plan); !e.empty()) return e;
+  *bytes = plan->workspace;
+  return {};
+}
+
+std::string cudnn_attention_validate(const CudnnAttentionShape& shape, bool backward, int sm_version) {
+  try {
+    return describe(make_graph(shape, backward, sm_version)->validate());
+  } catch (const std::exception& x) {
+    return std::string("cuDNN frontend: ") + x.what();
+  }
+}
+
+std::string cudnn_description() {
+  const std::size_t v = cudnnGetVersion();  // major * 10000 + minor * 100 + patch (cuDNN 9)
+  return "cuDNN " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100) +
+         " (frontend " + std::to_string(CUDNN_FRONTEND_MAJOR_VERSION) + "." +
+         std::to_string(CUDNN_FRONTEND_MINOR_VERSION) + "." + std::to_string(CUDNN_FRONTEND_PATCH_VERSION) + ")";
+}
+
+std::string cudnn_attention_fwd(const CudnnAttentionArgs& args, int device) { return execute(args, false, device); }
+
+std::string cudnn_attention_bwd(const CudnnAttentionArgs& args, int device) { return execute(args, true, device); }
+
+}  // namespace strata::kernels::cuda
+
+#else  // built without cuDNN: every shape is refused, so attention uses the own kernel
+
+namespace strata::kernels::cuda {
+
+namespace {
+const char* const kNoCudnn = "this build has no cuDNN (docs/cuda.md: cuDNN attention)";
+}
+
+std::string cudnn_description() { return "no cuDNN"; }
+std::string cudnn_attention_validate(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }
+std::string cudnn_attention_supported(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }
+std::string cudnn_attention_workspace(const CudnnAttentionShape&, bool, int, std::int64_t*) { return kNoCudnn; }
+std::string cudnn_attention_fwd(const CudnnAttentionArgs&, int) { return kNoCudnn; }
+std::string cudnn_attention_bwd(const CudnnAttentionArgs&, int) { return kNoCudnn; }
+
+}  // namespace strata::kernels::cuda
+
+#endif
