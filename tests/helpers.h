@@ -62,6 +62,17 @@ inline std::string mismatch(const Tensor& a, const Tensor& b, double atol, doubl
   return {};
 }
 
+// ||a - ref|| / ||ref|| over all elements (the accuracy measure of reduced-precision tests).
+inline double relative_error(const Tensor& a, const Tensor& ref) {
+  const std::vector<double> x = a.to_vector<double>(), r = ref.to_vector<double>();
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    diff += (x[i] - r[i]) * (x[i] - r[i]);
+    norm += r[i] * r[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
 #define STRATA_REQUIRE_CLOSE(a, b, atol, rtol)                                             \
   do {                                                                                     \
     const std::string strata_mismatch_ = strata::test::mismatch((a), (b), (atol), (rtol)); \

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/cuda/device_handles.h"
+
 namespace strata::kernels::cuda {
 
 namespace {
@@ -29,21 +31,9 @@ std::string describe(cudnnStatus_t s) {
   return s == CUDNN_STATUS_SUCCESS ? std::string() : std::string("cuDNN: ") + cudnnGetErrorString(s);
 }
 
-// One cuDNN handle per device, created on first use and kept for the process (like the
-// cuBLAS handles of gemm.cpp). It runs on the legacy default stream, with every strata kernel.
 std::string handle_for(int device, cudnnHandle_t* handle) {
-  static std::mutex mutex;
-  static std::vector<cudnnHandle_t> handles;
-  std::lock_guard lock(mutex);
-  if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return cudaGetErrorString(e);
-  if (handles.size() <= std::size_t(device)) handles.resize(std::size_t(device) + 1, nullptr);
-  if (!handles[std::size_t(device)]) {
-    cudnnHandle_t h = nullptr;
-    if (auto e = describe(cudnnCreate(&h)); !e.empty()) return e;
-    handles[std::size_t(device)] = h;
-  }
-  *handle = handles[std::size_t(device)];
-  return {};
+  static DeviceHandles<cudnnHandle_t> handles;
+  return handles.get(device, handle, [](cudnnHandle_t* h) { return describe(cudnnCreate(h)); });
 }
 
 // A built graph (or cuDNN's refusal of it) for one device, shape and direction.

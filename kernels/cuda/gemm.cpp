@@ -3,8 +3,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <mutex>
-#include <vector>
+#include "kernels/cuda/device_handles.h"
 
 namespace strata::kernels::cuda {
 
@@ -14,23 +13,9 @@ std::string describe(cublasStatus_t s) {
   return s == CUBLAS_STATUS_SUCCESS ? std::string() : std::string("cuBLAS: ") + cublasGetStatusString(s);
 }
 
-// One cuBLAS handle per device, created on first use and kept for the process (a handle
-// holds its workspace; creating one per call would allocate every time). Handles run on
-// the legacy default stream, the stream every strata kernel uses, so products and the
-// kernels around them stay in issue order.
 std::string handle_for(int device, cublasHandle_t* handle) {
-  static std::mutex mutex;
-  static std::vector<cublasHandle_t> handles;
-  std::lock_guard lock(mutex);
-  if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return cudaGetErrorString(e);
-  if (handles.size() <= std::size_t(device)) handles.resize(std::size_t(device) + 1, nullptr);
-  if (!handles[std::size_t(device)]) {
-    cublasHandle_t h = nullptr;
-    if (auto e = describe(cublasCreate(&h)); !e.empty()) return e;
-    handles[std::size_t(device)] = h;
-  }
-  *handle = handles[std::size_t(device)];
-  return {};
+  static DeviceHandles<cublasHandle_t> handles;
+  return handles.get(device, handle, [](cublasHandle_t* h) { return describe(cublasCreate(h)); });
 }
 
 struct CublasTypes {

@@ -14,6 +14,7 @@
 #include "strata/precision.h"
 
 using namespace strata;
+using strata::test::relative_error;
 using core_kernels::AttentionCall;
 
 namespace {
@@ -113,15 +114,6 @@ Run run_attention(const AttentionOptions& options, Precision precision, DType dt
   return {out.detach(), q.grad(), k.grad(), v.grad()};
 }
 
-double relative_error(const Tensor& a, const Tensor& ref) {
-  const std::vector<double> x = a.to_vector<double>(), r = ref.to_vector<double>();
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    diff += (x[i] - r[i]) * (x[i] - r[i]);
-    norm += r[i] * r[i];
-  }
-  return std::sqrt(diff / norm);
-}
 
 }  // namespace
 

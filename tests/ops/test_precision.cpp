@@ -9,19 +9,10 @@
 #include "strata/precision.h"
 
 using namespace strata;
+using strata::test::relative_error;
 
 namespace {
 
-// ||a - ref|| / ||ref|| over all elements.
-double relative_error(const Tensor& a, const Tensor& ref) {
-  const std::vector<double> x = a.to_vector<double>(), r = ref.to_vector<double>();
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    diff += (x[i] - r[i]) * (x[i] - r[i]);
-    norm += r[i] * r[i];
-  }
-  return std::sqrt(diff / norm);
-}
 
 struct Grads {
   Tensor out;
