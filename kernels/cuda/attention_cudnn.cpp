@@ -159,10 +159,14 @@ const Plan& plan_for(const CudnnAttentionShape& s, bool backward, int device, cu
   return plans.emplace(key, build_plan(s, backward, handle)).first->second;
 }
 
-// Locks the cache and finds the handle and the plan; empty on success.
+// Finds the handle and the plan (the caller holds plan_mutex); empty on success. A device
+// whose cuDNN handle cannot be made (no GPU, a cuDNN that does not load) is remembered, so
+// the fallback costs a lookup per call, not a failed cudnnCreate.
 std::string find_plan(const CudnnAttentionShape& s, bool backward, int device, cudnnHandle_t* handle,
                       const Plan** plan) {
-  if (auto e = handle_for(device, handle); !e.empty()) return e;
+  static std::map<int, std::string> unusable;
+  if (auto it = unusable.find(device); it != unusable.end()) return it->second;
+  if (auto e = handle_for(device, handle); !e.empty()) return unusable[device] = e;
   *plan = &plan_for(s, backward, device, *handle);
   return (*plan)->refusal;
 }
