@@ -13,6 +13,7 @@
 #include "strata/error.h"
 #include "strata/precision.h"
 #include "strata/random.h"
+#include "strata/runtime.h"
 #include "strata/testing/conformance.h"
 
 using namespace strata;
@@ -98,6 +99,62 @@ TEST_CASE("cuda gpu: tf32 products (tensor cores) agree with the CPU's rounded-o
   };
   CHECK(close(linear(x.to(gpu), w.to(gpu)), linear(x, w)));
   CHECK(close(grouped_matmul(gx.to(gpu), gw.to(gpu), sizes), grouped_matmul(gx, gw, sizes)));
+}
+
+namespace {
+
+// The backend that ran each attention entry last (set through the table's call observer).
+std::string g_forward_backend, g_backward_backend;
+void note_attention(const backend::OpEntry& op, Device, const backend::DTypeList&, const std::string& backend) {
+  if (op.name() == "attention") g_forward_backend = backend;
+  if (op.name() == "attention_backward") g_backward_backend = backend;
+}
+
+struct AttentionRun {
+  Tensor out, dq, dk, dv;  // on the CPU
+};
+
+// out and the gradients of sum(out * w) on `device` under `precision`; q [2, 96, 8, d],
+// k, v [2, 96, 2, d] (GQA), from the same f32 values on every device.
+AttentionRun attention_on(Device device, Precision precision, DType dtype, std::int64_t d, std::int64_t window) {
+  Generator g(21);
+  const auto make = [&](std::int64_t heads) {
+    return Tensor::randn({2, 96, heads, d}, g).to(dtype).to(device).requires_grad_();
+  };
+  const Tensor q = make(8), k = make(2), v = make(2);
+  const Tensor w = Tensor::randn({2, 96, 8, d}, g).to(dtype).to(device);
+  AttentionOptions options;
+  options.window = window;
+  const PrecisionGuard guard(precision);
+  const Tensor out = attention(q, k, v, options);
+  sum(mul(out, w)).backward();
+  const Device cpu = Device::cpu();
+  return {out.detach().to(cpu), q.grad().to(cpu), k.grad().to(cpu), v.grad().to(cpu)};
+}
+
+}  // namespace
+
+// cuDNN's fused attention under the bf16 policy: the training shapes go to cuDNN (not the
+// f32 fallback) and agree with the CPU's f64 result within bf16 accuracy; a head_dim cuDNN
+// refuses runs on the own kernel in f32. Without cuDNN in the build (the emulated GPU) it
+// checks only that the policy falls back.
+TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64", "[cuda][cudnn]") {
+  const bool has_cudnn = build_info().find("bf16 attention: cuDNN") != std::string::npos;
+  backend::set_call_observer(note_attention);
+  for (const std::int64_t window : {std::int64_t(0), std::int64_t(24)}) {
+    INFO("window " << window);
+    const AttentionRun reduced = attention_on(Device::cuda(0), Precision::bf16, DType::f32, 64, window);
+    CHECK(g_forward_backend == (has_cudnn ? "cudnn" : "cuda"));
+    CHECK(g_backward_backend == (has_cudnn ? "cudnn" : "cuda"));
+    const AttentionRun exact = attention_on(Device::cpu(), Precision::f32, DType::f64, 64, window);
+    CHECK(test::relative_error(reduced.out, exact.out) < 2e-2);
+    CHECK(test::relative_error(reduced.dq, exact.dq) < 2e-2);
+    CHECK(test::relative_error(reduced.dk, exact.dk) < 2e-2);
+    CHECK(test::relative_error(reduced.dv, exact.dv) < 2e-2);
+  }
+  attention_on(Device::cuda(0), Precision::bf16, DType::f32, 12, 0);  // head_dim 12: not a multiple of 8
+  CHECK(g_forward_backend == "cuda");
+  backend::set_call_observer(nullptr);
 }
 
 // Needs an integrated GPU small enough to fill: the emulated one (STRATA_EMU_INTEGRATED=1,
