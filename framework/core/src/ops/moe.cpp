@@ -38,7 +38,9 @@ ExpertSlots sort_slots_by_expert(const Tensor& expert_ids, std::int64_t n_expert
   Tensor slot = Tensor::empty({S}, DType::i64, device), token = Tensor::empty({S}, DType::i64, device);
   core_kernels::table().expert_slots_permute.run(
       device, {.ids = &ids, .experts = E, .summary = &summary, .slot = &slot, .token = &token});
-  return {slot, token, summary.slice(0, 0, E).contiguous()};
+  // The counts stay on the host, where every reader wants them (grouped_matmul's offsets,
+  // expert-parallel exchange sizes, telemetry): no further device read per MoE layer.
+  return {slot, token, Tensor::from_vector(std::vector<std::int64_t>(s.begin(), s.begin() + E), {E})};
 }
 
 Tensor grouped_matmul(const Tensor& x, const Tensor& weight, const Tensor& group_sizes) {

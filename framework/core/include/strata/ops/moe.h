@@ -16,7 +16,7 @@ namespace strata {
 struct ExpertSlots {
   Tensor slot;    // [S] i64: flat slot index t * k + j, sorted by expert (stable: token order within one)
   Tensor token;   // [S] i64: the token t of each sorted slot
-  Tensor counts;  // [E] i64: slots per expert; expert e owns rows offsets[e] .. offsets[e] + counts[e]
+  Tensor counts;  // [E] i64 on the CPU: slots per expert; expert e owns rows offsets[e] .. offsets[e] + counts[e]
 };
 
 // expert_ids: [N, k] i64 in [-1, E), -1 = dropped slot (skipped) -> the slots grouped by
