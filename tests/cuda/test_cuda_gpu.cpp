@@ -157,6 +157,37 @@ TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64
   backend::set_call_observer(nullptr);
 }
 
+// Packed documents: the backend keeps device copies of recent document starts and reuses
+// one while the host values are the same; starts that change between calls (and a new
+// tensor with old values) must each give the CPU's result.
+TEST_CASE("cuda gpu: packed attention follows the document starts of each call", "[cuda]") {
+  const std::int64_t B = 2, T = 24;
+  // [B, T] starts from each row's document lengths
+  const auto starts_of = [&](std::vector<std::vector<std::int64_t>> lengths) {
+    std::vector<std::int64_t> v;
+    for (const auto& row : lengths) {
+      std::int64_t start = 0;
+      for (const std::int64_t n : row) {
+        for (std::int64_t i = 0; i < n; ++i) v.push_back(start);
+        start += n;
+      }
+    }
+    return Tensor::from_vector(v, {B, T});
+  };
+  const Tensor a = starts_of({{5, 7, 12}, {24}}), b = starts_of({{10, 14}, {3, 3, 18}});
+  Generator g(5);
+  const Tensor q = Tensor::randn({B, T, 4, 16}, g, DType::f64), k = Tensor::randn({B, T, 2, 16}, g, DType::f64),
+               v = Tensor::randn({B, T, 2, 16}, g, DType::f64);
+  const Device gpu = Device::cuda(0);
+  for (const Tensor& starts : {a, b, a.clone(), b}) {
+    AttentionOptions options;
+    options.sequence_starts = starts;
+    const Tensor on_cpu = attention(q, k, v, options);
+    const Tensor on_gpu = attention(q.to(gpu), k.to(gpu), v.to(gpu), options).to(Device::cpu());
+    CHECK(test::relative_error(on_gpu, on_cpu) < 1e-12);
+  }
+}
+
 // Needs an integrated GPU small enough to fill: the emulated one (STRATA_EMU_INTEGRATED=1,
 // STRATA_EMU_DEVICE_MIB=256); elsewhere it checks nothing but the memory query.
 TEST_CASE("cuda gpu: an integrated GPU's allocator counts the CPU's live memory against the pool", "[integrated]") {

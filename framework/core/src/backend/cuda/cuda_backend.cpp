@@ -1,7 +1,50 @@
 // The CUDA backend's registration: every op family's kernels (STRATA_CUDA builds).
 #include "backend/cuda/cuda_backend.h"
 
+#include <cstring>
+#include <deque>
+#include <mutex>
+
 namespace strata::cuda_backend {
+
+namespace {
+
+// A host index tensor's values and their copy on a device.
+struct DeviceCopy {
+  Device device;
+  DType dtype;
+  Shape shape;
+  std::vector<std::byte> values;
+  Tensor on_device;
+};
+
+constexpr std::size_t kKeptCopies = 8;  // a batch's starts and positions, with room to spare
+
+bool same_values(const DeviceCopy& c, const Tensor& host, Device device) {
+  const std::size_t bytes = std::size_t(host.numel()) * dtype_size(host.dtype());
+  return c.device == device && c.dtype == host.dtype() && c.shape == host.shape() && c.values.size() == bytes &&
+         std::memcmp(c.values.data(), host.raw_data(), bytes) == 0;
+}
+
+}  // namespace
+
+Tensor index_on_device(const Tensor* t, Device device) {
+  if (!t || !t->defined()) return {};
+  const Tensor host = t->contiguous();
+  if (!host.device().is_cpu()) return host.to(device);
+  static std::mutex mutex;
+  // Never destroyed: the device tensors must not outlive their allocator at exit.
+  static auto* kept = new std::deque<DeviceCopy>();
+  std::lock_guard lock(mutex);
+  for (const DeviceCopy& c : *kept)
+    if (same_values(c, host, device)) return c.on_device;
+  const auto* bytes = static_cast<const std::byte*>(host.raw_data());
+  kept->push_front({device, host.dtype(), host.shape(),
+                    std::vector<std::byte>(bytes, bytes + std::size_t(host.numel()) * dtype_size(host.dtype())),
+                    host.to(device)});
+  if (kept->size() > kKeptCopies) kept->pop_back();
+  return kept->front().on_device;
+}
 
 void register_all(CoreKernels& k) {
   register_elementwise(k);
