@@ -16,7 +16,7 @@ namespace cu = kernels::cuda;
 namespace {
 
 void attention(const AttentionCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.q->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
   dispatch_floating(c.q->dtype(), "attention", [&](auto type) {
     using T = decltype(type);
     check(cu::attention_fwd_cuda(attention_args<T>(c, in<std::int64_t>(&seq_start)), c.q->device().index), "attention",
@@ -25,7 +25,7 @@ void attention(const AttentionCall& c) {
 }
 
 void attention_backward(const AttentionCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.q->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
   dispatch_floating(c.q->dtype(), "attention backward", [&](auto type) {
     using T = decltype(type);
     cu::AttentionGradArgs<T> g;

@@ -13,7 +13,7 @@ namespace cu = kernels::cuda;
 namespace {
 
 void causal_conv1d(const CausalConvCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
   dispatch_floating(c.x->dtype(), "causal_conv1d", [&](auto type) {
     using T = decltype(type);
     check(cu::causal_conv1d_fwd_cuda(conv_args<T>(c, in<std::int64_t>(&seq_start)), c.y->device().index),
@@ -22,7 +22,7 @@ void causal_conv1d(const CausalConvCall& c) {
 }
 
 void causal_conv1d_backward(const CausalConvCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
   dispatch_floating(c.x->dtype(), "causal_conv1d backward", [&](auto type) {
     using T = decltype(type);
     check(cu::causal_conv1d_bwd_cuda(conv_args<T>(c, in<std::int64_t>(&seq_start)), c.dx->device().index),

@@ -28,7 +28,7 @@ bool same_values(const DeviceCopy& c, const Tensor& host, Device device) {
 
 }  // namespace
 
-Tensor index_on_device(const Tensor* t, Device device) {
+Tensor host_values_on_device(const Tensor* t, Device device) {
   if (!t || !t->defined()) return {};
   const Tensor host = t->contiguous();
   if (!host.device().is_cpu()) return host.to(device);

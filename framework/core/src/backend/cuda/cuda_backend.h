@@ -43,13 +43,13 @@ void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*r
 // The CUDA device index of a call's tensor (the device its kernels launch on).
 inline int device_of(const Tensor& t) { return t.device().index; }
 
-// An index tensor of a call that ops keep on the host (packed documents' starts, RoPE
-// positions: they are validated there), contiguous on `device`, read-only; undefined when
-// absent. A copy to the device waits for all work issued before it (the legacy default
+// A small host tensor of a call (packed documents' starts and RoPE's positions, which ops
+// validate on the host; RoPE's inverse frequencies), contiguous on `device`, read-only;
+// undefined when absent. A copy to the device waits for all work issued before it (the legacy default
 // stream), and packed training passes the same starts to every layer, forward and
 // backward: so the last few copies are kept and reused while the host values are the same
 // (compared byte for byte: microseconds for a batch's starts).
-Tensor index_on_device(const Tensor* t, Device device);
+Tensor host_values_on_device(const Tensor* t, Device device);
 
 // Raises DeviceError when a kernels::cuda call returned an error ("" is success).
 inline void check(const std::string& error, std::string_view op, const Tensor& on) {

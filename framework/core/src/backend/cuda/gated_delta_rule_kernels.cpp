@@ -12,7 +12,7 @@ namespace cu = kernels::cuda;
 namespace {
 
 void gated_delta_rule(const GatedDeltaRuleCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.q->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
   // The states every 64 steps, for the backward (in this kernel's layout, not the CPU's).
   if (c.save_for_backward)
     *c.saved = Tensor::empty(
@@ -29,7 +29,7 @@ void gated_delta_rule(const GatedDeltaRuleCall& c) {
 }
 
 void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.q->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
   Tensor workspace = Tensor::empty(
       {cu::gated_delta_rule_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.key_dim)}, c.q->dtype(),
       c.q->device());

@@ -11,19 +11,19 @@ namespace cu = kernels::cuda;
 namespace {
 
 // The Call's inverse frequencies are a host array and its positions may be a host tensor
-// (ops/rope.cpp validates them on the CPU): both are copied to x's device here, and the
-// cos / sin tables get a scratch tensor. These temporaries are released when this returns,
-// while the kernels may still run: that is safe because the caching allocator hands their
-// memory only to later work on the same (default) stream, or frees it with cudaFree, which
-// waits for the device.
+// (ops/rope.cpp validates them on the CPU): both come to x's device through the backend's
+// kept copies (host_values_on_device), and the cos / sin tables get a scratch tensor,
+// released when this returns while the kernels may still run: that is safe because the
+// caching allocator hands its memory only to later work on the same (default) stream, or
+// frees it with cudaFree, which waits for the device.
 void rope(const RopeCall& c) {
   const Tensor& x = *c.x;
   const Device device = x.device();
   const std::int64_t half = c.rotary_dim / 2;
-  const Tensor inv_freq =
-      c.inv_freq ? Tensor::from_vector(std::span<const double>(c.inv_freq, std::size_t(half)), {half}).to(device)
-                 : Tensor();
-  const Tensor positions = index_on_device(c.positions, device);
+  const Tensor inv_freq_host =
+      c.inv_freq ? Tensor::from_vector(std::span<const double>(c.inv_freq, std::size_t(half)), {half}) : Tensor();
+  const Tensor inv_freq = host_values_on_device(&inv_freq_host, device);
+  const Tensor positions = host_values_on_device(c.positions, device);
   Tensor table = Tensor::empty({2 * x.size(1) * half}, x.dtype(), device);
   dispatch_floating(x.dtype(), "rope", [&](auto type) {
     using T = decltype(type);

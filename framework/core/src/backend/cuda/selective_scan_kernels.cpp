@@ -25,7 +25,7 @@ void selective_scan(const SelectiveScanCall& c) {
   const DType dtype = c.u->dtype();
   const Device device = c.u->device();
   if (c.save_for_backward) *c.saved = Tensor::empty({checkpoint_size(c)}, dtype, device);
-  const Tensor seq_start = index_on_device(c.seq_start, device);
+  const Tensor seq_start = host_values_on_device(c.seq_start, device);
   dispatch_floating(dtype, "selective_scan", [&](auto type) {
     using T = decltype(type);
     cu::SelectiveScanArgs<T> a = scan_args<T>(c, in<std::int64_t>(&seq_start));
@@ -45,7 +45,7 @@ void selective_scan_backward(const SelectiveScanCall& c) {
                      "run the forward and the backward on the same device");
   Tensor workspace = Tensor::empty(
       {cu::selective_scan_bwd_workspace_size_cuda(c.batch, c.seq_len, c.channels, c.d_state)}, dtype, device);
-  const Tensor seq_start = index_on_device(c.seq_start, device);
+  const Tensor seq_start = host_values_on_device(c.seq_start, device);
   dispatch_floating(dtype, "selective_scan backward", [&](auto type) {
     using T = decltype(type);
     cu::SelectiveScanArgs<T> a = scan_args<T>(c, in<std::int64_t>(&seq_start));

@@ -11,7 +11,7 @@ namespace cu = kernels::cuda;
 namespace {
 
 void ssd(const SsdCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
   // The states every 64 steps, for the backward (in this kernel's layout, not the CPU's).
   if (c.save_for_backward)
     *c.saved = Tensor::empty({cu::ssd_checkpoints_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state)},
@@ -27,7 +27,7 @@ void ssd(const SsdCall& c) {
 }
 
 void ssd_backward(const SsdCall& c) {
-  const Tensor seq_start = index_on_device(c.seq_start, c.x->device());
+  const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
   Tensor workspace = Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.d_state)},
                                    c.x->dtype(), c.x->device());
   dispatch_floating(c.x->dtype(), "ssd backward", [&](auto type) {
