@@ -8,6 +8,7 @@
 # either part the CUDA backend builds without cuDNN and bf16 attention runs in f32 on the
 # own kernel (docs/cuda.md).
 set(STRATA_CUDNN "AUTO" CACHE STRING "cuDNN fused attention in the CUDA backend: AUTO or OFF")
+set(STRATA_CUDNN_ROOT "" CACHE PATH "cuDNN (a folder with include/cudnn.h and lib/libcudnn.so*) when not beside the CUDA Toolkit")
 set(STRATA_CUDNN_FRONTEND_INCLUDE "" CACHE PATH "cuDNN frontend headers (a folder with cudnn_frontend.h); empty: download")
 set(STRATA_CUDNN_ENABLED OFF)
 set(STRATA_CUDNN_DESCRIPTION "cuDNN off")
@@ -29,7 +30,7 @@ function(_strata_fetch_cudnn_frontend out_dir)
     return()
   endif()
   execute_process(
-    COMMAND ${Python3_EXECUTABLE} -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11
+    COMMAND ${Python3_EXECUTABLE} -m pip download --quiet --timeout 20 --retries 1 --no-deps --only-binary=:all: --python-version 3.11
             --implementation cp --platform manylinux_2_28_x86_64 -d ${dir}/wheel
             nvidia-cudnn-frontend==${_strata_fe_version}
     RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err TIMEOUT 300)
@@ -53,8 +54,23 @@ endfunction()
 
 string(TOUPPER "${STRATA_CUDNN}" _strata_cudnn_mode)
 if(STRATA_CUDA_ENABLED AND NOT _strata_cudnn_mode STREQUAL "OFF")
-  find_path(STRATA_CUDNN_HEADER_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
-  find_library(STRATA_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib)
+  # cuDNN beside the toolkit, or the one a pip-installed PyTorch brings (nvidia-cudnn-cu13:
+  # site-packages/nvidia/cudnn/{include,lib}, the library as libcudnn.so.9 only).
+  set(_strata_cudnn_hints ${STRATA_CUDNN_ROOT})
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    execute_process(
+      COMMAND ${Python3_EXECUTABLE} -c "import nvidia.cudnn; print(nvidia.cudnn.__path__[0])"
+      RESULT_VARIABLE rc OUTPUT_VARIABLE _strata_pip_cudnn OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET TIMEOUT 30)
+    if(rc EQUAL 0 AND IS_DIRECTORY "${_strata_pip_cudnn}")
+      list(APPEND _strata_cudnn_hints ${_strata_pip_cudnn})
+    endif()
+  endif()
+  find_path(STRATA_CUDNN_HEADER_DIR cudnn.h HINTS ${_strata_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
+            PATH_SUFFIXES include)
+  find_library(STRATA_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+               HINTS ${_strata_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
+               PATH_SUFFIXES lib)
   set(_strata_fe_include "${STRATA_CUDNN_FRONTEND_INCLUDE}")
   if(NOT STRATA_CUDNN_HEADER_DIR OR NOT STRATA_CUDNN_LIBRARY)
     set(STRATA_CUDNN_DESCRIPTION "cuDNN off (no cudnn.h / libcudnn.so next to the CUDA Toolkit)")
