@@ -112,9 +112,8 @@ void add_backward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
   set_output_bshd(dv, dv_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
 }
 
-// Builds the graph and its execution plan (cuDNN's heuristics' first choice that it
-// supports); a refusal anywhere on the way comes back in Plan::refusal.
-// sm_version 0: the current device's (asked of the GPU when the graph is validated).
+// The graph of one direction: bf16 or f16 I/O, f32 softmax and accumulation. sm_version 0:
+// the current device's (asked of the GPU when the graph is validated).
 std::shared_ptr<fe::graph::Graph> make_graph(const CudnnAttentionShape& s, bool backward, int sm_version = 0) {
   auto g = std::make_shared<fe::graph::Graph>();
   g->set_io_data_type(s.io == CudnnAttentionIo::bf16 ? fe::DataType_t::BFLOAT16 : fe::DataType_t::HALF)
@@ -128,6 +127,8 @@ std::shared_ptr<fe::graph::Graph> make_graph(const CudnnAttentionShape& s, bool 
   return g;
 }
 
+// Builds the graph and its execution plan (cuDNN's heuristics' first choice that it
+// supports); a refusal anywhere on the way comes back in Plan::refusal.
 Plan build_plan(const CudnnAttentionShape& s, bool backward, cudnnHandle_t handle) {
   Plan plan;
   try {
