@@ -79,7 +79,7 @@ cu::CudnnAttentionArgs cudnn_args(const AttentionCall& c, bool backward, Tensor&
   a.q = c.q->raw_data();
   a.k = c.k->raw_data();
   a.v = c.v->raw_data();
-  a.out = const_cast<Tensor*>(c.out)->raw_data();  // read-only in the backward
+  a.out = c.out->raw_data();  // read-only in the backward
   a.stats = c.lse->data<float>();
   return a;
 }
