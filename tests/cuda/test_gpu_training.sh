@@ -65,6 +65,24 @@ assert decode["cache_bytes"] > 0 and decode["tokens_per_s"] > 0, decode
 PY
 strata_expect 0 resume_on_cpu run --resume "$WORK/gpu" --set train.steps=$((steps + 20)) --device cpu --quiet
 
+# bf16 mixed precision on the GPU (cuBLAS bf16 products; where the build has cuDNN, bf16
+# attention too, which the CPU keeps in f32): the run reaches the CPU's bf16 run within
+# bf16 accuracy
+bf16=(--set train.precision=bf16)
+strata_expect 0 bf16_cpu run experiments/jamba_tiny.toml "${sets[@]}" "${bf16[@]}" --out "$WORK/bf16_cpu" --quiet
+strata_expect 0 bf16_gpu run experiments/jamba_tiny.toml "${sets[@]}" "${bf16[@]}" --device cuda \
+  --out "$WORK/bf16_gpu" --quiet
+python3 - "$WORK/bf16_cpu/final.json" "$WORK/bf16_gpu/final.json" "$steps" <<'PY' || fail "bf16 training on the GPU differs"
+import json, sys
+cpu, gpu = (json.load(open(p))["eval"] for p in sys.argv[1:3])
+print(f"bf16: accuracy cpu {cpu['accuracy']:.4f} gpu {gpu['accuracy']:.4f}; "
+      f"eval loss cpu {cpu['loss']:.4f} gpu {gpu['loss']:.4f}")
+if int(sys.argv[3]) >= 200:
+    assert gpu["accuracy"] >= cpu["accuracy"] - 0.05, "the GPU's bf16 run learns less than the CPU's"
+else:
+    assert abs(gpu["loss"] - cpu["loss"]) <= 2e-2 * cpu["loss"], "bf16 eval losses differ"
+PY
+
 # Mamba-2 (the SSD scan's CUDA kernels) and Gated DeltaNet (the gated delta rule's): a few
 # steps on the GPU reach the CPU run's loss; the CPU run's checkpoint evaluates and decodes
 # greedily on the GPU as on the CPU.
@@ -127,4 +145,4 @@ for c in "${components[@]}"; do
   strata_expect 0 check_$c check $c --device cuda
   has stdout "PASS on cuda:0 (f64): equals the CPU"
 done
-echo "ok: jamba_tiny, Mamba-2 and Gated DeltaNet on the GPU; components equal the CPU there"
+echo "ok: jamba_tiny (f32 and bf16), Mamba-2 and Gated DeltaNet on the GPU; components equal the CPU there"
