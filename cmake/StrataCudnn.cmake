@@ -7,7 +7,7 @@
 # Sets STRATA_CUDNN_ENABLED, STRATA_CUDNN_LIBRARY and STRATA_CUDNN_INCLUDE_DIRS. Without
 # either part the CUDA backend builds without cuDNN and bf16 attention runs in f32 on the
 # own kernel (docs/cuda.md).
-set(STRATA_CUDNN "AUTO" CACHE STRING "cuDNN fused attention in the CUDA backend: AUTO or OFF")
+set(STRATA_CUDNN "AUTO" CACHE STRING "cuDNN fused attention in the CUDA backend: AUTO, ON (required) or OFF")
 set(STRATA_CUDNN_ROOT "" CACHE PATH "cuDNN (a folder with include/cudnn.h and lib/libcudnn.so*) when not beside the CUDA Toolkit")
 set(STRATA_CUDNN_FRONTEND_INCLUDE "" CACHE PATH "cuDNN frontend headers (a folder with cudnn_frontend.h); empty: download")
 set(STRATA_CUDNN_ENABLED OFF)
@@ -53,27 +53,30 @@ function(_strata_fetch_cudnn_frontend out_dir)
 endfunction()
 
 string(TOUPPER "${STRATA_CUDNN}" _strata_cudnn_mode)
+if(NOT _strata_cudnn_mode MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "STRATA_CUDNN must be AUTO, ON or OFF, not '${STRATA_CUDNN}'")
+endif()
 if(STRATA_CUDA_ENABLED AND NOT _strata_cudnn_mode STREQUAL "OFF")
-  # cuDNN beside the toolkit, or the one a pip-installed PyTorch brings (nvidia-cudnn-cu13:
+  # cuDNN from STRATA_CUDNN_ROOT, beside the toolkit, or else the one a pip-installed
+  # PyTorch brings for this CUDA major version (nvidia-cudnn-cu13 for CUDA 13:
   # site-packages/nvidia/cudnn/{include,lib}, the library as libcudnn.so.9 only).
-  set(_strata_cudnn_hints ${STRATA_CUDNN_ROOT})
+  set(_strata_cudnn_hints ${STRATA_CUDNN_ROOT} ${CUDAToolkit_INCLUDE_DIRS}/.. ${CUDAToolkit_LIBRARY_DIR}/..
+                          ${CUDAToolkit_LIBRARY_ROOT})
   find_package(Python3 COMPONENTS Interpreter QUIET)
   if(Python3_Interpreter_FOUND)
     execute_process(
-      COMMAND ${Python3_EXECUTABLE} -c "import nvidia.cudnn; print(nvidia.cudnn.__path__[0])"
+      COMMAND ${Python3_EXECUTABLE} -c
+              "import importlib.metadata as m, nvidia.cudnn; m.version('nvidia-cudnn-cu${CUDAToolkit_VERSION_MAJOR}'); print(nvidia.cudnn.__path__[0])"
       RESULT_VARIABLE rc OUTPUT_VARIABLE _strata_pip_cudnn OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET TIMEOUT 30)
     if(rc EQUAL 0 AND IS_DIRECTORY "${_strata_pip_cudnn}")
       list(APPEND _strata_cudnn_hints ${_strata_pip_cudnn})
     endif()
   endif()
-  find_path(STRATA_CUDNN_HEADER_DIR cudnn.h HINTS ${_strata_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
-            PATH_SUFFIXES include)
-  find_library(STRATA_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
-               HINTS ${_strata_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
-               PATH_SUFFIXES lib)
+  find_path(STRATA_CUDNN_HEADER_DIR cudnn.h HINTS ${_strata_cudnn_hints} PATH_SUFFIXES include)
+  find_library(STRATA_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_strata_cudnn_hints} PATH_SUFFIXES lib lib64)
   set(_strata_fe_include "${STRATA_CUDNN_FRONTEND_INCLUDE}")
   if(NOT STRATA_CUDNN_HEADER_DIR OR NOT STRATA_CUDNN_LIBRARY)
-    set(STRATA_CUDNN_DESCRIPTION "cuDNN off (no cudnn.h / libcudnn.so next to the CUDA Toolkit)")
+    set(STRATA_CUDNN_DESCRIPTION "cuDNN off (no cudnn.h and libcudnn.so: not beside the CUDA Toolkit, in STRATA_CUDNN_ROOT or a pip nvidia-cudnn-cu${CUDAToolkit_VERSION_MAJOR})")
   else()
     if(NOT _strata_fe_include)
       _strata_fetch_cudnn_frontend(_strata_fe_include)
@@ -86,8 +89,13 @@ if(STRATA_CUDA_ENABLED AND NOT _strata_cudnn_mode STREQUAL "OFF")
       set(STRATA_CUDNN_DESCRIPTION "cuDNN off (no cuDNN frontend headers)")
     endif()
   endif()
-elseif(NOT _strata_cudnn_mode MATCHES "^(AUTO|OFF)$")
-  message(FATAL_ERROR "STRATA_CUDNN must be AUTO or OFF, not '${STRATA_CUDNN}'")
+endif()
+if(_strata_cudnn_mode STREQUAL "ON" AND NOT STRATA_CUDNN_ENABLED)
+  if(NOT STRATA_CUDA_ENABLED)
+    set(STRATA_CUDNN_DESCRIPTION "the CUDA side is not built")
+  endif()
+  message(FATAL_ERROR "STRATA_CUDNN=ON requires cuDNN, but: ${STRATA_CUDNN_DESCRIPTION}. Point STRATA_CUDNN_ROOT "
+                      "and STRATA_CUDNN_FRONTEND_INCLUDE at them (docs/cuda.md), or configure with STRATA_CUDNN=AUTO.")
 endif()
 if(STRATA_CUDA_ENABLED)
   message(STATUS "strata: ${STRATA_CUDNN_DESCRIPTION}")

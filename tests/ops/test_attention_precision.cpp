@@ -114,7 +114,6 @@ Run run_attention(const AttentionOptions& options, Precision precision, DType dt
   return {out.detach(), q.grad(), k.grad(), v.grad()};
 }
 
-
 }  // namespace
 
 TEST_CASE("attention under bf16: runs the backend's bf16 kernel when it takes the call, f32 results",

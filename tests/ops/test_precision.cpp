@@ -13,7 +13,6 @@ using strata::test::relative_error;
 
 namespace {
 
-
 struct Grads {
   Tensor out;
   std::vector<Tensor> grads;

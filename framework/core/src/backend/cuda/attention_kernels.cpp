@@ -7,7 +7,6 @@
 #include "backend/kernel_args.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_cudnn.h"
-#include "strata/autograd.h"
 
 namespace strata::cuda_backend {
 
@@ -60,11 +59,12 @@ bool cudnn_shape(const AttentionCall& c, cu::CudnnAttentionShape* shape) {
   return true;
 }
 
-// Whether cuDNN builds the call's graphs: the forward's, and the backward's too when the
-// forward runs under autograd (so a backward is never refused after its forward ran).
-bool cudnn_takes(const AttentionCall& c, bool backward) {
+// Whether cuDNN builds both of the call's graphs, forward and backward, whichever runs: so a
+// backward is never refused after its forward ran, and a shape runs the same way (cuDNN in
+// bf16, or the own kernel in f32) in training and in evaluation.
+bool cudnn_takes(const AttentionCall& c) {
   cu::CudnnAttentionShape shape;
-  return cudnn_shape(c, &shape) && cu::cudnn_attention_supported(shape, backward, device_of(*c.q)).empty();
+  return cudnn_shape(c, &shape) && cu::cudnn_attention_supported(shape, true, device_of(*c.q)).empty();
 }
 
 // The call's pointers for cuDNN, with a workspace from the caching allocator (held by
@@ -117,12 +117,12 @@ void register_attention(CoreKernels& k) {
   k.attention.add({.backend = "cudnn",
                    .device = DeviceType::cuda,
                    .dtypes = reduced,
-                   .supports = [](const AttentionCall& c) { return cudnn_takes(c, autograd::grad_enabled()); },
+                   .supports = cudnn_takes,
                    .run = cudnn_attention});
   k.attention_backward.add({.backend = "cudnn",
                             .device = DeviceType::cuda,
                             .dtypes = reduced,
-                            .supports = [](const AttentionCall& c) { return cudnn_takes(c, true); },
+                            .supports = cudnn_takes,
                             .run = cudnn_attention_backward});
 }
 
