@@ -13,9 +13,10 @@ namespace strata::kernels::cuda {
 template <class T>
 using GatedDeltaRuleArgs = cpu::GatedDeltaRuleArgs<T>;
 
-// The largest key_dim the kernels keep in registers; value_dim is at most 1024 (a thread
-// per state column).
+// The largest key_dim the kernels keep in registers, and the largest value_dim (a thread
+// per state column, one block per (batch, head)).
 inline constexpr std::int64_t kDeltaRuleMaxKeyDim = 128;
+inline constexpr std::int64_t kDeltaRuleMaxValueDim = 1024;
 // Steps between the states the forward saves for the backward.
 inline constexpr std::int64_t kDeltaRuleCheckpointSteps = 64;
 

@@ -30,7 +30,9 @@ std::string delta_rule_unsupported(const GatedDeltaRuleArgs<T>& a) {
   if (a.key_dim > kDeltaRuleMaxKeyDim)
     return "key_dim = " + std::to_string(a.key_dim) + " is above the CUDA kernel's " +
            std::to_string(kDeltaRuleMaxKeyDim);
-  if (a.value_dim > 1024) return "value_dim = " + std::to_string(a.value_dim) + " is above 1024 (a thread per column)";
+  if (a.value_dim > kDeltaRuleMaxValueDim)
+    return "value_dim = " + std::to_string(a.value_dim) + " is above " + std::to_string(kDeltaRuleMaxValueDim) +
+           " (a thread per column)";
   if (a.key_heads < 1 || a.heads % a.key_heads != 0) return "heads must be a multiple of key_heads";
   return {};
 }

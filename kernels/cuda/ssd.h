@@ -12,8 +12,10 @@ namespace strata::kernels::cuda {
 template <class T>
 using SsdArgs = cpu::SsdArgs<T>;
 
-// The largest d_state the kernels keep in registers.
+// The largest d_state the kernels keep in registers, and the largest head_dim (a thread per
+// state row, one block per (batch, head)).
 inline constexpr std::int64_t kSsdMaxState = 128;
+inline constexpr std::int64_t kSsdMaxHeadDim = 1024;
 // Steps between the states the forward saves for the backward.
 inline constexpr std::int64_t kSsdCheckpointSteps = 64;
 
@@ -30,7 +32,7 @@ std::int64_t ssd_bwd_workspace_elements(std::int64_t batch, std::int64_t seq_len
 //   S[t] = exp(dt A) S[t-1] + dt x B^T,  y = S[t] C
 // step by step: a block per (batch, head), a thread per row p of the state [P, N], which it
 // keeps in registers; each step's B and C rows go through shared memory. Packed documents
-// restart from a zero state. T: float, double; d_state <= kSsdMaxState, head_dim <= 1024.
+// restart from a zero state. T: float, double; d_state <= kSsdMaxState, head_dim <= kSsdMaxHeadDim.
 template <class T>
 std::string ssd_fwd_cuda(const SsdArgs<T>& args, int device);
 

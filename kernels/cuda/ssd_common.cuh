@@ -29,7 +29,9 @@ template <class T>
 std::string ssd_unsupported(const SsdArgs<T>& a) {
   if (a.d_state > kSsdMaxState)
     return "d_state = " + std::to_string(a.d_state) + " is above the CUDA SSD kernel's " + std::to_string(kSsdMaxState);
-  if (a.head_dim > 1024) return "head_dim = " + std::to_string(a.head_dim) + " is above 1024 (one thread per row)";
+  if (a.head_dim > kSsdMaxHeadDim)
+    return "head_dim = " + std::to_string(a.head_dim) + " is above " + std::to_string(kSsdMaxHeadDim) +
+           " (one thread per row)";
   if (a.groups < 1 || a.heads % a.groups != 0) return "heads must be a multiple of groups";
   return {};
 }

@@ -104,26 +104,13 @@ void cudnn_attention_backward(const AttentionCall& c) {
 void register_attention(CoreKernels& k) {
   // head_dim bounds the per-thread accumulators and shared-memory tiles.
   const auto fits = [](const AttentionCall& c) { return c.head_dim <= cu::kAttentionMaxHeadDim; };
-  k.attention.add(
-      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = attention});
-  k.attention_backward.add({.backend = "cuda",
-                            .device = DeviceType::cuda,
-                            .dtypes = kFloating,
-                            .supports = fits,
-                            .run = attention_backward});
+  add(k.attention, kFloating, attention, fits);
+  add(k.attention_backward, kFloating, attention_backward, fits);
   // bf16 / f16 (what the bf16 policy runs attention in where this kernel takes the call):
   // cuDNN, or nothing, in which case the policy keeps attention in f32 on the own kernel.
   const std::vector<DType> reduced = {DType::bf16, DType::f16};
-  k.attention.add({.backend = "cudnn",
-                   .device = DeviceType::cuda,
-                   .dtypes = reduced,
-                   .supports = cudnn_takes,
-                   .run = cudnn_attention});
-  k.attention_backward.add({.backend = "cudnn",
-                            .device = DeviceType::cuda,
-                            .dtypes = reduced,
-                            .supports = cudnn_takes,
-                            .run = cudnn_attention_backward});
+  add(k.attention, reduced, cudnn_attention, cudnn_takes, "cudnn");
+  add(k.attention_backward, reduced, cudnn_attention_backward, cudnn_takes, "cudnn");
 }
 
 }  // namespace strata::cuda_backend

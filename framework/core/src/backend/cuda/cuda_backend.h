@@ -3,6 +3,8 @@
 // entries it has, one file per op family as the CPU backend. An entry without a CUDA
 // kernel raises NotImplementedError on a CUDA tensor, naming the backends that have it.
 // Nothing outside framework/core/src/backend names kernels::cuda's compute functions.
+#include <functional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,10 +36,16 @@ inline const std::vector<DType> kFloating = {DType::f32, DType::f64};
 inline const std::vector<DType> kAll = {DType::f32, DType::f64, DType::i64};
 inline const std::vector<DType> kStorage = {DType::f32, DType::f64, DType::i64, DType::bf16, DType::f16};
 
-// Registers `run` as the CUDA kernel of `op` for calls whose dtypes are all in `dtypes`.
+// Registers `run` as a CUDA kernel of `op` (backend "cuda" unless named) for calls whose
+// dtypes are all in `dtypes` and that `supports` accepts (every call when empty).
 template <class Call>
-void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*run)(const Call&)) {
-  op.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = dtypes, .supports = {}, .run = run});
+void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*run)(const Call&),
+         std::type_identity_t<std::function<bool(const Call&)>> supports = {}, std::string backend = "cuda") {
+  op.add({.backend = std::move(backend),
+          .device = DeviceType::cuda,
+          .dtypes = dtypes,
+          .supports = std::move(supports),
+          .run = run});
 }
 
 // The CUDA device index of a call's tensor (the device its kernels launch on).

@@ -41,18 +41,15 @@ void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
   });
 }
 
-bool fits(const GatedDeltaRuleCall& c) { return c.key_dim <= cu::kDeltaRuleMaxKeyDim && c.value_dim <= 1024; }
+bool fits(const GatedDeltaRuleCall& c) {
+  return c.key_dim <= cu::kDeltaRuleMaxKeyDim && c.value_dim <= cu::kDeltaRuleMaxValueDim;
+}
 
 }  // namespace
 
 void register_gated_delta_rule(CoreKernels& k) {
-  k.gated_delta_rule.add(
-      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = gated_delta_rule});
-  k.gated_delta_rule_backward.add({.backend = "cuda",
-                                   .device = DeviceType::cuda,
-                                   .dtypes = kFloating,
-                                   .supports = fits,
-                                   .run = gated_delta_rule_backward});
+  add(k.gated_delta_rule, kFloating, gated_delta_rule, fits);
+  add(k.gated_delta_rule_backward, kFloating, gated_delta_rule_backward, fits);
 }
 
 }  // namespace strata::cuda_backend

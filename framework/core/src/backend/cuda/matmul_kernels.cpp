@@ -71,19 +71,10 @@ void register_matmul(CoreKernels& k) {
   add(k.gemm, kFloating, gemm);
   add(k.grouped_gemm, kFloating, grouped_gemm);
   add(k.grouped_gemm_backward, kFloating, grouped_gemm_backward);
-  k.gemm.add({.backend = "cuda",
-              .device = DeviceType::cuda,
-              .dtypes = {DType::bf16, DType::f32},
-              .supports = [](const GemmCall& c) { return bf16_operands_f32_results(c); },
-              .run = gemm});
+  add(k.gemm, {DType::bf16, DType::f32}, gemm, [](const GemmCall& c) { return bf16_operands_f32_results(c); });
   const auto mixed = [](const GroupedGemmCall& c) { return bf16_operands_f32_results(c); };
-  k.grouped_gemm.add(
-      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = {DType::bf16}, .supports = mixed, .run = grouped_gemm});
-  k.grouped_gemm_backward.add({.backend = "cuda",
-                               .device = DeviceType::cuda,
-                               .dtypes = {DType::bf16},
-                               .supports = mixed,
-                               .run = grouped_gemm_backward});
+  add(k.grouped_gemm, {DType::bf16}, grouped_gemm, mixed);
+  add(k.grouped_gemm_backward, {DType::bf16}, grouped_gemm_backward, mixed);
 }
 
 }  // namespace strata::cuda_backend

@@ -58,13 +58,8 @@ void selective_scan_backward(const SelectiveScanCall& c) {
 }  // namespace
 
 void register_selective_scan(CoreKernels& k) {
-  k.selective_scan.add(
-      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = takes, .run = selective_scan});
-  k.selective_scan_backward.add({.backend = "cuda",
-                                 .device = DeviceType::cuda,
-                                 .dtypes = kFloating,
-                                 .supports = takes,
-                                 .run = selective_scan_backward});
+  add(k.selective_scan, kFloating, selective_scan, takes);
+  add(k.selective_scan_backward, kFloating, selective_scan_backward, takes);
 }
 
 }  // namespace strata::cuda_backend

@@ -38,14 +38,13 @@ void ssd_backward(const SsdCall& c) {
   });
 }
 
-bool fits(const SsdCall& c) { return c.d_state <= cu::kSsdMaxState && c.head_dim <= 1024; }
+bool fits(const SsdCall& c) { return c.d_state <= cu::kSsdMaxState && c.head_dim <= cu::kSsdMaxHeadDim; }
 
 }  // namespace
 
 void register_ssd(CoreKernels& k) {
-  k.ssd.add({.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = ssd});
-  k.ssd_backward.add(
-      {.backend = "cuda", .device = DeviceType::cuda, .dtypes = kFloating, .supports = fits, .run = ssd_backward});
+  add(k.ssd, kFloating, ssd, fits);
+  add(k.ssd_backward, kFloating, ssd_backward, fits);
 }
 
 }  // namespace strata::cuda_backend
