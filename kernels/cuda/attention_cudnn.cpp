@@ -2,7 +2,6 @@
 
 #if STRATA_WITH_CUDNN
 
-#include <cuda_runtime.h>
 #include <cudnn_frontend.h>
 
 #include <exception>
@@ -11,7 +10,6 @@
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
-#include <vector>
 
 #include "kernels/cuda/device_handles.h"
 
@@ -43,12 +41,16 @@ struct Plan {
   std::string refusal;  // non-empty: cuDNN does not run this graph
 };
 
-using PlanKey = std::tuple<int, bool, int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                           std::int64_t, bool, std::int64_t, double>;
+using PlanKey = std::tuple<int, bool, CudnnAttentionShape>;  // device, backward, shape
 
-PlanKey key_of(const CudnnAttentionShape& s, bool backward, int device) {
-  return {device,      backward,   int(s.io),          s.batch,  s.q_len, s.kv_len,
-          s.n_heads,   s.n_kv_heads, s.head_dim,       s.causal, s.window, s.scale};
+// f(), with an exception from the frontend turned into an error string.
+template <class F>
+std::string guarded(F f) {
+  try {
+    return f();
+  } catch (const std::exception& x) {
+    return std::string("cuDNN frontend: ") + x.what();
+  }
 }
 
 // A [B, S, H, d] contiguous tensor as cuDNN's [B, H, S, d] dims with BSHD strides.
@@ -59,6 +61,14 @@ TensorPtr bshd_tensor(fe::graph::Graph& g, const char* name, Uid uid, std::int64
                       .set_uid(uid)
                       .set_dim({B, H, S, d})
                       .set_stride({S * H * d, d, H * d, 1}));
+}
+
+// stats [B, Hq, T, 1] f32: the rows' log-sum-exp, which the backward reads.
+fe::graph::Tensor_attributes& as_stats(fe::graph::Tensor_attributes& t, const CudnnAttentionShape& s) {
+  return t.set_uid(stats_uid)
+      .set_data_type(fe::DataType_t::FLOAT)
+      .set_dim({s.batch, s.n_heads, s.q_len, 1})
+      .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1});
 }
 
 void set_output_bshd(const TensorPtr& t, Uid uid, std::int64_t B, std::int64_t H, std::int64_t S, std::int64_t d) {
@@ -82,11 +92,7 @@ void add_forward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
   set_scale_and_mask(attributes, s);
   auto [out, stats] = g.sdpa(q, k, v, attributes);
   set_output_bshd(out, out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  stats->set_output(true)
-      .set_uid(stats_uid)
-      .set_data_type(fe::DataType_t::FLOAT)
-      .set_dim({s.batch, s.n_heads, s.q_len, 1})
-      .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1});
+  as_stats(stats->set_output(true), s);
 }
 
 // The backward's graph: dq, dk, dv from q, k, v, out, dout and the forward's stats.
@@ -96,12 +102,8 @@ void add_backward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
   const TensorPtr v = bshd_tensor(g, "v", v_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
   const TensorPtr out = bshd_tensor(g, "out", out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
   const TensorPtr dout = bshd_tensor(g, "dout", dout_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  const TensorPtr stats = g.tensor(fe::graph::Tensor_attributes()
-                                       .set_name("stats")
-                                       .set_uid(stats_uid)
-                                       .set_data_type(fe::DataType_t::FLOAT)
-                                       .set_dim({s.batch, s.n_heads, s.q_len, 1})
-                                       .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1}));
+  fe::graph::Tensor_attributes stats_attributes;
+  const TensorPtr stats = g.tensor(as_stats(stats_attributes.set_name("stats"), s));
   // Deterministic: dQ is not accumulated with atomics, so runs repeat bit for bit.
   auto attributes =
       fe::graph::SDPA_backward_attributes().set_name("attention_backward").set_deterministic_algorithm(true);
@@ -131,7 +133,7 @@ std::shared_ptr<fe::graph::Graph> make_graph(const CudnnAttentionShape& s, bool 
 // supports); a refusal anywhere on the way comes back in Plan::refusal.
 Plan build_plan(const CudnnAttentionShape& s, bool backward, cudnnHandle_t handle) {
   Plan plan;
-  try {
+  plan.refusal = guarded([&] {
     auto g = make_graph(s, backward);
     std::string e = describe(g->validate());
     if (e.empty()) e = describe(g->build_operation_graph(handle));
@@ -139,13 +141,9 @@ Plan build_plan(const CudnnAttentionShape& s, bool backward, cudnnHandle_t handl
     if (e.empty()) e = describe(g->check_support(handle));
     if (e.empty()) e = describe(g->build_plans(handle));
     if (e.empty()) e = describe(g->get_workspace_size(plan.workspace));
-    if (e.empty())
-      plan.graph = std::move(g);
-    else
-      plan.refusal = std::move(e);
-  } catch (const std::exception& x) {
-    plan.refusal = std::string("cuDNN frontend: ") + x.what();
-  }
+    if (e.empty()) plan.graph = std::move(g);
+    return e;
+  });
   return plan;
 }
 
@@ -154,20 +152,16 @@ std::mutex plan_mutex;
 // The plan for the key, built on first use; the cache is emptied when it holds 256.
 const Plan& plan_for(const CudnnAttentionShape& s, bool backward, int device, cudnnHandle_t handle) {
   static std::map<PlanKey, Plan> plans;
-  const PlanKey key = key_of(s, backward, device);
+  const PlanKey key{device, backward, s};
   if (auto it = plans.find(key); it != plans.end()) return it->second;
   if (plans.size() >= 256) plans.clear();
   return plans.emplace(key, build_plan(s, backward, handle)).first->second;
 }
 
-// Finds the handle and the plan (the caller holds plan_mutex); empty on success. A device
-// whose cuDNN handle cannot be made (no GPU, a cuDNN that does not load) is remembered, so
-// the fallback costs a lookup per call, not a failed cudnnCreate.
+// Finds the handle and the plan (the caller holds plan_mutex); empty on success.
 std::string find_plan(const CudnnAttentionShape& s, bool backward, int device, cudnnHandle_t* handle,
                       const Plan** plan) {
-  static std::map<int, std::string> unusable;
-  if (auto it = unusable.find(device); it != unusable.end()) return it->second;
-  if (auto e = handle_for(device, handle); !e.empty()) return unusable[device] = e;
+  if (auto e = handle_for(device, handle); !e.empty()) return e;
   *plan = &plan_for(s, backward, device, *handle);
   return (*plan)->refusal;
 }
@@ -188,11 +182,7 @@ std::string execute(const CudnnAttentionArgs& a, bool backward, int device) {
     pack.emplace(dk_uid, a.dk);
     pack.emplace(dv_uid, a.dv);
   }
-  try {
-    return describe(plan->graph->execute(handle, pack, a.workspace));
-  } catch (const std::exception& x) {
-    return std::string("cuDNN frontend: ") + x.what();
-  }
+  return guarded([&] { return describe(plan->graph->execute(handle, pack, a.workspace)); });
 }
 
 }  // namespace
@@ -217,12 +207,10 @@ std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool bac
 }
 
 std::string cudnn_attention_validate(const CudnnAttentionShape& shape, bool backward, int sm_version) {
-  try {
-    return describe(make_graph(shape, backward, sm_version)->validate());
-  } catch (const std::exception& x) {
-    return std::string("cuDNN frontend: ") + x.what();
-  }
+  return guarded([&] { return describe(make_graph(shape, backward, sm_version)->validate()); });
 }
+
+bool cudnn_built() { return true; }
 
 std::string cudnn_description() {
   const std::size_t v = cudnnGetVersion();  // major * 10000 + minor * 100 + patch (cuDNN 9)
@@ -245,6 +233,7 @@ namespace {
 const char* const kNoCudnn = "this build has no cuDNN (docs/cuda.md: cuDNN attention)";
 }
 
+bool cudnn_built() { return false; }
 std::string cudnn_description() { return "no cuDNN"; }
 std::string cudnn_attention_validate(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }
 std::string cudnn_attention_supported(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }

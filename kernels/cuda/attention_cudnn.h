@@ -18,6 +18,7 @@
 // the cache is emptied when full). A shape cuDNN refuses is remembered as refused, so the
 // caller falls back to the own kernel at the cost of one map lookup. Every function returns
 // an error string, empty on success, and does not synchronise.
+#include <compare>
 #include <cstdint>
 #include <string>
 
@@ -31,6 +32,7 @@ struct CudnnAttentionShape {
   std::int64_t window = 0;  // with causal: keys within the last `window` positions (self included); 0: none
   double scale = 1;
   CudnnAttentionIo io = CudnnAttentionIo::bf16;
+  auto operator<=>(const CudnnAttentionShape&) const = default;  // the plan cache's key
 };
 
 // Empty when this build has cuDNN and cuDNN runs the shape's forward (and, with `backward`,
@@ -61,6 +63,9 @@ struct CudnnAttentionArgs {
 // (90: Hopper; 121: GB10), which need no GPU: the layouts, masks and sizes as cuDNN's
 // validation sees them, before any plan is built. Empty when the graph is valid.
 std::string cudnn_attention_validate(const CudnnAttentionShape& shape, bool backward, int sm_version);
+
+// Whether this library was built with cuDNN (the emulated GPU's never is).
+bool cudnn_built();
 
 // "cuDNN 9.19.0 (frontend 1.32.0)" with the loaded library's version, or why there is none.
 std::string cudnn_description();

@@ -1,7 +1,8 @@
 #pragma once
 // One library handle (cuBLAS, cuDNN) per device, created on first use and kept for the
 // process: a handle holds its workspace and setup, so creating one per call would allocate
-// every time. Handles run on the legacy default stream, the stream every strata kernel
+// every time. A device whose handle cannot be made (no GPU, a library that does not load)
+// keeps that error, so later calls fail (or fall back) at the cost of a lookup. Handles run on the legacy default stream, the stream every strata kernel
 // uses, so library calls and the kernels around them stay in issue order.
 #include <cuda_runtime.h>
 
@@ -19,21 +20,26 @@ class DeviceHandles {
   template <class Create>
   std::string get(int device, Handle* handle, Create create) {
     std::lock_guard lock(mutex_);
-    if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return cudaGetErrorString(e);
-    if (handles_.size() <= std::size_t(device)) handles_.resize(std::size_t(device) + 1, Handle{});
-    Handle& slot = handles_[std::size_t(device)];
-    if (!slot) {
+    if (slots_.size() <= std::size_t(device)) slots_.resize(std::size_t(device) + 1);
+    Slot& slot = slots_[std::size_t(device)];
+    if (!slot.error.empty()) return slot.error;
+    if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return slot.error = cudaGetErrorString(e);
+    if (!slot.handle) {
       Handle h{};
-      if (std::string e = create(&h); !e.empty()) return e;
-      slot = h;
+      if (std::string e = create(&h); !e.empty()) return slot.error = e;
+      slot.handle = h;
     }
-    *handle = slot;
+    *handle = slot.handle;
     return {};
   }
 
  private:
+  struct Slot {
+    Handle handle{};
+    std::string error;  // why the handle cannot be made, for good
+  };
   std::mutex mutex_;
-  std::vector<Handle> handles_;
+  std::vector<Slot> slots_;
 };
 
 }  // namespace strata::kernels::cuda

@@ -1,6 +1,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/gated_delta_rule_common.cuh"
+#include "kernels/cuda/head_group_sums.cuh"
 
 namespace strata::kernels::cuda {
 
@@ -33,7 +34,7 @@ __global__ void gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
   T* k_row = cols + V * K;                             // [K]
   T* q_row = k_row + K;                                // [K]
   T* per_col = q_row + K;                              // [2, V]: dd (v_t - p), dS' . P
-  const std::int64_t checkpoints = (T_ + kDeltaRuleCheckpointSteps - 1) / kDeltaRuleCheckpointSteps;
+  const std::int64_t checkpoints = ceil_div(T_, kDeltaRuleCheckpointSteps);
   const std::int64_t v = threadIdx.x;
   const bool owner = v < V;
   T* ws_dq = a.workspace;                   // [B, H, T, K]
@@ -99,11 +100,7 @@ __global__ void gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
           }
           __syncthreads();
           const std::int64_t wt = (bh * T_ + t) * K;
-          for (std::int64_t i = threadIdx.x; i < K; i += blockDim.x) {
-            T sum = T(0);
-            for (std::int64_t w = 0; w < V; ++w) sum += cols[w * K + i];
-            ws_dq[wt + i] = sum;
-          }
+          block_column_sums(cols, V, K, ws_dq + wt);
           __syncthreads();
           if (owner) {
             T dg = T(0);
@@ -118,11 +115,7 @@ __global__ void gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
             per_col[V + v] = dg;
           }
           __syncthreads();
-          for (std::int64_t i = threadIdx.x; i < K; i += blockDim.x) {
-            T sum = T(0);
-            for (std::int64_t w = 0; w < V; ++w) sum += cols[w * K + i];
-            ws_dk[wt + i] = sum;
-          }
+          block_column_sums(cols, V, K, ws_dk + wt);
           if (threadIdx.x == 0) {
             T dbeta = T(0), dg = T(0);
             for (std::int64_t w = 0; w < V; ++w) {
@@ -148,36 +141,21 @@ __global__ void gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
   }
 }
 
-// dq, dk [B, T, Hk, K]: the per-value-head terms summed over the value heads of each key
-// head, in order.
-template <class T>
-__global__ void gated_delta_rule_bwd_key_sums_kernel(const GatedDeltaRuleArgs<T> a) {
-  const std::int64_t K = a.key_dim, Hk = a.key_heads, H = a.heads, T_ = a.seq_len, per_key = H / Hk;
-  const T* ws_dq = a.workspace;
-  const T* ws_dk = ws_dq + a.batch * H * T_ * K;
-  const std::int64_t total = a.batch * T_ * Hk * K;
-  for (std::int64_t i = global_index(); i < total; i += grid_size()) {
-    const std::int64_t k = i % K, hk = (i / K) % Hk, t = (i / (K * Hk)) % T_, b = i / (K * Hk * T_);
-    T sq = T(0), sk = T(0);
-    for (std::int64_t h = hk * per_key; h < (hk + 1) * per_key; ++h) {
-      sq += ws_dq[((b * H + h) * T_ + t) * K + k];
-      sk += ws_dk[((b * H + h) * T_ + t) * K + k];
-    }
-    a.dq[i] = sq;
-    a.dk[i] = sk;
-  }
-}
-
 template <class T, int kMax>
 std::string launch(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t width = a.value_dim > a.key_dim ? a.value_dim : a.key_dim;
-  const int threads = int((width + kWarp - 1) / kWarp * kWarp);
+  const int threads = warp_multiple(width);
   const std::size_t bytes = std::size_t(a.value_dim * a.key_dim + 2 * a.key_dim + 2 * a.value_dim) * sizeof(T);
   if (auto e = allow_shared_memory(gated_delta_rule_bwd_kernel<T, kMax>, bytes); !e.empty()) return e;
   gated_delta_rule_bwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads, bytes>>>(a);
   if (auto e = launch_status(); !e.empty()) return e;
   const std::int64_t key_terms = a.batch * a.seq_len * a.key_heads * a.key_dim;
-  if (key_terms > 0) gated_delta_rule_bwd_key_sums_kernel<T><<<blocks_for(key_terms), kThreads>>>(a);
+  if (key_terms > 0) {  // dq, dk [B, T, Hk, K]
+    const T* ws_dq = a.workspace;
+    const T* ws_dk = ws_dq + a.batch * a.heads * a.seq_len * a.key_dim;
+    head_group_sums_kernel<T><<<blocks_for(key_terms), kThreads>>>(ws_dq, ws_dk, a.batch, a.heads, a.seq_len,
+                                                                   a.key_heads, a.key_dim, a.dq, a.dk);
+  }
   return launch_status();
 }
 

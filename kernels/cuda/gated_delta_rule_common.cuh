@@ -20,7 +20,7 @@ struct DeltaRuleStep {
   }
   __device__ std::int64_t bth(std::int64_t t) const { return (b * a.seq_len + t) * a.heads + h; }
   // A packed document that starts at t > 0 begins from a zero state.
-  __device__ bool fresh(std::int64_t t) const { return a.seq_start && t > 0 && a.seq_start[b * a.seq_len + t] == t; }
+  __device__ bool fresh(std::int64_t t) const { return document_starts_at(a.seq_start, b, a.seq_len, t); }
   __device__ T decay(std::int64_t t) const { return fresh(t) ? T(0) : T(exp(a.g[bth(t)])); }
 };
 
@@ -51,10 +51,9 @@ __device__ void stage_key_rows(const DeltaRuleStep<T>& s, std::int64_t t, T* k_r
 }
 
 // One step of column S[:, v] (the first K of kMax, unrolled so S stays in registers):
-// S = decay S, then the delta rule with value `value` and rate `beta`. Returns the
-// prediction S^T k before the update (the backward needs it).
+// S = decay S, then the delta rule with value `value` and rate `beta`.
 template <class T, int kMax>
-__device__ T delta_rule_advance(T* S, T decay, T beta, T value, const T* k_row, std::int64_t K) {
+__device__ void delta_rule_advance(T* S, T decay, T beta, T value, const T* k_row, std::int64_t K) {
   T predicted = T(0);
 #pragma unroll
   for (int i = 0; i < kMax; ++i)
@@ -66,7 +65,6 @@ __device__ T delta_rule_advance(T* S, T decay, T beta, T value, const T* k_row, 
 #pragma unroll
   for (int i = 0; i < kMax; ++i)
     if (i < K) S[i] += k_row[i] * delta;
-  return predicted;
 }
 
 }  // namespace strata::kernels::cuda

@@ -6,7 +6,7 @@ namespace strata::kernels::cuda {
 
 std::int64_t gated_delta_rule_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                std::int64_t key_dim, std::int64_t value_dim) {
-  return batch * heads * ((seq_len + kDeltaRuleCheckpointSteps - 1) / kDeltaRuleCheckpointSteps) * key_dim *
+  return batch * heads * ceil_div(seq_len, kDeltaRuleCheckpointSteps) * key_dim *
          value_dim;
 }
 
@@ -20,7 +20,7 @@ __global__ void gated_delta_rule_fwd_kernel(const GatedDeltaRuleArgs<T> a) {
   __shared__ T k_row[kMax];
   __shared__ T q_row[kMax];
   const std::int64_t K = a.key_dim, V = a.value_dim, H = a.heads, T_ = a.seq_len;
-  const std::int64_t checkpoints = (T_ + kDeltaRuleCheckpointSteps - 1) / kDeltaRuleCheckpointSteps;
+  const std::int64_t checkpoints = ceil_div(T_, kDeltaRuleCheckpointSteps);
   const std::int64_t v = threadIdx.x;
   const bool owner = v < V;
   for (std::int64_t bh = blockIdx.x; bh < a.batch * H; bh += gridDim.x) {
@@ -57,7 +57,7 @@ __global__ void gated_delta_rule_fwd_kernel(const GatedDeltaRuleArgs<T> a) {
 
 template <class T, int kMax>
 std::string launch(const GatedDeltaRuleArgs<T>& a) {
-  const int threads = int((a.value_dim + kWarp - 1) / kWarp * kWarp);
+  const int threads = warp_multiple(a.value_dim);
   gated_delta_rule_fwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads>>>(a);
   return launch_status();
 }

@@ -34,6 +34,18 @@ inline int row_threads(std::int64_t cols) {
 }
 inline unsigned row_blocks(std::int64_t rows) { return blocks_for(rows, 1); }
 
+// a / b rounded up (b > 0).
+__host__ __device__ inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+// Threads of a block with a thread per item (a state row or column): n rounded up to warps.
+inline int warp_multiple(std::int64_t n) { return int(ceil_div(n, kWarp) * kWarp); }
+
+// Whether a packed document begins at step t > 0 of batch row b (seq_start: [B, T], the
+// first step of each step's document, or null): the recurrences restart from zero there.
+__device__ inline bool document_starts_at(const std::int64_t* seq_start, std::int64_t b, std::int64_t T,
+                                          std::int64_t t) {
+  return seq_start && t > 0 && seq_start[b * T + t] == t;
+}
+
 // The index of this thread in a 1-D grid, and the grid's size, for grid-stride loops:
 //   for (std::int64_t i = global_index(); i < n; i += grid_size()) ...
 __device__ inline std::int64_t global_index() { return std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }

@@ -26,8 +26,6 @@ constexpr std::int64_t kRowBlocks = 1024;         // blocks to aim for (a few pe
 constexpr std::int64_t kMinColumnChunk = 64;      // rows a thread sums, at least
 constexpr std::int64_t kColumnThreads = 1 << 17;  // threads to aim for (fills an H100/H200)
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-
 // Depends on the shape only (not on the device), so results are the same on every GPU.
 SumPlan plan_sum(std::int64_t A, std::int64_t R, std::int64_t C) {
   SumPlan p;

@@ -74,7 +74,7 @@ __device__ void load_stage(const SelectiveScanArgs<T>& a, std::int64_t b, std::i
   }
   for (int j = threadIdx.x; j < kScanStage; j += blockDim.x) {
     const std::int64_t t = ts + j;  // as the CPU's restarts(): a start after t = 0
-    stage.restart[j] = j < steps && a.seq_start && t > 0 && a.seq_start[b * T_ + t] == t;
+    stage.restart[j] = j < steps && document_starts_at(a.seq_start, b, T_, t);
   }
   __syncthreads();
 }

@@ -1,5 +1,6 @@
 #include <cstdint>
 
+#include "kernels/cuda/head_group_sums.cuh"
 #include "kernels/cuda/ssd_common.cuh"
 
 namespace strata::kernels::cuda {
@@ -33,7 +34,7 @@ __global__ void ssd_bwd_kernel(const SsdArgs<T> a) {
   T* b_row = rows + P * N;                      // [N]
   T* c_row = b_row + N;                         // [N]
   T* per_row = c_row + N;                       // [2, P]: G . S_{t-1}, x (G . B)
-  const std::int64_t checkpoints = (T_ + kSsdCheckpointSteps - 1) / kSsdCheckpointSteps;
+  const std::int64_t checkpoints = ceil_div(T_, kSsdCheckpointSteps);
   const std::int64_t p = threadIdx.x;
   const bool owner = p < P;
   T* ws_dB = a.workspace;              // [B, H, T, N]
@@ -99,11 +100,7 @@ __global__ void ssd_bwd_kernel(const SsdArgs<T> a) {
           }
           __syncthreads();
           const std::int64_t wt = (bh * T_ + t) * N;
-          for (std::int64_t n = threadIdx.x; n < N; n += blockDim.x) {
-            T sum = T(0);
-            for (std::int64_t q = 0; q < P; ++q) sum += rows[q * N + n];
-            ws_dC[wt + n] = sum;
-          }
+          block_column_sums(rows, P, N, ws_dC + wt);
           __syncthreads();
           if (owner) {
             const T u = dt * x;
@@ -112,11 +109,7 @@ __global__ void ssd_bwd_kernel(const SsdArgs<T> a) {
               if (n < N) rows[p * N + n] = u * carry[n];
           }
           __syncthreads();
-          for (std::int64_t n = threadIdx.x; n < N; n += blockDim.x) {
-            T sum = T(0);
-            for (std::int64_t q = 0; q < P; ++q) sum += rows[q * N + n];
-            ws_dB[wt + n] = sum;
-          }
+          block_column_sums(rows, P, N, ws_dB + wt);
           if (threadIdx.x == 0) {
             T g_decay = T(0), input = T(0);
             for (std::int64_t q = 0; q < P; ++q) {
@@ -144,25 +137,6 @@ __global__ void ssd_bwd_kernel(const SsdArgs<T> a) {
   }
 }
 
-// dB, dC [B, T, G, N]: the per-head terms summed over the heads of each group, in order.
-template <class T>
-__global__ void ssd_bwd_group_sums_kernel(const SsdArgs<T> a) {
-  const std::int64_t N = a.d_state, G = a.groups, H = a.heads, T_ = a.seq_len, per_group = H / G;
-  const T* ws_dB = a.workspace;
-  const T* ws_dC = ws_dB + a.batch * H * T_ * N;
-  const std::int64_t total = a.batch * T_ * G * N;
-  for (std::int64_t i = global_index(); i < total; i += grid_size()) {
-    const std::int64_t n = i % N, g = (i / N) % G, t = (i / (N * G)) % T_, b = i / (N * G * T_);
-    T sb = T(0), sc = T(0);
-    for (std::int64_t h = g * per_group; h < (g + 1) * per_group; ++h) {
-      sb += ws_dB[((b * H + h) * T_ + t) * N + n];
-      sc += ws_dC[((b * H + h) * T_ + t) * N + n];
-    }
-    if (a.dB) a.dB[i] = sb;
-    if (a.dC) a.dC[i] = sc;
-  }
-}
-
 // dA [H]: the per-(batch, head) sums over the batch, in order.
 template <class T>
 __global__ void ssd_bwd_dA_kernel(const SsdArgs<T> a) {
@@ -177,13 +151,18 @@ __global__ void ssd_bwd_dA_kernel(const SsdArgs<T> a) {
 template <class T, int kMax>
 std::string launch(const SsdArgs<T>& a) {
   const std::int64_t width = a.head_dim > a.d_state ? a.head_dim : a.d_state;
-  const int threads = int((width + kWarp - 1) / kWarp * kWarp);
+  const int threads = warp_multiple(width);
   const std::size_t bytes = std::size_t(a.head_dim * a.d_state + 2 * a.d_state + 2 * a.head_dim) * sizeof(T);
   if (auto e = allow_shared_memory(ssd_bwd_kernel<T, kMax>, bytes); !e.empty()) return e;
   ssd_bwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads, bytes>>>(a);
   if (auto e = launch_status(); !e.empty()) return e;
   const std::int64_t group_terms = a.batch * a.seq_len * a.groups * a.d_state;
-  if ((a.dB || a.dC) && group_terms > 0) ssd_bwd_group_sums_kernel<T><<<blocks_for(group_terms), kThreads>>>(a);
+  if ((a.dB || a.dC) && group_terms > 0) {  // dB, dC [B, T, G, N]
+    const T* ws_dB = a.workspace;
+    const T* ws_dC = ws_dB + a.batch * a.heads * a.seq_len * a.d_state;
+    head_group_sums_kernel<T><<<blocks_for(group_terms), kThreads>>>(ws_dB, ws_dC, a.batch, a.heads, a.seq_len,
+                                                                     a.groups, a.d_state, a.dB, a.dC);
+  }
   if (a.dA) ssd_bwd_dA_kernel<T><<<blocks_for(a.heads), kThreads>>>(a);
   return launch_status();
 }

@@ -19,7 +19,7 @@ struct SsdStep {
   }
   __device__ T dt(std::int64_t t) const { return a.dt[(b * a.seq_len + t) * a.heads + h]; }
   // A packed document that starts at t > 0 begins from a zero state.
-  __device__ bool fresh(std::int64_t t) const { return a.seq_start && t > 0 && a.seq_start[b * a.seq_len + t] == t; }
+  __device__ bool fresh(std::int64_t t) const { return document_starts_at(a.seq_start, b, a.seq_len, t); }
   // exp(dt A), or 0 where the state restarts.
   __device__ T decay(std::int64_t t) const { return fresh(t) ? T(0) : T(exp(dt(t) * a.A[h])); }
 };

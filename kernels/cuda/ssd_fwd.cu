@@ -6,7 +6,7 @@ namespace strata::kernels::cuda {
 
 std::int64_t ssd_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim,
                                   std::int64_t d_state) {
-  return batch * heads * ((seq_len + kSsdCheckpointSteps - 1) / kSsdCheckpointSteps) * head_dim * d_state;
+  return batch * heads * ceil_div(seq_len, kSsdCheckpointSteps) * head_dim * d_state;
 }
 
 namespace {
@@ -20,7 +20,7 @@ __global__ void ssd_fwd_kernel(const SsdArgs<T> a) {
   __shared__ T b_row[kMax];
   __shared__ T c_row[kMax];
   const std::int64_t P = a.head_dim, N = a.d_state, H = a.heads, T_ = a.seq_len;
-  const std::int64_t checkpoints = (T_ + kSsdCheckpointSteps - 1) / kSsdCheckpointSteps;
+  const std::int64_t checkpoints = ceil_div(T_, kSsdCheckpointSteps);
   const std::int64_t p = threadIdx.x;
   const bool owner = p < P;
   for (std::int64_t bh = blockIdx.x; bh < a.batch * H; bh += gridDim.x) {
@@ -57,7 +57,7 @@ __global__ void ssd_fwd_kernel(const SsdArgs<T> a) {
 
 template <class T, int kMax>
 std::string launch(const SsdArgs<T>& a) {
-  const int threads = int((a.head_dim + kWarp - 1) / kWarp * kWarp);
+  const int threads = warp_multiple(a.head_dim);
   ssd_fwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads>>>(a);
   return launch_status();
 }
