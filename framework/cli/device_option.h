@@ -1,5 +1,5 @@
 #pragma once
-// --device of the commands that load a checkpoint (generate, eval): cpu, cuda or cuda:N.
+// --device of the commands that run on a chosen device (generate, eval, check): cpu, cuda or cuda:N.
 #include <string>
 
 #include "strata/device.h"

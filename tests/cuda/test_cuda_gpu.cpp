@@ -11,9 +11,9 @@
 #include "strata/backend.h"
 #include "strata/device.h"
 #include "strata/error.h"
+#include "strata/packing.h"
 #include "strata/precision.h"
 #include "strata/random.h"
-#include "strata/runtime.h"
 #include "strata/testing/conformance.h"
 
 using namespace strata;
@@ -139,7 +139,8 @@ AttentionRun attention_on(Device device, Precision precision, DType dtype, std::
 // refuses runs on the own kernel in f32. Without cuDNN in the build (the emulated GPU) it
 // checks only that the policy falls back.
 TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64", "[cuda][cudnn]") {
-  const bool has_cudnn = build_info().find("bf16 attention: cuDNN") != std::string::npos;
+  bool has_cudnn = false;  // a cuDNN kernel is registered: this build has cuDNN
+  for (const backend::KernelInfo& k : backend::find_op("attention")->kernels()) has_cudnn |= k.backend == "cudnn";
   backend::set_call_observer(note_attention);
   for (const std::int64_t window : {std::int64_t(0), std::int64_t(24)}) {
     INFO("window " << window);
@@ -162,19 +163,8 @@ TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64
 // tensor with old values) must each give the CPU's result.
 TEST_CASE("cuda gpu: packed attention follows the document starts of each call", "[cuda]") {
   const std::int64_t B = 2, T = 24;
-  // [B, T] starts from each row's document lengths
-  const auto starts_of = [&](std::vector<std::vector<std::int64_t>> lengths) {
-    std::vector<std::int64_t> v;
-    for (const auto& row : lengths) {
-      std::int64_t start = 0;
-      for (const std::int64_t n : row) {
-        for (std::int64_t i = 0; i < n; ++i) v.push_back(start);
-        start += n;
-      }
-    }
-    return Tensor::from_vector(v, {B, T});
-  };
-  const Tensor a = starts_of({{5, 7, 12}, {24}}), b = starts_of({{10, 14}, {3, 3, 18}});
+  const Tensor a = sequence_starts_from_lengths({{5, 7, 12}, {24}}, T),
+               b = sequence_starts_from_lengths({{10, 14}, {3, 3, 18}}, T);
   Generator g(5);
   const Tensor q = Tensor::randn({B, T, 4, 16}, g, DType::f64), k = Tensor::randn({B, T, 2, 16}, g, DType::f64),
                v = Tensor::randn({B, T, 2, 16}, g, DType::f64);

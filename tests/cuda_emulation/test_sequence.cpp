@@ -352,14 +352,7 @@ void check_ssd(SsdShape s) {
   const std::vector<T> h0 = cast<T>(rng.normal(sz(s.B * s.H * s.P * s.N)));
   const std::vector<T> dy = cast<T>(rng.normal(sz(s.B * s.T * s.H * s.P)));
   const std::vector<T> dfinal = cast<T>(rng.normal(sz(s.B * s.H * s.P * s.N)));
-  std::vector<std::int64_t> starts(sz(s.B * s.T));
-  for (std::int64_t b = 0; b < s.B; ++b) {  // documents of 1 to 12 steps
-    std::int64_t start = 0;
-    for (std::int64_t t = 0; t < s.T; ++t) {
-      if (t > 0 && rng.integer(0, 11) == 0) start = t;
-      starts[sz(b * s.T + t)] = start;
-    }
-  }
+  const std::vector<std::int64_t> starts = document_starts(rng, s.B, s.T, 12);
   // the CPU reference, forward and backward
   cpu::SsdArgs<T> c;
   c.batch = s.B, c.seq_len = s.T, c.heads = s.H, c.head_dim = s.P, c.groups = s.G, c.d_state = s.N, c.chunk = 8;
@@ -464,14 +457,7 @@ void check_delta_rule(DeltaShape s) {
   const std::vector<T> h0 = cast<T>(rng.normal(sz(s.B * s.H * s.K * s.V)));
   const std::vector<T> dout = cast<T>(rng.normal(v.size()));
   const std::vector<T> dfinal = cast<T>(rng.normal(h0.size()));
-  std::vector<std::int64_t> starts(sz(s.B * s.T));
-  for (std::int64_t b = 0; b < s.B; ++b) {
-    std::int64_t start = 0;
-    for (std::int64_t t = 0; t < s.T; ++t) {
-      if (t > 0 && rng.integer(0, 9) == 0) start = t;
-      starts[sz(b * s.T + t)] = start;
-    }
-  }
+  const std::vector<std::int64_t> starts = document_starts(rng, s.B, s.T, 10);
   cpu::GatedDeltaRuleArgs<T> c;
   c.batch = s.B, c.seq_len = s.T, c.heads = s.H, c.key_heads = s.Hk, c.key_dim = s.K, c.value_dim = s.V;
   c.chunk = 8, c.scale = T(0.7);

@@ -3,7 +3,6 @@
 // CPU has no such kernel, so the tests register one: it widens q, k, v to f32, runs the
 // f32 kernel and rounds its outputs to bf16, with f32 statistics, as a fused bf16 kernel
 // would see and produce them.
-#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -85,9 +84,7 @@ class WideningBf16Attention {
   std::size_t forward_id_ = 0, backward_id_ = 0;
 };
 
-bool equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.to_vector<double>() == b.to_vector<double>();
-}
+bool equal(const Tensor& a, const Tensor& b) { return test::mismatch(a, b, 0).empty(); }
 
 // x rounded to bf16 and back.
 Tensor bf16_rounded(const Tensor& x) { return x.detach().to(DType::bf16).to(DType::f32); }
@@ -98,13 +95,27 @@ struct Run {
   Tensor out, dq, dk, dv;
 };
 
-// out and the gradients of sum(out * w) for q [2, 19, 4, 16], k, v [2, 19, 2, 16] (GQA).
-Run run_attention(const AttentionOptions& options, Precision precision, DType dtype = DType::f32) {
+struct Inputs {
+  Tensor q, k, v, w;  // q, w [2, 19, 4, 16], k, v [2, 19, 2, 16] (GQA)
+};
+
+// The same values in every dtype (drawn in f32).
+Inputs inputs(DType dtype) {
   Generator g(7);
-  const Tensor q = Tensor::randn({2, 19, 4, 16}, g).to(dtype).requires_grad_();
-  const Tensor k = Tensor::randn({2, 19, 2, 16}, g).to(dtype).requires_grad_();
-  const Tensor v = Tensor::randn({2, 19, 2, 16}, g).to(dtype).requires_grad_();
-  const Tensor w = Tensor::randn({2, 19, 4, 16}, g).to(dtype);
+  const auto draw = [&](std::int64_t heads) { return Tensor::randn({2, 19, heads, 16}, g).to(dtype); };
+  Inputs in;
+  in.q = draw(4);
+  in.k = draw(2);
+  in.v = draw(2);
+  in.w = draw(4);
+  return in;
+}
+
+// out and the gradients of sum(out * w).
+Run run_attention(const AttentionOptions& options, Precision precision, DType dtype = DType::f32) {
+  const Inputs in = inputs(dtype);
+  const Tensor q = in.q.clone().requires_grad_(), k = in.k.clone().requires_grad_(), v = in.v.clone().requires_grad_();
+  const Tensor& w = in.w;
   Tensor out;
   {
     PrecisionGuard guard(precision);
@@ -132,10 +143,9 @@ TEST_CASE("attention under bf16: runs the backend's bf16 kernel when it takes th
   CHECK(bf16_values(reduced.dk));
   CHECK(bf16_values(reduced.dv));
   // ... the output is the f32 attention of the rounded operands, rounded once ...
-  Generator g(7);
-  const Tensor q = Tensor::randn({2, 19, 4, 16}, g), k = Tensor::randn({2, 19, 2, 16}, g),
-               v = Tensor::randn({2, 19, 2, 16}, g);
-  CHECK(equal(reduced.out, bf16_rounded(attention(bf16_rounded(q), bf16_rounded(k), bf16_rounded(v), window))));
+  const Inputs in = inputs(DType::f32);
+  CHECK(equal(reduced.out,
+              bf16_rounded(attention(bf16_rounded(in.q), bf16_rounded(in.k), bf16_rounded(in.v), window))));
   // ... and everything is within bf16 accuracy of f64.
   const Run exact = run_attention(window, Precision::f32, DType::f64);
   CHECK(relative_error(reduced.out, exact.out) < 2e-2);

@@ -202,25 +202,37 @@ class CudaAllocator final : public CachingAllocator {
   bool integrated_ = false;
 };
 
-// Made on first use of a GPU (cudaMalloc and the memory query start CUDA).
-std::atomic<std::vector<CudaAllocator*>*> g_cuda_allocators{nullptr};
+// One slot per visible GPU; a device's allocator is made when that device is first used
+// (its memory query starts CUDA there, so unused GPUs get no context).
+using CudaAllocatorSlots = std::vector<std::atomic<CudaAllocator*>>;
+std::atomic<CudaAllocatorSlots*> g_cuda_allocator_slots{nullptr};  // set once a GPU is used
 
-std::vector<CudaAllocator*>& cuda_allocators() {
-  static std::vector<CudaAllocator*>* all = [] {
-    auto* v = new std::vector<CudaAllocator*>();
-    for (int i = 0; i < cuda_device_count(); ++i) v->push_back(new CudaAllocator(i));
-    g_cuda_allocators.store(v, std::memory_order_release);
-    return v;
+CudaAllocatorSlots& cuda_allocator_slots() {
+  static CudaAllocatorSlots* slots = [] {
+    auto* s = new CudaAllocatorSlots(std::size_t(cuda_device_count()));
+    g_cuda_allocator_slots.store(s, std::memory_order_release);
+    return s;
   }();
-  return *all;
+  return *slots;
 }
 
+CudaAllocator& cuda_allocator(int device) {
+  std::atomic<CudaAllocator*>& slot = cuda_allocator_slots()[std::size_t(device)];
+  if (CudaAllocator* a = slot.load(std::memory_order_acquire)) return *a;
+  static std::mutex creating;
+  std::lock_guard lock(creating);
+  if (!slot.load(std::memory_order_relaxed)) slot.store(new CudaAllocator(device), std::memory_order_release);
+  return *slot.load(std::memory_order_acquire);
+}
+
+// Live bytes of the integrated GPUs' allocators made so far (none before a GPU is used: the
+// CPU allocator asks this without starting CUDA).
 std::size_t integrated_gpu_live_bytes() {
-  const std::vector<CudaAllocator*>* all = g_cuda_allocators.load(std::memory_order_acquire);
+  const CudaAllocatorSlots* slots = g_cuda_allocator_slots.load(std::memory_order_acquire);
   std::size_t bytes = 0;
-  if (all)
-    for (const CudaAllocator* a : *all)
-      if (a->integrated()) bytes += a->live_bytes();
+  if (slots)
+    for (const std::atomic<CudaAllocator*>& slot : *slots)
+      if (const CudaAllocator* a = slot.load(std::memory_order_acquire); a && a->integrated()) bytes += a->live_bytes();
   return bytes;
 }
 #else
@@ -236,7 +248,7 @@ Allocator& allocator_for(Device device) {
     throw DeviceError("device " + device.to_string() + " does not exist: this machine has " +
                           std::to_string(cuda_device_count()) + " CUDA device(s)",
                       "use Device::cpu() or a cuda index below the device count");
-  return *cuda_allocators()[std::size_t(device.index)];
+  return cuda_allocator(device.index);
 #else
   throw DeviceError("device " + device.to_string() + " is not available: strata was built without CUDA",
                     "reconfigure with -DSTRATA_CUDA=ON on a machine with the CUDA toolkit");

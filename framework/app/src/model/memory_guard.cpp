@@ -75,6 +75,18 @@ Budget gpu_budget(Device device, const CudaMemory& memory) {
   return b;
 }
 
+// The budget of the device that runs the work (a GPU's, or the host's), and the host's for
+// the weights a GPU run builds on the CPU first (unknown, i.e. unchecked, where the work
+// runs on the host or on an integrated GPU, whose pool the first budget already is).
+struct Budgets {
+  Budget device, host;
+};
+Budgets budgets_for(Device device) {
+  if (!device.is_cuda()) return {host_budget(), {}};
+  const CudaMemory gpu = cuda_memory(device);
+  return {gpu_budget(device, gpu), gpu.shares_host_memory ? Budget{} : host_budget()};
+}
+
 [[noreturn]] void refuse(const std::string& what, std::int64_t needed, const Budget& budget, const std::string& detail) {
   throw InsufficientMemoryError(
       what + " needs about " + format_bytes(double(needed)) + " (" + detail + "), but only " +
@@ -110,9 +122,7 @@ void require_training_fits(const Experiment& e, const ComponentRegistry& registr
   // weights, the device the step; on an integrated GPU both are the one pool, where the
   // step, the larger, is what must fit.
   const Device device = training_device(e);  // a config error at the key if this machine lacks it
-  const CudaMemory gpu = device.is_cuda() ? cuda_memory(device) : CudaMemory{};
-  const Budget budget = device.is_cuda() ? gpu_budget(device, gpu) : host_budget();
-  const Budget host = device.is_cuda() && !gpu.shares_host_memory ? host_budget() : Budget{};
+  const auto [budget, host] = budgets_for(device);
   if (budget.bytes <= 0 && host.bytes <= 0) return;
   MemoryQuery q;
   q.budget_bytes = budget.bytes;
@@ -136,9 +146,7 @@ void require_decoding_fits(const Experiment& e, const ComponentRegistry& registr
                            std::int64_t batch, std::int64_t context, Device device) {
   // On a GPU the weights and the cache live there (the host holds the weights only while
   // they load, on a discrete GPU a copy of the same size: checked first).
-  const CudaMemory gpu = device.is_cuda() ? cuda_memory(device) : CudaMemory{};
-  const Budget budget = device.is_cuda() ? gpu_budget(device, gpu) : host_budget();
-  const Budget host = device.is_cuda() && !gpu.shares_host_memory ? host_budget() : Budget{};
+  const auto [budget, host] = budgets_for(device);
   if (budget.bytes <= 0 && host.bytes <= 0) return;
   MemoryQuery q;
   q.budget_bytes = budget.bytes;

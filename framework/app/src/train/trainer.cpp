@@ -53,7 +53,6 @@ std::int64_t count_correct(const Tensor& logits, const Tensor& targets, std::int
   return correct;
 }
 
-// Where the model's parameters live (the CPU for a model without any).
 // The batch's tokens on `device` (tasks draw on the CPU). The packed documents' starts stay
 // on the CPU: ops validate them there and backends copy them where their kernels run.
 Batch on_device(Batch batch, Device device) {

@@ -80,7 +80,7 @@ kargs::SsdArgs<T> ssd_args(const SsdCall& c, const std::int64_t* seq_start) {
   a.A = c.A->data<T>();
   a.B = c.B->data<T>();
   a.C = c.C->data<T>();
-  a.initial_state = c.initial_state->defined() ? c.initial_state->data<T>() : nullptr;
+  a.initial_state = in<T>(c.initial_state);
   a.seq_start = seq_start;
   return a;
 }

@@ -107,7 +107,8 @@ Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_i
   const Tensor q = detail::heads_packed(q_in), k = detail::heads_packed(k_in), v = detail::heads_packed(v_in);
   const Device device = q.device();
   const DType dtype = q.dtype();
-  const DType compute = attention_dtype(attention_call(dims, o, q, k, v), device);
+  core_kernels::AttentionCall call = attention_call(dims, o, q, k, v);
+  const DType compute = attention_dtype(call, device);
   // The operands in the compute dtype: q, k, v themselves, or their bf16 copies (detached:
   // the op records its own backward against q, k, v).
   const auto operand = [&](const Tensor& t) { return compute == dtype ? t : detail::bf16_operand(t); };
@@ -115,7 +116,9 @@ Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_i
   const DType stats_dtype = is_reduced_precision(compute) ? DType::f32 : compute;
   Tensor out = Tensor::empty({dims.B, dims.T, dims.Hq, dims.d}, compute, device);
   Tensor lse = Tensor::empty({dims.B, dims.Hq, dims.T}, stats_dtype, device);
-  core_kernels::AttentionCall call = attention_call(dims, o, qc, kc, vc);
+  call.q = &qc;
+  call.k = &kc;
+  call.v = &vc;
   call.out = &out;
   call.lse = &lse;
   core_kernels::table().attention.run(device, call);

@@ -20,6 +20,16 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   return worst;
 }
 
+// The largest of a check's differences and what it was, against round-off in f64.
+struct WorstDifference {
+  double worst = 0;
+  std::string where;
+  void note(double d, const std::string& what) {
+    if (d > worst) worst = d, where = what;
+  }
+  bool beyond_round_off() const { return worst > 1e-9; }
+};
+
 inline std::string fmt(double v) {
   std::ostringstream os;
   os.precision(3);

@@ -110,11 +110,8 @@ std::string check_packed_documents(const Built& m, const Tensor& x, bool& passed
   sum(mul(packed, w)).backward();
   const std::vector<Tensor> packed_grads = gradients();
   m.module->zero_grad();
-  double worst = 0;
-  std::string where;
-  const auto note = [&](double d, const std::string& what) {
-    if (d > worst) worst = d, where = what;
-  };
+  WorstDifference diff;
+  const auto note = [&](double d, const std::string& what) { diff.note(d, what); };
   for (std::int64_t b = 0; b < B; ++b)
     for (const auto [t0, t1] : sequence_ranges(starts, b)) {
       const std::string doc = "row " + std::to_string(b) + ", document [" + std::to_string(t0) + ", " + std::to_string(t1) + ")";
@@ -132,12 +129,12 @@ std::string check_packed_documents(const Built& m, const Tensor& x, bool& passed
     else if (packed_grads[i].defined())
       note(max_abs_diff(packed_grads[i], separate_grads[i]), "gradient of " + params[i].name);
   m.module->zero_grad();
-  if (worst > 1e-9) {
+  if (diff.beyond_round_off()) {
     passed = false;
-    return "the " + where + " differs by " + fmt(worst);
+    return "the " + diff.where + " differs by " + fmt(diff.worst);
   }
   return "3 documents per row (" + std::to_string(row[0]) + ", 1, " + std::to_string(row[2]) +
-         " tokens): outputs and gradients within " + fmt(std::max(worst, 1e-300));
+         " tokens): outputs and gradients within " + fmt(std::max(diff.worst, 1e-300));
 }
 
 // The component built again from the same seed (the CPU check's f64 copy) on `device`: its
@@ -167,17 +164,13 @@ std::string check_on_device(const ComponentRegistry& registry, ComponentKind kin
     return r;
   };
   const Run want = run(cpu, Device::cpu()), got = run(dev, device);
-  double worst = 0;
-  std::string where;
+  WorstDifference diff;
   const auto note = [&](const Tensor& a, const Tensor& b, const std::string& what) {
-    if (a.defined() != b.defined()) {
-      worst = std::max(worst, 1.0), where = what + " (defined on one device only)";
-      return;
-    }
+    if (a.defined() != b.defined()) return diff.note(1.0, what + " (defined on one device only)");
     if (!a.defined()) return;
     double scale = 1;
     for (double v : b.to_vector<double>()) scale = std::max(scale, std::abs(v));
-    if (const double d = max_abs_diff(a, b) / scale; d > worst) worst = d, where = what;
+    diff.note(max_abs_diff(a, b) / scale, what);
   };
   note(got.y, want.y, "output");
   note(got.dx, want.dx, "input gradient");
@@ -196,12 +189,12 @@ std::string check_on_device(const ComponentRegistry& registry, ComponentKind kin
       decoded = ", decoding";
     }
   }
-  if (worst > 1e-9) {
+  if (diff.beyond_round_off()) {
     passed = false;
-    return "the " + where + " differs from the CPU's by " + fmt(worst) + " (relative)";
+    return "the " + diff.where + " differs from the CPU's by " + fmt(diff.worst) + " (relative)";
   }
   return "output, input and " + std::to_string(params.size()) + " parameter gradients" + decoded +
-         " within " + fmt(std::max(worst, 1e-300)) + " of the CPU's";
+         " within " + fmt(std::max(diff.worst, 1e-300)) + " of the CPU's";
 }
 
 }  // namespace

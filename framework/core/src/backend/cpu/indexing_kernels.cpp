@@ -4,7 +4,6 @@
 #include "backend/kernel_args.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/index_select.h"
-#include "kernels/cpu/expert_slots.h"
 #include "kernels/cpu/topk.h"
 #include "tensor_internal.h"
 

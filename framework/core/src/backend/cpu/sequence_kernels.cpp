@@ -83,7 +83,7 @@ void ssd(const SsdCall& c) {
   ThreadScratch scratch = thread_scratch(cpu::ssd_scratch_size(c.chunk, c.head_dim, c.d_state, false), dtype);
   dispatch_floating(dtype, "ssd", [&](auto type) {
     using T = decltype(type);
-    cpu::SsdArgs<T> a = ssd_args<T>(c, host_starts(c.seq_start));
+    cpu::SsdArgs<T> a = ssd_args<T>(c, starts);
     scratch.give(a);
     a.y = c.y->data<T>();
     a.final_state = c.final_state->data<T>();

@@ -107,7 +107,9 @@ void register_attention(CoreKernels& k) {
   add(k.attention, kFloating, attention, fits);
   add(k.attention_backward, kFloating, attention_backward, fits);
   // bf16 / f16 (what the bf16 policy runs attention in where this kernel takes the call):
-  // cuDNN, or nothing, in which case the policy keeps attention in f32 on the own kernel.
+  // cuDNN where the build has it, or nothing, in which case the policy keeps attention in
+  // f32 on the own kernel.
+  if (!cu::cudnn_built()) return;
   const std::vector<DType> reduced = {DType::bf16, DType::f16};
   add(k.attention, reduced, cudnn_attention, cudnn_takes, "cudnn");
   add(k.attention_backward, reduced, cudnn_attention_backward, cudnn_takes, "cudnn");
