@@ -7,16 +7,26 @@
 //   h[b,t,d,n] = exp(dt * A[d,n]) * h[b,t-1,d,n] + dt * B[b,t,n] * u[b,t,d],  h[b,-1] = h0
 //   y[b,t,d]   = (sum_n C[b,t,n] * h[b,t,d,n] + D[d] * u[b,t,d]) * silu?(z[b,t,d])
 //
-// Design (kernels/cuda/selective_scan_{fwd,bwd}.cu): one thread per channel (b, d), its
-// d_state states in registers (a compile-time bound: for f32 16, 32 or 64, the smallest that
-// holds N, for f64 64; larger N is refused); blocks of kScanThreads channels of one sequence stage the
-// rows of B and C (shared by all channels) in shared memory, kScanStage steps at a time.
-// The forward saves the state entering every chunk of kScanChunk steps (`checkpoints`);
-// the backward walks chunks last to first, recomputes each chunk's states from its
-// checkpoint and runs the adjoint recurrence. [B, T, D, N] is never stored.
+// Design (kernels/cuda/selective_scan_{fwd,bwd}.cu): time-parallel inside a block, in the
+// manner of mamba_ssm's kernels (Gu & Dao 2023), laid out for channels-last tensors. A block
+// takes 32 channels of one sequence (a warp's lanes: the channels are contiguous in memory,
+// so every load of u, delta, z, dy and store of y, du, ddelta, dz is one coalesced row) and
+// walks the sequence a chunk of kScanChunk steps at a time; each of its kScanWarps warps
+// takes one slice of kScanSlice steps of the chunk. The states are run one state index n at
+// a time: every thread runs its slice from zero (its decays and inputs kept in registers),
+// the slices' end states and decay products meet in shared memory, each thread folds the
+// slices before it into its true entering state and runs its slice again from there. The
+// backward does the same for the adjoint recurrence, folding the slices after it. So the
+// threads of a launch are B x D x kScanWarps, not B x D, and no step waits on more than
+// kScanSlice steps of one thread's own work. The forward saves the state entering every
+// chunk (`checkpoints`); the backward walks chunks last to first from them. [B, T, D, N] is
+// never stored; sums over channels (dB, dC) and over slices and sequences (dA, dD,
+// d(delta_bias)) are written as partials and added by second kernels in a fixed order (no
+// atomics: the same results on every run).
 //
 // Host wrappers: launch on the default stream of `device` without synchronising; return
 // "" or the CUDA error's text.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -28,16 +38,15 @@ namespace strata::kernels::cuda {
 template <class T>
 using SelectiveScanArgs = cpu::SelectiveScanArgs<T>;
 
-inline constexpr std::int64_t kScanChunk = 64;       // steps between checkpoints
-inline constexpr std::int64_t kScanStage = 16;       // steps staged in shared memory; backward recompute window
-inline constexpr int kScanThreads = 64;              // channels (threads) per block
-inline constexpr std::int64_t kScanMaxState = 64;    // the largest d_state the kernels take
-inline constexpr std::int64_t kScanStagesPerChunk = kScanChunk / kScanStage;
-static_assert(kScanChunk % kScanStage == 0, "a chunk is a whole number of stages");
+inline constexpr int kScanWarps = 8;                                  // warps per block: slices of a chunk
+inline constexpr int kScanSlice = 8;                                  // steps per slice (per thread)
+inline constexpr std::int64_t kScanChunk = kScanWarps * kScanSlice;  // steps per chunk; checkpoint spacing
+inline constexpr std::int64_t kScanMaxState = 256;                    // the largest d_state the kernels take
+static_assert(kScanSlice <= 32 && (kScanSlice & (kScanSlice - 1)) == 0, "a slice's sums are reduced over a warp");
 
 STRATA_HOST_DEVICE inline std::int64_t scan_chunk_count(std::int64_t seq_len) { return (seq_len + kScanChunk - 1) / kScanChunk; }
-// Warps of channels: the backward's dB/dC partial sums are per warp.
-STRATA_HOST_DEVICE inline std::int64_t scan_channel_warps(std::int64_t channels) { return (channels + 31) / 32; }
+// Blocks along the channels: groups of 32 (a warp's lanes).
+STRATA_HOST_DEVICE inline std::int64_t scan_channel_groups(std::int64_t channels) { return (channels + 31) / 32; }
 
 // Elements of the forward's checkpoints (the backend's `saved`): [B, chunks, N, D], the
 // state entering each chunk (N before D, so that a warp's channels are contiguous).
@@ -46,36 +55,34 @@ inline std::int64_t selective_scan_checkpoint_size_cuda(std::int64_t batch, std:
   return batch * scan_chunk_count(seq_len) * d_state * channels;
 }
 
-// The backward's workspace, carved from one buffer (`workspace` of the args). Partial sums
-// are reduced by a second kernel in a fixed order (no atomics); the state buffers are
-// global memory that each thread reads back itself (a per-thread local array would be
-// reserved for every thread the GPU can hold, not for the threads launched).
+// The backward's workspace, carved from one buffer (`workspace` of the args): partial sums,
+// reduced by second kernels in a fixed order.
 template <class T>
 struct SelectiveScanWorkspace {
-  T* dB = nullptr;            // [B, W, T, N]: sum over warp w's 32 channels, W = scan_channel_warps(D)
-  T* dC = nullptr;            // [B, W, T, N]
-  T* dA = nullptr;            // [B, D, N]: per sequence
-  T* dD = nullptr;            // [B, D]
-  T* ddelta_bias = nullptr;   // [B, D]
-  T* stage_states = nullptr;  // [B, kScanStagesPerChunk, N, D]: the state entering each stage of a chunk
-  T* history = nullptr;       // [B, kScanStage, N, D]: the state entering each step of a stage
+  T* dB = nullptr;           // [B, G, N, T]: the sum over channel group g's 32 channels, G = scan_channel_groups(D)
+  T* dC = nullptr;           // [B, G, N, T]
+  T* dA = nullptr;           // [B, N, D]: per sequence
+  T* dD = nullptr;           // [B, kScanWarps, D]: per sequence and slice
+  T* ddelta_bias = nullptr;  // [B, kScanWarps, D]
 
   static std::int64_t size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels, std::int64_t d_state) {
-    const std::int64_t BDN = batch * channels * d_state;
-    return 2 * batch * scan_channel_warps(channels) * seq_len * d_state + BDN + 2 * batch * channels +
-           (kScanStagesPerChunk + kScanStage) * BDN;
+    return 2 * partial_size(batch, seq_len, channels, d_state) + batch * d_state * channels +
+           2 * batch * kScanWarps * channels;
   }
   SelectiveScanWorkspace(T* base, std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
                          std::int64_t d_state) {
-    const std::int64_t BDN = batch * channels * d_state;
-    const std::int64_t partial = batch * scan_channel_warps(channels) * seq_len * d_state;
+    const std::int64_t partial = partial_size(batch, seq_len, channels, d_state);
     dB = base;
     dC = dB + partial;
     dA = dC + partial;
-    dD = dA + BDN;
-    ddelta_bias = dD + batch * channels;
-    stage_states = ddelta_bias + batch * channels;
-    history = stage_states + kScanStagesPerChunk * BDN;
+    dD = dA + batch * d_state * channels;
+    ddelta_bias = dD + batch * kScanWarps * channels;
+  }
+
+ private:
+  static std::int64_t partial_size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
+                                   std::int64_t d_state) {
+    return batch * scan_channel_groups(channels) * d_state * seq_len;
   }
 };
 

@@ -8,13 +8,17 @@
 // where dy is the gradient of the ungated output (dout * silu(z)); a_t = 0 where a packed
 // document starts (the step does not depend on h_{t-1}).
 //
-// One thread per channel (b, d), as the forward. Chunks are walked last to first; in each,
-// a first pass recomputes the state entering each of its stages from the chunk's checkpoint,
-// then the stages are walked last to first: recompute the stage's states into `history`,
-// run the adjoint backwards over the stage. The sums over channels (dB, dC) are reduced
-// over each warp with shuffles into per-warp partials, the sums over sequences (dA, dD,
-// d(delta_bias)) are kept per sequence; second kernels add the partials in a fixed order.
-// No atomics: results are the same on every run.
+// Blocks and slices as the forward's; chunks are walked last to first. For each state index
+// n, every thread runs its slice from zero twice: forward for the states (the first slice
+// from the chunk's checkpoint) and backward for the adjoint a_t g_t it passes to the step
+// before its slice (the last slice from the adjoint entering the chunk from the one after).
+// Both are linear in what enters the slice, with the same factor (the product of the
+// slice's decays), so after one barrier each thread folds the slices before it into its
+// entering state and the slices after it into its incoming adjoint, recomputes its states
+// and runs the adjoint over its steps. The sums over channels (dB, dC) are reduced over each
+// warp with shuffles into per-group partials, dA over the slices in shared memory into
+// per-sequence partials, dD and d(delta_bias) kept per sequence and slice; second kernels add
+// the partials in a fixed order. No atomics: results are the same on every run.
 #include <cstdint>
 #include <string>
 
@@ -26,8 +30,9 @@ namespace strata::kernels::cuda {
 
 namespace {
 
-using scan::Stage;
-using scan::StepInputs;
+using scan::ScanShared;
+using scan::ScanThread;
+using scan::Slice;
 
 // Sums v[k] over the warp's 32 lanes for every k < S (S a power of two up to 32) in
 // S - 1 + log2(32 / S) shuffles instead of 5 S: each round, a lane keeps one half of its
@@ -55,160 +60,193 @@ __device__ inline T warp_transpose_sum(T (&v)[S]) {
   return total;
 }
 
-// out[n] = sum over the warp's lanes of v[n], for n < N, written by one lane per n when
-// `write`; every lane of the warp must call it. States in groups of min(NMAX, 32).
-template <class T, int NMAX>
-__device__ inline void store_warp_sums(const T (&v)[NMAX], T* out, std::int64_t N, bool write) {
-  constexpr int R = NMAX < kWarp ? NMAX : kWarp;
-  constexpr int lanes_per_total = kWarp / R;
-  const int lane = threadIdx.x % kWarp;
-#pragma unroll
-  for (int n0 = 0; n0 < NMAX; n0 += R) {
-    T part[R];
-#pragma unroll
-    for (int k = 0; k < R; ++k) part[k] = v[n0 + k];
-    const T total = warp_transpose_sum<R>(part);
-    const int n = n0 + lane / lanes_per_total;
-    if (write && lane % lanes_per_total == 0 && n < N) out[n] = total;
-  }
+// out[j] = the sum over the warp's lanes of v[j], for the slice's steps j < steps, written
+// by one lane per step; every lane of the warp must call it.
+template <class T>
+__device__ inline void store_slice_sums(T (&v)[kScanSlice], T* out, int steps) {
+  constexpr int lanes_per_total = kWarp / kScanSlice;
+  const T total = warp_transpose_sum<kScanSlice>(v);
+  const int lane = int(threadIdx.x) % kWarp, j = lane / lanes_per_total;
+  if (lane % lanes_per_total == 0 && j < steps) out[j] = total;
 }
 
-// The adjoint of one channel: u, delta, z, dy and the outputs du, ddelta, dz [B, T, D];
-// A [D, N]; B, C [B, T, N]; dfinal_state, dinitial_state [B, D, N]; checkpoints
-// [B, chunks, N, D] from the forward. Writes du, ddelta, dz, dinitial_state and the
-// workspace's partial sums. Block (blockIdx.x, b): channels blockIdx.x * kScanThreads + threadIdx.x.
-template <class T, int NMAX>
-__global__ void __launch_bounds__(kScanThreads)
+// The adjoint: u, delta, z, dy and the outputs du, ddelta, dz [B, T, D]; A [D, N]; B, C
+// [B, T, N]; dfinal_state, dinitial_state [B, D, N]; checkpoints [B, chunks, N, D] from the
+// forward. Writes du, ddelta, dz, dinitial_state and the workspace's partial sums.
+// Block (g, b): channels 32 g .. 32 g + 31 of sequence b.
+template <class T>
+__global__ void __launch_bounds__(scan::kScanBlock)
     selective_scan_bwd_kernel(const SelectiveScanArgs<T> a, const SelectiveScanWorkspace<T> w) {
-  __shared__ Stage<T, NMAX> stage;
-  const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state, ND = N * D;
-  const std::int64_t d = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const bool active = d < D;  // threads past the last channel still join stages and shuffles, with zeros
-  const std::int64_t warps = scan_channel_warps(D), warp = d / kWarp;
-  const bool warp_writes = warp < warps;  // warp-uniform: some channel of the warp exists
-  const std::int64_t chunks = scan_chunk_count(T_);
-  T A[NMAX], A2[NMAX];
-#pragma unroll
-  for (int n = 0; n < NMAX; ++n) {
-    A[n] = active && n < N ? a.A[d * N + n] : T(0);
-    A2[n] = T(double(A[n]) * scan::kLog2e);
-  }
+  extern __shared__ __align__(16) unsigned char scan_shared[];
+  using Shared = ScanShared<T>;
+  const Shared sh(reinterpret_cast<T*>(scan_shared), a.d_state);
+  const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
+  const ScanThread th = scan::scan_thread(D);
+  const std::int64_t chunks = scan_chunk_count(T_), groups = scan_channel_groups(D), group = blockIdx.x;
+  const bool first_slice = th.warp == 0, last_slice = th.warp == kScanWarps - 1;
 
   for (std::int64_t b = blockIdx.y; b < a.batch; b += gridDim.y) {
-    T g[NMAX], dA[NMAX];  // g: the adjoint carried into the step before (a_{t+1} g_{t+1})
-#pragma unroll
-    for (int n = 0; n < NMAX; ++n) {
-      g[n] = active && n < N && a.dfinal_state ? a.dfinal_state[(b * D + d) * N + n] : T(0);
-      dA[n] = T(0);
-    }
-    T dD = 0, dbias = 0;
-    T* stage_states = w.stage_states + b * kScanStagesPerChunk * ND;  // [stages, N, D] of sequence b
-    T* history = w.history + b * kScanStage * ND;                      // [kScanStage, N, D]
+    // the adjoint entering the sequence's end, for state n
+    auto final_adjoint = [&](std::int64_t n) {
+      return th.active && a.dfinal_state ? a.dfinal_state[(b * D + th.d) * N + n] : T(0);
+    };
+    // Adds state n's dA over the slices (the summaries of phase p) to the sequence's partial;
+    // the first chunk walked (the last) writes it.
+    auto add_dA = [&](std::int64_t n, int p, bool first_walked) {
+      if (!first_slice || !th.active) return;
+      T sum = T(0);
+      for (int v = 0; v < kScanWarps; ++v) sum += sh.at(p, Shared::kDA, v, th.lane);
+      T& out = w.dA[(b * N + n) * D + th.d];
+      out = first_walked ? sum : out + sum;
+    };
+    if (chunks == 0 && first_slice && th.active)
+      for (std::int64_t n = 0; n < N; ++n) {
+        if (a.dinitial_state) a.dinitial_state[(b * D + th.d) * N + n] = final_adjoint(n);
+        w.dA[(b * N + n) * D + th.d] = T(0);
+      }
+
+    T dD = T(0), dbias = T(0);
     for (std::int64_t c = chunks - 1; c >= 0; --c) {
-      const std::int64_t t0 = c * kScanChunk, t1 = T_ - t0 < kScanChunk ? T_ : t0 + kScanChunk;
-      const std::int64_t stages = (t1 - t0 + kScanStage - 1) / kScanStage;  // only the last may be partial
-      // The state entering each stage, from the checkpoint entering the chunk.
-      T h[NMAX];
-      scan::load_slab(h, a.checkpoints + (b * chunks + c) * ND, N, D, d, active);
-      for (std::int64_t s = 0; s < stages; ++s) {
-        scan::store_slab(h, stage_states + s * ND, N, D, d, active);
-        if (s + 1 == stages) break;
-        const std::int64_t ts = t0 + s * kScanStage;
-        scan::load_stage(a, b, ts, kScanStage, stage);
-        for (int j = 0; j < kScanStage; ++j) {
-          const StepInputs<T> in = scan::step_inputs(a, (b * T_ + ts + j) * D + d, d, active);
-          scan::advance(h, A2, in.dt, in.dt * in.u, stage.B[j], stage.restart[j]);
-        }
-      }
-      for (std::int64_t s = stages - 1; s >= 0; --s) {
-        const std::int64_t ts = t0 + s * kScanStage, steps = t1 - ts < kScanStage ? t1 - ts : kScanStage;
-        scan::load_stage(a, b, ts, steps, stage);
-        // history[j] = h_{ts+j-1}, the state entering step ts + j; h ends as the stage's last state
-        scan::load_slab(h, stage_states + s * ND, N, D, d, active);
-        for (int j = 0; j < steps; ++j) {
-          scan::store_slab(h, history + j * ND, N, D, d, active);
-          const StepInputs<T> in = scan::step_inputs(a, (b * T_ + ts + j) * D + d, d, active);
-          scan::advance(h, A2, in.dt, in.dt * in.u, stage.B[j], stage.restart[j]);
-        }
-        // The adjoint, last step first; h holds h_t on entry to each step.
-        for (int j = int(steps) - 1; j >= 0; --j) {
-          const std::int64_t t = ts + j, row = (b * T_ + t) * D + d;
-          const StepInputs<T> in = scan::step_inputs(a, row, d, active);
-          const T dtu = in.dt * in.u;
-          const T dout = active ? a.dy[row] : T(0);
-          const T z = active && a.z ? a.z[row] : T(0);
-          const T dy = a.z ? dout * (z * scan::sigmoid(z)) : dout;  // gradient of the ungated output
-          T h_prev[NMAX];
-          scan::load_slab(h_prev, history + j * ND, N, D, d, active);
-          const bool restart = stage.restart[j];
-          T gB = 0, gAah = 0, y = 0;  // sum_n g B, sum_n g A a h_{t-1}, sum_n C h_t
-          T dB_lanes[NMAX], dC_lanes[NMAX];
+      const Slice<T> s = scan::load_slice(a, b, c, th);
+      T dy[kScanSlice];  // the gradient of the ungated output
 #pragma unroll
-          for (int n = 0; n < NMAX; ++n) {
-            const T decay = restart ? T(0) : scan::exp2_of(in.dt * A2[n]);
-            const T gn = stage.C[j][n] * dy + g[n];
-            dC_lanes[n] = dy * h[n];
-            dB_lanes[n] = gn * dtu;
-            gB += gn * stage.B[j][n];
-            const T gah = gn * decay * h_prev[n];
-            gAah += gah * A[n];
-            dA[n] += gah * in.dt;
-            g[n] = decay * gn;
-            y += h[n] * stage.C[j][n];
-            h[n] = h_prev[n];
-          }
-          // block-uniform conditions: the whole warp shuffles or none of it
-          if (a.dB) store_warp_sums(dB_lanes, w.dB + ((b * warps + warp) * T_ + t) * N, N, warp_writes);
-          if (a.dC) store_warp_sums(dC_lanes, w.dC + ((b * warps + warp) * T_ + t) * N, N, warp_writes);
-          if (!active) continue;
-          T du = in.dt * gB;
-          if (a.D) {
-            du = a.D[d] * dy + du;
-            dD += dy * in.u;
-          }
-          a.du[row] = du;
-          T ddt = gB * in.u + gAah;
-          if (a.delta_softplus) ddt = ddt * scan::sigmoid(in.raw);
-          dbias += ddt;
-          a.ddelta[row] = ddt;
-          if (a.z && a.dz) {
-            // out = y silu(z): dz = dout y sigmoid(z) (1 + z (1 - sigmoid(z)))
-            const T sig = scan::sigmoid(z);
-            const T dsilu = sig * (z * (T(1) - sig) + T(1));
-            const T y_ungated = (a.D ? a.D[d] * in.u : T(0)) + y;
-            a.dz[row] = dout * y_ungated * dsilu;
-          }
+      for (int j = 0; j < kScanSlice; ++j) {
+        const std::int64_t row = (b * T_ + s.t0 + j) * D + th.d;
+        const bool in = th.active && j < s.steps;
+        const T dout = in ? a.dy[row] : T(0);
+        const T z = in && a.z ? a.z[row] : T(0);
+        dy[j] = a.z ? dout * (z * scan::sigmoid(z)) : dout;
+      }
+      // sums over n per step: g B, g A a h_{t-1}, C h
+      T gB[kScanSlice], gAah[kScanSlice], y[kScanSlice];
+#pragma unroll
+      for (int j = 0; j < kScanSlice; ++j) gB[j] = gAah[j] = y[j] = T(0);
+
+#pragma unroll 1
+      for (std::int64_t n = 0; n < N; ++n) {
+        const int p = int(n & 1);
+        const T A = th.active ? a.A[th.d * N + n] : T(0);
+        const T A2 = T(double(A) * scan::kLog2e);
+        T decay[kScanSlice], input[kScanSlice], Bn[kScanSlice], Cn[kScanSlice];
+#pragma unroll
+        for (int j = 0; j < kScanSlice; ++j) {
+          decay[j] = s.decay(j, A2);
+          Bn[j] = s.state_row(a.B, b, T_, N, n, j);
+          Cn[j] = s.state_row(a.C, b, T_, N, n, j);
+          input[j] = s.dtu[j] * Bn[j];
+        }
+        // The slice from zero, forward for its end state and backward for the adjoint it
+        // passes on (the first slice from the chunk's checkpoint, the last from the adjoint
+        // entering the chunk).
+        const T entering = first_slice && th.active ? a.checkpoints[((b * chunks + c) * N + n) * D + th.d] : T(0);
+        const T incoming = last_slice ? (c + 1 == chunks ? final_adjoint(n) : sh.carry[n * kWarp + th.lane]) : T(0);
+        T h = entering, q = incoming, product = T(1);
+#pragma unroll
+        for (int j = 0; j < kScanSlice; ++j) {
+          h = decay[j] * h + input[j];
+          product *= decay[j];
+        }
+#pragma unroll
+        for (int j = kScanSlice - 1; j >= 0; --j) q = decay[j] * (Cn[j] * dy[j] + q);
+        sh.at(p, Shared::kEnd, th.warp, th.lane) = h;
+        sh.at(p, Shared::kProduct, th.warp, th.lane) = product;
+        sh.at(p, Shared::kBack, th.warp, th.lane) = q;
+        __syncthreads();
+        if (n > 0) add_dA(n - 1, 1 - p, c + 1 == chunks);  // written before this barrier
+
+        // The true entering state and incoming adjoint: the slices before and after folded.
+        const T h_in = first_slice ? entering : scan::entering_state(sh, p, th);
+        q = incoming;
+        if (!last_slice) {
+          q = sh.at(p, Shared::kBack, kScanWarps - 1, th.lane);
+          for (int v = kScanWarps - 2; v > th.warp; --v)
+            q = sh.at(p, Shared::kProduct, v, th.lane) * q + sh.at(p, Shared::kBack, v, th.lane);
+        }
+        T hs[kScanSlice];  // the slice's states h_t
+        h = h_in;
+#pragma unroll
+        for (int j = 0; j < kScanSlice; ++j) hs[j] = h = decay[j] * h + input[j];
+        // The adjoint, last step first.
+        T dB_lanes[kScanSlice], dC_lanes[kScanSlice], dA = T(0);
+#pragma unroll
+        for (int j = kScanSlice - 1; j >= 0; --j) {
+          const T g = Cn[j] * dy[j] + q;
+          const T h_prev = j > 0 ? hs[j - 1] : h_in;
+          dC_lanes[j] = dy[j] * hs[j];
+          dB_lanes[j] = g * s.dtu[j];
+          gB[j] += g * Bn[j];
+          const T gah = g * decay[j] * h_prev;
+          gAah[j] += gah * A;
+          dA += gah * s.dt[j];
+          y[j] += hs[j] * Cn[j];
+          q = decay[j] * g;
+        }
+        // The first slice's adjoint enters the chunk before (its last slice reads it there,
+        // after this chunk's closing barrier).
+        if (first_slice) {
+          if (c > 0)
+            sh.carry[n * kWarp + th.lane] = q;
+          else if (th.active && a.dinitial_state)
+            a.dinitial_state[(b * D + th.d) * N + n] = q;
+        }
+        sh.at(p, Shared::kDA, th.warp, th.lane) = dA;
+        // block-uniform conditions: the whole warp shuffles or none of it
+        const std::int64_t partial = ((b * groups + group) * N + n) * T_ + s.t0;
+        if (a.dB) store_slice_sums(dB_lanes, w.dB + partial, s.steps);
+        if (a.dC) store_slice_sums(dC_lanes, w.dC + partial, s.steps);
+      }
+      __syncthreads();  // the carry and the last state's dA summaries are written
+      if (N > 0) add_dA(N - 1, int((N - 1) & 1), c + 1 == chunks);
+
+      if (!th.active) continue;
+#pragma unroll
+      for (int j = 0; j < kScanSlice; ++j) {  // unrolled, so that the sums stay in registers
+        if (j >= s.steps) break;
+        const std::int64_t row = (b * T_ + s.t0 + j) * D + th.d;
+        const scan::StepInputs<T> in = scan::step_inputs(a, row, th.d, true);
+        T du = in.dt * gB[j];
+        if (a.D) {
+          du = a.D[th.d] * dy[j] + du;
+          dD += dy[j] * in.u;
+        }
+        a.du[row] = du;
+        T ddt = gB[j] * in.u + gAah[j];
+        if (a.delta_softplus) ddt = ddt * scan::sigmoid(in.raw);
+        dbias += ddt;
+        a.ddelta[row] = ddt;
+        if (a.z && a.dz) {
+          // out = y silu(z): dz = dout y sigmoid(z) (1 + z (1 - sigmoid(z)))
+          const T z = a.z[row], dout = a.dy[row];
+          const T sig = scan::sigmoid(z);
+          const T dsilu = sig * (z * (T(1) - sig) + T(1));
+          const T y_ungated = (a.D ? a.D[th.d] * in.u : T(0)) + y[j];
+          a.dz[row] = dout * y_ungated * dsilu;
         }
       }
     }
-    if (!active) continue;
-#pragma unroll
-    for (int n = 0; n < NMAX; ++n) {
-      if (n >= N) continue;
-      if (a.dinitial_state) a.dinitial_state[(b * D + d) * N + n] = g[n];
-      w.dA[(b * D + d) * N + n] = dA[n];
-    }
-    w.dD[b * D + d] = dD;
-    w.ddelta_bias[b * D + d] = dbias;
+    if (!th.active) continue;
+    w.dD[(b * kScanWarps + th.warp) * D + th.d] = dD;
+    w.ddelta_bias[(b * kScanWarps + th.warp) * D + th.d] = dbias;
   }
 }
 
-// dB, dC [B, T, N] = the sums over warps of the partials [B, W, T, N], in warp order
-// (each written when not null).
+// out [O, L, M] = the sums over k of partial [O, K, M, L], in k order (the partials' layout
+// keeps a warp's writes contiguous; threads walk l fastest, so the reads are coalesced).
 template <class T>
-__global__ void sum_warp_partials_kernel(const T* pB, const T* pC, std::int64_t batch, std::int64_t warps,
-                                         std::int64_t TN, T* dB, T* dC) {
-  for (std::int64_t i = global_index(); i < batch * TN; i += grid_size()) {
-    const std::int64_t b = i / TN, r = i % TN;
-    T sb = 0, sc = 0;
-    for (std::int64_t k = 0; k < warps; ++k) {
-      const std::int64_t at = (b * warps + k) * TN + r;
-      if (dB) sb += pB[at];
-      if (dC) sc += pC[at];
-    }
-    if (dB) dB[i] = sb;
-    if (dC) dC[i] = sc;
+__global__ void sum_transposed_kernel(const T* partial, std::int64_t outer, std::int64_t K, std::int64_t M,
+                                      std::int64_t L, T* out) {
+  for (std::int64_t i = global_index(); i < outer * M * L; i += grid_size()) {
+    const std::int64_t o = i / (M * L), m = i / L % M, l = i % L;
+    T acc = 0;
+    for (std::int64_t k = 0; k < K; ++k) acc += partial[((o * K + k) * M + m) * L + l];
+    out[(o * L + l) * M + m] = acc;
   }
+}
+
+template <class T>
+void sum_transposed(const T* partial, std::int64_t outer, std::int64_t K, std::int64_t M, std::int64_t L, T* out) {
+  if (!out || outer * M * L == 0) return;
+  sum_transposed_kernel<<<blocks_for(outer * M * L), kThreads>>>(partial, outer, K, M, L, out);
 }
 
 // out[i] = sum_b partial[b * width + i], in sequence order.
@@ -234,21 +272,20 @@ std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& a, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
   const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state;
   const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N);
+  if (auto e = scan::check_state_count(N); !e.empty()) return e;
   if (B > 0 && D > 0) {
-    const std::string e = scan::with_state_bound<T>(N, [&](auto bound) -> std::string {
-      constexpr int NMAX = decltype(bound)::value;
-      selective_scan_bwd_kernel<T, NMAX><<<scan::scan_grid(B, D), kScanThreads>>>(a, w);
-      return launch_status();
-    });
-    if (!e.empty()) return e;
+    const std::size_t bytes = ScanShared<T>::bytes(N);
+    if (auto e = allow_shared_memory(selective_scan_bwd_kernel<T>, bytes); !e.empty()) return e;
+    selective_scan_bwd_kernel<T><<<scan::scan_grid(B, D), scan::kScanBlock, bytes>>>(a, w);
+    if (auto e = launch_status(); !e.empty()) return e;
   }
   // With no channels (or no sequences) the sums below are empty sums: zeros.
-  if ((a.dB || a.dC) && B * T_ * N > 0)
-    sum_warp_partials_kernel<<<blocks_for(B * T_ * N), kThreads>>>(w.dB, w.dC, B, scan_channel_warps(D), T_ * N,
-                                                                   a.dB, a.dC);
-  sum_over_batch(w.dA, B, D * N, a.dA);
-  sum_over_batch(w.dD, B, D, a.dD);
-  sum_over_batch(w.ddelta_bias, B, D, a.ddelta_bias);
+  const std::int64_t groups = scan_channel_groups(D);
+  sum_transposed(w.dB, B, groups, N, T_, a.dB);  // [B, G, N, T] -> [B, T, N]
+  sum_transposed(w.dC, B, groups, N, T_, a.dC);
+  sum_transposed(w.dA, std::int64_t(1), B, N, D, a.dA);  // [B, N, D] -> [D, N]
+  sum_over_batch(w.dD, B * kScanWarps, D, a.dD);
+  sum_over_batch(w.ddelta_bias, B * kScanWarps, D, a.ddelta_bias);
   return launch_status();
 }
 

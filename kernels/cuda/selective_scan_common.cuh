@@ -48,84 +48,106 @@ __device__ inline StepInputs<T> step_inputs(const SelectiveScanArgs<T>& a, std::
   return {a.u[row], raw, a.delta_softplus ? softplus(raw) : raw};
 }
 
-// Rows ts .. ts+steps of B and C [B, T, N] of one sequence, padded with zeros to
-// kScanStage steps and NMAX states (a padded state gets no input and stays zero), and
-// whether each step opens a packed document (the state restarts from zero there).
-template <class T, int NMAX>
-struct Stage {
-  T B[kScanStage][NMAX];
-  T C[kScanStage][NMAX];
-  bool restart[kScanStage];
+inline constexpr int kScanBlock = kScanWarps * kWarp;  // threads per block: 32 channels x kScanWarps slices
+
+// Where a thread works: channel d = 32 * blockIdx.x + lane (active: d < D; threads past the
+// last channel still join every barrier and shuffle, with zero inputs) and slice `warp` of
+// each chunk.
+struct ScanThread {
+  int lane, warp;
+  std::int64_t d;
+  bool active;
+};
+__device__ inline ScanThread scan_thread(std::int64_t channels) {
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  const std::int64_t d = std::int64_t(blockIdx.x) * kWarp + lane;
+  return {lane, warp, d, d < channels};
+}
+
+// A thread's slice of steps t0 .. t0 + kScanSlice of sequence b: dt and dt * u per step,
+// zero past the sequence's end and for inactive threads (a zero dt makes the step's decay
+// 1 and its input 0: the state passes through unchanged), and which steps open a packed
+// document (the state restarts from zero there: the step's decay is 0).
+template <class T>
+struct Slice {
+  std::int64_t t0;
+  int steps;  // of the slice inside the sequence, 0 .. kScanSlice
+  T dt[kScanSlice], dtu[kScanSlice];
+  unsigned restart;  // bit j: step t0 + j opens a document
+
+  __device__ T decay(int j, T A2) const { return (restart >> j) & 1u ? T(0) : exp2_of(dt[j] * A2); }
+  // Row (b * T + t0 + j) * N + n of B or C [B, T, N], 0 past the end (the matrix is
+  // shared by every channel: the warp's lanes read one address).
+  __device__ T state_row(const T* m, std::int64_t b, std::int64_t T_, std::int64_t N, std::int64_t n,
+                         int j) const {
+    return j < steps ? m[(b * T_ + t0 + j) * N + n] : T(0);
+  }
 };
 
-// Loads the stage of sequence b at steps ts .. ts+steps (steps <= kScanStage); every
-// thread of the block calls it (it synchronises the block before and after).
-template <class T, int NMAX>
-__device__ void load_stage(const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t ts, std::int64_t steps,
-                           Stage<T, NMAX>& stage) {
-  const std::int64_t T_ = a.seq_len, N = a.d_state;
-  __syncthreads();  // threads may still read the previous stage
-  for (int i = threadIdx.x; i < kScanStage * NMAX; i += blockDim.x) {
-    const int j = i / NMAX, n = i % NMAX;
-    const bool in = j < steps && n < N;
-    const std::int64_t at = (b * T_ + ts + j) * N + n;
-    stage.B[j][n] = in ? a.B[at] : T(0);
-    stage.C[j][n] = in ? a.C[at] : T(0);
-  }
-  for (int j = threadIdx.x; j < kScanStage; j += blockDim.x) {
-    const std::int64_t t = ts + j;  // as the CPU's restarts(): a start after t = 0
-    stage.restart[j] = j < steps && document_starts_at(a.seq_start, b, T_, t);
-  }
-  __syncthreads();
-}
-
-// One step of a channel's states: h = exp2(dt * A2) h + dtu * B_t, with h set to zero
-// first where a packed document starts (as the CPU forward does).
-template <class T, int NMAX>
-__device__ inline void advance(T (&h)[NMAX], const T (&A2)[NMAX], T dt, T dtu, const T (&Bt)[NMAX], bool restart) {
+template <class T>
+__device__ Slice<T> load_slice(const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t chunk, const ScanThread& th) {
+  Slice<T> s;
+  const std::int64_t T_ = a.seq_len;
+  s.t0 = chunk * kScanChunk + std::int64_t(th.warp) * kScanSlice;
+  const std::int64_t left = T_ - s.t0;
+  s.steps = left <= 0 ? 0 : (left < kScanSlice ? int(left) : kScanSlice);
+  s.restart = 0;
 #pragma unroll
-  for (int n = 0; n < NMAX; ++n) {
-    if (restart) h[n] = T(0);
-    h[n] = exp2_of(dt * A2[n]) * h[n] + dtu * Bt[n];
+  for (int j = 0; j < kScanSlice; ++j) {
+    const bool in = j < s.steps;
+    const StepInputs<T> v = step_inputs(a, (b * T_ + s.t0 + j) * a.channels + th.d, th.d, in && th.active);
+    s.dt[j] = v.dt;
+    s.dtu[j] = v.dt * v.u;
+    if (in && document_starts_at(a.seq_start, b, T_, s.t0 + j)) s.restart |= 1u << j;
   }
+  return s;
 }
 
-// A state [.., N, D] slab (checkpoints, stage states, history) of channel d: element n at
-// base[n * D + d]. Threads past the last channel neither read nor write.
-template <class T, int NMAX>
-__device__ inline void load_slab(T (&h)[NMAX], const T* base, std::int64_t N, std::int64_t D, std::int64_t d,
-                                 bool active) {
-#pragma unroll
-  for (int n = 0; n < NMAX; ++n) h[n] = active && n < N ? base[n * D + d] : T(0);
-}
-template <class T, int NMAX>
-__device__ inline void store_slab(const T (&h)[NMAX], T* base, std::int64_t N, std::int64_t D, std::int64_t d,
-                                  bool active) {
-#pragma unroll
-  for (int n = 0; n < NMAX; ++n)
-    if (active && n < N) base[n * D + d] = h[n];
-}
+// The block's shared memory: `carry` [N, 32] passes each lane's state (forward) or adjoint
+// (backward) of every state index from one chunk to the next, and per phase (two,
+// alternating with the state index, so that one state's summaries are written while the
+// previous one's are still read) the slices' summaries [kScanWarps, 32]: the state at the
+// slice's end run from zero (the first slice: from its true entering state), the product of
+// its decays, the adjoint it passes to the step before it run from zero (the last slice:
+// from its true incoming adjoint), and its part of dA.
+template <class T>
+struct ScanShared {
+  enum Summary { kEnd, kProduct, kBack, kDA, kSummaries };
+  T* carry;      // [N, 32]
+  T* summaries;  // [2 phases, kSummaries, kScanWarps, 32]
 
-// Launch shape: blocks of kScanThreads channels of one sequence; grid.y strides over the
-// sequences.
-inline dim3 scan_grid(std::int64_t batch, std::int64_t channels) {
-  const std::int64_t x = (channels + kScanThreads - 1) / kScanThreads;
-  return dim3(unsigned(x), unsigned(batch < 65535 ? batch : 65535));
-}
-
-// Calls launch(std::integral_constant<int, NMAX>{}) with the smallest state bound NMAX
-// that holds d_state, of 16, 32, 64 for f32 (registers per thread follow the bound) and 64
-// for f64 (the reference precision, where speed matters less than build time: every bound
-// is compiled for every GPU architecture); an error for a larger d_state.
-template <class T, class Launch>
-std::string with_state_bound(std::int64_t d_state, Launch&& launch) {
-  if constexpr (sizeof(T) == 4) {
-    if (d_state <= 16) return launch(std::integral_constant<int, 16>{});
-    if (d_state <= 32) return launch(std::integral_constant<int, 32>{});
+  static std::size_t bytes(std::int64_t d_state) {
+    return std::size_t(d_state + 2 * kSummaries * kScanWarps) * kWarp * sizeof(T);
   }
-  if (d_state <= kScanMaxState) return launch(std::integral_constant<int, 64>{});
+  __device__ ScanShared(T* base, std::int64_t d_state) : carry(base), summaries(base + d_state * kWarp) {}
+  // Summary `what` of slice `warp`, lane `lane`, in phase p (computed, not a pointer table:
+  // an array indexed at run time would live in local memory).
+  __device__ T& at(int p, Summary what, int warp, int lane) const {
+    return summaries[((p * kSummaries + what) * kScanWarps + warp) * kWarp + lane];
+  }
+};
+
+// The true state entering slice `warp` >= 1: the first slice's end (run from the chunk's
+// entering state), carried through the slices between (product * h + end, in order).
+template <class T>
+__device__ inline T entering_state(const ScanShared<T>& sh, int p, const ScanThread& th) {
+  using S = ScanShared<T>;
+  T h = sh.at(p, S::kEnd, 0, th.lane);
+  for (int v = 1; v < th.warp; ++v) h = sh.at(p, S::kProduct, v, th.lane) * h + sh.at(p, S::kEnd, v, th.lane);
+  return h;
+}
+
+// "" or the error for a d_state over kScanMaxState.
+inline std::string check_state_count(std::int64_t d_state) {
+  if (d_state <= kScanMaxState) return {};
   return "selective_scan: d_state " + std::to_string(d_state) + " is over the CUDA kernels' limit of " +
          std::to_string(kScanMaxState);
+}
+
+// Launch shape: a block per (group of 32 channels, sequence); grid.y strides over the
+// sequences.
+inline dim3 scan_grid(std::int64_t batch, std::int64_t channels) {
+  return dim3(unsigned(scan_channel_groups(channels)), unsigned(batch < 65535 ? batch : 65535));
 }
 
 }  // namespace strata::kernels::cuda::scan

@@ -1,7 +1,8 @@
-// Selective scan forward on a CUDA device (see selective_scan.h): one thread per channel
-// (b, d) with its states in registers, walking the sequence a stage of kScanStage steps at
-// a time (the block's B and C rows staged in shared memory), saving the state entering
-// every chunk of kScanChunk steps when the backward will need it.
+// Selective scan forward on a CUDA device (see selective_scan.h): a block per (32 channels,
+// sequence), its warps the slices of each chunk. For each state index n, every thread runs
+// its slice from zero (the first slice from the chunk's entering state), the slices meet in
+// shared memory, and every thread runs its slice again from its true entering state,
+// adding C h to its steps' outputs.
 #include <cstdint>
 #include <string>
 
@@ -13,52 +14,88 @@ namespace strata::kernels::cuda {
 
 namespace {
 
-using scan::Stage;
-using scan::StepInputs;
+using scan::ScanShared;
+using scan::ScanThread;
+using scan::Slice;
 
 // u, delta, z, y [B, T, D]; A [D, N]; B, C [B, T, N]; initial_state, final_state [B, D, N];
-// checkpoints [B, chunks, N, D]. Block (blockIdx.x, b): channels blockIdx.x * kScanThreads + threadIdx.x.
-template <class T, int NMAX>
-__global__ void __launch_bounds__(kScanThreads) selective_scan_fwd_kernel(const SelectiveScanArgs<T> a) {
-  __shared__ Stage<T, NMAX> stage;
+// checkpoints [B, chunks, N, D]. Block (g, b): channels 32 g .. 32 g + 31 of sequence b.
+template <class T>
+__global__ void __launch_bounds__(scan::kScanBlock) selective_scan_fwd_kernel(const SelectiveScanArgs<T> a) {
+  extern __shared__ __align__(16) unsigned char scan_shared[];
+  using Shared = ScanShared<T>;
+  const Shared sh(reinterpret_cast<T*>(scan_shared), a.d_state);
   const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const std::int64_t d = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  const bool active = d < D;  // threads past the last channel still join the block's stages
+  const ScanThread th = scan::scan_thread(D);
   const std::int64_t chunks = scan_chunk_count(T_);
-  // exp(dt A) = exp2(dt * A log2(e)), A pre-scaled in double as the CPU does
-  T A2[NMAX];
-#pragma unroll
-  for (int n = 0; n < NMAX; ++n) A2[n] = active && n < N ? T(double(a.A[d * N + n]) * scan::kLog2e) : T(0);
+  const bool first_slice = th.warp == 0, last_slice = th.warp == kScanWarps - 1;
 
   for (std::int64_t b = blockIdx.y; b < a.batch; b += gridDim.y) {
-    T h[NMAX];
+    // the state entering the sequence, for state n
+    auto initial = [&](std::int64_t n) {
+      return th.active && a.initial_state ? a.initial_state[(b * D + th.d) * N + n] : T(0);
+    };
+    if (chunks == 0 && first_slice && th.active && a.final_state)
+      for (std::int64_t n = 0; n < N; ++n) a.final_state[(b * D + th.d) * N + n] = initial(n);
+
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const Slice<T> s = scan::load_slice(a, b, c, th);
+      T y[kScanSlice];
 #pragma unroll
-    for (int n = 0; n < NMAX; ++n)
-      h[n] = active && n < N && a.initial_state ? a.initial_state[(b * D + d) * N + n] : T(0);
-    for (std::int64_t ts = 0; ts < T_; ts += kScanStage) {
-      if (a.checkpoints && ts % kScanChunk == 0)
-        scan::store_slab(h, a.checkpoints + (b * chunks + ts / kScanChunk) * N * D, N, D, d, active);
-      const std::int64_t steps = T_ - ts < kScanStage ? T_ - ts : kScanStage;
-      scan::load_stage(a, b, ts, steps, stage);
-      for (int j = 0; j < steps; ++j) {
-        const std::int64_t row = (b * T_ + ts + j) * D + d;
-        const StepInputs<T> in = scan::step_inputs(a, row, d, active);
-        scan::advance(h, A2, in.dt, in.dt * in.u, stage.B[j], stage.restart[j]);
-        if (!active) continue;
-        T y = a.D ? a.D[d] * in.u : T(0);
+      for (int j = 0; j < kScanSlice; ++j) y[j] = T(0);
+
+#pragma unroll 1
+      for (std::int64_t n = 0; n < N; ++n) {
+        const int p = int(n & 1);
+        const T A2 = th.active ? T(double(a.A[th.d * N + n]) * scan::kLog2e) : T(0);
+        // The slice from zero (the first slice from the chunk's entering state, which it
+        // also saves for the backward): decays and inputs kept for the second run.
+        T decay[kScanSlice], input[kScanSlice];
+        const T entering = first_slice ? (c == 0 ? initial(n) : sh.carry[n * kWarp + th.lane]) : T(0);
+        if (first_slice && th.active && a.checkpoints) a.checkpoints[((b * chunks + c) * N + n) * D + th.d] = entering;
+        T h = entering, product = T(1);
 #pragma unroll
-        for (int n = 0; n < NMAX; ++n) y += h[n] * stage.C[j][n];
+        for (int j = 0; j < kScanSlice; ++j) {
+          decay[j] = s.decay(j, A2);
+          input[j] = s.dtu[j] * s.state_row(a.B, b, T_, N, n, j);
+          h = decay[j] * h + input[j];
+          product *= decay[j];
+        }
+        sh.at(p, Shared::kEnd, th.warp, th.lane) = h;
+        sh.at(p, Shared::kProduct, th.warp, th.lane) = product;
+        __syncthreads();
+
+        // The slice again from its true entering state.
+        h = first_slice ? entering : scan::entering_state(sh, p, th);
+#pragma unroll
+        for (int j = 0; j < kScanSlice; ++j) {
+          h = decay[j] * h + input[j];
+          y[j] += s.state_row(a.C, b, T_, N, n, j) * h;
+        }
+        // The last slice's end enters the next chunk (the first slice reads it there, after
+        // this chunk's closing barrier).
+        if (last_slice) {
+          if (c + 1 < chunks)
+            sh.carry[n * kWarp + th.lane] = h;
+          else if (th.active && a.final_state)
+            a.final_state[(b * D + th.d) * N + n] = h;
+        }
+      }
+      __syncthreads();  // the carry is written; this chunk's summaries are read
+
+      if (!th.active) continue;
+#pragma unroll
+      for (int j = 0; j < kScanSlice; ++j) {  // unrolled, so that y stays in registers
+        if (j >= s.steps) break;
+        const std::int64_t row = (b * T_ + s.t0 + j) * D + th.d;
+        const T u = a.u[row];
+        T out = a.D ? a.D[th.d] * u + y[j] : y[j];
         if (a.z) {
           const T z = a.z[row];
-          y = y * (z * scan::sigmoid(z));
+          out = out * (z * scan::sigmoid(z));
         }
-        a.y[row] = y;
+        a.y[row] = out;
       }
-    }
-    if (active && a.final_state) {
-#pragma unroll
-      for (int n = 0; n < NMAX; ++n)
-        if (n < N) a.final_state[(b * D + d) * N + n] = h[n];
     }
   }
 }
@@ -68,12 +105,12 @@ __global__ void __launch_bounds__(kScanThreads) selective_scan_fwd_kernel(const 
 template <class T>
 std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& a, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
+  if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
   if (a.batch == 0 || a.channels == 0) return {};  // nothing to write
-  return scan::with_state_bound<T>(a.d_state, [&](auto bound) -> std::string {
-    constexpr int NMAX = decltype(bound)::value;
-    selective_scan_fwd_kernel<T, NMAX><<<scan::scan_grid(a.batch, a.channels), kScanThreads>>>(a);
-    return launch_status();
-  });
+  const std::size_t bytes = ScanShared<T>::bytes(a.d_state);
+  if (auto e = allow_shared_memory(selective_scan_fwd_kernel<T>, bytes); !e.empty()) return e;
+  selective_scan_fwd_kernel<T><<<scan::scan_grid(a.batch, a.channels), scan::kScanBlock, bytes>>>(a);
+  return launch_status();
 }
 
 template std::string selective_scan_fwd_cuda<float>(const SelectiveScanArgs<float>&, int);

@@ -299,12 +299,17 @@ void check_scan(const ScanCase& s) {
 }  // namespace
 
 TEST_CASE("selective scan: forward and backward against the CPU, every option and state bound", "[scan]") {
-  // T around the 16-step stages and 64-step chunks; D around the 32-channel warps and
-  // 64-channel blocks; N in each f32 state bound (16, 32, 64; f64 takes 64) and padded inside it
+  // T around the 8-step slices and 64-step chunks (one slice, a partial chunk, several
+  // chunks); D around the 32-channel blocks; N from 1 to 200 (odd and even: the shared
+  // summaries alternate between two phases by state index; 200 in f64 needs dynamic shared
+  // memory over 48 KiB; odd N over several chunks: a chunk's first state reuses the phase of
+  // the chunk before's last); T = 0 (the final state is the initial one)
   const std::vector<ScanCase> cases = {
       {2, 37, 11, 5, true, false, false},   {2, 37, 11, 5, false, false, false}, {1, 16, 32, 8, true, true, false},
       {2, 65, 70, 16, true, true, false},   {1, 17, 33, 1, false, true, false},  {2, 64, 5, 20, true, false, true},
       {1, 130, 65, 40, false, true, false}, {1, 1, 3, 2, true, false, false},    {1, 20, 40, 64, true, true, true},
+      {1, 150, 5, 200, true, true, false},  {2, 0, 7, 3, true, false, false},    {1, 9, 3, 1, true, false, false},
+      {1, 140, 33, 1, true, true, false},   {2, 100, 9, 3, true, false, false},
   };
   for (const ScanCase& s : cases) {
     check_scan<double>(s);
@@ -314,14 +319,14 @@ TEST_CASE("selective scan: forward and backward against the CPU, every option an
   check_scan<double>({3, 40, 20, 6, true, true, false});
 }
 
-TEST_CASE("selective scan: no sequences or channels, and d_state over 64", "[scan]") {
+TEST_CASE("selective scan: no sequences or channels, and d_state over 256", "[scan]") {
   cu::SelectiveScanArgs<float> a;
   a.batch = 0, a.seq_len = 10, a.channels = 4, a.d_state = 4;
   const auto launches = emu::stats().launches;
   CHECK(cu::selective_scan_fwd_cuda(a, 0) == "");
   CHECK(emu::stats().launches == launches);
-  std::vector<float> v(1000, 0.5f), A(4 * 65, -1.0f);
-  a.batch = 1, a.seq_len = 2, a.channels = 4, a.d_state = 65;
+  std::vector<float> v(2000, 0.5f), A(4 * 257, -1.0f);
+  a.batch = 1, a.seq_len = 2, a.channels = 4, a.d_state = 257;
   a.u = a.delta = a.B = a.C = v.data(), a.A = A.data(), a.y = v.data();
   const std::string error = cu::selective_scan_fwd_cuda(a, 0);
   CHECK(error.find("d_state") != std::string::npos);
