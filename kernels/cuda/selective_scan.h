@@ -44,9 +44,25 @@ inline constexpr std::int64_t kScanChunk = kScanWarps * kScanSlice;  // steps pe
 inline constexpr std::int64_t kScanMaxState = 256;                    // the largest d_state the kernels take
 static_assert(kScanSlice <= 32 && (kScanSlice & (kScanSlice - 1)) == 0, "a slice's sums are reduced over a warp");
 
+// How the channels meet the per-channel inputs. Mamba's selective scan: a step size and a
+// row of A per channel, one B and C row per step. Mamba-2's SSD (ssd.h) is the same
+// recurrence with a step size and a scalar A per head of head_dim channels and B, C rows
+// per group of heads (Dao and Gu 2024): head_dim P, groups G, scalar_A.
+struct ScanLayout {
+  std::int64_t head_dim = 1;  // channels per step-size column: delta [B, T, D / head_dim]
+  std::int64_t groups = 1;    // B, C [B, T, groups, N]; channels D / groups per group
+  bool scalar_A = false;      // A [D / head_dim] instead of A [D, N]
+};
+
 STRATA_HOST_DEVICE inline std::int64_t scan_chunk_count(std::int64_t seq_len) { return (seq_len + kScanChunk - 1) / kScanChunk; }
-// Blocks along the channels: groups of 32 (a warp's lanes).
-STRATA_HOST_DEVICE inline std::int64_t scan_channel_groups(std::int64_t channels) { return (channels + 31) / 32; }
+// Blocks along the channels: each group's channels in blocks of 32 (a warp's lanes), so that
+// no block spans two groups of B and C.
+STRATA_HOST_DEVICE inline std::int64_t scan_blocks_per_group(std::int64_t channels, std::int64_t groups) {
+  return (channels / groups + 31) / 32;
+}
+STRATA_HOST_DEVICE inline std::int64_t scan_channel_blocks(std::int64_t channels, std::int64_t groups) {
+  return groups * scan_blocks_per_group(channels, groups);
+}
 
 // Elements of the forward's checkpoints (the backend's `saved`): [B, chunks, N, D], the
 // state entering each chunk (N before D, so that a warp's channels are contiguous).
@@ -59,19 +75,20 @@ inline std::int64_t selective_scan_checkpoint_size_cuda(std::int64_t batch, std:
 // reduced by second kernels in a fixed order.
 template <class T>
 struct SelectiveScanWorkspace {
-  T* dB = nullptr;           // [B, G, N, T]: the sum over channel group g's 32 channels, G = scan_channel_groups(D)
-  T* dC = nullptr;           // [B, G, N, T]
+  T* dB = nullptr;           // [B, K, N, T]: the sum over channel block k's 32 channels, K = scan_channel_blocks
+  T* dC = nullptr;           // [B, K, N, T]
   T* dA = nullptr;           // [B, N, D]: per sequence
   T* dD = nullptr;           // [B, kScanWarps, D]: per sequence and slice
   T* ddelta_bias = nullptr;  // [B, kScanWarps, D]
 
-  static std::int64_t size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels, std::int64_t d_state) {
-    return 2 * partial_size(batch, seq_len, channels, d_state) + batch * d_state * channels +
+  static std::int64_t size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels, std::int64_t d_state,
+                           std::int64_t groups = 1) {
+    return 2 * partial_size(batch, seq_len, channels, d_state, groups) + batch * d_state * channels +
            2 * batch * kScanWarps * channels;
   }
   SelectiveScanWorkspace(T* base, std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
-                         std::int64_t d_state) {
-    const std::int64_t partial = partial_size(batch, seq_len, channels, d_state);
+                         std::int64_t d_state, std::int64_t groups = 1) {
+    const std::int64_t partial = partial_size(batch, seq_len, channels, d_state, groups);
     dB = base;
     dC = dB + partial;
     dA = dC + partial;
@@ -81,8 +98,8 @@ struct SelectiveScanWorkspace {
 
  private:
   static std::int64_t partial_size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
-                                   std::int64_t d_state) {
-    return batch * scan_channel_groups(channels) * d_state * seq_len;
+                                   std::int64_t d_state, std::int64_t groups) {
+    return batch * scan_channel_blocks(channels, groups) * d_state * seq_len;
   }
 };
 
@@ -99,5 +116,13 @@ std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& args, int device
 // selective_scan_bwd_workspace_size_cuda elements. du and ddelta must not be null.
 template <class T>
 std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& args, int device);
+
+// The same kernels under another layout (ssd.cu runs Mamba-2's SSD through them). The
+// backward writes ddelta per channel [B, T, D] and dA per channel [D, N] whatever the
+// layout (the caller sums them over heads), dB and dC [B, T, G, N].
+template <class T>
+std::string diagonal_scan_fwd_cuda(const SelectiveScanArgs<T>& args, const ScanLayout& layout, int device);
+template <class T>
+std::string diagonal_scan_bwd_cuda(const SelectiveScanArgs<T>& args, const ScanLayout& layout, int device);
 
 }  // namespace strata::kernels::cuda

@@ -70,19 +70,20 @@ __device__ inline void store_slice_sums(T (&v)[kScanSlice], T* out, int steps) {
   if (lane % lanes_per_total == 0 && j < steps) out[j] = total;
 }
 
-// The adjoint: u, delta, z, dy and the outputs du, ddelta, dz [B, T, D]; A [D, N]; B, C
-// [B, T, N]; dfinal_state, dinitial_state [B, D, N]; checkpoints [B, chunks, N, D] from the
-// forward. Writes du, ddelta, dz, dinitial_state and the workspace's partial sums.
-// Block (g, b): channels 32 g .. 32 g + 31 of sequence b.
+// The adjoint: u, z, dy and the outputs du, ddelta (per channel), dz [B, T, D]; delta
+// [B, T, D / P]; A [D, N] (or [D / P]); B, C [B, T, G, N]; dfinal_state, dinitial_state
+// [B, D, N]; checkpoints [B, chunks, N, D] from the forward (P, G: the layout). Writes du,
+// ddelta, dz, dinitial_state and the workspace's partial sums. Block (k, b): 32 channels of
+// one group (scan_thread) of sequence b.
 template <class T>
 __global__ void __launch_bounds__(scan::kScanBlock)
-    selective_scan_bwd_kernel(const SelectiveScanArgs<T> a, const SelectiveScanWorkspace<T> w) {
+    selective_scan_bwd_kernel(const SelectiveScanArgs<T> a, const ScanLayout l, const SelectiveScanWorkspace<T> w) {
   extern __shared__ __align__(16) unsigned char scan_shared[];
   using Shared = ScanShared<T>;
   const Shared sh(reinterpret_cast<T*>(scan_shared), a.d_state);
   const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const ScanThread th = scan::scan_thread(D);
-  const std::int64_t chunks = scan_chunk_count(T_), groups = scan_channel_groups(D), group = blockIdx.x;
+  const ScanThread th = scan::scan_thread(D, l);
+  const std::int64_t chunks = scan_chunk_count(T_), blocks = scan_channel_blocks(D, l.groups), block = blockIdx.x;
   const bool first_slice = th.warp == 0, last_slice = th.warp == kScanWarps - 1;
 
   for (std::int64_t b = blockIdx.y; b < a.batch; b += gridDim.y) {
@@ -107,7 +108,7 @@ __global__ void __launch_bounds__(scan::kScanBlock)
 
     T dD = T(0), dbias = T(0);
     for (std::int64_t c = chunks - 1; c >= 0; --c) {
-      const Slice<T> s = scan::load_slice(a, b, c, th);
+      const Slice<T> s = scan::load_slice(a, l, b, c, th);
       T dy[kScanSlice];  // the gradient of the ungated output
 #pragma unroll
       for (int j = 0; j < kScanSlice; ++j) {
@@ -118,21 +119,24 @@ __global__ void __launch_bounds__(scan::kScanBlock)
         dy[j] = a.z ? dout * (z * scan::sigmoid(z)) : dout;
       }
       // sums over n per step: g B, g A a h_{t-1}, C h
-      T gB[kScanSlice], gAah[kScanSlice], y[kScanSlice];
+      T gB[kScanSlice], gAah[kScanSlice], y[kScanSlice], decay[kScanSlice];
 #pragma unroll
       for (int j = 0; j < kScanSlice; ++j) gB[j] = gAah[j] = y[j] = T(0);
 
 #pragma unroll 1
       for (std::int64_t n = 0; n < N; ++n) {
         const int p = int(n & 1);
-        const T A = th.active ? a.A[th.d * N + n] : T(0);
-        const T A2 = T(double(A) * scan::kLog2e);
-        T decay[kScanSlice], input[kScanSlice], Bn[kScanSlice], Cn[kScanSlice];
+        const T A = th.active ? (l.scalar_A ? a.A[th.column] : a.A[th.d * N + n]) : T(0);
+        if (!l.scalar_A || n == 0) {  // a scalar A decays every state alike
+          const T A2 = scan::scaled_A(a, l, th, n);
+#pragma unroll
+          for (int j = 0; j < kScanSlice; ++j) decay[j] = s.decay(j, A2);
+        }
+        T input[kScanSlice], Bn[kScanSlice], Cn[kScanSlice];
 #pragma unroll
         for (int j = 0; j < kScanSlice; ++j) {
-          decay[j] = s.decay(j, A2);
-          Bn[j] = s.state_row(a.B, b, T_, N, n, j);
-          Cn[j] = s.state_row(a.C, b, T_, N, n, j);
+          Bn[j] = s.state_row(a.B, b, T_, l.groups, th.group, N, n, j);
+          Cn[j] = s.state_row(a.C, b, T_, l.groups, th.group, N, n, j);
           input[j] = s.dtu[j] * Bn[j];
         }
         // The slice from zero, forward for its end state and backward for the adjoint it
@@ -191,7 +195,7 @@ __global__ void __launch_bounds__(scan::kScanBlock)
         }
         sh.at(p, Shared::kDA, th.warp, th.lane) = dA;
         // block-uniform conditions: the whole warp shuffles or none of it
-        const std::int64_t partial = ((b * groups + group) * N + n) * T_ + s.t0;
+        const std::int64_t partial = ((b * blocks + block) * N + n) * T_ + s.t0;
         if (a.dB) store_slice_sums(dB_lanes, w.dB + partial, s.steps);
         if (a.dC) store_slice_sums(dC_lanes, w.dC + partial, s.steps);
       }
@@ -203,7 +207,7 @@ __global__ void __launch_bounds__(scan::kScanBlock)
       for (int j = 0; j < kScanSlice; ++j) {  // unrolled, so that the sums stay in registers
         if (j >= s.steps) break;
         const std::int64_t row = (b * T_ + s.t0 + j) * D + th.d;
-        const scan::StepInputs<T> in = scan::step_inputs(a, row, th.d, true);
+        const scan::StepInputs<T> in = scan::step_inputs(a, l, b * T_ + s.t0 + j, th, true);
         T du = in.dt * gB[j];
         if (a.D) {
           du = a.D[th.d] * dy[j] + du;
@@ -230,23 +234,25 @@ __global__ void __launch_bounds__(scan::kScanBlock)
   }
 }
 
-// out [O, L, M] = the sums over k of partial [O, K, M, L], in k order (the partials' layout
-// keeps a warp's writes contiguous; threads walk l fastest, so the reads are coalesced).
+// out [O, L, G, M] = the sums over k of partial [O, G, K, M, L], in k order (the partials'
+// layout keeps a warp's writes contiguous; threads walk l fastest, so the reads are
+// coalesced).
 template <class T>
-__global__ void sum_transposed_kernel(const T* partial, std::int64_t outer, std::int64_t K, std::int64_t M,
-                                      std::int64_t L, T* out) {
-  for (std::int64_t i = global_index(); i < outer * M * L; i += grid_size()) {
-    const std::int64_t o = i / (M * L), m = i / L % M, l = i % L;
+__global__ void sum_transposed_kernel(const T* partial, std::int64_t outer, std::int64_t G, std::int64_t K,
+                                      std::int64_t M, std::int64_t L, T* out) {
+  for (std::int64_t i = global_index(); i < outer * G * M * L; i += grid_size()) {
+    const std::int64_t o = i / (G * M * L), g = i / (M * L) % G, m = i / L % M, l = i % L;
     T acc = 0;
-    for (std::int64_t k = 0; k < K; ++k) acc += partial[((o * K + k) * M + m) * L + l];
-    out[(o * L + l) * M + m] = acc;
+    for (std::int64_t k = 0; k < K; ++k) acc += partial[(((o * G + g) * K + k) * M + m) * L + l];
+    out[((o * L + l) * G + g) * M + m] = acc;
   }
 }
 
 template <class T>
-void sum_transposed(const T* partial, std::int64_t outer, std::int64_t K, std::int64_t M, std::int64_t L, T* out) {
-  if (!out || outer * M * L == 0) return;
-  sum_transposed_kernel<<<blocks_for(outer * M * L), kThreads>>>(partial, outer, K, M, L, out);
+void sum_transposed(const T* partial, std::int64_t outer, std::int64_t G, std::int64_t K, std::int64_t M,
+                    std::int64_t L, T* out) {
+  if (!out || outer * G * M * L == 0) return;
+  sum_transposed_kernel<<<blocks_for(outer * G * M * L), kThreads>>>(partial, outer, G, K, M, L, out);
 }
 
 // out[i] = sum_b partial[b * width + i], in sequence order.
@@ -268,27 +274,34 @@ void sum_over_batch(const T* partial, std::int64_t batch, std::int64_t width, T*
 }  // namespace
 
 template <class T>
-std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& a, int device) {
+std::string diagonal_scan_bwd_cuda(const SelectiveScanArgs<T>& a, const ScanLayout& l, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
-  const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N);
-  if (auto e = scan::check_state_count(N); !e.empty()) return e;
+  if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
+  const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state, G = l.groups;
+  const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N, G);
   if (B > 0 && D > 0) {
     const std::size_t bytes = ScanShared<T>::bytes(N);
     if (auto e = allow_shared_memory(selective_scan_bwd_kernel<T>, bytes); !e.empty()) return e;
-    selective_scan_bwd_kernel<T><<<scan::scan_grid(B, D), scan::kScanBlock, bytes>>>(a, w);
+    selective_scan_bwd_kernel<T><<<scan::scan_grid(B, D, l), scan::kScanBlock, bytes>>>(a, l, w);
     if (auto e = launch_status(); !e.empty()) return e;
   }
   // With no channels (or no sequences) the sums below are empty sums: zeros.
-  const std::int64_t groups = scan_channel_groups(D);
-  sum_transposed(w.dB, B, groups, N, T_, a.dB);  // [B, G, N, T] -> [B, T, N]
-  sum_transposed(w.dC, B, groups, N, T_, a.dC);
-  sum_transposed(w.dA, std::int64_t(1), B, N, D, a.dA);  // [B, N, D] -> [D, N]
+  const std::int64_t per_group = scan_blocks_per_group(D, G);
+  sum_transposed(w.dB, B, G, per_group, N, T_, a.dB);  // [B, G, K/G, N, T] -> [B, T, G, N]
+  sum_transposed(w.dC, B, G, per_group, N, T_, a.dC);
+  sum_transposed(w.dA, std::int64_t(1), std::int64_t(1), B, N, D, a.dA);  // [B, N, D] -> [D, N]
   sum_over_batch(w.dD, B * kScanWarps, D, a.dD);
   sum_over_batch(w.ddelta_bias, B * kScanWarps, D, a.ddelta_bias);
   return launch_status();
 }
 
+template <class T>
+std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& a, int device) {
+  return diagonal_scan_bwd_cuda(a, ScanLayout{}, device);
+}
+
+template std::string diagonal_scan_bwd_cuda<float>(const SelectiveScanArgs<float>&, const ScanLayout&, int);
+template std::string diagonal_scan_bwd_cuda<double>(const SelectiveScanArgs<double>&, const ScanLayout&, int);
 template std::string selective_scan_bwd_cuda<float>(const SelectiveScanArgs<float>&, int);
 template std::string selective_scan_bwd_cuda<double>(const SelectiveScanArgs<double>&, int);
 

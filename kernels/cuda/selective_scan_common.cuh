@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/selective_scan.h"
@@ -37,31 +36,35 @@ struct StepInputs {
   T u, raw, dt;
 };
 
-// The inputs of channel d at row (b * T + t) * D + d; zeros for a thread past the last
-// channel (active false), whose states then stay zero.
-template <class T>
-__device__ inline StepInputs<T> step_inputs(const SelectiveScanArgs<T>& a, std::int64_t row, std::int64_t d,
-                                            bool active) {
-  if (!active) return {T(0), T(0), T(0)};
-  T raw = a.delta[row];
-  if (a.delta_bias) raw = raw + a.delta_bias[d];
-  return {a.u[row], raw, a.delta_softplus ? softplus(raw) : raw};
-}
-
 inline constexpr int kScanBlock = kScanWarps * kWarp;  // threads per block: 32 channels x kScanWarps slices
 
-// Where a thread works: channel d = 32 * blockIdx.x + lane (active: d < D; threads past the
-// last channel still join every barrier and shuffle, with zero inputs) and slice `warp` of
-// each chunk.
+// Where a thread works: channel d of group `group` (block k of the grid's x is block k %
+// per_group of group k / per_group; threads past the group's last channel are inactive and
+// still join every barrier and shuffle, with zero inputs), slice `warp` of each chunk, and
+// its step-size column (d / head_dim).
 struct ScanThread {
   int lane, warp;
-  std::int64_t d;
+  std::int64_t d, group, column;
   bool active;
 };
-__device__ inline ScanThread scan_thread(std::int64_t channels) {
+__device__ inline ScanThread scan_thread(std::int64_t channels, const ScanLayout& l) {
   const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
-  const std::int64_t d = std::int64_t(blockIdx.x) * kWarp + lane;
-  return {lane, warp, d, d < channels};
+  const std::int64_t per_group = scan_blocks_per_group(channels, l.groups), width = channels / l.groups;
+  const std::int64_t group = std::int64_t(blockIdx.x) / per_group;
+  const std::int64_t local = std::int64_t(blockIdx.x) % per_group * kWarp + lane;
+  const std::int64_t d = group * width + local;
+  return {lane, warp, d, group, d / l.head_dim, local < width};
+}
+
+// The inputs of thread th's channel at step (b, t) (bt = b * T + t); zeros for an inactive
+// thread, whose states then stay zero.
+template <class T>
+__device__ inline StepInputs<T> step_inputs(const SelectiveScanArgs<T>& a, const ScanLayout& l, std::int64_t bt,
+                                            const ScanThread& th, bool active) {
+  if (!active) return {T(0), T(0), T(0)};
+  T raw = a.delta[bt * (a.channels / l.head_dim) + th.column];
+  if (a.delta_bias) raw = raw + a.delta_bias[th.column];
+  return {a.u[bt * a.channels + th.d], raw, a.delta_softplus ? softplus(raw) : raw};
 }
 
 // A thread's slice of steps t0 .. t0 + kScanSlice of sequence b: dt and dt * u per step,
@@ -76,16 +79,17 @@ struct Slice {
   unsigned restart;  // bit j: step t0 + j opens a document
 
   __device__ T decay(int j, T A2) const { return (restart >> j) & 1u ? T(0) : exp2_of(dt[j] * A2); }
-  // Row (b * T + t0 + j) * N + n of B or C [B, T, N], 0 past the end (the matrix is
-  // shared by every channel: the warp's lanes read one address).
-  __device__ T state_row(const T* m, std::int64_t b, std::int64_t T_, std::int64_t N, std::int64_t n,
-                         int j) const {
-    return j < steps ? m[(b * T_ + t0 + j) * N + n] : T(0);
+  // Element n of B or C [B, T, G, N] at step t0 + j, group g; 0 past the end (the rows are
+  // shared by the group's channels: the warp's lanes read one address).
+  __device__ T state_row(const T* m, std::int64_t b, std::int64_t T_, std::int64_t G, std::int64_t g,
+                         std::int64_t N, std::int64_t n, int j) const {
+    return j < steps ? m[((b * T_ + t0 + j) * G + g) * N + n] : T(0);
   }
 };
 
 template <class T>
-__device__ Slice<T> load_slice(const SelectiveScanArgs<T>& a, std::int64_t b, std::int64_t chunk, const ScanThread& th) {
+__device__ Slice<T> load_slice(const SelectiveScanArgs<T>& a, const ScanLayout& l, std::int64_t b, std::int64_t chunk,
+                               const ScanThread& th) {
   Slice<T> s;
   const std::int64_t T_ = a.seq_len;
   s.t0 = chunk * kScanChunk + std::int64_t(th.warp) * kScanSlice;
@@ -95,7 +99,7 @@ __device__ Slice<T> load_slice(const SelectiveScanArgs<T>& a, std::int64_t b, st
 #pragma unroll
   for (int j = 0; j < kScanSlice; ++j) {
     const bool in = j < s.steps;
-    const StepInputs<T> v = step_inputs(a, (b * T_ + s.t0 + j) * a.channels + th.d, th.d, in && th.active);
+    const StepInputs<T> v = step_inputs(a, l, b * T_ + s.t0 + j, th, in && th.active);
     s.dt[j] = v.dt;
     s.dtu[j] = v.dt * v.u;
     if (in && document_starts_at(a.seq_start, b, T_, s.t0 + j)) s.restart |= 1u << j;
@@ -144,10 +148,19 @@ inline std::string check_state_count(std::int64_t d_state) {
          std::to_string(kScanMaxState);
 }
 
-// Launch shape: a block per (group of 32 channels, sequence); grid.y strides over the
-// sequences.
-inline dim3 scan_grid(std::int64_t batch, std::int64_t channels) {
-  return dim3(unsigned(scan_channel_groups(channels)), unsigned(batch < 65535 ? batch : 65535));
+// Launch shape: a block per (block of 32 channels of a group, sequence); grid.y strides over
+// the sequences.
+inline dim3 scan_grid(std::int64_t batch, std::int64_t channels, const ScanLayout& l) {
+  return dim3(unsigned(scan_channel_blocks(channels, l.groups)), unsigned(batch < 65535 ? batch : 65535));
+}
+
+// A's entry for thread th's channel and state n (a row per channel, or a scalar per head),
+// times log2(e): exp(dt A) = exp2(dt A2). Zero for an inactive thread.
+template <class T>
+__device__ inline T scaled_A(const SelectiveScanArgs<T>& a, const ScanLayout& l, const ScanThread& th,
+                             std::int64_t n) {
+  if (!th.active) return T(0);
+  return T(double(l.scalar_A ? a.A[th.column] : a.A[th.d * a.d_state + n]) * kLog2e);
 }
 
 }  // namespace strata::kernels::cuda::scan

@@ -18,15 +18,17 @@ using scan::ScanShared;
 using scan::ScanThread;
 using scan::Slice;
 
-// u, delta, z, y [B, T, D]; A [D, N]; B, C [B, T, N]; initial_state, final_state [B, D, N];
-// checkpoints [B, chunks, N, D]. Block (g, b): channels 32 g .. 32 g + 31 of sequence b.
+// u, z, y [B, T, D]; delta [B, T, D / P]; A [D, N] (or [D / P]); B, C [B, T, G, N];
+// initial_state, final_state [B, D, N]; checkpoints [B, chunks, N, D] (P, G: the layout).
+// Block (k, b): 32 channels of one group (scan_thread) of sequence b.
 template <class T>
-__global__ void __launch_bounds__(scan::kScanBlock) selective_scan_fwd_kernel(const SelectiveScanArgs<T> a) {
+__global__ void __launch_bounds__(scan::kScanBlock)
+    selective_scan_fwd_kernel(const SelectiveScanArgs<T> a, const ScanLayout l) {
   extern __shared__ __align__(16) unsigned char scan_shared[];
   using Shared = ScanShared<T>;
   const Shared sh(reinterpret_cast<T*>(scan_shared), a.d_state);
   const std::int64_t T_ = a.seq_len, D = a.channels, N = a.d_state;
-  const ScanThread th = scan::scan_thread(D);
+  const ScanThread th = scan::scan_thread(D, l);
   const std::int64_t chunks = scan_chunk_count(T_);
   const bool first_slice = th.warp == 0, last_slice = th.warp == kScanWarps - 1;
 
@@ -39,25 +41,29 @@ __global__ void __launch_bounds__(scan::kScanBlock) selective_scan_fwd_kernel(co
       for (std::int64_t n = 0; n < N; ++n) a.final_state[(b * D + th.d) * N + n] = initial(n);
 
     for (std::int64_t c = 0; c < chunks; ++c) {
-      const Slice<T> s = scan::load_slice(a, b, c, th);
-      T y[kScanSlice];
+      const Slice<T> s = scan::load_slice(a, l, b, c, th);
+      T y[kScanSlice], decay[kScanSlice];
 #pragma unroll
       for (int j = 0; j < kScanSlice; ++j) y[j] = T(0);
 
 #pragma unroll 1
       for (std::int64_t n = 0; n < N; ++n) {
         const int p = int(n & 1);
-        const T A2 = th.active ? T(double(a.A[th.d * N + n]) * scan::kLog2e) : T(0);
         // The slice from zero (the first slice from the chunk's entering state, which it
-        // also saves for the backward): decays and inputs kept for the second run.
-        T decay[kScanSlice], input[kScanSlice];
+        // also saves for the backward): decays (the same for every n with a scalar A) and
+        // inputs kept for the second run.
+        if (!l.scalar_A || n == 0) {
+          const T A2 = scan::scaled_A(a, l, th, n);
+#pragma unroll
+          for (int j = 0; j < kScanSlice; ++j) decay[j] = s.decay(j, A2);
+        }
+        T input[kScanSlice];
         const T entering = first_slice ? (c == 0 ? initial(n) : sh.carry[n * kWarp + th.lane]) : T(0);
         if (first_slice && th.active && a.checkpoints) a.checkpoints[((b * chunks + c) * N + n) * D + th.d] = entering;
         T h = entering, product = T(1);
 #pragma unroll
         for (int j = 0; j < kScanSlice; ++j) {
-          decay[j] = s.decay(j, A2);
-          input[j] = s.dtu[j] * s.state_row(a.B, b, T_, N, n, j);
+          input[j] = s.dtu[j] * s.state_row(a.B, b, T_, l.groups, th.group, N, n, j);
           h = decay[j] * h + input[j];
           product *= decay[j];
         }
@@ -70,7 +76,7 @@ __global__ void __launch_bounds__(scan::kScanBlock) selective_scan_fwd_kernel(co
 #pragma unroll
         for (int j = 0; j < kScanSlice; ++j) {
           h = decay[j] * h + input[j];
-          y[j] += s.state_row(a.C, b, T_, N, n, j) * h;
+          y[j] += s.state_row(a.C, b, T_, l.groups, th.group, N, n, j) * h;
         }
         // The last slice's end enters the next chunk (the first slice reads it there, after
         // this chunk's closing barrier).
@@ -103,16 +109,23 @@ __global__ void __launch_bounds__(scan::kScanBlock) selective_scan_fwd_kernel(co
 }  // namespace
 
 template <class T>
-std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& a, int device) {
+std::string diagonal_scan_fwd_cuda(const SelectiveScanArgs<T>& a, const ScanLayout& l, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
   if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
   if (a.batch == 0 || a.channels == 0) return {};  // nothing to write
   const std::size_t bytes = ScanShared<T>::bytes(a.d_state);
   if (auto e = allow_shared_memory(selective_scan_fwd_kernel<T>, bytes); !e.empty()) return e;
-  selective_scan_fwd_kernel<T><<<scan::scan_grid(a.batch, a.channels), scan::kScanBlock, bytes>>>(a);
+  selective_scan_fwd_kernel<T><<<scan::scan_grid(a.batch, a.channels, l), scan::kScanBlock, bytes>>>(a, l);
   return launch_status();
 }
 
+template <class T>
+std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& a, int device) {
+  return diagonal_scan_fwd_cuda(a, ScanLayout{}, device);
+}
+
+template std::string diagonal_scan_fwd_cuda<float>(const SelectiveScanArgs<float>&, const ScanLayout&, int);
+template std::string diagonal_scan_fwd_cuda<double>(const SelectiveScanArgs<double>&, const ScanLayout&, int);
 template std::string selective_scan_fwd_cuda<float>(const SelectiveScanArgs<float>&, int);
 template std::string selective_scan_fwd_cuda<double>(const SelectiveScanArgs<double>&, int);
 

@@ -23,7 +23,7 @@ namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
 static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu",
-                            "ssd_fwd.cu", "ssd_bwd.cu",
+                            "ssd.cu",
                             "gated_delta_rule_fwd.cu", "gated_delta_rule_bwd.cu"};
 
 // Packed documents: per batch row, the start of each step's document (a new document
@@ -334,8 +334,9 @@ TEST_CASE("selective scan: no sequences or channels, and d_state over 256", "[sc
 
 // ---- SSD (Mamba-2) --------------------------------------------------------------------
 //
-// The CUDA kernels run the recurrence step by step, the CPU the chunked quadratic form:
-// the same function, summed in other orders (f64 ~1e-13, f32 ~1e-6 relative here).
+// The CUDA kernels run the recurrence (the selective scan's kernels under the SSD layout),
+// the CPU the chunked quadratic form: the same function, summed in other orders (f64
+// ~1e-13, f32 ~1e-6 relative here).
 
 namespace {
 
@@ -380,7 +381,7 @@ void check_ssd(SsdShape s) {
   Buffer<T> xd(x), dtd(dt), Ad(A), Bd(Bm), Cd(Cm), h0d(h0), yd(y.size()), fd(final_state.size()), dyd(dy),
       dfd(dfinal), dxd(dx.size()), ddtd(ddt.size()), dAd(dA.size()), dBd(dB.size()), dCd(dC.size()), dh0d(dh0.size());
   Buffer<T> saved(sz(cu::ssd_checkpoints_size(s.B, s.T, s.H, s.P, s.N)));
-  Buffer<T> wsd(sz(cu::ssd_bwd_workspace_elements(s.B, s.T, s.H, s.N)));
+  Buffer<T> wsd(sz(cu::ssd_bwd_workspace_elements(s.B, s.T, s.H, s.P, s.G, s.N)));
   Buffer<std::int64_t> sd(starts);
   cu::SsdArgs<T> a = c;
   a.x = xd.data(), a.dt = dtd.data(), a.A = Ad.data(), a.B = Bd.data(), a.C = Cd.data();
@@ -404,23 +405,25 @@ void check_ssd(SsdShape s) {
 
 }  // namespace
 
-// T = 150: three saved states (64, 64, 22 steps) and partial 8-step runs inside them.
+// T = 150: three chunks (64, 64, 22 steps) and partial 8-step slices; head_dim under a warp
+// (heads of one group share a block), over it (a head spans blocks) and groups of several
+// heads; d_state up to 200 (dynamic shared memory over 48 KiB in f64).
 TEST_CASE("ssd: forward and backward against the CPU, groups, initial states, packed documents", "[ssd]") {
   for (const SsdShape& s : {SsdShape{1, 1, 1, 1, 1, 1, false, false}, SsdShape{2, 37, 4, 3, 2, 5, true, false},
                             SsdShape{2, 150, 2, 40, 1, 33, true, true}, SsdShape{1, 70, 3, 70, 3, 64, false, true},
-                            SsdShape{1, 19, 2, 8, 1, 128, true, false}}) {
+                            SsdShape{1, 19, 2, 8, 1, 128, true, false}, SsdShape{1, 70, 4, 16, 2, 200, true, true}}) {
     check_ssd<float>(s);
     check_ssd<double>(s);
   }
-  emu::ScopedGridLimit limit(1);  // one block loops over every (batch, head)
+  emu::ScopedGridLimit limit(0, 1);  // one block row: the sequences looped over by blockIdx.y
   check_ssd<double>({3, 11, 2, 5, 1, 9, true, true});
 }
 
-TEST_CASE("ssd: a state beyond the registers, heads not in groups, or a missing saved state is an error", "[ssd]") {
+TEST_CASE("ssd: a state over 256, heads not in groups, or a missing saved state is an error", "[ssd]") {
   cu::SsdArgs<float> a;
-  a.batch = 1, a.seq_len = 1, a.heads = 2, a.head_dim = 1, a.groups = 1, a.d_state = 129;
-  CHECK(cu::ssd_fwd_cuda(a, 0).find("d_state = 129") != std::string::npos);
-  CHECK(cu::ssd_bwd_cuda(a, 0).find("d_state = 129") != std::string::npos);
+  a.batch = 1, a.seq_len = 1, a.heads = 2, a.head_dim = 1, a.groups = 1, a.d_state = 257;
+  CHECK(cu::ssd_fwd_cuda(a, 0).find("d_state = 257") != std::string::npos);
+  CHECK(cu::ssd_bwd_cuda(a, 0).find("d_state = 257") != std::string::npos);
   a.d_state = 4, a.groups = 3;
   CHECK(cu::ssd_fwd_cuda(a, 0).find("multiple of groups") != std::string::npos);
   a.groups = 1;
@@ -512,7 +515,9 @@ void check_delta_rule(DeltaShape s) {
 
 }  // namespace
 
-// T = 150: three saved states (64, 64, 22 steps) and partial 8-step runs inside them.
+// T = 150: three chunks (64, 64, 22 steps) and partial 8-step slices; head_dim under a warp
+// (heads of one group share a block), over it (a head spans blocks) and groups of several
+// heads; d_state up to 200 (dynamic shared memory over 48 KiB in f64).
 TEST_CASE("gated delta rule: forward and backward against the CPU, shared key heads, states, packing",
           "[gated_delta_rule]") {
   for (const DeltaShape& s : {DeltaShape{1, 1, 1, 1, 1, 1, false, false}, DeltaShape{2, 37, 4, 2, 5, 3, true, false},

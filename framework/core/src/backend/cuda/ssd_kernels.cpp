@@ -1,5 +1,6 @@
-// CUDA kernels of the SSD scan entries (Mamba-2), forward and backward: the recurrence step
-// by step (kernels/cuda/ssd.h), for d_state <= 128; larger states have no CUDA kernel.
+// CUDA kernels of the SSD scan entries (Mamba-2), forward and backward: the recurrence, run
+// by the selective scan's kernels under the SSD layout (kernels/cuda/ssd.h), for d_state <=
+// 256; larger states have no CUDA kernel.
 #include "backend/cuda/cuda_backend.h"
 #include "backend/kernel_args.h"
 #include "kernels/cuda/ssd.h"
@@ -12,7 +13,7 @@ namespace {
 
 void ssd(const SsdCall& c) {
   const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
-  // The states every 64 steps, for the backward (in this kernel's layout, not the CPU's).
+  // The state entering every chunk, for the backward (in this kernel's layout, not the CPU's).
   if (c.save_for_backward)
     *c.saved = Tensor::empty({cu::ssd_checkpoints_size(c.batch, c.seq_len, c.heads, c.head_dim, c.d_state)},
                              c.x->dtype(), c.x->device());
@@ -28,7 +29,7 @@ void ssd(const SsdCall& c) {
 
 void ssd_backward(const SsdCall& c) {
   const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
-  Tensor workspace = Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.d_state)},
+  Tensor workspace = Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.head_dim, c.groups, c.d_state)},
                                    c.x->dtype(), c.x->device());
   dispatch_floating(c.x->dtype(), "ssd backward", [&](auto type) {
     using T = decltype(type);
@@ -38,7 +39,7 @@ void ssd_backward(const SsdCall& c) {
   });
 }
 
-bool fits(const SsdCall& c) { return c.d_state <= cu::kSsdMaxState && c.head_dim <= cu::kSsdMaxHeadDim; }
+bool fits(const SsdCall& c) { return c.d_state <= cu::kSsdMaxState; }
 
 }  // namespace
 
