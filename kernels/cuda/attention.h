@@ -47,6 +47,23 @@ std::int64_t attention_bwd_workspace_size(const AttentionArgs<T>& a) {
 template <class T>
 std::string attention_fwd_cuda(const AttentionArgs<T>& args, int device);
 
+// Split-key attention for decoding (kernels/cuda/attention_decode.cu): few query rows (the
+// query heads of a key/value group times the query rows, at most kDecodeMaxRows) against
+// more than kDecodeKeys keys, without packed documents. The same results as
+// attention_fwd_cuda (out and lse), summed in another order; the split size is fixed, so
+// the results do not depend on the GPU.
+inline constexpr std::int64_t kDecodeKeys = 256;     // keys per split
+inline constexpr std::int64_t kDecodeRows = 16;      // query rows per block
+inline constexpr std::int64_t kDecodeMaxRows = 64;   // group x q_len it takes
+// The number of splits for these arguments; 0 where the split-key kernel does not apply.
+template <class T>
+std::int64_t attention_decode_splits(const AttentionArgs<T>& args);
+// Elements of workspace attention_decode_cuda needs: [B, Hq, T, splits, d + 2].
+template <class T>
+std::int64_t attention_decode_workspace_size(const AttentionArgs<T>& args);
+template <class T>
+std::string attention_decode_cuda(const AttentionArgs<T>& args, T* workspace, int device);
+
 // dK, dV: one block per (batch, key/value head, key tile), summing over the query heads
 // of its group; dQ: one block per (batch, query head, query tile). T: float, double.
 template <class T>

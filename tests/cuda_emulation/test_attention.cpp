@@ -1,6 +1,7 @@
-// Flash attention under the CUDA emulator against the CPU kernel: attention_fwd.cu and
-// attention_bwd.cu (dynamic shared memory, tiles of queries and keys, online softmax,
-// grouped-query heads, causal / window / packed-document masks).
+// Flash attention under the CUDA emulator against the CPU kernel: attention_fwd.cu,
+// attention_bwd.cu and attention_decode.cu (dynamic shared memory, tiles of queries and
+// keys, online softmax, grouped-query heads, causal / window / packed-document masks, the
+// split-key decoding kernel and its combine).
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -14,7 +15,7 @@ using namespace emu_test;
 namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
-static const Covers covers{"attention_fwd.cu", "attention_bwd.cu"};
+static const Covers covers{"attention_fwd.cu", "attention_bwd.cu", "attention_decode.cu"};
 
 namespace {
 
@@ -28,8 +29,10 @@ struct AttentionCase {
   bool lse = true;                                        // the forward writes lse (else null)
 };
 
+// The forward (or, with split_keys, the split-key decoding kernel, which must take the case)
+// and the backward against the CPU.
 template <class T>
-void check_attention(const AttentionCase& c) {
+void check_attention(const AttentionCase& c, bool split_keys = false) {
   INFO(type_name(T()) << " " << c.name << ": B " << c.B << " T " << c.T << " S " << c.S << " Hq " << c.Hq << " Hkv "
                       << c.Hkv << " d " << c.d);
   Random rng(std::uint64_t(c.T * 1000 + c.S * 10 + c.d));
@@ -72,12 +75,20 @@ void check_attention(const AttentionCase& c) {
   fill(ga);
   ga.seq_start = starts.empty() ? nullptr : sd.data();
   ga.q = qd.data(), ga.k = kd.data(), ga.v = vd.data(), ga.out = outd.data(), ga.lse = c.lse ? lsed.data() : nullptr;
-  REQUIRE(cu::attention_fwd_cuda(ga, 0) == "");
+  if (split_keys) {
+    REQUIRE(cu::attention_decode_splits(ga) >= 2);
+    Buffer<T> ws(sz(cu::attention_decode_workspace_size(ga)));
+    REQUIRE(cu::attention_decode_cuda(ga, ws.data(), 0) == "");
+    CHECK(ws.guards_intact());
+  } else {
+    REQUIRE(cu::attention_fwd_cuda(ga, 0) == "");
+  }
   EMU_CHECK_CLOSE(outd, out, kTol<T>);
   if (c.lse)
     EMU_CHECK_CLOSE(lsed, lse, kTol<T>);
   else
     CHECK(lsed.guards_intact());
+  if (split_keys) return;
   // the backward reads the forward's out and lse: the CPU's, so that only it is compared
   Buffer<T> out_in(out), lse_in(lse), ws(sz(cu::attention_bwd_workspace_size(ga)));
   cu::AttentionGradArgs<T> gg;
@@ -109,7 +120,50 @@ const std::vector<AttentionCase> kCases = {
     {"window past every key: rows that see nothing", 1, 8, 10, 2, 2, 8, true, 30, 3},
 };
 
+// Decoding shapes for the split-key kernel: splits of 256 keys, partial last splits, rows =
+// query heads of a group x query rows in tiles of 16 (one, several, a partial one), every
+// head_dim bound (256 in f64: the 16-key tiles), masks that leave whole splits or rows
+// without keys.
+const std::vector<AttentionCase> kDecodeCases = {
+    {"one row, GQA 4, d 64", 2, 1, 600, 8, 2, 64, true, 599},
+    {"MQA 16 heads x 2 rows, d 128", 1, 2, 700, 16, 1, 128, true, 698},
+    {"window 300 across splits, d 40", 1, 3, 1100, 4, 2, 40, true, 1097, 300},
+    {"d 256, no lse", 1, 1, 530, 2, 1, 256, true, 529, 0, {}, 0, false},
+    {"cross-attention, strided, d 33", 2, 4, 520, 4, 4, 33, false, 0, 0, {}, 5},
+    {"window 10: most splits see nothing", 1, 1, 1024, 2, 2, 16, true, 1023, 10},
+    {"8 heads x 5 rows: three row tiles, d 24", 1, 5, 600, 8, 1, 24, true, 595},
+    {"early rows of a causal prefix see no later split", 1, 3, 800, 2, 1, 8, true, 10},
+};
+
 }  // namespace
+
+TEST_CASE("attention: the split-key decoding kernel against the CPU", "[attention]") {
+  for (const AttentionCase& c : kDecodeCases) {
+    check_attention<double>(c, true);
+    check_attention<float>(c, true);
+  }
+  emu::ScopedGridLimit limit(0, 1);  // one block row: every (batch, head, row tile) looped over
+  check_attention<double>(kDecodeCases[0], true);
+  check_attention<double>(kDecodeCases[6], true);
+}
+
+TEST_CASE("attention: the split-key kernel takes few rows against many keys, nothing else", "[attention]") {
+  cu::AttentionArgs<float> a;
+  a.batch = 1, a.q_len = 1, a.kv_len = 257, a.n_heads = 8, a.n_kv_heads = 2, a.head_dim = 64;
+  CHECK(cu::attention_decode_splits(a) == 2);
+  a.kv_len = 256;  // one split: the tiled forward
+  CHECK(cu::attention_decode_splits(a) == 0);
+  a.kv_len = 4096, a.q_len = 16;  // 4 heads x 16 rows = 64 rows: still
+  CHECK(cu::attention_decode_splits(a) == 16);
+  a.q_len = 17;  // 68 rows: the tiled forward
+  CHECK(cu::attention_decode_splits(a) == 0);
+  const std::int64_t starts[1] = {0};
+  a.q_len = 1, a.seq_start = starts;  // packed documents: the tiled forward
+  CHECK(cu::attention_decode_splits(a) == 0);
+  CHECK(cu::attention_decode_cuda(a, static_cast<float*>(nullptr), 0).find("do not take") != std::string::npos);
+  a.seq_start = nullptr;
+  CHECK(cu::attention_decode_cuda(a, static_cast<float*>(nullptr), 0).find("workspace") != std::string::npos);
+}
 
 TEST_CASE("attention: forward and backward against the CPU, f64", "[attention]") {
   for (const AttentionCase& c : kCases) check_attention<double>(c);

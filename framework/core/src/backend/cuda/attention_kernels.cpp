@@ -1,6 +1,7 @@
 // CUDA kernels of flash attention, forward and backward: the own kernel (kernels/cuda/
 // attention.h), f32 and f64 up to head_dim 256, and cuDNN's fused attention (kernels/cuda/
-// attention_cudnn.h) for bf16 and f16 in the shapes cuDNN takes. Both deterministic. The
+// attention_cudnn.h) for bf16 and f16 in the shapes cuDNN takes, and for decoding (few
+// query rows, a long cache) the own split-key kernel. All deterministic. The
 // workspaces and the device copy of the packed documents' starts (which ops keep on the
 // host) are allocated here, from the caching allocator.
 #include "backend/cuda/cuda_backend.h"
@@ -14,12 +15,19 @@ namespace cu = kernels::cuda;
 
 namespace {
 
+// Few query rows against a long cache (decoding) take the split-key kernel, with its
+// workspace; everything else the tiled forward.
 void attention(const AttentionCall& c) {
   const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
   dispatch_floating(c.q->dtype(), "attention", [&](auto type) {
     using T = decltype(type);
-    check(cu::attention_fwd_cuda(attention_args<T>(c, in<std::int64_t>(&seq_start)), c.q->device().index), "attention",
-          *c.q);
+    const cu::AttentionArgs<T> a = attention_args<T>(c, in<std::int64_t>(&seq_start));
+    if (cu::attention_decode_splits(a) >= 2) {
+      Tensor workspace = Tensor::empty({cu::attention_decode_workspace_size(a)}, c.q->dtype(), c.q->device());
+      check(cu::attention_decode_cuda(a, workspace.data<T>(), c.q->device().index), "attention", *c.q);
+      return;
+    }
+    check(cu::attention_fwd_cuda(a, c.q->device().index), "attention", *c.q);
   });
 }
 
