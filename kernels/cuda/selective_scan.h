@@ -72,28 +72,38 @@ inline std::int64_t selective_scan_checkpoint_size_cuda(std::int64_t batch, std:
 }
 
 // The backward's workspace, carved from one buffer (`workspace` of the args): partial sums,
-// reduced by second kernels in a fixed order.
+// reduced by second kernels in a fixed order. Under a layout with head_dim > 1 the step-size
+// and A gradients are first made per channel, then summed over each head.
 template <class T>
 struct SelectiveScanWorkspace {
-  T* dB = nullptr;           // [B, K, N, T]: the sum over channel block k's 32 channels, K = scan_channel_blocks
-  T* dC = nullptr;           // [B, K, N, T]
-  T* dA = nullptr;           // [B, N, D]: per sequence
-  T* dD = nullptr;           // [B, kScanWarps, D]: per sequence and slice
-  T* ddelta_bias = nullptr;  // [B, kScanWarps, D]
+  T* dB = nullptr;              // [B, K, N, T]: the sum over channel block k's 32 channels, K = scan_channel_blocks
+  T* dC = nullptr;              // [B, K, N, T]
+  T* dA = nullptr;              // [B, N, D]: per sequence
+  T* dD = nullptr;              // [B, kScanWarps, D]: per sequence and slice
+  T* ddelta_bias = nullptr;     // [B, kScanWarps, D]
+  T* ddelta_channels = nullptr;  // [B, T, D] when head_dim > 1 (else ddelta is written directly)
+  T* dA_channels = nullptr;      // [D, N] when A is a scalar per head
 
   static std::int64_t size(std::int64_t batch, std::int64_t seq_len, std::int64_t channels, std::int64_t d_state,
-                           std::int64_t groups = 1) {
-    return 2 * partial_size(batch, seq_len, channels, d_state, groups) + batch * d_state * channels +
-           2 * batch * kScanWarps * channels;
+                           const ScanLayout& l = {}) {
+    return 2 * partial_size(batch, seq_len, channels, d_state, l.groups) + batch * d_state * channels +
+           2 * batch * kScanWarps * channels + (l.head_dim > 1 ? batch * seq_len * channels : 0) +
+           (l.scalar_A ? channels * d_state : 0);
   }
   SelectiveScanWorkspace(T* base, std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
-                         std::int64_t d_state, std::int64_t groups = 1) {
-    const std::int64_t partial = partial_size(batch, seq_len, channels, d_state, groups);
+                         std::int64_t d_state, const ScanLayout& l = {}) {
+    const std::int64_t partial = partial_size(batch, seq_len, channels, d_state, l.groups);
     dB = base;
     dC = dB + partial;
     dA = dC + partial;
     dD = dA + batch * d_state * channels;
     ddelta_bias = dD + batch * kScanWarps * channels;
+    T* next = ddelta_bias + batch * kScanWarps * channels;
+    if (l.head_dim > 1) {
+      ddelta_channels = next;
+      next += batch * seq_len * channels;
+    }
+    if (l.scalar_A) dA_channels = next;
   }
 
  private:
@@ -103,9 +113,11 @@ struct SelectiveScanWorkspace {
   }
 };
 
+// Elements of the backward's workspace (SelectiveScanWorkspace) under a layout.
 inline std::int64_t selective_scan_bwd_workspace_size_cuda(std::int64_t batch, std::int64_t seq_len,
-                                                           std::int64_t channels, std::int64_t d_state) {
-  return SelectiveScanWorkspace<float>::size(batch, seq_len, channels, d_state);
+                                                           std::int64_t channels, std::int64_t d_state,
+                                                           const ScanLayout& layout = {}) {
+  return SelectiveScanWorkspace<float>::size(batch, seq_len, channels, d_state, layout);
 }
 
 // y, final_state (when not null) and, when `checkpoints` is not null, the checkpoints.
@@ -117,9 +129,9 @@ std::string selective_scan_fwd_cuda(const SelectiveScanArgs<T>& args, int device
 template <class T>
 std::string selective_scan_bwd_cuda(const SelectiveScanArgs<T>& args, int device);
 
-// The same kernels under another layout (ssd.cu runs Mamba-2's SSD through them). The
-// backward writes ddelta per channel [B, T, D] and dA per channel [D, N] whatever the
-// layout (the caller sums them over heads), dB and dC [B, T, G, N].
+// The same kernels under another layout (ssd.cu runs Mamba-2's SSD through them): ddelta
+// [B, T, D / head_dim], dA [D / head_dim] for a scalar A, dB and dC [B, T, G, N]; the
+// workspace is selective_scan_bwd_workspace_size_cuda(..., layout) elements.
 template <class T>
 std::string diagonal_scan_fwd_cuda(const SelectiveScanArgs<T>& args, const ScanLayout& layout, int device);
 template <class T>

@@ -255,20 +255,21 @@ void sum_transposed(const T* partial, std::int64_t outer, std::int64_t G, std::i
   sum_transposed_kernel<<<blocks_for(outer * G * M * L), kThreads>>>(partial, outer, G, K, M, L, out);
 }
 
-// out[i] = sum_b partial[b * width + i], in sequence order.
+// out [A, C] = the sums over r of x [A, R, C], in r order.
 template <class T>
-__global__ void sum_over_batch_kernel(const T* partial, std::int64_t batch, std::int64_t width, T* out) {
-  for (std::int64_t i = global_index(); i < width; i += grid_size()) {
+__global__ void sum_middle_kernel(const T* x, std::int64_t outer, std::int64_t reduced, std::int64_t inner, T* out) {
+  for (std::int64_t i = global_index(); i < outer * inner; i += grid_size()) {
+    const std::int64_t o = i / inner, c = i % inner;
     T acc = 0;
-    for (std::int64_t b = 0; b < batch; ++b) acc += partial[b * width + i];
+    for (std::int64_t r = 0; r < reduced; ++r) acc += x[(o * reduced + r) * inner + c];
     out[i] = acc;
   }
 }
 
 template <class T>
-void sum_over_batch(const T* partial, std::int64_t batch, std::int64_t width, T* out) {
-  if (!out || width == 0) return;
-  sum_over_batch_kernel<<<blocks_for(width), kThreads>>>(partial, batch, width, out);
+void sum_middle(const T* x, std::int64_t outer, std::int64_t reduced, std::int64_t inner, T* out) {
+  if (!out || outer * inner == 0) return;
+  sum_middle_kernel<<<blocks_for(outer * inner), kThreads>>>(x, outer, reduced, inner, out);
 }
 
 }  // namespace
@@ -277,21 +278,27 @@ template <class T>
 std::string diagonal_scan_bwd_cuda(const SelectiveScanArgs<T>& a, const ScanLayout& l, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
   if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
-  const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state, G = l.groups;
-  const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N, G);
+  const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state, G = l.groups, P = l.head_dim;
+  const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N, l);
+  SelectiveScanArgs<T> k = a;  // the kernel writes the step-size gradient per channel
+  if (w.ddelta_channels) k.ddelta = w.ddelta_channels;
   if (B > 0 && D > 0) {
     const std::size_t bytes = ScanShared<T>::bytes(N);
     if (auto e = allow_shared_memory(selective_scan_bwd_kernel<T>, bytes); !e.empty()) return e;
-    selective_scan_bwd_kernel<T><<<scan::scan_grid(B, D, l), scan::kScanBlock, bytes>>>(a, l, w);
+    selective_scan_bwd_kernel<T><<<scan::scan_grid(B, D, l), scan::kScanBlock, bytes>>>(k, l, w);
     if (auto e = launch_status(); !e.empty()) return e;
   }
   // With no channels (or no sequences) the sums below are empty sums: zeros.
   const std::int64_t per_group = scan_blocks_per_group(D, G);
   sum_transposed(w.dB, B, G, per_group, N, T_, a.dB);  // [B, G, K/G, N, T] -> [B, T, G, N]
   sum_transposed(w.dC, B, G, per_group, N, T_, a.dC);
-  sum_transposed(w.dA, std::int64_t(1), std::int64_t(1), B, N, D, a.dA);  // [B, N, D] -> [D, N]
-  sum_over_batch(w.dD, B * kScanWarps, D, a.dD);
-  sum_over_batch(w.ddelta_bias, B * kScanWarps, D, a.ddelta_bias);
+  if (a.dA) {  // [B, N, D] -> [D, N], then over each head's channels and states for a scalar A
+    sum_transposed(w.dA, std::int64_t(1), std::int64_t(1), B, N, D, l.scalar_A ? w.dA_channels : a.dA);
+    if (l.scalar_A) sum_middle(w.dA_channels, D / P, P * N, std::int64_t(1), a.dA);
+  }
+  if (w.ddelta_channels) sum_middle(w.ddelta_channels, B * T_ * (D / P), P, std::int64_t(1), a.ddelta);
+  sum_middle(w.dD, std::int64_t(1), B * kScanWarps, D, a.dD);
+  sum_middle(w.ddelta_bias, std::int64_t(1), B * kScanWarps, D, a.ddelta_bias);
   return launch_status();
 }
 

@@ -8,8 +8,7 @@
 //   S[t] = exp(dt[t,h] A[h]) S[t-1] + dt[t,h] x[t,h,:] (outer) B[t,g,:],   y = S[t] C[t,g,:],
 // is Mamba's selective scan with the step size and a scalar A shared by a head's channels
 // and B, C shared by a group's heads (Dao and Gu 2024, section 3): kernels/cuda/ssd.cu runs
-// it through the selective scan's kernels (selective_scan.h) under that layout, and sums
-// their per-channel gradients of dt and A over each head.
+// it through the selective scan's kernels (selective_scan.h) under that layout.
 #include <cstdint>
 #include <string>
 
@@ -28,8 +27,7 @@ inline constexpr std::int64_t kSsdMaxState = kScanMaxState;
 // selective scan's layout [B, chunks, N, H * P].
 std::int64_t ssd_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim,
                                   std::int64_t d_state);
-// Elements of the backward's workspace: the selective scan's (under the SSD layout), the
-// step-size gradient per channel [B, T, H * P] and dA per channel and state [H * P, N].
+// Elements of the backward's workspace: the selective scan's under the SSD layout.
 std::int64_t ssd_bwd_workspace_elements(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                         std::int64_t head_dim, std::int64_t groups, std::int64_t d_state);
 
