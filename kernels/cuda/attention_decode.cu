@@ -3,7 +3,7 @@
 // (batch, query head, query tile) one block that walks every key, so a decoding step with
 // one query row runs B x Hq blocks for the whole cache, most of the GPU idle. Here the keys
 // are cut into splits of kDecodeKeys and the query heads of a key/value group share a block
-// (they read the same keys): one block per (split, batch, key/value head, tile of rows)
+// (16 rows of them read each key once): one block per (split, batch, key/value head, tile of rows)
 // keeps an online softmax over its keys and writes its unnormalised output row, running
 // max and running sum; a second kernel combines the splits of each row in split order.
 // Deterministic (no atomics), and the split size does not depend on the GPU.
@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_decode_kernel(con
       const DecodeRow row = decode_row(r0 + r, a.q_len, kv_head, group);
       partial_of(a, workspace, splits, b, row.head, row.i, split)[c] = acc[kk];
     }
-    if (threadIdx.x < rows) {
+    if (int(threadIdx.x) < rows) {
       const DecodeRow row = decode_row(r0 + threadIdx.x, a.q_len, kv_head, group);
       T* part = partial_of(a, workspace, splits, b, row.head, row.i, split);
       part[d] = row_max;
@@ -218,6 +218,7 @@ std::string launch_decode(const AttentionArgs<T>& a, T* workspace, std::int64_t 
 
 template <class T>
 std::int64_t attention_decode_splits(const AttentionArgs<T>& a) {
+  if (a.batch <= 0 || a.q_len <= 0 || a.n_heads <= 0 || a.head_dim <= 0) return 0;  // nothing to compute
   if (a.seq_start || a.n_kv_heads <= 0 || a.n_heads % a.n_kv_heads != 0) return 0;
   if (a.n_heads / a.n_kv_heads * a.q_len > kDecodeMaxRows) return 0;
   const std::int64_t splits = ceil_div(a.kv_len, kDecodeKeys);
@@ -235,7 +236,6 @@ std::string attention_decode_cuda(const AttentionArgs<T>& a, T* workspace, int d
   const std::int64_t splits = attention_decode_splits(a);
   if (splits < 2) return "attention_decode_cuda: these arguments do not take the split-key kernel";
   if (!workspace) return "attention_decode_cuda needs attention_decode_workspace_size elements of workspace";
-  if (a.batch == 0 || a.n_heads == 0 || a.q_len == 0) return {};
   if (auto e = use_device(device); !e.empty()) return e;
   return with_head_dim_bound(a.head_dim,
                              [&](auto bound) { return launch_decode<T, decltype(bound)::value>(a, workspace, splits); });

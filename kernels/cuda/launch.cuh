@@ -72,7 +72,7 @@ std::string allow_shared_memory(Kernel kernel, std::size_t bytes) {
 
 // f(std::integral_constant<int, kMax>{}) for the smallest per-thread register array that
 // holds n values: 32, 64 or 128 for f32; 128 for f64 (fewer instantiations of the slower,
-// test-only type). The recurrent kernels (SSD, the gated delta rule) keep a state row there.
+// test-only type). The gated delta rule's kernels keep a state column there.
 template <class T, class F>
 std::string with_state_bound(std::int64_t n, F&& f) {
   if constexpr (sizeof(T) == 4) {

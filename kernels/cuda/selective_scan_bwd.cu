@@ -91,14 +91,17 @@ __global__ void __launch_bounds__(scan::kScanBlock)
     auto final_adjoint = [&](std::int64_t n) {
       return th.active && a.dfinal_state ? a.dfinal_state[(b * D + th.d) * N + n] : T(0);
     };
-    // Adds state n's dA over the slices (the summaries of phase p) to the sequence's partial;
-    // the first chunk walked (the last) writes it.
-    auto add_dA = [&](std::int64_t n, int p, bool first_walked) {
+    // The sequence's dA partial of state n so far (loaded before a barrier, so that its
+    // latency passes while the block waits), and the sum adding state n's dA over the slices
+    // (the summaries of phase p) to it; the first chunk walked (the last) starts from zero.
+    auto dA_so_far = [&](std::int64_t n, bool first_walked) {
+      return first_slice && th.active && !first_walked ? w.dA[(b * N + n) * D + th.d] : T(0);
+    };
+    auto add_dA = [&](std::int64_t n, int p, T so_far) {
       if (!first_slice || !th.active) return;
-      T sum = T(0);
+      T sum = so_far;
       for (int v = 0; v < kScanWarps; ++v) sum += sh.at(p, Shared::kDA, v, th.lane);
-      T& out = w.dA[(b * N + n) * D + th.d];
-      out = first_walked ? sum : out + sum;
+      w.dA[(b * N + n) * D + th.d] = sum;
     };
     if (chunks == 0 && first_slice && th.active)
       for (std::int64_t n = 0; n < N; ++n) {
@@ -155,8 +158,9 @@ __global__ void __launch_bounds__(scan::kScanBlock)
         sh.at(p, Shared::kEnd, th.warp, th.lane) = h;
         sh.at(p, Shared::kProduct, th.warp, th.lane) = product;
         sh.at(p, Shared::kBack, th.warp, th.lane) = q;
+        const T dA_before = n > 0 ? dA_so_far(n - 1, c + 1 == chunks) : T(0);
         __syncthreads();
-        if (n > 0) add_dA(n - 1, 1 - p, c + 1 == chunks);  // written before this barrier
+        if (n > 0) add_dA(n - 1, 1 - p, dA_before);  // the summaries were written before this barrier
 
         // The true entering state and incoming adjoint: the slices before and after folded.
         const T h_in = first_slice ? entering : scan::entering_state(sh, p, th);
@@ -199,8 +203,9 @@ __global__ void __launch_bounds__(scan::kScanBlock)
         if (a.dB) store_slice_sums(dB_lanes, w.dB + partial, s.steps);
         if (a.dC) store_slice_sums(dC_lanes, w.dC + partial, s.steps);
       }
+      const T dA_before = N > 0 ? dA_so_far(N - 1, c + 1 == chunks) : T(0);
       __syncthreads();  // the carry and the last state's dA summaries are written
-      if (N > 0) add_dA(N - 1, int((N - 1) & 1), c + 1 == chunks);
+      if (N > 0) add_dA(N - 1, int((N - 1) & 1), dA_before);
 
       if (!th.active) continue;
 #pragma unroll
@@ -277,8 +282,10 @@ void sum_middle(const T* x, std::int64_t outer, std::int64_t reduced, std::int64
 template <class T>
 std::string diagonal_scan_bwd_cuda(const SelectiveScanArgs<T>& a, const ScanLayout& l, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
-  if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
+  if (auto e = scan::check_scan_args(a, l); !e.empty()) return e;
   const std::int64_t B = a.batch, T_ = a.seq_len, D = a.channels, N = a.d_state, G = l.groups, P = l.head_dim;
+  if (!a.workspace || (B * D * T_ > 0 && !a.checkpoints))
+    return "the selective scan's backward needs the forward's checkpoints and a workspace";
   const SelectiveScanWorkspace<T> w(a.workspace, B, T_, D, N, l);
   SelectiveScanArgs<T> k = a;  // the kernel writes the step-size gradient per channel
   if (w.ddelta_channels) k.ddelta = w.ddelta_channels;

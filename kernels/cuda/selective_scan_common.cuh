@@ -141,11 +141,20 @@ __device__ inline T entering_state(const ScanShared<T>& sh, int p, const ScanThr
   return h;
 }
 
-// "" or the error for a d_state over kScanMaxState.
-inline std::string check_state_count(std::int64_t d_state) {
-  if (d_state <= kScanMaxState) return {};
-  return "selective_scan: d_state " + std::to_string(d_state) + " is over the CUDA kernels' limit of " +
-         std::to_string(kScanMaxState);
+// "" or why the kernels cannot take these arguments under layout l: a d_state over
+// kScanMaxState, channels that do not split into heads and groups, a delta bias (per
+// channel) under heads of several channels.
+template <class T>
+std::string check_scan_args(const SelectiveScanArgs<T>& a, const ScanLayout& l) {
+  if (a.d_state > kScanMaxState)
+    return "selective_scan: d_state " + std::to_string(a.d_state) + " is over the CUDA kernels' limit of " +
+           std::to_string(kScanMaxState);
+  if (l.head_dim < 1 || l.groups < 1 || a.channels % l.head_dim != 0 || a.channels % l.groups != 0)
+    return "selective_scan: " + std::to_string(a.channels) + " channels do not split into heads of " +
+           std::to_string(l.head_dim) + " and " + std::to_string(l.groups) + " groups";
+  if (l.head_dim > 1 && (a.delta_bias || a.ddelta_bias))
+    return "selective_scan: a delta bias is per channel; under heads of several channels it is not taken";
+  return {};
 }
 
 // Launch shape: a block per (block of 32 channels of a group, sequence); grid.y strides over

@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(scan::kScanBlock)
 template <class T>
 std::string diagonal_scan_fwd_cuda(const SelectiveScanArgs<T>& a, const ScanLayout& l, int device) {
   if (auto e = use_device(device); !e.empty()) return e;
-  if (auto e = scan::check_state_count(a.d_state); !e.empty()) return e;
+  if (auto e = scan::check_scan_args(a, l); !e.empty()) return e;
   if (a.batch == 0 || a.channels == 0) return {};  // nothing to write
   const std::size_t bytes = ScanShared<T>::bytes(a.d_state);
   if (auto e = allow_shared_memory(selective_scan_fwd_kernel<T>, bytes); !e.empty()) return e;

@@ -58,7 +58,7 @@ std::string ssd_fwd_cuda(const SsdArgs<T>& a, int device) {
 template <class T>
 std::string ssd_bwd_cuda(const SsdArgs<T>& a, int device) {
   if (auto e = ssd_unsupported(a); !e.empty()) return e;
-  if (a.seq_len > 0 && (!a.chunk_states || !a.workspace))
+  if (!a.workspace || (a.seq_len > 0 && !a.chunk_states))
     return "ssd_bwd_cuda needs the forward's chunk_states and a workspace";
   return diagonal_scan_bwd_cuda(scan_args(a), ssd_layout(a.head_dim, a.groups), device);
 }

@@ -317,6 +317,7 @@ TEST_CASE("selective scan: forward and backward against the CPU, every option an
   }
   emu::ScopedGridLimit limit(0, 1);  // one block row: the sequences looped over by blockIdx.y
   check_scan<double>({3, 40, 20, 6, true, true, false});
+  check_scan<float>({3, 130, 20, 3, true, true, false});  // several chunks, odd N
 }
 
 TEST_CASE("selective scan: no sequences or channels, and d_state over 256", "[scan]") {
@@ -417,6 +418,7 @@ TEST_CASE("ssd: forward and backward against the CPU, groups, initial states, pa
   }
   emu::ScopedGridLimit limit(0, 1);  // one block row: the sequences looped over by blockIdx.y
   check_ssd<double>({3, 11, 2, 5, 1, 9, true, true});
+  check_ssd<float>({3, 140, 2, 40, 2, 7, true, false});  // several chunks, odd N, heads over blocks
 }
 
 TEST_CASE("ssd: a state over 256, heads not in groups, or a missing saved state is an error", "[ssd]") {
@@ -515,9 +517,7 @@ void check_delta_rule(DeltaShape s) {
 
 }  // namespace
 
-// T = 150: three chunks (64, 64, 22 steps) and partial 8-step slices; head_dim under a warp
-// (heads of one group share a block), over it (a head spans blocks) and groups of several
-// heads; d_state up to 200 (dynamic shared memory over 48 KiB in f64).
+// T = 150: three saved states (64, 64, 22 steps) and partial 8-step runs inside them.
 TEST_CASE("gated delta rule: forward and backward against the CPU, shared key heads, states, packing",
           "[gated_delta_rule]") {
   for (const DeltaShape& s : {DeltaShape{1, 1, 1, 1, 1, 1, false, false}, DeltaShape{2, 37, 4, 2, 5, 3, true, false},

@@ -200,6 +200,23 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
                        return Inputs{attention(x[0], x[1], x[2]), attention(x[0], x[1], x[2], window),
                                      attention(x[3], x[4], x[5], cross), attention(x[3], x[4], x[5], full)};
                      }));
+  // A decoding step against a cache of 300 keys (a CUDA backend takes its split-key kernel:
+  // few query rows, more than 256 keys), causal at offset 298 with and without a window of
+  // 40, 2 query rows of 4 heads over 2 key/value heads; and full attention of 3 rows over them.
+  out.push_back(make("attention: 2 query rows against a 300-key cache (decoding), GQA, window",
+                     {"attention", "attention_backward"},
+                     {m.randn({1, 2, 4, 16}), m.randn({1, 300, 2, 16}), m.randn({1, 300, 2, 16}),
+                      m.randn({2, 3, 2, 8}), m.randn({2, 260, 2, 8}), m.randn({2, 260, 2, 8})},
+                     [](const Inputs& x) {
+                       AttentionOptions decode;
+                       decode.query_offset = 298;
+                       AttentionOptions window = decode;
+                       window.window = 40;
+                       AttentionOptions full;
+                       full.causal = false;
+                       return Inputs{attention(x[0], x[1], x[2], decode), attention(x[0], x[1], x[2], window),
+                                     attention(x[3], x[4], x[5], full)};
+                     }));
   out.push_back(make("selective_scan with D, z, delta_bias, softplus and an initial state, T = 37",
                      {"selective_scan", "selective_scan_backward"},
                      {m.randn({2, 37, 11}), m.randn({2, 37, 11}, 0.5), -m.positive({11, 5}), m.randn({2, 37, 5}),
