@@ -5,7 +5,11 @@
 //   attention: causal flash attention forward + backward, f32 and the bf16 policy (cuDNN):
 //         TFLOP/s;
 //   selective_scan: forward + backward, f32: GB/s of the bytes it must move, and the
-//         fraction of the GPU's memory bandwidth.
+//         fraction of the GPU's memory bandwidth;
+//   ssd: Mamba-2's scan, forward + backward, f32 (the same kernels under the SSD layout):
+//         likewise;
+//   decode_attention: one new token against a KV cache of 4k and 32k keys (the split-key
+//         kernel), f32: GB/s of the cache it reads, and the fraction of the bandwidth.
 // Peaks come from a table of known GPUs (datasheet figures, dense, no sparsity); unknown
 // GPUs report null fractions. Times are medians over --repeats after --warmup, each
 // bracketed by cudaDeviceSynchronize. Without a GPU it prints one line saying so and exits 77.
@@ -21,6 +25,7 @@
 #include "strata/autograd.h"
 #include "strata/backend.h"
 #include "strata/ops.h"
+#include "strata/ops/ssd.h"
 #include "strata/precision.h"
 #include "strata/random.h"
 #include "strata/tensor.h"
@@ -188,6 +193,60 @@ int main(int argc, char** argv) {
                                 {"ms", ms},
                                 {"gb_per_s", gb_per_s},
                                 {"fraction_of_bandwidth", fraction(gb_per_s, peaks, &GpuPeaks::hbm_gb_per_s)}}
+                     .dump()
+              << "\n";
+  }
+
+  // ---- SSD (Mamba-2): f32, forward + backward, headdim 64, d_state 128, one group --------
+  {
+    const std::int64_t B = quick ? 1 : 4, T = quick ? 128 : 2048, H = quick ? 2 : 32, P = 64, G = 1,
+                       N = quick ? 16 : 128;
+    SsdInputs in;
+    in.x = Tensor::randn({B, T, H, P}, gen, DType::f32, 0, 1, dev).requires_grad_();
+    in.dt = Tensor::rand({B, T, H}, gen, DType::f32, 0.001, 0.1, dev).requires_grad_();
+    in.A = Tensor::rand({H}, gen, DType::f32, -4, -1, dev).requires_grad_();
+    in.B = Tensor::randn({B, T, G, N}, gen, DType::f32, 0, 1, dev).requires_grad_();
+    in.C = Tensor::randn({B, T, G, N}, gen, DType::f32, 0, 1, dev).requires_grad_();
+    const Tensor dy = Tensor::randn({B, T, H, P}, gen, DType::f32, 0, 1, dev);
+    const double ms = time_ms(warmup, repeats, [&] { ssd(in).y.backward(dy); });
+    // forward reads x, dt, B, C and writes y; backward reads x, dt, B, C, dy and writes dx,
+    // ddt, dB, dC (f32)
+    const double x = double(B * T * H * P), bc = double(B * T * G * N), t = double(B * T * H);
+    const double bytes = 4.0 * ((x + t + 2 * bc + x) + (x + t + 2 * bc + x + x + t + 2 * bc));
+    const double gb_per_s = bytes / (ms * 1e-3) / 1e9;
+    std::cout << nlohmann::json{{"case", "ssd"},       {"gpu", gpu},          {"dtype", "f32"},
+                                {"batch", B},          {"seq_len", T},        {"heads", H},
+                                {"head_dim", P},       {"d_state", N},        {"ms", ms},
+                                {"gb_per_s", gb_per_s},
+                                {"fraction_of_bandwidth", fraction(gb_per_s, peaks, &GpuPeaks::hbm_gb_per_s)}}
+                     .dump()
+              << "\n";
+  }
+
+  // ---- decoding: one token against a KV cache, f32, 32 query heads over 8 kv heads ----
+  for (const std::int64_t S : quick ? std::vector<std::int64_t>{1024} : std::vector<std::int64_t>{4096, 32768}) {
+    const autograd::NoGradGuard no_grad;
+    const std::int64_t B = quick ? 1 : 8, Hq = 32, Hkv = 8, d = 128;
+    const Tensor q = Tensor::randn({B, 1, Hq, d}, gen, DType::f32, 0, 1, dev);
+    const Tensor k = Tensor::randn({B, S, Hkv, d}, gen, DType::f32, 0, 1, dev);
+    const Tensor v = Tensor::randn({B, S, Hkv, d}, gen, DType::f32, 0, 1, dev);
+    backend::set_call_observer(note_attention_backend);
+    const double ms = time_ms(warmup, repeats, [&] { (void)attention(q, k, v); });
+    backend::set_call_observer(nullptr);
+    const double bytes = 4.0 * 2.0 * double(B * S * Hkv * d);  // the cache's K and V, read once
+    const double gb_per_s = bytes / (ms * 1e-3) / 1e9;
+    std::cout << nlohmann::json{{"case", "decode_attention"},
+                                {"gpu", gpu},
+                                {"dtype", "f32"},
+                                {"batch", B},
+                                {"cache_len", S},
+                                {"heads", Hq},
+                                {"kv_heads", Hkv},
+                                {"head_dim", d},
+                                {"ms", ms},
+                                {"gb_per_s", gb_per_s},
+                                {"fraction_of_bandwidth", fraction(gb_per_s, peaks, &GpuPeaks::hbm_gb_per_s)},
+                                {"backend", g_attention_backend}}
                      .dump()
               << "\n";
   }
