@@ -25,7 +25,8 @@ inline constexpr int kAttentionThreads = 128;  // threads per block of every att
 // ---- tile sizes ---------------------------------------------------------------------
 // Chosen by the bytes of one head row at the head_dim bound kD, so the shared memory stays
 // under ~72 KiB (the opt-in limit is 99 KiB on sm_120/121, more elsewhere) and the
-// per-thread accumulators at <= 64 registers.
+// per-thread accumulator arrays at <= 64 values (ptxas, sm_90: 139-222 registers per
+// thread in all, so at most 2 blocks of 128 threads per SM).
 
 template <class T, int kD>
 struct ForwardTiles {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <unordered_map>
 
@@ -43,15 +44,27 @@ struct Plan {
 
 using PlanKey = std::tuple<int, bool, CudnnAttentionShape>;  // device, backward, shape
 
-// f(), with an exception from the frontend turned into an error string.
+// f(), with an exception from the frontend turned into an error string; after a failure,
+// a CUDA error cuDNN may have left is taken (and named), so that it is not reported later
+// against another op.
 template <class F>
 std::string guarded(F f) {
+  std::string e;
   try {
-    return f();
+    e = f();
   } catch (const std::exception& x) {
-    return std::string("cuDNN frontend: ") + x.what();
+    e = std::string("cuDNN frontend: ") + x.what();
   }
+  if (!e.empty())
+    if (const cudaError_t c = cudaGetLastError(); c != cudaSuccess) e += std::string(" (") + cudaGetErrorString(c) + ")";
+  return e;
 }
+
+// The most workspace a plan may ask for. cuDNN's deterministic backward keeps per-tile
+// partial sums that grow with T x S (about 17 GB at B 4, 32 heads, T = S = 8192 on
+// Hopper): past this, the shape is refused and runs on the own kernel (in f32), rather
+// than failing the step for memory.
+constexpr std::int64_t kMaxWorkspaceBytes = std::int64_t(2) << 30;
 
 // A [B, S, H, d] contiguous tensor as cuDNN's [B, H, S, d] dims with BSHD strides.
 TensorPtr bshd_tensor(fe::graph::Graph& g, const char* name, Uid uid, std::int64_t B, std::int64_t H,
@@ -141,6 +154,9 @@ Plan build_plan(const CudnnAttentionShape& s, bool backward, cudnnHandle_t handl
     if (e.empty()) e = describe(g->check_support(handle));
     if (e.empty()) e = describe(g->build_plans(handle));
     if (e.empty()) e = describe(g->get_workspace_size(plan.workspace));
+    if (e.empty() && plan.workspace > kMaxWorkspaceBytes)
+      e = "cuDNN's plan needs " + std::to_string(plan.workspace >> 20) + " MiB of workspace, over strata's limit of " +
+          std::to_string(kMaxWorkspaceBytes >> 20) + " MiB";
     if (e.empty()) plan.graph = std::move(g);
     return e;
   });

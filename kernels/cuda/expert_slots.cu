@@ -78,6 +78,7 @@ std::string expert_slots_count_cuda(const ExpertSlotsArgs& a, int device) {
 
 std::string expert_slots_permute_cuda(const ExpertSlotsArgs& a, int device) {
   if (a.experts == 0 || a.slots == 0) return {};
+  if (a.k <= 0) return "expert_slots_permute: k (choices per token) must be positive";
   if (auto e = use_device(device); !e.empty()) return e;
   expert_slots_permute_kernel<<<blocks_for(a.experts, 1), kThreads>>>(a);
   return launch_status();

@@ -14,9 +14,11 @@ template <class T>
 using GatedDeltaRuleArgs = cpu::GatedDeltaRuleArgs<T>;
 
 // The largest key_dim the kernels keep in registers, and the largest value_dim (a thread
-// per state column, one block per (batch, head)).
+// per state column, one block per (batch, head)): with up to 255 registers per thread
+// (key_dim 128, or f64), a block of more than 256 threads would not launch.
 inline constexpr std::int64_t kDeltaRuleMaxKeyDim = 128;
-inline constexpr std::int64_t kDeltaRuleMaxValueDim = 1024;
+inline constexpr std::int64_t kDeltaRuleMaxValueDim = 256;
+inline constexpr int kDeltaRuleMaxThreads = 256;
 // Steps between the states the forward saves for the backward.
 inline constexpr std::int64_t kDeltaRuleCheckpointSteps = 64;
 

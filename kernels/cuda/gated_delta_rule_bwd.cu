@@ -27,7 +27,7 @@ constexpr int kSubChunks = int(kDeltaRuleCheckpointSteps) / kSubSteps;  // of th
 //   dbeta += dd (v_t - p)                  dS' = G + dp k
 //   dg    = e sum_v dS' . P                carry = e dS'   (e = 0 where a document starts)
 template <class T, int kMax>
-__global__ void gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
+__global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
   extern __shared__ __align__(16) unsigned char delta_rule_shared[];
   const std::int64_t K = a.key_dim, V = a.value_dim, H = a.heads, T_ = a.seq_len;
   T* cols = reinterpret_cast<T*>(delta_rule_shared);  // [V, K]

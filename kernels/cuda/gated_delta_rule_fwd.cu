@@ -16,7 +16,7 @@ namespace {
 // column v of the state, S[0 .. K), v], in registers. The state entering every 64th step
 // is saved (column by column: [K, V] row-major) when chunk_states is set.
 template <class T, int kMax>
-__global__ void gated_delta_rule_fwd_kernel(const GatedDeltaRuleArgs<T> a) {
+__global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_fwd_kernel(const GatedDeltaRuleArgs<T> a) {
   __shared__ T k_row[kMax];
   __shared__ T q_row[kMax];
   const std::int64_t K = a.key_dim, V = a.value_dim, H = a.heads, T_ = a.seq_len;

@@ -9,8 +9,13 @@ namespace strata::kernels::cuda {
 
 namespace {
 
+// A failed cuBLAS call's text, with the CUDA error it may have left (taken, so that it is
+// not reported later against another op).
 std::string describe(cublasStatus_t s) {
-  return s == CUBLAS_STATUS_SUCCESS ? std::string() : std::string("cuBLAS: ") + cublasGetStatusString(s);
+  if (s == CUBLAS_STATUS_SUCCESS) return {};
+  std::string text = std::string("cuBLAS: ") + cublasGetStatusString(s);
+  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) text += std::string(" (") + cudaGetErrorString(e) + ")";
+  return text;
 }
 
 std::string handle_for(int device, cublasHandle_t* handle) {
@@ -76,9 +81,10 @@ std::int64_t first(const std::int64_t* offsets, std::int64_t i) { return offsets
 // Zeroes the [rows, cols] block of a contiguous result starting `offset` elements in.
 std::string zero(void* base, std::int64_t offset, std::int64_t elements, std::size_t bytes) {
   if (elements == 0) return {};
-  return cudaMemsetAsync(at(base, offset, bytes), 0, std::size_t(elements) * bytes) == cudaSuccess
-             ? std::string()
-             : cudaGetErrorString(cudaGetLastError());
+  const cudaError_t e = cudaMemsetAsync(at(base, offset, bytes), 0, std::size_t(elements) * bytes);
+  if (e == cudaSuccess) return {};
+  cudaGetLastError();
+  return cudaGetErrorString(e);
 }
 
 }  // namespace
@@ -111,6 +117,9 @@ std::string grouped_gemm_fwd_cuda(const GroupedGemmArgs& a, int device) {
   cublasHandle_t h = nullptr;
   if (auto e = handle_for(device, &h); !e.empty()) return e;
   const CublasTypes t = cublas_types(a.types);
+  const std::int64_t total = a.offsets[a.groups] - a.offsets[0];
+  if (a.out == 0 || total == 0) return {};  // nothing to write
+  if (a.in == 0) return zero(a.y, a.offsets[0] * a.out, total * a.out, t.result_bytes);  // empty sums
   for (std::int64_t g = 0; g < a.groups; ++g) {
     const std::int64_t begin = a.offsets[g], rows = a.offsets[g + 1] - begin;
     if (rows == 0) continue;
@@ -129,6 +138,11 @@ std::string grouped_gemm_bwd_cuda(const GroupedGemmArgs& a, int device) {
   cublasHandle_t h = nullptr;
   if (auto e = handle_for(device, &h); !e.empty()) return e;
   const CublasTypes t = cublas_types(a.types);
+  if (a.in == 0) return {};  // dx and dw are empty
+  if (a.out == 0) {          // empty sums: dx = 0, and dw is empty
+    const std::int64_t total = a.offsets[a.groups] - a.offsets[0];
+    return a.dx ? zero(a.dx, a.offsets[0] * a.in, total * a.in, t.result_bytes) : std::string();
+  }
   for (std::int64_t g = 0; g < a.groups; ++g) {
     const std::int64_t begin = a.offsets[g], rows = a.offsets[g + 1] - begin;
     if (rows == 0) {

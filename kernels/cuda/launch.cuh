@@ -53,21 +53,29 @@ __device__ inline std::int64_t grid_size() { return std::int64_t(blockDim.x) * g
 
 // "" or the CUDA error's text.
 inline std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
+// The text of a failed runtime call, whose error is also taken from the runtime's last-error
+// slot (else the next launch_status() would report it against another op); "" on success.
+inline std::string take_error(cudaError_t e) {
+  if (e == cudaSuccess) return {};
+  cudaGetLastError();
+  return cudaGetErrorString(e);
+}
+
 // Makes `device` current (kernels launch on the current device). A failure is also the
 // runtime's last error: taken here, so that the next launch_status() does not report it.
-inline std::string use_device(int device) {
-  const cudaError_t e = cudaSetDevice(device);
-  if (e != cudaSuccess) cudaGetLastError();
-  return describe(e);
-}
+inline std::string use_device(int device) { return take_error(cudaSetDevice(device)); }
 // The status of the launches just issued (configuration errors; faults surface later).
 inline std::string launch_status() { return describe(cudaGetLastError()); }
 
-// Lets `kernel` launch with `bytes` of dynamic shared memory (past 48 KiB needs opt-in).
+// Lets `kernel` launch with `bytes` of dynamic shared memory (past 48 KiB needs opt-in);
+// on a GPU whose opt-in limit is below `bytes`, an error saying so.
 template <class Kernel>
 std::string allow_shared_memory(Kernel kernel, std::size_t bytes) {
   if (bytes <= 48 * 1024) return {};
-  return describe(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  const std::string e = take_error(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  if (e.empty()) return {};
+  return e + " (the kernel needs " + std::to_string((bytes + 1023) / 1024) +
+         " KiB of shared memory per block, more than this GPU allows)";
 }
 
 // f(std::integral_constant<int, kMax>{}) for the smallest per-thread register array that

@@ -5,7 +5,14 @@
 namespace strata::kernels::cuda {
 
 namespace {
-std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
+// The text of a failed call, its error also taken from the runtime's last-error slot: a
+// failed cudaMalloc that the caching allocator recovers from (it frees its cache and
+// retries) must not surface as the error of the next kernel launch.
+std::string describe(cudaError_t e) {
+  if (e == cudaSuccess) return {};
+  cudaGetLastError();
+  return cudaGetErrorString(e);
+}
 }  // namespace
 
 int device_count() {
@@ -47,6 +54,13 @@ std::string copy(void* dst, const void* src, std::size_t bytes, CopyKind kind, i
                            : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
                                                               : cudaMemcpyDeviceToDevice;
   return describe(cudaMemcpy(dst, src, bytes, k));
+}
+
+std::string copy_between_devices(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes) {
+  // cudaMemcpyPeer is ordered after earlier work on both devices' legacy streams, and work
+  // issued after it on either waits for it.
+  if (auto e = describe(cudaSetDevice(src_device)); !e.empty()) return e;
+  return describe(cudaMemcpyPeer(dst, dst_device, src, src_device, bytes));
 }
 
 }  // namespace strata::kernels::cuda

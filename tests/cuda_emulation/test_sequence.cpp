@@ -530,12 +530,15 @@ TEST_CASE("gated delta rule: forward and backward against the CPU, shared key he
   check_delta_rule<double>({3, 11, 2, 1, 6, 9, true, true});
 }
 
-TEST_CASE("gated delta rule: a key beyond the registers, heads not over key heads, a missing saved state",
+TEST_CASE("gated delta rule: a key beyond the registers, a value head over 256, heads not over key heads, a missing saved state",
           "[gated_delta_rule]") {
   cu::GatedDeltaRuleArgs<float> a;
   a.batch = 1, a.seq_len = 1, a.heads = 2, a.key_heads = 1, a.key_dim = 129, a.value_dim = 1;
   CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("key_dim = 129") != std::string::npos);
-  a.key_dim = 4, a.key_heads = 3;
+  a.key_dim = 4, a.value_dim = 257;  // a block of more than 256 threads might not launch
+  CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("value_dim = 257") != std::string::npos);
+  CHECK(cu::gated_delta_rule_bwd_cuda(a, 0).find("value_dim = 257") != std::string::npos);
+  a.value_dim = 1, a.key_heads = 3;
   CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("multiple of key_heads") != std::string::npos);
   a.key_heads = 1;
   CHECK(cu::gated_delta_rule_bwd_cuda(a, 0).find("chunk_states") != std::string::npos);

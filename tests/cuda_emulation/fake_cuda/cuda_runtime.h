@@ -205,6 +205,10 @@ inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes
                                    cudaStream_t = nullptr) {
   return cudaMemcpy(dst, src, bytes, kind);
 }
+// Between devices: the emulator has one device, so both are device 0.
+inline cudaError_t cudaMemcpyPeer(void* dst, int, const void* src, int, std::size_t bytes) {
+  return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+}
 inline cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes) {
   if (bytes) std::memset(ptr, value, bytes);
   return cudaSuccess;

@@ -35,7 +35,11 @@ Tensor copy_across_devices(const Tensor& x, Device device) {
                         : device.is_cpu()     ? CopyKind::device_to_host
                                               : CopyKind::device_to_device;
   const int cuda_index = src.device().is_cuda() ? src.device().index : device.index;
-  const std::string err = kernels::cuda::copy(out.raw_data(), src.raw_data(), src.nbytes(), kind, cuda_index);
+  const std::string err =
+      kind == CopyKind::device_to_device && src.device().index != device.index
+          ? kernels::cuda::copy_between_devices(out.raw_data(), device.index, src.raw_data(), src.device().index,
+                                                src.nbytes())
+          : kernels::cuda::copy(out.raw_data(), src.raw_data(), src.nbytes(), kind, cuda_index);
   if (!err.empty())
     throw DeviceError("copy from " + src.device().to_string() + " to " + device.to_string() + " failed: " + err);
   return out;

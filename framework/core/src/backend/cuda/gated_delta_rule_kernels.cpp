@@ -1,6 +1,6 @@
 // CUDA kernels of the gated delta rule entries (Gated DeltaNet), forward and backward: the
 // recurrence step by step (kernels/cuda/gated_delta_rule.h), for key_dim <= 128 and
-// value_dim <= 1024; larger heads have no CUDA kernel.
+// value_dim <= 256; larger heads have no CUDA kernel.
 #include "backend/cuda/cuda_backend.h"
 #include "backend/kernel_args.h"
 #include "kernels/cuda/gated_delta_rule.h"
