@@ -26,9 +26,11 @@ inline constexpr std::int64_t kDeltaRuleCheckpointSteps = 64;
 // [B, H, ceil(T / 64), K, V].
 std::int64_t gated_delta_rule_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                std::int64_t key_dim, std::int64_t value_dim);
-// Elements of the backward's workspace: dq and dk per value head [B, H, T, K] each.
+// Elements of the backward's workspace: dq and dk per value head [B, H, T, K] each, and the
+// recomputed states [B, H, 16, K, V] (the states entering every 8th step of a 64-step chunk
+// and each step of 8).
 std::int64_t gated_delta_rule_bwd_workspace_elements(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
-                                                     std::int64_t key_dim);
+                                                     std::int64_t key_dim, std::int64_t value_dim);
 
 // o and final_state, and chunk_states when set (scratch is not used). Per step, for block
 // (b, h) and thread v, which keeps column v of the state [K, V] in registers:

@@ -5,15 +5,19 @@
 
 namespace strata::kernels::cuda {
 
-std::int64_t gated_delta_rule_bwd_workspace_elements(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
-                                                     std::int64_t key_dim) {
-  return 2 * batch * heads * seq_len * key_dim;
-}
-
 namespace {
 
 constexpr int kSubSteps = 8;                                             // steps between recomputed states
 constexpr int kSubChunks = int(kDeltaRuleCheckpointSteps) / kSubSteps;  // of them per saved state
+
+}  // namespace
+
+std::int64_t gated_delta_rule_bwd_workspace_elements(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
+                                                     std::int64_t key_dim, std::int64_t value_dim) {
+  return 2 * batch * heads * seq_len * key_dim + batch * heads * (kSubChunks + kSubSteps) * key_dim * value_dim;
+}
+
+namespace {
 
 // The adjoint recurrence of block (b, h), last step first. Thread v < V carries column v of
 // G = dL/dS_t in registers; threads i < K sum over the columns for dq and dk. Per 64-step
@@ -39,14 +43,19 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
   const bool owner = v < V;
   T* ws_dq = a.workspace;                   // [B, H, T, K]
   T* ws_dk = ws_dq + a.batch * H * T_ * K;  // [B, H, T, K]
+  // [B, H, kSubChunks + kSubSteps, K, V]: per (b, h), the states entering every 8th step of
+  // the chunk, then those entering each step of the 8 (global memory, each thread its own
+  // column: an array in registers indexed at run time would be local memory reserved for
+  // every thread the GPU can hold, not only for the threads launched).
+  T* ws_states = ws_dk + a.batch * H * T_ * K;
   for (std::int64_t bh = blockIdx.x; bh < a.batch * H; bh += gridDim.x) {
     const DeltaRuleStep<T> s{a, bh / H, bh % H, (bh % H) / (H / a.key_heads)};
     T carry[kMax];
 #pragma unroll
     for (int i = 0; i < kMax; ++i)
       carry[i] = owner && i < K && a.dfinal_state ? a.dfinal_state[(bh * K + i) * V + v] : T(0);
-    T sub[kSubChunks][kMax];   // the states entering every 8th step of the chunk
-    T steps[kSubSteps][kMax];  // the state entering each step of the 8
+    T* sub = ws_states + bh * (kSubChunks + kSubSteps) * K * V + (owner ? v : 0);  // [kSubChunks, K, V] at column v
+    T* steps = sub + kSubChunks * K * V;                                // [kSubSteps, K, V] at column v
     for (std::int64_t c = checkpoints - 1; c >= 0; --c) {
       const std::int64_t t0 = c * kDeltaRuleCheckpointSteps;
       const std::int64_t t1 = t0 + kDeltaRuleCheckpointSteps < T_ ? t0 + kDeltaRuleCheckpointSteps : T_;
@@ -55,9 +64,11 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
 #pragma unroll
       for (int i = 0; i < kMax; ++i) S[i] = owner && i < K ? saved[i * V] : T(0);
       for (std::int64_t t = t0; t < t1; ++t) {
-        if ((t - t0) % kSubSteps == 0) {
+        if (owner && (t - t0) % kSubSteps == 0) {
+          T* sub_state = sub + (t - t0) / kSubSteps * K * V;
 #pragma unroll
-          for (int i = 0; i < kMax; ++i) sub[(t - t0) / kSubSteps][i] = S[i];
+          for (int i = 0; i < kMax; ++i)
+            if (i < K) sub_state[i * V] = S[i];
         }
         stage_key_rows<T>(s, t, k_row, nullptr);
         if (owner) delta_rule_advance<T, kMax>(S, s.decay(t), a.beta[s.bth(t)], a.v[s.vo(t, v)], k_row, K);
@@ -65,16 +76,20 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
       for (std::int64_t sc = (t1 - t0 - 1) / kSubSteps; sc >= 0; --sc) {
         const std::int64_t u0 = t0 + sc * kSubSteps, u1 = u0 + kSubSteps < t1 ? u0 + kSubSteps : t1;
 #pragma unroll
-        for (int i = 0; i < kMax; ++i) S[i] = sub[sc][i];
+        for (int i = 0; i < kMax; ++i) S[i] = owner && i < K ? sub[sc * K * V + i * V] : T(0);
         for (std::int64_t t = u0; t < u1; ++t) {
+          if (owner) {
+            T* step_state = steps + (t - u0) * K * V;
 #pragma unroll
-          for (int i = 0; i < kMax; ++i) steps[t - u0][i] = S[i];
+            for (int i = 0; i < kMax; ++i)
+              if (i < K) step_state[i * V] = S[i];
+          }
           stage_key_rows<T>(s, t, k_row, nullptr);
           if (owner) delta_rule_advance<T, kMax>(S, s.decay(t), a.beta[s.bth(t)], a.v[s.vo(t, v)], k_row, K);
         }
         for (std::int64_t t = u1 - 1; t >= u0; --t) {
           stage_key_rows(s, t, k_row, q_row);
-          const T* P = steps[t - u0];
+          const T* P = steps + (t - u0) * K * V;  // the state entering step t: P[i * V], owners only
           const T e = s.decay(t), beta = a.beta[s.bth(t)];
           T d = T(0), dp = T(0);
           if (owner) {
@@ -83,14 +98,14 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
             T p = T(0);
 #pragma unroll
             for (int i = 0; i < kMax; ++i)
-              if (i < K) p += e * P[i] * k_row[i];
+              if (i < K) p += e * P[i * V] * k_row[i];
             d = beta * (value - p);
             T dd = T(0);
 #pragma unroll
             for (int i = 0; i < kMax; ++i) {
               if (i < K) {
                 carry[i] += g_out * q_row[i];                              // G
-                cols[v * K + i] = g_out * (e * P[i] + k_row[i] * d);       // dq's term: scale do S_t
+                cols[v * K + i] = g_out * (e * P[i * V] + k_row[i] * d);   // dq's term: scale do S_t
                 dd += carry[i] * k_row[i];
               }
             }
@@ -107,9 +122,9 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
 #pragma unroll
             for (int i = 0; i < kMax; ++i) {
               if (i < K) {
-                cols[v * K + i] = carry[i] * d + dp * e * P[i];  // dk's term
+                cols[v * K + i] = carry[i] * d + dp * e * P[i * V];  // dk's term
                 carry[i] += dp * k_row[i];                       // dS'
-                dg += carry[i] * P[i];
+                dg += carry[i] * P[i * V];
               }
             }
             per_col[V + v] = dg;

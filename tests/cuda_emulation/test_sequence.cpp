@@ -493,7 +493,7 @@ void check_delta_rule(DeltaShape s) {
       dfd(dfinal), dqd(dq.size()), dkd(dk.size()), dvd(dv.size()), dgd(dg.size()), dbetad(dbeta.size()),
       dh0d(dh0.size());
   Buffer<T> saved(sz(cu::gated_delta_rule_checkpoints_size(s.B, s.T, s.H, s.K, s.V)));
-  Buffer<T> wsd(sz(cu::gated_delta_rule_bwd_workspace_elements(s.B, s.T, s.H, s.K)));
+  Buffer<T> wsd(sz(cu::gated_delta_rule_bwd_workspace_elements(s.B, s.T, s.H, s.K, s.V)));
   Buffer<std::int64_t> sd(starts);
   cu::GatedDeltaRuleArgs<T> a = c;
   a.q = qd.data(), a.k = kd.data(), a.v = vd.data(), a.g = gd.data(), a.beta = betad.data();
