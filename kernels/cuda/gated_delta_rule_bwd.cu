@@ -34,8 +34,12 @@ template <class T, int kMax>
 __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_kernel(const GatedDeltaRuleArgs<T> a) {
   extern __shared__ __align__(16) unsigned char delta_rule_shared[];
   const std::int64_t K = a.key_dim, V = a.value_dim, H = a.heads, T_ = a.seq_len;
-  T* cols = reinterpret_cast<T*>(delta_rule_shared);  // [V, K]
-  T* k_row = cols + V * K;                             // [K]
+  // [V, K] with rows K + 1 apart: thread v writes row v, so an odd stride puts a warp's
+  // writes of one column in 32 different banks (K apart, a multiple of 32, they would all
+  // hit one)
+  const std::int64_t ld = K + 1;
+  T* cols = reinterpret_cast<T*>(delta_rule_shared);
+  T* k_row = cols + V * ld;                            // [K]
   T* q_row = k_row + K;                                // [K]
   T* per_col = q_row + K;                              // [2, V]: dd (v_t - p), dS' . P
   const std::int64_t checkpoints = ceil_div(T_, kDeltaRuleCheckpointSteps);
@@ -105,7 +109,7 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
             for (int i = 0; i < kMax; ++i) {
               if (i < K) {
                 carry[i] += g_out * q_row[i];                              // G
-                cols[v * K + i] = g_out * (e * P[i * V] + k_row[i] * d);   // dq's term: scale do S_t
+                cols[v * ld + i] = g_out * (e * P[i * V] + k_row[i] * d);  // dq's term: scale do S_t
                 dd += carry[i] * k_row[i];
               }
             }
@@ -115,14 +119,14 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
           }
           __syncthreads();
           const std::int64_t wt = (bh * T_ + t) * K;
-          block_column_sums(cols, V, K, ws_dq + wt);
+          block_column_sums(cols, V, K, ld, ws_dq + wt);
           __syncthreads();
           if (owner) {
             T dg = T(0);
 #pragma unroll
             for (int i = 0; i < kMax; ++i) {
               if (i < K) {
-                cols[v * K + i] = carry[i] * d + dp * e * P[i * V];  // dk's term
+                cols[v * ld + i] = carry[i] * d + dp * e * P[i * V];  // dk's term
                 carry[i] += dp * k_row[i];                       // dS'
                 dg += carry[i] * P[i * V];
               }
@@ -130,7 +134,7 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
             per_col[V + v] = dg;
           }
           __syncthreads();
-          block_column_sums(cols, V, K, ws_dk + wt);
+          block_column_sums(cols, V, K, ld, ws_dk + wt);
           if (threadIdx.x == 0) {
             T dbeta = T(0), dg = T(0);
             for (std::int64_t w = 0; w < V; ++w) {
@@ -160,7 +164,7 @@ template <class T, int kMax>
 std::string launch(const GatedDeltaRuleArgs<T>& a) {
   const std::int64_t width = a.value_dim > a.key_dim ? a.value_dim : a.key_dim;
   const int threads = warp_multiple(width);
-  const std::size_t bytes = std::size_t(a.value_dim * a.key_dim + 2 * a.key_dim + 2 * a.value_dim) * sizeof(T);
+  const std::size_t bytes = std::size_t(a.value_dim * (a.key_dim + 1) + 2 * a.key_dim + 2 * a.value_dim) * sizeof(T);
   if (auto e = allow_shared_memory(gated_delta_rule_bwd_kernel<T, kMax>, bytes); !e.empty()) return e;
   gated_delta_rule_bwd_kernel<T, kMax><<<blocks_for(a.batch * a.heads, 1), threads, bytes>>>(a);
   if (auto e = launch_status(); !e.empty()) return e;

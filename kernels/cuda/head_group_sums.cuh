@@ -1,20 +1,22 @@
 #pragma once
-// The last step of the recurrent backwards (SSD, gated delta rule): the per-head terms of an
-// input that a group of heads shares (Mamba-2's B and C, Gated DeltaNet's q and k) summed
-// over the heads of each group, in head order, so the result repeats bit for bit.
+// The last step of the gated delta rule's backward: the per-head terms of an input that a
+// group of heads shares (Gated DeltaNet's q and k) summed over the heads of each group, in
+// head order, so the result repeats bit for bit.
 #include <cstdint>
 
 #include "kernels/cuda/launch.cuh"
 
 namespace strata::kernels::cuda {
 
-// out[j] = sum over the rows i of m[i * width + j] ([rows, width] in shared memory), in row
-// order, by the whole block: one per-head workspace row of a step's terms.
+// out[j] = sum over the rows i of m[i * stride + j] ([rows, width] in shared memory, rows
+// `stride` apart), in row order, by the whole block: one per-head workspace row of a step's
+// terms.
 template <class T>
-__device__ inline void block_column_sums(const T* m, std::int64_t rows, std::int64_t width, T* out) {
+__device__ inline void block_column_sums(const T* m, std::int64_t rows, std::int64_t width, std::int64_t stride,
+                                         T* out) {
   for (std::int64_t j = threadIdx.x; j < width; j += blockDim.x) {
     T sum = T(0);
-    for (std::int64_t i = 0; i < rows; ++i) sum += m[i * width + j];
+    for (std::int64_t i = 0; i < rows; ++i) sum += m[i * stride + j];
     out[j] = sum;
   }
 }
