@@ -147,12 +147,11 @@ int main(int argc, char** argv) {
     Tensor v = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev).requires_grad_();
     const Tensor dout = Tensor::randn({B, T, H, d}, gen, DType::f32, 0, 1, dev);
     const PrecisionGuard guard(p);
-    backend::set_call_observer(note_attention_backend);
+    const backend::ScopedCallObserver observer(note_attention_backend);
     const double ms = time_ms(warmup, repeats, [&] {
       const Tensor out = attention(q, k, v);
       out.backward(dout);
     });
-    backend::set_call_observer(nullptr);
     // forward 4 B H T^2 d / 2 (causal), backward 2.5 times that (FlashAttention-2's count)
     const double flop = 3.5 * 4.0 * double(B * H) * double(T) * double(T) * double(d) / 2.0;
     const double tflops = flop / (ms * 1e-3) / 1e12;
@@ -230,9 +229,8 @@ int main(int argc, char** argv) {
     const Tensor q = Tensor::randn({B, 1, Hq, d}, gen, DType::f32, 0, 1, dev);
     const Tensor k = Tensor::randn({B, S, Hkv, d}, gen, DType::f32, 0, 1, dev);
     const Tensor v = Tensor::randn({B, S, Hkv, d}, gen, DType::f32, 0, 1, dev);
-    backend::set_call_observer(note_attention_backend);
+    const backend::ScopedCallObserver observer(note_attention_backend);
     const double ms = time_ms(warmup, repeats, [&] { (void)attention(q, k, v); });
-    backend::set_call_observer(nullptr);
     const double bytes = 4.0 * 2.0 * double(B * S * Hkv * d);  // the cache's K and V, read once
     const double gb_per_s = bytes / (ms * 1e-3) / 1e9;
     std::cout << nlohmann::json{{"case", "decode_attention"},

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "kernels/cuda/device_handles.h"
+#include "kernels/cuda/runtime_errors.h"
 
 namespace strata::kernels::cuda {
 
@@ -55,8 +56,7 @@ std::string guarded(F f) {
   } catch (const std::exception& x) {
     e = std::string("cuDNN frontend: ") + x.what();
   }
-  if (!e.empty())
-    if (const cudaError_t c = cudaGetLastError(); c != cudaSuccess) e += std::string(" (") + cudaGetErrorString(c) + ")";
+  if (!e.empty()) e += pending_error_note();
   return e;
 }
 
@@ -66,14 +66,24 @@ std::string guarded(F f) {
 // than failing the step for memory.
 constexpr std::int64_t kMaxWorkspaceBytes = std::int64_t(2) << 30;
 
-// A [B, S, H, d] contiguous tensor as cuDNN's [B, H, S, d] dims with BSHD strides.
-TensorPtr bshd_tensor(fe::graph::Graph& g, const char* name, Uid uid, std::int64_t B, std::int64_t H,
-                      std::int64_t S, std::int64_t d) {
-  return g.tensor(fe::graph::Tensor_attributes()
-                      .set_name(name)
-                      .set_uid(uid)
-                      .set_dim({B, H, S, d})
-                      .set_stride({S * H * d, d, H * d, 1}));
+// Which side of the attention a [B, S, H, d] tensor is on: the queries' (q, out, dout,
+// dq: Hq heads, T rows) or the keys' (k, v, dk, dv: Hkv heads, S rows).
+enum class Side { queries, keys };
+
+// A contiguous [B, S, H, d] tensor of that side as cuDNN's [B, H, S, d] dims with BSHD
+// strides.
+fe::graph::Tensor_attributes& as_bshd(fe::graph::Tensor_attributes& t, Uid uid, const CudnnAttentionShape& s,
+                                      Side side) {
+  const std::int64_t B = s.batch, d = s.head_dim;
+  const std::int64_t H = side == Side::queries ? s.n_heads : s.n_kv_heads;
+  const std::int64_t S = side == Side::queries ? s.q_len : s.kv_len;
+  return t.set_uid(uid).set_dim({B, H, S, d}).set_stride({S * H * d, d, H * d, 1});
+}
+
+// An input of the graph, laid out by as_bshd.
+TensorPtr bshd_input(fe::graph::Graph& g, const char* name, Uid uid, const CudnnAttentionShape& s, Side side) {
+  fe::graph::Tensor_attributes t;
+  return g.tensor(as_bshd(t.set_name(name), uid, s, side));
 }
 
 // stats [B, Hq, T, 1] f32: the rows' log-sum-exp, which the backward reads.
@@ -82,10 +92,6 @@ fe::graph::Tensor_attributes& as_stats(fe::graph::Tensor_attributes& t, const Cu
       .set_data_type(fe::DataType_t::FLOAT)
       .set_dim({s.batch, s.n_heads, s.q_len, 1})
       .set_stride({s.n_heads * s.q_len, s.q_len, 1, 1});
-}
-
-void set_output_bshd(const TensorPtr& t, Uid uid, std::int64_t B, std::int64_t H, std::int64_t S, std::int64_t d) {
-  t->set_output(true).set_uid(uid).set_dim({B, H, S, d}).set_stride({S * H * d, d, H * d, 1});
 }
 
 // Scale and mask, shared by the forward's and the backward's attributes.
@@ -98,23 +104,23 @@ void set_scale_and_mask(Attributes& a, const CudnnAttentionShape& s) {
 
 // The forward's graph: out [B, Hq, T, d] (BSHD), stats [B, Hq, T, 1] f32.
 void add_forward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
-  const TensorPtr q = bshd_tensor(g, "q", q_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  const TensorPtr k = bshd_tensor(g, "k", k_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
-  const TensorPtr v = bshd_tensor(g, "v", v_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  const TensorPtr q = bshd_input(g, "q", q_uid, s, Side::queries);
+  const TensorPtr k = bshd_input(g, "k", k_uid, s, Side::keys);
+  const TensorPtr v = bshd_input(g, "v", v_uid, s, Side::keys);
   auto attributes = fe::graph::SDPA_attributes().set_name("attention").set_generate_stats(true);
   set_scale_and_mask(attributes, s);
   auto [out, stats] = g.sdpa(q, k, v, attributes);
-  set_output_bshd(out, out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  as_bshd(out->set_output(true), out_uid, s, Side::queries);
   as_stats(stats->set_output(true), s);
 }
 
 // The backward's graph: dq, dk, dv from q, k, v, out, dout and the forward's stats.
 void add_backward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
-  const TensorPtr q = bshd_tensor(g, "q", q_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  const TensorPtr k = bshd_tensor(g, "k", k_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
-  const TensorPtr v = bshd_tensor(g, "v", v_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
-  const TensorPtr out = bshd_tensor(g, "out", out_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  const TensorPtr dout = bshd_tensor(g, "dout", dout_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
+  const TensorPtr q = bshd_input(g, "q", q_uid, s, Side::queries);
+  const TensorPtr k = bshd_input(g, "k", k_uid, s, Side::keys);
+  const TensorPtr v = bshd_input(g, "v", v_uid, s, Side::keys);
+  const TensorPtr out = bshd_input(g, "out", out_uid, s, Side::queries);
+  const TensorPtr dout = bshd_input(g, "dout", dout_uid, s, Side::queries);
   fe::graph::Tensor_attributes stats_attributes;
   const TensorPtr stats = g.tensor(as_stats(stats_attributes.set_name("stats"), s));
   // Deterministic: dQ is not accumulated with atomics, so runs repeat bit for bit.
@@ -122,9 +128,9 @@ void add_backward(fe::graph::Graph& g, const CudnnAttentionShape& s) {
       fe::graph::SDPA_backward_attributes().set_name("attention_backward").set_deterministic_algorithm(true);
   set_scale_and_mask(attributes, s);
   auto [dq, dk, dv] = g.sdpa_backward(q, k, v, out, dout, stats, attributes);
-  set_output_bshd(dq, dq_uid, s.batch, s.n_heads, s.q_len, s.head_dim);
-  set_output_bshd(dk, dk_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
-  set_output_bshd(dv, dv_uid, s.batch, s.n_kv_heads, s.kv_len, s.head_dim);
+  as_bshd(dq->set_output(true), dq_uid, s, Side::queries);
+  as_bshd(dk->set_output(true), dk_uid, s, Side::keys);
+  as_bshd(dv->set_output(true), dv_uid, s, Side::keys);
 }
 
 // The graph of one direction: bf16 or f16 I/O, f32 softmax and accumulation. sm_version 0:
@@ -203,13 +209,12 @@ std::string execute(const CudnnAttentionArgs& a, bool backward, int device) {
 
 }  // namespace
 
-std::string cudnn_attention_supported(const CudnnAttentionShape& shape, bool backward, int device) {
+std::string cudnn_attention_supported(const CudnnAttentionShape& shape, int device) {
   std::lock_guard lock(plan_mutex);
   cudnnHandle_t handle = nullptr;
-  const Plan* plan = nullptr;
-  if (auto e = find_plan(shape, false, device, &handle, &plan); !e.empty()) return e;
-  if (backward) return find_plan(shape, true, device, &handle, &plan);
-  return {};
+  if (auto e = handle_for(device, &handle); !e.empty()) return e;
+  if (auto e = plan_for(shape, false, device, handle).refusal; !e.empty()) return e;
+  return plan_for(shape, true, device, handle).refusal;
 }
 
 std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool backward, int device,
@@ -252,7 +257,7 @@ const char* const kNoCudnn = "this build has no cuDNN (docs/cuda.md: cuDNN atten
 bool cudnn_built() { return false; }
 std::string cudnn_description() { return "no cuDNN"; }
 std::string cudnn_attention_validate(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }
-std::string cudnn_attention_supported(const CudnnAttentionShape&, bool, int) { return kNoCudnn; }
+std::string cudnn_attention_supported(const CudnnAttentionShape&, int) { return kNoCudnn; }
 std::string cudnn_attention_workspace(const CudnnAttentionShape&, bool, int, std::int64_t*) { return kNoCudnn; }
 std::string cudnn_attention_fwd(const CudnnAttentionArgs&, int) { return kNoCudnn; }
 std::string cudnn_attention_bwd(const CudnnAttentionArgs&, int) { return kNoCudnn; }

@@ -35,10 +35,11 @@ struct CudnnAttentionShape {
   auto operator<=>(const CudnnAttentionShape&) const = default;  // the plan cache's key
 };
 
-// Empty when this build has cuDNN and cuDNN runs the shape's forward (and, with `backward`,
-// its backward too) on `device`; otherwise why not: no cuDNN in this build, cuDNN or the
-// GPU cannot be used, or cuDNN refuses the shape (its message).
-std::string cudnn_attention_supported(const CudnnAttentionShape& shape, bool backward, int device);
+// Empty when this build has cuDNN and cuDNN runs both the shape's forward and its backward
+// on `device` (asked together, so a shape runs the same way in training and evaluation);
+// otherwise why not: no cuDNN in this build, cuDNN or the GPU cannot be used, or cuDNN
+// refuses the shape (its message).
+std::string cudnn_attention_supported(const CudnnAttentionShape& shape, int device);
 
 // The workspace the plan needs (bytes), after cudnn_attention_supported said yes.
 std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool backward, int device,

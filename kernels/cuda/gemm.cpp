@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/device_handles.h"
+#include "kernels/cuda/runtime_errors.h"
 
 namespace strata::kernels::cuda {
 
@@ -13,9 +14,7 @@ namespace {
 // not reported later against another op).
 std::string describe(cublasStatus_t s) {
   if (s == CUBLAS_STATUS_SUCCESS) return {};
-  std::string text = std::string("cuBLAS: ") + cublasGetStatusString(s);
-  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) text += std::string(" (") + cudaGetErrorString(e) + ")";
-  return text;
+  return std::string("cuBLAS: ") + cublasGetStatusString(s) + pending_error_note();
 }
 
 std::string handle_for(int device, cublasHandle_t* handle) {
@@ -81,10 +80,7 @@ std::int64_t first(const std::int64_t* offsets, std::int64_t i) { return offsets
 // Zeroes the [rows, cols] block of a contiguous result starting `offset` elements in.
 std::string zero(void* base, std::int64_t offset, std::int64_t elements, std::size_t bytes) {
   if (elements == 0) return {};
-  const cudaError_t e = cudaMemsetAsync(at(base, offset, bytes), 0, std::size_t(elements) * bytes);
-  if (e == cudaSuccess) return {};
-  cudaGetLastError();
-  return cudaGetErrorString(e);
+  return take_error(cudaMemsetAsync(at(base, offset, bytes), 0, std::size_t(elements) * bytes));
 }
 
 }  // namespace

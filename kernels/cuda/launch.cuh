@@ -13,6 +13,8 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/cuda/runtime_errors.h"
+
 namespace strata::kernels::cuda {
 
 inline constexpr int kThreads = 256;  // threads per block of the elementwise kernels
@@ -50,16 +52,6 @@ __device__ inline bool document_starts_at(const std::int64_t* seq_start, std::in
 //   for (std::int64_t i = global_index(); i < n; i += grid_size()) ...
 __device__ inline std::int64_t global_index() { return std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }
 __device__ inline std::int64_t grid_size() { return std::int64_t(blockDim.x) * gridDim.x; }
-
-// "" or the CUDA error's text.
-inline std::string describe(cudaError_t e) { return e == cudaSuccess ? std::string() : cudaGetErrorString(e); }
-// The text of a failed runtime call, whose error is also taken from the runtime's last-error
-// slot (else the next launch_status() would report it against another op); "" on success.
-inline std::string take_error(cudaError_t e) {
-  if (e == cudaSuccess) return {};
-  cudaGetLastError();
-  return cudaGetErrorString(e);
-}
 
 // Makes `device` current (kernels launch on the current device). A failure is also the
 // runtime's last error: taken here, so that the next launch_status() does not report it.

@@ -2,18 +2,9 @@
 
 #include <cuda_runtime.h>
 
-namespace strata::kernels::cuda {
+#include "kernels/cuda/runtime_errors.h"
 
-namespace {
-// The text of a failed call, its error also taken from the runtime's last-error slot: a
-// failed cudaMalloc that the caching allocator recovers from (it frees its cache and
-// retries) must not surface as the error of the next kernel launch.
-std::string describe(cudaError_t e) {
-  if (e == cudaSuccess) return {};
-  cudaGetLastError();
-  return cudaGetErrorString(e);
-}
-}  // namespace
+namespace strata::kernels::cuda {
 
 int device_count() {
   int n = 0;
@@ -25,42 +16,38 @@ int device_count() {
 }
 
 std::string memory_info(int device, DeviceMemoryInfo* info) {
-  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
-  if (auto e = describe(cudaMemGetInfo(&info->free_bytes, &info->total_bytes)); !e.empty()) return e;
+  if (auto e = take_error(cudaSetDevice(device)); !e.empty()) return e;
+  if (auto e = take_error(cudaMemGetInfo(&info->free_bytes, &info->total_bytes)); !e.empty()) return e;
   int integrated = 0;
-  if (auto e = describe(cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device)); !e.empty()) return e;
+  if (auto e = take_error(cudaDeviceGetAttribute(&integrated, cudaDevAttrIntegrated, device)); !e.empty()) return e;
   info->integrated = integrated != 0;
   return {};
 }
 
 std::string synchronize(int device) {
-  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
-  return describe(cudaDeviceSynchronize());
+  if (auto e = take_error(cudaSetDevice(device)); !e.empty()) return e;
+  return take_error(cudaDeviceSynchronize());
 }
 
 std::string malloc_on(int device, std::size_t bytes, void** ptr) {
-  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
-  return describe(cudaMalloc(ptr, bytes));
+  if (auto e = take_error(cudaSetDevice(device)); !e.empty()) return e;
+  return take_error(cudaMalloc(ptr, bytes));
 }
 
 std::string free_on(int device, void* ptr) {
-  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
-  return describe(cudaFree(ptr));
+  if (auto e = take_error(cudaSetDevice(device)); !e.empty()) return e;
+  return take_error(cudaFree(ptr));
 }
 
-std::string copy(void* dst, const void* src, std::size_t bytes, CopyKind kind, int device) {
-  if (auto e = describe(cudaSetDevice(device)); !e.empty()) return e;
-  const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
-                           : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
-                                                              : cudaMemcpyDeviceToDevice;
-  return describe(cudaMemcpy(dst, src, bytes, k));
-}
-
-std::string copy_between_devices(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes) {
-  // cudaMemcpyPeer is ordered after earlier work on both devices' legacy streams, and work
-  // issued after it on either waits for it.
-  if (auto e = describe(cudaSetDevice(src_device)); !e.empty()) return e;
-  return describe(cudaMemcpyPeer(dst, dst_device, src, src_device, bytes));
+std::string copy(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes) {
+  const int device = src_device != kHostMemory ? src_device : dst_device;  // the CUDA side's
+  if (auto e = take_error(cudaSetDevice(device)); !e.empty()) return e;
+  if (src_device != kHostMemory && dst_device != kHostMemory && src_device != dst_device)
+    return take_error(cudaMemcpyPeer(dst, dst_device, src, src_device, bytes));
+  const cudaMemcpyKind kind = src_device == kHostMemory   ? cudaMemcpyHostToDevice
+                              : dst_device == kHostMemory ? cudaMemcpyDeviceToHost
+                                                          : cudaMemcpyDeviceToDevice;
+  return take_error(cudaMemcpy(dst, src, bytes, kind));
 }
 
 }  // namespace strata::kernels::cuda

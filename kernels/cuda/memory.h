@@ -23,11 +23,12 @@ std::string malloc_on(int device, std::size_t bytes, void** ptr);
 std::string synchronize(int device);
 std::string free_on(int device, void* ptr);
 
-enum class CopyKind { host_to_device, device_to_host, device_to_device };
-// Synchronous copy of `bytes` bytes; `device` is the device of the CUDA side.
-std::string copy(void* dst, const void* src, std::size_t bytes, CopyKind kind, int device);
-// A copy from one GPU to another (cudaMemcpyPeer: ordered after earlier work on both
-// devices, and before later work on either).
-std::string copy_between_devices(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes);
+// The "device" of host memory in copy().
+inline constexpr int kHostMemory = -1;
+// Copies `bytes` bytes from src on src_device to dst on dst_device (a GPU index, or
+// kHostMemory; at least one is a GPU), synchronously with respect to the host. Between two
+// GPUs it is cudaMemcpyPeer: ordered after earlier work on both devices, and before later
+// work on either.
+std::string copy(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes);
 
 }  // namespace strata::kernels::cuda

@@ -129,12 +129,8 @@ __global__ void __launch_bounds__(scan::kScanBlock)
 #pragma unroll 1
       for (std::int64_t n = 0; n < N; ++n) {
         const int p = int(n & 1);
-        const T A = th.active ? (l.scalar_A ? a.A[th.column] : a.A[th.d * N + n]) : T(0);
-        if (!l.scalar_A || n == 0) {  // a scalar A decays every state alike
-          const T A2 = scan::scaled_A(a, l, th, n);
-#pragma unroll
-          for (int j = 0; j < kScanSlice; ++j) decay[j] = s.decay(j, A2);
-        }
+        const T A = scan::A_entry(a, l, th, n);
+        scan::slice_decays(s, a, l, th, n, decay);
         T input[kScanSlice], Bn[kScanSlice], Cn[kScanSlice];
 #pragma unroll
         for (int j = 0; j < kScanSlice; ++j) {

@@ -1,7 +1,8 @@
 #pragma once
 // Device pieces shared by the selective scan's forward and backward (selective_scan_fwd.cu,
-// selective_scan_bwd.cu): the per-step inputs of a channel, the block's shared-memory stage
-// of B and C rows, one step of the recurrence, and the launch shape. The formulas are the
+// selective_scan_bwd.cu): where a thread works, a thread's slice of steps and its decays, the
+// block's shared memory and the fold of the slices before a thread, the argument checks and
+// the launch shape. The formulas are the
 // CPU scan's (kernels/cpu/selective_scan_common-inl.h, scan_lanes-inl.h): exp(dt A) as
 // exp2(dt * A log2(e)), softplus without a threshold, the stable sigmoid.
 #include <cmath>
@@ -163,13 +164,25 @@ inline dim3 scan_grid(std::int64_t batch, std::int64_t channels, const ScanLayou
   return dim3(unsigned(scan_channel_blocks(channels, l.groups)), unsigned(batch < 65535 ? batch : 65535));
 }
 
-// A's entry for thread th's channel and state n (a row per channel, or a scalar per head),
-// times log2(e): exp(dt A) = exp2(dt A2). Zero for an inactive thread.
+// A's entry for thread th's channel and state n (a row per channel, or a scalar per head);
+// zero for an inactive thread.
 template <class T>
-__device__ inline T scaled_A(const SelectiveScanArgs<T>& a, const ScanLayout& l, const ScanThread& th,
-                             std::int64_t n) {
+__device__ inline T A_entry(const SelectiveScanArgs<T>& a, const ScanLayout& l, const ScanThread& th,
+                            std::int64_t n) {
   if (!th.active) return T(0);
-  return T(double(l.scalar_A ? a.A[th.column] : a.A[th.d * a.d_state + n]) * kLog2e);
+  return l.scalar_A ? a.A[th.column] : a.A[th.d * a.d_state + n];
+}
+
+// decay[j] = exp(dt_j A) of state n over the slice's steps: computed for every n, or once
+// (n = 0) when A is a scalar per head and decays every state alike.
+template <class T>
+__device__ inline void slice_decays(const Slice<T>& s, const SelectiveScanArgs<T>& a, const ScanLayout& l,
+                                    const ScanThread& th, std::int64_t n, T (&decay)[kScanSlice]) {
+  if (l.scalar_A && n > 0) return;
+  // exp(dt A) = exp2(dt A2), A2 rounded from double as the CPU does
+  const T A2 = T(double(A_entry(a, l, th, n)) * kLog2e);
+#pragma unroll
+  for (int j = 0; j < kScanSlice; ++j) decay[j] = s.decay(j, A2);
 }
 
 }  // namespace strata::kernels::cuda::scan

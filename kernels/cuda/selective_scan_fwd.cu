@@ -52,11 +52,7 @@ __global__ void __launch_bounds__(scan::kScanBlock)
         // The slice from zero (the first slice from the chunk's entering state, which it
         // also saves for the backward): decays (the same for every n with a scalar A) and
         // inputs kept for the second run.
-        if (!l.scalar_A || n == 0) {
-          const T A2 = scan::scaled_A(a, l, th, n);
-#pragma unroll
-          for (int j = 0; j < kScanSlice; ++j) decay[j] = s.decay(j, A2);
-        }
+        scan::slice_decays(s, a, l, th, n, decay);
         T input[kScanSlice];
         const T entering = first_slice ? (c == 0 ? initial(n) : sh.carry[n * kWarp + th.lane]) : T(0);
         if (first_slice && th.active && a.checkpoints) a.checkpoints[((b * chunks + c) * N + n) * D + th.d] = entering;

@@ -141,7 +141,7 @@ AttentionRun attention_on(Device device, Precision precision, DType dtype, std::
 TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64", "[cuda][cudnn]") {
   bool has_cudnn = false;  // a cuDNN kernel is registered: this build has cuDNN
   for (const backend::KernelInfo& k : backend::find_op("attention")->kernels()) has_cudnn |= k.backend == "cudnn";
-  backend::set_call_observer(note_attention);
+  const backend::ScopedCallObserver observer(note_attention);
   for (const std::int64_t window : {std::int64_t(0), std::int64_t(24)}) {
     INFO("window " << window);
     const AttentionRun reduced = attention_on(Device::cuda(0), Precision::bf16, DType::f32, 64, window);
@@ -155,7 +155,6 @@ TEST_CASE("cuda gpu: bf16 attention runs on cuDNN and agrees with the CPU in f64
   }
   attention_on(Device::cuda(0), Precision::bf16, DType::f32, 12, 0);  // head_dim 12: not a multiple of 8
   CHECK(g_forward_backend == "cuda");
-  backend::set_call_observer(nullptr);
 }
 
 // Packed documents: the backend keeps device copies of recent document starts and reuses

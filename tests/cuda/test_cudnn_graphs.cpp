@@ -67,7 +67,7 @@ TEST_CASE("cudnn: shapes cuDNN does not take are refused with its reason", "[cud
 
 TEST_CASE("cudnn: without a GPU every shape is refused, without a crash", "[cudnn]") {
   if (device_count() > 0) return;  // on a GPU the conformance suite runs the graphs
-  const std::string why = cudnn_attention_supported(shape(64, 64, 4, 2, 64, true), true, 0);
+  const std::string why = cudnn_attention_supported(shape(64, 64, 4, 2, 64, true), 0);
   INFO(why);
   CHECK_FALSE(why.empty());
   std::int64_t bytes = -1;

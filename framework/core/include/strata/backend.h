@@ -186,6 +186,15 @@ const OpEntry* find_op(std::string_view name);
 // off. Not thread-safe: set it before running ops.
 void set_call_observer(CallObserver observer);
 
+// Sets the observer for a scope and turns it off at the end, however the scope ends.
+class ScopedCallObserver {
+ public:
+  explicit ScopedCallObserver(CallObserver observer) { set_call_observer(observer); }
+  ~ScopedCallObserver() { set_call_observer(nullptr); }
+  ScopedCallObserver(const ScopedCallObserver&) = delete;
+  ScopedCallObserver& operator=(const ScopedCallObserver&) = delete;
+};
+
 std::string_view device_type_name(DeviceType type);  // "cpu", "cuda"
 
 }  // namespace strata::backend

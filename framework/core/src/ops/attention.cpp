@@ -122,7 +122,7 @@ Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_i
   call.out = &out;
   call.lse = &lse;
   core_kernels::table().attention.run(device, call);
-  const Tensor result = compute == dtype ? out : out.to(dtype);
+  const Tensor result = out.to(dtype);  // out itself when the dtypes agree
   autograd::record("attention", {q, k, v}, {result},
                    [qs = SavedTensor(qc), ks = SavedTensor(kc), vs = SavedTensor(vc), outs = SavedTensor(out),
                     lses = SavedTensor(lse), dims, o, dtype, compute](const BackwardArgs& a) {
@@ -140,7 +140,6 @@ Tensor flash_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_i
                      grad.dk = &dk;
                      grad.dv = &dv;
                      core_kernels::table().attention_backward.run(dout.device(), grad);
-                     if (compute == dtype) return std::vector<Tensor>{dq, dk, dv};
                      return std::vector<Tensor>{dq.to(dtype), dk.to(dtype), dv.to(dtype)};
                    });
   return result;

@@ -30,16 +30,9 @@ Tensor copy_as(const Tensor& x, DType dtype, const char* op) {
 Tensor copy_across_devices(const Tensor& x, Device device) {
   const Tensor src = x.contiguous();
   Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
-  using kernels::cuda::CopyKind;
-  const CopyKind kind = src.device().is_cpu() ? CopyKind::host_to_device
-                        : device.is_cpu()     ? CopyKind::device_to_host
-                                              : CopyKind::device_to_device;
-  const int cuda_index = src.device().is_cuda() ? src.device().index : device.index;
+  const auto index = [](Device d) { return d.is_cpu() ? kernels::cuda::kHostMemory : d.index; };
   const std::string err =
-      kind == CopyKind::device_to_device && src.device().index != device.index
-          ? kernels::cuda::copy_between_devices(out.raw_data(), device.index, src.raw_data(), src.device().index,
-                                                src.nbytes())
-          : kernels::cuda::copy(out.raw_data(), src.raw_data(), src.nbytes(), kind, cuda_index);
+      kernels::cuda::copy(out.raw_data(), index(device), src.raw_data(), index(src.device()), src.nbytes());
   if (!err.empty())
     throw DeviceError("copy from " + src.device().to_string() + " to " + device.to_string() + " failed: " + err);
   return out;

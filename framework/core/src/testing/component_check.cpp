@@ -111,23 +111,22 @@ std::string check_packed_documents(const Built& m, const Tensor& x, bool& passed
   const std::vector<Tensor> packed_grads = gradients();
   m.module->zero_grad();
   WorstDifference diff;
-  const auto note = [&](double d, const std::string& what) { diff.note(d, what); };
   for (std::int64_t b = 0; b < B; ++b)
     for (const auto [t0, t1] : sequence_ranges(starts, b)) {
       const std::string doc = "row " + std::to_string(b) + ", document [" + std::to_string(t0) + ", " + std::to_string(t1) + ")";
       const Tensor xd = x.slice(0, b, b + 1).slice(1, t0, t1).contiguous().requires_grad_();
       StepContext ctx(false, nullptr);
       const Tensor alone = m.forward(xd, ctx);
-      note(max_abs_diff(alone, packed.slice(0, b, b + 1).slice(1, t0, t1)), "output of " + doc);
+      diff.note(max_abs_diff(alone, packed.slice(0, b, b + 1).slice(1, t0, t1)), "output of " + doc);
       sum(mul(alone, w.slice(0, b, b + 1).slice(1, t0, t1))).backward();
-      note(max_abs_diff(xd.grad(), xp.grad().slice(0, b, b + 1).slice(1, t0, t1)), "input gradient of " + doc);
+      diff.note(max_abs_diff(xd.grad(), xp.grad().slice(0, b, b + 1).slice(1, t0, t1)), "input gradient of " + doc);
     }
   const std::vector<Tensor> separate_grads = gradients();
   for (std::size_t i = 0; i < params.size(); ++i)
     if (packed_grads[i].defined() != separate_grads[i].defined())
-      note(1.0, "gradient of " + params[i].name + " (defined in one run only)");
+      diff.note(1.0, "gradient of " + params[i].name + " (defined in one run only)");
     else if (packed_grads[i].defined())
-      note(max_abs_diff(packed_grads[i], separate_grads[i]), "gradient of " + params[i].name);
+      diff.note(max_abs_diff(packed_grads[i], separate_grads[i]), "gradient of " + params[i].name);
   m.module->zero_grad();
   if (diff.beyond_round_off()) {
     passed = false;

@@ -23,11 +23,12 @@ void attention(const AttentionCall& c) {
     using T = decltype(type);
     const cu::AttentionArgs<T> a = attention_args<T>(c, in<std::int64_t>(&seq_start));
     if (cu::attention_decode_splits(a) >= 2) {
-      Tensor workspace = Tensor::empty({cu::attention_decode_workspace_size(a)}, c.q->dtype(), c.q->device());
-      check(cu::attention_decode_cuda(a, workspace.data<T>(), c.q->device().index), "attention", *c.q);
+      Tensor hold;
+      T* workspace = static_cast<T*>(scratch(hold, cu::attention_decode_workspace_size(a), c.q->dtype(), c.q->device()));
+      check(cu::attention_decode_cuda(a, workspace, device_of(*c.q)), "attention", *c.q);
       return;
     }
-    check(cu::attention_fwd_cuda(a, c.q->device().index), "attention", *c.q);
+    check(cu::attention_fwd_cuda(a, device_of(*c.q)), "attention", *c.q);
   });
 }
 
@@ -41,10 +42,9 @@ void attention_backward(const AttentionCall& c) {
     g.dq = c.dq->data<T>();
     g.dk = c.dk->data<T>();
     g.dv = c.dv->data<T>();
-    const std::int64_t workspace_size = cu::attention_bwd_workspace_size(g.fwd);
-    Tensor workspace = workspace_size ? Tensor::empty({workspace_size}, c.q->dtype(), c.q->device()) : Tensor();
-    g.workspace = workspace.defined() ? workspace.data<T>() : nullptr;
-    check(cu::attention_bwd_cuda(g, c.q->device().index), "attention backward", *c.q);
+    Tensor hold;
+    g.workspace = static_cast<T*>(scratch(hold, cu::attention_bwd_workspace_size(g.fwd), c.q->dtype(), c.q->device()));
+    check(cu::attention_bwd_cuda(g, device_of(*c.q)), "attention backward", *c.q);
   });
 }
 
@@ -72,7 +72,7 @@ bool cudnn_shape(const AttentionCall& c, cu::CudnnAttentionShape* shape) {
 // bf16, or the own kernel in f32) in training and in evaluation.
 bool cudnn_takes(const AttentionCall& c) {
   cu::CudnnAttentionShape shape;
-  return cudnn_shape(c, &shape) && cu::cudnn_attention_supported(shape, true, device_of(*c.q)).empty();
+  return cudnn_shape(c, &shape) && cu::cudnn_attention_supported(shape, device_of(*c.q)).empty();
 }
 
 // The call's pointers for cuDNN, with a workspace from the caching allocator (held by
@@ -82,8 +82,7 @@ cu::CudnnAttentionArgs cudnn_args(const AttentionCall& c, bool backward, Tensor&
   cudnn_shape(c, &a.shape);
   std::int64_t bytes = 0;
   check(cu::cudnn_attention_workspace(a.shape, backward, device_of(*c.q), &bytes), "cuDNN attention", *c.q);
-  if (bytes > 0) workspace = Tensor::empty({(bytes + 7) / 8}, DType::i64, c.q->device());
-  a.workspace = bytes > 0 ? workspace.raw_data() : nullptr;
+  a.workspace = scratch(workspace, (bytes + 7) / 8, DType::i64, c.q->device());
   a.q = c.q->raw_data();
   a.k = c.k->raw_data();
   a.v = c.v->raw_data();

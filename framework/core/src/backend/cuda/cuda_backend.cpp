@@ -9,21 +9,18 @@ namespace strata::cuda_backend {
 
 namespace {
 
-// A host index tensor's values and their copy on a device.
+// A host index tensor's values and their copy on a device (which has its device, dtype and
+// shape).
 struct DeviceCopy {
-  Device device;
-  DType dtype;
-  Shape shape;
   std::vector<std::byte> values;
   Tensor on_device;
 };
 
 constexpr std::size_t kKeptCopies = 8;  // a batch's starts and positions, with room to spare
 
-bool same_values(const DeviceCopy& c, const Tensor& host, Device device) {
-  const std::size_t bytes = std::size_t(host.numel()) * dtype_size(host.dtype());
-  return c.device == device && c.dtype == host.dtype() && c.shape == host.shape() && c.values.size() == bytes &&
-         std::memcmp(c.values.data(), host.raw_data(), bytes) == 0;
+bool same_values(const DeviceCopy& c, const Tensor& host, std::size_t bytes, Device device) {
+  return c.on_device.device() == device && c.on_device.dtype() == host.dtype() &&
+         c.on_device.shape() == host.shape() && std::memcmp(c.values.data(), host.raw_data(), bytes) == 0;
 }
 
 }  // namespace
@@ -35,13 +32,12 @@ Tensor host_values_on_device(const Tensor* t, Device device) {
   static std::mutex mutex;
   // Never destroyed: the device tensors must not outlive their allocator at exit.
   static auto* kept = new std::deque<DeviceCopy>();
+  const std::size_t bytes = std::size_t(host.numel()) * dtype_size(host.dtype());
   std::lock_guard lock(mutex);
   for (const DeviceCopy& c : *kept)
-    if (same_values(c, host, device)) return c.on_device;
-  const auto* bytes = static_cast<const std::byte*>(host.raw_data());
-  kept->push_front({device, host.dtype(), host.shape(),
-                    std::vector<std::byte>(bytes, bytes + std::size_t(host.numel()) * dtype_size(host.dtype())),
-                    host.to(device)});
+    if (same_values(c, host, bytes, device)) return c.on_device;
+  const auto* values = static_cast<const std::byte*>(host.raw_data());
+  kept->push_front({std::vector<std::byte>(values, values + bytes), host.to(device)});
   if (kept->size() > kKeptCopies) kept->pop_back();
   return kept->front().on_device;
 }

@@ -51,6 +51,15 @@ void add(backend::KernelOp<Call>& op, const std::vector<DType>& dtypes, void (*r
 // The CUDA device index of a call's tensor (the device its kernels launch on).
 inline int device_of(const Tensor& t) { return t.device().index; }
 
+// A kernel's scratch: `elements` of `dtype` on `device` from the caching allocator, held by
+// `hold` until the launch that uses it is issued (later work on the stream runs after it,
+// so the memory may go back then); nullptr when no scratch is needed (elements 0).
+inline void* scratch(Tensor& hold, std::int64_t elements, DType dtype, Device device) {
+  if (elements <= 0) return nullptr;
+  hold = Tensor::empty({elements}, dtype, device);
+  return hold.raw_data();
+}
+
 // A small host tensor of a call (packed documents' starts and RoPE's positions, which ops
 // validate on the host; RoPE's inverse frequencies), contiguous on `device`, read-only;
 // undefined when absent. A copy to the device waits for all work issued before it (the legacy default

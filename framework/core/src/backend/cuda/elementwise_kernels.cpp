@@ -144,9 +144,8 @@ void sum(const SumCall& c) {
     // Long reductions add chunk partials in a second pass; the workspace goes back to the
     // caching allocator on return, which is safe: later kernels on the stream run after these.
     const std::int64_t doubles = cuda::sum_workspace_cuda(c.outer, c.reduced, c.inner);
-    Tensor workspace;
-    if (doubles > 0) workspace = Tensor::empty(Shape{doubles}, DType::f64, c.out->device());
-    double* partial = doubles > 0 ? workspace.data<double>() : nullptr;
+    Tensor hold;
+    double* partial = static_cast<double*>(scratch(hold, doubles, DType::f64, c.out->device()));
     check(cuda::sum_cuda<T>(sum_args<T>(c), partial, device_of(*c.out)), "sum", *c.out);
   });
 }
