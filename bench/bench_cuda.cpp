@@ -155,9 +155,15 @@ int main(int argc, char** argv) {
     // forward 4 B H T^2 d / 2 (causal), backward 2.5 times that (FlashAttention-2's count)
     const double flop = 3.5 * 4.0 * double(B * H) * double(T) * double(T) * double(d) / 2.0;
     const double tflops = flop / (ms * 1e-3) / 1e12;
-    std::cout << nlohmann::json{{"case", "attention"}, {"gpu", gpu},   {"precision", precision_name(p)},
-                                {"batch", B},          {"heads", H},   {"seq_len", T},
-                                {"head_dim", d},       {"ms", ms},     {"tflops", tflops},
+    std::cout << nlohmann::json{{"case", "attention"},
+                                {"gpu", gpu},
+                                {"precision", precision_name(p)},
+                                {"batch", B},
+                                {"heads", H},
+                                {"seq_len", T},
+                                {"head_dim", d},
+                                {"ms", ms},
+                                {"tflops", tflops},
                                 {"backend", g_attention_backend}}
                      .dump()
               << "\n";
@@ -213,9 +219,15 @@ int main(int argc, char** argv) {
     const double x = double(B * T * H * P), bc = double(B * T * G * N), t = double(B * T * H);
     const double bytes = 4.0 * ((x + t + 2 * bc + x) + (x + t + 2 * bc + x + x + t + 2 * bc));
     const double gb_per_s = bytes / (ms * 1e-3) / 1e9;
-    std::cout << nlohmann::json{{"case", "ssd"},       {"gpu", gpu},          {"dtype", "f32"},
-                                {"batch", B},          {"seq_len", T},        {"heads", H},
-                                {"head_dim", P},       {"d_state", N},        {"ms", ms},
+    std::cout << nlohmann::json{{"case", "ssd"},
+                                {"gpu", gpu},
+                                {"dtype", "f32"},
+                                {"batch", B},
+                                {"seq_len", T},
+                                {"heads", H},
+                                {"head_dim", P},
+                                {"d_state", N},
+                                {"ms", ms},
                                 {"gb_per_s", gb_per_s},
                                 {"fraction_of_bandwidth", fraction(gb_per_s, peaks, &GpuPeaks::hbm_gb_per_s)}}
                      .dump()

@@ -52,9 +52,9 @@ std::string attention_fwd_cuda(const AttentionArgs<T>& args, int device);
 // more than kDecodeKeys keys, without packed documents. The same results as
 // attention_fwd_cuda (out and lse), summed in another order; the split size is fixed, so
 // the results do not depend on the GPU.
-inline constexpr std::int64_t kDecodeKeys = 256;     // keys per split
-inline constexpr std::int64_t kDecodeRows = 16;      // query rows per block
-inline constexpr std::int64_t kDecodeMaxRows = 64;   // group x q_len it takes
+inline constexpr std::int64_t kDecodeKeys = 256;    // keys per split
+inline constexpr std::int64_t kDecodeRows = 16;     // query rows per block
+inline constexpr std::int64_t kDecodeMaxRows = 64;  // group x q_len it takes
 // The number of splits for these arguments; 0 where the split-key kernel does not apply.
 template <class T>
 std::int64_t attention_decode_splits(const AttentionArgs<T>& args);

@@ -98,7 +98,7 @@ fe::graph::Tensor_attributes& as_stats(fe::graph::Tensor_attributes& t, const Cu
 template <class Attributes>
 void set_scale_and_mask(Attributes& a, const CudnnAttentionShape& s) {
   a.set_attn_scale(float(s.scale));
-  if (s.causal) a.set_causal_mask(true);  // top-left diagonal: key j <= query i
+  if (s.causal) a.set_causal_mask(true);                         // top-left diagonal: key j <= query i
   if (s.window > 0) a.set_sliding_window_length(int(s.window));  // key j > i - window
 }
 

@@ -42,8 +42,7 @@ struct CudnnAttentionShape {
 std::string cudnn_attention_supported(const CudnnAttentionShape& shape, int device);
 
 // The workspace the plan needs (bytes), after cudnn_attention_supported said yes.
-std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool backward, int device,
-                                      std::int64_t* bytes);
+std::string cudnn_attention_workspace(const CudnnAttentionShape& shape, bool backward, int device, std::int64_t* bytes);
 
 // Device pointers; the I/O tensors are bf16 or f16 as shape.io says.
 struct CudnnAttentionArgs {

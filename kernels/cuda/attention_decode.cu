@@ -26,8 +26,7 @@ inline constexpr int kDecodeTile = int(sizeof(T)) * kD <= 512 ? 32 : 16;
 struct DecodeRow {
   std::int64_t head, i;
 };
-__device__ inline DecodeRow decode_row(std::int64_t r, std::int64_t q_len, std::int64_t kv_head,
-                                       std::int64_t group) {
+__device__ inline DecodeRow decode_row(std::int64_t r, std::int64_t q_len, std::int64_t kv_head, std::int64_t group) {
   return {kv_head * group + r / q_len, r % q_len};
 }
 
@@ -53,17 +52,17 @@ std::size_t decode_shared_bytes(int d) {
 // scores of (row, key) pairs t, t + 128, ...; threads r < rows keep row r's online softmax;
 // thread t accumulates output elements t, t + 128, ... of the [rows, d] tile.
 template <class T, int kD>
-__global__ void __launch_bounds__(kAttentionThreads) attention_decode_kernel(const AttentionArgs<T> a, T* workspace,
-                                                                              std::int64_t splits) {
+__global__ void __launch_bounds__(kAttentionThreads)
+    attention_decode_kernel(const AttentionArgs<T> a, T* workspace, std::int64_t splits) {
   constexpr int Bc = kDecodeTile<T, kD>;
   constexpr int kAcc = kDecodeRows * kD / kAttentionThreads;  // output elements per thread
   extern __shared__ __align__(16) unsigned char attention_shared[];
   const int d = int(a.head_dim), ld = tile_stride(d);
   SharedCarver carve{attention_shared};
-  T* q_s = carve.take<T>(kDecodeRows * ld);         // [rows, ld] the query rows
-  T* kv_s = carve.take<T>(Bc * ld);                 // [Bc, ld] K of the key tile, then its V
-  T* p_s = carve.take<T>(kDecodeRows * (Bc + 1));   // [rows, Bc + 1] scores, then probabilities
-  T* correction = carve.take<T>(kDecodeRows);       // [rows] rescaling of the output this tile
+  T* q_s = carve.take<T>(kDecodeRows * ld);        // [rows, ld] the query rows
+  T* kv_s = carve.take<T>(Bc * ld);                // [Bc, ld] K of the key tile, then its V
+  T* p_s = carve.take<T>(kDecodeRows * (Bc + 1));  // [rows, Bc + 1] scores, then probabilities
+  T* correction = carve.take<T>(kDecodeRows);      // [rows] rescaling of the output this tile
   std::int64_t* key_begin = carve.take<std::int64_t>(kDecodeRows);
   std::int64_t* key_end = carve.take<std::int64_t>(kDecodeRows);
 
@@ -146,7 +145,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_decode_kernel(con
         correction[threadIdx.x] = scale_old;
       }
       __syncthreads();  // V and the probabilities are in place
-      // acc = correction acc + P V_j
+                        // acc = correction acc + P V_j
 #pragma unroll
       for (int kk = 0; kk < kAcc; ++kk) {
         const int e = int(threadIdx.x) + kAttentionThreads * kk, r = e / d, c = e % d;
@@ -237,8 +236,8 @@ std::string attention_decode_cuda(const AttentionArgs<T>& a, T* workspace, int d
   if (splits < 2) return "attention_decode_cuda: these arguments do not take the split-key kernel";
   if (!workspace) return "attention_decode_cuda needs attention_decode_workspace_size elements of workspace";
   if (auto e = use_device(device); !e.empty()) return e;
-  return with_head_dim_bound(a.head_dim,
-                             [&](auto bound) { return launch_decode<T, decltype(bound)::value>(a, workspace, splits); });
+  return with_head_dim_bound(
+      a.head_dim, [&](auto bound) { return launch_decode<T, decltype(bound)::value>(a, workspace, splits); });
 }
 
 template std::int64_t attention_decode_splits<float>(const AttentionArgs<float>&);

@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kDeltaRuleMaxThreads) gated_delta_rule_bwd_ker
     for (int i = 0; i < kMax; ++i)
       carry[i] = owner && i < K && a.dfinal_state ? a.dfinal_state[(bh * K + i) * V + v] : T(0);
     T* sub = ws_states + bh * (kSubChunks + kSubSteps) * K * V + (owner ? v : 0);  // [kSubChunks, K, V] at column v
-    T* steps = sub + kSubChunks * K * V;                                // [kSubSteps, K, V] at column v
+    T* steps = sub + kSubChunks * K * V;                                           // [kSubSteps, K, V] at column v
     for (std::int64_t c = checkpoints - 1; c >= 0; --c) {
       const std::int64_t t0 = c * kDeltaRuleCheckpointSteps;
       const std::int64_t t1 = t0 + kDeltaRuleCheckpointSteps < T_ ? t0 + kDeltaRuleCheckpointSteps : T_;

@@ -6,8 +6,7 @@ namespace strata::kernels::cuda {
 
 std::int64_t gated_delta_rule_checkpoints_size(std::int64_t batch, std::int64_t seq_len, std::int64_t heads,
                                                std::int64_t key_dim, std::int64_t value_dim) {
-  return batch * heads * ceil_div(seq_len, kDeltaRuleCheckpointSteps) * key_dim *
-         value_dim;
+  return batch * heads * ceil_div(seq_len, kDeltaRuleCheckpointSteps) * key_dim * value_dim;
 }
 
 namespace {

@@ -114,7 +114,7 @@ std::string grouped_gemm_fwd_cuda(const GroupedGemmArgs& a, int device) {
   if (auto e = handle_for(device, &h); !e.empty()) return e;
   const CublasTypes t = cublas_types(a.types);
   const std::int64_t total = a.offsets[a.groups] - a.offsets[0];
-  if (a.out == 0 || total == 0) return {};  // nothing to write
+  if (a.out == 0 || total == 0) return {};                                               // nothing to write
   if (a.in == 0) return zero(a.y, a.offsets[0] * a.out, total * a.out, t.result_bytes);  // empty sums
   for (std::int64_t g = 0; g < a.groups; ++g) {
     const std::int64_t begin = a.offsets[g], rows = a.offsets[g + 1] - begin;

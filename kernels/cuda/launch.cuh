@@ -64,7 +64,8 @@ inline std::string launch_status() { return describe(cudaGetLastError()); }
 template <class Kernel>
 std::string allow_shared_memory(Kernel kernel, std::size_t bytes) {
   if (bytes <= 48 * 1024) return {};
-  const std::string e = take_error(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  const std::string e =
+      take_error(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   if (e.empty()) return {};
   return e + " (the kernel needs " + std::to_string((bytes + 1023) / 1024) +
          " KiB of shared memory per block, more than this GPU allows)";

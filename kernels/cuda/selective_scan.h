@@ -38,10 +38,10 @@ namespace strata::kernels::cuda {
 template <class T>
 using SelectiveScanArgs = cpu::SelectiveScanArgs<T>;
 
-inline constexpr int kScanWarps = 8;                                  // warps per block: slices of a chunk
-inline constexpr int kScanSlice = 8;                                  // steps per slice (per thread)
+inline constexpr int kScanWarps = 8;                                 // warps per block: slices of a chunk
+inline constexpr int kScanSlice = 8;                                 // steps per slice (per thread)
 inline constexpr std::int64_t kScanChunk = kScanWarps * kScanSlice;  // steps per chunk; checkpoint spacing
-inline constexpr std::int64_t kScanMaxState = 256;                    // the largest d_state the kernels take
+inline constexpr std::int64_t kScanMaxState = 256;                   // the largest d_state the kernels take
 static_assert(kScanSlice <= 32 && (kScanSlice & (kScanSlice - 1)) == 0, "a slice's sums are reduced over a warp");
 
 // How the channels meet the per-channel inputs. Mamba's selective scan: a step size and a
@@ -76,11 +76,11 @@ inline std::int64_t selective_scan_checkpoint_size_cuda(std::int64_t batch, std:
 // and A gradients are first made per channel, then summed over each head.
 template <class T>
 struct SelectiveScanWorkspace {
-  T* dB = nullptr;              // [B, K, N, T]: the sum over channel block k's 32 channels, K = scan_channel_blocks
-  T* dC = nullptr;              // [B, K, N, T]
-  T* dA = nullptr;              // [B, N, D]: per sequence
-  T* dD = nullptr;              // [B, kScanWarps, D]: per sequence and slice
-  T* ddelta_bias = nullptr;     // [B, kScanWarps, D]
+  T* dB = nullptr;               // [B, K, N, T]: the sum over channel block k's 32 channels, K = scan_channel_blocks
+  T* dC = nullptr;               // [B, K, N, T]
+  T* dA = nullptr;               // [B, N, D]: per sequence
+  T* dD = nullptr;               // [B, kScanWarps, D]: per sequence and slice
+  T* ddelta_bias = nullptr;      // [B, kScanWarps, D]
   T* ddelta_channels = nullptr;  // [B, T, D] when head_dim > 1 (else ddelta is written directly)
   T* dA_channels = nullptr;      // [D, N] when A is a scalar per head
 
@@ -90,8 +90,8 @@ struct SelectiveScanWorkspace {
            2 * batch * kScanWarps * channels + (l.head_dim > 1 ? batch * seq_len * channels : 0) +
            (l.scalar_A ? channels * d_state : 0);
   }
-  SelectiveScanWorkspace(T* base, std::int64_t batch, std::int64_t seq_len, std::int64_t channels,
-                         std::int64_t d_state, const ScanLayout& l = {}) {
+  SelectiveScanWorkspace(T* base, std::int64_t batch, std::int64_t seq_len, std::int64_t channels, std::int64_t d_state,
+                         const ScanLayout& l = {}) {
     const std::int64_t partial = partial_size(batch, seq_len, channels, d_state, l.groups);
     dB = base;
     dC = dB + partial;

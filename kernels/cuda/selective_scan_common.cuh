@@ -82,8 +82,8 @@ struct Slice {
   __device__ T decay(int j, T A2) const { return (restart >> j) & 1u ? T(0) : exp2_of(dt[j] * A2); }
   // Element n of B or C [B, T, G, N] at step t0 + j, group g; 0 past the end (the rows are
   // shared by the group's channels: the warp's lanes read one address).
-  __device__ T state_row(const T* m, std::int64_t b, std::int64_t T_, std::int64_t G, std::int64_t g,
-                         std::int64_t N, std::int64_t n, int j) const {
+  __device__ T state_row(const T* m, std::int64_t b, std::int64_t T_, std::int64_t G, std::int64_t g, std::int64_t N,
+                         std::int64_t n, int j) const {
     return j < steps ? m[((b * T_ + t0 + j) * G + g) * N + n] : T(0);
   }
 };
@@ -167,8 +167,7 @@ inline dim3 scan_grid(std::int64_t batch, std::int64_t channels, const ScanLayou
 // A's entry for thread th's channel and state n (a row per channel, or a scalar per head);
 // zero for an inactive thread.
 template <class T>
-__device__ inline T A_entry(const SelectiveScanArgs<T>& a, const ScanLayout& l, const ScanThread& th,
-                            std::int64_t n) {
+__device__ inline T A_entry(const SelectiveScanArgs<T>& a, const ScanLayout& l, const ScanThread& th, std::int64_t n) {
   if (!th.active) return T(0);
   return l.scalar_A ? a.A[th.column] : a.A[th.d * a.d_state + n];
 }

@@ -31,9 +31,7 @@ CudnnAttentionShape shape(std::int64_t T, std::int64_t S, std::int64_t Hq, std::
 
 }  // namespace
 
-TEST_CASE("cudnn: the library is loaded and named", "[cudnn]") {
-  CHECK(cudnn_description().rfind("cuDNN 9.", 0) == 0);
-}
+TEST_CASE("cudnn: the library is loaded and named", "[cudnn]") { CHECK(cudnn_description().rfind("cuDNN 9.", 0) == 0); }
 
 TEST_CASE("cudnn: strata's attention graphs pass cuDNN's validation on every target GPU", "[cudnn]") {
   const CudnnAttentionShape cases[] = {
@@ -47,8 +45,8 @@ TEST_CASE("cudnn: strata's attention graphs pass cuDNN's validation on every tar
       s.io = io;
       for (int sm : kTargets)
         for (bool backward : {false, true}) {
-          INFO("sm_" << sm << (backward ? " backward" : " forward") << ", T " << s.q_len << ", head_dim "
-                     << s.head_dim << ", window " << s.window);
+          INFO("sm_" << sm << (backward ? " backward" : " forward") << ", T " << s.q_len << ", head_dim " << s.head_dim
+                     << ", window " << s.window);
           CHECK(cudnn_attention_validate(s, backward, sm).empty());
         }
     }
@@ -56,7 +54,9 @@ TEST_CASE("cudnn: strata's attention graphs pass cuDNN's validation on every tar
 
 TEST_CASE("cudnn: shapes cuDNN does not take are refused with its reason", "[cudnn]") {
   // head_dim must be a multiple of 8
-  for (int sm : kTargets) CHECK(cudnn_attention_validate(shape(16, 16, 2, 1, 12, true), false, sm).find("multiple of 8") != std::string::npos);
+  for (int sm : kTargets)
+    CHECK(cudnn_attention_validate(shape(16, 16, 2, 1, 12, true), false, sm).find("multiple of 8") !=
+          std::string::npos);
   // head_dim 256: the forward everywhere, the backward on Hopper only
   const CudnnAttentionShape wide = shape(64, 64, 2, 2, 256, true);
   CHECK(cudnn_attention_validate(wide, false, 80).empty());

@@ -22,9 +22,8 @@ using namespace emu_test;
 namespace cpu = strata::kernels::cpu;
 namespace cu = strata::kernels::cuda;
 
-static const Covers covers{"rope.cu", "causal_conv1d.cu", "selective_scan_fwd.cu", "selective_scan_bwd.cu",
-                            "ssd.cu",
-                            "gated_delta_rule_fwd.cu", "gated_delta_rule_bwd.cu"};
+static const Covers covers{"rope.cu", "causal_conv1d.cu",        "selective_scan_fwd.cu",  "selective_scan_bwd.cu",
+                           "ssd.cu",  "gated_delta_rule_fwd.cu", "gated_delta_rule_bwd.cu"};
 
 // Packed documents: per batch row, the start of each step's document (a new document
 // every few steps, at random).
@@ -530,8 +529,10 @@ TEST_CASE("gated delta rule: forward and backward against the CPU, shared key he
   check_delta_rule<double>({3, 11, 2, 1, 6, 9, true, true});
 }
 
-TEST_CASE("gated delta rule: a key beyond the registers, a value head over 256, heads not over key heads, a missing saved state",
-          "[gated_delta_rule]") {
+TEST_CASE(
+    "gated delta rule: a key beyond the registers, a value head over 256, heads not over key heads, a missing saved "
+    "state",
+    "[gated_delta_rule]") {
   cu::GatedDeltaRuleArgs<float> a;
   a.batch = 1, a.seq_len = 1, a.heads = 2, a.key_heads = 1, a.key_dim = 129, a.value_dim = 1;
   CHECK(cu::gated_delta_rule_fwd_cuda(a, 0).find("key_dim = 129") != std::string::npos);

@@ -13,8 +13,8 @@
 #include "strata/precision.h"
 
 using namespace strata;
-using strata::test::relative_error;
 using core_kernels::AttentionCall;
+using strata::test::relative_error;
 
 namespace {
 
@@ -55,7 +55,7 @@ class WideningBf16Attention {
     wide.v = &v;
     wide.out = &out;
     core_kernels::table().attention.run(Device::cpu(), wide);  // f32: the CPU's own kernel
-    c.out->copy_(out);                                        // rounded to bf16
+    c.out->copy_(out);                                         // rounded to bf16
     ++forwards;
   }
   void backward(const AttentionCall& c) {
@@ -144,8 +144,8 @@ TEST_CASE("attention under bf16: runs the backend's bf16 kernel when it takes th
   CHECK(bf16_values(reduced.dv));
   // ... the output is the f32 attention of the rounded operands, rounded once ...
   const Inputs in = inputs(DType::f32);
-  CHECK(equal(reduced.out,
-              bf16_rounded(attention(bf16_rounded(in.q), bf16_rounded(in.k), bf16_rounded(in.v), window))));
+  CHECK(
+      equal(reduced.out, bf16_rounded(attention(bf16_rounded(in.q), bf16_rounded(in.k), bf16_rounded(in.v), window))));
   // ... and everything is within bf16 accuracy of f64.
   const Run exact = run_attention(window, Precision::f32, DType::f64);
   CHECK(relative_error(reduced.out, exact.out) < 2e-2);

@@ -192,8 +192,8 @@ std::string check_on_device(const ComponentRegistry& registry, ComponentKind kin
     passed = false;
     return "the " + diff.where + " differs from the CPU's by " + fmt(diff.worst) + " (relative)";
   }
-  return "output, input and " + std::to_string(params.size()) + " parameter gradients" + decoded +
-         " within " + fmt(std::max(diff.worst, 1e-300)) + " of the CPU's";
+  return "output, input and " + std::to_string(params.size()) + " parameter gradients" + decoded + " within " +
+         fmt(std::max(diff.worst, 1e-300)) + " of the CPU's";
 }
 
 }  // namespace

@@ -205,8 +205,8 @@ void sequence_cases(std::vector<ConformanceCase>& out) {
   // 40, 2 query rows of 4 heads over 2 key/value heads; and full attention of 3 rows over them.
   out.push_back(make("attention: 2 query rows against a 300-key cache (decoding), GQA, window",
                      {"attention", "attention_backward"},
-                     {m.randn({1, 2, 4, 16}), m.randn({1, 300, 2, 16}), m.randn({1, 300, 2, 16}),
-                      m.randn({2, 3, 2, 8}), m.randn({2, 260, 2, 8}), m.randn({2, 260, 2, 8})},
+                     {m.randn({1, 2, 4, 16}), m.randn({1, 300, 2, 16}), m.randn({1, 300, 2, 16}), m.randn({2, 3, 2, 8}),
+                      m.randn({2, 260, 2, 8}), m.randn({2, 260, 2, 8})},
                      [](const Inputs& x) {
                        AttentionOptions decode;
                        decode.query_offset = 298;

@@ -24,7 +24,8 @@ void attention(const AttentionCall& c) {
     const cu::AttentionArgs<T> a = attention_args<T>(c, in<std::int64_t>(&seq_start));
     if (cu::attention_decode_splits(a) >= 2) {
       Tensor hold;
-      T* workspace = static_cast<T*>(scratch(hold, cu::attention_decode_workspace_size(a), c.q->dtype(), c.q->device()));
+      T* workspace =
+          static_cast<T*>(scratch(hold, cu::attention_decode_workspace_size(a), c.q->dtype(), c.q->device()));
       check(cu::attention_decode_cuda(a, workspace, device_of(*c.q)), "attention", *c.q);
       return;
     }
@@ -51,8 +52,7 @@ void attention_backward(const AttentionCall& c) {
 // The call as cuDNN's shape; false when it is not the training form cuDNN is asked for
 // (decoding against a cache, packed documents, strided operands).
 bool cudnn_shape(const AttentionCall& c, cu::CudnnAttentionShape* shape) {
-  if (c.seq_start || c.query_offset != 0 || !c.q->is_contiguous() || !c.k->is_contiguous() ||
-      !c.v->is_contiguous())
+  if (c.seq_start || c.query_offset != 0 || !c.q->is_contiguous() || !c.k->is_contiguous() || !c.v->is_contiguous())
     return false;
   *shape = {.batch = c.batch,
             .q_len = c.q_len,

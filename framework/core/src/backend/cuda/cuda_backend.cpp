@@ -19,8 +19,8 @@ struct DeviceCopy {
 constexpr std::size_t kKeptCopies = 8;  // a batch's starts and positions, with room to spare
 
 bool same_values(const DeviceCopy& c, const Tensor& host, std::size_t bytes, Device device) {
-  return c.on_device.device() == device && c.on_device.dtype() == host.dtype() &&
-         c.on_device.shape() == host.shape() && std::memcmp(c.values.data(), host.raw_data(), bytes) == 0;
+  return c.on_device.device() == device && c.on_device.dtype() == host.dtype() && c.on_device.shape() == host.shape() &&
+         std::memcmp(c.values.data(), host.raw_data(), bytes) == 0;
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 // kernel raises NotImplementedError on a CUDA tensor, naming the backends that have it.
 // Nothing outside framework/core/src/backend names kernels::cuda's compute functions.
 #include <functional>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "backend/core_kernels.h"

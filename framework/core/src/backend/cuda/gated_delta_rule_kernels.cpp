@@ -30,9 +30,9 @@ void gated_delta_rule(const GatedDeltaRuleCall& c) {
 
 void gated_delta_rule_backward(const GatedDeltaRuleCall& c) {
   const Tensor seq_start = host_values_on_device(c.seq_start, c.q->device());
-  Tensor workspace = Tensor::empty(
-      {cu::gated_delta_rule_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.key_dim, c.value_dim)}, c.q->dtype(),
-      c.q->device());
+  Tensor workspace =
+      Tensor::empty({cu::gated_delta_rule_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.key_dim, c.value_dim)},
+                    c.q->dtype(), c.q->device());
   dispatch_floating(c.q->dtype(), "gated_delta_rule backward", [&](auto type) {
     using T = decltype(type);
     cu::GatedDeltaRuleArgs<T> a = gated_delta_rule_backward_args<T>(c, in<std::int64_t>(&seq_start));

@@ -29,8 +29,9 @@ void ssd(const SsdCall& c) {
 
 void ssd_backward(const SsdCall& c) {
   const Tensor seq_start = host_values_on_device(c.seq_start, c.x->device());
-  Tensor workspace = Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.head_dim, c.groups, c.d_state)},
-                                   c.x->dtype(), c.x->device());
+  Tensor workspace =
+      Tensor::empty({cu::ssd_bwd_workspace_elements(c.batch, c.seq_len, c.heads, c.head_dim, c.groups, c.d_state)},
+                    c.x->dtype(), c.x->device());
   dispatch_floating(c.x->dtype(), "ssd backward", [&](auto type) {
     using T = decltype(type);
     cu::SsdArgs<T> a = ssd_backward_args<T>(c, in<std::int64_t>(&seq_start));
